@@ -1,0 +1,103 @@
+"""eventstudy: market-impact event studies with real prices, the trading calendar and correct tests.
+
+>>> import eventstudy as es
+>>> prices = es.CsvSource("prices/").get_prices(["NVDA", "SPY"], "2024-01-01", "2025-06-30")  # doctest: +SKIP
+>>> res = es.EventStudy(events, returns=es.returns(prices), market="SPY").fit()  # doctest: +SKIP
+
+Public names are imported on first use so that ``import eventstudy`` stays fast and needs neither a
+display nor a network.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import (
+    CacheError,
+    DataQualityWarning,
+    DataSourceError,
+    DroppedFirmEventsWarning,
+    EstimationError,
+    EventCatalogError,
+    EventStudyError,
+    EventStudyWarning,
+    EventWindowError,
+    SessionAssumptionWarning,
+)
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (relative to this package)
+_LAZY: dict[str, str] = {
+    # data
+    "PriceSource": ".data",
+    "YahooSource": ".data",
+    "CsvSource": ".data",
+    "CachedSource": ".data",
+    "default_source": ".data",
+    "load_factors": ".data",
+    # calendar, returns, events
+    "TradingCalendar": ".calendar",
+    "returns": ".returns",
+    "load_events": ".events",
+    "list_catalogs": ".events",
+    # models and estimation
+    "ConstantMean": ".models",
+    "MarketAdjusted": ".models",
+    "MarketModel": ".models",
+    "MultiIndexModel": ".models",
+    "CAPM": ".models",
+    "FamaFrench3": ".models",
+    "FamaFrench5": ".models",
+    "Carhart4": ".models",
+    "get_model": ".models",
+    "EventStudy": ".estimation",
+    "EventStudyResults": ".results",
+    "compare": ".results",
+    # inference
+    "simulate": ".inference.simulation",
+    "TestResult": ".inference",
+}
+
+__all__ = sorted(
+    [*_LAZY, "__version__"]
+    + [
+        "CacheError",
+        "DataQualityWarning",
+        "DataSourceError",
+        "DroppedFirmEventsWarning",
+        "EstimationError",
+        "EventCatalogError",
+        "EventStudyError",
+        "EventStudyWarning",
+        "EventWindowError",
+        "SessionAssumptionWarning",
+    ]
+)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'eventstudy' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .calendar import TradingCalendar
+    from .data import CachedSource, CsvSource, PriceSource, YahooSource, default_source, load_factors
+    from .estimation import EventStudy
+    from .events import list_catalogs, load_events
+    from .inference import TestResult
+    from .inference.simulation import simulate
+    from .models import CAPM, Carhart4, ConstantMean, FamaFrench3, FamaFrench5, MarketAdjusted, MarketModel
+    from .models import MultiIndexModel, get_model
+    from .results import EventStudyResults, compare
+    from .returns import returns

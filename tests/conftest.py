@@ -1,0 +1,62 @@
+"""Shared fixtures.
+
+Real data live in ``../shared/data`` beside the repository (third-party files, never copied in).  Set
+``EVENTSTUDY_SHARED_DIR`` to point elsewhere.  Tests that need the data skip, with the reason, where it is
+missing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path:
+    """The shared data folder: ``$EVENTSTUDY_SHARED_DIR`` or ``<repo>/../shared``."""
+    return Path(os.environ.get("EVENTSTUDY_SHARED_DIR", REPO_ROOT.parent / "shared")).resolve()
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(
+            f"real data not found at {path}: put the shared data beside the repository "
+            "or set EVENTSTUDY_SHARED_DIR"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def prices_dir() -> Path:
+    """``shared/data/prices``: one ``<TICKER>.csv`` per ticker (Date, OHLC, Adj Close, Volume)."""
+    return _require(shared_dir() / "data" / "prices")
+
+
+@pytest.fixture(scope="session")
+def long_prices_dir() -> Path:
+    """``shared/data/prices_adjclose_long``: adjusted closes from 2018 for the dane tickers."""
+    return _require(shared_dir() / "data" / "prices_adjclose_long")
+
+
+@pytest.fixture(scope="session")
+def factors_dir() -> Path:
+    """``shared/data/factors``: Ken French's daily factors (tidy CSVs, percent units; ``original/`` as published)."""
+    return _require(shared_dir() / "data" / "factors")
+
+
+@pytest.fixture(scope="session")
+def events_dir() -> Path:
+    """``shared/events``: the export-control research (export_controls.csv, reported_moves.csv)."""
+    return _require(shared_dir() / "events")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path_factory, monkeypatch):
+    """Every test gets its own empty cache and never reaches the network unless marked ``live``."""
+    monkeypatch.setenv("EVENTSTUDY_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.delenv("EVENTSTUDY_PRICES_DIR", raising=False)
+    monkeypatch.delenv("EVENTSTUDY_FACTORS_DIR", raising=False)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
