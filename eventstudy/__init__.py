@@ -39,7 +39,7 @@ _LAZY: dict[str, str] = {
     "load_factors": ".data",
     # calendar, returns, events
     "TradingCalendar": ".calendar",
-    "returns": ".returns",
+    "returns": "._returns",
     "load_events": ".events",
     "list_catalogs": ".events",
     # models and estimation
@@ -100,4 +100,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .models import CAPM, Carhart4, ConstantMean, FamaFrench3, FamaFrench5, MarketAdjusted, MarketModel
     from .models import MultiIndexModel, get_model
     from .results import EventStudyResults, compare
-    from .returns import returns
+    from ._returns import returns

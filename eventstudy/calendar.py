@@ -1,0 +1,457 @@
+"""Trading calendar: exchange sessions, the day-0 rule and relative trading days.
+
+Event time in eventstudy always counts exchange sessions, never calendar days.  Day 0 is the first session
+whose close could reflect the news (the house convention):
+
+=============  =======================================================================
+session        day 0
+=============  =======================================================================
+``pre``        first session on or after the event date (news before the 09:30 ET open)
+``intraday``   first session on or after the event date (news during the session)
+``post``       first session strictly after the event date (news after the 16:00 ET close)
+``unknown``    resolved by ``unknown_session`` (default ``"pre"``) with a
+               :class:`~eventstudy.exceptions.SessionAssumptionWarning`
+=============  =======================================================================
+
+Sessions come from `exchange_calendars <https://github.com/gerrymanoim/exchange_calendars>`_, which includes
+ad hoc closures such as the 2025-01-09 national day of mourning for President Carter.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import functools
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._validation import check_choice
+from .exceptions import DataQualityWarning, SessionAssumptionWarning
+
+__all__ = ["TradingCalendar", "SESSIONS", "NOTES_KEY"]
+
+#: Accepted values of an event's release session.
+SESSIONS: tuple[str, ...] = ("pre", "intraday", "post", "unknown")
+#: Key of ``DataFrame.attrs`` holding the list of data-handling notes.
+NOTES_KEY = "eventstudy_notes"
+
+_DEFAULT_START = "1990-01-01"
+_EXCHANGE_TZ = "America/New_York"
+_SHOW = 5  # how many offending dates a message lists before "and N more"
+
+DateLike = str | pd.Timestamp | _dt.date | np.datetime64
+
+
+@functools.lru_cache(maxsize=16)
+def _exchange_calendar(name: str, start: str, end: str | None):
+    """Build (once per arguments) the exchange_calendars calendar; building one takes most of a second."""
+    import exchange_calendars as xcals
+
+    try:
+        with warnings.catch_warnings():  # exchange_calendars' own pandas deprecations are not the user's concern
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            return xcals.get_calendar(name, start=start, end=end)
+    except xcals.errors.InvalidCalendarName:
+        raise ValueError(
+            f"The 'name' parameter must be an exchange_calendars code such as 'XNYS' (NYSE) or 'XNAS' "
+            f"(Nasdaq). Got {name!r} instead; see exchange_calendars.get_calendar_names()."
+        ) from None
+
+
+def _naive(ts: pd.Timestamp) -> pd.Timestamp:
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(_EXCHANGE_TZ).tz_localize(None)
+    return ts.normalize()
+
+
+def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
+    """One date as a tz-naive midnight Timestamp (aware values are read in New York time first)."""
+    try:
+        ts = pd.Timestamp(value)
+    except TypeError:
+        raise TypeError(
+            f"The {name!r} parameter must be a date (str, Timestamp or datetime.date). "
+            f"Got {type(value).__name__} instead."
+        ) from None
+    except ValueError:
+        raise ValueError(
+            f"The {name!r} parameter must be a date such as '2025-04-15'. Got {value!r} instead."
+        ) from None
+    if ts is pd.NaT:
+        raise ValueError(f"The {name!r} parameter must be a date such as '2025-04-15'. Got {value!r} instead.")
+    return _naive(ts)
+
+
+def _to_index(values: Any, name: str) -> pd.DatetimeIndex:
+    """Many dates as a tz-naive, midnight, nanosecond DatetimeIndex."""
+    if isinstance(values, (str, _dt.date, np.datetime64)) or np.isscalar(values):
+        values = [values]
+    if isinstance(values, pd.DatetimeIndex):
+        idx = values
+    else:
+        try:
+            idx = pd.DatetimeIndex(pd.to_datetime(values))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"The {name!r} parameter must hold dates such as '2025-04-15' ({exc})."
+            ) from None
+    if idx.tz is not None:
+        idx = idx.tz_convert(_EXCHANGE_TZ).tz_localize(None)
+    if idx.hasnans:
+        first = int(np.flatnonzero(idx.isna())[0])
+        raise ValueError(f"The {name!r} parameter has a missing date at position {first}.")
+    return idx.normalize().as_unit("ns")
+
+
+def _fmt(day: pd.Timestamp) -> str:
+    return day.strftime("%Y-%m-%d")
+
+
+def _listing(days: Iterable[pd.Timestamp]) -> str:
+    """The first few dates, then how many more."""
+    days = list(days)
+    text = ", ".join(_fmt(d) for d in days[:_SHOW])
+    return text + (f" and {len(days) - _SHOW} more" if len(days) > _SHOW else "")
+
+
+class TradingCalendar:
+    """Exchange sessions with the day-0 rule and counting in trading days.
+
+    Parameters
+    ----------
+    name
+        exchange_calendars code; ``"XNYS"`` (NYSE, the default) also serves Nasdaq listings, which keep the
+        same sessions.
+    unknown_session
+        How to place day 0 for events whose release session is ``"unknown"``. ``"pre"`` (default) takes the
+        first session on or after the date: the earliest session that could react, the conservative choice,
+        because a later day 0 would push a possible reaction into the pre-event period. ``"post"`` takes the
+        first session strictly after the date.
+    start, end
+        Bounds of the calendar. ``start`` defaults to 1990-01-01, ``end`` to exchange_calendars' default (about
+        a year after today). Pass earlier/later values to widen it.
+
+    Notes
+    -----
+    Dates may be strings, :class:`pandas.Timestamp`, :class:`datetime.date` or ``numpy.datetime64``.
+    Timezone-aware values are converted to America/New_York and then made naive; the time of day is
+    dropped, because the release session (not the clock) decides day 0. The underlying exchange_calendars
+    object is cached per ``(name, start, end)``, so building many ``TradingCalendar`` objects is cheap.
+
+    Examples
+    --------
+    >>> cal = TradingCalendar()
+    >>> cal.day_zero("2025-01-08", session="post")  # Jan 9 2025: market closed (Carter mourning day)
+    Timestamp('2025-01-10 00:00:00')
+    >>> cal.offset("2025-01-08", 1)
+    Timestamp('2025-01-10 00:00:00')
+    """
+
+    def __init__(
+        self,
+        name: str = "XNYS",
+        *,
+        unknown_session: Literal["pre", "post"] = "pre",
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+    ) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"The 'name' parameter must be a string such as 'XNYS'. Got {type(name).__name__}.")
+        self.unknown_session: str = check_choice("unknown_session", unknown_session, ("pre", "post"))
+        start_ts = _to_timestamp(_DEFAULT_START if start is None else start, "start")
+        end_key = None if end is None else _fmt(_to_timestamp(end, "end"))
+        if end_key is not None and pd.Timestamp(end_key) <= start_ts:
+            raise ValueError(f"The 'end' parameter ({end_key}) must be after 'start' ({_fmt(start_ts)}).")
+        self._xcal = _exchange_calendar(name, _fmt(start_ts), end_key)
+        self.name: str = name
+        self.start: pd.Timestamp = start_ts
+        sessions = pd.DatetimeIndex(self._xcal.sessions).as_unit("ns")
+        if sessions.tz is not None:  # exchange_calendars < 4 used UTC sessions
+            sessions = sessions.tz_localize(None)
+        self._sessions = pd.DatetimeIndex(sessions, name="Date", freq=None)
+        self._ns = self._sessions.asi8
+        self.end: pd.Timestamp = self._sessions[-1]
+
+    # -- basic facts ---------------------------------------------------------------------------------
+    @property
+    def sessions(self) -> pd.DatetimeIndex:
+        """All sessions between the bounds: tz-naive, midnight, named ``Date``."""
+        return self._sessions
+
+    @property
+    def first_session(self) -> pd.Timestamp:
+        """The first session of the calendar."""
+        return self._sessions[0]
+
+    @property
+    def last_session(self) -> pd.Timestamp:
+        """The last session of the calendar."""
+        return self._sessions[-1]
+
+    def __repr__(self) -> str:
+        return (
+            f"TradingCalendar({self.name!r}, unknown_session={self.unknown_session!r}, "
+            f"sessions {_fmt(self.first_session)}..{_fmt(self.last_session)})"
+        )
+
+    def _bounds_text(self) -> str:
+        return f"{_fmt(self.start)} to {_fmt(self.end)}"
+
+    def _out_of_bounds_error(self, day: pd.Timestamp, what: str = "Date") -> ValueError:
+        return ValueError(
+            f"{what} {_fmt(day)} is outside the {self.name} trading calendar ({self._bounds_text()}). "
+            f"Widen it with TradingCalendar({self.name!r}, start=..., end=...)."
+        )
+
+    def _check_inside(self, idx: pd.DatetimeIndex) -> None:
+        outside = (idx < self.start) | (idx > self.end)
+        if outside.any():
+            raise self._out_of_bounds_error(idx[outside][0])
+
+    def is_session(self, date: DateLike) -> bool:
+        """Whether ``date`` (its calendar day; the time is ignored) is a trading session."""
+        day = _to_timestamp(date, "date")
+        self._check_inside(pd.DatetimeIndex([day]))
+        pos = int(np.searchsorted(self._ns, day.as_unit("ns").value))
+        return pos < len(self._ns) and self._ns[pos] == day.as_unit("ns").value
+
+    # -- day 0 ---------------------------------------------------------------------------------------
+    def day_zero(self, date: DateLike, session: str = "pre") -> pd.Timestamp:
+        """Day 0 of one event: the first session that could react to news released on ``date``.
+
+        Parameters
+        ----------
+        date
+            Event date (US Eastern calendar day of the first public release).
+        session
+            ``"pre"``, ``"intraday"``, ``"post"`` or ``"unknown"``; see the module docstring for the rule.
+
+        Returns
+        -------
+        pandas.Timestamp
+            The day-0 session.
+
+        Raises
+        ------
+        ValueError
+            If ``session`` is not an accepted value, or no session of the calendar can be day 0.
+
+        Warns
+        -----
+        SessionAssumptionWarning
+            If ``session`` is ``"unknown"``: day 0 then follows ``unknown_session``.
+        """
+        check_choice("session", session, SESSIONS)
+        return self._day_zeros(_to_index(date, "date"), session, labels=None, stacklevel=4)[0]
+
+    def day_zeros(
+        self, dates: Any, sessions: str | Sequence[str], *, labels: Sequence[str] | None = None
+    ) -> pd.DatetimeIndex:
+        """Day 0 of many events at once (vectorized with :func:`numpy.searchsorted`), same rules as
+        :meth:`day_zero`.
+
+        Parameters
+        ----------
+        dates
+            Event dates (list, array, Series or DatetimeIndex).
+        sessions
+            One session for all dates, or one per date.
+        labels
+            Optional event ids; the warning for unknown sessions then names them next to their dates.
+
+        Returns
+        -------
+        pandas.DatetimeIndex
+            Day 0 of each event, in the order given.
+
+        Warns
+        -----
+        SessionAssumptionWarning
+            Once per call if any session is ``"unknown"``, naming those events.
+        """
+        idx = _to_index(dates, "dates")
+        if isinstance(sessions, str):
+            check_choice("sessions", sessions, SESSIONS)
+        else:
+            sessions = np.asarray(list(sessions), dtype=object)
+            if len(sessions) != len(idx):
+                raise ValueError(
+                    f"The 'sessions' parameter must hold one session per date: got {len(sessions)} sessions "
+                    f"for {len(idx)} dates."
+                )
+            for value in pd.unique(sessions):
+                check_choice("sessions", value, SESSIONS)
+        if labels is not None and len(labels) != len(idx):
+            raise ValueError(f"The 'labels' parameter must hold one label per date: got {len(labels)}.")
+        return self._day_zeros(idx, sessions, labels=labels, stacklevel=4)
+
+    def _resolve(self, n: int, sessions: str | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        kinds = np.full(n, sessions, dtype=object) if isinstance(sessions, str) else np.asarray(sessions)
+        unknown = kinds == "unknown"
+        after = np.where(unknown, self.unknown_session == "post", kinds == "post")
+        return after.astype(bool), unknown.astype(bool)
+
+    def _positions_for(self, idx: pd.DatetimeIndex, after: np.ndarray) -> np.ndarray:
+        values = idx.asi8
+        return np.where(
+            after, np.searchsorted(self._ns, values, side="right"), np.searchsorted(self._ns, values, side="left")
+        )
+
+    def _unreachable(self, dates: Any, sessions: str | Sequence[str]) -> np.ndarray:
+        """Boolean mask of the events whose day 0 lies outside the calendar (for callers naming rows)."""
+        idx = _to_index(dates, "dates")
+        after, _ = self._resolve(len(idx), sessions if isinstance(sessions, str) else np.asarray(sessions))
+        pos = self._positions_for(idx, after)
+        return np.asarray((idx < self.start) | (pos >= len(self._ns)))
+
+    def _day_zeros(
+        self,
+        idx: pd.DatetimeIndex,
+        sessions: str | np.ndarray,
+        *,
+        labels: Sequence[str] | None,
+        stacklevel: int = 3,
+    ) -> pd.DatetimeIndex:
+        after, unknown = self._resolve(len(idx), sessions)
+        pos = self._positions_for(idx, after)
+        bad = np.asarray((idx < self.start) | (pos >= len(self._ns)))
+        if bad.any():
+            raise self._out_of_bounds_error(idx[bad][0], "Event date")
+        if unknown.any():
+            picked = None if labels is None else np.asarray(labels, dtype=object)[unknown]
+            self._warn_unknown(idx[unknown], picked, stacklevel=stacklevel)
+        return pd.DatetimeIndex(self._sessions[pos], name=None)
+
+    def _warn_unknown(self, days: pd.DatetimeIndex, labels: np.ndarray | None, *, stacklevel: int) -> None:
+        if labels is None:
+            named = _listing(days)
+        else:
+            items = [f"{label} ({_fmt(day)})" for label, day in zip(labels, days)]
+            named = ", ".join(items[:_SHOW]) + (f" and {len(items) - _SHOW} more" if len(items) > _SHOW else "")
+        if self.unknown_session == "pre":
+            rule = "the first session on or after the date (unknown_session='pre', the earliest that could react)"
+            alternative = "set unknown_session='post' to take the next session instead"
+        else:
+            rule = "the first session strictly after the date (unknown_session='post')"
+            alternative = "set unknown_session='pre' to take the first session on or after the date"
+        warnings.warn(
+            f"Release session unknown for {len(days)} event(s): {named}. Day 0 was set to {rule}. "
+            f"To change it, give the session explicitly ('pre', 'intraday' or 'post'), {alternative}, "
+            "or use a (0, +1) event window that covers both candidates.",
+            SessionAssumptionWarning,
+            stacklevel=stacklevel,
+        )
+
+    # -- counting sessions ---------------------------------------------------------------------------
+    def positions(self, dates: Any) -> np.ndarray:
+        """Index of each date in :attr:`sessions` (int64).
+
+        Raises
+        ------
+        ValueError
+            Naming the first date that is not a session; map event dates with :meth:`day_zero` first.
+        """
+        idx = _to_index(dates, "dates")
+        self._check_inside(idx)
+        pos = np.searchsorted(self._ns, idx.asi8, side="left")
+        clipped = np.minimum(pos, len(self._ns) - 1)
+        missing = (pos >= len(self._ns)) | (self._ns[clipped] != idx.asi8)
+        if missing.any():
+            day = idx[missing][0]
+            raise ValueError(
+                f"{_fmt(day)} is not a session of the {self.name} calendar (weekend, holiday or closure). "
+                "Map event dates to sessions with TradingCalendar.day_zero() first."
+            )
+        return pos.astype(np.int64)
+
+    def offset(self, date: DateLike, n: int) -> pd.Timestamp:
+        """The session ``n`` sessions after ``date`` (before it when ``n < 0``); ``date`` must be a session."""
+        if isinstance(n, bool) or not hasattr(n, "__index__"):
+            raise TypeError(f"The 'n' parameter must be a whole number of sessions. Got {n!r} instead.")
+        start = int(self.positions([date])[0])
+        target = start + int(n)
+        if not 0 <= target < len(self._ns):
+            raise ValueError(
+                f"{int(n):+d} sessions from {_fmt(self._sessions[start])} falls outside the {self.name} calendar "
+                f"({self._bounds_text()}). Widen it with TradingCalendar({self.name!r}, start=..., end=...)."
+            )
+        return self._sessions[target]
+
+    def sessions_in_range(self, start: DateLike, end: DateLike) -> pd.DatetimeIndex:
+        """Sessions from ``start`` to ``end``, both inclusive."""
+        lo, hi = _to_timestamp(start, "start"), _to_timestamp(end, "end")
+        if lo > hi:
+            raise ValueError(f"The 'start' parameter ({_fmt(lo)}) is after 'end' ({_fmt(hi)}); swap them.")
+        self._check_inside(pd.DatetimeIndex([lo, hi]))
+        i = np.searchsorted(self._ns, lo.as_unit("ns").value, side="left")
+        j = np.searchsorted(self._ns, hi.as_unit("ns").value, side="right")
+        return self._sessions[i:j]
+
+    # -- aligning data -------------------------------------------------------------------------------
+    def align(self, frame: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+        """Reindex date-indexed data to every session between its first and last date.
+
+        A session missing from the data gets a row of NaN (nothing is shifted, so a gap is never bridged
+        silently); rows on non-session dates (weekends, holidays) are dropped with one
+        :class:`~eventstudy.exceptions.DataQualityWarning`. Both are recorded in
+        ``result.attrs["eventstudy_notes"]`` (existing notes are kept).
+
+        Parameters
+        ----------
+        frame
+            Prices or returns with a DatetimeIndex (one column per ticker), or a Series.
+
+        Returns
+        -------
+        DataFrame or Series
+            Same columns, indexed by sessions (index named after the input's index, ``Date`` by default).
+        """
+        if not isinstance(frame, (pd.DataFrame, pd.Series)):
+            raise TypeError(f"The 'frame' parameter must be a DataFrame or Series. Got {type(frame).__name__}.")
+        if not isinstance(frame.index, pd.DatetimeIndex):
+            raise TypeError(
+                "The 'frame' parameter must have a DatetimeIndex. Got "
+                f"{type(frame.index).__name__}; parse it with pd.to_datetime or read_csv(..., parse_dates=...)."
+            )
+        notes = list(frame.attrs.get(NOTES_KEY, []))
+        index_name = frame.index.name or "Date"
+        idx = _to_index(frame.index, "frame.index")
+        if idx.has_duplicates:
+            raise ValueError(
+                f"The 'frame' index has duplicated dates ({_listing(idx[idx.duplicated()].unique())}); "
+                "drop them first, e.g. frame[~frame.index.duplicated(keep='last')]."
+            )
+        data = frame.set_axis(idx)
+        if len(data) == 0:
+            out = data.copy()
+            out.index.name = index_name
+            return out
+        self._check_inside(pd.DatetimeIndex([idx.min(), idx.max()]))
+        off = ~idx.isin(self._sessions)
+        if off.any():
+            dropped = idx[off].sort_values()
+            note = (
+                f"align: dropped {len(dropped)} row(s) on non-session dates of {self.name} "
+                f"(weekends/holidays): {_listing(dropped)}"
+            )
+            warnings.warn(note + ". Check the data source.", DataQualityWarning, stacklevel=2)
+            notes.append(note)
+            data = data[~off]
+        if len(data):
+            target = self.sessions_in_range(data.index.min(), data.index.max())
+            absent = target.difference(data.index)
+            if len(absent):
+                notes.append(
+                    f"align: {len(absent)} session(s) absent from the data, set to NaN: {_listing(absent)}"
+                )
+            data = data.reindex(target)
+        data.index.name = index_name
+        data.attrs = copy.deepcopy({k: v for k, v in frame.attrs.items() if k != NOTES_KEY})
+        if notes:
+            data.attrs[NOTES_KEY] = notes
+        return data

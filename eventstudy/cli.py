@@ -1,0 +1,284 @@
+"""The ``eventstudy`` command line.
+
+Each command family is registered by one small function that takes the ``subparsers`` object (see
+:data:`COMMANDS`); a command sets ``func`` (``args -> exit code``) with ``set_defaults``. Errors raised by a
+command become one ``eventstudy: error: ...`` line on stderr (the traceback only with ``--debug``):
+
+=====  ==========================================================================================
+code   meaning
+=====  ==========================================================================================
+0      success
+1      data or I/O failure (:class:`~eventstudy.exceptions.DataSourceError`, unreadable files)
+2      usage or input error (bad arguments, schema errors, unknown ids)
+=====  ==========================================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+import traceback
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from .exceptions import DataSourceError, EventStudyError, EventStudyWarning, SessionAssumptionWarning
+
+__all__ = ["build_parser", "main", "add_command", "COMMANDS", "CommandError"]
+
+_PROG = "eventstudy"
+
+
+class CommandError(Exception):
+    """A command failed on the user's input; ``main`` prints the message as one line and exits with ``code``."""
+
+    def __init__(self, message: str, *, code: int = 2):
+        self.code = code
+        super().__init__(message)
+
+
+# -- parser construction -------------------------------------------------------------------------------
+def _common() -> argparse.ArgumentParser:
+    # --debug is accepted after any subcommand too; SUPPRESS keeps the global value when it is not repeated
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return common
+
+
+def add_command(subparsers: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """Add one (sub)command that also accepts the global ``--debug`` flag; ``kwargs`` go to ``add_parser``."""
+    kwargs.setdefault("description", kwargs.get("help"))
+    return subparsers.add_parser(name, parents=[_common()], **kwargs)
+
+
+def _add_events_commands(subparsers: Any) -> None:
+    """Register ``eventstudy events list`` and ``eventstudy events show``."""
+    events = add_command(subparsers, "events", help="list and inspect event catalogs")
+    events.set_defaults(func=lambda args: _usage(events))
+    commands = events.add_subparsers(dest="events_command", metavar="{list,show}", title="events commands")
+
+    catalog_help = "built-in catalog name or path of a .csv/.yaml/.json event file (default: export-controls)"
+    session_help = "day 0 for events whose session is unknown: pre (default, earliest possible) or post"
+
+    listing = add_command(
+        commands, "list", help="one line per event: id, date, session, day0, category, direction, title"
+    )
+    listing.add_argument("--catalog", default="export-controls", metavar="PATH_OR_NAME", help=catalog_help)
+    listing.add_argument("--category", nargs="+", metavar="CATEGORY", help="keep these categories only")
+    listing.add_argument("--direction", nargs="+", metavar="DIRECTION", help="keep these directions only")
+    listing.add_argument("--since", metavar="DATE", help="keep events on or after this date (YYYY-MM-DD)")
+    listing.add_argument("--until", metavar="DATE", help="keep events on or before this date (YYYY-MM-DD)")
+    listing.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    listing.add_argument("--unknown-session", choices=("pre", "post"), default="pre", help=session_help)
+    listing.set_defaults(func=_events_list)
+
+    show = add_command(commands, "show", help="all fields of one event")
+    show.add_argument("event_id", metavar="ID", help="event id, as printed by 'eventstudy events list'")
+    show.add_argument("--catalog", default="export-controls", metavar="PATH_OR_NAME", help=catalog_help)
+    show.add_argument("--unknown-session", choices=("pre", "post"), default="pre", help=session_help)
+    show.set_defaults(func=_events_show)
+
+
+#: Functions that each register one command family on the ``subparsers`` object, in help order.
+COMMANDS: list[Callable[[Any], None]] = [_add_events_commands]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``eventstudy`` argument parser with every command of :data:`COMMANDS` registered.
+
+    The ``subparsers`` object is kept as ``parser.subparsers`` so that more commands can be added with
+    :func:`add_command`.
+    """
+    parser = argparse.ArgumentParser(
+        prog=_PROG,
+        description="Market-impact event studies: trading calendar, event catalogs, abnormal returns.",
+    )
+    parser.add_argument("--version", action="version", version=f"{_PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", default=False, help="show the full traceback on errors")
+    parser.set_defaults(func=lambda args: _usage(parser))
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for register in COMMANDS:
+        register(subparsers)
+    parser.subparsers = subparsers  # type: ignore[attr-defined]
+    return parser
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+# -- running --------------------------------------------------------------------------------------------
+def _exit_code(exc: BaseException) -> int:
+    if isinstance(exc, CommandError):
+        return exc.code
+    if isinstance(exc, DataSourceError):
+        return 1
+    if isinstance(exc, (EventStudyError, ValueError, KeyError, TypeError)):
+        return 2
+    return 1  # OSError and friends: files that could not be read
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, KeyError) and len(exc.args) == 1:
+        text = str(exc.args[0])
+    elif isinstance(exc, FileNotFoundError) and exc.filename:
+        text = f"file not found: {exc.filename}"
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())  # one line, whatever the exception carried
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 success, 1 data/I/O error, 2 usage/input error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has already printed usage (or --version / --help)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EventStudyWarning)
+        try:
+            code = int(args.func(args) or 0)
+        except (EventStudyError, CommandError, OSError, ValueError, KeyError, TypeError) as exc:
+            if args.debug:
+                traceback.print_exc()
+            print(f"{_PROG}: error: {_message(exc)}", file=sys.stderr)
+            code = _exit_code(exc)
+    for item in caught:
+        if issubclass(item.category, EventStudyWarning):
+            print(f"{_PROG}: warning: {' '.join(str(item.message).split())}", file=sys.stderr)
+        else:
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+    return code
+
+
+# -- events commands --------------------------------------------------------------------------------------
+_LIST_COLUMNS = ["id", "date", "session", "day0", "category", "direction", "title"]
+
+
+def _load(args: argparse.Namespace) -> pd.DataFrame:
+    from .events import load_events
+
+    # the session column already says "unknown"; `events show` explains the assumption for that event
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SessionAssumptionWarning)
+        return load_events(args.catalog, unknown_session=args.unknown_session)
+
+
+def _filter(events: pd.DataFrame, column: str, wanted: list[str] | None) -> pd.DataFrame:
+    if not wanted:
+        return events
+    available = sorted(v for v in events[column].unique() if v)
+    unknown = [w for w in wanted if w not in available]
+    if unknown:
+        raise CommandError(
+            f"unknown {column} {', '.join(map(repr, unknown))}; this catalog has: {', '.join(available) or 'none'}"
+        )
+    return events[events[column].isin(wanted)]
+
+
+def _day(value: str, option: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(pd.to_datetime(value, format="ISO8601")).normalize()
+    except (TypeError, ValueError):
+        raise CommandError(f"{option} must be a date such as 2025-01-31; got {value!r}") from None
+
+
+def _iso(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in ("date", "day0"):
+        if column in out:
+            out[column] = out[column].dt.strftime("%Y-%m-%d")
+    return out
+
+
+def _events_list(args: argparse.Namespace) -> int:
+    events = _load(args)
+    events = _filter(events, "category", args.category)
+    events = _filter(events, "direction", args.direction)
+    if args.since:
+        events = events[events["date"] >= _day(args.since, "--since")]
+    if args.until:
+        events = events[events["date"] <= _day(args.until, "--until")]
+    table = _iso(events[_LIST_COLUMNS]).reset_index(drop=True)
+    if args.format == "json":
+        print(json.dumps(table.to_dict(orient="records"), indent=2, ensure_ascii=False))
+    elif args.format == "csv":
+        sys.stdout.write(table.to_csv(index=False, lineterminator="\n"))
+    elif table.empty:
+        print("no events match")
+    else:
+        shown = table.assign(title=table["title"].map(lambda t: t if len(t) <= 72 else t[:71] + "\u2026"))
+        print(_text_table(shown))
+    return 0
+
+
+def _text_table(table: pd.DataFrame) -> str:
+    """Left-aligned plain-text table, one line per row (ids and titles read better left-aligned)."""
+    cells = table.astype(str)
+    widths = [max(len(str(c)), int(cells[c].str.len().max())) for c in cells.columns]
+    header = "  ".join(str(c).ljust(w) for c, w in zip(cells.columns, widths))
+    rule = "  ".join("-" * w for w in widths)
+    rows = ("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells.itertuples(index=False))
+    return "\n".join([header.rstrip(), rule, *rows])
+
+
+def _suggest(wanted: str, ids: list[str]) -> list[str]:
+    """Ids that contain ``wanted``, else the closest spellings (difflib)."""
+    containing = [i for i in ids if wanted.lower() in i.lower()]
+    return containing[:3] if containing else difflib.get_close_matches(wanted, ids, n=3, cutoff=0.5)
+
+
+def _events_show(args: argparse.Namespace) -> int:
+    events = _load(args)
+    match = events[events["id"] == args.event_id]
+    if match.empty:
+        ids = events["id"].tolist()
+        close = _suggest(args.event_id, ids)
+        hint = (
+            f"did you mean {' or '.join(map(repr, close))}?"
+            if close
+            else "run 'eventstudy events list' to see the ids"
+        )
+        raise CommandError(f"unknown event id {args.event_id!r}; {hint}")
+    event = match.iloc[0]
+    print(_describe(event, args.unknown_session))
+    return 0
+
+
+def _describe(event: pd.Series, unknown_session: str) -> str:
+    day0 = f"{event['day0']:%Y-%m-%d}"
+    if event["session"] == "unknown":
+        rule = "on or after" if unknown_session == "pre" else "strictly after"
+        day0 += (
+            f"  (session unknown: assumed the first session {rule} the date; "
+            f"see --unknown-session, or use a (0, +1) window)"
+        )
+    fields: list[tuple[str, str]] = [
+        ("id", event["id"]),
+        ("date", f"{event['date']:%Y-%m-%d}"),
+        ("time_et", event["time_et"]),
+        ("session", event["session"]),
+        ("day0", day0),
+        ("category", event["category"]),
+        ("direction", event["direction"]),
+        ("issuer", event["issuer"]),
+        ("title", event["title"]),
+        ("description", event["description"]),
+        ("affected", ", ".join(event["affected"])),
+        ("confounders", event["confounders"]),
+    ]
+    extras = [c for c in event.index if c not in {name for name, _ in fields} | {"sources"}]
+    fields += [(c, "" if pd.isna(event[c]) else str(event[c])) for c in extras]
+    width = max(len(name) for name, _ in fields + [("sources", "")])
+    lines = [f"{name + ':':<{width + 1}} {value}" for name, value in fields]
+    sources = list(event["sources"]) or [""]
+    lines.append(f"{'sources:':<{width + 1}} {sources[0]}")
+    lines += [f"{'':<{width + 1}} {url}" for url in sources[1:]]
+    return "\n".join(lines)
