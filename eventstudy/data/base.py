@@ -1,0 +1,620 @@
+"""The price-source interface and the checks every source's data go through.
+
+A source implements one method, :meth:`PriceSource._fetch`, that returns the raw rows it has for some
+tickers.  The template methods :meth:`PriceSource.get_history` and :meth:`PriceSource.get_prices` do the
+rest, the same way for every source (the pattern of pandas-datareader's ``base.py``):
+
+1. check the arguments (tickers, ``start <= end``, the field);
+2. call ``_fetch`` once for all tickers;
+3. pass each ticker's rows through :func:`validate_history` (dates readable, ascending, unique; prices
+   numeric and positive) so that a bad file or download fails with a message naming the ticker and row;
+4. keep the rows in ``start..end``, and record (never hide) a ticker whose data do not cover that range;
+5. for :meth:`~PriceSource.get_prices`, pick the field, falling back to Close with a recorded warning
+   where the field is missing.
+
+Notes about the data (a late start, a substituted field) are issued as
+:class:`~eventstudy.exceptions.DataQualityWarning` and kept, as a list of strings, in
+``frame.attrs["eventstudy_notes"]`` so that they travel with the prices into the results.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib.metadata
+import re
+import sys
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field as dc_field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_choice
+from ..exceptions import DataQualityWarning, DataSourceError
+
+__all__ = [
+    "FIELDS",
+    "PRICE_FIELDS",
+    "RATE_TICKERS",
+    "NOTES_KEY",
+    "Field",
+    "FetchResult",
+    "PriceSource",
+    "canonical_field",
+    "normalize_tickers",
+    "to_day",
+    "check_date_range",
+    "validate_history",
+    "versions",
+]
+
+#: The fields a source can provide, as Yahoo names them.
+FIELDS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
+#: The fields that are prices (must be > 0).  Volume may be 0.
+PRICE_FIELDS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Adj Close")
+#: Yahoo's interest-rate indices (13-week, 5-, 10-, 30-year Treasury yields, in percent a year).  Their
+#: quotes are yields, not prices, and can be zero or negative (^IRX was below zero in March 2020), so the
+#: positivity check does not apply to them.
+RATE_TICKERS = frozenset({"IRX", "FVX", "TNX", "TYX"})
+#: Key of ``DataFrame.attrs`` holding the notes (list of str) recorded while reading.
+NOTES_KEY = "eventstudy_notes"
+#: Resolution of every date index returned by the data layer.
+DATE_UNIT = "ns"
+
+Field = Literal["Open", "High", "Low", "Close", "Adj Close", "Volume"]
+
+# lower-case, letters and digits only -> field name
+_FIELD_ALIASES = {
+    "open": "Open",
+    "high": "High",
+    "low": "Low",
+    "close": "Close",
+    "adjclose": "Adj Close",
+    "adjustedclose": "Adj Close",
+    "adjclosed": "Adj Close",
+    "volume": "Volume",
+}
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", str(text).lower())
+
+
+def canonical_field(name: Any) -> str | None:
+    """Return the field a column header stands for, or None.
+
+    Case, spaces, underscores and hyphens are ignored: ``"Adj Close"``, ``"adj_close"``, ``"Adj_Close"``
+    and ``"adjclose"`` all give ``"Adj Close"``.
+    """
+    return _FIELD_ALIASES.get(_squash(name))
+
+
+@dataclass
+class FetchResult:
+    """What :meth:`PriceSource._fetch` found.
+
+    Parameters
+    ----------
+    frames
+        Ticker -> rows as the source has them: a date-like index and columns named after the fields (any
+        case or spelling that :func:`canonical_field` understands; other columns are ignored).  The rows
+        may extend beyond the requested range.
+    failures
+        Ticker -> why nothing could be read for it.
+    no_data
+        The failed tickers for which the source answered that it has no rows in the requested range
+        (as opposed to a network or file error).  A cache uses this to remember an empty range.
+    origins
+        Ticker -> where its rows came from (e.g. ``"file /data/NVDA.csv"``), used in error messages.
+    lines
+        Ticker -> the file line number of each row, used to name the row at fault.
+    """
+
+    frames: dict[str, pd.DataFrame] = dc_field(default_factory=dict)
+    failures: dict[str, str] = dc_field(default_factory=dict)
+    no_data: set[str] = dc_field(default_factory=set)
+    origins: dict[str, str] = dc_field(default_factory=dict)
+    lines: dict[str, np.ndarray] = dc_field(default_factory=dict)
+
+
+def versions() -> dict[str, str | None]:
+    """Versions of the libraries that shape the data, for provenance (None when not installed)."""
+    from .. import __version__
+
+    found: dict[str, str | None] = {"eventstudy": __version__}
+    for package in ("pandas", "numpy", "pyarrow", "yfinance"):
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            found[package] = None
+    return found
+
+
+# --------------------------------------------------------------------------------------------------
+# argument checks
+
+
+def normalize_tickers(tickers: str | Sequence[str], *, name: str = "tickers") -> list[str]:
+    """Return ``tickers`` as a list without duplicates, in the order given.
+
+    A single string is one ticker.  Raises ``TypeError`` for anything but strings and ``ValueError`` for
+    an empty list, an empty ticker or a string holding several tickers.
+    """
+    if isinstance(tickers, str):
+        if re.search(r"[\s,;]", tickers.strip()):
+            parts = [part for part in re.split(r"[\s,;]+", tickers) if part]
+            raise ValueError(
+                f"The {name!r} parameter must be one ticker or a list of tickers. Got {tickers!r}; "
+                f"write it as a list, e.g. {parts!r}."
+            )
+        tickers = [tickers]
+    elif isinstance(tickers, (bytes, Mapping)) or not isinstance(tickers, (Sequence, pd.Index, np.ndarray, set)):
+        raise TypeError(
+            f"The {name!r} parameter must be a ticker or a list of tickers, e.g. ['NVDA', 'SPY']. "
+            f"Got {type(tickers).__name__} instead."
+        )
+    out: list[str] = []
+    for ticker in tickers:
+        if not isinstance(ticker, str):
+            raise TypeError(
+                f"The {name!r} parameter must hold ticker strings. Got {ticker!r} "
+                f"({type(ticker).__name__}) instead."
+            )
+        if not ticker.strip():
+            raise ValueError(f"The {name!r} parameter holds an empty ticker. Remove it.")
+        if ticker not in out:
+            out.append(ticker)
+    if not out:
+        raise ValueError(f"The {name!r} parameter is empty. Give at least one ticker, e.g. ['NVDA'].")
+    return out
+
+
+def to_day(name: str, value: Any) -> pd.Timestamp:
+    """Return ``value`` as a tz-naive Timestamp at midnight; ``name`` is the argument for messages."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        raise TypeError(f"The {name!r} parameter must be a date such as '2025-05-13'. Got {value!r} instead.")
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"The {name!r} parameter must be a date such as '2025-05-13'. Got {value!r} instead ({exc})."
+        ) from None
+    if stamp is pd.NaT:
+        raise ValueError(f"The {name!r} parameter must be a date such as '2025-05-13'. Got {value!r} instead.")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_localize(None)
+    return stamp.normalize().as_unit(DATE_UNIT)
+
+
+def check_date_range(start: Any, end: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Return ``(start, end)`` as days; raise ``ValueError`` naming both when start is after end."""
+    first, last = to_day("start", start), to_day("end", end)
+    if first > last:
+        raise ValueError(
+            f"The 'start' parameter ({first:%Y-%m-%d}) is after the 'end' parameter ({last:%Y-%m-%d}). "
+            "Swap them or fix the dates."
+        )
+    return first, last
+
+
+# --------------------------------------------------------------------------------------------------
+# the one validation helper
+
+
+def _row(i: int, lines: np.ndarray | None) -> str:
+    return f"line {int(lines[i])}" if lines is not None and len(lines) > i else f"row {i + 1}"
+
+
+def _parse_dates(ticker: str, index: pd.Index, where: str, lines: np.ndarray | None) -> pd.DatetimeIndex:
+    if isinstance(index, pd.DatetimeIndex):
+        parsed = index
+        if parsed.isna().any():
+            i = int(np.flatnonzero(parsed.isna())[0])
+            raise DataSourceError(
+                f"{ticker}: {where} has a row without a date ({_row(i, lines)}). Remove it or fill the date.",
+                failures={ticker: "missing date"},
+            )
+    else:
+        raw = pd.Series(np.asarray(index, dtype=object))
+        text = raw.where(raw.isna(), raw.astype(str).str.strip())
+        text = text.where(text != "", None)
+        missing = text.isna().to_numpy()
+        if missing.any():
+            i = int(np.flatnonzero(missing)[0])
+            raise DataSourceError(
+                f"{ticker}: {where} has a row without a date ({_row(i, lines)}). Remove it or fill the date.",
+                failures={ticker: "missing date"},
+            )
+        # daily data: the local calendar date is what counts; an offset such as -04:00 is dropped
+        iso = text.str.match(r"^\d{4}-\d{2}-\d{2}(?:$|[ T])").to_numpy(dtype=bool)
+        if iso.all():
+            parsed_values = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+        else:
+            parsed_values = pd.to_datetime(text, format="mixed", errors="coerce")
+        bad = parsed_values.isna().to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataSourceError(
+                f"{ticker}: {where} has a date that cannot be read: {text.iloc[i]!r} ({_row(i, lines)}). "
+                "Write dates as YYYY-MM-DD.",
+                failures={ticker: f"unreadable date {text.iloc[i]!r}"},
+            )
+        parsed = pd.DatetimeIndex(parsed_values)
+    if parsed.tz is not None:
+        parsed = parsed.tz_localize(None)
+    return parsed.normalize().as_unit(DATE_UNIT).rename("Date")
+
+
+def _numeric(ticker: str, name: str, values: pd.Series, dates: pd.DatetimeIndex, where: str,
+             lines: np.ndarray | None) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(values.dtype) or not pd.api.types.is_numeric_dtype(values.dtype):
+        raw = pd.Series(np.asarray(values, dtype=object))
+        text = raw.where(raw.isna(), raw.astype(str).str.strip())
+        text = text.where(text != "", None)
+        numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+        bad = (text.notna() & numbers.isna()).to_numpy()
+        if pd.api.types.is_bool_dtype(values.dtype):
+            bad = np.ones(len(values), dtype=bool)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataSourceError(
+                f"{ticker}: column {name!r} in {where} holds a value that is not a number: "
+                f"{raw.iloc[i]!r} on {dates[i]:%Y-%m-%d} ({_row(i, lines)}); {int(bad.sum())} such value(s). "
+                "Fix the file, or leave the cell empty for a missing value.",
+                failures={ticker: f"non-numeric {name} value {raw.iloc[i]!r}"},
+            )
+        out = numbers.to_numpy(dtype="float64", copy=True)
+    else:
+        out = np.asarray(values, dtype="float64").copy()
+    infinite = np.isinf(out)
+    if infinite.any():
+        i = int(np.flatnonzero(infinite)[0])
+        raise DataSourceError(
+            f"{ticker}: column {name!r} in {where} holds an infinite value on {dates[i]:%Y-%m-%d} "
+            f"({_row(i, lines)}). Fix the data.",
+            failures={ticker: f"infinite {name} value"},
+        )
+    return out
+
+
+def validate_history(
+    ticker: str,
+    frame: pd.DataFrame,
+    *,
+    where: str = "the data",
+    lines: np.ndarray | None = None,
+    positive: bool | None = None,
+) -> pd.DataFrame:
+    """Check one ticker's rows and return them in the standard form.
+
+    Every source passes its data through this function, so that the same mistakes give the same
+    messages whatever the source.
+
+    Parameters
+    ----------
+    ticker
+        The ticker, as the user wrote it; named in every message.
+    frame
+        Rows with a date-like index and field columns (any spelling :func:`canonical_field` accepts;
+        other columns are dropped).
+    where
+        Where the rows came from, e.g. ``"file /data/NVDA.csv"``; used in messages.
+    lines
+        The file line of each row, so that messages can name it.
+    positive
+        Whether price fields must be > 0.  Default: yes, except for the yield indices in
+        :data:`RATE_TICKERS` (``^IRX`` etc.), whose quotes can be zero or negative.
+
+    Returns
+    -------
+    pandas.DataFrame
+        DatetimeIndex ``Date`` (tz-naive, midnight, ascending, unique) and one float64 column per field in
+        :data:`FIELDS` order; a field the source lacks is all NaN.
+
+    Raises
+    ------
+    DataSourceError
+        When a date is missing or unreadable, the dates are not ascending or repeat, a value is not a
+        number, a price is zero or negative (see ``positive``), or a volume is negative.  The message names the ticker, the
+        row and the value.
+    """
+    columns: dict[str, Any] = {}
+    for column in frame.columns:
+        name = canonical_field(column)
+        if name is None:
+            continue
+        if name in columns:
+            raise DataSourceError(
+                f"{ticker}: {where} has two columns for {name!r} ({columns[name]!r} and {column!r}). "
+                "Keep one of them.",
+                failures={ticker: f"two {name} columns"},
+            )
+        columns[name] = column
+
+    dates = _parse_dates(ticker, frame.index, where, lines)
+    if len(dates) > 1:
+        later = dates[1:] < dates[:-1]
+        if later.any():
+            i = int(np.flatnonzero(later)[0]) + 1
+            raise DataSourceError(
+                f"{ticker}: {where} is not in date order: {_row(i, lines)} is dated {dates[i]:%Y-%m-%d}, "
+                f"which comes before the previous row's {dates[i - 1]:%Y-%m-%d}. Sort the rows by date, "
+                "oldest first.",
+                failures={ticker: f"dates not in order at {_row(i, lines)}"},
+            )
+    repeated = dates.duplicated(keep=False)
+    if repeated.any():
+        counts = pd.Series(dates[repeated]).value_counts(sort=False)
+        shown = ", ".join(f"{day:%Y-%m-%d} ({n} rows)" for day, n in list(counts.items())[:5])
+        more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+        raise DataSourceError(
+            f"{ticker}: {where} has duplicated dates: {shown}{more}. Keep one row per date.",
+            failures={ticker: f"duplicated dates {shown}{more}"},
+        )
+
+    if positive is None:
+        positive = ticker.lstrip("^").upper() not in RATE_TICKERS
+    data: dict[str, np.ndarray] = {}
+    for name in FIELDS:
+        if name not in columns:
+            data[name] = np.full(len(dates), np.nan)
+            continue
+        values = _numeric(ticker, name, frame[columns[name]], dates, where, lines)
+        if name == "Volume":
+            wrong = values < 0
+            what = "a negative volume"
+        elif positive:
+            wrong = values <= 0
+            what = "a zero or negative price"
+        else:
+            wrong = np.zeros(len(values), dtype=bool)
+            what = ""
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise DataSourceError(
+                f"{ticker}: {where} has {what} in column {name!r}: {values[i]:g} on {dates[i]:%Y-%m-%d} "
+                f"({_row(i, lines)}); {int(wrong.sum())} such value(s). Prices must be positive: fix or "
+                "remove the row, or leave the cell empty for a missing value.",
+                failures={ticker: f"{name} {values[i]:g} on {dates[i]:%Y-%m-%d}"},
+            )
+        data[name] = values
+    out = pd.DataFrame(data, index=dates, columns=list(FIELDS))
+    out.columns.name = None
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# the source interface
+
+
+def warn(message: str, category: type[Warning] = DataQualityWarning) -> None:
+    """Issue a warning attributed to the first caller outside ``eventstudy.data`` (the user's line)."""
+    frame = sys._getframe(0)
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("eventstudy.data"):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+
+
+
+def _coverage_note(ticker: str, frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> str | None:
+    """A note when the rows miss more than one weekday at either end of the requested range."""
+    first, last = frame.index[0], frame.index[-1]
+    today = pd.Timestamp.now().normalize()
+    wanted_end = min(end, today)
+    missing_start = int(np.busday_count(start.date(), first.date())) if first > start else 0
+    missing_end = (
+        int(np.busday_count((last + pd.Timedelta(days=1)).date(), (wanted_end + pd.Timedelta(days=1)).date()))
+        if last < wanted_end
+        else 0
+    )
+    # one weekday is allowed for a holiday (e.g. a range that starts on 1 January)
+    if missing_start <= 1 and missing_end <= 1:
+        return None
+    return (
+        f"{ticker}: the data cover {first:%Y-%m-%d}..{last:%Y-%m-%d}, not all of the requested "
+        f"{start:%Y-%m-%d}..{end:%Y-%m-%d} (about {missing_start} weekday(s) missing at the start and "
+        f"{missing_end} at the end); the rows there are were kept, the rest are missing."
+    )
+
+
+class PriceSource(abc.ABC):
+    """Base class of every price source.
+
+    Subclasses implement :attr:`name` and :meth:`_fetch`; the public methods are template methods that
+    check arguments, validate the rows with :func:`validate_history` and shape the result the same way
+    for every source.
+    """
+
+    # ---- to implement -----------------------------------------------------------------------------
+
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """Short identifier used in provenance and cache keys, e.g. ``"yahoo"`` or ``"csv:/data"``."""
+
+    @abc.abstractmethod
+    def _fetch(
+        self, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp
+    ) -> FetchResult | Mapping[str, pd.DataFrame]:
+        """Return the rows the source has for ``tickers`` over (at least) ``start..end``.
+
+        Return a :class:`FetchResult`, or simply a mapping ticker -> rows (a ticker left out counts as
+        "no data").  Raise :class:`~eventstudy.exceptions.DataSourceError` when nothing could be read at
+        all (e.g. the network is down).
+        """
+
+    # ---- provided ---------------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        """Return a JSON-ready description of the source for provenance records.
+
+        Returns
+        -------
+        dict
+            ``name``, ``kind`` (the class), ``location`` and ``versions`` of the libraries involved.
+        """
+        return {
+            "name": self.name,
+            "kind": type(self).__name__,
+            "location": None,
+            "versions": versions(),
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+    def _collect(self, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp) -> FetchResult:
+        """Call :meth:`_fetch` and validate what came back; failures are returned, not raised."""
+        raw = self._fetch(list(tickers), start, end)
+        if not isinstance(raw, FetchResult):
+            raw = FetchResult(frames=dict(raw))
+        out = FetchResult(
+            failures={t: why for t, why in raw.failures.items() if t in tickers},
+            no_data={t for t in raw.no_data if t in tickers},
+            origins=dict(raw.origins),
+        )
+        for ticker in tickers:
+            if ticker in raw.frames and ticker not in out.failures:
+                where = raw.origins.get(ticker, f"the data from {self.name}")
+                out.frames[ticker] = validate_history(
+                    ticker, raw.frames[ticker], where=where, lines=raw.lines.get(ticker)
+                )
+            elif ticker not in out.failures:
+                out.failures[ticker] = f"{self.name} returned no data"
+        return out
+
+    def get_history(self, tickers: str | Sequence[str], start: Any, end: Any) -> dict[str, pd.DataFrame]:
+        """Return every field for each ticker over ``start..end`` (inclusive).
+
+        Parameters
+        ----------
+        tickers
+            One ticker or a list; duplicates are dropped, order is kept.
+        start, end
+            First and last calendar day wanted (anything :class:`pandas.Timestamp` reads).
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            Ticker (as written) -> DatetimeIndex ``Date`` and float64 columns Open, High, Low, Close,
+            Adj Close, Volume (all NaN where the source lacks the field).  A ticker whose rows do not
+            cover the range keeps the rows it has; a note says so (see ``attrs["eventstudy_notes"]``).
+
+        Raises
+        ------
+        ValueError
+            When ``start`` is after ``end``.
+        DataSourceError
+            When a ticker cannot be read or has no rows in the range; ``failures`` maps each ticker to
+            the reason.
+        """
+        names = normalize_tickers(tickers)
+        first, last = check_date_range(start, end)
+        result = self._collect(names, first, last)
+        failures = dict(result.failures)
+        history: dict[str, pd.DataFrame] = {}
+        for ticker in names:
+            if ticker in failures:
+                continue
+            frame = result.frames[ticker]
+            kept = frame.loc[(frame.index >= first) & (frame.index <= last)]
+            kept = kept.loc[kept.notna().any(axis=1)]
+            if kept.empty:
+                span = (
+                    f"its data cover {frame.index[0]:%Y-%m-%d}..{frame.index[-1]:%Y-%m-%d}"
+                    if len(frame)
+                    else "there are no rows at all"
+                )
+                failures[ticker] = f"no rows between {first:%Y-%m-%d} and {last:%Y-%m-%d}; {span}"
+                continue
+            notes = []
+            note = _coverage_note(ticker, kept, first, last)
+            if note is not None:
+                warn(note)
+                notes.append(note)
+            kept = kept.copy()
+            kept.attrs = {NOTES_KEY: notes, "eventstudy_source": self.name}
+            history[ticker] = kept
+        if failures:
+            raise DataSourceError(
+                f"Could not get prices for {len(failures)} of {len(names)} ticker(s) from {self.name} "
+                f"({first:%Y-%m-%d}..{last:%Y-%m-%d}). Check the ticker spelling and the date range.",
+                failures={t: failures[t] for t in names if t in failures},
+            )
+        return history
+
+    def get_prices(
+        self, tickers: str | Sequence[str], start: Any, end: Any, *, field: Field = "Adj Close"
+    ) -> pd.DataFrame:
+        """Return one field for several tickers as a wide frame.
+
+        Parameters
+        ----------
+        tickers
+            One ticker or a list; duplicates are dropped, order is kept.
+        start, end
+            First and last calendar day wanted, inclusive.
+        field
+            One of ``"Open", "High", "Low", "Close", "Adj Close", "Volume"``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            DatetimeIndex ``Date`` (tz-naive, midnight, ascending, unique; the union of the tickers'
+            dates), one float64 column per ticker in the order given and named as written.
+            ``attrs["eventstudy_notes"]`` lists what was recorded while reading.
+
+        Raises
+        ------
+        DataSourceError
+            As :meth:`get_history`, and when the field is missing for a ticker and Close cannot stand in.
+
+        Notes
+        -----
+        When a ticker has no value at all for a price field in the range but has Close, Close is used
+        with a :class:`~eventstudy.exceptions.DataQualityWarning` (for Adj Close: returns then leave out
+        dividends).  There is no fallback for Close itself (a file with only Adj Close cannot give raw
+        closes) nor for Volume.
+        """
+        check_choice("field", field, FIELDS)
+        history = self.get_history(tickers, start, end)
+        notes: list[str] = []
+        columns: dict[str, pd.Series] = {}
+        failures: dict[str, str] = {}
+        for ticker, frame in history.items():
+            notes.extend(frame.attrs.get(NOTES_KEY, []))
+            values = frame[field]
+            if values.isna().all():
+                available = [f for f in FIELDS if frame[f].notna().any()]
+                if field in PRICE_FIELDS and field != "Close" and "Close" in available:
+                    why = (
+                        "returns will not include dividends"
+                        if field == "Adj Close"
+                        else f"the close stands in for the {field.lower()}"
+                    )
+                    note = f"{ticker}: no {field!r} values in the data; used 'Close' instead, so {why}."
+                    warn(note)
+                    notes.append(note)
+                    values = frame["Close"]
+                else:
+                    hint = f" Ask for field={available[0]!r} instead." if available else ""
+                    failures[ticker] = f"no {field!r} values; the data have {available}.{hint}"
+                    continue
+            columns[ticker] = values
+        if failures:
+            raise DataSourceError(
+                f"The field {field!r} is missing for {len(failures)} ticker(s) in {self.name}.",
+                failures=failures,
+            )
+        wide = pd.concat(columns, axis=1, sort=True)
+        wide = wide.sort_index().astype("float64")
+        wide.index = pd.DatetimeIndex(wide.index).as_unit(DATE_UNIT).rename("Date")
+        wide.columns = pd.Index(list(columns), dtype=object)
+        wide.attrs = {NOTES_KEY: notes, "eventstudy_source": self.name, "eventstudy_field": field}
+        return wide

@@ -1,0 +1,496 @@
+"""A local cache in front of any price source: Parquet data plus JSON metadata, written atomically.
+
+Layout: ``<cache dir>/prices/<source>/<ticker>.parquet`` (all fields, one row per date) beside
+``<ticker>.json`` (what range is covered, when it was fetched, library versions, and the sha256 of the
+Parquet bytes).  Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..exceptions import CacheError, DataQualityWarning, DataSourceError, EventStudyWarning
+from . import config
+from .base import DATE_UNIT, FIELDS, FetchResult, PriceSource, versions, warn
+
+__all__ = ["CachedSource", "atomic_write_bytes", "safe_name"]
+
+_FORMAT = "eventstudy-price-cache"
+_FORMAT_VERSION = 1
+_DAY = pd.Timedelta(days=1)
+
+
+def safe_name(text: str) -> str:
+    """A file-system-safe name for ``text``; a short hash keeps distinct inputs distinct."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:60]
+    if safe != text or not safe:
+        safe = f"{safe or 'x'}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:8]}"
+    return safe
+
+
+def _fsync_dir(directory: Path) -> None:
+    if os.name != "posix":  # pragma: no cover - directories cannot be opened on Windows
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the new one, never half.
+
+    The bytes go to a temporary file in the same folder, are flushed and fsynced, and the file is then
+    renamed over ``path`` with :func:`os.replace`.  On any failure the temporary file is removed and the
+    old ``path`` is left as it was.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _utc_now() -> pd.Timestamp:
+    return pd.Timestamp.now(tz="UTC")
+
+
+def _day(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text).as_unit(DATE_UNIT)
+
+
+@dataclass
+class _Entry:
+    frame: pd.DataFrame
+    meta: dict[str, Any]
+
+    @property
+    def start(self) -> pd.Timestamp:
+        return _day(self.meta["covered_start"])
+
+    @property
+    def end(self) -> pd.Timestamp:
+        return _day(self.meta["covered_end"])
+
+    @property
+    def end_fetched_at(self) -> pd.Timestamp:
+        return pd.Timestamp(self.meta.get("end_fetched_at") or self.meta["fetched_at"])
+
+
+@dataclass(frozen=True)
+class _Gap:
+    start: pd.Timestamp
+    end: pd.Timestamp
+    refresh_only: bool  # True: only re-reads cached days that may have been incomplete
+
+
+class CachedSource(PriceSource):
+    """Keep what another source returns on disk and ask it only for what is missing.
+
+    Parameters
+    ----------
+    source
+        The source to cache, e.g. :class:`~eventstudy.data.YahooSource`.
+    cache_dir
+        Folder of the cache; default ``$EVENTSTUDY_CACHE_DIR``, else the user cache folder
+        (:func:`platformdirs.user_cache_dir`).
+    offline
+        Never call ``source``: serve from the cache or raise :class:`~eventstudy.exceptions.CacheError`
+        naming what is missing.  Default: ``$EVENTSTUDY_OFFLINE`` is ``1``, ``true``, ``yes`` or ``on``
+        (read at each request).
+    max_age
+        Cached days within ``max_age`` before the time they were fetched may have been incomplete (a
+        session not yet closed, a late correction); when a request reaches them they are fetched again.
+        Older data are served as they are.
+
+    Notes
+    -----
+    For each ticker the cache holds one Parquet file with all fields and a JSON file recording the range
+    covered (as requested, so that a late IPO is not asked again for the years before it), the first and
+    last actual dates, when the data were fetched, library versions, the row count and the sha256 of the
+    Parquet bytes.  A request fetches only the days before the cached start and after the cached end,
+    merges them and rewrites both files.
+
+    Files are written to a temporary file, fsynced and renamed (Parquet first, metadata last).  An
+    interrupted write leaves the old files; a write interrupted between the two leaves metadata whose
+    sha256 no longer matches, which the next read detects.  A corrupt or unreadable entry gives a
+    :class:`~eventstudy.exceptions.DataQualityWarning` naming the file and is fetched again, or raises
+    :class:`~eventstudy.exceptions.CacheError` when offline.
+    """
+
+    def __init__(
+        self,
+        source: PriceSource,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        offline: bool | None = None,
+        max_age: pd.Timedelta | str = pd.Timedelta("1D"),
+    ) -> None:
+        if not isinstance(source, PriceSource):
+            raise TypeError(
+                "The 'source' parameter must be a PriceSource such as YahooSource() or CsvSource(folder). "
+                f"Got {type(source).__name__} instead."
+            )
+        if offline is not None and not isinstance(offline, bool):
+            raise TypeError(f"The 'offline' parameter must be True, False or None. Got {offline!r} instead.")
+        try:
+            age = pd.Timedelta(max_age)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"The 'max_age' parameter must be a duration such as pd.Timedelta('1D') or '12h'. Got {max_age!r}."
+            ) from None
+        if age is pd.NaT or age < pd.Timedelta(0):
+            raise ValueError(f"The 'max_age' parameter must be a duration >= 0. Got {max_age!r} instead.")
+        self.source = source
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else config.cache_dir()
+        self._offline = offline
+        self.max_age = age
+
+    # ---- PriceSource ------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """``"cache:<wrapped source name>"``."""
+        return f"cache:{self.source.name}"
+
+    @property
+    def offline(self) -> bool:
+        """Whether the wrapped source is off limits (the argument, else ``$EVENTSTUDY_OFFLINE``)."""
+        return self._offline if self._offline is not None else config.is_offline()
+
+    @property
+    def directory(self) -> Path:
+        """The folder holding this source's cache files."""
+        return self.cache_dir / "prices" / safe_name(self.source.name)
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance: the cache folder and settings, and the wrapped source's own description."""
+        return {
+            "name": self.name,
+            "kind": "cache",
+            "location": str(self.directory),
+            "max_age": str(self.max_age),
+            "offline": self.offline,
+            "source": self.source.describe(),
+            "versions": versions(),
+        }
+
+    def _fetch(self, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp) -> FetchResult:
+        now = _utc_now()
+        today = now.tz_localize(None).normalize().as_unit(DATE_UNIT)
+        offline = self.offline
+        entries: dict[str, _Entry | None] = {t: self._load(t, offline=offline) for t in tickers}
+        plans = {t: self._gaps(entries[t], start, end, today=today, now=now, offline=offline) for t in tickers}
+
+        if offline:
+            missing = {
+                t: ", ".join(f"{g.start:%Y-%m-%d}..{g.end:%Y-%m-%d}" for g in gaps)
+                for t, gaps in plans.items()
+                if gaps
+            }
+            if missing:
+                raise CacheError(
+                    f"offline: the cache at {self.directory} lacks these ranges for {self.source.name}. Go online "
+                    "(unset EVENTSTUDY_OFFLINE) to fetch them, or set EVENTSTUDY_PRICES_DIR to a folder of price "
+                    "files.",
+                    failures={t: f"not cached: {why}" for t, why in missing.items()},
+                )
+
+        result = FetchResult()
+        groups: dict[tuple[_Gap, ...], list[str]] = {}
+        for ticker in tickers:
+            groups.setdefault(tuple(plans[ticker]), []).append(ticker)
+        for gaps, group in groups.items():
+            parts: dict[str, list[pd.DataFrame]] = {t: [] for t in group}
+            covered: dict[str, list[_Gap]] = {t: [] for t in group}
+            for gap in gaps:
+                self._fetch_gap(gap, group, entries, parts, covered, result.failures)
+            for ticker in group:
+                if ticker in result.failures:
+                    continue
+                entry = entries[ticker]
+                if covered[ticker]:
+                    entry = self._merge_and_store(ticker, entry, parts[ticker], covered[ticker], now, today)
+                if entry is None:
+                    result.failures[ticker] = f"{self.source.name} returned no data"
+                    continue
+                result.frames[ticker] = entry.frame
+                result.origins[ticker] = f"cache file {self._paths(ticker)[0]}"
+        return result
+
+    # ---- planning and fetching --------------------------------------------------------------------
+
+    def _gaps(self, entry: _Entry | None, start: pd.Timestamp, end: pd.Timestamp, *, today: pd.Timestamp,
+              now: pd.Timestamp, offline: bool) -> list[_Gap]:
+        last_wanted = min(end, today)
+        if entry is None:
+            return [_Gap(start, max(last_wanted, start), False)]
+        gaps = []
+        # gaps run up to the cached range, even past the request, so that the range stays contiguous
+        if start < entry.start:
+            gaps.append(_Gap(start, entry.start - _DAY, False))
+        tail_from = None
+        if not offline:
+            fetched = entry.end_fetched_at.tz_convert("UTC").tz_localize(None)
+            if fetched - entry.end < self.max_age:
+                tail_from = max(entry.start, (fetched - self.max_age).normalize().as_unit(DATE_UNIT))
+        if last_wanted > entry.end:
+            first = entry.end + _DAY if tail_from is None else tail_from
+            gaps.append(_Gap(first, last_wanted, False))
+        elif tail_from is not None and end >= tail_from:
+            gaps.append(_Gap(tail_from, entry.end, True))
+        return gaps
+
+    def _fetch_gap(self, gap: _Gap, group: list[str], entries: dict[str, _Entry | None],
+                   parts: dict[str, list[pd.DataFrame]], covered: dict[str, list[_Gap]],
+                   failures: dict[str, str]) -> None:
+        wanted = [t for t in group if t not in failures]
+        if not wanted:
+            return
+        try:
+            got = self.source._collect(wanted, gap.start, gap.end)
+        except DataSourceError as exc:
+            if not gap.refresh_only:
+                raise
+            for ticker in wanted:
+                self._warn_stale(ticker, entries[ticker], exc)
+            return
+        for ticker in wanted:
+            if ticker in got.frames:
+                frame = got.frames[ticker]
+                parts[ticker].append(frame.loc[(frame.index >= gap.start) & (frame.index <= gap.end)])
+                covered[ticker].append(gap)
+            elif ticker in got.no_data and entries[ticker] is not None:
+                covered[ticker].append(gap)  # the source has nothing there (e.g. before an IPO)
+            elif gap.refresh_only:
+                self._warn_stale(ticker, entries[ticker], got.failures.get(ticker, "no data"))
+            else:
+                failures[ticker] = got.failures.get(ticker, f"{self.source.name} returned no data")
+
+    def _warn_stale(self, ticker: str, entry: _Entry | None, why: object) -> None:
+        fetched = entry.meta.get("end_fetched_at") if entry is not None else "?"
+        warn(
+            f"{ticker}: could not refresh the last cached days from {self.source.name} ({why}); serving the "
+            f"cached data fetched at {fetched}, which may miss the latest session.",
+            DataQualityWarning,
+        )
+
+    def _merge_and_store(self, ticker: str, entry: _Entry | None, parts: list[pd.DataFrame],
+                         gaps: list[_Gap], now: pd.Timestamp, today: pd.Timestamp) -> _Entry | None:
+        if entry is not None:
+            old = entry.frame
+        else:
+            empty = pd.DatetimeIndex([], name="Date").as_unit(DATE_UNIT)
+            old = pd.DataFrame(index=empty, columns=list(FIELDS), dtype="float64")
+        keep = pd.Series(True, index=old.index)
+        for gap in gaps:
+            keep &= ~((old.index >= gap.start) & (old.index <= gap.end))
+        pieces = [old.loc[keep.to_numpy()]] + [p for p in parts if len(p)]
+        pieces = [p for p in pieces if len(p)]
+        if not pieces:
+            if entry is None:
+                return None
+            frame = old.iloc[:0]
+        else:
+            frame = pd.concat(pieces).sort_index()
+        frame = frame.astype("float64")
+        frame.index = pd.DatetimeIndex(frame.index).as_unit(DATE_UNIT).rename("Date")
+        if entry is None and frame.empty:
+            return None
+
+        start = min([g.start for g in gaps] + ([entry.start] if entry is not None else []))
+        end = max([min(g.end, today) for g in gaps] + ([entry.end] if entry is not None else []))
+        stamp = now.isoformat()
+        end_fetched = stamp if any(g.end >= end for g in gaps) else entry.meta.get("end_fetched_at", stamp)
+        meta = {
+            "format": _FORMAT,
+            "format_version": _FORMAT_VERSION,
+            "source": self.source.name,
+            "source_description": self.source.describe(),
+            "ticker": ticker,
+            "fields": list(FIELDS),
+            "covered_start": f"{start:%Y-%m-%d}",
+            "covered_end": f"{end:%Y-%m-%d}",
+            "first_date": f"{frame.index[0]:%Y-%m-%d}" if len(frame) else None,
+            "last_date": f"{frame.index[-1]:%Y-%m-%d}" if len(frame) else None,
+            "fetched_at": stamp,
+            "end_fetched_at": end_fetched,
+            "created_at": entry.meta.get("created_at", stamp) if entry is not None else stamp,
+            "versions": versions(),
+            "rows": int(len(frame)),
+        }
+        new = _Entry(frame=frame, meta=meta)
+        try:
+            self._store(ticker, new)
+        except Exception as exc:  # noqa: BLE001 - the data are good; only caching failed
+            warn(
+                f"{ticker}: could not write the cache file {self._paths(ticker)[0]} ({type(exc).__name__}: "
+                f"{exc}); the data were fetched but not cached. Check the free space and permissions of "
+                f"{self.directory} or set EVENTSTUDY_CACHE_DIR.",
+            EventStudyWarning,
+        )
+        return new
+
+    # ---- files ------------------------------------------------------------------------------------
+
+    def _paths(self, ticker: str) -> tuple[Path, Path]:
+        stem = safe_name(ticker)
+        return self.directory / f"{stem}.parquet", self.directory / f"{stem}.json"
+
+    def _store(self, ticker: str, entry: _Entry) -> None:
+        parquet, meta_path = self._paths(ticker)
+        buffer = io.BytesIO()
+        entry.frame.to_parquet(buffer, engine="pyarrow", index=True)
+        data = buffer.getvalue()
+        entry.meta["sha256"] = _sha256(data)
+        entry.meta["parquet_file"] = parquet.name
+        text = json.dumps(entry.meta, indent=2, default=str).encode("utf-8")
+        atomic_write_bytes(parquet, data)  # data first: metadata only ever points at complete data
+        atomic_write_bytes(meta_path, text)
+
+    def _read(self, ticker: str) -> _Entry | None:
+        """Read and verify an entry; None when not cached; raise ValueError describing corruption."""
+        parquet, meta_path = self._paths(ticker)
+        if not meta_path.exists():
+            return None
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"metadata {meta_path} is unreadable ({exc})") from None
+        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+            raise ValueError(f"metadata {meta_path} is not an eventstudy cache record")
+        try:
+            data = parquet.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"data file {parquet} is missing or unreadable ({exc})") from None
+        if _sha256(data) != meta.get("sha256"):
+            raise ValueError(f"data file {parquet} does not match the sha256 recorded in {meta_path.name}")
+        try:
+            frame = pd.read_parquet(io.BytesIO(data), engine="pyarrow")
+            frame = frame[list(FIELDS)].astype("float64")
+            frame.index = pd.DatetimeIndex(frame.index).as_unit(DATE_UNIT).rename("Date")
+            for key in ("covered_start", "covered_end", "fetched_at"):
+                pd.Timestamp(meta[key])
+        except Exception as exc:  # noqa: BLE001 - anything unreadable is corruption
+            raise ValueError(f"data file {parquet} cannot be read ({type(exc).__name__}: {exc})") from None
+        return _Entry(frame=frame, meta=meta)
+
+    def _load(self, ticker: str, *, offline: bool) -> _Entry | None:
+        try:
+            return self._read(ticker)
+        except ValueError as exc:
+            if offline:
+                raise CacheError(
+                    f"The cache entry for {ticker} is corrupt: {exc}. Go online to fetch it again, or delete "
+                    f"{self._paths(ticker)[0]} and its .json.",
+                    failures={ticker: str(exc)},
+                ) from None
+            warn(
+                f"{ticker}: the cache entry is corrupt ({exc}); fetching the data again from {self.source.name}.",
+            DataQualityWarning,
+        )
+            return None
+
+    # ---- housekeeping -----------------------------------------------------------------------------
+
+    def clear(self, tickers: str | list[str] | None = None) -> int:
+        """Delete cached entries of this source.
+
+        Parameters
+        ----------
+        tickers
+            The tickers to forget; None forgets every ticker of this source.
+
+        Returns
+        -------
+        int
+            How many files were removed.
+        """
+        from .base import normalize_tickers
+
+        if not self.directory.exists():
+            return 0
+        if tickers is None:
+            targets = [p for p in self.directory.iterdir() if p.is_file()]
+        else:
+            targets = []
+            for ticker in normalize_tickers(tickers):
+                parquet, meta_path = self._paths(ticker)
+                targets += [parquet, meta_path]
+                targets += list(self.directory.glob(f".{parquet.name}.*.tmp"))
+                targets += list(self.directory.glob(f".{meta_path.name}.*.tmp"))
+        removed = 0
+        for path in targets:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+        return removed
+
+    def cache_info(self) -> pd.DataFrame:
+        """Describe what is cached for this source, one row per ticker.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``ticker, covered_start, covered_end, first_date, last_date, rows, fetched_at, bytes,
+            status, file``; ``status`` is ``"ok"`` or the reason the entry is unusable.
+        """
+        columns = ["ticker", "covered_start", "covered_end", "first_date", "last_date", "rows", "fetched_at",
+                   "bytes", "status", "file"]
+        rows = []
+        if self.directory.exists():
+            for meta_path in sorted(self.directory.glob("*.json")):
+                try:
+                    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+                    ticker = meta["ticker"]
+                except (OSError, ValueError, KeyError, TypeError) as exc:
+                    rows.append({"ticker": None, "status": f"unreadable metadata ({exc})", "file": str(meta_path)})
+                    continue
+                try:
+                    self._read(ticker)
+                    status = "ok"
+                except ValueError as exc:
+                    status = str(exc)
+                parquet = self._paths(ticker)[0]
+                rows.append({
+                    "ticker": ticker,
+                    "covered_start": meta.get("covered_start"),
+                    "covered_end": meta.get("covered_end"),
+                    "first_date": meta.get("first_date"),
+                    "last_date": meta.get("last_date"),
+                    "rows": meta.get("rows"),
+                    "fetched_at": meta.get("fetched_at"),
+                    "bytes": parquet.stat().st_size if parquet.exists() else None,
+                    "status": status,
+                    "file": str(parquet),
+                })
+        info = pd.DataFrame(rows, columns=columns)
+        for column in ("covered_start", "covered_end", "first_date", "last_date"):
+            info[column] = pd.to_datetime(info[column])
+        info["fetched_at"] = pd.to_datetime(info["fetched_at"], utc=True)
+        return info

@@ -1,0 +1,532 @@
+"""Kenneth R. French's daily factors: parsers for the published CSV and tidy CSVs, download and cache.
+
+French publishes the factors in **percent**; :func:`load_factors` returns **decimals** (divided by 100).
+Dates stay French's (trading days); aligning them with an exchange calendar is the calendar's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_choice
+from ..exceptions import CacheError, DataQualityWarning, DataSourceError, EventStudyWarning
+from . import config
+from .base import DATE_UNIT, NOTES_KEY, _squash, check_date_range, to_day, versions, warn
+from .cache import atomic_write_bytes
+
+__all__ = ["load_factors", "parse_french_csv", "read_factor_file", "FRENCH_URL", "MODELS"]
+
+#: Folder of French's data library that holds the zipped CSV files.
+FRENCH_URL = "https://mba.tuck.dartmouth.edu/pages/faculty/ken.french/ftp"
+
+Model = Literal["ff3", "ff5", "carhart", "momentum"]
+MODELS: tuple[str, ...] = ("ff3", "ff5", "carhart", "momentum")
+
+# dataset (French's file stem) -> its columns
+_DATASETS = {
+    "F-F_Research_Data_Factors_daily": ("Mkt-RF", "SMB", "HML", "RF"),
+    "F-F_Research_Data_5_Factors_2x3_daily": ("Mkt-RF", "SMB", "HML", "RMW", "CMA", "RF"),
+    "F-F_Momentum_Factor_daily": ("Mom",),
+}
+_MODEL_DATASETS = {
+    "ff3": ("F-F_Research_Data_Factors_daily",),
+    "ff5": ("F-F_Research_Data_5_Factors_2x3_daily",),
+    "momentum": ("F-F_Momentum_Factor_daily",),
+    "carhart": ("F-F_Research_Data_Factors_daily", "F-F_Momentum_Factor_daily"),
+}
+_MISSING_CODES = (-99.99, -999.0)
+_RETRIES = 3
+_PAUSE = 1.0
+_TIMEOUT = 30.0
+_REFRESH_AFTER = pd.Timedelta(days=30)
+
+_DAILY_ROW = re.compile(r"^\s*(\d{8})\s*,")
+_MONTHLY_ROW = re.compile(r"^\s*(\d{6}|\d{4})\s*,")
+_VINTAGE = re.compile(r"created by using the (\d{6}) CRSP database", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------------------------------
+# parsers (percent, as published)
+
+
+def _number(text: str) -> float:
+    text = text.strip()
+    if not text:
+        return math.nan
+    value = float(text)
+    return math.nan if value in _MISSING_CODES else value
+
+
+def parse_french_csv(text: str) -> pd.DataFrame:
+    """Parse one of Ken French's daily CSV files exactly as published.
+
+    Parameters
+    ----------
+    text
+        The file's text: prose header lines, a column header row starting with a comma (e.g.
+        ``,Mkt-RF,SMB,HML,RF``), ``YYYYMMDD`` data rows with space-padded values, a blank line and a
+        copyright footer.  CRLF or LF line ends.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Values in **percent**, as published; DatetimeIndex ``Date``; one float64 column per header
+        cell (spaces stripped).  The missing-data codes -99.99 and -999 become NaN.  ``attrs["vintage"]``
+        holds the CRSP vintage (e.g. ``"202604"``) when the header names it.
+
+    Raises
+    ------
+    ValueError
+        When there is no header row or no daily rows (a monthly file, for example), or a data row has
+        the wrong number of values or a value that is not a number; the message names the line.
+
+    Notes
+    -----
+    Reading stops at the first line after the data start that is not a ``YYYYMMDD`` row, so that the
+    annual or monthly sections some files carry after the first section are left out.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"The 'text' parameter must be the file's text (str). Got {type(text).__name__} instead.")
+    lines = text.lstrip("\ufeff").splitlines()
+    header: list[str] | None = None
+    header_line = 0
+    dates: list[str] = []
+    rows: list[list[float]] = []
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if not dates:
+            if stripped.startswith(","):
+                header = [cell.strip() for cell in stripped.split(",")[1:]]
+                header_line = number
+                continue
+            if header is None or not stripped:
+                continue
+            if not _DAILY_ROW.match(stripped):
+                if _MONTHLY_ROW.match(stripped):
+                    raise ValueError(
+                        f"line {number} ({stripped[:30]!r}) is a monthly or annual row: parse_french_csv reads "
+                        "the daily files (YYYYMMDD rows), e.g. F-F_Research_Data_Factors_daily.csv."
+                    )
+                header = None  # prose between a stray comma line and the real header
+                continue
+        elif not _DAILY_ROW.match(stripped):
+            break
+        cells = stripped.split(",")
+        if header is None:  # pragma: no cover - a data row is only taken after a header
+            continue
+        if len(cells) != len(header) + 1:
+            raise ValueError(
+                f"line {number} has {len(cells) - 1} value(s) but the header on line {header_line} names "
+                f"{len(header)} column(s) {header}: {stripped[:60]!r}"
+            )
+        try:
+            rows.append([_number(cell) for cell in cells[1:]])
+        except ValueError:
+            raise ValueError(f"line {number} holds a value that is not a number: {stripped[:60]!r}") from None
+        dates.append(cells[0].strip())
+    if header is None or not dates:
+        raise ValueError(
+            "No daily factor rows found: expected a header row starting with a comma (e.g. ',Mkt-RF,SMB,HML,RF') "
+            "followed by YYYYMMDD rows, as in French's *_daily.csv files."
+        )
+    index = pd.DatetimeIndex(pd.to_datetime(dates, format="%Y%m%d"), name="Date").as_unit(DATE_UNIT)
+    frame = pd.DataFrame(np.array(rows, dtype="float64"), index=index, columns=header)
+    vintage = _VINTAGE.search(text)
+    frame.attrs = {"vintage": vintage.group(1) if vintage else None, "units": "percent"}
+    return frame
+
+
+def _parse_tidy_csv(text: str, origin: str) -> pd.DataFrame:
+    """Parse a tidy ``Date,<factor>,...`` CSV with ISO (or YYYYMMDD) dates and percent values."""
+    try:
+        table = pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataSourceError(f"The factor file {origin} cannot be read as CSV: {exc}.") from None
+    date_column = next((c for c in table.columns if _squash(c) == "date"), table.columns[0])
+    raw_dates = table[date_column].astype(str).str.strip()
+    fmt = "%Y%m%d" if raw_dates.str.fullmatch(r"\d{8}").all() else "ISO8601"
+    dates = pd.to_datetime(raw_dates, format=fmt, errors="coerce")
+    if dates.isna().any():
+        i = int(np.flatnonzero(dates.isna().to_numpy())[0])
+        raise DataSourceError(
+            f"The factor file {origin} has a date that cannot be read on line {i + 2}: {raw_dates.iloc[i]!r}. "
+            "Write dates as YYYY-MM-DD."
+        )
+    data = {}
+    for column in table.columns:
+        if column == date_column:
+            continue
+        values = []
+        for line, cell in enumerate(table[column], start=2):
+            try:
+                values.append(_number(cell) if isinstance(cell, str) else math.nan)
+            except ValueError:
+                raise DataSourceError(
+                    f"The factor file {origin} holds a value that is not a number in column {column!r} on line "
+                    f"{line}: {cell!r}."
+                ) from None
+        data[str(column).strip()] = np.array(values, dtype="float64")
+    frame = pd.DataFrame(data, index=pd.DatetimeIndex(dates, name="Date").as_unit(DATE_UNIT))
+    if not frame.index.is_monotonic_increasing or frame.index.has_duplicates:
+        raise DataSourceError(
+            f"The factor file {origin} must have unique dates in ascending order; sort it and drop repeated dates."
+        )
+    frame.attrs = {"vintage": None, "units": "percent"}
+    return frame
+
+
+def _parse_text(text: str, origin: str) -> pd.DataFrame:
+    first = next((line.strip() for line in text.lstrip("\ufeff").splitlines() if line.strip()), "")
+    if _squash(first.split(",")[0]) == "date":
+        return _parse_tidy_csv(text, origin)
+    try:
+        return parse_french_csv(text)
+    except ValueError as exc:
+        raise DataSourceError(f"The factor file {origin} cannot be parsed: {exc}") from None
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _text_from_zip(data: bytes, origin: str) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = [m for m in archive.namelist() if m.lower().endswith((".csv", ".txt"))]
+            if not members:
+                raise DataSourceError(f"The zip file {origin} holds no CSV file (it has {archive.namelist()}).")
+            return _decode(archive.read(members[0]))
+    except zipfile.BadZipFile as exc:
+        raise DataSourceError(f"The file {origin} is not a valid zip archive ({exc}).") from None
+
+
+def read_factor_file(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read one factor file in percent: French's CSV as published, a tidy CSV, or either inside a zip.
+
+    Parameters
+    ----------
+    path
+        A ``.csv`` (or ``.txt``) file, or a ``.zip`` holding one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`parse_french_csv` (percent); ``attrs["file"]`` and ``attrs["sha256"]`` record the source.
+    """
+    path = Path(path).expanduser()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataSourceError(f"The factor file {path} cannot be read ({exc}).", failures={str(path): str(exc)}) from None
+    text = _text_from_zip(data, str(path)) if path.suffix.lower() == ".zip" else _decode(data)
+    frame = _parse_text(text, str(path))
+    frame.attrs.update({"file": str(path), "sha256": hashlib.sha256(data).hexdigest()})
+    return frame
+
+
+# --------------------------------------------------------------------------------------------------
+# locating, downloading and caching
+
+
+def _find_in_directory(directory: Path, dataset: str) -> Path:
+    files = {p.name.lower(): p for p in directory.iterdir() if p.is_file()}
+    names = (f"{dataset}.csv", f"{dataset}_CSV.zip", f"{dataset}.zip", f"{dataset}.txt")
+    for name in names:
+        found = files.get(name.lower())
+        if found is not None:
+            return found
+    raise DataSourceError(
+        f"No {dataset} file in {directory}: expected one of {list(names)}. Download it from French's data library "
+        f"({FRENCH_URL}/{dataset}_CSV.zip) into that folder.",
+        failures={dataset: f"not found in {directory}"},
+    )
+
+
+def _download(url: str) -> bytes:
+    reason = "no answer"
+    for attempt in range(_RETRIES + 1):
+        if attempt:
+            time.sleep(_PAUSE * 2 ** (attempt - 1))
+        request = urllib.request.Request(url, headers={"User-Agent": "eventstudy (python urllib)"})
+        try:
+            with urllib.request.urlopen(request, timeout=_TIMEOUT) as answer:
+                return answer.read()
+        except urllib.error.HTTPError as exc:
+            reason = f"HTTP {exc.code} {exc.reason}"
+            if exc.code not in (408, 429, 500, 502, 503, 504):
+                break
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            reason = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+    raise DataSourceError(
+        f"Could not download {url} ({reason}). Check the network, or download the file yourself and set "
+        "EVENTSTUDY_FACTORS_DIR to its folder (or pass path=).",
+        url=url,
+    )
+
+
+def _cache_paths(dataset: str, url: str) -> tuple[Path, Path]:
+    stem = f"{dataset}-{hashlib.sha1(url.encode('utf-8')).hexdigest()[:8]}"
+    directory = config.cache_dir() / "factors"
+    return directory / f"{stem}.parquet", directory / f"{stem}.json"
+
+
+def _read_cached(parquet: Path, meta_path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """Return the cached frame and metadata, None when absent; raise ValueError when corrupt."""
+    if not meta_path.exists():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        data = parquet.read_bytes()
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{meta_path} or {parquet.name} is unreadable ({exc})") from None
+    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+        raise ValueError(f"{parquet} does not match the sha256 recorded in {meta_path.name}")
+    try:
+        frame = pd.read_parquet(io.BytesIO(data), engine="pyarrow").astype("float64")
+        frame.index = pd.DatetimeIndex(frame.index).as_unit(DATE_UNIT).rename("Date")
+        pd.Timestamp(meta["fetched_at"])
+    except Exception as exc:  # noqa: BLE001 - anything unreadable is corruption
+        raise ValueError(f"{parquet} cannot be read ({type(exc).__name__}: {exc})") from None
+    frame.attrs = {"vintage": meta.get("vintage"), "units": "percent", "url": meta.get("url"),
+                   "sha256": meta.get("zip_sha256"), "fetched_at": meta.get("fetched_at")}
+    return frame, meta
+
+
+def _store_cached(parquet: Path, meta_path: Path, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
+    buffer = io.BytesIO()
+    pd.DataFrame(frame).to_parquet(buffer, engine="pyarrow", index=True)
+    data = buffer.getvalue()
+    meta = {**meta, "sha256": hashlib.sha256(data).hexdigest(), "parquet_file": parquet.name}
+    atomic_write_bytes(parquet, data)
+    atomic_write_bytes(meta_path, json.dumps(meta, indent=2, default=str).encode("utf-8"))
+
+
+def _downloaded(dataset: str, base_url: str, end: pd.Timestamp | None) -> pd.DataFrame:
+    url = f"{base_url.rstrip('/')}/{dataset}_CSV.zip"
+    parquet, meta_path = _cache_paths(dataset, url)
+    offline = config.is_offline()
+    try:
+        cached = _read_cached(parquet, meta_path)
+    except ValueError as exc:
+        if offline:
+            raise CacheError(
+                f"The cached factor file is corrupt: {exc}. Go online to fetch it again, or set "
+                "EVENTSTUDY_FACTORS_DIR to a folder of French's files.",
+                failures={dataset: str(exc)},
+                url=url,
+            ) from None
+        warn(f"The cached factor file is corrupt ({exc}); downloading {url} again.", DataQualityWarning)
+        cached = None
+    now = pd.Timestamp.now(tz="UTC")
+    if cached is not None:
+        frame, meta = cached
+        age = now - pd.Timestamp(meta["fetched_at"])
+        wants_newer = end is not None and end > frame.index[-1] and age > pd.Timedelta(days=1)
+        if offline or not (age > _REFRESH_AFTER or wants_newer):
+            return frame
+    if offline:
+        raise CacheError(
+            f"offline: {dataset} is not in the cache ({parquet.parent}). Go online (unset EVENTSTUDY_OFFLINE) to "
+            f"download {url}, or set EVENTSTUDY_FACTORS_DIR to a folder holding French's files.",
+            failures={dataset: "not cached"},
+            url=url,
+        )
+    try:
+        data = _download(url)
+    except DataSourceError as exc:
+        if cached is None:
+            raise
+        warn(f"Could not refresh {dataset} ({exc}); using the cached copy fetched at "
+                      f"{cached[1]['fetched_at']}.", DataQualityWarning)
+        return cached[0]
+    frame = _parse_text(_text_from_zip(data, url), url)
+    meta = {
+        "format": "eventstudy-factor-cache",
+        "dataset": dataset,
+        "url": url,
+        "fetched_at": now.isoformat(),
+        "zip_sha256": hashlib.sha256(data).hexdigest(),
+        "vintage": frame.attrs.get("vintage"),
+        "rows": int(len(frame)),
+        "first_date": f"{frame.index[0]:%Y-%m-%d}",
+        "last_date": f"{frame.index[-1]:%Y-%m-%d}",
+        "units": "percent",
+        "versions": versions(),
+    }
+    try:
+        _store_cached(parquet, meta_path, frame, meta)
+    except Exception as exc:  # noqa: BLE001 - the data are good; only caching failed
+        warn(f"Could not write the factor cache {parquet} ({type(exc).__name__}: {exc}).", EventStudyWarning)
+    frame.attrs.update({"url": url, "sha256": meta["zip_sha256"], "fetched_at": meta["fetched_at"]})
+    return frame
+
+
+def _dataset_frame(dataset: str, *, path: Path | None, base_url: str, end: pd.Timestamp | None) -> pd.DataFrame:
+    if path is None:
+        return _downloaded(dataset, base_url, end)
+    if path.is_dir():
+        return read_factor_file(_find_in_directory(path, dataset))
+    return read_factor_file(path)
+
+
+def _select(frame: pd.DataFrame, columns: tuple[str, ...], origin: str) -> pd.DataFrame:
+    by_key = {_squash(c): c for c in frame.columns}
+    missing = [c for c in columns if _squash(c) not in by_key]
+    if missing:
+        raise KeyError(
+            f"The factor data from {origin} lack the column(s) {missing}; they have {list(frame.columns)}. "
+            "Check that the file matches the model (e.g. ff5 needs F-F_Research_Data_5_Factors_2x3_daily)."
+        )
+    out = frame[[by_key[_squash(c)] for c in columns]].copy()
+    out.columns = list(columns)
+    return out
+
+
+def _span(index: pd.DatetimeIndex) -> str:
+    return f"{index[0]:%Y-%m-%d}..{index[-1]:%Y-%m-%d}" if len(index) else "none"
+
+
+def load_factors(
+    model: Model = "ff3",
+    *,
+    path: str | os.PathLike[str] | None = None,
+    start: Any = None,
+    end: Any = None,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Load Fama-French (and momentum) daily factors as decimals.
+
+    Parameters
+    ----------
+    model
+        ``"ff3"`` (Mkt-RF, SMB, HML, RF), ``"ff5"`` (Mkt-RF, SMB, HML, RMW, CMA, RF), ``"momentum"``
+        (Mom) or ``"carhart"`` (the ff3 columns and Mom, joined on date).
+    path
+        A factor file (French's CSV as published, a tidy ``Date,...`` CSV in percent, or a zip holding
+        one) or a folder holding French's standard file names (``F-F_Research_Data_Factors_daily.csv``,
+        ``F-F_Research_Data_5_Factors_2x3_daily.csv``, ``F-F_Momentum_Factor_daily.csv`` or their
+        ``.zip`` / ``_CSV.zip`` forms).  Default: ``$EVENTSTUDY_FACTORS_DIR``, else download.
+    start, end
+        First and last date kept, inclusive; default all.
+    source
+        Base URL of the data library to download from; default :data:`FRENCH_URL`.  A mirror, or a
+        ``file://`` folder, works the same.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Decimals (French's percent / 100), DatetimeIndex ``Date`` on French's dates, float64 columns as
+        listed above.  ``attrs["eventstudy_notes"]`` lists what was recorded (e.g. dates lost in the
+        carhart join); ``attrs["provenance"]`` records the model, files or URLs, vintage and units.
+
+    Raises
+    ------
+    DataSourceError
+        When a file is missing or unreadable, or the download fails.
+    CacheError
+        When offline (``EVENTSTUDY_OFFLINE``) and the factors are neither cached nor in a local folder.
+    KeyError
+        When the file lacks a column the model needs.
+
+    Notes
+    -----
+    Downloads (``<source>/<file>_CSV.zip``) use :mod:`urllib` with retries, and are cached in
+    ``<cache dir>/factors`` as Parquet (percent, as parsed) plus JSON metadata (URL, fetch time,
+    sha256s, vintage).  A cached copy is refreshed when it is more than 30 days old, or when ``end`` lies
+    past its last date and it is more than a day old; if the refresh fails the cached copy is used with a
+    warning.
+    """
+    check_choice("model", model, MODELS)
+    first = to_day("start", start) if start is not None else None
+    last = to_day("end", end) if end is not None else None
+    if first is not None and last is not None:
+        check_date_range(first, last)
+    if source is not None and not isinstance(source, str):
+        raise TypeError(f"The 'source' parameter must be a base URL string. Got {type(source).__name__} instead.")
+    base_url = source or FRENCH_URL
+    if path is not None:
+        location: Path | None = Path(path).expanduser()
+        if not location.exists():
+            raise DataSourceError(
+                f"The 'path' parameter points to {location}, which does not exist. Give a factor file or a folder "
+                "of French's files.",
+                failures={str(location): "does not exist"},
+            )
+    else:
+        location = config.factors_dir()
+        if location is not None and not location.exists():
+            raise DataSourceError(
+                f"EVENTSTUDY_FACTORS_DIR points to {location}, which does not exist. Fix or unset it.",
+                failures={str(location): "does not exist"},
+            )
+
+    datasets = _MODEL_DATASETS[model]
+    if location is not None and location.is_file() and len(datasets) > 1:
+        whole = read_factor_file(location)
+        wanted = _DATASETS[datasets[0]] + _DATASETS[datasets[1]]
+        parts = [_select(whole, wanted, str(location))]
+        origins = [whole.attrs]
+    else:
+        parts, origins = [], []
+        for dataset in datasets:
+            frame = _dataset_frame(dataset, path=location, base_url=base_url, end=last)
+            origins.append(frame.attrs)
+            parts.append(_select(frame, _DATASETS[dataset], frame.attrs.get("file") or frame.attrs.get("url") or dataset))
+
+    notes: list[str] = []
+    trimmed = []
+    for part in parts:
+        keep = np.ones(len(part), dtype=bool)
+        if first is not None:
+            keep &= part.index >= first
+        if last is not None:
+            keep &= part.index <= last
+        trimmed.append(part.loc[keep])
+    result = trimmed[0]
+    if len(trimmed) > 1:
+        left, right = trimmed
+        result = left.join(right, how="inner")
+        lost_left = left.index.difference(result.index)
+        lost_right = right.index.difference(result.index)
+        if len(lost_left) or len(lost_right):
+            notes.append(
+                f"carhart: the inner join on date dropped {len(lost_left)} Fama-French date(s) ({_span(lost_left)}) "
+                f"and {len(lost_right)} momentum date(s) ({_span(lost_right)}) that the other file lacks."
+            )
+    if result.empty:
+        raise DataSourceError(
+            f"No {model} factor rows between {start} and {end}; the data cover {_span(parts[0].index)}.",
+            failures={model: "no rows in range"},
+        )
+    result = (result / 100.0).astype("float64")
+    result.index = pd.DatetimeIndex(result.index).as_unit(DATE_UNIT).rename("Date")
+    result.columns.name = None
+    result.attrs = {
+        NOTES_KEY: notes,
+        "provenance": {
+            "model": model,
+            "units": "decimal (French's percent / 100)",
+            "files": [o.get("file") for o in origins if o.get("file")],
+            "urls": [o.get("url") for o in origins if o.get("url")],
+            "sha256": [o.get("sha256") for o in origins],
+            "vintage": next((o.get("vintage") for o in origins if o.get("vintage")), None),
+        },
+    }
+    return result

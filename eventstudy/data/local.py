@@ -1,0 +1,268 @@
+"""Prices from local CSV files: a folder of ``<TICKER>.csv`` files, or one long or wide file."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_choice
+from ..exceptions import DataSourceError
+from .base import FIELDS, FetchResult, PriceSource, _squash, canonical_field, validate_history, versions
+
+__all__ = ["CsvSource"]
+
+Layout = Literal["directory", "long", "wide"]
+
+_TICKER_HEADERS = {"ticker", "symbol", "tic", "permno"}
+_VALUE_HEADERS = {"price", "value"}
+_FIELD_HEADERS = {"field", "pricetype"}
+
+
+def _read_text_table(path: Path) -> pd.DataFrame:
+    """Read a CSV with every cell as text (empty -> missing) so that validation can name bad cells."""
+    try:
+        return pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=True)
+    except FileNotFoundError:
+        raise DataSourceError(f"The price file {path} does not exist.", failures={path.name: "no such file"}) from None
+    except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataSourceError(
+            f"The price file {path} cannot be read as CSV: {exc}. Check that it is a comma-separated text "
+            "file with one header row.",
+            failures={path.name: str(exc)},
+        ) from None
+
+
+class CsvSource(PriceSource):
+    """Prices read from CSV files on disk.
+
+    Parameters
+    ----------
+    directory_or_file
+        Either a folder with one ``<TICKER>.csv`` per ticker, or a single CSV file in one of two
+        layouts (detected from the header):
+
+        * **long**: ``date, ticker, price`` (``symbol`` is accepted for ``ticker``, ``value`` for
+          ``price``), with an optional ``field`` column naming the field of each row; or ``date,
+          ticker`` plus field columns (``Close``, ``Adj Close``, ...).
+        * **wide**: ``Date`` plus one column per ticker.
+    date_column
+        Header of the date column (compared ignoring case, spaces and underscores).
+    price_field
+        The field that the values of a long file without a ``field`` column, or of a wide file, count
+        as.  Default ``"Adj Close"``: such files usually hold adjusted closes.
+
+    Notes
+    -----
+    A per-ticker file has a date column plus any of Open, High, Low, Close, Adj Close, Volume; header
+    case and spelling are free (``Adj Close``, ``adj_close``, ``adjclose`` ...), other columns are
+    ignored and empty cells are missing values.  An index ticker is looked up without its caret
+    (``^GSPC`` -> ``GSPC.csv``) and with it (``^GSPC.csv``); file names are matched ignoring case.
+
+    Examples
+    --------
+    >>> src = CsvSource("prices/")  # doctest: +SKIP
+    >>> src.get_prices(["NVDA", "^GSPC"], "2025-05-01", "2025-05-30")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        directory_or_file: str | os.PathLike[str],
+        *,
+        date_column: str = "Date",
+        price_field: str = "Adj Close",
+    ) -> None:
+        if not isinstance(directory_or_file, (str, os.PathLike)):
+            raise TypeError(
+                "The 'directory_or_file' parameter must be a path to a folder or a CSV file. "
+                f"Got {type(directory_or_file).__name__} instead."
+            )
+        if not isinstance(date_column, str) or not date_column.strip():
+            raise TypeError(f"The 'date_column' parameter must be a column header such as 'Date'. Got {date_column!r}.")
+        path = Path(directory_or_file).expanduser()
+        if not path.exists():
+            raise DataSourceError(
+                f"The 'directory_or_file' parameter points to {path}, which does not exist. Give a folder of "
+                "<TICKER>.csv files or a CSV file.",
+                failures={str(path): "does not exist"},
+            )
+        self.path = path.resolve()
+        self.date_column = date_column
+        self.price_field = check_choice("price_field", price_field, FIELDS)
+
+    # ---- PriceSource ------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """``"csv:<absolute path>"``."""
+        return f"csv:{self.path}"
+
+    @property
+    def layout(self) -> Layout:
+        """``"directory"``, ``"long"`` or ``"wide"``."""
+        if self.path.is_dir():
+            return "directory"
+        header = self._header(self.path)
+        return "long" if any(_squash(h) in _TICKER_HEADERS for h in header) else "wide"
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance: the path and layout, the date column and the library versions."""
+        return {
+            "name": self.name,
+            "kind": "csv",
+            "location": str(self.path),
+            "layout": self.layout,
+            "date_column": self.date_column,
+            "price_field": self.price_field,
+            "versions": versions(),
+        }
+
+    def tickers(self) -> list[str]:
+        """The tickers available (file stems for a folder, tickers found in a single file)."""
+        if self.path.is_dir():
+            return sorted(p.stem for p in self.path.iterdir() if p.suffix.lower() == ".csv")
+        table = _read_text_table(self.path)
+        if self.layout == "long":
+            return sorted(table[self._find_column(table, _TICKER_HEADERS, "ticker")].dropna().unique())
+        date = self._find_column(table, {_squash(self.date_column)}, self.date_column)
+        return [c for c in table.columns if c != date]
+
+    def _fetch(self, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp) -> FetchResult:
+        if self.path.is_dir():
+            return self._fetch_directory(tickers)
+        table = _read_text_table(self.path)
+        if self.layout == "long":
+            return self._fetch_long(table, tickers)
+        return self._fetch_wide(table, tickers)
+
+    # ---- helpers ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _header(path: Path) -> list[str]:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            first = handle.readline()
+        return [cell.strip() for cell in first.strip().split(",")]
+
+    def _find_column(self, table: pd.DataFrame, wanted: set[str], label: str, *, where: Path | None = None) -> str:
+        for column in table.columns:
+            if _squash(column) in wanted:
+                return column
+        raise DataSourceError(
+            f"The file {where or self.path} has no {label!r} column; its columns are {list(table.columns)}. "
+            f"Rename the column, or pass date_column= to CsvSource if the dates are under another header.",
+            failures={str(where or self.path): f"no {label} column"},
+        )
+
+    def _file_for(self, ticker: str, files: dict[str, Path]) -> Path | None:
+        for stem in (ticker, ticker.lstrip("^")):
+            for candidate in (stem, stem.replace("/", "-"), stem.replace(".", "-")):
+                found = files.get(candidate.lower() + ".csv")
+                if found is not None:
+                    return found
+        return None
+
+    def _fetch_directory(self, tickers: list[str]) -> FetchResult:
+        files = {p.name.lower(): p for p in self.path.iterdir() if p.is_file() and p.suffix.lower() == ".csv"}
+        result = FetchResult()
+        for ticker in tickers:
+            path = self._file_for(ticker, files)
+            if path is None:
+                wanted = f"{ticker.lstrip('^')}.csv"
+                close = difflib.get_close_matches(wanted.lower(), list(files), n=3)
+                hint = f"; similar files: {[files[c].name for c in close]}" if close else ""
+                result.failures[ticker] = f"no file {wanted} in {self.path}{hint}"
+                continue
+            table = _read_text_table(path)
+            date = self._find_column(table, {_squash(self.date_column)}, self.date_column, where=path)
+            frame = table.set_index(date)
+            if not any(canonical_field(c) for c in frame.columns):
+                result.failures[ticker] = (
+                    f"{path.name} has no price column (expected any of {list(FIELDS)}; found {list(frame.columns)})"
+                )
+                continue
+            result.frames[ticker] = frame
+            result.origins[ticker] = f"file {path}"
+            result.lines[ticker] = np.arange(2, len(frame) + 2)
+        return result
+
+    def _fetch_long(self, table: pd.DataFrame, tickers: list[str]) -> FetchResult:
+        date = self._find_column(table, {_squash(self.date_column), "date"}, self.date_column)
+        symbol = self._find_column(table, _TICKER_HEADERS, "ticker")
+        value = next((c for c in table.columns if _squash(c) in _VALUE_HEADERS), None)
+        kind = next((c for c in table.columns if _squash(c) in _FIELD_HEADERS), None)
+        table = table.assign(_line=np.arange(2, len(table) + 2))
+        result = FetchResult()
+        names = table[symbol].astype(str).str.strip()
+        available = sorted(names.dropna().unique())
+        for ticker in tickers:
+            mask = names == ticker
+            if not mask.any():
+                mask = names.str.upper() == ticker.upper()
+            if not mask.any():
+                mask = names.str.lstrip("^").str.upper() == ticker.lstrip("^").upper()
+            if not mask.any():
+                close = difflib.get_close_matches(ticker, available, n=3)
+                hint = f"; similar: {close}" if close else ""
+                result.failures[ticker] = f"no rows for this ticker in {self.path.name}{hint}"
+                continue
+            rows = table.loc[mask]
+            where = f"file {self.path} (rows of {ticker})"
+            if value is None:
+                frame = rows.set_index(date)
+                result.lines[ticker] = rows["_line"].to_numpy()
+            elif kind is None:
+                frame = rows.set_index(date)[[value]].rename(columns={value: self.price_field})
+                result.lines[ticker] = rows["_line"].to_numpy()
+            else:
+                frame = self._pivot_fields(ticker, rows, date, value, kind, where)
+            result.frames[ticker] = frame
+            result.origins[ticker] = where
+        return result
+
+    def _pivot_fields(self, ticker: str, rows: pd.DataFrame, date: str, value: str, kind: str, where: str) -> pd.DataFrame:
+        fields = rows[kind].map(lambda label: canonical_field(label) if isinstance(label, str) else None)
+        unknown = fields.isna().to_numpy()
+        if unknown.any():
+            i = int(unknown.argmax())
+            raise DataSourceError(
+                f"{ticker}: {where} names an unknown field {rows[kind].iloc[i]!r} at line {int(rows['_line'].iloc[i])}; "
+                f"use one of {list(FIELDS)}.",
+                failures={ticker: f"unknown field {rows[kind].iloc[i]!r}"},
+            )
+        parts = []
+        for field, group in rows.groupby(fields.to_numpy(), sort=False):
+            # check order and duplicates within each field before the rows are joined on date
+            one = validate_history(
+                ticker, group.set_index(date)[[value]].rename(columns={value: field}),
+                where=f"{where}, field {field}", lines=group["_line"].to_numpy(),
+            )
+            parts.append(one[[field]])
+        return pd.concat(parts, axis=1, sort=True)
+
+    def _fetch_wide(self, table: pd.DataFrame, tickers: list[str]) -> FetchResult:
+        date = self._find_column(table, {_squash(self.date_column)}, self.date_column)
+        frame = table.set_index(date)
+        lookup = {str(c): c for c in frame.columns}
+        upper = {str(c).upper(): c for c in frame.columns}
+        result = FetchResult()
+        for ticker in tickers:
+            column = (
+                lookup.get(ticker)
+                or upper.get(ticker.upper())
+                or upper.get(ticker.lstrip("^").upper())
+                or upper.get("^" + ticker.lstrip("^").upper())
+            )
+            if column is None:
+                close = difflib.get_close_matches(ticker, list(lookup), n=3)
+                hint = f"; similar: {close}" if close else ""
+                result.failures[ticker] = f"no column {ticker!r} in {self.path.name}{hint}"
+                continue
+            result.frames[ticker] = frame[[column]].rename(columns={column: self.price_field})
+            result.origins[ticker] = f"file {self.path} (column {column!r})"
+            result.lines[ticker] = np.arange(2, len(frame) + 2)
+        return result
+
