@@ -1,0 +1,599 @@
+"""Normal-return models and their fit on stacked firm-event arrays.
+
+A model is configuration only: it names the regressors it needs and how the dependent variable is formed.
+:func:`estimate` fits every firm-event at once from window sums, and :class:`StackedFit`
+is the small record of arrays that the estimation, inference and results layers share.
+
+The models follow MacKinlay (1997), section 4: the constant-mean-return model, the market model and its
+multi-index extension, and the economic models (CAPM, Fama-French, Carhart) on excess returns.  The
+market-adjusted model fixes :math:`\\alpha=0, \\beta=1` and estimates nothing but the variance.
+
+References
+----------
+MacKinlay, A. C. (1997). Event studies in economics and finance. *Journal of Economic Literature*, 35(1),
+13-39.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
+
+import numpy as np
+
+from ._validation import check_window
+from .panel import AlignedData, gather, relative_days, window_sums
+
+__all__ = [
+    "NormalReturnModel",
+    "ConstantMean",
+    "MarketAdjusted",
+    "MarketModel",
+    "MultiIndexModel",
+    "CAPM",
+    "FamaFrench3",
+    "FamaFrench5",
+    "Carhart4",
+    "MODELS",
+    "get_model",
+    "StackedFit",
+    "estimate",
+]
+
+RISK_FREE = "RF"
+
+
+# --------------------------------------------------------------------------------------------------------
+# model specifications
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NormalReturnModel:
+    """Base class of the normal-return models.
+
+    A model says which columns of the regressor table it uses and whether returns are taken in excess of
+    the risk-free rate.  ``market`` is the tuple of benchmark names the study was given (for example
+    ``("SPY",)`` or ``("SPY", "SOXX")``).
+    """
+
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    #: the factor file the model needs (``"ff3"``, ``"ff5"``, ``"carhart"``), or None
+    factor_set: ClassVar[str | None] = None
+    #: subtract the risk-free rate from the firm's return
+    excess: ClassVar[bool] = False
+    #: estimate parameters by least squares (False: only the residual variance is estimated)
+    estimated: ClassVar[bool] = True
+    intercept: bool = True
+
+    def regressors(self, market: tuple[str, ...]) -> tuple[str, ...]:
+        """Columns of the regressor table used as explanatory variables (constant excluded)."""
+        return ()
+
+    def excess_regressors(self, market: tuple[str, ...]) -> tuple[str, ...]:
+        """Regressors from which the risk-free rate is subtracted (market returns, not factor spreads)."""
+        return ()
+
+    def offset(self, market: tuple[str, ...]) -> str | None:
+        """A column subtracted from the firm's return with a fixed coefficient of one, or None."""
+        return None
+
+    def needs_risk_free(self) -> bool:
+        """True when returns are taken in excess of the risk-free rate."""
+        return self.excess
+
+    def param_names(self, market: tuple[str, ...]) -> tuple[str, ...]:
+        """Names of the estimated coefficients, in the order of :attr:`StackedFit.params`."""
+        names = tuple(f"beta_{name}" for name in self.regressors(market))
+        return (("alpha",) if self.intercept else ()) + names
+
+    def validate_market(self, market: tuple[str, ...]) -> None:
+        """Raise ``ValueError`` when the benchmarks do not fit the model."""
+
+    def describe(self, market: tuple[str, ...]) -> str:
+        """One line for tables and reports, e.g. ``market model (SPY)``."""
+        return f"{self.label} ({', '.join(market)})"
+
+
+@dataclass(frozen=True)
+class ConstantMean(NormalReturnModel):
+    r""":math:`R_{it} = \mu_i + \varepsilon_{it}` (MacKinlay 1997, eq. 1)."""
+
+    name: ClassVar[str] = "constant-mean"
+    label: ClassVar[str] = "constant-mean model"
+
+    def describe(self, market: tuple[str, ...]) -> str:
+        return self.label
+
+
+@dataclass(frozen=True)
+class MarketAdjusted(NormalReturnModel):
+    r"""Market-adjusted returns: :math:`AR_{it} = R_{it} - R_{mt}` (Brown & Warner 1985).
+
+    No parameter is estimated (:math:`\alpha=0,\ \beta=1`); the estimation window gives only
+    :math:`\hat\sigma^2_i`, the sample variance of :math:`R_{it}-R_{mt}` with :math:`T_i-1` degrees of freedom,
+    so there is no prediction-error term in the variance of abnormal returns.
+    """
+
+    name: ClassVar[str] = "market-adjusted"
+    label: ClassVar[str] = "market-adjusted returns"
+    estimated: ClassVar[bool] = False
+    intercept: bool = False
+
+    def offset(self, market):
+        return market[0]
+
+    def validate_market(self, market):
+        _one_benchmark(self, market)
+
+
+@dataclass(frozen=True)
+class MarketModel(NormalReturnModel):
+    r""":math:`R_{it} = \alpha_i + \beta_i R_{mt} + \varepsilon_{it}` (MacKinlay 1997, eq. 2)."""
+
+    name: ClassVar[str] = "market"
+    label: ClassVar[str] = "market model"
+
+    def regressors(self, market):
+        return (market[0],)
+
+    def validate_market(self, market):
+        _one_benchmark(self, market)
+
+
+@dataclass(frozen=True)
+class MultiIndexModel(NormalReturnModel):
+    r""":math:`R_{it} = \alpha_i + \sum_k \beta_{ik} R_{kt} + \varepsilon_{it}` for several indices.
+
+    The market plus an industry index (for example SPY and SOXX) is MacKinlay's (1997, section 4.3)
+    multifactor model; the industry beta absorbs the sector's move, so the abnormal return is the firm's own.
+    """
+
+    name: ClassVar[str] = "multi-index"
+    label: ClassVar[str] = "multi-index model"
+
+    def regressors(self, market):
+        return tuple(market)
+
+    def validate_market(self, market):
+        if len(market) < 2:
+            raise ValueError(
+                "The multi-index model needs two or more benchmarks, e.g. market=['SPY', 'SOXX']. "
+                f"Got market={list(market)!r}; use model='market' for one benchmark."
+            )
+
+
+@dataclass(frozen=True)
+class CAPM(NormalReturnModel):
+    r"""CAPM on excess returns: :math:`R_{it}-R_{ft} = \beta_i (R_{mt}-R_{ft}) + \varepsilon_{it}`.
+
+    MacKinlay (1997, section 4.2): the Sharpe-Lintner CAPM restricts the intercept to zero, so by default
+    none is estimated; ``CAPM(intercept=True)`` gives the unrestricted excess-return market model.  The
+    risk-free rate is the ``RF`` column of the factor table (French's daily T-bill return) unless the study is
+    given its own.
+    """
+
+    name: ClassVar[str] = "capm"
+    label: ClassVar[str] = "CAPM"
+    excess: ClassVar[bool] = True
+    intercept: bool = False
+
+    def regressors(self, market):
+        return (market[0],)
+
+    def excess_regressors(self, market):
+        return (market[0],)
+
+    def validate_market(self, market):
+        _one_benchmark(self, market)
+
+
+@dataclass(frozen=True)
+class FamaFrench3(NormalReturnModel):
+    r""":math:`R_{it}-R_{ft} = \alpha_i + b_i\,MKT_t + s_i\,SMB_t + h_i\,HML_t + \varepsilon_{it}`.
+
+    Fama & French (1993) daily factors from Kenneth French's data library, in decimals; ``MKT`` is
+    French's ``Mkt-RF``, so the study's ``market`` argument is not used by this model.
+    """
+
+    name: ClassVar[str] = "ff3"
+    label: ClassVar[str] = "Fama-French 3-factor model"
+    factor_set: ClassVar[str | None] = "ff3"
+    excess: ClassVar[bool] = True
+    factors: ClassVar[tuple[str, ...]] = ("Mkt-RF", "SMB", "HML")
+
+    def regressors(self, market):
+        return self.factors
+
+    def describe(self, market):
+        return self.label
+
+
+@dataclass(frozen=True)
+class FamaFrench5(FamaFrench3):
+    r"""Fama & French (2015) five factors: Mkt-RF, SMB, HML, RMW, CMA, on excess returns."""
+
+    name: ClassVar[str] = "ff5"
+    label: ClassVar[str] = "Fama-French 5-factor model"
+    factor_set: ClassVar[str | None] = "ff5"
+    factors: ClassVar[tuple[str, ...]] = ("Mkt-RF", "SMB", "HML", "RMW", "CMA")
+
+
+@dataclass(frozen=True)
+class Carhart4(FamaFrench3):
+    r"""Carhart (1997) four factors: the Fama-French three plus momentum (``Mom``), on excess returns."""
+
+    name: ClassVar[str] = "carhart"
+    label: ClassVar[str] = "Carhart 4-factor model"
+    factor_set: ClassVar[str | None] = "carhart"
+    factors: ClassVar[tuple[str, ...]] = ("Mkt-RF", "SMB", "HML", "Mom")
+
+
+def _one_benchmark(model: NormalReturnModel, market: tuple[str, ...]) -> None:
+    if len(market) != 1:
+        raise ValueError(
+            f"The {model.label} takes one benchmark. Got market={list(market)!r}; "
+            "use model='multi-index' to regress on several indices."
+        )
+
+
+MODELS: dict[str, type[NormalReturnModel]] = {
+    cls.name: cls
+    for cls in (ConstantMean, MarketAdjusted, MarketModel, MultiIndexModel, CAPM, FamaFrench3, FamaFrench5, Carhart4)
+}
+_ALIASES = {
+    "mean": "constant-mean",
+    "constant_mean": "constant-mean",
+    "market-model": "market",
+    "market_model": "market",
+    "market_adjusted": "market-adjusted",
+    "multi_index": "multi-index",
+    "fama-french-3": "ff3",
+    "fama-french-5": "ff5",
+    "carhart4": "carhart",
+    "ff4": "carhart",
+}
+
+
+def get_model(model: str | NormalReturnModel) -> NormalReturnModel:
+    """Return a model instance from its name (``"market"``, ``"ff3"``, ...) or pass an instance through."""
+    if isinstance(model, NormalReturnModel):
+        return model
+    if not isinstance(model, str):
+        raise TypeError(
+            f"The 'model' parameter must be a model name or a NormalReturnModel. Got {type(model).__name__} instead."
+        )
+    key = _ALIASES.get(model.lower(), model.lower())
+    if key not in MODELS:
+        raise ValueError(f"The 'model' parameter must be one of {tuple(MODELS)}. Got {model!r} instead.")
+    return MODELS[key]()
+
+
+# --------------------------------------------------------------------------------------------------------
+# the stacked fit
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class StackedFit:
+    r"""Fitted normal-return models for ``N`` firm-events, as stacked arrays.
+
+    Rows are firm-events.  Columns of the ``(N, L)`` arrays are the relative trading days in
+    :attr:`event_time`, which span the estimation and the event window; they are computed from the
+    calendar-aligned :attr:`data` when first asked for, so a fit of many firm-events holds only its
+    parameters until a statistic needs the daily residuals.
+
+    Attributes
+    ----------
+    data : AlignedData
+        The calendar-aligned dependent variable, regressors and usable-day mask.
+    day0 : ndarray of int, shape (N,)
+        Session row of day 0 in :attr:`data`; firm-events with equal values share calendar dates.
+    firm : ndarray of int, shape (N,)
+        Column of the security in :attr:`data`; equal values are the same security.
+    estimation_window, event_window : (int, int)
+        Relative trading days, inclusive at both ends.
+    intercept : bool
+        Whether the model has a constant (column 0 of :attr:`params` and :attr:`x_event`).
+    estimated : bool
+        False for market-adjusted returns: no coefficient is estimated.
+    params : ndarray, shape (N, K)
+    xtx_inv : ndarray, shape (N, K, K)
+        :math:`(X_i'X_i)^{-1}` over the estimation window.
+    sigma2 : ndarray, shape (N,)
+        :math:`\hat\sigma^2_i = \hat\varepsilon_i'\hat\varepsilon_i / (T_i - K)`.
+    n_obs : ndarray of int, shape (N,)
+        :math:`T_i`, the estimation-window observations.
+    """
+
+    data: AlignedData
+    day0: np.ndarray
+    firm: np.ndarray
+    estimation_window: tuple[int, int]
+    event_window: tuple[int, int]
+    intercept: bool
+    estimated: bool
+    params: np.ndarray
+    xtx_inv: np.ndarray
+    sigma2: np.ndarray
+    n_obs: np.ndarray
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    # --- shape -----------------------------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        """Number of firm-events."""
+        return len(self.day0)
+
+    @property
+    def n_params(self) -> int:
+        """:math:`K`, the estimated coefficients (0 for market-adjusted returns)."""
+        return self.params.shape[1]
+
+    @property
+    def df(self) -> np.ndarray:
+        """Residual degrees of freedom :math:`T_i - K` (:math:`T_i - 1` when nothing is estimated)."""
+        return self.n_obs - max(self.n_params, 1)
+
+    @property
+    def event_time(self) -> np.ndarray:
+        """Relative trading day of each column of the ``(N, L)`` arrays."""
+        return relative_days(self.estimation_window, self.event_window)
+
+    @property
+    def event_days(self) -> np.ndarray:
+        """Relative trading days of the event window."""
+        return np.arange(self.event_window[0], self.event_window[1] + 1)
+
+    def columns(self, window: tuple[int, int]) -> np.ndarray:
+        """Column positions of the relative days ``window`` (inclusive), which must lie on the grid."""
+        start, end = check_window("window", window)
+        grid = self.event_time
+        if start < grid[0] or end > grid[-1]:
+            raise ValueError(
+                f"The 'window' parameter ({start}, {end}) reaches outside the fitted days ({grid[0]}, {grid[-1]})."
+            )
+        return np.arange(start - grid[0], end - grid[0] + 1)
+
+    def _event_positions(self, window: tuple[int, int]) -> np.ndarray:
+        start, end = check_window("window", window)
+        lo, hi = self.event_window
+        if start < lo or end > hi:
+            raise ValueError(
+                f"The 'window' parameter ({start}, {end}) must lie inside the event window ({lo}, {hi})."
+            )
+        return np.arange(start - lo, end - lo + 1)
+
+    # --- stacked arrays, computed on first use ----------------------------------------------------------
+    def _cached(self, key, compute):
+        if key not in self._cache:
+            value = compute()
+            value.flags.writeable = False
+            self._cache[key] = value
+        return self._cache[key]
+
+    def _regressors(self, offsets: np.ndarray) -> np.ndarray:
+        z = gather(self.data.z, self.day0, offsets)
+        if self.intercept:
+            ones = np.where(np.isnan(z[:, :, :1]), np.nan, 1.0) if z.shape[2] else np.ones(z.shape[:2] + (1,))
+            z = np.concatenate([ones, z], axis=2)
+        return z if self.estimated else z[:, :, :0]
+
+    def _abnormal(self, offsets: np.ndarray) -> np.ndarray:
+        ar = gather(self.data.y, self.day0, offsets, self.firm).astype(float)  # a fresh array
+        if not self.estimated:
+            return ar
+        slopes = self.params[:, 1:] if self.intercept else self.params
+        if self.intercept:
+            ar -= self.params[:, :1]
+        for k in range(slopes.shape[1]):
+            ar -= slopes[:, k : k + 1] * gather(self.data.z[:, k], self.day0, offsets)
+        return ar
+
+    @property
+    def x_event(self) -> np.ndarray:
+        """Regressors (constant included) on the event-window days, shape (N, W, K)."""
+        return self._cached("x_event", lambda: self._regressors(self.event_days))
+
+    @property
+    def ar_event(self) -> np.ndarray:
+        """Abnormal returns on the event-window days, shape (N, W); NaN where data are missing."""
+        return self._cached("ar_event", lambda: self._abnormal(self.event_days))
+
+    @property
+    def ar(self) -> np.ndarray:
+        r""":math:`R_{it} - \hat R_{it}` over the whole grid, shape (N, L).
+
+        Inside the estimation window these are the residuals, elsewhere the abnormal returns (prediction
+        errors); NaN where the return or a regressor is missing or the day lies outside the data.
+        """
+        return self._cached("ar", lambda: self._abnormal(self.event_time))
+
+    @property
+    def estimation_mask(self) -> np.ndarray:
+        """Days used to estimate each firm-event's model, shape (N, L)."""
+
+        def compute():
+            grid = self.event_time
+            usable = gather(self.data.usable, self.day0, grid, self.firm, fill=False)
+            lo, hi = self.estimation_window
+            return usable & ((grid >= lo) & (grid <= hi))[None, :]
+
+        return self._cached("estimation_mask", compute)
+
+    def residuals(self) -> np.ndarray:
+        """Estimation-window residuals, NaN on days not used in the fit, shape (N, L)."""
+        return np.where(self.estimation_mask, self.ar, np.nan)
+
+    # --- MacKinlay (1997) variances ---------------------------------------------------------------------
+    def ar_variance(self) -> np.ndarray:
+        r"""Variance of each event-window abnormal return, shape (N, W).
+
+        Notes
+        -----
+        MacKinlay (1997, eq. 9), conditional on the event-window regressors :math:`x_t`:
+
+        .. math::
+
+            \operatorname{Var}(AR_{it}) = \sigma^2_i\,\bigl(1 + x_t'(X_i'X_i)^{-1}x_t\bigr)
+
+        where :math:`X_i` holds the estimation-window regressors (constant included) and
+        :math:`\sigma^2_i` is estimated by :attr:`sigma2`.  The second term is the prediction error from
+        estimating the parameters; it is zero for market-adjusted returns.
+        """
+        x = self.x_event
+        quad = np.einsum("nwk,nkj,nwj->nw", x, self.xtx_inv, x)
+        return self.sigma2[:, None] * (1.0 + quad)
+
+    def car(self, window: tuple[int, int]) -> np.ndarray:
+        r"""Cumulative abnormal return :math:`CAR_i(\tau_1,\tau_2) = \sum_{t=\tau_1}^{\tau_2} AR_{it}`.
+
+        NaN when any day of the window lacks an abnormal return, so a CAR always covers the whole window.
+        """
+        return self.ar_event[:, self._event_positions(window)].sum(axis=1)
+
+    def car_variance(self, window: tuple[int, int]) -> np.ndarray:
+        r"""Variance of :math:`CAR_i(\tau_1,\tau_2)` with the full covariance of the window's abnormal returns.
+
+        Notes
+        -----
+        MacKinlay (1997, eqs. 7, 8, 13): the abnormal returns of a window of :math:`L` days have covariance
+        :math:`V_i = \sigma^2_i\,(I + X_i^*(X_i'X_i)^{-1}X_i^{*\prime})`, where :math:`X_i^*` holds the
+        window's regressors, so
+
+        .. math::
+
+            \operatorname{Var}(CAR_i) = \iota' V_i \iota
+              = \sigma^2_i\,\bigl(L + s_i'(X_i'X_i)^{-1}s_i\bigr),
+              \qquad s_i = X_i^{*\prime}\iota = \sum_{t=\tau_1}^{\tau_2} x_t .
+
+        The off-diagonal terms of :math:`V_i` (the same estimated parameters enter every day) are kept;
+        summing the daily variances would drop them.
+        """
+        positions = self._event_positions(window)
+        s = self.x_event[:, positions, :].sum(axis=1)
+        quad = np.einsum("nk,nkj,nj->n", s, self.xtx_inv, s)
+        return self.sigma2 * (len(positions) + quad)
+
+    def take(self, rows) -> StackedFit:
+        """The firm-events ``rows`` (integer positions or a boolean mask) as a new record."""
+        rows = np.asarray(rows)
+        picked = {name: getattr(self, name)[rows] for name in ("day0", "firm", "params", "xtx_inv", "sigma2", "n_obs")}
+        return replace(self, _cache={}, **picked)
+
+
+def estimate(
+    data: AlignedData,
+    day0: np.ndarray,
+    firm: np.ndarray,
+    estimation_window: tuple[int, int],
+    event_window: tuple[int, int],
+    *,
+    intercept: bool = True,
+    estimated: bool = True,
+) -> StackedFit:
+    r"""Fit the normal-return model of every firm-event at once.
+
+    Parameters
+    ----------
+    data : AlignedData
+        Calendar-aligned dependent variable, regressors (constant excluded) and usable days.
+    day0, firm : ndarray of int, shape (N,)
+        Session row of day 0 and security column of each firm-event.
+    estimation_window, event_window : (int, int)
+    intercept : bool
+        Whether the model has a constant.
+    estimated : bool
+        False for market-adjusted returns: nothing but :math:`\sigma^2` is estimated.
+
+    Notes
+    -----
+    Least squares from the window sums of :func:`~eventstudy.panel.window_sums`.  With an intercept the
+    slopes solve the demeaned normal equations
+
+    .. math::
+
+        \hat b_i = S_i^{-1}\bigl(\textstyle\sum z y - T_i\bar z_i\bar y_i\bigr), \qquad
+        S_i = \textstyle\sum z z' - T_i \bar z_i \bar z_i', \qquad
+        \hat\alpha_i = \bar y_i - \bar z_i'\hat b_i ,
+
+    algebraically the OLS estimate :math:`(X_i'X_i)^{-1}X_i'y_i`, and :math:`(X_i'X_i)^{-1}` is the
+    partitioned inverse
+
+    .. math::
+
+        (X_i'X_i)^{-1} = \begin{pmatrix} 1/T_i + \bar z_i' S_i^{-1}\bar z_i & -\bar z_i' S_i^{-1} \\
+                          -S_i^{-1}\bar z_i & S_i^{-1} \end{pmatrix}.
+
+    The residual variance is :math:`\hat\sigma^2_i = (\sum \tilde y^2 - \hat b_i'\sum\tilde z\tilde y)/(T_i-K)`
+    (MacKinlay 1997, eq. 12), with tildes for demeaned values.  Without estimated coefficients
+    :math:`\hat\sigma^2_i` is the sample variance of :math:`y` (:math:`T_i-1` degrees of freedom).
+    A firm-event that cannot be identified (fewer days than coefficients, a regressor without variation)
+    gets NaN parameters; the caller records why.
+    """
+    day0 = np.asarray(day0, dtype=np.int64)
+    firm = np.asarray(firm, dtype=np.int64)
+    s = window_sums(data, day0, firm, estimation_window)
+    n, p = s.sz.shape
+    t = s.n.astype(float)
+    t_safe = np.maximum(t, 1.0)
+
+    if not estimated:
+        k = 0
+        ybar = s.sy / t_safe
+        ssr = s.syy - t * ybar**2
+        params, xtx_inv = np.zeros((n, 0)), np.zeros((n, 0, 0))
+        ok = s.n > 1
+        dof = s.n - 1
+    else:
+        k = p + intercept
+        if intercept:
+            ybar = s.sy / t_safe
+            zbar = s.sz / t_safe[:, None]
+            szz = s.szz - t[:, None, None] * zbar[:, :, None] * zbar[:, None, :]
+            szy = s.szy - t[:, None] * zbar * ybar[:, None]
+            syy = s.syy - t * ybar**2
+        else:
+            szz, szy, syy = s.szz, s.szy, s.syy
+        ok = s.n > k
+        if p:
+            scale = np.sqrt(np.clip(np.diagonal(szz, axis1=1, axis2=2), 0.0, None))
+            ok &= (scale > 0).all(axis=1)
+            unit = np.where(scale > 0, scale, 1.0)
+            corr = szz / unit[:, :, None] / unit[:, None, :]
+            ok &= np.linalg.eigvalsh(np.where(ok[:, None, None], corr, np.eye(p)))[:, 0] > 1e-10
+            s_inv = np.linalg.inv(np.where(ok[:, None, None], szz, np.eye(p)))
+            b = np.einsum("nij,nj->ni", s_inv, szy)
+        else:
+            s_inv, b = np.zeros((n, 0, 0)), np.zeros((n, 0))
+        ssr = syy - np.einsum("ni,ni->n", b, szy)
+        if intercept:
+            alpha = ybar - np.einsum("ni,ni->n", zbar, b)
+            params = np.concatenate([alpha[:, None], b], axis=1)
+            sz = np.einsum("nij,nj->ni", s_inv, zbar)
+            xtx_inv = np.empty((n, k, k))
+            xtx_inv[:, 0, 0] = 1.0 / t_safe + np.einsum("ni,ni->n", zbar, sz)
+            xtx_inv[:, 0, 1:] = -sz
+            xtx_inv[:, 1:, 0] = -sz
+            xtx_inv[:, 1:, 1:] = s_inv
+        else:
+            params, xtx_inv = b, s_inv
+        dof = s.n - k
+    # a perfect fit can leave a rounding-error residual sum of squares just below zero
+    sigma2 = np.clip(ssr, 0.0, None) / np.maximum(dof, 1)
+    bad = ~ok
+    params[bad], xtx_inv[bad], sigma2[bad] = np.nan, np.nan, np.nan
+    return StackedFit(
+        data=data,
+        day0=day0,
+        firm=firm,
+        estimation_window=tuple(estimation_window),
+        event_window=tuple(event_window),
+        intercept=bool(intercept) and estimated,
+        estimated=estimated,
+        params=params,
+        xtx_inv=xtx_inv,
+        sigma2=sigma2,
+        n_obs=s.n,
+    )

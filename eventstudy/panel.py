@@ -1,0 +1,157 @@
+"""Calendar-aligned matrices and the stacked firm-event views of them.
+
+A study's data are a few matrices on the trading calendar's sessions: the dependent variable of each
+security, the regressors shared by all securities, and a mask of the days usable for estimation.  A
+firm-event is a (day 0, security) pair; its row of a stacked array reads the matrices at sessions
+``day0 + t`` for relative days ``t``.  Everything here works on all firm-events at once: one fancy-indexing
+step builds a stacked array, and window sums for thousands of estimation windows come from prefix sums
+over the calendar, so no step loops over firm-events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["AlignedData", "WindowSums", "relative_days", "gather", "window_sums"]
+
+#: bytes of prefix sums held at once; securities are processed in blocks that fit
+PREFIX_BUDGET = 256 * 2**20
+
+
+def relative_days(estimation_window: tuple[int, int], event_window: tuple[int, int]) -> np.ndarray:
+    """The relative-day grid spanning both windows (and any gap between them)."""
+    start = min(estimation_window[0], event_window[0])
+    end = max(estimation_window[1], event_window[1])
+    return np.arange(start, end + 1)
+
+
+@dataclass(frozen=True, eq=False)
+class AlignedData:
+    """A study's data on T calendar sessions.
+
+    Attributes
+    ----------
+    y : ndarray, shape (T, M)
+        Dependent variable of each of the M securities (the return, in excess of the risk-free rate or
+        of the market where the model says so).
+    z : ndarray, shape (T, P)
+        Regressors shared by every security, the constant excluded (P may be 0).
+    usable : ndarray of bool, shape (T, M)
+        Days a security may be used for estimation: ``y`` and every regressor observed and the day not
+        excluded (for example, inside another event's window).
+    """
+
+    y: np.ndarray
+    z: np.ndarray
+    usable: np.ndarray
+
+    @classmethod
+    def build(cls, y: np.ndarray, z: np.ndarray, excluded: np.ndarray | None = None) -> AlignedData:
+        y = np.asarray(y, dtype=float)
+        z = np.asarray(z, dtype=float).reshape(len(y), -1)
+        usable = np.isfinite(y) & np.isfinite(z).all(axis=1)[:, None]
+        if excluded is not None:
+            usable &= ~np.broadcast_to(excluded, usable.shape)
+        return cls(y=y, z=z, usable=usable)
+
+    @property
+    def n_sessions(self) -> int:
+        return self.y.shape[0]
+
+
+def gather(matrix: np.ndarray, day0: np.ndarray, offsets: np.ndarray, columns: np.ndarray | None = None, *, fill=np.nan):
+    """Read ``matrix`` at sessions ``day0[:, None] + offsets``; ``fill`` outside the matrix.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (T, M) or (T, P)
+    day0 : ndarray of int, shape (N,)
+    offsets : ndarray of int, shape (L,)
+    columns : ndarray of int, shape (N,), optional
+        Column of ``matrix`` for each firm-event, giving an ``(N, L)`` array.  Without it every column is
+        kept, giving ``(N, L, P)`` (the regressors shared by all firms).
+    """
+    positions = day0[:, None] + offsets[None, :]
+    inside = (positions >= 0) & (positions < matrix.shape[0])
+    all_inside = bool(inside.all())
+    if not all_inside:
+        positions = np.clip(positions, 0, matrix.shape[0] - 1)
+    out = matrix[positions, columns[:, None]] if columns is not None else matrix[positions]
+    if not all_inside:
+        out = out.copy()
+        out[~inside] = fill
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class WindowSums:
+    r"""Sufficient statistics of each firm-event's estimation window.
+
+    ``n`` = :math:`T_i`, ``sy`` = :math:`\sum y`, ``syy`` = :math:`\sum y^2`, ``sz`` = :math:`\sum z`,
+    ``szz`` = :math:`\sum z z'`, ``szy`` = :math:`\sum z y`, all over the usable days of the window.
+    """
+
+    n: np.ndarray
+    sy: np.ndarray
+    syy: np.ndarray
+    sz: np.ndarray
+    szz: np.ndarray
+    szy: np.ndarray
+
+
+def window_sums(data: AlignedData, day0: np.ndarray, firm: np.ndarray, window: tuple[int, int]) -> WindowSums:
+    r"""Sums over each firm-event's window, from prefix sums over the calendar.
+
+    For a quantity :math:`q_t` (masked to the usable days) with prefix sums :math:`C_t=\sum_{s<t} q_s`, the
+    sum over sessions :math:`a..b` is :math:`C_{b+1}-C_a`: one subtraction per firm-event however long the
+    window.  Windows reaching outside the data are cut at its edges (fewer observations).
+    Securities are handled in blocks so the prefix sums stay within :data:`PREFIX_BUDGET`.
+    """
+    t, m = data.y.shape
+    p = data.z.shape[1]
+    n = len(day0)
+    start = np.clip(day0 + window[0], 0, t)
+    stop = np.clip(day0 + window[1] + 1, 0, t)
+    out = WindowSums(
+        n=np.zeros(n, dtype=np.int64),
+        sy=np.zeros(n),
+        syy=np.zeros(n),
+        sz=np.zeros((n, p)),
+        szz=np.zeros((n, p, p)),
+        szy=np.zeros((n, p)),
+    )
+    per_security = (t + 1) * (3 + 2 * p + p * p) * 8
+    block = max(1, PREFIX_BUDGET // per_security)
+    used_securities = np.unique(firm)
+    # a missing regressor has weight zero everywhere, but 0 * NaN is NaN and would poison every later
+    # prefix sum, so missing values enter as zeros
+    z = np.where(np.isfinite(data.z), data.z, 0.0)
+    zz = (z[:, :, None] * z[:, None, :]).reshape(t, p * p)
+    for first in range(0, len(used_securities), block):
+        securities = used_securities[first : first + block]
+        usable = data.usable[:, securities]
+        w = usable.astype(float)  # (T, B)
+        y = np.where(usable, data.y[:, securities], 0.0)
+        # every quantity goes into one (T + 1, Q, B) array so one pass builds all prefix sums
+        prefix = np.zeros((t + 1, 3 + 2 * p + p * p, len(securities)))
+        prefix[1:, 0], prefix[1:, 1], prefix[1:, 2] = w, y, y * y
+        for k in range(p):
+            prefix[1:, 3 + k] = w * z[:, [k]]
+            prefix[1:, 3 + p + k] = y * z[:, [k]]
+        for k in range(p * p):
+            prefix[1:, 3 + 2 * p + k] = w * zz[:, [k]]
+        # row by row: numpy's cumsum along the first axis of a 3-d array is several times slower
+        for row in range(1, t + 1):  # a loop over sessions, not firm-events
+            prefix[row] += prefix[row - 1]
+        rows = np.flatnonzero(np.isin(firm, securities))
+        col = np.searchsorted(securities, firm[rows])
+        sums = prefix[stop[rows], :, col] - prefix[start[rows], :, col]  # (R, Q)
+        out.n[rows] = np.rint(sums[:, 0]).astype(np.int64)
+        out.sy[rows] = sums[:, 1]
+        out.syy[rows] = sums[:, 2]
+        out.sz[rows] = sums[:, 3 : 3 + p]
+        out.szy[rows] = sums[:, 3 + p : 3 + 2 * p]
+        out.szz[rows] = sums[:, 3 + 2 * p :].reshape(len(rows), p, p)
+    return out

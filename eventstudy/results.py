@@ -1,0 +1,444 @@
+"""Immutable results of an event study: tidy tables of abnormal returns, their tests, and displays."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._validation import check_window
+from .models import NormalReturnModel, StackedFit
+from .panel import gather
+from .summary import Summary, Table
+
+__all__ = ["EventStudyResults", "compare"]
+
+
+class EventStudyResults:
+    """What :meth:`EventStudy.fit` returns: abnormal returns, parameters, drops, tests and displays.
+
+    Results are immutable: every property returns a new DataFrame, and a different window or test gives a
+    new table rather than changing this object.
+
+    Attributes
+    ----------
+    ar : DataFrame
+        One row per firm-event and event-window day: ``event_id, ticker, event_time, date, ar, se``.
+    params : DataFrame
+        One row per firm-event: ``event_id, ticker``, the coefficients, ``sigma``, ``n_obs`` and the
+        estimation window's first and last session.
+    dropped : DataFrame
+        Firm-events that could not be estimated: ``event_id, ticker, date, day0, reason``.
+    firm_events : DataFrame
+        The estimated firm-events with their day 0, the catalog events inside their estimation window
+        (``contaminated_by``), overlapping event windows of the same ticker (``overlaps``) and the
+        catalog's ``confounders``.
+    """
+
+    def __init__(
+        self,
+        *,
+        fit: StackedFit,
+        firm_events: pd.DataFrame,
+        dropped: pd.DataFrame,
+        sessions: pd.DatetimeIndex,
+        raw: np.ndarray,
+        offset: np.ndarray,
+        regressor_names: tuple[str, ...],
+        model: NormalReturnModel,
+        market: tuple[str, ...],
+        settings: dict,
+        provenance: dict,
+        return_kind: str = "simple",
+        name: str | None = None,
+    ) -> None:
+        for array in (raw, offset):
+            array.flags.writeable = False
+        self._fit = fit
+        self._firm_events = firm_events.copy()
+        self._dropped = dropped.copy()
+        self._sessions = sessions
+        self._raw = raw
+        self._offset = offset
+        self._regressor_names = tuple(regressor_names)
+        self._model = model
+        self._market = tuple(market)
+        self._settings = dict(settings)
+        self._provenance = dict(provenance)
+        self._return_kind = return_kind
+        self._name = name
+        self._frozen = True
+
+    def __setattr__(self, key, value):
+        if getattr(self, "_frozen", False):
+            raise AttributeError("EventStudyResults is immutable; fit a new EventStudy to change it.")
+        super().__setattr__(key, value)
+
+    # --- facts ----------------------------------------------------------------------------------------
+    @property
+    def fit(self) -> StackedFit:
+        """The stacked arrays behind the tables (for the inference functions)."""
+        return self._fit
+
+    @property
+    def model(self) -> NormalReturnModel:
+        return self._model
+
+    @property
+    def market(self) -> tuple[str, ...]:
+        return self._market
+
+    @property
+    def name(self) -> str:
+        return self._name or f"{self._model.describe(self._market)}"
+
+    @property
+    def settings(self) -> dict:
+        """The study's settings (model, benchmarks, windows, calendar, ...)."""
+        return dict(self._settings)
+
+    @property
+    def provenance(self) -> dict:
+        """Where the data came from: source, ranges per ticker, a hash of the returns, library versions."""
+        return dict(self._provenance)
+
+    @property
+    def estimation_window(self) -> tuple[int, int]:
+        return self._fit.estimation_window
+
+    @property
+    def event_window(self) -> tuple[int, int]:
+        return self._fit.event_window
+
+    @property
+    def firm_events(self) -> pd.DataFrame:
+        return self._firm_events.copy()
+
+    @property
+    def dropped(self) -> pd.DataFrame:
+        return self._dropped.copy()
+
+    @property
+    def n(self) -> int:
+        """Number of estimated firm-events."""
+        return self._fit.n
+
+    def select(self, *, event_ids: Sequence[str] | None = None, tickers: Sequence[str] | None = None) -> EventStudyResults:
+        """The firm-events of some events and/or tickers, as a new results object (this one is unchanged)."""
+        keep = np.ones(self.n, dtype=bool)
+        for column, wanted in (("event_id", event_ids), ("ticker", tickers)):
+            if wanted is None:
+                continue
+            wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+            unknown = sorted(set(wanted) - set(self._firm_events[column]))
+            if unknown:
+                raise KeyError(f"No estimated firm-event has {column} {unknown}; res.dropped lists the dropped ones.")
+            keep &= self._firm_events[column].isin(wanted).to_numpy()
+        return EventStudyResults(
+            fit=self._fit.take(keep),
+            firm_events=self._firm_events.loc[keep].reset_index(drop=True),
+            dropped=self._dropped[self._dropped["event_id"].isin(self._firm_events.loc[keep, "event_id"])],
+            sessions=self._sessions,
+            raw=self._raw,
+            offset=self._offset,
+            regressor_names=self._regressor_names,
+            model=self._model,
+            market=self._market,
+            settings=self._settings,
+            provenance=self._provenance,
+            return_kind=self._return_kind,
+            name=self._name,
+        )
+
+    def _labels(self) -> pd.DataFrame:
+        return self._firm_events[["event_id", "ticker"]].reset_index(drop=True)
+
+    def _window(self, window) -> tuple[int, int]:
+        return self.event_window if window is None else check_window("window", window)
+
+    # --- abnormal returns -------------------------------------------------------------------------------
+    @property
+    def ar(self) -> pd.DataFrame:
+        """Abnormal returns on every event-window day with MacKinlay's standard error (prediction error included)."""
+        fit = self._fit
+        days = fit.event_days
+        dates = self._dates(days)
+        labels = self._labels()
+        return pd.DataFrame(
+            {
+                "event_id": np.repeat(labels["event_id"].to_numpy(), len(days)),
+                "ticker": np.repeat(labels["ticker"].to_numpy(), len(days)),
+                "event_time": np.tile(days, fit.n),
+                "date": dates.ravel(),
+                "ar": fit.ar_event.ravel(),
+                "se": np.sqrt(fit.ar_variance()).ravel(),
+            }
+        )
+
+    def car(self, window: tuple[int, int] | None = None) -> pd.DataFrame:
+        r"""Cumulative abnormal return of each firm-event over ``window`` (default: the event window).
+
+        ``se`` is :math:`\sqrt{\iota'V_i\iota}` (MacKinlay 1997, with the full covariance of the window's
+        abnormal returns, see :meth:`StackedFit.car_variance`); ``t = car / se`` is compared with a
+        Student t with :math:`T_i-K` degrees of freedom (two-sided ``pvalue``).
+        """
+        window = self._window(window)
+        fit = self._fit
+        car = fit.car(window)
+        se = np.sqrt(fit.car_variance(window))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = car / se
+        df = fit.df
+        table = self._labels()
+        table["window_start"], table["window_end"] = window
+        table["car"], table["se"], table["t"], table["df"] = car, se, t, df
+        table["pvalue"] = 2 * stats.t.sf(np.abs(t), df)
+        return table
+
+    def bhar(self, window: tuple[int, int] | None = None) -> pd.DataFrame:
+        r"""Buy-and-hold abnormal return over ``window`` (default: the event window).
+
+        .. math::
+
+            BHAR_i = \prod_{t=\tau_1}^{\tau_2}(1+R_{it}) - \prod_{t=\tau_1}^{\tau_2}(1+\hat R_{it})
+
+        where :math:`\hat R_{it} = R_{it} - AR_{it}` is the model's normal return (Barber & Lyon 1997; the
+        benchmark here is the fitted model).  Columns ``buy_hold`` and ``normal_buy_hold`` give the two
+        products minus one.  No standard error is reported: compounded returns have no closed-form
+        variance under the model; test the cross-section with ``res.tests`` on CARs, or bootstrap.
+        """
+        window = self._window(window)
+        fit = self._fit
+        positions = fit._event_positions(window)
+        raw = self._event_raw()[:, positions]
+        normal = raw - fit.ar_event[:, positions]
+        if self._return_kind == "log":
+            raw, normal = np.expm1(raw), np.expm1(normal)
+        buy_hold = np.prod(1.0 + raw, axis=1) - 1.0
+        normal_buy_hold = np.prod(1.0 + normal, axis=1) - 1.0
+        table = self._labels()
+        table["window_start"], table["window_end"] = window
+        table["bhar"] = buy_hold - normal_buy_hold
+        table["buy_hold"], table["normal_buy_hold"] = buy_hold, normal_buy_hold
+        return table
+
+    @property
+    def aar(self) -> pd.DataFrame:
+        """Average abnormal return across firm-events on each event-window day, and its cumulation (CAAR)."""
+        fit = self._fit
+        ar = fit.ar_event
+        n = np.isfinite(ar).sum(axis=0)
+        with np.errstate(invalid="ignore"):
+            aar = np.nanmean(np.where(n > 0, ar, 0.0), axis=0) if fit.n else np.full(ar.shape[1], np.nan)
+        aar = np.where(n > 0, aar, np.nan)
+        return pd.DataFrame({"event_time": fit.event_days, "aar": aar, "caar": np.nancumsum(aar), "n": n})
+
+    @property
+    def params(self) -> pd.DataFrame:
+        """Estimated coefficients, residual standard deviation and estimation-window size per firm-event."""
+        fit = self._fit
+        table = self._labels()
+        names = self._model.param_names(self._market) if self._model.estimated else ()
+        for j, name in enumerate(names):
+            table[name] = fit.params[:, j]
+        table["sigma"] = np.sqrt(fit.sigma2)
+        table["n_obs"] = fit.n_obs
+        lo, hi = fit.estimation_window
+        last = len(self._sessions) - 1
+        table["estimation_start"] = self._sessions[np.clip(fit.day0 + lo, 0, last)]
+        table["estimation_end"] = self._sessions[np.clip(fit.day0 + hi, 0, last)]
+        return table
+
+    def decompose(self, window: tuple[int, int] = (0, 0)) -> pd.DataFrame:
+        r"""Split each firm-event's raw return over ``window`` into the model's parts.
+
+        .. math::
+
+            \sum_t R_{it} = \sum_t o_{t} + L\hat\alpha_i + \sum_k \hat\beta_{ik}\sum_t z_{kt} + CAR_i
+
+        where :math:`o_t` is what the model subtracts with a fixed coefficient (the risk-free rate for
+        excess-return models, the market for market-adjusted returns), :math:`z_k` the regressors (market,
+        industry index or factors) and :math:`CAR_i` the abnormal remainder.  Returns are summed over the
+        window (for one day, the day's return).  Columns: ``event_id, ticker, raw``, one column per part,
+        ``abnormal``.
+        """
+        window = check_window("window", window)
+        fit = self._fit
+        positions = fit._event_positions(window)
+        table = self._labels()
+        table["window_start"], table["window_end"] = window
+        table["raw"] = self._event_raw()[:, positions].sum(axis=1)
+        offset = gather(self._offset, fit.day0, fit.event_days[positions], fit.firm).sum(axis=1)
+        if self._model.offset(self._market) is not None:
+            table[f"{self._model.offset(self._market)} (beta fixed at 1)"] = offset
+        elif self._model.excess:
+            table["risk-free"] = offset
+        x = fit.x_event[:, positions, :].sum(axis=1)  # (N, K) regressor sums, constant first
+        names = self._model.param_names(self._market) if self._model.estimated else ()
+        for j, name in enumerate(names):
+            label = "alpha" if name == "alpha" else name.removeprefix("beta_")
+            table[label] = fit.params[:, j] * x[:, j]
+        table["abnormal"] = fit.car(window)
+        return table
+
+    def _event_raw(self) -> np.ndarray:
+        fit = self._fit
+        return gather(self._raw, fit.day0, fit.event_days, fit.firm)
+
+    def _dates(self, days: np.ndarray) -> np.ndarray:
+        positions = np.clip(self._fit.day0[:, None] + days[None, :], 0, len(self._sessions) - 1)
+        return self._sessions.to_numpy()[positions]
+
+    # --- tests ----------------------------------------------------------------------------------------
+    def tests(self, windows: Sequence[tuple[int, int]] | None = None, tests: Sequence[str] | None = None) -> pd.DataFrame:
+        """Run the test statistics on each window; a tidy table, one row per test and window.
+
+        Columns ``test, window_start, window_end, stat, pvalue, n, distribution, note`` (plus ``event_id``
+        and ``ticker`` for per-firm-event tests).  A test that does not fit the design has NaN and the
+        reason in ``note``.  ``tests=None`` runs every test in :data:`eventstudy.inference.TESTS`.
+        """
+        from .inference import run_tests
+
+        windows = [(0, 0), self.event_window] if windows is None else [check_window("windows", w) for w in windows]
+        return run_tests(self._fit, windows, tests, labels=self._labels())
+
+    # --- display ----------------------------------------------------------------------------------------
+    def default_windows(self) -> list[tuple[int, int]]:
+        """Day 0, (-1, +1) and the whole event window, as far as the event window allows."""
+        lo, hi = self.event_window
+        candidates = [(0, 0), (-1, 1), (lo, hi)]
+        return list(dict.fromkeys(w for w in candidates if lo <= w[0] and w[1] <= hi))
+
+    def summary(self, windows: Sequence[tuple[int, int]] | None = None, *, max_rows: int = 60) -> Summary:
+        """Facts, abnormal-return and test tables, and notes: the one source of every display.
+
+        ``windows`` are the CAR windows shown (default :meth:`default_windows`); tables longer than
+        ``max_rows`` are cut (the full tables are ``res.car()``, ``res.tests()``, ...).
+        """
+        from .inference import design, recommend
+
+        windows = self.default_windows() if windows is None else [check_window("windows", w) for w in windows]
+        fe = self._firm_events
+        facts = [
+            ("Model", self._model.describe(self._market)),
+            ("Estimation window", f"{_span(self.estimation_window)} trading days"),
+            ("Event window", f"{_span(self.event_window)} trading days"),
+            ("Firm-events", f"{self.n} estimated ({fe['event_id'].nunique()} events x {fe['ticker'].nunique()} tickers), "
+             f"{len(self._dropped)} dropped"),
+            ("Design", str(design(self._fit))),
+            ("Returns", f"{self._settings.get('return_kind', 'simple')} returns, {self._settings.get('calendar', '')} calendar"),
+        ]
+        by_firm = self._car_table(windows)
+        tests = self.tests(windows)
+        pooled = tests[tests["event_id"].isna() | (tests["test"].str.startswith("mvrm"))]
+        tables = [
+            Table(
+                "Abnormal returns by firm-event",
+                by_firm.head(max_rows),
+                {c: "pct" for c in by_firm.columns if c.startswith("CAR")}
+                | {c: "{:.2f}" for c in by_firm.columns if c.startswith("t ")}
+                | {c: "p" for c in by_firm.columns if c.startswith("p ")},
+                caption=_cut(len(by_firm), max_rows, "res.car()")
+                + "t: MacKinlay (1997) prediction-error-corrected t with T-K degrees of freedom.",
+            ),
+            Table(
+                "Tests across firm-events",
+                pooled[["test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note"]],
+                {"stat": "{:.3f}", "pvalue": "p"},
+            ),
+        ]
+        if self.n > 1:
+            tables.append(Table("Average abnormal return by day", self.aar, {"aar": "pct", "caar": "pct"}))
+        if len(self._dropped):
+            tables.append(Table("Dropped firm-events", self._dropped.head(max_rows), caption=_cut(len(self._dropped), max_rows, "res.dropped")))
+        notes = [f"Suited to this design: {name} ({why})" for name, why in recommend(self._fit)]
+        notes += self._contamination_notes()
+        return Summary(title=f"Event study: {self.name}", facts=facts, tables=tables, notes=notes)
+
+    def _car_table(self, windows) -> pd.DataFrame:
+        table = self._labels()
+        table["day0"] = self._firm_events["day0"].dt.strftime("%Y-%m-%d").to_numpy()
+        for window in windows:
+            car = self.car(window)
+            label = _span(window)
+            table[f"CAR {label}"] = car["car"].to_numpy()
+            table[f"t {label}"] = car["t"].to_numpy()
+            table[f"p {label}"] = car["pvalue"].to_numpy()
+        return table
+
+    def _contamination_notes(self) -> list[str]:
+        fe = self._firm_events
+        notes = []
+        for event_id, group in fe.groupby("event_id", sort=False):
+            others = sorted({c for row in group["contaminated_by"] for c in row if c != event_id})
+            if others:
+                notes.append(
+                    f"{event_id}: the estimation window contains other catalog events ({', '.join(others[:5])}"
+                    f"{', ...' if len(others) > 5 else ''}); consider exclude_events=True."
+                )
+            overlaps = sorted({c for row in group["overlaps"] for c in row})
+            if overlaps:
+                notes.append(f"{event_id}: its event window overlaps {', '.join(overlaps[:5])} for the same tickers.")
+            confounders = group["confounders"].iloc[0] if "confounders" in group else ""
+            if isinstance(confounders, str) and confounders.strip():
+                notes.append(f"{event_id}: other news near the event: {confounders.strip()}")
+        return notes
+
+    def __str__(self) -> str:
+        return self.summary().as_text()
+
+    def __repr__(self) -> str:
+        return self.summary().as_text()
+
+    def _repr_html_(self) -> str:
+        return self.summary().as_html()
+
+    def to_markdown(self, **kwargs) -> str:
+        """The summary as Markdown (GitHub tables)."""
+        return self.summary(**kwargs).to_markdown()
+
+    def to_latex(self, **kwargs) -> str:
+        """The summary as LaTeX tabulars."""
+        return self.summary(**kwargs).to_latex()
+
+    def to_csv(self, directory, **kwargs) -> list:
+        """Write the summary's tables at full precision as CSV files into ``directory``."""
+        return self.summary(**kwargs).to_csv(directory)
+
+
+def _span(window: tuple[int, int]) -> str:
+    lo, hi = window
+    return f"({lo:+d}, {hi:+d})" if (lo, hi) != (0, 0) else "(0)"
+
+
+def _cut(total: int, shown: int, where: str) -> str:
+    return f"First {shown} of {total} rows; {where} has all. " if total > shown else ""
+
+
+def compare(studies: Mapping[str, EventStudyResults], *, window: tuple[int, int] | None = None) -> pd.DataFrame:
+    """Several studies side by side: CAR, t and p-value of each firm-event under each study.
+
+    Parameters
+    ----------
+    studies : mapping of label -> EventStudyResults
+        For example ``{"vs SPY": res_spy, "vs SOXX": res_soxx}``: other benchmarks, models or windows.
+    window : (int, int), optional
+        CAR window; default each study's own event window.
+
+    Returns
+    -------
+    DataFrame
+        Index ``(event_id, ticker)``; columns a MultiIndex ``(study, car|t|pvalue)``.  A firm-event a study
+        dropped shows NaN there.
+    """
+    if not isinstance(studies, Mapping) or not studies:
+        raise TypeError("The 'studies' parameter must be a non-empty mapping of label -> EventStudyResults.")
+    frames = {}
+    for label, res in studies.items():
+        if not isinstance(res, EventStudyResults):
+            raise TypeError(f"compare() got {type(res).__name__} for {label!r}; expected EventStudyResults.")
+        car = res.car(window).set_index(["event_id", "ticker"])
+        frames[str(label)] = car[["car", "t", "pvalue"]]
+    return pd.concat(frames, axis=1)
