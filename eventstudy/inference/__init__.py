@@ -1,0 +1,70 @@
+"""Inference: test statistics for event studies, the test registry and a size/power simulation.
+
+>>> from eventstudy.inference import run_tests, recommend  # doctest: +SKIP
+>>> run_tests(fit, [(0, 0), (-1, 1)])  # doctest: +SKIP
+
+Every test is a function ``f(fit, window)`` of a :class:`~eventstudy.models.StackedFit` that returns a
+:class:`TestResult` (cross-sectional tests) or a list of them (one per firm-event for ``ar_t``, ``car_t``
+and ``permutation``; one per same-day cluster for ``mvrm_joint`` and ``mvrm_average``).  :data:`TESTS`
+lists them with their scope, description and reference.  The simulation (:func:`simulate`) lives in
+:mod:`eventstudy.inference.simulation` and is imported on first use.
+"""
+
+from __future__ import annotations
+
+# registration order = report order: parametric, nonparametric, then the same-day system tests
+from . import parametric, nonparametric, multivariate  # noqa: F401, I001
+from .base import MIN_FIRM_EVENTS, SMALL_SAMPLE, TESTS, Design, TestResult, TestSpec, design, recommend, run_tests
+from .multivariate import mvrm_average, mvrm_joint
+from .nonparametric import MIN_PERMUTATION_WINDOWS, generalized_sign, permutation, rank, sign, wilcoxon
+from .parametric import (
+    MIN_OVERLAP,
+    ar_t,
+    average_correlation,
+    bmp,
+    brown_warner,
+    car_t,
+    csect_t,
+    kp_bmp,
+    kp_patell,
+    patell,
+)
+
+__all__ = [
+    "TestResult",
+    "TestSpec",
+    "TESTS",
+    "run_tests",
+    "recommend",
+    "design",
+    "Design",
+    "simulate",
+    "ar_t",
+    "car_t",
+    "permutation",
+    "csect_t",
+    "brown_warner",
+    "patell",
+    "bmp",
+    "kp_patell",
+    "kp_bmp",
+    "average_correlation",
+    "rank",
+    "generalized_sign",
+    "sign",
+    "wilcoxon",
+    "mvrm_joint",
+    "mvrm_average",
+    "MIN_FIRM_EVENTS",
+    "SMALL_SAMPLE",
+    "MIN_OVERLAP",
+    "MIN_PERMUTATION_WINDOWS",
+]
+
+
+def __getattr__(name: str):
+    if name == "simulate":  # pandas-heavy; imported on first use
+        from .simulation import simulate
+
+        return simulate
+    raise AttributeError(f"module 'eventstudy.inference' has no attribute {name!r}")

@@ -1,0 +1,681 @@
+"""Test-statistic objects, the test registry and the machinery every statistic shares.
+
+A statistic is a function ``f(fit, window) -> TestResult`` (or a list of them, one per firm-event or per
+same-day cluster) that reads a :class:`~eventstudy.models.StackedFit`.  Behind each public function sits a
+*kernel* that works on an :class:`Inputs` record and a grouping of the firm-events, so that the simulation can
+compute one statistic for a thousand samples in one vectorized pass; the public function is the kernel with a
+single group.
+
+Scopes and return types
+-----------------------
+``"single"``
+    One result per firm-event (``ar_t``, ``car_t``, ``permutation``): the function returns a list in the
+    row order of the fit.
+``"cross-section"``
+    One result for all firm-events: the function returns a :class:`TestResult`.
+``"clustered"``
+    One result per same-day cluster (``mvrm_joint``, ``mvrm_average``): the function returns a list, one
+    entry per cluster in order of day 0 (a single invalid entry when no two firm-events share a date).
+
+A statistic that does not fit the design (too few firm-events, no shared dates, too few estimation days)
+returns NaN with the reason in :attr:`TestResult.note`, as linearmodels' ``InvalidTestStatistic`` does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from .._validation import check_window
+from ..exceptions import EventWindowError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from ..models import StackedFit
+
+__all__ = [
+    "TestResult",
+    "TestSpec",
+    "TESTS",
+    "MIN_FIRM_EVENTS",
+    "SMALL_SAMPLE",
+    "run_tests",
+    "recommend",
+    "design",
+    "Design",
+]
+
+#: cross-sectional tests need at least this many firm-events with a CAR over the window
+MIN_FIRM_EVENTS = 5
+#: below this many firm-events the normal approximations of patell, rank and generalized_sign are rough
+SMALL_SAMPLE = 20
+#: a design is "clustered" when at least this share of firm-events shares its event window with another
+CLUSTERED_SHARE = 0.5
+
+Scope = Literal["single", "cross-section", "clustered"]
+RESULT_COLUMNS = [
+    "test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note", "event_id", "ticker"
+]  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------------------
+# the result object
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """The outcome of one test on one window.
+
+    Attributes
+    ----------
+    test : str
+        Registry name of the test, e.g. ``"patell"``.
+    stat : float
+        The statistic (NaN when the test could not run).
+    pvalue : float
+        Two-sided p-value (NaN when the test could not run).
+    n : int
+        Firm-events (or firms of a cluster) the statistic uses.
+    distribution : str
+        Reference distribution of ``stat`` under the null, e.g. ``"t(238)"``, ``"N(0,1)"``,
+        ``"F(3, 714)"``, ``"empirical (229 windows)"``, ``"binomial(12, 0.5)"``.
+    window : (int, int)
+        The tested window in relative trading days, inclusive.
+    note : str
+        Why the statistic is NaN, or a caveat (firm-events left out, the estimated correlation, ...).
+    event_id, ticker : str or None
+        Filled by callers for per-firm-event and per-cluster results.
+    """
+
+    __test__ = False  # not a pytest test class despite the name
+
+    test: str
+    stat: float
+    pvalue: float
+    n: int
+    distribution: str
+    window: tuple[int, int]
+    note: str = ""
+    event_id: str | None = None
+    ticker: str | None = None
+
+    @classmethod
+    def invalid(
+        cls, test: str, reason: str, *, window: tuple[int, int], n: int = 0, distribution: str = ""
+    ) -> TestResult:
+        """A result that could not be computed: ``stat`` and ``pvalue`` are NaN and ``note`` says why."""
+        return cls(test, math.nan, math.nan, int(n), distribution, tuple(window), reason)
+
+    @property
+    def valid(self) -> bool:
+        """True when the statistic could be computed."""
+        return math.isfinite(self.stat) and math.isfinite(self.pvalue)
+
+    def to_dict(self) -> dict[str, Any]:
+        """One row of :func:`run_tests`' table."""
+        return {
+            "test": self.test,
+            "window_start": self.window[0],
+            "window_end": self.window[1],
+            "stat": self.stat,
+            "pvalue": self.pvalue,
+            "n": self.n,
+            "distribution": self.distribution,
+            "note": self.note,
+            "event_id": self.event_id,
+            "ticker": self.ticker,
+        }
+
+    def __repr__(self) -> str:
+        who = "".join(f" {v}" for v in (self.event_id, self.ticker) if v is not None)
+        head = f"TestResult({self.test}{who}, window={self.window}"
+        if not self.valid:
+            return f"{head}, invalid: {self.note})"
+        tail = f", note={self.note!r}" if self.note else ""
+        return f"{head}, stat={self.stat:.4f}, pvalue={self.pvalue:.4g}, {self.distribution}, n={self.n}{tail})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    """A registered test: its name, public function, scope, one-line description and reference."""
+
+    __test__ = False
+
+    name: str
+    function: Callable
+    scope: Scope
+    description: str
+    reference: str
+    kernel: Callable = field(repr=False, default=None)  # (Inputs, **options) -> Batch
+
+
+#: every test by name, in the order :func:`run_tests` reports them
+TESTS: dict[str, TestSpec] = {}
+
+
+def register(spec: TestSpec) -> TestSpec:
+    TESTS[spec.name] = spec
+    return spec
+
+
+# --------------------------------------------------------------------------------------------------------
+# groups of firm-events and the shared inputs
+# --------------------------------------------------------------------------------------------------------
+
+
+class Groups:
+    """A partition of the firm-events into groups (one group for a study; one per sample in a simulation).
+
+    Sums over the rows of each group use ``np.add.reduceat`` on rows sorted by group, so a statistic of a
+    thousand samples costs one vectorized pass.
+    """
+
+    def __init__(self, ids: np.ndarray | None, n_rows: int, n_groups: int | None = None):
+        ids = np.zeros(n_rows, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
+        self.ids = ids
+        self.n = int(n_groups if n_groups is not None else (ids.max() + 1 if len(ids) else 1))
+        monotone = bool(np.all(ids[1:] >= ids[:-1]))
+        self.order = None if monotone else np.argsort(ids, kind="stable")
+        sorted_ids = ids if monotone else ids[self.order]
+        self.starts = np.searchsorted(sorted_ids, np.arange(self.n))
+        self.counts = np.bincount(ids, minlength=self.n)
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """Sum of ``values`` (NaN-free, first axis = firm-events) over the rows of each group."""
+        values = np.asarray(values)
+        if values.dtype == bool:
+            values = values.astype(np.int64)
+        if self.order is not None:
+            values = values[self.order]
+        if len(values) == 0:
+            return np.zeros((self.n,) + values.shape[1:], dtype=values.dtype)
+        out = np.add.reduceat(values, np.minimum(self.starts, len(values) - 1), axis=0)
+        out[self.counts == 0] = 0
+        return out
+
+    def expand(self, per_group: np.ndarray) -> np.ndarray:
+        """A per-group value repeated on each of the group's firm-events."""
+        return np.asarray(per_group)[self.ids]
+
+    def members(self, mask: np.ndarray | None = None) -> list[np.ndarray]:
+        """Row positions of each group (restricted to ``mask``)."""
+        order = np.arange(len(self.ids)) if self.order is None else self.order
+        bounds = np.append(self.starts, len(order))
+        rows = [order[bounds[g] : bounds[g + 1]] for g in range(self.n)]
+        return rows if mask is None else [r[mask[r]] for r in rows]
+
+
+class Inputs:
+    """The arrays the statistics read from a fit for one window, computed once and shared by every test.
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+        The tested window, inside the fit's event window.
+    groups : ndarray of int, shape (N,), optional
+        Group of each firm-event (default: one group).  Cross-sectional statistics are computed per group.
+    clusters : array_like, shape (N,), optional
+        Labels that split same-day firm-events into separate systems for the MVRM tests.
+    """
+
+    def __init__(self, fit: StackedFit, window: tuple[int, int], *, groups=None, n_groups=None, clusters=None):
+        start, end = check_window("window", window)
+        lo, hi = fit.event_window
+        if start < lo or end > hi:
+            raise EventWindowError(
+                f"The 'window' parameter ({start}, {end}) must lie inside the fitted event window ({lo}, {hi}); "
+                "refit with a wider event window or test a shorter window."
+            )
+        self.fit = fit
+        self.window = (start, end)
+        self.length = end - start + 1
+        self.positions = np.arange(start - lo, end - lo + 1)
+        grid = fit.event_time
+        self.grid = grid
+        self.grid_positions = np.arange(start - grid[0], end - grid[0] + 1)
+        self.event_grid_positions = np.arange(lo - grid[0], hi - grid[0] + 1)
+        self.groups = Groups(groups, fit.n, n_groups)
+        self.memo: dict = {}  # results shared by several tests (the MVRM systems, the KP correlation)
+        self.clusters = None if clusters is None else np.asarray(clusters)
+        if self.clusters is not None and len(self.clusters) != fit.n:
+            raise ValueError(
+                f"The 'clusters' parameter must give one label per firm-event ({fit.n}). "
+                f"Got {len(self.clusters)} labels instead."
+            )
+
+    # abnormal returns (the simulation overrides these two to add an abnormal return on day 0)
+    @cached_property
+    def ar_event(self) -> np.ndarray:
+        """Event-window abnormal returns, (N, W)."""
+        return self.fit.ar_event
+
+    @cached_property
+    def ar(self) -> np.ndarray:
+        """Residuals and abnormal returns on the whole relative-day grid, (N, L)."""
+        return self.fit.ar
+
+    @cached_property
+    def estimation_mask(self) -> np.ndarray:
+        return self.fit.estimation_mask
+
+    @cached_property
+    def residuals(self) -> np.ndarray:
+        """Estimation-window residuals, NaN on days not used in the fit, (N, L)."""
+        return np.where(self.estimation_mask, self.ar, np.nan)
+
+    @cached_property
+    def car(self) -> np.ndarray:
+        """:math:`CAR_i` over the window, NaN when a day of the window lacks an abnormal return."""
+        return self.ar_event[:, self.positions].sum(axis=1)
+
+    @cached_property
+    def car_variance(self) -> np.ndarray:
+        """MacKinlay (1997) prediction-error variance of :math:`CAR_i` (:meth:`StackedFit.car_variance`)."""
+        return self.fit.car_variance(self.window)
+
+    @cached_property
+    def df(self) -> np.ndarray:
+        """:math:`T_i - K`, the residual degrees of freedom."""
+        return np.asarray(self.fit.df, dtype=float)
+
+    @cached_property
+    def used(self) -> np.ndarray:
+        """Firm-events with a CAR over the whole window, a positive variance and :math:`T_i-K>2`."""
+        var = self.car_variance
+        with np.errstate(invalid="ignore"):
+            return np.isfinite(self.car) & np.isfinite(var) & (var > 0) & (self.df > 2)
+
+    @cached_property
+    def scar(self) -> np.ndarray:
+        r"""Standardized CAR :math:`CAR_i/\sqrt{\operatorname{Var}(CAR_i)}`, NaN where not :attr:`used`."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.used, self.car / np.sqrt(self.car_variance), np.nan)
+
+    @cached_property
+    def n_used(self) -> np.ndarray:
+        """Firm-events used per group."""
+        return self.groups.sum(self.used)
+
+
+# --------------------------------------------------------------------------------------------------------
+# a batch of results, as arrays
+# --------------------------------------------------------------------------------------------------------
+
+
+class Batch:
+    """Results of one test as arrays: one entry per group, per firm-event or per cluster.
+
+    ``fail(mask, reason)`` marks entries invalid (the first reason given wins); ``caveat`` adds a note to
+    entries that stay valid.  :meth:`results` turns the arrays into :class:`TestResult` objects.
+    """
+
+    def __init__(self, size: int, *, group: np.ndarray | None = None, rows: list | None = None):
+        self.stat = np.full(size, np.nan)
+        self.pvalue = np.full(size, np.nan)
+        self.n = np.zeros(size, dtype=np.int64)
+        self.distribution = np.full(size, "", dtype=object)
+        self.note = np.full(size, "", dtype=object)
+        self.failed = np.zeros(size, dtype=bool)
+        self.group = np.arange(size) if group is None else np.asarray(group)
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.stat)
+
+    def fail(self, mask, reason) -> None:
+        mask = np.asarray(mask, dtype=bool) & ~self.failed
+        if not mask.any():
+            return
+        self.note[mask] = reason[mask] if isinstance(reason, np.ndarray) else reason
+        self.failed |= mask
+
+    def caveat(self, mask, text) -> None:
+        mask = np.asarray(mask, dtype=bool) & ~self.failed
+        for i in np.flatnonzero(mask):
+            extra = text[i] if isinstance(text, np.ndarray) else text
+            self.note[i] = f"{self.note[i]}; {extra}" if self.note[i] else extra
+
+    def finish(self) -> Batch:
+        """Set NaN where failed or where the statistic is not finite."""
+        bad = ~(np.isfinite(self.stat) & np.isfinite(self.pvalue))
+        self.fail(bad, "the statistic is not finite (no variation in the data)")
+        self.stat[self.failed] = np.nan
+        self.pvalue[self.failed] = np.nan
+        self.distribution[self.failed] = ""
+        return self
+
+    @property
+    def valid(self) -> np.ndarray:
+        return ~self.failed
+
+    def results(self, test: str, window: tuple[int, int]) -> list[TestResult]:
+        return [
+            TestResult(test, float(s), float(p), int(k), str(d), tuple(window), str(note))
+            for s, p, k, d, note in zip(self.stat, self.pvalue, self.n, self.distribution, self.note)
+        ]
+
+
+def labels_array(values, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(values, dtype=object), (n,))
+
+
+def fmt_df(df) -> str:
+    """A degrees-of-freedom value for a distribution label: integer when whole, one decimal otherwise."""
+    df = float(df)
+    if not math.isfinite(df):
+        return "nan"
+    return str(int(round(df))) if abs(df - round(df)) < 1e-9 else f"{df:.1f}"
+
+
+def dist_labels(kind: str, *dfs: np.ndarray) -> np.ndarray:
+    """Labels like ``t(238)`` or ``F(3, 714)`` for arrays of degrees of freedom."""
+    arrays = [np.atleast_1d(np.asarray(d, dtype=float)) for d in dfs]
+    size = max(len(a) for a in arrays)
+    stacked = np.stack([np.broadcast_to(a, (size,)) for a in arrays], axis=1)
+    # few distinct values (a simulation has thousands of rows): format each once
+    values, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    labels = np.array([f"{kind}({', '.join(fmt_df(v) for v in row)})" for row in values], dtype=object)
+    return labels[inverse.ravel()]
+
+
+def cross_section_checks(batch: Batch, inp: Inputs, test: str) -> None:
+    """Fail groups with fewer than :data:`MIN_FIRM_EVENTS` firm-events; note the ones left out."""
+    n_used = inp.n_used
+    batch.n[:] = n_used
+    few = n_used < MIN_FIRM_EVENTS
+    if few.any():
+        reasons = np.array(
+            [
+                f"{test} is a cross-sectional test and needs at least {MIN_FIRM_EVENTS} firm-events with a CAR "
+                f"over the window; got {k}. Use car_t or permutation per firm-event."
+                for k in n_used
+            ],
+            dtype=object,
+        )
+        batch.fail(few, reasons)
+    dropped = inp.groups.counts - n_used
+    if dropped.any():
+        texts = np.array(
+            [
+                f"{d} of {c} firm-events left out: no CAR over the whole window or no usable variance"
+                for d, c in zip(dropped, inp.groups.counts)
+            ],
+            dtype=object,
+        )
+        batch.caveat(dropped > 0, texts)
+
+
+def single(batch: Batch, test: str, window) -> TestResult:
+    return batch.results(test, window)[0]
+
+
+# --------------------------------------------------------------------------------------------------------
+# running many tests, and choosing them
+# --------------------------------------------------------------------------------------------------------
+
+
+def _windows(windows) -> list[tuple[int, int]]:
+    if isinstance(windows, tuple) and len(windows) == 2 and all(hasattr(w, "__index__") for w in windows):
+        return [check_window("windows", windows)]
+    try:
+        items = list(windows)
+    except TypeError:
+        raise TypeError(
+            f"The 'windows' parameter must be a (start, end) pair or a list of them. Got {windows!r} instead."
+        ) from None
+    if not items:
+        raise ValueError("The 'windows' parameter must hold at least one (start, end) window. Got none.")
+    return [check_window("windows", w) for w in items]
+
+
+def _test_names(tests) -> list[str]:
+    if tests is None:
+        return list(TESTS)
+    names = [tests] if isinstance(tests, str) else list(tests)
+    unknown = [name for name in names if name not in TESTS]
+    if unknown:
+        raise ValueError(f"The 'tests' parameter must name tests among {tuple(TESTS)}. Got unknown {unknown!r}.")
+    return names
+
+
+def _labels(labels, n: int) -> tuple[np.ndarray, np.ndarray]:
+    none = np.full(n, None, dtype=object)
+    if labels is None:
+        return none, none.copy()
+    if hasattr(labels, "columns"):
+        if len(labels) != n:
+            raise ValueError(f"The 'labels' parameter must have one row per firm-event ({n}). Got {len(labels)}.")
+        if not {"event_id", "ticker"} & set(labels.columns):
+            raise KeyError("The 'labels' parameter must have an 'event_id' or a 'ticker' column.")
+        pick = lambda col: (  # noqa: E731
+            np.array([None if v is None else str(v) for v in labels[col].tolist()], dtype=object)
+            if col in labels.columns
+            else none.copy()
+        )
+        return pick("event_id"), pick("ticker")
+    items = list(labels)
+    if len(items) != n:
+        raise ValueError(f"The 'labels' parameter must have one entry per firm-event ({n}). Got {len(items)}.")
+    event_id, ticker = none.copy(), none.copy()
+    for i, item in enumerate(items):
+        if isinstance(item, tuple):
+            event_id[i], ticker[i] = (None if v is None else str(v) for v in item)
+        else:
+            event_id[i] = None if item is None else str(item)
+    return event_id, ticker
+
+
+def _join(values: np.ndarray) -> str | None:
+    seen = [v for v in dict.fromkeys(values.tolist()) if v is not None]
+    return ", ".join(seen) if seen else None
+
+
+def run_tests(
+    fit: StackedFit,
+    windows,
+    tests: str | Sequence[str] | None = None,
+    *,
+    labels=None,
+    clusters=None,
+) -> pd.DataFrame:
+    """Run registered tests on one or more windows and return one tidy table.
+
+    Parameters
+    ----------
+    fit : StackedFit
+    windows : (int, int) or sequence of (int, int)
+        Tested windows in relative trading days, inside the fit's event window.
+    tests : str or sequence of str, optional
+        Names from :data:`TESTS`; all of them by default.
+    labels : DataFrame or sequence, optional
+        One entry per firm-event (row of ``fit``): a DataFrame with ``event_id`` and/or ``ticker`` columns,
+        a sequence of ``(event_id, ticker)`` pairs, or a sequence of event ids.  Fills the ``event_id`` and
+        ``ticker`` columns of per-firm-event rows; a cluster row gets its members' distinct labels joined by
+        ``", "``.
+    clusters : array_like, optional
+        One label per firm-event splitting same-day firm-events into separate MVRM systems (for example the
+        event each firm-event belongs to); by default every date forms one system.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``test, window_start, window_end, stat, pvalue, n, distribution, note, event_id, ticker``;
+        one row per cross-sectional test and window, one per firm-event for single-firm tests and one per
+        same-day cluster for the MVRM tests.
+    """
+    import pandas as pd
+
+    names = _test_names(tests)
+    event_id, ticker = _labels(labels, fit.n)
+    rows: list[dict] = []
+    for window in _windows(windows):
+        inp = Inputs(fit, window, clusters=clusters)
+        for name in names:
+            spec = TESTS[name]
+            batch = spec.kernel(inp)
+            for k, result in enumerate(batch.results(name, window)):
+                row = result.to_dict()
+                if spec.scope == "single":
+                    row["event_id"], row["ticker"] = event_id[k], ticker[k]
+                elif spec.scope == "clustered" and batch.rows is not None and batch.rows[k] is not None:
+                    members = batch.rows[k]
+                    row["event_id"], row["ticker"] = _join(event_id[members]), _join(ticker[members])
+                rows.append(row)
+    column = lambda name: [row[name] for row in rows]  # noqa: E731
+    return pd.DataFrame(
+        {
+            "test": pd.Series(column("test"), dtype=str),
+            "window_start": pd.Series(column("window_start"), dtype=np.int64),
+            "window_end": pd.Series(column("window_end"), dtype=np.int64),
+            "stat": pd.Series(column("stat"), dtype=float),
+            "pvalue": pd.Series(column("pvalue"), dtype=float),
+            "n": pd.Series(column("n"), dtype=np.int64),
+            "distribution": pd.Series(column("distribution"), dtype=str),
+            "note": pd.Series(column("note"), dtype=str),
+            # object columns keep None where a row has no firm-event or cluster label
+            "event_id": pd.Series(column("event_id"), dtype=object),
+            "ticker": pd.Series(column("ticker"), dtype=object),
+        },
+        columns=RESULT_COLUMNS,
+    )
+
+
+@dataclass(frozen=True)
+class Design:
+    """How the firm-events of a fit are spread over calendar time.
+
+    Attributes
+    ----------
+    n_firm_events : int
+    n_dates : int
+        Distinct event dates (day 0 sessions).
+    n_securities : int
+    share_same_day : float
+        Share of firm-events whose day 0 is also another firm-event's day 0.
+    share_clustered : float
+        Share of firm-events whose event window shares a calendar day with another firm-event's event window
+        (same-day events and events closer than the window length).
+    largest_cluster : int
+        Most firm-events on one date.
+    min_estimation_days : int
+        Fewest estimation-window observations of any firm-event.
+    """
+
+    n_firm_events: int
+    n_dates: int
+    n_securities: int
+    share_same_day: float
+    share_clustered: float
+    largest_cluster: int
+    min_estimation_days: int
+
+    @property
+    def clustered(self) -> bool:
+        return self.share_clustered >= CLUSTERED_SHARE
+
+    def __str__(self) -> str:
+        return (
+            f"{self.n_firm_events} firm-events of {self.n_securities} securities on {self.n_dates} dates; "
+            f"{self.share_same_day:.0%} share day 0 with another, {self.share_clustered:.0%} have overlapping "
+            f"event windows; largest cluster {self.largest_cluster}; fewest estimation days "
+            f"{self.min_estimation_days}"
+        )
+
+
+def design(fit: StackedFit) -> Design:
+    """Describe how the firm-events of ``fit`` cluster in calendar time (see :class:`Design`)."""
+    day0 = np.asarray(fit.day0)
+    n = len(day0)
+    if n == 0:
+        return Design(0, 0, 0, 0.0, 0.0, 0, 0)
+    dates, inverse, counts = np.unique(day0, return_inverse=True, return_counts=True)
+    same_day = counts[inverse] > 1
+    width = fit.event_window[1] - fit.event_window[0] + 1
+    # a firm-event's window overlaps another's when the next or previous distinct date is closer than the width
+    gap_next = np.append(np.diff(dates), np.iinfo(np.int64).max)
+    gap_prev = np.insert(np.diff(dates), 0, np.iinfo(np.int64).max)
+    near = (np.minimum(gap_next, gap_prev) < width)[inverse]
+    return Design(
+        n_firm_events=n,
+        n_dates=len(dates),
+        n_securities=len(np.unique(fit.firm)),
+        share_same_day=float(same_day.mean()),
+        share_clustered=float((same_day | near).mean()),
+        largest_cluster=int(counts.max()),
+        min_estimation_days=int(np.min(fit.n_obs)),
+    )
+
+
+def recommend(fit: StackedFit) -> list[tuple[str, str]]:
+    """Tests suited to the design of ``fit``, each with the reason.
+
+    Rules (thresholds are module constants):
+
+    * one firm-event: ``car_t`` and ``permutation``;
+    * fewer than :data:`MIN_FIRM_EVENTS` firm-events: the same per firm-event, because cross-sectional
+      tests do not run (their variance comes from the cross-section);
+    * clustered (at least :data:`CLUSTERED_SHARE` of firm-events share calendar days of their event
+      windows with another): ``kp_bmp``, ``kp_patell``, ``mvrm_joint``/``mvrm_average`` (when the clusters
+      are smaller than the estimation windows allow) and ``rank``, because cross-correlated abnormal
+      returns make ``csect_t``, ``patell`` and ``bmp`` over-reject;
+    * spread-out dates: ``bmp``, ``patell``, ``rank``, ``generalized_sign``, ``csect_t``;
+    * fewer than :data:`SMALL_SAMPLE` firm-events: also the exact ``sign`` and ``wilcoxon`` tests, and the
+      per-firm-event ``car_t``, since the normal approximations are rough.
+    """
+    d = design(fit)
+    n = d.n_firm_events
+    one = [
+        ("car_t", "time-series t of each firm-event's CAR with MacKinlay's prediction-error variance"),
+        ("permutation", "ranks each CAR among the firm's own estimation-window CARs; no normality assumed"),
+    ]
+    if n <= 1:
+        return one
+    if n < MIN_FIRM_EVENTS:
+        why = f"only {n} firm-events: cross-sectional tests need at least {MIN_FIRM_EVENTS} and are not reliable"
+        return [(name, f"{reason} ({why})") for name, reason in one]
+    out: list[tuple[str, str]] = []
+    if d.clustered:
+        corr = (
+            f"{d.share_clustered:.0%} of firm-events share event days, so their abnormal returns are "
+            "cross-correlated and csect_t, patell and bmp over-reject"
+        )
+        out += [
+            ("kp_bmp", f"{corr}; Kolari-Pynnonen scale BMP's t by the estimated average correlation"),
+            ("kp_patell", "Patell's Z adjusted for the same cross-correlation (Kolari & Pynnonen 2010)"),
+        ]
+        # the exact MVRM F needs T - K > N + 3 for the largest same-day cluster
+        room = d.min_estimation_days - max(fit.n_params, 1) - 3
+        if d.share_same_day > 0 and d.largest_cluster < room:
+            out += [
+                ("mvrm_joint", "Binder's system test uses the full cross-firm covariance of same-day firms"),
+                ("mvrm_average", "the average effect of a same-day cluster, exact t under normality"),
+            ]
+        elif d.share_same_day > 0:
+            out.append(("rank", "clusters are too large for the MVRM system given the estimation days"))
+        if not any(name == "rank" for name, _ in out):
+            out.append(("rank", "daily mean ranks with their estimation-window variance absorb cross-correlation"))
+    else:
+        out += [
+            ("bmp", "standardized CARs with a cross-sectional variance: robust to event-induced variance"),
+            ("patell", "standardized CARs with their time-series variances"),
+            ("rank", "Corrado's rank test: no normality, robust to outliers"),
+            ("generalized_sign", "Cowan's sign test against the estimation-window share of positive residuals"),
+            ("csect_t", "the plain t of mean CAR, as a benchmark"),
+        ]
+        if d.share_clustered > 0:
+            share = f"{d.share_clustered:.0%} of firm-events share event days"
+            out.append(("kp_bmp", f"{share}: adjusts BMP for their cross-correlation"))
+    if n < SMALL_SAMPLE:
+        few = f"only {n} firm-events: an exact small-sample distribution"
+        out += [("wilcoxon", few), ("sign", few), one[0]]
+    return out

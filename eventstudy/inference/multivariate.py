@@ -1,0 +1,361 @@
+r"""Multivariate regression (MVRM) tests for firm-events that share an event date.
+
+For a cluster of :math:`N` firm-events with the same day 0 (Schipper & Thompson 1983, 1985; Binder 1985),
+one equation per firm over the estimation days :math:`E` and the tested window :math:`W`
+(:math:`L` days):
+
+.. math::
+
+    R_{it} = x_t'b_i + \sum_{d\in W}\gamma_{id}D_{dt} + \varepsilon_{it},\qquad
+    \operatorname{Cov}(\varepsilon_{it},\varepsilon_{jt}) = \Sigma_{ij},
+
+with :math:`x_t` the model's regressors (constant and market or factors; none for market-adjusted returns,
+whose dependent variable is already :math:`R_{it}-R_{mt}`), :math:`D_{dt}=\mathbf 1\{t=d\}` and
+:math:`\gamma_{id}` the abnormal return of firm :math:`i` on day :math:`d`.  The system is balanced: days on
+which any firm of the cluster lacks a residual are dropped, and firm-events without a CAR over the window
+are left out.  All equations share the regressors :math:`\tilde X=[X\ D]`, so SUR-GLS equals
+equation-by-equation OLS (Zellner 1962) and
+
+.. math::
+
+    \hat\gamma_{id} = AR_{id}\ \text{(prediction error from the balanced estimation days)},\qquad
+    \operatorname{Var}(\operatorname{vec}\hat\Gamma) = \Sigma\otimes C,\qquad
+    C = (\tilde X'\tilde X)^{-1}_{\gamma\gamma} = I_L + X_W(X_E'X_E)^{-1}X_W',
+
+where :math:`\hat\Gamma` is the :math:`L\times N` matrix of :math:`\hat\gamma_{id}`, :math:`X_E` and
+:math:`X_W` the regressors on the :math:`T` balanced estimation days and on the window, and
+:math:`\hat\Sigma=\hat{\mathcal E}'\hat{\mathcal E}/\nu` with :math:`\nu=T-K` (:math:`K` columns of
+:math:`x_t`) from the estimation-day residuals (the dummies fit the window days exactly).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from .._validation import check_choice
+from ..panel import gather
+from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register
+from .parametric import p_norm, p_t
+
+__all__ = ["mvrm_joint", "mvrm_average", "FORMS"]
+
+#: the distributions the MVRM statistics can be referred to
+FORMS = ("exact", "binder", "wald")
+
+_NO_CLUSTER = "mvrm needs firm-events that share an event date"
+
+
+class _Systems:
+    """Per-cluster Wald statistic and average-effect pieces, one entry per reported cluster."""
+
+    def __init__(self, size: int):
+        self.wald = np.full(size, np.nan)  # vec(G)' (Sigma kron C)^-1 vec(G)
+        self.average = np.full(size, np.nan)  # (1/N) sum_i sum_d gamma_id
+        self.average_var = np.full(size, np.nan)
+        self.nu = np.zeros(size)  # T - K
+        self.firms = np.zeros(size, dtype=np.int64)
+        self.days = np.zeros(size, dtype=np.int64)
+
+
+def _regressors(fit, day0: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """The model's regressors (constant included) on the grid of each cluster's day 0, (B, L, K)."""
+    z = gather(fit.data.z, day0, grid)
+    if not fit.estimated:
+        return z[:, :, :0]
+    if fit.intercept:
+        z = np.concatenate([np.ones(z.shape[:2] + (1,)), z], axis=2)
+    return z
+
+
+def _solve_systems(ar: np.ndarray, days: np.ndarray, x: np.ndarray, window: np.ndarray):
+    """Wald statistics of B same-size clusters at once.
+
+    ``ar`` (B, N, L) abnormal returns on the grid, ``days`` (B, L) balanced estimation days, ``x`` (B, L, K)
+    regressors, ``window`` grid positions of the tested days.  Returns wald, average, average_var, nu and
+    a mask of clusters whose residual covariance is singular.
+    """
+    b, n, _ = ar.shape
+    k = x.shape[2]
+    a_est = np.where(days[:, None, :], ar, 0.0)
+    g = ar[:, :, window]  # (B, N, Lw)
+    eye = np.broadcast_to(np.eye(len(window)), (b, len(window), len(window)))
+    if k:
+        x_est = np.where(days[:, :, None], x, 0.0)
+        xtx = np.einsum("blk,blj->bkj", x_est, x_est)
+        delta = np.linalg.solve(xtx, np.einsum("blk,bnl->bkn", x_est, a_est))  # (B, K, N)
+        resid = a_est - np.einsum("blk,bkn->bnl", x_est, delta)
+        x_win = x[:, window, :]
+        g = g - np.einsum("bwk,bkn->bnw", x_win, delta)
+        c = eye + x_win @ np.linalg.solve(xtx, np.swapaxes(x_win, 1, 2))
+    else:
+        resid, c = a_est, eye
+    nu = days.sum(axis=1) - k
+    sigma = resid @ np.swapaxes(resid, 1, 2) / nu[:, None, None]
+    scale = np.sqrt(np.diagonal(sigma, axis1=1, axis2=2))
+    ok = (scale > 0).all(axis=1)
+    unit = np.where(scale > 0, scale, 1.0)
+    corr = sigma / unit[:, :, None] / unit[:, None, :]
+    ok &= np.linalg.eigvalsh(np.where(ok[:, None, None], corr, np.eye(n)))[:, 0] > 1e-10
+    sigma = np.where(ok[:, None, None], sigma, np.eye(n))
+    h = g @ np.linalg.solve(c, np.swapaxes(g, 1, 2))  # Gamma' C^-1 Gamma, (B, N, N)
+    wald = np.trace(np.linalg.solve(sigma, h), axis1=1, axis2=2)
+    average = g.sum(axis=(1, 2)) / n
+    average_var = sigma.sum(axis=(1, 2)) * c.sum(axis=(1, 2)) / n**2
+    return wald, average, average_var, nu, ~ok
+
+
+def _systems(inp: Inputs):
+    """Find the clusters and solve their systems (once per :class:`Inputs`)."""
+    if "mvrm" in inp.memo:
+        return inp.memo["mvrm"]
+    fit, groups = inp.fit, inp.groups
+    used = inp.used
+    day0 = np.asarray(fit.day0, dtype=np.int64)
+    codes = np.zeros(fit.n, dtype=np.int64) if inp.clusters is None else np.unique(inp.clusters, return_inverse=True)[1]
+    keys = np.stack([groups.ids, codes, day0], axis=1)
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    n_used = np.bincount(inverse, weights=used, minlength=len(uniq)).astype(np.int64)
+    n_all = np.bincount(inverse, minlength=len(uniq))
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.append(0, np.cumsum(n_all))
+    members = [order[bounds[s] : bounds[s + 1]] for s in range(len(uniq))]
+    # report every cluster of a group with at least one cluster of two; else one invalid row for the group
+    has_pair = np.zeros(groups.n, dtype=bool)
+    np.logical_or.at(has_pair, uniq[:, 0], n_used >= 2)
+    entries: list[int | None] = []
+    entry_group: list[int] = []
+    position = 0
+    for g in range(groups.n):
+        stop = np.searchsorted(uniq[:, 0], g, side="right")
+        if has_pair[g]:
+            entries.extend(range(position, stop))
+            entry_group.extend([g] * (stop - position))
+        else:
+            entries.append(None)
+            entry_group.append(g)
+        position = stop
+    size = len(entries)
+    out = _Systems(size)
+    batch_rows: list = [None] * size
+    reasons = np.full(size, "", dtype=object)
+    todo: dict[int, list[int]] = {}
+    for e, s in enumerate(entries):
+        if s is None:
+            reasons[e] = _NO_CLUSTER
+            continue
+        rows = members[s][used[members[s]]]
+        batch_rows[e] = rows if len(rows) else members[s]
+        out.firms[e] = len(rows)
+        if len(rows) < 2:
+            reasons[e] = f"a same-day cluster needs at least 2 firm-events with a CAR; this date has {len(rows)}"
+            continue
+        todo.setdefault(len(rows), []).append(e)
+    grid = inp.grid
+    k = fit.n_params if fit.estimated else 0
+    for n, batch_entries in todo.items():
+        idx = np.array(batch_entries)
+        rows = np.stack([batch_rows[e] for e in batch_entries])  # (B, N)
+        days = inp.estimation_mask[rows].all(axis=1)
+        out.days[idx] = days.sum(axis=1)
+        out.nu[idx] = out.days[idx] - k
+        # Sigma-hat has rank at most T - K: every form needs T - K >= N
+        short = out.nu[idx] < n
+        reasons[idx[short]] = [
+            f"the cluster has {n} firm-events but only {out.days[e]} common estimation days (T - K = "
+            f"{int(out.nu[e])}); mvrm needs T - K >= N"
+            for e in idx[short]
+        ]
+        idx, rows, days = idx[~short], rows[~short], days[~short]
+        if not len(idx):
+            continue
+        x = _regressors(fit, day0[rows[:, 0]], grid)
+        wald, average, average_var, _, singular = _solve_systems(inp.ar[rows], days, x, inp.grid_positions)
+        out.wald[idx], out.average[idx], out.average_var[idx] = wald, average, average_var
+        reasons[idx[singular]] = "the residual covariance of the cluster is singular (the same security twice?)"
+    result = (out, np.array(entry_group), batch_rows, reasons)
+    inp.memo["mvrm"] = result
+    return result
+
+
+def _mvrm(inp: Inputs, kind: str, form: str = "exact") -> Batch:
+    check_choice("form", form, FORMS)
+    out, group, rows, reasons = _systems(inp)
+    batch = Batch(len(group), group=group, rows=rows)
+    batch.n[:] = out.firms
+    n = out.firms.astype(float)
+    nu = out.nu
+    q = float(inp.length)
+    short = (n >= 2) & (nu < n + 4) if form == "exact" else np.zeros(len(n), bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kind == "joint":
+            batch.stat, batch.pvalue, batch.distribution = _joint(out.wald, n, q, nu, form)
+        else:
+            t = out.average / np.sqrt(out.average_var)
+            batch.stat = t
+            if form == "wald":
+                batch.pvalue, batch.distribution[:] = p_norm(t), "N(0,1)"
+            else:
+                df = nu if form == "exact" else n * nu
+                batch.pvalue = p_t(t, df)
+                batch.distribution = dist_labels("t", df)
+    batch.fail(reasons != "", reasons)
+    texts = np.full(len(batch), "", dtype=object)
+    texts[short] = [
+        f"the cluster has {int(n[e])} firm-events but only {int(out.days[e])} common estimation days "
+        f"(T - K = {int(nu[e])}); the exact form needs T - K > N + 3 (form='binder' or 'wald' needs T - K >= N)"
+        for e in np.flatnonzero(short)
+    ]
+    batch.fail(short, texts)
+    computed = np.flatnonzero(~batch.failed)
+    notes = np.full(len(batch), "", dtype=object)
+    notes[computed] = [f"{int(n[e])} firms, {int(out.days[e])} common estimation days" for e in computed]
+    batch.caveat(~batch.failed, notes)
+    return batch.finish()
+
+
+def _joint(wald, n, q, nu, form):
+    """Statistic, p-value and label of the joint test in the chosen form."""
+    if form == "wald":
+        return wald, stats.chi2.sf(wald, n * q), dist_labels("chi2", n * q)
+    if form == "binder":
+        d1, d2 = n * q, n * nu
+        f = wald / d1
+    else:
+        # McKeon (1974) F approximation to the Lawley-Hotelling trace U = tr(H E^-1) = W / nu
+        d1 = n * q
+        big_b = (nu + q - n - 1.0) * (nu - 1.0) / ((nu - n - 3.0) * (nu - n))
+        d2 = 4.0 + (d1 + 2.0) / (big_b - 1.0)
+        c = d1 * (d2 - 2.0) / (d2 * (nu - n - 1.0))
+        f = (wald / nu) / c
+    return f, stats.f.sf(f, d1, d2), dist_labels("F", d1, d2)
+
+
+def mvrm_joint(fit, window: tuple[int, int], *, clusters=None, form: str = "exact") -> list[TestResult]:
+    r"""Joint test that every firm of a same-day cluster has zero abnormal return on every window day.
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+    clusters : array_like, optional
+        One label per firm-event; only firm-events with the same label *and* the same day 0 form a system
+        (for example the event each firm-event belongs to).  By default each date is one system.
+    form : {"exact", "binder", "wald"}
+        The reference distribution (see Notes).
+
+    Returns
+    -------
+    list of TestResult
+        One per cluster, in order of day 0; a cluster with fewer than 2 firm-events, or too few common
+        estimation days, is invalid with the reason; a single invalid result when no two firm-events share
+        an event date.
+
+    Notes
+    -----
+    :math:`H_0:\gamma_{id}=0` for all :math:`N` firms and :math:`L` days (:math:`q=NL` restrictions), with
+    the Wald statistic of the system in the module docstring
+
+    .. math::
+
+        W = \operatorname{vec}(\hat\Gamma)'\bigl(\hat\Sigma\otimes C\bigr)^{-1}\operatorname{vec}(\hat\Gamma)
+          = \nu\,\operatorname{tr}\bigl(H\mathcal E^{-1}\bigr),\qquad
+        H=\hat\Gamma'C^{-1}\hat\Gamma,\quad \mathcal E=\nu\hat\Sigma .
+
+    ``form="exact"`` (default): under normal errors :math:`H\sim W_N(L,\Sigma)` and
+    :math:`\mathcal E\sim W_N(\nu,\Sigma)` are independent, so :math:`U=W/\nu` is the Lawley-Hotelling
+    trace.  It is referred to McKeon's (1974) F approximation
+
+    .. math::
+
+        F = \frac{U}{c}\sim F(a, b),\quad a=NL,\quad
+        B=\frac{(\nu+L-N-1)(\nu-1)}{(\nu-N-3)(\nu-N)},\quad b=4+\frac{a+2}{B-1},\quad
+        c=\frac{a(b-2)}{b(\nu-N-1)},
+
+    which is exact for :math:`L=1` (Hotelling's :math:`T^2`: :math:`F=\frac{\nu-N+1}{N\nu}W\sim
+    F(N,\nu-N+1)`) and needs :math:`\nu>N+3`.  ``form="binder"``: Binder's (1985) :math:`F=W/q` referred to
+    :math:`F(q, N\nu)` (:math:`N(T-K_{tot})` with :math:`T` the observations and :math:`K_{tot}=K+L` the
+    coefficients per equation), which ignores the estimation of :math:`\Sigma` and over-rejects when
+    :math:`N` is not small relative to :math:`\nu` (:math:`E[W/q]\approx\nu/(\nu-N-1)`).
+    ``form="wald"``: :math:`W\sim\chi^2(q)`, the asymptotic form that linearmodels' SUR reports.
+
+    References
+    ----------
+    Binder, J. J. (1985). On the use of the multivariate regression model in event studies. *Journal of
+    Accounting Research*, 23(1), 370-383.
+
+    Schipper, K., & Thompson, R. (1985). The impact of merger-related regulations using exact distributions
+    of test statistics. *Journal of Accounting Research*, 23(1).
+
+    McKeon, J. J. (1974). F approximations to the distribution of Hotelling's T0^2. *Biometrika*, 61(2),
+    381-383.
+    """
+    return _mvrm(Inputs(fit, window, clusters=clusters), "joint", form).results("mvrm_joint", window)
+
+
+def mvrm_average(fit, window: tuple[int, int], *, clusters=None, form: str = "exact") -> list[TestResult]:
+    r"""Test that a same-day cluster's average abnormal return over the window is zero.
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+    clusters : array_like, optional
+        As in :func:`mvrm_joint`.
+    form : {"exact", "binder", "wald"}
+        The reference distribution (see Notes).
+
+    Returns
+    -------
+    list of TestResult
+        One per cluster, as :func:`mvrm_joint`.
+
+    Notes
+    -----
+    :math:`H_0: \bar\gamma = \frac1N\sum_{i=1}^N\sum_{d\in W}\gamma_{id} = 0` (one restriction), with
+    the system of the module docstring:
+
+    .. math::
+
+        t = \frac{\hat{\bar\gamma}}{\sqrt{\widehat{\operatorname{Var}}(\hat{\bar\gamma})}},\qquad
+        \widehat{\operatorname{Var}}(\hat{\bar\gamma})
+          = \frac{(\iota_N'\hat\Sigma\iota_N)(\iota_L' C\,\iota_L)}{N^2},
+
+    so :math:`t^2` is the Wald statistic of the restriction.  ``form="exact"`` (default): under normal
+    errors :math:`\nu\,\iota'\hat\Sigma\iota/\iota'\Sigma\iota\sim\chi^2_\nu` independently of
+    :math:`\hat{\bar\gamma}`, so :math:`t\sim t(\nu)` exactly, :math:`\nu=T-K` (it is the time-series t of
+    the equally weighted portfolio's CAR).  ``form="binder"``: :math:`t^2\sim F(1,N\nu)`, reported as
+    :math:`t\sim t(N\nu)`.  ``form="wald"``: :math:`t\sim N(0,1)`.
+
+    References
+    ----------
+    Binder, J. J. (1985). On the use of the multivariate regression model in event studies. *Journal of
+    Accounting Research*, 23(1), 370-383.
+
+    Schipper, K., & Thompson, R. (1983). The impact of merger-related regulations on the shareholders of
+    acquiring firms. *Journal of Accounting Research*, 21(1), 184-221.
+    """
+    return _mvrm(Inputs(fit, window, clusters=clusters), "average", form).results("mvrm_average", window)
+
+
+register(
+    TestSpec(
+        "mvrm_joint",
+        mvrm_joint,
+        "clustered",
+        "joint test of every same-day firm's abnormal returns, full cross-firm covariance",
+        "Binder (1985); Schipper & Thompson (1985)",
+        lambda inp: _mvrm(inp, "joint"),
+    )
+)
+register(
+    TestSpec(
+        "mvrm_average",
+        mvrm_average,
+        "clustered",
+        "a same-day cluster's average CAR, full cross-firm covariance",
+        "Binder (1985); Schipper & Thompson (1983)",
+        lambda inp: _mvrm(inp, "average"),
+    )
+)

@@ -1,0 +1,419 @@
+r"""Nonparametric tests: permutation, rank and sign tests.
+
+Notation as in :mod:`eventstudy.inference.parametric`: firm-event :math:`i=1,\dots,N`, tested window
+:math:`[\tau_1,\tau_2]` of :math:`L` days, :math:`AR_{it}` abnormal returns (in-sample residuals inside the
+estimation window), :math:`CAR_i` their sum over the window.  Cross-sectional tests use the firm-events
+with a CAR over the whole window and need at least :data:`~eventstudy.inference.base.MIN_FIRM_EVENTS` of
+them.  P-values are two-sided.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from .base import Batch, Inputs, TestResult, TestSpec, cross_section_checks, dist_labels, register, single
+from .parametric import p_norm
+
+__all__ = ["permutation", "rank", "generalized_sign", "sign", "wilcoxon", "MIN_PERMUTATION_WINDOWS", "row_ranks"]
+
+#: the permutation test needs at least this many estimation-window comparison CARs
+MIN_PERMUTATION_WINDOWS = 20
+
+
+# --------------------------------------------------------------------------------------------------------
+# one firm-event
+# --------------------------------------------------------------------------------------------------------
+
+
+def _permutation(inp: Inputs) -> Batch:
+    res = inp.residuals
+    n, width = res.shape
+    length = inp.length
+    batch = Batch(n, group=inp.groups.ids)
+    batch.n[:] = 1
+    car = inp.car
+    if width < length:
+        batch.fail(np.ones(n, bool), "the grid is shorter than the window")
+        return batch.finish()
+    observed = np.isfinite(res)
+    sums = np.zeros((n, width + 1))
+    np.cumsum(np.where(observed, res, 0.0), axis=1, out=sums[:, 1:])
+    counts = np.zeros((n, width + 1), dtype=np.int64)
+    np.cumsum(observed, axis=1, out=counts[:, 1:])
+    cars = sums[:, length:] - sums[:, :-length]  # every window of `length` consecutive grid days
+    full = (counts[:, length:] - counts[:, :-length]) == length  # ... made of estimation days only
+    windows = full.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        exceed = (full & (np.abs(cars) >= np.abs(car)[:, None])).sum(axis=1)
+        batch.pvalue = (1.0 + exceed) / (1.0 + windows)
+        mean = np.where(full, cars, 0.0).sum(axis=1) / windows
+        sd = np.sqrt(np.where(full, (cars - mean[:, None]) ** 2, 0.0).sum(axis=1) / (windows - 1))
+        batch.stat = car / sd
+    batch.distribution = np.array([f"empirical ({k} windows)" for k in windows], dtype=object)
+    batch.fail(~np.isfinite(car), "no abnormal return on some day of the window, so no CAR")
+    reasons = np.array(
+        [
+            f"only {k} estimation-window CARs of {length} consecutive days to compare with; the permutation "
+            f"test needs {MIN_PERMUTATION_WINDOWS}"
+            for k in windows
+        ],
+        dtype=object,
+    )
+    batch.fail(windows < MIN_PERMUTATION_WINDOWS, reasons)
+    return batch.finish()
+
+
+def permutation(fit, window: tuple[int, int]) -> list[TestResult]:
+    r"""Permutation (empirical-distribution) test of each firm-event's CAR.
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+
+    Returns
+    -------
+    list of TestResult
+        One per firm-event, in the row order of ``fit``; invalid with fewer than
+        :data:`MIN_PERMUTATION_WINDOWS` comparison windows.
+
+    Notes
+    -----
+    The event CAR is compared with the CARs of every run of :math:`L` consecutive estimation-window days
+    on which the firm-event has residuals, :math:`CAR_{ij}`, :math:`j=1,\dots,M_i`:
+
+    .. math::
+
+        p_i = \frac{1 + \#\{j: |CAR_{ij}| \ge |CAR_i|\}}{1 + M_i}, \qquad
+        \text{stat}_i = \frac{CAR_i}{s_i},\qquad
+        s^2_i = \frac{1}{M_i-1}\sum_{j}\bigl(CAR_{ij}-\overline{CAR}_{i\cdot}\bigr)^2 ,
+
+    where :math:`\overline{CAR}_{i\cdot}` is the mean of the comparison CARs.  The p-value is the
+    two-sided rank of :math:`|CAR_i|` (it needs no normality, and the ``+1`` counts the event window
+    itself); the statistic only shows the size and sign.  The comparison CARs overlap for :math:`L>1` and
+    are in-sample residuals, whose variance is smaller than that of out-of-sample prediction errors by
+    about :math:`K/T_i` plus the prediction-error term, so the test is slightly liberal with short
+    estimation windows.
+
+    References
+    ----------
+    Gelbach, J. B., Helland, E., & Klick, J. (2013). Valid inference in single-firm, single-event studies.
+    *American Law and Economics Review*, 15(2), 495-541.
+    """
+    return _permutation(Inputs(fit, window)).results("permutation", window)
+
+
+# --------------------------------------------------------------------------------------------------------
+# rank test
+# --------------------------------------------------------------------------------------------------------
+
+
+def row_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks (1 = smallest, ties averaged) within each row, ignoring NaN, which keep NaN ranks."""
+    values = np.asarray(values, dtype=float)
+    n, width = values.shape
+    order = np.argsort(values, axis=1, kind="stable")  # NaN sort last
+    ordered = np.take_along_axis(values, order, axis=1)
+    position = np.broadcast_to(np.arange(1.0, width + 1.0), (n, width))
+    first = np.ones((n, width), dtype=bool)
+    first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # NaN != NaN: missing days never tie
+    if first.all():
+        average = position
+    else:  # ties: every member of a run of equal values gets the mean of the run's positions
+        last = np.ones((n, width), dtype=bool)
+        last[:, :-1] = first[:, 1:]
+        start = np.maximum.accumulate(np.where(first, position, 0.0), axis=1)
+        end = np.minimum.accumulate(np.where(last, position, width + 1.0)[:, ::-1], axis=1)[:, ::-1]
+        average = (start + end) / 2.0
+    ranks = np.empty((n, width))
+    np.put_along_axis(ranks, order, average, axis=1)
+    ranks[np.isnan(values)] = np.nan
+    return ranks
+
+
+def _rank(inp: Inputs) -> Batch:
+    groups, used = inp.groups, inp.used
+    ar = inp.ar
+    combined = inp.estimation_mask.copy()
+    event = inp.event_grid_positions
+    combined[:, event] |= np.isfinite(ar[:, event])
+    combined &= used[:, None]
+    ranks = row_ranks(np.where(combined, ar, np.nan))
+    total = combined.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centred = np.where(combined, ranks / (1.0 + total[:, None]) - 0.5, 0.0)
+        n_t = groups.sum(combined)  # firm-events ranked on each day, (G, L)
+        a_t = np.where(n_t > 0, groups.sum(centred) / np.sqrt(n_t), 0.0)
+        days = (n_t > 0).sum(axis=1)
+        s = np.sqrt((a_t**2).sum(axis=1) / days)
+        z = a_t[:, inp.grid_positions].sum(axis=1) / (np.sqrt(inp.length) * s)
+    batch = Batch(groups.n)
+    batch.stat, batch.pvalue = z, p_norm(z)
+    batch.distribution[:] = "N(0,1)"
+    cross_section_checks(batch, inp, "rank")
+    return batch.finish()
+
+
+def rank(fit, window: tuple[int, int]) -> TestResult:
+    r"""Corrado's (1989) rank test, for several days as in Campbell & Wasley (1993), with missing days.
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+
+    Returns
+    -------
+    TestResult
+
+    Notes
+    -----
+    Each firm-event's abnormal returns on its combined window :math:`C_i` (the estimation days used in
+    the fit plus the event-window days with an abnormal return; not any gap between the two) are ranked,
+    :math:`K_{it}` from 1 (ties get their average rank), and standardized by the number of ranked days
+    :math:`M_i=|C_i|` as in Corrado & Zivney (1992), so that firm-events with missing days are comparable:
+
+    .. math::
+
+        U_{it} = \frac{K_{it}}{M_i+1}, \qquad
+        A_t = \frac{1}{\sqrt{N_t}}\sum_{i:\,t\in C_i}\Bigl(U_{it}-\tfrac12\Bigr), \qquad
+        S^2 = \frac{1}{T_C}\sum_{t\in D} A_t^2,
+
+    .. math::
+
+        Z = \frac{\sum_{t=\tau_1}^{\tau_2} A_t}{\sqrt{L}\,S} \sim N(0,1),
+
+    where :math:`N_t` counts the firm-events ranked on relative day :math:`t`, :math:`D` the relative
+    days with :math:`N_t>0` and :math:`T_C=|D|`.  :math:`E(U_{it})=\tfrac12` exactly, so :math:`A_t` is
+    centred at its known mean.  For one day (:math:`L=1`) and no missing data :math:`Z` is Corrado's
+    statistic; for :math:`L>1` it cumulates the daily mean ranks as Campbell & Wasley (1993) and Cowan
+    (1992) do.  Because :math:`S` is the time-series dispersion of the *daily* mean rank, cross-correlation
+    among same-day firm-events enters :math:`S` too.
+
+    References
+    ----------
+    Corrado, C. J. (1989). A nonparametric test for abnormal security-price performance in event studies.
+    *Journal of Financial Economics*, 23(2), 385-395.
+
+    Corrado, C. J., & Zivney, T. L. (1992). The specification and power of the sign test in event study
+    hypothesis tests using daily stock returns. *Journal of Financial and Quantitative Analysis*, 27(3),
+    465-478.
+
+    Campbell, C. J., & Wasley, C. E. (1993). Measuring security price performance using daily NASDAQ
+    returns. *Journal of Financial Economics*, 33(1), 73-92.
+    """
+    return single(_rank(Inputs(fit, window)), "rank", window)
+
+
+# --------------------------------------------------------------------------------------------------------
+# sign tests
+# --------------------------------------------------------------------------------------------------------
+
+
+def _generalized_sign(inp: Inputs) -> Batch:
+    groups, used = inp.groups, inp.used
+    res = inp.residuals
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = (res > 0).sum(axis=1) / np.isfinite(res).sum(axis=1)
+        n = inp.n_used.astype(float)
+        p_hat = groups.sum(np.where(used, share, 0.0)) / n
+        w = groups.sum(used & (inp.car > 0))
+        z = (w - n * p_hat) / np.sqrt(n * p_hat * (1.0 - p_hat))
+    batch = Batch(groups.n)
+    batch.stat, batch.pvalue = z, p_norm(z)
+    batch.distribution[:] = "N(0,1)"
+    cross_section_checks(batch, inp, "generalized_sign")
+    texts = np.array([f"expected share positive {p:.4f}" for p in p_hat], dtype=object)
+    batch.caveat(np.isfinite(p_hat), texts)
+    return batch.finish()
+
+
+def generalized_sign(fit, window: tuple[int, int]) -> TestResult:
+    r"""Cowan's (1992) generalized sign test.
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+
+    Returns
+    -------
+    TestResult
+
+    Notes
+    -----
+    The number of positive CARs is compared with the share of positive residuals in the estimation
+    window, not with one half, so a skewed return distribution does not bias the test:
+
+    .. math::
+
+        \hat p = \frac1N\sum_{i=1}^N \frac{1}{T_i}\sum_{t\in E_i} \mathbf 1\{\hat\varepsilon_{it}>0\},
+        \qquad
+        Z = \frac{w - N\hat p}{\sqrt{N\hat p(1-\hat p)}} \sim N(0,1),
+
+    where :math:`E_i` are firm-event :math:`i`'s :math:`T_i` estimation days, :math:`\hat\varepsilon_{it}`
+    its residuals and :math:`w` the number of firm-events with :math:`CAR_i>0`.
+
+    References
+    ----------
+    Cowan, A. R. (1992). Nonparametric event study tests. *Review of Quantitative Finance and Accounting*,
+    2(4), 343-358.
+    """
+    return single(_generalized_sign(Inputs(fit, window)), "generalized_sign", window)
+
+
+def _sign(inp: Inputs) -> Batch:
+    groups = inp.groups
+    n = inp.n_used
+    w = groups.sum(inp.used & (inp.car > 0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (w - n / 2.0) / np.sqrt(n / 4.0)
+    # the two-sided binomial p-value of scipy.stats.binomtest for p = 1/2: both tails of the smaller count
+    k = np.minimum(w, n - w)
+    p = np.where(2 * k == n, 1.0, stats.binom.cdf(k, n, 0.5) + stats.binom.sf(n - k - 1, n, 0.5))
+    batch = Batch(groups.n)
+    batch.stat, batch.pvalue = z, np.minimum(p, 1.0)
+    batch.distribution = np.array([f"binomial({k}, 0.5)" for k in n], dtype=object)
+    cross_section_checks(batch, inp, "sign")
+    return batch.finish()
+
+
+def sign(fit, window: tuple[int, int]) -> TestResult:
+    r"""Sign test: are positive CARs more (or less) common than one half?
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+
+    Returns
+    -------
+    TestResult
+        ``stat`` is the normal approximation, for display; the p-value is the exact binomial one.
+
+    Notes
+    -----
+    With :math:`w` the number of the :math:`N` firm-events with :math:`CAR_i>0`,
+
+    .. math::
+
+        w \sim \operatorname{Binomial}(N, \tfrac12), \qquad
+        p = \sum_{k:\ P(k)\le P(w)} P(k) = P(X\le m) + P(X\ge N-m),\quad m=\min(w, N-w),
+
+    the two-sided exact p-value of :func:`scipy.stats.binomtest` (1 when :math:`w=N/2`), and the displayed
+    statistic is :math:`z=(w-N/2)/\sqrt{N/4}`.  It assumes a median abnormal return of zero, which skewed
+    daily returns violate; :func:`generalized_sign` corrects for that.
+
+    References
+    ----------
+    Brown, S. J., & Warner, J. B. (1980). Measuring security price performance. *Journal of Financial
+    Economics*, 8(3), 205-258.
+    """
+    return single(_sign(Inputs(fit, window)), "sign", window)
+
+
+def _signed_rank_z(sample: np.ndarray) -> np.ndarray:
+    """Normal approximation of the signed-rank statistic of each row (zeros dropped, no tie correction)."""
+    ranks = row_ranks(np.where(sample == 0, np.nan, np.abs(sample)))
+    n = (sample != 0).sum(axis=1).astype(float)
+    w_plus = np.where(sample > 0, ranks, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (w_plus - n * (n + 1) / 4.0) / np.sqrt(n * (n + 1) * (2 * n + 1) / 24.0)
+
+
+def _wilcoxon(inp: Inputs) -> Batch:
+    groups = inp.groups
+    batch = Batch(groups.n)
+    members = groups.members(inp.used)
+    sizes = np.array([len(rows) for rows in members])
+    car = inp.car
+    for size in np.unique(sizes[sizes > 0]):
+        which = np.flatnonzero(sizes == size)
+        sample = np.stack([car[members[g]] for g in which])
+        batch.stat[which] = _signed_rank_z(sample)
+        magnitude = np.sort(np.abs(sample), axis=1)
+        irregular = (sample == 0).any(axis=1) | (np.diff(magnitude, axis=1) == 0).any(axis=1)
+        # scipy chooses exact or normal once per call, so rows with ties or zeros go one by one
+        regular = which[~irregular]
+        if len(regular):
+            batch.pvalue[regular] = stats.wilcoxon(sample[~irregular], axis=1).pvalue
+        for g, row in zip(which[irregular], sample[irregular]):
+            batch.pvalue[g] = stats.wilcoxon(row).pvalue
+        exact = (size <= 50) & ~irregular
+        batch.distribution[which] = np.where(exact, f"signed-rank({size})", "N(0,1)")
+    cross_section_checks(batch, inp, "wilcoxon")
+    return batch.finish()
+
+
+def wilcoxon(fit, window: tuple[int, int]) -> TestResult:
+    r"""Wilcoxon signed-rank test of the CARs' median.
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+
+    Returns
+    -------
+    TestResult
+        ``stat`` is the normal approximation :math:`z` of :math:`W^+`, for display; the p-value is
+        :func:`scipy.stats.wilcoxon`'s, exact for up to 50 firm-events without ties or zero CARs.
+
+    Notes
+    -----
+    With :math:`R_i` the rank of :math:`|CAR_i|` among the :math:`N` non-zero CARs,
+
+    .. math::
+
+        W^+ = \sum_{i:\,CAR_i>0} R_i, \qquad
+        z = \frac{W^+ - N(N+1)/4}{\sqrt{N(N+1)(2N+1)/24}},
+
+    and the p-value is the two-sided tail of the exact null distribution of :math:`W^+` (the normal one
+    beyond 50 firm-events or with ties).  It assumes CARs symmetric about a median of zero.
+
+    References
+    ----------
+    Wilcoxon, F. (1945). Individual comparisons by ranking methods. *Biometrics Bulletin*, 1(6), 80-83.
+    """
+    return single(_wilcoxon(Inputs(fit, window)), "wilcoxon", window)
+
+
+register(
+    TestSpec(
+        "permutation",
+        permutation,
+        "single",
+        "one firm-event's CAR ranked among its own estimation-window CARs",
+        "Gelbach, Helland & Klick (2013)",
+        _permutation,
+    )
+)
+register(
+    TestSpec(
+        "rank",
+        rank,
+        "cross-section",
+        "standardized ranks of abnormal returns over the estimation and event windows",
+        "Corrado (1989); Corrado & Zivney (1992); Campbell & Wasley (1993)",
+        _rank,
+    )
+)
+register(
+    TestSpec(
+        "generalized_sign",
+        generalized_sign,
+        "cross-section",
+        "positive CARs against the estimation-window share of positive residuals",
+        "Cowan (1992)",
+        _generalized_sign,
+    )
+)
+register(
+    TestSpec(
+        "sign", sign, "cross-section", "positive CARs against one half, exact binomial", "Brown & Warner (1980)", _sign
+    )
+)
+register(
+    TestSpec("wilcoxon", wilcoxon, "cross-section", "signed-rank test of the CARs", "Wilcoxon (1945)", _wilcoxon)
+)

@@ -1,0 +1,688 @@
+r"""Parametric tests: the time-series t of one firm-event and the cross-sectional tests of many.
+
+Notation shared by every docstring here: firm-event :math:`i=1,\dots,N`, tested window
+:math:`[\tau_1,\tau_2]` of :math:`L=\tau_2-\tau_1+1` days inside the event window,
+:math:`AR_{it}` the abnormal return (prediction error) on relative day :math:`t`,
+:math:`CAR_i=\sum_{t=\tau_1}^{\tau_2} AR_{it}`, :math:`T_i` the estimation-window observations and :math:`K`
+the estimated coefficients of the normal-return model (constant included), so that
+:math:`T_i-K` are the residual degrees of freedom (:math:`T_i-1` for market-adjusted returns).
+:math:`\hat\sigma^2_{CAR_i}` is MacKinlay's (1997, eqs. 7-13) variance of :math:`CAR_i` including the
+prediction error of the estimated parameters, :meth:`~eventstudy.models.StackedFit.car_variance`:
+
+.. math::
+
+    \hat\sigma^2_{CAR_i} = \hat\sigma^2_i\bigl(L + s_i'(X_i'X_i)^{-1}s_i\bigr), \qquad
+    s_i = \textstyle\sum_{t=\tau_1}^{\tau_2} x_{it}.
+
+Cross-sectional tests use the firm-events whose CAR covers the whole window and whose variance is
+finite (the others are left out and counted in the note), and need at least
+:data:`~eventstudy.inference.base.MIN_FIRM_EVENTS` of them.  P-values are two-sided.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from .base import (
+    Batch,
+    Inputs,
+    TestResult,
+    TestSpec,
+    cross_section_checks,
+    dist_labels,
+    register,
+    single,
+)
+
+__all__ = [
+    "ar_t",
+    "car_t",
+    "csect_t",
+    "brown_warner",
+    "patell",
+    "bmp",
+    "kp_patell",
+    "kp_bmp",
+    "average_correlation",
+    "MIN_OVERLAP",
+]
+
+#: pairs of firm-events need this many common estimation days for their residual correlation
+MIN_OVERLAP = 30
+
+
+def p_t(stat, df):
+    """Two-sided p-value of a t statistic."""
+    with np.errstate(invalid="ignore"):
+        return 2.0 * stats.t.sf(np.abs(stat), df)
+
+
+def p_norm(stat):
+    """Two-sided p-value of a standard-normal statistic."""
+    return 2.0 * stats.norm.sf(np.abs(stat))
+
+
+def _group_mean_sd(inp: Inputs, values: np.ndarray):
+    """Mean and sample standard deviation (ddof=1) of ``values`` over the used firm-events of each group."""
+    groups, used = inp.groups, inp.used
+    n = inp.n_used.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = groups.sum(np.where(used, values, 0.0)) / n
+        dev = np.where(used, values - groups.expand(mean), 0.0)
+        sd = np.sqrt(groups.sum(dev**2) / (n - 1))
+    return mean, sd, n
+
+
+# --------------------------------------------------------------------------------------------------------
+# one firm-event
+# --------------------------------------------------------------------------------------------------------
+
+
+def _car_t(inp: Inputs) -> Batch:
+    batch = Batch(inp.fit.n, group=inp.groups.ids)
+    var, df = inp.car_variance, inp.df
+    with np.errstate(invalid="ignore", divide="ignore"):
+        batch.stat = inp.car / np.sqrt(var)
+    batch.pvalue = p_t(batch.stat, df)
+    batch.n[:] = 1
+    batch.distribution = dist_labels("t", df)
+    batch.fail(~np.isfinite(var), "the normal-return model could not be estimated for this firm-event")
+    batch.fail(~np.isfinite(inp.car), "no abnormal return on some day of the window, so no CAR")
+    return batch.finish()
+
+
+def _ar_t(inp: Inputs) -> Batch:
+    batch = _car_t(inp)
+    if inp.length != 1:
+        batch.fail(np.ones(len(batch), bool), "ar_t takes a one-day window; use car_t")
+        batch.finish()
+    return batch
+
+
+def car_t(fit, window: tuple[int, int]) -> list[TestResult]:
+    r"""Time-series t test of each firm-event's cumulative abnormal return.
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+        Relative trading days, inclusive, inside the event window.
+
+    Returns
+    -------
+    list of TestResult
+        One per firm-event, in the row order of ``fit``.
+
+    Notes
+    -----
+    MacKinlay (1997, eqs. 13-14), with the prediction-error variance of the CAR:
+
+    .. math::
+
+        t_i = \frac{CAR_i}{\hat\sigma_{CAR_i}} \sim t(T_i - K),
+
+    where :math:`CAR_i` sums the window's abnormal returns, :math:`\hat\sigma^2_{CAR_i}` is
+    :meth:`~eventstudy.models.StackedFit.car_variance` (the full covariance of the window's prediction
+    errors), :math:`T_i` the estimation days and :math:`K` the coefficients.  The :math:`t` distribution is
+    exact for normal, independent disturbances.  NaN when a window day lacks an abnormal return.
+
+    References
+    ----------
+    MacKinlay, A. C. (1997). Event studies in economics and finance. *Journal of Economic Literature*,
+    35(1), 13-39.
+    """
+    return _car_t(Inputs(fit, window)).results("car_t", window)
+
+
+def ar_t(fit, window: tuple[int, int]) -> list[TestResult]:
+    r"""Time-series t test of each firm-event's abnormal return on one day.
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+        A one-day window ``(t, t)``; a longer window gives invalid results (use :func:`car_t`).
+
+    Returns
+    -------
+    list of TestResult
+        One per firm-event, in the row order of ``fit``.
+
+    Notes
+    -----
+    MacKinlay (1997, eqs. 8-9):
+
+    .. math::
+
+        t_i = \frac{AR_{it}}{\hat\sigma_i\sqrt{1 + x_t'(X_i'X_i)^{-1}x_t}} \sim t(T_i-K),
+
+    with :math:`\hat\sigma^2_i` the estimation-window residual variance, :math:`x_t` the day's regressors
+    (constant included), :math:`X_i` the estimation-window regressors, :math:`T_i` the estimation days and
+    :math:`K` the coefficients.  It is :func:`car_t` with :math:`L=1`.
+
+    References
+    ----------
+    MacKinlay, A. C. (1997). Event studies in economics and finance. *Journal of Economic Literature*,
+    35(1), 13-39.
+    """
+    return _ar_t(Inputs(fit, window)).results("ar_t", window)
+
+
+# --------------------------------------------------------------------------------------------------------
+# cross-section
+# --------------------------------------------------------------------------------------------------------
+
+
+def _csect_t(inp: Inputs) -> Batch:
+    mean, sd, n = _group_mean_sd(inp, inp.car)
+    batch = Batch(inp.groups.n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        batch.stat = mean / (sd / np.sqrt(n))
+    batch.pvalue = p_t(batch.stat, n - 1)
+    batch.distribution = dist_labels("t", n - 1)
+    cross_section_checks(batch, inp, "csect_t")
+    return batch.finish()
+
+
+def csect_t(fit, window: tuple[int, int]) -> TestResult:
+    r"""Cross-sectional t test of the mean CAR.
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+
+    Returns
+    -------
+    TestResult
+
+    Notes
+    -----
+    The variance comes from the cross-section of CARs, so it allows event-induced variance but assumes
+    independent firm-events (Brown & Warner 1985; MacKinlay 1997, section 5):
+
+    .. math::
+
+        t = \frac{\overline{CAR}}{s_{CAR}/\sqrt{N}} \sim t(N-1), \qquad
+        \overline{CAR} = \frac1N\sum_i CAR_i, \qquad
+        s^2_{CAR} = \frac{1}{N-1}\sum_i (CAR_i-\overline{CAR})^2,
+
+    with :math:`N` the firm-events with a CAR over the window.  Same-day events are cross-correlated and
+    make it over-reject; see :func:`kp_bmp`.
+
+    References
+    ----------
+    Brown, S. J., & Warner, J. B. (1985). Using daily stock returns: The case of event studies. *Journal of
+    Financial Economics*, 14(1), 3-31.
+    """
+    return single(_csect_t(Inputs(fit, window)), "csect_t", window)
+
+
+def _brown_warner(inp: Inputs) -> Batch:
+    fit, groups, used = inp.fit, inp.groups, inp.used
+    lo, hi = fit.estimation_window
+    est_cols = np.flatnonzero((inp.grid >= lo) & (inp.grid <= hi))
+    res = inp.residuals[:, est_cols]
+    ok = used[:, None] & np.isfinite(res)
+    count = groups.sum(ok)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        aar = groups.sum(np.where(ok, res, 0.0)) / count  # NaN where no firm-event has the day
+        days = (count > 0).sum(axis=1)
+        centred = np.where(count > 0, aar - np.nansum(aar, axis=1, keepdims=True) / days[:, None], 0.0)
+        s = np.sqrt((centred**2).sum(axis=1) / (days - 1))
+        caar = groups.sum(np.where(used[:, None], inp.ar_event[:, inp.positions], 0.0)).sum(axis=1) / inp.n_used
+        batch = Batch(groups.n)
+        batch.stat = caar / (np.sqrt(inp.length) * s)
+    batch.pvalue = p_t(batch.stat, days - 1)
+    batch.distribution = dist_labels("t", days - 1)
+    cross_section_checks(batch, inp, "brown_warner")
+    batch.fail(days < 3, "fewer than 3 estimation days with an average residual")
+    return batch.finish()
+
+
+def brown_warner(fit, window: tuple[int, int]) -> TestResult:
+    r"""Brown & Warner (1985) test with the crude dependence adjustment.
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+
+    Returns
+    -------
+    TestResult
+
+    Notes
+    -----
+    The variance is the time-series variance of the *average* abnormal return over the estimation window,
+    so cross-correlation between firm-events is absorbed (Brown & Warner 1980, 1985, "crude dependence
+    adjustment"):
+
+    .. math::
+
+        AAR_t = \frac{1}{N_t}\sum_{i\in N_t} AR_{it}, \qquad
+        S^2 = \frac{1}{T_e-1}\sum_{t\in E}\bigl(AAR_t-\overline{AAR}\bigr)^2, \qquad
+        t = \frac{\sum_{t=\tau_1}^{\tau_2} AAR_t}{\sqrt{L}\,S} \sim t(T_e-1),
+
+    where :math:`N_t` are the firm-events (of the :math:`N` with a CAR) observed on day :math:`t` (all of
+    them inside the window), :math:`E` the estimation-window days on which at least one of them has a
+    residual, :math:`T_e=|E|` and :math:`\overline{AAR}` the mean of :math:`AAR_t` over :math:`E`.  The
+    estimation-window :math:`AR_{it}` are the in-sample residuals.
+
+    References
+    ----------
+    Brown, S. J., & Warner, J. B. (1985). Using daily stock returns: The case of event studies. *Journal of
+    Financial Economics*, 14(1), 3-31.
+    """
+    return single(_brown_warner(Inputs(fit, window)), "brown_warner", window)
+
+
+def _patell(inp: Inputs) -> Batch:
+    groups, used = inp.groups, inp.used
+    scale = np.where(used, inp.df / (inp.df - 2.0), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = groups.sum(np.where(used, inp.scar, 0.0)) / np.sqrt(groups.sum(scale))
+    batch = Batch(groups.n)
+    batch.stat, batch.pvalue = z, p_norm(z)
+    batch.distribution[:] = "N(0,1)"
+    cross_section_checks(batch, inp, "patell")
+    return batch.finish()
+
+
+def patell(fit, window: tuple[int, int]) -> TestResult:
+    r"""Patell (1976) standardized-residual test.
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+
+    Returns
+    -------
+    TestResult
+
+    Notes
+    -----
+    Each CAR is standardized by its own prediction-error variance, so firm-events with noisy returns weigh
+    less; the variance is the time-series one, so event-induced variance makes it over-reject (see
+    :func:`bmp`):
+
+    .. math::
+
+        SCAR_i = \frac{CAR_i}{\hat\sigma_{CAR_i}}, \qquad
+        Z = \frac{\sum_{i=1}^N SCAR_i}{\sqrt{\sum_{i=1}^N \frac{T_i-K}{T_i-K-2}}} \sim N(0,1),
+
+    where :math:`\hat\sigma^2_{CAR_i}` is MacKinlay's prediction-error variance of the window's CAR (for
+    :math:`L=1` Patell's :math:`\hat\sigma^2_i(1 + x_t'(X_i'X_i)^{-1}x_t)`), and
+    :math:`(T_i-K)/(T_i-K-2)` is the variance of :math:`SCAR_i`, a :math:`t(T_i-K)` variable.
+
+    References
+    ----------
+    Patell, J. M. (1976). Corporate forecasts of earnings per share and stock price behavior: Empirical
+    tests. *Journal of Accounting Research*, 14(2), 246-276.
+    """
+    return single(_patell(Inputs(fit, window)), "patell", window)
+
+
+def _bmp(inp: Inputs) -> Batch:
+    mean, sd, n = _group_mean_sd(inp, inp.scar)
+    batch = Batch(inp.groups.n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        batch.stat = mean / (sd / np.sqrt(n))
+    batch.pvalue = p_t(batch.stat, n - 1)
+    batch.distribution = dist_labels("t", n - 1)
+    cross_section_checks(batch, inp, "bmp")
+    return batch.finish()
+
+
+def bmp(fit, window: tuple[int, int]) -> TestResult:
+    r"""Boehmer, Musumeci & Poulsen (1991) standardized cross-sectional test.
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+
+    Returns
+    -------
+    TestResult
+
+    Notes
+    -----
+    The cross-sectional t test of the standardized CARs of :func:`patell`: standardizing weighs the
+    firm-events, and the cross-sectional variance allows an event-induced change of variance:
+
+    .. math::
+
+        t = \frac{\overline{SCAR}}{s_{SCAR}/\sqrt N} \sim t(N-1), \qquad
+        \overline{SCAR} = \frac1N\sum_i SCAR_i,\qquad
+        s^2_{SCAR} = \frac{1}{N-1}\sum_i\bigl(SCAR_i-\overline{SCAR}\bigr)^2,
+
+    with :math:`SCAR_i = CAR_i/\hat\sigma_{CAR_i}` (MacKinlay's prediction-error variance).
+
+    References
+    ----------
+    Boehmer, E., Musumeci, J., & Poulsen, A. B. (1991). Event-study methodology under conditions of
+    event-induced variance. *Journal of Financial Economics*, 30(2), 253-272.
+    """
+    return single(_bmp(Inputs(fit, window)), "bmp", window)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Kolari & Pynnonen (2010): cross-correlation
+# --------------------------------------------------------------------------------------------------------
+
+
+def _swap(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.swapaxes(x, -1, -2))
+
+
+def _correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlations of every row of ``a`` with every row of ``b`` on their common (non-NaN) columns.
+
+    ``a`` (B, n1, L) and ``b`` (B, n2, L) are stacks of blocks; returns (B, n1, n2), NaN where a pair has
+    fewer than :data:`MIN_OVERLAP` common days or no variation on them.
+    """
+    ma, mb = np.isfinite(a), np.isfinite(b)
+    fa, fb = ma.astype(float), mb.astype(float)
+    xa, xb = np.where(ma, a, 0.0), np.where(mb, b, 0.0)
+    n = fa @ _swap(fb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sa, sb = xa @ _swap(fb), fa @ _swap(xb)
+        cov = xa @ _swap(xb) - sa * sb / n
+        va = (xa * xa) @ _swap(fb) - sa * sa / n
+        vb = fa @ _swap(xb * xb) - sb * sb / n
+        r = cov / np.sqrt(va * vb)
+    ok = (n >= MIN_OVERLAP) & (va > 0) & (vb > 0)
+    return np.where(ok, r, np.nan)
+
+
+def _same_mask_correlations(x: np.ndarray) -> np.ndarray:
+    """As :func:`_correlations` of a stack with itself when every row of a block has the same missing days."""
+    mask = np.isfinite(x[:, :1, :])
+    days = mask.sum(axis=2, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centred = np.where(mask, x - np.where(mask, x, 0.0).sum(axis=2, keepdims=True) / days, 0.0)
+        cov = centred @ _swap(centred)
+        var = np.diagonal(cov, axis1=1, axis2=2)
+        r = cov / np.sqrt(var[:, :, None] * var[:, None, :])
+    ok = (days >= MIN_OVERLAP) & (var[:, :, None] > 0) & (var[:, None, :] > 0)
+    return np.where(ok, r, np.nan)
+
+
+def _shifted(block: np.ndarray, shift: int) -> np.ndarray:
+    """Columns moved right by ``shift`` (NaN-filled), so that column c reads the original column c - shift."""
+    if shift == 0:
+        return block
+    out = np.full_like(block, np.nan)
+    out[..., shift:] = block[..., :-shift]
+    return out
+
+
+_SPREAD_OUT = (
+    "kp tests adjust for the cross-correlation of firm-events whose event windows share calendar days; "
+    "these firm-events have none (spread-out dates), so use patell or bmp"
+)
+
+
+def _average_correlation(inp: Inputs):
+    """rbar, pairs used and the reason it is NaN, per group (computed once per :class:`Inputs`)."""
+    if "rbar" not in inp.memo:
+        inp.memo["rbar"] = _estimate_correlation(inp)
+    return inp.memo["rbar"]
+
+
+def _estimate_correlation(inp: Inputs):
+    groups, used, length = inp.groups, inp.used, inp.length
+    day0 = np.asarray(inp.fit.day0, dtype=np.int64)
+    rows = np.flatnonzero(used)
+    # same-day clusters of used firm-events, sorted by group then date
+    keys = np.stack([groups.ids[rows], day0[rows]], axis=1)
+    clusters, inverse, sizes = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.append(0, np.cumsum(sizes))
+    members = [rows[order[bounds[c] : bounds[c + 1]]] for c in range(len(clusters))]
+    # per group: sum of w*rho over estimated pairs, sum of w over all overlapping pairs and over estimated
+    # pairs, sum and count of the estimated rho
+    weighted, weight_all, weight_est = np.zeros(groups.n), np.zeros(groups.n), np.zeros(groups.n)
+    rho_sum, rho_count = np.zeros(groups.n), np.zeros(groups.n, dtype=np.int64)
+
+    def add(group: np.ndarray, r: np.ndarray, w: float) -> None:
+        ok = np.isfinite(r)
+        np.add.at(weighted, group, w * np.where(ok, r, 0.0).sum(axis=1))
+        np.add.at(weight_all, group, w * r.shape[1])
+        np.add.at(weight_est, group, w * ok.sum(axis=1))
+        np.add.at(rho_sum, group, np.where(ok, r, 0.0).sum(axis=1))
+        np.add.at(rho_count, group, ok.sum(axis=1))
+
+    res = None
+    # pairs on the same date: weight 1, one batch per cluster size
+    for size in np.unique(sizes[sizes >= 2]):
+        which = np.flatnonzero(sizes == size)
+        res = inp.residuals if res is None else res
+        block = res[np.stack([members[c] for c in which])]  # (B, size, L)
+        mask = np.isfinite(block)
+        same = (mask == mask[:, :1, :]).all(axis=(1, 2))
+        r = np.empty((len(which), size, size))
+        if same.any():
+            r[same] = _same_mask_correlations(block[same])
+        if (~same).any():
+            r[~same] = _correlations(block[~same], block[~same])
+        upper = np.triu_indices(size, k=1)
+        add(clusters[which, 0], r[:, upper[0], upper[1]], 1.0)
+    # pairs on dates closer than the window: weight (L - gap) / L, aligned on the calendar
+    for step in range(1, length):
+        later = np.arange(step, len(clusters))
+        gap = clusters[later, 1] - clusters[later - step, 1]
+        near = (clusters[later, 0] == clusters[later - step, 0]) & (gap < length)
+        if not near.any():
+            if not ((clusters[later, 0] == clusters[later - step, 0]) & (gap < length + step)).any():
+                break
+            continue
+        res = inp.residuals if res is None else res
+        for c in later[near]:
+            a, b = members[c - step], members[c]
+            shift = int(clusters[c, 1] - clusters[c - step, 1])
+            r = _correlations(res[a][None], _shifted(res[b], shift)[None])[0]
+            add(np.array([clusters[c, 0]]), r.reshape(1, -1), (length - shift) / length)
+
+    n = inp.n_used.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        imputed = (weight_all - weight_est) * rho_sum / np.maximum(rho_count, 1)
+        rbar = (weighted + imputed) / (n * (n - 1) / 2)
+    reason = np.full(groups.n, "", dtype=object)
+    reason[rho_count == 0] = (
+        f"cannot estimate the cross-correlation: no pair of firm-events with overlapping event windows shares "
+        f"{MIN_OVERLAP} estimation days"
+    )
+    reason[weight_all == 0] = _SPREAD_OUT
+    reason[n < 2] = "fewer than 2 firm-events"
+    rbar[reason != ""] = np.nan
+    return rbar, rho_count, reason
+
+
+def average_correlation(fit, window: tuple[int, int]) -> float:
+    r"""The average cross-correlation :math:`\bar r` that :func:`kp_bmp` and :func:`kp_patell` use.
+
+    Returns NaN when it cannot be estimated (no firm-events whose event windows share calendar days, or no
+    pair with :data:`MIN_OVERLAP` common estimation days).
+
+    Notes
+    -----
+    Kolari & Pynnönen (2010) estimate :math:`\bar r` as the average sample correlation of the firm-events'
+    estimation-window residuals.  For firm-events on different dates the abnormal returns of the tested
+    windows are uncorrelated even when their estimation windows overlap, so each pair's correlation is
+    weighted by the share of the tested window the two have in common in calendar time:
+
+    .. math::
+
+        \bar r = \frac{2}{N(N-1)}\sum_{i<j} \frac{o_{ij}}{L}\,\hat\rho_{ij}, \qquad
+        o_{ij} = \max\bigl(0,\ L-|d_i-d_j|\bigr),
+
+    where :math:`d_i` is firm-event :math:`i`'s day-0 session, :math:`L` the window length and
+    :math:`\hat\rho_{ij}` the Pearson correlation of the two residual series on their common calendar days
+    (at least :data:`MIN_OVERLAP`; a pair with :math:`o_{ij}>0` but fewer common days gets the mean of the
+    estimated :math:`\hat\rho`).  When all firm-events share one date this is exactly Kolari & Pynnönen's
+    average correlation; :math:`o_{ij}/L` is the correlation of two CARs whose windows overlap on
+    :math:`o_{ij}` of :math:`L` independent days.
+
+    References
+    ----------
+    Kolari, J. W., & Pynnönen, S. (2010). Event study testing with cross-sectional correlation of abnormal
+    returns. *Review of Financial Studies*, 23(11), 3996-4025.
+    """
+    return float(_average_correlation(Inputs(fit, window))[0][0])
+
+
+def _kp(inp: Inputs, kind: str, rbar=None) -> Batch:
+    base = _bmp(inp) if kind == "bmp" else _patell(inp)
+    n = inp.n_used.astype(float)
+    if rbar is None:
+        r, pairs, reason = _average_correlation(inp)
+    else:
+        r = np.full(inp.groups.n, float(rbar))
+        pairs, reason = np.zeros(inp.groups.n, dtype=np.int64), np.full(inp.groups.n, "", dtype=object)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = 1.0 + (n - 1.0) * r
+        factor = np.sqrt((1.0 - r) / denom) if kind == "bmp" else np.sqrt(1.0 / denom)
+    batch = Batch(inp.groups.n)
+    batch.stat = base.stat * factor
+    batch.n[:] = base.n
+    batch.distribution = base.distribution.copy()
+    batch.note = base.note.copy()
+    batch.failed = base.failed.copy()
+    batch.pvalue = p_t(batch.stat, n - 1) if kind == "bmp" else p_norm(batch.stat)
+    batch.fail(~np.isfinite(r), reason)
+    batch.fail(~(denom > 0), "the estimated average correlation is below -1/(N-1)")
+    texts = np.array(
+        [f"rbar = {x:.4f} " + ("(given)" if rbar is not None else f"from {k} pairs") for x, k in zip(r, pairs)],
+        dtype=object,
+    )
+    batch.caveat(np.isfinite(r), texts)
+    return batch.finish()
+
+
+def kp_patell(fit, window: tuple[int, int], *, rbar: float | None = None) -> TestResult:
+    r"""Patell's Z adjusted for cross-sectional correlation (Kolari & Pynnönen 2010).
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+    rbar : float, optional
+        A known average correlation; estimated with :func:`average_correlation` by default.
+
+    Returns
+    -------
+    TestResult
+        Invalid when no two firm-events share calendar days of the tested window (spread-out dates): the
+        correlation then plays no role and :func:`patell` applies.
+
+    Notes
+    -----
+    With standardized CARs of (about) unit variance and average pairwise correlation :math:`\bar r`,
+    :math:`\operatorname{Var}(\sum_i SCAR_i) = N\bigl(1+(N-1)\bar r\bigr)` instead of :math:`N`, so
+
+    .. math::
+
+        Z_{KP} = Z_{Patell}\,\sqrt{\frac{1}{1+(N-1)\bar r}} \sim N(0,1),
+
+    with :math:`Z_{Patell}` of :func:`patell`, :math:`N` the firm-events and :math:`\bar r` from
+    :func:`average_correlation`.  Unlike :func:`kp_bmp` there is no :math:`(1-\bar r)` factor: Patell's
+    variance is the time-series one, which the correlation does not bias (Kolari & Pynnönen 2010,
+    section 2).  With :math:`\bar r=0` it equals :func:`patell`.
+
+    References
+    ----------
+    Kolari, J. W., & Pynnönen, S. (2010). Event study testing with cross-sectional correlation of abnormal
+    returns. *Review of Financial Studies*, 23(11), 3996-4025.
+    """
+    return single(_kp(Inputs(fit, window), "patell", rbar), "kp_patell", window)
+
+
+def kp_bmp(fit, window: tuple[int, int], *, rbar: float | None = None) -> TestResult:
+    r"""The BMP test adjusted for cross-sectional correlation (Kolari & Pynnönen 2010).
+
+    Parameters
+    ----------
+    fit : StackedFit
+    window : (int, int)
+    rbar : float, optional
+        A known average correlation; estimated with :func:`average_correlation` by default.
+
+    Returns
+    -------
+    TestResult
+        Invalid when no two firm-events share calendar days of the tested window (spread-out dates): the
+        correlation then plays no role and :func:`bmp` applies.
+
+    Notes
+    -----
+    Cross-correlation :math:`\bar r` inflates the variance of the mean standardized CAR by
+    :math:`1+(N-1)\bar r` and biases the cross-sectional variance down by :math:`1-\bar r`, so
+
+    .. math::
+
+        t_{KP} = t_{BMP}\,\sqrt{\frac{1-\bar r}{1+(N-1)\bar r}} \sim t(N-1),
+
+    with :math:`t_{BMP}` of :func:`bmp`, :math:`N` the firm-events and :math:`\bar r` from
+    :func:`average_correlation` (the estimation-window residual correlations of firm-events sharing event
+    days).  With :math:`\bar r=0` it equals :func:`bmp`.
+
+    References
+    ----------
+    Kolari, J. W., & Pynnönen, S. (2010). Event study testing with cross-sectional correlation of abnormal
+    returns. *Review of Financial Studies*, 23(11), 3996-4025.
+    """
+    return single(_kp(Inputs(fit, window), "bmp", rbar), "kp_bmp", window)
+
+
+_KP_REF = "Kolari & Pynnönen (2010)"
+register(TestSpec("ar_t", ar_t, "single", "t of one firm-event's one-day abnormal return", "MacKinlay (1997)", _ar_t))
+register(
+    TestSpec("car_t", car_t, "single", "t of one firm-event's CAR, prediction-error variance", "MacKinlay (1997)", _car_t)
+)
+register(TestSpec("csect_t", csect_t, "cross-section", "cross-sectional t of the mean CAR", "Brown & Warner (1985)", _csect_t))
+register(
+    TestSpec(
+        "brown_warner",
+        brown_warner,
+        "cross-section",
+        "mean CAR over the estimation-window standard deviation of the average residual",
+        "Brown & Warner (1985)",
+        _brown_warner,
+    )
+)
+register(TestSpec("patell", patell, "cross-section", "sum of standardized CARs", "Patell (1976)", _patell))
+register(
+    TestSpec(
+        "bmp",
+        bmp,
+        "cross-section",
+        "cross-sectional t of standardized CARs",
+        "Boehmer, Musumeci & Poulsen (1991)",
+        _bmp,
+    )
+)
+register(
+    TestSpec(
+        "kp_patell",
+        kp_patell,
+        "cross-section",
+        "Patell's Z adjusted for cross-correlation",
+        _KP_REF,
+        lambda inp: _kp(inp, "patell"),
+    )
+)
+register(
+    TestSpec(
+        "kp_bmp",
+        kp_bmp,
+        "cross-section",
+        "BMP's t adjusted for cross-correlation",
+        _KP_REF,
+        lambda inp: _kp(inp, "bmp"),
+    )
+)

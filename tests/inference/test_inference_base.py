@@ -1,0 +1,170 @@
+"""Result objects, the registry, run_tests, design and recommend."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import eventstudy as es
+from eventstudy.exceptions import EventWindowError
+from eventstudy.inference import TESTS, TestResult, csect_t, design, recommend, run_tests
+from eventstudy.models import estimate
+from eventstudy.panel import AlignedData
+
+_spec = importlib.util.spec_from_file_location(
+    "inference_loops", Path(__file__).resolve().parents[1] / "reference" / "inference_loops.py"
+)
+loops = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(loops)
+
+COLUMNS = ["test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note", "event_id", "ticker"]
+
+
+@pytest.fixture(scope="module")
+def fit():
+    y, market, day0, firm = loops.synthetic()
+    return estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
+
+
+def spread_fit(n: int, *, gap: int = 15):
+    rng = np.random.default_rng(2)
+    market = rng.normal(0, 0.01, 200 + gap * n)
+    y = market[:, None] + rng.normal(0, 0.02, (len(market), n))
+    day0 = 100 + gap * np.arange(n)
+    return estimate(AlignedData.build(y, market), day0, np.arange(n), (-80, -11), (-1, 1))
+
+
+# --------------------------------------------------------------------------------------------------------
+# TestResult
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_test_result_is_a_frozen_record_with_a_readable_repr():
+    result = TestResult("patell", 2.0, 0.0455, 12, "N(0,1)", (0, 1))
+    assert result.valid
+    assert repr(result) == "TestResult(patell, window=(0, 1), stat=2.0000, pvalue=0.0455, N(0,1), n=12)"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.stat = 3.0  # type: ignore[misc]
+
+
+def test_invalid_result_carries_the_reason():
+    result = TestResult.invalid("kp_bmp", "no shared dates", window=(0, 0), n=4)
+    assert not result.valid and math.isnan(result.stat) and math.isnan(result.pvalue)
+    assert result.note == "no shared dates" and result.n == 4
+    assert "invalid: no shared dates" in repr(result)
+
+
+def test_public_names_are_exported_lazily():
+    assert es.TestResult is TestResult
+    from eventstudy.inference.simulation import simulate
+
+    assert es.simulate is simulate
+
+
+# --------------------------------------------------------------------------------------------------------
+# the registry
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_registry_lists_every_test_with_scope_description_and_reference():
+    assert list(TESTS) == [
+        "ar_t", "car_t", "csect_t", "brown_warner", "patell", "bmp", "kp_patell", "kp_bmp",
+        "permutation", "rank", "generalized_sign", "sign", "wilcoxon", "mvrm_joint", "mvrm_average",
+    ]  # fmt: skip
+    scopes = {name: spec.scope for name, spec in TESTS.items()}
+    assert {n for n, s in scopes.items() if s == "single"} == {"ar_t", "car_t", "permutation"}
+    assert {n for n, s in scopes.items() if s == "clustered"} == {"mvrm_joint", "mvrm_average"}
+    for spec in TESTS.values():
+        assert spec.description and spec.reference
+        doc = spec.function.__doc__
+        assert ".. math::" in doc and "References" in doc and "Notes" in doc, spec.name
+
+
+def test_functions_return_by_scope(fit):
+    for spec in TESTS.values():
+        out = spec.function(fit, (0, 0))
+        if spec.scope == "cross-section":
+            assert isinstance(out, TestResult)
+        else:
+            assert isinstance(out, list) and all(isinstance(r, TestResult) for r in out)
+        if spec.scope == "single":
+            assert len(out) == fit.n
+
+
+# --------------------------------------------------------------------------------------------------------
+# run_tests
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_run_tests_gives_one_tidy_table(fit):
+    labels = pd.DataFrame({"event_id": ["E1"] * 4 + ["E2", "E3", "E4", "E4"], "ticker": list("ABCDEFGE")})
+    table = run_tests(fit, [(0, 0), (-1, 1)], labels=labels)
+    assert list(table.columns) == COLUMNS
+    assert set(table["test"]) == set(TESTS)
+    assert table["stat"].dtype == float and table["n"].dtype == np.int64
+    cross = table[table["test"] == "csect_t"]
+    assert len(cross) == 2 and cross["event_id"].isna().all()
+    assert cross.iloc[0]["stat"] == pytest.approx(csect_t(fit, (0, 0)).stat, rel=1e-14)
+    single = table[(table["test"] == "car_t") & (table["window_start"] == 0)]
+    assert single["event_id"].tolist() == labels["event_id"].tolist()
+    assert single["ticker"].tolist() == labels["ticker"].tolist()
+    cluster = table[(table["test"] == "mvrm_joint") & (table["window_start"] == 0)].iloc[0]
+    assert cluster["event_id"] == "E1" and cluster["ticker"] == "A, B, C, D" and cluster["n"] == 4
+
+
+def test_run_tests_options(fit):
+    table = run_tests(fit, (0, 0), tests=["patell", "bmp"], labels=[f"ev{i}" for i in range(8)])
+    assert table["test"].tolist() == ["patell", "bmp"]
+    assert table["event_id"].tolist() == [None, None]
+    with pytest.raises(ValueError, match="'tests'"):
+        run_tests(fit, (0, 0), tests=["patel"])
+    with pytest.raises(EventWindowError, match="inside the fitted event window"):
+        run_tests(fit, (0, 5))
+    with pytest.raises(ValueError, match="'labels'"):
+        run_tests(fit, (0, 0), labels=["a"])
+
+
+# --------------------------------------------------------------------------------------------------------
+# design and recommend
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_design_describes_the_calendar(fit):
+    d = design(fit)
+    assert (d.n_firm_events, d.n_dates, d.n_securities, d.largest_cluster) == (8, 5, 7, 4)
+    assert d.share_same_day == pytest.approx(4 / 8)
+    assert d.share_clustered == pytest.approx(6 / 8)  # sessions 230 and 232 share days of (-3, 3)
+    assert d.min_estimation_days == 58
+    assert "8 firm-events" in str(d)
+
+
+def test_recommend_one_firm_event(fit):
+    names = [name for name, _ in recommend(fit.take([0]))]
+    assert names == ["car_t", "permutation"]
+
+
+def test_recommend_few_firm_events(fit):
+    out = recommend(fit.take([0, 4, 5]))
+    assert [name for name, _ in out] == ["car_t", "permutation"]
+    assert all("cross-sectional tests need at least 5" in reason for _, reason in out)
+
+
+def test_recommend_clustered_events(fit):
+    out = dict(recommend(fit))
+    assert {"kp_bmp", "kp_patell", "mvrm_joint", "mvrm_average", "rank"} <= set(out)
+    assert "over-reject" in out["kp_bmp"]
+    assert "csect_t" not in out and "bmp" not in out
+
+
+def test_recommend_spread_out_events():
+    names = [name for name, _ in recommend(spread_fit(30))]
+    assert names[:5] == ["bmp", "patell", "rank", "generalized_sign", "csect_t"]
+    assert "kp_bmp" not in names and "mvrm_joint" not in names
+    small = [name for name, _ in recommend(spread_fit(8))]
+    assert {"wilcoxon", "sign", "car_t"} <= set(small)

@@ -1,0 +1,185 @@
+"""Nonparametric tests against plain loops, hand-worked numbers and scipy."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from eventstudy.inference import brown_warner, generalized_sign, permutation, rank, sign, wilcoxon
+from eventstudy.inference.nonparametric import MIN_PERMUTATION_WINDOWS, row_ranks
+from eventstudy.models import StackedFit, estimate
+from eventstudy.panel import AlignedData
+
+_spec = importlib.util.spec_from_file_location(
+    "inference_loops", Path(__file__).resolve().parents[1] / "reference" / "inference_loops.py"
+)
+loops = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(loops)
+
+WINDOWS = [(0, 0), (-1, 1), (-3, 3), (0, 2)]
+RTOL = 1e-10
+
+
+@pytest.fixture(scope="module")
+def study():
+    y, market, day0, firm = loops.synthetic()
+    fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
+    records = loops.firm_events(y, market, day0, firm, loops.ESTIMATION, loops.EVENT)
+    return fit, records
+
+
+def raw_fit(y, estimation_window, event_window, day0):
+    """A record on ``y`` (sessions x firm-events) with nothing estimated: abnormal returns are the data."""
+    n = y.shape[1]
+    resid = y[day0 + estimation_window[0] : day0 + estimation_window[1] + 1]
+    return StackedFit(
+        data=AlignedData.build(y, np.zeros((len(y), 0))),
+        day0=np.full(n, day0),
+        firm=np.arange(n),
+        estimation_window=estimation_window,
+        event_window=event_window,
+        intercept=False,
+        estimated=False,
+        params=np.zeros((n, 0)),
+        xtx_inv=np.zeros((n, 0, 0)),
+        sigma2=np.nanvar(resid, axis=0, ddof=1),
+        n_obs=np.isfinite(resid).sum(axis=0),
+    )
+
+
+@pytest.fixture()
+def ranked():
+    """Five firm-events: residuals -.02, -.01, .01, .02 on days -5..-2, a gap day -1, event ARs on day 0.
+
+    The gap day holds 0.5, larger than everything: it must not be ranked.
+    """
+    y = np.empty((6, 5))
+    y[:4] = np.array([-0.02, -0.01, 0.01, 0.02])[:, None]
+    y[4] = 0.5
+    y[5] = [0.03, 0.04, 0.05, 0.06, 0.025]
+    return raw_fit(y, (-5, -2), (0, 0), day0=5)
+
+
+# --------------------------------------------------------------------------------------------------------
+# permutation
+# --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+def test_permutation_matches_the_loop(study, window):
+    fit, records = study
+    for result, rec in zip(permutation(fit, window), records):
+        if not math.isfinite(loops.car(rec, window)):
+            assert not result.valid
+            continue
+        stat, p, m = loops.permutation(rec, window)
+        np.testing.assert_allclose([result.stat, result.pvalue], [stat, p], rtol=RTOL)
+        assert result.distribution == f"empirical ({m} windows)"
+
+
+def test_permutation_hand_worked():
+    # residuals -0.012, -0.011, ..., 0.011 (24 days); event AR 0.0115: only |-0.012| >= 0.0115,
+    # so p = (1 + 1) / (1 + 24); sd of 24 consecutive steps of 0.001 is 0.001 * sqrt(24 * 25 / 12)
+    y = np.append(np.arange(-12, 12) * 0.001, [0.0, 0.0115])[:, None]
+    result = permutation(raw_fit(y, (-25, -2), (0, 0), day0=25), (0, 0))[0]
+    assert result.pvalue == pytest.approx(2 / 25, rel=1e-12)
+    assert result.stat == pytest.approx(0.0115 / (0.001 * math.sqrt(50)), rel=1e-12)
+    assert result.distribution == "empirical (24 windows)"
+
+
+def test_permutation_needs_enough_comparison_windows():
+    y = np.append(np.arange(-7, 7) * 0.001, [0.0, 0.01])[:, None]  # 14 estimation days
+    result = permutation(raw_fit(y, (-15, -2), (0, 0), day0=15), (0, 0))[0]
+    assert not result.valid
+    assert f"only 14 estimation-window CARs" in result.note and str(MIN_PERMUTATION_WINDOWS) in result.note
+
+
+# --------------------------------------------------------------------------------------------------------
+# rank
+# --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+def test_rank_matches_the_loop(study, window):
+    fit, records = study
+    result = rank(fit, window)
+    np.testing.assert_allclose([result.stat, result.pvalue], loops.rank(records, window, loops.EVENT), rtol=RTOL)
+
+
+def test_rank_hand_worked(ranked):
+    # ranks 1..4 on the estimation days and 5 on day 0 for every firm-event (the gap day is not ranked):
+    # U - 1/2 = -1/3, -1/6, 0, 1/6, 1/3; A_t = 5 (U - 1/2) / sqrt(5); S^2 = (5/5)(1/9 + 1/36 + 0 + 1/36 + 1/9)
+    # = 5/18; Z = sqrt(5)/3 / sqrt(5/18) = sqrt(2)
+    result = rank(ranked, (0, 0))
+    assert result.stat == pytest.approx(math.sqrt(2), rel=1e-12)
+    assert result.pvalue == pytest.approx(2 * stats.norm.sf(math.sqrt(2)), rel=1e-12)
+
+
+def test_brown_warner_hand_worked(ranked):
+    # AAR on the estimation days -.02, -.01, .01, .02: mean 0, S^2 = 10e-4 / 3; AAR_0 = 0.205 / 5 = 0.041
+    result = brown_warner(ranked, (0, 0))
+    assert result.stat == pytest.approx(0.041 / math.sqrt(1e-3 / 3), rel=1e-12)
+    assert result.distribution == "t(3)"
+
+
+def test_row_ranks_average_ties_and_skip_missing_values():
+    rng = np.random.default_rng(3)
+    values = np.round(rng.normal(size=(40, 25)), 1)  # many ties
+    values[rng.random(values.shape) < 0.2] = np.nan
+    expected = np.array([stats.rankdata(row, nan_policy="omit") for row in values])
+    np.testing.assert_array_equal(row_ranks(values), expected)
+
+
+# --------------------------------------------------------------------------------------------------------
+# sign tests
+# --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+@pytest.mark.parametrize("name", ["generalized_sign", "sign", "wilcoxon"])
+def test_sign_tests_match_the_loops(study, window, name):
+    fit, records = study
+    result = {"generalized_sign": generalized_sign, "sign": sign, "wilcoxon": wilcoxon}[name](fit, window)
+    np.testing.assert_allclose([result.stat, result.pvalue], getattr(loops, name)(records, window), rtol=RTOL)
+
+
+def test_sign_tests_hand_worked(ranked):
+    # estimation residuals: 2 of 4 positive -> p-hat = 0.5; all 5 CARs positive -> w = 5
+    g = generalized_sign(ranked, (0, 0))
+    assert g.stat == pytest.approx((5 - 2.5) / math.sqrt(5 * 0.25), rel=1e-12)
+    s = sign(ranked, (0, 0))
+    assert s.pvalue == pytest.approx(2 / 32, rel=1e-12)  # both tails of Binomial(5, 1/2): 2 of 32 outcomes
+    assert s.distribution == "binomial(5, 0.5)"
+
+
+def test_wilcoxon_hand_worked():
+    # CARs .02, -.01, .03, .012, .005: ranks of |CAR| 4, 2, 5, 3, 1; W+ = 13, W- = 2.
+    # Exact: P(W- <= 2) = #{{}, {1}, {2}} / 32, two-sided 6/32; z = (13 - 7.5) / sqrt(5*6*11/24)
+    y = np.zeros((25, 5))
+    y[:24] = np.linspace(-0.02, 0.02, 24)[:, None]
+    y[24] = [0.02, -0.01, 0.03, 0.012, 0.005]
+    result = wilcoxon(raw_fit(y, (-24, -1), (0, 0), day0=24), (0, 0))
+    assert result.pvalue == pytest.approx(6 / 32, rel=1e-12)
+    assert result.stat == pytest.approx(5.5 / math.sqrt(13.75), rel=1e-12)
+    assert result.distribution == "signed-rank(5)"
+
+
+def test_sign_pvalue_is_scipys_binomtest():
+    rng = np.random.default_rng(11)
+    y = rng.normal(0.002, 0.01, (40, 23))
+    fit = raw_fit(y, (-39, -1), (0, 0), day0=39)
+    result = sign(fit, (0, 0))
+    w = int((y[39] > 0).sum())
+    assert result.pvalue == pytest.approx(stats.binomtest(w, 23, 0.5).pvalue, rel=1e-12)
+
+
+@pytest.mark.parametrize("function", [rank, generalized_sign, sign, wilcoxon])
+def test_cross_sectional_nonparametric_tests_refuse_three_firm_events(study, function):
+    fit, _ = study
+    result = function(fit.take([0, 1, 2]), (0, 0))
+    assert not result.valid and "needs at least 5 firm-events" in result.note

@@ -1,0 +1,149 @@
+"""Size and power by simulation: Brown & Warner (1985) samples from seeded synthetic (and real) returns."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import eventstudy as es
+from eventstudy.exceptions import EventStudyWarning
+from eventstudy.inference import TESTS, bmp
+from eventstudy.inference.base import Inputs
+from eventstudy.inference.simulation import _Injected
+from eventstudy.models import estimate
+from eventstudy.panel import AlignedData
+
+CROSS_SECTION = [name for name, spec in TESTS.items() if spec.scope == "cross-section"]
+
+
+def universe(seed: int, *, firms: int = 120, sessions: int = 700, rho: float = 0.0) -> pd.DataFrame:
+    """Daily returns: market SPY, firms r = beta * market + c * industry + e, iid normal.
+
+    ``rho`` is the correlation of two firms' market-model residuals (the industry factor is not in the model).
+    """
+    rng = np.random.default_rng(seed)
+    market = rng.normal(0.0004, 0.01, sessions)
+    industry = rng.normal(0.0, 0.01, sessions)
+    beta = rng.uniform(0.5, 1.5, firms)
+    c = math.sqrt(rho / (1 - rho)) * 0.02 / 0.01
+    returns = beta * market[:, None] + c * industry[:, None] + rng.normal(0.0, 0.02, (sessions, firms))
+    index = pd.bdate_range("2020-01-01", periods=sessions)
+    frame = pd.DataFrame(returns, index=index, columns=[f"F{i}" for i in range(firms)])
+    frame["SPY"] = market
+    return frame
+
+
+def within(rate: float, n: int, alpha: float = 0.05, k: float = 3.0) -> bool:
+    return abs(rate - alpha) <= k * math.sqrt(alpha * (1 - alpha) / n)
+
+
+@pytest.fixture(scope="module")
+def independent():
+    return es.simulate(universe(0), n_samples=300, n_firms=30, seed=0)
+
+
+def test_simulation_table(independent):
+    assert list(independent.columns) == ["0.01", "0.05", "0.10", "n_valid", "mean_stat", "scope"]
+    assert list(independent.index) == list(TESTS) and independent.index.name == "test"
+    assert independent["n_valid"].dtype == np.int64
+    assert independent.loc["car_t", "n_valid"] == 300 * 30
+    assert independent.loc["bmp", "n_valid"] == 300
+    assert independent.attrs["n_samples"] == 300 and independent.attrs["seconds"] > 0
+    rates = independent[["0.01", "0.05", "0.10"]].dropna()
+    assert ((rates["0.01"] <= rates["0.05"]) & (rates["0.05"] <= rates["0.10"])).all()
+
+
+@pytest.mark.parametrize("name", CROSS_SECTION)
+def test_size_on_independent_returns(independent, name):
+    row = independent.loc[name]
+    if name.startswith("kp_"):
+        # spread-out dates: KP runs only in samples where two firm-events happen to share a date
+        assert 0 < row["n_valid"] < 300
+    if row["n_valid"] >= 100:
+        assert within(row["0.05"], row["n_valid"]), (name, row["0.05"])
+
+
+@pytest.mark.parametrize("name", ["car_t", "ar_t", "permutation"])
+def test_size_of_single_firm_tests(independent, name):
+    row = independent.loc[name]
+    assert within(row["0.05"], row["n_valid"]) and within(row["0.01"], row["n_valid"], alpha=0.01)
+
+
+def test_cross_correlated_same_day_events():
+    """Residual correlation 0.2 among 30 same-day firms: csect_t over-rejects, kp_bmp does not."""
+    out = es.simulate(universe(1, rho=0.2), n_samples=200, n_firms=30, clustered=True, seed=1)
+    assert out.loc["csect_t", "0.05"] > 0.25
+    assert out.loc["bmp", "0.05"] > 0.25
+    for name in ["kp_bmp", "kp_patell", "brown_warner", "mvrm_average", "mvrm_joint"]:
+        assert out.loc[name, "n_valid"] == 200
+        assert within(out.loc[name, "0.05"], 200), (name, out.loc[name, "0.05"])
+
+
+def test_power_grows_with_the_abnormal_return():
+    returns = universe(2)
+    rates = [
+        es.simulate(returns, n_samples=100, n_firms=30, abnormal=a, tests=["bmp", "car_t"], seed=2).loc["bmp", "0.05"]
+        for a in (0.0, 0.005, 0.02)
+    ]
+    assert rates[0] < rates[1] < rates[2] and rates[2] > 0.95
+
+
+def test_injected_abnormal_return_equals_adding_it_to_the_data():
+    returns = universe(3, firms=10)
+    y, market = returns.drop(columns="SPY").to_numpy(), returns["SPY"].to_numpy()
+    day0, firm = 300 + 20 * np.arange(10), np.arange(10)
+    shocked = y.copy()
+    shocked[day0, firm] += 0.01
+    fit = estimate(AlignedData.build(y, market), day0, firm, (-250, -11), (-1, 1))
+    fit_shocked = estimate(AlignedData.build(shocked, market), day0, firm, (-250, -11), (-1, 1))
+    injected = _Injected(fit, (-1, 1), abnormal=0.01)
+    direct = Inputs(fit_shocked, (-1, 1))
+    np.testing.assert_allclose(injected.car, direct.car, rtol=1e-12)
+    np.testing.assert_allclose(injected.ar, direct.ar, rtol=1e-12, equal_nan=True)
+    assert TESTS["bmp"].kernel(injected).stat[0] == pytest.approx(bmp(fit_shocked, (-1, 1)).stat, rel=1e-12)
+
+
+def test_arguments_are_checked():
+    returns = universe(4, firms=20, sessions=400)
+    with pytest.raises(KeyError, match="market"):
+        es.simulate(returns, market="QQQ", n_samples=5)
+    with pytest.raises(ValueError, match="day 0"):
+        es.simulate(returns, n_samples=5, abnormal=0.01, event_window=(1, 2))
+    with pytest.raises(ValueError, match="'model'"):
+        es.simulate(returns, n_samples=5, model="ff3")
+    with pytest.raises(TypeError, match="DatetimeIndex"):
+        es.simulate(returns.reset_index(drop=True), n_samples=5)
+    with pytest.raises(ValueError, match="'tests'"):
+        es.simulate(returns, n_samples=5, tests=["nope"])
+
+
+def test_market_adjusted_and_multi_day_windows():
+    out = es.simulate(universe(5, firms=40, sessions=500), n_samples=40, n_firms=20, event_window=(-1, 1),
+                      model="market-adjusted", tests=["ar_t", "car_t", "bmp", "rank"], seed=5)
+    assert out.loc["ar_t", "n_valid"] == 0 and math.isnan(out.loc["ar_t", "0.05"])
+    assert out.loc["car_t", "n_valid"] == 800 and out.loc["bmp", "n_valid"] == 40
+
+
+def _real_returns(prices_dir) -> pd.DataFrame:
+    closes = {
+        path.stem: pd.read_csv(path, index_col="Date", parse_dates=True)["Adj Close"]
+        for path in sorted(prices_dir.glob("*.csv"))
+        if path.stem != "IRX"  # a yield index, not a price
+    }
+    frame = pd.DataFrame(closes)
+    frame = frame[frame["SPY"].notna()]
+    return frame.pct_change(fill_method=None).iloc[1:]
+
+
+def test_real_returns(prices_dir):
+    returns = _real_returns(prices_dir)
+    out = es.simulate(returns, n_samples=60, n_firms=15, seed=0)
+    assert out.loc["bmp", "n_valid"] == 60
+    assert out[["0.01", "0.05", "0.10"]].stack().between(0, 1).all()
+    # fewer securities than firms asked for on one date: each clustered sample uses them all, with a warning
+    with pytest.warns(EventStudyWarning, match="instead of n_firms=50"):
+        clustered = es.simulate(returns, n_samples=30, n_firms=50, clustered=True, seed=0)
+    assert clustered.attrs["n_firms"] < 50 and clustered.loc["kp_bmp", "n_valid"] == 30

@@ -1,0 +1,307 @@
+"""Plain-loop reference implementations of the event-study test statistics.
+
+Written from the papers' formulas, one firm-event at a time, with ``np.linalg.lstsq`` per firm-event and
+Python loops over days and pairs, sharing no code with ``eventstudy.inference`` (see README.md).  The
+tests compare the vectorized statistics with these at rtol 1e-10.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+MIN_OVERLAP = 30
+
+
+# --------------------------------------------------------------------------------------------------------
+# one firm-event's market model, by least squares
+# --------------------------------------------------------------------------------------------------------
+
+
+def firm_events(y, z, day0, firm, est, event, *, intercept=True, estimated=True):
+    """One record per firm-event.
+
+    ``y`` (T, M), ``z`` (T, P) regressors without the constant.  Each record holds ``d0``, ``ar`` {t: AR}
+    over the relative days of both windows, ``resid`` {t: residual} on the estimation days used, ``x``
+    {t: regressor vector}, ``sigma2``, ``xtx_inv``, ``T`` and ``K``.
+    """
+    z = np.asarray(z, dtype=float).reshape(len(y), -1)
+    first, last = min(est[0], event[0]), max(est[1], event[1])
+    records = []
+    for d0, col in zip(day0, firm):
+        x, yy = {}, {}
+        for t in range(first, last + 1):
+            s = d0 + t
+            if not 0 <= s < len(y):
+                continue
+            row = ([1.0] if intercept else []) + list(z[s]) if estimated else []
+            if math.isfinite(y[s, col]) and all(math.isfinite(v) for v in z[s]):
+                x[t], yy[t] = np.array(row, dtype=float), y[s, col]
+        est_days = [t for t in sorted(x) if est[0] <= t <= est[1]]
+        k = len(x[est_days[0]]) if est_days else 0
+        if estimated:
+            X = np.array([x[t] for t in est_days])
+            Y = np.array([yy[t] for t in est_days])
+            b = np.linalg.lstsq(X, Y, rcond=None)[0]
+            resid = Y - X @ b
+            sigma2 = resid @ resid / (len(est_days) - k)
+            xtx_inv = np.linalg.inv(X.T @ X)
+            ar = {t: yy[t] - x[t] @ b for t in x}
+        else:
+            Y = np.array([yy[t] for t in est_days])
+            sigma2 = Y.var(ddof=1)
+            xtx_inv = np.zeros((0, 0))
+            ar = dict(yy)
+        records.append(
+            dict(
+                d0=int(d0),
+                ar=ar,
+                resid={t: ar[t] for t in est_days},
+                x=x,
+                sigma2=sigma2,
+                xtx_inv=xtx_inv,
+                T=len(est_days),
+                K=k,
+                df=len(est_days) - max(k, 1),
+            )
+        )
+    return records
+
+
+def car(rec, window):
+    days = range(window[0], window[1] + 1)
+    if any(t not in rec["ar"] for t in days):
+        return math.nan
+    return sum(rec["ar"][t] for t in days)
+
+
+def car_var(rec, window):
+    days = list(range(window[0], window[1] + 1))
+    if any(t not in rec["x"] for t in days):
+        return math.nan
+    s = sum(rec["x"][t] for t in days) if rec["K"] else np.zeros(0)
+    return rec["sigma2"] * (len(days) + s @ rec["xtx_inv"] @ s)
+
+
+def usable(records, window):
+    return [r for r in records if math.isfinite(car(r, window)) and math.isfinite(car_var(r, window))]
+
+
+# --------------------------------------------------------------------------------------------------------
+# statistics
+# --------------------------------------------------------------------------------------------------------
+
+
+def car_t(rec, window):
+    t = car(rec, window) / math.sqrt(car_var(rec, window))
+    return t, 2 * stats.t.sf(abs(t), rec["df"])
+
+
+def csect_t(records, window):
+    cars = [car(r, window) for r in usable(records, window)]
+    n = len(cars)
+    mean = sum(cars) / n
+    sd = math.sqrt(sum((c - mean) ** 2 for c in cars) / (n - 1))
+    t = mean / (sd / math.sqrt(n))
+    return t, 2 * stats.t.sf(abs(t), n - 1)
+
+
+def brown_warner(records, window, est):
+    used = usable(records, window)
+    aar = []
+    for t in range(est[0], est[1] + 1):
+        values = [r["resid"][t] for r in used if t in r["resid"]]
+        if values:
+            aar.append(sum(values) / len(values))
+    mean = sum(aar) / len(aar)
+    s = math.sqrt(sum((a - mean) ** 2 for a in aar) / (len(aar) - 1))
+    caar = sum(sum(r["ar"][t] for r in used) / len(used) for t in range(window[0], window[1] + 1))
+    stat = caar / (math.sqrt(window[1] - window[0] + 1) * s)
+    return stat, 2 * stats.t.sf(abs(stat), len(aar) - 1)
+
+
+def scars(records, window):
+    return [car(r, window) / math.sqrt(car_var(r, window)) for r in usable(records, window)]
+
+
+def patell(records, window):
+    used = usable(records, window)
+    z = sum(scars(records, window)) / math.sqrt(sum(r["df"] / (r["df"] - 2) for r in used))
+    return z, 2 * stats.norm.sf(abs(z))
+
+
+def bmp(records, window):
+    s = scars(records, window)
+    n = len(s)
+    mean = sum(s) / n
+    sd = math.sqrt(sum((v - mean) ** 2 for v in s) / (n - 1))
+    t = mean / (sd / math.sqrt(n))
+    return t, 2 * stats.t.sf(abs(t), n - 1)
+
+
+def rbar(records, window):
+    """Pairwise residual correlations on common calendar days, weighted by the share of the window shared."""
+    used = usable(records, window)
+    length = window[1] - window[0] + 1
+    pairs = []  # (weight, rho or None)
+    for i in range(len(used)):
+        for j in range(i + 1, len(used)):
+            a, b = used[i], used[j]
+            shared = length - abs(a["d0"] - b["d0"])
+            if shared <= 0:
+                continue
+            cal_a = {a["d0"] + t: v for t, v in a["resid"].items()}
+            cal_b = {b["d0"] + t: v for t, v in b["resid"].items()}
+            common = sorted(set(cal_a) & set(cal_b))
+            rho = None
+            if len(common) >= MIN_OVERLAP:
+                rho = float(np.corrcoef([cal_a[s] for s in common], [cal_b[s] for s in common])[0, 1])
+            pairs.append((shared / length, rho))
+    estimated = [rho for _, rho in pairs if rho is not None]
+    if not estimated:
+        return math.nan
+    fill = sum(estimated) / len(estimated)
+    n = len(used)
+    return sum(w * (fill if rho is None else rho) for w, rho in pairs) / (n * (n - 1) / 2)
+
+
+def kp_bmp(records, window, r):
+    t, _ = bmp(records, window)
+    n = len(usable(records, window))
+    t = t * math.sqrt((1 - r) / (1 + (n - 1) * r))
+    return t, 2 * stats.t.sf(abs(t), n - 1)
+
+
+def kp_patell(records, window, r):
+    z, _ = patell(records, window)
+    n = len(usable(records, window))
+    z = z / math.sqrt(1 + (n - 1) * r)
+    return z, 2 * stats.norm.sf(abs(z))
+
+
+def permutation(rec, window):
+    length = window[1] - window[0] + 1
+    event = car(rec, window)
+    comparison = []
+    days = sorted(rec["resid"])
+    for start in range(days[0], days[-1] - length + 2):
+        run = range(start, start + length)
+        if all(t in rec["resid"] for t in run):
+            comparison.append(sum(rec["resid"][t] for t in run))
+    m = len(comparison)
+    p = (1 + sum(abs(c) >= abs(event) for c in comparison)) / (1 + m)
+    return event / np.std(comparison, ddof=1), p, m
+
+
+def rank(records, window, event_window):
+    used = usable(records, window)
+    sums, counts = {}, {}
+    for r in used:
+        days = sorted(set(r["resid"]) | {t for t in range(event_window[0], event_window[1] + 1) if t in r["ar"]})
+        ranks = stats.rankdata([r["ar"][t] for t in days])
+        for t, k in zip(days, ranks):
+            u = k / (len(days) + 1) - 0.5
+            sums[t] = sums.get(t, 0.0) + u
+            counts[t] = counts.get(t, 0) + 1
+    a = {t: sums[t] / math.sqrt(counts[t]) for t in sums}
+    s = math.sqrt(sum(v * v for v in a.values()) / len(a))
+    length = window[1] - window[0] + 1
+    z = sum(a[t] for t in range(window[0], window[1] + 1)) / (math.sqrt(length) * s)
+    return z, 2 * stats.norm.sf(abs(z))
+
+
+def generalized_sign(records, window):
+    used = usable(records, window)
+    n = len(used)
+    p_hat = sum(sum(v > 0 for v in r["resid"].values()) / len(r["resid"]) for r in used) / n
+    w = sum(car(r, window) > 0 for r in used)
+    z = (w - n * p_hat) / math.sqrt(n * p_hat * (1 - p_hat))
+    return z, 2 * stats.norm.sf(abs(z))
+
+
+def sign(records, window):
+    cars = [car(r, window) for r in usable(records, window)]
+    n, w = len(cars), sum(c > 0 for c in cars)
+    return (w - n / 2) / math.sqrt(n / 4), stats.binomtest(w, n, 0.5).pvalue
+
+
+def wilcoxon(records, window):
+    cars = np.array([car(r, window) for r in usable(records, window)])
+    n = len(cars)
+    ranks = stats.rankdata(np.abs(cars))
+    w_plus = ranks[cars > 0].sum()
+    z = (w_plus - n * (n + 1) / 4) / math.sqrt(n * (n + 1) * (2 * n + 1) / 24)
+    return z, stats.wilcoxon(cars).pvalue
+
+
+def mvrm(y, z, day0, firms, est, window, *, intercept=True):
+    """The dummy-variable system of one same-day cluster, solved equation by equation with explicit dummies.
+
+    Returns the Wald statistic of all dummies, the average effect, its variance, nu = T - K, N and the
+    design (X-tilde, Y) for cross-checks.
+    """
+    z = np.asarray(z, dtype=float).reshape(len(y), -1)
+    est_days = [
+        t
+        for t in range(est[0], est[1] + 1)
+        if all(math.isfinite(y[day0 + t, f]) for f in firms) and all(math.isfinite(v) for v in z[day0 + t])
+    ]
+    win = list(range(window[0], window[1] + 1))
+    days = est_days + win
+    rows = []
+    for t in days:
+        x = ([1.0] if intercept else []) + list(z[day0 + t])
+        dummies = [1.0 if t == d else 0.0 for d in win]
+        rows.append(x + dummies)
+    X = np.array(rows)
+    Y = np.array([[y[day0 + t, f] for f in firms] for t in days])
+    coef = np.linalg.lstsq(X, Y, rcond=None)[0]
+    resid = Y - X @ coef
+    k_tot = X.shape[1]
+    nu = len(days) - k_tot
+    sigma = resid.T @ resid / nu
+    inv = np.linalg.inv(X.T @ X)
+    lw = len(win)
+    c = inv[-lw:, -lw:]
+    gamma = coef[-lw:, :]  # (L, N)
+    vec = gamma.T.ravel()  # firm-major: firm 1's days, firm 2's days, ...
+    cov = np.kron(sigma, c)
+    wald = vec @ np.linalg.solve(cov, vec)
+    n = len(firms)
+    r = np.full(n * lw, 1.0 / n)
+    average = r @ vec
+    average_var = r @ cov @ r
+    return dict(wald=wald, average=average, average_var=average_var, nu=nu, n=n, X=X, Y=Y, L=lw)
+
+
+# --------------------------------------------------------------------------------------------------------
+# the synthetic study the tests share
+# --------------------------------------------------------------------------------------------------------
+
+ESTIMATION = (-70, -11)  # 60 days
+EVENT = (-3, 3)
+
+
+def synthetic(seed: int = 7):
+    """Eight firm-events with a market model, cross-correlated returns and some missing days.
+
+    Four firm-events share day 0 (session 180), two are 2 sessions apart (230 and 232, so their 7-day
+    event windows overlap), two stand alone; security 4 appears twice (sessions 200 and 232).  Missing:
+    two firm days inside estimation windows, one market day (so every firm lacks it), and firm-event 5's
+    return on day +2 (its CAR over windows covering day +2 is NaN).
+    """
+    rng = np.random.default_rng(seed)
+    t, m = 260, 7
+    market = rng.normal(0.0004, 0.01, t)
+    common = rng.normal(0.0, 0.01, t)
+    beta = rng.uniform(0.6, 1.6, m)
+    y = 0.0002 + beta * market[:, None] + 0.6 * common[:, None] + rng.normal(0.0, 0.015, (t, m))
+    day0 = np.array([180, 180, 180, 180, 200, 215, 230, 232])
+    firm = np.array([0, 1, 2, 3, 4, 5, 6, 4])
+    y[180 - 50, 1] = np.nan
+    y[180 - 20, 2] = np.nan
+    market[150] = np.nan
+    y[215 + 2, 5] = np.nan
+    return y, market, day0, firm
