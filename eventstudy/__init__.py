@@ -58,6 +58,12 @@ _LAZY: dict[str, str] = {
     # inference
     "simulate": ".inference.simulation",
     "TestResult": ".inference",
+    "run_tests": ".inference",
+    # plots (matplotlib is imported only when one is drawn)
+    "plot_car": ".plotting",
+    "plot_ar": ".plotting",
+    "plot_prices": ".plotting",
+    "plot_car_heatmap": ".plotting",
 }
 
 __all__ = sorted(
@@ -95,9 +101,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .data import CachedSource, CsvSource, PriceSource, YahooSource, default_source, load_factors
     from .estimation import EventStudy
     from .events import list_catalogs, load_events
-    from .inference import TestResult
+    from .inference import TestResult, run_tests
     from .inference.simulation import simulate
     from .models import CAPM, Carhart4, ConstantMean, FamaFrench3, FamaFrench5, MarketAdjusted, MarketModel
     from .models import MultiIndexModel, get_model
+    from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices
     from .results import EventStudyResults, compare
     from ._returns import returns

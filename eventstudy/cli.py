@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
+import re
 import sys
 import traceback
 import warnings
@@ -84,8 +86,131 @@ def _add_events_commands(subparsers: Any) -> None:
     show.set_defaults(func=_events_show)
 
 
+def _window(text: str) -> tuple[int, int]:
+    """``-1,1`` or ``-1:1`` -> (-1, 1)."""
+    parts = re.split(r"[,:]", text.strip().strip("()"))
+    try:
+        lo, hi = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a window like -1,1; got {text!r}") from None
+    return lo, hi
+
+
+def _listing(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+def _study_options(command: argparse.ArgumentParser, *, report: bool) -> None:
+    """Options shared by ``report`` and ``run``; ``None`` defaults mean "the report's default"."""
+    command.add_argument("--event", action="append", metavar="ID", help="catalog event id (repeatable)")
+    command.add_argument("--catalog", metavar="PATH_OR_NAME", help="built-in catalog name or your own events file")
+    command.add_argument("--tickers", type=_listing, metavar="A,B,...", help="tickers to study on every event")
+    command.add_argument(
+        "--market",
+        action="append",
+        metavar="TICKER[+TICKER]",
+        help="benchmark; repeat for several specifications; A+B gives the multi-index model",
+    )
+    command.add_argument("--model", help="market, market-adjusted, constant-mean, capm, ff3, ff5, carhart")
+    command.add_argument("--estimation-window", type=_window, metavar="START,END", help="default -250,-11 (write --estimation-window=-250,-11)")
+    command.add_argument("--event-window", type=_window, metavar="START,END", help="default -5,5")
+    command.add_argument("--prices-dir", metavar="DIR", help="folder of <TICKER>.csv price files (offline)")
+    command.add_argument("--unknown-session", choices=("pre", "post"), help="day 0 for events of unknown session")
+    command.add_argument("--exclude-events", action="store_true", default=None, help="leave other catalog events out of estimation")
+    if report:
+        command.add_argument("--name", help="study name (folder under results/)")
+        command.add_argument("--title", help="report title")
+        command.add_argument("--focus", type=_listing, metavar="A,B", help="tickers the story is about")
+        command.add_argument("--reported-moves", metavar="CSV", help="press-reported moves to check against the data")
+        command.add_argument("--out", metavar="DIR", help="output folder (default results/<name>/)")
+        command.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _add_study_commands(subparsers: Any) -> None:
+    """Register ``eventstudy report`` (the main job) and ``eventstudy run`` (one ad hoc study)."""
+    report = add_command(subparsers, "report", help="run a complete study and write the report under results/")
+    _study_options(report, report=True)
+    report.set_defaults(func=_report)
+
+    run = add_command(subparsers, "run", help="run one study and print its abnormal returns and tests")
+    _study_options(run, report=False)
+    run.add_argument("--window", type=_window, action="append", metavar="START,END", help="CAR window, repeatable; write --window=-1,1 (with =) for a negative start")
+    run.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
+    run.set_defaults(func=_run)
+
+
+def _config(args: argparse.Namespace):
+    from .report import DEFAULT_REPORT, with_overrides
+
+    catalog_given = args.catalog is not None
+    events = tuple(args.event) if args.event else (() if catalog_given else None)
+    if catalog_given and args.tickers is None:
+        raise CommandError("--catalog needs --tickers: name the securities to study on its events")
+    config = with_overrides(
+        DEFAULT_REPORT,
+        catalog=args.catalog,
+        events=events,
+        tickers=args.tickers,
+        benchmarks=tuple(args.market) if args.market else None,
+        model=args.model,
+        estimation_window=args.estimation_window,
+        event_window=args.event_window,
+        prices_dir=args.prices_dir,
+        unknown_session=args.unknown_session,
+        exclude_events=args.exclude_events,
+        name=getattr(args, "name", None),
+        title=getattr(args, "title", None),
+        focus=getattr(args, "focus", None),
+        reported_moves=getattr(args, "reported_moves", None),
+        out=getattr(args, "out", None),
+    )
+    if args.tickers is not None and getattr(args, "focus", None) is None:
+        config = with_overrides(config, focus=tuple(t for t in config.focus if t in config.tickers) or config.tickers[:2])
+    if config.model != "market" and args.market is None:
+        config = with_overrides(config, benchmarks=("SPY",))
+    return config
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    config = _config(args)
+    out = build_report(config, progress=False if args.no_progress else None)
+    print(f"wrote {out}/report.md, report.html, results.json, figures/ and tables/")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .report import build_study
+
+    config = _config(args)
+    results = build_study(config)
+    windows = args.window or [(0, 0), config.event_window]
+    tables = []
+    for run in results:
+        car = pd.concat([run.results.car(w) for w in windows], ignore_index=True)
+        tests = run.results.tests(windows)
+        tables.append((run.label, car, tests))
+    if args.format == "json":
+        from .report import records
+
+        payload = {label: {"car": records(car), "tests": records(tests)} for label, car, tests in tables}
+        print(json.dumps(payload, indent=2))
+    elif args.format == "csv":
+        frames = [car.assign(benchmark=label) for label, car, _ in tables]
+        sys.stdout.write(pd.concat(frames, ignore_index=True).to_csv(index=False, lineterminator="\n"))
+    else:
+        for label, car, tests in tables:
+            print(f"== {label}")
+            print(car.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+            pooled = tests[tests["event_id"].isna() | tests["test"].str.startswith("mvrm")]
+            print(pooled[["test", "event_id", "window_start", "window_end", "stat", "pvalue", "n", "note"]].to_string(index=False))
+            print()
+    return 0
+
+
 #: Functions that each register one command family on the ``subparsers`` object, in help order.
-COMMANDS: list[Callable[[Any], None]] = [_add_events_commands]
+COMMANDS: list[Callable[[Any], None]] = [_add_study_commands, _add_events_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,11 +270,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("always", EventStudyWarning)
         try:
             code = int(args.func(args) or 0)
+        except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error of ours
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter from complaining at exit
+            code = 0
         except (EventStudyError, CommandError, OSError, ValueError, KeyError, TypeError) as exc:
             if args.debug:
                 traceback.print_exc()
             print(f"{_PROG}: error: {_message(exc)}", file=sys.stderr)
             code = _exit_code(exc)
+        except Exception as exc:  # a bug of ours: still one line, the traceback on request
+            if args.debug:
+                traceback.print_exc()
+            print(f"{_PROG}: error: unexpected {type(exc).__name__}: {_message(exc)} (rerun with --debug for the traceback)", file=sys.stderr)
+            code = 1
     for item in caught:
         if issubclass(item.category, EventStudyWarning):
             print(f"{_PROG}: warning: {' '.join(str(item.message).split())}", file=sys.stderr)

@@ -41,7 +41,11 @@ class DataSourceError(EventStudyError, OSError):
     def __init__(self, message: str, *, failures: dict[str, str] | None = None, url: str | None = None):
         self.failures = dict(failures or {})
         self.url = url
-        detail = "".join(f"\n  {key}: {why}" for key, why in self.failures.items())
+        by_reason: dict[str, list[str]] = {}
+        for key, why in self.failures.items():
+            by_reason.setdefault(str(why), []).append(str(key))
+        # one line per distinct reason, so twenty tickers failing alike read as one line, not twenty
+        detail = "".join(f"\n  {', '.join(keys)}: {why}" for why, keys in by_reason.items() if why not in message)
         super().__init__(message + detail)
 
 

@@ -183,7 +183,8 @@ def plot_car(
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when None.
     kind : {"firm", "average"}
-        ``"firm"``: one line per firm-event, labelled ``"TICKER event_id"``, with its own band.
+        ``"firm"``: one line per firm-event, labelled ``"TICKER event_id"`` (just the ticker when there is one
+        event), with its own band.
         ``"average"``: the mean CAR across firm-events (CAAR) with a cross-sectional band.
     ci : float
         Confidence level of the band, in (0, 1).
@@ -248,8 +249,9 @@ def plot_car(
     fig, ax = _figure_and_axes(ax, (8.0, 4.8))
     start = window[0]
     if kind == "firm":
-        pairs = res.firm_events[["event_id", "ticker"]].itertuples(index=False)
-        labels = [f"{ticker} {event_id}" for event_id, ticker in pairs]
+        pairs = list(res.firm_events[["event_id", "ticker"]].itertuples(index=False))
+        one_event = len({event_id for event_id, _ in pairs}) == 1
+        labels = [ticker if one_event else f"{ticker} {event_id}" for event_id, ticker in pairs]
         many = len(labels) > _LEGEND_INSIDE
         alpha = min(0.18, max(0.03, 0.25 / len(labels)))  # overlapping bands stay see-through
         for label, path, var in zip(labels, car, variance):
@@ -298,7 +300,7 @@ def plot_ar(
 ) -> Figure:
     r"""Plot each firm-event's abnormal return on one day, with its confidence interval.
 
-    One row per firm-event, labelled ``"TICKER (event_id)"``: a point at :math:`AR_{i,day}` and a bar of
+    One row per firm-event, labelled ``"TICKER (event_id)"`` (just the ticker when all rows share one event): a point at :math:`AR_{i,day}` and a bar of
     :math:`\pm z_{(1+ci)/2}\,\mathrm{SE}_i`, in colour where the interval excludes zero.
 
     Parameters
@@ -352,7 +354,9 @@ def plot_ar(
     missing = int(table["ar"].isna().sum())
     table = table.dropna(subset=["ar"])
     table = table.sort_values("ar", kind="stable") if sort else table.iloc[::-1]
-    labels = (table["ticker"].astype(str) + " (" + table["event_id"].astype(str) + ")").to_numpy()
+    labels = table["ticker"].astype(str).to_numpy()
+    if table["event_id"].nunique() > 1:  # name the event only where there is more than one
+        labels = (table["ticker"].astype(str) + " (" + table["event_id"].astype(str) + ")").to_numpy()
     ar = table["ar"].to_numpy(float)
     half = z * table["se"].to_numpy(float)
     significant = np.abs(ar) > half

@@ -1,0 +1,154 @@
+"""The command line end to end on the real offline data: `eventstudy report` and `eventstudy run`."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import eventstudy as es
+from eventstudy.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+RESCISSION = ["report-rescind-diffusion-rule-2025-05-07", "bis-rescinds-diffusion-huawei-guidance-2025-05-13"]
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory, prices_dir, events_dir):
+    out = tmp_path_factory.mktemp("report") / "study"
+    code = main(
+        [
+            "report",
+            "--prices-dir", str(prices_dir),
+            "--reported-moves", str(events_dir / "reported_moves.csv"),
+            "--out", str(out),
+            "--no-progress",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def api_results(prices_dir):
+    """The same study through the library, step by step, as a notebook user would write it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.SessionAssumptionWarning)
+        catalog = es.load_events("export-controls")
+    events = catalog[catalog["id"].isin(RESCISSION)]
+    tickers = ["NVDA", "AMD", "AVGO", "INTC", "MU", "QCOM", "ASML", "AMAT", "LRCX", "KLAC", "MRVL", "ARM", "TSM", "SMCI"]
+    prices = es.CsvSource(prices_dir).get_prices([*tickers, "SPY", "SOXX"], "2024-01-02", "2025-06-30")
+    rets = es.returns(prices)
+    return {
+        market: es.EventStudy(events, rets, tickers=tickers, market=market, catalog=catalog).fit()
+        for market in ("SPY", "SOXX")
+    }
+
+
+def test_report_writes_every_file(report_dir):
+    for name in ("report.md", "report.html", "results.json", "figures/prices.png", "tables/comparison.csv",
+                 "tables/car_vs-spy.csv", "tables/tests_vs-spy.csv", "tables/press_check.csv"):  # fmt: skip
+        assert (report_dir / name).stat().st_size > 0, name
+    pngs = list((report_dir / "figures").glob("*.png"))
+    assert len(pngs) >= 5
+    html = (report_dir / "report.html").read_text()
+    assert "<table>" in html and "figures/prices.png" in html
+
+
+def test_report_numbers_equal_the_api(report_dir, api_results):
+    payload = json.loads((report_dir / "results.json").read_text())
+    for market in ("SPY", "SOXX"):
+        got = pd.DataFrame(payload["studies"][f"vs {market}"]["car"]["(-1,+1)"])
+        want = api_results[market].car((-1, 1))
+        merged = want.merge(got, on=["event_id", "ticker"], suffixes=("", "_json"))
+        assert len(merged) == len(want) == 28
+        np.testing.assert_allclose(merged["car_json"], merged["car"], rtol=1e-12)
+        np.testing.assert_allclose(merged["t_json"], merged["t"], rtol=1e-12)
+
+
+def test_report_tells_the_raw_move_and_the_press_check(report_dir):
+    text = (report_dir / "report.md").read_text()
+    # NVDA closed +5.63 % on 2025-05-13 and +3.10 % on 2025-05-07 (PROVENANCE.md section 4.4; press: +3.1 %)
+    assert "NVDA +5.63% raw" in text and "NVDA +3.10% raw" in text
+    press = pd.read_csv(report_dir / "tables" / "press_check.csv")
+    row = press[(press["ticker"] == "NVDA") & (press["trade_date"] == "2025-05-07")].iloc[0]
+    assert row["move_pct"] == pytest.approx(3.1) and abs(row["difference_pp"]) < 0.01
+    assert "Riyadh" in text or "Humain" in text  # the confounders of 05-13 from the catalog
+
+
+def test_unknown_event_id_is_one_line_and_exit_2(capsys, prices_dir, tmp_path):
+    code = main(["report", "--event", "no-such-event", "--prices-dir", str(prices_dir), "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("eventstudy: error: unknown event id 'no-such-event'")
+
+
+def test_ticker_without_data_is_one_line_and_exit_1(capsys, prices_dir, tmp_path):
+    code = main(["report", "--tickers", "NVDA,NOPE", "--prices-dir", str(prices_dir), "--out", str(tmp_path),
+                 "--no-progress"])  # fmt: skip
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert code == 1
+    assert len(err) == 1 and "NOPE" in err[0] and "Traceback" not in err[0]
+
+
+def test_no_network_is_one_line_and_exit_1(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("EVENTSTUDY_OFFLINE", "1")  # no prices folder, no cache, no network
+    code = main(["report", "--out", str(tmp_path), "--no-progress"])
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert code == 1
+    assert len(err) == 1 and "offline" in err[0]
+    assert not (tmp_path / "report.md").exists()
+
+
+def test_run_json_equals_the_api(capsys, prices_dir, api_results):
+    code = main(["run", "--prices-dir", str(prices_dir), "--market", "SPY", "--window=-1,1", "--format", "json"])
+    assert code == 0
+    payload = json.loads(capsys.readouterr().out)
+    got = pd.DataFrame(payload["vs SPY"]["car"])
+    want = api_results["SPY"].car((-1, 1))
+    np.testing.assert_allclose(got["car"].to_numpy(), want["car"].to_numpy(), rtol=1e-12)
+    tests = pd.DataFrame(payload["vs SPY"]["tests"])
+    assert {"kp_bmp", "mvrm_average", "csect_t"} <= set(tests["test"])
+
+
+def test_run_on_a_users_catalog_with_csv_output(capsys, prices_dir, tmp_path):
+    events = tmp_path / "tariffs.csv"
+    events.write_text(
+        "id,date,session,title\n"
+        "liberation-day-2025-04-02,2025-04-02,post,Reciprocal tariffs announced\n"
+        "tariff-pause-2025-04-09,2025-04-09,intraday,90-day pause\n"
+    )
+    code = main(["run", "--catalog", str(events), "--tickers", "NVDA,AMD", "--market", "SPY", "--prices-dir",
+                 str(prices_dir), "--format", "csv"])  # fmt: skip
+    assert code == 0
+    table = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
+    assert set(table["event_id"]) == {"liberation-day-2025-04-02", "tariff-pause-2025-04-09"}
+    assert set(table["ticker"]) == {"NVDA", "AMD"}
+
+
+def test_catalog_without_tickers_is_a_usage_error(capsys, tmp_path):
+    events = tmp_path / "e.csv"
+    events.write_text("id,date,session\nx,2025-04-02,post\n")
+    assert main(["run", "--catalog", str(events)]) == 2
+    assert "--catalog needs --tickers" in capsys.readouterr().err
+
+
+def test_committed_results_are_current(report_dir):
+    """results/ holds what the code produces now: rerunning the main job gives the same numbers."""
+    committed = REPO / "results" / "ai-diffusion-rescission" / "results.json"
+    if not committed.exists():
+        pytest.fail("results/ai-diffusion-rescission/results.json is missing: run the README's first command")
+    old = json.loads(committed.read_text())["studies"]
+    new = json.loads((report_dir / "results.json").read_text())["studies"]
+    assert old.keys() == new.keys()
+    for label in new:
+        for window in new[label]["car"]:
+            a = pd.DataFrame(old[label]["car"][window])
+            b = pd.DataFrame(new[label]["car"][window])
+            pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-12)
+        a, b = pd.DataFrame(old[label]["tests"]), pd.DataFrame(new[label]["tests"])
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-12)
