@@ -1,0 +1,69 @@
+"""Catalog events inside an estimation window are flagged (and optionally excluded); confounders travel along."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import eventstudy as es
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.SessionAssumptionWarning)
+        return es.load_events("export-controls")
+
+
+@pytest.fixture(scope="module")
+def rets(prices_dir):
+    return es.returns(es.CsvSource(prices_dir).get_prices(["NVDA", "AMD", "SPY"], "2023-06-01", "2025-06-30"))
+
+
+def test_contaminating_events_are_the_catalog_events_inside_the_estimation_window(catalog, rets):
+    target = catalog[catalog["id"] == "bis-rescinds-diffusion-huawei-guidance-2025-05-13"]
+    res = es.EventStudy(target, rets, tickers=["NVDA"], market="SPY", catalog=catalog).fit()
+    flagged = set(res.firm_events.loc[0, "contaminated_by"])
+
+    # independently: sessions -250..-11 around day 0 counted on the returns' own index
+    sessions = rets.index
+    day0 = sessions.get_loc(pd.Timestamp("2025-05-13"))
+    first, last = sessions[day0 - 250], sessions[day0 - 11]
+    expected = set(catalog.loc[(catalog["day0"] >= first) & (catalog["day0"] <= last), "id"])
+    assert flagged == expected
+    assert "bis-ai-diffusion-rule-2025-01-13" in flagged and "nvda-h20-license-charge-2025-04-15" in flagged
+    assert "Humain" in res.firm_events.loc[0, "confounders"]  # the catalog's confounders travel with the event
+    assert any("estimation window contains" in note for note in res.summary().notes)
+
+
+def test_excluding_catalog_events_drops_their_windows_from_estimation(catalog, rets):
+    target = catalog[catalog["id"] == "bis-rescinds-diffusion-huawei-guidance-2025-05-13"]
+    kept = es.EventStudy(target, rets, tickers=["NVDA"], market="SPY", catalog=catalog).fit()
+    cut = es.EventStudy(target, rets, tickers=["NVDA"], market="SPY", catalog=catalog, exclude_events=True).fit()
+
+    # independently: the estimation sessions minus every catalog event's (-5, +5) sessions
+    sessions = rets.index
+    day0 = sessions.get_loc(pd.Timestamp("2025-05-13"))
+    window = np.arange(day0 - 250, day0 - 10)
+    banned = set()
+    for d in catalog["day0"]:
+        if d in sessions:
+            p = sessions.get_loc(d)
+            banned.update(range(p - 5, p + 6))
+    used = [p for p in window if p not in banned and np.isfinite(rets["NVDA"].iloc[p])]
+    assert kept.params.loc[0, "n_obs"] == 240
+    assert cut.params.loc[0, "n_obs"] == len(used) < 240
+    y, x = rets["NVDA"].iloc[used].to_numpy(), rets["SPY"].iloc[used].to_numpy()
+    beta = np.cov(x, y, ddof=1)[0, 1] / np.var(x, ddof=1)
+    assert cut.params.loc[0, "beta_SPY"] == pytest.approx(beta, rel=1e-10)
+
+
+def test_overlapping_event_windows_of_one_ticker_are_flagged(rets):
+    events = pd.DataFrame({"ticker": ["NVDA", "NVDA", "NVDA"], "date": ["2025-05-07", "2025-05-13", "2025-03-03"]})
+    res = es.EventStudy(events, rets, market="SPY").fit()
+    overlaps = dict(zip(res.firm_events["event_id"], res.firm_events["overlaps"]))
+    assert overlaps["2025-05-07"] == ("2025-05-13",) and overlaps["2025-05-13"] == ("2025-05-07",)
+    assert overlaps["2025-03-03"] == ()
