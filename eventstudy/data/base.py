@@ -419,7 +419,7 @@ def _coverage_note(ticker: str, frame: pd.DataFrame, start: pd.Timestamp, end: p
     return (
         f"{ticker}: the data cover {first:%Y-%m-%d}..{last:%Y-%m-%d}, not all of the requested "
         f"{start:%Y-%m-%d}..{end:%Y-%m-%d} (about {missing_start} weekday(s) missing at the start and "
-        f"{missing_end} at the end); the rows there are were kept, the rest are missing."
+        f"{missing_end} at the end); the rows there were kept, the rest are missing."
     )
 
 

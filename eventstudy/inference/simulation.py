@@ -90,7 +90,18 @@ def _draw_spread(rng, eligible: np.ndarray, n_samples: int, n_firms: int):
     # eligible sessions of every security, flattened column by column
     sessions = np.nonzero(eligible.T)[1]  # sorted by security, then session
     offsets = np.concatenate([[0], np.cumsum(counts)])
+    sample = np.repeat(np.arange(n_samples), n_firms)
     pick = offsets[firms] + (rng.random(len(firms)) * counts[firms]).astype(np.int64)
+    # a security drawn twice in a sample must not land twice on the same date (the same firm-event twice):
+    # redraw the collisions until none is left; they are rare, so this takes a round or two
+    for _ in range(100):
+        key = (sample * eligible.shape[1] + firms) * eligible.shape[0] + sessions[pick]
+        _, first = np.unique(key, return_index=True)
+        again = np.ones(len(key), dtype=bool)
+        again[first] = False
+        if not again.any():
+            break
+        pick[again] = offsets[firms[again]] + (rng.random(again.sum()) * counts[firms[again]]).astype(np.int64)
     return sessions[pick], firms
 
 
@@ -99,7 +110,8 @@ def _draw_clustered(rng, eligible: np.ndarray, n_samples: int, n_firms: int):
     per_date = eligible.sum(axis=1)
     k = int(min(n_firms, per_date.max()))
     dates = np.flatnonzero(per_date >= k)
-    day = dates[rng.integers(len(dates), size=n_samples)]
+    # distinct dates while there are enough, so that samples are not repeats of one another
+    day = rng.choice(dates, size=n_samples, replace=n_samples > len(dates))
     keys = np.where(eligible[day], rng.random((n_samples, eligible.shape[1])), np.inf)
     firms = np.argpartition(keys, k - 1, axis=1)[:, :k] if k < eligible.shape[1] else np.argsort(keys, axis=1)
     return np.repeat(day, k), firms[:, :k].ravel(), k
@@ -161,7 +173,9 @@ def simulate(
         of valid results with :math:`p<\alpha`; ``n_valid``, the results that could be computed; ``mean_stat``
         and ``scope``.  Cross-sectional tests give one result per sample, single-firm tests (``car_t``,
         ``ar_t``, ``permutation``) one per firm-event of every sample, and the MVRM tests one per same-day
-        cluster.  ``attrs`` holds the settings and the time taken.
+        cluster.  Single-firm and MVRM results within one same-day sample are correlated, so a binomial
+        standard error from ``n_valid`` understates their Monte Carlo error.  ``attrs`` holds the settings,
+        the distinct event dates drawn and the time taken.
 
     Notes
     -----
@@ -221,9 +235,11 @@ def simulate(
     if clustered:
         day0, firm, per_sample = _draw_clustered(rng, eligible, n_samples, n_firms)
         if per_sample < n_firms:
+            n_dates = int((eligible.sum(axis=1) >= per_sample).sum())
             warnings.warn(
                 f"simulate: at most {per_sample} securities have data around any one date, so each clustered "
-                f"sample uses {per_sample} firms instead of n_firms={n_firms}.",
+                f"sample uses {per_sample} firms instead of n_firms={n_firms}, on the {n_dates} dates where "
+                f"{per_sample} securities have full windows.",
                 EventStudyWarning,
                 stacklevel=2,
             )
@@ -271,6 +287,7 @@ def simulate(
         clustered=bool(clustered),
         model=spec.name,
         seed=seed,
+        distinct_dates=int(len(np.unique(day0))),
         seconds=time.perf_counter() - started,
     )
     return out
