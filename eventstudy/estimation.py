@@ -53,7 +53,9 @@ class EventStudy:
         Daily factors in decimals (``Mkt-RF``, ``SMB``, ..., ``RF``) for the factor models and CAPM; loaded
         with :func:`eventstudy.load_factors` when needed and not given.
     risk_free : Series, optional
-        Daily risk-free return in decimals, replacing the factors' ``RF``.
+        Daily risk-free return in decimals, replacing the factors' ``RF`` (no factor file is then needed for
+        CAPM).  Excess returns subtract it from the firm's return as given, so with log returns it is
+        subtracted from a log return (a difference of about the product of the two, negligible daily).
     estimation_window, event_window : (int, int)
         Relative trading days, inclusive at both ends; day 0 is the first session that could react.  The
         estimation window must end before the event window starts.
@@ -418,19 +420,26 @@ def _design(returns, firm_events, spec: _Spec, factors, risk_free) -> _Frames:
     factor_info: dict = {}
     rf = None
     needs_factors = [r for r in regressors if r not in market]
-    if needs_factors or model.needs_risk_free():
-        table, factor_info = _factor_table(model, factors, sessions)
+    if risk_free is not None:
+        check_instance("risk_free", risk_free, pd.Series, "a Series of daily risk-free returns in decimals")
+        rf = spec.calendar.align(risk_free.astype(float)).reindex(sessions)
+        typical = np.nanmedian(np.abs(rf.to_numpy()))
+        if np.isfinite(typical) and typical > 0.01:
+            raise ValueError(
+                f"The 'risk_free' parameter looks like an annual or percent rate (median {typical:.3g}); give the "
+                "daily risk-free return in decimals (about 0.0002 for 5% a year), e.g. French's RF / 100."
+            )
+        factor_info["risk_free"] = "given by the caller"
+    if needs_factors or (model.needs_risk_free() and rf is None):
+        table, loaded = _factor_table(model, factors, sessions)
+        factor_info.update(loaded)
         missing = [r for r in needs_factors if r not in table.columns]
         if missing:
             raise KeyError(
                 f"The {model.label} needs factor columns {missing}; the factors have {list(table.columns)}. "
                 f"Load them with eventstudy.load_factors({model.factor_set!r})."
             )
-        if risk_free is not None:
-            check_instance("risk_free", risk_free, pd.Series, "a Series of daily risk-free returns in decimals")
-            rf = spec.calendar.align(risk_free.astype(float)).reindex(sessions)
-            factor_info["risk_free"] = "given by the caller"
-        elif model.needs_risk_free():
+        if model.needs_risk_free() and rf is None:
             if RISK_FREE not in table.columns:
                 raise KeyError(f"The factors have no {RISK_FREE!r} column for the risk-free rate; pass risk_free=.")
             rf = table[RISK_FREE]

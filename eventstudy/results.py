@@ -226,14 +226,19 @@ class EventStudyResults:
 
     @property
     def aar(self) -> pd.DataFrame:
-        """Average abnormal return across firm-events on each event-window day, and its cumulation (CAAR)."""
+        """Average abnormal return across firm-events on each event-window day, and its cumulation (CAAR).
+
+        ``aar`` averages the firm-events with an abnormal return that day (``n`` of them); ``caar`` is NaN from
+        a day on which no firm-event has one.
+        """
         fit = self._fit
         ar = fit.ar_event
         n = np.isfinite(ar).sum(axis=0)
         with np.errstate(invalid="ignore"):
             aar = np.nanmean(np.where(n > 0, ar, 0.0), axis=0) if fit.n else np.full(ar.shape[1], np.nan)
         aar = np.where(n > 0, aar, np.nan)
-        return pd.DataFrame({"event_time": fit.event_days, "aar": aar, "caar": np.nancumsum(aar), "n": n})
+        # a day without any abnormal return leaves the CAAR undefined from there on, not silently flat
+        return pd.DataFrame({"event_time": fit.event_days, "aar": aar, "caar": np.cumsum(aar), "n": n})
 
     @property
     def params(self) -> pd.DataFrame:
@@ -277,8 +282,11 @@ class EventStudyResults:
             table["risk-free"] = offset
         x = fit.x_event[:, positions, :].sum(axis=1)  # (N, K) regressor sums, constant first
         names = self._model.param_names(self._market) if self._model.estimated else ()
+        excess = set(self._model.excess_regressors(self._market))
         for j, name in enumerate(names):
             label = "alpha" if name == "alpha" else name.removeprefix("beta_")
+            if label in excess:
+                label = f"{label} - RF"  # the beta multiplies the benchmark's excess return
             table[label] = fit.params[:, j] * x[:, j]
         table["abnormal"] = fit.car(window)
         return table

@@ -93,7 +93,8 @@ class Summary:
         lines += [f"- **{label}:** {value}" for label, value in self.facts]
         for table in self.tables:
             lines += ["", f"{hashes}# {table.title}", ""]
-            lines.append(table.display.to_markdown(index=False) if len(table.data) else "(none)")
+            # disable_numparse: keep the formatted strings ('0.50' must not become '0.5')
+            lines.append(table.display.to_markdown(index=False, disable_numparse=True) if len(table.data) else "(none)")
             if table.caption:
                 lines += ["", f"*{table.caption}*"]
         if self.notes:
@@ -135,6 +136,8 @@ class Summary:
                 continue
             body = table.display.to_latex(index=False, escape=True, caption=table.title)
             lines += ["", body]
+        if self.notes:
+            lines += ["", "\\begin{itemize}"] + [f"\\item {esc(note)}" for note in self.notes] + ["\\end{itemize}"]
         return "\n".join(lines) + "\n"
 
     # -- csv -------------------------------------------------------------------------------------------

@@ -323,7 +323,7 @@ def test_decomposition_parts_add_up_to_the_raw_return(model, window):
         close(row.raw, raw)
     total = pieces.sum(axis=1, skipna=False).to_numpy()
     np.testing.assert_allclose(total, parts["raw"].to_numpy(), rtol=0, atol=1e-12, equal_nan=True)
-    expected_columns = {"market-adjusted": ["SPY (beta fixed at 1)"], "capm": ["risk-free", "SPY"],
+    expected_columns = {"market-adjusted": ["SPY (beta fixed at 1)"], "capm": ["risk-free", "SPY - RF"],
                         "ff3": ["risk-free", "alpha", "Mkt-RF", "SMB", "HML"]}
     if model in expected_columns:
         assert list(pieces.columns) == expected_columns[model] + ["abnormal"]

@@ -134,6 +134,27 @@ def test_restricted_capm_has_one_parameter_and_t_minus_one_dof(data):
     assert res.car()["df"].item() == 239
 
 
+def test_capm_with_a_given_risk_free_rate_needs_no_factor_file(data, monkeypatch):
+    returns, factors = data
+    monkeypatch.setenv("EVENTSTUDY_OFFLINE", "1")  # a factor download would fail loudly
+    events = pd.DataFrame({"ticker": ["A"], "date": [returns.index[400]]})
+    res = es.EventStudy(events, returns=returns, model="capm", risk_free=factors["RF"]).fit()
+    rows = slice(400 - 250, 400 - 10)
+    y = (returns["A"] - factors["RF"]).iloc[rows]
+    x = (returns["SPY"] - factors["RF"]).iloc[rows]
+    beta = float((x * y).sum() / (x * x).sum())  # no intercept: the restricted CAPM
+    np.testing.assert_allclose(res.params.loc[0, "beta_SPY"], beta, rtol=RTOL)
+    parts = res.decompose((0, 0))
+    assert {"risk-free", "SPY - RF", "abnormal"} <= set(parts.columns)
+
+
+def test_risk_free_in_percent_is_refused(data):
+    returns, factors = data
+    events = pd.DataFrame({"ticker": ["A"], "date": [returns.index[400]]})
+    with pytest.raises(ValueError, match="risk_free.*decimals"):
+        es.EventStudy(events, returns=returns, model="capm", risk_free=factors["RF"] * 100 * 252).fit()
+
+
 def test_estimation_residuals_are_the_ols_residuals(data):
     returns, _ = data
     events = pd.DataFrame({"ticker": ["A"], "date": [returns.index[400]]})
