@@ -19,7 +19,8 @@ import pandas as pd
 
 from ._validation import check_choice, check_instance, check_window
 from .calendar import TradingCalendar
-from .exceptions import DroppedFirmEventsWarning, EstimationError, EventWindowError
+from .exceptions import DataSourceError, DroppedFirmEventsWarning, EstimationError, EventWindowError
+from .exceptions import SessionAssumptionWarning
 from .models import RISK_FREE, NormalReturnModel, estimate, get_model
 from .panel import AlignedData, gather
 
@@ -144,6 +145,7 @@ class EventStudy:
         from .results import EventStudyResults
 
         spec = self._validated()
+        self._failures: dict[str, str] = {}
         firm_events = _firm_events(self.events, self.tickers, spec.calendar)
         returns, source_info = self._load_returns(firm_events, spec)
         frames = _design(returns, firm_events, spec, self.factors, self.risk_free)
@@ -154,7 +156,7 @@ class EventStudy:
 
         firm = frames.y.columns.get_indexer(firm_events["ticker"])
         day0 = sessions.get_indexer(firm_events["day0"])
-        reasons = _unplaceable(firm_events, firm, day0, sessions, spec)
+        reasons = _unplaceable(firm_events, firm, day0, sessions, spec, self._failures)
         keep = reasons.isna().to_numpy()
         fit = estimate(
             data,
@@ -258,7 +260,16 @@ class EventStudy:
 
             source = self.source if self.source is not None else default_source()
             start, end = required_span(firm_events["day0"], spec.estimation_window, spec.event_window, spec.calendar)
-            prices = source.get_prices(needed, start, end, field=spec.price_field)
+            try:
+                prices = source.get_prices(needed, start, end, field=spec.price_field)
+            except DataSourceError as error:
+                firms_only = error.failures and not set(error.failures) & set(_benchmarks(spec))
+                rest = [t for t in needed if t not in error.failures]
+                if not firms_only or len(rest) == len(_benchmarks(spec)):
+                    raise  # a benchmark failed, the source itself failed, or no firm is left
+                # some firms have no prices: study the others and record why these could not be
+                self._failures = dict(error.failures)
+                prices = source.get_prices(rest, start, end, field=spec.price_field)
             returns = to_returns(prices, spec.return_kind, calendar=spec.calendar)
             info = {"kind": "prices loaded from a source", **_describe(source), "field": spec.price_field}
         missing = [m for m in _benchmarks(spec) if m not in returns.columns]
@@ -365,6 +376,11 @@ def _firm_events(events, tickers, calendar: TradingCalendar) -> pd.DataFrame:
     frame["ticker"] = frame["ticker"].astype(str)
     if "day0" in frame.columns:
         frame["day0"] = pd.to_datetime(frame["day0"]).dt.normalize()
+        unknown = (frame["session"] == "unknown").to_numpy()
+        if unknown.any():  # a catalog's day 0 for unknown sessions follows the study's rule, not the loader's
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SessionAssumptionWarning)  # the catalog loader already warned
+                frame.loc[unknown, "day0"] = calendar.day_zeros(frame.loc[unknown, "date"], "unknown")
         not_sessions = ~frame["day0"].isin(calendar.sessions)
         if not_sessions.any():
             bad = frame.loc[not_sessions].iloc[0]
@@ -485,7 +501,7 @@ def _factor_table(model: NormalReturnModel, factors, sessions) -> tuple[pd.DataF
 # --------------------------------------------------------------------------------------------------------
 
 
-def _unplaceable(firm_events, firm, day0, sessions, spec: _Spec) -> pd.Series:
+def _unplaceable(firm_events, firm, day0, sessions, spec: _Spec, failures: dict[str, str]) -> pd.Series:
     """Reasons that need no fit: no returns for the ticker, day 0 or the event window outside the data."""
     reasons = pd.Series(None, index=firm_events.index, dtype=object)
     first, last = f"{sessions[0]:%Y-%m-%d}", f"{sessions[-1]:%Y-%m-%d}"
@@ -500,7 +516,10 @@ def _unplaceable(firm_events, firm, day0, sessions, spec: _Spec) -> pd.Series:
     outside = ~no_ticker & (day0 < 0)
     past_end = ~no_ticker & ~outside & (day0 + hi >= len(sessions))
     before_start = ~no_ticker & ~outside & ~past_end & (day0 + lo < 0)
-    reasons[no_ticker] = "no returns for this ticker"
+    reasons[no_ticker] = [
+        f"no prices for this ticker: {failures[t]}" if t in failures else "no returns for this ticker"
+        for t in firm_events.loc[no_ticker, "ticker"]
+    ]
     reasons[outside] = f"day 0 lies outside the returns ({first} to {last})"
     reasons[past_end] = f"event window ends after the last return ({last})"
     reasons[before_start] = f"event window starts before the first return ({first})"
@@ -511,11 +530,27 @@ def _unestimable(fit, frames: _Frames, spec: _Spec, min_obs: int) -> np.ndarray:
     """Reasons found in the fit, most basic first: the return, then what the model subtracts or regresses
     on, on day 0; then too short an estimation window; then a model that is not identified."""
     zero = np.array([0])
+    raw = frames.raw.to_numpy()
+    valid = np.isfinite(raw)
+    first = valid.argmax(axis=0)  # each ticker's first and last return, to say why days are missing
+    last = len(raw) - 1 - valid[::-1].argmax(axis=0)
+    dates = frames.raw.index
+
+    def span_note(row: int) -> str:
+        column = fit.firm[row]
+        if not valid[:, column].any():
+            return "; the ticker has no returns in the data"
+        if fit.day0[row] + spec.estimation_window[0] < first[column]:
+            return f"; the ticker's returns start on {dates[first[column]]:%Y-%m-%d}"
+        if fit.day0[row] > last[column]:
+            return f"; the ticker's returns end on {dates[last[column]]:%Y-%m-%d}"
+        return ""
+
     reasons = np.full(fit.n, None, dtype=object)
     # later assignments win, so they run from the least to the most basic reason
     reasons[~np.isfinite(fit.sigma2)] = "model not identified on the estimation window (a regressor does not vary)"
-    too_few = fit.n_obs < min_obs
-    reasons[too_few] = [f"{n} estimation-window returns, fewer than the minimum {min_obs}" for n in fit.n_obs[too_few]]
+    for row in np.flatnonzero(fit.n_obs < min_obs):  # only the firm-events with too short a window
+        reasons[row] = f"{fit.n_obs[row]} estimation-window returns, fewer than the minimum {min_obs}{span_note(row)}"
     names = np.array(frames.z.columns, dtype=object)
     if len(names):
         z0 = gather(frames.z.to_numpy(), fit.day0, zero)[:, 0, :]
@@ -526,8 +561,9 @@ def _unestimable(fit, frames: _Frames, spec: _Spec, min_obs: int) -> np.ndarray:
     benchmark = spec.model.offset(spec.market)
     what = f"benchmark {benchmark}" if benchmark is not None else "risk-free rate (RF)"
     reasons[~np.isfinite(offset0)] = f"{what} missing on day 0"
-    raw0 = gather(frames.raw.to_numpy(), fit.day0, zero, fit.firm)[:, 0]
-    reasons[~np.isfinite(raw0)] = "no return on day 0"
+    raw0 = gather(raw, fit.day0, zero, fit.firm)[:, 0]
+    for row in np.flatnonzero(~np.isfinite(raw0)):
+        reasons[row] = f"no return on day 0{span_note(row)}"
     return reasons
 
 

@@ -377,6 +377,9 @@ def plot_ar(
         ax.tick_params(axis="y", labelsize=7.0)
     ax.set_ylim(-0.7, max(n, 1) - 0.3)
     _percent_axis(ax.xaxis)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # percent labels are wide; fewer ticks keep them apart
     # The caption sits under the axis, where it cannot cover a bar.
     caption = (
         f"Abnormal return on day {day}\n"

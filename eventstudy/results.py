@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._validation import check_window
+from ._validation import check_choice, check_window
 from .models import NormalReturnModel, StackedFit
 from .panel import gather
 from .summary import Summary, Table
@@ -125,17 +125,33 @@ class EventStudyResults:
         """Number of estimated firm-events."""
         return self._fit.n
 
-    def select(self, *, event_ids: Sequence[str] | None = None, tickers: Sequence[str] | None = None) -> EventStudyResults:
-        """The firm-events of some events and/or tickers, as a new results object (this one is unchanged)."""
+    def select(
+        self,
+        *,
+        event_ids: Sequence[str] | None = None,
+        tickers: Sequence[str] | None = None,
+        missing: str = "raise",
+    ) -> EventStudyResults:
+        """The firm-events of some events and/or tickers, as a new results object (this one is unchanged).
+
+        ``missing="ignore"`` keeps what matches when some ids or tickers were not estimated here (to take the
+        same event groups from several studies); the default raises ``KeyError`` naming them.
+        """
+        check_choice("missing", missing, ("raise", "ignore"))
         keep = np.ones(self.n, dtype=bool)
         for column, wanted in (("event_id", event_ids), ("ticker", tickers)):
             if wanted is None:
                 continue
             wanted = [wanted] if isinstance(wanted, str) else list(wanted)
             unknown = sorted(set(wanted) - set(self._firm_events[column]))
-            if unknown:
-                raise KeyError(f"No estimated firm-event has {column} {unknown}; res.dropped lists the dropped ones.")
+            if unknown and missing == "raise":
+                raise KeyError(
+                    f"No estimated firm-event has {column} {unknown}; res.dropped lists the dropped ones "
+                    "(select(..., missing='ignore') keeps the rest)."
+                )
             keep &= self._firm_events[column].isin(wanted).to_numpy()
+        if not keep.any():
+            raise KeyError("No estimated firm-event matches the selection.")
         return EventStudyResults(
             fit=self._fit.take(keep),
             firm_events=self._firm_events.loc[keep].reset_index(drop=True),

@@ -334,7 +334,9 @@ def test_min_estimation_obs_is_honoured(small):
     cut = returns.index[200]  # 190 estimation-window returns available
     with pytest.warns(es.DroppedFirmEventsWarning):
         res = es.EventStudy(_events("2023-06-01", cut), returns=returns, min_estimation_obs=200).fit()
-    assert res.dropped["reason"].tolist() == ["190 estimation-window returns, fewer than the minimum 200"]
+    assert res.dropped["reason"].tolist() == [
+        "190 estimation-window returns, fewer than the minimum 200; the ticker's returns start on 2022-01-03"
+    ]
 
 
 def test_reference_panel_exercises_the_awkward_cases():
@@ -560,7 +562,9 @@ def test_too_few_estimation_observations_is_dropped_with_reason(small):
         res = es.EventStudy(_events("2023-06-01", early), returns=returns).fit()
     assert len([w for w in record if issubclass(w.category, es.DroppedFirmEventsWarning)]) == 1
     assert res.n == 1
-    assert res.dropped["reason"].tolist() == ["50 estimation-window returns, fewer than the minimum 120"]
+    assert res.dropped["reason"].tolist() == [
+        "50 estimation-window returns, fewer than the minimum 120; the ticker's returns start on 2022-01-03"
+    ]
     assert res.dropped["date"].tolist() == [early]
 
 

@@ -519,6 +519,7 @@ class PriceSource(abc.ABC):
         result = self._collect(names, first, last)
         failures = dict(result.failures)
         history: dict[str, pd.DataFrame] = {}
+        short_coverage: list[str] = []
         for ticker in names:
             if ticker in failures:
                 continue
@@ -536,11 +537,15 @@ class PriceSource(abc.ABC):
             notes = []
             note = _coverage_note(ticker, kept, first, last)
             if note is not None:
-                warn(note)
                 notes.append(note)
+                short_coverage.append(note)
             kept = kept.copy()
             kept.attrs = {NOTES_KEY: notes, "eventstudy_source": self.name}
             history[ticker] = kept
+        if short_coverage:  # one warning per call, however many tickers start late or end early
+            warn(short_coverage[0] if len(short_coverage) == 1 else (
+                f"{len(short_coverage)} tickers do not cover the whole range: " + " | ".join(short_coverage)
+            ))
         if failures:
             raise DataSourceError(
                 f"Could not get prices for {len(failures)} of {len(names)} ticker(s) from {self.name} "
@@ -587,6 +592,7 @@ class PriceSource(abc.ABC):
         notes: list[str] = []
         columns: dict[str, pd.Series] = {}
         failures: dict[str, str] = {}
+        fallbacks: list[str] = []
         for ticker, frame in history.items():
             notes.extend(frame.attrs.get(NOTES_KEY, []))
             values = frame[field]
@@ -599,7 +605,7 @@ class PriceSource(abc.ABC):
                         else f"the close stands in for the {field.lower()}"
                     )
                     note = f"{ticker}: no {field!r} values in the data; used 'Close' instead, so {why}."
-                    warn(note)
+                    fallbacks.append(note)
                     notes.append(note)
                     values = frame["Close"]
                 else:
@@ -607,6 +613,8 @@ class PriceSource(abc.ABC):
                     failures[ticker] = f"no {field!r} values; the data have {available}.{hint}"
                     continue
             columns[ticker] = values
+        if fallbacks:
+            warn(" | ".join(fallbacks))
         if failures:
             raise DataSourceError(
                 f"The field {field!r} is missing for {len(failures)} ticker(s) in {self.name}.",
