@@ -1,0 +1,362 @@
+"""One summary, every display: text, HTML, Markdown, LaTeX and CSV show the same numbers.
+
+The study is real: NVIDIA, AMD and four peers on the two AI Diffusion Rule rescission events plus the October
+2022 advanced-computing rule, market model against SPY, on the shared price files.  Arm did not trade in
+October 2022, so that firm-event is dropped and must show up in every display's dropped table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html as html_lib
+import re
+import warnings
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import eventstudy as es
+
+EVENT_IDS = [
+    "bis-advanced-computing-rule-2022-10-07",
+    "report-rescind-diffusion-rule-2025-05-07",
+    "bis-rescinds-diffusion-huawei-guidance-2025-05-13",
+]
+TICKERS = ["NVDA", "AMD", "AVGO", "MU", "QCOM", "ARM"]
+WINDOWS = [(0, 0), (-1, 1), (-5, 5)]  # the summary's default windows for a (-5, +5) event window
+
+
+def window_label(window: tuple[int, int]) -> str:
+    return "(0)" if window == (0, 0) else f"({window[0]:+d}, {window[1]:+d})"
+
+
+def pct(value: float) -> str:
+    return f"{value:+.2%}"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> pd.DataFrame:
+    with pytest.warns(es.SessionAssumptionWarning):
+        return es.load_events("export-controls")
+
+
+@pytest.fixture(scope="module")
+def events(catalog) -> pd.DataFrame:
+    return catalog[catalog["id"].isin(EVENT_IDS)].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def source(prices_dir):
+    return es.CsvSource(prices_dir)
+
+
+def _fit(events, source, market):
+    with pytest.warns(es.DroppedFirmEventsWarning, match="1 of 18 firm-events"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", es.DataQualityWarning)  # ARM's file starts at its 2023 listing
+            return es.EventStudy(events, tickers=TICKERS, source=source, market=market).fit()
+
+
+@pytest.fixture(scope="module")
+def res(events, source):
+    return _fit(events, source, "SPY")
+
+
+@pytest.fixture(scope="module")
+def res_soxx(events, source):
+    return _fit(events, source, "SOXX")
+
+
+@pytest.fixture(scope="module")
+def car_strings(res) -> dict[tuple[str, str], list[str]]:
+    """(event_id, ticker) -> the CARs of the summary windows formatted as the displays show them."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for window in WINDOWS:
+        for row in res.car(window).itertuples():
+            out.setdefault((row.event_id, row.ticker), []).append(pct(row.car))
+    return out
+
+
+# -- the study itself ------------------------------------------------------------------------------------
+def test_study_is_the_one_described(res):
+    assert res.default_windows() == WINDOWS
+    assert res.n == 17
+    dropped = res.dropped
+    assert list(dropped[["event_id", "ticker"]].itertuples(index=False, name=None)) == [(EVENT_IDS[0], "ARM")]
+    assert set(res.firm_events["event_id"]) == set(EVENT_IDS)
+
+
+# -- text ------------------------------------------------------------------------------------------------
+def test_repr_and_str_are_the_summary_text(res):
+    text = res.summary().as_text()
+    assert repr(res) == text
+    assert str(res) == text
+    assert text.startswith("Event study: market model (SPY)\n===")
+    for heading in ["Abnormal returns by firm-event", "Tests across firm-events", "Average abnormal return by day",
+                    "Dropped firm-events", "Notes"]:
+        assert f"\n{heading}\n" in text
+
+
+def test_text_rows_show_each_car_to_two_decimals(res, car_strings):
+    lines = str(res).splitlines()
+    for (event_id, ticker), cars in car_strings.items():
+        row = [line for line in lines if re.match(rf"\s*{re.escape(event_id)}\s+{ticker}\s+\d{{4}}-", line)]
+        assert len(row) == 1, (event_id, ticker)
+        assert [cell for cell in row[0].split() if cell.endswith("%")] == cars
+
+
+# -- HTML ------------------------------------------------------------------------------------------------
+class _Tables(HTMLParser):
+    """Collect every <table> as a list of rows of cell texts, and check that tags are balanced."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self.stack: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        self.stack.append(tag)
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes <{self.stack[-1] if self.stack else None}>"
+        self.stack.pop()
+        if tag in ("td", "th"):
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def test_html_is_the_same_summary_as_a_table(res, car_strings):
+    html = res._repr_html_()
+    assert html == res.summary().as_html() == res.summary()._repr_html_()
+    assert html.startswith("<div class='eventstudy-summary'>") and html.rstrip().endswith("</div>")
+    parser = _Tables()
+    parser.feed(html)
+    parser.close()
+    assert parser.stack == []
+    facts, by_firm = parser.tables[0], parser.tables[1]
+    assert ["Model", "market model (SPY)"] in facts
+    header = by_firm[0]
+    assert header[:3] == ["event_id", "ticker", "day0"]
+    car_columns = [header.index(f"CAR {window_label(w)}") for w in WINDOWS]
+    rows = {(r[0], r[1]): [r[i] for i in car_columns] for r in by_firm[1:]}
+    assert rows == car_strings
+    for heading in ["Tests across firm-events", "Dropped firm-events", "Notes"]:
+        assert f"<h5>{heading}</h5>" in html
+
+
+# -- Markdown ----------------------------------------------------------------------------------------------
+def _markdown_tables(text: str) -> list[list[list[str]]]:
+    tables, current = [], None
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if current is None:
+                current = []
+                tables.append(current)
+            current.append(cells)
+        else:
+            current = None
+    return tables
+
+
+def test_markdown_is_a_github_table_with_the_firm_event_rows(res, car_strings):
+    text = res.to_markdown()
+    assert text == res.summary().to_markdown()
+    assert text.startswith("## Event study: market model (SPY)\n")
+    assert "### Abnormal returns by firm-event" in text
+    tables = _markdown_tables(text)
+    by_firm = tables[0]
+    header, rule = by_firm[0], by_firm[1]
+    assert all(re.fullmatch(r":?-{3,}:?", cell) for cell in rule)
+    car_columns = [header.index(f"CAR {window_label(w)}") for w in WINDOWS]
+    rows = {(r[0], r[1]): [r[i] for i in car_columns] for r in by_firm[2:]}
+    assert rows == car_strings
+
+
+def test_markdown_keeps_the_formatted_t_and_p_values(res):
+    """tabulate must not re-parse the formatted strings ('0.50' stays '0.50', '0.740' stays '0.740')."""
+    text_rows = {tuple(line.split()[:2]): line.split() for line in str(res).splitlines() if line.strip().startswith(tuple(EVENT_IDS))}
+    md_rows = {(r[0], r[1]): r for r in _markdown_tables(res.to_markdown())[0][2:]}
+    for key, md_row in md_rows.items():
+        assert md_row == text_rows[key]
+
+
+# -- LaTeX ---------------------------------------------------------------------------------------------------
+def test_latex_has_the_tables_and_the_same_cars(res, car_strings):
+    latex = res.to_latex()
+    assert latex == res.summary().to_latex()
+    assert latex.count("\\begin{tabular}") == latex.count("\\end{tabular}") >= 4
+    assert "\\caption{Abnormal returns by firm-event}" in latex
+    assert "\\caption{Dropped firm-events}" in latex
+    for (event_id, ticker), cars in car_strings.items():
+        row = [line for line in latex.splitlines() if line.startswith(f"{event_id} & {ticker} & ")]
+        assert len(row) == 1
+        cells = [c.strip().removesuffix("\\\\").strip() for c in row[0].split("&")]
+        assert [c for c in cells if c.endswith("\\%")] == [c.replace("%", "\\%") for c in cars]
+
+
+def test_latex_carries_the_notes(res, events):
+    latex = res.to_latex()
+    assert "Suited to this design" in latex
+    flat = " ".join(latex.split())
+    for event in events.itertuples():
+        escaped = re.sub(r"([&%$#_{}])", r"\\\1", event.confounders.strip())
+        assert " ".join(escaped.split()) in flat, event.id
+
+
+# -- CSV -------------------------------------------------------------------------------------------------------
+def test_csv_files_hold_full_precision(res, tmp_path):
+    paths = res.to_csv(tmp_path)
+    names = sorted(p.name for p in paths)
+    assert names == sorted(
+        ["abnormal_returns_by_firm_event.csv", "tests_across_firm_events.csv", "average_abnormal_return_by_day.csv",
+         "dropped_firm_events.csv"]
+    )
+    assert all(p.parent == tmp_path and p.stat().st_size > 0 for p in paths)
+    table = pd.read_csv(tmp_path / "abnormal_returns_by_firm_event.csv")
+    for window in WINDOWS:
+        label = window_label(window)
+        car = res.car(window)
+        merged = car.merge(table, on=["event_id", "ticker"], validate="one_to_one")
+        assert len(merged) == res.n
+        np.testing.assert_array_equal(merged[f"CAR {label}"].to_numpy(), merged["car"].to_numpy())
+        np.testing.assert_array_equal(merged[f"t {label}"].to_numpy(), merged["t"].to_numpy())
+        np.testing.assert_array_equal(merged[f"p {label}"].to_numpy(), merged["pvalue"].to_numpy())
+    aar = pd.read_csv(tmp_path / "average_abnormal_return_by_day.csv")
+    np.testing.assert_array_equal(aar["caar"].to_numpy(), res.aar["caar"].to_numpy())
+    dropped = pd.read_csv(tmp_path / "dropped_firm_events.csv")
+    assert list(dropped[["event_id", "ticker"]].itertuples(index=False, name=None)) == [(EVENT_IDS[0], "ARM")]
+
+
+def test_csv_tests_equal_res_tests(res, tmp_path):
+    res.to_csv(tmp_path)
+    written = pd.read_csv(tmp_path / "tests_across_firm_events.csv")
+    tests = res.tests(WINDOWS)
+    pooled = tests[tests["event_id"].isna() | tests["test"].str.startswith("mvrm")].reset_index(drop=True)
+    assert list(written["test"]) == list(pooled["test"])
+    np.testing.assert_array_equal(written["stat"].to_numpy(), pooled["stat"].to_numpy())
+    np.testing.assert_array_equal(written["pvalue"].to_numpy(), pooled["pvalue"].to_numpy())
+
+
+# -- dropped firm-events and notes in every format ---------------------------------------------------------
+def test_dropped_firm_event_appears_in_every_format(res):
+    reason = res.dropped["reason"].iloc[0]
+    assert reason
+    dropped_line = [line for line in str(res).split("Dropped firm-events")[1].splitlines() if "ARM" in line]
+    assert len(dropped_line) == 1 and EVENT_IDS[0] in dropped_line[0] and reason in dropped_line[0]
+    html_part = res._repr_html_().split("<h5>Dropped firm-events</h5>")[1]
+    assert f"<td>{EVENT_IDS[0]}</td>" in html_part and "<td>ARM</td>" in html_part and reason in html_part
+    md_part = res.to_markdown().split("### Dropped firm-events")[1]
+    assert re.search(rf"\|\s*{re.escape(EVENT_IDS[0])}\s*\|\s*ARM\s*\|", md_part)
+    latex_part = res.to_latex().split("\\caption{Dropped firm-events}")[1]
+    assert f"{EVENT_IDS[0]} & ARM & " in latex_part
+
+
+def test_notes_carry_the_catalog_confounders(res, events):
+    notes = res.summary().notes
+    text, html, markdown = str(res), res._repr_html_(), res.to_markdown()
+    assert "\\begin{itemize}" in res.to_latex()
+    for event in events.itertuples():
+        confounders = event.confounders.strip()
+        assert confounders
+        assert any(note.startswith(f"{event.id}: ") and confounders in note for note in notes), event.id
+        assert confounders in text
+        assert confounders in markdown
+        assert html_lib.escape(confounders) in html
+
+
+def test_notes_recommend_tests_for_the_design(res):
+    notes = res.summary().notes
+    assert any(note.startswith("Suited to this design: kp_bmp") for note in notes)
+    assert any("overlaps" in note for note in notes)  # the two May 2025 events are four sessions apart
+
+
+# -- es.compare ----------------------------------------------------------------------------------------------
+def test_compare_puts_one_column_group_per_study(res, res_soxx):
+    side = es.compare({"vs SPY": res, "vs SOXX": res_soxx}, window=(-1, 1))
+    assert list(side.columns.get_level_values(0).unique()) == ["vs SPY", "vs SOXX"]
+    assert list(side["vs SPY"].columns) == ["car", "t", "pvalue"]
+    assert side.index.names == ["event_id", "ticker"]
+    for label, study in [("vs SPY", res), ("vs SOXX", res_soxx)]:
+        car = study.car((-1, 1)).set_index(["event_id", "ticker"])
+        block = side[label].loc[car.index]
+        np.testing.assert_array_equal(block["car"].to_numpy(), car["car"].to_numpy())
+        np.testing.assert_array_equal(block["t"].to_numpy(), car["t"].to_numpy())
+        np.testing.assert_array_equal(block["pvalue"].to_numpy(), car["pvalue"].to_numpy())
+    assert not np.allclose(side[("vs SPY", "car")], side[("vs SOXX", "car")])
+
+
+def test_compare_shows_nan_for_a_firm_event_one_study_lacks(res):
+    nvda_only = res.select(tickers=["NVDA"])
+    side = es.compare({"all": res, "NVDA": nvda_only}, window=(0, 0))
+    assert len(side) == res.n
+    lacking = side.index.get_level_values("ticker") != "NVDA"
+    assert side.loc[lacking, ("NVDA", "car")].isna().all()
+    assert side.loc[~lacking, ("NVDA", "car")].notna().all()
+
+
+def test_compare_rejects_what_is_not_a_results_object(res):
+    with pytest.raises(TypeError):
+        es.compare({})
+    with pytest.raises(TypeError):
+        es.compare({"a": res, "b": res.car()})
+
+
+# -- immutability ----------------------------------------------------------------------------------------------
+def test_results_cannot_be_changed(res):
+    with pytest.raises(AttributeError):
+        res.name = "changed"
+    with pytest.raises(AttributeError):
+        res.new_attribute = 1
+    with pytest.raises(AttributeError):
+        res._fit = None
+    summary = res.summary()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        summary.title = "changed"
+
+
+@pytest.mark.parametrize("getter", [
+    lambda r: r.ar, lambda r: r.car(), lambda r: r.car((0, 0)), lambda r: r.bhar((-1, 1)), lambda r: r.aar,
+    lambda r: r.params, lambda r: r.firm_events, lambda r: r.dropped, lambda r: r.decompose((0, 0)),
+    lambda r: r.tests([(0, 0)]),
+])
+def test_a_returned_frame_is_a_copy(res, getter):
+    first = getter(res)
+    expected = first.copy(deep=True)
+    for column in first.columns:
+        if pd.api.types.is_numeric_dtype(first[column]) and not pd.api.types.is_bool_dtype(first[column]):
+            first[column] = first[column] * 0 + 12345
+        elif first[column].dtype == object:
+            first.loc[first.index[0], column] = "changed"
+    first["added"] = 1.0
+    pd.testing.assert_frame_equal(getter(res), expected)
+
+
+def test_changing_a_summary_table_does_not_change_the_next_summary(res):
+    summary = res.summary()
+    summary.tables[0].data.iloc[:, 3] = 99.0
+    summary.notes.append("a note added later")
+    fresh = res.summary()
+    assert "a note added later" not in fresh.notes
+    assert fresh.as_text() == str(res)
+
+
+def test_settings_and_provenance_are_copies(res):
+    settings, provenance = res.settings, res.provenance
+    settings["model"] = "changed"
+    provenance["source"] = None
+    assert res.settings["model"] == "market"
+    assert res.provenance["source"] is not None
