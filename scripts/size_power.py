@@ -326,6 +326,14 @@ def markdown(tidy: pd.DataFrame, scenarios: Sequence[Scenario], settings: dict) 
     matched = find(False, design["firms_clustered"], 0.0)
     clustered = find(True, design["firms_clustered"], 0.0)
     se5 = nominal_se(LEVEL, samples)
+    window_days = design["event_window"][1] - design["event_window"][0] + 1
+    joint_f = (
+        "Hotelling's T^2 F, exact for this one-day window if returns are multivariate normal (for longer "
+        "windows the default `form=\"mckeon\"` uses McKeon's 1974 F approximation instead)"
+        if window_days == 1
+        else "McKeon's (1974) F approximation to the Lawley-Hotelling trace, an approximation even if returns "
+        "are multivariate normal"
+    )
 
     lines = [
         "# Size and power of the event-study tests on real semiconductor returns",
@@ -436,8 +444,8 @@ def markdown(tidy: pd.DataFrame, scenarios: Sequence[Scenario], settings: dict) 
         f"correlation (Kolari & Pynnonen 2010), and `rank` takes the time-series variance of the daily mean rank. "
         f"`rank` errs the other way when the firms move together: the day-0 mean rank then behaves like a single "
         f"stock's rank, which is bounded (|Z| <= sqrt(3) with perfect correlation), so its tails are too thin. "
-        f"`mvrm_joint` tests all N abnormal returns jointly with an F that is exact only under multivariate "
-        f"normality; fat-tailed daily returns inflate it, in spread-out samples' coincidental pairs too.",
+        f"`mvrm_joint` tests all N abnormal returns jointly with {joint_f}; fat-tailed daily returns inflate "
+        f"it, in spread-out samples' coincidental pairs too.",
         "",
         "## Spread-out dates, and the other levels",
         "",

@@ -176,7 +176,8 @@ class Groups:
     """A partition of the firm-events into groups (one group for a study; one per sample in a simulation).
 
     Sums over the rows of each group use ``np.add.reduceat`` on rows sorted by group, so a statistic of a
-    thousand samples costs one vectorized pass.
+    thousand samples costs one vectorized pass.  The sorted rows get a zero row appended, so that every
+    group's start is a valid index even when the last groups are empty.
     """
 
     def __init__(self, ids: np.ndarray | None, n_rows: int, n_groups: int | None = None):
@@ -196,9 +197,11 @@ class Groups:
             values = values.astype(np.int64)
         if self.order is not None:
             values = values[self.order]
-        if len(values) == 0:
-            return np.zeros((self.n,) + values.shape[1:], dtype=values.dtype)
-        out = np.add.reduceat(values, np.minimum(self.starts, len(values) - 1), axis=0)
+        # reduceat sums rows starts[g] .. starts[g+1]-1, and the last group to the end: with the zero row
+        # appended, empty trailing groups start at that row (sum 0) and the last non-empty group keeps its
+        # final row.  An empty group inside gets values[starts[g]] from reduceat, hence the reset.
+        padded = np.concatenate([values, np.zeros((1,) + values.shape[1:], dtype=values.dtype)])
+        out = np.add.reduceat(padded, self.starts, axis=0)
         out[self.counts == 0] = 0
         return out
 
@@ -617,7 +620,7 @@ def design(fit: StackedFit) -> Design:
 
 
 def recommend(fit: StackedFit) -> list[tuple[str, str]]:
-    """Tests suited to the design of ``fit``, each with the reason.
+    r"""Tests suited to the design of ``fit``, each with the reason.
 
     Rules (thresholds are module constants):
 
@@ -625,9 +628,12 @@ def recommend(fit: StackedFit) -> list[tuple[str, str]]:
     * fewer than :data:`MIN_FIRM_EVENTS` firm-events: the same per firm-event, because cross-sectional
       tests do not run (their variance comes from the cross-section);
     * clustered (at least :data:`CLUSTERED_SHARE` of firm-events share calendar days of their event
-      windows with another): ``kp_bmp``, ``kp_patell``, ``mvrm_joint``/``mvrm_average`` (when the clusters
-      are smaller than the estimation windows allow) and ``rank``, because cross-correlated abnormal
-      returns make ``csect_t``, ``patell`` and ``bmp`` over-reject;
+      windows with another): ``kp_bmp``, ``kp_patell`` and ``rank``, because cross-correlated abnormal
+      returns make ``csect_t``, ``patell`` and ``bmp`` over-reject; with same-day firm-events also
+      ``mvrm_average`` (the equally weighted portfolio's t, exact whatever the cluster size) and
+      ``mvrm_joint`` when the largest same-day cluster :math:`N` satisfies :math:`N < \nu - 3`,
+      :math:`\nu = T - K` from the fewest estimation days, so that McKeon's F runs for every window
+      (Hotelling's F for one-day windows needs only :math:`N\le\nu`);
     * spread-out dates: ``bmp``, ``patell``, ``rank``, ``generalized_sign``, ``csect_t``;
     * fewer than :data:`SMALL_SAMPLE` firm-events: also the exact ``sign`` and ``wilcoxon`` tests, and the
       per-firm-event ``car_t``, since the normal approximations are rough.
@@ -653,15 +659,28 @@ def recommend(fit: StackedFit) -> list[tuple[str, str]]:
             ("kp_bmp", f"{corr}; Kolari-Pynnonen scale BMP's t by the estimated average correlation"),
             ("kp_patell", "Patell's Z adjusted for the same cross-correlation (Kolari & Pynnonen 2010)"),
         ]
-        # the exact MVRM F needs T - K > N + 3 for the largest same-day cluster
-        room = d.min_estimation_days - max(fit.n_params, 1) - 3
-        if d.share_same_day > 0 and d.largest_cluster < room:
-            out += [
-                ("mvrm_joint", "Binder's system test uses the full cross-firm covariance of same-day firms"),
-                ("mvrm_average", "the average effect of a same-day cluster, exact t under normality"),
-            ]
-        elif d.share_same_day > 0:
-            out.append(("rank", "clusters are too large for the MVRM system given the estimation days"))
+        if d.share_same_day > 0:
+            # nu = T - K of the MVRM system (K = 0 for market-adjusted returns), from the fewest estimation
+            # days: a cluster's common days can only be fewer
+            nu = d.min_estimation_days - (fit.n_params if fit.estimated else 0)
+            average = (
+                "mvrm_average",
+                "the average effect of a same-day cluster: the equally weighted portfolio's t, exact under "
+                "normality whatever the cluster size",
+            )
+            if d.largest_cluster < nu - 3:
+                joint = (
+                    "Binder's system test uses the full cross-firm covariance of same-day firms; its F is exact "
+                    "only for normal returns and over-rejects with fat tails (see results/size-power)"
+                )
+                out += [("mvrm_joint", joint), average]
+            else:
+                too_large = (
+                    f"the largest same-day cluster ({d.largest_cluster} firm-events) is too large for the joint "
+                    f"MVRM test with T - K = {nu} estimation days (McKeon's F needs T - K > N + 3); mvrm_average "
+                    "still runs"
+                )
+                out += [average, ("rank", too_large)]
         if not any(name == "rank" for name, _ in out):
             out.append(("rank", "daily mean ranks with their estimation-window variance absorb cross-correlation"))
     else:
@@ -669,7 +688,7 @@ def recommend(fit: StackedFit) -> list[tuple[str, str]]:
             ("bmp", "standardized CARs with a cross-sectional variance: robust to event-induced variance"),
             ("patell", "standardized CARs with their time-series variances"),
             ("rank", "Corrado's rank test: no normality, robust to outliers"),
-            ("generalized_sign", "Cowan's sign test against the estimation-window share of positive residuals"),
+            ("generalized_sign", "Cowan's sign test against the share of positive estimation-window CARs"),
             ("csect_t", "the plain t of mean CAR, as a benchmark"),
         ]
         if d.share_clustered > 0:

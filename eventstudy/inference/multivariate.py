@@ -26,6 +26,20 @@ where :math:`\hat\Gamma` is the :math:`L\times N` matrix of :math:`\hat\gamma_{i
 :math:`X_W` the regressors on the :math:`T` balanced estimation days and on the window, and
 :math:`\hat\Sigma=\hat{\mathcal E}'\hat{\mathcal E}/\nu` with :math:`\nu=T-K` (:math:`K` columns of
 :math:`x_t`) from the estimation-day residuals (the dummies fit the window days exactly).
+
+Market-adjusted returns (:math:`K=0`): nothing is estimated, so the residuals are the abnormal returns
+:math:`R_{it}-R_{mt}` themselves, *not demeaned*, and :math:`\hat\Sigma=\hat{\mathcal E}'\hat{\mathcal E}/T`
+with :math:`\nu=T`: under the model's null the abnormal return has mean zero, and the MVRM statistics'
+t and F distributions need exactly this :math:`\hat\Sigma` (a Wishart with :math:`T` degrees of freedom).
+This differs from :attr:`StackedFit.sigma2 <eventstudy.models.StackedFit.sigma2>`, which for
+market-adjusted returns is the *demeaned* sample variance with :math:`T-1` degrees of freedom and
+feeds the univariate tests (``car_t``, ``patell``, ...): for one firm
+:math:`\hat\Sigma_{ii}=\frac{T-1}{T}\hat\sigma^2_i+\overline{AR}_i^{\,2}`, with :math:`\overline{AR}_i`
+the mean estimation-window abnormal return, so the two variances differ slightly.
+
+The joint test (:func:`mvrm_joint`) needs :math:`\hat\Sigma^{-1}`, hence :math:`\nu\ge N`; the
+average test (:func:`mvrm_average`) needs only the variance of the equally weighted portfolio,
+:math:`\iota'\hat\Sigma\iota/N^2`, and runs on clusters of any size.
 """
 
 from __future__ import annotations
@@ -38,24 +52,32 @@ from ..panel import gather
 from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register
 from .parametric import p_norm, p_t
 
-__all__ = ["mvrm_joint", "mvrm_average", "FORMS"]
+__all__ = ["mvrm_joint", "mvrm_average", "JOINT_FORMS", "AVERAGE_FORMS"]
 
-#: the distributions the MVRM statistics can be referred to
-FORMS = ("exact", "binder", "wald")
+#: the reference distributions of :func:`mvrm_joint`
+JOINT_FORMS = ("mckeon", "binder", "wald")
+#: the reference distributions of :func:`mvrm_average`
+AVERAGE_FORMS = ("exact", "binder", "wald")
 
 _NO_CLUSTER = "mvrm needs firm-events that share an event date"
 
 
 class _Systems:
-    """Per-cluster Wald statistic and average-effect pieces, one entry per reported cluster."""
+    """Per-cluster Wald statistic and average-effect pieces, one entry per reported cluster.
+
+    ``joint_note`` and ``average_note`` say why an entry cannot be computed ("" when it can): the joint
+    test needs the inverse of Sigma-hat, the average test only the portfolio variance.
+    """
 
     def __init__(self, size: int):
         self.wald = np.full(size, np.nan)  # vec(G)' (Sigma kron C)^-1 vec(G)
         self.average = np.full(size, np.nan)  # (1/N) sum_i sum_d gamma_id
-        self.average_var = np.full(size, np.nan)
+        self.average_var = np.full(size, np.nan)  # (iota' Sigma iota / N^2) (iota' C iota)
         self.nu = np.zeros(size)  # T - K
         self.firms = np.zeros(size, dtype=np.int64)
         self.days = np.zeros(size, dtype=np.int64)
+        self.joint_note = np.full(size, "", dtype=object)
+        self.average_note = np.full(size, "", dtype=object)
 
 
 def _regressors(fit, day0: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -69,20 +91,25 @@ def _regressors(fit, day0: np.ndarray, grid: np.ndarray) -> np.ndarray:
 
 
 def _solve_systems(ar: np.ndarray, days: np.ndarray, x: np.ndarray, window: np.ndarray):
-    """Wald statistics of B same-size clusters at once.
+    """Statistics of B same-size clusters at once.
 
     ``ar`` (B, N, L) abnormal returns on the grid, ``days`` (B, L) balanced estimation days, ``x`` (B, L, K)
-    regressors, ``window`` grid positions of the tested days.  Returns wald, average, average_var, nu and
-    a mask of clusters whose residual covariance is singular.
+    regressors, ``window`` grid positions of the tested days.  Returns a dict with ``average`` and
+    ``average_var`` (from the equally weighted portfolio's residuals, no inverse of Sigma-hat),
+    ``wald`` (NaN where Sigma-hat is singular, which ``singular`` marks) and ``bad_x`` (the
+    regressors do not identify the model on the common days).
     """
     b, n, _ = ar.shape
     k = x.shape[2]
     a_est = np.where(days[:, None, :], ar, 0.0)
     g = ar[:, :, window]  # (B, N, Lw)
     eye = np.broadcast_to(np.eye(len(window)), (b, len(window), len(window)))
+    bad_x = np.zeros(b, dtype=bool)
     if k:
         x_est = np.where(days[:, :, None], x, 0.0)
         xtx = np.einsum("blk,blj->bkj", x_est, x_est)
+        bad_x = np.linalg.matrix_rank(xtx) < k
+        xtx = np.where(bad_x[:, None, None], np.eye(k), xtx)
         delta = np.linalg.solve(xtx, np.einsum("blk,bnl->bkn", x_est, a_est))  # (B, K, N)
         resid = a_est - np.einsum("blk,bkn->bnl", x_est, delta)
         x_win = x[:, window, :]
@@ -90,19 +117,23 @@ def _solve_systems(ar: np.ndarray, days: np.ndarray, x: np.ndarray, window: np.n
         c = eye + x_win @ np.linalg.solve(xtx, np.swapaxes(x_win, 1, 2))
     else:
         resid, c = a_est, eye
-    nu = days.sum(axis=1) - k
-    sigma = resid @ np.swapaxes(resid, 1, 2) / nu[:, None, None]
+    nu = (days.sum(axis=1) - k).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # the average test: iota' Sigma iota / N^2 is the variance of the equally weighted portfolio's residual
+        portfolio = resid.mean(axis=1)  # (B, L)
+        average = g.sum(axis=(1, 2)) / n
+        average_var = (portfolio**2).sum(axis=1) / nu * c.sum(axis=(1, 2))
+        # the joint test needs Sigma-hat^-1: rank(Sigma-hat) <= nu, and a security twice makes it singular
+        sigma = resid @ np.swapaxes(resid, 1, 2) / nu[:, None, None]
     scale = np.sqrt(np.diagonal(sigma, axis1=1, axis2=2))
-    ok = (scale > 0).all(axis=1)
+    ok = (nu >= n) & (scale > 0).all(axis=1)
     unit = np.where(scale > 0, scale, 1.0)
     corr = sigma / unit[:, :, None] / unit[:, None, :]
     ok &= np.linalg.eigvalsh(np.where(ok[:, None, None], corr, np.eye(n)))[:, 0] > 1e-10
     sigma = np.where(ok[:, None, None], sigma, np.eye(n))
     h = g @ np.linalg.solve(c, np.swapaxes(g, 1, 2))  # Gamma' C^-1 Gamma, (B, N, N)
-    wald = np.trace(np.linalg.solve(sigma, h), axis1=1, axis2=2)
-    average = g.sum(axis=(1, 2)) / n
-    average_var = sigma.sum(axis=(1, 2)) * c.sum(axis=(1, 2)) / n**2
-    return wald, average, average_var, nu, ~ok
+    wald = np.where(ok, np.trace(np.linalg.solve(sigma, h), axis1=1, axis2=2), np.nan)
+    return dict(wald=wald, average=average, average_var=average_var, singular=~ok, bad_x=bad_x)
 
 
 def _systems(inp: Inputs):
@@ -160,34 +191,54 @@ def _systems(inp: Inputs):
         days = inp.estimation_mask[rows].all(axis=1)
         out.days[idx] = days.sum(axis=1)
         out.nu[idx] = out.days[idx] - k
-        # Sigma-hat has rank at most T - K: every form needs T - K >= N
-        short = out.nu[idx] < n
-        reasons[idx[short]] = [
-            f"the cluster has {n} firm-events but only {out.days[e]} common estimation days (T - K = "
-            f"{int(out.nu[e])}); mvrm needs T - K >= N"
-            for e in idx[short]
+        # no residual degrees of freedom: neither test can run
+        none = out.nu[idx] < 1
+        reasons[idx[none]] = [
+            f"the cluster has only {out.days[e]} common estimation days for {k} coefficients (T - K = "
+            f"{int(out.nu[e])}); mvrm needs T - K >= 1"
+            for e in idx[none]
         ]
-        idx, rows, days = idx[~short], rows[~short], days[~short]
+        idx, rows, days = idx[~none], rows[~none], days[~none]
         if not len(idx):
             continue
         x = _regressors(fit, day0[rows[:, 0]], grid)
-        wald, average, average_var, _, singular = _solve_systems(inp.ar[rows], days, x, inp.grid_positions)
-        out.wald[idx], out.average[idx], out.average_var[idx] = wald, average, average_var
-        reasons[idx[singular]] = "the residual covariance of the cluster is singular (the same security twice?)"
-    result = (out, np.array(entry_group), batch_rows, reasons)
+        solved = _solve_systems(inp.ar[rows], days, x, inp.grid_positions)
+        for name in ("wald", "average", "average_var"):
+            getattr(out, name)[idx] = solved[name]
+        # Sigma-hat has rank at most T - K: the joint test needs T - K >= N; the average test does not
+        short = out.nu[idx] < n
+        out.joint_note[idx[short]] = [
+            f"the cluster has {n} firm-events but only {out.days[e]} common estimation days (T - K = "
+            f"{int(out.nu[e])}); the joint test needs T - K >= N (mvrm_average does not)"
+            for e in idx[short]
+        ]
+        singular = solved["singular"] & ~short
+        out.joint_note[idx[singular]] = (
+            "the residual covariance of the cluster is singular (the same security twice?); the joint test "
+            "needs its inverse (mvrm_average does not)"
+        )
+        bad_x = solved["bad_x"]
+        reasons[idx[bad_x]] = "the model's regressors do not vary over the cluster's common estimation days"
+    # a reason that stops the whole system stops both tests
+    stop = reasons != ""
+    out.joint_note[stop] = reasons[stop]
+    out.average_note[stop] = reasons[stop]
+    result = (out, np.array(entry_group), batch_rows)
     inp.memo["mvrm"] = result
     return result
 
 
-def _mvrm(inp: Inputs, kind: str, form: str = "exact") -> Batch:
-    check_choice("form", form, FORMS)
-    out, group, rows, reasons = _systems(inp)
+def _mvrm(inp: Inputs, kind: str, form: str | None = None) -> Batch:
+    if kind == "joint":
+        form = check_choice("form", "mckeon" if form is None else form, JOINT_FORMS)
+    else:
+        form = check_choice("form", "exact" if form is None else form, AVERAGE_FORMS)
+    out, group, rows = _systems(inp)
     batch = Batch(len(group), group=group, rows=rows)
     batch.n[:] = out.firms
     n = out.firms.astype(float)
     nu = out.nu
-    q = float(inp.length)
-    short = (n >= 2) & (nu < n + 4) if form == "exact" else np.zeros(len(n), bool)
+    q = int(inp.length)
     with np.errstate(invalid="ignore", divide="ignore"):
         if kind == "joint":
             batch.stat, batch.pvalue, batch.distribution = _joint(out.wald, n, q, nu, form)
@@ -200,18 +251,22 @@ def _mvrm(inp: Inputs, kind: str, form: str = "exact") -> Batch:
                 df = nu if form == "exact" else n * nu
                 batch.pvalue = p_t(t, df)
                 batch.distribution = dist_labels("t", df)
-    batch.fail(reasons != "", reasons)
-    texts = np.full(len(batch), "", dtype=object)
-    texts[short] = [
-        f"the cluster has {int(n[e])} firm-events but only {int(out.days[e])} common estimation days "
-        f"(T - K = {int(nu[e])}); the exact form needs T - K > N + 3 (form='binder' or 'wald' needs T - K >= N)"
-        for e in np.flatnonzero(short)
-    ]
-    batch.fail(short, texts)
+    notes = out.joint_note if kind == "joint" else out.average_note
+    batch.fail(notes != "", notes)
+    if kind == "joint" and form == "mckeon" and q > 1:
+        short = (n >= 2) & (nu <= n + 3)
+        texts = np.full(len(batch), "", dtype=object)
+        texts[short] = [
+            f"the cluster has {int(n[e])} firm-events but only {int(out.days[e])} common estimation days "
+            f"(T - K = {int(nu[e])}); McKeon's F for a {q}-day window needs T - K > N + 3 (a one-day window, "
+            "form='binder' or form='wald' needs T - K >= N; mvrm_average needs neither)"
+            for e in np.flatnonzero(short)
+        ]
+        batch.fail(short, texts)
     computed = np.flatnonzero(~batch.failed)
-    notes = np.full(len(batch), "", dtype=object)
-    notes[computed] = [f"{int(n[e])} firms, {int(out.days[e])} common estimation days" for e in computed]
-    batch.caveat(~batch.failed, notes)
+    caveats = np.full(len(batch), "", dtype=object)
+    caveats[computed] = [f"{int(n[e])} firms, {int(out.days[e])} common estimation days" for e in computed]
+    batch.caveat(~batch.failed, caveats)
     return batch.finish()
 
 
@@ -222,6 +277,10 @@ def _joint(wald, n, q, nu, form):
     if form == "binder":
         d1, d2 = n * q, n * nu
         f = wald / d1
+    elif q == 1:
+        # Hotelling's T^2 = W: (nu - N + 1) T^2 / (N nu) ~ F(N, nu - N + 1) exactly, for any nu >= N
+        d1, d2 = n, nu - n + 1.0
+        f = d2 * wald / (n * nu)
     else:
         # McKeon (1974) F approximation to the Lawley-Hotelling trace U = tr(H E^-1) = W / nu
         d1 = n * q
@@ -232,7 +291,7 @@ def _joint(wald, n, q, nu, form):
     return f, stats.f.sf(f, d1, d2), dist_labels("F", d1, d2)
 
 
-def mvrm_joint(fit, window: tuple[int, int], *, clusters=None, form: str = "exact") -> list[TestResult]:
+def mvrm_joint(fit, window: tuple[int, int], *, clusters=None, form: str = "mckeon") -> list[TestResult]:
     r"""Joint test that every firm of a same-day cluster has zero abnormal return on every window day.
 
     Parameters
@@ -242,15 +301,17 @@ def mvrm_joint(fit, window: tuple[int, int], *, clusters=None, form: str = "exac
     clusters : array_like, optional
         One label per firm-event; only firm-events with the same label *and* the same day 0 form a system
         (for example the event each firm-event belongs to).  By default each date is one system.
-    form : {"exact", "binder", "wald"}
+    form : {"mckeon", "binder", "wald"}
         The reference distribution (see Notes).
 
     Returns
     -------
     list of TestResult
-        One per cluster, in order of day 0; a cluster with fewer than 2 firm-events, or too few common
-        estimation days, is invalid with the reason; a single invalid result when no two firm-events share
-        an event date.
+        One per cluster, in order of day 0; a cluster with fewer than 2 firm-events, fewer residual degrees
+        of freedom than firms (:math:`\nu<N`, so :math:`\hat\Sigma` is singular), a singular
+        :math:`\hat\Sigma` (the same security twice) or, for ``form="mckeon"`` and :math:`L>1`,
+        :math:`\nu\le N+3`, is invalid with the reason; a single invalid result when no two firm-events
+        share an event date.  :func:`mvrm_average` has none of these limits.
 
     Notes
     -----
@@ -263,22 +324,32 @@ def mvrm_joint(fit, window: tuple[int, int], *, clusters=None, form: str = "exac
           = \nu\,\operatorname{tr}\bigl(H\mathcal E^{-1}\bigr),\qquad
         H=\hat\Gamma'C^{-1}\hat\Gamma,\quad \mathcal E=\nu\hat\Sigma .
 
-    ``form="exact"`` (default): under normal errors :math:`H\sim W_N(L,\Sigma)` and
-    :math:`\mathcal E\sim W_N(\nu,\Sigma)` are independent, so :math:`U=W/\nu` is the Lawley-Hotelling
-    trace.  It is referred to McKeon's (1974) F approximation
+    Under normal errors :math:`H\sim W_N(L,\Sigma)` and :math:`\mathcal E\sim W_N(\nu,\Sigma)` are
+    independent, so :math:`U=W/\nu` is the Lawley-Hotelling trace.  ``form="mckeon"`` (default) uses its
+    small-sample distribution:
 
-    .. math::
+    * :math:`L=1`: :math:`W` is Hotelling's :math:`T^2` and, exactly,
 
-        F = \frac{U}{c}\sim F(a, b),\quad a=NL,\quad
-        B=\frac{(\nu+L-N-1)(\nu-1)}{(\nu-N-3)(\nu-N)},\quad b=4+\frac{a+2}{B-1},\quad
-        c=\frac{a(b-2)}{b(\nu-N-1)},
+      .. math::
 
-    which is exact for :math:`L=1` (Hotelling's :math:`T^2`: :math:`F=\frac{\nu-N+1}{N\nu}W\sim
-    F(N,\nu-N+1)`) and needs :math:`\nu>N+3`.  ``form="binder"``: Binder's (1985) :math:`F=W/q` referred to
-    :math:`F(q, N\nu)` (:math:`N(T-K_{tot})` with :math:`T` the observations and :math:`K_{tot}=K+L` the
-    coefficients per equation), which ignores the estimation of :math:`\Sigma` and over-rejects when
-    :math:`N` is not small relative to :math:`\nu` (:math:`E[W/q]\approx\nu/(\nu-N-1)`).
-    ``form="wald"``: :math:`W\sim\chi^2(q)`, the asymptotic form that linearmodels' SUR reports.
+          F = \frac{\nu-N+1}{N\nu}\,W \sim F(N,\ \nu-N+1), \qquad \nu\ge N;
+
+    * :math:`L>1`: McKeon's (1974) approximation, which matches the first two moments of :math:`U`
+      (it is not exact),
+
+      .. math::
+
+          F = \frac{U}{c}\sim F(a, b),\quad a=NL,\quad
+          B=\frac{(\nu+L-N-1)(\nu-1)}{(\nu-N-3)(\nu-N)},\quad b=4+\frac{a+2}{B-1},\quad
+          c=\frac{a(b-2)}{b(\nu-N-1)},
+
+      which needs :math:`\nu>N+3` (at :math:`L=1` it reduces to Hotelling's F above).
+
+    ``form="binder"``: Binder's (1985) :math:`F=W/q` referred to :math:`F(q, N\nu)` (:math:`N(T-K_{tot})`
+    with :math:`T` the observations and :math:`K_{tot}=K+L` the coefficients per equation), which ignores
+    the estimation of :math:`\Sigma` and over-rejects when :math:`N` is not small relative to :math:`\nu`
+    (:math:`E[W/q]=\nu/(\nu-N-1)`).  ``form="wald"``: :math:`W\sim\chi^2(q)`, the asymptotic form that
+    linearmodels' SUR reports.  Every form needs :math:`\hat\Sigma^{-1}`, so :math:`\nu\ge N`.
 
     References
     ----------
@@ -288,8 +359,14 @@ def mvrm_joint(fit, window: tuple[int, int], *, clusters=None, form: str = "exac
     Schipper, K., & Thompson, R. (1985). The impact of merger-related regulations using exact distributions
     of test statistics. *Journal of Accounting Research*, 23(1).
 
+    Hotelling, H. (1931). The generalization of Student's ratio. *Annals of Mathematical Statistics*, 2(3),
+    360-378.
+
     McKeon, J. J. (1974). F approximations to the distribution of Hotelling's T0^2. *Biometrika*, 61(2),
     381-383.
+
+    Anderson, T. W. (2003). *An Introduction to Multivariate Statistical Analysis* (3rd ed.), chapters 5
+    and 8. Wiley.
     """
     return _mvrm(Inputs(fit, window, clusters=clusters), "joint", form).results("mvrm_joint", window)
 
@@ -309,7 +386,8 @@ def mvrm_average(fit, window: tuple[int, int], *, clusters=None, form: str = "ex
     Returns
     -------
     list of TestResult
-        One per cluster, as :func:`mvrm_joint`.
+        One per cluster, as :func:`mvrm_joint`; it needs only :math:`\nu\ge1` and a positive portfolio
+        variance, so clusters larger than the estimation window (:math:`N>\nu`) are tested too.
 
     Notes
     -----
@@ -320,13 +398,20 @@ def mvrm_average(fit, window: tuple[int, int], *, clusters=None, form: str = "ex
 
         t = \frac{\hat{\bar\gamma}}{\sqrt{\widehat{\operatorname{Var}}(\hat{\bar\gamma})}},\qquad
         \widehat{\operatorname{Var}}(\hat{\bar\gamma})
-          = \frac{(\iota_N'\hat\Sigma\iota_N)(\iota_L' C\,\iota_L)}{N^2},
+          = \frac{\iota_N'\hat\Sigma\iota_N}{N^2}\,\iota_L' C\,\iota_L
+          = \frac{1}{\nu}\sum_{t\in E}\hat e_{pt}^2\;\iota_L' C\,\iota_L,\qquad
+        \hat e_{pt}=\frac1N\sum_{i=1}^N\hat\varepsilon_{it},
 
-    so :math:`t^2` is the Wald statistic of the restriction.  ``form="exact"`` (default): under normal
-    errors :math:`\nu\,\iota'\hat\Sigma\iota/\iota'\Sigma\iota\sim\chi^2_\nu` independently of
-    :math:`\hat{\bar\gamma}`, so :math:`t\sim t(\nu)` exactly, :math:`\nu=T-K` (it is the time-series t of
-    the equally weighted portfolio's CAR).  ``form="binder"``: :math:`t^2\sim F(1,N\nu)`, reported as
-    :math:`t\sim t(N\nu)`.  ``form="wald"``: :math:`t\sim N(0,1)`.
+    so :math:`t^2` is the Wald statistic of the restriction, and the variance is computed from the
+    equally weighted portfolio's residuals :math:`\hat e_{pt}` on the :math:`T` common estimation days
+    :math:`E`: no :math:`\hat\Sigma^{-1}` is needed, only :math:`\iota'\hat\Sigma\iota>0`.  Averaging the
+    equations gives the portfolio's own regression, with the same regressors and
+    :math:`\hat{\bar\gamma}` its CAR over the window, so this is the time-series t of the portfolio's
+    CAR (Schipper & Thompson 1983).  ``form="exact"`` (default): under normal errors
+    :math:`\nu\,\iota'\hat\Sigma\iota/\iota'\Sigma\iota\sim\chi^2_\nu` independently of
+    :math:`\hat{\bar\gamma}`, so :math:`t\sim t(\nu)` exactly, :math:`\nu=T-K`, whatever :math:`N`.
+    ``form="binder"``: :math:`t^2\sim F(1,N\nu)`, reported as :math:`t\sim t(N\nu)`.  ``form="wald"``:
+    :math:`t\sim N(0,1)`.
 
     References
     ----------

@@ -10,15 +10,27 @@ them.  P-values are two-sided.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats
 
 from .base import Batch, Inputs, TestResult, TestSpec, cross_section_checks, dist_labels, register, single
 from .parametric import p_norm
 
-__all__ = ["permutation", "rank", "generalized_sign", "sign", "wilcoxon", "MIN_PERMUTATION_WINDOWS", "row_ranks"]
+__all__ = [
+    "permutation",
+    "rank",
+    "generalized_sign",
+    "sign",
+    "wilcoxon",
+    "MIN_PERMUTATION_WINDOWS",
+    "MAX_EXACT_WILCOXON",
+    "row_ranks",
+]
 
 #: the permutation test needs at least this many estimation-window comparison CARs
 MIN_PERMUTATION_WINDOWS = 20
+#: up to this many firm-events (no zeros, no ties) the Wilcoxon p-value is exact, beyond it normal
+MAX_EXACT_WILCOXON = 50
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -26,9 +38,28 @@ MIN_PERMUTATION_WINDOWS = 20
 # --------------------------------------------------------------------------------------------------------
 
 
+def _estimation_cars(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of the residuals over every run of :math:`L` consecutive grid days, and which runs count.
+
+    Returns ``(cars, full)``, both (N, width - L + 1): ``cars[i, j]`` sums grid days ``j .. j+L-1`` and
+    ``full[i, j]`` is True when all of them are estimation days with a residual (elsewhere ``cars`` is NaN).
+    These are the comparison CARs of :func:`permutation` and the L-day CARs whose share of positives
+    :func:`generalized_sign` expects.  Computed once per :class:`Inputs`.
+    """
+    if "estimation_cars" not in inp.memo:
+        res = inp.residuals
+        if res.shape[1] < inp.length:
+            cars = np.full((res.shape[0], 0), np.nan)
+        else:
+            # direct sums of each run (not differences of cumulative sums), so that a one-day "CAR" is the
+            # residual itself, sign included
+            cars = sliding_window_view(res, inp.length, axis=1).sum(axis=2)
+        inp.memo["estimation_cars"] = (cars, np.isfinite(cars))
+    return inp.memo["estimation_cars"]
+
+
 def _permutation(inp: Inputs) -> Batch:
-    res = inp.residuals
-    n, width = res.shape
+    n, width = inp.residuals.shape
     length = inp.length
     batch = Batch(n, group=inp.groups.ids)
     batch.n[:] = 1
@@ -36,13 +67,7 @@ def _permutation(inp: Inputs) -> Batch:
     if width < length:
         batch.fail(np.ones(n, bool), "the grid is shorter than the window")
         return batch.finish()
-    observed = np.isfinite(res)
-    sums = np.zeros((n, width + 1))
-    np.cumsum(np.where(observed, res, 0.0), axis=1, out=sums[:, 1:])
-    counts = np.zeros((n, width + 1), dtype=np.int64)
-    np.cumsum(observed, axis=1, out=counts[:, 1:])
-    cars = sums[:, length:] - sums[:, :-length]  # every window of `length` consecutive grid days
-    full = (counts[:, length:] - counts[:, :-length]) == length  # ... made of estimation days only
+    cars, full = _estimation_cars(inp)
     windows = full.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         exceed = (full & (np.abs(cars) >= np.abs(car)[:, None])).sum(axis=1)
@@ -185,8 +210,16 @@ def rank(fit, window: tuple[int, int]) -> TestResult:
         Z = \frac{\sum_{t=\tau_1}^{\tau_2} A_t}{\sqrt{L}\,S} \sim N(0,1),
 
     where :math:`N_t` counts the firm-events ranked on relative day :math:`t`, :math:`D` the relative
-    days with :math:`N_t>0` and :math:`T_C=|D|`.  :math:`E(U_{it})=\tfrac12` exactly, so :math:`A_t` is
-    centred at its known mean.  For one day (:math:`L=1`) and no missing data :math:`Z` is Corrado's
+    days with :math:`N_t>0` and :math:`T_C=|D|`.  Averaged over a firm-event's ranked days
+    :math:`U_{it}` is :math:`\tfrac12` exactly (the ranks are a permutation of :math:`1,\dots,M_i`, ties
+    averaged), so :math:`A_t` and :math:`S` are taken about the known mean 0.  For a given event day,
+    :math:`E(U_{it})=\tfrac12` holds only if the event window's out-of-sample prediction errors are
+    exchangeable with the estimation window's in-sample residuals, which is approximate: with
+    :math:`h_t=x_t'(X_i'X_i)^{-1}x_t`, a prediction error has variance :math:`\sigma^2_i(1+h_t)` and a
+    residual :math:`\sigma^2_i(1-h_t)`, so event-day ranks are a little more dispersed than estimation-day
+    ranks.  With symmetric errors the mean rank is still :math:`\tfrac12`, but with skewed errors the
+    extra dispersion moves it, so the centring is approximate (the effect shrinks as :math:`T_i` grows).
+    For one day (:math:`L=1`) and no missing data :math:`Z` is Corrado's
     statistic; for :math:`L>1` it cumulates the daily mean ranks as Campbell & Wasley (1993) and Cowan
     (1992) do.  Because :math:`S` is the time-series dispersion of the *daily* mean rank, cross-correlation
     among same-day firm-events enters :math:`S` too.
@@ -213,24 +246,35 @@ def rank(fit, window: tuple[int, int]) -> TestResult:
 
 def _generalized_sign(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
-    res = inp.residuals
+    cars, full = _estimation_cars(inp)
+    windows = full.sum(axis=1)
+    counted = used & (windows > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = (res > 0).sum(axis=1) / np.isfinite(res).sum(axis=1)
+        share = (full & (cars > 0)).sum(axis=1) / windows
+        p_hat = groups.sum(np.where(counted, share, 0.0)) / groups.sum(counted)
         n = inp.n_used.astype(float)
-        p_hat = groups.sum(np.where(used, share, 0.0)) / n
         w = groups.sum(used & (inp.car > 0))
         z = (w - n * p_hat) / np.sqrt(n * p_hat * (1.0 - p_hat))
     batch = Batch(groups.n)
     batch.stat, batch.pvalue = z, p_norm(z)
     batch.distribution[:] = "N(0,1)"
     cross_section_checks(batch, inp, "generalized_sign")
-    texts = np.array([f"expected share positive {p:.4f}" for p in p_hat], dtype=object)
+    batch.fail(
+        groups.sum(counted) == 0,
+        f"no firm-event has {inp.length} consecutive estimation days to estimate the share of positive CARs",
+    )
+    batch.fail(
+        (p_hat == 0) | (p_hat == 1),
+        "every estimation-window CAR has the same sign, so the expected share positive is 0 or 1",
+    )
+    days = "" if inp.length == 1 else f" ({inp.length}-day estimation-window CARs)"
+    texts = np.array([f"expected share positive {p:.4f}{days}" for p in p_hat], dtype=object)
     batch.caveat(np.isfinite(p_hat), texts)
     return batch.finish()
 
 
 def generalized_sign(fit, window: tuple[int, int]) -> TestResult:
-    r"""Cowan's (1992) generalized sign test.
+    r"""Cowan's (1992) generalized sign test, with the expected share taken from :math:`L`-day CARs.
 
     Parameters
     ----------
@@ -240,20 +284,43 @@ def generalized_sign(fit, window: tuple[int, int]) -> TestResult:
     Returns
     -------
     TestResult
+        The note gives :math:`\hat p_L`.
 
     Notes
     -----
-    The number of positive CARs is compared with the share of positive residuals in the estimation
-    window, not with one half, so a skewed return distribution does not bias the test:
+    The number of positive CARs is compared with the share of positive CARs of the same length in the
+    estimation window, not with one half:
 
     .. math::
 
-        \hat p = \frac1N\sum_{i=1}^N \frac{1}{T_i}\sum_{t\in E_i} \mathbf 1\{\hat\varepsilon_{it}>0\},
+        \hat p_L = \frac1N\sum_{i=1}^N \frac{1}{M_i}\sum_{j=1}^{M_i} \mathbf 1\{CAR_{ij}>0\},
         \qquad
-        Z = \frac{w - N\hat p}{\sqrt{N\hat p(1-\hat p)}} \sim N(0,1),
+        Z = \frac{w - N\hat p_L}{\sqrt{N\hat p_L(1-\hat p_L)}} \sim N(0,1),
 
-    where :math:`E_i` are firm-event :math:`i`'s :math:`T_i` estimation days, :math:`\hat\varepsilon_{it}`
-    its residuals and :math:`w` the number of firm-events with :math:`CAR_i>0`.
+    where :math:`CAR_{ij}` are the sums of firm-event :math:`i`'s residuals over its :math:`M_i` runs of
+    :math:`L` consecutive estimation days (the comparison CARs of :func:`permutation`; runs that would
+    include a missing day are skipped), and :math:`w` is the number of the :math:`N` firm-events with
+    :math:`CAR_i>0` (firm-events without any run are left out of the average; :math:`N` still counts
+    them in :math:`w`).  For :math:`L=1` the runs are single days and :math:`\hat p_1` is Cowan's share of
+    positive residuals, :math:`\frac1N\sum_i\frac1{T_i}\sum_{t\in E_i}\mathbf 1\{\hat\varepsilon_{it}>0\}`.
+
+    Why :math:`L`-day CARs: with skewed returns the share of positive daily residuals is not one half
+    (right skew puts the median below the mean), and Cowan's correction removes that bias for a one-day
+    window.  A sum of :math:`L` days is less skewed, so :math:`P(CAR_i>0)` drifts towards one half as
+    :math:`L` grows, and the daily share would leave :math:`E(w)-N\hat p_1` growing with :math:`N`: the
+    daily :math:`\hat p_1` over-rejects for multi-day windows.  :math:`\hat p_L` estimates
+    :math:`P(CAR_i>0)` for the window's own length.  All overlapping runs are used rather than
+    non-overlapping blocks: each run has the distribution of an :math:`L`-day CAR, so the share is
+    unbiased either way, and the overlapping share has the smaller variance and does not depend on
+    where the first block starts.
+
+    The variance :math:`N\hat p_L(1-\hat p_L)` treats :math:`\hat p_L` as known, as Cowan does.  Its own
+    sampling variance, roughly :math:`p(1-p)L/(NM)` with :math:`M` runs per firm-event (overlapping runs
+    carry about :math:`M/L` independent signs), adds a share of about :math:`L/M` to the variance of
+    :math:`w-N\hat p_L`: negligible for a day, about 5% for :math:`L=11` and :math:`M=230`, so long
+    windows tested against short estimation windows are slightly liberal.
+    The comparison CARs are in-sample residuals, whose distribution is close to but not the same as
+    that of out-of-sample prediction errors.
 
     References
     ----------
@@ -313,13 +380,25 @@ def sign(fit, window: tuple[int, int]) -> TestResult:
     return single(_sign(Inputs(fit, window)), "sign", window)
 
 
-def _signed_rank_z(sample: np.ndarray) -> np.ndarray:
-    """Normal approximation of the signed-rank statistic of each row (zeros dropped, no tie correction)."""
-    ranks = row_ranks(np.where(sample == 0, np.nan, np.abs(sample)))
-    n = (sample != 0).sum(axis=1).astype(float)
+def _signed_rank(sample: np.ndarray):
+    """Signed-rank pieces of each row, zeros dropped: z, the non-zero count and whether any |value| ties."""
+    nonzero = sample != 0
+    magnitude = np.where(nonzero, np.abs(sample), np.nan)
+    ranks = row_ranks(magnitude)
+    n = nonzero.sum(axis=1).astype(float)
     w_plus = np.where(sample > 0, ranks, 0.0).sum(axis=1)
+    # tie correction sum_g (t_g^3 - t_g) = sum over values of (t^2 - 1), t the size of the value's tie group
+    ordered = np.sort(magnitude, axis=1)  # NaN (the zeros) last; NaN != NaN, so they never tie
+    rows, width = ordered.shape
+    first = np.ones((rows, width), dtype=bool)
+    first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    group = np.cumsum(first, axis=1) - 1 + width * np.arange(rows)[:, None]
+    size = np.bincount(group.ravel(), minlength=rows * width)[group]
+    ties = np.where(np.isfinite(ordered), size**2 - 1.0, 0.0).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (w_plus - n * (n + 1) / 4.0) / np.sqrt(n * (n + 1) * (2 * n + 1) / 24.0)
+        variance = n * (n + 1) * (2 * n + 1) / 24.0 - ties / 48.0
+        z = (w_plus - n * (n + 1) / 4.0) / np.sqrt(variance)
+    return z, n.astype(np.int64), ties > 0
 
 
 def _wilcoxon(inp: Inputs) -> Batch:
@@ -328,21 +407,22 @@ def _wilcoxon(inp: Inputs) -> Batch:
     members = groups.members(inp.used)
     sizes = np.array([len(rows) for rows in members])
     car = inp.car
+    zeros = np.zeros(groups.n, dtype=np.int64)
     for size in np.unique(sizes[sizes > 0]):
         which = np.flatnonzero(sizes == size)
         sample = np.stack([car[members[g]] for g in which])
-        batch.stat[which] = _signed_rank_z(sample)
-        magnitude = np.sort(np.abs(sample), axis=1)
-        irregular = (sample == 0).any(axis=1) | (np.diff(magnitude, axis=1) == 0).any(axis=1)
-        # scipy chooses exact or normal once per call, so rows with ties or zeros go one by one
-        regular = which[~irregular]
-        if len(regular):
-            batch.pvalue[regular] = stats.wilcoxon(sample[~irregular], axis=1).pvalue
-        for g, row in zip(which[irregular], sample[irregular]):
-            batch.pvalue[g] = stats.wilcoxon(row).pvalue
-        exact = (size <= 50) & ~irregular
-        batch.distribution[which] = np.where(exact, f"signed-rank({size})", "N(0,1)")
+        z, nonzero, tied = _signed_rank(sample)
+        zeros[which] = size - nonzero
+        exact = (nonzero == size) & ~tied & (size <= MAX_EXACT_WILCOXON)
+        batch.stat[which] = z
+        batch.pvalue[which] = p_norm(z)
+        if exact.any():
+            batch.pvalue[which[exact]] = stats.wilcoxon(sample[exact], axis=1, method="exact").pvalue
+        normal = np.where(tied, "N(0,1), tie-corrected", "N(0,1)")
+        batch.distribution[which] = np.where(exact, f"exact signed-rank({size})", normal)
     cross_section_checks(batch, inp, "wilcoxon")
+    texts = np.array([f"{k} zero CARs left out (Wilcoxon's zero method)" for k in zeros], dtype=object)
+    batch.caveat(zeros > 0, texts)
     return batch.finish()
 
 
@@ -357,24 +437,39 @@ def wilcoxon(fit, window: tuple[int, int]) -> TestResult:
     Returns
     -------
     TestResult
-        ``stat`` is the normal approximation :math:`z` of :math:`W^+`, for display; the p-value is
-        :func:`scipy.stats.wilcoxon`'s, exact for up to 50 firm-events without ties or zero CARs.
+        ``stat`` is :math:`z` below.  ``distribution`` says which p-value it is: ``"exact signed-rank(N)"``
+        for at most :data:`MAX_EXACT_WILCOXON` firm-events with no zero and no tied :math:`|CAR_i|`,
+        ``"N(0,1)"`` or ``"N(0,1), tie-corrected"`` otherwise.
 
     Notes
     -----
-    With :math:`R_i` the rank of :math:`|CAR_i|` among the :math:`N` non-zero CARs,
+    Zero CARs are dropped (Wilcoxon's zero method, ``zero_method="wilcox"`` in
+    :func:`scipy.stats.wilcoxon`); with :math:`R_i` the average rank of :math:`|CAR_i|` among the
+    :math:`n` non-zero CARs and :math:`t_g` the sizes of the groups of tied :math:`|CAR_i|`,
 
     .. math::
 
         W^+ = \sum_{i:\,CAR_i>0} R_i, \qquad
-        z = \frac{W^+ - N(N+1)/4}{\sqrt{N(N+1)(2N+1)/24}},
+        z = rac{W^+ - n(n+1)/4}{\sqrt{\dfrac{n(n+1)(2n+1)}{24} - \dfrac{\sum_g (t_g^3-t_g)}{48}}} .
 
-    and the p-value is the two-sided tail of the exact null distribution of :math:`W^+` (the normal one
-    beyond 50 firm-events or with ties).  It assumes CARs symmetric about a median of zero.
+    The p-value is chosen by a fixed rule, the same for every SciPy version:
+
+    * no zero CAR, no ties and :math:`n\le 50`: the two-sided tail of the exact null distribution of
+      :math:`W^+` (``scipy.stats.wilcoxon(..., method="exact")``); :math:`z` is then its standardized
+      value, shown for the size and sign;
+    * otherwise :math:`2\,\Phi(-|z|)`, the normal approximation with the tie-corrected variance above and
+      no continuity correction (``method="asymptotic", zero_method="wilcox", correction=False``), so the
+      statistic and the p-value correspond exactly.
+
+    The exact distribution assumes distinct, non-zero values; with ties the conditional (permutation)
+    distribution would be needed, and the tie-corrected normal approximation is the standard substitute
+    (Lehmann 1975, ch. 3).  The test assumes CARs symmetric about a median of zero.
 
     References
     ----------
     Wilcoxon, F. (1945). Individual comparisons by ranking methods. *Biometrics Bulletin*, 1(6), 80-83.
+
+    Lehmann, E. L. (1975). *Nonparametrics: Statistical Methods Based on Ranks*. Holden-Day.
     """
     return single(_wilcoxon(Inputs(fit, window)), "wilcoxon", window)
 
@@ -404,7 +499,7 @@ register(
         "generalized_sign",
         generalized_sign,
         "cross-section",
-        "positive CARs against the estimation-window share of positive residuals",
+        "positive CARs against the share of positive estimation-window CARs of the same length",
         "Cowan (1992)",
         _generalized_sign,
     )

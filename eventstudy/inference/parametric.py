@@ -317,10 +317,24 @@ def patell(fit, window: tuple[int, int]) -> TestResult:
     :math:`L=1` Patell's :math:`\hat\sigma^2_i(1 + x_t'(X_i'X_i)^{-1}x_t)`), and
     :math:`(T_i-K)/(T_i-K-2)` is the variance of :math:`SCAR_i`, a :math:`t(T_i-K)` variable.
 
+    For :math:`L=1` this is Patell's (1976) test.  For :math:`L>1` it is the *standardized-CAR* form of
+    Mikkelson & Partch (1988), which is Campbell, Lo & MacKinlay's (1997, section 4.4) :math:`J_2` with
+    each firm-event's own :math:`T_i`: the CAR is standardized once, by the variance of the whole window's
+    prediction error (covariances of the days included).  It is not Patell's multi-day statistic, which
+    standardizes each day's abnormal return by its own one-day prediction-error variance and sums the
+    standardized residuals, :math:`\sum_t SAR_{it}/\sqrt{L}`; the two differ when the days' prediction
+    errors are correlated through the estimated parameters or have unequal variances.
+
     References
     ----------
     Patell, J. M. (1976). Corporate forecasts of earnings per share and stock price behavior: Empirical
     tests. *Journal of Accounting Research*, 14(2), 246-276.
+
+    Mikkelson, W. H., & Partch, M. M. (1988). Withdrawn security offerings. *Journal of Financial and
+    Quantitative Analysis*, 23(2), 119-133.
+
+    Campbell, J. Y., Lo, A. W., & MacKinlay, A. C. (1997). *The Econometrics of Financial Markets*,
+    chapter 4. Princeton University Press.
     """
     return single(_patell(Inputs(fit, window)), "patell", window)
 
@@ -359,12 +373,21 @@ def bmp(fit, window: tuple[int, int]) -> TestResult:
         \overline{SCAR} = \frac1N\sum_i SCAR_i,\qquad
         s^2_{SCAR} = \frac{1}{N-1}\sum_i\bigl(SCAR_i-\overline{SCAR}\bigr)^2,
 
-    with :math:`SCAR_i = CAR_i/\hat\sigma_{CAR_i}` (MacKinlay's prediction-error variance).
+    with :math:`SCAR_i = CAR_i/\hat\sigma_{CAR_i}` (MacKinlay's prediction-error variance).  For
+    :math:`L>1` the CAR is standardized once over the whole window, as in Mikkelson & Partch (1988) and
+    Campbell, Lo & MacKinlay's (1997) :math:`J_2` with each firm-event's own :math:`T_i` (see
+    :func:`patell`), not by summing daily standardized residuals over :math:`\sqrt L`.
 
     References
     ----------
     Boehmer, E., Musumeci, J., & Poulsen, A. B. (1991). Event-study methodology under conditions of
     event-induced variance. *Journal of Financial Economics*, 30(2), 253-272.
+
+    Mikkelson, W. H., & Partch, M. M. (1988). Withdrawn security offerings. *Journal of Financial and
+    Quantitative Analysis*, 23(2), 119-133.
+
+    Campbell, J. Y., Lo, A. W., & MacKinlay, A. C. (1997). *The Econometrics of Financial Markets*,
+    chapter 4. Princeton University Press.
     """
     return single(_bmp(Inputs(fit, window)), "bmp", window)
 
@@ -551,7 +574,8 @@ def _kp(inp: Inputs, kind: str, rbar=None) -> Batch:
     batch.stat = base.stat * factor
     batch.n[:] = base.n
     batch.distribution = base.distribution.copy()
-    batch.note = base.note.copy()
+    # the base test's reasons name it ("bmp is a cross-sectional test ..."): name this test instead
+    batch.note = np.array([note.replace(f"{kind} is", f"kp_{kind} is", 1) for note in base.note], dtype=object)
     batch.failed = base.failed.copy()
     batch.pvalue = p_t(batch.stat, n - 1) if kind == "bmp" else p_norm(batch.stat)
     batch.fail(~np.isfinite(r), reason)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_positive_int, check_window
-from ..exceptions import EventStudyWarning
+from ..exceptions import EventStudyWarning, EventWindowError
 from ..models import estimate, get_model
 from ..panel import AlignedData, relative_days
 from .base import TESTS, Inputs, _test_names
@@ -160,6 +160,8 @@ def simulate(
         Names from :data:`~eventstudy.inference.TESTS`; all by default.
     seed : int
     estimation_window : (int, int)
+        Must end before the event window starts (as in :class:`~eventstudy.EventStudy`), else
+        :class:`~eventstudy.exceptions.EventWindowError`.
     alphas : sequence of float
         Two-sided significance levels.
     model : str
@@ -207,6 +209,17 @@ def simulate(
     n_firms = check_positive_int("n_firms", n_firms)
     event_window = check_window("event_window", event_window)
     estimation_window = check_window("estimation_window", estimation_window)
+    if estimation_window[1] >= event_window[0]:
+        # the abnormal return is injected into the abnormal returns, which equals adding it to the data only
+        # when no event day is in the fit (see _Injected); EventStudy refuses such windows for the same reason
+        first = estimation_window[0]
+        if first >= event_window[0]:  # entirely at or after the event: keep the length, move it before
+            first = event_window[0] - (estimation_window[1] - estimation_window[0] + 1)
+        raise EventWindowError(
+            f"The estimation window {estimation_window} overlaps the event window {event_window}: the model "
+            "would be fitted on the returns it is meant to explain. End the estimation window before day "
+            f"{event_window[0]}, e.g. estimation_window=({first}, {event_window[0] - 1})."
+        )
     if abnormal != 0 and not event_window[0] <= 0 <= event_window[1]:
         raise ValueError(
             f"The 'abnormal' return is added on day 0, which must lie in the 'event_window' {event_window}."

@@ -14,6 +14,7 @@ import pytest
 import eventstudy as es
 from eventstudy.exceptions import EventWindowError
 from eventstudy.inference import TESTS, TestResult, csect_t, design, recommend, run_tests
+from eventstudy.inference.base import Groups
 from eventstudy.models import estimate
 from eventstudy.panel import AlignedData
 
@@ -65,6 +66,32 @@ def test_public_names_are_exported_lazily():
     from eventstudy.inference.simulation import simulate
 
     assert es.simulate is simulate
+
+
+# --------------------------------------------------------------------------------------------------------
+# groups of firm-events
+# --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ids, n_groups, expected",
+    [
+        ([0, 0, 0, 0, 0], 2, [5, 0]),  # an empty last group must not cost the last row
+        ([0, 0, 2, 2, 2], 4, [2, 0, 3, 0]),  # empty groups inside and at the end
+        ([3, 1, 1, 0, 3], 5, [1, 2, 0, 2, 0]),  # unsorted ids
+        ([], 3, [0, 0, 0]),
+    ],
+)
+def test_group_sums_count_every_row(ids, n_groups, expected):
+    groups = Groups(np.array(ids, dtype=np.int64), len(ids), n_groups=n_groups)
+    np.testing.assert_array_equal(groups.sum(np.ones(len(ids))), expected)
+    np.testing.assert_array_equal(groups.sum(np.ones(len(ids), dtype=bool)), expected)
+    # two columns: each summed alone, as a loop over rows would
+    values = np.arange(2.0 * len(ids)).reshape(len(ids), 2)
+    loop = np.zeros((n_groups, 2))
+    for g, row in zip(ids, values):
+        loop[g] += row
+    np.testing.assert_array_equal(groups.sum(values), loop)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -160,6 +187,21 @@ def test_recommend_clustered_events(fit):
     assert {"kp_bmp", "kp_patell", "mvrm_joint", "mvrm_average", "rank"} <= set(out)
     assert "over-reject" in out["kp_bmp"]
     assert "csect_t" not in out and "bmp" not in out
+
+
+def test_recommend_a_cluster_too_large_for_the_joint_test():
+    """40 firms on one date, 30 estimation days (T - K = 28): the average test, not the joint one."""
+    rng = np.random.default_rng(6)
+    market = rng.normal(0, 0.01, 80)
+    y = market[:, None] + rng.normal(0, 0.02, (80, 40))
+    fit = estimate(AlignedData.build(y, market), np.full(40, 60), np.arange(40), (-40, -11), (-1, 1))
+    out = dict(recommend(fit))
+    assert "mvrm_average" in out and "whatever the cluster size" in out["mvrm_average"]
+    assert "mvrm_joint" not in out
+    assert "too large for the joint MVRM test with T - K = 28" in out["rank"]
+    # 24 firms: T - K = 28 > N + 3, so McKeon's F runs for every window
+    assert "mvrm_joint" in dict(recommend(fit.take(np.arange(24))))
+    assert "mvrm_joint" not in dict(recommend(fit.take(np.arange(25))))
 
 
 def test_recommend_spread_out_events():

@@ -79,18 +79,41 @@ def test_wald_matches_linearmodels_sur(study, window, debiased):
     assert mvrm_average(fit, window, form="wald")[0].stat ** 2 * scale == pytest.approx(wald_average.item(), rel=1e-6)
 
 
-def test_exact_form_is_hotellings_t2_for_one_day(study):
+def test_one_day_joint_test_is_hotellings_t2(study):
     fit, _, _ = study
     ref = reference(study, (0, 0))
     n, nu = 4, ref["nu"]
     result = mvrm_joint(fit, (0, 0))[0]
+    # Hotelling's T^2 is the Wald statistic; (nu - N + 1) T^2 / (N nu) ~ F(N, nu - N + 1)
     f = (nu - n + 1) / (n * nu) * ref["wald"]
     assert result.stat == pytest.approx(f, rel=RTOL)
     assert result.pvalue == pytest.approx(stats.f.sf(f, n, nu - n + 1), rel=1e-10)
     assert result.distribution == f"F({n}, {nu - n + 1})"
+    assert mvrm_joint(fit, (0, 0), form="mckeon")[0] == result
 
 
-def test_exact_form_uses_mckeons_approximation_for_several_days(study):
+def test_hotellings_t2_needs_only_as_many_degrees_of_freedom_as_firms():
+    """N = 5 firms, nu = T - K = 6: below McKeon's nu > N + 3, but Hotelling's F(5, 2) is exact."""
+    rng = np.random.default_rng(8)
+    market = rng.normal(0, 0.01, 40)
+    y = 0.9 * market[:, None] + rng.normal(0, 0.02, (40, 5))
+    fit = estimate(AlignedData.build(y, market), np.full(5, 30), np.arange(5), (-8, -1), (0, 0))
+    x = np.column_stack([np.ones(8), market[22:30]])
+    coef, ssr = np.linalg.lstsq(x, y[22:30], rcond=None)[:2]
+    resid = y[22:30] - x @ coef
+    sigma = resid.T @ resid / 6
+    x0 = np.array([1.0, market[30]])
+    ar = y[30] - x0 @ coef
+    t2 = ar @ np.linalg.solve(sigma, ar) / (1 + x0 @ np.linalg.inv(x.T @ x) @ x0)
+    f = (6 - 5 + 1) / (5 * 6) * t2
+    result = mvrm_joint(fit, (0, 0))[0]
+    assert result.stat == pytest.approx(f, rel=1e-9)
+    assert result.pvalue == pytest.approx(stats.f.sf(f, 5, 2), rel=1e-9)
+    assert result.distribution == "F(5, 2)"
+
+
+def test_several_days_use_mckeons_f_approximation(study):
+    """McKeon (1974): U = W / nu referred to F(a, b) scaled by c, transcribed from the paper."""
     fit, _, _ = study
     ref = reference(study, (-1, 1))
     p, q, nu = 4, 3, ref["nu"]
@@ -102,6 +125,41 @@ def test_exact_form_uses_mckeons_approximation_for_several_days(study):
     result = mvrm_joint(fit, (-1, 1))[0]
     assert result.stat == pytest.approx(f, rel=RTOL)
     assert result.pvalue == pytest.approx(stats.f.sf(f, a, b), rel=1e-10)
+    # McKeon matches the first moment of U: E(c F) = c b / (b - 2) = pq / (nu - p - 1)
+    assert c * b / (b - 2) == pytest.approx(p * q / (nu - p - 1), rel=1e-12)
+
+
+def lawley_hotelling_draws(n: int, q: int, nu: int, draws: int, rng) -> np.ndarray:
+    """Monte Carlo draws of U = tr(H E^-1), H ~ W_n(q, I) and E ~ W_n(nu, I) independent.
+
+    E = A A' by Bartlett's decomposition (A lower triangular, A_ii^2 ~ chi2(nu - i), A_ij ~ N(0, 1) below
+    the diagonal) and H = Z Z' with Z (n x q) standard normal, so U = ||A^-1 Z||_F^2.  Sigma = I loses no
+    generality: U is invariant to Sigma.
+    """
+    a = np.zeros((draws, n, n))
+    for i in range(n):
+        a[:, i, i] = np.sqrt(rng.chisquare(nu - i, draws))
+        a[:, i, :i] = rng.standard_normal((draws, i))
+    z = rng.standard_normal((draws, n, q))
+    return (np.linalg.solve(a, z) ** 2).sum(axis=(1, 2))
+
+
+def test_mckeons_approximation_against_a_monte_carlo_of_the_lawley_hotelling_trace():
+    """Four firms, a 3-day window and nu = 28: every cluster's p-value against the simulated null of U."""
+    rng = np.random.default_rng(0)
+    n, q, nu, clusters, sessions = 4, 3, 28, 300, 40
+    u = np.sort(lawley_hotelling_draws(n, q, nu, 400_000, rng))
+    assert u.mean() == pytest.approx(n * q / (nu - n - 1), rel=0.01)  # E(U) = nq / (nu - n - 1)
+    market = rng.normal(0, 0.01, sessions * clusters)
+    y = market[:, None] + rng.normal(0, 0.02, (len(market), n))
+    day0 = np.repeat(np.arange(clusters) * sessions + 35, n)
+    fit = estimate(AlignedData.build(y, market), day0, np.tile(np.arange(n), clusters), (-30, -1), (-1, 1))
+    wald = np.array([r.stat for r in mvrm_joint(fit, (-1, 1), form="wald")])
+    results = mvrm_joint(fit, (-1, 1))
+    assert all(r.valid and r.distribution.startswith("F(12, ") for r in results)
+    simulated = 1.0 - np.searchsorted(u, wald / nu) / len(u)  # P(U >= u_observed) under the null
+    # Monte Carlo error <= 0.0008; McKeon's error here about 0.002 at most
+    np.testing.assert_allclose([r.pvalue for r in results], simulated, atol=0.005)
 
 
 def test_binder_form(study):
@@ -149,18 +207,55 @@ def test_no_shared_date_is_invalid():
         assert not result.valid and result.note == "mvrm needs firm-events that share an event date"
 
 
-def test_more_firms_than_estimation_days_is_invalid():
-    rng = np.random.default_rng(5)
-    market = rng.normal(0, 0.01, 100)
-    y = market[:, None] + rng.normal(0, 0.02, (100, 12))
-    fit = estimate(AlignedData.build(y, market), np.full(12, 80), np.arange(12), (-12, -3), (0, 0))
-    for form in ("exact", "binder", "wald"):
-        (result,) = mvrm_joint(fit, (0, 0), form=form)
-        assert not result.valid and "12 firm-events but only 10 common estimation days" in result.note
-    # 5 firms and T - K = 8: enough for the Wald and Binder forms, not for the exact F (needs T - K > N + 3)
-    small = fit.take(np.arange(5))
-    assert mvrm_joint(small, (0, 0), form="binder")[0].valid
-    assert "T - K > N + 3" in mvrm_joint(small, (0, 0))[0].note
+@pytest.fixture(scope="module")
+def large_cluster():
+    """40 firms on one date with 30 estimation days (T - K = 28 < N); window days -1..1."""
+    rng = np.random.default_rng(2)
+    market = rng.normal(0, 0.01, 80)
+    y = 0.0005 + rng.uniform(0.5, 1.5, 40) * market[:, None] + rng.normal(0, 0.02, (80, 40))
+    fit = estimate(AlignedData.build(y, market), np.full(40, 60), np.arange(40), (-40, -11), (-1, 1))
+    return fit, y, market
+
+
+@pytest.mark.parametrize("window", [(0, 0), (-1, 1)])
+def test_average_runs_on_a_cluster_larger_than_the_estimation_window(large_cluster, window):
+    """The equally weighted portfolio regressed on the market (statsmodels OLS): t of its CAR, t(28)."""
+    import statsmodels.api as sm
+
+    fit, y, market = large_cluster
+    portfolio = y.mean(axis=1)
+    estimation = np.arange(60 - 40, 60 - 10)
+    ols = sm.OLS(portfolio[estimation], sm.add_constant(market[estimation])).fit()
+    days = np.arange(60 + window[0], 60 + window[1] + 1)
+    summed = np.array([[len(days), market[days].sum()]])  # the CAR's regressors: sum of x_t over the window
+    prediction = ols.get_prediction(summed)
+    car = portfolio[days].sum() - prediction.predicted_mean[0]
+    # Var(CAR) = sigma^2 L + Var(s'b-hat), the prediction-error variance of the portfolio's CAR
+    t = car / math.sqrt(len(days) * ols.scale + prediction.se_mean[0] ** 2)
+    result = mvrm_average(fit, window)[0]
+    assert ols.df_resid == 28
+    assert result.valid and result.n == 40
+    assert result.stat == pytest.approx(t, rel=1e-9)
+    assert result.pvalue == pytest.approx(2 * stats.t.sf(abs(t), 28), rel=1e-9)
+    assert result.distribution == "t(28)"
+    for form in ("mckeon", "binder", "wald"):
+        (joint,) = mvrm_joint(fit, window, form=form)
+        assert not joint.valid
+        assert joint.note == (
+            "the cluster has 40 firm-events but only 30 common estimation days (T - K = 28); the joint test "
+            "needs T - K >= N (mvrm_average does not)"
+        )
+
+
+def test_mckeons_f_needs_four_more_degrees_of_freedom_than_firms(large_cluster):
+    fit, _, _ = large_cluster
+    # 25 firms and T - K = 28: Hotelling's F for one day, Binder and Wald forms run; McKeon for 3 days not
+    small = fit.take(np.arange(25))
+    assert mvrm_joint(small, (0, 0))[0].distribution == "F(25, 4)"
+    assert mvrm_joint(small, (-1, 1), form="binder")[0].valid
+    (mckeon,) = mvrm_joint(small, (-1, 1))
+    assert not mckeon.valid and "McKeon's F for a 3-day window needs T - K > N + 3" in mckeon.note
+    assert mvrm_joint(fit.take(np.arange(24)), (-1, 1))[0].valid
 
 
 def test_clusters_split_a_date_into_systems(study):
@@ -179,9 +274,15 @@ def test_the_same_security_twice_on_one_date_is_invalid():
                    loops.ESTIMATION, loops.EVENT)
     (result,) = mvrm_joint(fit, (0, 0), form="wald")
     assert not result.valid and "singular" in result.note
+    # the average needs no inverse: the portfolio of securities 0, 1 and 1 again
+    assert mvrm_average(fit, (0, 0))[0].valid
 
 
 def test_form_is_validated(study):
     fit, _, _ = study
     with pytest.raises(ValueError, match="'form'"):
         mvrm_joint(fit, (0, 0), form="lr")
+    with pytest.raises(ValueError, match="'mckeon', 'binder', 'wald'"):
+        mvrm_joint(fit, (0, 0), form="exact")  # McKeon's F is an approximation for L > 1: not "exact"
+    with pytest.raises(ValueError, match="'exact', 'binder', 'wald'"):
+        mvrm_average(fit, (0, 0), form="mckeon")

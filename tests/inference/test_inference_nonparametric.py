@@ -7,9 +7,11 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
+import eventstudy as es
 from eventstudy.inference import brown_warner, generalized_sign, permutation, rank, sign, wilcoxon
 from eventstudy.inference.nonparametric import MIN_PERMUTATION_WINDOWS, row_ranks
 from eventstudy.models import StackedFit, estimate
@@ -148,6 +150,67 @@ def test_sign_tests_match_the_loops(study, window, name):
     np.testing.assert_allclose([result.stat, result.pvalue], getattr(loops, name)(records, window), rtol=RTOL)
 
 
+@pytest.mark.parametrize("window", WINDOWS)
+def test_generalized_sign_uses_l_day_estimation_cars(study, window):
+    """The loop counts positive sums over every run of L estimation days; for L = 1 it is Cowan's formula."""
+    fit, records = study
+    result = generalized_sign(fit, window)
+    np.testing.assert_allclose([result.stat, result.pvalue], loops.generalized_sign(records, window), rtol=RTOL)
+    if window[0] == window[1]:
+        daily = loops.generalized_sign_daily(records, window)
+        np.testing.assert_allclose([result.stat, result.pvalue], daily, rtol=RTOL)
+
+
+def test_generalized_sign_hand_worked_two_day_window():
+    # estimation residuals -.03, .01, .01, .01 twice: 6 of 8 days positive, but the 2-day sums
+    # -.02, .02, .02, -.02, -.02, .02, .02 are positive 4 times in 7; CARs over (0, 1): 5 of 6 positive
+    residuals = np.array([-0.03, 0.01, 0.01, 0.01] * 2)
+    y = np.zeros((10, 6))
+    y[:8] = residuals[:, None]
+    y[8] = [0.01, 0.02, -0.01, 0.03, 0.01, 0.02]
+    y[9] = [0.01, 0.00, -0.02, -0.01, 0.00, 0.01]  # CARs .02, .02, -.03, .02, .01, .03
+    result = generalized_sign(raw_fit(y, (-8, -1), (0, 1), day0=8), (0, 1))
+    p = 4 / 7
+    assert result.stat == pytest.approx((5 - 6 * p) / math.sqrt(6 * p * (1 - p)), rel=1e-12)
+    assert "expected share positive 0.5714 (2-day estimation-window CARs)" in result.note
+    one_day = generalized_sign(raw_fit(y, (-8, -1), (0, 1), day0=8), (0, 0))
+    assert one_day.stat == pytest.approx((5 - 6 * 0.75) / math.sqrt(6 * 0.75 * 0.25), rel=1e-12)
+
+
+def skewed_universe(seed: int, *, firms: int, sessions: int) -> pd.DataFrame:
+    """Market-model returns with iid centred exponential residuals (skewness 2, P(e > 0) = 1/e = 0.37)."""
+    rng = np.random.default_rng(seed)
+    market = rng.normal(0.0003, 0.01, sessions)
+    residuals = 0.015 * (rng.exponential(1.0, (sessions, firms)) - 1.0)
+    frame = pd.DataFrame(
+        market[:, None] + residuals,
+        index=pd.bdate_range("2001-01-01", periods=sessions),
+        columns=[f"F{i}" for i in range(firms)],
+    )
+    frame["SPY"] = market
+    return frame
+
+
+def test_generalized_sign_keeps_its_size_over_eleven_days_with_skewed_residuals():
+    """An 11-day CAR of these residuals is positive with probability about 0.46, a day's residual with
+    1/e = 0.37: against the daily share the test rejected in 46% of these samples at 5%; against the
+    share of positive 11-day estimation-window CARs it keeps its size."""
+    out = es.simulate(
+        skewed_universe(0, firms=200, sessions=2000),
+        n_samples=1000,
+        n_firms=100,
+        event_window=(-5, 5),
+        tests=["generalized_sign"],
+        seed=0,
+    )
+    row = out.loc["generalized_sign"]
+    assert row["n_valid"] == 1000
+    for alpha in (0.01, 0.05, 0.10):
+        rate = row[f"{alpha:.2f}"]
+        assert abs(rate - alpha) <= 3 * math.sqrt(alpha * (1 - alpha) / 1000), (alpha, rate)
+    assert abs(row["mean_stat"]) < 0.15
+
+
 def test_sign_tests_hand_worked(ranked):
     # estimation residuals: 2 of 4 positive -> p-hat = 0.5; all 5 CARs positive -> w = 5
     g = generalized_sign(ranked, (0, 0))
@@ -166,7 +229,44 @@ def test_wilcoxon_hand_worked():
     result = wilcoxon(raw_fit(y, (-24, -1), (0, 0), day0=24), (0, 0))
     assert result.pvalue == pytest.approx(6 / 32, rel=1e-12)
     assert result.stat == pytest.approx(5.5 / math.sqrt(13.75), rel=1e-12)
-    assert result.distribution == "signed-rank(5)"
+    assert result.distribution == "exact signed-rank(5)"
+    assert result.pvalue == pytest.approx(stats.wilcoxon(y[24], method="exact").pvalue, rel=1e-12)
+
+
+def signed_rank_fit(cars):
+    y = np.zeros((25, len(cars)))
+    y[:24] = np.linspace(-0.02, 0.02, 24)[:, None]
+    y[24] = cars
+    return raw_fit(y, (-24, -1), (0, 0), day0=24)
+
+
+def test_wilcoxon_with_ties_and_zeros_is_scipys_tie_corrected_normal_approximation():
+    # |CAR| ties (0.01 three times, 0.02 twice) and two zero CARs
+    cars = np.array([0.01, -0.01, 0.01, 0.02, 0.02, 0.0, 0.03, -0.005, 0.0, 0.04, 0.015, -0.025])
+    result = wilcoxon(signed_rank_fit(cars), (0, 0))
+    scipy = stats.wilcoxon(cars, method="asymptotic", zero_method="wilcox", correction=False)
+    assert result.pvalue == pytest.approx(scipy.pvalue, rel=1e-12)
+    assert -abs(result.stat) == pytest.approx(scipy.zstatistic, rel=1e-12)
+    assert result.stat > 0  # seven of the ten non-zero CARs are positive, with the larger ranks
+    assert result.distribution == "N(0,1), tie-corrected"
+    assert "2 zero CARs left out" in result.note
+    # by hand: 10 non-zero CARs, ties {0.01 x3: ranks 2-4 -> 3}, {0.02 x2: ranks 6-7 -> 6.5}
+    # |CAR| sorted .005(1) .01 .01 .01(3) .015(5) .02 .02(6.5) .025(8) .03(9) .04(10); W+ = 3+3+6.5+6.5+9+10+5
+    w_plus, n = 43.0, 10
+    variance = n * (n + 1) * (2 * n + 1) / 24 - ((3**3 - 3) + (2**3 - 2)) / 48
+    assert result.stat == pytest.approx((w_plus - n * (n + 1) / 4) / math.sqrt(variance), rel=1e-12)
+
+
+def test_wilcoxon_beyond_fifty_firm_events_is_normal():
+    rng = np.random.default_rng(4)
+    cars = rng.normal(0.003, 0.02, 60)
+    result = wilcoxon(signed_rank_fit(cars), (0, 0))
+    scipy = stats.wilcoxon(cars, method="asymptotic", correction=False)
+    assert result.pvalue == pytest.approx(scipy.pvalue, rel=1e-12)
+    assert result.distribution == "N(0,1)"
+    small = wilcoxon(signed_rank_fit(cars[:50]), (0, 0))
+    assert small.distribution == "exact signed-rank(50)"
+    assert small.pvalue == pytest.approx(stats.wilcoxon(cars[:50], method="exact").pvalue, rel=1e-12)
 
 
 def test_sign_pvalue_is_scipys_binomtest():

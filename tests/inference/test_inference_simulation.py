@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import eventstudy as es
-from eventstudy.exceptions import EventStudyWarning
+from eventstudy.exceptions import EventStudyWarning, EventWindowError
 from eventstudy.inference import TESTS, bmp
 from eventstudy.inference.base import Inputs
 from eventstudy.inference.simulation import _Injected
@@ -118,6 +118,23 @@ def test_arguments_are_checked():
         es.simulate(returns.reset_index(drop=True), n_samples=5)
     with pytest.raises(ValueError, match="'tests'"):
         es.simulate(returns, n_samples=5, tests=["nope"])
+
+
+@pytest.mark.parametrize(
+    "estimation_window, suggestion", [((-100, 5), (-100, -1)), ((-100, 0), (-100, -1)), ((5, 104), (-100, -1))]
+)
+def test_estimation_window_must_end_before_the_event_window(estimation_window, suggestion):
+    """As EventStudy: injecting the abnormal return into the AR equals adding it to the data only when no
+    event day is in the fit."""
+    returns = universe(4, firms=20, sessions=400)
+    with pytest.raises(EventWindowError, match=r"overlaps the event window \(0, 0\)") as info:
+        es.simulate(returns, n_samples=5, estimation_window=estimation_window)
+    assert f"estimation_window={suggestion}" in str(info.value)
+    # the error is a ValueError too, as EventStudy's
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(EventWindowError, match="overlaps"):
+        es.EventStudy(pd.DataFrame({"ticker": ["F0"], "date": ["2020-06-01"]}), returns=returns,
+                      estimation_window=estimation_window, event_window=(0, 0)).fit()
 
 
 def test_market_adjusted_and_multi_day_windows():

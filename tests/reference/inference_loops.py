@@ -3,11 +3,40 @@
 Written from the papers' formulas, one firm-event at a time, with ``np.linalg.lstsq`` per firm-event and
 Python loops over days and pairs, sharing no code with ``eventstudy.inference`` (see README.md).  The
 tests compare the vectorized statistics with these at rtol 1e-10.
+
+What is and is not an independent check
+---------------------------------------
+Where a paper fixes the formula, the loop below follows the paper and checks the package against it.
+Where the papers leave a choice open, the package made one and the loop *adopts the same choice*, so
+that the loop checks the arithmetic (vectorization, missing days, grouping) but not the choice itself.
+The package's own choices, copied here:
+
+* ``rbar`` (Kolari & Pynnonen): pairs on different dates whose windows overlap get weight o_ij / L
+  (o_ij = shared window days); pairs with fewer than ``MIN_OVERLAP`` (30) common estimation days get the
+  mean of the estimated correlations.  KP (2010) treat only same-date clusters.
+* ``generalized_sign``: the expected share is taken from the firm-event's L-day estimation-window CARs,
+  every run of L consecutive relative days with a residual on each (overlapping runs, runs across a missing
+  day skipped).  Cowan (1992) defines only the daily share; ``generalized_sign_daily`` below is his formula
+  and equals the package for L = 1.  The L-day loop is written from that definition, not from the package.
+* ``permutation``: the same runs as comparison CARs, p = (1 + #{|CAR_j| >= |CAR|}) / (1 + M).
+* ``rank``: the combined window is the estimation days used plus the event-window days with an abnormal
+  return (gap days not ranked); ranks scaled by M_i + 1 (Corrado & Zivney 1992); the daily sum of
+  U_it - 1/2 is divided by sqrt(N_t), N_t the firm-events ranked that day, to handle missing days.
+* ``patell`` / ``bmp`` for L > 1: the CAR standardized once by its window prediction-error variance
+  (Mikkelson & Partch 1988; Campbell, Lo & MacKinlay 1997 J2 with each firm-event's T_i), not Patell's
+  sum of daily standardized residuals over sqrt(L).
+* ``brown_warner``: AAR_t averages the firm-events present on day t; t(T_e - 1) with T_e such days.
+* ``wilcoxon``: zeros dropped (Wilcoxon's zero method); exact p-value for n <= 50 without ties or zeros,
+  else the normal approximation with the tie-corrected variance and no continuity correction.
+* nothing estimated (market-adjusted): univariate tests use the demeaned variance with T - 1 degrees of
+  freedom; the MVRM system uses the undemeaned covariance with nu = T (no regressors).
+* MVRM: the system is balanced on the estimation days every firm of the cluster has.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 from scipy import stats
@@ -142,7 +171,11 @@ def bmp(records, window):
 
 
 def rbar(records, window):
-    """Pairwise residual correlations on common calendar days, weighted by the share of the window shared."""
+    """Pairwise residual correlations on common calendar days, weighted by the share of the window shared.
+
+    The o_ij / L weights and the mean imputation are the package's own convention (see the top of the file),
+    copied here: this loop checks their arithmetic, not the convention.
+    """
     used = usable(records, window)
     length = window[1] - window[0] + 1
     pairs = []  # (weight, rho or None)
@@ -212,10 +245,33 @@ def rank(records, window, event_window):
     return z, 2 * stats.norm.sf(abs(z))
 
 
-def generalized_sign(records, window):
+def generalized_sign_daily(records, window):
+    """Cowan (1992): positive CARs against the average share of positive daily estimation residuals."""
     used = usable(records, window)
     n = len(used)
     p_hat = sum(sum(v > 0 for v in r["resid"].values()) / len(r["resid"]) for r in used) / n
+    w = sum(car(r, window) > 0 for r in used)
+    z = (w - n * p_hat) / math.sqrt(n * p_hat * (1 - p_hat))
+    return z, 2 * stats.norm.sf(abs(z))
+
+
+def generalized_sign(records, window):
+    """Cowan's Z with the expected share from L-day estimation-window CARs (every run of L relative days
+    on which the firm-event has residuals); the daily share when L = 1."""
+    length = window[1] - window[0] + 1
+    used = usable(records, window)
+    shares = []
+    for r in used:
+        positive = total = 0
+        for start in sorted(r["resid"]):
+            days = [start + k for k in range(length)]
+            if all(d in r["resid"] for d in days):
+                total += 1
+                positive += math.fsum(r["resid"][d] for d in days) > 0
+        if total:
+            shares.append(positive / total)
+    p_hat = sum(shares) / len(shares)
+    n = len(used)
     w = sum(car(r, window) > 0 for r in used)
     z = (w - n * p_hat) / math.sqrt(n * p_hat * (1 - p_hat))
     return z, 2 * stats.norm.sf(abs(z))
@@ -228,12 +284,18 @@ def sign(records, window):
 
 
 def wilcoxon(records, window):
-    cars = np.array([car(r, window) for r in usable(records, window)])
-    n = len(cars)
-    ranks = stats.rankdata(np.abs(cars))
-    w_plus = ranks[cars > 0].sum()
-    z = (w_plus - n * (n + 1) / 4) / math.sqrt(n * (n + 1) * (2 * n + 1) / 24)
-    return z, stats.wilcoxon(cars).pvalue
+    """Signed-rank z with the tie-corrected variance (zeros dropped) and the p-value of the package's rule."""
+    cars = [c for c in (car(r, window) for r in usable(records, window))]
+    nonzero = [c for c in cars if c != 0]
+    n = len(nonzero)
+    ranks = stats.rankdata([abs(c) for c in nonzero])
+    w_plus = sum(k for k, c in zip(ranks, nonzero) if c > 0)
+    tie_sizes = Counter(abs(c) for c in nonzero).values()
+    variance = n * (n + 1) * (2 * n + 1) / 24 - sum(t**3 - t for t in tie_sizes) / 48
+    z = (w_plus - n * (n + 1) / 4) / math.sqrt(variance)
+    if n == len(cars) and all(t == 1 for t in tie_sizes) and n <= 50:
+        return z, stats.wilcoxon(cars, method="exact").pvalue
+    return z, 2 * stats.norm.sf(abs(z))
 
 
 def mvrm(y, z, day0, firms, est, window, *, intercept=True):
