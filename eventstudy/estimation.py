@@ -8,6 +8,7 @@ events and data on the trading calendar, estimates every firm-event at once with
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import warnings
@@ -708,10 +709,11 @@ def _provenance(returns: pd.DataFrame, frames: _Frames, source_info: dict, spec:
         "return_ranges": ranges,
         "notes": list(returns.attrs.get("eventstudy_notes", [])),
         "factors": frames.factors,
-        "versions": _versions(),
+        "versions": dict(_versions()),
     }
 
 
+@functools.lru_cache(maxsize=1)
 def _versions() -> dict:
     from importlib import metadata
 
