@@ -11,7 +11,14 @@ from typing import Any
 
 from .exceptions import EventWindowError
 
-__all__ = ["check_choice", "check_window", "check_positive_int", "check_instance"]
+__all__ = [
+    "check_choice",
+    "check_window",
+    "check_inside",
+    "check_windows",
+    "check_positive_int",
+    "check_instance",
+]
 
 
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
@@ -66,3 +73,29 @@ def check_window(name: str, window: Any) -> tuple[int, int]:
             f"Write it as ({end}, {start})."
         )
     return start, end
+
+
+def check_inside(name: str, window, bounds: tuple[int, int], *, what: str = "event window") -> tuple[int, int]:
+    """Return ``window`` as ``(start, end)`` if it lies inside ``bounds``, else raise ``EventWindowError``."""
+    start, end = check_window(name, window)
+    lo, hi = bounds
+    if start < lo or end > hi:
+        raise EventWindowError(
+            f"The {name!r} parameter ({start}, {end}) must lie inside the {what} ({lo}, {hi}); "
+            f"fit an EventStudy with a wider {what} or use a shorter window."
+        )
+    return start, end
+
+
+def check_windows(estimation_window, event_window) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Validate both windows and that estimation ends before the event window starts."""
+    estimation = check_window("estimation_window", estimation_window)
+    event = check_window("event_window", event_window)
+    if estimation[1] >= event[0]:
+        length = estimation[1] - estimation[0]
+        raise EventWindowError(
+            f"The estimation window {estimation} overlaps the event window {event}: the model would be fitted "
+            f"on the returns it is meant to explain. End the estimation window before day {event[0]}, e.g. "
+            f"estimation_window=({event[0] - 1 - length}, {event[0] - 1})."
+        )
+    return estimation, event

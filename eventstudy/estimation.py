@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._validation import check_choice, check_instance, check_window
+from ._validation import check_choice, check_instance, check_positive_int, check_windows
 from .calendar import TradingCalendar
-from .exceptions import DataSourceError, DroppedFirmEventsWarning, EstimationError, EventWindowError
+from .exceptions import DataSourceError, DroppedFirmEventsWarning, EstimationError
 from .exceptions import SessionAssumptionWarning
 from .models import RISK_FREE, NormalReturnModel, estimate, get_model
 from .panel import AlignedData, gather
@@ -206,14 +206,7 @@ class EventStudy:
 
     # ----------------------------------------------------------------------------------------------------
     def _validated(self) -> _Spec:
-        estimation_window = check_window("estimation_window", self.estimation_window)
-        event_window = check_window("event_window", self.event_window)
-        if estimation_window[1] >= event_window[0]:
-            raise EventWindowError(
-                f"The estimation window {estimation_window} overlaps the event window {event_window}: the model "
-                "would be fitted on the returns it is meant to explain. End the estimation window before day "
-                f"{event_window[0]}, e.g. estimation_window=({estimation_window[0]}, {event_window[0] - 1})."
-            )
+        estimation_window, event_window = check_windows(self.estimation_window, self.event_window)
         model = get_model(self.model)
         market = (self.market,) if isinstance(self.market, str) else tuple(self.market)
         if not all(isinstance(m, str) for m in market):

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ._validation import check_window
+from ._validation import check_inside
 from .panel import AlignedData, gather, relative_days, window_sums
 
 __all__ = [
@@ -320,6 +320,11 @@ class StackedFit:
     n_obs: np.ndarray
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        # results promise immutability: the arrays behind them cannot be changed in place either
+        for name in ("day0", "firm", "params", "xtx_inv", "sigma2", "n_obs"):
+            getattr(self, name).flags.writeable = False
+
     # --- shape -----------------------------------------------------------------------------------------
     @property
     def n(self) -> int:
@@ -346,23 +351,13 @@ class StackedFit:
         """Relative trading days of the event window."""
         return np.arange(self.event_window[0], self.event_window[1] + 1)
 
-    def columns(self, window: tuple[int, int]) -> np.ndarray:
-        """Column positions of the relative days ``window`` (inclusive), which must lie on the grid."""
-        start, end = check_window("window", window)
-        grid = self.event_time
-        if start < grid[0] or end > grid[-1]:
-            raise ValueError(
-                f"The 'window' parameter ({start}, {end}) reaches outside the fitted days ({grid[0]}, {grid[-1]})."
-            )
-        return np.arange(start - grid[0], end - grid[0] + 1)
+    def event_positions(self, window: tuple[int, int]) -> np.ndarray:
+        """Positions of the relative days ``window`` inside the event window (columns of :attr:`ar_event`).
 
-    def _event_positions(self, window: tuple[int, int]) -> np.ndarray:
-        start, end = check_window("window", window)
-        lo, hi = self.event_window
-        if start < lo or end > hi:
-            raise ValueError(
-                f"The 'window' parameter ({start}, {end}) must lie inside the event window ({lo}, {hi})."
-            )
+        Raises :class:`~eventstudy.exceptions.EventWindowError` when ``window`` reaches outside the event window.
+        """
+        start, end = check_inside("window", window, self.event_window)
+        lo = self.event_window[0]
         return np.arange(start - lo, end - lo + 1)
 
     # --- stacked arrays, computed on first use ----------------------------------------------------------
@@ -451,7 +446,7 @@ class StackedFit:
 
         NaN when any day of the window lacks an abnormal return, so a CAR always covers the whole window.
         """
-        return self.ar_event[:, self._event_positions(window)].sum(axis=1)
+        return self.ar_event[:, self.event_positions(window)].sum(axis=1)
 
     def car_variance(self, window: tuple[int, int]) -> np.ndarray:
         r"""Variance of :math:`CAR_i(\tau_1,\tau_2)` with the full covariance of the window's abnormal returns.
@@ -471,7 +466,7 @@ class StackedFit:
         The off-diagonal terms of :math:`V_i` (the same estimated parameters enter every day) are kept;
         summing the daily variances would drop them.
         """
-        positions = self._event_positions(window)
+        positions = self.event_positions(window)
         s = self.x_event[:, positions, :].sum(axis=1)
         quad = np.einsum("nk,nkj,nj->n", s, self.xtx_inv, s)
         return self.sigma2 * (len(positions) + quad)

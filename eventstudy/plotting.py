@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._validation import check_choice, check_window
+from ._validation import check_choice, check_inside
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axes import Axes
@@ -82,14 +82,7 @@ def _critical_value(ci: Any) -> float:
 
 
 def _check_event_window(res: EventStudyResults, window: Any) -> tuple[int, int]:
-    start, end = check_window("window", window)
-    lo, hi = res.event_window
-    if start < lo or end > hi:
-        raise ValueError(
-            f"The 'window' parameter ({start}, {end}) must lie inside the event window ({lo}, {hi}). "
-            "Fit an EventStudy with a wider event_window to plot further out."
-        )
-    return start, end
+    return check_inside("window", window, res.event_window)
 
 
 def _check_day(res: EventStudyResults, day: Any) -> int:

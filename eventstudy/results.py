@@ -227,7 +227,7 @@ class EventStudyResults:
         """
         window = self._window(window)
         fit = self._fit
-        positions = fit._event_positions(window)
+        positions = fit.event_positions(window)
         raw = self._event_raw()[:, positions]
         normal = raw - fit.ar_event[:, positions]
         if self._return_kind == "log":
@@ -287,7 +287,7 @@ class EventStudyResults:
         """
         window = check_window("window", window)
         fit = self._fit
-        positions = fit._event_positions(window)
+        positions = fit.event_positions(window)
         table = self._labels()
         table["window_start"], table["window_end"] = window
         table["raw"] = self._event_raw()[:, positions].sum(axis=1)
