@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_choice
-from .calendar import NOTES_KEY, TradingCalendar
+from .calendar import TradingCalendar, as_calendar
 
 __all__ = ["returns"]
 
@@ -71,7 +71,7 @@ def returns(
         )
     frame = prices.to_frame() if is_series else prices
     _check_prices(frame)
-    cal = _calendar(calendar)
+    cal = as_calendar(calendar)
     aligned = cal.align(frame) if cal is not None else frame
     values = aligned.astype("float64")
     ratio = values / values.shift(1)
@@ -79,24 +79,11 @@ def returns(
     out.index.name = frame.index.name or "Date"
     out.attrs = copy.deepcopy(aligned.attrs)
     out.attrs["return_kind"] = kind
-    if NOTES_KEY in frame.attrs and NOTES_KEY not in out.attrs:
-        out.attrs[NOTES_KEY] = list(frame.attrs[NOTES_KEY])
     if is_series:
         series = out.iloc[:, 0]
         series.attrs = out.attrs
         return series
     return out
-
-
-def _calendar(calendar: str | TradingCalendar | None) -> TradingCalendar | None:
-    if calendar is None or isinstance(calendar, TradingCalendar):
-        return calendar
-    if isinstance(calendar, str):
-        return TradingCalendar(calendar)
-    raise TypeError(
-        "The 'calendar' parameter must be an exchange code such as 'XNYS', a TradingCalendar, or None. "
-        f"Got {type(calendar).__name__} instead."
-    )
 
 
 def _check_prices(frame: pd.DataFrame) -> None:

@@ -30,14 +30,13 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_choice
+from .data.base import NOTES_KEY
 from .exceptions import DataQualityWarning, SessionAssumptionWarning
 
-__all__ = ["TradingCalendar", "SESSIONS", "NOTES_KEY"]
+__all__ = ["TradingCalendar", "SESSIONS", "NOTES_KEY", "as_calendar"]
 
 #: Accepted values of an event's release session.
 SESSIONS: tuple[str, ...] = ("pre", "intraday", "post", "unknown")
-#: Key of ``DataFrame.attrs`` holding the list of data-handling notes.
-NOTES_KEY = "eventstudy_notes"
 
 _DEFAULT_START = "1990-01-01"
 _EXCHANGE_TZ = "America/New_York"
@@ -106,6 +105,14 @@ def _to_index(values: Any, name: str) -> pd.DatetimeIndex:
         first = int(np.flatnonzero(idx.isna())[0])
         raise ValueError(f"The {name!r} parameter has a missing date at position {first}.")
     return idx.normalize().as_unit("ns")
+
+
+class _NoDayZero(ValueError):
+    """An event has no day 0 inside the calendar; ``position`` is its index among the dates given."""
+
+    def __init__(self, message: str, *, position: int) -> None:
+        super().__init__(message)
+        self.position = position
 
 
 def _fmt(day: pd.Timestamp) -> str:
@@ -202,8 +209,8 @@ class TradingCalendar:
     def _bounds_text(self) -> str:
         return f"{_fmt(self.start)} to {_fmt(self.end)}"
 
-    def _out_of_bounds_error(self, day: pd.Timestamp, what: str = "Date") -> ValueError:
-        return ValueError(
+    def _out_of_bounds_message(self, day: pd.Timestamp, what: str = "Date") -> str:
+        return (
             f"{what} {_fmt(day)} is outside the {self.name} trading calendar ({self._bounds_text()}). "
             f"Widen it with TradingCalendar({self.name!r}, start=..., end=...)."
         )
@@ -211,7 +218,7 @@ class TradingCalendar:
     def _check_inside(self, idx: pd.DatetimeIndex) -> None:
         outside = (idx < self.start) | (idx > self.end)
         if outside.any():
-            raise self._out_of_bounds_error(idx[outside][0])
+            raise ValueError(self._out_of_bounds_message(idx[outside][0]))
 
     def is_session(self, date: DateLike) -> bool:
         """Whether ``date`` (its calendar day; the time is ignored) is a trading session."""
@@ -262,12 +269,19 @@ class TradingCalendar:
         sessions
             One session for all dates, or one per date.
         labels
-            Optional event ids; the warning for unknown sessions then names them next to their dates.
+            Optional event ids; the warning for unknown sessions, and the error for an event without a day 0,
+            then name them next to their dates.
 
         Returns
         -------
         pandas.DatetimeIndex
             Day 0 of each event, in the order given.
+
+        Raises
+        ------
+        ValueError
+            If a session is not an accepted value, or an event has no day 0 inside the calendar (the
+            message names the first such event).
 
         Warns
         -----
@@ -302,13 +316,6 @@ class TradingCalendar:
             after, np.searchsorted(self._ns, values, side="right"), np.searchsorted(self._ns, values, side="left")
         )
 
-    def _unreachable(self, dates: Any, sessions: str | Sequence[str]) -> np.ndarray:
-        """Boolean mask of the events whose day 0 lies outside the calendar (for callers naming rows)."""
-        idx = _to_index(dates, "dates")
-        after, _ = self._resolve(len(idx), sessions if isinstance(sessions, str) else np.asarray(sessions))
-        pos = self._positions_for(idx, after)
-        return np.asarray((idx < self.start) | (pos >= len(self._ns)))
-
     def _day_zeros(
         self,
         idx: pd.DatetimeIndex,
@@ -321,7 +328,9 @@ class TradingCalendar:
         pos = self._positions_for(idx, after)
         bad = np.asarray((idx < self.start) | (pos >= len(self._ns)))
         if bad.any():
-            raise self._out_of_bounds_error(idx[bad][0], "Event date")
+            i = int(np.flatnonzero(bad)[0])
+            what = "Event date" if labels is None else f"Event {np.asarray(labels, dtype=object)[i]!r}: date"
+            raise _NoDayZero(self._out_of_bounds_message(idx[i], what), position=i)
         if unknown.any():
             picked = None if labels is None else np.asarray(labels, dtype=object)[unknown]
             self._warn_unknown(idx[unknown], picked, stacklevel=stacklevel)
@@ -452,6 +461,63 @@ class TradingCalendar:
             data = data.reindex(target)
         data.index.name = index_name
         data.attrs = copy.deepcopy({k: v for k, v in frame.attrs.items() if k != NOTES_KEY})
-        if notes:
+        if notes or NOTES_KEY in frame.attrs:
             data.attrs[NOTES_KEY] = notes
         return data
+
+
+def as_calendar(
+    calendar: str | TradingCalendar | None, *, unknown_session: Literal["pre", "post"] | None = None
+) -> TradingCalendar | None:
+    """Return ``calendar`` as a :class:`TradingCalendar`: built from an exchange code, or passed through.
+
+    Parameters
+    ----------
+    calendar
+        An exchange_calendars code such as ``"XNYS"``, a :class:`TradingCalendar`, or None (returned as
+        None: what no calendar means is the caller's decision).
+    unknown_session
+        The day-0 rule for events of unknown session that the caller was given, ``"pre"`` or ``"post"``.
+        A calendar built from a code uses it; a :class:`TradingCalendar` passed in must already follow it,
+        so that an explicit setting is never silently overridden by the calendar's own.  None: the
+        calendar's own rule (``"pre"`` for a code).
+
+    Returns
+    -------
+    TradingCalendar or None
+
+    Raises
+    ------
+    TypeError
+        If ``calendar`` is neither a string, a TradingCalendar nor None.
+    ValueError
+        If ``unknown_session`` is not ``"pre"``, ``"post"`` or None, or differs from the
+        ``unknown_session`` of the TradingCalendar given (the message names both); or the code is not an
+        exchange_calendars code.
+
+    Examples
+    --------
+    >>> as_calendar("XNYS", unknown_session="post").unknown_session
+    'post'
+    >>> cal = TradingCalendar()
+    >>> as_calendar(cal) is cal
+    True
+    """
+    if unknown_session is not None:
+        check_choice("unknown_session", unknown_session, ("pre", "post"))
+    if calendar is None:
+        return None
+    if isinstance(calendar, TradingCalendar):
+        if unknown_session is not None and unknown_session != calendar.unknown_session:
+            raise ValueError(
+                f"The 'unknown_session' parameter ({unknown_session!r}) contradicts the calendar given, which has "
+                f"unknown_session={calendar.unknown_session!r}. Pass one of them only, or build the calendar "
+                f"with TradingCalendar({calendar.name!r}, unknown_session={unknown_session!r})."
+            )
+        return calendar
+    if isinstance(calendar, str):
+        return TradingCalendar(calendar, unknown_session=unknown_session or "pre")
+    raise TypeError(
+        "The 'calendar' parameter must be an exchange code such as 'XNYS', a TradingCalendar, or None. "
+        f"Got {type(calendar).__name__} instead."
+    )

@@ -32,11 +32,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
-from ._validation import check_choice
-from .calendar import SESSIONS, TradingCalendar
+from .calendar import SESSIONS, TradingCalendar, _NoDayZero, as_calendar
 from .exceptions import EventCatalogError
 
 __all__ = ["load_events", "list_catalogs", "CATEGORIES", "DIRECTIONS", "EVENT_COLUMNS"]
@@ -72,7 +70,7 @@ def load_events(
     name_or_path: str | Path = "export-controls",
     *,
     calendar: TradingCalendar | str | None = None,
-    unknown_session: Literal["pre", "post"] = "pre",
+    unknown_session: Literal["pre", "post"] | None = None,
 ) -> pd.DataFrame:
     """Load an event catalog, check it against the schema and compute each event's day 0.
 
@@ -86,8 +84,9 @@ def load_events(
         Trading calendar (or exchange code) for day 0. Default: ``TradingCalendar("XNYS",
         unknown_session=unknown_session)``.
     unknown_session
-        Day-0 rule for events whose session is ``unknown`` when ``calendar`` is not given: ``"pre"`` (the
-        earliest session that could react, conservative) or ``"post"``.
+        Day-0 rule for events whose session is ``unknown``: ``"pre"`` (the earliest session that could
+        react, conservative) or ``"post"``. Default: the rule of the ``calendar`` given, else ``"pre"``. With
+        a :class:`~eventstudy.calendar.TradingCalendar` it must agree with the calendar's own rule.
 
     Returns
     -------
@@ -102,7 +101,8 @@ def load_events(
         If the file breaks the schema; the message names the file, the row (1-based data row and id) and the
         column, and says what was expected. Also when an event falls outside the calendar.
     ValueError
-        If ``name_or_path`` is neither a built-in catalog nor an existing file.
+        If ``name_or_path`` is neither a built-in catalog nor an existing file, or ``unknown_session``
+        contradicts the ``calendar`` given.
 
     Warns
     -----
@@ -121,36 +121,25 @@ def load_events(
     >>> events = load_events()  # doctest: +SKIP
     >>> events.loc[events.category != "media-report", ["id", "day0", "direction"]]  # doctest: +SKIP
     """
-    unknown_session = check_choice("unknown_session", unknown_session, ("pre", "post"))
-    if calendar is None:
-        cal = TradingCalendar("XNYS", unknown_session=unknown_session)
-    elif isinstance(calendar, TradingCalendar):
-        cal = calendar
-    elif isinstance(calendar, str):
-        cal = TradingCalendar(calendar, unknown_session=unknown_session)
-    else:
-        raise TypeError(
-            "The 'calendar' parameter must be a TradingCalendar, an exchange code such as 'XNYS', or None. "
-            f"Got {type(calendar).__name__} instead."
-        )
+    cal = as_calendar("XNYS" if calendar is None else calendar, unknown_session=unknown_session)
     label, raw, origin = _read(name_or_path)
     events = _normalise(raw, label)
-    unreachable = cal._unreachable(events["date"], events["session"].tolist())
-    if unreachable.any():
-        i = int(np.flatnonzero(unreachable)[0])
+    try:
+        # the private entry point lets the unknown-session warning point at the caller of load_events
+        day0 = cal._day_zeros(
+            pd.DatetimeIndex(events["date"]).as_unit("ns"),
+            events["session"].to_numpy(dtype=object),
+            labels=events["id"].tolist(),
+            stacklevel=4,
+        )
+    except _NoDayZero as error:
+        i = error.position
         raise EventCatalogError(
             f"{_where(label, i, events['id'].iloc[i])}, column 'date': {events['date'].iloc[i]:%Y-%m-%d} "
             f"(session {events['session'].iloc[i]}) has no day 0 inside the {cal.name} calendar "
             f"({cal.start:%Y-%m-%d} to {cal.end:%Y-%m-%d}); pass calendar=TradingCalendar(start=..., end=...) "
             "or drop the event."
-        )
-    # the private entry point lets the unknown-session warning point at the caller of load_events
-    day0 = cal._day_zeros(
-        pd.DatetimeIndex(events["date"]).as_unit("ns"),
-        events["session"].to_numpy(dtype=object),
-        labels=events["id"].tolist(),
-        stacklevel=4,
-    )
+        ) from None
     events.insert(3, "day0", pd.DatetimeIndex(day0).as_unit("ns"))
     events = events.sort_values(["date", "id"], kind="stable").reset_index(drop=True)
     events.attrs["catalog"] = origin
@@ -201,16 +190,22 @@ def _read_csv(path: Path, label: str) -> pd.DataFrame:
 
 
 def _read_records(path: Path, suffix: str) -> pd.DataFrame:
-    text = path.read_text(encoding="utf-8")
     try:
-        if suffix == ".json":
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise EventCatalogError(f"{path.name}: not UTF-8 text ({exc}); save the file as UTF-8.") from None
+    if suffix == ".json":
+        try:
             data = json.loads(text)
-        else:
-            import yaml
+        except json.JSONDecodeError as exc:
+            raise EventCatalogError(f"{path.name}: not valid JSON ({exc}).") from None
+    else:
+        import yaml  # a dependency; imported here because most catalogs are CSV
 
+        try:
             data = yaml.safe_load(text)
-    except Exception as exc:  # yaml.YAMLError / json.JSONDecodeError: report as a schema problem
-        raise EventCatalogError(f"{path.name}: not valid {suffix.lstrip('.').upper()} ({exc}).") from None
+        except yaml.YAMLError as exc:
+            raise EventCatalogError(f"{path.name}: not valid YAML ({exc}).") from None
     if isinstance(data, Mapping) and "events" in data:
         data = data["events"]
     if not isinstance(data, list):
@@ -249,7 +244,7 @@ def _where(label: str, i: int, event_id: Any = None) -> str:
 
 
 def _normalise(raw: pd.DataFrame, label: str) -> pd.DataFrame:
-    raw = _merge_numbered_sources(raw, label)
+    raw = _merge_numbered_sources(raw)
     missing = [c for c in _REQUIRED if c not in raw.columns]
     if missing:
         found = ", ".join(map(str, raw.columns)) or "none"
@@ -290,7 +285,7 @@ def _normalise(raw: pd.DataFrame, label: str) -> pd.DataFrame:
     return out
 
 
-def _merge_numbered_sources(raw: pd.DataFrame, label: str) -> pd.DataFrame:
+def _merge_numbered_sources(raw: pd.DataFrame) -> pd.DataFrame:
     numbered = sorted((c for c in raw.columns if _SOURCE_N.match(str(c))), key=lambda c: int(c.split("_")[1]))
     if not numbered or "sources" in raw.columns:
         return raw

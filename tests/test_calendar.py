@@ -12,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventstudy import DataQualityWarning, SessionAssumptionWarning, TradingCalendar
+from eventstudy.calendar import NOTES_KEY, as_calendar
+from eventstudy.data.base import NOTES_KEY as DATA_NOTES_KEY
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +132,15 @@ def test_dates_outside_the_calendar_name_date_and_bounds(cal):
         cal.day_zero("2099-01-02")
 
 
+def test_day_zeros_name_the_event_outside_the_calendar(cal):
+    with pytest.raises(ValueError, match=r"Event 'old': date 1975-03-03 is outside the XNYS trading calendar"):
+        cal.day_zeros(["2025-01-08", "1975-03-03"], "pre", labels=["ok", "old"])
+    # the last session of the calendar has no session after it for news released after the close
+    last = cal.last_session
+    with pytest.raises(ValueError, match=rf"Event 'late': date {last:%Y-%m-%d}"):
+        cal.day_zeros([last], "post", labels=pd.Series(["late"], index=[7]))
+
+
 def test_unknown_exchange_is_a_value_error():
     with pytest.raises(ValueError, match="'name'"):
         TradingCalendar("NOPE")
@@ -228,3 +239,40 @@ def test_align_drops_weekend_rows_with_one_warning_and_a_note(cal):
 def test_align_requires_a_datetime_index(cal):
     with pytest.raises(TypeError, match="DatetimeIndex"):
         cal.align(pd.DataFrame({"A": [1.0]}, index=["2025-01-06"]))
+
+
+# -- as_calendar -------------------------------------------------------------------------------------------
+def test_as_calendar_builds_from_a_code_and_passes_an_instance_through(cal):
+    built = as_calendar("XNYS", unknown_session="post")
+    assert isinstance(built, TradingCalendar) and built.name == "XNYS" and built.unknown_session == "post"
+    assert as_calendar("XNYS").unknown_session == "pre"
+    assert as_calendar(cal) is cal
+    assert as_calendar(cal, unknown_session="pre") is cal  # agrees with the calendar's own rule
+    assert as_calendar(None) is None and as_calendar(None, unknown_session="post") is None
+    # the exchange_calendars sessions, not a copy of some other rule: Jan 9 2025 closed
+    assert built.day_zero("2025-01-08", session="post") == pd.Timestamp("2025-01-10")
+
+
+def test_as_calendar_never_ignores_an_explicit_unknown_session():
+    post = TradingCalendar(unknown_session="post")
+    with pytest.raises(ValueError, match=r"'unknown_session' parameter \('pre'\).*unknown_session='post'"):
+        as_calendar(post, unknown_session="pre")
+
+
+def test_as_calendar_checks_its_arguments(cal):
+    with pytest.raises(TypeError, match=r"'calendar' parameter must be an exchange code.*Got int"):
+        as_calendar(1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"'unknown_session' parameter must be one of \('pre', 'post'\)"):
+        as_calendar(cal, unknown_session="intraday")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'name'"):
+        as_calendar("NOPE")
+
+
+def test_notes_key_is_defined_once():
+    assert NOTES_KEY is DATA_NOTES_KEY and NOTES_KEY == "eventstudy_notes"
+
+
+def test_align_keeps_an_empty_notes_list(cal):
+    frame = pd.DataFrame({"NVDA": [1.0, 2.0]}, index=pd.to_datetime(["2025-01-06", "2025-01-07"]))
+    frame.attrs["eventstudy_notes"] = []
+    assert cal.align(frame).attrs["eventstudy_notes"] == []

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pandas as pd
-import pytest
 
 from eventstudy import __version__
 from eventstudy.cli import build_parser, main

@@ -242,6 +242,41 @@ def test_event_outside_the_calendar_names_the_row(tmp_path):
     assert load_events(tmp_path / "events.csv", calendar=wider)["day0"].iloc[0] == pd.Timestamp("1975-03-03")
 
 
+def test_unknown_session_must_agree_with_the_calendar_given(tmp_path):
+    (tmp_path / "e.csv").write_text("id,date,session\nx,2025-01-08,unknown\n", encoding="utf-8")
+    post = TradingCalendar(unknown_session="post")
+    with pytest.raises(ValueError, match=r"'unknown_session' parameter \('pre'\) contradicts .*'post'"):
+        load_events(tmp_path / "e.csv", calendar=post, unknown_session="pre")
+    # without unknown_session the calendar's own rule applies: the session after Jan 9 2025 (closed)
+    with pytest.warns(SessionAssumptionWarning, match="unknown_session='post'"):
+        events = load_events(tmp_path / "e.csv", calendar=post)
+    assert events["day0"].iloc[0] == pd.Timestamp("2025-01-10")
+    with pytest.warns(SessionAssumptionWarning, match="unknown_session='post'"):
+        by_code = load_events(tmp_path / "e.csv", calendar="XNYS", unknown_session="post")
+    assert by_code["day0"].iloc[0] == pd.Timestamp("2025-01-10")
+    with pytest.raises(TypeError, match="'calendar' parameter"):
+        load_events(tmp_path / "e.csv", calendar=42)  # type: ignore[arg-type]
+
+
+def test_invalid_yaml_json_and_encoding_are_schema_errors(tmp_path):
+    message = _schema_error(tmp_path, "- {id: a, date: [unclosed\n", "bad.yaml")
+    assert message.startswith("bad.yaml: not valid YAML")
+    message = _schema_error(tmp_path, '[{"id": "a",]', "bad.json")
+    assert message.startswith("bad.json: not valid JSON")
+    (tmp_path / "latin.json").write_bytes('[{"id": "caf\u00e9"}]'.encode("latin-1"))
+    with pytest.raises(EventCatalogError, match=r"latin\.json: not UTF-8 text"):
+        load_events(tmp_path / "latin.json")
+
+
+def test_a_missing_yaml_library_is_not_reported_as_bad_yaml(tmp_path, monkeypatch):
+    import sys
+
+    (tmp_path / "e.yaml").write_text("- {id: a, date: 2025-01-08, session: pre}\n", encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "yaml", None)  # as if PyYAML were not installed
+    with pytest.raises(ImportError):
+        load_events(tmp_path / "e.yaml")
+
+
 def test_unsupported_suffix(tmp_path):
     (tmp_path / "events.txt").write_text("id,date,session\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"suffix must be one of \.csv"):

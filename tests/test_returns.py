@@ -71,6 +71,22 @@ def test_weekend_rows_are_dropped_with_a_warning_and_notes_kept():
     assert len(got.attrs["eventstudy_notes"]) == 2
 
 
+def test_notes_survive_with_and_without_a_calendar():
+    prices = _frame({"NVDA": [100.0, 101.0, 102.0, 103.0, 104.0]})
+    prices.attrs["eventstudy_notes"] = ["source: test"]
+    for calendar in (None, "XNYS"):
+        got = returns(prices, calendar=calendar)
+        assert got.attrs["eventstudy_notes"][0] == "source: test"
+        assert got.attrs["return_kind"] == "simple"
+    prices.attrs["eventstudy_notes"] = []
+    assert returns(prices).attrs["eventstudy_notes"] == []
+
+
+def test_calendar_is_a_code_a_calendar_or_none():
+    with pytest.raises(TypeError, match="'calendar' parameter must be an exchange code"):
+        returns(_frame({"NVDA": [1.0, 2.0, 3.0, 4.0, 5.0]}), calendar=42)  # type: ignore[arg-type]
+
+
 def test_kind_is_validated():
     with pytest.raises(ValueError, match=r"'kind'.*'pct'"):
         returns(_frame({"NVDA": [1.0, 2.0, 3.0, 4.0, 5.0]}), "pct")

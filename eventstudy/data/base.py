@@ -15,18 +15,24 @@ rest, the same way for every source (the pattern of pandas-datareader's ``base.p
 Notes about the data (a late start, a substituted field) are issued as
 :class:`~eventstudy.exceptions.DataQualityWarning` and kept, as a list of strings, in
 ``frame.attrs["eventstudy_notes"]`` so that they travel with the prices into the results.
+
+A ticker that cannot be read makes the whole request fail by default (``missing="raise"``); with
+``missing="skip"`` the others are returned and each failed ticker is recorded with its reason in
+``frame.attrs["eventstudy_failures"]``.
 """
 
 from __future__ import annotations
 
 import abc
+import functools
 import importlib.metadata
 import re
 import sys
+import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field as dc_field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -39,7 +45,10 @@ __all__ = [
     "PRICE_FIELDS",
     "RATE_TICKERS",
     "NOTES_KEY",
+    "FAILURES_KEY",
+    "MISSING",
     "Field",
+    "Missing",
     "FetchResult",
     "PriceSource",
     "canonical_field",
@@ -47,7 +56,8 @@ __all__ = [
     "to_day",
     "check_date_range",
     "validate_history",
-    "versions",
+    "library_versions",
+    "retry",
 ]
 
 #: The fields a source can provide, as Yahoo names them.
@@ -58,12 +68,19 @@ PRICE_FIELDS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Adj Close")
 #: quotes are yields, not prices, and can be zero or negative (^IRX was below zero in March 2020), so the
 #: positivity check does not apply to them.
 RATE_TICKERS = frozenset({"IRX", "FVX", "TNX", "TYX"})
-#: Key of ``DataFrame.attrs`` holding the notes (list of str) recorded while reading.
+#: Key of ``DataFrame.attrs`` holding the notes (list of str) recorded while reading.  The one definition:
+#: the calendar, the returns and the results read it from here.
 NOTES_KEY = "eventstudy_notes"
+#: Key of ``DataFrame.attrs`` holding the tickers a ``missing="skip"`` request left out (ticker -> reason).
+FAILURES_KEY = "eventstudy_failures"
+#: Accepted values of the ``missing`` argument of :meth:`PriceSource.get_prices` and ``get_history``.
+MISSING: tuple[str, ...] = ("raise", "skip")
 #: Resolution of every date index returned by the data layer.
 DATE_UNIT = "ns"
 
 Field = Literal["Open", "High", "Low", "Close", "Adj Close", "Volume"]
+Missing = Literal["raise", "skip"]
+_T = TypeVar("_T")
 
 # lower-case, letters and digits only -> field name
 _FIELD_ALIASES = {
@@ -110,6 +127,10 @@ class FetchResult:
         Ticker -> where its rows came from (e.g. ``"file /data/NVDA.csv"``), used in error messages.
     lines
         Ticker -> the file line number of each row, used to name the row at fault.
+    errors
+        Ticker -> the error that stopped it (an unreadable file, a bad value, a range a cache cannot serve
+        offline).  The public methods raise it as it is, unless ``missing="skip"``: then the ticker is left
+        out and the error's reason recorded.  Several tickers may share one error.
     """
 
     frames: dict[str, pd.DataFrame] = dc_field(default_factory=dict)
@@ -117,19 +138,83 @@ class FetchResult:
     no_data: set[str] = dc_field(default_factory=set)
     origins: dict[str, str] = dc_field(default_factory=dict)
     lines: dict[str, np.ndarray] = dc_field(default_factory=dict)
+    errors: dict[str, DataSourceError] = dc_field(default_factory=dict)
 
 
-def versions() -> dict[str, str | None]:
-    """Versions of the libraries that shape the data, for provenance (None when not installed)."""
+def _error_reason(error: DataSourceError, ticker: str) -> str:
+    """The reason ``error`` gives for ``ticker``: its ``failures`` entry, else the first line of its message."""
+    return error.failures.get(ticker) or str(error).split("\n", 1)[0]
+
+
+# distributions whose versions can change the numbers (statsmodels: reference fits; yfinance: downloads)
+_PACKAGES = (
+    "eventstudy-toolkit", "numpy", "pandas", "scipy", "statsmodels", "pyarrow", "yfinance", "exchange-calendars",
+)  # fmt: skip
+
+
+def library_versions() -> dict[str, str | None]:
+    """Versions of eventstudy and the libraries that shape its data and numbers, for provenance.
+
+    Returns
+    -------
+    dict of str to str or None
+        ``"eventstudy"`` (the running package's ``__version__``) and, by distribution name,
+        eventstudy-toolkit, numpy, pandas, scipy, statsmodels, pyarrow, yfinance and exchange-calendars
+        (None for one that is not installed).  A new dict on every call; the versions are looked up once
+        per process.
+    """
+    return dict(_library_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _library_versions() -> dict[str, str | None]:
     from .. import __version__
 
     found: dict[str, str | None] = {"eventstudy": __version__}
-    for package in ("pandas", "numpy", "pyarrow", "yfinance"):
+    for package in _PACKAGES:
         try:
             found[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             found[package] = None
     return found
+
+
+def retry(
+    call: Callable[[], _T],
+    *,
+    retries: int,
+    pause: float,
+    retry_on: Callable[[BaseException], bool],
+) -> _T:
+    """Return ``call()``, calling it again after an exception ``retry_on`` accepts, with a doubling pause.
+
+    Parameters
+    ----------
+    call
+        The attempt, without arguments.
+    retries
+        How many more attempts after the first one (so at most ``retries + 1`` calls).
+    pause
+        Seconds slept before the first retry; each further retry waits twice as long as the one before
+        (``pause``, ``2 * pause``, ``4 * pause`` ...), the growing pause of pandas-datareader's ``base.py``.
+    retry_on
+        Whether an exception is worth another attempt (a rate limit, a dropped connection).
+
+    Raises
+    ------
+    Exception
+        The first exception ``retry_on`` refuses, at once; or the last one once the attempts are used up.
+        The caller turns it into a message that names what was asked.
+    """
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - retry_on sorts it; what is not retried propagates unchanged
+            if attempt >= retries or not retry_on(exc):
+                raise
+        time.sleep(pause * 2**attempt)
+        attempt += 1
 
 
 # --------------------------------------------------------------------------------------------------
@@ -399,9 +484,6 @@ def warn(message: str, category: type[Warning] = DataQualityWarning) -> None:
     warnings.warn(message, category, stacklevel=level)
 
 
-
-
-
 def _coverage_note(ticker: str, frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> str | None:
     """A note when the rows miss more than one weekday at either end of the requested range."""
     first, last = frame.index[0], frame.index[-1]
@@ -463,14 +545,14 @@ class PriceSource(abc.ABC):
             "name": self.name,
             "kind": type(self).__name__,
             "location": None,
-            "versions": versions(),
+            "versions": library_versions(),
         }
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
 
     def _collect(self, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp) -> FetchResult:
-        """Call :meth:`_fetch` and validate what came back; failures are returned, not raised."""
+        """Call :meth:`_fetch` and validate what came back; per-ticker problems are returned, not raised."""
         raw = self._fetch(list(tickers), start, end)
         if not isinstance(raw, FetchResult):
             raw = FetchResult(frames=dict(raw))
@@ -478,50 +560,33 @@ class PriceSource(abc.ABC):
             failures={t: why for t, why in raw.failures.items() if t in tickers},
             no_data={t for t in raw.no_data if t in tickers},
             origins=dict(raw.origins),
+            errors={t: error for t, error in raw.errors.items() if t in tickers},
         )
         for ticker in tickers:
-            if ticker in raw.frames and ticker not in out.failures:
-                where = raw.origins.get(ticker, f"the data from {self.name}")
+            if ticker in out.failures or ticker in out.errors:
+                continue
+            if ticker not in raw.frames:
+                out.failures[ticker] = f"{self.name} returned no data"
+                continue
+            where = raw.origins.get(ticker, f"the data from {self.name}")
+            try:
                 out.frames[ticker] = validate_history(
                     ticker, raw.frames[ticker], where=where, lines=raw.lines.get(ticker)
                 )
-            elif ticker not in out.failures:
-                out.failures[ticker] = f"{self.name} returned no data"
+            except DataSourceError as error:
+                out.errors[ticker] = error
         return out
 
-    def get_history(self, tickers: str | Sequence[str], start: Any, end: Any) -> dict[str, pd.DataFrame]:
-        """Return every field for each ticker over ``start..end`` (inclusive).
-
-        Parameters
-        ----------
-        tickers
-            One ticker or a list; duplicates are dropped, order is kept.
-        start, end
-            First and last calendar day wanted (anything :class:`pandas.Timestamp` reads).
-
-        Returns
-        -------
-        dict of str to pandas.DataFrame
-            Ticker (as written) -> DatetimeIndex ``Date`` and float64 columns Open, High, Low, Close,
-            Adj Close, Volume (all NaN where the source lacks the field).  A ticker whose rows do not
-            cover the range keeps the rows it has; a note says so (see ``attrs["eventstudy_notes"]``).
-
-        Raises
-        ------
-        ValueError
-            When ``start`` is after ``end``.
-        DataSourceError
-            When a ticker cannot be read or has no rows in the range; ``failures`` maps each ticker to
-            the reason.
-        """
-        names = normalize_tickers(tickers)
-        first, last = check_date_range(start, end)
+    def _history(
+        self, names: list[str], first: pd.Timestamp, last: pd.Timestamp
+    ) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, DataSourceError]]:
+        """The rows of each ticker in ``first..last``, and what failed: reasons, and errors to raise."""
         result = self._collect(names, first, last)
         failures = dict(result.failures)
         history: dict[str, pd.DataFrame] = {}
         short_coverage: list[str] = []
         for ticker in names:
-            if ticker in failures:
+            if ticker not in result.frames:
                 continue
             frame = result.frames[ticker]
             kept = frame.loc[(frame.index >= first) & (frame.index <= last)]
@@ -546,16 +611,80 @@ class PriceSource(abc.ABC):
             warn(short_coverage[0] if len(short_coverage) == 1 else (
                 f"{len(short_coverage)} tickers do not cover the whole range: " + " | ".join(short_coverage)
             ))
-        if failures:
-            raise DataSourceError(
-                f"Could not get prices for {len(failures)} of {len(names)} ticker(s) from {self.name} "
-                f"({first:%Y-%m-%d}..{last:%Y-%m-%d}). Check the ticker spelling and the date range.",
-                failures={t: failures[t] for t in names if t in failures},
-            )
+        return history, failures, result.errors
+
+    def _unavailable(
+        self, names: list[str], first: pd.Timestamp, last: pd.Timestamp, failures: dict[str, str],
+        errors: dict[str, DataSourceError],
+    ) -> DataSourceError:
+        """The error for tickers that could not be read: the first one a source raised, else a summary."""
+        for ticker in names:
+            if ticker in errors:
+                return errors[ticker]
+        return DataSourceError(
+            f"Could not get prices for {len(failures)} of {len(names)} ticker(s) from {self.name} "
+            f"({first:%Y-%m-%d}..{last:%Y-%m-%d}). Check the ticker spelling and the date range.",
+            failures={t: failures[t] for t in names if t in failures},
+        )
+
+    @staticmethod
+    def _skipped(names: list[str], failures: dict[str, str], errors: dict[str, DataSourceError]) -> dict[str, str]:
+        """Ticker -> reason for every ticker left out, in the order asked."""
+        reasons = {**failures, **{t: _error_reason(error, t) for t, error in errors.items()}}
+        return {t: reasons[t] for t in names if t in reasons}
+
+    def get_history(
+        self, tickers: str | Sequence[str], start: Any, end: Any, *, missing: Missing = "raise"
+    ) -> dict[str, pd.DataFrame]:
+        """Return every field for each ticker over ``start..end`` (inclusive).
+
+        Parameters
+        ----------
+        tickers
+            One ticker or a list; duplicates are dropped, order is kept.
+        start, end
+            First and last calendar day wanted (anything :class:`pandas.Timestamp` reads).
+        missing
+            What to do about a ticker that cannot be read or has no rows in the range: ``"raise"``
+            (default) a :class:`~eventstudy.exceptions.DataSourceError`, or ``"skip"`` it and return the
+            others, recording why in ``attrs["eventstudy_failures"]``.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            Ticker (as written) -> DatetimeIndex ``Date`` and float64 columns Open, High, Low, Close,
+            Adj Close, Volume (all NaN where the source lacks the field).  A ticker whose rows do not
+            cover the range keeps the rows it has; a note says so (see ``attrs["eventstudy_notes"]``).
+            Every frame's ``attrs["eventstudy_failures"]`` maps each ticker of the request that was left
+            out to the reason (the same dict on every frame; empty when none was).
+
+        Raises
+        ------
+        ValueError
+            When ``start`` is after ``end``, or ``missing`` is not ``"raise"`` or ``"skip"``.
+        DataSourceError
+            When a ticker cannot be read or has no rows in the range (with ``missing="skip"``: when no
+            ticker can); ``failures`` maps each ticker to the reason.
+        """
+        check_choice("missing", missing, MISSING)
+        names = normalize_tickers(tickers)
+        first, last = check_date_range(start, end)
+        history, failures, errors = self._history(names, first, last)
+        if (failures or errors) and (missing == "raise" or not history):
+            raise self._unavailable(names, first, last, failures, errors)
+        skipped = self._skipped(names, failures, errors)
+        for frame in history.values():
+            frame.attrs[FAILURES_KEY] = dict(skipped)
         return history
 
     def get_prices(
-        self, tickers: str | Sequence[str], start: Any, end: Any, *, field: Field = "Adj Close"
+        self,
+        tickers: str | Sequence[str],
+        start: Any,
+        end: Any,
+        *,
+        field: Field = "Adj Close",
+        missing: Missing = "raise",
     ) -> pd.DataFrame:
         """Return one field for several tickers as a wide frame.
 
@@ -567,18 +696,25 @@ class PriceSource(abc.ABC):
             First and last calendar day wanted, inclusive.
         field
             One of ``"Open", "High", "Low", "Close", "Adj Close", "Volume"``.
+        missing
+            What to do about a ticker that cannot be read, has no rows in the range or lacks the field:
+            ``"raise"`` (default) a :class:`~eventstudy.exceptions.DataSourceError`, or ``"skip"`` it
+            (no column) and record why in ``attrs["eventstudy_failures"]``.  The source is read once
+            either way.
 
         Returns
         -------
         pandas.DataFrame
             DatetimeIndex ``Date`` (tz-naive, midnight, ascending, unique; the union of the tickers'
             dates), one float64 column per ticker in the order given and named as written.
-            ``attrs["eventstudy_notes"]`` lists what was recorded while reading.
+            ``attrs["eventstudy_notes"]`` lists what was recorded while reading;
+            ``attrs["eventstudy_failures"]`` maps each ticker left out to the reason (empty when none was).
 
         Raises
         ------
         DataSourceError
             As :meth:`get_history`, and when the field is missing for a ticker and Close cannot stand in.
+            With ``missing="skip"``, only when no ticker is left.
 
         Notes
         -----
@@ -588,10 +724,15 @@ class PriceSource(abc.ABC):
         closes) nor for Volume.
         """
         check_choice("field", field, FIELDS)
-        history = self.get_history(tickers, start, end)
+        check_choice("missing", missing, MISSING)
+        names = normalize_tickers(tickers)
+        first, last = check_date_range(start, end)
+        history, failures, errors = self._history(names, first, last)
+        if (failures or errors) and (missing == "raise" or not history):
+            raise self._unavailable(names, first, last, failures, errors)
         notes: list[str] = []
         columns: dict[str, pd.Series] = {}
-        failures: dict[str, str] = {}
+        lacking: dict[str, str] = {}
         fallbacks: list[str] = []
         for ticker, frame in history.items():
             notes.extend(frame.attrs.get(NOTES_KEY, []))
@@ -610,19 +751,24 @@ class PriceSource(abc.ABC):
                     values = frame["Close"]
                 else:
                     hint = f" Ask for field={available[0]!r} instead." if available else ""
-                    failures[ticker] = f"no {field!r} values; the data have {available}.{hint}"
+                    lacking[ticker] = f"no {field!r} values; the data have {available}.{hint}"
                     continue
             columns[ticker] = values
         if fallbacks:
             warn(" | ".join(fallbacks))
-        if failures:
+        if lacking and (missing == "raise" or not columns):
             raise DataSourceError(
-                f"The field {field!r} is missing for {len(failures)} ticker(s) in {self.name}.",
-                failures=failures,
+                f"The field {field!r} is missing for {len(lacking)} ticker(s) in {self.name}.",
+                failures={**self._skipped(names, failures, errors), **lacking},
             )
         wide = pd.concat(columns, axis=1, sort=True)
         wide = wide.sort_index().astype("float64")
         wide.index = pd.DatetimeIndex(wide.index).as_unit(DATE_UNIT).rename("Date")
         wide.columns = pd.Index(list(columns), dtype=object)
-        wide.attrs = {NOTES_KEY: notes, "eventstudy_source": self.name, "eventstudy_field": field}
+        wide.attrs = {
+            NOTES_KEY: notes,
+            "eventstudy_source": self.name,
+            "eventstudy_field": field,
+            FAILURES_KEY: self._skipped(names, {**failures, **lacking}, errors),
+        }
         return wide

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,8 @@ import pandas as pd
 
 from ..exceptions import CacheError, DataQualityWarning, DataSourceError, EventStudyWarning
 from . import config
-from .base import DATE_UNIT, FIELDS, FetchResult, PriceSource, versions, warn
+from ._store import CorruptEntryError, atomic_write_bytes, metadata_path, read_entry, storage_errors, write_entry
+from .base import DATE_UNIT, FIELDS, FetchResult, PriceSource, library_versions, normalize_tickers, warn
 
 __all__ = ["CachedSource", "atomic_write_bytes", "safe_name"]
 
@@ -37,43 +36,6 @@ def safe_name(text: str) -> str:
     if safe != text or not safe:
         safe = f"{safe or 'x'}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:8]}"
     return safe
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":  # pragma: no cover - directories cannot be opened on Windows
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file or the new one, never half.
-
-    The bytes go to a temporary file in the same folder, are flushed and fsynced, and the file is then
-    renamed over ``path`` with :func:`os.replace`.  On any failure the temporary file is removed and the
-    old ``path`` is left as it was.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _utc_now() -> pd.Timestamp:
@@ -141,6 +103,9 @@ class CachedSource(PriceSource):
     sha256 no longer matches, which the next read detects.  A corrupt or unreadable entry gives a
     :class:`~eventstudy.exceptions.DataQualityWarning` naming the file and is fetched again, or raises
     :class:`~eventstudy.exceptions.CacheError` when offline.
+
+    With ``missing="skip"`` a ticker the wrapped source cannot give, or (offline) one whose range is not
+    cached, is left out and recorded, and the others are served; when none can be, the error is raised.
     """
 
     def __init__(
@@ -197,7 +162,7 @@ class CachedSource(PriceSource):
             "max_age": str(self.max_age),
             "offline": self.offline,
             "source": self.source.describe(),
-            "versions": versions(),
+            "versions": library_versions(),
         }
 
     def _fetch(self, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp) -> FetchResult:
@@ -205,8 +170,9 @@ class CachedSource(PriceSource):
         today = now.tz_localize(None).normalize().as_unit(DATE_UNIT)
         offline = self.offline
         entries: dict[str, _Entry | None] = {t: self._load(t, offline=offline) for t in tickers}
-        plans = {t: self._gaps(entries[t], start, end, today=today, now=now, offline=offline) for t in tickers}
+        plans = {t: self._gaps(entries[t], start, end, today=today, offline=offline) for t in tickers}
 
+        result = FetchResult()
         if offline:
             missing = {
                 t: ", ".join(f"{g.start:%Y-%m-%d}..{g.end:%Y-%m-%d}" for g in gaps)
@@ -214,24 +180,28 @@ class CachedSource(PriceSource):
                 if gaps
             }
             if missing:
-                raise CacheError(
+                error = CacheError(
                     f"offline: the cache at {self.directory} lacks these ranges for {self.source.name}. Go online "
                     "(unset EVENTSTUDY_OFFLINE) to fetch them, or set EVENTSTUDY_PRICES_DIR to a folder of price "
                     "files.",
                     failures={t: f"not cached: {why}" for t, why in missing.items()},
                 )
+                if len(missing) == len(tickers):
+                    raise error
+                # raised as it is unless the caller skips missing tickers; the cached ones are served
+                result.errors.update(dict.fromkeys(missing, error))
 
-        result = FetchResult()
         groups: dict[tuple[_Gap, ...], list[str]] = {}
         for ticker in tickers:
-            groups.setdefault(tuple(plans[ticker]), []).append(ticker)
+            if ticker not in result.errors:
+                groups.setdefault(tuple(plans[ticker]), []).append(ticker)
         for gaps, group in groups.items():
             parts: dict[str, list[pd.DataFrame]] = {t: [] for t in group}
             covered: dict[str, list[_Gap]] = {t: [] for t in group}
             for gap in gaps:
-                self._fetch_gap(gap, group, entries, parts, covered, result.failures)
+                self._fetch_gap(gap, group, entries, parts, covered, result)
             for ticker in group:
-                if ticker in result.failures:
+                if ticker in result.failures or ticker in result.errors:
                     continue
                 entry = entries[ticker]
                 if covered[ticker]:
@@ -246,7 +216,7 @@ class CachedSource(PriceSource):
     # ---- planning and fetching --------------------------------------------------------------------
 
     def _gaps(self, entry: _Entry | None, start: pd.Timestamp, end: pd.Timestamp, *, today: pd.Timestamp,
-              now: pd.Timestamp, offline: bool) -> list[_Gap]:
+              offline: bool) -> list[_Gap]:
         last_wanted = min(end, today)
         if entry is None:
             return [_Gap(start, max(last_wanted, start), False)]
@@ -268,17 +238,18 @@ class CachedSource(PriceSource):
 
     def _fetch_gap(self, gap: _Gap, group: list[str], entries: dict[str, _Entry | None],
                    parts: dict[str, list[pd.DataFrame]], covered: dict[str, list[_Gap]],
-                   failures: dict[str, str]) -> None:
-        wanted = [t for t in group if t not in failures]
+                   result: FetchResult) -> None:
+        wanted = [t for t in group if t not in result.failures and t not in result.errors]
         if not wanted:
             return
         try:
             got = self.source._collect(wanted, gap.start, gap.end)
         except DataSourceError as exc:
-            if not gap.refresh_only:
-                raise
             for ticker in wanted:
-                self._warn_stale(ticker, entries[ticker], exc)
+                if gap.refresh_only:
+                    self._warn_stale(ticker, entries[ticker], exc)
+                else:
+                    result.errors[ticker] = exc
             return
         for ticker in wanted:
             if ticker in got.frames:
@@ -288,9 +259,11 @@ class CachedSource(PriceSource):
             elif ticker in got.no_data and entries[ticker] is not None:
                 covered[ticker].append(gap)  # the source has nothing there (e.g. before an IPO)
             elif gap.refresh_only:
-                self._warn_stale(ticker, entries[ticker], got.failures.get(ticker, "no data"))
+                self._warn_stale(ticker, entries[ticker], got.errors.get(ticker) or got.failures.get(ticker, "no data"))
+            elif ticker in got.errors:
+                result.errors[ticker] = got.errors[ticker]
             else:
-                failures[ticker] = got.failures.get(ticker, f"{self.source.name} returned no data")
+                result.failures[ticker] = got.failures.get(ticker, f"{self.source.name} returned no data")
 
     def _warn_stale(self, ticker: str, entry: _Entry | None, why: object) -> None:
         fetched = entry.meta.get("end_fetched_at") if entry is not None else "?"
@@ -310,8 +283,7 @@ class CachedSource(PriceSource):
         keep = pd.Series(True, index=old.index)
         for gap in gaps:
             keep &= ~((old.index >= gap.start) & (old.index <= gap.end))
-        pieces = [old.loc[keep.to_numpy()]] + [p for p in parts if len(p)]
-        pieces = [p for p in pieces if len(p)]
+        pieces = [p for p in [old.loc[keep.to_numpy()], *parts] if len(p)]
         if not pieces:
             if entry is None:
                 return None
@@ -320,8 +292,6 @@ class CachedSource(PriceSource):
             frame = pd.concat(pieces).sort_index()
         frame = frame.astype("float64")
         frame.index = pd.DatetimeIndex(frame.index).as_unit(DATE_UNIT).rename("Date")
-        if entry is None and frame.empty:
-            return None
 
         start = min([g.start for g in gaps] + ([entry.start] if entry is not None else []))
         end = max([min(g.end, today) for g in gaps] + ([entry.end] if entry is not None else []))
@@ -341,69 +311,49 @@ class CachedSource(PriceSource):
             "fetched_at": stamp,
             "end_fetched_at": end_fetched,
             "created_at": entry.meta.get("created_at", stamp) if entry is not None else stamp,
-            "versions": versions(),
+            "versions": library_versions(),
             "rows": int(len(frame)),
         }
         new = _Entry(frame=frame, meta=meta)
+        parquet = self._paths(ticker)[0]
         try:
-            self._store(ticker, new)
-        except Exception as exc:  # noqa: BLE001 - the data are good; only caching failed
+            new.meta = write_entry(parquet, frame, meta)
+        except storage_errors() as exc:  # the data are good; only caching failed
             warn(
-                f"{ticker}: could not write the cache file {self._paths(ticker)[0]} ({type(exc).__name__}: "
-                f"{exc}); the data were fetched but not cached. Check the free space and permissions of "
-                f"{self.directory} or set EVENTSTUDY_CACHE_DIR.",
-            EventStudyWarning,
-        )
+                f"{ticker}: could not write the cache file {parquet} ({type(exc).__name__}: {exc}); the data were "
+                f"fetched but not cached. Check the free space and permissions of {self.directory} or set "
+                "EVENTSTUDY_CACHE_DIR.",
+                EventStudyWarning,
+            )
         return new
 
     # ---- files ------------------------------------------------------------------------------------
 
     def _paths(self, ticker: str) -> tuple[Path, Path]:
-        stem = safe_name(ticker)
-        return self.directory / f"{stem}.parquet", self.directory / f"{stem}.json"
-
-    def _store(self, ticker: str, entry: _Entry) -> None:
-        parquet, meta_path = self._paths(ticker)
-        buffer = io.BytesIO()
-        entry.frame.to_parquet(buffer, engine="pyarrow", index=True)
-        data = buffer.getvalue()
-        entry.meta["sha256"] = _sha256(data)
-        entry.meta["parquet_file"] = parquet.name
-        text = json.dumps(entry.meta, indent=2, default=str).encode("utf-8")
-        atomic_write_bytes(parquet, data)  # data first: metadata only ever points at complete data
-        atomic_write_bytes(meta_path, text)
+        parquet = self.directory / f"{safe_name(ticker)}.parquet"
+        return parquet, metadata_path(parquet)
 
     def _read(self, ticker: str) -> _Entry | None:
-        """Read and verify an entry; None when not cached; raise ValueError describing corruption."""
+        """Read and verify an entry; None when not cached; raise CorruptEntryError describing corruption."""
         parquet, meta_path = self._paths(ticker)
-        if not meta_path.exists():
+        found = read_entry(parquet, expected_format=_FORMAT)
+        if found is None:
             return None
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"metadata {meta_path} is unreadable ({exc})") from None
-        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-            raise ValueError(f"metadata {meta_path} is not an eventstudy cache record")
-        try:
-            data = parquet.read_bytes()
-        except OSError as exc:
-            raise ValueError(f"data file {parquet} is missing or unreadable ({exc})") from None
-        if _sha256(data) != meta.get("sha256"):
-            raise ValueError(f"data file {parquet} does not match the sha256 recorded in {meta_path.name}")
-        try:
-            frame = pd.read_parquet(io.BytesIO(data), engine="pyarrow")
-            frame = frame[list(FIELDS)].astype("float64")
-            frame.index = pd.DatetimeIndex(frame.index).as_unit(DATE_UNIT).rename("Date")
-            for key in ("covered_start", "covered_end", "fetched_at"):
+        frame, meta = found
+        lacking = [f for f in FIELDS if f not in frame.columns]
+        if lacking:
+            raise CorruptEntryError(f"data file {parquet} lacks the column(s) {lacking}")
+        for key in ("covered_start", "covered_end", "fetched_at"):
+            try:
                 pd.Timestamp(meta[key])
-        except Exception as exc:  # noqa: BLE001 - anything unreadable is corruption
-            raise ValueError(f"data file {parquet} cannot be read ({type(exc).__name__}: {exc})") from None
-        return _Entry(frame=frame, meta=meta)
+            except (KeyError, TypeError, ValueError):
+                raise CorruptEntryError(f"metadata {meta_path} has no readable {key!r}") from None
+        return _Entry(frame=frame[list(FIELDS)], meta=meta)
 
     def _load(self, ticker: str, *, offline: bool) -> _Entry | None:
         try:
             return self._read(ticker)
-        except ValueError as exc:
+        except CorruptEntryError as exc:
             if offline:
                 raise CacheError(
                     f"The cache entry for {ticker} is corrupt: {exc}. Go online to fetch it again, or delete "
@@ -412,8 +362,8 @@ class CachedSource(PriceSource):
                 ) from None
             warn(
                 f"{ticker}: the cache entry is corrupt ({exc}); fetching the data again from {self.source.name}.",
-            DataQualityWarning,
-        )
+                DataQualityWarning,
+            )
             return None
 
     # ---- housekeeping -----------------------------------------------------------------------------
@@ -431,8 +381,6 @@ class CachedSource(PriceSource):
         int
             How many files were removed.
         """
-        from .base import normalize_tickers
-
         if not self.directory.exists():
             return 0
         if tickers is None:
@@ -474,7 +422,7 @@ class CachedSource(PriceSource):
                 try:
                     self._read(ticker)
                     status = "ok"
-                except ValueError as exc:
+                except CorruptEntryError as exc:
                     status = str(exc)
                 parquet = self._paths(ticker)[0]
                 rows.append({

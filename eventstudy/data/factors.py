@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import math
 import os
 import re
-import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -25,8 +23,8 @@ import pandas as pd
 from .._validation import check_choice
 from ..exceptions import CacheError, DataQualityWarning, DataSourceError, EventStudyWarning
 from . import config
-from .base import DATE_UNIT, NOTES_KEY, _squash, check_date_range, to_day, versions, warn
-from .cache import atomic_write_bytes
+from ._store import CorruptEntryError, read_entry, storage_errors, write_entry
+from .base import DATE_UNIT, NOTES_KEY, _squash, check_date_range, library_versions, retry, to_day, warn
 
 __all__ = ["load_factors", "parse_french_csv", "read_factor_file", "FRENCH_URL", "MODELS"]
 
@@ -49,6 +47,8 @@ _MODEL_DATASETS = {
     "carhart": ("F-F_Research_Data_Factors_daily", "F-F_Momentum_Factor_daily"),
 }
 _MISSING_CODES = (-99.99, -999.0)
+_FORMAT = "eventstudy-factor-cache"
+_RETRY_HTTP = (408, 429, 500, 502, 503, 504)  # timeouts, rate limits and server trouble pass; the rest do not
 _RETRIES = 3
 _PAUSE = 1.0
 _TIMEOUT = 30.0
@@ -259,21 +259,24 @@ def _find_in_directory(directory: Path, dataset: str) -> Path:
     )
 
 
+def _worth_retrying(exc: BaseException) -> bool:
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc.code in _RETRY_HTTP
+    return isinstance(exc, OSError)  # URLError, connection trouble and timeouts are OSErrors
+
+
 def _download(url: str) -> bytes:
-    reason = "no answer"
-    for attempt in range(_RETRIES + 1):
-        if attempt:
-            time.sleep(_PAUSE * 2 ** (attempt - 1))
+    def attempt() -> bytes:
         request = urllib.request.Request(url, headers={"User-Agent": "eventstudy (python urllib)"})
-        try:
-            with urllib.request.urlopen(request, timeout=_TIMEOUT) as answer:
-                return answer.read()
-        except urllib.error.HTTPError as exc:
-            reason = f"HTTP {exc.code} {exc.reason}"
-            if exc.code not in (408, 429, 500, 502, 503, 504):
-                break
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            reason = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+        with urllib.request.urlopen(request, timeout=_TIMEOUT) as answer:
+            return answer.read()
+
+    try:
+        return retry(attempt, retries=_RETRIES, pause=_PAUSE, retry_on=_worth_retrying)
+    except urllib.error.HTTPError as exc:
+        reason = f"HTTP {exc.code} {exc.reason}"
+    except OSError as exc:
+        reason = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
     raise DataSourceError(
         f"Could not download {url} ({reason}). Check the network, or download the file yourself and set "
         "EVENTSTUDY_FACTORS_DIR to its folder (or pass path=).",
@@ -281,50 +284,34 @@ def _download(url: str) -> bytes:
     )
 
 
-def _cache_paths(dataset: str, url: str) -> tuple[Path, Path]:
+def _cache_path(dataset: str, url: str) -> Path:
+    """The Parquet file of the cached copy of ``url``; its metadata sit beside it as ``.json``."""
     stem = f"{dataset}-{hashlib.sha1(url.encode('utf-8')).hexdigest()[:8]}"
-    directory = config.cache_dir() / "factors"
-    return directory / f"{stem}.parquet", directory / f"{stem}.json"
+    return config.cache_dir() / "factors" / f"{stem}.parquet"
 
 
-def _read_cached(parquet: Path, meta_path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
-    """Return the cached frame and metadata, None when absent; raise ValueError when corrupt."""
-    if not meta_path.exists():
+def _read_cached(parquet: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """Return the cached frame and metadata, None when absent; raise CorruptEntryError when corrupt."""
+    found = read_entry(parquet, expected_format=_FORMAT)
+    if found is None:
         return None
+    frame, meta = found
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        data = parquet.read_bytes()
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{meta_path} or {parquet.name} is unreadable ({exc})") from None
-    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
-        raise ValueError(f"{parquet} does not match the sha256 recorded in {meta_path.name}")
-    try:
-        frame = pd.read_parquet(io.BytesIO(data), engine="pyarrow").astype("float64")
-        frame.index = pd.DatetimeIndex(frame.index).as_unit(DATE_UNIT).rename("Date")
         pd.Timestamp(meta["fetched_at"])
-    except Exception as exc:  # noqa: BLE001 - anything unreadable is corruption
-        raise ValueError(f"{parquet} cannot be read ({type(exc).__name__}: {exc})") from None
+    except (KeyError, TypeError, ValueError):
+        raise CorruptEntryError(f"metadata of {parquet.name} has no readable 'fetched_at'") from None
     frame.attrs = {"vintage": meta.get("vintage"), "units": "percent", "url": meta.get("url"),
                    "sha256": meta.get("zip_sha256"), "fetched_at": meta.get("fetched_at")}
     return frame, meta
 
 
-def _store_cached(parquet: Path, meta_path: Path, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
-    buffer = io.BytesIO()
-    pd.DataFrame(frame).to_parquet(buffer, engine="pyarrow", index=True)
-    data = buffer.getvalue()
-    meta = {**meta, "sha256": hashlib.sha256(data).hexdigest(), "parquet_file": parquet.name}
-    atomic_write_bytes(parquet, data)
-    atomic_write_bytes(meta_path, json.dumps(meta, indent=2, default=str).encode("utf-8"))
-
-
 def _downloaded(dataset: str, base_url: str, end: pd.Timestamp | None) -> pd.DataFrame:
     url = f"{base_url.rstrip('/')}/{dataset}_CSV.zip"
-    parquet, meta_path = _cache_paths(dataset, url)
+    parquet = _cache_path(dataset, url)
     offline = config.is_offline()
     try:
-        cached = _read_cached(parquet, meta_path)
-    except ValueError as exc:
+        cached = _read_cached(parquet)
+    except CorruptEntryError as exc:
         if offline:
             raise CacheError(
                 f"The cached factor file is corrupt: {exc}. Go online to fetch it again, or set "
@@ -353,12 +340,14 @@ def _downloaded(dataset: str, base_url: str, end: pd.Timestamp | None) -> pd.Dat
     except DataSourceError as exc:
         if cached is None:
             raise
-        warn(f"Could not refresh {dataset} ({exc}); using the cached copy fetched at "
-                      f"{cached[1]['fetched_at']}.", DataQualityWarning)
+        warn(
+            f"Could not refresh {dataset} ({exc}); using the cached copy fetched at {cached[1]['fetched_at']}.",
+            DataQualityWarning,
+        )
         return cached[0]
     frame = _parse_text(_text_from_zip(data, url), url)
     meta = {
-        "format": "eventstudy-factor-cache",
+        "format": _FORMAT,
         "dataset": dataset,
         "url": url,
         "fetched_at": now.isoformat(),
@@ -368,11 +357,11 @@ def _downloaded(dataset: str, base_url: str, end: pd.Timestamp | None) -> pd.Dat
         "first_date": f"{frame.index[0]:%Y-%m-%d}",
         "last_date": f"{frame.index[-1]:%Y-%m-%d}",
         "units": "percent",
-        "versions": versions(),
+        "versions": library_versions(),
     }
     try:
-        _store_cached(parquet, meta_path, frame, meta)
-    except Exception as exc:  # noqa: BLE001 - the data are good; only caching failed
+        write_entry(parquet, frame, meta)
+    except storage_errors() as exc:  # the data are good; only caching failed
         warn(f"Could not write the factor cache {parquet} ({type(exc).__name__}: {exc}).", EventStudyWarning)
     frame.attrs.update({"url": url, "sha256": meta["zip_sha256"], "fetched_at": meta["fetched_at"]})
     return frame

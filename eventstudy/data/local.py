@@ -12,7 +12,7 @@ import pandas as pd
 
 from .._validation import check_choice
 from ..exceptions import DataSourceError
-from .base import FIELDS, FetchResult, PriceSource, _squash, canonical_field, validate_history, versions
+from .base import FIELDS, FetchResult, PriceSource, _squash, canonical_field, library_versions, validate_history
 
 __all__ = ["CsvSource"]
 
@@ -118,7 +118,7 @@ class CsvSource(PriceSource):
             "layout": self.layout,
             "date_column": self.date_column,
             "price_field": self.price_field,
-            "versions": versions(),
+            "versions": library_versions(),
         }
 
     def tickers(self) -> list[str]:
@@ -176,8 +176,12 @@ class CsvSource(PriceSource):
                 hint = f"; similar files: {[files[c].name for c in close]}" if close else ""
                 result.failures[ticker] = f"no file {wanted} in {self.path}{hint}"
                 continue
-            table = _read_text_table(path)
-            date = self._find_column(table, {_squash(self.date_column)}, self.date_column, where=path)
+            try:
+                table = _read_text_table(path)
+                date = self._find_column(table, {_squash(self.date_column)}, self.date_column, where=path)
+            except DataSourceError as error:  # this file only: the others can still be read
+                result.errors[ticker] = error
+                continue
             frame = table.set_index(date)
             if not any(canonical_field(c) for c in frame.columns):
                 result.failures[ticker] = (
@@ -218,7 +222,11 @@ class CsvSource(PriceSource):
                 frame = rows.set_index(date)[[value]].rename(columns={value: self.price_field})
                 result.lines[ticker] = rows["_line"].to_numpy()
             else:
-                frame = self._pivot_fields(ticker, rows, date, value, kind, where)
+                try:
+                    frame = self._pivot_fields(ticker, rows, date, value, kind, where)
+                except DataSourceError as error:  # this ticker's rows only
+                    result.errors[ticker] = error
+                    continue
             result.frames[ticker] = frame
             result.origins[ticker] = where
         return result

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import ast
-import importlib.metadata
 import logging
 import re
-import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +15,7 @@ import pandas as pd
 from .._validation import check_positive_int
 from ..exceptions import DataSourceError
 from . import config
-from .base import FetchResult, PriceSource, canonical_field, versions
+from .base import FetchResult, PriceSource, canonical_field, library_versions, retry
 
 __all__ = ["YahooSource"]
 
@@ -40,7 +38,17 @@ _NO_DATA = re.compile(
 )
 
 
+class _EmptyAnswer(Exception):
+    """No ticker came back and Yahoo did not say plainly that it has no data: worth another try."""
+
+    def __init__(self, result: FetchResult) -> None:
+        self.result = result
+        super().__init__("; ".join(sorted(set(result.failures.values()))) or "empty answer")
+
+
 def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, _EmptyAnswer):
+        return True
     if isinstance(exc, DataSourceError):
         return False
     if isinstance(exc, (OSError, TimeoutError)):
@@ -58,8 +66,8 @@ class _ErrorLog(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:  # pragma: no cover - trivial
         try:
             self.messages.append(record.getMessage())
-        except Exception:
-            pass
+        except Exception:  # noqa: BLE001 - the logging protocol: report through handleError, never raise
+            self.handleError(record)
 
     def reasons(self) -> dict[str, str]:
         """Ticker (upper case) -> reason; a network error wins over what yfinance concluded from it."""
@@ -178,7 +186,8 @@ class YahooSource(PriceSource):
 
     yfinance does not raise when a ticker fails: it logs the reason and returns an empty or all-NaN
     column.  This class turns that into a :class:`~eventstudy.exceptions.DataSourceError` naming each
-    failed ticker with yfinance's reason; a partial success is an error too, never silent NaN columns.
+    failed ticker with yfinance's reason; a partial success is an error too, never silent NaN columns
+    (with ``missing="skip"``, the failed tickers are left out and recorded instead).
 
     With ``EVENTSTUDY_OFFLINE`` set, every request fails at once without touching the network.
     """
@@ -213,18 +222,15 @@ class YahooSource(PriceSource):
 
     def describe(self) -> dict[str, Any]:
         """Provenance: Yahoo Finance through yfinance (with its version) and the request options."""
-        try:
-            yf_version = importlib.metadata.version("yfinance")
-        except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-            yf_version = None
+        versions = library_versions()
         return {
             "name": self.name,
             "kind": "yahoo",
             "location": "https://finance.yahoo.com (via yfinance.download)",
             "options": {"auto_adjust": False, "actions": False, "interval": "1d"},
             "downloader": "yfinance.download" if self.download is None else repr(self.download),
-            "yfinance": yf_version,
-            "versions": versions(),
+            "yfinance": versions["yfinance"],
+            "versions": versions,
         }
 
     def _call(self, download: Callable[..., Any], tickers: list[str], start: pd.Timestamp,
@@ -253,60 +259,64 @@ class YahooSource(PriceSource):
         reasons = {**_shared_errors(), **log.reasons()} if self.download is None else log.reasons()
         return frame, reasons
 
+    def _attempt(self, download: Callable[..., Any], tickers: list[str], start: pd.Timestamp,
+                 end: pd.Timestamp) -> FetchResult:
+        """One download, sorted into rows and reasons; raises :class:`_EmptyAnswer` when worth retrying."""
+        frame, reasons = self._call(download, tickers, start, end)
+        parts = _split_download(frame, tickers)
+        result = FetchResult()
+        for ticker in tickers:
+            part = parts.get(ticker)
+            if part is not None and not part.empty:
+                result.frames[ticker] = part
+                result.origins[ticker] = f"the Yahoo download of {ticker}"
+                continue
+            why = reasons.get(ticker.upper())
+            if why is None:
+                result.failures[ticker] = (
+                    "Yahoo returned no data (misspelled, delisted, or not listed in the range?)"
+                    if part is None
+                    else "Yahoo returned only missing values"
+                )
+                # a ticker empty while others came back: the service answered, this one has nothing
+                if parts and any(not p.empty for p in parts.values()):
+                    result.no_data.add(ticker)
+            else:
+                result.failures[ticker] = why
+                if _NO_DATA.search(why) and not _TRANSIENT.search(why):
+                    result.no_data.add(ticker)
+        # nothing at all came back: try again unless Yahoo said plainly there is no data
+        if not result.frames and not set(result.failures) <= result.no_data:
+            raise _EmptyAnswer(result)
+        return result
+
     def _fetch(self, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp) -> FetchResult:
         if config.is_offline():
             raise DataSourceError(OFFLINE_MESSAGE, failures={t: "offline" for t in tickers})
         download = self.download or _default_download()
         url = "https://query2.finance.yahoo.com/v8/finance/chart/"
-        last_reason = "no answer"
-        reasons: dict[str, str] = {}
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.pause * 2 ** (attempt - 1))
-            try:
-                frame, reasons = self._call(download, tickers, start, end)
-            except Exception as exc:  # noqa: BLE001 - sorted into retryable or not just below
-                last_reason = f"{type(exc).__name__}: {exc}"
-                if _is_retryable(exc):
-                    continue
+        span = f"{tickers} ({start:%Y-%m-%d}..{end:%Y-%m-%d})"
+        try:
+            return retry(
+                lambda: self._attempt(download, tickers, start, end),
+                retries=self.retries,
+                pause=self.pause,
+                retry_on=_is_retryable,
+            )
+        except DataSourceError:
+            raise
+        except _EmptyAnswer as empty:
+            failures, reason = empty.result.failures, str(empty)
+        except Exception as exc:  # noqa: BLE001 - whatever the download raised, reported with the tickers
+            reason = f"{type(exc).__name__}: {exc}"
+            if not _is_retryable(exc):
                 raise DataSourceError(
-                    f"Yahoo download failed for {tickers} ({start:%Y-%m-%d}..{end:%Y-%m-%d}): {last_reason}.",
-                    failures={t: last_reason for t in tickers},
-                    url=url,
+                    f"Yahoo download failed for {span}: {reason}.", failures={t: reason for t in tickers}, url=url
                 ) from exc
-            parts = _split_download(frame, tickers)
-            result = FetchResult()
-            for ticker in tickers:
-                part = parts.get(ticker)
-                if part is not None and not part.empty:
-                    result.frames[ticker] = part
-                    result.origins[ticker] = f"the Yahoo download of {ticker}"
-                    continue
-                why = reasons.get(ticker.upper())
-                if why is None:
-                    result.failures[ticker] = (
-                        "Yahoo returned no data (misspelled, delisted, or not listed in the range?)"
-                        if part is None
-                        else "Yahoo returned only missing values"
-                    )
-                    # a ticker empty while others came back: the service answered, this one has nothing
-                    if parts and any(not p.empty for p in parts.values()):
-                        result.no_data.add(ticker)
-                else:
-                    result.failures[ticker] = why
-                    if _NO_DATA.search(why) and not _TRANSIENT.search(why):
-                        result.no_data.add(ticker)
-            if result.frames:
-                return result
-            # nothing at all came back: try again unless Yahoo said plainly there is no data
-            last_reason = "; ".join(sorted(set(result.failures.values()))) or "empty answer"
-            if set(result.failures) <= result.no_data:
-                return result
+            failures = {t: reason for t in tickers}
         raise DataSourceError(
-            f"Yahoo download failed for {tickers} ({start:%Y-%m-%d}..{end:%Y-%m-%d}) after "
-            f"{self.retries + 1} attempt(s): {last_reason.rstrip('.')}. Check the network, wait if rate-limited, or set "
-            "EVENTSTUDY_PRICES_DIR to read local files.",
-            failures={t: reasons.get(t.upper(), last_reason) for t in tickers},
+            f"Yahoo download failed for {span} after {self.retries + 1} attempt(s): {reason.rstrip('.')}. Check "
+            "the network, wait if rate-limited, or set EVENTSTUDY_PRICES_DIR to read local files.",
+            failures=failures,
             url=url,
         )
-

@@ -281,3 +281,24 @@ def test_wraps_only_price_sources(counting):
         CachedSource(counting, max_age="-1D")
     assert isinstance(CachedSource(counting), PriceSource)
     assert CachedSource(counting).describe()["source"]["kind"] == "csv"
+
+
+def test_an_arrow_error_while_caching_warns(counting, monkeypatch):
+    import pyarrow
+
+    def unserializable(self, *args, **kwargs):
+        raise pyarrow.ArrowInvalid("cannot convert")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", unserializable)
+    with pytest.warns(EventStudyWarning, match=r"could not write the cache file .*NVDA\.parquet.*ArrowInvalid"):
+        got = CachedSource(counting).get_prices("NVDA", "2025-05-01", "2025-05-30")
+    assert len(got) == 21
+
+
+def test_an_unexpected_error_while_caching_is_not_hidden(counting, monkeypatch):
+    def bug(src, dst):
+        raise RuntimeError("not a storage problem")
+
+    monkeypatch.setattr(os, "replace", bug)
+    with pytest.raises(RuntimeError, match="not a storage problem"):
+        CachedSource(counting).get_prices("NVDA", "2025-05-01", "2025-05-30")

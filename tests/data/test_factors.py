@@ -219,3 +219,41 @@ def test_live_french_ff3_download():
     ff3 = load_factors("ff3", start="2025-05-12", end="2025-05-16")
     assert list(ff3.columns) == ["Mkt-RF", "SMB", "HML", "RF"]
     assert len(ff3) == 5 and ff3.abs().max().max() < 0.2  # decimals, not percent
+
+
+def test_factor_cache_records_the_sha256_of_its_parquet(factors_dir, tmp_path):
+    import hashlib
+
+    from eventstudy.data import config
+
+    url = serve_zips(factors_dir, tmp_path)
+    load_factors("momentum", source=url)
+    folder = config.cache_dir() / "factors"
+    parquet = next(folder.glob("*.parquet"))
+    meta = json.loads(parquet.with_suffix(".json").read_text())
+    assert meta["sha256"] == hashlib.sha256(parquet.read_bytes()).hexdigest()
+    assert meta["parquet_file"] == parquet.name and meta["format"] == "eventstudy-factor-cache"
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_factor_cache_write_failures_warn_and_bugs_propagate(factors_dir, tmp_path, monkeypatch):
+    import os
+
+    from eventstudy import EventStudyWarning
+
+    url = serve_zips(factors_dir, tmp_path)
+
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.warns(EventStudyWarning, match="Could not write the factor cache .*No space left"):
+        mom = load_factors("momentum", source=url, start="2026-04-30")
+    assert mom["Mom"].tolist() == [2.17 / 100]  # the data were served all the same
+
+    def bug(src, dst):
+        raise RuntimeError("not a storage problem")
+
+    monkeypatch.setattr(os, "replace", bug)
+    with pytest.raises(RuntimeError, match="not a storage problem"):
+        load_factors("momentum", source=url)

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from eventstudy import CacheError, DataQualityWarning, DataSourceError
-from eventstudy.data import CachedSource, CsvSource, YahooSource
+from eventstudy.data import CachedSource, YahooSource
 
 YF_FIELDS = ["Adj Close", "Close", "High", "Low", "Open", "Volume"]
 
@@ -232,6 +232,29 @@ def test_network_error_behind_no_timezone_found_is_retried(no_sleep):
         YahooSource(download=offline_like, retries=1, pause=0).get_prices("NVDA", "2025-05-01", "2025-05-30")
     assert "Could not resolve host" in info.value.failures["NVDA"]
     assert len(attempts) == 2
+
+
+def test_a_log_record_that_cannot_be_formatted_goes_to_handle_error(prices_dir, no_sleep, monkeypatch):
+    fake = FakeDownload(prices_dir)
+    reported = []
+    monkeypatch.setattr(logging.Handler, "handleError", lambda handler, record: reported.append(type(handler).__name__))
+    monkeypatch.setattr(logging.getLogger("yfinance"), "propagate", False)  # pytest's own handler re-raises
+
+    def with_bad_record(tickers, **options):
+        logging.getLogger("yfinance").error("%d rows for %s", "not a number")  # getMessage() raises TypeError
+        return fake(tickers, **options)
+
+    got = YahooSource(download=with_bad_record).get_prices("NVDA", "2025-05-12", "2025-05-13", field="Close")
+    assert "_ErrorLog" in reported  # reported the logging way, not dropped silently
+    assert got.loc["2025-05-13", "NVDA"] == pytest.approx(129.93, abs=0.005)  # PROVENANCE 4.4
+
+
+def test_describe_records_the_library_versions():
+    import importlib.metadata
+
+    info = YahooSource().describe()
+    assert info["yfinance"] == importlib.metadata.version("yfinance") == info["versions"]["yfinance"]
+    assert info["versions"]["pandas"] == pd.__version__
 
 
 def test_yfinance_shared_errors_exists():
