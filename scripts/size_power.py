@@ -48,7 +48,7 @@ import pandas as pd
 from tqdm import tqdm
 
 import eventstudy as es
-from eventstudy.inference import TESTS
+from eventstudy.inference import TESTS, eligible_sessions
 
 REPO = Path(__file__).resolve().parents[1]
 SECURITIES = ("NVDA", "AMD", "AVGO", "INTC", "MU", "QCOM", "ASML", "AMAT", "LRCX", "KLAC", "MRVL", "ARM", "TSM", "SMCI")
@@ -116,16 +116,6 @@ def load_returns(prices_dir: Path) -> tuple[pd.DataFrame, dict]:
         "securities": list(SECURITIES),
     }
     return returns, info
-
-
-def eligible_sessions(returns: pd.DataFrame) -> pd.DataFrame:
-    """(sessions x stocks): usable returns on every day of the estimation window, the gap and the event window.
-
-    The same rule as ``es.simulate`` uses for pseudo-event dates, recomputed here to size the designs.
-    """
-    length = EVENT_WINDOW[1] - ESTIMATION_WINDOW[0] + 1
-    usable = returns[list(SECURITIES)].notna() & returns[[MARKET]].notna().to_numpy()
-    return usable.astype(int).rolling(length).sum().eq(length)
 
 
 def residual_correlation(returns: pd.DataFrame) -> float:
@@ -549,7 +539,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"size_power: cannot read the prices in {prices_dir}: {exc}", file=sys.stderr)
         return 1
     loaded = time.perf_counter()
-    eligible = eligible_sessions(returns)
+    # (sessions x stocks): the pseudo-event dates es.simulate draws from, to size the designs
+    eligible = eligible_sessions(returns, MARKET, ESTIMATION_WINDOW, EVENT_WINDOW, model=MODEL)
     per_date = eligible.sum(axis=1)
     securities = int((eligible.sum(axis=0) > 0).sum())
     cap = same_day_firms(eligible)

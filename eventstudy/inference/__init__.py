@@ -6,15 +6,28 @@
 Every test is a function ``f(fit, window)`` of a :class:`~eventstudy.models.StackedFit` that returns a
 :class:`TestResult` (cross-sectional tests) or a list of them (one per firm-event for ``ar_t``, ``car_t``
 and ``permutation``; one per same-day cluster for ``mvrm_joint`` and ``mvrm_average``).  :data:`TESTS`
-lists them with their scope, description and reference.  The simulation (:func:`simulate`) lives in
-:mod:`eventstudy.inference.simulation` and is imported on first use.
+lists them with their scope, description and reference; :func:`tests_in_scope` names the tests of some
+scopes (``tests_in_scope("cross-section", "clustered")``: the pooled ones).  The simulation
+(:func:`simulate`, :func:`eligible_sessions`) lives in :mod:`eventstudy.inference.simulation` and is
+imported on first use.
 """
 
 from __future__ import annotations
 
 # registration order = report order: parametric, nonparametric, then the same-day system tests
 from . import parametric, nonparametric, multivariate  # noqa: F401, I001
-from .base import MIN_FIRM_EVENTS, SMALL_SAMPLE, TESTS, Design, TestResult, TestSpec, design, recommend, run_tests
+from .base import (
+    MIN_FIRM_EVENTS,
+    SMALL_SAMPLE,
+    TESTS,
+    Design,
+    TestResult,
+    TestSpec,
+    design,
+    recommend,
+    run_tests,
+    tests_in_scope,
+)
 from .multivariate import mvrm_average, mvrm_joint
 from .nonparametric import MIN_PERMUTATION_WINDOWS, generalized_sign, permutation, rank, sign, wilcoxon
 from .parametric import (
@@ -35,10 +48,12 @@ __all__ = [
     "TestSpec",
     "TESTS",
     "run_tests",
+    "tests_in_scope",
     "recommend",
     "design",
     "Design",
     "simulate",
+    "eligible_sessions",
     "ar_t",
     "car_t",
     "permutation",
@@ -63,8 +78,8 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name == "simulate":  # pandas-heavy; imported on first use
-        from .simulation import simulate
+    if name in ("simulate", "eligible_sessions"):  # pandas-heavy; imported on first use
+        from . import simulation
 
-        return simulate
+        return getattr(simulation, name)
     raise AttributeError(f"module 'eventstudy.inference' has no attribute {name!r}")

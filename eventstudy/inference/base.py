@@ -31,8 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .._validation import check_window
-from ..exceptions import EventWindowError
+from .._validation import check_choice, check_window
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -46,6 +45,7 @@ __all__ = [
     "MIN_FIRM_EVENTS",
     "SMALL_SAMPLE",
     "run_tests",
+    "tests_in_scope",
     "recommend",
     "design",
     "Design",
@@ -59,8 +59,9 @@ SMALL_SAMPLE = 20
 CLUSTERED_SHARE = 0.5
 
 Scope = Literal["single", "cross-section", "clustered"]
+SCOPES: tuple[str, ...] = ("single", "cross-section", "clustered")
 RESULT_COLUMNS = [
-    "test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note", "event_id", "ticker"
+    "test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note", "scope", "event_id", "ticker"
 ]  # fmt: skip
 
 
@@ -224,31 +225,30 @@ class Inputs:
     ----------
     fit : StackedFit
     window : (int, int)
-        The tested window, inside the fit's event window.
+        The tested window, inside the fit's event window
+        (:class:`~eventstudy.exceptions.EventWindowError` otherwise).
     groups : ndarray of int, shape (N,), optional
         Group of each firm-event (default: one group).  Cross-sectional statistics are computed per group.
+    n_groups : int, optional
+        Number of groups, so that groups without firm-events (after the last id in ``groups``) still get an
+        entry; by default one more than the largest id.
     clusters : array_like, shape (N,), optional
         Labels that split same-day firm-events into separate systems for the MVRM tests.
     """
 
     def __init__(self, fit: StackedFit, window: tuple[int, int], *, groups=None, n_groups=None, clusters=None):
-        start, end = check_window("window", window)
+        self.positions = fit.event_positions(window)  # EventWindowError outside the event window
         lo, hi = fit.event_window
-        if start < lo or end > hi:
-            raise EventWindowError(
-                f"The 'window' parameter ({start}, {end}) must lie inside the fitted event window ({lo}, {hi}); "
-                "refit with a wider event window or test a shorter window."
-            )
+        start, end = lo + int(self.positions[0]), lo + int(self.positions[-1])
         self.fit = fit
         self.window = (start, end)
         self.length = end - start + 1
-        self.positions = np.arange(start - lo, end - lo + 1)
         grid = fit.event_time
         self.grid = grid
         self.grid_positions = np.arange(start - grid[0], end - grid[0] + 1)
         self.event_grid_positions = np.arange(lo - grid[0], hi - grid[0] + 1)
         self.groups = Groups(groups, fit.n, n_groups)
-        self.memo: dict = {}  # results shared by several tests (the MVRM systems, the KP correlation)
+        self.memo: dict = {}  # results shared by several tests (the MVRM systems, the KP correlation, ...)
         self.clusters = None if clusters is None else np.asarray(clusters)
         if self.clusters is not None and len(self.clusters) != fit.n:
             raise ValueError(
@@ -361,15 +361,18 @@ class Batch:
     def valid(self) -> np.ndarray:
         return ~self.failed
 
+    def copy(self) -> Batch:
+        """An independent copy (the arrays are copied; ``group`` and ``rows`` are shared, never modified)."""
+        out = Batch(0, group=self.group, rows=self.rows)
+        for name in ("stat", "pvalue", "n", "distribution", "note", "failed"):
+            setattr(out, name, getattr(self, name).copy())
+        return out
+
     def results(self, test: str, window: tuple[int, int]) -> list[TestResult]:
         return [
             TestResult(test, float(s), float(p), int(k), str(d), tuple(window), str(note))
             for s, p, k, d, note in zip(self.stat, self.pvalue, self.n, self.distribution, self.note)
         ]
-
-
-def labels_array(values, n: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(values, dtype=object), (n,))
 
 
 def fmt_df(df) -> str:
@@ -451,6 +454,21 @@ def _test_names(tests) -> list[str]:
     return names
 
 
+def tests_in_scope(*scopes: str) -> list[str]:
+    """Names of the registered tests of the given scopes, in the order of :data:`TESTS`.
+
+    ``scopes`` are among ``"single"`` (one result per firm-event), ``"cross-section"`` (one result for all
+    firm-events) and ``"clustered"`` (one per same-day cluster); with none, every test.  The pooled tests,
+    without the per-firm-event ones, are ``tests_in_scope("cross-section", "clustered")``, to pass as
+    ``run_tests(fit, windows, tests=...)``.
+    """
+    wanted = {check_choice("scopes", scope, SCOPES) for scope in scopes} or set(SCOPES)
+    return [name for name, spec in TESTS.items() if spec.scope in wanted]
+
+
+tests_in_scope.__test__ = False  # not a pytest test despite the name, where a test module imports it
+
+
 def _labels(labels, n: int) -> tuple[np.ndarray, np.ndarray]:
     none = np.full(n, None, dtype=object)
     if labels is None:
@@ -512,9 +530,11 @@ def run_tests(
     Returns
     -------
     DataFrame
-        Columns ``test, window_start, window_end, stat, pvalue, n, distribution, note, event_id, ticker``;
-        one row per cross-sectional test and window, one per firm-event for single-firm tests and one per
-        same-day cluster for the MVRM tests.
+        Columns ``test, window_start, window_end, stat, pvalue, n, distribution, note, scope, event_id,
+        ticker``; one row per cross-sectional test and window, one per firm-event for single-firm tests and
+        one per same-day cluster for the MVRM tests.  ``scope`` is the test's :attr:`TestSpec.scope`
+        (``"single"``, ``"cross-section"`` or ``"clustered"``), so the pooled rows are those whose scope is
+        not ``"single"`` (:func:`tests_in_scope` names them, to run only those).
     """
     import pandas as pd
 
@@ -528,6 +548,7 @@ def run_tests(
             batch = spec.kernel(inp)
             for k, result in enumerate(batch.results(name, window)):
                 row = result.to_dict()
+                row["scope"] = spec.scope
                 if spec.scope == "single":
                     row["event_id"], row["ticker"] = event_id[k], ticker[k]
                 elif spec.scope == "clustered" and batch.rows is not None and batch.rows[k] is not None:
@@ -545,6 +566,7 @@ def run_tests(
             "n": pd.Series(column("n"), dtype=np.int64),
             "distribution": pd.Series(column("distribution"), dtype=str),
             "note": pd.Series(column("note"), dtype=str),
+            "scope": pd.Series(column("scope"), dtype=str),
             # object columns keep None where a row has no firm-event or cluster label
             "event_id": pd.Series(column("event_id"), dtype=object),
             "ticker": pd.Series(column("ticker"), dtype=object),
@@ -662,7 +684,7 @@ def recommend(fit: StackedFit) -> list[tuple[str, str]]:
         if d.share_same_day > 0:
             # nu = T - K of the MVRM system (K = 0 for market-adjusted returns), from the fewest estimation
             # days: a cluster's common days can only be fewer
-            nu = d.min_estimation_days - (fit.n_params if fit.estimated else 0)
+            nu = d.min_estimation_days - fit.n_params
             average = (
                 "mvrm_average",
                 "the average effect of a same-day cluster: the equally weighted portfolio's t, exact under "

@@ -48,7 +48,6 @@ import numpy as np
 from scipy import stats
 
 from .._validation import check_choice
-from ..panel import gather
 from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register
 from .parametric import p_norm, p_t
 
@@ -78,16 +77,6 @@ class _Systems:
         self.days = np.zeros(size, dtype=np.int64)
         self.joint_note = np.full(size, "", dtype=object)
         self.average_note = np.full(size, "", dtype=object)
-
-
-def _regressors(fit, day0: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """The model's regressors (constant included) on the grid of each cluster's day 0, (B, L, K)."""
-    z = gather(fit.data.z, day0, grid)
-    if not fit.estimated:
-        return z[:, :, :0]
-    if fit.intercept:
-        z = np.concatenate([np.ones(z.shape[:2] + (1,)), z], axis=2)
-    return z
 
 
 def _solve_systems(ar: np.ndarray, days: np.ndarray, x: np.ndarray, window: np.ndarray):
@@ -184,7 +173,7 @@ def _systems(inp: Inputs):
             continue
         todo.setdefault(len(rows), []).append(e)
     grid = inp.grid
-    k = fit.n_params if fit.estimated else 0
+    k = fit.n_params  # 0 for market-adjusted returns
     for n, batch_entries in todo.items():
         idx = np.array(batch_entries)
         rows = np.stack([batch_rows[e] for e in batch_entries])  # (B, N)
@@ -201,7 +190,10 @@ def _systems(inp: Inputs):
         idx, rows, days = idx[~none], rows[~none], days[~none]
         if not len(idx):
             continue
-        x = _regressors(fit, day0[rows[:, 0]], grid)
+        # the model's regressors (constant included; none for market-adjusted returns) on the grid around
+        # each cluster's day 0, (B, L, K).  The constant is NaN where the regressors are missing, which
+        # changes nothing: only balanced estimation days and window days with a CAR are read.
+        x = fit.take(rows[:, 0]).design(grid)
         solved = _solve_systems(inp.ar[rows], days, x, inp.grid_positions)
         for name in ("wald", "average", "average_var"):
             getattr(out, name)[idx] = solved[name]

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats
 
-from .base import Batch, Inputs, TestResult, TestSpec, cross_section_checks, dist_labels, register, single
+from .base import Batch, Inputs, TestResult, TestSpec, cross_section_checks, register, single
 from .parametric import p_norm
 
 __all__ = [
@@ -450,7 +450,7 @@ def wilcoxon(fit, window: tuple[int, int]) -> TestResult:
     .. math::
 
         W^+ = \sum_{i:\,CAR_i>0} R_i, \qquad
-        z = rac{W^+ - n(n+1)/4}{\sqrt{\dfrac{n(n+1)(2n+1)}{24} - \dfrac{\sum_g (t_g^3-t_g)}{48}}} .
+        z = \frac{W^+ - n(n+1)/4}{\sqrt{\dfrac{n(n+1)(2n+1)}{24} - \dfrac{\sum_g (t_g^3-t_g)}{48}}} .
 
     The p-value is chosen by a fixed rule, the same for every SciPy version:
 

@@ -174,15 +174,40 @@ def ar_t(fit, window: tuple[int, int]) -> list[TestResult]:
 # --------------------------------------------------------------------------------------------------------
 
 
-def _csect_t(inp: Inputs) -> Batch:
-    mean, sd, n = _group_mean_sd(inp, inp.car)
+def _mean_t(inp: Inputs, values: np.ndarray) -> Batch:
+    """Cross-sectional t of the mean of ``values`` over each group's used firm-events, before any check.
+
+    ``csect_t`` on the CARs, ``bmp`` on the standardized CARs.
+    """
+    mean, sd, n = _group_mean_sd(inp, values)
     batch = Batch(inp.groups.n)
     with np.errstate(invalid="ignore", divide="ignore"):
         batch.stat = mean / (sd / np.sqrt(n))
     batch.pvalue = p_t(batch.stat, n - 1)
     batch.distribution = dist_labels("t", n - 1)
-    cross_section_checks(batch, inp, "csect_t")
+    return batch
+
+
+def _checked(batch: Batch, inp: Inputs, name: str) -> Batch:
+    """A finished copy of ``batch`` with the cross-sectional checks, its reasons naming the test ``name``."""
+    batch = batch.copy()
+    cross_section_checks(batch, inp, name)
     return batch.finish()
+
+
+def _standardized(inp: Inputs, kind: str) -> Batch:
+    """bmp's t (``kind="bmp"``) or Patell's Z of the standardized CARs, before any check.
+
+    Computed once per :class:`Inputs` and shared by the test and its Kolari-Pynnönen adjustment.
+    """
+    key = f"{kind}_unchecked"
+    if key not in inp.memo:
+        inp.memo[key] = _mean_t(inp, inp.scar) if kind == "bmp" else _patell_z(inp)
+    return inp.memo[key]
+
+
+def _csect_t(inp: Inputs) -> Batch:
+    return _checked(_mean_t(inp, inp.car), inp, "csect_t")
 
 
 def csect_t(fit, window: tuple[int, int]) -> TestResult:
@@ -278,7 +303,7 @@ def brown_warner(fit, window: tuple[int, int]) -> TestResult:
     return single(_brown_warner(Inputs(fit, window)), "brown_warner", window)
 
 
-def _patell(inp: Inputs) -> Batch:
+def _patell_z(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
     scale = np.where(used, inp.df / (inp.df - 2.0), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -286,8 +311,11 @@ def _patell(inp: Inputs) -> Batch:
     batch = Batch(groups.n)
     batch.stat, batch.pvalue = z, p_norm(z)
     batch.distribution[:] = "N(0,1)"
-    cross_section_checks(batch, inp, "patell")
-    return batch.finish()
+    return batch
+
+
+def _patell(inp: Inputs, name: str = "patell") -> Batch:
+    return _checked(_standardized(inp, "patell"), inp, name)
 
 
 def patell(fit, window: tuple[int, int]) -> TestResult:
@@ -339,15 +367,8 @@ def patell(fit, window: tuple[int, int]) -> TestResult:
     return single(_patell(Inputs(fit, window)), "patell", window)
 
 
-def _bmp(inp: Inputs) -> Batch:
-    mean, sd, n = _group_mean_sd(inp, inp.scar)
-    batch = Batch(inp.groups.n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        batch.stat = mean / (sd / np.sqrt(n))
-    batch.pvalue = p_t(batch.stat, n - 1)
-    batch.distribution = dist_labels("t", n - 1)
-    cross_section_checks(batch, inp, "bmp")
-    return batch.finish()
+def _bmp(inp: Inputs, name: str = "bmp") -> Batch:
+    return _checked(_standardized(inp, "bmp"), inp, name)
 
 
 def bmp(fit, window: tuple[int, int]) -> TestResult:
@@ -560,7 +581,8 @@ def average_correlation(fit, window: tuple[int, int]) -> float:
 
 
 def _kp(inp: Inputs, kind: str, rbar=None) -> Batch:
-    base = _bmp(inp) if kind == "bmp" else _patell(inp)
+    # a fresh copy of the base test's batch, its reasons naming this test ("kp_bmp is a cross-sectional ...")
+    batch = _bmp(inp, name="kp_bmp") if kind == "bmp" else _patell(inp, name="kp_patell")
     n = inp.n_used.astype(float)
     if rbar is None:
         r, pairs, reason = _average_correlation(inp)
@@ -570,13 +592,7 @@ def _kp(inp: Inputs, kind: str, rbar=None) -> Batch:
     with np.errstate(invalid="ignore", divide="ignore"):
         denom = 1.0 + (n - 1.0) * r
         factor = np.sqrt((1.0 - r) / denom) if kind == "bmp" else np.sqrt(1.0 / denom)
-    batch = Batch(inp.groups.n)
-    batch.stat = base.stat * factor
-    batch.n[:] = base.n
-    batch.distribution = base.distribution.copy()
-    # the base test's reasons name it ("bmp is a cross-sectional test ..."): name this test instead
-    batch.note = np.array([note.replace(f"{kind} is", f"kp_{kind} is", 1) for note in base.note], dtype=object)
-    batch.failed = base.failed.copy()
+    batch.stat = batch.stat * factor
     batch.pvalue = p_t(batch.stat, n - 1) if kind == "bmp" else p_norm(batch.stat)
     batch.fail(~np.isfinite(r), reason)
     batch.fail(~(denom > 0), "the estimated average correlation is below -1/(N-1)")

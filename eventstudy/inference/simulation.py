@@ -23,13 +23,13 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .._validation import check_positive_int, check_window
-from ..exceptions import EventStudyWarning, EventWindowError
+from .._validation import check_positive_int, check_windows
+from ..exceptions import EventStudyWarning
 from ..models import estimate, get_model
 from ..panel import AlignedData, relative_days
 from .base import TESTS, Inputs, _test_names
 
-__all__ = ["simulate"]
+__all__ = ["simulate", "eligible_sessions"]
 
 #: cells of (firm-events x relative days) held per chunk of samples
 CHUNK_CELLS = 3_000_000
@@ -74,6 +74,74 @@ def _eligible(usable: np.ndarray, grid: np.ndarray) -> np.ndarray:
     start, stop = np.clip(start, 0, t), np.clip(stop, 0, t)
     full = (prefix[stop] - prefix[start]) == len(grid)
     return full & inside[:, None]
+
+
+def _prepare(returns, market, model, estimation_window, event_window):
+    """Check the arguments shared by :func:`simulate` and :func:`eligible_sessions`; align the data.
+
+    Returns the model, the benchmarks, the securities (every other column), the aligned data, both windows
+    and the relative-day grid.
+    """
+    if not isinstance(returns, pd.DataFrame):
+        raise TypeError(
+            f"The 'returns' parameter must be a DataFrame of daily returns. Got {type(returns).__name__} instead."
+        )
+    if not isinstance(returns.index, pd.DatetimeIndex):
+        raise TypeError("The 'returns' parameter must have a DatetimeIndex of sessions.")
+    benchmarks = (market,) if isinstance(market, str) else tuple(market)
+    missing = [name for name in benchmarks if name not in returns.columns]
+    if missing:
+        raise KeyError(f"The 'market' column(s) {missing} are not in 'returns'; it has {list(returns.columns)[:10]}...")
+    spec = get_model(model)
+    if spec.factor_set is not None or spec.needs_risk_free():
+        raise ValueError(
+            f"The 'model' parameter must be a model computed from the returns alone ('market', 'constant-mean', "
+            f"'market-adjusted', 'multi-index'). Got {model!r}, which needs factor or risk-free data."
+        )
+    spec.validate_market(benchmarks)
+    # the abnormal return is injected into the abnormal returns, which equals adding it to the data only when
+    # no event day is in the fit (see _Injected); EventStudy refuses such windows for the same reason
+    estimation_window, event_window = check_windows(estimation_window, event_window)
+    firms = [c for c in returns.columns if c not in benchmarks]
+    if not firms:
+        raise ValueError("The 'returns' parameter holds no security besides the market.")
+    y = returns[firms].to_numpy(dtype=float)
+    offset = spec.offset(benchmarks)
+    if offset is not None:
+        y = y - returns[offset].to_numpy(dtype=float)[:, None]
+    z = returns[list(spec.regressors(benchmarks))].to_numpy(dtype=float).reshape(len(returns), -1)
+    data = AlignedData.build(y, z)
+    grid = relative_days(estimation_window, event_window)
+    return spec, firms, data, estimation_window, event_window, grid
+
+
+def eligible_sessions(
+    returns: pd.DataFrame,
+    market: str | Sequence[str] = "SPY",
+    estimation_window: tuple[int, int] = (-250, -11),
+    event_window: tuple[int, int] = (0, 0),
+    *,
+    model: str = "market",
+) -> pd.DataFrame:
+    """The sessions :func:`simulate` may draw as day 0 of each security.
+
+    Parameters
+    ----------
+    returns, market, model
+        As in :func:`simulate`.
+    estimation_window, event_window : (int, int)
+        As in :func:`simulate`; the estimation window must end before the event window starts.
+
+    Returns
+    -------
+    DataFrame of bool
+        Indexed by the sessions of ``returns``, one column per security (every column but the benchmarks):
+        True where the security has usable returns (the return and every regressor of the model observed) on
+        every relative day from the start of the estimation window to the end of the event window, any gap
+        included, so that a firm-event with that day 0 is fitted on the whole estimation window.
+    """
+    _, firms, data, _, _, grid = _prepare(returns, market, model, estimation_window, event_window)
+    return pd.DataFrame(_eligible(data.usable, grid), index=returns.index, columns=pd.Index(firms))
 
 
 def _draw_spread(rng, eligible: np.ndarray, n_samples: int, n_firms: int):
@@ -188,38 +256,11 @@ def simulate(
     share a date now and then and the KP and MVRM tests run on those pairs.
     """
     started = time.perf_counter()
-    if not isinstance(returns, pd.DataFrame):
-        raise TypeError(
-            f"The 'returns' parameter must be a DataFrame of daily returns. Got {type(returns).__name__} instead."
-        )
-    if not isinstance(returns.index, pd.DatetimeIndex):
-        raise TypeError("The 'returns' parameter must have a DatetimeIndex of sessions.")
-    benchmarks = (market,) if isinstance(market, str) else tuple(market)
-    missing = [name for name in benchmarks if name not in returns.columns]
-    if missing:
-        raise KeyError(f"The 'market' column(s) {missing} are not in 'returns'; it has {list(returns.columns)[:10]}...")
-    spec = get_model(model)
-    if spec.factor_set is not None or spec.needs_risk_free():
-        raise ValueError(
-            f"The 'model' parameter must be a model computed from the returns alone ('market', 'constant-mean', "
-            f"'market-adjusted', 'multi-index'). Got {model!r}, which needs factor or risk-free data."
-        )
-    spec.validate_market(benchmarks)
+    spec, _, data, estimation_window, event_window, grid = _prepare(
+        returns, market, model, estimation_window, event_window
+    )
     n_samples = check_positive_int("n_samples", n_samples)
     n_firms = check_positive_int("n_firms", n_firms)
-    event_window = check_window("event_window", event_window)
-    estimation_window = check_window("estimation_window", estimation_window)
-    if estimation_window[1] >= event_window[0]:
-        # the abnormal return is injected into the abnormal returns, which equals adding it to the data only
-        # when no event day is in the fit (see _Injected); EventStudy refuses such windows for the same reason
-        first = estimation_window[0]
-        if first >= event_window[0]:  # entirely at or after the event: keep the length, move it before
-            first = event_window[0] - (estimation_window[1] - estimation_window[0] + 1)
-        raise EventWindowError(
-            f"The estimation window {estimation_window} overlaps the event window {event_window}: the model "
-            "would be fitted on the returns it is meant to explain. End the estimation window before day "
-            f"{event_window[0]}, e.g. estimation_window=({first}, {event_window[0] - 1})."
-        )
     if abnormal != 0 and not event_window[0] <= 0 <= event_window[1]:
         raise ValueError(
             f"The 'abnormal' return is added on day 0, which must lie in the 'event_window' {event_window}."
@@ -227,16 +268,6 @@ def simulate(
     names = _test_names(tests)
     alphas = tuple(float(a) for a in alphas)
 
-    firms = [c for c in returns.columns if c not in benchmarks]
-    if not firms:
-        raise ValueError("The 'returns' parameter holds no security besides the market.")
-    y = returns[firms].to_numpy(dtype=float)
-    offset = spec.offset(benchmarks)
-    if offset is not None:
-        y = y - returns[offset].to_numpy(dtype=float)[:, None]
-    z = returns[list(spec.regressors(benchmarks))].to_numpy(dtype=float).reshape(len(returns), -1)
-    data = AlignedData.build(y, z)
-    grid = relative_days(estimation_window, event_window)
     eligible = _eligible(data.usable, grid)
     if not eligible.any():
         raise ValueError(

@@ -13,7 +13,7 @@ import pytest
 
 import eventstudy as es
 from eventstudy.exceptions import EventWindowError
-from eventstudy.inference import TESTS, TestResult, csect_t, design, recommend, run_tests
+from eventstudy.inference import TESTS, TestResult, csect_t, design, recommend, run_tests, tests_in_scope
 from eventstudy.inference.base import Groups
 from eventstudy.models import estimate
 from eventstudy.panel import AlignedData
@@ -24,7 +24,9 @@ _spec = importlib.util.spec_from_file_location(
 loops = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(loops)
 
-COLUMNS = ["test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note", "event_id", "ticker"]
+COLUMNS = [
+    "test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note", "scope", "event_id", "ticker"
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +140,12 @@ def test_run_tests_gives_one_tidy_table(fit):
     cross = table[table["test"] == "csect_t"]
     assert len(cross) == 2 and cross["event_id"].isna().all()
     assert cross.iloc[0]["stat"] == pytest.approx(csect_t(fit, (0, 0)).stat, rel=1e-14)
+    # scope: one per firm-event, one for all, one per same-day cluster (4 firm-events share session 230)
+    scopes = table.drop_duplicates("test").set_index("test")["scope"]
+    assert scopes["car_t"] == "single" and scopes["csect_t"] == "cross-section" and scopes["mvrm_joint"] == "clustered"
+    per_window = table[table["window_start"] == 0]["scope"].value_counts()
+    assert per_window["single"] == 3 * fit.n  # ar_t, car_t, permutation
+    assert per_window["cross-section"] == 10
     single = table[(table["test"] == "car_t") & (table["window_start"] == 0)]
     assert single["event_id"].tolist() == labels["event_id"].tolist()
     assert single["ticker"].tolist() == labels["ticker"].tolist()
@@ -151,10 +159,24 @@ def test_run_tests_options(fit):
     assert table["event_id"].tolist() == [None, None]
     with pytest.raises(ValueError, match="'tests'"):
         run_tests(fit, (0, 0), tests=["patel"])
-    with pytest.raises(EventWindowError, match="inside the fitted event window"):
+    with pytest.raises(EventWindowError, match=r"must lie inside the event window \(-3, 3\)"):
         run_tests(fit, (0, 5))
     with pytest.raises(ValueError, match="'labels'"):
         run_tests(fit, (0, 0), labels=["a"])
+
+
+def test_tests_in_scope_names_the_pooled_tests(fit):
+    pooled = tests_in_scope("cross-section", "clustered")
+    assert pooled == [
+        "csect_t", "brown_warner", "patell", "bmp", "kp_patell", "kp_bmp",
+        "rank", "generalized_sign", "sign", "wilcoxon", "mvrm_joint", "mvrm_average",
+    ]  # fmt: skip
+    assert tests_in_scope("single") == ["ar_t", "car_t", "permutation"]
+    assert tests_in_scope() == list(TESTS)
+    table = run_tests(fit, (0, 0), tests=pooled)
+    assert list(dict.fromkeys(table["test"])) == pooled and (table["scope"] != "single").all()
+    with pytest.raises(ValueError, match="'scopes'"):
+        tests_in_scope("pooled")
 
 
 # --------------------------------------------------------------------------------------------------------

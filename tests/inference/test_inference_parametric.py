@@ -261,6 +261,8 @@ def test_cross_sectional_tests_refuse_three_firm_events(study, function):
     assert not result.valid and math.isnan(result.pvalue)
     assert "needs at least 5 firm-events" in result.note and "got 3" in result.note
     assert result.n == 3
+    # the reason names the test itself, kp_bmp included (not the bmp it adjusts)
+    assert result.note.startswith(f"{function.__name__} is a cross-sectional test")
 
 
 @pytest.mark.parametrize("window", WINDOWS)

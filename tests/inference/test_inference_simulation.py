@@ -10,7 +10,7 @@ import pytest
 
 import eventstudy as es
 from eventstudy.exceptions import EventStudyWarning, EventWindowError
-from eventstudy.inference import TESTS, bmp
+from eventstudy.inference import TESTS, bmp, eligible_sessions
 from eventstudy.inference.base import Inputs
 from eventstudy.inference.simulation import _Injected
 from eventstudy.models import estimate
@@ -121,7 +121,8 @@ def test_arguments_are_checked():
 
 
 @pytest.mark.parametrize(
-    "estimation_window, suggestion", [((-100, 5), (-100, -1)), ((-100, 0), (-100, -1)), ((5, 104), (-100, -1))]
+    # the suggestion keeps the window's length and ends it on day -1 (EventStudy's message)
+    "estimation_window, suggestion", [((-100, 5), (-106, -1)), ((-100, 0), (-101, -1)), ((5, 104), (-100, -1))]
 )
 def test_estimation_window_must_end_before_the_event_window(estimation_window, suggestion):
     """As EventStudy: injecting the abnormal return into the AR equals adding it to the data only when no
@@ -135,6 +136,24 @@ def test_estimation_window_must_end_before_the_event_window(estimation_window, s
     with pytest.raises(EventWindowError, match="overlaps"):
         es.EventStudy(pd.DataFrame({"ticker": ["F0"], "date": ["2020-06-01"]}), returns=returns,
                       estimation_window=estimation_window, event_window=(0, 0)).fit()
+
+
+def test_eligible_sessions_need_every_day_from_estimation_start_to_event_end():
+    returns = universe(6, firms=3, sessions=120)
+    returns.iloc[40, 0] = np.nan  # F0 misses a day
+    returns.iloc[90, returns.columns.get_loc("SPY")] = np.nan  # the market misses a day: every firm does
+    out = eligible_sessions(returns, "SPY", (-30, -6), (-1, 2))
+    assert list(out.columns) == ["F0", "F1", "F2"] and out.index.equals(returns.index)
+    # a plain loop: day 0 at row s needs rows s - 30 .. s + 2 inside the data, firm and market observed
+    ok = returns.notna().to_numpy()
+    for s in range(len(returns)):
+        for j, ticker in enumerate(["F0", "F1", "F2"]):
+            rows = range(s - 30, s + 3)
+            expected = rows[0] >= 0 and rows[-1] < len(returns) and all(ok[r, j] and ok[r, 3] for r in rows)
+            assert out.iloc[s][ticker] == expected, (s, ticker)
+    assert out["F1"].sum() == 88 - 30  # day 0 on rows 30..117, but not on 88..117, whose span holds row 90
+    with pytest.raises(EventWindowError, match="overlaps"):
+        eligible_sessions(returns, "SPY", (-30, 0), (0, 0))
 
 
 def test_market_adjusted_and_multi_day_windows():
