@@ -166,8 +166,6 @@ def _config(args: argparse.Namespace):
     )
     if args.tickers is not None and getattr(args, "focus", None) is None:
         config = with_overrides(config, focus=tuple(t for t in config.focus if t in config.tickers) or config.tickers[:2])
-    if config.model != "market" and args.market is None:
-        config = with_overrides(config, benchmarks=("SPY",))
     return config
 
 
@@ -189,8 +187,7 @@ def _run(args: argparse.Namespace) -> int:
     tables = []
     for run in results:
         car = pd.concat([run.results.car(w) for w in windows], ignore_index=True)
-        tests = run.results.tests(windows)
-        tables.append((run.label, car, tests))
+        tables.append((run.label, car, run.results.tests(windows)))
     if args.format == "json":
         from .report import records
 
@@ -203,7 +200,7 @@ def _run(args: argparse.Namespace) -> int:
         for label, car, tests in tables:
             print(f"== {label}")
             print(car.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-            pooled = tests[tests["event_id"].isna() | tests["test"].str.startswith("mvrm")]
+            pooled = tests[tests["scope"] != "single"]
             print(pooled[["test", "event_id", "window_start", "window_end", "stat", "pvalue", "n", "note"]].to_string(index=False))
             print()
     return 0

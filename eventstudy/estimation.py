@@ -8,7 +8,6 @@ events and data on the trading calendar, estimates every firm-event at once with
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 import warnings
@@ -19,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_choice, check_instance, check_positive_int, check_windows
-from .calendar import TradingCalendar
+from .calendar import TradingCalendar, as_calendar
+from .data.base import library_versions
 from .exceptions import DataSourceError, DroppedFirmEventsWarning, EstimationError
 from .exceptions import SessionAssumptionWarning
 from .models import RISK_FREE, NormalReturnModel, estimate, get_model
@@ -66,8 +66,10 @@ class EventStudy:
         ``K + 3``, so that Patell's variance exists).
     calendar : str or TradingCalendar
         Exchange calendar (default NYSE).
-    unknown_session : {"pre", "post"}
-        Day-0 rule for events whose release session is unknown (see :class:`TradingCalendar`).
+    unknown_session : {"pre", "post"}, optional
+        Day-0 rule for events whose release session is unknown (see :class:`TradingCalendar`); default the
+        calendar's own rule (``"pre"`` for a calendar given by name).  It also re-places day 0 of a catalog's
+        unknown-session events.
     catalog : DataFrame, optional
         Events to check the estimation windows against (contamination).  Defaults to ``events`` when it is a
         catalog.
@@ -102,7 +104,7 @@ class EventStudy:
         event_window: tuple[int, int] = (-5, 5),
         min_estimation_obs: int | None = None,
         calendar: str | TradingCalendar = "XNYS",
-        unknown_session: str = "pre",
+        unknown_session: str | None = None,
         catalog: pd.DataFrame | None = None,
         exclude_events: bool = False,
         price_field: str = "Adj Close",
@@ -168,7 +170,7 @@ class EventStudy:
             intercept=spec.model.intercept and spec.model.estimated,
             estimated=spec.model.estimated,
         )
-        reasons.loc[keep] = _unestimable(fit, frames, spec, spec.min_obs)
+        reasons.loc[keep] = _unestimable(fit, frames, spec)
         fit = fit.take(reasons.loc[keep].isna().to_numpy())
         keep = reasons.isna().to_numpy()
         dropped = _dropped_table(firm_events, reasons)
@@ -186,8 +188,8 @@ class EventStudy:
                 stacklevel=2,
             )
         kept = firm_events.loc[keep].reset_index(drop=True)
-        kept = _flag_contamination(kept, fit, catalog, sessions, spec)
-        provenance = _provenance(returns, frames, source_info, spec)
+        kept = _flag_contamination(kept, fit, catalog, spec)
+        provenance = _provenance(returns, frames, source_info)
         return EventStudyResults(
             fit=fit,
             firm_events=kept,
@@ -212,17 +214,14 @@ class EventStudy:
         if not all(isinstance(m, str) for m in market):
             raise TypeError(f"The 'market' parameter must be a ticker or a list of tickers. Got {self.market!r}.")
         model.validate_market(market)
-        calendar = self.calendar
-        if isinstance(calendar, str):
-            calendar = TradingCalendar(calendar, unknown_session=self.unknown_session)
-        check_instance("calendar", calendar, TradingCalendar, "an exchange code or a TradingCalendar")
-        n_params = len(model.param_names(market)) if model.estimated else 0
+        calendar = as_calendar(self.calendar, unknown_session=self.unknown_session)
+        n_params = len(model.param_names(market))
         length = estimation_window[1] - estimation_window[0] + 1
         min_obs = self.min_estimation_obs
         if min_obs is None:
             min_obs = max(math.ceil(length / 2), n_params + 3)
-        elif isinstance(min_obs, bool) or not hasattr(min_obs, "__index__"):
-            raise TypeError(f"The 'min_estimation_obs' parameter must be an integer. Got {min_obs!r}.")
+        else:
+            min_obs = check_positive_int("min_estimation_obs", min_obs)
         if not n_params + 1 <= min_obs <= length:
             raise ValueError(
                 f"The 'min_estimation_obs' parameter must lie between {n_params + 1} (the model's coefficients "
@@ -254,16 +253,12 @@ class EventStudy:
 
             source = self.source if self.source is not None else default_source()
             start, end = required_span(firm_events["day0"], spec.estimation_window, spec.event_window, spec.calendar)
-            try:
-                prices = source.get_prices(needed, start, end, field=spec.price_field)
-            except DataSourceError as error:
-                firms_only = error.failures and not set(error.failures) & set(_benchmarks(spec))
-                rest = [t for t in needed if t not in error.failures]
-                if not firms_only or len(rest) == len(_benchmarks(spec)):
-                    raise  # a benchmark failed, the source itself failed, or no firm is left
-                # some firms have no prices: study the others and record why these could not be
-                self._failures = dict(error.failures)
-                prices = source.get_prices(rest, start, end, field=spec.price_field)
+            # a firm the source has no prices for is a recorded drop; a missing benchmark is an error
+            prices = source.get_prices(needed, start, end, field=spec.price_field, missing="skip")
+            self._failures = dict(prices.attrs.get("eventstudy_failures", {}))
+            lacking = {b: self._failures[b] for b in _benchmarks(spec) if b in self._failures}
+            if lacking:
+                raise DataSourceError("No prices for the benchmark(s) the model needs.", failures=lacking)
             returns = to_returns(prices, spec.return_kind, calendar=spec.calendar)
             info = {"kind": "prices loaded from a source", **_describe(source), "field": spec.price_field}
         missing = [m for m in _benchmarks(spec) if m not in returns.columns]
@@ -520,10 +515,11 @@ def _unplaceable(firm_events, firm, day0, sessions, spec: _Spec, failures: dict[
     return reasons
 
 
-def _unestimable(fit, frames: _Frames, spec: _Spec, min_obs: int) -> np.ndarray:
+def _unestimable(fit, frames: _Frames, spec: _Spec) -> np.ndarray:
     """Reasons found in the fit, most basic first: the return, then what the model subtracts or regresses
     on, on day 0; then too short an estimation window; then a model that is not identified."""
     zero = np.array([0])
+    min_obs = spec.min_obs
     raw = frames.raw.to_numpy()
     valid = np.isfinite(raw)
     first = valid.argmax(axis=0)  # each ticker's first and last return, to say why days are missing
@@ -607,7 +603,8 @@ def _catalog_positions(catalog, events, firm_events, calendar, sessions) -> _Cat
     else:
         session = catalog["session"] if "session" in catalog.columns else "pre"
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the events themselves already warned about unknown sessions
+            # the events themselves already warned about unknown sessions
+            warnings.simplefilter("ignore", SessionAssumptionWarning)
             day0 = calendar.day_zeros(catalog["date"], np.asarray(session) if not isinstance(session, str) else session)
     ticker = catalog["ticker"].to_numpy(dtype=object) if "ticker" in catalog.columns else np.full(len(catalog), None)
     return _Catalog(
@@ -653,7 +650,7 @@ def _excluded_days(catalog: _Catalog, tickers, sessions, event_window) -> np.nda
     return excluded
 
 
-def _flag_contamination(kept: pd.DataFrame, fit, catalog: _Catalog, sessions, spec: _Spec) -> pd.DataFrame:
+def _flag_contamination(kept: pd.DataFrame, fit, catalog: _Catalog, spec: _Spec) -> pd.DataFrame:
     """Add ``contaminated_by`` (catalog events whose day 0 falls in the estimation window) and ``overlaps``
     (other firm-events of the same ticker whose event windows overlap)."""
     kept = kept.copy()
@@ -683,7 +680,7 @@ def _flag_contamination(kept: pd.DataFrame, fit, catalog: _Catalog, sessions, sp
     return kept
 
 
-def _provenance(returns: pd.DataFrame, frames: _Frames, source_info: dict, spec: _Spec) -> dict:
+def _provenance(returns: pd.DataFrame, frames: _Frames, source_info: dict) -> dict:
     values = np.ascontiguousarray(returns.to_numpy(dtype=float))
     digest = hashlib.sha256(values.tobytes())
     digest.update(returns.index.asi8.tobytes())
@@ -702,18 +699,5 @@ def _provenance(returns: pd.DataFrame, frames: _Frames, source_info: dict, spec:
         "return_ranges": ranges,
         "notes": list(returns.attrs.get("eventstudy_notes", [])),
         "factors": frames.factors,
-        "versions": dict(_versions()),
+        "versions": library_versions(),
     }
-
-
-@functools.lru_cache(maxsize=1)
-def _versions() -> dict:
-    from importlib import metadata
-
-    out = {}
-    for package in ("eventstudy-toolkit", "numpy", "pandas", "scipy", "statsmodels", "exchange-calendars"):
-        try:
-            out[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            out[package] = None
-    return out

@@ -368,8 +368,13 @@ class StackedFit:
             self._cache[key] = value
         return self._cache[key]
 
-    def _regressors(self, offsets: np.ndarray) -> np.ndarray:
-        z = gather(self.data.z, self.day0, offsets)
+    def design(self, offsets: np.ndarray) -> np.ndarray:
+        """The model's regressors on relative days ``offsets`` around each day 0, shape (N, L, K).
+
+        The constant comes first when the model has one; market-adjusted returns have no columns.  NaN where
+        a regressor is missing (the constant too, so a row is either complete or NaN).
+        """
+        z = gather(self.data.z, self.day0, np.asarray(offsets))
         if self.intercept:
             ones = np.where(np.isnan(z[:, :, :1]), np.nan, 1.0) if z.shape[2] else np.ones(z.shape[:2] + (1,))
             z = np.concatenate([ones, z], axis=2)
@@ -389,7 +394,7 @@ class StackedFit:
     @property
     def x_event(self) -> np.ndarray:
         """Regressors (constant included) on the event-window days, shape (N, W, K)."""
-        return self._cached("x_event", lambda: self._regressors(self.event_days))
+        return self._cached("x_event", lambda: self.design(self.event_days))
 
     @property
     def ar_event(self) -> np.ndarray:

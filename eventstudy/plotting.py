@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_choice, check_inside
+from .summary import window_label
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axes import Axes
@@ -93,10 +94,6 @@ def _check_day(res: EventStudyResults, day: Any) -> int:
     if not lo <= day <= hi:
         raise ValueError(f"The 'day' parameter must lie inside the event window ({lo}, {hi}). Got {day} instead.")
     return day
-
-
-def _window_text(window: tuple[int, int]) -> str:
-    return "(" + ", ".join(f"{day:+d}" if day else "0" for day in window) + ")"
 
 
 def _percent_axis(axis) -> None:
@@ -741,7 +738,7 @@ def plot_car_heatmap(
                         color="white" if dark else "black")  # fmt: skip
     colorbar = ax.get_figure().colorbar(image, ax=ax, shrink=0.9 if n_rows > 3 else 1.0)
     _percent_axis(colorbar.ax.yaxis)
-    colorbar.set_label(f"CAR{_window_text(window)}")
-    default = f"CAR{_window_text(window)} by event and ticker\n{res.name}"
+    colorbar.set_label(f"CAR{window_label(window)}")
+    default = f"CAR{window_label(window)} by event and ticker\n{res.name}"
     ax.set_title(default if title is None else title)
     return fig

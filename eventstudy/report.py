@@ -10,6 +10,7 @@ and ``results.json`` with every number.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import EventStudyWarning, SessionAssumptionWarning
+from .summary import format_table, format_value, window_label
 
 __all__ = ["ReportConfig", "DEFAULT_REPORT", "build_report", "build_study", "StudyRun", "records"]
 
@@ -62,18 +64,69 @@ class ReportConfig:
     def out_dir(self) -> Path:
         return Path(self.out) if self.out else Path("results") / self.name
 
+    @property
+    def specifications(self) -> list[tuple[str, tuple[str, ...], str]]:
+        """(label, benchmarks, model) of each fit: one per benchmark for models that use one, a single fit
+        for models that ignore the benchmark (constant mean, Fama-French, Carhart)."""
+        from .models import get_model
+
+        model = get_model(self.model)
+        probe = ("BENCHMARK",)
+        if probe[0] not in model.regressors(probe) and model.offset(probe) != probe[0]:
+            return [(model.name, (self.benchmarks[0].split("+")[0],), self.model)]
+        specs = []
+        for entry in self.benchmarks:
+            tickers = tuple(entry.split("+"))
+            specs.append((f"vs {entry}", tickers, self.model if len(tickers) == 1 else "multi-index"))
+        return specs
+
+    @property
+    def table_windows(self) -> list[tuple[int, int]]:
+        """Day 0, (-1, +1) and the configured CAR windows, as far as the event window allows."""
+        lo, hi = self.event_window
+        wanted = [(0, 0), (-1, 1), *self.windows]
+        return [w for w in dict.fromkeys(tuple(w) for w in wanted) if lo <= w[0] and w[1] <= hi]
+
 
 DEFAULT_REPORT = ReportConfig()
 
 
 @dataclass
 class StudyRun:
-    """One specification of the report and its results."""
+    """One specification of the report, its results, and the tables every writer reads (computed once)."""
 
     label: str
     benchmark: tuple[str, ...]
     model: str
     results: object  # EventStudyResults
+    car: dict = field(default_factory=dict)  # window -> res.car(window)
+    tests: pd.DataFrame | None = None
+    tables: dict = field(default_factory=dict)  # name -> DataFrame (ar, bhar, aar, params, ...)
+
+    def tabulate(self, windows: Sequence[tuple[int, int]]) -> StudyRun:
+        res = self.results
+        self.car = {w: res.car(w) for w in windows}
+        self.tests = res.tests(list(windows))
+        self.tables = {
+            "ar": res.ar,
+            "bhar": res.bhar(),
+            "aar": res.aar,
+            "params": res.params,
+            "decompose": res.decompose((0, 0)),
+            "dropped": res.dropped,
+            "firm_events": res.firm_events,
+        }
+        return self
+
+    def car_of(self, window, event_id: str, ticker: str) -> pd.Series | None:
+        """The ``car()`` row of one firm-event, or None when it was dropped."""
+        table = self.car[window]
+        hit = table[(table["event_id"] == event_id) & (table["ticker"] == ticker)]
+        return hit.iloc[0] if len(hit) else None
+
+    @property
+    def pooled_tests(self) -> pd.DataFrame:
+        return self.tests[self.tests["scope"] != "single"]
 
 
 @dataclass
@@ -85,6 +138,7 @@ class _Report:
     returns: pd.DataFrame
     runs: list[StudyRun]
     source: dict
+    raw_moves: pd.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
     reported: pd.DataFrame | None = None
     figures: dict[str, str] = field(default_factory=dict)
@@ -110,7 +164,7 @@ def build_report(config: ReportConfig = DEFAULT_REPORT, *, source=None, progress
     """
     from tqdm.auto import tqdm
 
-    steps = ["load events", "load prices", *[f"fit {b}" for b in config.benchmarks], "figures", "write"]
+    steps = ["load events", "load prices", *[f"fit {label}" for label, _, _ in config.specifications], "figures", "write"]
     bar = tqdm(total=len(steps), desc=config.name, unit="step", disable=None if progress is None else not progress)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EventStudyWarning)
@@ -170,23 +224,21 @@ def _run(config: ReportConfig, source, bar) -> _Report:
     bar.set_postfix_str("prices")
     if source is None:
         source = CsvSource(config.prices_dir) if config.prices_dir else default_source()
-    benchmarks = [b.split("+") for b in config.benchmarks]
-    needed = list(dict.fromkeys([*config.tickers, *(t for b in benchmarks for t in b)]))
+    specs = config.specifications
+    needed = list(dict.fromkeys([*config.tickers, *(t for _, bench, _ in specs for t in bench)]))
     start, end = required_span(events["day0"], config.estimation_window, config.event_window, calendar)
     prices = source.get_prices(needed, start, end, field=config.price_field)
     rets = to_returns(prices, config.return_kind, calendar=calendar)
     bar.update()
 
     runs = []
-    for bench in benchmarks:
-        label = "vs " + "+".join(bench)
+    for label, bench, model in specs:
         bar.set_postfix_str(label)
-        model = config.model if len(bench) == 1 else "multi-index"
         study = EventStudy(
             events,
             rets,
             tickers=list(config.tickers),
-            market=bench[0] if len(bench) == 1 else bench,
+            market=bench[0] if len(bench) == 1 else list(bench),
             model=model,
             estimation_window=config.estimation_window,
             event_window=config.event_window,
@@ -195,11 +247,12 @@ def _run(config: ReportConfig, source, bar) -> _Report:
             exclude_events=config.exclude_events,
             name=f"{config.name} {label}",
         )
-        runs.append(StudyRun(label=label, benchmark=tuple(bench), model=model, results=study.fit()))
+        run = StudyRun(label=label, benchmark=bench, model=model, results=study.fit())
+        runs.append(run.tabulate(config.table_windows))
         bar.update()
     describe = getattr(source, "describe", None)
     reported = _reported_moves(config.reported_moves, events, rets) if config.reported_moves else None
-    return _Report(
+    report = _Report(
         config=config,
         events=events,
         catalog=catalog,
@@ -209,6 +262,8 @@ def _run(config: ReportConfig, source, bar) -> _Report:
         source=dict(describe()) if callable(describe) else {"source": type(source).__name__},
         reported=reported,
     )
+    report.raw_moves = _raw_moves(report)
+    return report
 
 
 def _pick_events(catalog: pd.DataFrame, wanted: Sequence[str]) -> pd.DataFrame:
@@ -249,9 +304,6 @@ def _reported_moves(path: str, events: pd.DataFrame, rets: pd.DataFrame) -> pd.D
 
 
 def _write_figures(report: _Report) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
     from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices
@@ -291,7 +343,7 @@ def _write_figures(report: _Report) -> None:
         res = run.results
         fig = Figure(layout="constrained", figsize=(max(6.0, 0.55 * res.firm_events["ticker"].nunique() + 2), 1.1 * res.firm_events["event_id"].nunique() + 2))
         window = _inner_window(report.config)
-        plot_car_heatmap(res, window=window, ax=fig.subplots(), title=f"CAR {_window_label(window)} by event and stock, {run.label}")
+        plot_car_heatmap(res, window=window, ax=fig.subplots(), title=f"CAR {window_label(window)} by event and stock, {run.label}")
         save(fig, f"heatmap_{_slug(run.label)}")
 
 
@@ -316,16 +368,13 @@ def _write_all(report: _Report) -> None:
         report.tables[name] = f"tables/{path.name}"
 
     table("events", _event_table(report.events))
-    table("raw_returns", _raw_moves(report))
+    table("raw_returns", report.raw_moves)
     for run in report.runs:
-        res, slug = run.results, _slug(run.label)
-        table(f"car_{slug}", pd.concat([res.car(w) for w in report.config.windows], ignore_index=True))
-        table(f"ar_{slug}", res.ar)
-        table(f"bhar_{slug}", res.bhar())
-        table(f"params_{slug}", res.params)
-        table(f"tests_{slug}", res.tests(list(report.config.windows)))
-        table(f"decompose_{slug}", res.decompose((0, 0)))
-        table(f"dropped_{slug}", res.dropped)
+        slug = _slug(run.label)
+        table(f"car_{slug}", pd.concat(run.car.values(), ignore_index=True))
+        table(f"tests_{slug}", run.tests)
+        for name in ("ar", "bhar", "params", "decompose", "dropped"):
+            table(f"{name}_{slug}", run.tables[name])
     table("comparison", _comparison(report))
     if report.reported is not None:
         table("press_check", report.reported)
@@ -356,12 +405,13 @@ def _raw_moves(report: _Report, days: tuple[int, int] = (-2, 2)) -> pd.DataFrame
 
 def _comparison(report: _Report) -> pd.DataFrame:
     """Day-0 and (-1,+1) abnormal returns of each firm-event under every benchmark, side by side."""
-    from .results import compare
-
     frames = []
-    for window in report.config.windows[:2]:
-        wide = compare({run.label: run.results for run in report.runs}, window=window)
-        wide.columns = [f"{label} {stat} {_window_label(window)}" for label, stat in wide.columns]
+    for window in report.config.table_windows[:2]:
+        wide = pd.concat(
+            {run.label: run.car[window].set_index(["event_id", "ticker"])[["car", "t", "pvalue"]] for run in report.runs},
+            axis=1,
+        )
+        wide.columns = [f"{label} {stat} {window_label(window)}" for label, stat in wide.columns]
         frames.append(wide)
     return pd.concat(frames, axis=1).reset_index()
 
@@ -370,21 +420,15 @@ def _json_payload(report: _Report) -> dict:
     config = report.config
     studies = {}
     for run in report.runs:
-        res = run.results
         studies[run.label] = {
             "benchmark": list(run.benchmark),
             "model": run.model,
-            "settings": res.settings,
-            "car": {_window_label(w): records(res.car(w)) for w in config.windows},
-            "ar": records(res.ar),
-            "bhar": records(res.bhar()),
-            "aar": records(res.aar),
-            "params": records(res.params),
-            "tests": records(res.tests(list(config.windows))),
-            "decompose_day0": records(res.decompose((0, 0))),
-            "dropped": records(res.dropped),
-            "firm_events": records(res.firm_events),
-            "provenance": res.provenance,
+            "settings": run.results.settings,
+            "car": {window_label(w): records(table) for w, table in run.car.items()},
+            "tests": records(run.tests),
+            **{name: records(table) for name, table in run.tables.items() if name != "decompose"},
+            "decompose_day0": records(run.tables["decompose"]),
+            "provenance": run.results.provenance,
         }
     return {
         "study": config.name,
@@ -394,7 +438,7 @@ def _json_payload(report: _Report) -> dict:
         "events": records(_event_table(report.events)),
         "source": report.source,
         "warnings": report.warnings,
-        "raw_returns": records(_raw_moves(report)),
+        "raw_returns": records(report.raw_moves),
         "press_check": records(report.reported) if report.reported is not None else None,
         "studies": studies,
     }
@@ -438,8 +482,8 @@ def _markdown(report: _Report) -> str:
     lines = [f"# {config.title}", ""]
     lines += [
         f"*Study `{config.name}`: {len(report.events)} event(s), {len(config.tickers)} tickers, "
-        f"{_model_text(config)}, estimation window {_window_label(config.estimation_window)}, event window "
-        f"{_window_label(config.event_window)} trading days. Regenerate with `eventstudy report` "
+        f"{_model_text(config)}, estimation window {window_label(config.estimation_window)}, event window "
+        f"{window_label(config.event_window)} trading days. Regenerate with `eventstudy report` "
         "(options below).*",
         "",
         "## The answer in brief",
@@ -469,12 +513,11 @@ def _markdown(report: _Report) -> str:
             "session that could react); the (-1, +1) window covers the next session too.",
         ]
     lines += ["", "## Raw moves around the events", ""]
-    raw = _raw_moves(report)
+    raw = report.raw_moves
     shown = [t for t in [*config.focus, *dict.fromkeys(b for run in report.runs for b in run.benchmark)] if t in raw.columns]
     raw_view = raw[["event_id", "event_time", "date", *shown]].copy()
     raw_view["date"] = raw_view["date"].dt.strftime("%Y-%m-%d")
-    for column in shown:
-        raw_view[column] = raw_view[column].map(_pct)
+    raw_view = format_table(raw_view, dict.fromkeys(shown, "pct"))
     lines.append(_md_table(raw_view))
     lines += ["", f"Close-to-close returns from {config.price_field.lower()} prices; `tables/raw_returns.csv` has every ticker."]
     if report.reported is not None and len(report.reported):
@@ -482,7 +525,7 @@ def _markdown(report: _Report) -> str:
         view = report.reported.copy()
         view["trade_date"] = view["trade_date"].dt.strftime("%Y-%m-%d")
         for column in ("move_pct", "data_pct", "difference_pp"):
-            view[column] = view[column].map(lambda v: "" if pd.isna(v) else f"{v:+.2f}")
+            view[column] = view[column].map(lambda v: format_value(v, "{:+.2f}"))
         lines.append(_md_table(view.rename(columns={"move_pct": "reported %", "data_pct": "data %", "difference_pp": "difference (pp)"})))
         lines += ["", "Only `close` rows are close-to-close returns; intraday and after-hours figures are not comparable."]
     lines += ["", "## Abnormal returns of the focus stocks", ""]
@@ -501,7 +544,7 @@ def _markdown(report: _Report) -> str:
     for event in report.events.itertuples():
         text = event.confounders.strip() if isinstance(event.confounders, str) and event.confounders.strip() else "none recorded in the catalog"
         lines.append(f"- **{event.id}**: {text}")
-    notes = [n for n in primary.results.summary().notes if "estimation window contains" in n or "overlaps" in n]
+    notes = primary.results.contamination_notes(confounders=False)
     if notes:
         lines += ["", "Catalog events inside the estimation windows (contamination):", ""] + [f"- {n}" for n in notes]
     lines += ["", "## Figures", ""]
@@ -534,12 +577,10 @@ def _headline(report: _Report) -> list[str]:
             raw = report.returns[ticker].get(event.day0, np.nan)
             abnormal = []
             for run in report.runs:
-                car = run.results.car((0, 0))
-                row = car[(car["event_id"] == event.id) & (car["ticker"] == ticker)]
-                if len(row):
-                    r = row.iloc[0]
-                    abnormal.append(f"{_pct(r['car'])} {run.label} (t = {r['t']:.2f}, p = {_p(r['pvalue'])})")
-            parts.append(f"{ticker} {_pct(raw)} raw; abnormal " + "; ".join(abnormal))
+                r = run.car_of((0, 0), event.id, ticker)
+                if r is not None:
+                    abnormal.append(f"{format_value(r['car'], 'pct')} {run.label} (t = {r['t']:.2f}, p = {format_value(r['pvalue'], 'p')})")
+            parts.append(f"{ticker} {format_value(raw, 'pct')} raw; abnormal " + "; ".join(abnormal))
         window = report.returns.index
         position = window.get_indexer([event.day0])[0]
         focus = [t for t in config.focus if t in report.returns.columns]
@@ -550,7 +591,7 @@ def _headline(report: _Report) -> list[str]:
             if span.notna().any():
                 day = span.abs().idxmax()
                 rel = window.get_loc(day) - position
-                biggest = f" {focus[0]}'s largest raw move in the event window was {_pct(span[day])} on {day:%Y-%m-%d} (day {rel:+d})."
+                biggest = f" {focus[0]}'s largest raw move in the event window was {format_value(span[day], 'pct')} on {day:%Y-%m-%d} (day {rel:+d})."
         lines.append(f"- **{event.id}** (day 0 = {event.day0:%Y-%m-%d}, {event.session} release): " + " | ".join(parts) + "." + biggest)
     pooled = _pooled_day0(report)
     if pooled:
@@ -566,37 +607,37 @@ def _headline(report: _Report) -> list[str]:
 
 def _pooled_day0(report: _Report) -> str:
     run = report.runs[0]
-    tests = run.results.tests([(0, 0)])
-    pick = tests[tests["test"].isin(["kp_bmp", "mvrm_average", "csect_t"]) & (tests["window_start"] == 0)]
+    tests = run.tests
+    day0 = (tests["window_start"] == 0) & (tests["window_end"] == 0)
+    pick = tests[tests["test"].isin(["kp_bmp", "mvrm_average", "csect_t"]) & day0]
     if pick.empty:
         return ""
     parts = []
     for row in pick.itertuples():
         where = f" [{row.event_id}]" if isinstance(row.event_id, str) else ""
         if np.isfinite(row.stat):
-            parts.append(f"{row.test}{where}: stat {row.stat:.2f}, p = {_p(row.pvalue)}")
+            parts.append(f"{row.test}{where}: stat {row.stat:.2f}, p = {format_value(row.pvalue, 'p')}")
         else:
             parts.append(f"{row.test}{where}: not computed ({row.note})")
-    aar = run.results.aar
+    aar = run.tables["aar"]
     day0 = aar.loc[aar["event_time"] == 0, "aar"]
     return (
         f"Across all {run.results.n} firm-events {run.label}, the average day-0 abnormal return was "
-        f"{_pct(day0.iloc[0]) if len(day0) else 'n/a'}; same-day tests: " + "; ".join(parts) + "."
+        f"{format_value(day0.iloc[0], 'pct') if len(day0) else 'n/a'}; same-day tests: " + "; ".join(parts) + "."
     )
 
 
 def _focus_table(report: _Report) -> pd.DataFrame:
     rows = []
     for run in report.runs:
-        cars = {w: run.results.car(w) for w in report.config.windows}
         for ticker in report.config.focus:
             for event_id in report.events["id"]:
                 row = {"benchmark": run.label, "event": event_id, "ticker": ticker}
-                for window, car in cars.items():
-                    hit = car[(car["event_id"] == event_id) & (car["ticker"] == ticker)]
-                    label = _window_label(window)
-                    row[f"CAR {label}"] = _pct(hit["car"].iloc[0]) if len(hit) else "dropped"
-                    row[f"t {label}"] = f"{hit['t'].iloc[0]:.2f}" if len(hit) else ""
+                for window in run.car:
+                    hit = run.car_of(window, event_id, ticker)
+                    label = window_label(window)
+                    row[f"CAR {label}"] = format_value(hit["car"], "pct") if hit is not None else "dropped"
+                    row[f"t {label}"] = format_value(hit["t"], "{:.2f}") if hit is not None else ""
                 rows.append(row)
     return pd.DataFrame(rows)
 
@@ -606,11 +647,10 @@ def _decomposition_text(report: _Report) -> list[str]:
     if not multi:
         return []
     run = multi[0]
-    parts = run.results.decompose((0, 0))
+    parts = run.tables["decompose"]
     parts = parts[parts["ticker"].isin(report.config.focus)]
-    view = parts.drop(columns=["window_start", "window_end"]).copy()
-    for column in view.columns[2:]:
-        view[column] = view[column].map(_pct)
+    view = parts.drop(columns=["window_start", "window_end"])
+    view = format_table(view, dict.fromkeys(view.columns[2:], "pct"))
     return [
         f"The {run.label} model splits each raw day-0 return into the part explained by each index (beta times "
         "the index's return), the stock's usual drift (alpha) and the abnormal remainder:",
@@ -622,13 +662,13 @@ def _decomposition_text(report: _Report) -> list[str]:
 def _tests_text(report: _Report) -> list[str]:
     lines = []
     for run in report.runs:
-        tests = run.results.tests(list(report.config.windows[:2]))
-        pooled = tests[tests["event_id"].isna() | tests["test"].str.startswith("mvrm")]
+        first_two = report.config.table_windows[:2]
+        pooled = run.pooled_tests
+        pooled = pooled[[w in first_two for w in zip(pooled["window_start"], pooled["window_end"])]]
         view = pooled[["test", "event_id", "window_start", "window_end", "stat", "pvalue", "n", "note"]].copy()
-        view["window"] = [_window_label((a, b)) for a, b in zip(view.pop("window_start"), view.pop("window_end"))]
-        view["stat"] = view["stat"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
-        view["pvalue"] = view["pvalue"].map(lambda v: "" if pd.isna(v) else _p(v))
+        view["window"] = [window_label((a, b)) for a, b in zip(view.pop("window_start"), view.pop("window_end"))]
         view["event_id"] = view["event_id"].fillna("all")
+        view = format_table(view, {"stat": "{:.2f}", "pvalue": "p"})
         lines += [f"### {run.label}", "", _md_table(view[["test", "event_id", "window", "stat", "pvalue", "n", "note"]]), ""]
         if run is report.runs[0]:
             from .inference import recommend
@@ -646,7 +686,7 @@ def _method_text(report: _Report) -> list[str]:
     config = report.config
     return [
         f"- Normal-return model: {_model_text(config)}, fitted by OLS on each firm-event's estimation window "
-        f"{_window_label(config.estimation_window)} (trading days relative to day 0).",
+        f"{window_label(config.estimation_window)} (trading days relative to day 0).",
         "- Day 0 is the first NYSE session that could react to the release: the event date for releases before the "
         "open or during the session, the next session for releases after the close.",
         "- Abnormal return = actual minus the model's prediction; CAR sums them over the window; standard errors "
@@ -672,7 +712,7 @@ def _provenance_text(report: _Report) -> list[str]:
         lines.append(f"- Note: {note}")
     versions = primary.get("versions", {})
     lines.append("- Software: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v))
-    dropped = pd.concat([run.results.dropped.assign(benchmark=run.label) for run in report.runs], ignore_index=True)
+    dropped = pd.concat([run.tables["dropped"].assign(benchmark=run.label) for run in report.runs], ignore_index=True)
     if len(dropped):
         lines += ["", "Firm-events that could not be estimated:", "", _md_table(dropped[["benchmark", "event_id", "ticker", "reason"]])]
     else:
@@ -690,26 +730,13 @@ def _html(markdown_text: str, title: str) -> str:
         "th{background:#f3f3f3}img{max-width:100%}code{background:#f5f5f5;padding:0 3px}"
     )
     return (
-        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{style}</style></head><body>\n{body}\n</body></html>\n"
     )
 
 
 def _md_table(frame: pd.DataFrame) -> str:
     return frame.to_markdown(index=False) if len(frame) else "(none)"
-
-
-def _pct(value) -> str:
-    return "" if value is None or pd.isna(value) else f"{100 * value:+.2f}%"
-
-
-def _p(value) -> str:
-    return "" if pd.isna(value) else ("<0.001" if value < 0.001 else f"{value:.3f}")
-
-
-def _window_label(window: tuple[int, int]) -> str:
-    lo, hi = window
-    return "(0)" if (lo, hi) == (0, 0) else f"({lo:+d},{hi:+d})"
 
 
 def _slug(text: str) -> str:

@@ -11,7 +11,7 @@ from scipy import stats
 from ._validation import check_choice, check_window
 from .models import NormalReturnModel, StackedFit
 from .panel import gather
-from .summary import Summary, Table
+from .summary import Summary, Table, window_label
 
 __all__ = ["EventStudyResults", "compare"]
 
@@ -138,24 +138,29 @@ class EventStudyResults:
         same event groups from several studies); the default raises ``KeyError`` naming them.
         """
         check_choice("missing", missing, ("raise", "ignore"))
-        keep = np.ones(self.n, dtype=bool)
-        for column, wanted in (("event_id", event_ids), ("ticker", tickers)):
-            if wanted is None:
-                continue
-            wanted = [wanted] if isinstance(wanted, str) else list(wanted)
-            unknown = sorted(set(wanted) - set(self._firm_events[column]))
-            if unknown and missing == "raise":
-                raise KeyError(
-                    f"No estimated firm-event has {column} {unknown}; res.dropped lists the dropped ones "
-                    "(select(..., missing='ignore') keeps the rest)."
-                )
-            keep &= self._firm_events[column].isin(wanted).to_numpy()
+        if missing == "raise":
+            for column, wanted in (("event_id", event_ids), ("ticker", tickers)):
+                unknown = sorted(set(_as_list(wanted)) - set(self._firm_events[column]))
+                if unknown:
+                    raise KeyError(
+                        f"No estimated firm-event has {column} {unknown}; res.dropped lists the dropped ones "
+                        "(select(..., missing='ignore') keeps the rest)."
+                    )
+        keep = self._selected(self._firm_events, event_ids, tickers).to_numpy()
         if not keep.any():
             raise KeyError("No estimated firm-event matches the selection.")
-        return EventStudyResults(
+        return self._with(
             fit=self._fit.take(keep),
             firm_events=self._firm_events.loc[keep].reset_index(drop=True),
-            dropped=self._dropped[self._dropped["event_id"].isin(self._firm_events.loc[keep, "event_id"])],
+            dropped=self._dropped[self._selected(self._dropped, event_ids, tickers)],
+        )
+
+    def _with(self, **changes) -> EventStudyResults:
+        """A new results object with some parts replaced and the rest shared (all immutable)."""
+        parts = dict(
+            fit=self._fit,
+            firm_events=self._firm_events,
+            dropped=self._dropped,
             sessions=self._sessions,
             raw=self._raw,
             offset=self._offset,
@@ -167,6 +172,15 @@ class EventStudyResults:
             return_kind=self._return_kind,
             name=self._name,
         )
+        return EventStudyResults(**(parts | changes))
+
+    @staticmethod
+    def _selected(table: pd.DataFrame, event_ids, tickers) -> pd.Series:
+        keep = pd.Series(True, index=table.index)
+        for column, wanted in (("event_id", event_ids), ("ticker", tickers)):
+            if wanted is not None:
+                keep &= table[column].isin(_as_list(wanted))
+        return keep
 
     def _labels(self) -> pd.DataFrame:
         return self._firm_events[["event_id", "ticker"]].reset_index(drop=True)
@@ -261,7 +275,7 @@ class EventStudyResults:
         """Estimated coefficients, residual standard deviation and estimation-window size per firm-event."""
         fit = self._fit
         table = self._labels()
-        names = self._model.param_names(self._market) if self._model.estimated else ()
+        names = self._model.param_names(self._market)
         for j, name in enumerate(names):
             table[name] = fit.params[:, j]
         table["sigma"] = np.sqrt(fit.sigma2)
@@ -297,7 +311,7 @@ class EventStudyResults:
         elif self._model.excess:
             table["risk-free"] = offset
         x = fit.x_event[:, positions, :].sum(axis=1)  # (N, K) regressor sums, constant first
-        names = self._model.param_names(self._market) if self._model.estimated else ()
+        names = self._model.param_names(self._market)
         excess = set(self._model.excess_regressors(self._market))
         for j, name in enumerate(names):
             label = "alpha" if name == "alpha" else name.removeprefix("beta_")
@@ -316,11 +330,12 @@ class EventStudyResults:
         return self._sessions.to_numpy()[positions]
 
     # --- tests ----------------------------------------------------------------------------------------
-    def tests(self, windows: Sequence[tuple[int, int]] | None = None, tests: Sequence[str] | None = None) -> pd.DataFrame:
+    def tests(self, windows: Sequence[tuple[int, int]] | None = None, *, tests: Sequence[str] | None = None) -> pd.DataFrame:
         """Run the test statistics on each window; a tidy table, one row per test and window.
 
-        Columns ``test, window_start, window_end, stat, pvalue, n, distribution, note`` (plus ``event_id``
-        and ``ticker`` for per-firm-event tests).  A test that does not fit the design has NaN and the
+        Columns ``test, window_start, window_end, stat, pvalue, n, distribution, note``, then ``scope``
+        (``single``, ``cross-section`` or ``clustered``) and ``event_id``/``ticker`` for per-firm-event and
+        per-cluster rows.  A test that does not fit the design has NaN and the
         reason in ``note``.  ``tests=None`` runs every test in :data:`eventstudy.inference.TESTS`.
         """
         from .inference import run_tests
@@ -341,22 +356,21 @@ class EventStudyResults:
         ``windows`` are the CAR windows shown (default :meth:`default_windows`); tables longer than
         ``max_rows`` are cut (the full tables are ``res.car()``, ``res.tests()``, ...).
         """
-        from .inference import design, recommend
+        from .inference import design, recommend, tests_in_scope
 
         windows = self.default_windows() if windows is None else [check_window("windows", w) for w in windows]
         fe = self._firm_events
         facts = [
             ("Model", self._model.describe(self._market)),
-            ("Estimation window", f"{_span(self.estimation_window)} trading days"),
-            ("Event window", f"{_span(self.event_window)} trading days"),
+            ("Estimation window", f"{window_label(self.estimation_window)} trading days"),
+            ("Event window", f"{window_label(self.event_window)} trading days"),
             ("Firm-events", f"{self.n} estimated ({fe['event_id'].nunique()} events x {fe['ticker'].nunique()} tickers), "
              f"{len(self._dropped)} dropped"),
             ("Design", str(design(self._fit))),
             ("Returns", f"{self._settings.get('return_kind', 'simple')} returns, {self._settings.get('calendar', '')} calendar"),
         ]
         by_firm = self._car_table(windows)
-        tests = self.tests(windows)
-        pooled = tests[tests["event_id"].isna() | (tests["test"].str.startswith("mvrm"))]
+        pooled = self.tests(windows, tests=tests_in_scope("cross-section", "clustered"))
         tables = [
             Table(
                 "Abnormal returns by firm-event",
@@ -378,7 +392,7 @@ class EventStudyResults:
         if len(self._dropped):
             tables.append(Table("Dropped firm-events", self._dropped.head(max_rows), caption=_cut(len(self._dropped), max_rows, "res.dropped")))
         notes = [f"Suited to this design: {name} ({why})" for name, why in recommend(self._fit)]
-        notes += self._contamination_notes()
+        notes += self.contamination_notes()
         return Summary(title=f"Event study: {self.name}", facts=facts, tables=tables, notes=notes)
 
     def _car_table(self, windows) -> pd.DataFrame:
@@ -386,13 +400,15 @@ class EventStudyResults:
         table["day0"] = self._firm_events["day0"].dt.strftime("%Y-%m-%d").to_numpy()
         for window in windows:
             car = self.car(window)
-            label = _span(window)
+            label = window_label(window)
             table[f"CAR {label}"] = car["car"].to_numpy()
             table[f"t {label}"] = car["t"].to_numpy()
             table[f"p {label}"] = car["pvalue"].to_numpy()
         return table
 
-    def _contamination_notes(self) -> list[str]:
+    def contamination_notes(self, *, confounders: bool = True) -> list[str]:
+        """Catalog events inside estimation windows, overlapping event windows and (optionally) the
+        catalog's confounders, one sentence per event."""
         fe = self._firm_events
         notes = []
         for event_id, group in fe.groupby("event_id", sort=False):
@@ -405,9 +421,9 @@ class EventStudyResults:
             overlaps = sorted({c for row in group["overlaps"] for c in row})
             if overlaps:
                 notes.append(f"{event_id}: its event window overlaps {', '.join(overlaps[:5])} for the same tickers.")
-            confounders = group["confounders"].iloc[0] if "confounders" in group else ""
-            if isinstance(confounders, str) and confounders.strip():
-                notes.append(f"{event_id}: other news near the event: {confounders.strip()}")
+            text = group["confounders"].iloc[0] if confounders and "confounders" in group else ""
+            if isinstance(text, str) and text.strip():
+                notes.append(f"{event_id}: other news near the event: {text.strip()}")
         return notes
 
     def __str__(self) -> str:
@@ -432,9 +448,10 @@ class EventStudyResults:
         return self.summary(**kwargs).to_csv(directory)
 
 
-def _span(window: tuple[int, int]) -> str:
-    lo, hi = window
-    return f"({lo:+d}, {hi:+d})" if (lo, hi) != (0, 0) else "(0)"
+def _as_list(wanted) -> list:
+    if wanted is None:
+        return []
+    return [wanted] if isinstance(wanted, str) else list(wanted)
 
 
 def _cut(total: int, shown: int, where: str) -> str:
@@ -457,8 +474,10 @@ def compare(studies: Mapping[str, EventStudyResults], *, window: tuple[int, int]
         Index ``(event_id, ticker)``; columns a MultiIndex ``(study, car|t|pvalue)``.  A firm-event a study
         dropped shows NaN there.
     """
-    if not isinstance(studies, Mapping) or not studies:
-        raise TypeError("The 'studies' parameter must be a non-empty mapping of label -> EventStudyResults.")
+    if not isinstance(studies, Mapping):
+        raise TypeError(f"The 'studies' parameter must be a mapping of label -> EventStudyResults. Got {type(studies).__name__}.")
+    if not studies:
+        raise ValueError("The 'studies' parameter is empty: give at least one labelled EventStudyResults.")
     frames = {}
     for label, res in studies.items():
         if not isinstance(res, EventStudyResults):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["Summary", "Table", "format_table"]
+__all__ = ["Summary", "Table", "format_table", "format_value", "window_label"]
 
 
 @dataclass(frozen=True)
@@ -36,15 +36,22 @@ def format_table(frame: pd.DataFrame, formats: dict) -> pd.DataFrame:
     for column, spec in formats.items():
         if column not in out.columns:
             continue
-        out[column] = out[column].map(lambda v, spec=spec: _format_value(v, spec)).astype(object)
+        out[column] = out[column].map(lambda v, spec=spec: format_value(v, spec)).astype(object)
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
             out[column] = out[column].dt.strftime("%Y-%m-%d")
     return out.fillna("").astype(str) if len(out) else out
 
 
-def _format_value(value, spec: str) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+def window_label(window: tuple[int, int]) -> str:
+    """``(0)`` for day 0, else ``(-1,+1)``: the one spelling of a window in tables, JSON keys and titles."""
+    lo, hi = window
+    return "(0)" if (lo, hi) == (0, 0) else f"({lo:+d},{hi:+d})"
+
+
+def format_value(value, spec: str) -> str:
+    """One number for reading: ``"pct"`` (+1.23%), ``"p"`` (0.012 or <0.001) or a format string; '' for NaN."""
+    if value is None or pd.isna(value):
         return ""
     if spec == "pct":
         return f"{value:+.2%}"

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import eventstudy as es
+from eventstudy.summary import window_label  # the one spelling of a window in headers
 
 EVENT_IDS = [
     "bis-advanced-computing-rule-2022-10-07",
@@ -26,10 +27,6 @@ EVENT_IDS = [
 ]
 TICKERS = ["NVDA", "AMD", "AVGO", "MU", "QCOM", "ARM"]
 WINDOWS = [(0, 0), (-1, 1), (-5, 5)]  # the summary's default windows for a (-5, +5) event window
-
-
-def window_label(window: tuple[int, int]) -> str:
-    return "(0)" if window == (0, 0) else f"({window[0]:+d}, {window[1]:+d})"
 
 
 def pct(value: float) -> str:
@@ -309,7 +306,7 @@ def test_compare_shows_nan_for_a_firm_event_one_study_lacks(res):
 
 
 def test_compare_rejects_what_is_not_a_results_object(res):
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="empty"):
         es.compare({})
     with pytest.raises(TypeError):
         es.compare({"a": res, "b": res.car()})
