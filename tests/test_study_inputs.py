@@ -76,3 +76,32 @@ def test_select_can_ignore_ids_another_study_did_not_estimate(catalog, rets):
     picked = res.select(event_ids=[RESCISSION, "huawei-entity-list-2019-05-15"], missing="ignore")
     assert picked.firm_events["event_id"].tolist() == [RESCISSION]
     assert picked.car((0, 0))["car"].item() == res.car((0, 0)).set_index("event_id").loc[RESCISSION, "car"]
+
+
+def test_a_calendar_and_a_contradicting_unknown_session_are_refused(catalog, rets):
+    event = catalog[catalog["id"] == RESCISSION]
+    calendar = es.TradingCalendar(unknown_session="pre")
+    with pytest.raises(ValueError, match="unknown_session"):
+        es.EventStudy(event, rets, tickers=["NVDA"], market="SPY", calendar=calendar, unknown_session="post").fit()
+    late = es.EventStudy(event, rets, tickers=["NVDA"], market="SPY",
+                         calendar=es.TradingCalendar(unknown_session="post")).fit()  # fmt: skip
+    assert late.firm_events.loc[0, "day0"] == pd.Timestamp("2025-05-14")
+
+
+def test_select_keeps_the_dropped_rows_of_the_selected_tickers_only(catalog, rets):
+    event = catalog[catalog["id"] == "bis-rule-update-2023-10-17"]
+    with pytest.warns(es.DroppedFirmEventsWarning):
+        res = es.EventStudy(event, rets, tickers=["NVDA", "ARM"], market="SPY").fit()
+    assert res.dropped["ticker"].tolist() == ["ARM"]
+    assert res.select(tickers=["NVDA"]).dropped.empty
+    assert res.select(event_ids=["bis-rule-update-2023-10-17"]).dropped["ticker"].tolist() == ["ARM"]
+
+
+def test_a_factor_model_runs_once_in_the_report_not_once_per_benchmark():
+    from eventstudy.report import DEFAULT_REPORT, with_overrides
+
+    assert [label for label, _, _ in with_overrides(DEFAULT_REPORT, model="ff3").specifications] == ["ff3"]
+    labels = [label for label, _, _ in DEFAULT_REPORT.specifications]
+    assert labels == ["vs SPY", "vs QQQ", "vs SOXX", "vs SPY+SOXX"]
+    models = [model for _, _, model in DEFAULT_REPORT.specifications]
+    assert models == ["market", "market", "market", "multi-index"]
