@@ -92,8 +92,15 @@ def run_engine(returns, events, catalog=None):
     """End to end, as a user would: fit, then force the CAR table and the AR table."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", es.DroppedFirmEventsWarning)  # a 1 % gap can fall on day 0
-        res = es.EventStudy(events, returns=returns, market="MKT", model="market",
-                            estimation_window=ESTIMATION, event_window=EVENT, catalog=catalog).fit()
+        res = es.EventStudy(
+            events,
+            returns=returns,
+            market="MKT",
+            model="market",
+            estimation_window=ESTIMATION,
+            event_window=EVENT,
+            catalog=catalog,
+        ).fit()
     car = res.car()
     ar = res.ar
     return res, car, ar
@@ -196,8 +203,10 @@ def main_run(args) -> dict:
     returns, events, day0, firm = make_panel(args.n, seed=args.seed)
     n = len(events)
     grid = max(EVENT[1], ESTIMATION[1]) - min(EVENT[0], ESTIMATION[0]) + 1
-    print(f"panel: {returns.shape[1] - 1} securities x {len(returns)} sessions, {n:,} firm-events, market model, "
-          f"estimation {ESTIMATION}, event {EVENT}")
+    print(
+        f"panel: {returns.shape[1] - 1} securities x {len(returns)} sessions, {n:,} firm-events, market model, "
+        f"estimation {ESTIMATION}, event {EVENT}"
+    )
 
     run_engine(returns, events.iloc[:200])  # warm-up: first imports (scipy.stats), calendar build
     e2e_best, e2e_med, (res, car, ar) = best_of(args.repeat, run_engine, returns, events)
@@ -251,13 +260,19 @@ def main_run(args) -> dict:
     print(f"  same, contamination check skipped (empty catalog): {nocat_best:8.3f} s  (median {nocat_med:.3f} s)")
     print(f"  array core (estimate + CAR/var + AR/var):        {core_best:8.3f} s  (median {core_med:.3f} s)")
     print(f"  statsmodels loop: {loop_time:.3f} s for {m} firm-events -> {loop_scaled:.1f} s for {n:,} (scaled)")
-    print(f"  loop vs engine CAR/SE, max relative difference: {max_rel:.2e} over {len(both)} firm-events "
-          f"(NaN where a window has a gap: {'same in both' if same_gaps else 'DIFFERENT'})")
-    print(f"  speed-up vs loop: end to end {summary['ratio_end_to_end']:.0f}x, "
-          f"no contamination check {summary['ratio_no_contamination_check']:.0f}x, core {summary['ratio_core']:.0f}x")
-    print(f"  peak memory (tracemalloc): end to end {summary['peak_end_to_end_mb']:.0f} MB, "
-          f"no contamination check {summary['peak_no_contamination_check_mb']:.0f} MB, "
-          f"core {summary['peak_core_mb']:.0f} MB; process maxrss {summary['maxrss_mb']:.0f} MB")
+    print(
+        f"  loop vs engine CAR/SE, max relative difference: {max_rel:.2e} over {len(both)} firm-events "
+        f"(NaN where a window has a gap: {'same in both' if same_gaps else 'DIFFERENT'})"
+    )
+    print(
+        f"  speed-up vs loop: end to end {summary['ratio_end_to_end']:.0f}x, "
+        f"no contamination check {summary['ratio_no_contamination_check']:.0f}x, core {summary['ratio_core']:.0f}x"
+    )
+    print(
+        f"  peak memory (tracemalloc): end to end {summary['peak_end_to_end_mb']:.0f} MB, "
+        f"no contamination check {summary['peak_no_contamination_check_mb']:.0f} MB, "
+        f"core {summary['peak_core_mb']:.0f} MB; process maxrss {summary['maxrss_mb']:.0f} MB"
+    )
     return summary
 
 
@@ -274,8 +289,9 @@ def big_child(n: int, limit_gb: float, seed: int) -> None:
         def fit_and_car():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", es.DroppedFirmEventsWarning)
-                res = es.EventStudy(events, returns=returns, market="MKT", estimation_window=ESTIMATION,
-                                    event_window=EVENT).fit()
+                res = es.EventStudy(
+                    events, returns=returns, market="MKT", estimation_window=ESTIMATION, event_window=EVENT
+                ).fit()
             return res, res.car()
 
         # timings without tracing (tracemalloc slows the Python-level parts several-fold) ...
@@ -309,23 +325,33 @@ def big_child(n: int, limit_gb: float, seed: int) -> None:
 def big_run(args) -> dict:
     grid = max(EVENT[1], ESTIMATION[1]) - min(EVENT[0], ESTIMATION[0]) + 1
     print(f"\nbig run: {args.big:,} firm-events in a child process (address space capped at {args.big_limit_gb:g} GB)")
-    command = [sys.executable, __file__, "--big-child", str(args.big), "--big-limit-gb", str(args.big_limit_gb),
-               "--seed", str(args.seed)]
+    command = [
+        sys.executable,
+        __file__,
+        "--big-child",
+        str(args.big),
+        "--big-limit-gb",
+        str(args.big_limit_gb),
+        "--seed",
+        str(args.seed),
+    ]
     proc = subprocess.run(command, capture_output=True, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
         print(f"  child failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
         return {"n": args.big, "error": f"child exit {proc.returncode}"}
-    out = json.loads(lines[-1][len("RESULT "):])
+    out = json.loads(lines[-1][len("RESULT ") :])
     out["grid_array_mb"] = args.big * grid * 8 / MB
     if "error" in out:
         print(f"  FAILED: {out['error']}; child maxrss {out['maxrss_mb']:.0f} MB")
     else:
         print(f"  fit + car(): {out['fit_car_s']:.2f} s, tracemalloc peak {out['fit_car_peak_mb']:.0f} MB")
         print(f"  res.ar ({out['ar_rows']:,} rows): {out['ar_s']:.2f} s, peak {out['ar_peak_mb']:.0f} MB")
-        print(f"  child maxrss {out['maxrss_mb']:.0f} MB (after building the data and a warm-up fit: "
-              f"{out['rss_after_data_mb']:.0f} MB); one (N, {grid}) float64 grid array would be "
-              f"{out['grid_array_mb']:.0f} MB")
+        print(
+            f"  child maxrss {out['maxrss_mb']:.0f} MB (after building the data and a warm-up fit: "
+            f"{out['rss_after_data_mb']:.0f} MB); one (N, {grid}) float64 grid array would be "
+            f"{out['grid_array_mb']:.0f} MB"
+        )
     return out
 
 
@@ -333,21 +359,31 @@ def report(summary: dict, big: dict | None) -> None:
     print("\nsummary")
     speed_ok = summary["end_to_end_s"] < TARGET_SECONDS
     ratio_ok = summary["ratio_end_to_end"] >= TARGET_RATIO
-    print(f"  {summary['n']:,} firm-events end to end: {summary['end_to_end_s']:.3f} s "
-          f"(target < {TARGET_SECONDS:g} s: {'met' if speed_ok else 'NOT met'})")
-    print(f"  speed-up vs statsmodels loop: {summary['ratio_end_to_end']:.0f}x "
-          f"(target >= {TARGET_RATIO:.0f}x: {'met' if ratio_ok else 'NOT met'})")
-    print(f"  without the contamination check: {summary['no_contamination_check_s']:.3f} s, "
-          f"{summary['ratio_no_contamination_check']:.0f}x; array core {summary['array_core_s']:.3f} s, "
-          f"{summary['ratio_core']:.0f}x")
-    print(f"  peak memory: {summary['peak_end_to_end_mb']:.0f} MB end to end, "
-          f"{summary['peak_no_contamination_check_mb']:.0f} MB without the contamination check")
+    print(
+        f"  {summary['n']:,} firm-events end to end: {summary['end_to_end_s']:.3f} s "
+        f"(target < {TARGET_SECONDS:g} s: {'met' if speed_ok else 'NOT met'})"
+    )
+    print(
+        f"  speed-up vs statsmodels loop: {summary['ratio_end_to_end']:.0f}x "
+        f"(target >= {TARGET_RATIO:.0f}x: {'met' if ratio_ok else 'NOT met'})"
+    )
+    print(
+        f"  without the contamination check: {summary['no_contamination_check_s']:.3f} s, "
+        f"{summary['ratio_no_contamination_check']:.0f}x; array core {summary['array_core_s']:.3f} s, "
+        f"{summary['ratio_core']:.0f}x"
+    )
+    print(
+        f"  peak memory: {summary['peak_end_to_end_mb']:.0f} MB end to end, "
+        f"{summary['peak_no_contamination_check_mb']:.0f} MB without the contamination check"
+    )
     if big is not None:
         if "error" in big:
             print(f"  {big['n']:,} firm-events: FAILED ({big['error']})")
         else:
-            print(f"  {big['n']:,} firm-events: fit + car() {big['fit_car_s']:.2f} s, "
-                  f"peak {big['fit_car_peak_mb']:.0f} MB; res.ar peak {big['ar_peak_mb']:.0f} MB")
+            print(
+                f"  {big['n']:,} firm-events: fit + car() {big['fit_car_s']:.2f} s, "
+                f"peak {big['fit_car_peak_mb']:.0f} MB; res.ar peak {big['ar_peak_mb']:.0f} MB"
+            )
 
 
 def main(argv=None) -> None:

@@ -97,14 +97,23 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from ._returns import returns
     from .calendar import TradingCalendar
     from .data import CachedSource, CsvSource, PriceSource, YahooSource, default_source, load_factors
     from .estimation import EventStudy
     from .events import list_catalogs, load_events
     from .inference import TestResult, run_tests
     from .inference.simulation import simulate
-    from .models import CAPM, Carhart4, ConstantMean, FamaFrench3, FamaFrench5, MarketAdjusted, MarketModel
-    from .models import MultiIndexModel, get_model
+    from .models import (
+        CAPM,
+        Carhart4,
+        ConstantMean,
+        FamaFrench3,
+        FamaFrench5,
+        MarketAdjusted,
+        MarketModel,
+        MultiIndexModel,
+        get_model,
+    )
     from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices
     from .results import EventStudyResults, compare
-    from ._returns import returns

@@ -58,8 +58,7 @@ def check_window(name: str, window: Any) -> tuple[int, int]:
         start, end = window
     except (TypeError, ValueError):
         raise TypeError(
-            f"The {name!r} parameter must be a (start, end) pair of trading days, e.g. (-5, 5). "
-            f"Got {window!r} instead."
+            f"The {name!r} parameter must be a (start, end) pair of trading days, e.g. (-5, 5). Got {window!r} instead."
         ) from None
     for bound in (start, end):
         if isinstance(bound, bool) or not hasattr(bound, "__index__"):
@@ -69,8 +68,7 @@ def check_window(name: str, window: Any) -> tuple[int, int]:
     start, end = int(start), int(end)
     if start > end:
         raise EventWindowError(
-            f"The {name!r} parameter is reversed: start {start} is after end {end}. "
-            f"Write it as ({end}, {start})."
+            f"The {name!r} parameter is reversed: start {start} is after end {end}. Write it as ({end}, {start})."
         )
     return start, end
 

@@ -96,9 +96,7 @@ def _to_index(values: Any, name: str) -> pd.DatetimeIndex:
         try:
             idx = pd.DatetimeIndex(pd.to_datetime(values))
         except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"The {name!r} parameter must hold dates such as '2025-04-15' ({exc})."
-            ) from None
+            raise ValueError(f"The {name!r} parameter must hold dates such as '2025-04-15' ({exc}).") from None
     if idx.tz is not None:
         idx = idx.tz_convert(_EXCHANGE_TZ).tz_localize(None)
     if idx.hasnans:
@@ -455,9 +453,7 @@ class TradingCalendar:
             target = self.sessions_in_range(data.index.min(), data.index.max())
             absent = target.difference(data.index)
             if len(absent):
-                notes.append(
-                    f"align: {len(absent)} session(s) absent from the data, set to NaN: {_listing(absent)}"
-                )
+                notes.append(f"align: {len(absent)} session(s) absent from the data, set to NaN: {_listing(absent)}")
             data = data.reindex(target)
         data.index.name = index_name
         data.attrs = copy.deepcopy({k: v for k, v in frame.attrs.items() if k != NOTES_KEY})

@@ -112,11 +112,18 @@ def _study_options(command: argparse.ArgumentParser, *, report: bool) -> None:
         help="benchmark; repeat for several specifications; A+B gives the multi-index model",
     )
     command.add_argument("--model", help="market, market-adjusted, constant-mean, capm, ff3, ff5, carhart")
-    command.add_argument("--estimation-window", type=_window, metavar="START,END", help="default -250,-11 (write --estimation-window=-250,-11)")
+    command.add_argument(
+        "--estimation-window",
+        type=_window,
+        metavar="START,END",
+        help="default -250,-11 (write --estimation-window=-250,-11)",
+    )
     command.add_argument("--event-window", type=_window, metavar="START,END", help="default -5,5")
     command.add_argument("--prices-dir", metavar="DIR", help="folder of <TICKER>.csv price files (offline)")
     command.add_argument("--unknown-session", choices=("pre", "post"), help="day 0 for events of unknown session")
-    command.add_argument("--exclude-events", action="store_true", default=None, help="leave other catalog events out of estimation")
+    command.add_argument(
+        "--exclude-events", action="store_true", default=None, help="leave other catalog events out of estimation"
+    )
     if report:
         command.add_argument("--name", help="study name (folder under results/)")
         command.add_argument("--title", help="report title")
@@ -134,7 +141,13 @@ def _add_study_commands(subparsers: Any) -> None:
 
     run = add_command(subparsers, "run", help="run one study and print its abnormal returns and tests")
     _study_options(run, report=False)
-    run.add_argument("--window", type=_window, action="append", metavar="START,END", help="CAR window, repeatable; write --window=-1,1 (with =) for a negative start")
+    run.add_argument(
+        "--window",
+        type=_window,
+        action="append",
+        metavar="START,END",
+        help="CAR window, repeatable; write --window=-1,1 (with =) for a negative start",
+    )
     run.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
     run.set_defaults(func=_run)
 
@@ -165,7 +178,9 @@ def _config(args: argparse.Namespace):
         out=getattr(args, "out", None),
     )
     if args.tickers is not None and getattr(args, "focus", None) is None:
-        config = with_overrides(config, focus=tuple(t for t in config.focus if t in config.tickers) or config.tickers[:2])
+        config = with_overrides(
+            config, focus=tuple(t for t in config.focus if t in config.tickers) or config.tickers[:2]
+        )
     return config
 
 
@@ -201,7 +216,11 @@ def _run(args: argparse.Namespace) -> int:
             print(f"== {label}")
             print(car.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
             pooled = tests[tests["scope"] != "single"]
-            print(pooled[["test", "event_id", "window_start", "window_end", "stat", "pvalue", "n", "note"]].to_string(index=False))
+            print(
+                pooled[["test", "event_id", "window_start", "window_end", "stat", "pvalue", "n", "note"]].to_string(
+                    index=False
+                )
+            )
             print()
     return 0
 
@@ -278,7 +297,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:  # a bug of ours: still one line, the traceback on request
             if args.debug:
                 traceback.print_exc()
-            print(f"{_PROG}: error: unexpected {type(exc).__name__}: {_message(exc)} (rerun with --debug for the traceback)", file=sys.stderr)
+            print(
+                f"{_PROG}: error: unexpected {type(exc).__name__}: {_message(exc)} (rerun with --debug for the traceback)",
+                file=sys.stderr,
+            )
             code = 1
     for item in caught:
         if issubclass(item.category, EventStudyWarning):
@@ -372,9 +394,7 @@ def _events_show(args: argparse.Namespace) -> int:
         ids = events["id"].tolist()
         close = _suggest(args.event_id, ids)
         hint = (
-            f"did you mean {' or '.join(map(repr, close))}?"
-            if close
-            else "run 'eventstudy events list' to see the ids"
+            f"did you mean {' or '.join(map(repr, close))}?" if close else "run 'eventstudy events list' to see the ids"
         )
         raise CommandError(f"unknown event id {args.event_id!r}; {hint}")
     event = match.iloc[0]

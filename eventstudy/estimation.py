@@ -20,8 +20,7 @@ import pandas as pd
 from ._validation import check_choice, check_instance, check_positive_int, check_windows
 from .calendar import TradingCalendar, as_calendar
 from .data.base import library_versions
-from .exceptions import DataSourceError, DroppedFirmEventsWarning, EstimationError
-from .exceptions import SessionAssumptionWarning
+from .exceptions import DataSourceError, DroppedFirmEventsWarning, EstimationError, SessionAssumptionWarning
 from .models import RISK_FREE, NormalReturnModel, estimate, get_model
 from .panel import AlignedData, gather
 
@@ -154,7 +153,9 @@ class EventStudy:
         frames = _design(returns, firm_events, spec, self.factors, self.risk_free)
         sessions = returns.index
         catalog = _catalog_positions(self.catalog, self.events, firm_events, spec.calendar, sessions)
-        excluded = _excluded_days(catalog, frames.y.columns, sessions, spec.event_window) if spec.exclude_events else None
+        excluded = (
+            _excluded_days(catalog, frames.y.columns, sessions, spec.event_window) if spec.exclude_events else None
+        )
         data = AlignedData.build(frames.y.to_numpy(), frames.z.to_numpy(), excluded)
 
         firm = frames.y.columns.get_indexer(firm_events["ticker"])
@@ -248,8 +249,8 @@ class EventStudy:
             returns = spec.calendar.align(self.returns)
             info = {"kind": "returns given by the caller", "columns": list(map(str, returns.columns))}
         else:
-            from .data import default_source
             from ._returns import returns as to_returns
+            from .data import default_source
 
             source = self.source if self.source is not None else default_source()
             start, end = required_span(firm_events["day0"], spec.estimation_window, spec.event_window, spec.calendar)
@@ -690,9 +691,7 @@ def _provenance(returns: pd.DataFrame, frames: _Frames, source_info: dict) -> di
     first = valid.argmax(axis=0)
     last = len(values) - 1 - valid[::-1].argmax(axis=0)
     dates = returns.index.strftime("%Y-%m-%d").to_numpy()
-    ranges = {
-        str(c): ([dates[f], dates[l]] if h else []) for c, h, f, l in zip(returns.columns, has, first, last)
-    }
+    ranges = {str(c): ([dates[a], dates[b]] if h else []) for c, h, a, b in zip(returns.columns, has, first, last)}
     return {
         "source": source_info,
         "returns_sha256": digest.hexdigest(),

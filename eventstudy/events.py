@@ -183,7 +183,9 @@ def _read_csv(path: Path, label: str) -> pd.DataFrame:
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
-        raise EventCatalogError(f"{label}: the file is empty; expected a header with at least id, date, session.")
+        raise EventCatalogError(
+            f"{label}: the file is empty; expected a header with at least id, date, session."
+        ) from None
     except pd.errors.ParserError as exc:
         raise EventCatalogError(f"{label}: not a readable CSV file ({exc}).") from None
     return raw.rename(columns=lambda c: str(c).strip())

@@ -61,7 +61,9 @@ class AlignedData:
         return self.y.shape[0]
 
 
-def gather(matrix: np.ndarray, day0: np.ndarray, offsets: np.ndarray, columns: np.ndarray | None = None, *, fill=np.nan):
+def gather(
+    matrix: np.ndarray, day0: np.ndarray, offsets: np.ndarray, columns: np.ndarray | None = None, *, fill=np.nan
+):
     """Read ``matrix`` at sessions ``day0[:, None] + offsets``; ``fill`` outside the matrix.
 
     Parameters

@@ -164,7 +164,13 @@ def build_report(config: ReportConfig = DEFAULT_REPORT, *, source=None, progress
     """
     from tqdm.auto import tqdm
 
-    steps = ["load events", "load prices", *[f"fit {label}" for label, _, _ in config.specifications], "figures", "write"]
+    steps = [
+        "load events",
+        "load prices",
+        *[f"fit {label}" for label, _, _ in config.specifications],
+        "figures",
+        "write",
+    ]
     bar = tqdm(total=len(steps), desc=config.name, unit="step", disable=None if progress is None else not progress)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EventStudyWarning)
@@ -193,7 +199,9 @@ def build_study(config: ReportConfig = DEFAULT_REPORT, *, source=None) -> list[S
 
 
 def _unique_messages(caught) -> list[str]:
-    return list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught if issubclass(w.category, EventStudyWarning)))
+    return list(
+        dict.fromkeys(" ".join(str(w.message).split()) for w in caught if issubclass(w.category, EventStudyWarning))
+    )
 
 
 def _run(config: ReportConfig, source, bar) -> _Report:
@@ -287,7 +295,9 @@ def _reported_moves(path: str, events: pd.DataFrame, rets: pd.DataFrame) -> pd.D
         raise KeyError(f"{path} needs columns {sorted(required)}; it has {list(reported.columns)}")
     reported = reported[reported["event_id"].isin(events["id"])].copy()
     reported["trade_date"] = pd.to_datetime(reported["trade_date"])
-    reported["move_pct"] = pd.to_numeric(reported["move_pct"].astype(str).str.replace("+", "", regex=False), errors="coerce")
+    reported["move_pct"] = pd.to_numeric(
+        reported["move_pct"].astype(str).str.replace("+", "", regex=False), errors="coerce"
+    )
     computed = []
     for date, ticker in zip(reported["trade_date"], reported["ticker"]):
         value = rets[ticker].get(date, np.nan) if ticker in rets.columns else np.nan
@@ -320,7 +330,11 @@ def _write_figures(report: _Report) -> None:
 
     first = report.events["day0"].min() - pd.Timedelta(days=45)
     last = report.events["day0"].max() + pd.Timedelta(days=30)
-    shown = [t for t in [*report.config.focus, *dict.fromkeys(b for run in report.runs for b in run.benchmark)] if t in report.prices]
+    shown = [
+        t
+        for t in [*report.config.focus, *dict.fromkeys(b for run in report.runs for b in run.benchmark)]
+        if t in report.prices
+    ]
     fig = Figure(layout="constrained", figsize=(10, 4.5))
     plot_prices(report.prices[shown], events=report.catalog, ax=fig.subplots(), start=first, end=last)
     save(fig, "prices")
@@ -330,7 +344,9 @@ def _write_figures(report: _Report) -> None:
         fig = Figure(layout="constrained", figsize=(12, 4.5))
         left, right = fig.subplots(1, 2)
         if focus:
-            plot_car(sub.select(tickers=focus), kind="firm", ax=left, title=f"{', '.join(focus)} {report.runs[0].label}")
+            plot_car(
+                sub.select(tickers=focus), kind="firm", ax=left, title=f"{', '.join(focus)} {report.runs[0].label}"
+            )
         plot_car(sub, kind="average", ax=right, title=f"Average of {sub.n} stocks {report.runs[0].label}")
         fig.suptitle(f"Cumulative abnormal returns around {event_id}")
         save(fig, f"car_{_slug(event_id)}")
@@ -341,9 +357,17 @@ def _write_figures(report: _Report) -> None:
 
     for run in report.runs:
         res = run.results
-        fig = Figure(layout="constrained", figsize=(max(6.0, 0.55 * res.firm_events["ticker"].nunique() + 2), 1.1 * res.firm_events["event_id"].nunique() + 2))
+        fig = Figure(
+            layout="constrained",
+            figsize=(
+                max(6.0, 0.55 * res.firm_events["ticker"].nunique() + 2),
+                1.1 * res.firm_events["event_id"].nunique() + 2,
+            ),
+        )
         window = _inner_window(report.config)
-        plot_car_heatmap(res, window=window, ax=fig.subplots(), title=f"CAR {window_label(window)} by event and stock, {run.label}")
+        plot_car_heatmap(
+            res, window=window, ax=fig.subplots(), title=f"CAR {window_label(window)} by event and stock, {run.label}"
+        )
         save(fig, f"heatmap_{_slug(run.label)}")
 
 
@@ -399,7 +423,9 @@ def _raw_moves(report: _Report, days: tuple[int, int] = (-2, 2)) -> pd.DataFrame
         for offset in range(days[0], days[1] + 1):
             if 0 <= centre + offset < len(sessions):
                 date = sessions[centre + offset]
-                rows.append({"event_id": event.id, "event_time": offset, "date": date, **report.returns.loc[date].to_dict()})
+                rows.append(
+                    {"event_id": event.id, "event_time": offset, "date": date, **report.returns.loc[date].to_dict()}
+                )
     return pd.DataFrame(rows)
 
 
@@ -408,7 +434,10 @@ def _comparison(report: _Report) -> pd.DataFrame:
     frames = []
     for window in report.config.table_windows[:2]:
         wide = pd.concat(
-            {run.label: run.car[window].set_index(["event_id", "ticker"])[["car", "t", "pvalue"]] for run in report.runs},
+            {
+                run.label: run.car[window].set_index(["event_id", "ticker"])[["car", "t", "pvalue"]]
+                for run in report.runs
+            },
             axis=1,
         )
         wide.columns = [f"{label} {stat} {window_label(window)}" for label, stat in wide.columns]
@@ -514,20 +543,34 @@ def _markdown(report: _Report) -> str:
         ]
     lines += ["", "## Raw moves around the events", ""]
     raw = report.raw_moves
-    shown = [t for t in [*config.focus, *dict.fromkeys(b for run in report.runs for b in run.benchmark)] if t in raw.columns]
+    shown = [
+        t for t in [*config.focus, *dict.fromkeys(b for run in report.runs for b in run.benchmark)] if t in raw.columns
+    ]
     raw_view = raw[["event_id", "event_time", "date", *shown]].copy()
     raw_view["date"] = raw_view["date"].dt.strftime("%Y-%m-%d")
     raw_view = format_table(raw_view, dict.fromkeys(shown, "pct"))
     lines.append(_md_table(raw_view))
-    lines += ["", f"Close-to-close returns from {config.price_field.lower()} prices; `tables/raw_returns.csv` has every ticker."]
+    lines += [
+        "",
+        f"Close-to-close returns from {config.price_field.lower()} prices; `tables/raw_returns.csv` has every ticker.",
+    ]
     if report.reported is not None and len(report.reported):
         lines += ["", "### What the press reported, against the data", ""]
         view = report.reported.copy()
         view["trade_date"] = view["trade_date"].dt.strftime("%Y-%m-%d")
         for column in ("move_pct", "data_pct", "difference_pp"):
             view[column] = view[column].map(lambda v: format_value(v, "{:+.2f}"))
-        lines.append(_md_table(view.rename(columns={"move_pct": "reported %", "data_pct": "data %", "difference_pp": "difference (pp)"})))
-        lines += ["", "Only `close` rows are close-to-close returns; intraday and after-hours figures are not comparable."]
+        lines.append(
+            _md_table(
+                view.rename(
+                    columns={"move_pct": "reported %", "data_pct": "data %", "difference_pp": "difference (pp)"}
+                )
+            )
+        )
+        lines += [
+            "",
+            "Only `close` rows are close-to-close returns; intraday and after-hours figures are not comparable.",
+        ]
     lines += ["", "## Abnormal returns of the focus stocks", ""]
     lines.append(_md_table(_focus_table(report)))
     lines += [
@@ -542,7 +585,11 @@ def _markdown(report: _Report) -> str:
     lines += _tests_text(report)
     lines += ["", "## What else happened", ""]
     for event in report.events.itertuples():
-        text = event.confounders.strip() if isinstance(event.confounders, str) and event.confounders.strip() else "none recorded in the catalog"
+        text = (
+            event.confounders.strip()
+            if isinstance(event.confounders, str) and event.confounders.strip()
+            else "none recorded in the catalog"
+        )
         lines.append(f"- **{event.id}**: {text}")
     notes = primary.results.contamination_notes(confounders=False)
     if notes:
@@ -579,7 +626,9 @@ def _headline(report: _Report) -> list[str]:
             for run in report.runs:
                 r = run.car_of((0, 0), event.id, ticker)
                 if r is not None:
-                    abnormal.append(f"{format_value(r['car'], 'pct')} {run.label} (t = {r['t']:.2f}, p = {format_value(r['pvalue'], 'p')})")
+                    abnormal.append(
+                        f"{format_value(r['car'], 'pct')} {run.label} (t = {r['t']:.2f}, p = {format_value(r['pvalue'], 'p')})"
+                    )
             parts.append(f"{ticker} {format_value(raw, 'pct')} raw; abnormal " + "; ".join(abnormal))
         window = report.returns.index
         position = window.get_indexer([event.day0])[0]
@@ -592,7 +641,12 @@ def _headline(report: _Report) -> list[str]:
                 day = span.abs().idxmax()
                 rel = window.get_loc(day) - position
                 biggest = f" {focus[0]}'s largest raw move in the event window was {format_value(span[day], 'pct')} on {day:%Y-%m-%d} (day {rel:+d})."
-        lines.append(f"- **{event.id}** (day 0 = {event.day0:%Y-%m-%d}, {event.session} release): " + " | ".join(parts) + "." + biggest)
+        lines.append(
+            f"- **{event.id}** (day 0 = {event.day0:%Y-%m-%d}, {event.session} release): "
+            + " | ".join(parts)
+            + "."
+            + biggest
+        )
     pooled = _pooled_day0(report)
     if pooled:
         lines += ["", pooled]
@@ -669,11 +723,20 @@ def _tests_text(report: _Report) -> list[str]:
         view["window"] = [window_label((a, b)) for a, b in zip(view.pop("window_start"), view.pop("window_end"))]
         view["event_id"] = view["event_id"].fillna("all")
         view = format_table(view, {"stat": "{:.2f}", "pvalue": "p"})
-        lines += [f"### {run.label}", "", _md_table(view[["test", "event_id", "window", "stat", "pvalue", "n", "note"]]), ""]
+        lines += [
+            f"### {run.label}",
+            "",
+            _md_table(view[["test", "event_id", "window", "stat", "pvalue", "n", "note"]]),
+            "",
+        ]
         if run is report.runs[0]:
             from .inference import recommend
 
-            lines += ["Suited to this design:", ""] + [f"- `{name}`: {why}" for name, why in recommend(run.results.fit)] + [""]
+            lines += (
+                ["Suited to this design:", ""]
+                + [f"- `{name}`: {why}" for name, why in recommend(run.results.fit)]
+                + [""]
+            )
     lines.append(
         "All firms react on the same day, so their abnormal returns are correlated: the plain cross-sectional "
         "t (`csect_t`), `patell` and `bmp` over-reject. Kolari-Pynnonen (`kp_*`) and the multivariate regression "
@@ -705,16 +768,19 @@ def _provenance_text(report: _Report) -> list[str]:
     lines.append(f"- SHA-256 of the returns used: `{primary.get('returns_sha256', '')}`")
     ranges = primary.get("return_ranges", {})
     if ranges:
-        lines.append(
-            "- Return ranges: " + "; ".join(f"{k} {v[0]}..{v[1]}" for k, v in ranges.items() if v)
-        )
+        lines.append("- Return ranges: " + "; ".join(f"{k} {v[0]}..{v[1]}" for k, v in ranges.items() if v))
     for note in primary.get("notes", []):
         lines.append(f"- Note: {note}")
     versions = primary.get("versions", {})
     lines.append("- Software: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v))
     dropped = pd.concat([run.tables["dropped"].assign(benchmark=run.label) for run in report.runs], ignore_index=True)
     if len(dropped):
-        lines += ["", "Firm-events that could not be estimated:", "", _md_table(dropped[["benchmark", "event_id", "ticker", "reason"]])]
+        lines += [
+            "",
+            "Firm-events that could not be estimated:",
+            "",
+            _md_table(dropped[["benchmark", "event_id", "ticker", "reason"]]),
+        ]
     else:
         lines.append("- Every firm-event was estimated (none dropped).")
     return lines
@@ -746,4 +812,3 @@ def _slug(text: str) -> str:
 def with_overrides(config: ReportConfig, **changes) -> ReportConfig:
     """``config`` with the non-None ``changes`` applied (used by the command line)."""
     return replace(config, **{k: v for k, v in changes.items() if v is not None})
-

@@ -330,7 +330,9 @@ class EventStudyResults:
         return self._sessions.to_numpy()[positions]
 
     # --- tests ----------------------------------------------------------------------------------------
-    def tests(self, windows: Sequence[tuple[int, int]] | None = None, *, tests: Sequence[str] | None = None) -> pd.DataFrame:
+    def tests(
+        self, windows: Sequence[tuple[int, int]] | None = None, *, tests: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Run the test statistics on each window; a tidy table, one row per test and window.
 
         Columns ``test, window_start, window_end, stat, pvalue, n, distribution, note``, then ``scope``
@@ -364,10 +366,16 @@ class EventStudyResults:
             ("Model", self._model.describe(self._market)),
             ("Estimation window", f"{window_label(self.estimation_window)} trading days"),
             ("Event window", f"{window_label(self.event_window)} trading days"),
-            ("Firm-events", f"{self.n} estimated ({fe['event_id'].nunique()} events x {fe['ticker'].nunique()} tickers), "
-             f"{len(self._dropped)} dropped"),
+            (
+                "Firm-events",
+                f"{self.n} estimated ({fe['event_id'].nunique()} events x {fe['ticker'].nunique()} tickers), "
+                f"{len(self._dropped)} dropped",
+            ),
             ("Design", str(design(self._fit))),
-            ("Returns", f"{self._settings.get('return_kind', 'simple')} returns, {self._settings.get('calendar', '')} calendar"),
+            (
+                "Returns",
+                f"{self._settings.get('return_kind', 'simple')} returns, {self._settings.get('calendar', '')} calendar",
+            ),
         ]
         by_firm = self._car_table(windows)
         pooled = self.tests(windows, tests=tests_in_scope("cross-section", "clustered"))
@@ -390,7 +398,13 @@ class EventStudyResults:
         if self.n > 1:
             tables.append(Table("Average abnormal return by day", self.aar, {"aar": "pct", "caar": "pct"}))
         if len(self._dropped):
-            tables.append(Table("Dropped firm-events", self._dropped.head(max_rows), caption=_cut(len(self._dropped), max_rows, "res.dropped")))
+            tables.append(
+                Table(
+                    "Dropped firm-events",
+                    self._dropped.head(max_rows),
+                    caption=_cut(len(self._dropped), max_rows, "res.dropped"),
+                )
+            )
         notes = [f"Suited to this design: {name} ({why})" for name, why in recommend(self._fit)]
         notes += self.contamination_notes()
         return Summary(title=f"Event study: {self.name}", facts=facts, tables=tables, notes=notes)
@@ -475,7 +489,9 @@ def compare(studies: Mapping[str, EventStudyResults], *, window: tuple[int, int]
         dropped shows NaN there.
     """
     if not isinstance(studies, Mapping):
-        raise TypeError(f"The 'studies' parameter must be a mapping of label -> EventStudyResults. Got {type(studies).__name__}.")
+        raise TypeError(
+            f"The 'studies' parameter must be a mapping of label -> EventStudyResults. Got {type(studies).__name__}."
+        )
     if not studies:
         raise ValueError("The 'studies' parameter is empty: give at least one labelled EventStudyResults.")
     frames = {}

@@ -239,7 +239,7 @@ def effective_n(row: pd.Series, samples: int) -> int:
 
 
 def off_nominal(row: pd.Series, alpha: float, samples: int) -> str:
-    """"over", "under" or "within" alpha +- 2 binomial standard errors."""
+    """ "over", "under" or "within" alpha +- 2 binomial standard errors."""
     band = 2 * nominal_se(alpha, effective_n(row, samples))
     value = row["rejection_rate"]
     return "over" if value > alpha + band else "under" if value < alpha - band else "within"
@@ -319,7 +319,7 @@ def markdown(tidy: pd.DataFrame, scenarios: Sequence[Scenario], settings: dict) 
     window_days = design["event_window"][1] - design["event_window"][0] + 1
     joint_f = (
         "Hotelling's T^2 F, exact for this one-day window if returns are multivariate normal (for longer "
-        "windows the default `form=\"mckeon\"` uses McKeon's 1974 F approximation instead)"
+        'windows the default `form="mckeon"` uses McKeon\'s 1974 F approximation instead)'
         if window_days == 1
         else "McKeon's (1974) F approximation to the Lawley-Hotelling trace, an approximation even if returns "
         "are multivariate normal"
@@ -480,6 +480,7 @@ def versions() -> dict[str, str | bool | None]:
     for name in ("numpy", "pandas", "scipy", "tqdm"):
         out[name] = metadata.version(name)
     out["eventstudy"] = es.__version__
+
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout
 

@@ -23,8 +23,7 @@ def shared_dir() -> Path:
 def _require(path: Path) -> Path:
     if not path.exists():
         pytest.skip(
-            f"real data not found at {path}: put the shared data beside the repository "
-            "or set EVENTSTUDY_SHARED_DIR"
+            f"real data not found at {path}: put the shared data beside the repository or set EVENTSTUDY_SHARED_DIR"
         )
     return path
 

@@ -40,7 +40,22 @@ def api_results(prices_dir):
         warnings.simplefilter("ignore", es.SessionAssumptionWarning)
         catalog = es.load_events("export-controls")
     events = catalog[catalog["id"].isin(RESCISSION)]
-    tickers = ["NVDA", "AMD", "AVGO", "INTC", "MU", "QCOM", "ASML", "AMAT", "LRCX", "KLAC", "MRVL", "ARM", "TSM", "SMCI"]
+    tickers = [
+        "NVDA",
+        "AMD",
+        "AVGO",
+        "INTC",
+        "MU",
+        "QCOM",
+        "ASML",
+        "AMAT",
+        "LRCX",
+        "KLAC",
+        "MRVL",
+        "ARM",
+        "TSM",
+        "SMCI",
+    ]
     prices = es.CsvSource(prices_dir).get_prices([*tickers, "SPY", "SOXX"], "2024-01-02", "2025-06-30")
     rets = es.returns(prices)
     return {

@@ -37,10 +37,12 @@ def panel(seed: int, n_events: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
     returns = pd.DataFrame(firms, index=SESSIONS, columns=FIRMS)
     returns["SPY"], returns["SOXX"] = spy, soxx
     picks = rng.choice(len(FIRMS) * (t - 140), size=n_events, replace=False)
-    events = pd.DataFrame({
-        "ticker": [FIRMS[p % len(FIRMS)] for p in picks],
-        "date": [SESSIONS[130 + p // len(FIRMS)] for p in picks],
-    })
+    events = pd.DataFrame(
+        {
+            "ticker": [FIRMS[p % len(FIRMS)] for p in picks],
+            "date": [SESSIONS[130 + p // len(FIRMS)] for p in picks],
+        }
+    )
     return returns, events
 
 
@@ -82,16 +84,21 @@ def test_shuffling_events_only_permutes_results(seed, model, data):
 
 
 @EXAMPLES
-@given(seed=st.integers(0, 2**32 - 1), extra_seed=st.integers(0, 2**32 - 1), n_extra=st.integers(1, 4),
-       model=st.sampled_from(MODELS))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    extra_seed=st.integers(0, 2**32 - 1),
+    n_extra=st.integers(1, 4),
+    model=st.sampled_from(MODELS),
+)
 def test_unrelated_security_changes_nothing_for_the_others(seed, extra_seed, n_extra, model):
     returns, events = panel(seed)
     rng = np.random.default_rng(extra_seed)
     wider = returns.copy()
     wider["ZZZ"] = rng.normal(0.0, 0.03, len(wider))
     wider.loc[wider.sample(frac=0.05, random_state=rng).index, "ZZZ"] = np.nan
-    extra = pd.DataFrame({"ticker": "ZZZ", "date": SESSIONS[rng.choice(np.arange(130, len(SESSIONS) - 3), n_extra,
-                                                                        replace=False)]})
+    extra = pd.DataFrame(
+        {"ticker": "ZZZ", "date": SESSIONS[rng.choice(np.arange(130, len(SESSIONS) - 3), n_extra, replace=False)]}
+    )
     more = pd.concat([extra.iloc[: n_extra // 2], events, extra.iloc[n_extra // 2 :]], ignore_index=True)
 
     base, widened = fit(events, returns, model), fit(more, wider, model)

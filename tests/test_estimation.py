@@ -323,8 +323,11 @@ def test_decomposition_parts_add_up_to_the_raw_return(model, window):
         close(row.raw, raw)
     total = pieces.sum(axis=1, skipna=False).to_numpy()
     np.testing.assert_allclose(total, parts["raw"].to_numpy(), rtol=0, atol=1e-12, equal_nan=True)
-    expected_columns = {"market-adjusted": ["SPY (beta fixed at 1)"], "capm": ["risk-free", "SPY - RF"],
-                        "ff3": ["risk-free", "alpha", "Mkt-RF", "SMB", "HML"]}
+    expected_columns = {
+        "market-adjusted": ["SPY (beta fixed at 1)"],
+        "capm": ["risk-free", "SPY - RF"],
+        "ff3": ["risk-free", "alpha", "Mkt-RF", "SMB", "HML"],
+    }
     if model in expected_columns:
         assert list(pieces.columns) == expected_columns[model] + ["abnormal"]
 
@@ -350,7 +353,8 @@ def test_reference_panel_exercises_the_awkward_cases():
     sessions = panel.returns.index
     spy_gap = int(np.flatnonzero(panel.returns["SPY"].isna())[0])
     spans_gap = [
-        ev for ev in panel.events.itertuples()
+        ev
+        for ev in panel.events.itertuples()
         if day0_position(sessions, ev.date, ev.session) + ESTIMATION[0]
         <= spy_gap
         <= day0_position(sessions, ev.date, ev.session) + ESTIMATION[1]
@@ -368,8 +372,9 @@ def test_missing_market_day_leaves_other_days_usable():
     sessions = es.TradingCalendar().sessions_in_range("2023-01-03", "2023-12-29")
     rng = np.random.default_rng(7)
     market = rng.normal(0.0, 0.01, len(sessions))
-    returns = pd.DataFrame({"SPY": market, "A": 0.001 + 1.2 * market + rng.normal(0, 0.02, len(sessions))},
-                           index=sessions)
+    returns = pd.DataFrame(
+        {"SPY": market, "A": 0.001 + 1.2 * market + rng.normal(0, 0.02, len(sessions))}, index=sessions
+    )
     returns.iloc[50, 0] = np.nan  # SPY missing on one day, 150 sessions before the event
     events = pd.DataFrame({"ticker": ["A"], "date": [sessions[200]]})
 
@@ -386,8 +391,15 @@ def test_missing_factor_day_leaves_other_days_usable():
     sessions = es.TradingCalendar().sessions_in_range("2023-01-03", "2023-12-29")
     rng = np.random.default_rng(8)
     t = len(sessions)
-    factors = pd.DataFrame({"Mkt-RF": rng.normal(0, 0.01, t), "SMB": rng.normal(0, 0.005, t),
-                            "HML": rng.normal(0, 0.005, t), "RF": np.full(t, 0.0001)}, index=sessions)
+    factors = pd.DataFrame(
+        {
+            "Mkt-RF": rng.normal(0, 0.01, t),
+            "SMB": rng.normal(0, 0.005, t),
+            "HML": rng.normal(0, 0.005, t),
+            "RF": np.full(t, 0.0001),
+        },
+        index=sessions,
+    )
     returns = pd.DataFrame({"SPY": factors["Mkt-RF"] + 0.0001}, index=sessions)
     returns["A"] = 0.0001 + factors[["Mkt-RF", "SMB", "HML"]].to_numpy() @ [1.1, 0.4, -0.3] + rng.normal(0, 0.02, t)
     factors.iloc[40, 1] = np.nan  # SMB missing once, inside the estimation window
@@ -399,8 +411,9 @@ def test_missing_factor_day_leaves_other_days_usable():
     data = pd.concat([returns["A"] - factors["RF"], factors[["Mkt-RF", "SMB", "HML"]]], axis=1).iloc[rows].dropna()
     ols = sm.OLS(data.iloc[:, 0], sm.add_constant(data.iloc[:, 1:])).fit()
     assert res.params.loc[0, "n_obs"] == 169
-    close(res.params.loc[0, ["alpha", "beta_Mkt-RF", "beta_SMB", "beta_HML"]].to_numpy(dtype=float),
-          ols.params.to_numpy())
+    close(
+        res.params.loc[0, ["alpha", "beta_Mkt-RF", "beta_SMB", "beta_HML"]].to_numpy(dtype=float), ols.params.to_numpy()
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -472,8 +485,9 @@ def test_market_adjusted_variance_by_hand():
         index=dates,
     )
     events = pd.DataFrame({"ticker": ["ACME"], "date": ["2025-03-07"]})
-    res = es.EventStudy(events, returns=returns, market="SPY", model="market-adjusted",
-                        estimation_window=(-4, -1), event_window=(0, 1)).fit()
+    res = es.EventStudy(
+        events, returns=returns, market="SPY", model="market-adjusted", estimation_window=(-4, -1), event_window=(0, 1)
+    ).fit()
     s2 = 5e-4 / 3
     close(res.params.loc[0, "sigma"], math.sqrt(s2))
     close(res.ar["ar"].to_numpy(), [0.02, -0.01])
@@ -624,8 +638,9 @@ def test_factors_ending_before_the_event_drop_with_a_reason_naming_the_regressor
     returns, factors = small
     late = returns.index[400]
     with pytest.warns(es.DroppedFirmEventsWarning):
-        res = es.EventStudy(_events("2023-06-01", late), returns=returns, model=model,
-                            factors=factors.loc[: returns.index[395]]).fit()
+        res = es.EventStudy(
+            _events("2023-06-01", late), returns=returns, model=model, factors=factors.loc[: returns.index[395]]
+        ).fit()
     assert res.dropped["date"].tolist() == [late]
     reason = res.dropped.loc[0, "reason"]
     assert "no return on day 0" not in reason
@@ -738,8 +753,9 @@ def test_fit_memory_does_not_grow_with_the_square_of_the_firm_events():
     rng = np.random.default_rng(0)
     t, m = len(sessions), 200
     market = rng.normal(0, 0.01, t)
-    returns = pd.DataFrame(market[:, None] + rng.normal(0, 0.02, (t, m)), index=sessions,
-                           columns=[f"S{i:03d}" for i in range(m)])
+    returns = pd.DataFrame(
+        market[:, None] + rng.normal(0, 0.02, (t, m)), index=sessions, columns=[f"S{i:03d}" for i in range(m)]
+    )
     returns["SPY"] = market
     day0 = np.concatenate([rng.choice(np.arange(130, t - 4), 20, replace=False) for _ in range(m)])
     events = pd.DataFrame({"ticker": np.repeat(returns.columns[:m], 20), "date": sessions[day0]})

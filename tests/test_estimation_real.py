@@ -40,8 +40,12 @@ def day0_ar(res, ticker):
 
 @pytest.fixture(scope="module")
 def fits(returns, events):
-    specs = {"SPY": ("SPY", "market"), "QQQ": ("QQQ", "market"), "SOXX": ("SOXX", "market"),
-             "SPY+SOXX": (["SPY", "SOXX"], "multi-index")}
+    specs = {
+        "SPY": ("SPY", "market"),
+        "QQQ": ("QQQ", "market"),
+        "SOXX": ("SOXX", "market"),
+        "SPY+SOXX": (["SPY", "SOXX"], "multi-index"),
+    }
     return {
         label: es.EventStudy(events, returns=returns, market=market, model=model).fit()
         for label, (market, model) in specs.items()
@@ -70,8 +74,12 @@ def test_industry_benchmark_absorbs_part_of_the_move(returns, fits):
 @pytest.mark.parametrize("label", ["SPY", "QQQ", "SOXX", "SPY+SOXX"])
 def test_decomposition_adds_up_to_the_raw_return(returns, fits, label):
     parts = fits[label].decompose(window=(0, 0)).set_index("ticker")
-    labels = {"SPY": ["alpha", "SPY"], "QQQ": ["alpha", "QQQ"], "SOXX": ["alpha", "SOXX"],
-              "SPY+SOXX": ["alpha", "SPY", "SOXX"]}[label]
+    labels = {
+        "SPY": ["alpha", "SPY"],
+        "QQQ": ["alpha", "QQQ"],
+        "SOXX": ["alpha", "SOXX"],
+        "SPY+SOXX": ["alpha", "SPY", "SOXX"],
+    }[label]
     for ticker in ["NVDA", "AMD"]:
         total = parts.loc[ticker, labels].sum() + parts.loc[ticker, "abnormal"]
         assert parts.loc[ticker, "raw"] == pytest.approx(returns.loc[EVENT_DAY, ticker], abs=1e-15)
@@ -98,9 +106,11 @@ def test_real_data_market_model_matches_statsmodels(returns, fits):
 def test_catalog_rescission_events_run(returns):
     with pytest.warns(es.SessionAssumptionWarning, match="bis-rescinds-diffusion-huawei-guidance-2025-05-13"):
         catalog = es.load_events("export-controls")  # the 05-13 release time is unknown: day 0 rule "pre"
-    rescission = catalog[catalog["id"].isin(
-        ["report-rescind-diffusion-rule-2025-05-07", "bis-rescinds-diffusion-huawei-guidance-2025-05-13"]
-    )]
+    rescission = catalog[
+        catalog["id"].isin(
+            ["report-rescind-diffusion-rule-2025-05-07", "bis-rescinds-diffusion-huawei-guidance-2025-05-13"]
+        )
+    ]
     assert len(rescission) == 2
     res = es.EventStudy(rescission, returns=returns, tickers=["NVDA", "AMD"], market="SOXX").fit()
     assert res.n == 4 and res.dropped.empty

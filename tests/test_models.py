@@ -106,8 +106,9 @@ def data():
     t = len(sessions)
     mkt = rng.normal(0.0004, 0.01, t)
     rf = np.full(t, 0.0001)
-    factors = pd.DataFrame({"Mkt-RF": mkt, "SMB": rng.normal(0, 0.005, t), "HML": rng.normal(0, 0.005, t), "RF": rf},
-                           index=sessions)
+    factors = pd.DataFrame(
+        {"Mkt-RF": mkt, "SMB": rng.normal(0, 0.005, t), "HML": rng.normal(0, 0.005, t), "RF": rf}, index=sessions
+    )
     returns = pd.DataFrame({"SPY": mkt + rf, "A": 0.0008 + 1.3 * mkt + rng.normal(0, 0.02, t)}, index=sessions)
     return returns, factors
 

@@ -53,7 +53,9 @@ def test_committed_notebooks_have_no_outputs():
     """Notebooks are committed clean: no outputs (raw data tables stay out of the repository)."""
     for name in NOTEBOOKS:
         nb = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
-        dirty = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and (cell.outputs or cell.execution_count)]
+        dirty = [
+            i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and (cell.outputs or cell.execution_count)
+        ]
         assert not dirty, f"{name}: cells {dirty} have outputs; clear them before committing"
         assert nb.cells[0].cell_type == "markdown", f"{name} should open with a markdown introduction"
 

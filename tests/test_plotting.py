@@ -115,7 +115,7 @@ def test_plot_car_firm_lines_and_bands_match_the_car_table(res):
     lines = {line.get_label(): line for line in ax.lines if not line.get_label().startswith("_")}
     assert list(lines) == [f"{t} {e}" for e, t in res.firm_events[["event_id", "ticker"]].itertuples(index=False)]
     bands = {to_rgb(c.get_facecolor()[0]): c for c in ax.collections}
-    for i, (label, line) in enumerate(lines.items()):
+    for i, line in enumerate(lines.values()):
         band = bands[to_rgb(line.get_color())]
         np.testing.assert_array_equal(line.get_xdata(), np.arange(start, end + 1))
         for t, y in zip(line.get_xdata(), line.get_ydata()):

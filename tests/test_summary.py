@@ -91,8 +91,13 @@ def test_repr_and_str_are_the_summary_text(res):
     assert repr(res) == text
     assert str(res) == text
     assert text.startswith("Event study: market model (SPY)\n===")
-    for heading in ["Abnormal returns by firm-event", "Tests across firm-events", "Average abnormal return by day",
-                    "Dropped firm-events", "Notes"]:
+    for heading in [
+        "Abnormal returns by firm-event",
+        "Tests across firm-events",
+        "Average abnormal return by day",
+        "Dropped firm-events",
+        "Notes",
+    ]:
         assert f"\n{heading}\n" in text
 
 
@@ -185,7 +190,11 @@ def test_markdown_is_a_github_table_with_the_firm_event_rows(res, car_strings):
 
 def test_markdown_keeps_the_formatted_t_and_p_values(res):
     """tabulate must not re-parse the formatted strings ('0.50' stays '0.50', '0.740' stays '0.740')."""
-    text_rows = {tuple(line.split()[:2]): line.split() for line in str(res).splitlines() if line.strip().startswith(tuple(EVENT_IDS))}
+    text_rows = {
+        tuple(line.split()[:2]): line.split()
+        for line in str(res).splitlines()
+        if line.strip().startswith(tuple(EVENT_IDS))
+    }
     md_rows = {(r[0], r[1]): r for r in _markdown_tables(res.to_markdown())[0][2:]}
     for key, md_row in md_rows.items():
         assert md_row == text_rows[key]
@@ -219,8 +228,12 @@ def test_csv_files_hold_full_precision(res, tmp_path):
     paths = res.to_csv(tmp_path)
     names = sorted(p.name for p in paths)
     assert names == sorted(
-        ["abnormal_returns_by_firm_event.csv", "tests_across_firm_events.csv", "average_abnormal_return_by_day.csv",
-         "dropped_firm_events.csv"]
+        [
+            "abnormal_returns_by_firm_event.csv",
+            "tests_across_firm_events.csv",
+            "average_abnormal_return_by_day.csv",
+            "dropped_firm_events.csv",
+        ]
     )
     assert all(p.parent == tmp_path and p.stat().st_size > 0 for p in paths)
     table = pd.read_csv(tmp_path / "abnormal_returns_by_firm_event.csv")
@@ -325,11 +338,21 @@ def test_results_cannot_be_changed(res):
         summary.title = "changed"
 
 
-@pytest.mark.parametrize("getter", [
-    lambda r: r.ar, lambda r: r.car(), lambda r: r.car((0, 0)), lambda r: r.bhar((-1, 1)), lambda r: r.aar,
-    lambda r: r.params, lambda r: r.firm_events, lambda r: r.dropped, lambda r: r.decompose((0, 0)),
-    lambda r: r.tests([(0, 0)]),
-])
+@pytest.mark.parametrize(
+    "getter",
+    [
+        lambda r: r.ar,
+        lambda r: r.car(),
+        lambda r: r.car((0, 0)),
+        lambda r: r.bhar((-1, 1)),
+        lambda r: r.aar,
+        lambda r: r.params,
+        lambda r: r.firm_events,
+        lambda r: r.dropped,
+        lambda r: r.decompose((0, 0)),
+        lambda r: r.tests([(0, 0)]),
+    ],
+)
 def test_a_returned_frame_is_a_copy(res, getter):
     first = getter(res)
     expected = first.copy(deep=True)

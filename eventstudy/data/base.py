@@ -31,7 +31,8 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -244,8 +245,7 @@ def normalize_tickers(tickers: str | Sequence[str], *, name: str = "tickers") ->
     for ticker in tickers:
         if not isinstance(ticker, str):
             raise TypeError(
-                f"The {name!r} parameter must hold ticker strings. Got {ticker!r} "
-                f"({type(ticker).__name__}) instead."
+                f"The {name!r} parameter must hold ticker strings. Got {ticker!r} ({type(ticker).__name__}) instead."
             )
         if not ticker.strip():
             raise ValueError(f"The {name!r} parameter holds an empty ticker. Remove it.")
@@ -332,8 +332,9 @@ def _parse_dates(ticker: str, index: pd.Index, where: str, lines: np.ndarray | N
     return parsed.normalize().as_unit(DATE_UNIT).rename("Date")
 
 
-def _numeric(ticker: str, name: str, values: pd.Series, dates: pd.DatetimeIndex, where: str,
-             lines: np.ndarray | None) -> np.ndarray:
+def _numeric(
+    ticker: str, name: str, values: pd.Series, dates: pd.DatetimeIndex, where: str, lines: np.ndarray | None
+) -> np.ndarray:
     if pd.api.types.is_bool_dtype(values.dtype) or not pd.api.types.is_numeric_dtype(values.dtype):
         raw = pd.Series(np.asarray(values, dtype=object))
         text = raw.where(raw.isna(), raw.astype(str).str.strip())
@@ -412,8 +413,7 @@ def validate_history(
             continue
         if name in columns:
             raise DataSourceError(
-                f"{ticker}: {where} has two columns for {name!r} ({columns[name]!r} and {column!r}). "
-                "Keep one of them.",
+                f"{ticker}: {where} has two columns for {name!r} ({columns[name]!r} and {column!r}). Keep one of them.",
                 failures={ticker: f"two {name} columns"},
             )
         columns[name] = column
@@ -608,13 +608,19 @@ class PriceSource(abc.ABC):
             kept.attrs = {NOTES_KEY: notes, "eventstudy_source": self.name}
             history[ticker] = kept
         if short_coverage:  # one warning per call, however many tickers start late or end early
-            warn(short_coverage[0] if len(short_coverage) == 1 else (
-                f"{len(short_coverage)} tickers do not cover the whole range: " + " | ".join(short_coverage)
-            ))
+            warn(
+                short_coverage[0]
+                if len(short_coverage) == 1
+                else (f"{len(short_coverage)} tickers do not cover the whole range: " + " | ".join(short_coverage))
+            )
         return history, failures, result.errors
 
     def _unavailable(
-        self, names: list[str], first: pd.Timestamp, last: pd.Timestamp, failures: dict[str, str],
+        self,
+        names: list[str],
+        first: pd.Timestamp,
+        last: pd.Timestamp,
+        failures: dict[str, str],
         errors: dict[str, DataSourceError],
     ) -> DataSourceError:
         """The error for tickers that could not be read: the first one a source raised, else a summary."""

@@ -114,7 +114,7 @@ class CachedSource(PriceSource):
         *,
         cache_dir: str | os.PathLike[str] | None = None,
         offline: bool | None = None,
-        max_age: pd.Timedelta | str = pd.Timedelta("1D"),
+        max_age: pd.Timedelta | str = "1D",
     ) -> None:
         if not isinstance(source, PriceSource):
             raise TypeError(
@@ -175,9 +175,7 @@ class CachedSource(PriceSource):
         result = FetchResult()
         if offline:
             missing = {
-                t: ", ".join(f"{g.start:%Y-%m-%d}..{g.end:%Y-%m-%d}" for g in gaps)
-                for t, gaps in plans.items()
-                if gaps
+                t: ", ".join(f"{g.start:%Y-%m-%d}..{g.end:%Y-%m-%d}" for g in gaps) for t, gaps in plans.items() if gaps
             }
             if missing:
                 error = CacheError(
@@ -215,8 +213,9 @@ class CachedSource(PriceSource):
 
     # ---- planning and fetching --------------------------------------------------------------------
 
-    def _gaps(self, entry: _Entry | None, start: pd.Timestamp, end: pd.Timestamp, *, today: pd.Timestamp,
-              offline: bool) -> list[_Gap]:
+    def _gaps(
+        self, entry: _Entry | None, start: pd.Timestamp, end: pd.Timestamp, *, today: pd.Timestamp, offline: bool
+    ) -> list[_Gap]:
         last_wanted = min(end, today)
         if entry is None:
             return [_Gap(start, max(last_wanted, start), False)]
@@ -236,9 +235,15 @@ class CachedSource(PriceSource):
             gaps.append(_Gap(tail_from, entry.end, True))
         return gaps
 
-    def _fetch_gap(self, gap: _Gap, group: list[str], entries: dict[str, _Entry | None],
-                   parts: dict[str, list[pd.DataFrame]], covered: dict[str, list[_Gap]],
-                   result: FetchResult) -> None:
+    def _fetch_gap(
+        self,
+        gap: _Gap,
+        group: list[str],
+        entries: dict[str, _Entry | None],
+        parts: dict[str, list[pd.DataFrame]],
+        covered: dict[str, list[_Gap]],
+        result: FetchResult,
+    ) -> None:
         wanted = [t for t in group if t not in result.failures and t not in result.errors]
         if not wanted:
             return
@@ -273,8 +278,15 @@ class CachedSource(PriceSource):
             DataQualityWarning,
         )
 
-    def _merge_and_store(self, ticker: str, entry: _Entry | None, parts: list[pd.DataFrame],
-                         gaps: list[_Gap], now: pd.Timestamp, today: pd.Timestamp) -> _Entry | None:
+    def _merge_and_store(
+        self,
+        ticker: str,
+        entry: _Entry | None,
+        parts: list[pd.DataFrame],
+        gaps: list[_Gap],
+        now: pd.Timestamp,
+        today: pd.Timestamp,
+    ) -> _Entry | None:
         if entry is not None:
             old = entry.frame
         else:
@@ -408,8 +420,18 @@ class CachedSource(PriceSource):
             Columns ``ticker, covered_start, covered_end, first_date, last_date, rows, fetched_at, bytes,
             status, file``; ``status`` is ``"ok"`` or the reason the entry is unusable.
         """
-        columns = ["ticker", "covered_start", "covered_end", "first_date", "last_date", "rows", "fetched_at",
-                   "bytes", "status", "file"]
+        columns = [
+            "ticker",
+            "covered_start",
+            "covered_end",
+            "first_date",
+            "last_date",
+            "rows",
+            "fetched_at",
+            "bytes",
+            "status",
+            "file",
+        ]
         rows = []
         if self.directory.exists():
             for meta_path in sorted(self.directory.glob("*.json")):
@@ -425,18 +447,20 @@ class CachedSource(PriceSource):
                 except CorruptEntryError as exc:
                     status = str(exc)
                 parquet = self._paths(ticker)[0]
-                rows.append({
-                    "ticker": ticker,
-                    "covered_start": meta.get("covered_start"),
-                    "covered_end": meta.get("covered_end"),
-                    "first_date": meta.get("first_date"),
-                    "last_date": meta.get("last_date"),
-                    "rows": meta.get("rows"),
-                    "fetched_at": meta.get("fetched_at"),
-                    "bytes": parquet.stat().st_size if parquet.exists() else None,
-                    "status": status,
-                    "file": str(parquet),
-                })
+                rows.append(
+                    {
+                        "ticker": ticker,
+                        "covered_start": meta.get("covered_start"),
+                        "covered_end": meta.get("covered_end"),
+                        "first_date": meta.get("first_date"),
+                        "last_date": meta.get("last_date"),
+                        "rows": meta.get("rows"),
+                        "fetched_at": meta.get("fetched_at"),
+                        "bytes": parquet.stat().st_size if parquet.exists() else None,
+                        "status": status,
+                        "file": str(parquet),
+                    }
+                )
         info = pd.DataFrame(rows, columns=columns)
         for column in ("covered_start", "covered_end", "first_date", "last_date"):
             info[column] = pd.to_datetime(info[column])

@@ -234,7 +234,9 @@ def read_factor_file(path: str | os.PathLike[str]) -> pd.DataFrame:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise DataSourceError(f"The factor file {path} cannot be read ({exc}).", failures={str(path): str(exc)}) from None
+        raise DataSourceError(
+            f"The factor file {path} cannot be read ({exc}).", failures={str(path): str(exc)}
+        ) from None
     text = _text_from_zip(data, str(path)) if path.suffix.lower() == ".zip" else _decode(data)
     frame = _parse_text(text, str(path))
     frame.attrs.update({"file": str(path), "sha256": hashlib.sha256(data).hexdigest()})
@@ -300,8 +302,13 @@ def _read_cached(parquet: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
         pd.Timestamp(meta["fetched_at"])
     except (KeyError, TypeError, ValueError):
         raise CorruptEntryError(f"metadata of {parquet.name} has no readable 'fetched_at'") from None
-    frame.attrs = {"vintage": meta.get("vintage"), "units": "percent", "url": meta.get("url"),
-                   "sha256": meta.get("zip_sha256"), "fetched_at": meta.get("fetched_at")}
+    frame.attrs = {
+        "vintage": meta.get("vintage"),
+        "units": "percent",
+        "url": meta.get("url"),
+        "sha256": meta.get("zip_sha256"),
+        "fetched_at": meta.get("fetched_at"),
+    }
     return frame, meta
 
 
@@ -477,7 +484,9 @@ def load_factors(
         for dataset in datasets:
             frame = _dataset_frame(dataset, path=location, base_url=base_url, end=last)
             origins.append(frame.attrs)
-            parts.append(_select(frame, _DATASETS[dataset], frame.attrs.get("file") or frame.attrs.get("url") or dataset))
+            parts.append(
+                _select(frame, _DATASETS[dataset], frame.attrs.get("file") or frame.attrs.get("url") or dataset)
+            )
 
     notes: list[str] = []
     trimmed = []

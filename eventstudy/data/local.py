@@ -231,7 +231,9 @@ class CsvSource(PriceSource):
             result.origins[ticker] = where
         return result
 
-    def _pivot_fields(self, ticker: str, rows: pd.DataFrame, date: str, value: str, kind: str, where: str) -> pd.DataFrame:
+    def _pivot_fields(
+        self, ticker: str, rows: pd.DataFrame, date: str, value: str, kind: str, where: str
+    ) -> pd.DataFrame:
         fields = rows[kind].map(lambda label: canonical_field(label) if isinstance(label, str) else None)
         unknown = fields.isna().to_numpy()
         if unknown.any():
@@ -245,8 +247,10 @@ class CsvSource(PriceSource):
         for field, group in rows.groupby(fields.to_numpy(), sort=False):
             # check order and duplicates within each field before the rows are joined on date
             one = validate_history(
-                ticker, group.set_index(date)[[value]].rename(columns={value: field}),
-                where=f"{where}, field {field}", lines=group["_line"].to_numpy(),
+                ticker,
+                group.set_index(date)[[value]].rename(columns={value: field}),
+                where=f"{where}, field {field}",
+                lines=group["_line"].to_numpy(),
             )
             parts.append(one[[field]])
         return pd.concat(parts, axis=1, sort=True)
@@ -273,4 +277,3 @@ class CsvSource(PriceSource):
             result.origins[ticker] = f"file {self.path} (column {column!r})"
             result.lines[ticker] = np.arange(2, len(frame) + 2)
         return result
-

@@ -19,9 +19,7 @@ from .base import FetchResult, PriceSource, canonical_field, library_versions, r
 
 __all__ = ["YahooSource"]
 
-OFFLINE_MESSAGE = (
-    "offline: set EVENTSTUDY_PRICES_DIR to a folder of price files or unset EVENTSTUDY_OFFLINE"
-)
+OFFLINE_MESSAGE = "offline: set EVENTSTUDY_PRICES_DIR to a folder of price files or unset EVENTSTUDY_OFFLINE"
 
 # Exceptions worth another try: rate limits and network trouble.  requests' and curl_cffi's errors derive
 # from OSError; yfinance's rate-limit error does not, so it is matched by name (no import needed).
@@ -233,8 +231,9 @@ class YahooSource(PriceSource):
             "versions": versions,
         }
 
-    def _call(self, download: Callable[..., Any], tickers: list[str], start: pd.Timestamp,
-              end: pd.Timestamp) -> tuple[Any, dict[str, str]]:
+    def _call(
+        self, download: Callable[..., Any], tickers: list[str], start: pd.Timestamp, end: pd.Timestamp
+    ) -> tuple[Any, dict[str, str]]:
         log = _ErrorLog()
         logger = logging.getLogger("yfinance")
         logger.addHandler(log)
@@ -259,8 +258,9 @@ class YahooSource(PriceSource):
         reasons = {**_shared_errors(), **log.reasons()} if self.download is None else log.reasons()
         return frame, reasons
 
-    def _attempt(self, download: Callable[..., Any], tickers: list[str], start: pd.Timestamp,
-                 end: pd.Timestamp) -> FetchResult:
+    def _attempt(
+        self, download: Callable[..., Any], tickers: list[str], start: pd.Timestamp, end: pd.Timestamp
+    ) -> FetchResult:
         """One download, sorted into rows and reasons; raises :class:`_EmptyAnswer` when worth retrying."""
         frame, reasons = self._call(download, tickers, start, end)
         parts = _split_download(frame, tickers)

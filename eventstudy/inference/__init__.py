@@ -15,7 +15,9 @@ imported on first use.
 from __future__ import annotations
 
 # registration order = report order: parametric, nonparametric, then the same-day system tests
-from . import parametric, nonparametric, multivariate  # noqa: F401, I001
+from . import parametric  # noqa: F401  # isort: skip
+from . import nonparametric  # noqa: F401  # isort: skip
+from . import multivariate  # noqa: F401  # isort: skip
 from .base import (
     MIN_FIRM_EVENTS,
     SMALL_SAMPLE,

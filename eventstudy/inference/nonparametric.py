@@ -509,6 +509,4 @@ register(
         "sign", sign, "cross-section", "positive CARs against one half, exact binomial", "Brown & Warner (1980)", _sign
     )
 )
-register(
-    TestSpec("wilcoxon", wilcoxon, "cross-section", "signed-rank test of the CARs", "Wilcoxon (1945)", _wilcoxon)
-)
+register(TestSpec("wilcoxon", wilcoxon, "cross-section", "signed-rank test of the CARs", "Wilcoxon (1945)", _wilcoxon))

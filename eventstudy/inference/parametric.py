@@ -682,9 +682,15 @@ def kp_bmp(fit, window: tuple[int, int], *, rbar: float | None = None) -> TestRe
 _KP_REF = "Kolari & Pynnönen (2010)"
 register(TestSpec("ar_t", ar_t, "single", "t of one firm-event's one-day abnormal return", "MacKinlay (1997)", _ar_t))
 register(
-    TestSpec("car_t", car_t, "single", "t of one firm-event's CAR, prediction-error variance", "MacKinlay (1997)", _car_t)
+    TestSpec(
+        "car_t", car_t, "single", "t of one firm-event's CAR, prediction-error variance", "MacKinlay (1997)", _car_t
+    )
 )
-register(TestSpec("csect_t", csect_t, "cross-section", "cross-sectional t of the mean CAR", "Brown & Warner (1985)", _csect_t))
+register(
+    TestSpec(
+        "csect_t", csect_t, "cross-section", "cross-sectional t of the mean CAR", "Brown & Warner (1985)", _csect_t
+    )
+)
 register(
     TestSpec(
         "brown_warner",

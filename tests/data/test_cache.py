@@ -54,8 +54,10 @@ def test_round_trip_serves_the_second_call_from_disk(counting, prices_dir):
     pd.testing.assert_frame_equal(second, first.loc["2025-05-05":"2025-05-20"], check_freq=False)
     # the cached values are the file's values
     pd.testing.assert_series_equal(
-        second["NVDA"], direct(prices_dir, "NVDA", "2025-05-05", "2025-05-20").rename("NVDA").astype("float64"),
-        check_index_type=False, check_freq=False,
+        second["NVDA"],
+        direct(prices_dir, "NVDA", "2025-05-05", "2025-05-20").rename("NVDA").astype("float64"),
+        check_index_type=False,
+        check_freq=False,
     )
     assert round(second["NVDA"].pct_change().loc["2025-05-13"] * 100, 2) == 5.63
 

@@ -21,8 +21,10 @@ def test_cache_dir_from_env_or_platform(tmp_path, monkeypatch):
     assert config.cache_dir() == Path(platformdirs.user_cache_dir("eventstudy"))
 
 
-@pytest.mark.parametrize("value, expected", [("1", True), ("TRUE", True), ("Yes", True), ("on", True),
-                                             ("0", False), ("no", False), ("", False)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [("1", True), ("TRUE", True), ("Yes", True), ("on", True), ("0", False), ("no", False), ("", False)],
+)
 def test_offline_values(monkeypatch, value, expected):
     monkeypatch.setenv("EVENTSTUDY_OFFLINE", value)
     assert config.is_offline() is expected

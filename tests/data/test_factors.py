@@ -192,7 +192,9 @@ def test_offline_without_cache_raises(tmp_path, monkeypatch):
 def test_failed_download_is_retried_then_reported(tmp_path, monkeypatch):
     pauses = []
     monkeypatch.setattr(time, "sleep", pauses.append)
-    with pytest.raises(DataSourceError, match=r"Could not download file://.*F-F_Research_Data_Factors_daily_CSV\.zip") as info:
+    with pytest.raises(
+        DataSourceError, match=r"Could not download file://.*F-F_Research_Data_Factors_daily_CSV\.zip"
+    ) as info:
         load_factors("ff3", source=tmp_path.as_uri())
     assert pauses == [1.0, 2.0, 4.0]
     assert info.value.url.endswith("_CSV.zip")

@@ -224,7 +224,9 @@ def test_wide_file(tmp_path):
 
 
 def test_other_date_column_and_empty_cells(tmp_path):
-    (tmp_path / "ABC.csv").write_text("Day,Close,Volume,Dividends\n2024-01-02,10,,0\n2024-01-03,,500,0\n2024-01-04,12,0,0\n")
+    (tmp_path / "ABC.csv").write_text(
+        "Day,Close,Volume,Dividends\n2024-01-02,10,,0\n2024-01-03,,500,0\n2024-01-04,12,0,0\n"
+    )
     prices = CsvSource(tmp_path, date_column="day").get_prices("ABC", "2024-01-02", "2024-01-04", field="Close")
     assert prices["ABC"].iloc[0] == 10.0 and np.isnan(prices["ABC"].iloc[1])
     volume = CsvSource(tmp_path, date_column="Day").get_prices("ABC", "2024-01-02", "2024-01-04", field="Volume")
@@ -239,9 +241,7 @@ def test_missing_date_column_names_the_file(tmp_path):
 
 def test_tz_offsets_in_dates_keep_the_local_day(tmp_path):
     # what DataFrame.to_csv writes for a yfinance frame with an exchange time zone
-    (tmp_path / "ABC.csv").write_text(
-        "Date,Close\n2024-03-08 00:00:00-05:00,10\n2024-03-11 00:00:00-04:00,11\n"
-    )
+    (tmp_path / "ABC.csv").write_text("Date,Close\n2024-03-08 00:00:00-05:00,10\n2024-03-11 00:00:00-04:00,11\n")
     prices = CsvSource(tmp_path).get_prices("ABC", "2024-03-08", "2024-03-11", field="Close")
     assert list(prices.index) == [pd.Timestamp("2024-03-08"), pd.Timestamp("2024-03-11")]
 

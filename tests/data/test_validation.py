@@ -28,7 +28,9 @@ def test_unknown_ticker_names_each_one(tmp_path):
 
 def test_start_after_end_names_both(tmp_path):
     src = write(tmp_path, "ABC", GOOD)
-    with pytest.raises(ValueError, match=r"'start' parameter \(2024-01-04\) is after the 'end' parameter \(2024-01-02\)"):
+    with pytest.raises(
+        ValueError, match=r"'start' parameter \(2024-01-04\) is after the 'end' parameter \(2024-01-02\)"
+    ):
         src.get_prices("ABC", "2024-01-04", "2024-01-02")
 
 
@@ -80,7 +82,9 @@ def test_thousands_separator_is_not_silently_misread(tmp_path):
 @pytest.mark.parametrize("bad", ["0", "-3.5"])
 def test_zero_or_negative_price_names_date_and_value(tmp_path, bad):
     src = write(tmp_path, "ABC", GOOD.replace("10.5,11.5,10,11,10.9", f"10.5,11.5,10,11,{bad}"))
-    with pytest.raises(DataSourceError, match=rf"ABC: .*zero or negative price in column 'Adj Close': {bad} on 2024-01-03"):
+    with pytest.raises(
+        DataSourceError, match=rf"ABC: .*zero or negative price in column 'Adj Close': {bad} on 2024-01-03"
+    ):
         src.get_prices("ABC", "2024-01-02", "2024-01-04", field="Close")
 
 

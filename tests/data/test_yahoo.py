@@ -32,7 +32,7 @@ def yf_frame(prices_dir, tickers, start, end, *, tz=None):
     index = pd.DatetimeIndex(sorted(set().union(*[r.index for r in rows.values()])), name="Date")
     columns = pd.MultiIndex.from_product([YF_FIELDS, sorted(rows)], names=["Price", "Ticker"])
     frame = pd.DataFrame(index=index, columns=columns, dtype="float64")
-    for (field, ticker) in columns:
+    for field, ticker in columns:
         frame[(field, ticker)] = rows[ticker][field].reindex(index)
     if tz is not None:
         frame.index = frame.index.tz_localize(tz)
@@ -222,8 +222,10 @@ def test_network_error_behind_no_timezone_found_is_retried(no_sleep):
         # what yfinance 1.7 logs when DNS fails: the real cause, then its own conclusion
         attempts.append(1)
         log = logging.getLogger("yfinance")
-        log.error("Failed to get ticker 'NVDA' reason: Failed to perform, curl: (6) Could not resolve host: "
-                  "query2.finance.yahoo.com")
+        log.error(
+            "Failed to get ticker 'NVDA' reason: Failed to perform, curl: (6) Could not resolve host: "
+            "query2.finance.yahoo.com"
+        )
         log.error("$NVDA: possibly delisted; no timezone found")
         log.error("['NVDA']: possibly delisted; no timezone found")
         return pd.DataFrame()

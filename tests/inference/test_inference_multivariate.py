@@ -200,8 +200,9 @@ def test_average_is_the_portfolio_t_test(study, window):
 
 def test_no_shared_date_is_invalid():
     y, market, _, _ = loops.synthetic()
-    fit = estimate(AlignedData.build(y, market), np.array([100, 120, 140, 160, 180]), np.arange(5),
-                   loops.ESTIMATION, loops.EVENT)
+    fit = estimate(
+        AlignedData.build(y, market), np.array([100, 120, 140, 160, 180]), np.arange(5), loops.ESTIMATION, loops.EVENT
+    )
     for function in (mvrm_joint, mvrm_average):
         (result,) = function(fit, (0, 0))
         assert not result.valid and result.note == "mvrm needs firm-events that share an event date"
@@ -270,8 +271,9 @@ def test_clusters_split_a_date_into_systems(study):
 
 def test_the_same_security_twice_on_one_date_is_invalid():
     y, market, _, _ = loops.synthetic()
-    fit = estimate(AlignedData.build(y, market), np.array([180, 180, 180]), np.array([0, 1, 1]),
-                   loops.ESTIMATION, loops.EVENT)
+    fit = estimate(
+        AlignedData.build(y, market), np.array([180, 180, 180]), np.array([0, 1, 1]), loops.ESTIMATION, loops.EVENT
+    )
     (result,) = mvrm_joint(fit, (0, 0), form="wald")
     assert not result.valid and "singular" in result.note
     # the average needs no inverse: the portfolio of securities 0, 1 and 1 again

@@ -98,7 +98,7 @@ def test_permutation_needs_enough_comparison_windows():
     y = np.append(np.arange(-7, 7) * 0.001, [0.0, 0.01])[:, None]  # 14 estimation days
     result = permutation(raw_fit(y, (-15, -2), (0, 0), day0=15), (0, 0))[0]
     assert not result.valid
-    assert f"only 14 estimation-window CARs" in result.note and str(MIN_PERMUTATION_WINDOWS) in result.note
+    assert "only 14 estimation-window CARs" in result.note and str(MIN_PERMUTATION_WINDOWS) in result.note
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -170,15 +170,27 @@ def test_bmp_is_the_cross_sectional_t_of_standardized_cars(study):
 def test_market_adjusted_returns_match_the_loop():
     y, market, day0, firm = loops.synthetic()
     excess = y - market[:, None]
-    fit = estimate(AlignedData.build(excess, np.zeros((len(y), 0))), day0, firm, loops.ESTIMATION, loops.EVENT,
-                   intercept=False, estimated=False)
-    records = loops.firm_events(excess, np.zeros((len(y), 0)), day0, firm, loops.ESTIMATION, loops.EVENT,
-                                intercept=False, estimated=False)
+    fit = estimate(
+        AlignedData.build(excess, np.zeros((len(y), 0))),
+        day0,
+        firm,
+        loops.ESTIMATION,
+        loops.EVENT,
+        intercept=False,
+        estimated=False,
+    )
+    records = loops.firm_events(
+        excess, np.zeros((len(y), 0)), day0, firm, loops.ESTIMATION, loops.EVENT, intercept=False, estimated=False
+    )
     for window in [(0, 0), (-3, 3)]:
-        np.testing.assert_allclose([patell(fit, window).stat, bmp(fit, window).stat],
-                                   [loops.patell(records, window)[0], loops.bmp(records, window)[0]], rtol=RTOL)
-        np.testing.assert_allclose([r.stat for r in car_t(fit, window)],
-                                   [loops.car_t(r, window)[0] for r in records], rtol=RTOL)
+        np.testing.assert_allclose(
+            [patell(fit, window).stat, bmp(fit, window).stat],
+            [loops.patell(records, window)[0], loops.bmp(records, window)[0]],
+            rtol=RTOL,
+        )
+        np.testing.assert_allclose(
+            [r.stat for r in car_t(fit, window)], [loops.car_t(r, window)[0] for r in records], rtol=RTOL
+        )
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -122,7 +122,8 @@ def test_arguments_are_checked():
 
 @pytest.mark.parametrize(
     # the suggestion keeps the window's length and ends it on day -1 (EventStudy's message)
-    "estimation_window, suggestion", [((-100, 5), (-106, -1)), ((-100, 0), (-101, -1)), ((5, 104), (-100, -1))]
+    "estimation_window, suggestion",
+    [((-100, 5), (-106, -1)), ((-100, 0), (-101, -1)), ((5, 104), (-100, -1))],
 )
 def test_estimation_window_must_end_before_the_event_window(estimation_window, suggestion):
     """As EventStudy: injecting the abnormal return into the AR equals adding it to the data only when no
@@ -134,8 +135,12 @@ def test_estimation_window_must_end_before_the_event_window(estimation_window, s
     # the error is a ValueError too, as EventStudy's
     assert isinstance(info.value, ValueError)
     with pytest.raises(EventWindowError, match="overlaps"):
-        es.EventStudy(pd.DataFrame({"ticker": ["F0"], "date": ["2020-06-01"]}), returns=returns,
-                      estimation_window=estimation_window, event_window=(0, 0)).fit()
+        es.EventStudy(
+            pd.DataFrame({"ticker": ["F0"], "date": ["2020-06-01"]}),
+            returns=returns,
+            estimation_window=estimation_window,
+            event_window=(0, 0),
+        ).fit()
 
 
 def test_eligible_sessions_need_every_day_from_estimation_start_to_event_end():
@@ -157,8 +162,15 @@ def test_eligible_sessions_need_every_day_from_estimation_start_to_event_end():
 
 
 def test_market_adjusted_and_multi_day_windows():
-    out = es.simulate(universe(5, firms=40, sessions=500), n_samples=40, n_firms=20, event_window=(-1, 1),
-                      model="market-adjusted", tests=["ar_t", "car_t", "bmp", "rank"], seed=5)
+    out = es.simulate(
+        universe(5, firms=40, sessions=500),
+        n_samples=40,
+        n_firms=20,
+        event_window=(-1, 1),
+        model="market-adjusted",
+        tests=["ar_t", "car_t", "bmp", "rank"],
+        seed=5,
+    )
     assert out.loc["ar_t", "n_valid"] == 0 and math.isnan(out.loc["ar_t", "0.05"])
     assert out.loc["car_t", "n_valid"] == 800 and out.loc["bmp", "n_valid"] == 40
 
