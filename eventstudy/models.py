@@ -165,7 +165,7 @@ class MultiIndexModel(NormalReturnModel):
 
 
 @dataclass(frozen=True)
-class CAPM(NormalReturnModel):
+class CAPM(MarketModel):
     r"""CAPM on excess returns: :math:`R_{it}-R_{ft} = \beta_i (R_{mt}-R_{ft}) + \varepsilon_{it}`.
 
     MacKinlay (1997, section 4.2): the Sharpe-Lintner CAPM restricts the intercept to zero, so by default
@@ -179,14 +179,8 @@ class CAPM(NormalReturnModel):
     excess: ClassVar[bool] = True
     intercept: bool = False
 
-    def regressors(self, market):
-        return (market[0],)
-
     def excess_regressors(self, market):
         return (market[0],)
-
-    def validate_market(self, market):
-        _one_benchmark(self, market)
 
 
 @dataclass(frozen=True)

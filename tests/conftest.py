@@ -59,3 +59,12 @@ def _isolated_environment(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("EVENTSTUDY_PRICES_DIR", raising=False)
     monkeypatch.delenv("EVENTSTUDY_FACTORS_DIR", raising=False)
     monkeypatch.setenv("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    """The built-in export-control catalog; loading it warns once about events of unknown release session."""
+    import eventstudy as es
+
+    with pytest.warns(es.SessionAssumptionWarning):
+        return es.load_events("export-controls")

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
 
 import eventstudy as es
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", es.SessionAssumptionWarning)
-        return es.load_events("export-controls")
 
 
 @pytest.fixture(scope="module")

@@ -631,9 +631,8 @@ def test_ticker_absent_from_returns_is_dropped_with_reason(small):
 def test_factors_ending_before_the_event_drop_with_a_reason_naming_the_regressor(small, model):
     """Factors (as French publishes them) end before the event: the reason must say which series is missing.
 
-    Today the reason is "no return on day 0": the firm's return is there, but the risk-free rate that the
-    excess return needs is not, and the check on the dependent variable runs after (and overwrites) the one
-    on the regressors.
+    The firm's return is there but the risk-free rate the excess return needs is not, so the reason must
+    name that series rather than say "no return on day 0" (an earlier version did).
     """
     returns, factors = small
     late = returns.index[400]
@@ -743,9 +742,9 @@ def test_car_window_outside_event_window(small):
 def test_fit_memory_does_not_grow_with_the_square_of_the_firm_events():
     """4,000 firm-events (200 stocks x 20 events) on 600 sessions fit in well under 64 MB.
 
-    One (N, N) int64 array would already take 128 MB.  Today ``_flag_contamination`` in
-    ``eventstudy/estimation.py`` compares every firm-event with every catalog event (the catalog defaults to
-    the firm-events themselves), building (N, N) arrays: about 170 MB here, 74 GiB at 100,000 firm-events.
+    One (N, N) int64 array would already take 128 MB.  An earlier ``_flag_contamination`` compared every
+    firm-event with every catalog event (the catalog defaults to the firm-events themselves), building (N, N)
+    arrays: about 170 MB here, 74 GiB at 100,000 firm-events.
     """
     import tracemalloc
 

@@ -13,12 +13,6 @@ from eventstudy.events import CATEGORIES, DIRECTIONS, EVENT_COLUMNS
 
 
 @pytest.fixture(scope="module")
-def catalog() -> pd.DataFrame:
-    with pytest.warns(SessionAssumptionWarning):
-        return load_events()
-
-
-@pytest.fixture(scope="module")
 def shared(events_dir) -> pd.DataFrame:
     """The research file the catalog was built from, read with plain pandas."""
     return pd.read_csv(events_dir / "export_controls.csv", dtype=str, keep_default_na=False).set_index("id")

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pandas as pd
 import pytest
 
 import eventstudy as es
 
 RESCISSION = "bis-rescinds-diffusion-huawei-guidance-2025-05-13"  # release session unknown
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", es.SessionAssumptionWarning)
-        return es.load_events("export-controls")
 
 
 @pytest.fixture(scope="module")

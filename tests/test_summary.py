@@ -34,12 +34,6 @@ def pct(value: float) -> str:
 
 
 @pytest.fixture(scope="module")
-def catalog() -> pd.DataFrame:
-    with pytest.warns(es.SessionAssumptionWarning):
-        return es.load_events("export-controls")
-
-
-@pytest.fixture(scope="module")
 def events(catalog) -> pd.DataFrame:
     return catalog[catalog["id"].isin(EVENT_IDS)].reset_index(drop=True)
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import math
-from pathlib import Path
 
+import inference_loops as loops
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,12 +16,6 @@ from eventstudy.inference import TESTS, TestResult, csect_t, design, recommend, 
 from eventstudy.inference.base import Groups
 from eventstudy.models import estimate
 from eventstudy.panel import AlignedData
-
-_spec = importlib.util.spec_from_file_location(
-    "inference_loops", Path(__file__).resolve().parents[1] / "reference" / "inference_loops.py"
-)
-loops = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(loops)
 
 COLUMNS = [
     "test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note", "scope", "event_id", "ticker"

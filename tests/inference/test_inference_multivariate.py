@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
+import inference_loops as loops
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,12 +13,6 @@ from scipy import stats
 from eventstudy.inference import mvrm_average, mvrm_joint
 from eventstudy.models import estimate
 from eventstudy.panel import AlignedData
-
-_spec = importlib.util.spec_from_file_location(
-    "inference_loops", Path(__file__).resolve().parents[1] / "reference" / "inference_loops.py"
-)
-loops = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(loops)
 
 CLUSTER = [0, 1, 2, 3]  # the four firm-events on session 180 (securities 0-3)
 WINDOWS = [(0, 0), (-1, 1), (-3, 3)]

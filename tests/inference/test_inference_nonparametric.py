@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
+import inference_loops as loops
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,25 +13,11 @@ from scipy import stats
 import eventstudy as es
 from eventstudy.inference import brown_warner, generalized_sign, permutation, rank, sign, wilcoxon
 from eventstudy.inference.nonparametric import MIN_PERMUTATION_WINDOWS, row_ranks
-from eventstudy.models import StackedFit, estimate
+from eventstudy.models import StackedFit
 from eventstudy.panel import AlignedData
-
-_spec = importlib.util.spec_from_file_location(
-    "inference_loops", Path(__file__).resolve().parents[1] / "reference" / "inference_loops.py"
-)
-loops = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(loops)
 
 WINDOWS = [(0, 0), (-1, 1), (-3, 3), (0, 2)]
 RTOL = 1e-10
-
-
-@pytest.fixture(scope="module")
-def study():
-    y, market, day0, firm = loops.synthetic()
-    fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
-    records = loops.firm_events(y, market, day0, firm, loops.ESTIMATION, loops.EVENT)
-    return fit, records
 
 
 def raw_fit(y, estimation_window, event_window, day0):

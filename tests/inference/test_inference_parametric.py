@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
-from pathlib import Path
 
+import inference_loops as loops
 import numpy as np
 import pytest
 from scipy import stats
@@ -25,22 +24,8 @@ from eventstudy.inference import (
 from eventstudy.models import StackedFit, estimate
 from eventstudy.panel import AlignedData
 
-_spec = importlib.util.spec_from_file_location(
-    "inference_loops", Path(__file__).resolve().parents[1] / "reference" / "inference_loops.py"
-)
-loops = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(loops)
-
 WINDOWS = [(0, 0), (-1, 1), (-3, 3), (0, 2)]
 RTOL = 1e-10
-
-
-@pytest.fixture(scope="module")
-def study():
-    y, market, day0, firm = loops.synthetic()
-    fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
-    records = loops.firm_events(y, market, day0, firm, loops.ESTIMATION, loops.EVENT)
-    return fit, records
 
 
 def hand_fit(event_ar, sigma2, n_obs, day0=None):
