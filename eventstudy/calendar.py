@@ -29,8 +29,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ._keys import NOTES_KEY
 from ._validation import check_choice
-from .data.base import NOTES_KEY
 from .exceptions import DataQualityWarning, SessionAssumptionWarning
 
 __all__ = ["TradingCalendar", "SESSIONS", "NOTES_KEY", "as_calendar"]
@@ -45,11 +45,18 @@ _SHOW = 5  # how many offending dates a message lists before "and N more"
 DateLike = str | pd.Timestamp | _dt.date | np.datetime64
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=32)
 def _exchange_calendar(name: str, start: str, end: str | None):
-    """Build (once per arguments) the exchange_calendars calendar; building one takes most of a second."""
+    """Build (once per arguments) the exchange_calendars calendar; building one takes most of a second.
+
+    A ``start`` before the first date the exchange's calendar covers (XTKS: 1997, XSHG: 1991) is moved to that
+    date, so that one default start serves every exchange.
+    """
     import exchange_calendars as xcals
 
+    earliest = _earliest_start(name)
+    if earliest is not None and pd.Timestamp(start) < earliest:
+        start = f"{earliest:%Y-%m-%d}"
     try:
         with warnings.catch_warnings():  # exchange_calendars' own pandas deprecations are not the user's concern
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -60,6 +67,26 @@ def _exchange_calendar(name: str, start: str, end: str | None):
             f"The 'name' parameter must be an exchange_calendars code such as 'XNYS' (NYSE) or 'XNAS' "
             f"(Nasdaq). Got {name!r} instead; see exchange_calendars.get_calendar_names()."
         ) from None
+
+
+def _earliest_start(name: str) -> pd.Timestamp | None:
+    """The first date an exchange_calendars class can be built from, where it says so."""
+    import exchange_calendars as xcals
+
+    dispatcher = xcals.calendar_utils.global_calendar_dispatcher
+    try:
+        factory = dispatcher._calendar_factories.get(dispatcher.resolve_alias(name))
+    except (AttributeError, KeyError, xcals.errors.InvalidCalendarName):  # get_calendar says so
+        return None
+    if factory is None:
+        return None
+    candidates = [pd.Timestamp(factory.bound_min())] if hasattr(factory, "bound_min") else []
+    year = getattr(factory, "_earliest_precomputed_year", None)  # XSHG's holidays are recorded from 1991
+    year = year() if callable(year) else year
+    if year is not None:
+        candidates.append(pd.Timestamp(f"{int(year)}-01-01"))
+    candidates = [c.tz_localize(None) if c.tzinfo is not None else c for c in candidates]
+    return max(candidates) if candidates else None
 
 
 def _naive(ts: pd.Timestamp) -> pd.Timestamp:
@@ -111,6 +138,13 @@ class _NoDayZero(ValueError):
     def __init__(self, message: str, *, position: int) -> None:
         super().__init__(message)
         self.position = position
+
+
+def _utc_ns(times: pd.Series) -> np.ndarray:
+    """exchange_calendars' opens or closes (UTC) as int64 nanoseconds."""
+    index = pd.DatetimeIndex(times)
+    index = index.tz_convert("UTC") if index.tz is not None else index
+    return index.tz_localize(None).as_unit("ns").asi8.copy()
 
 
 def _fmt(day: pd.Timestamp) -> str:
@@ -181,6 +215,13 @@ class TradingCalendar:
         self._sessions = pd.DatetimeIndex(sessions, name="Date", freq=None)
         self._ns = self._sessions.asi8
         self.end: pd.Timestamp = self._sessions[-1]
+        earliest = _earliest_start(name)
+        if earliest is not None and earliest > self.start:
+            self.start = earliest
+        #: the exchange's time zone (``Asia/Tokyo`` for XTKS)
+        self.tz: str = str(self._xcal.tz)
+        self._opens = _utc_ns(self._xcal.opens)
+        self._closes = _utc_ns(self._xcal.closes)
 
     # -- basic facts ---------------------------------------------------------------------------------
     @property
@@ -224,6 +265,34 @@ class TradingCalendar:
         self._check_inside(pd.DatetimeIndex([day]))
         pos = int(np.searchsorted(self._ns, day.as_unit("ns").value))
         return pos < len(self._ns) and self._ns[pos] == day.as_unit("ns").value
+
+    def locate(self, instants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which session first sees each instant, as exchange_calendars' ``minute_to_session(direction="next")``.
+
+        Parameters
+        ----------
+        instants
+            UTC instants as int64 nanoseconds.
+
+        Returns
+        -------
+        positions : ndarray of int64
+            Index in :attr:`sessions` of the first session whose close is after the instant (``len(sessions)``
+            past the calendar's end).  An instant at the close belongs to the next session: the close price
+            cannot reflect it.
+        during : ndarray of bool
+            Whether the instant lies between that session's open and close (a lunch break included).
+        """
+        instants = np.asarray(instants, dtype=np.int64)
+        positions = np.searchsorted(self._closes, instants, side="right")
+        inside = positions < len(self._closes)
+        during = np.zeros(len(instants), dtype=bool)
+        during[inside] = self._opens[positions[inside]] <= instants[inside]
+        return positions.astype(np.int64), during
+
+    def open_close(self, position: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """Open and close (UTC) of the session at ``position`` in :attr:`sessions`."""
+        return pd.Timestamp(self._opens[position], tz="UTC"), pd.Timestamp(self._closes[position], tz="UTC")
 
     # -- day 0 ---------------------------------------------------------------------------------------
     def day_zero(self, date: DateLike, session: str = "pre") -> pd.Timestamp:

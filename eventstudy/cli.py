@@ -404,12 +404,11 @@ def _events_show(args: argparse.Namespace) -> int:
 
 def _describe(event: pd.Series, unknown_session: str) -> str:
     day0 = f"{event['day0']:%Y-%m-%d}"
+    rule = str(event.get("day0_rule", "") or "")
     if event["session"] == "unknown":
-        rule = "on or after" if unknown_session == "pre" else "strictly after"
-        day0 += (
-            f"  (session unknown: assumed the first session {rule} the date; "
-            f"see --unknown-session, or use a (0, +1) window)"
-        )
+        day0 += f"  ({rule or 'session unknown'}; see --unknown-session, or use a (0, +1) window)"
+    elif rule:
+        day0 += f"  ({rule})"
     fields: list[tuple[str, str]] = [
         ("id", event["id"]),
         ("date", f"{event['date']:%Y-%m-%d}"),
@@ -424,7 +423,11 @@ def _describe(event: pd.Series, unknown_session: str) -> str:
         ("affected", ", ".join(event["affected"])),
         ("confounders", event["confounders"]),
     ]
-    extras = [c for c in event.index if c not in {name for name, _ in fields} | {"sources"}]
+    stamp = event.get("timestamp", pd.NaT)
+    if not pd.isna(stamp):
+        fields.insert(3, ("timestamp", f"{stamp.tz_convert('America/New_York'):%Y-%m-%d %H:%M %Z}"))
+    shown = {name for name, _ in fields} | {"sources", "timestamp", "day0_rule", "unknown_session"}
+    extras = [c for c in event.index if c not in shown]
     fields += [(c, "" if pd.isna(event[c]) else str(event[c])) for c in extras]
     width = max(len(name) for name, _ in fields + [("sources", "")])
     lines = [f"{name + ':':<{width + 1}} {value}" for name, value in fields]

@@ -1,9 +1,10 @@
 """The event-study specification and its fit.
 
-:class:`EventStudy` holds settings only (validation happens in :meth:`EventStudy.fit`); ``fit()`` aligns
-events and data on the trading calendar, estimates every firm-event at once with
-:func:`~eventstudy.models.estimate`, records the firm-events it cannot estimate, and returns an immutable
-:class:`~eventstudy.results.EventStudyResults`.
+:class:`EventStudy` holds settings only (validation happens in :meth:`EventStudy.fit`); ``fit()`` places
+every firm-event on its own exchange's day 0 (:mod:`eventstudy.firmevents`), lays the securities out in
+blocks of sessions with their own benchmarks (:mod:`eventstudy.layout`), estimates every firm-event at once
+with :func:`~eventstudy.models.estimate`, records the firm-events it cannot estimate, and returns an
+immutable :class:`~eventstudy.results.EventStudyResults`.
 """
 
 from __future__ import annotations
@@ -11,22 +12,28 @@ from __future__ import annotations
 import hashlib
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ._validation import check_choice, check_instance, check_positive_int, check_windows
-from .calendar import TradingCalendar, as_calendar
+from .calendar import TradingCalendar
+from .contamination import catalog_positions, excluded_days, flag_contamination
 from .data.base import library_versions
-from .exceptions import DataSourceError, DroppedFirmEventsWarning, EstimationError, SessionAssumptionWarning
+from .exceptions import DataQualityWarning, DataSourceError, DroppedFirmEventsWarning, EstimationError
+from .firmevents import firm_events as make_firm_events
+from .firmevents import place
+from .layout import CalendarSpec, Layout, MarketSpec, same_sessions
 from .models import RISK_FREE, NormalReturnModel, estimate, get_model
-from .panel import AlignedData, gather
+from .panel import AlignedData, gather, relative_days
 
 __all__ = ["EventStudy", "required_span"]
 
 _PRICE_RATIO_LIMIT = 0.5
+#: exchange of the dates of French's factors and of a risk-free series
+_FACTOR_EXCHANGE = "XNYS"
 
 
 class EventStudy:
@@ -35,40 +42,59 @@ class EventStudy:
     Parameters
     ----------
     events : DataFrame
-        Either firm-events, with columns ``ticker`` and ``date`` (optional ``event_id``, ``session``,
-        ``day0``), or an event catalog such as :func:`eventstudy.load_events` returns (``id``, ``date``,
-        ``session``, ``day0``), combined with ``tickers`` so that every ticker is studied on every event.
+        Either firm-events, with columns ``ticker`` and an event time (optional ``event_id``), or an event
+        catalog such as :func:`eventstudy.load_events` returns, combined with ``tickers`` so that every ticker
+        is studied on every event.  The event time is a ``date`` with a ``session`` (``pre``, ``intraday``,
+        ``post``, ``unknown``; a bare date counts as ``pre``), a ``timestamp`` with its zone (or a tz-aware
+        ``date``, or ``date`` + ``time`` + ``timezone``), or a ``day0`` you fix yourself (respected, never
+        recomputed).  Day 0 comes from :mod:`eventstudy.eventtime`, the resolver that
+        :func:`eventstudy.load_events` uses, on each security's own exchange.
     returns : DataFrame, optional
-        Daily returns, one column per ticker (benchmarks included), DatetimeIndex.  Simple returns unless
+        Daily returns, one column per ticker (benchmarks included), DatetimeIndex; each column on its own
+        exchange's sessions (as :func:`eventstudy.returns` gives them).  Simple returns unless
         ``returns.attrs["return_kind"] == "log"``.  Without it, prices are loaded from ``source``.
     source : PriceSource, optional
         Where to load prices when ``returns`` is not given; default :func:`eventstudy.default_source`.
     tickers : sequence of str, optional
         Securities to study on every event of a catalog.
-    market : str or sequence of str
-        Benchmark column(s): ``"SPY"``; ``["SPY", "SOXX"]`` for the multi-index model.
+    market : str, sequence of str, or mapping
+        Benchmark(s): ``"SPY"``; ``["SPY", "SOXX"]`` for the multi-index model; or per security, by ticker
+        or exchange code: ``{"XNYS": "SPY", "XTKS": "^N225", "XHKG": "^HSI", "0981.HK": "^HSI"}`` (lists for
+        multi-index models, of one length).  Each regression uses the benchmark's returns on the security's
+        own sessions.
     model : str or NormalReturnModel
-        ``"market"`` (default), ``"constant-mean"``, ``"market-adjusted"``, ``"multi-index"``, ``"capm"``,
-        ``"ff3"``, ``"ff5"``, ``"carhart"``, or a model instance.
+        ``"market"`` (default), ``"constant-mean"``, ``"market-adjusted"``, ``"multi-index"``, ``"dimson"``,
+        ``"scholes-williams"``, ``"capm"``, ``"ff3"``, ``"ff5"``, ``"carhart"``, or a model instance.
     factors : DataFrame, optional
         Daily factors in decimals (``Mkt-RF``, ``SMB``, ..., ``RF``) for the factor models and CAPM; loaded
-        with :func:`eventstudy.load_factors` when needed and not given.
+        with :func:`eventstudy.load_factors` when needed and not given.  They are dated on NYSE sessions.
     risk_free : Series, optional
         Daily risk-free return in decimals, replacing the factors' ``RF`` (no factor file is then needed for
         CAPM).  Excess returns subtract it from the firm's return as given, so with log returns it is
         subtracted from a log return (a difference of about the product of the two, negligible daily).
     estimation_window, event_window : (int, int)
-        Relative trading days, inclusive at both ends; day 0 is the first session that could react.  The
-        estimation window must end before the event window starts.
+        Relative trading days of the security's own exchange, inclusive at both ends; day 0 is the first
+        session that could react.  The estimation window must end before the event window starts.
     min_estimation_obs : int, optional
         Fewest estimation-window returns a firm-event needs; default half the window (and at least
         ``K + 3``, so that Patell's variance exists).
-    calendar : str or TradingCalendar
-        Exchange calendar (default NYSE).
+    calendar : "auto", str, TradingCalendar or mapping
+        ``"auto"`` (default): each security on its own exchange, read from its Yahoo symbol (``8035.T`` on
+        XTKS, ``0981.HK`` on XHKG, no suffix on XNYS; see :mod:`eventstudy.exchanges`).  A mapping
+        ``{ticker: code}`` names exchanges over that.  An exchange code or :class:`TradingCalendar`: every
+        security on that one calendar.
+    align_benchmarks : {"refuse", "same-date"}
+        A benchmark (or factor) on another exchange than the security has no session-by-session match:
+        ``"refuse"`` (default) raises; ``"same-date"`` takes the benchmark's return dated the same calendar
+        day (missing where its market was closed) — pair it with ``model="dimson"`` for a foreign listing
+        measured against a US index.
     unknown_session : {"pre", "post"}, optional
-        Day-0 rule for events whose release session is unknown (see :class:`TradingCalendar`); default the
-        calendar's own rule (``"pre"`` for a calendar given by name).  It also re-places day 0 of a catalog's
-        unknown-session events.
+        Day-0 rule for events whose release session is unknown.  Default: the rule the events carry (from
+        ``load_events(..., unknown_session=...)``), else the calendar's own (``"pre"``).  A value that
+        contradicts the events' own rule is an error.
+    naive_tz : str, optional
+        The zone of event times written without one (``"America/New_York"``, or ``"exchange"`` for each
+        security's exchange zone); by default such times are refused.
     catalog : DataFrame, optional
         Events to check the estimation windows against (contamination).  Defaults to ``events`` when it is a
         catalog.
@@ -95,15 +121,17 @@ class EventStudy:
         *,
         source=None,
         tickers: Sequence[str] | None = None,
-        market: str | Sequence[str] = "SPY",
+        market: str | Sequence[str] | Mapping = "SPY",
         model: str | NormalReturnModel = "market",
         factors: pd.DataFrame | None = None,
         risk_free: pd.Series | None = None,
         estimation_window: tuple[int, int] = (-250, -11),
         event_window: tuple[int, int] = (-5, 5),
         min_estimation_obs: int | None = None,
-        calendar: str | TradingCalendar = "XNYS",
+        calendar: str | TradingCalendar | Mapping[str, str] = "auto",
+        align_benchmarks: str = "refuse",
         unknown_session: str | None = None,
+        naive_tz: str | None = None,
         catalog: pd.DataFrame | None = None,
         exclude_events: bool = False,
         price_field: str = "Adj Close",
@@ -122,7 +150,9 @@ class EventStudy:
         self.event_window = event_window
         self.min_estimation_obs = min_estimation_obs
         self.calendar = calendar
+        self.align_benchmarks = align_benchmarks
         self.unknown_session = unknown_session
+        self.naive_tz = naive_tz
         self.catalog = catalog
         self.exclude_events = exclude_events
         self.price_field = price_field
@@ -130,9 +160,12 @@ class EventStudy:
         self.name = name
 
     def __repr__(self) -> str:
-        model = get_model(self.model) if isinstance(self.model, (str, NormalReturnModel)) else self.model
+        try:
+            model = get_model(self.model).name
+        except (TypeError, ValueError):
+            model = self.model
         return (
-            f"EventStudy(model={getattr(model, 'name', model)!r}, market={self.market!r}, "
+            f"EventStudy(model={model!r}, market={self.market!r}, "
             f"estimation_window={self.estimation_window}, event_window={self.event_window})"
         )
 
@@ -147,20 +180,31 @@ class EventStudy:
         from .results import EventStudyResults
 
         spec = self._validated()
-        self._failures: dict[str, str] = {}
-        firm_events = _firm_events(self.events, self.tickers, spec.calendar)
-        returns, source_info = self._load_returns(firm_events, spec)
-        frames = _design(returns, firm_events, spec, self.factors, self.risk_free)
-        sessions = returns.index
-        catalog = _catalog_positions(self.catalog, self.events, firm_events, spec.calendar, sessions)
+        failures: dict[str, str] = {}
+        firm_events = make_firm_events(self.events, self.tickers)
+        explicit = self.unknown_session
+        if explicit is None and isinstance(self.calendar, TradingCalendar):
+            explicit = self.calendar.unknown_session  # a calendar object states its rule
+        firm_events = place(firm_events, spec.calendars, unknown_session=explicit, naive_tz=self.naive_tz)
+        firm_events["benchmarks"] = [
+            spec.markets.of(t, x) for t, x in zip(firm_events["ticker"], firm_events["exchange"])
+        ]
+        spec.check_models(firm_events)
+        returns, source_info, failures = self._load_returns(firm_events, spec)
+        layout = _layout(firm_events, returns, spec)
+        frames = _design(returns, layout, spec, self.factors, self.risk_free)
+        catalog = catalog_positions(self.catalog, self.events, firm_events, spec.calendars, layout)
         excluded = (
-            _excluded_days(catalog, frames.y.columns, sessions, spec.event_window) if spec.exclude_events else None
+            excluded_days(catalog, layout.tickers, layout.rows, spec.event_window) if spec.exclude_events else None
         )
-        data = AlignedData.build(frames.y.to_numpy(), frames.z.to_numpy(), excluded)
+        data = AlignedData.build(frames.y, frames.z, excluded, spans=layout.spans())
 
-        firm = frames.y.columns.get_indexer(firm_events["ticker"])
-        day0 = sessions.get_indexer(firm_events["day0"])
-        reasons = _unplaceable(firm_events, firm, day0, sessions, spec, self._failures)
+        firm = pd.Index(layout.tickers).get_indexer(firm_events["ticker"])
+        day0 = np.full(len(firm_events), -1, dtype=np.int64)
+        for b in range(len(layout.blocks)):
+            rows = np.flatnonzero((firm >= 0) & (layout.column_block[np.maximum(firm, 0)] == b))
+            day0[rows] = layout.place(b, firm_events["day0"].iloc[rows])
+        reasons = _unplaceable(firm_events, firm, day0, layout, spec, failures)
         keep = reasons.isna().to_numpy()
         fit = estimate(
             data,
@@ -170,8 +214,9 @@ class EventStudy:
             spec.event_window,
             intercept=spec.model.intercept and spec.model.estimated,
             estimated=spec.model.estimated,
+            model=spec.model,
         )
-        reasons.loc[keep] = _unestimable(fit, frames, spec)
+        reasons.loc[keep] = _unestimable(fit, frames, layout, spec)
         fit = fit.take(reasons.loc[keep].isna().to_numpy())
         keep = reasons.isna().to_numpy()
         dropped = _dropped_table(firm_events, reasons)
@@ -189,19 +234,20 @@ class EventStudy:
                 stacklevel=2,
             )
         kept = firm_events.loc[keep].reset_index(drop=True)
-        kept = _flag_contamination(kept, fit, catalog, spec)
+        kept["benchmarks"] = [", ".join(b) for b in kept["benchmarks"]]
+        kept = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
         provenance = _provenance(returns, frames, source_info)
         return EventStudyResults(
             fit=fit,
             firm_events=kept,
             dropped=dropped,
-            sessions=sessions,
-            raw=frames.raw.to_numpy(),
-            offset=frames.offset.to_numpy(),
-            regressor_names=tuple(frames.z.columns),
+            sessions=layout.rows,
+            raw=frames.raw,
+            offset=frames.offset,
+            regressor_names=frames.z_names,
             model=spec.model,
-            market=spec.market,
-            settings=spec.settings(),
+            market=frames.market,
+            settings=spec.settings(layout),
             provenance=provenance,
             return_kind=spec.return_kind,
             name=self.name,
@@ -211,12 +257,10 @@ class EventStudy:
     def _validated(self) -> _Spec:
         estimation_window, event_window = check_windows(self.estimation_window, self.event_window)
         model = get_model(self.model)
-        market = (self.market,) if isinstance(self.market, str) else tuple(self.market)
-        if not all(isinstance(m, str) for m in market):
-            raise TypeError(f"The 'market' parameter must be a ticker or a list of tickers. Got {self.market!r}.")
-        model.validate_market(market)
-        calendar = as_calendar(self.calendar, unknown_session=self.unknown_session)
-        n_params = len(model.param_names(market))
+        markets = MarketSpec(self.market)
+        calendars = CalendarSpec(self.calendar, unknown_session=self.unknown_session)
+        probe = markets.single if markets.single is not None else next(iter(markets.mapping.values()))
+        n_params = len(model.param_names(probe))
         length = estimation_window[1] - estimation_window[0] + 1
         min_obs = self.min_estimation_obs
         if min_obs is None:
@@ -228,41 +272,49 @@ class EventStudy:
                 f"The 'min_estimation_obs' parameter must lie between {n_params + 1} (the model's coefficients "
                 f"plus one) and {length} (the estimation window's length). Got {min_obs}."
             )
+        if markets.single is not None:
+            model.validate_market(markets.single)
         return _Spec(
             model=model,
-            market=market,
+            markets=markets,
             estimation_window=estimation_window,
             event_window=event_window,
-            calendar=calendar,
+            calendars=calendars,
+            align=check_choice("align_benchmarks", self.align_benchmarks, ("refuse", "same-date")),
             min_obs=int(min_obs),
             return_kind=check_choice("return_kind", self.return_kind, ("simple", "log")),
             price_field=self.price_field,
             exclude_events=bool(self.exclude_events),
         )
 
-    def _load_returns(self, firm_events: pd.DataFrame, spec: _Spec) -> tuple[pd.DataFrame, dict]:
-        needed = list(dict.fromkeys([*pd.unique(firm_events["ticker"]), *_benchmarks(spec)]))
+    def _load_returns(self, firm_events: pd.DataFrame, spec: _Spec) -> tuple[pd.DataFrame, dict, dict[str, str]]:
+        benchmarks = list(dict.fromkeys(b for names in firm_events["benchmarks"] for b in names))
+        needed = list(dict.fromkeys([*pd.unique(firm_events["ticker"]), *benchmarks]))
+        failures: dict[str, str] = {}
         if self.returns is not None:
             check_instance("returns", self.returns, pd.DataFrame, "a DataFrame of daily returns")
             kind = self.returns.attrs.get("return_kind", spec.return_kind)
             spec.return_kind = check_choice("returns.attrs['return_kind']", kind, ("simple", "log"))
-            returns = spec.calendar.align(self.returns)
+            returns = _given_returns(self.returns, spec)
             info = {"kind": "returns given by the caller", "columns": list(map(str, returns.columns))}
         else:
             from ._returns import returns as to_returns
             from .data import default_source
 
             source = self.source if self.source is not None else default_source()
-            start, end = required_span(firm_events["day0"], spec.estimation_window, spec.event_window, spec.calendar)
+            start, end = required_span(firm_events, spec.estimation_window, spec.event_window, spec.calendars)
             # a firm the source has no prices for is a recorded drop; a missing benchmark is an error
             prices = source.get_prices(needed, start, end, field=spec.price_field, missing="skip")
-            self._failures = dict(prices.attrs.get("eventstudy_failures", {}))
-            lacking = {b: self._failures[b] for b in _benchmarks(spec) if b in self._failures}
+            failures = dict(prices.attrs.get("eventstudy_failures", {}))
+            lacking = {b: failures[b] for b in benchmarks if b in failures}
             if lacking:
                 raise DataSourceError("No prices for the benchmark(s) the model needs.", failures=lacking)
-            returns = to_returns(prices, spec.return_kind, calendar=spec.calendar)
+            returns = to_returns(prices, spec.return_kind, calendar=spec.calendars.argument())
             info = {"kind": "prices loaded from a source", **_describe(source), "field": spec.price_field}
-        missing = [m for m in _benchmarks(spec) if m not in returns.columns]
+            columns = prices.attrs.get("eventstudy_price_columns")
+            if columns:
+                info["price_columns"] = dict(columns)
+        missing = [m for m in benchmarks if m not in returns.columns]
         if missing:
             raise KeyError(
                 f"The benchmark(s) {missing} are not columns of the returns. Available: {list(returns.columns)}. "
@@ -279,41 +331,52 @@ class EventStudy:
                 f"The 'returns' parameter looks like prices, not returns (median absolute value {typical:.3g}). "
                 "Convert with eventstudy.returns(prices)."
             )
-        return returns.astype(float), info
+        return returns.astype(float), info, failures
 
 
 @dataclass
 class _Spec:
     model: NormalReturnModel
-    market: tuple[str, ...]
+    markets: MarketSpec
     estimation_window: tuple[int, int]
     event_window: tuple[int, int]
-    calendar: TradingCalendar
+    calendars: CalendarSpec
+    align: str
     min_obs: int
     return_kind: str
     price_field: str
     exclude_events: bool
 
-    def settings(self) -> dict:
+    def check_models(self, firm_events: pd.DataFrame) -> None:
+        """Every benchmark list fits the model, and lists are of one length (they share regressor columns)."""
+        lists = list(dict.fromkeys(firm_events["benchmarks"]))
+        for names in lists:
+            self.model.validate_market(names)
+        if len({len(names) for names in lists}) > 1:
+            raise ValueError(
+                f"The 'market' mapping gives benchmark lists of different lengths ({[list(n) for n in lists]}); "
+                "one model needs as many benchmarks for every security."
+            )
+
+    def settings(self, layout: Layout) -> dict:
+        market = self.markets.describe()
         return {
             "model": self.model.name,
-            "model_label": self.model.describe(self.market),
-            "market": list(self.market),
+            "model_label": self.model.describe(
+                self.markets.single if self.markets.single is not None else layout.blocks[0].benchmarks
+            ),
+            "market": market,
             "estimation_window": list(self.estimation_window),
             "event_window": list(self.event_window),
             "min_estimation_obs": self.min_obs,
-            "calendar": self.calendar.name,
-            "unknown_session": self.calendar.unknown_session,
+            "calendar": self.calendars.name,
+            "exchanges": {t: layout.blocks[b].exchange for t, b in zip(layout.tickers, layout.column_block)},
+            "align_benchmarks": self.align,
+            "unknown_session": self.calendars.unknown_session,
             "return_kind": self.return_kind,
             "price_field": self.price_field,
             "exclude_events": self.exclude_events,
         }
-
-
-def _benchmarks(spec: _Spec) -> list[str]:
-    """Return columns (not factors) the model reads: the market indices it regresses on or subtracts."""
-    names = [*spec.model.regressors(spec.market), spec.model.offset(spec.market)]
-    return [n for n in names if n is not None and n in spec.market]
 
 
 def _describe(source) -> dict:
@@ -321,150 +384,203 @@ def _describe(source) -> dict:
     return dict(describe()) if callable(describe) else {"source": type(source).__name__}
 
 
-# --------------------------------------------------------------------------------------------------------
-# events
-# --------------------------------------------------------------------------------------------------------
-
-
-def _firm_events(events, tickers, calendar: TradingCalendar) -> pd.DataFrame:
-    """One row per firm-event: event_id, ticker, date, session, day0 (+ the catalog's descriptive columns)."""
-    check_instance("events", events, pd.DataFrame, "a DataFrame of events (see eventstudy.load_events)")
-    if events.empty:
-        raise ValueError("The 'events' parameter is empty: give at least one event.")
-    frame = events.copy()
-    if "ticker" in frame.columns:
-        if tickers is not None:
-            raise ValueError(
-                "Give tickers either as a 'ticker' column of events or as the 'tickers' parameter, not both."
-            )
-        if "event_id" not in frame.columns:
-            frame["event_id"] = frame["id"] if "id" in frame.columns else None
-    else:
-        if tickers is None:
-            raise KeyError(
-                "The 'events' parameter has no 'ticker' column. Pass tickers=[...] to study every ticker on "
-                "every event, or add a 'ticker' column (one row per firm-event)."
-            )
-        tickers = [tickers] if isinstance(tickers, str) else list(dict.fromkeys(tickers))
-        if not tickers:
-            raise ValueError("The 'tickers' parameter is empty: name at least one ticker.")
-        frame["event_id"] = frame["id"] if "id" in frame.columns else frame.get("event_id")
-        frame = frame.merge(pd.DataFrame({"ticker": tickers}), how="cross")
-    if "date" not in frame.columns and "day0" not in frame.columns:
-        raise KeyError(f"The 'events' parameter needs a 'date' column. Found columns: {list(events.columns)}.")
-    if "date" not in frame.columns:
-        frame["date"] = frame["day0"]
-    frame["date"] = pd.to_datetime(frame["date"], errors="raise").dt.normalize()
-    if "session" not in frame.columns:
-        # a bare date is taken as the first session on or after it (firm announcements, user files)
-        frame["session"] = "pre"
-    frame["session"] = frame["session"].fillna("unknown").astype(str)
-    ids = frame["event_id"].isna()
-    frame["event_id"] = frame["event_id"].astype(object)
-    frame.loc[ids, "event_id"] = frame.loc[ids, "date"].dt.strftime("%Y-%m-%d")
-    frame["event_id"] = frame["event_id"].astype(str)
-    frame["ticker"] = frame["ticker"].astype(str)
-    if "day0" in frame.columns:
-        frame["day0"] = pd.to_datetime(frame["day0"]).dt.normalize()
-        unknown = (frame["session"] == "unknown").to_numpy()
-        if unknown.any():  # a catalog's day 0 for unknown sessions follows the study's rule, not the loader's
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", SessionAssumptionWarning)  # the catalog loader already warned
-                frame.loc[unknown, "day0"] = calendar.day_zeros(frame.loc[unknown, "date"], "unknown")
-        not_sessions = ~frame["day0"].isin(calendar.sessions)
-        if not_sessions.any():
-            bad = frame.loc[not_sessions].iloc[0]
-            raise ValueError(
-                f"Event {bad['event_id']!r} has day0 {bad['day0']:%Y-%m-%d}, which is not a {calendar.name} session. "
-                "Drop the day0 column to compute it from date and session."
-            )
-    else:
-        unique = frame.drop_duplicates("event_id")
-        day0 = calendar.day_zeros(unique["date"], unique["session"].to_numpy(), labels=list(unique["event_id"]))
-        frame["day0"] = frame["event_id"].map(dict(zip(unique["event_id"], day0)))
-    duplicated = frame.duplicated(["event_id", "ticker"])
-    if duplicated.any():
-        dup = frame.loc[duplicated, ["event_id", "ticker"]].head(3).to_dict("records")
-        raise ValueError(f"The 'events' parameter lists the same firm-event twice, e.g. {dup}. Give each once.")
-    first = ["event_id", "ticker", "date", "session", "day0"]
-    rest = [c for c in frame.columns if c not in first and c not in ("id",)]
-    return frame[first + rest].reset_index(drop=True)
-
-
 def required_span(
-    day0, estimation_window: tuple[int, int], event_window: tuple[int, int], calendar: TradingCalendar
+    firm_events: pd.DataFrame, estimation_window: tuple[int, int], event_window: tuple[int, int], calendars
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last price date a study needs: the session before the earliest estimation day (its return
-    needs the previous close) through the last event-window day, not after today."""
-    sessions = calendar.sessions
-    positions = sessions.get_indexer(pd.DatetimeIndex(day0))
-    lo = max(int(positions.min()) + min(estimation_window[0], event_window[0]) - 1, 0)
-    hi = min(int(positions.max()) + event_window[1], len(sessions) - 1)
-    return sessions[lo], min(sessions[hi], pd.Timestamp.today().normalize())
+    """First and last price date a study needs: on each exchange, the session before the earliest estimation
+    day (its return needs the previous close) through the last event-window day, not after today.
+
+    ``firm_events`` has ``day0`` (and ``exchange``; without it every day 0 is on ``calendars``, a
+    :class:`TradingCalendar` or :class:`~eventstudy.layout.CalendarSpec`).
+    """
+    if isinstance(calendars, TradingCalendar):
+        calendars = CalendarSpec(calendars)
+    if isinstance(firm_events, (pd.Series, pd.DatetimeIndex)):
+        firm_events = pd.DataFrame({"day0": pd.DatetimeIndex(firm_events)})
+    exchanges = (
+        firm_events["exchange"]
+        if "exchange" in firm_events.columns
+        else pd.Series(calendars.name, index=firm_events.index)
+    )
+    starts, ends = [], []
+    for code in pd.unique(exchanges):
+        sessions = calendars.calendar(code if code != "auto" else "XNYS").sessions
+        positions = sessions.get_indexer(pd.DatetimeIndex(firm_events.loc[exchanges == code, "day0"]))
+        positions = positions[positions >= 0]
+        if not len(positions):
+            continue
+        lo = max(int(positions.min()) + min(estimation_window[0], event_window[0]) - 1, 0)
+        hi = min(int(positions.max()) + event_window[1], len(sessions) - 1)
+        starts.append(sessions[lo])
+        ends.append(sessions[hi])
+    today = pd.Timestamp.today().normalize()
+    return min(starts), min(max(ends), today)
+
+
+def _given_returns(returns: pd.DataFrame, spec: _Spec) -> pd.DataFrame:
+    """The caller's returns, checked against each column's own sessions: a value on a day its exchange was
+    closed is left out with a warning (it cannot be a return of that exchange)."""
+    if not isinstance(returns.index, pd.DatetimeIndex):
+        raise TypeError(
+            "The 'returns' parameter must have a DatetimeIndex. Got "
+            f"{type(returns.index).__name__}; parse it with pd.to_datetime or read_csv(..., parse_dates=...)."
+        )
+    index = returns.index.tz_localize(None) if returns.index.tz is not None else returns.index
+    index = index.normalize().as_unit("ns")
+    if index.has_duplicates:
+        raise ValueError(
+            f"The 'returns' index has duplicated dates ({', '.join(f'{d:%Y-%m-%d}' for d in index[index.duplicated()][:5])}); "
+            "keep one row per date."
+        )
+    frame = returns.set_axis(index).sort_index()
+    notes = list(returns.attrs.get("eventstudy_notes", []))
+    off: list[str] = []
+    for column in frame.columns:
+        sessions = spec.calendars.calendar(spec.calendars.exchange(str(column))).sessions
+        stray = frame.index[frame[column].notna().to_numpy() & ~frame.index.isin(sessions)]
+        if len(stray):
+            off.append(f"{column}: {len(stray)} ({', '.join(f'{d:%Y-%m-%d}' for d in stray[:3])})")
+            frame.loc[stray, column] = np.nan
+    if off:
+        note = "returns on days the security's exchange was closed were left out: " + "; ".join(off)
+        warnings.warn(note + ". Check the data source.", DataQualityWarning, stacklevel=4)
+        notes.append(note)
+    frame.attrs = {**returns.attrs, "eventstudy_notes": notes}
+    return frame
 
 
 # --------------------------------------------------------------------------------------------------------
-# design matrices
+# blocks and design matrices
 # --------------------------------------------------------------------------------------------------------
+
+
+def _layout(firm_events: pd.DataFrame, returns: pd.DataFrame, spec: _Spec) -> Layout:
+    """Blocks of securities sharing an exchange and benchmarks, on the returns' date range."""
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for ticker, exchange, benchmarks in firm_events[["ticker", "exchange", "benchmarks"]].itertuples(index=False):
+        if ticker in returns.columns:
+            names = groups.setdefault((exchange, benchmarks), [])
+            if ticker not in names:
+                names.append(ticker)
+    if not groups:  # no security has returns: one empty block keeps the reasons uniform
+        exchange, benchmarks = firm_events["exchange"].iloc[0], firm_events["benchmarks"].iloc[0]
+        groups[(exchange, benchmarks)] = []
+    for (exchange, benchmarks), _ in groups.items():
+        for name in spec.model.regressors(benchmarks) + (
+            (spec.model.offset(benchmarks),) if spec.model.offset(benchmarks) else ()
+        ):
+            if name in benchmarks:
+                _check_alignment(name, spec.calendars.exchange(name), exchange, spec)
+        if spec.model.factor_set or spec.model.needs_risk_free():
+            _check_alignment("the factors' dates", _FACTOR_EXCHANGE, exchange, spec)
+    pad = len(relative_days(spec.estimation_window, spec.event_window)) + 1
+    first, last = returns.index.min(), returns.index.max()
+    return Layout.build(
+        [(x, spec.calendars.calendar(x), b, names) for (x, b), names in groups.items()], first, last, pad
+    )
+
+
+def _check_alignment(benchmark: str, benchmark_exchange: str, exchange: str, spec: _Spec) -> None:
+    if same_sessions(benchmark_exchange, exchange) or spec.align == "same-date":
+        return
+    raise ValueError(
+        f"The benchmark {benchmark} trades on {benchmark_exchange}, the securities measured against it on "
+        f"{exchange}: their sessions differ, so there is no rule to align their returns. Give a local benchmark "
+        f"per exchange (market={{'{exchange}': '<local index>', ...}}), or pass align_benchmarks='same-date' to "
+        "take the benchmark's return dated the same day (with model='dimson' for the time-zone lag)."
+    )
 
 
 @dataclass
 class _Frames:
-    raw: pd.DataFrame  # firms' returns (T, M)
-    offset: pd.DataFrame  # what is subtracted from the raw return to form y (T, M): RF, the market, or 0
-    y: pd.DataFrame  # dependent variable (T, M)
-    z: pd.DataFrame  # regressors without the constant (T, P)
+    raw: np.ndarray  # firms' returns (T, M)
+    offset: np.ndarray  # what is subtracted from the raw return to form y (T, M): RF, the market, or 0
+    y: np.ndarray  # dependent variable (T, M)
+    z: np.ndarray  # regressors without the constant (T, P)
+    z_names: tuple[str, ...]  # regressor names (the benchmarks' when every block has the same)
+    market: tuple[str, ...]  # the benchmark names results label coefficients with
+    offset_name: str | None
     factors: dict
 
 
-def _design(returns, firm_events, spec: _Spec, factors, risk_free) -> _Frames:
-    model, market = spec.model, spec.market
-    tickers = [t for t in pd.unique(firm_events["ticker"]) if t in returns.columns]
-    raw = returns[tickers]
-    sessions = returns.index
-    regressors = model.regressors(market)
+def _design(returns: pd.DataFrame, layout: Layout, spec: _Spec, factors, risk_free) -> _Frames:
+    model = spec.model
     factor_info: dict = {}
-    rf = None
-    needs_factors = [r for r in regressors if r not in market]
+    rf_all = None
+    benchmark_lists = [block.benchmarks for block in layout.blocks]
+    any_factors = any(r not in b for b in benchmark_lists for r in model.regressors(b))
     if risk_free is not None:
         check_instance("risk_free", risk_free, pd.Series, "a Series of daily risk-free returns in decimals")
-        rf = spec.calendar.align(risk_free.astype(float)).reindex(sessions)
-        typical = np.nanmedian(np.abs(rf.to_numpy()))
+        rf_all = risk_free.astype(float)
+        rf_all.index = pd.DatetimeIndex(rf_all.index).normalize()
+        typical = np.nanmedian(np.abs(rf_all.to_numpy()))
         if np.isfinite(typical) and typical > 0.01:
             raise ValueError(
                 f"The 'risk_free' parameter looks like an annual or percent rate (median {typical:.3g}); give the "
                 "daily risk-free return in decimals (about 0.0002 for 5% a year), e.g. French's RF / 100."
             )
         factor_info["risk_free"] = "given by the caller"
-    if needs_factors or (model.needs_risk_free() and rf is None):
-        table, loaded = _factor_table(model, factors, sessions)
+    table = None
+    if any_factors or (model.needs_risk_free() and rf_all is None):
+        table, loaded = _factor_table(model, factors)
         factor_info.update(loaded)
-        missing = [r for r in needs_factors if r not in table.columns]
+        needed = {r for b in benchmark_lists for r in model.regressors(b) if r not in b}
+        missing = sorted(needed - set(table.columns))
         if missing:
             raise KeyError(
                 f"The {model.label} needs factor columns {missing}; the factors have {list(table.columns)}. "
                 f"Load them with eventstudy.load_factors({model.factor_set!r})."
             )
-        if model.needs_risk_free() and rf is None:
+        if model.needs_risk_free() and rf_all is None:
             if RISK_FREE not in table.columns:
                 raise KeyError(f"The factors have no {RISK_FREE!r} column for the risk-free rate; pass risk_free=.")
-            rf = table[RISK_FREE]
-    z = pd.DataFrame(index=sessions)
-    for name in regressors:
-        column = returns[name] if name in market else table[name]
-        if name in model.excess_regressors(market):
-            column = column - rf
-        z[name] = column.astype(float)
-    offset = pd.DataFrame(0.0, index=sessions, columns=raw.columns)
-    if model.offset(market) is not None:
-        offset = offset.add(returns[model.offset(market)], axis=0)
-    if model.excess:
-        offset = offset.add(rf, axis=0)
-    y = raw - offset
-    return _Frames(raw=raw, offset=offset, y=y, z=z, factors=factor_info)
+            rf_all = table[RISK_FREE]
+    columns = pd.Index(layout.tickers)
+
+    def rf(block) -> np.ndarray:
+        return rf_all.reindex(block.sessions).to_numpy(dtype=float)
+
+    def regressors(block) -> np.ndarray:
+        names = model.regressors(block.benchmarks)
+        source = [returns[n] if n in block.benchmarks else table[n] for n in names]
+        z = model.design_columns(
+            [s.reindex(block.sessions).to_numpy(dtype=float) for s in source],
+            names,
+            block.benchmarks,
+            len(block.sessions),
+        )
+        for k, name in enumerate(names):
+            if name in model.excess_regressors(block.benchmarks):
+                z[:, k] = z[:, k] - rf(block)
+        return z
+
+    raw = np.full((len(layout.rows), len(columns)), np.nan)
+    offset = np.full_like(raw, np.nan)
+    for block in layout.blocks:
+        cols = columns.get_indexer(list(block.tickers))
+        raw[block.start : block.stop, cols] = returns[list(block.tickers)].reindex(block.sessions).to_numpy(float)
+        shift = np.zeros(len(block.sessions))
+        benchmark = model.offset(block.benchmarks)
+        if benchmark is not None:
+            shift = shift + returns[benchmark].reindex(block.sessions).to_numpy(dtype=float)
+        if model.excess:
+            shift = shift + rf(block)
+        offset[block.start : block.stop, cols] = shift[:, None]
+    z = layout.stack(regressors)
+    z = z.reshape(len(layout.rows), -1)
+    same = len(set(benchmark_lists)) == 1
+    market = benchmark_lists[0] if same else tuple(_roles(len(benchmark_lists[0])))
+    z_names = model.regressor_names(market)
+    offset_name = model.offset(market)
+    return _Frames(raw, offset, raw - offset, z, z_names, market, offset_name, factor_info)
 
 
-def _factor_table(model: NormalReturnModel, factors, sessions) -> tuple[pd.DataFrame, dict]:
+def _roles(n: int) -> list[str]:
+    """Names of the benchmark columns when blocks use different benchmarks (``market``, ``market2``, ...)."""
+    return ["market"] + [f"market{k + 1}" for k in range(1, n)]
+
+
+def _factor_table(model: NormalReturnModel, factors) -> tuple[pd.DataFrame, dict]:
     if factors is None:
         from .data import load_factors
 
@@ -483,7 +599,7 @@ def _factor_table(model: NormalReturnModel, factors, sessions) -> tuple[pd.DataF
     table = factors.copy()
     table.index = pd.to_datetime(table.index).normalize()
     info["factor_range"] = [f"{table.index.min():%Y-%m-%d}", f"{table.index.max():%Y-%m-%d}"] if len(table) else []
-    return table.reindex(sessions), info
+    return table, info
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -491,10 +607,9 @@ def _factor_table(model: NormalReturnModel, factors, sessions) -> tuple[pd.DataF
 # --------------------------------------------------------------------------------------------------------
 
 
-def _unplaceable(firm_events, firm, day0, sessions, spec: _Spec, failures: dict[str, str]) -> pd.Series:
+def _unplaceable(firm_events, firm, day0, layout: Layout, spec: _Spec, failures: dict[str, str]) -> pd.Series:
     """Reasons that need no fit: no returns for the ticker, day 0 or the event window outside the data."""
     reasons = pd.Series(None, index=firm_events.index, dtype=object)
-    first, last = f"{sessions[0]:%Y-%m-%d}", f"{sessions[-1]:%Y-%m-%d}"
     lo, hi = spec.event_window
     first_id = firm_events.groupby(["ticker", "day0"], sort=False)["event_id"].transform("first")
     twice = (firm_events["event_id"] != first_id).to_numpy()
@@ -503,29 +618,44 @@ def _unplaceable(firm_events, firm, day0, sessions, spec: _Spec, failures: dict[
         for d, f in zip(firm_events.loc[twice, "day0"], first_id[twice])
     ]
     no_ticker = firm < 0
+    spans = layout.spans()
+    start = np.where(no_ticker, 0, spans[np.maximum(firm, 0), 0]) if len(spans) else np.zeros(len(firm), int)
+    stop = np.where(no_ticker, 0, spans[np.maximum(firm, 0), 1]) if len(spans) else np.zeros(len(firm), int)
     outside = ~no_ticker & (day0 < 0)
-    past_end = ~no_ticker & ~outside & (day0 + hi >= len(sessions))
-    before_start = ~no_ticker & ~outside & ~past_end & (day0 + lo < 0)
+    past_end = ~no_ticker & ~outside & (day0 + hi >= stop)
+    before_start = ~no_ticker & ~outside & ~past_end & (day0 + lo < start)
+    rows = layout.rows
+
+    def bounds(i: int) -> tuple[str, str]:
+        return f"{rows[start[i]]:%Y-%m-%d}", f"{rows[stop[i] - 1]:%Y-%m-%d}"
+
     reasons[no_ticker] = [
         f"no prices for this ticker: {failures[t]}" if t in failures else "no returns for this ticker"
         for t in firm_events.loc[no_ticker, "ticker"]
     ]
-    reasons[outside] = f"day 0 lies outside the returns ({first} to {last})"
-    reasons[past_end] = f"event window ends after the last return ({last})"
-    reasons[before_start] = f"event window starts before the first return ({first})"
+    for mask, text in (
+        (outside, "day 0 lies outside the returns ({0} to {1})"),
+        (past_end, "event window ends after the last return ({1})"),
+        (before_start, "event window starts before the first return ({0})"),
+    ):
+        for i in np.flatnonzero(mask):
+            if stop[i] > start[i]:
+                reasons.iloc[i] = text.format(*bounds(i))
+            else:
+                reasons.iloc[i] = "no sessions of the security's exchange in the returns' date range"
     return reasons
 
 
-def _unestimable(fit, frames: _Frames, spec: _Spec) -> np.ndarray:
+def _unestimable(fit, frames: _Frames, layout: Layout, spec: _Spec) -> np.ndarray:
     """Reasons found in the fit, most basic first: the return, then what the model subtracts or regresses
     on, on day 0; then too short an estimation window; then a model that is not identified."""
     zero = np.array([0])
     min_obs = spec.min_obs
-    raw = frames.raw.to_numpy()
+    raw = frames.raw
     valid = np.isfinite(raw)
     first = valid.argmax(axis=0)  # each ticker's first and last return, to say why days are missing
     last = len(raw) - 1 - valid[::-1].argmax(axis=0)
-    dates = frames.raw.index
+    dates = layout.rows
 
     def span_note(row: int) -> str:
         column = fit.firm[row]
@@ -542,15 +672,14 @@ def _unestimable(fit, frames: _Frames, spec: _Spec) -> np.ndarray:
     reasons[~np.isfinite(fit.sigma2)] = "model not identified on the estimation window (a regressor does not vary)"
     for row in np.flatnonzero(fit.n_obs < min_obs):  # only the firm-events with too short a window
         reasons[row] = f"{fit.n_obs[row]} estimation-window returns, fewer than the minimum {min_obs}{span_note(row)}"
-    names = np.array(frames.z.columns, dtype=object)
+    names = np.array(frames.z_names, dtype=object)
     if len(names):
-        z0 = gather(frames.z.to_numpy(), fit.day0, zero)[:, 0, :]
+        z0 = gather(frames.z, fit.day0, zero)[:, 0, :]
         missing = ~np.isfinite(z0)
         for row in np.flatnonzero(missing.any(axis=1)):  # only the firm-events with a gap on day 0
             reasons[row] = f"regressor {', '.join(names[missing[row]])} missing on day 0"
-    offset0 = gather(frames.offset.to_numpy(), fit.day0, zero, fit.firm)[:, 0]
-    benchmark = spec.model.offset(spec.market)
-    what = f"benchmark {benchmark}" if benchmark is not None else "risk-free rate (RF)"
+    offset0 = gather(frames.offset, fit.day0, zero, fit.firm)[:, 0]
+    what = f"benchmark {frames.offset_name}" if frames.offset_name is not None else "risk-free rate (RF)"
     reasons[~np.isfinite(offset0)] = f"{what} missing on day 0"
     raw0 = gather(raw, fit.day0, zero, fit.firm)[:, 0]
     for row in np.flatnonzero(~np.isfinite(raw0)):
@@ -566,119 +695,8 @@ def _dropped_table(firm_events: pd.DataFrame, reasons: pd.Series) -> pd.DataFram
 
 
 # --------------------------------------------------------------------------------------------------------
-# contamination: other catalog events inside an estimation window
+# provenance
 # --------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Catalog:
-    ids: np.ndarray  # (C,) event ids
-    position: np.ndarray  # (C,) session row of each event's day 0 (-1 outside the data)
-    ticker: np.ndarray  # (C,) ticker of firm-specific events, None for market-wide ones
-    confounders: dict  # event id -> confounder text
-
-    def groups(self):
-        """(ticker or None, sorted positions, ids in that order): market-wide events, then each ticker's."""
-        inside = np.flatnonzero(self.position >= 0)
-        tickers = pd.Series(self.ticker[inside], dtype=object)
-        market_wide = tickers.isna().to_numpy()
-        if market_wide.any():
-            yield None, *self._sorted(inside[market_wide])
-        for key, members in tickers[~market_wide].groupby(tickers[~market_wide], sort=False).indices.items():
-            yield key, *self._sorted(inside[~market_wide][members])
-
-    def _sorted(self, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        order = members[np.argsort(self.position[members], kind="stable")]
-        return self.position[order], self.ids[order]
-
-
-def _catalog_positions(catalog, events, firm_events, calendar, sessions) -> _Catalog:
-    if catalog is None:
-        catalog = events if "id" in events.columns and "ticker" not in events.columns else firm_events
-    check_instance("catalog", catalog, pd.DataFrame, "a DataFrame of events (see eventstudy.load_events)")
-    id_column = "id" if "id" in catalog.columns else "event_id"
-    if id_column not in catalog.columns:
-        raise KeyError("The 'catalog' parameter needs an 'id' column naming each event.")
-    if "day0" in catalog.columns:
-        day0 = pd.to_datetime(catalog["day0"])
-    else:
-        session = catalog["session"] if "session" in catalog.columns else "pre"
-        with warnings.catch_warnings():
-            # the events themselves already warned about unknown sessions
-            warnings.simplefilter("ignore", SessionAssumptionWarning)
-            day0 = calendar.day_zeros(catalog["date"], np.asarray(session) if not isinstance(session, str) else session)
-    ticker = catalog["ticker"].to_numpy(dtype=object) if "ticker" in catalog.columns else np.full(len(catalog), None)
-    return _Catalog(
-        ids=catalog[id_column].astype(str).to_numpy(),
-        position=sessions.get_indexer(pd.DatetimeIndex(day0)),
-        ticker=ticker,
-        confounders=(
-            dict(zip(catalog[id_column].astype(str), catalog["confounders"].fillna("")))
-            if "confounders" in catalog.columns
-            else {}
-        ),
-    )
-
-
-def _in_windows(catalog: _Catalog, day0: np.ndarray, tickers: np.ndarray, window: tuple[int, int]) -> list[tuple]:
-    """Ids of the catalog events whose day 0 lies in ``day0 + window``, per firm-event (same ticker or
-    market-wide events), by binary search in each group's sorted positions."""
-    found: list[tuple] = [()] * len(day0)
-    rows_of = pd.Series(tickers, dtype=object).groupby(tickers, sort=False).indices
-    for key, positions, ids in catalog.groups():  # a loop over the catalog's tickers, not over firm-events
-        rows = np.arange(len(day0)) if key is None else rows_of.get(key, np.array([], dtype=np.int64))
-        lo = np.searchsorted(positions, day0[rows] + window[0], side="left")
-        hi = np.searchsorted(positions, day0[rows] + window[1], side="right")
-        hits = np.flatnonzero(hi > lo)
-        for row, a, b in zip(rows[hits], lo[hits], hi[hits]):  # only firm-events with a catalog event inside
-            found[row] = found[row] + tuple(ids[a:b])
-    return found
-
-
-def _excluded_days(catalog: _Catalog, tickers, sessions, event_window) -> np.ndarray:
-    """(T, M) mask of the sessions inside any catalog event's window, per security."""
-    excluded = np.zeros((len(sessions), len(tickers)), dtype=bool)
-    columns = pd.Index(tickers)
-    for key, positions, _ in catalog.groups():
-        days = np.zeros(len(sessions) + 1, dtype=np.int64)
-        np.add.at(days, np.clip(positions + event_window[0], 0, len(sessions)), 1)
-        np.add.at(days, np.clip(positions + event_window[1] + 1, 0, len(sessions)), -1)
-        inside = np.cumsum(days[:-1]) > 0  # sessions covered by at least one window of this group
-        if key is None:
-            excluded |= inside[:, None]
-        elif key in columns:
-            excluded[:, columns.get_loc(key)] |= inside
-    return excluded
-
-
-def _flag_contamination(kept: pd.DataFrame, fit, catalog: _Catalog, spec: _Spec) -> pd.DataFrame:
-    """Add ``contaminated_by`` (catalog events whose day 0 falls in the estimation window) and ``overlaps``
-    (other firm-events of the same ticker whose event windows overlap)."""
-    kept = kept.copy()
-    n = len(kept)
-    tickers = kept["ticker"].to_numpy(dtype=object)
-    kept["contaminated_by"] = _in_windows(catalog, fit.day0, tickers, spec.estimation_window)
-    lo, hi = spec.event_window
-    width = hi - lo
-    order = np.lexsort((fit.day0, fit.firm))
-    overlaps: list[tuple] = [()] * n
-    firm_sorted, day_sorted = fit.firm[order], fit.day0[order]
-    ids = kept["event_id"].to_numpy()
-    lag = 1
-    while lag < n:  # lags grow only while some firm has that many events within one window width
-        close = (day_sorted[lag:] - day_sorted[:-lag] <= width) & (firm_sorted[lag:] == firm_sorted[:-lag])
-        if not close.any():
-            break
-        for j in np.flatnonzero(close):  # the few overlapping pairs, not every firm-event
-            a, b = order[j], order[j + lag]
-            overlaps[a] = overlaps[a] + (ids[b],)
-            overlaps[b] = overlaps[b] + (ids[a],)
-        lag += 1
-    kept["overlaps"] = overlaps
-    if "confounders" not in kept.columns:
-        kept["confounders"] = [catalog.confounders.get(event_id, "") for event_id in ids]
-    kept["confounders"] = kept["confounders"].astype(object).fillna("")
-    return kept
 
 
 def _provenance(returns: pd.DataFrame, frames: _Frames, source_info: dict) -> dict:

@@ -6,8 +6,14 @@ Schema (the same for the built-in catalog and a user's file)
 column           required  content
 ===============  ========  ==================================================================================
 ``id``           yes       unique, non-empty key of the event
-``date``         yes       ISO date (``YYYY-MM-DD``) of the first public release, US Eastern calendar day
-``session``      yes       ``pre``, ``intraday``, ``post`` or ``unknown`` (empty means ``unknown``)
+``date``         yes       ISO date (``YYYY-MM-DD``) of the first public release, US Eastern calendar day,
+                           or a timestamp with its zone (``2025-04-11T22:00:00-04:00``)
+``session``      yes       ``pre``, ``intraday``, ``post`` or ``unknown`` (empty means ``unknown``), on the
+                           US Eastern clock; a timestamp decides the session by itself
+``timestamp``    no        release instant with its zone (ISO 8601 with offset); with it ``session`` is checked
+``time``,        no        a clock time (``17:27``) and the zone it is read in (``America/New_York``)
+``timezone``
+``day0``         no        a day 0 you fix yourself; respected, never recomputed (it must be a session)
 ``time_et``      no        free text on the release time
 ``issuer``       no        who acted or reported; ``Media report (...)`` marks press leaks
 ``title``        no        one-line summary
@@ -20,7 +26,8 @@ column           required  content
 ``direction``    no        built-in catalog: ``tightening``, ``easing``, ``retaliation`` or ``mixed``
 ===============  ========  ==================================================================================
 
-Missing optional columns are created empty; any other column is kept after these.
+Missing optional columns are created empty; any other column is kept after these.  Day 0 comes from the one
+resolver of event time, :mod:`eventstudy.eventtime`, which :class:`eventstudy.EventStudy` uses too.
 """
 
 from __future__ import annotations
@@ -34,7 +41,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from .calendar import SESSIONS, TradingCalendar, _NoDayZero, as_calendar
+from .calendar import SESSIONS, TradingCalendar, as_calendar
+from .eventtime import parse_event_times, resolve_day0
 from .exceptions import EventCatalogError
 
 __all__ = ["load_events", "list_catalogs", "CATEGORIES", "DIRECTIONS", "EVENT_COLUMNS"]
@@ -46,10 +54,11 @@ DIRECTIONS: tuple[str, ...] = ("tightening", "easing", "retaliation", "mixed")
 #: Columns of :func:`load_events` output, in order (extra columns follow).
 EVENT_COLUMNS: tuple[str, ...] = (
     "id", "date", "session", "day0", "issuer", "title", "description", "affected", "confounders", "sources",
-    "category", "direction", "time_et",
+    "category", "direction", "time_et", "timestamp", "day0_rule", "unknown_session",
 )  # fmt: skip
 
 _REQUIRED = ("id", "date", "session")
+_TIME_COLUMNS = ("timestamp", "time", "timezone", "day0")
 _TEXT = ("time_et", "issuer", "title", "description", "confounders", "category", "direction")
 _LISTS = ("affected", "sources")
 _BUILTIN: dict[str, str] = {"export-controls": "export_controls.csv"}
@@ -71,6 +80,7 @@ def load_events(
     *,
     calendar: TradingCalendar | str | None = None,
     unknown_session: Literal["pre", "post"] | None = None,
+    naive_tz: str | None = None,
 ) -> pd.DataFrame:
     """Load an event catalog, check it against the schema and compute each event's day 0.
 
@@ -86,13 +96,19 @@ def load_events(
     unknown_session
         Day-0 rule for events whose session is ``unknown``: ``"pre"`` (the earliest session that could
         react, conservative) or ``"post"``. Default: the rule of the ``calendar`` given, else ``"pre"``. With
-        a :class:`~eventstudy.calendar.TradingCalendar` it must agree with the calendar's own rule.
+        a :class:`~eventstudy.calendar.TradingCalendar` it must agree with the calendar's own rule.  The rule
+        travels with the events (column ``unknown_session``), so a study of them uses it too.
+    naive_tz
+        The zone of times written without one (``"America/New_York"``); by default they are refused.
 
     Returns
     -------
     pandas.DataFrame
         One row per event sorted by date then id, columns :data:`EVENT_COLUMNS` then any extra columns.
-        ``date`` and ``day0`` are midnight datetimes; ``affected`` and ``sources`` are tuples of str.
+        ``date`` and ``day0`` are midnight datetimes (``date`` on the US Eastern clock); ``timestamp`` is the
+        release instant in UTC where one was given (NaT elsewhere); ``day0_rule`` says how day 0 was placed
+        (``given`` for a day 0 of the file); ``unknown_session`` is the rule applied to unknown sessions;
+        ``affected`` and ``sources`` are tuples of str.
         ``attrs["catalog"]`` holds the catalog name or path.
 
     Raises
@@ -124,25 +140,34 @@ def load_events(
     cal = as_calendar("XNYS" if calendar is None else calendar, unknown_session=unknown_session)
     label, raw, origin = _read(name_or_path)
     events = _normalise(raw, label)
+    ids = events["id"].tolist()
+    times_frame = events[["date", "session"]].copy()
+    for column in _TIME_COLUMNS:
+        if column in raw.columns:
+            times_frame[column] = raw[column].to_numpy()
     try:
-        # the private entry point lets the unknown-session warning point at the caller of load_events
-        day0 = cal._day_zeros(
-            pd.DatetimeIndex(events["date"]).as_unit("ns"),
-            events["session"].to_numpy(dtype=object),
-            labels=events["id"].tolist(),
-            stacklevel=4,
+        times = parse_event_times(
+            times_frame,
+            where=lambda i: _where(label, i, ids[i]),
+            names=ids,
+            naive_tz=naive_tz,
+            unknown_session=cal.unknown_session,
         )
-    except _NoDayZero as error:
-        i = error.position
-        raise EventCatalogError(
-            f"{_where(label, i, events['id'].iloc[i])}, column 'date': {events['date'].iloc[i]:%Y-%m-%d} "
-            f"(session {events['session'].iloc[i]}) has no day 0 inside the {cal.name} calendar "
-            f"({cal.start:%Y-%m-%d} to {cal.end:%Y-%m-%d}); pass calendar=TradingCalendar(start=..., end=...) "
-            "or drop the event."
-        ) from None
-    events.insert(3, "day0", pd.DatetimeIndex(day0).as_unit("ns"))
+        # the private stack level lets the unknown-session warning point at the caller of load_events
+        resolved = resolve_day0(times, cal, stacklevel=4)
+    except ValueError as error:  # the message names the file, row and column
+        raise EventCatalogError(str(error)) from None
+    events["date"] = times.date
+    events.insert(3, "day0", pd.DatetimeIndex(resolved.day0).as_unit("ns"))
+    instants = times.instants(cal.tz)  # naive_tz="exchange": the catalog calendar's zone
+    events["timestamp"] = pd.DatetimeIndex(instants.view("M8[ns]")).tz_localize("UTC")
+    events["day0_rule"] = resolved.rule
+    events["unknown_session"] = times.unknown_session
+    columns = [c for c in EVENT_COLUMNS if c in events.columns]
+    events = events[columns + [c for c in events.columns if c not in columns]]
     events = events.sort_values(["date", "id"], kind="stable").reset_index(drop=True)
     events.attrs["catalog"] = origin
+    events.attrs["calendar"] = cal.name
     return events
 
 
@@ -265,12 +290,12 @@ def _normalise(raw: pd.DataFrame, label: str) -> pd.DataFrame:
             f"{key!r} (rows {', '.join(str(i + 1) for i in rows)})" for key, rows in dupes.groupby(dupes).groups.items()
         )
         raise EventCatalogError(f"{label}, column 'id': ids must be unique; duplicated: {detail}.")
-    dates = [_date(raw["date"].iloc[i], label, i, ids[i]) for i in range(n)]
+    dates = [_text(raw["date"].iloc[i], label, i, "date", ids[i]) for i in range(n)]
     sessions = [_session(raw["session"].iloc[i], label, i, ids[i]) for i in range(n)]
     out = pd.DataFrame(
         {
             "id": pd.Series(ids, dtype="str"),
-            "date": pd.DatetimeIndex(dates, dtype="datetime64[ns]") if n else pd.DatetimeIndex([], dtype="M8[ns]"),
+            "date": pd.Series(dates, dtype=object),  # read by the resolver of event time
             "session": pd.Series(sessions, dtype="str"),
         }
     )
@@ -281,7 +306,7 @@ def _normalise(raw: pd.DataFrame, label: str) -> pd.DataFrame:
     out["sources"] = _list_column(raw, "sources", label, ids)
     for column in ("category", "direction", "time_et"):
         out[column] = _column(raw, column, label, ids)
-    extras = [c for c in raw.columns if c not in out.columns]
+    extras = [c for c in raw.columns if c not in out.columns and c not in (*_TIME_COLUMNS, *EVENT_COLUMNS)]
     for column in extras:
         out[column] = raw[column].to_numpy()
     return out
@@ -304,21 +329,6 @@ def _text(value: Any, label: str, i: int, column: str, event_id: str | None) -> 
             f"{_where(label, i, event_id)}, column {column!r}: expected a single value; got a list {value!r}."
         )
     return str(value).strip()
-
-
-def _date(value: Any, label: str, i: int, event_id: str) -> pd.Timestamp:
-    text = _text(value, label, i, "date", event_id)
-    try:
-        ts = pd.Timestamp(pd.to_datetime(text, format="ISO8601")) if text else pd.NaT
-    except (TypeError, ValueError):
-        ts = pd.NaT
-    if ts is pd.NaT:
-        raise EventCatalogError(
-            f"{_where(label, i, event_id)}, column 'date': expected an ISO date such as 2025-04-15; got {text!r}."
-        )
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("America/New_York").tz_localize(None)
-    return ts.normalize()
 
 
 def _session(value: Any, label: str, i: int, event_id: str) -> str:

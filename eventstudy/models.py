@@ -30,6 +30,8 @@ __all__ = [
     "MarketAdjusted",
     "MarketModel",
     "MultiIndexModel",
+    "Dimson",
+    "ScholesWilliams",
     "CAPM",
     "FamaFrench3",
     "FamaFrench5",
@@ -87,6 +89,22 @@ class NormalReturnModel:
         """Names of the estimated coefficients, in the order of :attr:`StackedFit.params`."""
         names = tuple(f"beta_{name}" for name in self.regressors(market))
         return (("alpha",) if self.intercept else ()) + names
+
+    def regressor_names(self, market: tuple[str, ...]) -> tuple[str, ...]:
+        """Labels of the regressor columns (the design's, in order)."""
+        return self.regressors(market)
+
+    def design_columns(
+        self, columns: list[np.ndarray], names: tuple[str, ...], market: tuple[str, ...], length: int
+    ) -> np.ndarray:
+        """The regressor matrix (T, P) on one exchange's sessions from the series :meth:`regressors` names."""
+        if not columns:
+            return np.zeros((length, 0))
+        return np.column_stack(columns)
+
+    def from_sums(self, sums, intercept: bool):
+        """Estimates from the window sums when the model is not OLS on its design (None: OLS)."""
+        return None
 
     def validate_market(self, market: tuple[str, ...]) -> None:
         """Raise ``ValueError`` when the benchmarks do not fit the model."""
@@ -165,6 +183,153 @@ class MultiIndexModel(NormalReturnModel):
 
 
 @dataclass(frozen=True)
+class Dimson(NormalReturnModel):
+    r"""Market model with leads and lags of the market (Dimson 1979), for non-synchronous trading.
+
+    .. math::
+
+        R_{it} = \alpha_i + \sum_{k=-K}^{K} \beta_{ik} R_{m,t+k} + \varepsilon_{it},
+        \qquad \hat\beta_i^{D} = \sum_{k=-K}^{K} \hat\beta_{ik}
+
+    estimated by OLS on the estimation window (default :math:`K=1`).  :math:`t` counts the security's own
+    sessions, so for a Tokyo listing against a US index taken on the same date (``align_benchmarks=
+    "same-date"``), :math:`R_{m,t-1}` is the US return of the previous Tokyo session's date.  Event-window
+    abnormal returns use every coefficient with the market returns around each event day,
+    :math:`AR_{it} = R_{it} - \hat\alpha_i - \sum_k \hat\beta_{ik} R_{m,t+k}`, so MacKinlay's prediction-error
+    variance applies as for any OLS model; :attr:`~eventstudy.results.EventStudyResults.params` reports the
+    summed beta as ``beta_dimson``.  An estimation or event day needs all :math:`2K+1` market returns.
+
+    References
+    ----------
+    Dimson, E. (1979). Risk measurement when shares are subject to infrequent trading. *Journal of
+    Financial Economics*, 7(2), 197-226.
+    """
+
+    name: ClassVar[str] = "dimson"
+    label: ClassVar[str] = "Dimson market model"
+    lags: int = 1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.lags, bool) or not isinstance(self.lags, int) or self.lags < 1:
+            raise ValueError(f"The 'lags' parameter must be a whole number of sessions, 1 or more. Got {self.lags!r}.")
+
+    @property
+    def shifts(self) -> tuple[int, ...]:
+        """:math:`k` of each column: the market return of session :math:`t+k`."""
+        return tuple(range(-self.lags, self.lags + 1))
+
+    def regressors(self, market):
+        return (market[0],) * len(self.shifts)
+
+    def regressor_names(self, market):
+        return tuple(_shifted_name(market[0], k) for k in self.shifts)
+
+    def param_names(self, market):
+        return ("alpha",) + tuple(f"beta_{name}" for name in self.regressor_names(market))
+
+    def design_columns(self, columns, names, market, length):
+        series = columns[0]
+        out = np.full((len(series), len(self.shifts)), np.nan)
+        for j, k in enumerate(self.shifts):
+            if k < 0:
+                out[-k:, j] = series[:k]
+            elif k > 0:
+                out[:-k, j] = series[k:]
+            else:
+                out[:, j] = series
+        return out
+
+    def derived(self, params: np.ndarray) -> dict[str, np.ndarray]:
+        """``beta_dimson``, the summed beta."""
+        return {"beta_dimson": params[:, 1:].sum(axis=1)}
+
+    def validate_market(self, market):
+        _one_benchmark(self, market)
+
+    def describe(self, market):
+        return f"{self.label} ({market[0]}, {self.lags} lead(s) and lag(s))"
+
+
+def _shifted_name(name: str, k: int) -> str:
+    return name if k == 0 else f"{name}_{'lag' if k < 0 else 'lead'}{abs(k)}"
+
+
+@dataclass(frozen=True)
+class ScholesWilliams(Dimson):
+    r"""Market model with the Scholes & Williams (1977) beta, for non-synchronous trading.
+
+    .. math::
+
+        \hat\beta_i^{SW} = \frac{\hat\beta_i^{-} + \hat\beta_i^{0} + \hat\beta_i^{+}}{1 + 2\hat\rho_m},
+        \qquad \hat\alpha_i^{SW} = \bar R_i - \hat\beta_i^{SW}\bar R_m
+
+    where :math:`\hat\beta_i^{k}` is the slope of the simple regression of :math:`R_{it}` on
+    :math:`R_{m,t+k}` (:math:`k=-1,0,1`), :math:`\hat\rho_m` the first-order autocorrelation of the market
+    return (the sample correlation of :math:`R_{mt}` and :math:`R_{m,t-1}`), and the means run over the
+    estimation days on which :math:`R_{m,t-1}, R_{mt}, R_{m,t+1}` all exist (Scholes & Williams drop the first
+    and last day for the same reason).  Event-window abnormal returns are
+    :math:`AR_{it} = R_{it} - \hat\alpha_i^{SW} - \hat\beta_i^{SW} R_{mt}`.  Their variance uses the market
+    model's formula, :math:`\hat\sigma^2_i(1 + 1/T_i + (R_{mt}-\bar R_m)^2/\sum(R_{m\tau}-\bar R_m)^2)` with
+    :math:`\hat\sigma^2_i` the variance of :math:`R_{it} - \hat\alpha_i^{SW} - \hat\beta_i^{SW}R_{mt}` over the
+    estimation days (:math:`T_i-2` degrees of freedom): an approximation, since the paper derives no
+    prediction-error variance for its estimator.  ``params`` reports ``beta_sw``.
+
+    References
+    ----------
+    Scholes, M., & Williams, J. (1977). Estimating betas from nonsynchronous data. *Journal of Financial
+    Economics*, 5(3), 309-327.
+    """
+
+    name: ClassVar[str] = "scholes-williams"
+    label: ClassVar[str] = "Scholes-Williams market model"
+    lags: int = 1
+
+    def __post_init__(self) -> None:
+        if self.lags != 1:
+            raise ValueError(
+                "The Scholes-Williams beta uses one lag and one lead; use model=Dimson(lags=...) for more."
+            )
+
+    def derived(self, params):
+        return {"beta_sw": params[:, 2]}
+
+    def describe(self, market):
+        return f"{self.label} ({market[0]})"
+
+    def from_sums(self, sums, intercept: bool):
+        r"""The SW estimates from the window sums of the Dimson design :math:`(R_{m,t-1}, R_{mt}, R_{m,t+1})`.
+
+        Returns params ``(alpha, 0, beta_SW, 0)`` (so the event-window design reads only :math:`R_{mt}`),
+        the market model's :math:`(X'X)^{-1}` embedded in the same positions, :math:`\hat\sigma^2` and the
+        identified mask.
+        """
+        n = sums.n.astype(float)
+        t = np.maximum(n, 1.0)
+        ybar, zbar = sums.sy / t, sums.sz / t[:, None]
+        szz = sums.szz - t[:, None, None] * zbar[:, :, None] * zbar[:, None, :]
+        szy = sums.szy - t[:, None] * zbar * ybar[:, None]
+        syy = sums.syy - t * ybar**2
+        var = np.diagonal(szz, axis1=1, axis2=2)
+        ok = (sums.n > 3) & (var > 0).all(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slopes = szy / var  # beta^-, beta^0, beta^+
+            rho = szz[:, 0, 1] / np.sqrt(var[:, 0] * var[:, 1])
+            beta = slopes.sum(axis=1) / (1.0 + 2.0 * rho)
+            alpha = ybar - beta * zbar[:, 1]
+            ssr = syy - 2 * beta * szy[:, 1] + beta**2 * var[:, 1]  # residuals of y - alpha - beta m_t
+            sigma2 = np.clip(ssr, 0.0, None) / np.maximum(sums.n - 2, 1)
+        ok &= np.isfinite(beta) & (np.abs(1.0 + 2.0 * rho) > 1e-12)
+        params = np.zeros((len(n), 4))
+        params[:, 0], params[:, 2] = alpha, beta
+        xtx_inv = np.zeros((len(n), 4, 4))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            xtx_inv[:, 0, 0] = 1.0 / t + zbar[:, 1] ** 2 / var[:, 1]
+            xtx_inv[:, 0, 2] = xtx_inv[:, 2, 0] = -zbar[:, 1] / var[:, 1]
+            xtx_inv[:, 2, 2] = 1.0 / var[:, 1]
+        return params, xtx_inv, sigma2, ok, sums.n - 2
+
+
+@dataclass(frozen=True)
 class CAPM(MarketModel):
     r"""CAPM on excess returns: :math:`R_{it}-R_{ft} = \beta_i (R_{mt}-R_{ft}) + \varepsilon_{it}`.
 
@@ -234,7 +399,18 @@ def _one_benchmark(model: NormalReturnModel, market: tuple[str, ...]) -> None:
 
 MODELS: dict[str, type[NormalReturnModel]] = {
     cls.name: cls
-    for cls in (ConstantMean, MarketAdjusted, MarketModel, MultiIndexModel, CAPM, FamaFrench3, FamaFrench5, Carhart4)
+    for cls in (
+        ConstantMean,
+        MarketAdjusted,
+        MarketModel,
+        MultiIndexModel,
+        Dimson,
+        ScholesWilliams,
+        CAPM,
+        FamaFrench3,
+        FamaFrench5,
+        Carhart4,
+    )
 }
 _ALIASES = {
     "mean": "constant-mean",
@@ -247,6 +423,8 @@ _ALIASES = {
     "fama-french-5": "ff5",
     "carhart4": "carhart",
     "ff4": "carhart",
+    "scholes_williams": "scholes-williams",
+    "sw": "scholes-williams",
 }
 
 
@@ -312,12 +490,15 @@ class StackedFit:
     xtx_inv: np.ndarray
     sigma2: np.ndarray
     n_obs: np.ndarray
+    dof: np.ndarray | None = None  # residual degrees of freedom when they are not T_i - K (Scholes-Williams)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # results promise immutability: the arrays behind them cannot be changed in place either
         for name in ("day0", "firm", "params", "xtx_inv", "sigma2", "n_obs"):
             getattr(self, name).flags.writeable = False
+        if self.dof is not None:
+            self.dof.flags.writeable = False
 
     # --- shape -----------------------------------------------------------------------------------------
     @property
@@ -333,6 +514,8 @@ class StackedFit:
     @property
     def df(self) -> np.ndarray:
         """Residual degrees of freedom :math:`T_i - K` (:math:`T_i - 1` when nothing is estimated)."""
+        if self.dof is not None:
+            return self.dof
         return self.n_obs - max(self.n_params, 1)
 
     @property
@@ -474,6 +657,8 @@ class StackedFit:
         """The firm-events ``rows`` (integer positions or a boolean mask) as a new record."""
         rows = np.asarray(rows)
         picked = {name: getattr(self, name)[rows] for name in ("day0", "firm", "params", "xtx_inv", "sigma2", "n_obs")}
+        if self.dof is not None:
+            picked["dof"] = self.dof[rows]
         return replace(self, _cache={}, **picked)
 
 
@@ -486,6 +671,7 @@ def estimate(
     *,
     intercept: bool = True,
     estimated: bool = True,
+    model: NormalReturnModel | None = None,
 ) -> StackedFit:
     r"""Fit the normal-return model of every firm-event at once.
 
@@ -500,6 +686,9 @@ def estimate(
         Whether the model has a constant.
     estimated : bool
         False for market-adjusted returns: nothing but :math:`\sigma^2` is estimated.
+    model : NormalReturnModel, optional
+        A model that is not least squares on its design (Scholes-Williams) estimates from the same window
+        sums through its ``from_sums``.
 
     Notes
     -----
@@ -533,6 +722,25 @@ def estimate(
     t = s.n.astype(float)
     t_safe = np.maximum(t, 1.0)
 
+    custom = model.from_sums(s, intercept) if model is not None else None
+    if custom is not None:
+        params, xtx_inv, sigma2, ok, dof = custom
+        bad = ~ok
+        params[bad], xtx_inv[bad], sigma2[bad] = np.nan, np.nan, np.nan
+        return StackedFit(
+            data=data,
+            day0=day0,
+            firm=firm,
+            estimation_window=tuple(estimation_window),
+            event_window=tuple(event_window),
+            intercept=True,
+            estimated=True,
+            params=params,
+            xtx_inv=xtx_inv,
+            sigma2=sigma2,
+            n_obs=s.n,
+            dof=np.asarray(dof, dtype=np.int64),
+        )
     if not estimated:
         k = 0
         ybar = s.sy / t_safe

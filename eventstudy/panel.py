@@ -41,20 +41,29 @@ class AlignedData:
     usable : ndarray of bool, shape (T, M)
         Days a security may be used for estimation: ``y`` and every regressor observed and the day not
         excluded (for example, inside another event's window).
+    spans : ndarray of int, shape (M, 2), optional
+        First and one-past-last row of each security's block of sessions (None: every row).
     """
 
     y: np.ndarray
     z: np.ndarray
     usable: np.ndarray
+    spans: np.ndarray | None = None
 
     @classmethod
-    def build(cls, y: np.ndarray, z: np.ndarray, excluded: np.ndarray | None = None) -> AlignedData:
+    def build(
+        cls, y: np.ndarray, z: np.ndarray, excluded: np.ndarray | None = None, *, spans: np.ndarray | None = None
+    ) -> AlignedData:
+        """The matrices, with the usable days; ``spans`` (M, 2) gives the rows each security can have data in
+        (its block of sessions, see :mod:`eventstudy.layout`), so window sums need not run over the rest."""
         y = np.asarray(y, dtype=float)
         z = np.asarray(z, dtype=float).reshape(len(y), -1)
         usable = np.isfinite(y) & np.isfinite(z).all(axis=1)[:, None]
         if excluded is not None:
             usable &= ~np.broadcast_to(excluded, usable.shape)
-        return cls(y=y, z=z, usable=usable)
+        if spans is not None:
+            spans = np.asarray(spans, dtype=np.int64).reshape(y.shape[1], 2)
+        return cls(y=y, z=z, usable=usable, spans=spans)
 
     @property
     def n_sessions(self) -> int:
@@ -124,36 +133,45 @@ def window_sums(data: AlignedData, day0: np.ndarray, firm: np.ndarray, window: t
         szz=np.zeros((n, p, p)),
         szy=np.zeros((n, p)),
     )
-    per_security = (t + 1) * (3 + 2 * p + p * p) * 8
-    block = max(1, PREFIX_BUDGET // per_security)
     used_securities = np.unique(firm)
     # a missing regressor has weight zero everywhere, but 0 * NaN is NaN and would poison every later
     # prefix sum, so missing values enter as zeros
-    z = np.where(np.isfinite(data.z), data.z, 0.0)
-    zz = (z[:, :, None] * z[:, None, :]).reshape(t, p * p)
-    for first in range(0, len(used_securities), block):
-        securities = used_securities[first : first + block]
-        usable = data.usable[:, securities]
-        w = usable.astype(float)  # (T, B)
-        y = np.where(usable, data.y[:, securities], 0.0)
-        # every quantity goes into one (T + 1, Q, B) array so one pass builds all prefix sums
-        prefix = np.zeros((t + 1, 3 + 2 * p + p * p, len(securities)))
-        prefix[1:, 0], prefix[1:, 1], prefix[1:, 2] = w, y, y * y
-        for k in range(p):
-            prefix[1:, 3 + k] = w * z[:, [k]]
-            prefix[1:, 3 + p + k] = y * z[:, [k]]
-        for k in range(p * p):
-            prefix[1:, 3 + 2 * p + k] = w * zz[:, [k]]
-        # row by row: numpy's cumsum along the first axis of a 3-d array is several times slower
-        for row in range(1, t + 1):  # a loop over sessions, not firm-events
-            prefix[row] += prefix[row - 1]
-        rows = np.flatnonzero(np.isin(firm, securities))
-        col = np.searchsorted(securities, firm[rows])
-        sums = prefix[stop[rows], :, col] - prefix[start[rows], :, col]  # (R, Q)
-        out.n[rows] = np.rint(sums[:, 0]).astype(np.int64)
-        out.sy[rows] = sums[:, 1]
-        out.syy[rows] = sums[:, 2]
-        out.sz[rows] = sums[:, 3 : 3 + p]
-        out.szy[rows] = sums[:, 3 + p : 3 + 2 * p]
-        out.szz[rows] = sums[:, 3 + 2 * p :].reshape(len(rows), p, p)
+    z_all = np.where(np.isfinite(data.z), data.z, 0.0)
+    spans = data.spans if data.spans is not None else np.tile([0, t], (m, 1))
+    span_of = spans[used_securities]
+    # securities of one block share their rows: the prefix sums run over those rows only
+    for lo_row, hi_row in np.unique(span_of, axis=0):
+        in_span = used_securities[(span_of[:, 0] == lo_row) & (span_of[:, 1] == hi_row)]
+        rows_t = hi_row - lo_row
+        per_security = (rows_t + 1) * (3 + 2 * p + p * p) * 8
+        block = max(1, PREFIX_BUDGET // max(per_security, 1))
+        z = z_all[lo_row:hi_row]
+        zz = (z[:, :, None] * z[:, None, :]).reshape(rows_t, p * p)
+        for first in range(0, len(in_span), block):
+            securities = in_span[first : first + block]
+            usable = data.usable[lo_row:hi_row, securities]
+            w = usable.astype(float)  # (T_b, B)
+            y = np.where(usable, data.y[lo_row:hi_row, securities], 0.0)
+            # every quantity goes into one (T_b + 1, Q, B) array so one pass builds all prefix sums
+            prefix = np.zeros((rows_t + 1, 3 + 2 * p + p * p, len(securities)))
+            prefix[1:, 0], prefix[1:, 1], prefix[1:, 2] = w, y, y * y
+            for k in range(p):
+                prefix[1:, 3 + k] = w * z[:, [k]]
+                prefix[1:, 3 + p + k] = y * z[:, [k]]
+            for k in range(p * p):
+                prefix[1:, 3 + 2 * p + k] = w * zz[:, [k]]
+            # row by row: numpy's cumsum along the first axis of a 3-d array is several times slower
+            for row in range(1, rows_t + 1):  # a loop over sessions, not firm-events
+                prefix[row] += prefix[row - 1]
+            rows = np.flatnonzero(np.isin(firm, securities))
+            col = np.searchsorted(securities, firm[rows])
+            a = np.clip(start[rows] - lo_row, 0, rows_t)
+            b = np.clip(stop[rows] - lo_row, 0, rows_t)
+            sums = prefix[b, :, col] - prefix[a, :, col]  # (R, Q)
+            out.n[rows] = np.rint(sums[:, 0]).astype(np.int64)
+            out.sy[rows] = sums[:, 1]
+            out.syy[rows] = sums[:, 2]
+            out.sz[rows] = sums[:, 3 : 3 + p]
+            out.szy[rows] = sums[:, 3 + p : 3 + 2 * p]
+            out.szz[rows] = sums[:, 3 + 2 * p :].reshape(len(rows), p, p)
     return out

@@ -698,11 +698,11 @@ def test_duplicate_firm_event(small):
         es.EventStudy(_events("2023-06-01", "2023-06-01"), returns=returns).fit()
 
 
-def test_duplicate_after_day0_rule(small):
-    """Saturday and Monday with the same explicit event id are the same firm-event once day 0 is known."""
+def test_one_event_id_with_two_dates_is_refused_naming_the_rows(small):
+    """Saturday and Monday under one explicit event id: one event has one time, so the rows contradict."""
     returns, _ = small
     events = pd.DataFrame({"ticker": ["A", "A"], "date": ["2023-06-03", "2023-06-05"], "event_id": ["x", "x"]})
-    with pytest.raises(ValueError, match="same firm-event twice"):
+    with pytest.raises(ValueError, match=r"Event id 'x' has different dates .*row 1: date=2023-06-03; row 2"):
         es.EventStudy(events, returns=returns).fit()
 
 

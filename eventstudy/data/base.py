@@ -38,6 +38,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import pandas as pd
 
+from .._keys import FAILURES_KEY, NOTES_KEY
 from .._validation import check_choice
 from ..exceptions import DataQualityWarning, DataSourceError
 
@@ -69,11 +70,6 @@ PRICE_FIELDS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Adj Close")
 #: quotes are yields, not prices, and can be zero or negative (^IRX was below zero in March 2020), so the
 #: positivity check does not apply to them.
 RATE_TICKERS = frozenset({"IRX", "FVX", "TNX", "TYX"})
-#: Key of ``DataFrame.attrs`` holding the notes (list of str) recorded while reading.  The one definition:
-#: the calendar, the returns and the results read it from here.
-NOTES_KEY = "eventstudy_notes"
-#: Key of ``DataFrame.attrs`` holding the tickers a ``missing="skip"`` request left out (ticker -> reason).
-FAILURES_KEY = "eventstudy_failures"
 #: Accepted values of the ``missing`` argument of :meth:`PriceSource.get_prices` and ``get_history``.
 MISSING: tuple[str, ...] = ("raise", "skip")
 #: Resolution of every date index returned by the data layer.

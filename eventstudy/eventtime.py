@@ -1,0 +1,559 @@
+"""Event time: the one resolver of day 0, for every exchange.
+
+An event's time is one of
+
+* a **date with a release session** (``pre``, ``intraday``, ``post`` or ``unknown``), read on the US
+  Eastern clock (:data:`REFERENCE_TZ`), the convention of the built-in catalog: ``pre`` is before the
+  09:30 ET open (overnight, weekend and holiday releases included), ``intraday`` 09:30-16:00 ET, ``post``
+  after the 16:00 ET close;
+* a **timestamp with a time zone**: ISO 8601 with an offset (``2025-04-11T22:00:00-04:00``), a tz-aware
+  :class:`pandas.Timestamp`, or ``date`` + ``time`` + ``timezone`` columns.  A timestamp without a zone is
+  refused unless the caller says which zone to read it in (``naive_tz``);
+* a **day 0 given by the user**, which is respected (it must be a session of the security's exchange) and
+  never recomputed.
+
+Day 0 on an exchange is the first session of that exchange whose close comes after the news
+(exchange_calendars' ``minute_to_session(minute, direction="next")``): before the open, that session;
+during it, that session (the rule says so: day 0's close-to-close return then also holds the hours before
+the news); after the close or on a closed day, the next session.  A date with a session is an interval of
+instants (``pre`` = [00:00, 09:30) ET of the date, ``intraday`` = [09:30, 16:00), ``post`` = [16:00, 24:00));
+day 0 is the session that first sees the *start* of the interval, the earliest that could react (a later
+day 0 would push a possible reaction into the pre-event period).  On the NYSE this is the house rule
+(first session on or after the date; strictly after it for ``post``).  On an exchange where the interval
+spans two sessions (US ``pre`` news reaches Tokyo either in its afternoon or the next morning), the rule
+names both and a :class:`~eventstudy.exceptions.SessionAssumptionWarning` asks for a timestamp.
+
+:func:`parse_event_times` reads the columns once; :func:`resolve_day0` places the events on one exchange's
+calendar.  :func:`eventstudy.load_events`, :class:`eventstudy.EventStudy`, the report and the command line
+all go through these two functions, so no two paths can disagree about day 0.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .calendar import SESSIONS, TradingCalendar, _NoDayZero
+from .exceptions import SessionAssumptionWarning
+
+__all__ = ["REFERENCE_TZ", "EventTimes", "Day0", "parse_event_times", "resolve_day0", "GIVEN"]
+
+#: The clock of event dates and sessions (the catalog's convention).
+REFERENCE_TZ = "America/New_York"
+#: ``day0_rule`` of a day 0 the user gave.
+GIVEN = "given"
+
+_NAT = np.iinfo(np.int64).min
+_DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
+_CLOCK = re.compile(r"^\s*\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*$")
+#: where each session's interval starts and ends on the reference clock, in minutes after midnight
+_INTERVALS = {"pre": (0, 9 * 60 + 30), "intraday": (9 * 60 + 30, 16 * 60), "post": (16 * 60, 24 * 60)}
+_SHOW = 5
+
+
+@dataclass(frozen=True, eq=False)
+class EventTimes:
+    """The times of N events (or firm-events), parsed once.
+
+    Attributes
+    ----------
+    wall : ndarray of int64
+        Wall-clock time of a timestamped row, as naive nanoseconds, in the zone of :attr:`zone`; NaT
+        (``int64`` minimum) for rows with a date only.
+    zone : ndarray of object
+        Time zone of :attr:`wall` (``"UTC"``, ``"America/New_York"``, ...), ``"exchange"`` for a naive time
+        to be read in each security's exchange zone, or None for rows with a date only.
+    date : DatetimeIndex
+        The event date (tz-naive midnight); for a timestamp, its date on the reference clock.
+    session : ndarray of object
+        The release session given (``unknown`` when none was).
+    unknown_session : ndarray of object
+        For rows whose session is ``unknown``, the rule that places them: ``"pre"`` or ``"post"``.
+    day0 : DatetimeIndex
+        A day 0 the user gave, NaT elsewhere.
+    labels : ndarray of object
+        How errors name each row (``e.csv row 3 (id 'E1')``).
+    names : ndarray of object
+        How warnings name each event (its id).
+    """
+
+    wall: np.ndarray
+    zone: np.ndarray
+    date: pd.DatetimeIndex
+    session: np.ndarray
+    unknown_session: np.ndarray
+    day0: pd.DatetimeIndex
+    labels: np.ndarray
+    names: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.date)
+
+    @property
+    def timed(self) -> np.ndarray:
+        """Rows with a timestamp."""
+        return self.wall != _NAT
+
+    @property
+    def given(self) -> np.ndarray:
+        """Rows with a day 0 given by the user."""
+        return ~np.isnat(self.day0.to_numpy())
+
+    def instants(self, exchange_tz: str | None = None) -> np.ndarray:
+        """UTC instants (int64 ns) of the timestamped rows, NaT elsewhere; ``exchange_tz`` reads the rows of
+        zone ``"exchange"``."""
+        out = np.full(len(self), _NAT, dtype=np.int64)
+        for zone in pd.unique(self.zone[self.timed]):
+            rows = np.flatnonzero(self.timed & (self.zone == zone))
+            tz = exchange_tz if zone == "exchange" else zone
+            if tz is None:
+                raise ValueError("A naive time read in the exchange's zone needs that exchange.")
+            local = pd.DatetimeIndex(self.wall[rows].view("M8[ns]"))
+            out[rows] = _localize(local, tz, self.labels[rows]).tz_convert("UTC").tz_localize(None).asi8
+        return out
+
+    def take(self, rows) -> EventTimes:
+        """The rows ``rows`` (positions or a mask) as a new record."""
+        rows = np.asarray(rows)
+        return EventTimes(
+            wall=self.wall[rows],
+            zone=self.zone[rows],
+            date=self.date[rows],
+            session=self.session[rows],
+            unknown_session=self.unknown_session[rows],
+            day0=self.day0[rows],
+            labels=self.labels[rows],
+            names=self.names[rows],
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Day0:
+    """Day 0 of N events on one exchange.
+
+    Attributes
+    ----------
+    day0 : DatetimeIndex
+        The day-0 session.
+    position : ndarray of int64
+        Its index in the calendar's sessions.
+    rule : ndarray of object
+        How it was placed, in words (``"2025-04-11 22:00 -04:00 is after the XNYS close: next session"``).
+    """
+
+    day0: pd.DatetimeIndex
+    position: np.ndarray
+    rule: np.ndarray
+
+
+# --------------------------------------------------------------------------------------------------------
+# parsing
+# --------------------------------------------------------------------------------------------------------
+
+
+def _localize(local: pd.DatetimeIndex, tz: str, labels: np.ndarray) -> pd.DatetimeIndex:
+    try:
+        return local.tz_localize(tz, ambiguous="raise", nonexistent="raise")
+    except (ValueError, TypeError) as exc:  # a wall time the clock skipped or repeated (DST)
+        raise ValueError(
+            f"Cannot read the times of {', '.join(map(str, labels[:_SHOW]))} in the zone {tz!r}: {exc}. "
+            "Give them with a UTC offset."
+        ) from None
+
+
+def _zone(value, where: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    text = str(value).strip()
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{where}, column 'timezone': {text!r} is not a time zone; use an IANA name such as "
+            "'America/New_York' or 'Asia/Tokyo', or 'UTC'."
+        ) from None
+    return text
+
+
+def _text(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return ""
+    return str(value).strip()
+
+
+def _timestamp(value, where: str, column: str) -> pd.Timestamp | None:
+    """A timestamp, or None for an empty cell; a date-only value comes back naive at midnight."""
+    if isinstance(value, pd.Timestamp):
+        return None if value is pd.NaT else value
+    text = _text(value)
+    if not text:
+        return None
+    try:
+        ts = pd.Timestamp(pd.to_datetime(text, format="ISO8601"))  # never a locale guess: 08/01 is ambiguous
+    except (TypeError, ValueError):
+        ts = pd.NaT
+    if ts is pd.NaT:
+        raise ValueError(
+            f"{where}, column {column!r}: expected a date such as 2025-05-13 or a timestamp with a zone such as "
+            f"2025-05-13T17:30:00-04:00; got {text!r}."
+        )
+    if ts.tzinfo is None and not _DATE_ONLY.match(text) and ts != ts.normalize():
+        return ts  # a naive clock time: the caller decides
+    return ts
+
+
+def parse_event_times(
+    frame: pd.DataFrame,
+    *,
+    where: Callable[[int], str],
+    names: Sequence[str] | None = None,
+    naive_tz: str | None = None,
+    unknown_session: str | None = None,
+    fallback_unknown: str = "pre",
+    default_session: str = "unknown",
+) -> EventTimes:
+    """Read the time of every row of ``frame``.
+
+    Parameters
+    ----------
+    frame
+        Events with any of: ``date``; ``timestamp`` (or ``time`` holding full timestamps); ``time`` holding
+        clock times with ``timezone``; ``session``; ``day0`` (given by the user unless ``day0_rule`` says the
+        catalog loader computed it); ``unknown_session`` (the rule :func:`eventstudy.load_events` applied).
+    where
+        ``where(i)`` names row ``i`` in errors (file, row number, id).
+    names
+        How warnings name each row (the event ids); default ``where(i)``.
+    naive_tz
+        The zone of times written without one: an IANA name, or ``"exchange"`` for each security's exchange
+        zone.  None (default) refuses them.
+    unknown_session
+        ``"pre"`` or ``"post"``, given explicitly: the rule for rows of unknown session, over a row's own rule
+        (column ``unknown_session``, travelling from :func:`eventstudy.load_events`).
+    fallback_unknown
+        The rule for unknown-session rows when neither they nor ``unknown_session`` say one.
+    default_session
+        The session of rows without a ``session`` column or value.
+
+    Raises
+    ------
+    ValueError
+        Naming the row: a date or time that cannot be read, a naive time without ``naive_tz``, an unknown
+        session or zone, a session rule that contradicts ``unknown_session``.
+    """
+    n = len(frame)
+    wall = np.full(n, _NAT, dtype=np.int64)
+    zone = np.full(n, None, dtype=object)
+    dates = np.full(n, np.datetime64("NaT"), dtype="M8[ns]")
+    labels = np.array([where(i) for i in range(n)], dtype=object)
+    sessions = _sessions(frame, where, default_session)
+    rules = _rules(frame, sessions, where, unknown_session, fallback_unknown)
+    stamps = frame["timestamp"] if "timestamp" in frame.columns else None
+    clock = frame["time"] if "time" in frame.columns else None
+    zones = frame["timezone"] if "timezone" in frame.columns else None
+    date_column = frame["date"] if "date" in frame.columns else None
+    if date_column is not None and pd.api.types.is_datetime64_any_dtype(date_column.dtype) and stamps is None:
+        _dates_fast(date_column, wall, zone, dates)  # the common case: parsed dates, no per-row work
+        rows_to_read: Sequence[int] = []
+    else:
+        rows_to_read = range(n)
+    for i in rows_to_read:
+        stamp = None
+        column = "date"
+        if stamps is not None and _text(stamps.iloc[i]):
+            stamp, column = _timestamp(stamps.iloc[i], where(i), "timestamp"), "timestamp"
+        elif clock is not None and _text(clock.iloc[i]):
+            text = _text(clock.iloc[i])
+            if _CLOCK.match(text):
+                day = _timestamp(date_column.iloc[i], where(i), "date") if date_column is not None else None
+                if day is None:
+                    raise ValueError(f"{where(i)}: a clock time {text!r} needs a 'date'.")
+                stamp = pd.Timestamp(f"{day:%Y-%m-%d} {text}")
+                if zones is not None and _text(zones.iloc[i]):
+                    stamp = stamp.tz_localize(_zone(zones.iloc[i], where(i)))
+            else:
+                stamp, column = _timestamp(clock.iloc[i], where(i), "time"), "time"
+        elif date_column is not None:
+            stamp = _timestamp(date_column.iloc[i], where(i), "date")
+        if stamp is None:
+            if date_column is None and "day0" in frame.columns:
+                continue  # only a day 0: checked below
+            raise ValueError(f"{where(i)}: no date; give a 'date' (or a 'timestamp' with a zone).")
+        if stamp.tzinfo is not None:
+            utc = stamp.tz_convert("UTC")
+            wall[i] = utc.tz_localize(None).as_unit("ns").value
+            zone[i] = "UTC"
+            dates[i] = stamp.tz_convert(REFERENCE_TZ).tz_localize(None).normalize().as_unit("ns").to_datetime64()
+        elif stamp != stamp.normalize() or column in ("timestamp", "time"):
+            if naive_tz is None:
+                raise ValueError(
+                    f"{where(i)}, column {column!r}: the time {stamp} has no time zone, so the session that first "
+                    "saw it is unknown. Write it with an offset (2025-04-11T22:00:00-04:00), add a 'timezone' "
+                    "column, or pass naive_tz='America/New_York' (or 'exchange' for each security's own zone)."
+                )
+            wall[i] = stamp.as_unit("ns").value
+            zone[i] = naive_tz if naive_tz == "exchange" else _zone(naive_tz, "naive_tz")
+            dates[i] = stamp.normalize().as_unit("ns").to_datetime64()
+        else:
+            dates[i] = stamp.as_unit("ns").to_datetime64()
+    day0 = _given_day0(frame, where)
+    if date_column is None and "day0" in frame.columns:
+        dates = np.where(np.isnat(dates), day0.to_numpy(), dates)
+    missing = np.isnat(dates) & np.isnat(day0.to_numpy())
+    if missing.any():
+        raise ValueError(f"{labels[missing][0]}: no date; give a 'date' (or a 'timestamp' with a zone).")
+    return EventTimes(
+        wall=wall,
+        zone=zone,
+        date=pd.DatetimeIndex(dates),
+        session=sessions,
+        unknown_session=rules,
+        day0=day0,
+        labels=labels,
+        names=labels if names is None else np.asarray(list(names), dtype=object),
+    )
+
+
+def _dates_fast(column: pd.Series, wall: np.ndarray, zone: np.ndarray, dates: np.ndarray) -> None:
+    values = pd.DatetimeIndex(column)
+    if values.tz is not None:  # aware values are instants
+        wall[:] = values.tz_convert("UTC").tz_localize(None).as_unit("ns").asi8
+        zone[:] = "UTC"
+        dates[:] = values.tz_convert(REFERENCE_TZ).tz_localize(None).normalize().as_unit("ns").to_numpy()
+        return
+    values = values.as_unit("ns")
+    timed = (values != values.normalize()) & ~values.isna()
+    if timed.any():
+        first = int(np.flatnonzero(timed)[0])
+        raise ValueError(
+            f"The 'date' column holds times without a time zone (first: {values[first]}); the session that first "
+            "saw them is unknown. Localize them (dates.dt.tz_localize('America/New_York')) or pass naive_tz=."
+        )
+    dates[:] = values.to_numpy()
+
+
+def _sessions(frame: pd.DataFrame, where, default: str) -> np.ndarray:
+    n = len(frame)
+    if "session" not in frame.columns:
+        return np.full(n, default, dtype=object)
+    out = np.empty(n, dtype=object)
+    for i, value in enumerate(frame["session"].to_numpy(dtype=object)):
+        text = _text(value).lower() or "unknown"
+        if text not in SESSIONS:
+            raise ValueError(f"{where(i)}, column 'session': expected one of {', '.join(SESSIONS)}; got {text!r}.")
+        out[i] = text
+    return out
+
+
+def _rules(frame: pd.DataFrame, sessions: np.ndarray, where, unknown_session: str | None, fallback: str) -> np.ndarray:
+    """The day-0 rule of each unknown-session row: its own (travelling from load_events) or the caller's."""
+    if unknown_session is not None and unknown_session not in ("pre", "post"):
+        raise ValueError(f"The 'unknown_session' parameter must be 'pre' or 'post'. Got {unknown_session!r}.")
+    out = np.full(len(frame), "", dtype=object)
+    unknown = sessions == "unknown"
+    own = (
+        frame["unknown_session"].to_numpy(dtype=object)
+        if "unknown_session" in frame.columns
+        else np.full(len(frame), "", dtype=object)
+    )
+    for i in np.flatnonzero(unknown):
+        carried = _text(own[i]).lower()
+        if carried and carried not in ("pre", "post"):
+            raise ValueError(f"{where(i)}, column 'unknown_session': expected 'pre' or 'post'; got {carried!r}.")
+        out[i] = unknown_session or carried or fallback
+    return out
+
+
+def _given_day0(frame: pd.DataFrame, where) -> pd.DatetimeIndex:
+    n = len(frame)
+    if "day0" not in frame.columns:
+        return pd.DatetimeIndex(np.full(n, np.datetime64("NaT"), dtype="M8[ns]"))
+    values = frame["day0"]
+    if "day0_rule" in frame.columns:  # computed by load_events on its calendar: resolved again per exchange
+        values = values.where(frame["day0_rule"].astype(str) == GIVEN)
+    try:
+        day0 = pd.DatetimeIndex(pd.to_datetime(values, format="ISO8601" if values.dtype == object else None))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"The 'day0' column must hold dates such as 2025-05-13 ({exc}).") from None
+    if day0.tz is not None:
+        day0 = day0.tz_localize(None)
+    timed = (day0 != day0.normalize()) & ~day0.isna()
+    if timed.any():
+        raise ValueError(f"{where(int(np.flatnonzero(timed)[0]))}, column 'day0': a day 0 is a session date, no time.")
+    return day0.as_unit("ns")
+
+
+# --------------------------------------------------------------------------------------------------------
+# resolving
+# --------------------------------------------------------------------------------------------------------
+
+
+def _interval(times: EventTimes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """UTC start and end (int64 ns) of the release interval of each dated row, and its effective session."""
+    effective = np.where(times.session == "unknown", times.unknown_session, times.session).astype(object)
+    lo_minutes = np.array([_INTERVALS.get(s, (0, 0))[0] for s in effective], dtype=np.int64)
+    hi_minutes = np.array([_INTERVALS.get(s, (0, 0))[1] for s in effective], dtype=np.int64)
+    minute = np.int64(60 * 10**9)
+    base = pd.DatetimeIndex(times.date)
+    lo = _to_utc(base + pd.to_timedelta(lo_minutes * minute, unit="ns"))
+    hi = _to_utc(base + pd.to_timedelta(hi_minutes * minute - 1, unit="ns"))
+    return lo, hi, effective
+
+
+def _to_utc(local: pd.DatetimeIndex) -> np.ndarray:
+    # the US clock has no gap or repeat at 00:00, 09:30, 16:00 or 23:59 (changes happen at 02:00)
+    aware = local.tz_localize(REFERENCE_TZ, ambiguous="NaT", nonexistent="NaT")
+    return aware.tz_convert("UTC").tz_localize(None).as_unit("ns").asi8
+
+
+def _phase(calendar: TradingCalendar, instants: np.ndarray, positions: np.ndarray, during: np.ndarray) -> list[str]:
+    out = []
+    tz = calendar.tz
+    for instant, pos, inside in zip(instants, positions, during):
+        local = pd.Timestamp(instant, tz="UTC").tz_convert(tz)
+        session = calendar.sessions[pos]
+        if inside:
+            out.append(f"during the {calendar.name} session of {session:%Y-%m-%d}: that session (its return also "
+                       "holds the hours before the news)")  # fmt: skip
+        elif local.tz_localize(None).normalize() == session:
+            out.append(f"before the {calendar.name} open: that session")
+        else:
+            out.append(f"after the {calendar.name} close or on a closed day: next session {session:%Y-%m-%d}")
+    return out
+
+
+def resolve_day0(
+    times: EventTimes,
+    calendar: TradingCalendar,
+    *,
+    warn: bool = True,
+    warn_unknown: bool | None = None,
+    stacklevel: int = 3,
+) -> Day0:
+    """Day 0 of each event on ``calendar``'s exchange (see the module docstring for the rule).
+
+    Parameters
+    ----------
+    times
+        From :func:`parse_event_times`.
+    calendar
+        The exchange's :class:`~eventstudy.calendar.TradingCalendar`.
+    warn
+        Issue the :class:`~eventstudy.exceptions.SessionAssumptionWarning` for unknown sessions and for
+        sessions that span two of this exchange's sessions (once per call, naming the events).
+    warn_unknown
+        Whether to warn about unknown sessions (default ``warn``): a study of several exchanges warns once.
+
+    Raises
+    ------
+    ValueError
+        (a ``_NoDayZero`` with the row's ``position``) when an event has no day 0 inside the calendar, or a
+        given day 0 is not one of its sessions.
+    """
+    n = len(times)
+    positions = np.zeros(n, dtype=np.int64)
+    rules = np.empty(n, dtype=object)
+    sessions = calendar.sessions
+    given = times.given
+    timed = times.timed & ~given
+    dated = ~timed & ~given
+    if given.any():
+        rows = np.flatnonzero(given)
+        found = sessions.get_indexer(times.day0[rows])
+        if (found < 0).any():
+            i = rows[int(np.flatnonzero(found < 0)[0])]
+            raise _NoDayZero(
+                f"{times.labels[i]}: the day 0 given, {times.day0[i]:%Y-%m-%d}, is not a session of {calendar.name} "
+                "(weekend, holiday, closure or outside the calendar). Give a session, or give the date and "
+                "session (or a timestamp) instead and let day 0 be computed.",
+                position=int(i),
+            )
+        positions[rows] = found
+        rules[rows] = GIVEN
+    if timed.any():
+        rows = np.flatnonzero(timed)
+        instants = times.take(rows).instants(calendar.tz)
+        found, during = calendar.locate(instants)
+        _check_found(times, calendar, rows, found, instants)
+        positions[rows] = found
+        stamps = pd.DatetimeIndex(instants.view("M8[ns]")).tz_localize("UTC").tz_convert(calendar.tz)
+        phases = _phase(calendar, instants, found, during)
+        rules[rows] = [f"{stamp:%Y-%m-%d %H:%M %Z} is {phase}" for stamp, phase in zip(stamps, phases)]
+    unknown_rows: list[int] = []
+    spanning: list[str] = []
+    if dated.any():
+        rows = np.flatnonzero(dated)
+        part = times.take(rows)
+        lo, hi, effective = _interval(part)
+        found, _ = calendar.locate(lo)
+        _check_found(times, calendar, rows, found, lo)
+        last, _ = calendar.locate(hi)
+        positions[rows] = found
+        for k, i in enumerate(rows):
+            given_session = times.session[i]
+            text = f"session {given_session!r}" if given_session != "unknown" else (
+                f"session unknown, taken as {effective[k]!r}")  # fmt: skip
+            if given_session == "unknown":
+                unknown_rows.append(int(i))
+            if last[k] != found[k] and last[k] < len(sessions):
+                text += (
+                    f"; on {calendar.name} it spans sessions {sessions[found[k]]:%Y-%m-%d} and "
+                    f"{sessions[last[k]]:%Y-%m-%d}, the earliest taken (give a timestamp to decide)"
+                )
+                spanning.append(f"{times.names[i]} ({sessions[found[k]]:%Y-%m-%d} or {sessions[last[k]]:%Y-%m-%d})")
+            rules[i] = text
+    if (warn if warn_unknown is None else warn_unknown) and unknown_rows:
+        _warn_unknown(times, unknown_rows, calendar, positions, stacklevel + 1)
+    if warn and spanning:
+        warnings.warn(
+            f"The release session of {len(set(spanning))} event(s), read on the US Eastern clock, spans two "
+            f"{calendar.name} sessions: {_listing(list(dict.fromkeys(spanning)))}. Day 0 was set to the earlier, the first that could react; give "
+            "each a timestamp with its zone to place it exactly, or use a (0, +1) event window.",
+            SessionAssumptionWarning,
+            stacklevel=stacklevel,
+        )
+    return Day0(day0=pd.DatetimeIndex(sessions[positions], name=None), position=positions, rule=rules)
+
+
+def _check_found(times: EventTimes, calendar: TradingCalendar, rows, found, instants) -> None:
+    outside = (found >= len(calendar.sessions)) | (instants < calendar._opens[0] - 86_400 * 10**9 * 7)
+    if outside.any():
+        k = int(np.flatnonzero(outside)[0])
+        i = int(rows[k])
+        raise _NoDayZero(
+            f"{times.labels[i]}, column 'date': {times.date[i]:%Y-%m-%d} (session {times.session[i]}) has no day 0 "
+            f"inside the {calendar.name} trading calendar ({calendar.start:%Y-%m-%d} to {calendar.end:%Y-%m-%d}); "
+            f"pass calendar=TradingCalendar({calendar.name!r}, start=..., end=...) or drop the event.",
+            position=i,
+        )
+
+
+def _listing(items: Sequence[str]) -> str:
+    items = list(items)
+    return ", ".join(items[:_SHOW]) + (f" and {len(items) - _SHOW} more" if len(items) > _SHOW else "")
+
+
+def _warn_unknown(times: EventTimes, rows: list[int], calendar: TradingCalendar, positions, stacklevel: int) -> None:
+    named = list(dict.fromkeys(f"{times.names[i]} ({times.date[i]:%Y-%m-%d})" for i in rows))
+    rules = set(times.unknown_session[rows])
+    if rules == {"post"}:
+        rule = "the first session after the US close of the date (unknown_session='post')"
+        alternative = "set unknown_session='pre' to take the first session on or after the date"
+    elif rules == {"pre"}:
+        rule = "the first session on or after the date (unknown_session='pre', the earliest that could react)"
+        alternative = "set unknown_session='post' to take the next session instead"
+    else:
+        rule = "each event's own unknown_session rule"
+        alternative = "load the events with one unknown_session"
+    warnings.warn(
+        f"Release session unknown for {len(named)} event(s): {_listing(named)}. Day 0 was set to {rule}. "
+        f"To change it, give the session explicitly ('pre', 'intraday' or 'post') or a timestamp, {alternative}, "
+        "or use a (0, +1) event window that covers both candidates.",
+        SessionAssumptionWarning,
+        stacklevel=stacklevel,
+    )

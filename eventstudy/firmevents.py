@@ -1,0 +1,186 @@
+"""Events -> firm-events, each placed on its own exchange's day 0.
+
+A study's ``events`` are either firm-events (a ``ticker`` column: one row per security and event) or an
+event catalog crossed with ``tickers``.  Every firm-event gets the exchange of its security
+(:class:`~eventstudy.layout.CalendarSpec`) and its day 0 there, from the one resolver of event time
+(:mod:`eventstudy.eventtime`), the same that :func:`eventstudy.load_events` uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._validation import check_instance
+from .eventtime import EventTimes, parse_event_times, resolve_day0
+from .layout import CalendarSpec
+
+__all__ = ["firm_events", "place", "resolve_rows", "TIME_COLUMNS"]
+
+#: columns that carry an event's time
+TIME_COLUMNS = ("date", "session", "timestamp", "time", "timezone", "day0", "day0_rule", "unknown_session")
+
+
+def firm_events(events: pd.DataFrame, tickers: Sequence[str] | str | None) -> pd.DataFrame:
+    """One row per firm-event: ``event_id``, ``ticker``, the event's time columns and its other columns.
+
+    ``_row`` keeps the position of the row in ``events``, so messages can name it.
+
+    Raises
+    ------
+    ValueError
+        Empty events or tickers; tickers given twice; one ``event_id`` with different dates or times
+        (naming the id and the rows); the same firm-event twice.
+    KeyError
+        No ``ticker`` column and no ``tickers``; no ``date`` (nor ``timestamp`` or ``day0``) column.
+    """
+    check_instance("events", events, pd.DataFrame, "a DataFrame of events (see eventstudy.load_events)")
+    if events.empty:
+        raise ValueError("The 'events' parameter is empty: give at least one event.")
+    frame = events.reset_index(drop=True)
+    frame["_row"] = np.arange(len(frame))
+    if not any(c in frame.columns for c in ("date", "timestamp", "day0")):
+        raise KeyError(f"The 'events' parameter needs a 'date' column. Found columns: {list(events.columns)}.")
+    if "event_id" not in frame.columns:
+        frame["event_id"] = frame["id"] if "id" in frame.columns else None
+    ids = frame["event_id"].isna()
+    if ids.any():  # events without an id are named by their date
+        label = frame["date"] if "date" in frame.columns else frame.get("timestamp", frame.get("day0"))
+        frame["event_id"] = frame["event_id"].astype(object)
+        frame.loc[ids, "event_id"] = pd.to_datetime(label[ids]).dt.strftime("%Y-%m-%d")
+    frame["event_id"] = frame["event_id"].astype(str)
+    _check_one_time_per_id(frame)
+    if "ticker" in frame.columns:
+        if tickers is not None:
+            raise ValueError(
+                "Give tickers either as a 'ticker' column of events or as the 'tickers' parameter, not both."
+            )
+    else:
+        if tickers is None:
+            raise KeyError(
+                "The 'events' parameter has no 'ticker' column. Pass tickers=[...] to study every ticker on "
+                "every event, or add a 'ticker' column (one row per firm-event)."
+            )
+        tickers = [tickers] if isinstance(tickers, str) else list(dict.fromkeys(tickers))
+        if not tickers:
+            raise ValueError("The 'tickers' parameter is empty: name at least one ticker.")
+        frame = frame.merge(pd.DataFrame({"ticker": tickers}), how="cross")
+    frame["ticker"] = frame["ticker"].astype(str)
+    duplicated = frame.duplicated(["event_id", "ticker"])
+    if duplicated.any():
+        dup = frame.loc[duplicated, ["event_id", "ticker"]].head(3).to_dict("records")
+        raise ValueError(f"The 'events' parameter lists the same firm-event twice, e.g. {dup}. Give each once.")
+    first = ["event_id", "ticker"]
+    rest = [c for c in frame.columns if c not in first and c != "id"]
+    return frame[first + rest].reset_index(drop=True)
+
+
+def _check_one_time_per_id(frame: pd.DataFrame) -> None:
+    """Rows of one event share its time; different dates under one id would silently get the first's."""
+    keys = [c for c in ("date", "timestamp", "time", "timezone", "session") if c in frame.columns]
+    if not keys or not frame["event_id"].duplicated().any():
+        return
+    text = pd.Series(["|".join(map(str, row)) for row in frame[keys].itertuples(index=False)], index=frame.index)
+    counts = text.groupby(frame["event_id"]).nunique()
+    clashing = counts[counts > 1]
+    if len(clashing):
+        event_id = clashing.index[0]
+        rows = frame.index[frame["event_id"] == event_id]
+        shown = "; ".join(
+            f"row {r + 1}: "
+            + ", ".join(f"{k}={frame.at[r, k]}" for k in keys if str(frame.at[r, k]) not in ("", "nan"))
+            for r in rows[:5]
+        )
+        raise ValueError(
+            f"Event id {event_id!r} has different dates or times on different rows ({shown}). One event has one "
+            "time: give each dated announcement its own event_id (e.g. 'E1-NVDA', 'E1-AMD'), or a 'day0' column "
+            "if a security's day 0 differs on purpose."
+        )
+
+
+def _where(frame: pd.DataFrame):
+    rows = frame["_row"].to_numpy() if "_row" in frame.columns else np.arange(len(frame))
+    ids = frame["event_id"].to_numpy(dtype=object)
+    tickers = frame["ticker"].to_numpy(dtype=object) if "ticker" in frame.columns else None
+
+    def where(i: int) -> str:
+        ticker = f", ticker {tickers[i]!r}" if tickers is not None else ""
+        return f"events row {int(rows[i]) + 1} (event_id {ids[i]!r}{ticker})"
+
+    return where
+
+
+def parse(frame: pd.DataFrame, calendars: CalendarSpec, *, unknown_session=None, naive_tz=None) -> EventTimes:
+    """The event times of ``frame``'s rows (firm-events or catalog rows), parsed once."""
+    columns = [c for c in TIME_COLUMNS if c in frame.columns]
+    return parse_event_times(
+        frame[columns],
+        where=_where(frame),
+        names=frame["event_id"].astype(str).tolist() if "event_id" in frame.columns else None,
+        naive_tz=naive_tz,
+        unknown_session=unknown_session,
+        fallback_unknown=calendars.unknown_session,
+        default_session="pre" if "session" not in frame.columns else "unknown",
+    )
+
+
+def resolve_rows(
+    times: EventTimes,
+    exchanges: np.ndarray,
+    calendars: CalendarSpec,
+    *,
+    warn: bool = True,
+    warn_unknown: bool = True,
+    stacklevel: int = 4,
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Day 0 and its rule for each row, each on the calendar of its exchange (one resolver call per
+    exchange, vectorized within it)."""
+    n = len(times)
+    day0 = np.full(n, np.datetime64("NaT"), dtype="M8[ns]")
+    rules = np.empty(n, dtype=object)
+    for k, code in enumerate(pd.unique(exchanges)):
+        rows = np.flatnonzero(exchanges == code)
+        resolved = resolve_day0(
+            times.take(rows),
+            calendars.calendar(code),
+            warn=warn,
+            warn_unknown=warn and warn_unknown and k == 0,
+            stacklevel=stacklevel,
+        )
+        day0[rows] = resolved.day0.to_numpy()
+        rules[rows] = resolved.rule
+    return pd.DatetimeIndex(day0), rules
+
+
+def place(frame: pd.DataFrame, calendars: CalendarSpec, *, unknown_session=None, naive_tz=None) -> pd.DataFrame:
+    """Add ``exchange``, ``day0``, ``day0_rule`` and ``timestamp`` (UTC; NaT for dated events) to firm-events.
+
+    A bare date without a ``session`` column is taken as ``pre`` (the first session on or after it: firm
+    announcements, user files).
+    """
+    frame = frame.copy()
+    frame["exchange"] = [calendars.exchange(t) for t in frame["ticker"]]
+    times = parse(frame, calendars, unknown_session=unknown_session, naive_tz=naive_tz)
+    # events from load_events carry their unknown-session rule and the loader has said so; say it again only
+    # where this study applies another rule
+    carried = frame["unknown_session"].astype(str).to_numpy() if "unknown_session" in frame.columns else None
+    unknown = times.session == "unknown"
+    changed = carried is None or bool((unknown & (carried != times.unknown_session)).any())
+    day0, rules = resolve_rows(
+        times, frame["exchange"].to_numpy(dtype=object), calendars, warn_unknown=changed, stacklevel=6
+    )
+    frame["date"] = times.date
+    frame["session"] = times.session
+    frame["day0"] = day0
+    frame["day0_rule"] = rules
+    utc = np.full(len(frame), np.iinfo(np.int64).min, dtype=np.int64)
+    for code in pd.unique(frame["exchange"]):
+        rows = np.flatnonzero(frame["exchange"].to_numpy() == code)
+        utc[rows] = times.take(rows).instants(calendars.calendar(code).tz)
+    frame["timestamp"] = pd.DatetimeIndex(utc.view("M8[ns]")).tz_localize("UTC")
+    first = ["event_id", "ticker", "date", "session", "day0", "exchange", "day0_rule", "timestamp"]
+    drop = {"_row", "time", "timezone", "unknown_session"}
+    rest = [c for c in frame.columns if c not in first and c not in drop]
+    return frame[first + rest]
