@@ -42,11 +42,14 @@ _LAZY: dict[str, str] = {
     "returns": "._returns",
     "load_events": ".events",
     "list_catalogs": ".events",
+    "exchange_of": ".exchanges",
     # models and estimation
     "ConstantMean": ".models",
     "MarketAdjusted": ".models",
     "MarketModel": ".models",
     "MultiIndexModel": ".models",
+    "Dimson": ".models",
+    "ScholesWilliams": ".models",
     "CAPM": ".models",
     "FamaFrench3": ".models",
     "FamaFrench5": ".models",
@@ -102,17 +105,20 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .data import CachedSource, CsvSource, PriceSource, YahooSource, default_source, load_factors
     from .estimation import EventStudy
     from .events import list_catalogs, load_events
+    from .exchanges import exchange_of
     from .inference import TestResult, run_tests
     from .inference.simulation import simulate
     from .models import (
         CAPM,
         Carhart4,
         ConstantMean,
+        Dimson,
         FamaFrench3,
         FamaFrench5,
         MarketAdjusted,
         MarketModel,
         MultiIndexModel,
+        ScholesWilliams,
         get_model,
     )
     from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices

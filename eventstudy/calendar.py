@@ -20,6 +20,7 @@ ad hoc closures such as the 2025-01-09 national day of mourning for President Ca
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as _dt
 import functools
 import warnings
@@ -31,7 +32,7 @@ import pandas as pd
 
 from ._keys import NOTES_KEY
 from ._validation import check_choice
-from .exceptions import DataQualityWarning, SessionAssumptionWarning
+from .exceptions import DataQualityWarning
 
 __all__ = ["TradingCalendar", "SESSIONS", "NOTES_KEY", "as_calendar"]
 
@@ -371,18 +372,6 @@ class TradingCalendar:
             raise ValueError(f"The 'labels' parameter must hold one label per date: got {len(labels)}.")
         return self._day_zeros(idx, sessions, labels=labels, stacklevel=4)
 
-    def _resolve(self, n: int, sessions: str | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        kinds = np.full(n, sessions, dtype=object) if isinstance(sessions, str) else np.asarray(sessions)
-        unknown = kinds == "unknown"
-        after = np.where(unknown, self.unknown_session == "post", kinds == "post")
-        return after.astype(bool), unknown.astype(bool)
-
-    def _positions_for(self, idx: pd.DatetimeIndex, after: np.ndarray) -> np.ndarray:
-        values = idx.asi8
-        return np.where(
-            after, np.searchsorted(self._ns, values, side="right"), np.searchsorted(self._ns, values, side="left")
-        )
-
     def _day_zeros(
         self,
         idx: pd.DatetimeIndex,
@@ -391,37 +380,27 @@ class TradingCalendar:
         labels: Sequence[str] | None,
         stacklevel: int = 3,
     ) -> pd.DatetimeIndex:
-        after, unknown = self._resolve(len(idx), sessions)
-        pos = self._positions_for(idx, after)
-        bad = np.asarray((idx < self.start) | (pos >= len(self._ns)))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            what = "Event date" if labels is None else f"Event {np.asarray(labels, dtype=object)[i]!r}: date"
-            raise _NoDayZero(self._out_of_bounds_message(idx[i], what), position=i)
-        if unknown.any():
-            picked = None if labels is None else np.asarray(labels, dtype=object)[unknown]
-            self._warn_unknown(idx[unknown], picked, stacklevel=stacklevel)
-        return pd.DatetimeIndex(self._sessions[pos], name=None)
+        """Dates (New York calendar days) with sessions, placed by the one resolver of event time."""
+        from .eventtime import parse_event_times, resolve_day0  # the resolver builds on this module
 
-    def _warn_unknown(self, days: pd.DatetimeIndex, labels: np.ndarray | None, *, stacklevel: int) -> None:
-        if labels is None:
-            named = _listing(days)
-        else:
-            items = [f"{label} ({_fmt(day)})" for label, day in zip(labels, days)]
-            named = ", ".join(items[:_SHOW]) + (f" and {len(items) - _SHOW} more" if len(items) > _SHOW else "")
-        if self.unknown_session == "pre":
-            rule = "the first session on or after the date (unknown_session='pre', the earliest that could react)"
-            alternative = "set unknown_session='post' to take the next session instead"
-        else:
-            rule = "the first session strictly after the date (unknown_session='post')"
-            alternative = "set unknown_session='pre' to take the first session on or after the date"
-        warnings.warn(
-            f"Release session unknown for {len(days)} event(s): {named}. Day 0 was set to {rule}. "
-            f"To change it, give the session explicitly ('pre', 'intraday' or 'post'), {alternative}, "
-            "or use a (0, +1) event window that covers both candidates.",
-            SessionAssumptionWarning,
-            stacklevel=stacklevel,
+        kinds = np.full(len(idx), sessions, dtype=object) if isinstance(sessions, str) else np.asarray(sessions)
+        names = [f"{d:%Y-%m-%d}" for d in idx] if labels is None else [str(v) for v in np.asarray(labels, dtype=object)]
+        frame = pd.DataFrame({"date": idx, "session": kinds})
+        times = parse_event_times(
+            frame,
+            where=lambda i: names[i],
+            names=names if labels is not None else None,
+            unknown_session=self.unknown_session,
         )
+        if labels is None:  # the warning names dates only
+            times = dataclasses.replace(times, names=np.array([""] * len(idx), dtype=object))
+        try:
+            resolved = resolve_day0(times, self, stacklevel=stacklevel + 1)
+        except _NoDayZero as error:
+            i = error.position
+            what = "Event date" if labels is None else f"Event {names[i]!r}: date"
+            raise _NoDayZero(self._out_of_bounds_message(idx[i], what), position=i) from None
+        return pd.DatetimeIndex(resolved.day0, name=None)
 
     # -- counting sessions ---------------------------------------------------------------------------
     def positions(self, dates: Any) -> np.ndarray:

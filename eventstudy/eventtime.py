@@ -539,7 +539,12 @@ def _listing(items: Sequence[str]) -> str:
 
 
 def _warn_unknown(times: EventTimes, rows: list[int], calendar: TradingCalendar, positions, stacklevel: int) -> None:
-    named = list(dict.fromkeys(f"{times.names[i]} ({times.date[i]:%Y-%m-%d})" for i in rows))
+    named = list(
+        dict.fromkeys(
+            f"{times.names[i]} ({times.date[i]:%Y-%m-%d})" if times.names[i] else f"{times.date[i]:%Y-%m-%d}"
+            for i in rows
+        )
+    )
     rules = set(times.unknown_session[rows])
     if rules == {"post"}:
         rule = "the first session after the US close of the date (unknown_session='post')"

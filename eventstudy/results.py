@@ -278,6 +278,10 @@ class EventStudyResults:
         names = self._model.param_names(self._market)
         for j, name in enumerate(names):
             table[name] = fit.params[:, j]
+        derived = getattr(self._model, "derived", None)
+        if derived is not None:  # summed betas of the non-synchronous-trading models
+            for name, values in derived(fit.params).items():
+                table[name] = values
         table["sigma"] = np.sqrt(fit.sigma2)
         table["n_obs"] = fit.n_obs
         lo, hi = fit.estimation_window

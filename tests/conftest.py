@@ -35,6 +35,13 @@ def prices_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def global_prices_dir() -> Path:
+    """``shared/data/prices_global``: non-US listings, their local indices and FX (bases differ by file; see
+    ``PROVENANCE-global-intraday.md``)."""
+    return _require(shared_dir() / "data" / "prices_global")
+
+
+@pytest.fixture(scope="session")
 def long_prices_dir() -> Path:
     """``shared/data/prices_adjclose_long``: adjusted closes from 2018 for the dane tickers."""
     return _require(shared_dir() / "data" / "prices_adjclose_long")

@@ -710,6 +710,8 @@ class PriceSource(abc.ABC):
             DatetimeIndex ``Date`` (tz-naive, midnight, ascending, unique; the union of the tickers'
             dates), one float64 column per ticker in the order given and named as written.
             ``attrs["eventstudy_notes"]`` lists what was recorded while reading;
+            ``attrs["eventstudy_price_columns"]`` names the column each ticker's values came from (the field
+            asked for, or ``Close`` where it stood in), so a study never mixes price bases unseen;
             ``attrs["eventstudy_failures"]`` maps each ticker left out to the reason (empty when none was).
 
         Raises
@@ -736,9 +738,11 @@ class PriceSource(abc.ABC):
         columns: dict[str, pd.Series] = {}
         lacking: dict[str, str] = {}
         fallbacks: list[str] = []
+        used: dict[str, str] = {}
         for ticker, frame in history.items():
             notes.extend(frame.attrs.get(NOTES_KEY, []))
             values = frame[field]
+            used[ticker] = field
             if values.isna().all():
                 available = [f for f in FIELDS if frame[f].notna().any()]
                 if field in PRICE_FIELDS and field != "Close" and "Close" in available:
@@ -751,6 +755,7 @@ class PriceSource(abc.ABC):
                     fallbacks.append(note)
                     notes.append(note)
                     values = frame["Close"]
+                    used[ticker] = "Close"
                 else:
                     hint = f" Ask for field={available[0]!r} instead." if available else ""
                     lacking[ticker] = f"no {field!r} values; the data have {available}.{hint}"
@@ -771,6 +776,7 @@ class PriceSource(abc.ABC):
             NOTES_KEY: notes,
             "eventstudy_source": self.name,
             "eventstudy_field": field,
+            "eventstudy_price_columns": {t: used[t] for t in columns},
             FAILURES_KEY: self._skipped(names, {**failures, **lacking}, errors),
         }
         return wide
