@@ -202,7 +202,7 @@ def _parse_stamps(ticker: str, index: pd.Index, where: str, lines: np.ndarray | 
                 "unambiguous instant: localize the stamps (e.g. index.tz_localize('America/New_York')) first.",
                 failures={ticker: "bars without a zone"},
             )
-        return index.tz_convert("UTC")
+        return index.tz_convert("UTC").as_unit("ns")
     text = pd.Series(np.asarray(index, dtype=object)).astype(str).str.strip()
     bad_zone = ~text.str.contains(_ZONE).to_numpy()
     if bad_zone.any():
