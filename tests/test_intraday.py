@@ -199,3 +199,23 @@ def test_event_times_need_a_zone(intraday_dir):
         study(events, bars, "SPY")
     with pytest.raises(KeyError, match="'time'"):
         study(pd.DataFrame({"ticker": ["NVDA"]}), bars, "SPY")
+
+
+def test_plot_intraday_draws_on_the_given_axes_and_returns_its_figure(intraday_dir):
+    import matplotlib.pyplot as plt
+
+    bars = es.CsvSource(intraday_dir, interval="5m", label="end").get_bars(
+        ["8035.T", "^N225"], "2025-03-01", "2025-04-16"
+    )
+    events = pd.DataFrame({"ticker": ["8035.T"], "time": [pd.Timestamp("2025-04-16 09:00", tz="Asia/Tokyo")]})
+    res = study(events, bars, "^N225", event_window=(0, 65), max_missing=3)
+    fig, axes = plt.subplots(1, 2)
+    mark = pd.Timestamp("2025-04-15 16:00", tz=NY)
+    assert es.plot_intraday(res, marks={"NVIDIA 8-K": mark}, ax=axes[1]) is fig
+    labels = axes[1].get_legend_handles_labels()[1]
+    assert "XTKS regular hours" in labels and "XNYS regular hours" in labels
+    assert any(label.startswith("NVIDIA 8-K: 04-16 05:00") for label in labels)
+    # the cumulative abnormal return drawn at the session's last bar is the CAR of the whole session
+    line = next(l for l in axes[1].get_lines() if l.get_label().endswith("cumulative abnormal return"))
+    assert line.get_ydata()[-1] == pytest.approx(res.car((0, 65))["car"].iloc[0], abs=1e-12)
+    plt.close(fig)
