@@ -216,6 +216,6 @@ def test_plot_intraday_draws_on_the_given_axes_and_returns_its_figure(intraday_d
     assert "XTKS regular hours" in labels and "XNYS regular hours" in labels
     assert any(label.startswith("NVIDIA 8-K: 04-16 05:00") for label in labels)
     # the cumulative abnormal return drawn at the session's last bar is the CAR of the whole session
-    line = next(l for l in axes[1].get_lines() if l.get_label().endswith("cumulative abnormal return"))
+    line = next(ln for ln in axes[1].get_lines() if ln.get_label().endswith("cumulative abnormal return"))
     assert line.get_ydata()[-1] == pytest.approx(res.car((0, 65))["car"].iloc[0], abs=1e-12)
     plt.close(fig)
