@@ -658,10 +658,13 @@ class IntradayResults:
         -------
         pandas.DataFrame
             Index ``event_id``; columns ``ticker, time`` (event time, UTC), ``event_bar`` (UTC start of the
-            event bar), ``window``, ``bars`` (bars with a bar return in the window), ``raw`` and ``market_raw``
-            (compounded returns of the firm and the market over those bars), ``car``, ``se``, ``t``, ``pvalue``
-            (Student t, :math:`T_i-2` df), ``placebo_pvalue`` and ``n_placebo`` (:math:`N_i`); see
-            :class:`IntradayStudy` for the definitions.
+            event bar), ``window``, ``bars`` (bars with a bar return in the window), ``missing`` (bars without
+            one, a segment's first bar apart: the CAR is NaN when there are more than ``max_missing``),
+            ``raw`` and ``market_raw`` (compounded bar returns of the firm and the market over the bars in the
+            CAR), ``price_change`` and ``market_price_change`` (close of the window's last bar over the close
+            before its first bar return: the whole move, missing bars included; NaN across a session gap),
+            ``car``, ``se``, ``t``, ``pvalue`` (Student t, :math:`T_i-2` df), ``placebo_pvalue`` and
+            ``n_placebo`` (:math:`N_i`); see :class:`IntradayStudy` for the definitions.
         """
         from scipy import stats
 
@@ -676,6 +679,7 @@ class IntradayResults:
         se = np.sqrt(variance)
         t = car / se
         df = f.n_obs - 2
+        change, market_change = self._price_change(rows, f.firm)
         placebo = self._placebo_cars(window)
         valid = np.isfinite(placebo)
         n_valid = valid.sum(axis=1)
@@ -693,6 +697,8 @@ class IntradayResults:
                 "missing": missing,
                 "raw": np.nanprod(1.0 + y, axis=1) - 1.0,
                 "market_raw": np.nanprod(1.0 + z, axis=1) - 1.0,
+                "price_change": change,
+                "market_price_change": market_change,
                 "car": car,
                 "se": se,
                 "t": t,
@@ -702,6 +708,25 @@ class IntradayResults:
             },
             index=pd.Index(self.events["event_id"], name="event_id"),
         )
+
+    def _price_change(self, rows: np.ndarray, firm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Close of the window's last bar over the close before its first bar return, firm and market.
+
+        The base is the close of the bar before the window, or of the window's first bar when that bar opens a
+        session (its own return is the gap).  NaN when a close is missing or the window crosses into another
+        segment (the move would include a gap).
+        """
+        p, t = self.panel, len(self.panel.grid)
+        first, last = rows[:, 0], rows[:, -1]
+        ok = (first >= 0) & (last < t)
+        first, last = np.clip(first, 0, t - 1), np.clip(last, 0, t - 1)
+        inner = np.clip(rows[:, 1:], 0, t - 1)
+        ok &= ~p.segment_first[inner].any(axis=1)
+        base = np.where(p.segment_first[first], first, np.maximum(first - 1, 0))
+        market = p.column(self.market)
+        change = p.close[last, firm] / p.close[base, firm] - 1.0
+        market_change = p.close[last, market] / p.close[base, market] - 1.0
+        return np.where(ok, change, np.nan), np.where(ok, market_change, np.nan)
 
     def _placebo_rows(self) -> np.ndarray:
         """Grid row of the bar at the event bar's clock time on each of the previous sessions, -1 if none."""
