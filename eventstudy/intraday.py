@@ -105,7 +105,7 @@ class BarPanel:
             When a ticker is not in ``bars``.
         """
         interval, calendars = _bar_attrs(bars)
-        present = list(dict.fromkeys(bars.index.get_level_values(0)))
+        present = [str(t) for t in bars.index.unique(level=0)]
         names = present if tickers is None else list(dict.fromkeys(tickers))
         for ticker in names:
             if ticker not in present:
@@ -425,7 +425,11 @@ class IntradayStudy:
         if not isinstance(self.market, str):
             raise TypeError(f"The 'market' parameter must be one ticker. Got {self.market!r} instead.")
         table = _event_table(self.events)
-        present = set(self.bars.index.get_level_values(0)) if isinstance(self.bars, pd.DataFrame) else set()
+        present = (
+            {str(t) for t in self.bars.index.unique(level=0)}
+            if isinstance(self.bars, pd.DataFrame) and isinstance(self.bars.index, pd.MultiIndex)
+            else set()
+        )
         if self.market not in present:
             raise KeyError(f"The market {self.market!r} is not in the bars ({sorted(present)}); read its bars too.")
         dropped: list[dict] = []
@@ -493,35 +497,35 @@ def _drop_row(row) -> dict:
 
 
 def _event_bars(panel: BarPanel, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row of each event's bar on the grid; which events have one, and why not."""
+    """Row of each event's bar on the grid; which events have one, and why not (vectorized over events)."""
     times = pd.DatetimeIndex(table["time"]).tz_convert("UTC")
-    grid = panel.grid
-    step = panel.step
+    grid, step, t = panel.grid, panel.step, len(panel.grid)
     after = grid.searchsorted(times, side="left")
     before = grid.searchsorted(times, side="right") - 1
-    keep = np.ones(len(table), dtype=bool)
+    first = pd.DatetimeIndex([panel.first_bar[k] for k in table["ticker"].unique()])
+    last = pd.DatetimeIndex([panel.last_bar[k] for k in table["ticker"].unique()])
+    which = pd.Index(table["ticker"].unique()).get_indexer(table["ticker"])
+    lo, hi = first[which], last[which] + step
+    outside = (times < lo) | (times >= hi)
+    safe_before, safe_after = np.clip(before, 0, t - 1), np.clip(after, 0, t - 1)
+    inside_bar = (before >= 0) & (times < grid[safe_before] + step)
+    same_session = (after < t) & (panel.session[safe_after] == panel.session[safe_before])
+    closed = ~outside & ~(inside_bar & same_session)
+    keep = ~outside & ~closed
     reasons = np.full(len(table), "", dtype=object)
     tz = panel.tz
-    for i, (ticker, when) in enumerate(zip(table["ticker"], times)):  # checks per event; fitting is not here
-        local = when.tz_convert(tz)
-        lo, hi = panel.first_bar[ticker], panel.last_bar[ticker] + step
-        if when < lo or when >= hi:
-            keep[i] = False
-            reasons[i] = (
-                f"event time {local} is outside the bars of {ticker} ({lo.tz_convert(tz)} .. {hi.tz_convert(tz)}); "
-                "read bars that cover it"
-            )
-            continue
-        j = before[i]
-        inside = j >= 0 and when < grid[j] + step
-        if not inside or after[i] >= len(grid) or panel.session[after[i]] != panel.session[j]:
-            nxt = grid[after[i]].tz_convert(tz) if after[i] < len(grid) else None
-            keep[i] = False
-            reasons[i] = (
-                f"event time {local} is outside the regular hours of {panel.calendar} (market closed); the first "
-                f"bar that could react starts at {nxt}: give that time to study the session, and measure the "
-                "gap before it with es.returns(prices, kind='overnight') or session_gaps"
-            )
+    for i in np.flatnonzero(outside):  # messages for the dropped events only
+        reasons[i] = (
+            f"event time {times[i].tz_convert(tz)} is outside the bars of {table['ticker'].iloc[i]} "
+            f"({lo[i].tz_convert(tz)} .. {hi[i].tz_convert(tz)}); read bars that cover it"
+        )
+    for i in np.flatnonzero(closed):
+        nxt = grid[after[i]].tz_convert(tz) if after[i] < t else None
+        reasons[i] = (
+            f"event time {times[i].tz_convert(tz)} is outside the regular hours of {panel.calendar} (market "
+            f"closed); the first bar that could react starts at {nxt}: give that time to study the session, and "
+            "measure the gap before it with es.returns(prices, kind='overnight') or session_gaps"
+        )
     return keep, reasons, after.astype(np.int64)
 
 
