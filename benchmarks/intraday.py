@@ -84,6 +84,19 @@ def run_study(events, bars):
     return res, res.car()
 
 
+def car_at(start, y, m, first, alpha, beta):
+    """CAR over the event window from bar ``start``, its bar count and summed design, by hand."""
+    w = np.arange(start + EVENT[0], start + EVENT[1] + 1)
+    if w[0] < 0 or w[-1] >= len(y):
+        return np.nan, 0, np.zeros(2)
+    keep = ~first[w]
+    ar = y[w] - alpha - beta * m[w]
+    present = keep & np.isfinite(ar)
+    if (keep & ~present).sum() > 2:
+        return np.nan, 0, np.zeros(2)
+    return ar[present].sum(), present.sum(), np.array([present.sum(), m[w][present].sum()])
+
+
 def loop(events, panel: BarPanel, n: int):
     """One statsmodels OLS per firm-event, then CAR, Var(CAR) and the placebo CARs by hand."""
     import statsmodels.api as sm
@@ -101,18 +114,7 @@ def loop(events, panel: BarPanel, n: int):
         alpha, beta = fit.params
         xtx_inv = np.linalg.inv(X.T @ X)
 
-        def car_at(start):
-            w = np.arange(start + EVENT[0], start + EVENT[1] + 1)
-            if w[0] < 0 or w[-1] >= len(panel.grid):
-                return np.nan, 0, np.zeros(2)
-            keep = ~first[w]
-            ar = y_all[w, col] - alpha - beta * m[w]
-            present = keep & np.isfinite(ar)
-            if (keep & ~present).sum() > 2:
-                return np.nan, 0, np.zeros(2)
-            return ar[present].sum(), present.sum(), np.array([present.sum(), m[w][present].sum()])
-
-        car, length, s = car_at(e)
+        car, length, s = car_at(e, y_all[:, col], m, first, alpha, beta)
         se = np.sqrt(fit.scale * (length + s @ xtx_inv @ s))
         session = panel.session[e]
         position = e - panel.session_start[session]
@@ -124,7 +126,7 @@ def loop(events, panel: BarPanel, n: int):
             start = panel.session_start[k] + position
             if start + EVENT[1] >= e + EVENT[0]:
                 continue
-            value = car_at(start)[0]
+            value = car_at(start, y_all[:, col], m, first, alpha, beta)[0]
             if np.isfinite(value):
                 placebo.append(value)
         p = (1 + sum(abs(c) >= abs(car) for c in placebo)) / (1 + len(placebo)) if placebo else np.nan
