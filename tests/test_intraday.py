@@ -219,3 +219,49 @@ def test_plot_intraday_draws_on_the_given_axes_and_returns_its_figure(intraday_d
     line = next(ln for ln in axes[1].get_lines() if ln.get_label().endswith("cumulative abnormal return"))
     assert line.get_ydata()[-1] == pytest.approx(res.car((0, 65))["car"].iloc[0], abs=1e-12)
     plt.close(fig)
+
+
+def test_session_gaps_and_bar_returns_match_the_raw_file(intraday_dir):
+    bars = es.CsvSource(intraday_dir, interval="1m").get_bars(["NVDA", "SPY"], "2025-05-12", "2025-05-13")
+    raw = pd.read_csv(intraday_dir / "NVDA_1m.csv")
+    stamps = pd.to_datetime(raw["Datetime"], utc=True).dt.tz_convert(NY)
+    opens, closes = dict(zip(stamps, raw["Open"])), dict(zip(stamps, raw["Close"]))
+    gap = opens[pd.Timestamp("2025-05-13 09:30", tz=NY)] / closes[pd.Timestamp("2025-05-12 15:59", tz=NY)] - 1
+    assert es.session_gaps(bars).loc["2025-05-13", "NVDA"] == pytest.approx(gap, abs=1e-15)
+    returns = es.bar_returns(bars)["NVDA"]
+    at = pd.Timestamp("2025-05-13 11:00", tz=NY)
+    expected = closes[at] / closes[at - pd.Timedelta(minutes=1)] - 1
+    assert returns.loc[at] == pytest.approx(expected, abs=1e-15)
+    assert np.isnan(returns.loc[pd.Timestamp("2025-05-13 09:30", tz=NY)])  # a session's first bar
+    # 09:35 is missing from the file: neither it nor the bar after it has a return (nothing bridged)
+    assert pd.Timestamp("2025-05-13 09:35", tz=NY) not in closes
+    assert np.isnan(returns.loc[pd.Timestamp("2025-05-13 09:35", tz=NY)])
+    assert np.isnan(returns.loc[pd.Timestamp("2025-05-13 09:36", tz=NY)])
+
+
+def test_sessions_crossed_by_an_estimation_window_is_counted_exactly(intraday_dir):
+    from eventstudy.intraday import BarPanel, _sessions_used
+
+    bars = es.CsvSource(intraday_dir, interval="5m").get_bars(["NVDA", "SMH", "SPY"], "2025-04-24", "2025-06-30")
+    panel = BarPanel.from_bars(bars)
+    usable = np.isfinite(panel.returns) & np.isfinite(panel.returns[:, [panel.column("SPY")]])
+    rng = np.random.default_rng(1)
+    t = len(panel.grid)
+    for _ in range(200):
+        day0, firm = rng.integers(0, t + 200, size=5), rng.integers(0, 3, size=5)
+        lo = -int(rng.integers(1, 900))
+        hi = lo + int(rng.integers(0, 900))
+        got = _sessions_used(panel, usable, day0, firm, (lo, hi))
+        for k in range(5):
+            rows = [r for r in range(day0[k] + lo, day0[k] + hi + 1) if 0 <= r < t and usable[r, firm[k]]]
+            assert got[k] == len({int(panel.session[r]) for r in rows})
+
+
+def test_timestamp_column_and_event_ids_are_accepted(intraday_dir):
+    bars = es.CsvSource(intraday_dir, interval="5m").get_bars(["SMH", "SPY"], "2025-04-24", "2025-05-14")
+    events = pd.DataFrame(
+        {"event_id": ["forum"], "ticker": ["SMH"], "timestamp": [pd.Timestamp("2025-05-13 13:30", tz="UTC")]}
+    )
+    res = study(events, bars, "SPY", event_window=(0, 11), estimation_window=(-390, -13))
+    assert res.car().index.tolist() == ["forum"]
+    assert res.car()["event_bar"].iloc[0] == pd.Timestamp("2025-05-13 09:30", tz=NY)
