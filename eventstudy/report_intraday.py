@@ -2,7 +2,8 @@
 
 :func:`intraday_section` reads a folder of ``<TICKER>_<interval>.csv`` bars, runs :class:`~eventstudy.IntradayStudy`
 for each case, writes one figure and one CSV table into an output folder and returns the section as Markdown.
-The cases are data (:data:`DEFAULT_CASES`), not code: pass your own list to study other days.
+The cases are data (``catalog/intraday_cases.csv``, read by :func:`load_cases`), not code: pass your own file's
+cases to study other days.
 
 >>> from eventstudy.report_intraday import intraday_section
 >>> markdown = intraday_section("../shared/data/intraday", "results/intraday")  # doctest: +SKIP
@@ -21,7 +22,7 @@ import pandas as pd
 from .data.bars import INTERVALS, calendar_for, exchange_calendar, schedule
 from .exceptions import DataSourceError
 
-__all__ = ["IntradayCase", "DEFAULT_CASES", "intraday_section", "intraday_table"]
+__all__ = ["IntradayCase", "CASES_FILE", "load_cases", "intraday_section", "intraday_table"]
 
 
 @dataclass(frozen=True)
@@ -56,39 +57,55 @@ class IntradayCase:
     note: str = ""
 
 
-DEFAULT_CASES: tuple[IntradayCase, ...] = (
-    IntradayCase(
-        name="2025-05-13 (Riyadh forum; BIS rescission after the close)",
-        time="2025-05-13T09:30:00-04:00",
-        tickers=("NVDA", "AMD", "SMH"),
-        markets=("SPY", "QQQ"),
-        marks={"US close; BIS release came later (wire stories in the US evening)": "2025-05-13T16:00:00-04:00"},
-        note=(
-            "The Saudi-US investment forum in Riyadh and the Humain chip deals were that morning; the Commerce (BIS) "
-            "release on the diffusion rule appears in wire stories only in the US evening, after the close."
-        ),
-    ),
-    IntradayCase(
-        name="2025-05-14 (first session after the BIS release)",
-        time="2025-05-14T09:30:00-04:00",
-        tickers=("NVDA", "AMD", "SMH"),
-        markets=("SPY", "QQQ"),
-        note="The first regular session that could react to the BIS release of the evening before.",
-    ),
-    IntradayCase(
-        name="2025-04-16 Tokyo (after NVIDIA's H20 disclosure)",
-        time="2025-04-16T09:00:00+09:00",
-        tickers=("8035.T", "6857.T", "6920.T", "7735.T"),
-        markets=("^N225",),
-        intervals=("5m",),
-        label="end",
-        marks={"NVIDIA H20 8-K: after the New York close": "2025-04-15T16:00:00-04:00"},
-        note=(
-            "NVIDIA disclosed the H20 licence requirement in an 8-K after the New York close on 2025-04-15 "
-            "(05:00 in Tokyo on the 16th); Tokyo's first session to react opened at 09:00."
-        ),
-    ),
-)
+CASES_FILE = Path(__file__).with_name("catalog") / "intraday_cases.csv"
+
+
+def load_cases(path: str | os.PathLike[str] | None = None) -> tuple[IntradayCase, ...]:
+    """Read intraday cases from a CSV file (default: the built-in ``catalog/intraday_cases.csv``).
+
+    Columns ``name, time`` (tz-aware ISO 8601), ``tickers``, ``markets`` and ``intervals`` (each a
+    ``;``-separated list), ``label`` (``start`` or ``end``), ``marks`` (``label=time`` pairs separated by ``|``)
+    and ``note``.  The built-in file holds 2025-05-13 and 2025-05-14 (NVDA, AMD, SMH against SPY and QQQ on 1-
+    and 5-minute bars) and Tokyo's chip stocks against the Nikkei 225 on 2025-04-16.
+    """
+    where = Path(path) if path is not None else CASES_FILE
+    try:
+        table = pd.read_csv(where, dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as exc:
+        raise DataSourceError(
+            f"The cases file {where} cannot be read: {exc}.", failures={str(where): str(exc)}
+        ) from None
+    missing = [c for c in ("name", "time", "tickers", "markets") if c not in table.columns]
+    if missing:
+        raise KeyError(f"The cases file {where} lacks the column(s) {missing}; it has {list(table.columns)}.")
+    cases = []
+    for i, row in table.iterrows():
+        when = pd.Timestamp(row["time"])
+        if when.tzinfo is None:
+            raise ValueError(
+                f"Row {i + 2} of {where}: the time {row['time']!r} has no UTC offset; write e.g. 2025-05-13T09:30:00-04:00."
+            )
+        marks = {}
+        for part in filter(None, (p.strip() for p in row.get("marks", "").split("|"))):
+            label, _, stamp = part.rpartition("=")
+            if not label or pd.Timestamp(stamp).tzinfo is None:
+                raise ValueError(f"Row {i + 2} of {where}: the mark {part!r} must read 'label=time' with a UTC offset.")
+            marks[label.strip()] = stamp.strip()
+        split = lambda text: tuple(x.strip() for x in text.split(";") if x.strip())  # noqa: E731
+        cases.append(
+            IntradayCase(
+                name=row["name"],
+                time=row["time"],
+                tickers=split(row["tickers"]),
+                markets=split(row["markets"]),
+                intervals=split(row.get("intervals", "")) or ("1m", "5m"),
+                label=row.get("label", "") or "start",
+                marks=marks,
+                note=row.get("note", ""),
+            )
+        )
+    return tuple(cases)
+
 
 _COLUMNS = [
     "case", "interval", "ticker", "market", "window", "bars", "missing", "price_change", "market_price_change",
@@ -156,7 +173,7 @@ def _move(firm: float, market: float) -> dict:
 
 def intraday_table(
     intraday_dir: str | os.PathLike[str],
-    cases: tuple[IntradayCase, ...] = DEFAULT_CASES,
+    cases: tuple[IntradayCase, ...] | None = None,
     *,
     daily_dirs: list[str | os.PathLike[str]] | None = None,
     estimation_sessions: int = 10,
@@ -176,6 +193,7 @@ def intraday_table(
     from .intraday import IntradayStudy, _sessions_used, session_gaps
 
     folder = Path(intraday_dir)
+    cases = load_cases() if cases is None else cases
     if daily_dirs is None:
         daily = [folder.parent / "prices", folder.parent / "prices_global"]
     else:
@@ -329,7 +347,7 @@ def _where_one(table: pd.DataFrame, case: IntradayCase, ticker: str, interval: s
 def intraday_section(
     intraday_dir: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
-    cases: tuple[IntradayCase, ...] = DEFAULT_CASES,
+    cases: tuple[IntradayCase, ...] | None = None,
     *,
     daily_dirs: list[str | os.PathLike[str]] | None = None,
     heading_level: int = 2,
@@ -344,8 +362,8 @@ def intraday_section(
         Where ``figures/intraday.png`` and ``tables/intraday.csv`` go (folders created); the Markdown links
         to them relative to ``out_dir``.
     cases
-        The days to study (default :data:`DEFAULT_CASES`: 2025-05-13 and 2025-05-14 for NVDA, AMD and SMH
-        against SPY and QQQ; Tokyo's chip stocks against the Nikkei 225 on 2025-04-16).
+        The days to study (default: :func:`load_cases` of the built-in file, 2025-05-13 and 2025-05-14 for
+        NVDA, AMD and SMH against SPY and QQQ, and Tokyo's chip stocks against the Nikkei 225 on 2025-04-16).
     daily_dirs
         Folders of daily ``<TICKER>.csv`` files for the overnight gaps (default: ``prices`` and
         ``prices_global`` beside ``intraday_dir``).
@@ -361,6 +379,7 @@ def intraday_section(
     if not folder.is_dir():
         raise DataSourceError(f"The intraday folder {folder} does not exist.", failures={str(folder): "no folder"})
     out = Path(out_dir)
+    cases = load_cases() if cases is None else cases
     table, fitted = intraday_table(folder, cases, daily_dirs=daily_dirs)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "tables" / "intraday.csv", index=False)

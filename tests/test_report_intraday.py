@@ -42,3 +42,14 @@ def test_nvda_first_hour_in_the_text_is_the_raw_file_move(section, intraday_dir,
     row = table.query("ticker == 'NVDA' and interval == '1m' and market == 'SPY' and window == 'first hour'")
     assert row["case"].iloc[0].startswith("2025-05-13")
     assert row["price_change"].iloc[0] == pytest.approx(first_hour, abs=1e-12)
+
+
+def test_cases_are_data_and_a_zone_less_time_is_refused(tmp_path):
+    from eventstudy.report_intraday import load_cases
+
+    names = [case.name for case in load_cases()]
+    assert any(name.startswith("2025-05-13") for name in names) and any("Tokyo" in name for name in names)
+    bad = tmp_path / "cases.csv"
+    bad.write_text("name,time,tickers,markets\nopen,2025-05-13T09:30:00,NVDA,SPY\n")
+    with pytest.raises(ValueError, match=r"Row 2 of .*cases.csv: the time '2025-05-13T09:30:00' has no UTC offset"):
+        load_cases(bad)
