@@ -58,6 +58,12 @@ _LAZY: dict[str, str] = {
     "EventStudy": ".estimation",
     "EventStudyResults": ".results",
     "compare": ".results",
+    # intraday event windows
+    "IntradayStudy": ".intraday",
+    "IntradayResults": ".intraday",
+    "bar_returns": ".intraday",
+    "session_gaps": ".intraday",
+    "plot_intraday": ".plotting_intraday",
     # inference
     "simulate": ".inference.simulation",
     "TestResult": ".inference",
@@ -108,6 +114,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .exchanges import exchange_of
     from .inference import TestResult, run_tests
     from .inference.simulation import simulate
+    from .intraday import IntradayResults, IntradayStudy, bar_returns, session_gaps
     from .models import (
         CAPM,
         Carhart4,
@@ -122,4 +129,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         get_model,
     )
     from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices
+    from .plotting_intraday import plot_intraday
     from .results import EventStudyResults, compare

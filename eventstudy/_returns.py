@@ -19,11 +19,12 @@ __all__ = ["returns"]
 
 def returns(
     prices: pd.DataFrame | pd.Series,
-    kind: Literal["simple", "log"] = "simple",
+    kind: Literal["simple", "log", "overnight", "intraday"] = "simple",
     *,
     calendar: str | TradingCalendar | Mapping[str, str] | None = "auto",
 ) -> pd.DataFrame | pd.Series:
-    r"""Close-to-close returns, one per session of each security's own exchange, never bridging a missing price.
+    r"""Close-to-close returns, or their overnight and intraday legs, one per session of each security's own
+    exchange, never bridging a missing price.
 
     Parameters
     ----------
@@ -31,7 +32,9 @@ def returns(
         Wide DataFrame of prices (DatetimeIndex, one column per ticker), or one Series. Use adjusted closes
         so that splits and dividends do not show up as returns.
     kind
-        ``"simple"`` for :math:`P_t / P_{t-1} - 1`, ``"log"`` for :math:`\ln(P_t / P_{t-1})`.
+        ``"simple"`` for :math:`P_t / P_{t-1} - 1`, ``"log"`` for :math:`\ln(P_t / P_{t-1})`;
+        ``"overnight"`` (open over the previous close) or ``"intraday"`` (close over the open) for the two legs
+        of the daily return, from a frame of several fields (see Notes).
     calendar
         ``"auto"`` (default): each column on the sessions of its own exchange, read from its Yahoo symbol
         (:func:`eventstudy.exchanges.exchange_of`: ``8035.T`` on Tokyo's, ``NVDA`` on the NYSE's); a mapping
@@ -60,8 +63,25 @@ def returns(
 
     Notes
     -----
-    No value is filled: a NaN price on session :math:`t` makes the returns of sessions :math:`t` and
-    :math:`t+1` NaN, because the return on :math:`t+1` would otherwise span two sessions.
+    **Overnight and intraday legs.** ``prices`` then holds columns ``(field, ticker)`` with ``Open`` and
+    ``Close`` and, where the source has it, ``Adj Close``, as ``source.get_prices(tickers, start, end,
+    fields=["Open", "Close", "Adj Close"])`` returns.  The open is adjusted with the same day's factor
+    :math:`a_t = A_t / C_t` (adjusted over raw close), :math:`O^*_t = a_t O_t`, so that
+
+    .. math::
+
+        r^{\text{on}}_t = \frac{O^*_t}{A_{t-1}} - 1, \qquad
+        r^{\text{id}}_t = \frac{A_t}{O^*_t} - 1 = \frac{C_t}{O_t} - 1, \qquad
+        (1 + r^{\text{on}}_t)(1 + r^{\text{id}}_t) = \frac{A_t}{A_{t-1}} ,
+
+    the close-to-close return of ``kind="simple"`` on the adjusted close, exactly: a dividend or split
+    that goes ex on day :math:`t` is taken out of the overnight leg.  Without Adj Close (or where it is
+    missing) the raw close serves as :math:`A` and a note says so.  An event study of one leg passes these
+    returns to the study: ``es.EventStudy(events, returns=es.returns(p, kind="overnight"), market="SPY")``
+    (the market's leg comes from the same frame).
+
+    No value is filled: a NaN price on day :math:`t` makes the returns of days :math:`t` and :math:`t+1`
+    NaN, because the return on :math:`t+1` would otherwise span two sessions.
 
     Examples
     --------
@@ -70,7 +90,9 @@ def returns(
     >>> returns(p).round(4).tolist()
     [0.1, -0.1]
     """
-    kind = check_choice("kind", kind, ("simple", "log"))
+    kind = check_choice("kind", kind, ("simple", "log", "overnight", "intraday"))
+    if kind in ("overnight", "intraday"):
+        return _leg_returns(prices, kind, calendar)
     is_series = isinstance(prices, pd.Series)
     if not isinstance(prices, (pd.DataFrame, pd.Series)):
         raise TypeError(
@@ -121,6 +143,71 @@ def _union(parts: list[pd.DataFrame], columns) -> pd.DataFrame:
         notes.extend(part.attrs.get(NOTES_KEY, []))
     out = pd.concat(parts, axis=1, sort=True)[list(columns)]
     out.attrs = {NOTES_KEY: notes} if notes else {}
+    return out
+
+
+def _leg_returns(prices: pd.DataFrame, kind: str, calendar) -> pd.DataFrame:
+    """The overnight or intraday leg of the adjusted close-to-close return (see :func:`returns`)."""
+    if not isinstance(prices, pd.DataFrame) or not isinstance(prices.columns, pd.MultiIndex):
+        raise TypeError(
+            f"kind={kind!r} needs prices with columns (field, ticker) holding Open and Close (and Adj Close), "
+            'e.g. source.get_prices(tickers, start, end, fields=["Open", "Close", "Adj Close"]). '
+            f"Got {type(prices).__name__} with {'MultiIndex' if isinstance(getattr(prices, 'columns', None), pd.MultiIndex) else 'flat'} columns."
+        )
+    fields = list(dict.fromkeys(prices.columns.get_level_values(0)))
+    for needed in ("Open", "Close"):
+        if needed not in fields:
+            raise KeyError(
+                f"kind={kind!r} needs the {needed!r} field; the prices hold {fields}. Ask the source for "
+                'fields=["Open", "Close", "Adj Close"].'
+            )
+    _check_prices(prices)
+    if calendar is not None:
+        spec = CalendarSpec(calendar)
+        tickers = list(dict.fromkeys(prices.columns.get_level_values(1)))
+        exchanges = {t: spec.exchange(str(t)) for t in tickers}
+        codes = list(dict.fromkeys(exchanges.values()))
+        if len(codes) > 1:  # each exchange's legs on its own sessions, then their union
+            parts = []
+            for code in codes:
+                part = prices.loc[
+                    :, prices.columns.get_level_values(1).isin([t for t in tickers if exchanges[t] == code])
+                ]
+                part = part.loc[part.notna().any(axis=1) | part.index.isin(spec.calendar(code).sessions)]
+                parts.append(_leg_returns(part, kind, spec.calendar(code)))
+            out = _union(parts, tickers)
+            out.index.name = prices.index.name or "Date"
+            out.attrs.update({"return_kind": "simple", "return_leg": kind})
+            return out
+        aligned = spec.calendar(codes[0]).align(prices)
+    else:
+        aligned = prices
+    opens = aligned["Open"].astype("float64")
+    close = aligned["Close"].astype("float64")[opens.columns]
+    notes = list(aligned.attrs.get(NOTES_KEY, []))
+    if "Adj Close" in fields:
+        adjusted = aligned["Adj Close"].astype("float64")[opens.columns]
+        lacking = [t for t in opens.columns if adjusted[t].isna().all() and close[t].notna().any()]
+        for ticker in lacking:
+            adjusted[ticker] = close[ticker]
+        if lacking:
+            notes.append(f"returns: no 'Adj Close' for {lacking}; the raw close serves, so dividends are left out.")
+    else:
+        adjusted = close
+        notes.append("returns: no 'Adj Close' field; the raw close serves, so dividends are left out.")
+    open_adjusted = opens * (adjusted / close)
+    if kind == "overnight":
+        out = open_adjusted / adjusted.shift(1) - 1.0
+    else:
+        out = adjusted / open_adjusted - 1.0
+    out = out.iloc[1:]
+    out.columns = pd.Index(list(opens.columns), dtype=object)
+    out.index.name = prices.index.name or "Date"
+    out.attrs = {k: copy.deepcopy(v) for k, v in aligned.attrs.items() if k != NOTES_KEY}
+    out.attrs[NOTES_KEY] = notes
+    # each leg is a simple return; the study reads return_kind, so the leg is recorded beside it
+    out.attrs["return_kind"] = "simple"
+    out.attrs["return_leg"] = kind
     return out
 
 

@@ -75,3 +75,9 @@ def catalog():
 
     with pytest.warns(es.SessionAssumptionWarning):
         return es.load_events("export-controls")
+
+
+@pytest.fixture(scope="session")
+def intraday_dir() -> Path:
+    """``shared/data/intraday``: ``<TICKER>_<interval>.csv`` bars (see PROVENANCE-global-intraday.md)."""
+    return _require(shared_dir() / "data" / "intraday")

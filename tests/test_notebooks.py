@@ -26,6 +26,7 @@ NOTEBOOKS = [
     "02_all_export_control_events.ipynb",
     "03_your_own_events.ipynb",
     "04_size_and_power.ipynb",
+    "05_intraday.ipynb",
 ]
 KERNEL = "eventstudy-test-python"
 CELL_TIMEOUT = 300  # seconds per cell

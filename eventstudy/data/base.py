@@ -686,9 +686,10 @@ class PriceSource(abc.ABC):
         end: Any,
         *,
         field: Field = "Adj Close",
+        fields: Sequence[Field] | None = None,
         missing: Missing = "raise",
     ) -> pd.DataFrame:
-        """Return one field for several tickers as a wide frame.
+        """Return one field (or several) for several tickers as a wide frame.
 
         Parameters
         ----------
@@ -698,6 +699,10 @@ class PriceSource(abc.ABC):
             First and last calendar day wanted, inclusive.
         field
             One of ``"Open", "High", "Low", "Close", "Adj Close", "Volume"``.
+        fields
+            Several fields at once, e.g. ``["Open", "Close", "Adj Close"]`` (what
+            ``es.returns(..., kind="overnight")`` needs); ``field`` is then ignored and the columns are a
+            MultiIndex ``(field, ticker)``.  The source is read once.
         missing
             What to do about a ticker that cannot be read, has no rows in the range or lacks the field:
             ``"raise"`` (default) a :class:`~eventstudy.exceptions.DataSourceError`, or ``"skip"`` it
@@ -713,6 +718,8 @@ class PriceSource(abc.ABC):
             ``attrs["eventstudy_price_columns"]`` names the column each ticker's values came from (the field
             asked for, or ``Close`` where it stood in), so a study never mixes price bases unseen;
             ``attrs["eventstudy_failures"]`` maps each ticker left out to the reason (empty when none was).
+            With ``fields``: columns ``(field, ticker)``, fields in the order given; a ticker left out for
+            one field is left out of all.
 
         Raises
         ------
@@ -727,13 +734,47 @@ class PriceSource(abc.ABC):
         dividends).  There is no fallback for Close itself (a file with only Adj Close cannot give raw
         closes) nor for Volume.
         """
-        check_choice("field", field, FIELDS)
         check_choice("missing", missing, MISSING)
+        if fields is not None:
+            if isinstance(fields, str):
+                raise TypeError(f"The 'fields' parameter must be a list of fields, e.g. [{fields!r}]. Got {fields!r}.")
+            wanted = [check_choice("fields", f, FIELDS) for f in dict.fromkeys(fields)]
+            if not wanted:
+                raise ValueError("The 'fields' parameter is empty; give at least one field, e.g. ['Close'].")
+        else:
+            wanted = [check_choice("field", field, FIELDS)]
         names = normalize_tickers(tickers)
         first, last = check_date_range(start, end)
         history, failures, errors = self._history(names, first, last)
         if (failures or errors) and (missing == "raise" or not history):
             raise self._unavailable(names, first, last, failures, errors)
+        if fields is None:
+            return self._wide(history, names, field, failures, errors, missing)
+        parts = [self._wide(history, names, f, failures, errors, missing) for f in wanted]
+        common = [t for t in parts[0].columns if all(t in part.columns for part in parts)]
+        out = pd.concat({f: part[common] for f, part in zip(wanted, parts)}, axis=1, sort=True)
+        out.columns = out.columns.set_names(["field", "ticker"])
+        skipped: dict[str, str] = {}
+        for part in parts:
+            skipped.update(part.attrs[FAILURES_KEY])
+        out.attrs = {
+            NOTES_KEY: list(dict.fromkeys(n for part in parts for n in part.attrs[NOTES_KEY])),
+            "eventstudy_source": self.name,
+            "eventstudy_fields": wanted,
+            FAILURES_KEY: skipped,
+        }
+        return out
+
+    def _wide(
+        self,
+        history: dict[str, pd.DataFrame],
+        names: list[str],
+        field: str,
+        failures: dict[str, str],
+        errors: dict[str, DataSourceError],
+        missing: str,
+    ) -> pd.DataFrame:
+        """One field of ``history`` as a wide frame (the body of :meth:`get_prices`)."""
         notes: list[str] = []
         columns: dict[str, pd.Series] = {}
         lacking: dict[str, str] = {}

@@ -378,6 +378,20 @@ class CachedSource(PriceSource):
             )
             return None
 
+    # ---- intraday bars ----------------------------------------------------------------------------
+
+    def get_bars(self, tickers, start, end, *, interval: str = "5m") -> pd.DataFrame:
+        """Intraday bars of the wrapped source (e.g. YahooSource), kept on disk so they accumulate across runs.
+
+        Cached bars live in ``<cache dir>/bars/<source>/<ticker>_<interval>.parquet`` with JSON metadata,
+        written like the daily entries; only the dates not yet covered are fetched (the last cached day is
+        fetched again when it was cached before its session ended), and offline a range not cached raises
+        :class:`~eventstudy.exceptions.CacheError`.  Returns what ``get_bars`` of the source returns.
+        """
+        from .bar_cache import cached_bars
+
+        return cached_bars(self, tickers, start, end, interval=interval)
+
     # ---- housekeeping -----------------------------------------------------------------------------
 
     def clear(self, tickers: str | list[str] | None = None) -> int:

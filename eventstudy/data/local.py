@@ -12,7 +12,18 @@ import pandas as pd
 
 from .._validation import check_choice
 from ..exceptions import DataSourceError
-from .base import FIELDS, FetchResult, PriceSource, _squash, canonical_field, library_versions, validate_history
+from . import bars as _bars
+from .base import (
+    FIELDS,
+    FetchResult,
+    PriceSource,
+    _squash,
+    canonical_field,
+    check_date_range,
+    library_versions,
+    normalize_tickers,
+    validate_history,
+)
 
 __all__ = ["CsvSource"]
 
@@ -55,6 +66,16 @@ class CsvSource(PriceSource):
     price_field
         The field that the values of a long file without a ``field`` column, or of a wide file, count
         as.  Default ``"Adj Close"``: such files usually hold adjusted closes.
+    interval
+        For :meth:`get_bars`: the bar length, ``"1m"``, ``"2m"``, ``"5m"``, ``"15m"``, ``"30m"`` or ``"1h"``;
+        bars are read from ``<TICKER>_<interval>.csv`` in the folder.
+    label
+        For :meth:`get_bars`: ``"start"`` (default) when a file's stamps mark the start of each bar,
+        ``"end"`` when they mark its end, or a mapping ticker -> label (tickers left out are ``"start"``).
+        End stamps are moved back by one interval; the label is declared, never guessed.
+    calendars
+        For :meth:`get_bars`: ticker -> exchange_calendars code where
+        :func:`~eventstudy.data.bars.calendar_for` guesses wrong (``.T`` -> XTKS, no suffix -> XNYS).
 
     Notes
     -----
@@ -67,6 +88,8 @@ class CsvSource(PriceSource):
     --------
     >>> src = CsvSource("prices/")  # doctest: +SKIP
     >>> src.get_prices(["NVDA", "^GSPC"], "2025-05-01", "2025-05-30")  # doctest: +SKIP
+    >>> CsvSource("intraday/", interval="1m").get_bars(["NVDA", "SPY"], "2025-05-12", "2025-05-14")  # doctest: +SKIP
+    >>> tokyo = CsvSource("intraday/", interval="5m", label="end")  # the Tokyo files stamp the bar end  # doctest: +SKIP
     """
 
     def __init__(
@@ -75,6 +98,9 @@ class CsvSource(PriceSource):
         *,
         date_column: str = "Date",
         price_field: str = "Adj Close",
+        interval: str | None = None,
+        label: str | dict[str, str] = "start",
+        calendars: dict[str, str] | None = None,
     ) -> None:
         if not isinstance(directory_or_file, (str, os.PathLike)):
             raise TypeError(
@@ -93,6 +119,9 @@ class CsvSource(PriceSource):
         self.path = path.resolve()
         self.date_column = date_column
         self.price_field = check_choice("price_field", price_field, FIELDS)
+        self.interval = None if interval is None else _bars.check_interval(interval)
+        self.label = _bars.check_label(label)
+        self.calendars = dict(calendars or {})
 
     # ---- PriceSource ------------------------------------------------------------------------------
 
@@ -138,6 +167,91 @@ class CsvSource(PriceSource):
         if self.layout == "long":
             return self._fetch_long(table, tickers)
         return self._fetch_wide(table, tickers)
+
+    # ---- intraday bars ----------------------------------------------------------------------------
+
+    def get_bars(self, tickers, start, end) -> pd.DataFrame:
+        """Read intraday bars from ``<TICKER>_<interval>.csv`` files, start-labelled, in UTC, sessions marked.
+
+        Parameters
+        ----------
+        tickers
+            One ticker or a list (``^N225`` is read from ``N225_5m.csv``).
+        start, end
+            First and last exchange-local date wanted, inclusive.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``(ticker, Datetime)`` with ``Datetime`` the tz-aware UTC start of each bar; columns
+            Open, High, Low, Close, Volume, ``session`` (``"pre"``, ``"regular"``, ``"break"``, ``"post"``,
+            ``"closed"``), ``regular`` and ``session_date``.  Pre- and post-market bars are kept and marked.
+            ``attrs`` holds ``eventstudy_interval``, ``eventstudy_calendars`` (ticker -> exchange code) and
+            ``eventstudy_labels`` (ticker -> the declared stamp label).
+
+        Raises
+        ------
+        ValueError
+            When the source was made without ``interval=``, or ``start`` is after ``end``.
+        DataSourceError
+            When a file is missing or has no bars in the range, or its bars fail a check of
+            :func:`~eventstudy.data.bars.validate_bars` (no zone, mixed intervals, duplicated stamps ...).
+        """
+        if self.interval is None:
+            raise ValueError(
+                "The 'interval' parameter of CsvSource is needed to read bars: CsvSource(folder, interval='5m')."
+            )
+        if not self.path.is_dir():
+            raise DataSourceError(
+                f"Bars are read from a folder of <TICKER>_{self.interval}.csv files; {self.path} is a file.",
+                failures={str(self.path): "not a folder"},
+            )
+        names = normalize_tickers(tickers)
+        first, last = check_date_range(start, end)
+        files = {p.name.lower(): p for p in self.path.iterdir() if p.is_file() and p.suffix.lower() == ".csv"}
+        frames, calendars, labels, failures = {}, {}, {}, {}
+        for ticker in names:
+            path = self._bar_file_for(ticker, files)
+            if path is None:
+                wanted = f"{ticker.lstrip('^')}_{self.interval}.csv"
+                close = difflib.get_close_matches(wanted.lower(), list(files), n=3)
+                hint = f"; similar files: {[files[c].name for c in close]}" if close else ""
+                failures[ticker] = f"no file {wanted} in {self.path}{hint}"
+                continue
+            table = _read_text_table(path)
+            stamp = self._find_column(table, {"datetime", "date", "timestamp", "time"}, "Datetime", where=path)
+            calendars[ticker] = _bars.calendar_for(ticker, self.calendars)
+            labels[ticker] = _bars.label_for(ticker, self.label)
+            bars = _bars.validate_bars(
+                ticker,
+                table.set_index(stamp),
+                interval=self.interval,
+                label=labels[ticker],
+                calendar=calendars[ticker],
+                where=f"file {path}",
+                lines=np.arange(2, len(table) + 2),
+            )
+            kept = _bars.in_range(bars, first, last)
+            if kept.empty:
+                failures[ticker] = (
+                    f"no bars between {first:%Y-%m-%d} and {last:%Y-%m-%d}; {path.name} covers "
+                    f"{bars['session_date'].iloc[0]:%Y-%m-%d}..{bars['session_date'].iloc[-1]:%Y-%m-%d}"
+                )
+                continue
+            frames[ticker] = kept
+        if failures:
+            raise DataSourceError(
+                f"Could not read {self.interval} bars for {len(failures)} of {len(names)} ticker(s) from {self.path}.",
+                failures=failures,
+            )
+        return _bars.stack_bars(frames, interval=self.interval, calendars=calendars, labels=labels, source=self.name)
+
+    def _bar_file_for(self, ticker: str, files: dict[str, Path]) -> Path | None:
+        for stem in (ticker, ticker.lstrip("^")):
+            found = files.get(f"{stem}_{self.interval}.csv".lower())
+            if found is not None:
+                return found
+        return None
 
     # ---- helpers ----------------------------------------------------------------------------------
 

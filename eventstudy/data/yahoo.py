@@ -14,8 +14,17 @@ import pandas as pd
 
 from .._validation import check_positive_int
 from ..exceptions import DataSourceError
+from . import bars as _bars
 from . import config
-from .base import FetchResult, PriceSource, canonical_field, library_versions, retry
+from .base import (
+    FetchResult,
+    PriceSource,
+    canonical_field,
+    check_date_range,
+    library_versions,
+    normalize_tickers,
+    retry,
+)
 
 __all__ = ["YahooSource"]
 
@@ -290,6 +299,36 @@ class YahooSource(PriceSource):
             raise _EmptyAnswer(result)
         return result
 
+    def get_bars(self, tickers, start, end, *, interval: str = "5m") -> pd.DataFrame:
+        """Intraday bars from Yahoo through :func:`yfinance.download`, start-labelled in UTC, sessions marked.
+
+        Parameters
+        ----------
+        tickers
+            One ticker or a list, downloaded in one batched call.
+        start, end
+            First and last exchange-local date wanted, inclusive.
+        interval
+            ``"1m"``, ``"2m"``, ``"5m"``, ``"15m"``, ``"30m"`` or ``"1h"``.  Yahoo serves 1-minute bars for about
+            the last 7 days, 2- to 30-minute bars for 60 days and hourly bars for 730 days
+            (:data:`~eventstudy.data.bars.YAHOO_INTERVAL_DAYS`); an older ``start`` is refused before any
+            download.  Wrap the source in :class:`~eventstudy.data.CachedSource` so that bars accumulate
+            across runs beyond that horizon.
+
+        Returns
+        -------
+        pandas.DataFrame
+            As :meth:`CsvSource.get_bars <eventstudy.data.CsvSource.get_bars>`: index ``(ticker, Datetime)``,
+            OHLCV, ``session``, ``regular`` and ``session_date``; pre- and post-market bars (``prepost=True``)
+            are kept and marked.  Yahoo stamps bars by their start.
+
+        Notes
+        -----
+        yfinance's 1-minute bars open with the opening-auction print (Open = High = Low = Close, large volume);
+        it is the session's first bar, which has no bar return, so it only sets the base of the next one.
+        """
+        return _get_bars(self, tickers, start, end, interval=interval)
+
     def _fetch(self, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp) -> FetchResult:
         if config.is_offline():
             raise DataSourceError(OFFLINE_MESSAGE, failures={t: "offline" for t in tickers})
@@ -320,3 +359,120 @@ class YahooSource(PriceSource):
             failures=failures,
             url=url,
         )
+
+
+# ---- intraday bars ---------------------------------------------------------------------------------------
+
+
+def _today() -> pd.Timestamp:
+    """Today in UTC, as a day (a function so that tests of Yahoo's look-back limits can fix the clock)."""
+    return pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+
+
+def _split_bars(frame: Any, tickers: list[str]) -> dict[str, pd.DataFrame]:
+    """Ticker -> bars with a tz-aware index from a ``yfinance.download(interval=...)`` frame."""
+    if frame is None or not isinstance(frame, pd.DataFrame) or frame.empty:
+        return {}
+    index = frame.index
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
+        raise DataSourceError(
+            "Yahoo returned intraday bars without a time zone; eventstudy cannot place them in the session "
+            "(update yfinance)."
+        )
+    zone = index.tz
+    parts = _split_download(frame, tickers)  # drops the zone (the daily path wants dates) ...
+    # ... so it is put back: the wall-clock stamps are unchanged by the split
+    return {t: p.set_axis(p.index.tz_localize(zone), axis=0) for t, p in parts.items()}
+
+
+def _get_bars(self: YahooSource, tickers, start, end, *, interval: str) -> pd.DataFrame:
+    """The body of :meth:`YahooSource.get_bars`."""
+    interval = _bars.check_interval(interval)
+    names = normalize_tickers(tickers)
+    first, last = check_date_range(start, end)
+    if config.is_offline():
+        raise DataSourceError(OFFLINE_MESSAGE, failures={t: "offline" for t in names})
+    horizon = _today() - pd.Timedelta(days=_bars.YAHOO_INTERVAL_DAYS[interval])
+    if first < horizon:
+        raise DataSourceError(
+            f"Yahoo serves {interval} bars for the last {_bars.YAHOO_INTERVAL_DAYS[interval]} days only (from "
+            f"{horizon:%Y-%m-%d}); 'start' is {first:%Y-%m-%d}. Use a longer interval, a later start, or bars "
+            "cached by CachedSource(YahooSource()) from earlier runs.",
+            failures={t: f"{interval} bars before {horizon:%Y-%m-%d}" for t in names},
+        )
+    download = self.download or _default_download()
+    url = "https://query2.finance.yahoo.com/v8/finance/chart/"
+
+    def attempt():
+        log = _ErrorLog()
+        logger = logging.getLogger("yfinance")
+        logger.addHandler(log)
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", module=r"yfinance(\.|$)")
+                frame = download(
+                    list(names),
+                    start=f"{first:%Y-%m-%d}",
+                    end=f"{last + pd.Timedelta(days=1):%Y-%m-%d}",
+                    interval="60m" if interval == "1h" else interval,
+                    prepost=True,
+                    auto_adjust=False,
+                    actions=False,
+                    group_by="column",
+                    progress=False,
+                    threads=True,
+                    multi_level_index=True,
+                    timeout=self.timeout,
+                )
+        finally:
+            logger.removeHandler(log)
+        parts = _split_bars(frame, names)
+        if not parts:
+            raise _EmptyAnswer(FetchResult(failures={t: log.reasons().get(t.upper(), "no bars") for t in names}))
+        return parts, log.reasons()
+
+    span = f"{names} {interval} ({first:%Y-%m-%d}..{last:%Y-%m-%d})"
+    try:
+        parts, reasons = retry(attempt, retries=self.retries, pause=self.pause, retry_on=_is_retryable)
+    except DataSourceError:
+        raise
+    except _EmptyAnswer as empty:
+        raise DataSourceError(
+            f"Yahoo returned no {interval} bars for {span}: {empty}.", failures=empty.result.failures, url=url
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - whatever the download raised, reported with the tickers
+        reason = f"{type(exc).__name__}: {exc}"
+        raise DataSourceError(
+            f"Yahoo download of bars failed for {span}: {reason}. Check the network or read local files with "
+            "CsvSource(folder, interval=...).",
+            failures={t: reason for t in names},
+            url=url,
+        ) from exc
+    frames, calendars, labels, failures = {}, {}, {}, {}
+    for ticker in names:
+        part = parts.get(ticker)
+        if part is None or part.empty:
+            failures[ticker] = reasons.get(ticker.upper(), "Yahoo returned no bars")
+            continue
+        calendars[ticker] = _bars.calendar_for(ticker)
+        labels[ticker] = "start"
+        checked = _bars.validate_bars(
+            ticker,
+            part,
+            interval=interval,
+            label="start",
+            calendar=calendars[ticker],
+            where=f"the Yahoo {interval} download of {ticker}",
+        )
+        kept = _bars.in_range(checked, first, last)
+        if kept.empty:
+            failures[ticker] = f"no {interval} bars between {first:%Y-%m-%d} and {last:%Y-%m-%d}"
+            continue
+        frames[ticker] = kept
+    if failures:
+        raise DataSourceError(
+            f"Could not get {interval} bars for {len(failures)} of {len(names)} ticker(s) from Yahoo.",
+            failures=failures,
+            url=url,
+        )
+    return _bars.stack_bars(frames, interval=interval, calendars=calendars, labels=labels, source=self.name)
