@@ -186,9 +186,9 @@ class EventStudy:
         if explicit is None and isinstance(self.calendar, TradingCalendar):
             explicit = self.calendar.unknown_session  # a calendar object states its rule
         firm_events = place(firm_events, spec.calendars, unknown_session=explicit, naive_tz=self.naive_tz)
-        firm_events["benchmarks"] = [
-            spec.markets.of(t, x) for t, x in zip(firm_events["ticker"], firm_events["exchange"])
-        ]
+        securities = firm_events.drop_duplicates("ticker")
+        of = {t: spec.markets.of(t, x) for t, x in zip(securities["ticker"], securities["exchange"])}
+        firm_events["benchmarks"] = firm_events["ticker"].map(of)
         spec.check_models(firm_events)
         returns, source_info, failures = self._load_returns(firm_events, spec)
         layout = _layout(firm_events, returns, spec)
@@ -435,12 +435,22 @@ def _given_returns(returns: pd.DataFrame, spec: _Spec) -> pd.DataFrame:
     frame = returns.set_axis(index).sort_index()
     notes = list(returns.attrs.get("eventstudy_notes", []))
     off: list[str] = []
-    for column in frame.columns:
-        sessions = spec.calendars.calendar(spec.calendars.exchange(str(column))).sessions
-        stray = frame.index[frame[column].notna().to_numpy() & ~frame.index.isin(sessions)]
-        if len(stray):
-            off.append(f"{column}: {len(stray)} ({', '.join(f'{d:%Y-%m-%d}' for d in stray[:3])})")
-            frame.loc[stray, column] = np.nan
+    exchanges = pd.Series([spec.calendars.exchange(str(c)) for c in frame.columns], index=frame.columns)
+    values = frame.to_numpy(dtype=float, na_value=np.nan, copy=True)
+    changed = False
+    for code in pd.unique(exchanges):  # one pass per exchange, not per column
+        columns = np.flatnonzero(exchanges.to_numpy() == code)
+        closed = ~frame.index.isin(spec.calendars.calendar(code).sessions)
+        if not closed.any():
+            continue
+        stray = np.isfinite(values[:, columns]) & closed[:, None]
+        for k in np.flatnonzero(stray.any(axis=0)):  # only the columns with such values
+            days = frame.index[stray[:, k]]
+            off.append(f"{frame.columns[columns[k]]}: {len(days)} ({', '.join(f'{d:%Y-%m-%d}' for d in days[:3])})")
+        values[:, columns] = np.where(stray, np.nan, values[:, columns])
+        changed = True
+    if changed:
+        frame = pd.DataFrame(values, index=frame.index, columns=frame.columns)
     if off:
         note = "returns on days the security's exchange was closed were left out: " + "; ".join(off)
         warnings.warn(note + ". Check the data source.", DataQualityWarning, stacklevel=4)
@@ -457,11 +467,12 @@ def _given_returns(returns: pd.DataFrame, spec: _Spec) -> pd.DataFrame:
 def _layout(firm_events: pd.DataFrame, returns: pd.DataFrame, spec: _Spec) -> Layout:
     """Blocks of securities sharing an exchange and benchmarks, on the returns' date range."""
     groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-    for ticker, exchange, benchmarks in firm_events[["ticker", "exchange", "benchmarks"]].itertuples(index=False):
-        if ticker in returns.columns:
-            names = groups.setdefault((exchange, benchmarks), [])
-            if ticker not in names:
-                names.append(ticker)
+    securities = firm_events.drop_duplicates("ticker")
+    present = securities["ticker"].isin(returns.columns).to_numpy()
+    for ticker, exchange, benchmarks in securities.loc[present, ["ticker", "exchange", "benchmarks"]].itertuples(
+        index=False
+    ):
+        groups.setdefault((exchange, benchmarks), []).append(ticker)
     if not groups:  # no security has returns: one empty block keeps the reasons uniform
         exchange, benchmarks = firm_events["exchange"].iloc[0], firm_events["benchmarks"].iloc[0]
         groups[(exchange, benchmarks)] = []

@@ -9,6 +9,8 @@ An event's time is one of
 * a **timestamp with a time zone**: ISO 8601 with an offset (``2025-04-11T22:00:00-04:00``), a tz-aware
   :class:`pandas.Timestamp`, or ``date`` + ``time`` + ``timezone`` columns.  A timestamp without a zone is
   refused unless the caller says which zone to read it in (``naive_tz``);
+* a **bare date** in a table without a ``session`` column (firm announcements, a user's own list): a
+  trading date of the security's own exchange, day 0 the first of its sessions on or after it;
 * a **day 0 given by the user**, which is respected (it must be a session of the security's exchange) and
   never recomputed.
 
@@ -41,12 +43,14 @@ import pandas as pd
 from .calendar import SESSIONS, TradingCalendar, _NoDayZero
 from .exceptions import SessionAssumptionWarning
 
-__all__ = ["REFERENCE_TZ", "EventTimes", "Day0", "parse_event_times", "resolve_day0", "GIVEN"]
+__all__ = ["REFERENCE_TZ", "EventTimes", "Day0", "parse_event_times", "resolve_day0", "GIVEN", "LOCAL"]
 
 #: The clock of event dates and sessions (the catalog's convention).
 REFERENCE_TZ = "America/New_York"
 #: ``day0_rule`` of a day 0 the user gave.
 GIVEN = "given"
+#: ``session`` of a bare date without any session: a trading date of the security's own exchange
+LOCAL = "local"
 
 _NAT = np.iinfo(np.int64).min
 _DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
@@ -486,6 +490,16 @@ def resolve_day0(
         rules[rows] = [f"{stamp:%Y-%m-%d %H:%M %Z} is {phase}" for stamp, phase in zip(stamps, phases)]
     unknown_rows: list[int] = []
     spanning: list[str] = []
+    local = dated & (times.session == LOCAL)
+    if local.any():  # a trading date of the security's own exchange: the first session on or after it
+        rows = np.flatnonzero(local)
+        found = np.searchsorted(calendar._ns, times.date[rows].asi8, side="left")
+        _check_found(times, calendar, rows, found, _to_utc(times.date[rows]))
+        positions[rows] = found
+        rules[rows] = f"a date without a session: the first {calendar.name} session on or after it"
+    dated &= ~local
+    unknown_rows: list[int] = []
+    spanning: list[str] = []
     if dated.any():
         rows = np.flatnonzero(dated)
         part = times.take(rows)
@@ -494,19 +508,21 @@ def resolve_day0(
         _check_found(times, calendar, rows, found, lo)
         last, _ = calendar.locate(hi)
         positions[rows] = found
-        for k, i in enumerate(rows):
-            given_session = times.session[i]
-            text = f"session {given_session!r}" if given_session != "unknown" else (
-                f"session unknown, taken as {effective[k]!r}")  # fmt: skip
-            if given_session == "unknown":
-                unknown_rows.append(int(i))
-            if last[k] != found[k] and last[k] < len(sessions):
-                text += (
-                    f"; on {calendar.name} it spans sessions {sessions[found[k]]:%Y-%m-%d} and "
-                    f"{sessions[last[k]]:%Y-%m-%d}, the earliest taken (give a timestamp to decide)"
-                )
-                spanning.append(f"{times.names[i]} ({sessions[found[k]]:%Y-%m-%d} or {sessions[last[k]]:%Y-%m-%d})")
-            rules[i] = text
+        unknown = part.session == "unknown"
+        unknown_rows = rows[unknown].tolist()
+        text = np.where(
+            unknown,
+            np.char.add(np.char.add("session unknown, taken as '", effective.astype(str)), "'"),
+            np.char.add(np.char.add("session '", part.session.astype(str)), "'"),
+        ).astype(object)
+        for k in np.flatnonzero((last != found) & (last < len(sessions))):  # only the rows that span two
+            i = rows[k]
+            text[k] += (
+                f"; on {calendar.name} it spans sessions {sessions[found[k]]:%Y-%m-%d} and "
+                f"{sessions[last[k]]:%Y-%m-%d}, the earliest taken (give a timestamp to decide)"
+            )
+            spanning.append(f"{times.names[i]} ({sessions[found[k]]:%Y-%m-%d} or {sessions[last[k]]:%Y-%m-%d})")
+        rules[rows] = text
     if (warn if warn_unknown is None else warn_unknown) and unknown_rows:
         _warn_unknown(times, unknown_rows, calendar, positions, stacklevel + 1)
     if warn and spanning:

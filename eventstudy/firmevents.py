@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_instance
-from .eventtime import EventTimes, parse_event_times, resolve_day0
+from .eventtime import LOCAL, EventTimes, parse_event_times, resolve_day0
 from .layout import CalendarSpec
 
 __all__ = ["firm_events", "place", "resolve_rows", "TIME_COLUMNS"]
@@ -122,7 +122,7 @@ def parse(frame: pd.DataFrame, calendars: CalendarSpec, *, unknown_session=None,
         naive_tz=naive_tz,
         unknown_session=unknown_session,
         fallback_unknown=calendars.unknown_session,
-        default_session="pre" if "session" not in frame.columns else "unknown",
+        default_session=LOCAL if "session" not in frame.columns else "unknown",
     )
 
 
@@ -157,11 +157,12 @@ def resolve_rows(
 def place(frame: pd.DataFrame, calendars: CalendarSpec, *, unknown_session=None, naive_tz=None) -> pd.DataFrame:
     """Add ``exchange``, ``day0``, ``day0_rule`` and ``timestamp`` (UTC; NaT for dated events) to firm-events.
 
-    A bare date without a ``session`` column is taken as ``pre`` (the first session on or after it: firm
-    announcements, user files).
+    A bare date without a ``session`` column is a trading date of the security's own exchange (session
+    ``local``): day 0 is the first of its sessions on or after it (firm announcements, user files).
     """
     frame = frame.copy()
-    frame["exchange"] = [calendars.exchange(t) for t in frame["ticker"]]
+    tickers = pd.unique(frame["ticker"])
+    frame["exchange"] = frame["ticker"].map(dict(zip(tickers, (calendars.exchange(t) for t in tickers))))
     times = parse(frame, calendars, unknown_session=unknown_session, naive_tz=naive_tz)
     # events from load_events carry their unknown-session rule and the loader has said so; say it again only
     # where this study applies another rule
