@@ -43,6 +43,7 @@ _LAZY: dict[str, str] = {
     "load_events": ".events",
     "list_catalogs": ".events",
     "exchange_of": ".exchanges",
+    "to_currency": ".currency",
     # models and estimation
     "ConstantMean": ".models",
     "MarketAdjusted": ".models",
@@ -108,6 +109,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._returns import returns
     from .calendar import TradingCalendar
+    from .currency import to_currency
     from .data import CachedSource, CsvSource, PriceSource, YahooSource, default_source, load_factors
     from .estimation import EventStudy
     from .events import list_catalogs, load_events

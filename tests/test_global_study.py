@@ -183,3 +183,21 @@ def test_scholes_williams_beta_equals_its_formula_by_hand(tokyo):
     assert params["sigma"] == pytest.approx(np.sqrt((resid**2).sum() / (len(sample) - 2)), rel=1e-9)
     day0 = y.iloc[centre] - alpha - beta * x["m"].iloc[centre]
     assert res.ar.set_index("event_time").loc[0, "ar"] == pytest.approx(day0, abs=1e-12)
+
+
+# -- currency ------------------------------------------------------------------------------------------------
+
+
+def test_a_tokyo_listing_in_dollars_uses_the_yen_over_its_own_sessions(global_prices, global_prices_dir):
+    rets = es.returns(global_prices)
+    fx = pd.read_csv(global_prices_dir / "JPY=X.csv", parse_dates=["Date"], index_col="Date")["Close"]
+    usd = es.to_currency(rets, fx, columns=["8035.T"], quote="local-per-target")
+    # Yahoo dates an FX close by the start of the day, so the first quote after Tokyo's close of 2022-10-11
+    # is dated 2022-10-12, and the one after its previous session (Friday 2022-10-07) is dated 2022-10-10
+    yen = rets.loc["2022-10-11", "8035.T"]
+    expected = (1 + yen) * (fx.loc["2022-10-10"] / fx.loc["2022-10-12"]) - 1
+    assert usd.loc["2022-10-11", "8035.T"] == pytest.approx(expected, rel=1e-12)
+    assert usd["NVDA"].equals(rets["NVDA"])  # other columns untouched
+    assert "8035.T converted" in usd.attrs["eventstudy_notes"][-1]
+    with pytest.raises(KeyError, match="not in the returns"):
+        es.to_currency(rets, fx, columns=["6501.T"], quote="local-per-target")
