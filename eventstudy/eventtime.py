@@ -488,6 +488,8 @@ def resolve_day0(
         stamps = pd.DatetimeIndex(instants.view("M8[ns]")).tz_localize("UTC").tz_convert(calendar.tz)
         phases = _phase(calendar, instants, found, during)
         rules[rows] = [f"{stamp:%Y-%m-%d %H:%M %Z} is {phase}" for stamp, phase in zip(stamps, phases)]
+        if warn and calendar.name in ("XNYS", "XNAS"):
+            _check_sessions(times, calendar, rows, stamps, found, during, stacklevel + 1)
     unknown_rows: list[int] = []
     spanning: list[str] = []
     local = dated & (times.session == LOCAL)
@@ -534,6 +536,35 @@ def resolve_day0(
             stacklevel=stacklevel,
         )
     return Day0(day0=pd.DatetimeIndex(sessions[positions], name=None), position=positions, rule=rules)
+
+
+def _check_sessions(times: EventTimes, calendar: TradingCalendar, rows, stamps, found, during, stacklevel: int) -> None:
+    """Warn where a session given beside a timestamp says otherwise on the US clock (the timestamp decides)."""
+    clashes = []
+    for k, i in enumerate(rows):
+        given = times.session[i]
+        if given in ("unknown", LOCAL):
+            continue
+        day = stamps[k].tz_localize(None).normalize()
+        if during[k]:
+            allowed = {"intraday"}
+        elif day == calendar.sessions[found[k]]:
+            allowed = {"pre"}
+        elif calendar.is_session(day):
+            allowed = {"post"}
+        else:  # a weekend or holiday release: before the next session's open
+            allowed = {"pre", "post"}
+        if given not in allowed:
+            clashes.append(
+                f"{times.names[i]} (session {given!r}, but {stamps[k]:%Y-%m-%d %H:%M %Z} is {'/'.join(sorted(allowed))})"
+            )
+    if clashes:
+        warnings.warn(
+            f"The session given disagrees with the timestamp for {len(clashes)} event(s): {_listing(clashes)}. "
+            "The timestamp decides day 0; correct the session or the timestamp.",
+            SessionAssumptionWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def _check_found(times: EventTimes, calendar: TradingCalendar, rows, found, instants) -> None:

@@ -176,3 +176,22 @@ def test_a_benchmark_on_another_exchange_needs_a_rule():
         ValueError, match=r"SPY trades on XNYS, the securities .* on XTKS.*align_benchmarks='same-date'"
     ):
         es.EventStudy(events, rets, market="SPY").fit()
+
+
+def test_the_catalog_carries_release_timestamps_consistent_with_its_sessions(catalog):
+    stamped = catalog[catalog["timestamp"].notna()].set_index("id")
+    assert len(stamped) >= 3
+    # Trump's remark aboard Air Force One at about 22:45 New York time on 2025-10-28: after the NYSE close, so
+    # New York reacts on 2025-10-29; in Seoul it is 11:45 on 2025-10-29, during that morning's session
+    remark = stamped.loc["trump-blackwell-xi-remark-2025-10-28"]
+    assert remark["session"] == "post" and remark["day0"] == pd.Timestamp("2025-10-29")
+    assert remark["timestamp"] == pd.Timestamp("2025-10-29T02:45:00Z")
+    seoul = es.load_events("export-controls", calendar="XKRX").set_index("id")
+    assert seoul.loc["trump-blackwell-xi-remark-2025-10-28", "day0"] == pd.Timestamp("2025-10-29")
+
+
+def test_a_session_that_contradicts_its_timestamp_is_reported(tmp_path):
+    (tmp_path / "e.csv").write_text("id,date,session,timestamp\nx,2025-05-13,pre,2025-05-13T14:00:00-04:00\n")
+    with pytest.warns(SessionAssumptionWarning, match=r"x \(session 'pre', but 2025-05-13 14:00 EDT is intraday\)"):
+        events = es.load_events(tmp_path / "e.csv")
+    assert events.loc[0, "day0"] == pd.Timestamp("2025-05-13")
