@@ -26,8 +26,6 @@ from .panel import AlignedData, gather
 
 __all__ = ["EventStudy", "required_span"]
 
-_PRICE_RATIO_LIMIT = 0.5
-
 
 class EventStudy:
     """An event study: which events, which securities, which normal-return model, which windows.
@@ -262,22 +260,28 @@ class EventStudy:
                 raise DataSourceError("No prices for the benchmark(s) the model needs.", failures=lacking)
             returns = to_returns(prices, spec.return_kind, calendar=spec.calendar)
             info = {"kind": "prices loaded from a source", **_describe(source), "field": spec.price_field}
+        from .quality import case_hint, check_return_values, warn_implausible
+
         missing = [m for m in _benchmarks(spec) if m not in returns.columns]
         if missing:
             raise KeyError(
                 f"The benchmark(s) {missing} are not columns of the returns. Available: {list(returns.columns)}. "
-                "Pass market= one of them, or add the benchmark's returns."
+                "Pass market= one of them, or add the benchmark's returns." + case_hint(missing, returns.columns)
             )
         values = returns.select_dtypes("number")
         if values.shape[1] != returns.shape[1]:
             bad = [c for c in returns.columns if c not in values.columns]
             raise TypeError(f"The 'returns' parameter has non-numeric columns {bad}; returns must be floats.")
-        flat = values.to_numpy(dtype=float).ravel()
-        typical = np.nanmedian(np.abs(flat[:: max(1, flat.size // 100_000)])) if flat.size else np.nan
-        if np.isfinite(typical) and typical > _PRICE_RATIO_LIMIT:
-            raise ValueError(
-                f"The 'returns' parameter looks like prices, not returns (median absolute value {typical:.3g}). "
-                "Convert with eventstudy.returns(prices)."
+        check_return_values(values)  # infinite values, percent, prices: each named, with the fix
+        for ticker in needed:  # tickers are case-sensitive: say so where the other case exists
+            hint = case_hint([ticker], returns.columns).strip()
+            if ticker not in returns.columns and hint:
+                self._failures[ticker] = f"{self._failures.get(ticker, 'no returns for this ticker')}. {hint}"
+        found = warn_implausible(returns[[c for c in needed if c in returns.columns]], spec.market[0])
+        if len(found):
+            returns.attrs.setdefault("eventstudy_notes", []).extend(
+                f"{r['ticker']}: implausible return {r['return']:+.1%} on {r['date']:%Y-%m-%d} kept"
+                for r in found.to_dict("records")
             )
         return returns.astype(float), info
 
@@ -354,7 +358,9 @@ def _firm_events(events, tickers, calendar: TradingCalendar) -> pd.DataFrame:
         raise KeyError(f"The 'events' parameter needs a 'date' column. Found columns: {list(events.columns)}.")
     if "date" not in frame.columns:
         frame["date"] = frame["day0"]
-    frame["date"] = pd.to_datetime(frame["date"], errors="raise").dt.normalize()
+    from .quality import check_dates  # 20250513 is not 20 ms after 1970
+
+    frame["date"] = check_dates(frame["date"], "date").dt.normalize()
     if "session" not in frame.columns:
         # a bare date is taken as the first session on or after it (firm announcements, user files)
         frame["session"] = "pre"
@@ -540,6 +546,11 @@ def _unestimable(fit, frames: _Frames, spec: _Spec) -> np.ndarray:
     reasons = np.full(fit.n, None, dtype=object)
     # later assignments win, so they run from the least to the most basic reason
     reasons[~np.isfinite(fit.sigma2)] = "model not identified on the estimation window (a regressor does not vary)"
+    from .quality import unidentified  # a constant benchmark, a ticker identical to it, an exact fit
+
+    specific = unidentified(fit, frames.y.columns, frames.z.columns, spec.market)
+    named = np.flatnonzero(specific != None)  # noqa: E711 - elementwise on an object array
+    reasons[named] = specific[named]
     for row in np.flatnonzero(fit.n_obs < min_obs):  # only the firm-events with too short a window
         reasons[row] = f"{fit.n_obs[row]} estimation-window returns, fewer than the minimum {min_obs}{span_note(row)}"
     names = np.array(frames.z.columns, dtype=object)
@@ -555,6 +566,10 @@ def _unestimable(fit, frames: _Frames, spec: _Spec) -> np.ndarray:
     raw0 = gather(raw, fit.day0, zero, fit.firm)[:, 0]
     for row in np.flatnonzero(~np.isfinite(raw0)):
         reasons[row] = f"no return on day 0{span_note(row)}"
+    # kept firm-events with a gap later in the event window: not a drop, but their CARs there are NaN
+    from .quality import warn_event_window_gaps
+
+    warn_event_window_gaps(fit, frames.y.columns, frames.raw.index, reasons == None)  # noqa: E711
     return reasons
 
 
