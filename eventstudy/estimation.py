@@ -276,7 +276,7 @@ class EventStudy:
         for ticker in needed:  # tickers are case-sensitive: say so where the other case exists
             hint = case_hint([ticker], returns.columns).strip()
             if ticker not in returns.columns and hint:
-                self._failures[ticker] = f"{self._failures.get(ticker, 'no returns for this ticker')}. {hint}"
+                self._failures[ticker] = f"{self._failures.get(ticker, f'no column {ticker!r} in the returns')}. {hint}"
         found = warn_implausible(returns[[c for c in needed if c in returns.columns]], spec.market[0])
         if len(found):
             returns.attrs.setdefault("eventstudy_notes", []).extend(
