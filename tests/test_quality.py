@@ -185,9 +185,9 @@ def test_compare_names_different_windows_and_models_in_the_table(rets):
     adjusted = fit(EVENT, rets, model="market-adjusted", event_window=(-1, 1))
     models = es.compare({"a": narrow, "b": adjusted})
     assert list(models.columns.get_level_values(0).unique()) == ["a [market model]", "b [market-adjusted model]"]
-    pre = fit(EVENT.assign(session="unknown"), rets, unknown_session="pre", event_window=(-1, 1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", es.SessionAssumptionWarning)
+        pre = fit(EVENT.assign(session="unknown"), rets, unknown_session="pre", event_window=(-1, 1))
         post = fit(EVENT.assign(session="unknown"), rets, unknown_session="post", event_window=(-1, 1))
     rules = es.compare({"pre": pre, "post": post})
     assert list(rules.columns.get_level_values(0).unique()) == ["pre [day 0 pre]", "post [day 0 post]"]

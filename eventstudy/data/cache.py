@@ -39,6 +39,7 @@ __all__ = ["CachedSource", "atomic_write_bytes", "safe_name"]
 _FORMAT = "eventstudy-price-cache"
 _FORMAT_VERSION = 1
 _DAY = pd.Timedelta(days=1)
+_LOCK_STRIPES = 64
 
 
 def safe_name(text: str) -> str:
@@ -446,7 +447,10 @@ class CachedSource(PriceSource):
         return parquet, metadata_path(parquet)
 
     def _lock_path(self, ticker: str) -> Path:
-        return self.directory / f".{safe_name(ticker)}.lock"
+        # 64 lock files shared out by a hash, so that a request for thousands of tickers holds at most 64
+        # descriptors; two tickers on one stripe only wait for each other
+        stripe = int(hashlib.sha1(ticker.encode("utf-8")).hexdigest(), 16) % _LOCK_STRIPES
+        return self.directory / ".locks" / f"{stripe:02d}.lock"
 
     def _read(self, ticker: str) -> _Entry | None:
         """Read and verify an entry; None when not cached; raise CorruptEntryError naming the check that failed.

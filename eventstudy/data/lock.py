@@ -2,8 +2,8 @@
 
 A cache entry is read, merged with new rows and written back.  Two processes doing that for one ticker at
 the same time would each write what they read plus their own rows, and the second rename would throw
-away the first one's dates.  Holding an exclusive lock on ``.<ticker>.lock`` from the read to the write
-makes the second process read what the first one wrote (the discipline of SQLite's write lock).
+away the first one's dates.  Holding an exclusive lock on the ticker's lock file from the read to the
+write makes the second process read what the first one wrote (the discipline of SQLite's write lock).
 
 The lock is an advisory OS lock (``fcntl.flock`` on POSIX, ``msvcrt.locking`` on Windows) on a small file
 beside the entry: the OS releases it when the process dies, so a killed writer never leaves a stale lock.
@@ -20,7 +20,7 @@ from pathlib import Path
 __all__ = ["LockTimeout", "entry_lock", "entry_locks"]
 
 #: Seconds a writer waits for another process to finish with a ticker before giving up.
-DEFAULT_TIMEOUT = 120.0
+DEFAULT_TIMEOUT = 600.0
 
 
 class LockTimeout(TimeoutError):
