@@ -272,7 +272,8 @@ class EventStudy:
         if values.shape[1] != returns.shape[1]:
             bad = [c for c in returns.columns if c not in values.columns]
             raise TypeError(f"The 'returns' parameter has non-numeric columns {bad}; returns must be floats.")
-        check_return_values(values)  # infinite values, percent, prices: each named, with the fix
+        # infinite values, percent, prices in the columns the study reads: each named, with the fix
+        check_return_values(values[[c for c in needed if c in values.columns]])
         for ticker in needed:  # tickers are case-sensitive: say so where the other case exists
             hint = case_hint([ticker], returns.columns).strip()
             if ticker not in returns.columns and hint:

@@ -584,8 +584,9 @@ class CachedSource(PriceSource):
                     rows.append({"ticker": None, "status": f"unreadable metadata ({exc})", "file": str(meta_path)})
                     continue
                 try:
-                    self._read(ticker)
-                    status = "ok"
+                    entry = self._read(ticker)
+                    recovered = entry.meta.get(RECOVERED_KEY) if entry is not None else None
+                    status = f"recoverable on the next request: {recovered}" if recovered else "ok"
                 except CorruptEntryError as exc:
                     status = str(exc)
                 parquet = self._paths(ticker)[0]
