@@ -189,3 +189,12 @@ def test_a_killed_run_loses_nothing_and_the_next_run_cleans_up(previous, prices_
         raise RuntimeError("a run that fails at once")
     assert snapshot(out) == before
     assert leftovers(out) == []
+
+
+def test_an_output_path_that_is_a_file_is_refused(tmp_path):
+    target = tmp_path / "report"
+    target.write_text("a file, not a folder")
+    with pytest.raises(NotADirectoryError, match=r"report exists and is not a folder"), staged_folder(target):
+        pass
+    assert target.read_text() == "a file, not a folder"
+    assert leftovers(target) == []

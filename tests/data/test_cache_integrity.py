@@ -295,3 +295,28 @@ def test_another_tickers_files_are_not_served(prices_dir):
     nvda_json.write_bytes(amd_json.read_bytes())
     with pytest.raises(CacheError, match=r"NVDA.json is for ticker 'AMD', not 'NVDA'"):
         CachedSource(source, offline=True).get_prices("NVDA", "2025-05-01", "2025-05-30")
+
+
+def test_a_writer_waiting_too_long_for_the_lock_says_which_file(tmp_path):
+    from eventstudy.data.lock import LockTimeout, entry_lock
+
+    lock = tmp_path / ".locks" / "07.lock"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import sys, time; sys.path.insert(0, {str(REPO)!r}); from pathlib import Path; "
+            f"from eventstudy.data.lock import entry_lock\n"
+            f"with entry_lock(Path({str(lock)!r})):\n    print('held', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout.readline().strip() == b"held"
+        with pytest.raises(LockTimeout, match=r"07\.lock for more than 0\.3 s"), entry_lock(lock, timeout=0.3):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with entry_lock(lock, timeout=5) as held:  # the OS released the dead holder's lock
+        assert held
