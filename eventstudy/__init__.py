@@ -55,6 +55,7 @@ _LAZY: dict[str, str] = {
     "EventStudy": ".estimation",
     "EventStudyResults": ".results",
     "compare": ".results",
+    "implausible_returns": ".quality",
     # inference
     "simulate": ".inference.simulation",
     "TestResult": ".inference",
@@ -116,4 +117,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         get_model,
     )
     from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices
+    from .quality import implausible_returns
     from .results import EventStudyResults, compare
