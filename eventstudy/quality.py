@@ -333,7 +333,8 @@ def warn_implausible(returns: pd.DataFrame, market: str | None = None) -> pd.Dat
         warnings.warn(
             f"{len(found)} implausible daily return(s), kept as they are: "
             + "; ".join(lines)
-            + ". Use adjusted prices (Adj Close) or fix the quote unit; if the move is real, nothing needs doing.",
+            + ". Use adjusted prices (Adj Close) or fix the quote unit; if the move is real, nothing needs doing "
+            "(es.implausible_returns(returns, market) gives them as a table).",
             DataQualityWarning,
             stacklevel=4,
         )
