@@ -284,7 +284,9 @@ class CachedSource(PriceSource):
                 first = min(first, rows[max(len(rows) - OVERLAP_ROWS, 0)])
             gaps.append(_Gap(first, last_wanted, False))
         elif tail_from is not None and end >= tail_from:
-            gaps.append(_Gap(tail_from, entry.end, True))
+            # the refreshed days alone could all be recent: a few older ones are re-read to check the basis
+            first = min(tail_from, rows[max(len(rows) - OVERLAP_ROWS, 0)]) if len(rows) else tail_from
+            gaps.append(_Gap(first, entry.end, True))
         return gaps
 
     def _fetch_gap(

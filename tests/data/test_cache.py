@@ -244,7 +244,9 @@ def test_recent_tail_is_refetched_until_it_is_old_enough(counting):
 
     fetched_at("2024-06-28T15:30:00+00:00")  # during the last cached session: it may be incomplete
     cached.get_prices("NVDA", "2024-03-01", "2024-06-28")
-    assert counting.calls[-1] == (("NVDA",), "2024-06-27", "2024-06-28")
+    # the last two days are refreshed; the read starts five cached sessions back (24 June), to compare the
+    # older days and see whether a split or dividend changed the adjustment basis since
+    assert counting.calls[-1] == (("NVDA",), "2024-06-24", "2024-06-28")
     assert len(counting.calls) == 2
     CachedSource(counting, offline=True).get_prices("NVDA", "2024-03-01", "2024-06-28")  # offline: as is
     fetched_at("2024-06-28T15:30:00+00:00")

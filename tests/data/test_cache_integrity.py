@@ -320,3 +320,19 @@ def test_a_writer_waiting_too_long_for_the_lock_says_which_file(tmp_path):
         holder.wait()
     with entry_lock(lock, timeout=5) as held:  # the OS released the dead holder's lock
         assert held
+
+
+def test_a_split_seen_while_refreshing_the_last_cached_days_is_not_joined(prices_dir):
+    split = dict.fromkeys(PRICE_FIELDS, 10.0) | {"Volume": 0.1}
+    yahoo = YahooAsOf(prices_dir, "2024-06-10", split)
+    cached = CachedSource(YahooSource(download=yahoo, retries=0))
+    cached.get_prices("NVDA", "2024-05-01", "2024-06-07")
+    meta_path = cached.directory / "NVDA.json"
+    meta = json.loads(meta_path.read_text())
+    meta["end_fetched_at"] = "2024-06-07T15:30:00+00:00"  # fetched during the last session: it gets refreshed
+    meta_path.write_text(json.dumps(meta))
+    yahoo.before_event = False
+    with pytest.warns(DataQualityWarning, match=r"NVDA: the cached prices were on an older adjustment basis"):
+        got = cached.get_prices("NVDA", "2024-05-01", "2024-06-07")
+    expected = csv(prices_dir, "NVDA")["Adj Close"].loc["2024-05-01":"2024-06-07"]
+    np.testing.assert_allclose(got["NVDA"].to_numpy(), expected.to_numpy(), rtol=1e-12)
