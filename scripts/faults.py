@@ -155,7 +155,9 @@ class YahooAsOf:
 # --------------------------------------------------------------------------------------------------------
 
 
-def seam(shared: Shared, ticker, event, scale, first_end, expected_day, fail=False) -> Callable[[], str | None]:
+def seam(
+    shared: Shared, ticker, event, scale, first_end, expected_day, fail=False, refresh=False
+) -> Callable[[], str | None]:
     def case():
         yahoo = YahooAsOf(shared, event, scale)
         cached = CachedSource(YahooSource(download=yahoo, retries=0), cache_dir=shared.fresh("cache"))
@@ -163,8 +165,15 @@ def seam(shared: Shared, ticker, event, scale, first_end, expected_day, fail=Fal
         yahoo.before = False
         if fail:
             yahoo.fail_from = "2024-01-02"
-        got = cached.get_prices(ticker, "2024-01-02", "2024-12-31")[ticker]
-        truth = shared.csv(ticker)["Adj Close"].loc["2024-01-02":"2024-12-31"]
+        last = "2024-12-31"
+        if refresh:  # the last cached session was read while open, so the same range is read again
+            meta_path = cached.directory / f"{ticker}.json"
+            meta = json.loads(meta_path.read_text())
+            meta["end_fetched_at"] = f"{first_end}T15:30:00+00:00"
+            meta_path.write_text(json.dumps(meta))
+            last = first_end
+        got = cached.get_prices(ticker, "2024-01-02", last)[ticker]
+        truth = shared.csv(ticker)["Adj Close"].loc["2024-01-02":last]
         r, t = got.pct_change().loc[expected_day], truth.pct_change().loc[expected_day]
         expect(abs(r - t) < 1e-9, f"{ticker} return on {expected_day} served as {r:+.3%}, truly {t:+.3%}")
         expect(np.allclose(got.to_numpy(), truth.to_numpy(), rtol=1e-12), "cached history on two bases")
@@ -469,6 +478,7 @@ def cases(shared: Shared) -> list[tuple[str, str, Callable[[], str | None]]]:
         ("1 adjustment basis", "NVDA 10:1 split between two cache fetches", seam(s, "NVDA", "2024-06-10", split, "2024-06-07", "2024-06-10")),
         ("1 adjustment basis", "SPY dividend between two cache fetches", seam(s, "SPY", "2024-06-21", {"Adj Close": dividend}, "2024-06-20", "2024-06-21")),
         ("1 adjustment basis", "split, and the full refetch fails", seam(s, "NVDA", "2024-06-10", split, "2024-06-07", "2024-06-10", fail=True)),
+        ("1 adjustment basis", "split seen while refreshing the last cached days", seam(s, "NVDA", "2024-06-10", split, "2024-06-07", "2024-06-07", refresh=True)),
         ("2 implausible return", "unadjusted NVDA split in the prices", lambda: unadjusted_split(s)),
         ("2 implausible return", "AMD quote switches from pence to pounds", lambda: pence_to_pounds(s)),
         ("3 interrupted write", "report: disk full while writing report.md", report_interrupted(s, OSError(errno.ENOSPC, "No space left on device"), "report.md")),
