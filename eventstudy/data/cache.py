@@ -132,11 +132,19 @@ class CachedSource(PriceSource):
     Parquet bytes.  A request fetches only the days before the cached start and after the cached end,
     merges them and rewrites both files.
 
-    Files are written to a temporary file, fsynced and renamed (Parquet first, metadata last).  An
-    interrupted write leaves the old files; a write interrupted between the two leaves metadata whose
-    sha256 no longer matches, which the next read detects.  A corrupt or unreadable entry gives a
-    :class:`~eventstudy.exceptions.DataQualityWarning` naming the file and is fetched again, or raises
-    :class:`~eventstudy.exceptions.CacheError` when offline.
+    Adjusted prices change retroactively (splits, dividends), so every such fetch also re-reads the five
+    cached sessions next to the new days and compares them; when they differ, the cached prices are on an
+    older basis and the whole range is refetched and the entry replaced, with a
+    :class:`~eventstudy.exceptions.DataQualityWarning` naming the day, the field and the ratio.  Old and
+    new prices are never joined: if that refetch fails, the request fails.
+
+    Files are written to a temporary file, fsynced and renamed (Parquet first, metadata last), under a
+    per-ticker lock held from the read to the write, so two processes writing one ticker keep both
+    ranges.  An interrupted write leaves the old files; a write interrupted between the two leaves
+    complete data beside stale metadata, and the record the Parquet file carries recovers the entry (with
+    a warning).  An entry whose checksum, ticker, format version, source, covered range, dates or row
+    count disagree with its data gives a :class:`~eventstudy.exceptions.DataQualityWarning` naming the
+    failed check and is fetched again, or raises :class:`~eventstudy.exceptions.CacheError` when offline.
 
     With ``missing="skip"`` a ticker the wrapped source cannot give, or (offline) one whose range is not
     cached, is left out and recorded, and the others are served; when none can be, the error is raised.
