@@ -176,6 +176,7 @@ def child(tmp_path, prices_dir, *args, sleep=0.0):
     return subprocess.Popen([sys.executable, str(script), *args], env=env, stderr=subprocess.PIPE)
 
 
+@pytest.mark.slow
 def test_two_writer_processes_keep_both_ranges(tmp_path, prices_dir):
     first = child(tmp_path, prices_dir, "write", "2025-01-02", "2025-03-31", sleep=1.0)
     second = child(tmp_path, prices_dir, "write", "2025-04-01", "2025-06-30", sleep=1.0)
