@@ -65,6 +65,7 @@ _LAZY: dict[str, str] = {
     "bar_returns": ".intraday",
     "session_gaps": ".intraday",
     "plot_intraday": ".plotting_intraday",
+    "implausible_returns": ".quality",
     # inference
     "simulate": ".inference.simulation",
     "TestResult": ".inference",
@@ -132,4 +133,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices
     from .plotting_intraday import plot_intraday
+    from .quality import implausible_returns
     from .results import EventStudyResults, compare

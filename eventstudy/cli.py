@@ -96,12 +96,17 @@ def _window(text: str) -> tuple[int, int]:
     return lo, hi
 
 
+_WINDOW_OR_NUMBER = re.compile(r"^-\d+(?:\s*[,:]\s*-?\d+)?$|^-\d*\.\d+$")
+
+
 def _listing(text: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
 
 def _study_options(command: argparse.ArgumentParser, *, report: bool) -> None:
     """Options shared by ``report`` and ``run``; ``None`` defaults mean "the report's default"."""
+    # argparse takes "-1,1" for an option and answers "expected one argument"; a window is a value
+    command._negative_number_matcher = _WINDOW_OR_NUMBER
     command.add_argument("--event", action="append", metavar="ID", help="catalog event id (repeatable)")
     command.add_argument("--catalog", metavar="PATH_OR_NAME", help="built-in catalog name or your own events file")
     command.add_argument("--tickers", type=_listing, metavar="A,B,...", help="tickers to study on every event")
@@ -156,6 +161,12 @@ def _config(args: argparse.Namespace):
     from .report import DEFAULT_REPORT, with_overrides
 
     catalog_given = args.catalog is not None
+    for entry in args.market or ():
+        if not all(part.strip() for part in entry.split("+")):
+            raise CommandError(
+                f"--market {entry!r} has an empty ticker beside '+'; write one benchmark (--market SPY) or "
+                "benchmarks joined by '+' for the multi-index model (--market SPY+SOXX)"
+            )
     events = tuple(args.event) if args.event else (() if catalog_given else None)
     if catalog_given and args.tickers is None:
         raise CommandError("--catalog needs --tickers: name the securities to study on its events")

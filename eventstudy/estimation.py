@@ -31,7 +31,6 @@ from .panel import AlignedData, gather, relative_days
 
 __all__ = ["EventStudy", "required_span"]
 
-_PRICE_RATIO_LIMIT = 0.5
 #: exchange of the dates of French's factors and of a risk-free series
 _FACTOR_EXCHANGE = "XNYS"
 
@@ -314,22 +313,29 @@ class EventStudy:
             columns = prices.attrs.get("eventstudy_price_columns")
             if columns:
                 info["price_columns"] = dict(columns)
+        from .quality import case_hint, check_return_values, warn_implausible
+
         missing = [m for m in benchmarks if m not in returns.columns]
         if missing:
             raise KeyError(
                 f"The benchmark(s) {missing} are not columns of the returns. Available: {list(returns.columns)}. "
-                "Pass market= one of them, or add the benchmark's returns."
+                "Pass market= one of them, or add the benchmark's returns." + case_hint(missing, returns.columns)
             )
         values = returns.select_dtypes("number")
         if values.shape[1] != returns.shape[1]:
             bad = [c for c in returns.columns if c not in values.columns]
             raise TypeError(f"The 'returns' parameter has non-numeric columns {bad}; returns must be floats.")
-        flat = values.to_numpy(dtype=float).ravel()
-        typical = np.nanmedian(np.abs(flat[:: max(1, flat.size // 100_000)])) if flat.size else np.nan
-        if np.isfinite(typical) and typical > _PRICE_RATIO_LIMIT:
-            raise ValueError(
-                f"The 'returns' parameter looks like prices, not returns (median absolute value {typical:.3g}). "
-                "Convert with eventstudy.returns(prices)."
+        # infinite values, percent, prices in the columns the study reads: each named, with the fix
+        check_return_values(values[[c for c in needed if c in values.columns]])
+        for ticker in needed:  # tickers are case-sensitive: say so where the other case exists
+            hint = case_hint([ticker], returns.columns).strip()
+            if ticker not in returns.columns and hint:
+                failures[ticker] = f"{failures.get(ticker, f'no column {ticker!r} in the returns')}. {hint}"
+        found = warn_implausible(returns[[c for c in needed if c in returns.columns]], benchmarks[0])
+        if len(found):
+            returns.attrs.setdefault("eventstudy_notes", []).extend(
+                f"{r['ticker']}: implausible return {r['return']:+.1%} on {r['date']:%Y-%m-%d} kept"
+                for r in found.to_dict("records")
             )
         return returns.astype(float), info, failures
 
@@ -681,6 +687,11 @@ def _unestimable(fit, frames: _Frames, layout: Layout, spec: _Spec) -> np.ndarra
     reasons = np.full(fit.n, None, dtype=object)
     # later assignments win, so they run from the least to the most basic reason
     reasons[~np.isfinite(fit.sigma2)] = "model not identified on the estimation window (a regressor does not vary)"
+    from .quality import unidentified  # a constant benchmark, a ticker identical to it, an exact fit
+
+    specific = unidentified(fit, layout.tickers, frames.z_names, spec.markets.all())
+    named = np.flatnonzero(specific != None)  # noqa: E711 - elementwise on an object array
+    reasons[named] = specific[named]
     for row in np.flatnonzero(fit.n_obs < min_obs):  # only the firm-events with too short a window
         reasons[row] = f"{fit.n_obs[row]} estimation-window returns, fewer than the minimum {min_obs}{span_note(row)}"
     names = np.array(frames.z_names, dtype=object)
@@ -695,6 +706,10 @@ def _unestimable(fit, frames: _Frames, layout: Layout, spec: _Spec) -> np.ndarra
     raw0 = gather(raw, fit.day0, zero, fit.firm)[:, 0]
     for row in np.flatnonzero(~np.isfinite(raw0)):
         reasons[row] = f"no return on day 0{span_note(row)}"
+    # kept firm-events with a gap later in the event window: not a drop, but their CARs there are NaN
+    from .quality import warn_event_window_gaps
+
+    warn_event_window_gaps(fit, layout.tickers, layout.rows, reasons == None)  # noqa: E711
     return reasons
 
 

@@ -213,6 +213,12 @@ def _read_csv(path: Path, label: str) -> pd.DataFrame:
         ) from None
     except pd.errors.ParserError as exc:
         raise EventCatalogError(f"{label}: not a readable CSV file ({exc}).") from None
+    except UnicodeDecodeError as exc:
+        raise EventCatalogError(
+            f"{path}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at position {exc.start}; "
+            "Excel's 'CSV' and Latin-1 files do this). Save the file as 'CSV UTF-8', e.g. "
+            f"iconv -f latin1 -t utf-8 {path.name} > fixed.csv."
+        ) from None
     return raw.rename(columns=lambda c: str(c).strip())
 
 

@@ -42,6 +42,7 @@ import pandas as pd
 
 from .calendar import SESSIONS, TradingCalendar, _NoDayZero
 from .exceptions import SessionAssumptionWarning
+from .quality import check_numbers
 
 __all__ = ["REFERENCE_TZ", "EventTimes", "Day0", "parse_event_times", "resolve_day0", "GIVEN", "LOCAL"]
 
@@ -251,6 +252,9 @@ def parse_event_times(
         session or zone, a session rule that contradicts ``unknown_session``.
     """
     n = len(frame)
+    for column in ("date", "timestamp", "day0"):
+        if column in frame.columns and not pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
+            check_numbers(frame[column], column)  # 20250513 is not 20 ms after 1970
     wall = np.full(n, _NAT, dtype=np.int64)
     zone = np.full(n, None, dtype=object)
     dates = np.full(n, np.datetime64("NaT"), dtype="M8[ns]")

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._atomic import staged_folder
 from .exceptions import EventStudyWarning, SessionAssumptionWarning
 from .summary import format_table, format_value, window_label
 
@@ -143,6 +144,7 @@ class _Report:
     reported: pd.DataFrame | None = None
     figures: dict[str, str] = field(default_factory=dict)
     tables: dict[str, str] = field(default_factory=dict)
+    out_dir: Path | None = None  # where the writers put the files (a staging folder beside config.out_dir)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -176,13 +178,17 @@ def build_report(config: ReportConfig = DEFAULT_REPORT, *, source=None, progress
         warnings.simplefilter("always", EventStudyWarning)
         try:
             report = _run(config, source, bar)
-            bar.set_postfix_str("figures")
-            _write_figures(report)
-            bar.update()
-            bar.set_postfix_str("writing")
-            report.warnings = _unique_messages(caught)
-            _write_all(report)
-            bar.update()
+            # written beside the target and moved into place whole: an interrupted or failing run (Ctrl-C, a
+            # full disk) leaves the previous report as it was, never a mix of two runs
+            with staged_folder(config.out_dir, marker="results.json") as stage:
+                report.out_dir = stage
+                bar.set_postfix_str("figures")
+                _write_figures(report)
+                bar.update()
+                bar.set_postfix_str("writing")
+                report.warnings = _unique_messages(caught)
+                _write_all(report)
+                bar.update()
         finally:
             bar.close()
     for message in report.warnings:  # re-issued once each, after the progress bar
@@ -318,7 +324,7 @@ def _write_figures(report: _Report) -> None:
 
     from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices
 
-    out = report.config.out_dir / "figures"
+    out = report.out_dir / "figures"
     out.mkdir(parents=True, exist_ok=True)
     primary = report.runs[0].results
     focus = [t for t in report.config.focus if t in set(primary.firm_events["ticker"])]
@@ -382,7 +388,7 @@ def _inner_window(config: ReportConfig) -> tuple[int, int]:
 
 
 def _write_all(report: _Report) -> None:
-    out = report.config.out_dir
+    out = report.out_dir
     tables = out / "tables"
     tables.mkdir(parents=True, exist_ok=True)
 

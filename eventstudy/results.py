@@ -490,7 +490,9 @@ def compare(studies: Mapping[str, EventStudyResults], *, window: tuple[int, int]
     -------
     DataFrame
         Index ``(event_id, ticker)``; columns a MultiIndex ``(study, car|t|pvalue)``.  A firm-event a study
-        dropped shows NaN there.
+        dropped shows NaN there.  Where the studies differ in CAR window, model, estimation window, day-0 rule,
+        calendar or return kind, each study's label is followed by ``[...]`` naming its own, e.g.
+        ``"wide [CAR(-5,+5)]"`` beside ``"narrow [CAR(-1,+1)]"``.
     """
     if not isinstance(studies, Mapping):
         raise TypeError(
@@ -498,10 +500,16 @@ def compare(studies: Mapping[str, EventStudyResults], *, window: tuple[int, int]
         )
     if not studies:
         raise ValueError("The 'studies' parameter is empty: give at least one labelled EventStudyResults.")
-    frames = {}
+    from .quality import comparison_labels
+
+    cars, settings, windows = {}, {}, {}
     for label, res in studies.items():
         if not isinstance(res, EventStudyResults):
             raise TypeError(f"compare() got {type(res).__name__} for {label!r}; expected EventStudyResults.")
-        car = res.car(window).set_index(["event_id", "ticker"])
-        frames[str(label)] = car[["car", "t", "pvalue"]]
-    return pd.concat(frames, axis=1)
+        car = res.car(window)
+        cars[str(label)] = car.set_index(["event_id", "ticker"])[["car", "t", "pvalue"]]
+        settings[str(label)] = res.settings
+        windows[str(label)] = (int(car["window_start"].iloc[0]), int(car["window_end"].iloc[0])) if len(car) else window
+    # different windows, models or day-0 rules are named in the column labels, never hidden under one heading
+    shown = comparison_labels(settings, windows)
+    return pd.concat({shown[label]: frame for label, frame in cars.items()}, axis=1)

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -50,6 +51,7 @@ def fit(events, returns, model="market"):
     market = ["SPY", "SOXX"] if model == "multi-index" else "SPY"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", es.DroppedFirmEventsWarning)  # a gap on day 0 drops a firm-event
+        warnings.simplefilter("ignore", es.DataQualityWarning)  # a gap later in the window is named, and kept
         return es.EventStudy(events, returns=returns, market=market, model=model, **WINDOWS).fit()
 
 
@@ -117,17 +119,18 @@ def test_stock_equal_to_the_market_has_zero_abnormal_return(seed, mean, vol):
     returns["TWIN"] = returns["SPY"]
     twins = events.assign(ticker="TWIN").drop_duplicates("date")
 
-    res = fit(twins, returns, "market")
-
-    assert res.n == len(twins)
-    np.testing.assert_allclose(res.ar["ar"], 0.0, atol=1e-12)
-    np.testing.assert_allclose(res.car()["car"], 0.0, atol=1e-12)
-    np.testing.assert_allclose(res.params["beta_SPY"], 1.0, rtol=1e-10)
-    np.testing.assert_allclose(res.params["alpha"], 0.0, atol=1e-12)
+    # beta 1, abnormal returns 0 and residual variance 0 by construction: nothing to test, so every
+    # firm-event is a recorded drop (issue 12) rather than a row of zeros with undefined t statistics
+    with pytest.raises(es.EstimationError) as raised:
+        fit(twins, returns, "market")
+    dropped = raised.value.dropped
+    assert len(dropped) == len(twins)
+    assert dropped["reason"].str.contains("TWIN's returns are identical to the regressor SPY").all()
 
 
 @EXAMPLES
-@given(seed=st.integers(0, 2**32 - 1), c=st.floats(0.01, 20.0))
+# up to 10x: far beyond that the median return exceeds 20 % a day and fit() refuses it as percent or prices
+@given(seed=st.integers(0, 2**32 - 1), c=st.floats(0.01, 10.0))
 def test_scaling_returns_scales_ar_and_keeps_t(seed, c):
     returns, events = panel(seed)
 

@@ -2,9 +2,12 @@
 
 The price cache and the factor cache both store their entries this way.  Each file is written to a
 temporary file in the same folder, fsynced and renamed over the old one (Parquet first, metadata last), so
-that a reader sees the old entry or the new one, never half of one; a write interrupted between the two
-files leaves metadata whose sha256 no longer matches, which :func:`read_entry` reports.  Nothing is
-pickled.  pyarrow is imported only when an entry is read or written.
+that a reader sees the old entry or the new one, never half of one.  The Parquet file also carries a copy
+of the metadata (less the sha256) in its own key-value metadata, so the Parquet rename is the commit
+point: a write interrupted between the two files leaves metadata whose sha256 no longer matches, and
+:func:`read_entry` (with ``recover=True``) then serves the complete new data with the record it carries
+instead of throwing the entry away.  Nothing is pickled.  pyarrow is imported only when an entry is read
+or written.
 """
 
 from __future__ import annotations
@@ -22,7 +25,21 @@ import pandas as pd
 
 from .base import DATE_UNIT
 
-__all__ = ["CorruptEntryError", "atomic_write_bytes", "metadata_path", "read_entry", "storage_errors", "write_entry"]
+__all__ = [
+    "CorruptEntryError",
+    "RECOVERED_KEY",
+    "atomic_write_bytes",
+    "metadata_path",
+    "read_entry",
+    "remove_temp_files",
+    "storage_errors",
+    "write_entry",
+]
+
+#: Key of the Parquet file's key-value metadata holding the entry's record (JSON).
+_EMBEDDED_KEY = b"eventstudy_entry"
+#: Key :func:`read_entry` adds to the metadata it returns when it recovered them from the Parquet file.
+RECOVERED_KEY = "_recovered"
 
 
 class CorruptEntryError(ValueError):
@@ -101,10 +118,16 @@ def write_entry(path: Path, frame: pd.DataFrame, metadata: dict[str, Any]) -> di
         files already on disk are then left as they were, or hold new data beside old metadata, which
         :func:`read_entry` detects.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     plain = frame.copy(deep=False)
     plain.attrs = {}
+    table = pa.Table.from_pandas(plain, preserve_index=True)
+    embedded = json.dumps({**metadata, "parquet_file": path.name}, default=str).encode("utf-8")
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _EMBEDDED_KEY: embedded})
     buffer = io.BytesIO()
-    plain.to_parquet(buffer, engine="pyarrow", index=True)
+    pq.write_table(table, buffer)
     data = buffer.getvalue()
     written = {**metadata, "sha256": hashlib.sha256(data).hexdigest(), "parquet_file": path.name}
     text = json.dumps(written, indent=2, default=str).encode("utf-8")
@@ -113,7 +136,9 @@ def write_entry(path: Path, frame: pd.DataFrame, metadata: dict[str, Any]) -> di
     return written
 
 
-def read_entry(path: Path, *, expected_format: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+def read_entry(
+    path: Path, *, expected_format: str | None = None, recover: bool = False
+) -> tuple[pd.DataFrame, dict[str, Any]] | None:
     """Read and verify the entry whose Parquet file is ``path``.
 
     Parameters
@@ -122,38 +147,88 @@ def read_entry(path: Path, *, expected_format: str | None = None) -> tuple[pd.Da
         The Parquet file, as given to :func:`write_entry`.
     expected_format
         When given, the metadata's ``format`` must equal it.
+    recover
+        When the JSON metadata are missing, unreadable or do not match the Parquet file (a write
+        interrupted between the two renames) but the Parquet file is complete and carries its own record,
+        return that record instead of failing; it then holds :data:`RECOVERED_KEY` saying what was wrong.
 
     Returns
     -------
     (pandas.DataFrame, dict) or None
         The frame (float64 columns, tz-naive nanosecond DatetimeIndex named ``Date``, no attrs) and the
-        metadata; None when there is no metadata file (nothing cached).
+        metadata; None when nothing is cached (no metadata and, with ``recover``, no data file either).
 
     Raises
     ------
     CorruptEntryError
         When the metadata are unreadable or of another format, the Parquet file is missing or unreadable,
-        or its sha256 differs from the one recorded; the message names the file.
+        or its sha256 differs from the one recorded (and, with ``recover``, the Parquet file carries no
+        usable record of its own); the message names the file.
     """
     meta_path = metadata_path(path)
+    problem = None
+    metadata: Any = None
     if not meta_path.exists():
-        return None
-    try:
-        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CorruptEntryError(f"metadata {meta_path} is unreadable ({exc})") from None
-    if not isinstance(metadata, dict) or (expected_format is not None and metadata.get("format") != expected_format):
-        raise CorruptEntryError(f"metadata {meta_path} is not an eventstudy cache record")
+        if not (recover and path.exists()):
+            return None
+        problem = f"metadata {meta_path} is missing"
+    else:
+        try:
+            metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            problem = f"metadata {meta_path} is unreadable ({exc})"
+        else:
+            if not isinstance(metadata, dict) or (
+                expected_format is not None and metadata.get("format") != expected_format
+            ):
+                problem = f"metadata {meta_path} is not an eventstudy cache record"
+    if problem is not None and not recover:
+        raise CorruptEntryError(problem)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CorruptEntryError(f"data file {path} is missing or unreadable ({exc})") from None
-    if hashlib.sha256(data).hexdigest() != metadata.get("sha256"):
-        raise CorruptEntryError(f"data file {path} does not match the sha256 recorded in {meta_path.name}")
+        raise CorruptEntryError(problem or f"data file {path} is missing or unreadable ({exc})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if problem is None and digest != metadata.get("sha256"):
+        problem = f"data file {path} does not match the sha256 recorded in {meta_path.name}"
+    if problem is not None and not recover:
+        raise CorruptEntryError(problem)
     try:
         frame = pd.read_parquet(io.BytesIO(data), engine="pyarrow").astype("float64")
         frame.index = pd.DatetimeIndex(frame.index).as_unit(DATE_UNIT).rename("Date")
     except (*storage_errors(), TypeError, KeyError) as exc:
-        raise CorruptEntryError(f"data file {path} cannot be read ({type(exc).__name__}: {exc})") from None
+        raise CorruptEntryError(problem or f"data file {path} cannot be read ({type(exc).__name__}: {exc})") from None
     frame.attrs = {}
+    if problem is not None:
+        embedded = _embedded_record(data)
+        if embedded is None or (expected_format is not None and embedded.get("format") != expected_format):
+            raise CorruptEntryError(f"{problem}, and the data file carries no record to recover it from")
+        metadata = {**embedded, "sha256": digest, RECOVERED_KEY: problem}
     return frame, metadata
+
+
+def _embedded_record(data: bytes) -> dict[str, Any] | None:
+    """The record :func:`write_entry` put inside the Parquet bytes, or None."""
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(io.BytesIO(data))
+        record = json.loads((schema.metadata or {}).get(_EMBEDDED_KEY, b"null"))
+    except (*storage_errors(), TypeError):  # an unreadable record is no record
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def remove_temp_files(path: Path) -> int:
+    """Delete the temporary files a killed writer of ``path`` or of its metadata left behind.
+
+    Call it only while holding the entry's lock: then no live writer owns them.  Returns how many were
+    removed.
+    """
+    removed = 0
+    for target in (path, metadata_path(path)):
+        for leftover in path.parent.glob(f".{target.name}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+                removed += 1
+    return removed

@@ -256,6 +256,11 @@ def to_day(name: str, value: Any) -> pd.Timestamp:
     """Return ``value`` as a tz-naive Timestamp at midnight; ``name`` is the argument for messages."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         raise TypeError(f"The {name!r} parameter must be a date such as '2025-05-13'. Got {value!r} instead.")
+    if isinstance(value, (int, float, np.integer, np.floating)):  # pandas reads 20250513 as ns since 1970
+        raise TypeError(
+            f"The {name!r} parameter must be a date such as '2025-05-13'. Got the number {value!r}, which pandas "
+            "would read as nanoseconds since 1970; write the date as text, e.g. '2025-05-13'."
+        )
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:

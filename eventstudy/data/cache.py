@@ -20,14 +20,26 @@ import pandas as pd
 
 from ..exceptions import CacheError, DataQualityWarning, DataSourceError, EventStudyWarning
 from . import config
-from ._store import CorruptEntryError, atomic_write_bytes, metadata_path, read_entry, storage_errors, write_entry
+from ._basis import OVERLAP_ROWS, basis_change
+from ._store import (
+    RECOVERED_KEY,
+    CorruptEntryError,
+    atomic_write_bytes,
+    metadata_path,
+    read_entry,
+    remove_temp_files,
+    storage_errors,
+    write_entry,
+)
 from .base import DATE_UNIT, FIELDS, FetchResult, PriceSource, library_versions, normalize_tickers, warn
+from .lock import entry_locks
 
 __all__ = ["CachedSource", "atomic_write_bytes", "safe_name"]
 
 _FORMAT = "eventstudy-price-cache"
 _FORMAT_VERSION = 1
 _DAY = pd.Timedelta(days=1)
+_LOCK_STRIPES = 64
 
 
 def safe_name(text: str) -> str:
@@ -64,6 +76,28 @@ class _Entry:
         return pd.Timestamp(self.meta.get("end_fetched_at") or self.meta["fetched_at"])
 
 
+def _check_coverage(frame: pd.DataFrame, meta: dict[str, Any], where: str) -> None:
+    """Raise CorruptEntryError when the metadata's coverage, dates or row count disagree with the data."""
+    start, end = _day(meta["covered_start"]), _day(meta["covered_end"])
+    if start > end:
+        raise CorruptEntryError(f"metadata {where} covers {start:%Y-%m-%d}..{end:%Y-%m-%d}, which is reversed")
+    if meta.get("rows") is not None and meta["rows"] != len(frame):
+        raise CorruptEntryError(f"metadata {where} records {meta['rows']} rows but the data file has {len(frame)}")
+    if not len(frame):
+        return
+    first, last = frame.index[0], frame.index[-1]
+    if first < start or last > end:
+        raise CorruptEntryError(
+            f"the data file has rows {first:%Y-%m-%d}..{last:%Y-%m-%d}, outside the range "
+            f"{start:%Y-%m-%d}..{end:%Y-%m-%d} that metadata {where} say is covered"
+        )
+    for key, day in (("first_date", first), ("last_date", last)):
+        if meta.get(key) is not None and meta[key] != f"{day:%Y-%m-%d}":
+            raise CorruptEntryError(f"metadata {where} record {key} {meta[key]} but the data file's is {day:%Y-%m-%d}")
+    if not frame.index.is_monotonic_increasing or frame.index.has_duplicates:
+        raise CorruptEntryError("the data file's dates are not ascending and unique")
+
+
 @dataclass(frozen=True)
 class _Gap:
     start: pd.Timestamp
@@ -98,11 +132,19 @@ class CachedSource(PriceSource):
     Parquet bytes.  A request fetches only the days before the cached start and after the cached end,
     merges them and rewrites both files.
 
-    Files are written to a temporary file, fsynced and renamed (Parquet first, metadata last).  An
-    interrupted write leaves the old files; a write interrupted between the two leaves metadata whose
-    sha256 no longer matches, which the next read detects.  A corrupt or unreadable entry gives a
-    :class:`~eventstudy.exceptions.DataQualityWarning` naming the file and is fetched again, or raises
-    :class:`~eventstudy.exceptions.CacheError` when offline.
+    Adjusted prices change retroactively (splits, dividends), so every such fetch also re-reads the five
+    cached sessions next to the new days and compares them; when they differ, the cached prices are on an
+    older basis and the whole range is refetched and the entry replaced, with a
+    :class:`~eventstudy.exceptions.DataQualityWarning` naming the day, the field and the ratio.  Old and
+    new prices are never joined: if that refetch fails, the request fails.
+
+    Files are written to a temporary file, fsynced and renamed (Parquet first, metadata last), under a
+    per-ticker lock held from the read to the write, so two processes writing one ticker keep both
+    ranges.  An interrupted write leaves the old files; a write interrupted between the two leaves
+    complete data beside stale metadata, and the record the Parquet file carries recovers the entry (with
+    a warning).  An entry whose checksum, ticker, format version, source, covered range, dates or row
+    count disagree with its data gives a :class:`~eventstudy.exceptions.DataQualityWarning` naming the
+    failed check and is fetched again, or raises :class:`~eventstudy.exceptions.CacheError` when offline.
 
     With ``missing="skip"`` a ticker the wrapped source cannot give, or (offline) one whose range is not
     cached, is left out and recorded, and the others are served; when none can be, the error is raised.
@@ -166,6 +208,14 @@ class CachedSource(PriceSource):
         }
 
     def _fetch(self, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp) -> FetchResult:
+        # one writer per ticker from the read to the write, so no process overwrites another's new dates
+        with entry_locks([self._lock_path(t) for t in tickers]):
+            for ticker in tickers:  # under the lock no live writer owns them: a killed one left them
+                with contextlib.suppress(OSError):
+                    remove_temp_files(self._paths(ticker)[0])
+            return self._fetch_locked(tickers, start, end)
+
+    def _fetch_locked(self, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp) -> FetchResult:
         now = _utc_now()
         today = now.tz_localize(None).normalize().as_unit(DATE_UNIT)
         offline = self.offline
@@ -196,13 +246,18 @@ class CachedSource(PriceSource):
         for gaps, group in groups.items():
             parts: dict[str, list[pd.DataFrame]] = {t: [] for t in group}
             covered: dict[str, list[_Gap]] = {t: [] for t in group}
+            rebase: dict[str, str] = {}
             for gap in gaps:
-                self._fetch_gap(gap, group, entries, parts, covered, result)
+                self._fetch_gap(gap, group, entries, parts, covered, result, rebase)
             for ticker in group:
                 if ticker in result.failures or ticker in result.errors:
                     continue
                 entry = entries[ticker]
-                if covered[ticker]:
+                if ticker in rebase:
+                    entry = self._refetch_all(ticker, entry, rebase[ticker], start, end, now, today, result)
+                    if entry is None:
+                        continue
+                elif covered[ticker]:
                     entry = self._merge_and_store(ticker, entry, parts[ticker], covered[ticker], now, today)
                 if entry is None:
                     result.failures[ticker] = f"{self.source.name} returned no data"
@@ -220,9 +275,12 @@ class CachedSource(PriceSource):
         if entry is None:
             return [_Gap(start, max(last_wanted, start), False)]
         gaps = []
-        # gaps run up to the cached range, even past the request, so that the range stays contiguous
+        rows = entry.frame.index if not offline else entry.frame.index[:0]  # offline nothing is fetched
+        # gaps run up to the cached range, even past the request, so that the range stays contiguous, and
+        # reach a few cached rows into it: those are compared to see whether the adjustment basis changed
         if start < entry.start:
-            gaps.append(_Gap(start, entry.start - _DAY, False))
+            stop = rows[min(OVERLAP_ROWS, len(rows)) - 1] if len(rows) else entry.start - _DAY
+            gaps.append(_Gap(start, max(stop, entry.start - _DAY), False))
         tail_from = None
         if not offline:
             fetched = entry.end_fetched_at.tz_convert("UTC").tz_localize(None)
@@ -230,9 +288,13 @@ class CachedSource(PriceSource):
                 tail_from = max(entry.start, (fetched - self.max_age).normalize().as_unit(DATE_UNIT))
         if last_wanted > entry.end:
             first = entry.end + _DAY if tail_from is None else tail_from
+            if len(rows):
+                first = min(first, rows[max(len(rows) - OVERLAP_ROWS, 0)])
             gaps.append(_Gap(first, last_wanted, False))
         elif tail_from is not None and end >= tail_from:
-            gaps.append(_Gap(tail_from, entry.end, True))
+            # the refreshed days alone could all be recent: a few older ones are re-read to check the basis
+            first = min(tail_from, rows[max(len(rows) - OVERLAP_ROWS, 0)]) if len(rows) else tail_from
+            gaps.append(_Gap(first, entry.end, True))
         return gaps
 
     def _fetch_gap(
@@ -243,6 +305,7 @@ class CachedSource(PriceSource):
         parts: dict[str, list[pd.DataFrame]],
         covered: dict[str, list[_Gap]],
         result: FetchResult,
+        rebase: dict[str, str],
     ) -> None:
         wanted = [t for t in group if t not in result.failures and t not in result.errors]
         if not wanted:
@@ -259,8 +322,18 @@ class CachedSource(PriceSource):
         for ticker in wanted:
             if ticker in got.frames:
                 frame = got.frames[ticker]
-                parts[ticker].append(frame.loc[(frame.index >= gap.start) & (frame.index <= gap.end)])
+                part = frame.loc[(frame.index >= gap.start) & (frame.index <= gap.end)]
+                parts[ticker].append(part)
                 covered[ticker].append(gap)
+                entry = entries[ticker]
+                overlap = (
+                    entry is not None and ((entry.frame.index >= gap.start) & (entry.frame.index <= gap.end)).any()
+                )
+                if overlap and ticker not in rebase:
+                    horizon = (entry.end_fetched_at.tz_convert("UTC").tz_localize(None) - self.max_age).normalize()
+                    changed = basis_change(entry.frame, part, complete_before=horizon)
+                    if changed is not None and not (gap.refresh_only and "cannot be checked" in changed):
+                        rebase[ticker] = changed
             elif ticker in got.no_data and entries[ticker] is not None:
                 covered[ticker].append(gap)  # the source has nothing there (e.g. before an IPO)
             elif gap.refresh_only:
@@ -269,6 +342,44 @@ class CachedSource(PriceSource):
                 result.errors[ticker] = got.errors[ticker]
             else:
                 result.failures[ticker] = got.failures.get(ticker, f"{self.source.name} returned no data")
+
+    def _refetch_all(
+        self,
+        ticker: str,
+        entry: _Entry,
+        why: str,
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        now: pd.Timestamp,
+        today: pd.Timestamp,
+        result: FetchResult,
+    ) -> _Entry | None:
+        """Replace an entry whose adjustment basis changed by the whole range fetched afresh (never a mix)."""
+        first = min(start, entry.start)
+        last = max(min(end, today), entry.end)
+        span = f"{first:%Y-%m-%d}..{last:%Y-%m-%d}"
+        try:
+            got = self.source._collect([ticker], first, last)
+            problem = got.errors.get(ticker) or got.failures.get(ticker)
+        except DataSourceError as exc:
+            problem = exc
+        if problem is not None or ticker not in got.frames:
+            result.errors[ticker] = DataSourceError(
+                f"{ticker}: the cached prices are on another adjustment basis than {self.source.name}'s ({why}), "
+                f"and refetching the whole range {span} failed ({problem or 'no data'}). Nothing mixing the two "
+                f"bases is served: retry later, or forget the entry with CachedSource.clear({ticker!r}).",
+                failures={ticker: f"adjustment basis changed; refetch of {span} failed"},
+            )
+            return None
+        frame = got.frames[ticker]
+        frame = frame.loc[(frame.index >= first) & (frame.index <= last)]
+        warn(
+            f"{ticker}: the cached prices were on an older adjustment basis ({why}: a split, dividend or "
+            f"correction since they were cached); refetched the whole range {span} from {self.source.name} and "
+            "replaced the cache entry, so old and new prices are never joined.",
+            DataQualityWarning,
+        )
+        return self._merge_and_store(ticker, None, [frame], [_Gap(first, last, False)], now, today)
 
     def _warn_stale(self, ticker: str, entry: _Entry | None, why: object) -> None:
         fetched = entry.meta.get("end_fetched_at") if entry is not None else "?"
@@ -345,26 +456,51 @@ class CachedSource(PriceSource):
         parquet = self.directory / f"{safe_name(ticker)}.parquet"
         return parquet, metadata_path(parquet)
 
+    def _lock_path(self, ticker: str) -> Path:
+        # 64 lock files shared out by a hash, so that a request for thousands of tickers holds at most 64
+        # descriptors; two tickers on one stripe only wait for each other
+        stripe = int(hashlib.sha1(ticker.encode("utf-8")).hexdigest(), 16) % _LOCK_STRIPES
+        return self.directory / ".locks" / f"{stripe:02d}.lock"
+
     def _read(self, ticker: str) -> _Entry | None:
-        """Read and verify an entry; None when not cached; raise CorruptEntryError describing corruption."""
+        """Read and verify an entry; None when not cached; raise CorruptEntryError naming the check that failed.
+
+        An entry whose metadata were lost or left stale by a write interrupted between the two renames is
+        recovered from the record inside the (complete) Parquet file; ``entry.meta`` then holds
+        ``RECOVERED_KEY`` with what was wrong.
+        """
         parquet, meta_path = self._paths(ticker)
-        found = read_entry(parquet, expected_format=_FORMAT)
+        found = read_entry(parquet, expected_format=_FORMAT, recover=True)
         if found is None:
             return None
         frame, meta = found
+        where = f"{parquet.name} (record recovered from the data file)" if RECOVERED_KEY in meta else meta_path.name
         lacking = [f for f in FIELDS if f not in frame.columns]
         if lacking:
             raise CorruptEntryError(f"data file {parquet} lacks the column(s) {lacking}")
+        if meta.get("format_version") != _FORMAT_VERSION:
+            raise CorruptEntryError(
+                f"metadata {where} has format version {meta.get('format_version')!r}; this eventstudy reads version "
+                f"{_FORMAT_VERSION}"
+            )
+        if meta.get("ticker") != ticker:
+            raise CorruptEntryError(f"metadata {where} is for ticker {meta.get('ticker')!r}, not {ticker!r}")
+        if meta.get("source") not in (None, self.source.name):
+            raise CorruptEntryError(f"metadata {where} is for source {meta.get('source')!r}, not {self.source.name!r}")
         for key in ("covered_start", "covered_end", "fetched_at"):
             try:
                 pd.Timestamp(meta[key])
             except (KeyError, TypeError, ValueError):
-                raise CorruptEntryError(f"metadata {meta_path} has no readable {key!r}") from None
+                raise CorruptEntryError(f"metadata {where} has no readable {key!r}") from None
+        _check_coverage(frame, meta, where)
         return _Entry(frame=frame[list(FIELDS)], meta=meta)
 
     def _load(self, ticker: str, *, offline: bool) -> _Entry | None:
         try:
-            return self._read(ticker)
+            entry = self._read(ticker)
+            if entry is not None and RECOVERED_KEY in entry.meta:
+                self._restore_metadata(ticker, entry)
+            return entry
         except CorruptEntryError as exc:
             if offline:
                 raise CacheError(
@@ -391,6 +527,22 @@ class CachedSource(PriceSource):
         from .bar_cache import cached_bars
 
         return cached_bars(self, tickers, start, end, interval=interval)
+
+    def _restore_metadata(self, ticker: str, entry: _Entry) -> None:
+        """Say that an entry was recovered, and write its metadata back (under the ticker's lock)."""
+        problem = entry.meta.pop(RECOVERED_KEY)
+        parquet, meta_path = self._paths(ticker)
+        note = "; the metadata file was rewritten"
+        try:
+            atomic_write_bytes(meta_path, json.dumps(entry.meta, indent=2, default=str).encode("utf-8"))
+        except OSError as exc:
+            note = f"; the metadata file could not be rewritten ({exc})"
+        warn(
+            f"{ticker}: {problem} (a write interrupted between the data and the metadata); recovered the "
+            f"{entry.meta.get('covered_start')}..{entry.meta.get('covered_end')} entry from the record inside "
+            f"{parquet}, whose data are complete{note}.",
+            DataQualityWarning,
+        )
 
     # ---- housekeeping -----------------------------------------------------------------------------
 
@@ -456,8 +608,9 @@ class CachedSource(PriceSource):
                     rows.append({"ticker": None, "status": f"unreadable metadata ({exc})", "file": str(meta_path)})
                     continue
                 try:
-                    self._read(ticker)
-                    status = "ok"
+                    entry = self._read(ticker)
+                    recovered = entry.meta.get(RECOVERED_KEY) if entry is not None else None
+                    status = f"recoverable on the next request: {recovered}" if recovered else "ok"
                 except CorruptEntryError as exc:
                     status = str(exc)
                 parquet = self._paths(ticker)[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 
 import pandas as pd
 import pytest
@@ -85,8 +86,10 @@ def test_only_missing_ranges_are_fetched(counting, prices_dir):
     cached.get_prices("NVDA", "2023-07-03", "2024-12-31")
     assert counting.calls == [
         (("NVDA",), "2024-01-02", "2024-06-28"),
-        (("NVDA",), "2023-07-03", "2024-01-01"),  # before the cached start
-        (("NVDA",), "2024-06-29", "2024-12-31"),  # after the cached end
+        # before the cached start, reaching five cached sessions (2 to 8 January) in to compare them
+        (("NVDA",), "2023-07-03", "2024-01-08"),
+        # after the cached end, from five cached sessions back (24 to 28 June)
+        (("NVDA",), "2024-06-24", "2024-12-31"),
     ]
     merged = cached.get_prices("NVDA", "2023-07-03", "2024-12-31")
     assert len(counting.calls) == 3
@@ -103,7 +106,7 @@ def test_tickers_with_different_gaps_are_grouped(counting):
     cached.get_prices(["NVDA", "AMD", "SPY"], "2025-01-02", "2025-04-30")
     assert sorted(counting.calls) == [
         (("AMD", "SPY"), "2025-01-02", "2025-04-30"),
-        (("NVDA",), "2025-04-01", "2025-04-30"),
+        (("NVDA",), "2025-03-25", "2025-04-30"),  # five cached sessions (25..31 March) re-read to compare
     ]
 
 
@@ -160,12 +163,20 @@ def test_crash_between_data_and_metadata_is_detected(counting, monkeypatch):
     with pytest.warns(EventStudyWarning):
         cached.get_prices("AMD", "2025-04-01", "2025-05-30")
     monkeypatch.setattr(os, "replace", real_replace)
-    # new data beside old metadata: the sha256 no longer matches
-    with pytest.raises(CacheError, match=r"AMD.*AMD\.parquet does not match the sha256"):
-        CachedSource(counting, offline=True).get_prices("AMD", "2025-05-01", "2025-05-30")
-    with pytest.warns(DataQualityWarning, match=r"AMD: the cache entry is corrupt .*AMD\.parquet"):
-        healed = cached.get_prices("AMD", "2025-05-01", "2025-05-30")
+    # new data beside old metadata: the sha256 no longer matches, but the (complete) Parquet file carries
+    # its own record, so the new April..May entry is recovered, even offline, and nothing is refetched
+    calls = len(counting.calls)
+    with pytest.warns(
+        DataQualityWarning, match=r"AMD: .*AMD\.parquet does not match the sha256.*recovered the 2025-04-01"
+    ):
+        healed = CachedSource(counting, offline=True).get_prices("AMD", "2025-04-01", "2025-05-30")
+    assert len(counting.calls) == calls
     assert round(healed["AMD"].pct_change().loc["2025-05-13"] * 100, 2) == 4.01
+    assert healed.index[0] == D("2025-04-01")  # the April days written before the "power cut" are kept
+    # the metadata were rewritten: the next read is silent
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CachedSource(counting, offline=True).get_prices("AMD", "2025-04-01", "2025-05-30")
 
 
 def test_corrupt_file_is_refetched_with_a_warning(counting):
@@ -233,7 +244,9 @@ def test_recent_tail_is_refetched_until_it_is_old_enough(counting):
 
     fetched_at("2024-06-28T15:30:00+00:00")  # during the last cached session: it may be incomplete
     cached.get_prices("NVDA", "2024-03-01", "2024-06-28")
-    assert counting.calls[-1] == (("NVDA",), "2024-06-27", "2024-06-28")
+    # the last two days are refreshed; the read starts five cached sessions back (24 June), to compare the
+    # older days and see whether a split or dividend changed the adjustment basis since
+    assert counting.calls[-1] == (("NVDA",), "2024-06-24", "2024-06-28")
     assert len(counting.calls) == 2
     CachedSource(counting, offline=True).get_prices("NVDA", "2024-03-01", "2024-06-28")  # offline: as is
     fetched_at("2024-06-28T15:30:00+00:00")
@@ -287,11 +300,12 @@ def test_wraps_only_price_sources(counting):
 
 def test_an_arrow_error_while_caching_warns(counting, monkeypatch):
     import pyarrow
+    import pyarrow.parquet
 
-    def unserializable(self, *args, **kwargs):
+    def unserializable(*args, **kwargs):
         raise pyarrow.ArrowInvalid("cannot convert")
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", unserializable)
+    monkeypatch.setattr(pyarrow.parquet, "write_table", unserializable)
     with pytest.warns(EventStudyWarning, match=r"could not write the cache file .*NVDA\.parquet.*ArrowInvalid"):
         got = CachedSource(counting).get_prices("NVDA", "2025-05-01", "2025-05-30")
     assert len(got) == 21

@@ -325,7 +325,9 @@ def test_cache_remembers_that_there_is_nothing_before_an_ipo(prices_dir):
         cached.get_prices("ARM", "2023-01-01", "2023-12-29")
     with pytest.warns(DataQualityWarning, match="ARM: the data cover 2023-09-14"):
         prices = cached.get_prices("ARM", "2022-01-01", "2023-12-29")
-    assert len(fake.calls) == 2 and fake.calls[1]["end"] == "2023-01-01"
+    # the gap before the cached range, reaching five cached sessions (14..20 September) in; yfinance's end is
+    # exclusive, hence the 21st
+    assert len(fake.calls) == 2 and fake.calls[1]["end"] == "2023-09-21"
     with pytest.warns(DataQualityWarning, match="ARM"):
         again = cached.get_prices("ARM", "2022-06-01", "2023-12-29")
     assert len(fake.calls) == 2  # the empty years are known now

@@ -1,0 +1,138 @@
+"""Write a folder of outputs beside its target and move it into place whole (git's and SQLite's discipline).
+
+A report is many files (Markdown, HTML, JSON, tables, figures).  Written one by one into the target, an
+interrupted run (Ctrl-C, a full disk, a crash) leaves a mix of two runs, or a truncated ``report.md`` beside
+a complete ``results.json``.  :func:`staged_folder` instead gives the writer a fresh hidden folder beside the
+target (same file system, so renames are atomic); only when everything is written is the old folder
+renamed aside, the new one renamed into place and the old one deleted.  A failed or interrupted run
+removes its staging folder and leaves the previous output exactly as it was.
+
+What a killed process (SIGKILL, power cut) leaves behind -- a staging folder, or the old folder renamed
+aside in the instant between the two renames -- is cleaned up by the next run for the same target: an
+orphaned old folder whose target is missing is put back first, so the last complete output survives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["staged_folder", "leftovers"]
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # pragma: no cover - no cheap check: assume alive, never delete another's work
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fsync_dir(directory: Path) -> None:
+    if os.name != "posix":  # pragma: no cover - directories cannot be opened on Windows
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def leftovers(target: Path) -> list[Path]:
+    """The staging and set-aside folders of ``target`` present now (of any process)."""
+    target = Path(target)
+    if not target.parent.exists():
+        return []
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(tmp|old)-\d+-")
+    return sorted(p for p in target.parent.iterdir() if pattern.match(p.name))
+
+
+def _recover(target: Path) -> None:
+    """Remove what dead runs left for ``target``; put back an old folder a kill left set aside."""
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(tmp|old)-(\d+)-")
+    for path in leftovers(target):
+        match = pattern.match(path.name)
+        if match is None or _pid_alive(int(match.group(2))):
+            continue
+        if match.group(1) == "old" and not target.exists():
+            os.replace(path, target)  # killed between the two renames: the previous output comes back
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_folder(target: str | os.PathLike[str], *, marker: str | None = None) -> Iterator[Path]:
+    """Yield an empty folder beside ``target``; on success it replaces ``target`` as a whole.
+
+    Parameters
+    ----------
+    target
+        The output folder.  Its parent is created if needed.
+    marker
+        A file every earlier output holds (e.g. ``results.json``).  An existing, non-empty ``target``
+        without it is refused rather than replaced: it is somebody's folder, not an earlier output.
+
+    Yields
+    ------
+    pathlib.Path
+        The staging folder to write into (hidden: ``.<name>.tmp-<pid>-<random>`` beside the target).
+
+    Raises
+    ------
+    NotADirectoryError
+        When ``target`` exists and is not a folder (nothing is written).
+    FileExistsError
+        When ``target`` is a non-empty folder without ``marker`` (nothing is written).
+    BaseException
+        Whatever the ``with`` block raised (KeyboardInterrupt included), after the staging folder has been
+        removed; ``target`` is then untouched.
+    """
+    target = Path(os.path.abspath(target))
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(f"The output path {target} exists and is not a folder. Choose another --out.")
+    if marker is not None and target.is_dir() and any(target.iterdir()) and not (target / marker).exists():
+        raise FileExistsError(
+            f"The output folder {target} holds files but no {marker}, so it is not an earlier output; it is "
+            "replaced as a whole, so choose a new or empty folder (--out)."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _recover(target)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    stage.chmod(0o777 & ~umask)  # mkdtemp's 0o700 would make the published folder private
+    try:
+        yield stage
+        _swap(stage, target)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def _swap(stage: Path, target: Path) -> None:
+    if not target.exists():
+        os.replace(stage, target)
+        _fsync_dir(target.parent)
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent))
+    os.rmdir(aside)  # only the unique name is wanted; rename needs it free
+    os.replace(target, aside)
+    try:
+        os.replace(stage, target)
+    except BaseException:
+        os.replace(aside, target)  # the new output could not go in: the old one goes back
+        raise
+    _fsync_dir(target.parent)
+    shutil.rmtree(aside, ignore_errors=True)

@@ -1,0 +1,443 @@
+"""Checks that keep values that only look like data out of a study, each with a message naming the fix.
+
+Three families, called by :meth:`eventstudy.EventStudy.fit` (and usable on their own):
+
+* :func:`unidentified` -- firm-events whose normal-return model is not identified although the least
+  squares ran: a benchmark that does not vary, a ticker identical to its benchmark (or a benchmark studied
+  against itself), zero residual variance.  Each becomes a recorded drop with its reason.
+* :func:`check_return_values` and :func:`check_dates` -- inputs that would be silently misread: infinite
+  returns, returns in percent, integer dates such as 20250513.
+* :func:`implausible_returns` -- daily returns beyond a plausible bound for the security's own history and
+  the market's move that day (an unadjusted split, a quote switching from pence to pounds), warned with
+  ticker and date and left for the user to decide.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import DataQualityWarning
+
+__all__ = [
+    "IMPLAUSIBLE_LOG_RETURN",
+    "IMPLAUSIBLE_ROBUST_Z",
+    "case_hint",
+    "check_dates",
+    "check_return_values",
+    "implausible_returns",
+    "unidentified",
+    "warn_implausible",
+]
+
+#: A day is implausible only when its abnormal log return exceeds this in absolute value (ln 1.8: a fall
+#: of 44 % or a rise of 80 % beyond the market's move) ...
+IMPLAUSIBLE_LOG_RETURN = float(np.log(1.8))
+#: ... and this many robust standard deviations (1.4826 x the median absolute deviation) of the
+#: security's own market-adjusted returns.
+IMPLAUSIBLE_ROBUST_Z = 12.0
+
+# relative size below which a spread is taken as exactly zero (rounding of returns near 1e-2 is ~1e-18)
+_TINY = 1e-9
+# residual variance below this share of the dependent variable's variance is an exact fit
+_EXACT_FIT = 1e-10
+
+
+# --------------------------------------------------------------------------------------------------------
+# models that are not identified
+# --------------------------------------------------------------------------------------------------------
+
+
+def unidentified(fit, firm_names: Sequence[str], regressor_names: Sequence[str], market: Sequence[str]) -> np.ndarray:
+    """Why each firm-event's model is not identified on its estimation window, or None where it is.
+
+    Parameters
+    ----------
+    fit : StackedFit
+        The fit of every firm-event (:func:`eventstudy.models.estimate`).
+    firm_names
+        Ticker of each column of ``fit.data.y``.
+    regressor_names
+        Name of each column of ``fit.data.z`` (the constant excluded).
+    market
+        The benchmark tickers, to recognise a benchmark studied against itself.
+
+    Returns
+    -------
+    ndarray of object, shape (N,)
+        None, or one sentence that names the series and the value at fault.
+
+    Notes
+    -----
+    The least squares only fail on an exactly singular design; a benchmark that is constant up to rounding
+    (a stale or forward-filled series) still gives a slope, made of rounding noise.  Here a regressor is
+    constant when its standard deviation over the estimation days is below :data:`_TINY` times its
+    root mean square, and the residual variance is zero when it is below 1e-10 times the dependent
+    variable's variance -- a fit that is exact, so the abnormal returns and their t statistics
+    carry no information.
+    """
+    reasons = np.full(fit.n, None, dtype=object)
+    if fit.n == 0:
+        return reasons
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # a firm-event without estimation days has no spread
+        return _unidentified(fit, firm_names, regressor_names, market, reasons)
+
+
+def _unidentified(fit, firm_names, regressor_names, market, reasons: np.ndarray) -> np.ndarray:
+    grid = fit.event_time
+    mask = fit.estimation_mask
+    names = np.asarray(firm_names, dtype=object)
+    y = np.where(mask, _gather(fit.data.y, fit.day0, grid, fit.firm), np.nan)
+    y_sd = np.nanstd(y, axis=1)
+    y_rms = np.sqrt(np.nanmean(y**2, axis=1))
+    z = _gather(fit.data.z, fit.day0, grid) if fit.data.z.shape[1] else np.zeros(mask.shape + (0,))
+    for k, name in enumerate(regressor_names):
+        zk = np.where(mask, z[:, :, k], np.nan)
+        sd, rms = np.nanstd(zk, axis=1), np.sqrt(np.nanmean(zk**2, axis=1))
+        flat = (sd <= _TINY * rms) | (sd == 0)
+        for row in np.flatnonzero(flat & fit.estimated):
+            value = np.nanmean(zk[row])
+            reasons[row] = (
+                f"model not identified: regressor {name} does not vary over the estimation window (every value "
+                f"{value:.6g}), a flat or stale series; check it, or use model='constant-mean'"
+            )
+        same = (np.nanmax(np.abs(y - zk), axis=1) <= _TINY * np.maximum(y_rms, 1e-300)) & ~flat
+        for row in np.flatnonzero(same):
+            reasons[row] = _identical(names[fit.firm[row]], name, market)
+    with np.errstate(invalid="ignore"):
+        # an exact fit leaves only the rounding of the sums (about 1e-15 of the variance): 1e-10 is far above it
+        # and far below any real security's unexplained share
+        exact = np.isfinite(fit.sigma2) & (fit.sigma2 <= _EXACT_FIT * y_sd**2)
+    for row in np.flatnonzero(exact & (reasons == None)):  # noqa: E711 - elementwise on an object array
+        ticker = names[fit.firm[row]]
+        if y_sd[row] <= _TINY * max(y_rms[row], 1e-300) and not fit.estimated:
+            reasons[row] = (
+                f"abnormal returns are zero on every estimation day: {ticker} moves exactly with the benchmark "
+                f"{', '.join(market)}"
+                + (" (the benchmark studied against itself)" if ticker in market else "")
+                + "; there is nothing to test. Remove it from the tickers"
+            )
+        elif y_sd[row] == 0 or y_rms[row] == 0:
+            reasons[row] = f"{ticker}'s returns do not vary over the estimation window: a halted or stale price series"
+        else:
+            reasons[row] = (
+                f"zero residual variance: the model fits {ticker}'s estimation-window returns exactly (sigma^2 = "
+                f"{fit.sigma2[row]:.3g}), so its t statistics are undefined; {ticker} is a copy or a combination "
+                "of the regressors"
+            )
+    return reasons
+
+
+def _identical(ticker: str, regressor: str, market: Sequence[str]) -> str:
+    itself = " (the benchmark studied against itself)" if ticker == regressor or ticker in market else ""
+    return (
+        f"{ticker}'s returns are identical to the regressor {regressor} on every estimation day{itself}: beta is 1 "
+        "and the residual variance 0 by construction, so nothing can be tested. Remove it from the tickers or "
+        "check that its prices are not a copy of the benchmark's"
+    )
+
+
+def _gather(matrix, day0, offsets, columns=None):
+    from .panel import gather
+
+    return gather(matrix, day0, offsets, columns)
+
+
+# --------------------------------------------------------------------------------------------------------
+# values that would be misread
+# --------------------------------------------------------------------------------------------------------
+
+#: Median absolute daily return above which a column is not decimal returns: 20 % on a typical day is no
+#: security's decimal return, while percent returns (SPY's median is about 0.5) and prices lie far above.
+_DECIMAL_LIMIT = 0.2
+
+
+def check_return_values(returns: pd.DataFrame, *, name: str = "returns") -> None:
+    """Refuse returns that would be misread: infinite values, percent, prices.
+
+    Raises
+    ------
+    ValueError
+        When a value is infinite (naming the ticker, the date and the value; an infinite return is a
+        zero price divided into, not a missing value), or when a column's median absolute value exceeds
+        0.2: with negative values it is percent returns (divide by 100), without it is prices
+        (convert with :func:`eventstudy.returns`).
+    """
+    values = returns.to_numpy(dtype="float64", na_value=np.nan)
+    infinite = np.isinf(values)
+    if infinite.any():
+        row, col = np.argwhere(infinite)[0]
+        raise ValueError(
+            f"The {name!r} parameter holds an infinite value: {returns.columns[col]!r} on "
+            f"{returns.index[row]:%Y-%m-%d} is {values[row, col]}; {int(infinite.sum())} such value(s). An infinite "
+            "return comes from a zero or missing price divided into; fix the price, or set the value to NaN "
+            "(returns.replace([np.inf, -np.inf], np.nan)) to leave a gap."
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column has no median
+        typical = np.nanmedian(np.abs(values), axis=0) if len(values) else np.full(values.shape[1], np.nan)
+    large = np.flatnonzero(np.isfinite(typical) & (typical > _DECIMAL_LIMIT))
+    if not len(large):
+        return
+    negative = [returns.columns[c] for c in large if np.nanmin(values[:, c]) < 0]
+    shown = ", ".join(f"{returns.columns[c]!r} (median absolute value {typical[c]:.3g})" for c in large[:5])
+    if negative:
+        raise ValueError(
+            f"The {name!r} parameter looks like returns in percent, not decimals: {shown}. Divide by 100 "
+            f"(returns / 100); a daily return of 1.5 % is 0.015."
+        )
+    raise ValueError(
+        f"The {name!r} parameter looks like prices, not returns: {shown}, and no negative value. Convert with "
+        "eventstudy.returns(prices)."
+    )
+
+
+def case_hint(tickers: Sequence[str], columns: Sequence[str]) -> str:
+    """A sentence for tickers absent from ``columns`` whose other-case spelling is there, else ``""``."""
+    upper = {str(c).upper(): c for c in columns}
+    pairs = [(t, upper[t.upper()]) for t in tickers if t not in columns and t.upper() in upper]
+    if not pairs:
+        return ""
+    shown = ", ".join(f"{t!r} -> {c!r}" for t, c in pairs)
+    return f" Tickers are case-sensitive and the data spell them otherwise: {shown}; write them that way."
+
+
+def check_dates(values: pd.Series, name: str) -> pd.Series:
+    """Parse ``values`` as dates, refusing numbers (20250513 would otherwise be read as nanoseconds since 1970).
+
+    Raises
+    ------
+    TypeError
+        For integers or floats, naming the first value and the conversion that reads YYYYMMDD numbers.
+    ValueError
+        For text that is not a date, naming it.
+    """
+    series = pd.Series(values)
+    check_numbers(series, name)
+    try:
+        return pd.to_datetime(series, errors="raise")
+    except (TypeError, ValueError) as exc:
+        parsed = pd.to_datetime(series, errors="coerce")
+        bad = series[parsed.isna() & series.notna()]
+        shown = repr(bad.iloc[0]) if len(bad) else "?"
+        raise ValueError(
+            f"The {name!r} column has a value that is not a date: {shown} ({exc}). Write dates as '2025-05-13'."
+        ) from None
+
+
+def check_numbers(values, name: str) -> None:
+    """Refuse numbers where dates are expected (20250513 would be read as nanoseconds since 1970)."""
+    series = pd.Series(values)
+    if not series.notna().any():
+        return  # an empty column: nothing to misread
+    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
+        first = series.dropna().iloc[0]
+        first = first.item() if isinstance(first, np.generic) else first
+        raise TypeError(
+            f"The {name!r} column holds numbers ({first!r}), not dates; pandas would read {first!r} as "
+            f"nanoseconds since 1970. Write dates as '2025-05-13', or convert YYYYMMDD numbers with "
+            f"pd.to_datetime(df[{name!r}].astype(str), format='%Y%m%d')."
+        )
+    objects = series.map(lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not pd.isna(v))
+    if objects.any():
+        first = series[objects].iloc[0]
+        raise TypeError(
+            f"The {name!r} column holds a number ({first!r}) where a date is expected. Write dates as '2025-05-13', "
+            f"or convert YYYYMMDD numbers with pd.to_datetime(df[{name!r}].astype(str), format='%Y%m%d')."
+        )
+
+
+# --------------------------------------------------------------------------------------------------------
+# implausible returns
+# --------------------------------------------------------------------------------------------------------
+
+
+def implausible_returns(returns: pd.DataFrame, market: str | None = None) -> pd.DataFrame:
+    """Daily returns too large for the security's own history and the market's move that day.
+
+    Parameters
+    ----------
+    returns
+        Simple daily returns, one column per ticker.
+    market
+        A benchmark column; its return that day is taken off before judging (a crash of the whole market
+        is not a data error).  None judges the raw returns.
+
+    Returns
+    -------
+    DataFrame
+        One row per suspicious day: ``ticker, date, return, market_return, robust_z, hint``; empty when
+        none.  Nothing is changed or dropped: the caller decides.
+
+    Notes
+    -----
+    With :math:`a_t = \\ln(1 + r_t) - \\ln(1 + m_t)` (the market-adjusted log return) and
+    :math:`s = 1.4826\\,\\mathrm{MAD}(a)` over the whole series, a day is flagged when
+    :math:`|a_t| > \\ln 1.8` and :math:`|a_t - \\mathrm{median}(a)| > 12 s`.  The first bound ignores the
+    big days of real stocks (NVDA +24 % on 2023-05-25, ARM +48 % on 2024-02-08); the second ignores a
+    volatile security's ordinary days.  An unadjusted 2-for-1 split (-50 %, log -0.69) passes both, as
+    do a 10-for-1 split (-90 %) and a quote switching from pence to pounds (-99 %).
+    """
+    columns = ["ticker", "date", "return", "market_return", "robust_z", "hint"]
+    found = []
+    log = np.log1p(returns.astype("float64").where(returns > -1))
+    m = log[market] if market is not None and market in log.columns else None
+    from .data.base import RATE_TICKERS
+
+    for ticker in log.columns:
+        if str(ticker).lstrip("^").upper() in RATE_TICKERS:
+            continue  # yields, not prices: their relative changes mean nothing
+        if ticker == market:
+            a = log[ticker]
+        else:
+            a = log[ticker] - m if m is not None else log[ticker]
+        a = a.dropna()
+        if len(a) < 20:
+            continue
+        centre = float(a.median())
+        scale = 1.4826 * float((a - centre).abs().median())
+        if not scale > 0:
+            continue
+        z = (a - centre) / scale
+        hits = a.index[(a.abs() > IMPLAUSIBLE_LOG_RETURN) & (z.abs() > IMPLAUSIBLE_ROBUST_Z)]
+        for day in hits:
+            r = float(returns.at[day, ticker])
+            ratio = 1.0 / (1.0 + r) if r < 0 else 1.0 + r
+            hint = (
+                f"a price ratio of about {ratio:.3g}: an unadjusted split, a reverse split or a change of quote "
+                "unit (pence/pounds, cents/dollars)"
+            )
+            found.append(
+                {
+                    "ticker": ticker,
+                    "date": day,
+                    "return": r,
+                    "market_return": float(returns.at[day, market]) if m is not None else np.nan,
+                    "robust_z": float(z[day]),
+                    "hint": hint,
+                }
+            )
+    return pd.DataFrame(found, columns=columns)
+
+
+def warn_implausible(returns: pd.DataFrame, market: str | None = None) -> pd.DataFrame:
+    """Run :func:`implausible_returns` and issue one :class:`DataQualityWarning` naming each day found."""
+    found = implausible_returns(returns, market)
+    if len(found):
+        lines = [
+            f"{row['ticker']} on {row['date']:%Y-%m-%d}: {row['return']:+.1%}"
+            + (
+                f" while {market} moved {row['market_return']:+.1%}"
+                if market is not None and market != row["ticker"]
+                else ""
+            )
+            + f" ({row['robust_z']:+.0f} robust s.d. of its own history; {row['hint']})"
+            for row in found.to_dict("records")
+        ]
+        warnings.warn(
+            f"{len(found)} implausible daily return(s), kept as they are: "
+            + "; ".join(lines)
+            + ". Use adjusted prices (Adj Close) or fix the quote unit; if the move is real, nothing needs doing "
+            "(es.implausible_returns(returns, market) gives them as a table).",
+            DataQualityWarning,
+            stacklevel=4,
+        )
+    return found
+
+
+# --------------------------------------------------------------------------------------------------------
+# gaps inside the event window
+# --------------------------------------------------------------------------------------------------------
+
+
+def event_window_gaps(fit, firm_names: Sequence[str], sessions: pd.DatetimeIndex, rows: np.ndarray) -> list[str]:
+    """One sentence per kept firm-event with a day of its event window that has no abnormal return.
+
+    Such a firm-event is kept (its other windows are fine) but every CAR over a window that includes the
+    day is NaN; the sentence names the ticker, day 0, the missing day and why it is missing.
+    """
+    out: list[str] = []
+    rows = np.flatnonzero(rows)
+    if not len(rows):
+        return out
+    ar = fit.ar_event[rows]
+    days = fit.event_days
+    y = _gather(fit.data.y, fit.day0[rows], days, fit.firm[rows])
+    for i in np.flatnonzero((~np.isfinite(ar)).any(axis=1)):
+        row = rows[i]
+        ticker = firm_names[fit.firm[row]]
+        day0 = fit.day0[row]
+        gaps = np.flatnonzero(~np.isfinite(ar[i]))
+        described = []
+        for g in gaps[:3]:
+            position = day0 + days[g]
+            when = f"{sessions[position]:%Y-%m-%d}" if 0 <= position < len(sessions) else "outside the data"
+            why = "no return" if not np.isfinite(y[i, g]) else "no benchmark or factor value"
+            described.append(f"{when} (day {days[g]:+d}, {why})")
+        more = f" and {len(gaps) - 3} more day(s)" if len(gaps) > 3 else ""
+        out.append(f"{ticker} (day 0 {sessions[day0]:%Y-%m-%d}) on {', '.join(described)}{more}")
+    return out
+
+
+def warn_event_window_gaps(fit, firm_names, sessions, rows) -> list[str]:
+    """Issue one :class:`DataQualityWarning` listing :func:`event_window_gaps`; return the sentences."""
+    found = event_window_gaps(fit, firm_names, sessions, rows)
+    if found:
+        warnings.warn(
+            f"{len(found)} firm-event(s) lack an abnormal return inside the event window and were kept: "
+            + "; ".join(found[:10])
+            + (f"; and {len(found) - 10} more" if len(found) > 10 else "")
+            + ". Their CARs over windows that include those days are NaN; fill the missing prices, or choose "
+            "windows that avoid those days.",
+            DataQualityWarning,
+            stacklevel=4,
+        )
+    return found
+
+
+# --------------------------------------------------------------------------------------------------------
+# comparisons across specifications
+# --------------------------------------------------------------------------------------------------------
+
+_COMPARED = {  # settings key -> how a label shows it
+    "model": lambda v: f"{v} model",
+    "estimation_window": lambda v: f"estimation ({v[0]:+d},{v[1]:+d})",
+    "unknown_session": lambda v: f"day 0 {v}",
+    "calendar": lambda v: f"{v} calendar",
+    "return_kind": lambda v: f"{v} returns",
+}
+
+
+def comparison_labels(settings: dict[str, dict], windows: dict[str, tuple[int, int]]) -> dict[str, str]:
+    """Study labels that name what differs between the studies compared, so that no table puts a (-5,+5)
+    CAR beside a (-1,+1) one under one heading.
+
+    Parameters
+    ----------
+    settings
+        Label -> the study's ``settings`` (model, estimation window, day-0 rule for unknown sessions,
+        calendar, return kind).
+    windows
+        Label -> the CAR window the table shows for that study.
+
+    Returns
+    -------
+    dict
+        Label -> the label, followed by ``[...]`` listing the CAR window, model, estimation window, day-0
+        rule, calendar or return kind wherever these differ between the studies; unchanged labels where
+        nothing differs.
+    """
+    parts: dict[str, list[str]] = {label: [] for label in settings}
+    if len({tuple(w) for w in windows.values()}) > 1:
+        for label, (lo, hi) in windows.items():
+            parts[label].append(f"CAR({lo:+d},{hi:+d})")
+    for key, show in _COMPARED.items():
+        values = {label: s.get(key) for label, s in settings.items()}
+        if len({repr(v) for v in values.values()}) > 1:
+            for label, value in values.items():
+                parts[label].append(show(value) if value is not None else f"{key} unknown")
+    return {label: f"{label} [{'; '.join(p)}]" if p else label for label, p in parts.items()}
