@@ -134,6 +134,16 @@ def _study_options(command: argparse.ArgumentParser, *, report: bool) -> None:
         command.add_argument("--title", help="report title")
         command.add_argument("--focus", type=_listing, metavar="A,B", help="tickers the story is about")
         command.add_argument("--reported-moves", metavar="CSV", help="press-reported moves to check against the data")
+        command.add_argument(
+            "--global-dir",
+            metavar="DIR",
+            help="non-US prices for the default study (default: prices_global beside --prices-dir)",
+        )
+        command.add_argument(
+            "--intraday-dir",
+            metavar="DIR",
+            help="minute bars for the default study (default: intraday beside --prices-dir)",
+        )
         command.add_argument("--out", metavar="DIR", help="output folder (default results/<name>/)")
         command.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -187,6 +197,9 @@ def _config(args: argparse.Namespace):
         focus=getattr(args, "focus", None),
         reported_moves=getattr(args, "reported_moves", None),
         out=getattr(args, "out", None),
+        global_dir=getattr(args, "global_dir", None),
+        intraday_dir=getattr(args, "intraday_dir", None),
+        sections=() if catalog_given else None,  # the extra sections belong to the default study
     )
     if args.tickers is not None and getattr(args, "focus", None) is None:
         config = with_overrides(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 import re
 import warnings
 from collections.abc import Sequence
@@ -60,10 +61,23 @@ class ReportConfig:
     prices_dir: str | None = None
     reported_moves: str | None = None
     out: str | None = None
+    #: extra sections of the default study: non-US listings ("global") and minute bars ("intraday")
+    sections: tuple[str, ...] = ("global", "intraday")
+    global_dir: str | None = None  # default: prices_global beside prices_dir
+    intraday_dir: str | None = None  # default: intraday beside prices_dir
 
     @property
     def out_dir(self) -> Path:
         return Path(self.out) if self.out else Path("results") / self.name
+
+    def folder(self, section: str) -> Path | None:
+        """The data folder of an extra section: given, or the shared layout's sibling of ``prices_dir``."""
+        given = {"global": self.global_dir, "intraday": self.intraday_dir}[section]
+        if given:
+            return Path(given)
+        if self.prices_dir:
+            return Path(self.prices_dir).parent / {"global": "prices_global", "intraday": "intraday"}[section]
+        return None
 
     @property
     def specifications(self) -> list[tuple[str, tuple[str, ...], str]]:
@@ -145,6 +159,7 @@ class _Report:
     figures: dict[str, str] = field(default_factory=dict)
     tables: dict[str, str] = field(default_factory=dict)
     out_dir: Path | None = None  # where the writers put the files (a staging folder beside config.out_dir)
+    sections: list[str] = field(default_factory=list)  # Markdown of the extra sections
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -184,6 +199,7 @@ def build_report(config: ReportConfig = DEFAULT_REPORT, *, source=None, progress
                 report.out_dir = stage
                 bar.set_postfix_str("figures")
                 _write_figures(report)
+                report.sections = _extra_sections(report)
                 bar.update()
                 bar.set_postfix_str("writing")
                 report.warnings = _unique_messages(caught)
@@ -273,11 +289,26 @@ def _run(config: ReportConfig, source, bar) -> _Report:
         prices=prices,
         returns=rets,
         runs=runs,
-        source=dict(describe()) if callable(describe) else {"source": type(source).__name__},
+        source=portable(dict(describe()) if callable(describe) else {"source": type(source).__name__}, config.out_dir),
         reported=reported,
     )
     report.raw_moves = _raw_moves(report)
     return report
+
+
+def portable(value, base: Path):
+    """``value`` with every absolute path in it written relative to ``base`` (the report folder), so that a
+    committed report names its inputs the same way on every machine."""
+    if isinstance(value, dict):
+        return {k: portable(v, base) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(portable(v, base) for v in value)
+    if isinstance(value, str):
+        prefix, _, rest = value.rpartition(":") if value.startswith(("csv:", "yahoo:", "cache:")) else ("", "", value)
+        if os.path.isabs(rest):
+            relative = Path(os.path.relpath(rest, base.resolve())).as_posix()
+            return f"{prefix}:{relative}" if prefix else relative
+    return value
 
 
 def _pick_events(catalog: pd.DataFrame, wanted: Sequence[str]) -> pd.DataFrame:
@@ -377,6 +408,45 @@ def _write_figures(report: _Report) -> None:
         save(fig, f"heatmap_{_slug(run.label)}")
 
 
+def _extra_sections(report: _Report) -> list[str]:
+    """The non-US listings and the minute bars, where their folders exist; a missing folder is said, not hidden."""
+    config = report.config
+    out = report.out_dir or config.out_dir
+    sections = []
+    for name in config.sections:
+        folder = config.folder(name)
+        if folder is None or not folder.is_dir():
+            where = (
+                f"`{folder.name}/` beside the prices"
+                if folder is not None
+                else "local files (--global-dir, --intraday-dir)"
+            )
+            sections.append(f"## {'Non-US chip stocks' if name == 'global' else 'Intraday event windows'}\n\nNot run: "
+                            f"this section reads {where}, which this run did not have.\n")  # fmt: skip
+            continue
+        if name == "global":
+            from .report_global import GLOBAL_EVENTS, global_section
+
+            events = report.catalog[report.catalog["id"].isin(GLOBAL_EVENTS)]
+            sections.append(
+                global_section(
+                    events,
+                    folder,
+                    out,
+                    estimation_window=config.estimation_window,
+                    event_window=config.event_window,
+                    unknown_session=config.unknown_session,
+                )
+            )
+            report.tables["global"] = "tables/global_listings.csv"
+        elif name == "intraday":
+            from .report_intraday import intraday_section
+
+            sections.append(intraday_section(folder, out))
+            report.tables["intraday"] = "tables/intraday.csv"
+    return sections
+
+
 def _inner_window(config: ReportConfig) -> tuple[int, int]:
     lo, hi = config.event_window
     return (-1, 1) if lo <= -1 and hi >= 1 else (lo, hi)
@@ -465,18 +535,21 @@ def _json_payload(report: _Report) -> dict:
             "decompose_day0": records(run.tables["decompose"]),
             "provenance": run.results.provenance,
         }
-    return {
-        "study": config.name,
-        "title": config.title,
-        "generated": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
-        "events": records(_event_table(report.events)),
-        "source": report.source,
-        "warnings": report.warnings,
-        "raw_returns": records(report.raw_moves),
-        "press_check": records(report.reported) if report.reported is not None else None,
-        "studies": studies,
-    }
+    # no time stamp and no absolute path: rerunning the same inputs rewrites the same file on any machine
+    return portable(
+        {
+            "study": config.name,
+            "title": config.title,
+            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
+            "events": records(_event_table(report.events)),
+            "source": report.source,
+            "warnings": report.warnings,
+            "raw_returns": records(report.raw_moves),
+            "press_check": records(report.reported) if report.reported is not None else None,
+            "studies": studies,
+        },
+        config.out_dir,
+    )
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
@@ -589,6 +662,8 @@ def _markdown(report: _Report) -> str:
         lines += ["", "## Where the day-0 move came from", ""] + decomposition
     lines += ["", "## Tests across the stocks (same-day events)", ""]
     lines += _tests_text(report)
+    for section in report.sections:
+        lines += ["", section.rstrip()]
     lines += ["", "## What else happened", ""]
     for event in report.events.itertuples():
         text = (

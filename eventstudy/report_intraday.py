@@ -334,12 +334,15 @@ def _where_one(table: pd.DataFrame, case: IntradayCase, ticker: str, interval: s
             f"on {int(row['n_placebo'])} earlier session{'' if int(row['n_placebo']) == 1 else 's'}"
         )
 
+    def pct(value) -> str:
+        return f"{value:+.2%}" if np.isfinite(value) else "not measurable (a bar is missing, or a break lies inside)"
+
     gap_text = f"{gap['raw']:+.2%}" if np.isfinite(gap["raw"]) else "not measurable (a bar is missing)"
     day_text = f"; open to close in the daily file {day['raw']:+.2%}" if day is not None else ""
     return (
         f"**{ticker}** ({interval} bars): overnight gap {gap_text} ({source}); first hour "
-        f"{hour['price_change']:+.2%} from the first bar's close ({stat(hour)}); rest of the session "
-        f"{rest['price_change']:+.2%} ({stat(rest)})"
+        f"{pct(hour['price_change'])} from the first bar's close ({stat(hour)}); rest of the session "
+        f"{pct(rest['price_change'])} ({stat(rest)})"
         f"{day_text}."
     )
 

@@ -1,0 +1,212 @@
+"""The report's section on non-US chip stocks: each listing on its own exchange's day 0, against its local index.
+
+US export-control news reaches Hong Kong, Shanghai, Tokyo and Taipei at different local times, and their
+holidays differ (Tokyo and Taipei were closed on Monday 2022-10-10, Hong Kong and Shanghai were not).  The
+section runs one :class:`~eventstudy.EventStudy` with ``calendar="auto"`` and a local benchmark per listing,
+so every listing's day 0 comes from the one resolver of event time, and reports each listing's day 0, its
+abnormal return and CAR with MacKinlay t statistics.  The listings and their benchmarks are data
+(``catalog/global_listings.csv``), not code.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import DataSourceError, EventStudyWarning
+
+__all__ = ["GLOBAL_EVENTS", "load_listings", "global_study", "global_section"]
+
+#: the catalog events of the section: the October 2022 rules and the 2025 rescission
+GLOBAL_EVENTS = ("bis-advanced-computing-rule-2022-10-07", "bis-rescinds-diffusion-huawei-guidance-2025-05-13")
+LISTINGS_FILE = "global_listings.csv"
+
+
+def load_listings(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """The non-US listings of the section: ``ticker, name, benchmark`` (default: the built-in file)."""
+    if path is None:
+        with resources.as_file(resources.files("eventstudy").joinpath("catalog", LISTINGS_FILE)) as where:
+            return pd.read_csv(where, dtype=str, keep_default_na=False)
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = {"ticker", "name", "benchmark"} - set(table.columns)
+    if missing:
+        raise KeyError(f"The listings file {path} lacks the column(s) {sorted(missing)}; it has {list(table.columns)}.")
+    return table
+
+
+def global_study(
+    events: pd.DataFrame,
+    global_dir: str | os.PathLike[str],
+    *,
+    listings: pd.DataFrame | None = None,
+    estimation_window: tuple[int, int] = (-250, -11),
+    event_window: tuple[int, int] = (-5, 5),
+    unknown_session: str | None = None,
+):
+    """Fit the listings of ``listings`` (default :func:`load_listings`) on ``events``, each on its own exchange.
+
+    Listings whose files do not reach the events are recorded drops (``res.dropped``), never silent.
+    """
+    from . import EventStudy, returns
+    from .data import CsvSource
+
+    listings = load_listings() if listings is None else listings
+    tickers = list(listings["ticker"])
+    market = dict(zip(listings["ticker"], listings["benchmark"]))
+    source = CsvSource(global_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EventStudyWarning)  # files without Adj Close: recorded in the notes
+        prices = source.get_prices(
+            list(dict.fromkeys([*tickers, *market.values()])), "2019-01-01", "2026-12-31", missing="skip"
+        )
+    rets = returns(prices)
+    study = EventStudy(
+        events,
+        rets,
+        tickers=[t for t in tickers if t in rets.columns],
+        market=market,
+        estimation_window=estimation_window,
+        event_window=event_window,
+        unknown_session=unknown_session,
+        catalog=events,
+        name="non-US chip stocks",
+    )
+    return study.fit(), prices.attrs
+
+
+def global_table(res, listings: pd.DataFrame, windows: Sequence[tuple[int, int]] = ((0, 0), (0, 1))) -> pd.DataFrame:
+    """One row per listing and event: day 0 on its exchange, how it was placed, CARs with t and p."""
+    names = dict(zip(listings["ticker"], listings["name"]))
+    fe = res.firm_events[["event_id", "ticker", "exchange", "benchmarks", "day0", "day0_rule"]].copy()
+    fe.insert(2, "name", fe["ticker"].map(names))
+    for window in windows:
+        car = res.car(window).set_index(["event_id", "ticker"])
+        key = pd.MultiIndex.from_frame(fe[["event_id", "ticker"]])
+        label = f"({window[0]:+d},{window[1]:+d})" if window != (0, 0) else "(0)"
+        fe[f"car{label}"] = car["car"].reindex(key).to_numpy()
+        fe[f"t{label}"] = car["t"].reindex(key).to_numpy()
+        fe[f"p{label}"] = car["pvalue"].reindex(key).to_numpy()
+    return fe.reset_index(drop=True)
+
+
+def _figure(table: pd.DataFrame, out: Path, column: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    events = list(dict.fromkeys(table["event_id"]))
+    fig, axes = plt.subplots(1, len(events), figsize=(5.5 * len(events), 0.45 * table["ticker"].nunique() + 1.6))
+    axes = np.atleast_1d(axes)
+    for ax, event in zip(axes, events):
+        rows = table[table["event_id"] == event].iloc[::-1]
+        values = rows[column].to_numpy(dtype=float) * 100
+        labels = [f"{n}  (day 0 {d:%b %d})" for n, d in zip(rows["name"], rows["day0"])]
+        ax.barh(labels, values, color=np.where(values >= 0, "#2b7a3d", "#b23a3a"))
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_title(event, fontsize=9)
+        ax.set_xlabel(f"CAR{column[3:]} against the local index, %")
+        lo, hi = np.nanmin(np.append(values, 0)), np.nanmax(np.append(values, 0))
+        pad = 0.1 * max(hi - lo, 1.0)
+        ax.set_xlim(lo - pad, hi + pad)
+    fig.tight_layout()
+    path = out / "figures" / "global_listings.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def global_section(
+    events: pd.DataFrame,
+    global_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    estimation_window: tuple[int, int] = (-250, -11),
+    event_window: tuple[int, int] = (-5, 5),
+    unknown_session: str | None = None,
+    heading_level: int = 2,
+) -> str:
+    """Fit the non-US listings, write ``tables/global_listings.csv`` and ``figures/global_listings.png`` into
+    ``out_dir``, and return the report section as Markdown (links relative to ``out_dir``)."""
+    folder = Path(global_dir)
+    if not folder.is_dir():
+        raise DataSourceError(f"The folder {folder} does not exist.", failures={str(folder): "no folder"})
+    out = Path(out_dir)
+    listings = load_listings()
+    res, attrs = global_study(
+        events,
+        folder,
+        listings=listings,
+        estimation_window=estimation_window,
+        event_window=event_window,
+        unknown_session=unknown_session,
+    )
+    table = global_table(res, listings)
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "tables" / "global_listings.csv", index=False)
+    figure = _figure(table, out, "car(+0,+1)")
+    h = "#" * heading_level
+    columns = dict(attrs.get("eventstudy_price_columns", {}))
+    closes = sorted(t for t, c in columns.items() if c == "Close")
+    lines = [
+        f"{h} Non-US chip stocks, each on its own exchange's day 0",
+        "",
+        "Each listing counts event time in its own exchange's sessions and is measured against its local index "
+        "(market model, OLS on the same estimation window in its own sessions). Day 0 is the first session of "
+        "that exchange that could react: a date with a release session is read on the US Eastern clock, and "
+        "where that interval spans two sessions of an Asian exchange the earlier is taken (the rule column says "
+        "so), so the (0, +1) window is the one to read. Inputs: the files in "
+        f"`{folder.name}/` (see PROVENANCE-global-intraday.md for their price bases).",
+        "",
+    ]
+    for event in dict.fromkeys(table["event_id"]):
+        rows = table[table["event_id"] == event]
+        days = ", ".join(f"{n} {d:%Y-%m-%d}" for n, d in rows.groupby("exchange")["day0"].first().items())
+        significant = rows[rows["p(+0,+1)"] < 0.05]
+        moved = (
+            ", ".join(f"{n} {v:+.1%}" for n, v in zip(significant["name"], significant["car(+0,+1)"]))
+            if len(significant)
+            else "none"
+        )
+        lines.append(f"- **{event}**: day 0 by exchange: {days}. CAR(0,+1) significant at 5%: {moved}.")
+    shown = table.copy()
+    shown["day0"] = shown["day0"].dt.strftime("%Y-%m-%d")
+    for column in [c for c in shown.columns if c.startswith("car")]:
+        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:+.2%}")
+    for column in [c for c in shown.columns if c.startswith("t(")]:
+        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    for column in [c for c in shown.columns if c.startswith("p(")]:
+        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+    keep = [
+        "event_id",
+        "name",
+        "exchange",
+        "benchmarks",
+        "day0",
+        "car(0)",
+        "t(0)",
+        "car(+0,+1)",
+        "t(+0,+1)",
+        "p(+0,+1)",
+    ]
+    lines += ["", shown[keep].to_markdown(index=False), ""]
+    if len(res.dropped):
+        lines += ["Not estimated:", ""] + [
+            f"- {r.ticker} on {r.event_id}: {r.reason}" for r in res.dropped.itertuples()
+        ] + [""]  # fmt: skip
+    notes = ["Samsung and SK Hynix (Seoul) and ASML (Amsterdam) are left out: the shared data hold no KOSPI or AEX "
+             "series to measure them against, and ASML.AS ends in May 2024."]  # fmt: skip
+    if closes:
+        notes.append(
+            f"Returns of {', '.join(closes)} come from Close (their files have no Adj Close: adjusted closes for "
+            "the auto-adjusted files, forward-adjusted prices for the A-share files)."
+        )
+    lines += notes + ["", f"![CAR(0,+1) of the non-US listings]({figure.relative_to(out).as_posix()})", ""]
+    return "\n".join(lines)
