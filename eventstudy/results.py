@@ -331,19 +331,120 @@ class EventStudyResults:
 
     # --- tests ----------------------------------------------------------------------------------------
     def tests(
-        self, windows: Sequence[tuple[int, int]] | None = None, *, tests: Sequence[str] | None = None
+        self,
+        windows: Sequence[tuple[int, int]] | None = None,
+        *,
+        tests: Sequence[str] | None = None,
+        adjust: str | None = None,
+        exclude_dates=None,
     ) -> pd.DataFrame:
         """Run the test statistics on each window; a tidy table, one row per test and window.
 
         Columns ``test, window_start, window_end, stat, pvalue, n, distribution, note``, then ``scope``
-        (``single``, ``cross-section`` or ``clustered``) and ``event_id``/``ticker`` for per-firm-event and
-        per-cluster rows.  A test that does not fit the design has NaN and the
-        reason in ``note``.  ``tests=None`` runs every test in :data:`eventstudy.inference.TESTS`.
+        (``single``, ``cross-section`` or ``clustered``) and ``event_id``/``ticker``: the firm-event of a
+        per-firm-event row, the events and firms of a per-cluster row, the event of a cross-sectional row
+        when the study holds one event (None when it pools several).  A test that does not fit the design
+        has NaN and the reason in ``note``.  ``tests=None`` runs every test in
+        :data:`eventstudy.inference.TESTS`.
+
+        Parameters
+        ----------
+        windows : sequence of (int, int), optional
+            Default day 0 and the event window.
+        tests : sequence of str, optional
+        adjust : {"holm", "fdr_bh"}, optional
+            Adds ``pvalue_adj``: the p-values of all the valid rows of this table adjusted together for
+            multiple testing with :func:`statsmodels.stats.multitest.multipletests` (Holm's 1979 step-down
+            family-wise correction, or Benjamini & Hochberg's 1995 false discovery rate).  Ask only for the
+            rows you report, since the correction depends on how many there are.
+        exclude_dates : sequence of dates, optional
+            Sessions left out of the null distributions the resampling tests take from the estimation
+            window (``permutation``, ``sq``, ``pseudo_event*``, ``generalized_sign``): flagged market
+            shocks, for example the April 2025 crash.  The fitted model is unchanged.
         """
         from .inference import run_tests
 
         windows = [(0, 0), self.event_window] if windows is None else [check_window("windows", w) for w in windows]
-        return run_tests(self._fit, windows, tests, labels=self._labels())
+        table = run_tests(self._fit, windows, tests, labels=self._labels(), exclude=self._exclude_rows(exclude_dates))
+        if adjust is not None:
+            table["pvalue_adj"] = adjust_pvalues(table["pvalue"].to_numpy(), adjust)
+        return table
+
+    def test(
+        self,
+        name: str,
+        window: tuple[int, int] = (0, 0),
+        event_id: str | None = None,
+        *,
+        ticker: str | None = None,
+        exclude_dates=None,
+    ):
+        """One test on one window as an object with its null, alternative, distribution and critical values.
+
+        Parameters
+        ----------
+        name : str
+            A test of :data:`eventstudy.inference.TESTS`, e.g. ``"grank_t"``.
+        window : (int, int)
+        event_id : str, optional
+            For a cross-sectional test, restrict the firm-events to this event (default: all of them).
+            For a single-firm test, pick the firm-event (with ``ticker``); for a same-day test, the cluster.
+        ticker : str, optional
+            The firm of a single-firm test.
+        exclude_dates : sequence of dates, optional
+            As in :meth:`tests`.
+
+        Returns
+        -------
+        TestStatistic
+            Evaluate it in Jupyter for a table; ``print`` it for text.  Invalid (NaN, with the reason in
+            ``note``) when the test cannot run on this design.
+        """
+        from .inference import TESTS
+        from .inference.statistic import test_statistics
+
+        window = check_window("window", window)
+        if name not in TESTS:
+            raise ValueError(f"The 'name' parameter must be one of {tuple(TESTS)}. Got {name!r} instead.")
+        scope = TESTS[name].scope
+        res = self
+        if event_id is not None and scope == "cross-section":
+            res = self.select(event_ids=[event_id])
+        exclude = res._exclude_rows(exclude_dates)
+        found = test_statistics(res._fit, name, window, labels=res._labels(), exclude=exclude)
+        if scope == "cross-section":
+            return found[0]
+        keep = [
+            s
+            for s in found
+            if (event_id is None or event_id in (s.event_id or "").split(", "))
+            and (ticker is None or ticker in (s.ticker or "").split(", "))
+        ]
+        if len(keep) == 1:
+            return keep[0]
+        if not keep:
+            raise KeyError(f"No {name} result for event_id={event_id!r}, ticker={ticker!r}.")
+        choices = sorted({(s.event_id, s.ticker) for s in keep}, key=str)[:5]
+        raise ValueError(
+            f"{name} gives {len(keep)} results here; pick one with 'event_id' and 'ticker', e.g. {choices}."
+        )
+
+    def _exclude_rows(self, dates) -> np.ndarray | None:
+        """Session rows of ``dates`` (ValueError naming the dates that are not sessions of the study)."""
+        if dates is None:
+            return None
+        dates = [dates] if isinstance(dates, (str, pd.Timestamp)) or not pd.api.types.is_list_like(dates) else dates
+        wanted = pd.DatetimeIndex(pd.to_datetime(list(dates))).normalize()
+        sessions = self._sessions.normalize()
+        if sessions.tz is not None and wanted.tz is None:
+            wanted = wanted.tz_localize(sessions.tz)
+        rows = sessions.get_indexer(wanted)
+        if (rows < 0).any():
+            missing = [f"{d:%Y-%m-%d}" for d in wanted[rows < 0]][:5]
+            raise ValueError(
+                f"The 'exclude_dates' parameter holds dates that are not sessions of the study: {missing}."
+            )
+        return rows
 
     # --- display ----------------------------------------------------------------------------------------
     def default_windows(self) -> list[tuple[int, int]]:
@@ -391,7 +492,9 @@ class EventStudyResults:
             ),
             Table(
                 "Tests across firm-events",
-                pooled[["test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note"]],
+                pooled[
+                    ["test", "event_id", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note"]
+                ].assign(event_id=lambda t: t["event_id"].fillna("all events")),
                 {"stat": "{:.3f}", "pvalue": "p"},
             ),
         ]
@@ -460,6 +563,22 @@ class EventStudyResults:
     def to_csv(self, directory, **kwargs) -> list:
         """Write the summary's tables at full precision as CSV files into ``directory``."""
         return self.summary(**kwargs).to_csv(directory)
+
+
+def adjust_pvalues(pvalues: np.ndarray, method: str) -> np.ndarray:
+    """P-values adjusted for multiple testing over the finite entries (NaN stays NaN).
+
+    ``method`` is ``"holm"`` or ``"fdr_bh"``, passed to :func:`statsmodels.stats.multitest.multipletests`.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    check_choice("adjust", method, ("holm", "fdr_bh"))
+    pvalues = np.asarray(pvalues, dtype=float)
+    out = np.full(len(pvalues), np.nan)
+    ok = np.isfinite(pvalues)
+    if ok.any():
+        out[ok] = multipletests(pvalues[ok], method=method)[1]
+    return out
 
 
 def _as_list(wanted) -> list:

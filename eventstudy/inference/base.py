@@ -157,6 +157,10 @@ class TestSpec:
     description: str
     reference: str
     kernel: Callable = field(repr=False, default=None)  # (Inputs, **options) -> Batch
+    #: the null hypothesis, in words (shown by :class:`~eventstudy.inference.statistic.TestStatistic`)
+    null: str = "no abnormal return over the window"
+    #: ``"two-sided"``: the p-value counts both tails of ``stat``; ``"upper"``: large values reject (F, chi2)
+    alternative: str = "two-sided"
 
 
 #: every test by name, in the order :func:`run_tests` reports them
@@ -166,6 +170,14 @@ TESTS: dict[str, TestSpec] = {}
 def register(spec: TestSpec) -> TestSpec:
     TESTS[spec.name] = spec
     return spec
+
+
+def state_nulls(nulls: dict[str, str], **changes) -> None:
+    """Set the null hypothesis (and other :class:`TestSpec` fields in ``changes``) of registered tests."""
+    from dataclasses import replace
+
+    for name, null in nulls.items():
+        TESTS[name] = replace(TESTS[name], null=null, **changes)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -236,7 +248,9 @@ class Inputs:
         Labels that split same-day firm-events into separate systems for the MVRM tests.
     """
 
-    def __init__(self, fit: StackedFit, window: tuple[int, int], *, groups=None, n_groups=None, clusters=None):
+    def __init__(
+        self, fit: StackedFit, window: tuple[int, int], *, groups=None, n_groups=None, clusters=None, exclude=None
+    ):
         self.positions = fit.event_positions(window)  # EventWindowError outside the event window
         lo, hi = fit.event_window
         start, end = lo + int(self.positions[0]), lo + int(self.positions[-1])
@@ -249,6 +263,7 @@ class Inputs:
         self.event_grid_positions = np.arange(lo - grid[0], hi - grid[0] + 1)
         self.groups = Groups(groups, fit.n, n_groups)
         self.memo: dict = {}  # results shared by several tests (the MVRM systems, the KP correlation, ...)
+        self.exclude = _session_mask(exclude, fit)
         self.clusters = None if clusters is None else np.asarray(clusters)
         if self.clusters is not None and len(self.clusters) != fit.n:
             raise ValueError(
@@ -275,6 +290,16 @@ class Inputs:
     def residuals(self) -> np.ndarray:
         """Estimation-window residuals, NaN on days not used in the fit, (N, L)."""
         return np.where(self.estimation_mask, self.ar, np.nan)
+
+    @cached_property
+    def null_residuals(self) -> np.ndarray:
+        """:attr:`residuals` without the excluded sessions: the days the resampling tests' nulls draw on."""
+        if self.exclude is None:
+            return self.residuals
+        from ..panel import gather
+
+        hit = gather(self.exclude[:, None], self.fit.day0, self.grid, np.zeros(self.fit.n, dtype=np.int64), fill=False)
+        return np.where(hit, np.nan, self.residuals)
 
     @cached_property
     def car(self) -> np.ndarray:
@@ -310,6 +335,29 @@ class Inputs:
         return self.groups.sum(self.used)
 
 
+def _session_mask(exclude, fit) -> np.ndarray | None:
+    """``exclude`` as a boolean mask over the fit's sessions (rows of ``fit.data``), or None."""
+    if exclude is None:
+        return None
+    sessions = fit.data.y.shape[0]
+    exclude = np.asarray(exclude)
+    if exclude.dtype == bool:
+        if exclude.shape != (sessions,):
+            raise ValueError(
+                f"The 'exclude' parameter must be a boolean mask over the {sessions} sessions of the data or "
+                f"session rows. Got shape {exclude.shape} instead."
+            )
+        return exclude
+    if exclude.size and not np.issubdtype(exclude.dtype, np.integer):
+        raise TypeError(
+            f"The 'exclude' parameter must hold session rows (int) or a boolean mask. Got dtype {exclude.dtype}; "
+            "res.tests(exclude_dates=...) takes dates."
+        )
+    mask = np.zeros(sessions, dtype=bool)
+    mask[exclude[(exclude >= 0) & (exclude < sessions)].astype(np.int64)] = True
+    return mask
+
+
 # --------------------------------------------------------------------------------------------------------
 # a batch of results, as arrays
 # --------------------------------------------------------------------------------------------------------
@@ -331,6 +379,9 @@ class Batch:
         self.failed = np.zeros(size, dtype=bool)
         self.group = np.arange(size) if group is None else np.asarray(group)
         self.rows = rows
+        #: resampling tests: ``draws(k)`` gives entry k's statistic draws under the null (its empirical
+        #: distribution), computed only when a TestStatistic asks for it
+        self.draws: Callable[[int], np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.stat)
@@ -344,9 +395,11 @@ class Batch:
 
     def caveat(self, mask, text) -> None:
         mask = np.asarray(mask, dtype=bool) & ~self.failed
-        for i in np.flatnonzero(mask):
-            extra = text[i] if isinstance(text, np.ndarray) else text
-            self.note[i] = f"{self.note[i]}; {extra}" if self.note[i] else extra
+        if not mask.any():
+            return
+        extra = text[mask] if isinstance(text, np.ndarray) else np.full(mask.sum(), text, dtype=object)
+        current = self.note[mask]
+        self.note[mask] = np.where(current == "", extra, current + "; " + extra)
 
     def finish(self) -> Batch:
         """Set NaN where failed or where the statistic is not finite."""
@@ -364,6 +417,7 @@ class Batch:
     def copy(self) -> Batch:
         """An independent copy (the arrays are copied; ``group`` and ``rows`` are shared, never modified)."""
         out = Batch(0, group=self.group, rows=self.rows)
+        out.draws = self.draws
         for name in ("stat", "pvalue", "n", "distribution", "note", "failed"):
             setattr(out, name, getattr(self, name).copy())
         return out
@@ -501,6 +555,21 @@ def _join(values: np.ndarray) -> str | None:
     return ", ".join(seen) if seen else None
 
 
+def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.ndarray, fit=None):
+    """``(event_id, ticker)`` of each entry of ``batch``: the firm-event's for single-firm tests, the
+    members' distinct labels joined by ``", "`` for per-cluster tests, and for a cross-sectional test the
+    event when all firm-events belong to one (None when the test pools several events)."""
+    n = len(batch)
+    if spec.scope == "single":
+        return list(zip(event_id[:n], ticker[:n]))
+    if batch.rows is not None:
+        return [
+            (_join(event_id[rows]), _join(ticker[rows])) if rows is not None else (None, None) for rows in batch.rows
+        ]
+    events = {v for v in event_id.tolist() if v is not None}
+    return [(events.pop() if len(events) == 1 else None, None)] * n
+
+
 def run_tests(
     fit: StackedFit,
     windows,
@@ -508,6 +577,7 @@ def run_tests(
     *,
     labels=None,
     clusters=None,
+    exclude=None,
 ) -> pd.DataFrame:
     """Run registered tests on one or more windows and return one tidy table.
 
@@ -526,6 +596,10 @@ def run_tests(
     clusters : array_like, optional
         One label per firm-event splitting same-day firm-events into separate MVRM systems (for example the
         event each firm-event belongs to); by default every date forms one system.
+    exclude : array_like, optional
+        Sessions (rows of ``fit.data``, or a boolean mask over them) left out of the null distributions
+        the resampling tests draw from the estimation window (``permutation``, ``sq``, ``pseudo_event*``,
+        ``generalized_sign``'s expected share): flagged market shocks, say.  The fit is unchanged.
 
     Returns
     -------
@@ -542,18 +616,15 @@ def run_tests(
     event_id, ticker = _labels(labels, fit.n)
     rows: list[dict] = []
     for window in _windows(windows):
-        inp = Inputs(fit, window, clusters=clusters)
+        inp = Inputs(fit, window, clusters=clusters, exclude=exclude)
         for name in names:
             spec = TESTS[name]
             batch = spec.kernel(inp)
+            who = entry_labels(spec, batch, event_id, ticker)
             for k, result in enumerate(batch.results(name, window)):
                 row = result.to_dict()
                 row["scope"] = spec.scope
-                if spec.scope == "single":
-                    row["event_id"], row["ticker"] = event_id[k], ticker[k]
-                elif spec.scope == "clustered" and batch.rows is not None and batch.rows[k] is not None:
-                    members = batch.rows[k]
-                    row["event_id"], row["ticker"] = _join(event_id[members]), _join(ticker[members])
+                row["event_id"], row["ticker"] = who[k]
                 rows.append(row)
     column = lambda name: [row[name] for row in rows]  # noqa: E731
     return pd.DataFrame(

@@ -48,7 +48,7 @@ import numpy as np
 from scipy import stats
 
 from .._validation import check_choice
-from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register
+from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register, state_nulls
 from .parametric import p_norm, p_t
 
 __all__ = ["mvrm_joint", "mvrm_average", "JOINT_FORMS", "AVERAGE_FORMS"]
@@ -436,3 +436,6 @@ register(
         lambda inp: _mvrm(inp, "average"),
     )
 )
+
+state_nulls({"mvrm_joint": "every firm's abnormal return on every day of the window is zero"}, alternative="upper")
+state_nulls({"mvrm_average": "the cluster's average CAR (equally weighted portfolio) is zero"})

@@ -13,8 +13,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats
 
-from .base import Batch, Inputs, TestResult, TestSpec, cross_section_checks, register, single
+from .base import Batch, Inputs, TestResult, TestSpec, cross_section_checks, register, single, state_nulls
 from .parametric import p_norm
+from .statistic import ABSOLUTE
 
 __all__ = [
     "permutation",
@@ -47,7 +48,7 @@ def _estimation_cars(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
     :func:`generalized_sign` expects.  Computed once per :class:`Inputs`.
     """
     if "estimation_cars" not in inp.memo:
-        res = inp.residuals
+        res = inp.null_residuals
         if res.shape[1] < inp.length:
             cars = np.full((res.shape[0], 0), np.nan)
         else:
@@ -76,6 +77,7 @@ def _permutation(inp: Inputs) -> Batch:
         sd = np.sqrt(np.where(full, (cars - mean[:, None]) ** 2, 0.0).sum(axis=1) / (windows - 1))
         batch.stat = car / sd
     batch.distribution = np.array([f"empirical ({k} windows)" for k in windows], dtype=object)
+    batch.draws = lambda k: cars[k][full[k]] / sd[k]
     batch.fail(~np.isfinite(car), "no abnormal return on some day of the window, so no CAR")
     reasons = np.array(
         [
@@ -86,7 +88,15 @@ def _permutation(inp: Inputs) -> Batch:
         dtype=object,
     )
     batch.fail(windows < MIN_PERMUTATION_WINDOWS, reasons)
+    tail_notes(batch, car)
     return batch.finish()
+
+
+def tail_notes(batch: Batch, value: np.ndarray) -> None:
+    """Say which tail a resampling test's statistic fell in (a two-sided p-value hides it)."""
+    with np.errstate(invalid="ignore"):
+        batch.caveat(value > 0, "upper tail (positive)")
+        batch.caveat(value < 0, "lower tail (negative)")
 
 
 def permutation(fit, window: tuple[int, int]) -> list[TestResult]:
@@ -510,3 +520,16 @@ register(
     )
 )
 register(TestSpec("wilcoxon", wilcoxon, "cross-section", "signed-rank test of the CARs", "Wilcoxon (1945)", _wilcoxon))
+
+state_nulls(
+    {"permutation": "the event CAR is drawn from the same distribution as the estimation-window CARs"},
+    alternative=ABSOLUTE,
+)
+state_nulls(
+    {
+        "rank": "event-window abnormal returns rank like estimation-window ones (mean rank one half)",
+        "generalized_sign": "the share of positive CARs equals the estimation-window share",
+        "sign": "the median CAR is zero",
+        "wilcoxon": "the CARs are symmetric about zero",
+    }
+)

@@ -33,6 +33,7 @@ from .base import (
     dist_labels,
     register,
     single,
+    state_nulls,
 )
 
 __all__ = [
@@ -731,4 +732,17 @@ register(
         _KP_REF,
         lambda inp: _kp(inp, "bmp"),
     )
+)
+
+state_nulls(
+    {
+        "ar_t": "the firm-event's abnormal return on the day is zero",
+        "car_t": "the firm-event's CAR over the window is zero",
+        "csect_t": "the mean CAR is zero",
+        "brown_warner": "the mean CAR is zero",
+        "patell": "the mean standardized CAR is zero",
+        "bmp": "the mean standardized CAR is zero",
+        "kp_patell": "the mean standardized CAR is zero",
+        "kp_bmp": "the mean standardized CAR is zero",
+    }
 )
