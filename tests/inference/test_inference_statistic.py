@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import inference_loops as loops
 import numpy as np
 import pytest
 from scipy import stats
