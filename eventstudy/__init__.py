@@ -58,7 +58,10 @@ _LAZY: dict[str, str] = {
     # inference
     "simulate": ".inference.simulation",
     "TestResult": ".inference",
+    "TestStatistic": ".inference",
     "run_tests": ".inference",
+    "car_regression": ".regression",
+    "CarRegression": ".regression",
     # plots (matplotlib is imported only when one is drawn)
     "plot_car": ".plotting",
     "plot_ar": ".plotting",
@@ -102,7 +105,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .data import CachedSource, CsvSource, PriceSource, YahooSource, default_source, load_factors
     from .estimation import EventStudy
     from .events import list_catalogs, load_events
-    from .inference import TestResult, run_tests
+    from .inference import TestResult, TestStatistic, run_tests
     from .inference.simulation import simulate
     from .models import (
         CAPM,
@@ -116,4 +119,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         get_model,
     )
     from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices
+    from .regression import CarRegression, car_regression
     from .results import EventStudyResults, compare

@@ -254,6 +254,48 @@ class EventStudyResults:
         table["buy_hold"], table["normal_buy_hold"] = buy_hold, normal_buy_hold
         return table
 
+    def bhar_tests(self, window: tuple[int, int] | None = None) -> pd.DataFrame:
+        r"""Tests of the mean buy-and-hold abnormal return over ``window`` (default: the event window).
+
+        BHARs compound, so their cross-section is right-skewed and the plain t is biased; Lyon, Barber &
+        Tsai (1999) recommend the skewness-adjusted t and its bootstrap.  Rows: ``csect_t`` (the plain
+        cross-sectional t of the BHARs, as a benchmark), ``skew_t`` and ``boot_skew_t``
+        (:func:`eventstudy.inference.skew_t`, :func:`eventstudy.inference.boot_skew_t`, applied to the
+        BHARs of :meth:`bhar` instead of the CARs).  Columns as in :meth:`tests`.  All three assume
+        independent firm-events: with same-day events prefer ``im_t`` across dates.
+        """
+        from .inference.base import TESTS, Batch, Groups, entry_labels
+        from .inference.parametric import p_t
+        from .inference.resampling import skew_batch
+
+        window = self._window(window)
+        values = self.bhar(window)["bhar"].to_numpy(dtype=float)
+        used = np.isfinite(values)
+        groups = Groups(None, len(values))
+        rows = []
+        n = int(used.sum())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x = values[used]
+            plain = Batch(1)
+            plain.stat[:] = x.mean() / (x.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+            plain.pvalue = p_t(plain.stat, n - 1)
+            plain.distribution[:] = f"t({max(n - 1, 0)})"
+            plain.n[:] = n
+        for name, batch in (
+            ("csect_t", plain),
+            ("skew_t", skew_batch(np.where(used, values, np.nan), used, groups, bootstrap=False)),
+            ("boot_skew_t", skew_batch(np.where(used, values, np.nan), used, groups, bootstrap=True)),
+        ):
+            batch.fail(np.array([n < 5]), f"needs at least 5 firm-events with a BHAR; got {n}")
+            batch.finish()
+            (who,) = entry_labels(TESTS[name], batch, self._labels()["event_id"].to_numpy(object), None)
+            row = batch.results(name, window)[0].to_dict()
+            row.update(scope="cross-section", event_id=who[0], ticker=None)
+            rows.append(row)
+        table = pd.DataFrame(rows)
+        table.insert(len(table.columns) - 3, "measure", "bhar")
+        return table
+
     @property
     def aar(self) -> pd.DataFrame:
         """Average abnormal return across firm-events on each event-window day, and its cumulation (CAAR).

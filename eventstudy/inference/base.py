@@ -555,7 +555,7 @@ def _join(values: np.ndarray) -> str | None:
     return ", ".join(seen) if seen else None
 
 
-def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.ndarray, fit=None):
+def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.ndarray):
     """``(event_id, ticker)`` of each entry of ``batch``: the firm-event's for single-firm tests, the
     members' distinct labels joined by ``", "`` for per-cluster tests, and for a cross-sectional test the
     event when all firm-events belong to one (None when the test pools several events)."""
