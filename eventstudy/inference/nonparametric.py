@@ -262,7 +262,13 @@ def _grank(inp: Inputs, kind: str) -> Batch:
     with np.errstate(invalid="ignore", divide="ignore"):
         sar = np.where(est, inp.ar / np.sqrt(inp.fit.sigma2)[:, None], np.nan)  # (N, L grid)
         _, sd, n = _scar_moments(inp)
-        gscar = np.where(used, inp.scar / groups.expand(sd), np.nan)  # restandardized cumulative SCAR
+        # the cross-sectional SD of correlated SCARs estimates sqrt(1 - rbar) times their SD (Kolari &
+        # Pynnonen 2010): undo that shrinkage, rbar = 0 where no firm-events share event days
+        from .parametric import _average_correlation
+
+        rbar = np.nan_to_num(_average_correlation(inp)[0], nan=0.0)
+        scale = sd / np.sqrt(1.0 - np.clip(rbar, None, 0.99))
+        gscar = np.where(used, inp.scar / groups.expand(scale), np.nan)  # restandardized cumulative SCAR
     # rank the T_i estimation-day SARs and the one cumulated event observation together (last column)
     values = np.concatenate([sar, gscar[:, None]], axis=1)
     ranked = np.concatenate([est, used[:, None]], axis=1)
@@ -309,7 +315,14 @@ _GRANK_NOTES = r"""
       collapsed into one observation, the standardized CAR
       :math:`SCAR_i=CAR_i/\hat\sigma_{CAR_i}` (MacKinlay's prediction-error variance), restandardized
       by its cross-sectional standard deviation to absorb event-induced volatility:
-      :math:`SCAR^*_i=SCAR_i/S_{SCAR}`, :math:`S^2_{SCAR}=\frac{1}{N-1}\sum_i(SCAR_i-\overline{SCAR})^2`.
+      :math:`SCAR^*_i=SCAR_i\sqrt{1-\bar r}/S_{SCAR}`,
+      :math:`S^2_{SCAR}=\frac{1}{N-1}\sum_i(SCAR_i-\overline{SCAR})^2`.  The factor :math:`\sqrt{1-\bar r}`
+      is this package's, not the paper's: with average correlation :math:`\bar r`
+      (:func:`~eventstudy.inference.average_correlation`, 0 when no firm-events share event days, capped at
+      0.99) the cross-sectional variance estimates :math:`1-\bar r` times the SCARs' variance (Kolari &
+      Pynnönen 2010), so dividing by :math:`S_{SCAR}` alone inflates the event observation of a same-day
+      cluster: on 13 same-day semiconductor stocks (average residual correlation 0.32) the paper's form
+      rejected 9.0% at the 5% level, this one 6.1% (``results/size-power``).
     * **What is ranked.** For each firm-event the :math:`T_i` estimation days used in the fit and the one
       cumulated event observation, :math:`GSAR_{it}=SAR_{it}` on estimation days and :math:`SCAR^*_i` for
       the event (day "0"); event-window days outside the tested window and gap days are not ranked.  With
@@ -337,6 +350,10 @@ _GRANK_NOTES = r"""
       volatility; the collapse of the window into one observation handles multi-day windows without
       Campbell & Wasley's :math:`\sqrt L` scaling.  Estimation days are aligned in relative time, which
       is calendar time for firm-events that share day 0.
+    * **Limits.** With strongly correlated same-day firms the event's mean rank behaves like one firm's
+      rank, which is bounded, so the distribution of :math:`Z` is too flat in the middle and too thin in the
+      tails: on the 13 same-day semiconductor stocks it rejected 0.0% at 1%, 6.1% at 5% and 14.1% at 10%.
+      Prefer ``pseudo_event`` or ``kp_bmp`` for tight levels on such clusters.
 
     References
     ----------

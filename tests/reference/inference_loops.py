@@ -249,7 +249,9 @@ def grank(records, window):
     """Kolari & Pynnonen (2011) generalized rank test, one firm-event and one day at a time.
 
     Package choices copied: estimation SAR = residual / sigma_i (T_i - K df); the window collapsed into
-    SCAR_i = CAR_i / sqrt(MacKinlay Var(CAR_i)) and divided by the cross-sectional SD (ddof 1) of SCAR;
+    SCAR_i = CAR_i / sqrt(MacKinlay Var(CAR_i)) and divided by the cross-sectional SD (ddof 1) of SCAR over
+    sqrt(1 - rbar) (rbar of kp_bmp, 0 when NaN, capped at 0.99: the package's undoing of the shrinkage of
+    the cross-sectional SD by correlation; KP 2011 divide by the SD alone);
     ranks over the T_i estimation days plus the event observation, U = K / (T_i + 2) - 1/2; days keyed by
     relative day, the event observation by the key "event"; T = days with a rank - 1.
     Returns (t_grank, p_t, Z, p_z, T).
@@ -258,7 +260,9 @@ def grank(records, window):
     n = len(used)
     scar = [car(r, window) / math.sqrt(car_var(r, window)) for r in used]
     mean = sum(scar) / n
-    sd = math.sqrt(sum((v - mean) ** 2 for v in scar) / (n - 1))
+    r = rbar(records, window)
+    r = 0.0 if math.isnan(r) else min(r, 0.99)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in scar) / (n - 1)) / math.sqrt(1 - r)
     sums, counts = {}, {}
     for r, v in zip(used, scar):
         keys = sorted(r["resid"]) + ["event"]
