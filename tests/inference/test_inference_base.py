@@ -190,18 +190,19 @@ def test_design_describes_the_calendar(fit):
 
 def test_recommend_one_firm_event(fit):
     names = [name for name, _ in recommend(fit.take([0]))]
-    assert names == ["car_t", "permutation"]
+    assert names == ["car_t", "permutation", "sq"]
 
 
 def test_recommend_few_firm_events(fit):
     out = recommend(fit.take([0, 4, 5]))
-    assert [name for name, _ in out] == ["car_t", "permutation"]
+    assert [name for name, _ in out] == ["car_t", "permutation", "sq"]
     assert all("cross-sectional tests need at least 5" in reason for _, reason in out)
 
 
 def test_recommend_clustered_events(fit):
     out = dict(recommend(fit))
-    assert {"kp_bmp", "kp_patell", "mvrm_joint", "mvrm_average", "rank"} <= set(out)
+    assert {"kp_bmp", "kp_patell", "pseudo_event", "grank_t", "mvrm_joint", "mvrm_average", "rank"} <= set(out)
+    assert "5 event dates" in out["im_t"]
     assert "over-reject" in out["kp_bmp"]
     assert "csect_t" not in out and "bmp" not in out
 
