@@ -288,9 +288,9 @@ class EventStudyResults:
         ):
             batch.fail(np.array([n < 5]), f"needs at least 5 firm-events with a BHAR; got {n}")
             batch.finish()
-            (who,) = entry_labels(TESTS[name], batch, self._labels()["event_id"].to_numpy(object), None)
+            who = entry_labels(TESTS[name], batch, self._labels()["event_id"].to_numpy(object), np.array([None]))
             row = batch.results(name, window)[0].to_dict()
-            row.update(scope="cross-section", event_id=who[0], ticker=None)
+            row.update(scope="cross-section", event_id=who[0][0], ticker=None)
             rows.append(row)
         table = pd.DataFrame(rows)
         table.insert(len(table.columns) - 3, "measure", "bhar")

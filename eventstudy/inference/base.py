@@ -556,18 +556,20 @@ def _join(values: np.ndarray) -> str | None:
 
 
 def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.ndarray):
-    """``(event_id, ticker)`` of each entry of ``batch``: the firm-event's for single-firm tests, the
-    members' distinct labels joined by ``", "`` for per-cluster tests, and for a cross-sectional test the
-    event when all firm-events belong to one (None when the test pools several events)."""
+    """``(event_id, ticker)`` arrays, one entry per entry of ``batch``: the firm-event's for single-firm
+    tests, the members' distinct labels joined by ``", "`` for per-cluster tests, and for a cross-sectional
+    test the event when all firm-events belong to one (None when the test pools several events)."""
     n = len(batch)
     if spec.scope == "single":
-        return list(zip(event_id[:n], ticker[:n]))
+        return event_id[:n], ticker[:n]
     if batch.rows is not None:
-        return [
+        pairs = [
             (_join(event_id[rows]), _join(ticker[rows])) if rows is not None else (None, None) for rows in batch.rows
         ]
+        return np.array([p[0] for p in pairs], dtype=object), np.array([p[1] for p in pairs], dtype=object)
     events = {v for v in event_id.tolist() if v is not None}
-    return [(events.pop() if len(events) == 1 else None, None)] * n
+    one = events.pop() if len(events) == 1 else None
+    return np.full(n, one, dtype=object), np.full(n, None, dtype=object)
 
 
 def run_tests(
@@ -614,19 +616,29 @@ def run_tests(
 
     names = _test_names(tests)
     event_id, ticker = _labels(labels, fit.n)
-    rows: list[dict] = []
+    parts: dict[str, list] = {name: [] for name in RESULT_COLUMNS}
     for window in _windows(windows):
         inp = Inputs(fit, window, clusters=clusters, exclude=exclude)
         for name in names:
             spec = TESTS[name]
             batch = spec.kernel(inp)
+            size = len(batch)
             who = entry_labels(spec, batch, event_id, ticker)
-            for k, result in enumerate(batch.results(name, window)):
-                row = result.to_dict()
-                row["scope"] = spec.scope
-                row["event_id"], row["ticker"] = who[k]
-                rows.append(row)
-    column = lambda name: [row[name] for row in rows]  # noqa: E731
+            for column, values in (
+                ("test", np.full(size, name, dtype=object)),
+                ("window_start", np.full(size, window[0], dtype=np.int64)),
+                ("window_end", np.full(size, window[1], dtype=np.int64)),
+                ("stat", batch.stat),
+                ("pvalue", batch.pvalue),
+                ("n", batch.n),
+                ("distribution", batch.distribution),
+                ("note", batch.note),
+                ("scope", np.full(size, spec.scope, dtype=object)),
+                ("event_id", who[0]),
+                ("ticker", who[1]),
+            ):
+                parts[column].append(np.asarray(values))
+    column = lambda name: np.concatenate(parts[name]) if parts[name] else np.array([])  # noqa: E731
     return pd.DataFrame(
         {
             "test": pd.Series(column("test"), dtype=str),

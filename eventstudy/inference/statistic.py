@@ -230,8 +230,8 @@ def _distribution(batch: Batch, k: int):
     return frozen_distribution(str(batch.distribution[k]))
 
 
-def statistics_from_batch(name: str, batch: Batch, window, who: Sequence[tuple]) -> list[TestStatistic]:
-    """:class:`TestStatistic` objects of one test's batch; ``who`` gives each entry's (event_id, ticker)."""
+def statistics_from_batch(name: str, batch: Batch, window, who: Sequence[np.ndarray]) -> list[TestStatistic]:
+    """:class:`TestStatistic` objects of one test's batch; ``who`` is the (event_id, ticker) arrays."""
     spec = TESTS[name]
     return [
         TestStatistic(
@@ -245,8 +245,8 @@ def statistics_from_batch(name: str, batch: Batch, window, who: Sequence[tuple])
             alternative=spec.alternative,
             window=tuple(window),
             note=str(batch.note[k]),
-            event_id=who[k][0],
-            ticker=who[k][1],
+            event_id=who[0][k],
+            ticker=who[1][k],
             description=spec.description,
             reference=spec.reference,
         )
