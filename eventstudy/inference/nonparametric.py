@@ -257,6 +257,26 @@ def rank(fit, window: tuple[int, int]) -> TestResult:
 
 
 def _grank(inp: Inputs, kind: str) -> Batch:
+    if "grank" not in inp.memo:  # Z and T, shared by grank_t and grank_z
+        inp.memo["grank"] = _grank_z(inp)
+    z, t_days = inp.memo["grank"]
+    groups = inp.groups
+    batch = Batch(groups.n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kind == "t":
+            batch.stat = z * np.sqrt((t_days - 2.0) / (t_days - 1.0 - z**2))
+            batch.pvalue = p_t(batch.stat, t_days - 2.0)
+            batch.distribution = dist_labels("t", t_days - 2.0)
+        else:
+            batch.stat, batch.pvalue = z.copy(), p_norm(z)
+            batch.distribution[:] = "N(0,1)"
+    cross_section_checks(batch, inp, f"grank_{kind}")
+    batch.fail(t_days < 4, "fewer than 4 estimation days with a standardized abnormal return")
+    return batch.finish()
+
+
+def _grank_z(inp: Inputs):
+    """Kolari & Pynnonen's Z and T (estimation days with a rank) of each group."""
     groups, used = inp.groups, inp.used
     est = inp.estimation_mask & used[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -281,18 +301,7 @@ def _grank(inp: Inputs, kind: str) -> Batch:
         days = (n_t > 0).sum(axis=1)  # |D| = T + 1
         s_u = np.sqrt((n_t / n[:, None] * u_bar**2).sum(axis=1) / days)
         z = u_bar[:, -1] / s_u
-        t_days = days - 1.0
-        batch = Batch(groups.n)
-        if kind == "t":
-            batch.stat = z * np.sqrt((t_days - 2.0) / (t_days - 1.0 - z**2))
-            batch.pvalue = p_t(batch.stat, t_days - 2.0)
-            batch.distribution = dist_labels("t", t_days - 2.0)
-        else:
-            batch.stat, batch.pvalue = z, p_norm(z)
-            batch.distribution[:] = "N(0,1)"
-    cross_section_checks(batch, inp, f"grank_{kind}")
-    batch.fail(t_days < 4, "fewer than 4 estimation days with a standardized abnormal return")
-    return batch.finish()
+    return z, days - 1.0
 
 
 def _scar_moments(inp: Inputs):
