@@ -6,8 +6,10 @@
 Every test is a function ``f(fit, window)`` of a :class:`~eventstudy.models.StackedFit` that returns a
 :class:`TestResult` (cross-sectional tests) or a list of them (one per firm-event for ``ar_t``, ``car_t``
 and ``permutation``; one per same-day cluster for ``mvrm_joint`` and ``mvrm_average``).  :data:`TESTS`
-lists them with their scope, description and reference; :func:`tests_in_scope` names the tests of some
-scopes (``tests_in_scope("cross-section", "clustered")``: the pooled ones).  The simulation
+lists them with their scope, description, reference, null and alternative; :func:`tests_in_scope` names the
+tests of some scopes (``tests_in_scope("cross-section", "clustered")``: the pooled ones).
+:func:`test_statistics` returns one test's results as :class:`TestStatistic` objects (null, alternative,
+reference distribution, critical values), built from the same arrays as :func:`run_tests`' rows.  The simulation
 (:func:`simulate`, :func:`eligible_sessions`) lives in :mod:`eventstudy.inference.simulation` and is
 imported on first use.
 """
