@@ -55,6 +55,7 @@ _LAZY: dict[str, str] = {
     "EventStudy": ".estimation",
     "EventStudyResults": ".results",
     "compare": ".results",
+    "market_shocks": ".results",
     # inference
     "simulate": ".inference.simulation",
     "TestResult": ".inference",
@@ -120,4 +121,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices
     from .regression import CarRegression, car_regression
-    from .results import EventStudyResults, compare
+    from .results import EventStudyResults, compare, market_shocks

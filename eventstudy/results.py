@@ -13,7 +13,7 @@ from .models import NormalReturnModel, StackedFit
 from .panel import gather
 from .summary import Summary, Table, window_label
 
-__all__ = ["EventStudyResults", "compare"]
+__all__ = ["EventStudyResults", "compare", "market_shocks", "adjust_pvalues"]
 
 
 class EventStudyResults:
@@ -402,7 +402,8 @@ class EventStudyResults:
         exclude_dates : sequence of dates, optional
             Sessions left out of the null distributions the resampling tests take from the estimation
             window (``permutation``, ``sq``, ``pseudo_event*``, ``generalized_sign``): flagged market
-            shocks, for example the April 2025 crash.  The fitted model is unchanged.
+            shocks, for example the April 2025 crash (:func:`eventstudy.market_shocks` flags them).  The
+            fitted model is unchanged.
         """
         from .inference import run_tests
 
@@ -605,6 +606,40 @@ class EventStudyResults:
     def to_csv(self, directory, **kwargs) -> list:
         """Write the summary's tables at full precision as CSV files into ``directory``."""
         return self.summary(**kwargs).to_csv(directory)
+
+
+def market_shocks(market: pd.Series, threshold: float = 4.0) -> pd.DatetimeIndex:
+    r"""Sessions whose market return is an outlier: candidates for ``res.tests(exclude_dates=...)``.
+
+    Parameters
+    ----------
+    market : Series
+        Daily market returns indexed by session (e.g. ``es.returns(prices)["SPY"]``).
+    threshold : float
+        How many robust standard deviations from the median flag a session.
+
+    Returns
+    -------
+    DatetimeIndex
+        The sessions :math:`t` with :math:`|r_t-\operatorname{med}(r)| > c\,\hat s`, where
+        :math:`\hat s = 1.4826\,\operatorname{med}|r_t-\operatorname{med}(r)|` is the median absolute
+        deviation scaled to the standard deviation of a normal (Hampel 1974), so that a crash does not
+        inflate its own yardstick as the sample standard deviation would.  For SPY over 2021-2026 at
+        :math:`c=4` this flags the sessions of early April 2025, among others.
+
+    References
+    ----------
+    Hampel, F. R. (1974). The influence curve and its role in robust estimation. *Journal of the American
+    Statistical Association*, 69(346), 383-393.
+    """
+    if not isinstance(market, pd.Series):
+        raise TypeError(f"The 'market' parameter must be a Series of returns. Got {type(market).__name__} instead.")
+    if not threshold > 0:
+        raise ValueError(f"The 'threshold' parameter must be positive. Got {threshold!r} instead.")
+    r = market.dropna()
+    centre = r.median()
+    scale = 1.4826 * (r - centre).abs().median()
+    return pd.DatetimeIndex(r.index[(r - centre).abs() > threshold * scale])
 
 
 def adjust_pvalues(pvalues: np.ndarray, method: str) -> np.ndarray:

@@ -161,3 +161,24 @@ def test_car_regression_hc1_and_kp(res, exposures):
         es.car_regression(res, exposures, cov="cluster")
     with pytest.raises(TypeError, match="'exposures'"):
         es.car_regression(res, exposures.to_numpy())
+
+
+def test_market_shocks_flag_april_2025_and_leave_the_null(res, prices_dir):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.DataQualityWarning)
+        spy = es.returns(es.CsvSource(prices_dir).get_prices(["SPY"], "2024-01-01", "2025-12-31"))["SPY"]
+    shocks = es.market_shocks(spy, threshold=4.0)
+    # the robust scale, by hand: 1.4826 x median absolute deviation from the median
+    r = spy.dropna().to_numpy()
+    scale = 1.4826 * np.median(np.abs(r - np.median(r)))
+    assert len(shocks) == int((np.abs(r - np.median(r)) > 4 * scale).sum())
+    assert pd.Timestamp("2025-04-09") in shocks.normalize() and pd.Timestamp("2025-04-04") in shocks.normalize()
+    one = res.select(event_ids=[ONE_DAY], tickers=["NVDA"])
+    full, cut = (one.test("sq", (0, 0), exclude_dates=d) for d in (None, shocks))
+    inside = [d for d in shocks if pd.Timestamp("2024-05-01") <= d.tz_localize(None) <= pd.Timestamp("2025-04-30")]
+    m_full = int(full.dist_name.split("(")[1].split()[0])
+    assert int(cut.dist_name.split("(")[1].split()[0]) == m_full - len(inside) > 0
+    with pytest.raises(ValueError, match="not sessions of the study"):
+        one.test("sq", (0, 0), exclude_dates=["2025-04-05"])  # a Saturday
+    with pytest.raises(ValueError, match="'threshold'"):
+        es.market_shocks(spy, threshold=0)

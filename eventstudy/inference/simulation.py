@@ -242,7 +242,7 @@ def simulate(
         Indexed by test name: one float column per alpha (``"0.01"``, ``"0.05"``, ``"0.10"``) with the share
         of valid results with :math:`p<\alpha`; ``n_valid``, the results that could be computed; ``mean_stat``
         and ``scope``.  Cross-sectional tests give one result per sample, single-firm tests (``car_t``,
-        ``ar_t``, ``permutation``) one per firm-event of every sample, and the MVRM tests one per same-day
+        ``ar_t``, ``permutation``, ``sq``) one per firm-event of every sample, and the MVRM tests one per same-day
         cluster.  Single-firm and MVRM results within one same-day sample are correlated, so a binomial
         standard error from ``n_valid`` understates their Monte Carlo error.  ``attrs`` holds the settings,
         the distinct event dates drawn and the time taken.
