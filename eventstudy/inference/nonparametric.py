@@ -169,14 +169,30 @@ def row_ranks(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _fit_ranks(inp: Inputs, name: str, compute):
+    """``compute()`` once per fit and abnormal returns: row ranks that do not depend on the window or on
+    which firm-events are used (each row is ranked alone), cached on the fit while ``inp.ar`` is the fit's
+    own (a simulation's injected abnormal returns get their own)."""
+    cache = inp.fit._cache.setdefault("inference:ranks", {})
+    entry = cache.get(name)
+    if entry is None or entry[0] is not inp.ar:
+        entry = (inp.ar, compute())
+        cache[name] = entry
+    return entry[1]
+
+
 def _rank(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
-    ar = inp.ar
-    combined = inp.estimation_mask.copy()
-    event = inp.event_grid_positions
-    combined[:, event] |= np.isfinite(ar[:, event])
-    combined &= used[:, None]
-    ranks = row_ranks(np.where(combined, ar, np.nan))
+
+    def combined_ranks():
+        ar = inp.ar
+        combined = inp.estimation_mask.copy()
+        event = inp.event_grid_positions
+        combined[:, event] |= np.isfinite(ar[:, event])
+        return combined, row_ranks(np.where(combined, ar, np.nan))
+
+    combined, ranks = _fit_ranks(inp, "rank", combined_ranks)
+    combined = combined & used[:, None]
     total = combined.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         centred = np.where(combined, ranks / (1.0 + total[:, None]) - 0.5, 0.0)
@@ -275,12 +291,18 @@ def _grank(inp: Inputs, kind: str) -> Batch:
     return batch.finish()
 
 
+def sar_all(inp: Inputs) -> np.ndarray:
+    """Abnormal returns over the residual standard deviation, every day of the grid."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return inp.ar / np.sqrt(inp.fit.sigma2)[:, None]
+
+
 def _grank_z(inp: Inputs):
     """Kolari & Pynnonen's Z and T (estimation days with a rank) of each group."""
     groups, used = inp.groups, inp.used
     est = inp.estimation_mask & used[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
-        sar = np.where(est, inp.ar / np.sqrt(inp.fit.sigma2)[:, None], np.nan)  # (N, L grid)
+        sar = np.where(est, sar_all(inp), np.nan)  # (N, L grid)
         _, sd, n = _scar_moments(inp)
         # the cross-sectional SD of correlated SCARs estimates sqrt(1 - rbar) times their SD (Kolari &
         # Pynnonen 2010): undo that shrinkage, rbar = 0 where no firm-events share event days
@@ -289,10 +311,14 @@ def _grank_z(inp: Inputs):
         rbar = np.nan_to_num(_average_correlation(inp)[0], nan=0.0)
         scale = sd / np.sqrt(1.0 - np.clip(rbar, None, 0.99))
         gscar = np.where(used, inp.scar / groups.expand(scale), np.nan)  # restandardized cumulative SCAR
-    # rank the T_i estimation-day SARs and the one cumulated event observation together (last column)
-    values = np.concatenate([sar, gscar[:, None]], axis=1)
+    # rank the T_i estimation-day SARs and the one cumulated event observation together (last column):
+    # the SARs' ranks among themselves do not depend on the window (cached), and the event observation
+    # moves each SAR's rank up by one where it is smaller (by a half where it ties)
+    own = _fit_ranks(inp, "grank", lambda: row_ranks(np.where(inp.estimation_mask, sar_all(inp), np.nan)))
+    e = gscar[:, None]
+    below, tied = (sar < e).sum(axis=1), (sar == e).sum(axis=1)
+    ranks = np.concatenate([own + (e < sar) + 0.5 * (e == sar), (1.0 + below + 0.5 * tied)[:, None]], axis=1)
     ranked = np.concatenate([est, used[:, None]], axis=1)
-    ranks = row_ranks(np.where(ranked, values, np.nan))
     total = ranked.sum(axis=1)  # T_i + 1
     with np.errstate(invalid="ignore", divide="ignore"):
         u = np.where(ranked, ranks / (1.0 + total[:, None]) - 0.5, 0.0)
