@@ -14,8 +14,9 @@ Timed, best of ``--repeat`` after a warm-up of each:
 
 * the fit: ``es.EventStudy(...).fit()``, end to end;
 * the tests: ``res.tests([(0, 0), (-1, 1), (-10, 10)])``, every registered test (resampling, bootstrap, MVRM
-  and per-firm-event tests included) on three windows, into one tidy table;
-* each test alone on the three windows (``--per-test``), to see where the time goes.
+  and per-firm-event tests included) on three windows, into one tidy table, each time on a freshly fitted
+  study (the statistics cache what does not depend on the window on the fit, so a second call is faster);
+* each test alone on the three windows on a fresh fit (``--per-test``), to see where the time goes.
 
 The target is tests / fit <= 3.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import sys
 import time
 import warnings
@@ -94,9 +96,17 @@ def main(argv=None) -> int:
     returns, _, _, _ = make_panel(0)
     events = clustered_events(returns, args.n, args.cluster)
     res = fit(returns, events)  # warm-up: imports, calendar
+    res.tests(WINDOWS)
     fit_seconds, res = best_of(args.repeat, fit, returns, events)
-    table = res.tests(WINDOWS)  # warm-up
-    test_seconds, table = best_of(args.repeat, res.tests, WINDOWS)
+    # the statistics cache what does not depend on the window on the fit (correlations, ranks, the MVRM
+    # covariances): time them on a fresh fit each time, as a user's first call pays
+    test_seconds, table = math.inf, None
+    for _ in range(args.repeat):
+        fresh = fit(returns, events)
+        gc.collect()
+        start = time.perf_counter()
+        table = fresh.tests(WINDOWS)
+        test_seconds = min(test_seconds, time.perf_counter() - start)
     ratio = test_seconds / fit_seconds
     design = es.inference.design(res.fit)
     print(f"design: {design}")
@@ -106,9 +116,10 @@ def main(argv=None) -> int:
         f"({len(table):,} rows, {int(table['pvalue'].notna().sum()):,} valid)"
     )
     print(f"ratio tests / fit: {ratio:.2f} (target <= {TARGET:g}) -> {'met' if ratio <= TARGET else 'NOT met'}")
-    if args.per_test:
+    if args.per_test:  # each on a fresh fit, alone (nothing shared with other tests)
         for name in TESTS:
-            seconds, _ = best_of(1, run_tests, res.fit, WINDOWS, [name])
+            fresh = fit(returns, events).fit
+            seconds, _ = best_of(1, run_tests, fresh, WINDOWS, [name])
             print(f"  {name:<18} {seconds:7.3f} s")
     return 0
 

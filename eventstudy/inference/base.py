@@ -612,12 +612,29 @@ def run_tests(
         (``"single"``, ``"cross-section"`` or ``"clustered"``), so the pooled rows are those whose scope is
         not ``"single"`` (:func:`tests_in_scope` names them, to run only those).
     """
-    import pandas as pd
-
     names = _test_names(tests)
     event_id, ticker = _labels(labels, fit.n)
     parts: dict[str, list] = {name: [] for name in RESULT_COLUMNS}
-    for window in _windows(windows):
+    with single_threaded_blas():
+        _run_into(parts, fit, names, _windows(windows), event_id, ticker, clusters, exclude)
+    column = lambda name: np.concatenate(parts[name]) if parts[name] else np.array([])  # noqa: E731
+    return _table(column)
+
+
+def single_threaded_blas():
+    """A context in which BLAS uses one thread (threadpoolctl), for the statistics' many small products.
+
+    The matrices here are at most a cluster's firms by the grid's days; BLAS threads buy nothing on them,
+    and on a busy machine they cost: the correlation and MVRM steps ran 10-20x slower with OpenBLAS's
+    default threads than with one on a shared 2-core machine (``benchmarks/README.md``).
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude) -> None:
+    for window in windows:
         inp = Inputs(fit, window, clusters=clusters, exclude=exclude)
         for name in names:
             spec = TESTS[name]
@@ -638,7 +655,11 @@ def run_tests(
                 ("ticker", who[1]),
             ):
                 parts[column].append(np.asarray(values))
-    column = lambda name: np.concatenate(parts[name]) if parts[name] else np.array([])  # noqa: E731
+
+
+def _table(column) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "test": pd.Series(column("test"), dtype=str),

@@ -106,14 +106,43 @@ def _estimation_part(ar: np.ndarray, days: np.ndarray, x: np.ndarray) -> dict:
         # the average test: iota' Sigma iota / N^2 is the variance of the equally weighted portfolio's residual
         portfolio_ss = (resid.mean(axis=1) ** 2).sum(axis=1)
         # the joint test needs Sigma-hat^-1: rank(Sigma-hat) <= nu, and a security twice makes it singular
-        sigma = np.einsum("bil,bjl->bij", resid, resid) / nu[:, None, None]
+        sigma = np.stack([r @ r.T for r in resid]) / nu[:, None, None]
     scale = np.sqrt(np.diagonal(sigma, axis1=1, axis2=2))
     ok = (nu >= n) & (scale > 0).all(axis=1)
     unit = np.where(scale > 0, scale, 1.0)
-    corr = sigma / unit[:, :, None] / unit[:, None, :]
-    ok &= np.linalg.eigvalsh(np.where(ok[:, None, None], corr, np.eye(n)))[:, 0] > 1e-10
-    sigma_inv = np.linalg.inv(np.where(ok[:, None, None], sigma, np.eye(n)))
+    corr = np.where(ok[:, None, None], sigma / unit[:, :, None] / unit[:, None, :], np.eye(n))
+    definite, corr_inv = _positive_definite(corr)
+    ok &= definite
+    sigma_inv = corr_inv / unit[:, :, None] / unit[:, None, :]
     return dict(delta=delta, xtx=xtx, bad_x=bad_x, nu=nu, portfolio_ss=portfolio_ss, sigma_inv=sigma_inv, ok=ok)
+
+
+def _positive_definite(corr: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+    r"""Whether the smallest eigenvalue of each correlation matrix exceeds ``tol``, and the inverses.
+
+    Cheap bounds settle most matrices without an eigendecomposition: with the Cholesky pivots
+    :math:`\ell_{ii}^2` (each a Schur complement, so :math:`\lambda_{min}\le\min_i\ell_{ii}^2`) and the
+    inverse, :math:`1/\operatorname{tr}(R^{-1})\le\lambda_{min}`; ``eigvalsh`` decides the rest, and every
+    matrix when one of the batch is not positive definite at all.  Inverses are taken one matrix at a time:
+    numpy's stacked ``inv`` and ``solve`` ran 10-40x slower than a loop on 100 x 100 matrices here.  Where
+    a matrix fails, its inverse is that of the identity.
+    """
+    eye = np.eye(corr.shape[1])
+    try:
+        pivots = np.diagonal(np.linalg.cholesky(corr), axis1=1, axis2=2) ** 2
+        inverse = np.stack([np.linalg.inv(m) for m in corr]) if len(corr) else corr.copy()
+    except np.linalg.LinAlgError:
+        ok = np.linalg.eigvalsh(corr)[:, 0] > tol
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lower = 1.0 / np.trace(inverse, axis1=1, axis2=2)
+        ok = lower > tol
+        unsure = ~ok & (pivots.min(axis=1) > tol)
+        if unsure.any():
+            ok[unsure] = np.linalg.eigvalsh(corr[unsure])[:, 0] > tol
+        return ok, np.where(ok[:, None, None], inverse, eye)
+    safe = np.where(ok[:, None, None], corr, eye)
+    return ok, (np.stack([np.linalg.inv(m) for m in safe]) if len(safe) else safe.copy())
 
 
 def _solve_systems(ar: np.ndarray, days: np.ndarray, x: np.ndarray, window: np.ndarray, est: dict | None = None):

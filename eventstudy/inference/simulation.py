@@ -27,7 +27,7 @@ from .._validation import check_positive_int, check_windows
 from ..exceptions import EventStudyWarning
 from ..models import estimate, get_model
 from ..panel import AlignedData, relative_days
-from .base import TESTS, Inputs, _test_names
+from .base import TESTS, Inputs, _test_names, single_threaded_blas
 
 __all__ = ["simulate", "eligible_sessions"]
 
@@ -307,7 +307,8 @@ def simulate(
             n_groups=last - first,
         )
         for name in names:
-            batch = TESTS[name].kernel(inp)
+            with single_threaded_blas():
+                batch = TESTS[name].kernel(inp)
             collected[name][0].append(batch.pvalue[batch.valid])
             collected[name][1].append(batch.stat[batch.valid])
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .base import TESTS, Batch, Inputs, _labels, _test_names, entry_labels
+from .base import TESTS, Batch, Inputs, _labels, _test_names, entry_labels, single_threaded_blas
 
 __all__ = ["TestStatistic", "EmpiricalDistribution", "frozen_distribution", "test_statistics", "LEVELS"]
 
@@ -277,7 +277,8 @@ def test_statistics(
     (name,) = _test_names([name])
     spec = TESTS[name]
     inp = Inputs(fit, window, clusters=clusters, exclude=exclude)
-    batch = spec.kernel(inp)
+    with single_threaded_blas():
+        batch = spec.kernel(inp)
     event_id, ticker = _labels(labels, fit.n)
     return statistics_from_batch(name, batch, inp.window, entry_labels(spec, batch, event_id, ticker))
 
