@@ -182,3 +182,16 @@ def test_market_shocks_flag_april_2025_and_leave_the_null(res, prices_dir):
         one.test("sq", (0, 0), exclude_dates=["2025-04-05"])  # a Saturday
     with pytest.raises(ValueError, match="'threshold'"):
         es.market_shocks(spy, threshold=0)
+
+
+def test_car_regression_takes_exposures_by_ticker(res):
+    by_ticker = pd.DataFrame(
+        {"size_rank": np.arange(len(TICKERS), dtype=float)}, index=pd.Index(TICKERS, name="ticker")
+    )
+    fitted = es.car_regression(res, by_ticker.iloc[:-1], window=(0, 0), cov="hc1")  # LRCX left out
+    car = res.car((0, 0))
+    keep = car["ticker"].isin(TICKERS[:-1]) & car["car"].notna()
+    x = np.column_stack([np.ones(keep.sum()), car.loc[keep, "ticker"].map(by_ticker["size_rank"]).to_numpy()])
+    beta = np.linalg.lstsq(x, car.loc[keep, "car"].to_numpy(), rcond=None)[0]
+    np.testing.assert_allclose(fitted.params["coef"], beta, rtol=1e-9)
+    assert fitted.n == keep.sum() and all(ticker == "LRCX" for _, ticker in fitted.dropped)
