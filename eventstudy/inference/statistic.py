@@ -152,10 +152,15 @@ class TestStatistic:
     def critical_values(self) -> dict[float, tuple[float, float]]:
         """Rejection bounds ``{level: (lower, upper)}``: reject when ``stat`` is below ``lower`` or above
         ``upper``.  Two-sided tests split the level equally between the tails; upper-tail tests (F, chi2,
-        ``|CAR|`` ranks) have ``lower = -inf``.  Empty when the test is invalid or has no distribution."""
+        ``|CAR|`` ranks) have ``lower = -inf``; the sign test's exact bounds are the rejecting counts shown on
+        its z scale.  For empirical distributions the bounds are the draws' quantiles, while the p-value counts
+        the event among the draws (``(1 + k) / (1 + M)``), so at the boundary the p-value is the more
+        conservative of the two.  Empty when the test is invalid or has no distribution."""
         dist = self.distribution
         if not self.valid or dist is None:
             return {}
+        if self.dist_name.startswith("binomial"):
+            return self._binomial_bounds()
         out = {}
         for level in LEVELS:
             if self.alternative == ABSOLUTE:  # |stat| ranked among |draws|: symmetric bounds
@@ -165,6 +170,30 @@ class TestStatistic:
                 out[level] = (-math.inf, float(dist.ppf(1.0 - level)))
             else:
                 out[level] = (float(dist.ppf(level / 2.0)), float(dist.ppf(1.0 - level / 2.0)))
+        return out
+
+    def _binomial_bounds(self) -> dict[float, tuple[float, float]]:
+        r"""The sign test's exact bounds, on the scale of its displayed statistic.
+
+        ``stat`` is :math:`z=(w-N/2)/\sqrt{N/4}` while the p-value is the exact binomial one, so the bounds
+        are the counts :math:`w` the exact test rejects at, expressed as :math:`z`: the largest lower count
+        and the smallest upper count whose two-sided p-value is at most the level.
+        """
+        dist = self.distribution
+        n, p = dist.args
+        counts = np.arange(n + 1)
+        low = np.minimum(counts, n - counts)
+        exact = np.where(2 * low == n, 1.0, dist.cdf(low) + dist.sf(n - low - 1))
+        scale = np.sqrt(n * p * (1 - p))
+        out = {}
+        for level in LEVELS:
+            reject = counts[exact <= level]
+            lower = reject[reject < n * p]
+            upper = reject[reject > n * p]
+            out[level] = (
+                float((lower.max() - n * p) / scale) if len(lower) else -math.inf,
+                float((upper.min() - n * p) / scale) if len(upper) else math.inf,
+            )
         return out
 
     def _who(self) -> str:

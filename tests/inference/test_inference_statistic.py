@@ -123,3 +123,17 @@ def test_excluded_sessions_leave_the_null(study):
         run_tests(fit, (0, 0), tests=["permutation"], exclude=mask[:-1])
     with pytest.raises(TypeError, match="'exclude'"):
         run_tests(fit, (0, 0), tests=["permutation"], exclude=[1.5])
+
+
+def test_sign_test_bounds_are_the_exact_binomial_ones(study):
+    fit, _ = study
+    obj = test_statistics(fit, "sign", (0, 0))[0]
+    n = obj.n
+    # by hand: the two-sided exact p-value of every count, the rejecting counts nearest the centre, as z
+    for level, (lo, hi) in obj.critical_values.items():
+        p = [stats.binomtest(k, n, 0.5).pvalue for k in range(n + 1)]
+        rejecting = [k for k in range(n + 1) if p[k] <= level]
+        below, above = [k for k in rejecting if k < n / 2], [k for k in rejecting if k > n / 2]
+        want_lo = (max(below) - n / 2) / math.sqrt(n / 4) if below else -math.inf
+        want_hi = (min(above) - n / 2) / math.sqrt(n / 4) if above else math.inf
+        assert (lo, hi) == (pytest.approx(want_lo), pytest.approx(want_hi))
