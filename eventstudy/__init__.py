@@ -66,10 +66,14 @@ _LAZY: dict[str, str] = {
     "session_gaps": ".intraday",
     "plot_intraday": ".plotting_intraday",
     "implausible_returns": ".quality",
+    "market_shocks": ".results",
     # inference
     "simulate": ".inference.simulation",
     "TestResult": ".inference",
+    "TestStatistic": ".inference",
     "run_tests": ".inference",
+    "car_regression": ".regression",
+    "CarRegression": ".regression",
     # plots (matplotlib is imported only when one is drawn)
     "plot_car": ".plotting",
     "plot_ar": ".plotting",
@@ -115,7 +119,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .estimation import EventStudy
     from .events import list_catalogs, load_events
     from .exchanges import exchange_of
-    from .inference import TestResult, run_tests
+    from .inference import TestResult, TestStatistic, run_tests
     from .inference.simulation import simulate
     from .intraday import IntradayResults, IntradayStudy, bar_returns, session_gaps
     from .models import (
@@ -134,4 +138,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices
     from .plotting_intraday import plot_intraday
     from .quality import implausible_returns
-    from .results import EventStudyResults, compare
+    from .regression import CarRegression, car_regression
+    from .results import EventStudyResults, compare, market_shocks

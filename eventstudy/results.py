@@ -13,7 +13,7 @@ from .models import NormalReturnModel, StackedFit
 from .panel import gather
 from .summary import Summary, Table, window_label
 
-__all__ = ["EventStudyResults", "compare"]
+__all__ = ["EventStudyResults", "compare", "market_shocks", "adjust_pvalues"]
 
 
 class EventStudyResults:
@@ -254,6 +254,48 @@ class EventStudyResults:
         table["buy_hold"], table["normal_buy_hold"] = buy_hold, normal_buy_hold
         return table
 
+    def bhar_tests(self, window: tuple[int, int] | None = None) -> pd.DataFrame:
+        r"""Tests of the mean buy-and-hold abnormal return over ``window`` (default: the event window).
+
+        BHARs compound, so their cross-section is right-skewed and the plain t is biased; Lyon, Barber &
+        Tsai (1999) recommend the skewness-adjusted t and its bootstrap.  Rows: ``csect_t`` (the plain
+        cross-sectional t of the BHARs, as a benchmark), ``skew_t`` and ``boot_skew_t``
+        (:func:`eventstudy.inference.skew_t`, :func:`eventstudy.inference.boot_skew_t`, applied to the
+        BHARs of :meth:`bhar` instead of the CARs).  Columns as in :meth:`tests`.  All three assume
+        independent firm-events: with same-day events prefer ``im_t`` across dates.
+        """
+        from .inference.base import TESTS, Batch, Groups, entry_labels
+        from .inference.parametric import p_t
+        from .inference.resampling import skew_batch
+
+        window = self._window(window)
+        values = self.bhar(window)["bhar"].to_numpy(dtype=float)
+        used = np.isfinite(values)
+        groups = Groups(None, len(values))
+        rows = []
+        n = int(used.sum())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x = values[used]
+            plain = Batch(1)
+            plain.stat[:] = x.mean() / (x.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+            plain.pvalue = p_t(plain.stat, n - 1)
+            plain.distribution[:] = f"t({max(n - 1, 0)})"
+            plain.n[:] = n
+        for name, batch in (
+            ("csect_t", plain),
+            ("skew_t", skew_batch(np.where(used, values, np.nan), used, groups, bootstrap=False)),
+            ("boot_skew_t", skew_batch(np.where(used, values, np.nan), used, groups, bootstrap=True)),
+        ):
+            batch.fail(np.array([n < 5]), f"needs at least 5 firm-events with a BHAR; got {n}")
+            batch.finish()
+            who = entry_labels(TESTS[name], batch, self._labels()["event_id"].to_numpy(object), np.array([None]))
+            row = batch.results(name, window)[0].to_dict()
+            row.update(scope="cross-section", event_id=who[0][0], ticker=None)
+            rows.append(row)
+        table = pd.DataFrame(rows)
+        table.insert(len(table.columns) - 3, "measure", "bhar")
+        return table
+
     @property
     def aar(self) -> pd.DataFrame:
         """Average abnormal return across firm-events on each event-window day, and its cumulation (CAAR).
@@ -335,19 +377,121 @@ class EventStudyResults:
 
     # --- tests ----------------------------------------------------------------------------------------
     def tests(
-        self, windows: Sequence[tuple[int, int]] | None = None, *, tests: Sequence[str] | None = None
+        self,
+        windows: Sequence[tuple[int, int]] | None = None,
+        *,
+        tests: Sequence[str] | None = None,
+        adjust: str | None = None,
+        exclude_dates=None,
     ) -> pd.DataFrame:
         """Run the test statistics on each window; a tidy table, one row per test and window.
 
         Columns ``test, window_start, window_end, stat, pvalue, n, distribution, note``, then ``scope``
-        (``single``, ``cross-section`` or ``clustered``) and ``event_id``/``ticker`` for per-firm-event and
-        per-cluster rows.  A test that does not fit the design has NaN and the
-        reason in ``note``.  ``tests=None`` runs every test in :data:`eventstudy.inference.TESTS`.
+        (``single``, ``cross-section`` or ``clustered``) and ``event_id``/``ticker``: the firm-event of a
+        per-firm-event row, the events and firms of a per-cluster row, the event of a cross-sectional row
+        when the study holds one event (None when it pools several).  A test that does not fit the design
+        has NaN and the reason in ``note``.  ``tests=None`` runs every test in
+        :data:`eventstudy.inference.TESTS`.
+
+        Parameters
+        ----------
+        windows : sequence of (int, int), optional
+            Default day 0 and the event window.
+        tests : sequence of str, optional
+        adjust : {"holm", "fdr_bh"}, optional
+            Adds ``pvalue_adj``: the p-values of all the valid rows of this table adjusted together for
+            multiple testing with :func:`statsmodels.stats.multitest.multipletests` (Holm's 1979 step-down
+            family-wise correction, or Benjamini & Hochberg's 1995 false discovery rate).  Ask only for the
+            rows you report, since the correction depends on how many there are.
+        exclude_dates : sequence of dates, optional
+            Sessions left out of the null distributions the resampling tests take from the estimation
+            window (``permutation``, ``sq``, ``pseudo_event*``, ``generalized_sign``): flagged market
+            shocks, for example the April 2025 crash (:func:`eventstudy.market_shocks` flags them).  The
+            fitted model is unchanged.
         """
         from .inference import run_tests
 
         windows = [(0, 0), self.event_window] if windows is None else [check_window("windows", w) for w in windows]
-        return run_tests(self._fit, windows, tests, labels=self._labels())
+        table = run_tests(self._fit, windows, tests, labels=self._labels(), exclude=self._exclude_rows(exclude_dates))
+        if adjust is not None:
+            table["pvalue_adj"] = adjust_pvalues(table["pvalue"].to_numpy(), adjust)
+        return table
+
+    def test(
+        self,
+        name: str,
+        window: tuple[int, int] = (0, 0),
+        event_id: str | None = None,
+        *,
+        ticker: str | None = None,
+        exclude_dates=None,
+    ):
+        """One test on one window as an object with its null, alternative, distribution and critical values.
+
+        Parameters
+        ----------
+        name : str
+            A test of :data:`eventstudy.inference.TESTS`, e.g. ``"grank_t"``.
+        window : (int, int)
+        event_id : str, optional
+            For a cross-sectional test, restrict the firm-events to this event (default: all of them).
+            For a single-firm test, pick the firm-event (with ``ticker``); for a same-day test, the cluster.
+        ticker : str, optional
+            The firm of a single-firm test.
+        exclude_dates : sequence of dates, optional
+            As in :meth:`tests`.
+
+        Returns
+        -------
+        TestStatistic
+            Evaluate it in Jupyter for a table; ``print`` it for text.  Invalid (NaN, with the reason in
+            ``note``) when the test cannot run on this design.
+        """
+        from .inference import TESTS
+        from .inference.statistic import test_statistics
+
+        window = check_window("window", window)
+        if name not in TESTS:
+            raise ValueError(f"The 'name' parameter must be one of {tuple(TESTS)}. Got {name!r} instead.")
+        scope = TESTS[name].scope
+        res = self
+        if event_id is not None and scope == "cross-section":
+            res = self.select(event_ids=[event_id])
+        exclude = res._exclude_rows(exclude_dates)
+        found = test_statistics(res._fit, name, window, labels=res._labels(), exclude=exclude)
+        if scope == "cross-section":
+            return found[0]
+        keep = [
+            s
+            for s in found
+            if (event_id is None or event_id in (s.event_id or "").split(", "))
+            and (ticker is None or ticker in (s.ticker or "").split(", "))
+        ]
+        if len(keep) == 1:
+            return keep[0]
+        if not keep:
+            raise KeyError(f"No {name} result for event_id={event_id!r}, ticker={ticker!r}.")
+        choices = sorted({(s.event_id, s.ticker) for s in keep}, key=str)[:5]
+        raise ValueError(
+            f"{name} gives {len(keep)} results here; pick one with 'event_id' and 'ticker', e.g. {choices}."
+        )
+
+    def _exclude_rows(self, dates) -> np.ndarray | None:
+        """Session rows of ``dates`` (ValueError naming the dates that are not sessions of the study)."""
+        if dates is None:
+            return None
+        dates = [dates] if isinstance(dates, (str, pd.Timestamp)) or not pd.api.types.is_list_like(dates) else dates
+        wanted = pd.DatetimeIndex(pd.to_datetime(list(dates))).normalize()
+        sessions = self._sessions.normalize()
+        if sessions.tz is not None and wanted.tz is None:
+            wanted = wanted.tz_localize(sessions.tz)
+        rows = sessions.get_indexer(wanted)
+        if (rows < 0).any():
+            missing = [f"{d:%Y-%m-%d}" for d in wanted[rows < 0]][:5]
+            raise ValueError(
+                f"The 'exclude_dates' parameter holds dates that are not sessions of the study: {missing}."
+            )
+        return rows
 
     # --- display ----------------------------------------------------------------------------------------
     def default_windows(self) -> list[tuple[int, int]]:
@@ -395,7 +539,9 @@ class EventStudyResults:
             ),
             Table(
                 "Tests across firm-events",
-                pooled[["test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note"]],
+                pooled[
+                    ["test", "event_id", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note"]
+                ].assign(event_id=lambda t: t["event_id"].fillna("all events")),
                 {"stat": "{:.3f}", "pvalue": "p"},
             ),
         ]
@@ -464,6 +610,56 @@ class EventStudyResults:
     def to_csv(self, directory, **kwargs) -> list:
         """Write the summary's tables at full precision as CSV files into ``directory``."""
         return self.summary(**kwargs).to_csv(directory)
+
+
+def market_shocks(market: pd.Series, threshold: float = 4.0) -> pd.DatetimeIndex:
+    r"""Sessions whose market return is an outlier: candidates for ``res.tests(exclude_dates=...)``.
+
+    Parameters
+    ----------
+    market : Series
+        Daily market returns indexed by session (e.g. ``es.returns(prices)["SPY"]``).
+    threshold : float
+        How many robust standard deviations from the median flag a session.
+
+    Returns
+    -------
+    DatetimeIndex
+        The sessions :math:`t` with :math:`|r_t-\operatorname{med}(r)| > c\,\hat s`, where
+        :math:`\hat s = 1.4826\,\operatorname{med}|r_t-\operatorname{med}(r)|` is the median absolute
+        deviation scaled to the standard deviation of a normal (Hampel 1974), so that a crash does not
+        inflate its own yardstick as the sample standard deviation would.  For SPY over 2021-2026 at
+        :math:`c=4` this flags the sessions of early April 2025, among others.
+
+    References
+    ----------
+    Hampel, F. R. (1974). The influence curve and its role in robust estimation. *Journal of the American
+    Statistical Association*, 69(346), 383-393.
+    """
+    if not isinstance(market, pd.Series):
+        raise TypeError(f"The 'market' parameter must be a Series of returns. Got {type(market).__name__} instead.")
+    if not threshold > 0:
+        raise ValueError(f"The 'threshold' parameter must be positive. Got {threshold!r} instead.")
+    r = market.dropna()
+    centre = r.median()
+    scale = 1.4826 * (r - centre).abs().median()
+    return pd.DatetimeIndex(r.index[(r - centre).abs() > threshold * scale])
+
+
+def adjust_pvalues(pvalues: np.ndarray, method: str) -> np.ndarray:
+    """P-values adjusted for multiple testing over the finite entries (NaN stays NaN).
+
+    ``method`` is ``"holm"`` or ``"fdr_bh"``, passed to :func:`statsmodels.stats.multitest.multipletests`.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    check_choice("adjust", method, ("holm", "fdr_bh"))
+    pvalues = np.asarray(pvalues, dtype=float)
+    out = np.full(len(pvalues), np.nan)
+    ok = np.isfinite(pvalues)
+    if ok.any():
+        out[ok] = multipletests(pvalues[ok], method=method)[1]
+    return out
 
 
 def _as_list(wanted) -> list:

@@ -6,8 +6,10 @@
 Every test is a function ``f(fit, window)`` of a :class:`~eventstudy.models.StackedFit` that returns a
 :class:`TestResult` (cross-sectional tests) or a list of them (one per firm-event for ``ar_t``, ``car_t``
 and ``permutation``; one per same-day cluster for ``mvrm_joint`` and ``mvrm_average``).  :data:`TESTS`
-lists them with their scope, description and reference; :func:`tests_in_scope` names the tests of some
-scopes (``tests_in_scope("cross-section", "clustered")``: the pooled ones).  The simulation
+lists them with their scope, description, reference, null and alternative; :func:`tests_in_scope` names the
+tests of some scopes (``tests_in_scope("cross-section", "clustered")``: the pooled ones).
+:func:`test_statistics` returns one test's results as :class:`TestStatistic` objects (null, alternative,
+reference distribution, critical values), built from the same arrays as :func:`run_tests`' rows.  The simulation
 (:func:`simulate`, :func:`eligible_sessions`) lives in :mod:`eventstudy.inference.simulation` and is
 imported on first use.
 """
@@ -18,6 +20,8 @@ from __future__ import annotations
 from . import parametric  # noqa: F401  # isort: skip
 from . import nonparametric  # noqa: F401  # isort: skip
 from . import multivariate  # noqa: F401  # isort: skip
+from . import resampling  # noqa: F401  # isort: skip
+from . import crossevent  # noqa: F401  # isort: skip
 from .base import (
     MIN_FIRM_EVENTS,
     SMALL_SAMPLE,
@@ -30,8 +34,18 @@ from .base import (
     run_tests,
     tests_in_scope,
 )
+from .crossevent import im_t
 from .multivariate import mvrm_average, mvrm_joint
-from .nonparametric import MIN_PERMUTATION_WINDOWS, generalized_sign, permutation, rank, sign, wilcoxon
+from .nonparametric import (
+    MIN_PERMUTATION_WINDOWS,
+    generalized_sign,
+    grank_t,
+    grank_z,
+    permutation,
+    rank,
+    sign,
+    wilcoxon,
+)
 from .parametric import (
     MIN_OVERLAP,
     ar_t,
@@ -44,6 +58,8 @@ from .parametric import (
     kp_patell,
     patell,
 )
+from .resampling import boot_skew_t, pseudo_event, pseudo_event_mean, pseudo_event_t, skew_t, sq
+from .statistic import EmpiricalDistribution, TestStatistic, test_statistics
 
 __all__ = [
     "TestResult",
@@ -72,6 +88,18 @@ __all__ = [
     "wilcoxon",
     "mvrm_joint",
     "mvrm_average",
+    "grank_t",
+    "grank_z",
+    "pseudo_event",
+    "pseudo_event_t",
+    "pseudo_event_mean",
+    "im_t",
+    "sq",
+    "skew_t",
+    "boot_skew_t",
+    "TestStatistic",
+    "EmpiricalDistribution",
+    "test_statistics",
     "MIN_FIRM_EVENTS",
     "SMALL_SAMPLE",
     "MIN_OVERLAP",

@@ -157,6 +157,10 @@ class TestSpec:
     description: str
     reference: str
     kernel: Callable = field(repr=False, default=None)  # (Inputs, **options) -> Batch
+    #: the null hypothesis, in words (shown by :class:`~eventstudy.inference.statistic.TestStatistic`)
+    null: str = "no abnormal return over the window"
+    #: ``"two-sided"``: the p-value counts both tails of ``stat``; ``"upper"``: large values reject (F, chi2)
+    alternative: str = "two-sided"
 
 
 #: every test by name, in the order :func:`run_tests` reports them
@@ -166,6 +170,14 @@ TESTS: dict[str, TestSpec] = {}
 def register(spec: TestSpec) -> TestSpec:
     TESTS[spec.name] = spec
     return spec
+
+
+def state_nulls(nulls: dict[str, str], **changes) -> None:
+    """Set the null hypothesis (and other :class:`TestSpec` fields in ``changes``) of registered tests."""
+    from dataclasses import replace
+
+    for name, null in nulls.items():
+        TESTS[name] = replace(TESTS[name], null=null, **changes)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -236,7 +248,9 @@ class Inputs:
         Labels that split same-day firm-events into separate systems for the MVRM tests.
     """
 
-    def __init__(self, fit: StackedFit, window: tuple[int, int], *, groups=None, n_groups=None, clusters=None):
+    def __init__(
+        self, fit: StackedFit, window: tuple[int, int], *, groups=None, n_groups=None, clusters=None, exclude=None
+    ):
         self.positions = fit.event_positions(window)  # EventWindowError outside the event window
         lo, hi = fit.event_window
         start, end = lo + int(self.positions[0]), lo + int(self.positions[-1])
@@ -249,6 +263,7 @@ class Inputs:
         self.event_grid_positions = np.arange(lo - grid[0], hi - grid[0] + 1)
         self.groups = Groups(groups, fit.n, n_groups)
         self.memo: dict = {}  # results shared by several tests (the MVRM systems, the KP correlation, ...)
+        self.exclude = _session_mask(exclude, fit)
         self.clusters = None if clusters is None else np.asarray(clusters)
         if self.clusters is not None and len(self.clusters) != fit.n:
             raise ValueError(
@@ -275,6 +290,16 @@ class Inputs:
     def residuals(self) -> np.ndarray:
         """Estimation-window residuals, NaN on days not used in the fit, (N, L)."""
         return np.where(self.estimation_mask, self.ar, np.nan)
+
+    @cached_property
+    def null_residuals(self) -> np.ndarray:
+        """:attr:`residuals` without the excluded sessions: the days the resampling tests' nulls draw on."""
+        if self.exclude is None:
+            return self.residuals
+        from ..panel import gather
+
+        hit = gather(self.exclude[:, None], self.fit.day0, self.grid, np.zeros(self.fit.n, dtype=np.int64), fill=False)
+        return np.where(hit, np.nan, self.residuals)
 
     @cached_property
     def car(self) -> np.ndarray:
@@ -310,6 +335,29 @@ class Inputs:
         return self.groups.sum(self.used)
 
 
+def _session_mask(exclude, fit) -> np.ndarray | None:
+    """``exclude`` as a boolean mask over the fit's sessions (rows of ``fit.data``), or None."""
+    if exclude is None:
+        return None
+    sessions = fit.data.y.shape[0]
+    exclude = np.asarray(exclude)
+    if exclude.dtype == bool:
+        if exclude.shape != (sessions,):
+            raise ValueError(
+                f"The 'exclude' parameter must be a boolean mask over the {sessions} sessions of the data or "
+                f"session rows. Got shape {exclude.shape} instead."
+            )
+        return exclude
+    if exclude.size and not np.issubdtype(exclude.dtype, np.integer):
+        raise TypeError(
+            f"The 'exclude' parameter must hold session rows (int) or a boolean mask. Got dtype {exclude.dtype}; "
+            "res.tests(exclude_dates=...) takes dates."
+        )
+    mask = np.zeros(sessions, dtype=bool)
+    mask[exclude[(exclude >= 0) & (exclude < sessions)].astype(np.int64)] = True
+    return mask
+
+
 # --------------------------------------------------------------------------------------------------------
 # a batch of results, as arrays
 # --------------------------------------------------------------------------------------------------------
@@ -331,6 +379,9 @@ class Batch:
         self.failed = np.zeros(size, dtype=bool)
         self.group = np.arange(size) if group is None else np.asarray(group)
         self.rows = rows
+        #: resampling tests: ``draws(k)`` gives entry k's statistic draws under the null (its empirical
+        #: distribution), computed only when a TestStatistic asks for it
+        self.draws: Callable[[int], np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.stat)
@@ -344,9 +395,11 @@ class Batch:
 
     def caveat(self, mask, text) -> None:
         mask = np.asarray(mask, dtype=bool) & ~self.failed
-        for i in np.flatnonzero(mask):
-            extra = text[i] if isinstance(text, np.ndarray) else text
-            self.note[i] = f"{self.note[i]}; {extra}" if self.note[i] else extra
+        if not mask.any():
+            return
+        extra = text[mask] if isinstance(text, np.ndarray) else np.full(mask.sum(), text, dtype=object)
+        current = self.note[mask]
+        self.note[mask] = np.where(current == "", extra, current + "; " + extra)
 
     def finish(self) -> Batch:
         """Set NaN where failed or where the statistic is not finite."""
@@ -364,6 +417,7 @@ class Batch:
     def copy(self) -> Batch:
         """An independent copy (the arrays are copied; ``group`` and ``rows`` are shared, never modified)."""
         out = Batch(0, group=self.group, rows=self.rows)
+        out.draws = self.draws
         for name in ("stat", "pvalue", "n", "distribution", "note", "failed"):
             setattr(out, name, getattr(self, name).copy())
         return out
@@ -501,6 +555,23 @@ def _join(values: np.ndarray) -> str | None:
     return ", ".join(seen) if seen else None
 
 
+def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.ndarray):
+    """``(event_id, ticker)`` arrays, one entry per entry of ``batch``: the firm-event's for single-firm
+    tests, the members' distinct labels joined by ``", "`` for per-cluster tests, and for a cross-sectional
+    test the event when all firm-events belong to one (None when the test pools several events)."""
+    n = len(batch)
+    if spec.scope == "single":
+        return event_id[:n], ticker[:n]
+    if batch.rows is not None:
+        pairs = [
+            (_join(event_id[rows]), _join(ticker[rows])) if rows is not None else (None, None) for rows in batch.rows
+        ]
+        return np.array([p[0] for p in pairs], dtype=object), np.array([p[1] for p in pairs], dtype=object)
+    events = {v for v in event_id.tolist() if v is not None}
+    one = events.pop() if len(events) == 1 else None
+    return np.full(n, one, dtype=object), np.full(n, None, dtype=object)
+
+
 def run_tests(
     fit: StackedFit,
     windows,
@@ -508,6 +579,7 @@ def run_tests(
     *,
     labels=None,
     clusters=None,
+    exclude=None,
 ) -> pd.DataFrame:
     """Run registered tests on one or more windows and return one tidy table.
 
@@ -526,6 +598,10 @@ def run_tests(
     clusters : array_like, optional
         One label per firm-event splitting same-day firm-events into separate MVRM systems (for example the
         event each firm-event belongs to); by default every date forms one system.
+    exclude : array_like, optional
+        Sessions (rows of ``fit.data``, or a boolean mask over them) left out of the null distributions
+        the resampling tests draw from the estimation window (``permutation``, ``sq``, ``pseudo_event*``,
+        ``generalized_sign``'s expected share): flagged market shocks, say.  The fit is unchanged.
 
     Returns
     -------
@@ -536,26 +612,54 @@ def run_tests(
         (``"single"``, ``"cross-section"`` or ``"clustered"``), so the pooled rows are those whose scope is
         not ``"single"`` (:func:`tests_in_scope` names them, to run only those).
     """
-    import pandas as pd
-
     names = _test_names(tests)
     event_id, ticker = _labels(labels, fit.n)
-    rows: list[dict] = []
-    for window in _windows(windows):
-        inp = Inputs(fit, window, clusters=clusters)
+    parts: dict[str, list] = {name: [] for name in RESULT_COLUMNS}
+    with single_threaded_blas():
+        _run_into(parts, fit, names, _windows(windows), event_id, ticker, clusters, exclude)
+    column = lambda name: np.concatenate(parts[name]) if parts[name] else np.array([])  # noqa: E731
+    return _table(column)
+
+
+def single_threaded_blas():
+    """A context in which BLAS uses one thread (threadpoolctl), for the statistics' many small products.
+
+    The matrices here are at most a cluster's firms by the grid's days; BLAS threads buy nothing on them,
+    and on a busy machine they cost: the correlation and MVRM steps ran 10-20x slower with OpenBLAS's
+    default threads than with one on a shared 2-core machine (``benchmarks/README.md``).
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude) -> None:
+    for window in windows:
+        inp = Inputs(fit, window, clusters=clusters, exclude=exclude)
         for name in names:
             spec = TESTS[name]
             batch = spec.kernel(inp)
-            for k, result in enumerate(batch.results(name, window)):
-                row = result.to_dict()
-                row["scope"] = spec.scope
-                if spec.scope == "single":
-                    row["event_id"], row["ticker"] = event_id[k], ticker[k]
-                elif spec.scope == "clustered" and batch.rows is not None and batch.rows[k] is not None:
-                    members = batch.rows[k]
-                    row["event_id"], row["ticker"] = _join(event_id[members]), _join(ticker[members])
-                rows.append(row)
-    column = lambda name: [row[name] for row in rows]  # noqa: E731
+            size = len(batch)
+            who = entry_labels(spec, batch, event_id, ticker)
+            for column, values in (
+                ("test", np.full(size, name, dtype=object)),
+                ("window_start", np.full(size, window[0], dtype=np.int64)),
+                ("window_end", np.full(size, window[1], dtype=np.int64)),
+                ("stat", batch.stat),
+                ("pvalue", batch.pvalue),
+                ("n", batch.n),
+                ("distribution", batch.distribution),
+                ("note", batch.note),
+                ("scope", np.full(size, spec.scope, dtype=object)),
+                ("event_id", who[0]),
+                ("ticker", who[1]),
+            ):
+                parts[column].append(np.asarray(values))
+
+
+def _table(column) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "test": pd.Series(column("test"), dtype=str),
@@ -646,17 +750,20 @@ def recommend(fit: StackedFit) -> list[tuple[str, str]]:
 
     Rules (thresholds are module constants):
 
-    * one firm-event: ``car_t`` and ``permutation``;
+    * one firm-event: ``car_t``, ``permutation`` and the equal-tailed ``sq``;
     * fewer than :data:`MIN_FIRM_EVENTS` firm-events: the same per firm-event, because cross-sectional
       tests do not run (their variance comes from the cross-section);
     * clustered (at least :data:`CLUSTERED_SHARE` of firm-events share calendar days of their event
       windows with another): ``kp_bmp``, ``kp_patell`` and ``rank``, because cross-correlated abnormal
-      returns make ``csect_t``, ``patell`` and ``bmp`` over-reject; with same-day firm-events also
+      returns make ``csect_t``, ``patell`` and ``bmp`` over-reject, and ``pseudo_event`` and ``grank_t``,
+      which absorb it (``results/size-power``: both within 2 binomial SE of 5% on same-day semiconductor
+      samples); with same-day firm-events also
       ``mvrm_average`` (the equally weighted portfolio's t, exact whatever the cluster size) and
       ``mvrm_joint`` when the largest same-day cluster :math:`N` satisfies :math:`N < \nu - 3`,
       :math:`\nu = T - K` from the fewest estimation days, so that McKeon's F runs for every window
       (Hotelling's F for one-day windows needs only :math:`N\le\nu`);
     * spread-out dates: ``bmp``, ``patell``, ``rank``, ``generalized_sign``, ``csect_t``;
+    * several event dates with same-day firm-events: also ``im_t``, for the average effect across dates;
     * fewer than :data:`SMALL_SAMPLE` firm-events: also the exact ``sign`` and ``wilcoxon`` tests, and the
       per-firm-event ``car_t``, since the normal approximations are rough.
     """
@@ -665,6 +772,11 @@ def recommend(fit: StackedFit) -> list[tuple[str, str]]:
     one = [
         ("car_t", "time-series t of each firm-event's CAR with MacKinlay's prediction-error variance"),
         ("permutation", "ranks each CAR among the firm's own estimation-window CARs; no normality assumed"),
+        (
+            "sq",
+            "equal-tailed: the CAR against both sample tails of the firm's own estimation-window CARs; holds a "
+            "1% level on fat-tailed returns where car_t does not (exclude_dates= drops flagged market shocks)",
+        ),
     ]
     if n <= 1:
         return one
@@ -680,6 +792,16 @@ def recommend(fit: StackedFit) -> list[tuple[str, str]]:
         out += [
             ("kp_bmp", f"{corr}; Kolari-Pynnonen scale BMP's t by the estimated average correlation"),
             ("kp_patell", "Patell's Z adjusted for the same cross-correlation (Kolari & Pynnonen 2010)"),
+            (
+                "pseudo_event",
+                "BMP's t against the same t on every estimation-window day moved to day 0 for all firms at once: "
+                "the null keeps the cross-correlation and the fat tails (Hein & Westfall 2004)",
+            ),
+            (
+                "grank_t",
+                "Kolari & Pynnonen's (2011) generalized rank test: robust to cross-correlation, event-induced "
+                "volatility and multi-day windows (thin-tailed at 1% on tightly correlated clusters)",
+            ),
         ]
         if d.share_same_day > 0:
             # nu = T - K of the MVRM system (K = 0 for market-adjusted returns), from the fewest estimation
@@ -716,6 +838,14 @@ def recommend(fit: StackedFit) -> list[tuple[str, str]]:
         if d.share_clustered > 0:
             share = f"{d.share_clustered:.0%} of firm-events share event days"
             out.append(("kp_bmp", f"{share}: adjusts BMP for their cross-correlation"))
+    if d.n_dates >= 2 and d.share_same_day > 0:
+        out.append(
+            (
+                "im_t",
+                f"the average effect across {d.n_dates} event dates: a t test on each date's mean CAR, robust to "
+                "any correlation within a date (Ibragimov & Muller 2010)",
+            )
+        )
     if n < SMALL_SAMPLE:
         few = f"only {n} firm-events: an exact small-sample distribution"
         out += [("wilcoxon", few), ("sign", few), one[0]]

@@ -13,8 +13,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats
 
-from .base import Batch, Inputs, TestResult, TestSpec, cross_section_checks, register, single
-from .parametric import p_norm
+from .base import Batch, Inputs, TestResult, TestSpec, cross_section_checks, dist_labels, register, single, state_nulls
+from .parametric import p_norm, p_t
+from .statistic import ABSOLUTE
 
 __all__ = [
     "permutation",
@@ -25,6 +26,8 @@ __all__ = [
     "MIN_PERMUTATION_WINDOWS",
     "MAX_EXACT_WILCOXON",
     "row_ranks",
+    "grank_t",
+    "grank_z",
 ]
 
 #: the permutation test needs at least this many estimation-window comparison CARs
@@ -47,7 +50,7 @@ def _estimation_cars(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
     :func:`generalized_sign` expects.  Computed once per :class:`Inputs`.
     """
     if "estimation_cars" not in inp.memo:
-        res = inp.residuals
+        res = inp.null_residuals
         if res.shape[1] < inp.length:
             cars = np.full((res.shape[0], 0), np.nan)
         else:
@@ -76,6 +79,7 @@ def _permutation(inp: Inputs) -> Batch:
         sd = np.sqrt(np.where(full, (cars - mean[:, None]) ** 2, 0.0).sum(axis=1) / (windows - 1))
         batch.stat = car / sd
     batch.distribution = np.array([f"empirical ({k} windows)" for k in windows], dtype=object)
+    batch.draws = lambda k: cars[k][full[k]] / sd[k]
     batch.fail(~np.isfinite(car), "no abnormal return on some day of the window, so no CAR")
     reasons = np.array(
         [
@@ -86,7 +90,15 @@ def _permutation(inp: Inputs) -> Batch:
         dtype=object,
     )
     batch.fail(windows < MIN_PERMUTATION_WINDOWS, reasons)
+    tail_notes(batch, car)
     return batch.finish()
+
+
+def tail_notes(batch: Batch, value: np.ndarray) -> None:
+    """Say which tail a resampling test's statistic fell in (a two-sided p-value hides it)."""
+    with np.errstate(invalid="ignore"):
+        batch.caveat(value > 0, "upper tail (positive)")
+        batch.caveat(value < 0, "lower tail (negative)")
 
 
 def permutation(fit, window: tuple[int, int]) -> list[TestResult]:
@@ -157,14 +169,30 @@ def row_ranks(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _fit_ranks(inp: Inputs, name: str, compute):
+    """``compute()`` once per fit and abnormal returns: row ranks that do not depend on the window or on
+    which firm-events are used (each row is ranked alone), cached on the fit while ``inp.ar`` is the fit's
+    own (a simulation's injected abnormal returns get their own)."""
+    cache = inp.fit._cache.setdefault("inference:ranks", {})
+    entry = cache.get(name)
+    if entry is None or entry[0] is not inp.ar:
+        entry = (inp.ar, compute())
+        cache[name] = entry
+    return entry[1]
+
+
 def _rank(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
-    ar = inp.ar
-    combined = inp.estimation_mask.copy()
-    event = inp.event_grid_positions
-    combined[:, event] |= np.isfinite(ar[:, event])
-    combined &= used[:, None]
-    ranks = row_ranks(np.where(combined, ar, np.nan))
+
+    def combined_ranks():
+        ar = inp.ar
+        combined = inp.estimation_mask.copy()
+        event = inp.event_grid_positions
+        combined[:, event] |= np.isfinite(ar[:, event])
+        return combined, row_ranks(np.where(combined, ar, np.nan))
+
+    combined, ranks = _fit_ranks(inp, "rank", combined_ranks)
+    combined = combined & used[:, None]
     total = combined.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         centred = np.where(combined, ranks / (1.0 + total[:, None]) - 0.5, 0.0)
@@ -237,6 +265,156 @@ def rank(fit, window: tuple[int, int]) -> TestResult:
     returns. *Journal of Financial Economics*, 33(1), 73-92.
     """
     return single(_rank(Inputs(fit, window)), "rank", window)
+
+
+# --------------------------------------------------------------------------------------------------------
+# generalized rank tests (Kolari & Pynnonen 2011)
+# --------------------------------------------------------------------------------------------------------
+
+
+def _grank(inp: Inputs, kind: str) -> Batch:
+    if "grank" not in inp.memo:  # Z and T, shared by grank_t and grank_z
+        inp.memo["grank"] = _grank_z(inp)
+    z, t_days = inp.memo["grank"]
+    groups = inp.groups
+    batch = Batch(groups.n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kind == "t":
+            batch.stat = z * np.sqrt((t_days - 2.0) / (t_days - 1.0 - z**2))
+            batch.pvalue = p_t(batch.stat, t_days - 2.0)
+            batch.distribution = dist_labels("t", t_days - 2.0)
+        else:
+            batch.stat, batch.pvalue = z.copy(), p_norm(z)
+            batch.distribution[:] = "N(0,1)"
+    cross_section_checks(batch, inp, f"grank_{kind}")
+    batch.fail(t_days < 4, "fewer than 4 estimation days with a standardized abnormal return")
+    return batch.finish()
+
+
+def sar_all(inp: Inputs) -> np.ndarray:
+    """Abnormal returns over the residual standard deviation, every day of the grid."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return inp.ar / np.sqrt(inp.fit.sigma2)[:, None]
+
+
+def _grank_z(inp: Inputs):
+    """Kolari & Pynnonen's Z and T (estimation days with a rank) of each group."""
+    groups, used = inp.groups, inp.used
+    est = inp.estimation_mask & used[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sar = np.where(est, sar_all(inp), np.nan)  # (N, L grid)
+        _, sd, n = _scar_moments(inp)
+        # the cross-sectional SD of correlated SCARs estimates sqrt(1 - rbar) times their SD (Kolari &
+        # Pynnonen 2010): undo that shrinkage, rbar = 0 where no firm-events share event days
+        from .parametric import _average_correlation
+
+        rbar = np.nan_to_num(_average_correlation(inp)[0], nan=0.0)
+        scale = sd / np.sqrt(1.0 - np.clip(rbar, None, 0.99))
+        gscar = np.where(used, inp.scar / groups.expand(scale), np.nan)  # restandardized cumulative SCAR
+    # rank the T_i estimation-day SARs and the one cumulated event observation together (last column):
+    # the SARs' ranks among themselves do not depend on the window (cached), and the event observation
+    # moves each SAR's rank up by one where it is smaller (by a half where it ties)
+    own = _fit_ranks(inp, "grank", lambda: row_ranks(np.where(inp.estimation_mask, sar_all(inp), np.nan)))
+    e = gscar[:, None]
+    below, tied = (sar < e).sum(axis=1), (sar == e).sum(axis=1)
+    ranks = np.concatenate([own + (e < sar) + 0.5 * (e == sar), (1.0 + below + 0.5 * tied)[:, None]], axis=1)
+    ranked = np.concatenate([est, used[:, None]], axis=1)
+    total = ranked.sum(axis=1)  # T_i + 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        u = np.where(ranked, ranks / (1.0 + total[:, None]) - 0.5, 0.0)
+        n_t = groups.sum(ranked)  # (G, L + 1)
+        u_bar = np.where(n_t > 0, groups.sum(u) / n_t, 0.0)
+        days = (n_t > 0).sum(axis=1)  # |D| = T + 1
+        s_u = np.sqrt((n_t / n[:, None] * u_bar**2).sum(axis=1) / days)
+        z = u_bar[:, -1] / s_u
+    return z, days - 1.0
+
+
+def _scar_moments(inp: Inputs):
+    """Mean and cross-sectional standard deviation (ddof 1) of the standardized CARs of each group."""
+    groups, used = inp.groups, inp.used
+    n = inp.n_used.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = groups.sum(np.where(used, inp.scar, 0.0)) / n
+        dev = np.where(used, inp.scar - groups.expand(mean), 0.0)
+        return mean, np.sqrt(groups.sum(dev**2) / (n - 1.0)), n
+
+
+_GRANK_NOTES = r"""
+    Notes
+    -----
+    Kolari & Pynnönen (2011).  Conventions (the paper's unless said):
+
+    * **Standardization.** Estimation days: :math:`SAR_{it}=\hat\varepsilon_{it}/\hat\sigma_i`, with
+      :math:`\hat\sigma^2_i` the residual variance on :math:`T_i-K` degrees of freedom.  The window is
+      collapsed into one observation, the standardized CAR
+      :math:`SCAR_i=CAR_i/\hat\sigma_{CAR_i}` (MacKinlay's prediction-error variance), restandardized
+      by its cross-sectional standard deviation to absorb event-induced volatility:
+      :math:`SCAR^*_i=SCAR_i\sqrt{1-\bar r}/S_{SCAR}`,
+      :math:`S^2_{SCAR}=\frac{1}{N-1}\sum_i(SCAR_i-\overline{SCAR})^2`.  The factor :math:`\sqrt{1-\bar r}`
+      is this package's, not the paper's: with average correlation :math:`\bar r`
+      (:func:`~eventstudy.inference.average_correlation`, 0 when no firm-events share event days, capped at
+      0.99) the cross-sectional variance estimates :math:`1-\bar r` times the SCARs' variance (Kolari &
+      Pynnönen 2010), so dividing by :math:`S_{SCAR}` alone inflates the event observation of a same-day
+      cluster: on 13 same-day semiconductor stocks (average residual correlation 0.32) the paper's form
+      rejected 9.0% at the 5% level, this one 6.1% (``results/size-power``).
+    * **What is ranked.** For each firm-event the :math:`T_i` estimation days used in the fit and the one
+      cumulated event observation, :math:`GSAR_{it}=SAR_{it}` on estimation days and :math:`SCAR^*_i` for
+      the event (day "0"); event-window days outside the tested window and gap days are not ranked.  With
+      :math:`K_{it}` the rank among these :math:`T_i+1` values (ties averaged),
+
+      .. math::
+
+          U_{it} = \frac{K_{it}}{T_i+2}-\frac12 ,
+
+      so :math:`U_{it}` has mean exactly 0 over each firm-event's ranked values.
+    * **The statistic.** With :math:`n_t` the firm-events ranked on relative day :math:`t` (the event
+      observation has :math:`n_0=N`), :math:`\bar U_t=\frac1{n_t}\sum_i U_{it}`, :math:`D` the estimation
+      days with :math:`n_t>0` plus the event observation and :math:`T=|D|-1`:
+
+      .. math::
+
+          S_{\bar U} = \sqrt{\frac{1}{T+1}\sum_{t\in D}\frac{n_t}{N}\bar U_t^{\,2}},\qquad
+          Z = \frac{\bar U_0}{S_{\bar U}},\qquad
+          t_{grank} = Z\sqrt{\frac{T-2}{T-1-Z^2}} \sim t(T-2).
+
+      ``grank_t`` reports :math:`t_{grank}` on :math:`T-2` degrees of freedom (KP 2011, eq. 13);
+      ``grank_z`` reports :math:`Z` against :math:`N(0,1)`, its large-:math:`T` limit.  Because
+      :math:`S_{\bar U}` is the time-series dispersion of the *daily mean* rank, cross-correlation among
+      same-day firm-events enters it (as in :func:`rank`); the restandardization handles event-induced
+      volatility; the collapse of the window into one observation handles multi-day windows without
+      Campbell & Wasley's :math:`\sqrt L` scaling.  Estimation days are aligned in relative time, which
+      is calendar time for firm-events that share day 0.
+    * **Limits.** With strongly correlated same-day firms the event's mean rank behaves like one firm's
+      rank, which is bounded, so the distribution of :math:`Z` is too flat in the middle and too thin in the
+      tails: on the 13 same-day semiconductor stocks it rejected 0.0% at 1%, 6.1% at 5% and 14.1% at 10%.
+      Prefer ``pseudo_event`` or ``kp_bmp`` for tight levels on such clusters.
+
+    References
+    ----------
+    Kolari, J. W., & Pynnönen, S. (2011). Nonparametric rank tests for event studies. *Journal of Empirical
+    Finance*, 18(5), 953-971.
+"""
+
+
+def grank_t(fit, window: tuple[int, int]) -> TestResult:
+    return single(_grank(Inputs(fit, window), "t"), "grank_t", window)
+
+
+def grank_z(fit, window: tuple[int, int]) -> TestResult:
+    return single(_grank(Inputs(fit, window), "z"), "grank_z", window)
+
+
+grank_t.__doc__ = (
+    "Kolari & Pynnönen's (2011) generalized rank t test, robust to cross-correlation and event-induced "
+    "volatility.\n\n    Parameters\n    ----------\n    fit : StackedFit\n    window : (int, int)\n\n"
+    "    Returns\n    -------\n    TestResult\n" + _GRANK_NOTES
+)
+grank_z.__doc__ = (
+    "Kolari & Pynnönen's (2011) generalized rank Z (the statistic before the t transformation), N(0,1)."
+    "\n\n    Parameters\n    ----------\n    fit : StackedFit\n    window : (int, int)\n\n"
+    "    Returns\n    -------\n    TestResult\n" + _GRANK_NOTES
+)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -496,6 +674,26 @@ register(
 )
 register(
     TestSpec(
+        "grank_t",
+        grank_t,
+        "cross-section",
+        "generalized rank t: restandardized cumulative SCAR ranked with estimation-day SARs",
+        "Kolari & Pynnönen (2011)",
+        lambda inp: _grank(inp, "t"),
+    )
+)
+register(
+    TestSpec(
+        "grank_z",
+        grank_z,
+        "cross-section",
+        "generalized rank Z (before the t transformation)",
+        "Kolari & Pynnönen (2011)",
+        lambda inp: _grank(inp, "z"),
+    )
+)
+register(
+    TestSpec(
         "generalized_sign",
         generalized_sign,
         "cross-section",
@@ -510,3 +708,18 @@ register(
     )
 )
 register(TestSpec("wilcoxon", wilcoxon, "cross-section", "signed-rank test of the CARs", "Wilcoxon (1945)", _wilcoxon))
+
+state_nulls(
+    {"permutation": "the event CAR is drawn from the same distribution as the estimation-window CARs"},
+    alternative=ABSOLUTE,
+)
+state_nulls(
+    {
+        "rank": "event-window abnormal returns rank like estimation-window ones (mean rank one half)",
+        "grank_t": "the cumulated event observation ranks like an estimation day (mean rank one half)",
+        "grank_z": "the cumulated event observation ranks like an estimation day (mean rank one half)",
+        "generalized_sign": "the share of positive CARs equals the estimation-window share",
+        "sign": "the median CAR is zero",
+        "wilcoxon": "the CARs are symmetric about zero",
+    }
+)

@@ -27,7 +27,7 @@ from .._validation import check_positive_int, check_windows
 from ..exceptions import EventStudyWarning
 from ..models import estimate, get_model
 from ..panel import AlignedData, relative_days
-from .base import TESTS, Inputs, _test_names
+from .base import TESTS, Inputs, _test_names, single_threaded_blas
 
 __all__ = ["simulate", "eligible_sessions"]
 
@@ -242,7 +242,7 @@ def simulate(
         Indexed by test name: one float column per alpha (``"0.01"``, ``"0.05"``, ``"0.10"``) with the share
         of valid results with :math:`p<\alpha`; ``n_valid``, the results that could be computed; ``mean_stat``
         and ``scope``.  Cross-sectional tests give one result per sample, single-firm tests (``car_t``,
-        ``ar_t``, ``permutation``) one per firm-event of every sample, and the MVRM tests one per same-day
+        ``ar_t``, ``permutation``, ``sq``) one per firm-event of every sample, and the MVRM tests one per same-day
         cluster.  Single-firm and MVRM results within one same-day sample are correlated, so a binomial
         standard error from ``n_valid`` understates their Monte Carlo error.  ``attrs`` holds the settings,
         the distinct event dates drawn and the time taken.
@@ -307,7 +307,8 @@ def simulate(
             n_groups=last - first,
         )
         for name in names:
-            batch = TESTS[name].kernel(inp)
+            with single_threaded_blas():
+                batch = TESTS[name].kernel(inp)
             collected[name][0].append(batch.pvalue[batch.valid])
             collected[name][1].append(batch.stat[batch.valid])
 

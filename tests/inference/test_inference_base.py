@@ -97,10 +97,11 @@ def test_group_sums_count_every_row(ids, n_groups, expected):
 def test_registry_lists_every_test_with_scope_description_and_reference():
     assert list(TESTS) == [
         "ar_t", "car_t", "csect_t", "brown_warner", "patell", "bmp", "kp_patell", "kp_bmp",
-        "permutation", "rank", "generalized_sign", "sign", "wilcoxon", "mvrm_joint", "mvrm_average",
+        "permutation", "rank", "grank_t", "grank_z", "generalized_sign", "sign", "wilcoxon", "mvrm_joint",
+        "mvrm_average", "pseudo_event", "pseudo_event_t", "pseudo_event_mean", "sq", "skew_t", "boot_skew_t", "im_t",
     ]  # fmt: skip
     scopes = {name: spec.scope for name, spec in TESTS.items()}
-    assert {n for n, s in scopes.items() if s == "single"} == {"ar_t", "car_t", "permutation"}
+    assert {n for n, s in scopes.items() if s == "single"} == {"ar_t", "car_t", "permutation", "sq"}
     assert {n for n, s in scopes.items() if s == "clustered"} == {"mvrm_joint", "mvrm_average"}
     for spec in TESTS.values():
         assert spec.description and spec.reference
@@ -137,8 +138,8 @@ def test_run_tests_gives_one_tidy_table(fit):
     scopes = table.drop_duplicates("test").set_index("test")["scope"]
     assert scopes["car_t"] == "single" and scopes["csect_t"] == "cross-section" and scopes["mvrm_joint"] == "clustered"
     per_window = table[table["window_start"] == 0]["scope"].value_counts()
-    assert per_window["single"] == 3 * fit.n  # ar_t, car_t, permutation
-    assert per_window["cross-section"] == 10
+    assert per_window["single"] == 4 * fit.n  # ar_t, car_t, permutation, sq
+    assert per_window["cross-section"] == 18
     single = table[(table["test"] == "car_t") & (table["window_start"] == 0)]
     assert single["event_id"].tolist() == labels["event_id"].tolist()
     assert single["ticker"].tolist() == labels["ticker"].tolist()
@@ -162,9 +163,10 @@ def test_tests_in_scope_names_the_pooled_tests(fit):
     pooled = tests_in_scope("cross-section", "clustered")
     assert pooled == [
         "csect_t", "brown_warner", "patell", "bmp", "kp_patell", "kp_bmp",
-        "rank", "generalized_sign", "sign", "wilcoxon", "mvrm_joint", "mvrm_average",
+        "rank", "grank_t", "grank_z", "generalized_sign", "sign", "wilcoxon", "mvrm_joint", "mvrm_average",
+        "pseudo_event", "pseudo_event_t", "pseudo_event_mean", "skew_t", "boot_skew_t", "im_t",
     ]  # fmt: skip
-    assert tests_in_scope("single") == ["ar_t", "car_t", "permutation"]
+    assert tests_in_scope("single") == ["ar_t", "car_t", "permutation", "sq"]
     assert tests_in_scope() == list(TESTS)
     table = run_tests(fit, (0, 0), tests=pooled)
     assert list(dict.fromkeys(table["test"])) == pooled and (table["scope"] != "single").all()
@@ -188,18 +190,19 @@ def test_design_describes_the_calendar(fit):
 
 def test_recommend_one_firm_event(fit):
     names = [name for name, _ in recommend(fit.take([0]))]
-    assert names == ["car_t", "permutation"]
+    assert names == ["car_t", "permutation", "sq"]
 
 
 def test_recommend_few_firm_events(fit):
     out = recommend(fit.take([0, 4, 5]))
-    assert [name for name, _ in out] == ["car_t", "permutation"]
+    assert [name for name, _ in out] == ["car_t", "permutation", "sq"]
     assert all("cross-sectional tests need at least 5" in reason for _, reason in out)
 
 
 def test_recommend_clustered_events(fit):
     out = dict(recommend(fit))
-    assert {"kp_bmp", "kp_patell", "mvrm_joint", "mvrm_average", "rank"} <= set(out)
+    assert {"kp_bmp", "kp_patell", "pseudo_event", "grank_t", "mvrm_joint", "mvrm_average", "rank"} <= set(out)
+    assert "5 event dates" in out["im_t"]
     assert "over-reject" in out["kp_bmp"]
     assert "csect_t" not in out and "bmp" not in out
 

@@ -245,6 +245,123 @@ def rank(records, window, event_window):
     return z, 2 * stats.norm.sf(abs(z))
 
 
+def grank(records, window):
+    """Kolari & Pynnonen (2011) generalized rank test, one firm-event and one day at a time.
+
+    Package choices copied: estimation SAR = residual / sigma_i (T_i - K df); the window collapsed into
+    SCAR_i = CAR_i / sqrt(MacKinlay Var(CAR_i)) and divided by the cross-sectional SD (ddof 1) of SCAR over
+    sqrt(1 - rbar) (rbar of kp_bmp, 0 when NaN, capped at 0.99: the package's undoing of the shrinkage of
+    the cross-sectional SD by correlation; KP 2011 divide by the SD alone);
+    ranks over the T_i estimation days plus the event observation, U = K / (T_i + 2) - 1/2; days keyed by
+    relative day, the event observation by the key "event"; T = days with a rank - 1.
+    Returns (t_grank, p_t, Z, p_z, T).
+    """
+    used = usable(records, window)
+    n = len(used)
+    scar = [car(r, window) / math.sqrt(car_var(r, window)) for r in used]
+    mean = sum(scar) / n
+    r = rbar(records, window)
+    r = 0.0 if math.isnan(r) else min(r, 0.99)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in scar) / (n - 1)) / math.sqrt(1 - r)
+    sums, counts = {}, {}
+    for r, v in zip(used, scar):
+        keys = sorted(r["resid"]) + ["event"]
+        values = [r["resid"][t] / math.sqrt(r["sigma2"]) for t in sorted(r["resid"])] + [v / sd]
+        ranks = stats.rankdata(values)
+        for key, k in zip(keys, ranks):
+            u = k / (len(values) + 1) - 0.5
+            sums[key] = sums.get(key, 0.0) + u
+            counts[key] = counts.get(key, 0) + 1
+    u_bar = {key: sums[key] / counts[key] for key in sums}
+    s_u = math.sqrt(sum(counts[key] / n * u_bar[key] ** 2 for key in sums) / len(sums))
+    z = u_bar["event"] / s_u
+    t_days = len(sums) - 1
+    t = z * math.sqrt((t_days - 2) / (t_days - 1 - z * z))
+    return t, 2 * stats.t.sf(abs(t), t_days - 2), z, 2 * stats.norm.sf(abs(z)), t_days
+
+
+def runs(rec, length):
+    """{start day: sum of the residuals over the L relative days from it}, every run with a residual on each."""
+    days = sorted(rec["resid"])
+    out = {}
+    for start in range(days[0], days[-1] - length + 2):
+        run = range(start, start + length)
+        if all(t in rec["resid"] for t in run):
+            out[start] = sum(rec["resid"][t] for t in run)
+    return out
+
+
+def equal_tailed(stat, draws):
+    m = len(draws)
+    below = sum(d <= stat for d in draws)
+    above = sum(d >= stat for d in draws)
+    return min(1.0, 2 * min(1 + below, 1 + above) / (1 + m))
+
+
+def sq(rec, window):
+    """Gelbach, Helland & Klick (2013): the event CAR against both sample tails of the L-day runs."""
+    length = window[1] - window[0] + 1
+    comparison = list(runs(rec, length).values())
+    return equal_tailed(car(rec, window), comparison), len(comparison)
+
+
+def pseudo_event(records, window, statistic, share=0.9):
+    """Hein & Westfall (2004): the pooled statistic on each run start shared by >= share of the firm-events.
+
+    ``statistic`` "mean" (mean CAR), "csect_t" (t of CARs) or "bmp" (t of CARs over sigma_i sqrt(L) on the
+    runs, over the prediction-error SD for the event).  Returns (stat, p, runs used).
+    """
+    used = usable(records, window)
+    length = window[1] - window[0] + 1
+
+    def pooled(values):
+        n = len(values)
+        mean = sum(values) / n
+        if statistic == "mean":
+            return mean
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+        return mean / (sd / math.sqrt(n))
+
+    if statistic == "bmp":
+        event = pooled([car(r, window) / math.sqrt(car_var(r, window)) for r in used])
+        scale = [math.sqrt(r["sigma2"] * length) for r in used]
+    else:
+        event = pooled([car(r, window) for r in used])
+        scale = [1.0] * len(used)
+    per_firm = [runs(r, length) for r in used]
+    starts = sorted(set().union(*per_firm))
+    draws = []
+    for start in starts:
+        values = [f[start] / c for f, c in zip(per_firm, scale) if start in f]
+        if len(values) >= max(share * len(used), 2):
+            draws.append(pooled(values))
+    return event, equal_tailed(event, draws), len(draws)
+
+
+def skew_t(values):
+    """Johnson (1978) / Lyon, Barber & Tsai (1999, eq. 5): sqrt(n) (S + gamma S^2 / 3 + gamma / (6 n))."""
+    n = len(values)
+    mean = sum(values) / n
+    s = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    gamma = sum((v - mean) ** 3 for v in values) / (n * s**3)
+    ratio = mean / s
+    t = math.sqrt(n) * (ratio + gamma * ratio**2 / 3 + gamma / (6 * n))
+    return t, 2 * stats.t.sf(abs(t), n - 1)
+
+
+def im_t(records, window):
+    """Ibragimov & Muller (2010): group the firm-events by calendar day 0, mean CAR per group, t on the means."""
+    by_date = {}
+    for r in usable(records, window):
+        by_date.setdefault(r["d0"], []).append(car(r, window))
+    theta = [sum(v) / len(v) for v in by_date.values()]
+    q = len(theta)
+    mean = sum(theta) / q
+    sd = math.sqrt(sum((v - mean) ** 2 for v in theta) / (q - 1))
+    t = mean / (sd / math.sqrt(q))
+    return t, 2 * stats.t.sf(abs(t), q - 1), q
+
+
 def generalized_sign_daily(records, window):
     """Cowan (1992): positive CARs against the average share of positive daily estimation residuals."""
     used = usable(records, window)

@@ -1,0 +1,151 @@
+"""Generalized rank, pseudo-event, SQ and skewness-adjusted tests against the plain loops of tests/reference."""
+
+from __future__ import annotations
+
+import math
+
+import inference_loops as loops
+import numpy as np
+import pytest
+from scipy import stats
+
+from eventstudy.inference import boot_skew_t, grank_t, grank_z, im_t, pseudo_event, run_tests, skew_t, sq
+from eventstudy.inference.resampling import BOOTSTRAP_DRAWS, _skew_t_stat
+from eventstudy.inference.statistic import test_statistics
+
+WINDOWS = [(0, 0), (-1, 1), (-3, 3), (0, 2)]
+RTOL = 1e-10
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+def test_grank_against_the_loop(study, window):
+    fit, records = study
+    t, p_t, z, p_z, t_days = loops.grank(records, window)
+    result_t, result_z = grank_t(fit, window), grank_z(fit, window)
+    assert result_t.stat == pytest.approx(t, rel=RTOL) and result_t.pvalue == pytest.approx(p_t, rel=RTOL)
+    assert result_z.stat == pytest.approx(z, rel=RTOL) and result_z.pvalue == pytest.approx(p_z, rel=RTOL)
+    assert result_t.distribution == f"t({t_days - 2})" and result_z.distribution == "N(0,1)"
+
+
+def test_grank_holds_size_under_event_induced_volatility():
+    """Day-0 abnormal returns three times as volatile as the estimation window's, no mean effect: Corrado's
+    rank test over-rejects (its variance comes from the estimation window), the restandardized grank does
+    not.  300 samples of 40 firms, iid normal returns; 5% +- 3 binomial SE."""
+    from eventstudy.inference.base import Inputs
+    from eventstudy.inference.nonparametric import _grank, _rank
+    from eventstudy.models import estimate
+    from eventstudy.panel import AlignedData
+
+    rng = np.random.default_rng(5)
+    samples, firms, t = 300, 40, 270
+    market = rng.normal(0, 0.01, t)
+    y = market[:, None] + rng.normal(0, 0.02, (t, samples * firms))
+    y[260] = market[260] + rng.normal(0, 0.06, samples * firms)
+    n = samples * firms
+    fit = estimate(AlignedData.build(y, market), np.full(n, 260), np.arange(n), (-250, -11), (0, 0))
+    inp = Inputs(fit, (0, 0), groups=np.repeat(np.arange(samples), firms))
+    grank_rate = np.mean(_grank(inp, "t").pvalue < 0.05)
+    rank_rate = np.mean(_rank(inp).pvalue < 0.05)
+    se = math.sqrt(0.05 * 0.95 / samples)
+    assert abs(grank_rate - 0.05) < 3 * se and rank_rate > 0.05 + 3 * se
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+def test_sq_against_the_loop(study, window):
+    fit, records = study
+    for result, rec in zip(sq(fit, window), records):
+        if not math.isfinite(loops.car(rec, window)):
+            assert not result.valid
+            continue
+        p, m = loops.sq(rec, window)
+        assert result.pvalue == pytest.approx(p, rel=RTOL) and result.distribution == f"empirical ({m} windows)"
+        assert ("upper" in result.note) == (loops.car(rec, window) > 0)
+
+
+@pytest.mark.parametrize("statistic", ["bmp", "csect_t", "mean"])
+@pytest.mark.parametrize("window", WINDOWS)
+def test_pseudo_event_against_the_loop(study, window, statistic):
+    fit, records = study
+    stat, p, m = loops.pseudo_event(records, window, statistic)
+    result = pseudo_event(fit, window, statistic=statistic)
+    assert result.stat == pytest.approx(stat, rel=RTOL) and result.pvalue == pytest.approx(p, rel=RTOL)
+    assert result.distribution == f"empirical ({m} pseudo-events)"
+
+
+def test_pseudo_event_keeps_same_day_correlation():
+    """A common shock on every day moves all firms together: the pseudo-event null widens with it, csect_t's
+    does not, so on a null day the pseudo-event p-value is larger."""
+    rng = np.random.default_rng(11)
+    from eventstudy.models import estimate
+    from eventstudy.panel import AlignedData
+
+    n, t = 20, 400
+    market = rng.normal(0, 0.01, t)
+    common = rng.standard_t(3, t) * 0.02
+    y = market[:, None] + common[:, None] + rng.normal(0, 0.01, (t, n))
+    y[300] = market[300] + 0.03 + rng.normal(0, 0.01, n)  # a common 3% move that the industry factor often makes
+    fit = estimate(AlignedData.build(y, market), np.full(n, 300), np.arange(n), (-250, -11), (0, 0))
+    pseudo, plain = pseudo_event(fit, (0, 0), statistic="csect_t"), run_tests(fit, (0, 0), tests=["csect_t"])
+    assert plain["pvalue"].iloc[0] < 1e-6 < pseudo.pvalue
+    obj = test_statistics(fit, "pseudo_event_t", (0, 0))[0]
+    assert len(obj.distribution) == 240 and obj.critical_values[0.05][1] > 5
+
+
+def test_skew_t_against_the_loop(study):
+    fit, records = study
+    for window in WINDOWS:
+        used = loops.usable(records, window)
+        t, p = loops.skew_t([loops.car(r, window) for r in used])
+        result = skew_t(fit, window)
+        assert result.stat == pytest.approx(t, rel=RTOL) and result.pvalue == pytest.approx(p, rel=RTOL)
+
+
+def test_boot_skew_t_loop_over_resamples(study):
+    """Lyon, Barber & Tsai (1999): the same resample rows, one loop per resample, centred at the sample mean."""
+    fit, records = study
+    window = (-1, 1)
+    values = [loops.car(r, window) for r in loops.usable(records, window)]
+    result = boot_skew_t(fit, window)
+    t, _ = loops.skew_t(values)
+    assert result.stat == pytest.approx(t, rel=RTOL)
+    rng = np.random.default_rng(20250513)
+    n_b = max(3, len(values) // 4)
+    pick = rng.integers(0, len(values), (BOOTSTRAP_DRAWS, n_b))
+    mean = sum(values) / len(values)
+    s_full = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    draws = []
+    for rows in pick:
+        x = [values[i] for i in rows]
+        m = sum(x) / n_b
+        s = math.sqrt(sum((v - m) ** 2 for v in x) / (n_b - 1))
+        if s <= 1e-8 * s_full:  # the resample repeats one value
+            continue
+        g = sum((v - m) ** 3 for v in x) / (n_b * s**3)
+        r = (m - mean) / s
+        draws.append(math.sqrt(n_b) * (r + g * r * r / 3 + g / (6 * n_b)))
+    assert result.pvalue == pytest.approx(loops.equal_tailed(t, draws), rel=RTOL)
+    assert result.distribution == f"bootstrap ({len(draws)} resamples)"
+
+
+def test_skew_t_stat_matches_scipy_moments():
+    x = np.array([[0.5, -0.2, 1.7, 0.1, -0.4, 2.9, 0.0]])
+    n = x.shape[1]
+    s, g = x.std(ddof=1), stats.skew(x[0], bias=True) * (x.std() / x.std(ddof=1)) ** 3
+    r = x.mean() / s
+    assert _skew_t_stat(x)[0] == pytest.approx(math.sqrt(n) * (r + g * r * r / 3 + g / (6 * n)), rel=1e-12)
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+def test_im_t_against_the_loop(study, window):
+    fit, records = study
+    t, p, q = loops.im_t(records, window)
+    result = im_t(fit, window)
+    assert result.stat == pytest.approx(t, rel=RTOL) and result.pvalue == pytest.approx(p, rel=RTOL)
+    assert result.n == q and result.distribution == f"t({q - 1})"
+
+
+def test_im_t_needs_two_dates(study):
+    fit, _ = study
+    same_day = fit.take(np.arange(4))  # the four firm-events of session 180
+    result = im_t(same_day, (0, 0))
+    assert not result.valid and "at least 2; got 1" in result.note
