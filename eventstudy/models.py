@@ -718,29 +718,38 @@ def estimate(
     day0 = np.asarray(day0, dtype=np.int64)
     firm = np.asarray(firm, dtype=np.int64)
     s = window_sums(data, day0, firm, estimation_window)
+    custom = model.from_sums(s, intercept) if model is not None else None
+    if custom is not None:  # Scholes-Williams: its own estimator from the same sums
+        params, xtx_inv, sigma2, ok, dof = custom
+        intercept = estimated = True
+        dof = np.asarray(dof, dtype=np.int64)
+    else:
+        params, xtx_inv, sigma2, ok = _least_squares(s, intercept=intercept, estimated=estimated)
+        dof = None
+    bad = ~ok
+    params[bad], xtx_inv[bad], sigma2[bad] = np.nan, np.nan, np.nan
+    return StackedFit(
+        data=data,
+        day0=day0,
+        firm=firm,
+        estimation_window=tuple(estimation_window),
+        event_window=tuple(event_window),
+        intercept=bool(intercept) and estimated,
+        estimated=estimated,
+        params=params,
+        xtx_inv=xtx_inv,
+        sigma2=sigma2,
+        n_obs=s.n,
+        dof=dof,
+    )
+
+
+def _least_squares(s, *, intercept: bool, estimated: bool):
+    """OLS parameters, :math:`(X'X)^{-1}`, :math:`\\hat\\sigma^2` and the identified mask from window sums
+    (the formulas are in :func:`estimate`)."""
     n, p = s.sz.shape
     t = s.n.astype(float)
     t_safe = np.maximum(t, 1.0)
-
-    custom = model.from_sums(s, intercept) if model is not None else None
-    if custom is not None:
-        params, xtx_inv, sigma2, ok, dof = custom
-        bad = ~ok
-        params[bad], xtx_inv[bad], sigma2[bad] = np.nan, np.nan, np.nan
-        return StackedFit(
-            data=data,
-            day0=day0,
-            firm=firm,
-            estimation_window=tuple(estimation_window),
-            event_window=tuple(event_window),
-            intercept=True,
-            estimated=True,
-            params=params,
-            xtx_inv=xtx_inv,
-            sigma2=sigma2,
-            n_obs=s.n,
-            dof=np.asarray(dof, dtype=np.int64),
-        )
     if not estimated:
         k = 0
         ybar = s.sy / t_safe
@@ -784,18 +793,4 @@ def estimate(
         dof = s.n - k
     # a perfect fit can leave a rounding-error residual sum of squares just below zero
     sigma2 = np.clip(ssr, 0.0, None) / np.maximum(dof, 1)
-    bad = ~ok
-    params[bad], xtx_inv[bad], sigma2[bad] = np.nan, np.nan, np.nan
-    return StackedFit(
-        data=data,
-        day0=day0,
-        firm=firm,
-        estimation_window=tuple(estimation_window),
-        event_window=tuple(event_window),
-        intercept=bool(intercept) and estimated,
-        estimated=estimated,
-        params=params,
-        xtx_inv=xtx_inv,
-        sigma2=sigma2,
-        n_obs=s.n,
-    )
+    return params, xtx_inv, sigma2, ok

@@ -145,13 +145,18 @@ def _hand_design(rets):
     return y, pd.DataFrame({"lag": m.shift(1), "m": m, "lead": m.shift(-1)})
 
 
-def test_dimson_betas_equal_a_hand_regression(tokyo):
-    rets, study = tokyo
-    res = es.EventStudy(EVENT, rets, tickers=["8035.T"], model="dimson", **study).fit()
+def _hand_sample(rets):
+    """The design, day 0's row (2022-10-11 in Tokyo) and the estimation rows with every value present."""
     y, x = _hand_design(rets)
     centre = y.index.get_loc(pd.Timestamp("2022-10-11"))
     rows = slice(centre + ESTIMATION[0], centre + ESTIMATION[1] + 1)
-    sample = pd.concat([y.iloc[rows].rename("y"), x.iloc[rows]], axis=1).dropna()
+    return y, x, centre, pd.concat([y.iloc[rows].rename("y"), x.iloc[rows]], axis=1).dropna()
+
+
+def test_dimson_betas_equal_a_hand_regression(tokyo):
+    rets, study = tokyo
+    res = es.EventStudy(EVENT, rets, tickers=["8035.T"], model="dimson", **study).fit()
+    y, x, centre, sample = _hand_sample(rets)
     ols = sm.OLS(sample["y"], sm.add_constant(sample[["lag", "m", "lead"]])).fit()
     params = res.params.iloc[0]
     np.testing.assert_allclose(
@@ -168,10 +173,7 @@ def test_dimson_betas_equal_a_hand_regression(tokyo):
 def test_scholes_williams_beta_equals_its_formula_by_hand(tokyo):
     rets, study = tokyo
     res = es.EventStudy(EVENT, rets, tickers=["8035.T"], model="scholes-williams", **study).fit()
-    y, x = _hand_design(rets)
-    centre = y.index.get_loc(pd.Timestamp("2022-10-11"))
-    rows = slice(centre + ESTIMATION[0], centre + ESTIMATION[1] + 1)
-    sample = pd.concat([y.iloc[rows].rename("y"), x.iloc[rows]], axis=1).dropna()
+    y, x, centre, sample = _hand_sample(rets)
     slopes = [np.polyfit(sample[c], sample["y"], 1)[0] for c in ("lag", "m", "lead")]
     rho = np.corrcoef(sample["m"], sample["lag"])[0, 1]
     beta = sum(slopes) / (1 + 2 * rho)
