@@ -56,6 +56,9 @@ _LAZY: dict[str, str] = {
     "FamaFrench5": ".models",
     "Carhart4": ".models",
     "get_model": ".models",
+    "Garch": ".garch",
+    "GjrGarch": ".garch",
+    "Egarch": ".garch",
     "EventStudy": ".estimation",
     "EventStudyResults": ".results",
     "compare": ".results",
@@ -115,6 +118,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .estimation import EventStudy
     from .events import list_catalogs, load_events
     from .exchanges import exchange_of
+    from .garch import Egarch, Garch, GjrGarch
     from .inference import TestResult, run_tests
     from .inference.simulation import simulate
     from .intraday import IntradayResults, IntradayStudy, bar_returns, session_gaps

@@ -218,6 +218,12 @@ class EventStudy:
         reasons.loc[keep] = _unestimable(fit, frames, layout, spec)
         fit = fit.take(reasons.loc[keep].isna().to_numpy())
         keep = reasons.isna().to_numpy()
+        refit = getattr(spec.model, "refit", None)  # models fitted by likelihood (GARCH) start from OLS
+        if refit is not None and fit.n:
+            fit, why = refit(fit)
+            reasons.loc[keep] = why
+            fit = fit.take(reasons.loc[keep].isna().to_numpy())
+            keep = reasons.isna().to_numpy()
         dropped = _dropped_table(firm_events, reasons)
         if not keep.any():
             raise EstimationError(
