@@ -113,6 +113,11 @@ class EventStudyResults:
         return self._fit.event_window
 
     @property
+    def sessions(self) -> pd.DatetimeIndex:
+        """The session rows the stacked arrays index (``fit.day0`` are positions in it)."""
+        return self._sessions
+
+    @property
     def firm_events(self) -> pd.DataFrame:
         return self._firm_events.copy()
 
