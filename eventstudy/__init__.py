@@ -62,6 +62,13 @@ _LAZY: dict[str, str] = {
     "EventStudy": ".estimation",
     "EventStudyResults": ".results",
     "compare": ".results",
+    # other outcomes: volume and volatility
+    "VolatilityResults": ".outcomes",
+    "abnormal_volatility": ".outcomes",
+    "log_volume": ".outcomes",
+    "parkinson_variance": ".outcomes",
+    "volatility_tests": ".outcomes",
+    "outcome_rows": ".outcomes_report",
     # intraday event windows
     "IntradayStudy": ".intraday",
     "IntradayResults": ".intraday",
@@ -135,6 +142,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ScholesWilliams,
         get_model,
     )
+    from .outcomes import VolatilityResults, abnormal_volatility, log_volume, parkinson_variance, volatility_tests
+    from .outcomes_report import outcome_rows
     from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices
     from .plotting_intraday import plot_intraday
     from .quality import implausible_returns

@@ -148,3 +148,23 @@ def test_range_without_high_low_says_what_is_missing(frames, events):
     with pytest.warns(es.DataQualityWarning, match="NVDA: High/Low missing"):
         out = abnormal_volatility(vol.returns.select(tickers=["NVDA"]), (0, 0), method="range", range_variance=bad)
     assert np.isnan(out["ratio"]).all()
+
+
+def test_report_rows_hold_the_hand_computed_volume_and_variance(frames, events, prices_dir):
+    volume, close = frames
+    rows, markdown = es.outcome_rows(events, source=es.CsvSource(prices_dir), market="SPY", windows=[(0, 0)])
+    rows = rows.set_index(["ticker", "measure"])
+    rets = es.returns(close)
+    for ticker in ("NVDA", "AMD"):
+        expected = hand_log_volume_ar(volume, ticker, "market")
+        assert rows.loc[(ticker, "abnormal log volume, market-volume model"), "estimate"] == pytest.approx(expected)
+        frame = rets[[ticker, "SPY"]].dropna()
+        pos = frame.index.get_loc(EVENT_DAY)
+        est = frame.iloc[pos + WINDOW[0] : pos + WINDOW[1] + 1]
+        x = np.column_stack([np.ones(len(est)), est["SPY"]])
+        coef, ssr, *_ = np.linalg.lstsq(x, est[ticker].to_numpy(), rcond=None)
+        ar0 = frame.loc[EVENT_DAY, ticker] - coef[0] - coef[1] * frame.loc[EVENT_DAY, "SPY"]
+        ratio = ar0**2 / (ssr[0] / (len(est) - 2))
+        assert rows.loc[(ticker, "volatility ratio, squared AR"), "estimate"] == pytest.approx(ratio, rel=1e-8)
+        assert f"- {ticker}: day-0 t is" in markdown
+    assert {"return, OLS market model", "volatility ratio, Parkinson range"} <= set(rows.index.get_level_values(1))
