@@ -93,6 +93,10 @@ class Garch(MarketModel):
     label: ClassVar[str] = "market model with GARCH(1,1) errors"
     vol: ClassVar[str] = "GARCH"
     asymmetric: ClassVar[int] = 0
+    #: the footnote of the results' CAR table
+    t_note: ClassVar[str] = (
+        "t: CAR over the square root of the summed GARCH variance forecasts (Savickas 2003), T-2 degrees of freedom."
+    )
     dist: str = "normal"
     min_obs: int = 100
     workers: int = 2
@@ -200,6 +204,10 @@ class GarchFit(StackedFit):
         r""":math:`\sum_{\tau=\tau_1}^{\tau_2}\hat h_{i\tau}`: GARCH errors are serially uncorrelated, and the
         parameters' estimation error is not added (see :class:`Garch`)."""
         return self.h_event[:, self.event_positions(window)].sum(axis=1)
+
+    def volatility_params(self) -> np.ndarray:
+        """:attr:`vol_params` (rows: firm-events; columns: :attr:`vol_names`), arch's percent scale."""
+        return self.vol_params
 
     def sar(self) -> np.ndarray:
         r"""Savickas' (2003) standardized abnormal returns :math:`AR_{i\tau}/\sqrt{\hat h_{i\tau}}`, (N, W)."""

@@ -106,3 +106,27 @@ def test_parallel_fits_equal_serial_fits(returns):
 def test_unknown_distribution_is_refused():
     with pytest.raises(ValueError, match="'dist' parameter"):
         es.Garch(dist="skewt")
+
+
+def test_egarch_parameters_equal_direct_arch_fit(returns, events):
+    res = es.EventStudy(events, returns=returns, market="SPY", model="egarch", estimation_window=WINDOW).fit()
+    for row, ticker in enumerate(res.firm_events["ticker"]):
+        frame = returns[[ticker, "SPY"]].dropna()
+        pos = frame.index.get_loc(EVENT_DAY)
+        window = frame.iloc[pos + WINDOW[0] : pos + WINDOW[1] + 1]
+        direct_fit = arch_model(
+            100 * window[ticker].to_numpy(), x=100 * window[["SPY"]].to_numpy(), mean="LS", vol="EGARCH", o=1
+        ).fit(disp="off")
+        np.testing.assert_allclose(res.fit.params[row], direct_fit.params.to_numpy()[:2] / [100, 1], rtol=1e-6)
+        np.testing.assert_allclose(res.fit.vol_params[row], direct_fit.params.to_numpy()[2:], rtol=1e-6)
+    assert (res.fit.ar_variance() > 0).all()
+    assert "Savickas" in str(res.summary())
+
+
+def test_a_fit_that_does_not_converge_reports_the_optimizer_message():
+    from eventstudy.garch import fit_one
+
+    x = np.random.default_rng(0).normal(0, 0.01, 240)
+    kwargs = dict(vol="GARCH", p=1, o=0, q=1, dist="normal")
+    *_, message = fit_one(0.5 * x, x, 5, kwargs)  # an exact fit: no residual variance to model
+    assert message.startswith("GARCH fit did not converge: ") and len(message) > len("GARCH fit did not converge: ")
