@@ -48,6 +48,7 @@ __all__ = [
     "log_volume",
     "volume_unit",
     "check_volume_units",
+    "unit_shifts",
     "abnormal_volatility",
     "parkinson_variance",
     "volatility_tests",
@@ -105,8 +106,49 @@ def log_volume(volumes: pd.DataFrame) -> pd.DataFrame:
         warnings.warn("; ".join(n for n in notes if "zero volume" in n) + ".", DataQualityWarning, stacklevel=3)
     out = pd.DataFrame(np.log(np.where(zero, np.nan, array) + VOLUME_CONSTANT), index=volumes.index)
     out.columns = volumes.columns
+    shifts = unit_shifts(out)
+    if shifts:
+        warnings.warn(
+            "; ".join(shifts) + ". Put the file in one unit (a Chinese A-share file counts lots of 100 shares).",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+        notes.extend(shifts)
     out.attrs = {**volumes.attrs, "eventstudy_notes": notes, "return_kind": "log"}
     return out
+
+
+#: sessions on each side of a day whose median log volumes are compared by :func:`unit_shifts`
+SHIFT_SPAN = 20
+
+
+def unit_shifts(logs: pd.DataFrame) -> list[str]:
+    r"""Tickers whose volume seems to change unit inside the series (shares, lots of 100, thousands).
+
+    For each day, the median log volume of the :data:`SHIFT_SPAN` sessions before it is compared with that
+    of the :data:`SHIFT_SPAN` sessions from it on; a jump of more than :math:`\ln 100 - 0.5` (a factor of
+    about 60 or more) is reported, once per ticker, at the day of the largest jump.  Real trading volume
+    rarely moves its monthly median that much from one month to the next, so the usual cause is a file
+    spliced from sources that count in different units.  In the shared data this names 005930.KS and
+    000660.KS (a few hundred times less volume in January-February 2023) and 2330.TW (a thousand times more
+    until September 2005).
+    """
+    found = []
+    threshold = np.log(100.0) - 0.5
+    for ticker in logs.columns:
+        series = logs[ticker].dropna()
+        if len(series) < 2 * SHIFT_SPAN:
+            continue
+        before = series.rolling(SHIFT_SPAN).median().shift(1)
+        after = series[::-1].rolling(SHIFT_SPAN).median()[::-1]
+        jump = (after - before).abs()
+        if jump.max() > threshold:
+            day = jump.idxmax()
+            found.append(
+                f"{ticker}: median volume changes by a factor of {np.exp(jump.max()):,.0f} around {day:%Y-%m-%d}, "
+                "as if the file mixed units (shares, lots of 100, thousands)"
+            )
+    return found
 
 
 def check_volume_units(pairs: dict[str, tuple[str, ...]], model) -> list[str]:

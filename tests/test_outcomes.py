@@ -168,3 +168,13 @@ def test_report_rows_hold_the_hand_computed_volume_and_variance(frames, events, 
         assert rows.loc[(ticker, "volatility ratio, squared AR"), "estimate"] == pytest.approx(ratio, rel=1e-8)
         assert f"- {ticker}: day-0 t is" in markdown
     assert {"return, OLS market model", "volatility ratio, Parkinson range"} <= set(rows.index.get_level_values(1))
+
+
+def test_a_series_that_switches_from_shares_to_lots_is_named(frames, events):
+    volume, _ = frames
+    spliced = volume.copy()
+    spliced.loc["2024-09-03":, "AMD"] /= 100  # from September on, AMD's file counts lots of 100
+    with pytest.warns(es.DataQualityWarning, match=r"AMD: median volume changes by a factor of \d+ around 2024-09-03"):
+        es.EventStudy(events, returns=spliced, market="SPY", outcome="volume").fit()
+    clean = es.log_volume(volume)
+    assert not any("median volume changes" in n for n in clean.attrs["eventstudy_notes"])
