@@ -2,9 +2,9 @@
 
 Run::
 
-    /work/venv/bin/python benchmarks/engine.py                 # 10,000 firm-events + a 100,000 run
-    /work/venv/bin/python benchmarks/engine.py --n 10000 --big 100000 --loop 500 --repeat 3
-    /work/venv/bin/python benchmarks/engine.py --big 0         # skip the big run
+    python benchmarks/engine.py                 # 10,000 firm-events + a 100,000 run
+    python benchmarks/engine.py --n 10000 --big 100000 --loop 500 --repeat 3
+    python benchmarks/engine.py --big 0         # skip the big run
 
 The panel is synthetic: 500 securities x 2,500 NYSE sessions of market-model returns (1 % of firm returns
 missing), firm-events spread evenly over the securities at random sessions, market model, estimation window

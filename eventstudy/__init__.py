@@ -56,9 +56,19 @@ _LAZY: dict[str, str] = {
     "FamaFrench5": ".models",
     "Carhart4": ".models",
     "get_model": ".models",
+    "Garch": ".garch",
+    "GjrGarch": ".garch",
+    "Egarch": ".garch",
     "EventStudy": ".estimation",
     "EventStudyResults": ".results",
     "compare": ".results",
+    # other outcomes: volume and volatility
+    "VolatilityResults": ".outcomes",
+    "abnormal_volatility": ".outcomes",
+    "log_volume": ".outcomes",
+    "parkinson_variance": ".outcomes",
+    "volatility_tests": ".outcomes",
+    "outcome_rows": ".outcomes_report",
     # intraday event windows
     "IntradayStudy": ".intraday",
     "IntradayResults": ".intraday",
@@ -119,6 +129,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .estimation import EventStudy
     from .events import list_catalogs, load_events
     from .exchanges import exchange_of
+    from .garch import Egarch, Garch, GjrGarch
     from .inference import TestResult, TestStatistic, run_tests
     from .inference.simulation import simulate
     from .intraday import IntradayResults, IntradayStudy, bar_returns, session_gaps
@@ -135,6 +146,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ScholesWilliams,
         get_model,
     )
+    from .outcomes import VolatilityResults, abnormal_volatility, log_volume, parkinson_variance, volatility_tests
+    from .outcomes_report import outcome_rows
     from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices
     from .plotting_intraday import plot_intraday
     from .quality import implausible_returns

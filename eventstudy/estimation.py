@@ -105,6 +105,12 @@ class EventStudy:
         Returns computed from loaded prices.
     name : str, optional
         A label for tables and reports.
+    outcome : {"returns", "volume", "volatility"}
+        What is studied (see :mod:`eventstudy.outcomes`): returns (default); ``"volume"``, abnormal log
+        volume (``returns=`` is then a frame of volumes, or the ``Volume`` field is read from ``source``;
+        ``model="market"`` regresses on the benchmark's log volume, ``"constant-mean"`` is mean-adjusted);
+        ``"volatility"``, a returns study whose :class:`~eventstudy.outcomes.VolatilityResults` gives the
+        ratio of event-window to estimation-window variance.
 
     Examples
     --------
@@ -136,6 +142,7 @@ class EventStudy:
         price_field: str = "Adj Close",
         return_kind: str = "simple",
         name: str | None = None,
+        outcome: str = "returns",
     ) -> None:
         self.events = events
         self.returns = returns
@@ -157,6 +164,7 @@ class EventStudy:
         self.price_field = price_field
         self.return_kind = return_kind
         self.name = name
+        self.outcome = outcome
 
     def __repr__(self) -> str:
         try:
@@ -176,9 +184,16 @@ class EventStudy:
         announced by one :class:`~eventstudy.exceptions.DroppedFirmEventsWarning`; when none is left,
         :class:`~eventstudy.exceptions.EstimationError` is raised with the list.
         """
+        from .outcomes import OUTCOMES
         from .results import EventStudyResults
 
+        outcome = check_choice("outcome", self.outcome, OUTCOMES)
+        if outcome == "volatility":
+            from .outcomes import fit_volatility
+
+            return fit_volatility(self)
         spec = self._validated()
+        spec.outcome = outcome
         failures: dict[str, str] = {}
         firm_events = make_firm_events(self.events, self.tickers)
         explicit = self.unknown_session
@@ -189,7 +204,12 @@ class EventStudy:
         of = {t: spec.markets.of(t, x) for t, x in zip(securities["ticker"], securities["exchange"])}
         firm_events["benchmarks"] = firm_events["ticker"].map(of)
         spec.check_models(firm_events)
-        returns, source_info, failures = self._load_returns(firm_events, spec)
+        if outcome == "volume":
+            from .outcomes import load_volumes
+
+            returns, source_info, failures = load_volumes(self, firm_events, spec)
+        else:
+            returns, source_info, failures = self._load_returns(firm_events, spec)
         layout = _layout(firm_events, returns, spec)
         frames = _design(returns, layout, spec, self.factors, self.risk_free)
         catalog = catalog_positions(self.catalog, self.events, firm_events, spec.calendars, layout)
@@ -218,6 +238,16 @@ class EventStudy:
         reasons.loc[keep] = _unestimable(fit, frames, layout, spec)
         fit = fit.take(reasons.loc[keep].isna().to_numpy())
         keep = reasons.isna().to_numpy()
+        refit = getattr(spec.model, "refit", None)  # models fitted by likelihood (GARCH) start from OLS
+        if refit is not None and fit.n:
+            fit, why = refit(fit)
+            reasons.loc[keep] = why
+            fit = fit.take(reasons.loc[keep].isna().to_numpy())
+            keep = reasons.isna().to_numpy()
+        if outcome == "volume":
+            from .outcomes import volume_reason
+
+            reasons = reasons.map(volume_reason)
         dropped = _dropped_table(firm_events, reasons)
         if not keep.any():
             raise EstimationError(
@@ -352,6 +382,7 @@ class _Spec:
     return_kind: str
     price_field: str
     exclude_events: bool
+    outcome: str = "returns"
 
     def check_models(self, firm_events: pd.DataFrame) -> None:
         """Every benchmark list fits the model, and lists are of one length (they share regressor columns)."""
@@ -382,6 +413,7 @@ class _Spec:
             "return_kind": self.return_kind,
             "price_field": self.price_field,
             "exclude_events": self.exclude_events,
+            "outcome": self.outcome,
         }
 
 

@@ -437,8 +437,16 @@ def get_model(model: str | NormalReturnModel) -> NormalReturnModel:
             f"The 'model' parameter must be a model name or a NormalReturnModel. Got {type(model).__name__} instead."
         )
     key = _ALIASES.get(model.lower(), model.lower())
+    if "garch" in key:  # the GARCH family lives in eventstudy.garch (arch is imported only when fitted)
+        from .garch import GARCH_MODELS, GARCH_T_ALIASES
+
+        if key in GARCH_T_ALIASES:
+            return GARCH_MODELS[GARCH_T_ALIASES[key]](dist="t")
+        if key in GARCH_MODELS:
+            return GARCH_MODELS[key]()
     if key not in MODELS:
-        raise ValueError(f"The 'model' parameter must be one of {tuple(MODELS)}. Got {model!r} instead.")
+        names = (*MODELS, "garch", "gjr-garch", "egarch", "garch-t", "gjr-garch-t", "egarch-t")
+        raise ValueError(f"The 'model' parameter must be one of {names}. Got {model!r} instead.")
     return MODELS[key]()
 
 

@@ -61,8 +61,9 @@ class ReportConfig:
     prices_dir: str | None = None
     reported_moves: str | None = None
     out: str | None = None
-    #: extra sections of the default study: non-US listings ("global") and minute bars ("intraday")
-    sections: tuple[str, ...] = ("global", "intraday")
+    #: extra sections of the default study: volume, volatility and GARCH for the focus stocks ("outcomes"),
+    #: non-US listings ("global") and minute bars ("intraday")
+    sections: tuple[str, ...] = ("outcomes", "global", "intraday")
     global_dir: str | None = None  # default: prices_global beside prices_dir
     intraday_dir: str | None = None  # default: intraday beside prices_dir
 
@@ -72,6 +73,8 @@ class ReportConfig:
 
     def folder(self, section: str) -> Path | None:
         """The data folder of an extra section: given, or the shared layout's sibling of ``prices_dir``."""
+        if section == "outcomes":
+            return Path(self.prices_dir) if self.prices_dir else None
         given = {"global": self.global_dir, "intraday": self.intraday_dir}[section]
         if given:
             return Path(given)
@@ -160,6 +163,7 @@ class _Report:
     tables: dict[str, str] = field(default_factory=dict)
     out_dir: Path | None = None  # where the writers put the files (a staging folder beside config.out_dir)
     sections: list[str] = field(default_factory=list)  # Markdown of the extra sections
+    source_object: object = None  # the PriceSource the study read (the extra sections read it again)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -291,6 +295,7 @@ def _run(config: ReportConfig, source, bar) -> _Report:
         runs=runs,
         source=portable(dict(describe()) if callable(describe) else {"source": type(source).__name__}, config.out_dir),
         reported=reported,
+        source_object=source,
     )
     report.raw_moves = _raw_moves(report)
     return report
@@ -414,6 +419,9 @@ def _extra_sections(report: _Report) -> list[str]:
     out = report.out_dir or config.out_dir
     sections = []
     for name in config.sections:
+        if name == "outcomes":  # reads the study's own source: volumes and high/low prices of the focus stocks
+            sections.append(_outcomes_section(report))
+            continue
         folder = config.folder(name)
         if folder is None or not folder.is_dir():
             where = (
@@ -445,6 +453,32 @@ def _extra_sections(report: _Report) -> list[str]:
             sections.append(intraday_section(folder, out))
             report.tables["intraday"] = "tables/intraday.csv"
     return sections
+
+
+def _outcomes_section(report: _Report) -> str:
+    """Abnormal volume, abnormal volatility and a GARCH row beside OLS for the focus stocks (issue 11)."""
+    from .outcomes_report import outcome_rows
+
+    config = report.config
+    rows, markdown = outcome_rows(
+        report.events,
+        tickers=list(config.focus),
+        source=report.source_object,
+        market=report.runs[0].benchmark[0],
+        windows=[(0, 0), (-1, 1)],
+        estimation_window=config.estimation_window,
+        event_window=config.event_window,
+    )
+    out = report.out_dir or config.out_dir
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    rows.to_csv(out / "tables" / "outcomes.csv", index=False)
+    report.tables["outcomes"] = "tables/outcomes.csv"
+    return (
+        f"## Volume, volatility and a GARCH model for {', '.join(config.focus)}\n\n"
+        "An export control is an uncertainty shock: its trace may be in trading volume and volatility rather than "
+        "in a significant mean move, and a GARCH model standardises each day's abnormal return by the variance "
+        "forecast for that day instead of one OLS sigma.\n\n" + markdown.strip() + "\n"
+    )
 
 
 def _inner_window(config: ReportConfig) -> tuple[int, int]:

@@ -113,6 +113,11 @@ class EventStudyResults:
         return self._fit.event_window
 
     @property
+    def sessions(self) -> pd.DatetimeIndex:
+        """The session rows the stacked arrays index (``fit.day0`` are positions in it)."""
+        return self._sessions
+
+    @property
     def firm_events(self) -> pd.DataFrame:
         return self._firm_events.copy()
 
@@ -523,7 +528,9 @@ class EventStudyResults:
             (
                 "Returns",
                 f"{self._settings.get('return_kind', 'simple')} returns, {self._settings.get('calendar', '')} calendar",
-            ),
+            )
+            if self._settings.get("outcome", "returns") == "returns"
+            else ("Outcome", f"log(volume + 1), {self._settings.get('calendar', '')} calendar"),
         ]
         by_firm = self._car_table(windows)
         pooled = self.tests(windows, tests=tests_in_scope("cross-section", "clustered"))
@@ -535,7 +542,11 @@ class EventStudyResults:
                 | {c: "{:.2f}" for c in by_firm.columns if c.startswith("t ")}
                 | {c: "p" for c in by_firm.columns if c.startswith("p ")},
                 caption=_cut(len(by_firm), max_rows, "res.car()")
-                + "t: MacKinlay (1997) prediction-error-corrected t with T-K degrees of freedom.",
+                + getattr(
+                    self._model,
+                    "t_note",
+                    "t: MacKinlay (1997) prediction-error-corrected t with T-K degrees of freedom.",
+                ),
             ),
             Table(
                 "Tests across firm-events",

@@ -18,8 +18,8 @@ The prices are read at run time and never copied: the outputs hold rejection rat
 
 Usage::
 
-    /work/venv/bin/python scripts/size_power.py                     # defaults: 1000 samples, 50 firms
-    /work/venv/bin/python scripts/size_power.py --samples 200 --out /tmp/sp
+    python scripts/size_power.py                     # defaults: 1000 samples, 50 firms
+    python scripts/size_power.py --samples 200 --out /tmp/sp
 
 References
 ----------

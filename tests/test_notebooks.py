@@ -27,6 +27,7 @@ NOTEBOOKS = [
     "03_your_own_events.ipynb",
     "04_size_and_power.ipynb",
     "05_intraday.ipynb",
+    "06_volume_volatility_garch.ipynb",
     "07_global_listings.ipynb",
 ]
 KERNEL = "eventstudy-test-python"
