@@ -55,8 +55,10 @@ def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Fig
         raise TypeError(f"The 'ax' parameter must be a matplotlib Axes or None. Got {type(ax).__name__} instead.")
     try:
         figure = ax.get_figure(root=True)
-    except TypeError:  # matplotlib < 3.10 has no root= and returns the top-level figure
+    except TypeError:  # matplotlib < 3.10 has no root=; an Axes in a SubFigure then gives the SubFigure
         figure = ax.get_figure()
+        while getattr(figure, "figure", figure) is not figure:  # up to the top-level Figure
+            figure = figure.figure
     return figure, ax
 
 

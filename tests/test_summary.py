@@ -230,7 +230,7 @@ def test_csv_files_hold_full_precision(res, tmp_path):
         ]
     )
     assert all(p.parent == tmp_path and p.stat().st_size > 0 for p in paths)
-    table = pd.read_csv(tmp_path / "abnormal_returns_by_firm_event.csv")
+    table = pd.read_csv(tmp_path / "abnormal_returns_by_firm_event.csv", float_precision="round_trip")
     for window in WINDOWS:
         label = window_label(window)
         car = res.car(window)
@@ -239,15 +239,15 @@ def test_csv_files_hold_full_precision(res, tmp_path):
         np.testing.assert_array_equal(merged[f"CAR {label}"].to_numpy(), merged["car"].to_numpy())
         np.testing.assert_array_equal(merged[f"t {label}"].to_numpy(), merged["t"].to_numpy())
         np.testing.assert_array_equal(merged[f"p {label}"].to_numpy(), merged["pvalue"].to_numpy())
-    aar = pd.read_csv(tmp_path / "average_abnormal_return_by_day.csv")
+    aar = pd.read_csv(tmp_path / "average_abnormal_return_by_day.csv", float_precision="round_trip")
     np.testing.assert_array_equal(aar["caar"].to_numpy(), res.aar["caar"].to_numpy())
-    dropped = pd.read_csv(tmp_path / "dropped_firm_events.csv")
+    dropped = pd.read_csv(tmp_path / "dropped_firm_events.csv", float_precision="round_trip")
     assert list(dropped[["event_id", "ticker"]].itertuples(index=False, name=None)) == [(EVENT_IDS[0], "ARM")]
 
 
 def test_csv_tests_equal_res_tests(res, tmp_path):
     res.to_csv(tmp_path)
-    written = pd.read_csv(tmp_path / "tests_across_firm_events.csv")
+    written = pd.read_csv(tmp_path / "tests_across_firm_events.csv", float_precision="round_trip")
     tests = res.tests(WINDOWS)
     pooled = tests[tests["event_id"].isna() | tests["test"].str.startswith("mvrm")].reset_index(drop=True)
     assert list(written["test"]) == list(pooled["test"])

@@ -8,6 +8,7 @@ import inference_loops as loops
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import __version__ as scipy_version
 from scipy import stats
 
 import eventstudy as es
@@ -225,11 +226,15 @@ def signed_rank_fit(cars):
     return raw_fit(y, (-24, -1), (0, 0), day0=24)
 
 
+#: scipy 1.15 renamed the normal approximation of the signed-rank test from "approx" to "asymptotic"
+ASYMPTOTIC = "asymptotic" if tuple(int(p) for p in scipy_version.split(".")[:2]) >= (1, 15) else "approx"
+
+
 def test_wilcoxon_with_ties_and_zeros_is_scipys_tie_corrected_normal_approximation():
     # |CAR| ties (0.01 three times, 0.02 twice) and two zero CARs
     cars = np.array([0.01, -0.01, 0.01, 0.02, 0.02, 0.0, 0.03, -0.005, 0.0, 0.04, 0.015, -0.025])
     result = wilcoxon(signed_rank_fit(cars), (0, 0))
-    scipy = stats.wilcoxon(cars, method="asymptotic", zero_method="wilcox", correction=False)
+    scipy = stats.wilcoxon(cars, method=ASYMPTOTIC, zero_method="wilcox", correction=False)
     assert result.pvalue == pytest.approx(scipy.pvalue, rel=1e-12)
     assert -abs(result.stat) == pytest.approx(scipy.zstatistic, rel=1e-12)
     assert result.stat > 0  # seven of the ten non-zero CARs are positive, with the larger ranks
@@ -246,7 +251,7 @@ def test_wilcoxon_beyond_fifty_firm_events_is_normal():
     rng = np.random.default_rng(4)
     cars = rng.normal(0.003, 0.02, 60)
     result = wilcoxon(signed_rank_fit(cars), (0, 0))
-    scipy = stats.wilcoxon(cars, method="asymptotic", correction=False)
+    scipy = stats.wilcoxon(cars, method=ASYMPTOTIC, correction=False)
     assert result.pvalue == pytest.approx(scipy.pvalue, rel=1e-12)
     assert result.distribution == "N(0,1)"
     small = wilcoxon(signed_rank_fit(cars[:50]), (0, 0))
