@@ -21,10 +21,8 @@ import pandas as pd
 
 from .exceptions import DataSourceError, EventStudyWarning
 
-__all__ = ["GLOBAL_EVENTS", "load_listings", "global_study", "global_section"]
+__all__ = ["load_listings", "global_study", "global_section"]
 
-#: the catalog events of the section: the October 2022 rules and the 2025 rescission
-GLOBAL_EVENTS = ("bis-advanced-computing-rule-2022-10-07", "bis-rescinds-diffusion-huawei-guidance-2025-05-13")
 LISTINGS_FILE = "global_listings.csv"
 
 
