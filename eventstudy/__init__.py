@@ -59,6 +59,7 @@ _LAZY: dict[str, str] = {
     "EventStudy": ".estimation",
     "EventStudyResults": ".results",
     "compare": ".results",
+    "load": ".storage",
     # intraday event windows
     "IntradayStudy": ".intraday",
     "IntradayResults": ".intraday",
@@ -140,3 +141,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .quality import implausible_returns
     from .regression import CarRegression, car_regression
     from .results import EventStudyResults, compare, market_shocks
+    from .storage import load
