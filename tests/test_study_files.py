@@ -132,3 +132,11 @@ def test_a_study_file_brings_its_title_question_prose_and_focus(tmp_path, prices
     assert "- **tariff-pause-2025-04-09** (day 0 = 2025-04-09, intraday release): MU " in text
     assert "liberation-day" not in text.split("## Events studied")[1].split("##")[0]
     assert "CAR (+0,+1)" in text and "CAR (-5,+5)" not in text
+
+
+def test_the_default_study_ships_as_package_data():
+    import tomllib
+
+    patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["eventstudy"]
+    shipped = {p for pattern in patterns for p in (REPO / "eventstudy").glob(pattern)}
+    assert DEFAULT_STUDY in shipped
