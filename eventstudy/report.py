@@ -63,6 +63,8 @@ class ReportConfig:
     #: extra sections: non-US listings ("global") and minute bars ("intraday"), as a study file asks
     sections: tuple[str, ...] = ()
     global_events: tuple[str, ...] = ()  # the catalog events of the "global" section
+    global_title: str = "Non-US listings"  # its heading
+    global_listings: str | None = None  # its listings file (default: the built-in catalog/global_listings.csv)
     intraday_cases: str | None = None  # the "intraday" section's cases file (default: the built-in cases)
     global_dir: str | None = None  # default: prices_global beside prices_dir
     intraday_dir: str | None = None  # default: intraday beside prices_dir
@@ -465,7 +467,7 @@ def _extra_sections(report: _Report) -> list[str]:
                 if folder is not None
                 else "local files (--global-dir, --intraday-dir)"
             )
-            sections.append(f"## {'Non-US chip stocks' if name == 'global' else 'Intraday event windows'}\n\nNot run: "
+            sections.append(f"## {config.global_title if name == 'global' else 'Intraday event windows'}\n\nNot run: "
                             f"this section reads {where}, which this run did not have.\n")  # fmt: skip
             continue
         if name == "global":
@@ -481,6 +483,8 @@ def _extra_sections(report: _Report) -> list[str]:
                     estimation_window=config.estimation_window,
                     event_window=config.event_window,
                     unknown_session=config.unknown_session,
+                    title=config.global_title,
+                    listings=config.global_listings,
                 )
             )
             report.tables["global"] = "tables/global_listings.csv"

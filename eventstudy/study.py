@@ -17,7 +17,9 @@ A study file is TOML (read with :mod:`tomllib`)::
     unknown_session = "pre"
 
     [sections.global]                    # optional extra sections of the report
-    events = ["event-a"]
+    events = ["event-a"]                 # non-US listings on their own exchanges (default: the study's events)
+    title = "Non-US banks"
+    listings = "listings.csv"            # ticker, name, benchmark (default: the built-in listings)
     [sections.intraday]
     cases = "intraday_cases.csv"
 
@@ -55,7 +57,7 @@ _STRINGS = ("name", "title", "question", "catalog", "model", "unknown_session", 
 _LISTS = ("events", "tickers", "focus", "benchmarks")
 _WINDOWS = ("estimation_window", "event_window")
 _KNOWN = {*_STRINGS, *_LISTS, *_WINDOWS, "windows", "exclude_events", "sections", "prose"}
-_SECTIONS = {"global": {"events"}, "intraday": {"cases"}}
+_SECTIONS = {"global": {"events", "title", "listings"}, "intraday": {"cases"}}
 
 
 def study_sha256(path: str | os.PathLike[str]) -> str:
@@ -167,6 +169,16 @@ def _sections(sections, where: Path) -> dict[str, Any]:
     if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
         raise ValueError(f"study file {where}: [sections.global] events must be a list of event ids")
     out["global_events"] = tuple(events)
+    title = sections.get("global", {}).get("title")
+    if title is not None:
+        if not isinstance(title, str):
+            raise ValueError(f"study file {where}: [sections.global] title must be a string")
+        out["global_title"] = title
+    listings = sections.get("global", {}).get("listings")
+    if listings is not None:
+        if not isinstance(listings, str):
+            raise ValueError(f"study file {where}: [sections.global] listings must be a path")
+        out["global_listings"] = _resolve(listings, where)
     cases = sections.get("intraday", {}).get("cases")
     if cases is not None:
         if not isinstance(cases, str):

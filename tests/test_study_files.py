@@ -20,7 +20,9 @@ TARIFFS = (
     "tariff-pause-2025-04-09,2025-04-09,intraday,90-day pause\n"
 )
 # words that belong to the built-in rescission study only
-RESCISSION_WORDS = ("Diffusion", "diffusion", "semiconductor index", "rescission", "NVDA", "AMD", "policy's effect")
+RESCISSION_WORDS = (
+    "Diffusion", "diffusion", "semiconductor", "rescission", "NVDA", "AMD", "chip", "policy's effect",
+)  # fmt: skip
 
 
 def test_the_repository_study_file_is_the_packaged_default():
@@ -65,6 +67,23 @@ def test_unknown_keys_and_wrong_types_name_the_file_and_the_key(tmp_path):
         read_study(study)
     study.write_text("name = \n")
     with pytest.raises(ValueError, match="not valid TOML"):
+        read_study(study)
+
+
+def test_section_options_are_read_with_their_paths_against_the_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    study = tmp_path / "sub" / "s.toml"
+    study.write_text(
+        '[sections.global]\ntitle = "Non-US banks"\nlistings = "../banks.csv"\nevents = ["a"]\n'
+        '[sections.intraday]\ncases = "cases.csv"\n'
+    )
+    config = load_study(study)
+    assert config.sections == ("global", "intraday") and config.global_events == ("a",)
+    assert config.global_title == "Non-US banks"
+    assert Path(config.global_listings) == (tmp_path / "banks.csv").resolve()
+    assert Path(config.intraday_cases) == (tmp_path / "sub" / "cases.csv").resolve()
+    study.write_text("[sections.global]\nheading = 'x'\n")
+    with pytest.raises(ValueError, match=r"\[sections.global\] takes only"):
         read_study(study)
 
 
