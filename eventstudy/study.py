@@ -85,6 +85,13 @@ def read_study(path: str | os.PathLike[str]) -> dict[str, Any]:
         When the file does not exist.
     ValueError
         When the file is not valid TOML, or a key is unknown or has a value of the wrong type.
+
+    Examples
+    --------
+    >>> from eventstudy.study import DEFAULT_STUDY, read_study
+    >>> study = read_study(DEFAULT_STUDY)
+    >>> study["benchmarks"], study["event_window"], study["sections"]
+    (('SPY', 'QQQ', 'SOXX', 'SPY+SOXX'), (-5, 5), ('global', 'intraday'))
     """
     where = Path(path)
     try:
