@@ -69,6 +69,7 @@ _LAZY: dict[str, str] = {
     "parkinson_variance": ".outcomes",
     "volatility_tests": ".outcomes",
     "outcome_rows": ".outcomes_report",
+    "load": ".storage",
     # intraday event windows
     "IntradayStudy": ".intraday",
     "IntradayResults": ".intraday",
@@ -153,3 +154,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .quality import implausible_returns
     from .regression import CarRegression, car_regression
     from .results import EventStudyResults, compare, market_shocks
+    from .storage import load

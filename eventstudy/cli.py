@@ -107,6 +107,12 @@ def _study_options(command: argparse.ArgumentParser, *, report: bool) -> None:
     """Options shared by ``report`` and ``run``; ``None`` defaults mean "the report's default"."""
     # argparse takes "-1,1" for an option and answers "expected one argument"; a window is a value
     command._negative_number_matcher = _WINDOW_OR_NUMBER
+    command.add_argument(
+        "--study",
+        metavar="FILE",
+        help="study file (.toml) with the events, tickers, benchmarks, windows and prose; options override it "
+        "(default: the built-in ai-diffusion-rescission study, unless --catalog names other events)",
+    )
     command.add_argument("--event", action="append", metavar="ID", help="catalog event id (repeatable)")
     command.add_argument("--catalog", metavar="PATH_OR_NAME", help="built-in catalog name or your own events file")
     command.add_argument("--tickers", type=_listing, metavar="A,B,...", help="tickers to study on every event")
@@ -168,9 +174,15 @@ def _add_study_commands(subparsers: Any) -> None:
 
 
 def _config(args: argparse.Namespace):
-    from .report import DEFAULT_REPORT, with_overrides
+    from .report import DEFAULT_REPORT, ReportConfig, load_study, with_overrides
 
     catalog_given = args.catalog is not None
+    if args.study:
+        base = load_study(args.study)
+    elif catalog_given:
+        base = ReportConfig()  # the user's own events: nothing of the built-in study (title, focus, prose)
+    else:
+        base = DEFAULT_REPORT
     for entry in args.market or ():
         if not all(part.strip() for part in entry.split("+")):
             raise CommandError(
@@ -178,10 +190,10 @@ def _config(args: argparse.Namespace):
                 "benchmarks joined by '+' for the multi-index model (--market SPY+SOXX)"
             )
     events = tuple(args.event) if args.event else (() if catalog_given else None)
-    if catalog_given and args.tickers is None:
+    if catalog_given and args.tickers is None and not base.tickers:
         raise CommandError("--catalog needs --tickers: name the securities to study on its events")
     config = with_overrides(
-        DEFAULT_REPORT,
+        base,
         catalog=args.catalog,
         events=events,
         tickers=args.tickers,
@@ -199,12 +211,11 @@ def _config(args: argparse.Namespace):
         out=getattr(args, "out", None),
         global_dir=getattr(args, "global_dir", None),
         intraday_dir=getattr(args, "intraday_dir", None),
-        sections=() if catalog_given else None,  # the extra sections belong to the default study
+        sections=() if catalog_given else None,  # the extra sections belong to the study's own events
     )
     if args.tickers is not None and getattr(args, "focus", None) is None:
-        config = with_overrides(
-            config, focus=tuple(t for t in config.focus if t in config.tickers) or config.tickers[:2]
-        )
+        # the study's focus stocks that are still studied; none left: the first two tickers
+        config = with_overrides(config, focus=tuple(t for t in config.focus if t in config.tickers))
     return config
 
 

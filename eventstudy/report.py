@@ -1,9 +1,10 @@
 """The report script: one complete event study written to a folder.
 
-``eventstudy report`` with no arguments runs the AI-diffusion-rescission study (the 2025-05-07 report and
-the 2025-05-13 announcement; NVDA, AMD and the semiconductor peers; market model against SPY, QQQ and a
-semiconductor index, plus SPY and the index together).  Options swap in other events, a user's own catalog,
-tickers, benchmarks, model and windows.  The folder receives ``report.md`` and ``report.html`` (the story in
+A study is data: a TOML study file (see :mod:`eventstudy.study`) read into a :class:`ReportConfig` by
+:func:`load_study`.  ``eventstudy report`` with no arguments runs the study shipped with the package
+(:data:`eventstudy.study.DEFAULT_STUDY`); ``--study FILE`` runs another, and options swap in other events, a
+user's own catalog, tickers, benchmarks, model and windows.  ``ReportConfig()`` itself holds no study: its
+defaults are the field's conventions only.  The folder receives ``report.md`` and ``report.html`` (the story in
 plain words, tables, figures, confounders and the data's provenance), ``figures/*.png``, ``tables/*.csv``
 and ``results.json`` with every number.
 """
@@ -27,29 +28,27 @@ from ._atomic import staged_folder
 from .exceptions import EventStudyWarning, SessionAssumptionWarning
 from .summary import format_table, format_value, window_label
 
-__all__ = ["ReportConfig", "DEFAULT_REPORT", "build_report", "build_study", "StudyRun", "records"]
-
-RESCISSION_EVENTS = ("report-rescind-diffusion-rule-2025-05-07", "bis-rescinds-diffusion-huawei-guidance-2025-05-13")
-SEMICONDUCTORS = (
-    "NVDA", "AMD", "AVGO", "INTC", "MU", "QCOM", "ASML", "AMAT", "LRCX", "KLAC", "MRVL", "ARM", "TSM", "SMCI",
-)  # fmt: skip
+__all__ = ["ReportConfig", "DEFAULT_REPORT", "load_study", "build_report", "build_study", "StudyRun", "records"]
 
 
 @dataclass(frozen=True)
 class ReportConfig:
-    """Everything a report run needs; the defaults are the rescission study and the field's conventions.
+    """Everything a report run needs; the defaults are the field's conventions, and no study of its own.
 
-    ``benchmarks`` lists one entry per specification: a ticker gives the market model (or ``model``) against
-    it; several tickers joined by ``+`` give the multi-index model on them.
+    A study file (:func:`load_study`) fills it in. ``benchmarks`` lists one entry per specification: a ticker
+    gives the market model (or ``model``) against it; several tickers joined by ``+`` give the multi-index
+    model on them. ``events`` empty means every event of the catalog; ``focus`` empty means the first two
+    tickers; ``title`` empty means a title made from ``name``.
     """
 
-    name: str = "ai-diffusion-rescission"
-    title: str = "Did rescinding the AI Diffusion Rule move chip stocks?"
+    name: str = "study"
+    title: str = ""
+    question: str = ""
     catalog: str = "export-controls"
-    events: tuple[str, ...] = RESCISSION_EVENTS
-    tickers: tuple[str, ...] = SEMICONDUCTORS
-    focus: tuple[str, ...] = ("NVDA", "AMD")
-    benchmarks: tuple[str, ...] = ("SPY", "QQQ", "SOXX", "SPY+SOXX")
+    events: tuple[str, ...] = ()
+    tickers: tuple[str, ...] = ()
+    focus: tuple[str, ...] = ()
+    benchmarks: tuple[str, ...] = ("SPY",)
     model: str = "market"
     estimation_window: tuple[int, int] = (-250, -11)
     event_window: tuple[int, int] = (-5, 5)
@@ -61,11 +60,30 @@ class ReportConfig:
     prices_dir: str | None = None
     reported_moves: str | None = None
     out: str | None = None
-    #: extra sections of the default study: volume, volatility and GARCH for the focus stocks ("outcomes"),
+    #: extra sections, as a study file asks: volume, volatility and GARCH of the focus stocks ("outcomes"),
     #: non-US listings ("global") and minute bars ("intraday")
-    sections: tuple[str, ...] = ("outcomes", "global", "intraday")
+    sections: tuple[str, ...] = ()
+    outcomes_garch: str = "garch"  # the GARCH model of the "outcomes" section
+    global_events: tuple[str, ...] = ()  # the catalog events of the "global" section
+    global_title: str = "Non-US listings"  # its heading
+    global_listings: str | None = None  # its listings file (default: the built-in catalog/global_listings.csv)
+    intraday_cases: str | None = None  # the "intraday" section's cases file (default: the built-in cases)
     global_dir: str | None = None  # default: prices_global beside prices_dir
     intraday_dir: str | None = None  # default: intraday beside prices_dir
+    #: paragraphs of the study's own, by slot (:data:`eventstudy.study.PROSE_SLOTS`)
+    prose: dict[str, str] = field(default_factory=dict)
+    study: str | None = None  # the study file's name, and its SHA-256 (recorded in results.json)
+    study_sha256: str | None = None
+
+    @property
+    def heading(self) -> str:
+        """The report's title: the study's own, else one made from its name."""
+        return self.title or f"Event study: {self.name}"
+
+    @property
+    def focus_tickers(self) -> tuple[str, ...]:
+        """The stocks the story is about: ``focus``, else the first two tickers."""
+        return self.focus or self.tickers[:2]
 
     @property
     def out_dir(self) -> Path:
@@ -106,7 +124,32 @@ class ReportConfig:
         return [w for w in dict.fromkeys(tuple(w) for w in wanted) if lo <= w[0] and w[1] <= hi]
 
 
-DEFAULT_REPORT = ReportConfig()
+def load_study(path: str | os.PathLike[str]) -> ReportConfig:
+    """Read a study file (TOML, see :mod:`eventstudy.study`) into a :class:`ReportConfig`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The study file; relative paths inside it are read against its folder.
+
+    Returns
+    -------
+    ReportConfig
+        Keys the file leaves out keep the generic defaults of :class:`ReportConfig`.
+    """
+    from .study import read_study
+
+    return ReportConfig(**read_study(path))
+
+
+def _default_report() -> ReportConfig:
+    from .study import DEFAULT_STUDY
+
+    return load_study(DEFAULT_STUDY)
+
+
+#: the study ``eventstudy report`` runs with no ``--study``: the package's ``studies/ai-diffusion-rescission.toml``
+DEFAULT_REPORT = _default_report()
 
 
 @dataclass
@@ -236,6 +279,10 @@ def _run(config: ReportConfig, source, bar) -> _Report:
     from .data import CsvSource, default_source
     from .estimation import required_span
 
+    if not config.tickers:
+        raise ValueError(
+            f"the study {config.name!r} names no tickers: give tickers = [...] in its study file, or --tickers"
+        )
     bar.set_postfix_str("events")
     calendar = TradingCalendar(unknown_session=config.unknown_session)
     with warnings.catch_warnings():
@@ -363,7 +410,7 @@ def _write_figures(report: _Report) -> None:
     out = report.out_dir / "figures"
     out.mkdir(parents=True, exist_ok=True)
     primary = report.runs[0].results
-    focus = [t for t in report.config.focus if t in set(primary.firm_events["ticker"])]
+    focus = [t for t in report.config.focus_tickers if t in set(primary.firm_events["ticker"])]
 
     def save(fig, name: str) -> None:
         path = out / f"{name}.png"
@@ -374,7 +421,7 @@ def _write_figures(report: _Report) -> None:
     last = report.events["day0"].max() + pd.Timedelta(days=30)
     shown = [
         t
-        for t in [*report.config.focus, *dict.fromkeys(b for run in report.runs for b in run.benchmark)]
+        for t in [*report.config.focus_tickers, *dict.fromkeys(b for run in report.runs for b in run.benchmark)]
         if t in report.prices
     ]
     fig = Figure(layout="constrained", figsize=(10, 4.5))
@@ -429,13 +476,14 @@ def _extra_sections(report: _Report) -> list[str]:
                 if folder is not None
                 else "local files (--global-dir, --intraday-dir)"
             )
-            sections.append(f"## {'Non-US chip stocks' if name == 'global' else 'Intraday event windows'}\n\nNot run: "
+            sections.append(f"## {config.global_title if name == 'global' else 'Intraday event windows'}\n\nNot run: "
                             f"this section reads {where}, which this run did not have.\n")  # fmt: skip
             continue
         if name == "global":
-            from .report_global import GLOBAL_EVENTS, global_section
+            from .report_global import global_section
 
-            events = report.catalog[report.catalog["id"].isin(GLOBAL_EVENTS)]
+            # the section's own events (a study may add events the main table does not study), else the study's
+            events = report.catalog[report.catalog["id"].isin(config.global_events or tuple(report.events["id"]))]
             sections.append(
                 global_section(
                     events,
@@ -444,13 +492,16 @@ def _extra_sections(report: _Report) -> list[str]:
                     estimation_window=config.estimation_window,
                     event_window=config.event_window,
                     unknown_session=config.unknown_session,
+                    title=config.global_title,
+                    listings=config.global_listings,
                 )
             )
             report.tables["global"] = "tables/global_listings.csv"
         elif name == "intraday":
-            from .report_intraday import intraday_section
+            from .report_intraday import intraday_section, load_cases
 
-            sections.append(intraday_section(folder, out))
+            cases = load_cases(config.intraday_cases) if config.intraday_cases else None
+            sections.append(intraday_section(folder, out, cases))
             report.tables["intraday"] = "tables/intraday.csv"
     return sections
 
@@ -462,19 +513,20 @@ def _outcomes_section(report: _Report) -> str:
     config = report.config
     rows, markdown = outcome_rows(
         report.events,
-        tickers=list(config.focus),
+        tickers=list(config.focus_tickers),
         source=report.source_object,
         market=report.runs[0].benchmark[0],
         windows=[(0, 0), (-1, 1)],
         estimation_window=config.estimation_window,
         event_window=config.event_window,
+        garch=config.outcomes_garch,
     )
     out = report.out_dir or config.out_dir
     (out / "tables").mkdir(parents=True, exist_ok=True)
     rows.to_csv(out / "tables" / "outcomes.csv", index=False)
     report.tables["outcomes"] = "tables/outcomes.csv"
     return (
-        f"## Volume, volatility and a GARCH model for {', '.join(config.focus)}\n\n"
+        f"## Volume, volatility and a GARCH model for {', '.join(config.focus_tickers)}\n\n"
         "An export control is an uncertainty shock: its trace may be in trading volume and volatility rather than "
         "in a significant mean move, and a GARCH model standardises each day's abnormal return by the variance "
         "forecast for that day instead of one OLS sigma.\n\n" + markdown.strip() + "\n"
@@ -516,7 +568,7 @@ def _write_all(report: _Report) -> None:
     (out / "results.json").write_text(json.dumps(payload, indent=2, default=_json_default) + "\n")
     markdown = _markdown(report)
     (out / "report.md").write_text(markdown)
-    (out / "report.html").write_text(_html(markdown, report.config.title))
+    (out / "report.html").write_text(_html(markdown, report.config.heading))
 
 
 def _event_table(events: pd.DataFrame) -> pd.DataFrame:
@@ -573,7 +625,7 @@ def _json_payload(report: _Report) -> dict:
     return portable(
         {
             "study": config.name,
-            "title": config.title,
+            "title": config.heading,
             "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
             "events": records(_event_table(report.events)),
             "source": report.source,
@@ -621,12 +673,15 @@ def _json_default(value):
 def _markdown(report: _Report) -> str:
     config = report.config
     primary = report.runs[0]
-    lines = [f"# {config.title}", ""]
+    lines = [f"# {config.heading}", ""]
+    if config.question:
+        lines += [f"**Question.** {' '.join(config.question.split())}", ""]
+    if config.prose.get("intro"):
+        lines += [config.prose["intro"], ""]
     lines += [
         f"*Study `{config.name}`: {len(report.events)} event(s), {len(config.tickers)} tickers, "
         f"{_model_text(config)}, estimation window {window_label(config.estimation_window)}, event window "
-        f"{window_label(config.event_window)} trading days. Regenerate with `eventstudy report` "
-        "(options below).*",
+        f"{window_label(config.event_window)} trading days. {_regenerate(config)}*",
         "",
         "## The answer in brief",
         "",
@@ -657,7 +712,9 @@ def _markdown(report: _Report) -> str:
     lines += ["", "## Raw moves around the events", ""]
     raw = report.raw_moves
     shown = [
-        t for t in [*config.focus, *dict.fromkeys(b for run in report.runs for b in run.benchmark)] if t in raw.columns
+        t
+        for t in [*config.focus_tickers, *dict.fromkeys(b for run in report.runs for b in run.benchmark)]
+        if t in raw.columns
     ]
     raw_view = raw[["event_id", "event_time", "date", *shown]].copy()
     raw_view["date"] = raw_view["date"].dt.strftime("%Y-%m-%d")
@@ -712,6 +769,8 @@ def _markdown(report: _Report) -> str:
     lines += ["", "## Figures", ""]
     for name, path in report.figures.items():
         lines += [f"![{name}]({path})", ""]
+    if config.prose.get("closing"):
+        lines += [config.prose["closing"], ""]
     lines += ["## Method", ""]
     lines += _method_text(report)
     lines += ["", "## Data provenance", ""]
@@ -721,6 +780,16 @@ def _markdown(report: _Report) -> str:
     lines += ["", "## Files", ""]
     lines += [f"- `{path}`" for path in [*report.tables.values()]] + ["- `results.json`: every number above"]
     return "\n".join(lines) + "\n"
+
+
+def _regenerate(config: ReportConfig) -> str:
+    from .study import DEFAULT_STUDY
+
+    if config.study == DEFAULT_STUDY.name and config.study_sha256 == DEFAULT_REPORT.study_sha256:
+        return f"Regenerate with `eventstudy report` (the study file `{config.study}`; options below)."
+    if config.study:
+        return f"Regenerate with `eventstudy report --study {config.study}` (options below)."
+    return "Regenerate with `eventstudy report` and the options recorded in `results.json`."
 
 
 def _model_text(config: ReportConfig) -> str:
@@ -733,7 +802,7 @@ def _headline(report: _Report) -> list[str]:
     config = report.config
     for event in report.events.itertuples():
         parts = []
-        for ticker in config.focus:
+        for ticker in config.focus_tickers:
             if ticker not in report.returns.columns:
                 continue
             raw = report.returns[ticker].get(event.day0, np.nan)
@@ -747,7 +816,7 @@ def _headline(report: _Report) -> list[str]:
             parts.append(f"{ticker} {format_value(raw, 'pct')} raw; abnormal " + "; ".join(abnormal))
         window = report.returns.index
         position = window.get_indexer([event.day0])[0]
-        focus = [t for t in config.focus if t in report.returns.columns]
+        focus = [t for t in config.focus_tickers if t in report.returns.columns]
         biggest = ""
         if focus:
             lo, hi = config.event_window
@@ -765,12 +834,10 @@ def _headline(report: _Report) -> list[str]:
     pooled = _pooled_day0(report)
     if pooled:
         lines += ["", pooled]
-    lines += [
-        "",
-        "Read the abnormal returns against the benchmark that matches the question: SPY removes the market's move, "
-        "a semiconductor index also removes the sector's. Check the confounders below before reading any of it as "
-        "the policy's effect.",
-    ]
+    reading = config.prose.get(
+        "reading", "Check the confounders below before reading any abnormal return as the events' effect."
+    )
+    lines += ["", reading]
     return lines
 
 
@@ -799,7 +866,7 @@ def _pooled_day0(report: _Report) -> str:
 def _focus_table(report: _Report) -> pd.DataFrame:
     rows = []
     for run in report.runs:
-        for ticker in report.config.focus:
+        for ticker in report.config.focus_tickers:
             for event_id in report.events["id"]:
                 row = {"benchmark": run.label, "event": event_id, "ticker": ticker}
                 for window in run.car:
@@ -817,7 +884,7 @@ def _decomposition_text(report: _Report) -> list[str]:
         return []
     run = multi[0]
     parts = run.tables["decompose"]
-    parts = parts[parts["ticker"].isin(report.config.focus)]
+    parts = parts[parts["ticker"].isin(report.config.focus_tickers)]
     view = parts.drop(columns=["window_start", "window_end"])
     view = format_table(view, dict.fromkeys(view.columns[2:], "pct"))
     return [

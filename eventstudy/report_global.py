@@ -21,10 +21,8 @@ import pandas as pd
 
 from .exceptions import DataSourceError, EventStudyWarning
 
-__all__ = ["GLOBAL_EVENTS", "load_listings", "global_study", "global_section"]
+__all__ = ["load_listings", "global_study", "global_section"]
 
-#: the catalog events of the section: the October 2022 rules and the 2025 rescission
-GLOBAL_EVENTS = ("bis-advanced-computing-rule-2022-10-07", "bis-rescinds-diffusion-huawei-guidance-2025-05-13")
 LISTINGS_FILE = "global_listings.csv"
 
 
@@ -75,7 +73,7 @@ def global_study(
         event_window=event_window,
         unknown_session=unknown_session,
         catalog=events,
-        name="non-US chip stocks",
+        name="non-US listings",
     )
     return study.fit(), prices.attrs
 
@@ -132,14 +130,19 @@ def global_section(
     event_window: tuple[int, int] = (-5, 5),
     unknown_session: str | None = None,
     heading_level: int = 2,
+    title: str = "Non-US listings",
+    listings: str | os.PathLike[str] | None = None,
 ) -> str:
     """Fit the non-US listings, write ``tables/global_listings.csv`` and ``figures/global_listings.png`` into
-    ``out_dir``, and return the report section as Markdown (links relative to ``out_dir``)."""
+    ``out_dir``, and return the report section as Markdown (links relative to ``out_dir``).
+
+    ``title`` heads the section (a study file's ``[sections.global] title``); ``listings`` is a file of
+    ``ticker, name, benchmark`` (default: the built-in :func:`load_listings`)."""
     folder = Path(global_dir)
     if not folder.is_dir():
         raise DataSourceError(f"The folder {folder} does not exist.", failures={str(folder): "no folder"})
     out = Path(out_dir)
-    listings = load_listings()
+    listings = load_listings(listings)
     res, attrs = global_study(
         events,
         folder,
@@ -156,7 +159,7 @@ def global_section(
     columns = dict(attrs.get("eventstudy_price_columns", {}))
     closes = sorted(t for t, c in columns.items() if c == "Close")
     lines = [
-        f"{h} Non-US chip stocks, each on its own exchange's day 0",
+        f"{h} {title}, each on its own exchange's day 0",
         "",
         "Each listing counts event time in its own exchange's sessions and is measured against its local index "
         "(market model, OLS on the same estimation window in its own sessions). Day 0 is the first session of "

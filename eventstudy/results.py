@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -621,6 +622,31 @@ class EventStudyResults:
     def to_csv(self, directory, **kwargs) -> list:
         """Write the summary's tables at full precision as CSV files into ``directory``."""
         return self.summary(**kwargs).to_csv(directory)
+
+    # --- saving and exporting (eventstudy.storage) ---------------------------------------------------------
+    def save(self, path) -> Path:
+        """Write these results to the folder ``path`` as Parquet + JSON (no pickle); ``es.load(path)`` reads them.
+
+        The folder keeps every array behind the tables, the settings and the provenance, so the loaded results
+        give the same tables and tests. See :mod:`eventstudy.storage`.
+        """
+        from .storage import save
+
+        return save(self, path)
+
+    def to_stata(self, path, *, windows: Sequence[tuple[int, int]] | None = None, table: str = "car") -> Path:
+        """Write the CAR table (``table="ar"``: the AR table) as a Stata ``.dta`` file; see
+        :func:`eventstudy.storage.to_stata`."""
+        from .storage import to_stata
+
+        return to_stata(self, path, windows=windows, table=table)
+
+    def to_r(self, directory, *, windows: Sequence[tuple[int, int]] | None = None) -> list[Path]:
+        """Write ``ar.csv`` and ``car.csv`` for R (ISO dates, no index, ``NA`` for missing); see
+        :func:`eventstudy.storage.to_r`."""
+        from .storage import to_r
+
+        return to_r(self, directory, windows=windows)
 
 
 def market_shocks(market: pd.Series, threshold: float = 4.0) -> pd.DatetimeIndex:

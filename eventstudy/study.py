@@ -1,0 +1,213 @@
+"""Study files: one event study described as data, read by the one generic report.
+
+A study file is TOML (read with :mod:`tomllib`)::
+
+    name = "my-study"
+    title = "Did the announcement move the banks?"
+    question = "One or two sentences: what the study asks."
+    catalog = "my_events.csv"            # a built-in catalog name, or a path relative to this file
+    events = ["event-a", "event-b"]      # ids in the catalog; empty or absent: every event
+    tickers = ["JPM", "BAC", "C"]
+    focus = ["JPM"]                      # the stocks the story is about (default: the first two tickers)
+    benchmarks = ["SPY", "SPY+XLF"]      # one fit each; "A+B" is the multi-index model on A and B
+    model = "market"
+    estimation_window = [-250, -11]
+    event_window = [-5, 5]
+    windows = [[0, 0], [-1, 1]]
+    unknown_session = "pre"
+
+    [sections.outcomes]                  # optional extra sections of the report: volume, volatility, GARCH
+    [sections.global]
+    events = ["event-a"]                 # non-US listings on their own exchanges (default: the study's events)
+    title = "Non-US banks"
+    listings = "listings.csv"            # ticker, name, benchmark (default: the built-in listings)
+    [sections.intraday]
+    cases = "intraday_cases.csv"
+
+    [prose]                              # optional paragraphs, placed by their key
+    intro = "Printed under the question."
+    reading = "Closes 'The answer in brief'."
+    closing = "Printed before the method."
+
+Every key is optional; an unknown key or a value of the wrong type is refused with the file and the key.
+``eventstudy report --study FILE`` runs one; ``eventstudy report`` alone runs the study shipped with the
+package (:data:`DEFAULT_STUDY`). :func:`eventstudy.report.load_study` turns a file into a ``ReportConfig``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEFAULT_STUDY", "PROSE_SLOTS", "read_study", "study_sha256"]
+
+#: the study ``eventstudy report`` runs when no ``--study`` is given (package data)
+DEFAULT_STUDY = Path(__file__).with_name("studies") / "ai-diffusion-rescission.toml"
+
+#: where each ``[prose]`` paragraph goes in the report
+PROSE_SLOTS = {
+    "intro": "under the title and the question",
+    "reading": "at the end of 'The answer in brief'",
+    "closing": "before 'Method'",
+}
+
+_STRINGS = ("name", "title", "question", "catalog", "model", "unknown_session", "return_kind", "price_field")
+_LISTS = ("events", "tickers", "focus", "benchmarks")
+_WINDOWS = ("estimation_window", "event_window")
+_KNOWN = {*_STRINGS, *_LISTS, *_WINDOWS, "windows", "exclude_events", "sections", "prose"}
+_SECTIONS = {"outcomes": {"garch"}, "global": {"events", "title", "listings"}, "intraday": {"cases"}}
+
+
+def study_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of the study file's bytes: what a report records to say which study produced it."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def read_study(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a study file into the keyword arguments of :class:`eventstudy.report.ReportConfig`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.toml`` file.
+
+    Returns
+    -------
+    dict
+        Lists as tuples, windows as ``(start, end)`` tuples, relative paths resolved against the file's
+        folder, plus ``study`` (the file's name) and ``study_sha256`` (its hash).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist.
+    ValueError
+        When the file is not valid TOML, or a key is unknown or has a value of the wrong type.
+
+    Examples
+    --------
+    >>> from eventstudy.study import DEFAULT_STUDY, read_study
+    >>> study = read_study(DEFAULT_STUDY)
+    >>> study["benchmarks"], study["event_window"], study["sections"]
+    (('SPY', 'QQQ', 'SOXX', 'SPY+SOXX'), (-5, 5), ('outcomes', 'global', 'intraday'))
+    """
+    where = Path(path)
+    try:
+        data = tomllib.loads(where.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"study file {where}: not valid TOML ({exc})") from None
+    unknown = sorted(set(data) - _KNOWN)
+    if unknown:
+        raise ValueError(f"study file {where}: unknown key(s) {unknown}; known keys are {sorted(_KNOWN)}")
+
+    def fail(key: str, expected: str) -> ValueError:
+        return ValueError(f"study file {where}: {key!r} must be {expected}; got {data[key]!r}")
+
+    out: dict[str, Any] = {}
+    for key in _STRINGS:
+        if key in data:
+            if not isinstance(data[key], str):
+                raise fail(key, "a string")
+            out[key] = data[key].strip()
+    for key in _LISTS:
+        if key in data:
+            if not isinstance(data[key], list) or not all(isinstance(v, str) for v in data[key]):
+                raise fail(key, "a list of strings")
+            out[key] = tuple(data[key])
+    for key in _WINDOWS:
+        if key in data:
+            out[key] = _window(data[key], lambda k=key: fail(k, "[start, end], two integers with start <= end"))
+    if "windows" in data:
+        if not isinstance(data["windows"], list):
+            raise fail("windows", "a list of [start, end] pairs")
+        out["windows"] = tuple(
+            _window(w, lambda: fail("windows", "a list of [start, end] pairs")) for w in data["windows"]
+        )
+    if "exclude_events" in data:
+        if not isinstance(data["exclude_events"], bool):
+            raise fail("exclude_events", "true or false")
+        out["exclude_events"] = data["exclude_events"]
+    if "catalog" in out:
+        out["catalog"] = _resolve(out["catalog"], where, builtin=True)
+    out.update(_sections(data.get("sections", {}), where))
+    out["prose"] = _prose(data.get("prose", {}), where)
+    out["study"] = where.name
+    out["study_sha256"] = study_sha256(where)
+    return out
+
+
+def _window(value, error) -> tuple[int, int]:
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        or value[0] > value[1]
+    ):
+        raise error()
+    return int(value[0]), int(value[1])
+
+
+def _resolve(value: str, study: Path, *, builtin: bool = False) -> str:
+    """A built-in catalog name as it is; a relative path against the study file's folder."""
+    if builtin:
+        from .events import list_catalogs
+
+        if value in list_catalogs():
+            return value
+    candidate = Path(value)
+    return str(candidate if candidate.is_absolute() else (study.parent / candidate).resolve())
+
+
+def _sections(sections, where: Path) -> dict[str, Any]:
+    if not isinstance(sections, dict):
+        raise ValueError(f"study file {where}: [sections] must be a table of sections, e.g. [sections.global]")
+    unknown = sorted(set(sections) - set(_SECTIONS))
+    if unknown:
+        raise ValueError(f"study file {where}: unknown section(s) {unknown}; known sections are {sorted(_SECTIONS)}")
+    out: dict[str, Any] = {"sections": tuple(sections)}
+    for name, options in sections.items():
+        if not isinstance(options, dict) or set(options) - _SECTIONS[name]:
+            raise ValueError(
+                f"study file {where}: [sections.{name}] takes only {sorted(_SECTIONS[name])}; got {options!r}"
+            )
+    events = sections.get("global", {}).get("events", [])
+    if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+        raise ValueError(f"study file {where}: [sections.global] events must be a list of event ids")
+    out["global_events"] = tuple(events)
+    title = sections.get("global", {}).get("title")
+    if title is not None:
+        if not isinstance(title, str):
+            raise ValueError(f"study file {where}: [sections.global] title must be a string")
+        out["global_title"] = title
+    listings = sections.get("global", {}).get("listings")
+    if listings is not None:
+        if not isinstance(listings, str):
+            raise ValueError(f"study file {where}: [sections.global] listings must be a path")
+        out["global_listings"] = _resolve(listings, where)
+    garch = sections.get("outcomes", {}).get("garch")
+    if garch is not None:
+        if not isinstance(garch, str):
+            raise ValueError(f"study file {where}: [sections.outcomes] garch must be a model name such as 'gjr-garch'")
+        out["outcomes_garch"] = garch
+    cases = sections.get("intraday", {}).get("cases")
+    if cases is not None:
+        if not isinstance(cases, str):
+            raise ValueError(f"study file {where}: [sections.intraday] cases must be a path")
+        out["intraday_cases"] = _resolve(cases, where)
+    return out
+
+
+def _prose(prose, where: Path) -> dict[str, str]:
+    if not isinstance(prose, dict):
+        raise ValueError(f"study file {where}: [prose] must be a table of paragraphs")
+    unknown = sorted(set(prose) - set(PROSE_SLOTS))
+    if unknown:
+        slots = "; ".join(f"{k}: {v}" for k, v in PROSE_SLOTS.items())
+        raise ValueError(f"study file {where}: unknown [prose] key(s) {unknown}; the slots are {slots}")
+    for key, text in prose.items():
+        if not isinstance(text, str):
+            raise ValueError(f"study file {where}: [prose] {key} must be a string")
+    return {key: " ".join(text.split()) for key, text in prose.items()}
