@@ -397,11 +397,16 @@ class _Spec:
 
     def settings(self, layout: Layout) -> dict:
         market = self.markets.describe()
+        if self.markets.single is not None or len({b.benchmarks for b in layout.blocks}) == 1:
+            label = self.model.describe(
+                self.markets.single if self.markets.single is not None else layout.blocks[0].benchmarks
+            )
+        else:  # one benchmark per exchange: say which
+            pairs = dict.fromkeys(f"{b.exchange} {'+'.join(b.benchmarks)}" for b in layout.blocks)
+            label = f"{self.model.label} (benchmark per exchange: {', '.join(pairs)})"
         return {
             "model": self.model.name,
-            "model_label": self.model.describe(
-                self.markets.single if self.markets.single is not None else layout.blocks[0].benchmarks
-            ),
+            "model_label": label,
             "market": market,
             "estimation_window": list(self.estimation_window),
             "event_window": list(self.event_window),

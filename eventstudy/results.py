@@ -93,7 +93,7 @@ class EventStudyResults:
 
     @property
     def name(self) -> str:
-        return self._name or f"{self._model.describe(self._market)}"
+        return self._name or self._settings.get("model_label") or self._model.describe(self._market)
 
     @property
     def settings(self) -> dict:
@@ -517,7 +517,7 @@ class EventStudyResults:
         windows = self.default_windows() if windows is None else [check_window("windows", w) for w in windows]
         fe = self._firm_events
         facts = [
-            ("Model", self._model.describe(self._market)),
+            ("Model", self._settings.get("model_label") or self._model.describe(self._market)),
             ("Estimation window", f"{window_label(self.estimation_window)} trading days"),
             ("Event window", f"{window_label(self.event_window)} trading days"),
             (

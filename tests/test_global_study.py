@@ -68,6 +68,8 @@ def test_each_listing_gets_the_day0_its_exchange_allows(res):
         assert got.loc[ticker, "exchange"] == exchange
         assert got.loc[ticker, "day0"] == pd.Timestamp(DAY0[ticker]), ticker
         assert got.loc[ticker, "benchmarks"] == LOCAL[exchange]
+    # the display names each exchange's benchmark, not a placeholder
+    assert "benchmark per exchange: XNYS SPY, XHKG ^HSI, XSHG 000300.SS, XTKS ^N225, XTAI ^TWII" in str(res)
 
 
 def test_each_listings_abnormal_returns_equal_ols_on_its_own_sessions(res, global_prices_dir, prices_dir):
