@@ -13,7 +13,7 @@ import hashlib
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -263,6 +263,7 @@ class EventStudy:
                 stacklevel=2,
             )
         kept = firm_events.loc[keep].reset_index(drop=True)
+        fit = replace(fit, cluster=event_clusters(kept["event_id"].to_numpy(), fit.day0), _cache={})
         kept["benchmarks"] = [", ".join(b) for b in kept["benchmarks"]]
         kept = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
         provenance = _provenance(returns, frames, source_info)
@@ -420,6 +421,27 @@ class _Spec:
             "exclude_events": self.exclude_events,
             "outcome": self.outcome,
         }
+
+
+def event_clusters(event_ids: np.ndarray, day0: np.ndarray) -> np.ndarray:
+    """Independent groups of firm-events for tests across events (codes 0..G-1).
+
+    Firm-events of one announcement are one group however many exchanges saw it (their day 0s differ), and
+    announcements that share a day 0 on some exchange are one group too (their abnormal returns are the same
+    days' returns): the connected components of the graph linking firm-events through ``event_id`` or
+    ``day0`` (a row of the stacked session axis).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(event_ids)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    events = pd.factorize(pd.Series(event_ids, dtype=object))[0]
+    days = pd.factorize(pd.Series(np.asarray(day0)))[0] + events.max() + 1
+    graph = coo_matrix((np.ones(n), (events, days)), shape=(days.max() + 1, days.max() + 1))
+    _, labels = connected_components(graph, directed=False)
+    return pd.factorize(labels[events])[0].astype(np.int64)
 
 
 def _describe(source) -> dict:

@@ -499,14 +499,18 @@ class StackedFit:
     sigma2: np.ndarray
     n_obs: np.ndarray
     dof: np.ndarray | None = None  # residual degrees of freedom when they are not T_i - K (Scholes-Williams)
+    #: independent groups of firm-events for tests across events: one announcement seen on several exchanges,
+    #: or several announcements sharing a day 0, form one group (None: the firm-events sharing ``day0``)
+    cluster: np.ndarray | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # results promise immutability: the arrays behind them cannot be changed in place either
         for name in ("day0", "firm", "params", "xtx_inv", "sigma2", "n_obs"):
             getattr(self, name).flags.writeable = False
-        if self.dof is not None:
-            self.dof.flags.writeable = False
+        for name in ("dof", "cluster"):
+            if getattr(self, name) is not None:
+                getattr(self, name).flags.writeable = False
 
     # --- shape -----------------------------------------------------------------------------------------
     @property
@@ -665,8 +669,9 @@ class StackedFit:
         """The firm-events ``rows`` (integer positions or a boolean mask) as a new record."""
         rows = np.asarray(rows)
         picked = {name: getattr(self, name)[rows] for name in ("day0", "firm", "params", "xtx_inv", "sigma2", "n_obs")}
-        if self.dof is not None:
-            picked["dof"] = self.dof[rows]
+        for name in ("dof", "cluster"):
+            if getattr(self, name) is not None:
+                picked[name] = getattr(self, name)[rows]
         return replace(self, _cache={}, **picked)
 
 

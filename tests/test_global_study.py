@@ -205,3 +205,10 @@ def test_a_tokyo_listing_in_dollars_uses_the_yen_over_its_own_sessions(global_pr
     assert "8035.T converted" in usd.attrs["eventstudy_notes"][-1]
     with pytest.raises(KeyError, match="not in the returns"):
         es.to_currency(rets, fx, columns=["6501.T"], quote="local-per-target")
+
+
+def test_one_announcement_on_several_exchanges_is_one_group_for_tests_across_events(res, tmp_path):
+    # five listings, five different day-0 sessions of one announcement: one independent group, not five dates
+    assert res.fit.cluster.tolist() == [0, 0, 0, 0, 0]
+    loaded = es.load(res.save(tmp_path / "study"))
+    assert loaded.fit.cluster.tolist() == [0, 0, 0, 0, 0]
