@@ -419,20 +419,22 @@ def _to_utc(local: pd.DatetimeIndex) -> np.ndarray:
     return aware.tz_convert("UTC").tz_localize(None).as_unit("ns").asi8
 
 
-def _phase(calendar: TradingCalendar, instants: np.ndarray, positions: np.ndarray, during: np.ndarray) -> list[str]:
-    out = []
-    tz = calendar.tz
-    for instant, pos, inside in zip(instants, positions, during):
-        local = pd.Timestamp(instant, tz="UTC").tz_convert(tz)
-        session = calendar.sessions[pos]
-        if inside:
-            out.append(f"during the {calendar.name} session of {session:%Y-%m-%d}: that session (its return also "
-                       "holds the hours before the news)")  # fmt: skip
-        elif local.tz_localize(None).normalize() == session:
-            out.append(f"before the {calendar.name} open: that session")
-        else:
-            out.append(f"after the {calendar.name} close or on a closed day: next session {session:%Y-%m-%d}")
-    return out
+def _timed_rules(calendar: TradingCalendar, stamps: pd.DatetimeIndex, positions: np.ndarray, during: np.ndarray):
+    """``day0_rule`` of timestamped rows: where the instant fell against the exchange's session (vectorized)."""
+    sessions = pd.DatetimeIndex(calendar.sessions[positions])
+    day = sessions.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    before = stamps.tz_localize(None).normalize() == sessions
+    name = calendar.name
+    phase = np.where(
+        during,
+        f"during the {name} session of " + day + ": that session (its return also holds the hours before the news)",
+        np.where(
+            before,
+            f"before the {name} open: that session",
+            f"after the {name} close or on a closed day: next session " + day,
+        ),
+    )
+    return stamps.strftime("%Y-%m-%d %H:%M %Z").to_numpy(dtype=object) + " is " + phase.astype(object)
 
 
 def resolve_day0(
@@ -490,8 +492,7 @@ def resolve_day0(
         _check_found(times, calendar, rows, found, instants)
         positions[rows] = found
         stamps = pd.DatetimeIndex(instants.view("M8[ns]")).tz_localize("UTC").tz_convert(calendar.tz)
-        phases = _phase(calendar, instants, found, during)
-        rules[rows] = [f"{stamp:%Y-%m-%d %H:%M %Z} is {phase}" for stamp, phase in zip(stamps, phases)]
+        rules[rows] = _timed_rules(calendar, stamps, found, during)
         if warn and calendar.name in ("XNYS", "XNAS"):
             _check_sessions(times, calendar, rows, stamps, found, during, stacklevel + 1)
     unknown_rows: list[int] = []
