@@ -149,8 +149,13 @@ def permutation(fit, window: tuple[int, int]) -> list[TestResult]:
 def row_ranks(values: np.ndarray) -> np.ndarray:
     """Ranks (1 = smallest, ties averaged) within each row, ignoring NaN, which keep NaN ranks."""
     values = np.asarray(values, dtype=float)
+    return _ranks_in_order(values, np.argsort(values, axis=1, kind="stable"))  # NaN sort last
+
+
+def _ranks_in_order(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """:func:`row_ranks` given ``order``, any order that sorts each row ascending with NaN last (tied values
+    may come in any order: each gets the mean position of its run)."""
     n, width = values.shape
-    order = np.argsort(values, axis=1, kind="stable")  # NaN sort last
     ordered = np.take_along_axis(values, order, axis=1)
     position = np.broadcast_to(np.arange(1.0, width + 1.0), (n, width))
     first = np.ones((n, width), dtype=bool)
@@ -181,17 +186,39 @@ def _fit_ranks(inp: Inputs, name: str, compute):
     return entry[1]
 
 
-def _rank(inp: Inputs) -> Batch:
-    groups, used = inp.groups, inp.used
+def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""The rank test's combined window, its ranks and the generalized rank test's estimation-day SAR ranks,
+    from one sort per row (cached on the fit by :func:`_fit_ranks`).
 
-    def combined_ranks():
-        ar = inp.ar
-        combined = inp.estimation_mask.copy()
+    Dividing a row by its :math:`\hat\sigma_i>0` keeps its order (correctly rounded division is monotone),
+    so the combined window's sort order, restricted to the estimation days, also sorts the SARs; ties are
+    found on the SARs themselves, so the ranks are those of :func:`row_ranks`.
+    """
+
+    def compute():
+        ar, est = inp.ar, inp.estimation_mask
+        combined = est.copy()
         event = inp.event_grid_positions
         combined[:, event] |= np.isfinite(ar[:, event])
-        return combined, row_ranks(np.where(combined, ar, np.nan))
+        values = np.where(combined, ar, np.nan)
+        order = np.argsort(values, axis=1, kind="stable")  # NaN sort last
+        ranks = _ranks_in_order(values, order)
+        # the estimation days first, in the combined order (a stable radix sort of a boolean key per row)
+        est_first = np.argsort(~np.take_along_axis(est, order, axis=1), axis=1, kind="stable")
+        sar = np.where(est, sar_all(inp), np.nan)
+        own = _ranks_in_order(sar, np.take_along_axis(order, est_first, axis=1))
+        sigma2 = np.asarray(inp.fit.sigma2, dtype=float)
+        odd = ~(np.isfinite(sigma2) & (sigma2 > 0))  # SARs of 0 or inf do not keep the order: sort them
+        if odd.any():
+            own[odd] = row_ranks(sar[odd])
+        return combined, ranks, own
 
-    combined, ranks = _fit_ranks(inp, "rank", combined_ranks)
+    return _fit_ranks(inp, "shared", compute)
+
+
+def _rank(inp: Inputs) -> Batch:
+    groups, used = inp.groups, inp.used
+    combined, ranks, _ = _shared_ranks(inp)
     combined = combined & used[:, None]
     total = combined.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -314,7 +341,7 @@ def _grank_z(inp: Inputs):
     # rank the T_i estimation-day SARs and the one cumulated event observation together (last column):
     # the SARs' ranks among themselves do not depend on the window (cached), and the event observation
     # moves each SAR's rank up by one where it is smaller (by a half where it ties)
-    own = _fit_ranks(inp, "grank", lambda: row_ranks(np.where(inp.estimation_mask, sar_all(inp), np.nan)))
+    own = _shared_ranks(inp)[2]
     e = gscar[:, None]
     below, tied = (sar < e).sum(axis=1), (sar == e).sum(axis=1)
     ranks = np.concatenate([own + (e < sar) + 0.5 * (e == sar), (1.0 + below + 0.5 * tied)[:, None]], axis=1)
