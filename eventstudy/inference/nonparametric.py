@@ -149,14 +149,21 @@ def permutation(fit, window: tuple[int, int]) -> list[TestResult]:
 def row_ranks(values: np.ndarray) -> np.ndarray:
     """Ranks (1 = smallest, ties averaged) within each row, ignoring NaN, which keep NaN ranks."""
     values = np.asarray(values, dtype=float)
-    return _ranks_in_order(values, np.argsort(values, axis=1, kind="stable"))  # NaN sort last
+    return _ranks_in_order(values, _flat(np.argsort(values, axis=1, kind="stable")))  # NaN sort last
 
 
-def _ranks_in_order(values: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """:func:`row_ranks` given ``order``, any order that sorts each row ascending with NaN last (tied values
-    may come in any order: each gets the mean position of its run)."""
+def _flat(order: np.ndarray) -> np.ndarray:
+    """Positions along each row of an (n, width) array as positions in the raveled array (one fancy index
+    instead of take_along_axis' two, about three times faster on these shapes)."""
+    n, width = order.shape
+    return order + np.arange(0, n * width, width)[:, None]
+
+
+def _ranks_in_order(values: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """:func:`row_ranks` given ``flat`` (:func:`_flat` of an order that sorts each row ascending with NaN
+    last; tied values may come in any order: each gets the mean position of its run)."""
     n, width = values.shape
-    ordered = np.take_along_axis(values, order, axis=1)
+    ordered = np.ascontiguousarray(values).ravel()[flat]
     position = np.broadcast_to(np.arange(1.0, width + 1.0), (n, width))
     first = np.ones((n, width), dtype=bool)
     first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # NaN != NaN: missing days never tie
@@ -168,8 +175,9 @@ def _ranks_in_order(values: np.ndarray, order: np.ndarray) -> np.ndarray:
         start = np.maximum.accumulate(np.where(first, position, 0.0), axis=1)
         end = np.minimum.accumulate(np.where(last, position, width + 1.0)[:, ::-1], axis=1)[:, ::-1]
         average = (start + end) / 2.0
-    ranks = np.empty((n, width))
-    np.put_along_axis(ranks, order, average, axis=1)
+    ranks = np.empty(n * width)
+    ranks[flat] = average
+    ranks = ranks.reshape(n, width)
     ranks[np.isnan(values)] = np.nan
     return ranks
 
@@ -201,12 +209,12 @@ def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         event = inp.event_grid_positions
         combined[:, event] |= np.isfinite(ar[:, event])
         values = np.where(combined, ar, np.nan)
-        order = np.argsort(values, axis=1, kind="stable")  # NaN sort last
-        ranks = _ranks_in_order(values, order)
+        flat = _flat(np.argsort(values, axis=1, kind="stable"))  # NaN sort last
+        ranks = _ranks_in_order(values, flat)
         # the estimation days first, in the combined order (a stable radix sort of a boolean key per row)
-        est_first = np.argsort(~np.take_along_axis(est, order, axis=1), axis=1, kind="stable")
+        est_first = np.argsort(~np.ascontiguousarray(est).ravel()[flat], axis=1, kind="stable")
         sar = np.where(est, sar_all(inp), np.nan)
-        own = _ranks_in_order(sar, np.take_along_axis(order, est_first, axis=1))
+        own = _ranks_in_order(sar, flat.ravel()[_flat(est_first)])
         sigma2 = np.asarray(inp.fit.sigma2, dtype=float)
         odd = ~(np.isfinite(sigma2) & (sigma2 > 0))  # SARs of 0 or inf do not keep the order: sort them
         if odd.any():
