@@ -168,7 +168,9 @@ def _solve_systems(ar: np.ndarray, days: np.ndarray, x: np.ndarray, window: np.n
     with np.errstate(invalid="ignore", divide="ignore"):
         average = g.sum(axis=(1, 2)) / n
         average_var = est["portfolio_ss"] / est["nu"] * c.sum(axis=(1, 2))
-    h = np.einsum("bnw,bwv,bmv->bnm", g, np.linalg.inv(c), g)  # Gamma' C^-1 Gamma, (B, N, N)
+    # Gamma' C^-1 Gamma, (B, N, N): optimize= contracts pairwise (two products); einsum's default summed all
+    # four indices at once, B N^2 Lw^2 multiplications, 0.3 s for 50 clusters of 100 on a 21-day window
+    h = np.einsum("bnw,bwv,bmv->bnm", g, np.linalg.inv(c), g, optimize=True)
     wald = np.where(ok, np.einsum("bij,bji->b", est["sigma_inv"], h), np.nan)
     return dict(wald=wald, average=average, average_var=average_var, singular=~ok, bad_x=est["bad_x"])
 
