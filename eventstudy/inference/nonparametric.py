@@ -241,9 +241,9 @@ def _fit_ranks(inp: Inputs, name: str, compute):
     return entry[1]
 
 
-def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""The rank test's combined window, its ranks and the generalized rank test's estimation-day SAR ranks,
-    from one sort per row (cached on the fit by :func:`_fit_ranks`).
+def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""The rank test's combined window and its ranks, and the generalized rank test's estimation-day SARs
+    (NaN elsewhere) and their ranks, from one sort per row (cached on the fit by :func:`_fit_ranks`).
 
     Dividing a row by its :math:`\hat\sigma_i>0` keeps its order (correctly rounded division is monotone),
     so the combined window's sort order, restricted to the estimation days, also sorts the SARs; ties are
@@ -266,14 +266,14 @@ def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         odd = ~(np.isfinite(sigma2) & (sigma2 > 0))  # SARs of 0 or inf do not keep the order: sort them
         if odd.any():
             own[odd] = row_ranks(sar[odd])
-        return combined, ranks, own
+        return combined, ranks, own, sar
 
     return _fit_ranks(inp, "shared", compute)
 
 
 def _rank(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
-    combined, ranks, _ = _shared_ranks(inp)
+    combined, ranks = _shared_ranks(inp)[:2]
     combined = combined & used[:, None]
     total = combined.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -384,7 +384,6 @@ def _grank_z(inp: Inputs):
     groups, used = inp.groups, inp.used
     est = inp.estimation_mask & used[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
-        sar = np.where(est, sar_all(inp), np.nan)  # (N, L grid)
         _, sd, n = _scar_moments(inp)
         # the cross-sectional SD of correlated SCARs estimates sqrt(1 - rbar) times their SD (Kolari &
         # Pynnonen 2010): undo that shrinkage, rbar = 0 where no firm-events share event days
@@ -393,19 +392,23 @@ def _grank_z(inp: Inputs):
         rbar = np.nan_to_num(_average_correlation(inp)[0], nan=0.0)
         scale = sd / np.sqrt(1.0 - np.clip(rbar, None, 0.99))
         gscar = np.where(used, inp.scar / groups.expand(scale), np.nan)  # restandardized cumulative SCAR
-    # rank the T_i estimation-day SARs and the one cumulated event observation together (last column):
-    # the SARs' ranks among themselves do not depend on the window (cached), and the event observation
-    # moves each SAR's rank up by one where it is smaller (by a half where it ties)
-    own = _shared_ranks(inp)[2]
+    # rank the T_i estimation-day SARs and the one cumulated event observation together: the SARs' ranks
+    # among themselves do not depend on the window (cached), and the event observation moves each SAR's
+    # rank up by one where it is smaller (by a half where it ties).  The SARs of unused rows meet a NaN
+    # event observation, so they compare false and are not counted.
+    _, _, own, sar = _shared_ranks(inp)
     e = gscar[:, None]
-    below, tied = (sar < e).sum(axis=1), (sar == e).sum(axis=1)
-    ranks = np.concatenate([own + (e < sar) + 0.5 * (e == sar), (1.0 + below + 0.5 * tied)[:, None]], axis=1)
-    ranked = np.concatenate([est, used[:, None]], axis=1)
-    total = ranked.sum(axis=1)  # T_i + 1
+    above, tied = sar > e, sar == e
+    below = (sar < e).sum(axis=1)
+    total = est.sum(axis=1) + used  # T_i + 1
     with np.errstate(invalid="ignore", divide="ignore"):
-        u = np.where(ranked, ranks / (1.0 + total[:, None]) - 0.5, 0.0)
-        n_t = groups.sum(ranked)  # (G, L + 1)
-        u_bar = np.where(n_t > 0, groups.sum(u) / n_t, 0.0)
+        scale = 1.0 + total
+        u = np.where(est, (own + above + 0.5 * tied) / scale[:, None] - 0.5, 0.0)
+        u_event = np.where(used, (1.0 + below + 0.5 * tied.sum(axis=1)) / scale - 0.5, 0.0)
+        # the estimation days' columns, then the event observation's
+        n_t = np.concatenate([groups.sum(est), groups.sum(used)[:, None]], axis=1)  # (G, L + 1)
+        sums = np.concatenate([groups.sum(u), groups.sum(u_event)[:, None]], axis=1)
+        u_bar = np.where(n_t > 0, sums / n_t, 0.0)
         days = (n_t > 0).sum(axis=1)  # |D| = T + 1
         s_u = np.sqrt((n_t / n[:, None] * u_bar**2).sum(axis=1) / days)
         z = u_bar[:, -1] / s_u
