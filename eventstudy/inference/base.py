@@ -561,10 +561,14 @@ def _join(values: np.ndarray) -> str | None:
     return ", ".join(seen) if seen else None
 
 
-def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.ndarray):
+_UNSET = object()
+
+
+def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.ndarray, one_event=_UNSET):
     """``(event_id, ticker)`` arrays, one entry per entry of ``batch``: the firm-event's for single-firm
     tests, the members' distinct labels joined by ``", "`` for per-cluster tests, and for a cross-sectional
-    test the event when all firm-events belong to one (None when the test pools several events)."""
+    test the event when all firm-events belong to one (None when the test pools several events;
+    ``one_event``, when given, is that answer computed once by the caller)."""
     n = len(batch)
     if spec.scope == "single":
         return event_id[:n], ticker[:n]
@@ -573,9 +577,14 @@ def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.
             (_join(event_id[rows]), _join(ticker[rows])) if rows is not None else (None, None) for rows in batch.rows
         ]
         return np.array([p[0] for p in pairs], dtype=object), np.array([p[1] for p in pairs], dtype=object)
-    events = {v for v in event_id.tolist() if v is not None}
-    one = events.pop() if len(events) == 1 else None
+    one = _one_event(event_id) if one_event is _UNSET else one_event
     return np.full(n, one, dtype=object), np.full(n, None, dtype=object)
+
+
+def _one_event(event_id: np.ndarray) -> str | None:
+    """The event all firm-events belong to, or None when they belong to several (or none)."""
+    events = {v for v in event_id.tolist() if v is not None}
+    return events.pop() if len(events) == 1 else None
 
 
 def run_tests(
@@ -640,13 +649,14 @@ def single_threaded_blas():
 
 
 def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude) -> None:
+    one_event = _one_event(event_id)  # the same for every cross-sectional test and window
     for window in windows:
         inp = Inputs(fit, window, clusters=clusters, exclude=exclude)
         for name in names:
             spec = TESTS[name]
             batch = spec.kernel(inp)
             size = len(batch)
-            who = entry_labels(spec, batch, event_id, ticker)
+            who = entry_labels(spec, batch, event_id, ticker, one_event)
             for column, values in (
                 ("test", np.full(size, name, dtype=object)),
                 ("window_start", np.full(size, window[0], dtype=np.int64)),
