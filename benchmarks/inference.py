@@ -2,8 +2,8 @@
 
 Run::
 
-    /work/main/.venv/bin/python benchmarks/inference.py                  # 5,000 firm-events, clusters of 100
-    /work/main/.venv/bin/python benchmarks/inference.py --n 5000 --cluster 100 --repeat 3
+    python benchmarks/inference.py                  # 5,000 firm-events, clusters of 100
+    python benchmarks/inference.py --n 5000 --cluster 100 --repeat 3
 
 The panel is synthetic (the helpers of ``benchmarks/engine.py``): 500 securities x 2,500 NYSE sessions of
 market-model returns with 1 % of firm returns missing.  The firm-events come in same-day clusters: ``--n /

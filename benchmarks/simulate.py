@@ -2,8 +2,8 @@
 
 Run::
 
-    /work/main/.venv/bin/python benchmarks/simulate.py                      # 1,000 x 50, spread-out dates
-    /work/main/.venv/bin/python benchmarks/simulate.py --samples 1000 --firms 50 --repeat 3 --clustered
+    python benchmarks/simulate.py                      # 1,000 x 50, spread-out dates
+    python benchmarks/simulate.py --samples 1000 --firms 50 --repeat 3 --clustered
 
 The returns are the synthetic panel of ``benchmarks/engine.py`` (500 securities x 2,500 NYSE sessions of
 market-model returns with 1 % of firm returns missing, benchmark ``MKT``).  Market model, estimation window
