@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register, single, state_nulls
+from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register, single, state_nulls, unique_rows
 from .parametric import p_t
 
 __all__ = ["im_t", "MIN_IM_DATES"]
@@ -25,7 +25,7 @@ def _im_t(inp: Inputs) -> Batch:
     rows = np.flatnonzero(used)
     day0 = np.asarray(inp.fit.day0, dtype=np.int64)
     keys = np.stack([groups.ids[rows], day0[rows]], axis=1)
-    clusters, inverse, sizes = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    clusters, inverse, sizes = unique_rows(keys)
     # theta_j: the mean CAR of the firm-events of date j
     theta = np.bincount(inverse.ravel(), weights=inp.car[rows], minlength=len(clusters)) / sizes
     owner = clusters[:, 0]

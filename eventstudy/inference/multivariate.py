@@ -48,7 +48,7 @@ import numpy as np
 from scipy import stats
 
 from .._validation import check_choice
-from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register, state_nulls
+from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register, state_nulls, unique_rows
 from .parametric import p_norm, p_t
 
 __all__ = ["mvrm_joint", "mvrm_average", "JOINT_FORMS", "AVERAGE_FORMS"]
@@ -184,7 +184,7 @@ def _systems(inp: Inputs):
     day0 = np.asarray(fit.day0, dtype=np.int64)
     codes = np.zeros(fit.n, dtype=np.int64) if inp.clusters is None else np.unique(inp.clusters, return_inverse=True)[1]
     keys = np.stack([groups.ids, codes, day0], axis=1)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    uniq, inverse, _ = unique_rows(keys)
     inverse = inverse.ravel()
     n_used = np.bincount(inverse, weights=used, minlength=len(uniq)).astype(np.int64)
     n_all = np.bincount(inverse, minlength=len(uniq))

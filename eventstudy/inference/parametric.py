@@ -34,6 +34,7 @@ from .base import (
     register,
     single,
     state_nulls,
+    unique_rows,
 )
 
 __all__ = [
@@ -525,7 +526,7 @@ def _same_day_matrices(inp: Inputs) -> list[tuple[int, np.ndarray, np.ndarray]]:
         return cache[key]
     day0 = np.asarray(inp.fit.day0, dtype=np.int64)
     keys = np.stack([groups.ids, day0], axis=1)
-    clusters, inverse, sizes = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    clusters, inverse, sizes = unique_rows(keys)
     order = np.argsort(inverse.ravel(), kind="stable")
     bounds = np.append(0, np.cumsum(sizes))
     members = [order[bounds[c] : bounds[c + 1]] for c in range(len(clusters))]
@@ -553,7 +554,7 @@ def _estimate_correlation(inp: Inputs):
     rows = np.flatnonzero(used)
     # same-day clusters of used firm-events, sorted by group then date
     keys = np.stack([groups.ids[rows], day0[rows]], axis=1)
-    clusters, inverse, sizes = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    clusters, inverse, sizes = unique_rows(keys)
     inverse = inverse.ravel()
     order = np.argsort(inverse, kind="stable")
     bounds = np.append(0, np.cumsum(sizes))
