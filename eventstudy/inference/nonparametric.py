@@ -169,11 +169,12 @@ def permutation(fit, window: tuple[int, int]) -> list[TestResult]:
 def row_ranks(values: np.ndarray) -> np.ndarray:
     """Ranks (1 = smallest, ties averaged) within each row, ignoring NaN, which keep NaN ranks."""
     values = np.asarray(values, dtype=float)
-    return _ranks_in_order(values, _sort_order(values))
+    return _ranks_in_order(values, *_sort_order(values))
 
 
-def _sort_order(values: np.ndarray) -> np.ndarray:
-    """:func:`_flat` of an order sorting each row of ``values`` ascending, NaN last; ties in any order.
+def _sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_flat` of an order sorting each row of ``values`` ascending, NaN last (ties in any order), and
+    the values in that order.
 
     numpy sorts integers several times faster than it argsorts floats, so each value becomes an integer
     key that orders as the float does (the bits, the negative ones flipped), its lowest bits replaced by
@@ -184,19 +185,22 @@ def _sort_order(values: np.ndarray) -> np.ndarray:
     n, width = values.shape
     bits = max(1, int(width - 1).bit_length())
     if bits > 32:  # pragma: no cover - rows of billions of days
-        return _flat(np.argsort(values, axis=1, kind="stable"))
+        flat = _flat(np.argsort(values, axis=1, kind="stable"))
+        return flat, values.ravel()[flat]
     raw = values.view(np.int64)
-    key = np.where(raw < 0, raw ^ np.int64(0x7FFFFFFFFFFFFFFF), raw) >> bits
-    key[np.isnan(values)] = np.iinfo(np.int64).max >> bits  # any NaN (whatever its sign bit) last
-    key <<= bits
+    column = np.int64((1 << bits) - 1)
+    key = raw ^ ((raw >> 63) & np.int64(0x7FFFFFFFFFFFFFFF))  # negative floats: all bits but the sign flipped
+    key &= ~column
+    key[np.isnan(values)] = np.iinfo(np.int64).max & ~column  # any NaN (whatever its sign bit) last
     key |= np.arange(width, dtype=np.int64)
     key.sort(axis=1)
-    flat = _flat(key & np.int64((1 << bits) - 1))
+    flat = _flat(key & column)
     ordered = values.ravel()[flat]
     unsorted = np.flatnonzero((ordered[:, 1:] < ordered[:, :-1]).any(axis=1))
     if len(unsorted):
         flat[unsorted] = np.argsort(values[unsorted], axis=1, kind="stable") + (unsorted * width)[:, None]
-    return flat
+        ordered[unsorted] = values.ravel()[flat[unsorted]]
+    return flat, ordered
 
 
 def _flat(order: np.ndarray) -> np.ndarray:
@@ -206,11 +210,13 @@ def _flat(order: np.ndarray) -> np.ndarray:
     return order + np.arange(0, n * width, width)[:, None]
 
 
-def _ranks_in_order(values: np.ndarray, flat: np.ndarray) -> np.ndarray:
+def _ranks_in_order(values: np.ndarray, flat: np.ndarray, ordered: np.ndarray | None = None) -> np.ndarray:
     """:func:`row_ranks` given ``flat`` (:func:`_flat` of an order that sorts each row ascending with NaN
-    last; tied values may come in any order: each gets the mean position of its run)."""
+    last; tied values may come in any order: each gets the mean position of its run) and, if at hand, the
+    values in that order."""
     n, width = values.shape
-    ordered = np.ascontiguousarray(values).ravel()[flat]
+    if ordered is None:
+        ordered = np.ascontiguousarray(values).ravel()[flat]
     position = np.broadcast_to(np.arange(1.0, width + 1.0), (n, width))
     first = np.ones((n, width), dtype=bool)
     first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # NaN != NaN: missing days never tie
@@ -223,10 +229,8 @@ def _ranks_in_order(values: np.ndarray, flat: np.ndarray) -> np.ndarray:
         end = np.minimum.accumulate(np.where(last, position, width + 1.0)[:, ::-1], axis=1)[:, ::-1]
         average = (start + end) / 2.0
     ranks = np.empty(n * width)
-    ranks[flat] = average
-    ranks = ranks.reshape(n, width)
-    ranks[np.isnan(values)] = np.nan
-    return ranks
+    ranks[flat] = np.where(np.isnan(ordered), np.nan, average)  # NaN values keep NaN ranks
+    return ranks.reshape(n, width)
 
 
 def _fit_ranks(inp: Inputs, name: str, compute):
@@ -256,8 +260,8 @@ def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
         event = inp.event_grid_positions
         combined[:, event] |= np.isfinite(ar[:, event])
         values = np.where(combined, ar, np.nan)
-        flat = _sort_order(values)
-        ranks = _ranks_in_order(values, flat)
+        flat, ordered = _sort_order(values)
+        ranks = _ranks_in_order(values, flat, ordered)
         # the estimation days first, in the combined order (a stable radix sort of a boolean key per row)
         est_first = np.argsort(~np.ascontiguousarray(est).ravel()[flat], axis=1, kind="stable")
         sar = np.where(est, sar_all(inp), np.nan)
