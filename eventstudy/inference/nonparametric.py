@@ -262,17 +262,46 @@ def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
         values = np.where(combined, ar, np.nan)
         flat, ordered = _sort_order(values)
         ranks = _ranks_in_order(values, flat, ordered)
-        # the estimation days first, in the combined order (a stable radix sort of a boolean key per row)
-        est_first = np.argsort(~np.ascontiguousarray(est).ravel()[flat], axis=1, kind="stable")
         sar = np.where(est, sar_all(inp), np.nan)
-        own = _ranks_in_order(sar, flat.ravel()[_flat(est_first)])
         sigma2 = np.asarray(inp.fit.sigma2, dtype=float)
         odd = ~(np.isfinite(sigma2) & (sigma2 > 0))  # SARs of 0 or inf do not keep the order: sort them
+        if len(event) <= _FEW_EVENT_DAYS and not est[:, event].any():
+            own, redo = _without_event_days(values, ranks, est, event, ordered, np.sqrt(sigma2))
+            odd |= redo
+        else:
+            # the estimation days first, in the combined order (a stable radix sort of a boolean key per row)
+            est_first = np.argsort(~np.ascontiguousarray(est).ravel()[flat], axis=1, kind="stable")
+            own = _ranks_in_order(sar, flat.ravel()[_flat(est_first)])
         if odd.any():
             own[odd] = row_ranks(sar[odd])
         return combined, ranks, own, sar
 
     return _fit_ranks(inp, "shared", compute)
+
+
+#: up to this many event-window days, the estimation days' own ranks come from the combined ranks by counting
+_FEW_EVENT_DAYS = 2
+
+
+def _without_event_days(values, ranks, est, event, ordered, sigma) -> tuple[np.ndarray, np.ndarray]:
+    r"""The estimation days' ranks among themselves, from their ranks in the combined window, and the rows
+    where they are not the ranks of the SARs.
+
+    An estimation day's combined rank counts the event days below it (and half of those tied with it): take
+    them off, one comparison per event day.  Those are ranks of the abnormal returns; they are the SARs'
+    ranks unless dividing by :math:`\hat\sigma_i` makes two different returns equal, which shows as a pair,
+    adjacent in the sorted row, whose returns differ and whose SARs do not; such rows are returned to be
+    ranked directly.
+    """
+    own = ranks.copy()
+    for day in event:
+        other = values[:, day : day + 1]  # NaN where the day has no abnormal return: never below, never tied
+        own -= (other < values) + 0.5 * (other == values)
+    own = np.where(est, own, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = ordered / sigma[:, None]
+    redo = ((scaled[:, 1:] == scaled[:, :-1]) & (ordered[:, 1:] != ordered[:, :-1])).any(axis=1)
+    return own, redo
 
 
 def _rank(inp: Inputs) -> Batch:
