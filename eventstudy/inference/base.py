@@ -188,8 +188,9 @@ def state_nulls(nulls: dict[str, str], **changes) -> None:
 class Groups:
     """A partition of the firm-events into groups (one group for a study; one per sample in a simulation).
 
-    Sums over the rows of each group use ``np.add.reduceat`` on rows sorted by group, so a statistic of a
-    thousand samples costs one vectorized pass.  The sorted rows get a zero row appended, so that every
+    Sums over the rows of each group are one reshape and reduction when the groups have equal sizes in row
+    order (a study's single group, a simulation's samples), else ``np.add.reduceat`` on rows sorted by
+    group, so a statistic of a thousand samples costs one vectorized pass.  The sorted rows get a zero row appended, so that every
     group's start is a valid index even when the last groups are empty.
     """
 
