@@ -212,3 +212,8 @@ def test_one_announcement_on_several_exchanges_is_one_group_for_tests_across_eve
     assert res.fit.cluster.tolist() == [0, 0, 0, 0, 0]
     loaded = es.load(res.save(tmp_path / "study"))
     assert loaded.fit.cluster.tolist() == [0, 0, 0, 0, 0]
+
+
+def test_im_t_counts_one_announcement_on_five_exchanges_as_one_date(res):
+    im = res.tests([(0, 1)], tests=["im_t"]).iloc[0]
+    assert np.isnan(im["stat"]) and "needs at least 2; got 1" in im["note"]

@@ -188,8 +188,9 @@ def state_nulls(nulls: dict[str, str], **changes) -> None:
 class Groups:
     """A partition of the firm-events into groups (one group for a study; one per sample in a simulation).
 
-    Sums over the rows of each group use ``np.add.reduceat`` on rows sorted by group, so a statistic of a
-    thousand samples costs one vectorized pass.  The sorted rows get a zero row appended, so that every
+    Sums over the rows of each group are one reshape and reduction when the groups have equal sizes in row
+    order (a study's single group, a simulation's samples), else ``np.add.reduceat`` on rows sorted by
+    group, so a statistic of a thousand samples costs one vectorized pass.  The sorted rows get a zero row appended, so that every
     group's start is a valid index even when the last groups are empty.
     """
 
@@ -202,12 +203,18 @@ class Groups:
         sorted_ids = ids if monotone else ids[self.order]
         self.starts = np.searchsorted(sorted_ids, np.arange(self.n))
         self.counts = np.bincount(ids, minlength=self.n)
+        # groups of equal size in row order (one group for a study, the samples of a simulation): sums are
+        # a reshape and one reduction, without reduceat's strided pass over a padded copy
+        size = len(ids) // self.n if self.n else 0
+        self.block = size if (monotone and size > 0 and bool(np.all(self.counts == size))) else None
 
     def sum(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` (NaN-free, first axis = firm-events) over the rows of each group."""
         values = np.asarray(values)
         if values.dtype == bool:
             values = values.astype(np.int64)
+        if self.block is not None:
+            return values.reshape((self.n, self.block) + values.shape[1:]).sum(axis=1)
         if self.order is not None:
             values = values[self.order]
         # reduceat sums rows starts[g] .. starts[g+1]-1, and the last group to the end: with the zero row
@@ -228,6 +235,25 @@ class Groups:
         bounds = np.append(self.starts, len(order))
         rows = [order[bounds[g] : bounds[g + 1]] for g in range(self.n)]
         return rows if mask is None else [r[mask[r]] for r in rows]
+
+
+def unique_rows(keys: np.ndarray):
+    """``np.unique(keys, axis=0, return_inverse=True, return_counts=True)`` for integer keys, (N, k).
+
+    Rows of non-negative keys become one mixed-radix int64 code each, whose order is the rows' lexicographic
+    order, so a 1-d unique does the work: about 15 times faster than the structured sort of ``axis=0`` on
+    the (group, date) keys of a simulation chunk.  Returns the distinct rows, the inverse (N,) and counts.
+    """
+    keys = np.asarray(keys, dtype=np.int64)
+    if not len(keys) or keys.min() < 0 or np.prod((keys.max(axis=0) + 1).astype(float)) >= 2.0**62:
+        rows, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+        return rows, inverse.ravel(), counts
+    spans = keys.max(axis=0) + 1
+    code = keys[:, 0].copy()
+    for j in range(1, keys.shape[1]):
+        code = code * spans[j] + keys[:, j]
+    _, first, inverse, counts = np.unique(code, return_index=True, return_inverse=True, return_counts=True)
+    return keys[first], inverse.ravel(), counts
 
 
 class Inputs:
@@ -555,10 +581,14 @@ def _join(values: np.ndarray) -> str | None:
     return ", ".join(seen) if seen else None
 
 
-def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.ndarray):
+_UNSET = object()
+
+
+def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.ndarray, one_event=_UNSET):
     """``(event_id, ticker)`` arrays, one entry per entry of ``batch``: the firm-event's for single-firm
     tests, the members' distinct labels joined by ``", "`` for per-cluster tests, and for a cross-sectional
-    test the event when all firm-events belong to one (None when the test pools several events)."""
+    test the event when all firm-events belong to one (None when the test pools several events;
+    ``one_event``, when given, is that answer computed once by the caller)."""
     n = len(batch)
     if spec.scope == "single":
         return event_id[:n], ticker[:n]
@@ -567,9 +597,14 @@ def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.
             (_join(event_id[rows]), _join(ticker[rows])) if rows is not None else (None, None) for rows in batch.rows
         ]
         return np.array([p[0] for p in pairs], dtype=object), np.array([p[1] for p in pairs], dtype=object)
-    events = {v for v in event_id.tolist() if v is not None}
-    one = events.pop() if len(events) == 1 else None
+    one = _one_event(event_id) if one_event is _UNSET else one_event
     return np.full(n, one, dtype=object), np.full(n, None, dtype=object)
+
+
+def _one_event(event_id: np.ndarray) -> str | None:
+    """The event all firm-events belong to, or None when they belong to several (or none)."""
+    events = {v for v in event_id.tolist() if v is not None}
+    return events.pop() if len(events) == 1 else None
 
 
 def run_tests(
@@ -634,13 +669,14 @@ def single_threaded_blas():
 
 
 def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude) -> None:
+    one_event = _one_event(event_id)  # the same for every cross-sectional test and window
     for window in windows:
         inp = Inputs(fit, window, clusters=clusters, exclude=exclude)
         for name in names:
             spec = TESTS[name]
             batch = spec.kernel(inp)
             size = len(batch)
-            who = entry_labels(spec, batch, event_id, ticker)
+            who = entry_labels(spec, batch, event_id, ticker, one_event)
             for column, values in (
                 ("test", np.full(size, name, dtype=object)),
                 ("window_start", np.full(size, window[0], dtype=np.int64)),

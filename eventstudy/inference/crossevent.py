@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register, single, state_nulls
+from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register, single, state_nulls, unique_rows
 from .parametric import p_t
 
 __all__ = ["im_t", "MIN_IM_DATES"]
@@ -23,9 +23,12 @@ FEW_IM_DATES = 5
 def _im_t(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
     rows = np.flatnonzero(used)
-    day0 = np.asarray(inp.fit.day0, dtype=np.int64)
+    # one cluster per independent group: the study's event groups (one announcement on several exchanges is
+    # one group), else the firm-events sharing a day 0
+    cluster = getattr(inp.fit, "cluster", None)
+    day0 = np.asarray(inp.fit.day0 if cluster is None else cluster, dtype=np.int64)
     keys = np.stack([groups.ids[rows], day0[rows]], axis=1)
-    clusters, inverse, sizes = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    clusters, inverse, sizes = unique_rows(keys)
     # theta_j: the mean CAR of the firm-events of date j
     theta = np.bincount(inverse.ravel(), weights=inp.car[rows], minlength=len(clusters)) / sizes
     owner = clusters[:, 0]
@@ -73,7 +76,10 @@ def im_t(fit, window: tuple[int, int]) -> TestResult:
 
     Notes
     -----
-    The firm-events are split by day 0 (:attr:`StackedFit.day0`) into :math:`q` dates; on date :math:`j`
+    The firm-events are split into :math:`q` dates: the independent groups of :attr:`StackedFit.cluster`
+    where the study set them (one announcement seen on several exchanges, whose day 0s differ, is one
+    group; so are announcements that share a day 0), else the firm-events sharing a day 0
+    (:attr:`StackedFit.day0`).  On date :math:`j`
     with :math:`N_j` firm-events the effect is estimated alone, and the :math:`q` estimates are tested
     with an ordinary t test:
 

@@ -48,7 +48,7 @@ import numpy as np
 from scipy import stats
 
 from .._validation import check_choice
-from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register, state_nulls
+from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register, state_nulls, unique_rows
 from .parametric import p_norm, p_t
 
 __all__ = ["mvrm_joint", "mvrm_average", "JOINT_FORMS", "AVERAGE_FORMS"]
@@ -168,7 +168,9 @@ def _solve_systems(ar: np.ndarray, days: np.ndarray, x: np.ndarray, window: np.n
     with np.errstate(invalid="ignore", divide="ignore"):
         average = g.sum(axis=(1, 2)) / n
         average_var = est["portfolio_ss"] / est["nu"] * c.sum(axis=(1, 2))
-    h = np.einsum("bnw,bwv,bmv->bnm", g, np.linalg.inv(c), g)  # Gamma' C^-1 Gamma, (B, N, N)
+    # Gamma' C^-1 Gamma, (B, N, N): optimize= contracts pairwise (two products); einsum's default summed all
+    # four indices at once, B N^2 Lw^2 multiplications, 0.3 s for 50 clusters of 100 on a 21-day window
+    h = np.einsum("bnw,bwv,bmv->bnm", g, np.linalg.inv(c), g, optimize=True)
     wald = np.where(ok, np.einsum("bij,bji->b", est["sigma_inv"], h), np.nan)
     return dict(wald=wald, average=average, average_var=average_var, singular=~ok, bad_x=est["bad_x"])
 
@@ -182,7 +184,7 @@ def _systems(inp: Inputs):
     day0 = np.asarray(fit.day0, dtype=np.int64)
     codes = np.zeros(fit.n, dtype=np.int64) if inp.clusters is None else np.unique(inp.clusters, return_inverse=True)[1]
     keys = np.stack([groups.ids, codes, day0], axis=1)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    uniq, inverse, _ = unique_rows(keys)
     inverse = inverse.ravel()
     n_used = np.bincount(inverse, weights=used, minlength=len(uniq)).astype(np.int64)
     n_all = np.bincount(inverse, minlength=len(uniq))

@@ -34,6 +34,7 @@ from .base import (
     register,
     single,
     state_nulls,
+    unique_rows,
 )
 
 __all__ = [
@@ -428,6 +429,8 @@ def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     if not len(a):
         return np.empty((0, a.shape[1], b.shape[1]))
+    if a.shape[1] * b.shape[1] <= 16:  # many tiny blocks (pairs of lone firm-events): one stacked product
+        return np.matmul(a, np.swapaxes(b, 1, 2))
     return np.stack([a[k] @ b[k].T for k in range(len(a))])
 
 
@@ -446,6 +449,24 @@ def _correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         cov = _cross(xa, xb) - sa * sb / n
         va = _cross(xa * xa, fb) - sa * sa / n
         vb = _cross(fa, xb * xb) - sb * sb / n
+        r = cov / np.sqrt(va * vb)
+    ok = (n >= MIN_OVERLAP) & (va > 0) & (vb > 0)
+    return np.where(ok, r, np.nan)
+
+
+def _self_correlations(x: np.ndarray) -> np.ndarray:
+    """:func:`_correlations` of a stack with itself: four products per block instead of six, since the
+    sums of one row over the days it shares with another are the transpose of the other way round."""
+    mask = np.isfinite(x)
+    f, v = mask.astype(float), np.where(mask, x, 0.0)
+    n = _cross(f, f)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sa = _cross(v, f)
+        sb = np.swapaxes(sa, 1, 2)
+        cov = _cross(v, v) - sa * sb / n
+        squares = _cross(v * v, f)
+        va = squares - sa * sa / n
+        vb = np.swapaxes(squares, 1, 2) - sb * sb / n
         r = cov / np.sqrt(va * vb)
     ok = (n >= MIN_OVERLAP) & (va > 0) & (vb > 0)
     return np.where(ok, r, np.nan)
@@ -473,6 +494,15 @@ def _shifted(block: np.ndarray, shift: int) -> np.ndarray:
     return out
 
 
+def _shifted_blocks(blocks: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """:func:`_shifted` of each block (B, n, L) by its own shift (B,)."""
+    out = np.full_like(blocks, np.nan)
+    for shift in np.unique(shifts):
+        which = shifts == shift
+        out[which] = _shifted(blocks[which], int(shift))
+    return out
+
+
 _SPREAD_OUT = (
     "kp tests adjust for the cross-correlation of firm-events whose event windows share calendar days; "
     "these firm-events have none (spread-out dates), so use patell or bmp"
@@ -496,7 +526,7 @@ def _same_day_matrices(inp: Inputs) -> list[tuple[int, np.ndarray, np.ndarray]]:
         return cache[key]
     day0 = np.asarray(inp.fit.day0, dtype=np.int64)
     keys = np.stack([groups.ids, day0], axis=1)
-    clusters, inverse, sizes = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    clusters, inverse, sizes = unique_rows(keys)
     order = np.argsort(inverse.ravel(), kind="stable")
     bounds = np.append(0, np.cumsum(sizes))
     members = [order[bounds[c] : bounds[c + 1]] for c in range(len(clusters))]
@@ -511,7 +541,7 @@ def _same_day_matrices(inp: Inputs) -> list[tuple[int, np.ndarray, np.ndarray]]:
         if same.any():
             r[same] = _same_mask_correlations(block[same])
         if (~same).any():
-            r[~same] = _correlations(block[~same], block[~same])
+            r[~same] = _self_correlations(block[~same])
         out += [(int(clusters[c, 0]), members[c], r[k]) for k, c in enumerate(which)]
     cache.clear()  # one grouping per fit in practice
     cache[key] = out
@@ -524,7 +554,7 @@ def _estimate_correlation(inp: Inputs):
     rows = np.flatnonzero(used)
     # same-day clusters of used firm-events, sorted by group then date
     keys = np.stack([groups.ids[rows], day0[rows]], axis=1)
-    clusters, inverse, sizes = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    clusters, inverse, sizes = unique_rows(keys)
     inverse = inverse.ravel()
     order = np.argsort(inverse, kind="stable")
     bounds = np.append(0, np.cumsum(sizes))
@@ -534,7 +564,7 @@ def _estimate_correlation(inp: Inputs):
     weighted, weight_all, weight_est = np.zeros(groups.n), np.zeros(groups.n), np.zeros(groups.n)
     rho_sum, rho_count = np.zeros(groups.n), np.zeros(groups.n, dtype=np.int64)
 
-    def add(group: np.ndarray, r: np.ndarray, w: float) -> None:
+    def add(group: np.ndarray, r: np.ndarray, w) -> None:  # w: a weight, or one per row of r
         ok = np.isfinite(r)
         np.add.at(weighted, group, w * np.where(ok, r, 0.0).sum(axis=1))
         np.add.at(weight_all, group, w * r.shape[1])
@@ -542,7 +572,6 @@ def _estimate_correlation(inp: Inputs):
         np.add.at(rho_sum, group, np.where(ok, r, 0.0).sum(axis=1))
         np.add.at(rho_count, group, ok.sum(axis=1))
 
-    res = None
     # pairs on the same date: weight 1.  A pair's correlation does not depend on the window or on which
     # other firm-events are used, so every same-day cluster's matrix is computed once per fit, over all its
     # firm-events, and each window takes the rows it uses
@@ -554,6 +583,7 @@ def _estimate_correlation(inp: Inputs):
         upper = np.triu_indices(len(sub), k=1)
         add(np.array([group]), sub[upper][None, :], 1.0)
     # pairs on dates closer than the window: weight (L - gap) / L, aligned on the calendar
+    pairs = []  # (earlier cluster, later cluster) of the same group
     for step in range(1, length):
         later = np.arange(step, len(clusters))
         gap = clusters[later, 1] - clusters[later - step, 1]
@@ -562,12 +592,19 @@ def _estimate_correlation(inp: Inputs):
             if not ((clusters[later, 0] == clusters[later - step, 0]) & (gap < length + step)).any():
                 break
             continue
-        res = inp.residuals if res is None else res
-        for c in later[near]:
-            a, b = members[c - step], members[c]
-            shift = int(clusters[c, 1] - clusters[c - step, 1])
-            r = _correlations(res[a][None], _shifted(res[b], shift)[None])[0]
-            add(np.array([clusters[c, 0]]), r.reshape(1, -1), (length - shift) / length)
+        pairs.append(np.stack([later[near] - step, later[near]], axis=1))
+    if pairs:
+        # one stack of correlation blocks per pair of cluster sizes, not one call per pair of clusters
+        pairs = np.concatenate(pairs)
+        res = inp.residuals
+        shapes = sizes[pairs]
+        for shape in np.unique(shapes, axis=0):
+            which = pairs[(shapes == shape).all(axis=1)]
+            earlier = res[np.stack([members[c] for c in which[:, 0]])]  # (B, n1, L)
+            shift = clusters[which[:, 1], 1] - clusters[which[:, 0], 1]
+            shifted = _shifted_blocks(res[np.stack([members[c] for c in which[:, 1]])], shift)
+            r = _correlations(earlier, shifted)
+            add(clusters[which[:, 1], 0], r.reshape(len(which), -1), (length - shift) / length)
 
     n = inp.n_used.astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -40,7 +40,7 @@ from .base import (
     single,
     state_nulls,
 )
-from .nonparametric import MIN_PERMUTATION_WINDOWS, _estimation_cars, tail_notes
+from .nonparametric import MIN_PERMUTATION_WINDOWS, _estimation_cars, _run_moments, tail_notes
 from .parametric import p_t
 
 __all__ = [
@@ -82,15 +82,36 @@ def _pseudo_draws(inp: Inputs, statistic: str):
     """The pooled statistic on every run, and how many firm-events each run has (memoized per Inputs)."""
     key = ("pseudo_event", statistic)
     if key not in inp.memo:
-        cars, full = _estimation_cars(inp)
-        if statistic == "bmp":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                pseudo = cars / np.sqrt(inp.fit.sigma2 * inp.length)[:, None]
-        else:
-            pseudo = cars
-        ok = inp.used[:, None] & full & np.isfinite(pseudo)
-        inp.memo[key] = _pooled(pseudo, ok, inp.groups, statistic)
+        # the sums over firm-events of each run, shared by the statistics that pool the same values
+        # (``csect_t`` and ``mean`` both pool the raw CARs)
+        scaled = statistic == "bmp"
+        sums_key = ("pseudo_event_sums", scaled)
+        if sums_key not in inp.memo:
+            cars, full = _estimation_cars(inp)
+            if scaled:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    pseudo = cars / np.sqrt(inp.fit.sigma2 * inp.length)[:, None]
+            else:
+                pseudo = cars
+            ok = inp.used[:, None] & full & np.isfinite(pseudo)
+            inp.memo[sums_key] = _pooled_sums(pseudo, ok, inp.groups)
+        inp.memo[key] = _pooled_stat(*inp.memo[sums_key], statistic)
     return inp.memo[key]
+
+
+def _pooled_sums(values: np.ndarray, ok: np.ndarray, groups):
+    """Count, sum and sum of squares of ``values`` over the rows ``ok`` of each group."""
+    x = np.where(ok, values, 0.0)
+    return groups.sum(ok).astype(float), groups.sum(x), groups.sum(x * x)
+
+
+def _pooled_stat(n, s1, s2, statistic: str):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / n
+        if statistic == "mean":
+            return mean, n
+        var = np.maximum(s2 - n * mean * mean, 0.0) / (n - 1.0)
+        return mean / np.sqrt(var / n), n
 
 
 def _pooled(values: np.ndarray, ok: np.ndarray, groups, statistic: str):
@@ -99,15 +120,7 @@ def _pooled(values: np.ndarray, ok: np.ndarray, groups, statistic: str):
     One pass over the values (sums of x and x^2): CARs are small and of one scale, so the cancellation in
     ``s2 - n mean^2`` costs no precision that matters here (the loop in tests/reference agrees to 1e-10).
     """
-    x = np.where(ok, values, 0.0)
-    n = groups.sum(ok).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s1, s2 = groups.sum(x), groups.sum(x * x)
-        mean = s1 / n
-        if statistic == "mean":
-            return mean, n
-        var = np.maximum(s2 - n * mean * mean, 0.0) / (n - 1.0)
-        return mean / np.sqrt(var / n), n
+    return _pooled_stat(*_pooled_sums(values, ok, groups), statistic)
 
 
 def _pseudo_event(inp: Inputs, statistic: str = "bmp", name: str = "pseudo_event") -> Batch:
@@ -199,10 +212,8 @@ def _sq(inp: Inputs) -> Batch:
     batch.n[:] = 1
     car = inp.car
     cars, full = _estimation_cars(inp)
-    windows = full.sum(axis=1)
+    windows, _, sd = _run_moments(inp)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(full, cars, 0.0).sum(axis=1) / windows
-        sd = np.sqrt(np.where(full, (cars - mean[:, None]) ** 2, 0.0).sum(axis=1) / (windows - 1))
         batch.stat = car / sd
     batch.pvalue = equal_tailed_pvalue(car, cars, full)
     batch.distribution = np.array([f"empirical ({k} windows)" for k in windows], dtype=object)

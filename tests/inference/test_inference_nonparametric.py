@@ -123,6 +123,25 @@ def test_row_ranks_average_ties_and_skip_missing_values():
     np.testing.assert_array_equal(row_ranks(values), expected)
 
 
+def test_row_ranks_equal_scipy_on_values_that_differ_in_their_last_bits():
+    # row_ranks sorts integer keys whose lowest bits hold the column; values equal but for those bits, signed
+    # zeros, infinities and NaN of either sign must still rank as scipy ranks them
+    rng = np.random.default_rng(5)
+    values = rng.normal(0.0, 0.02, (40, 300))
+    values[:, 7] = values[:, 3]
+    values[:, 8] = np.nextafter(values[:, 3], np.inf)
+    values[:, 9] = np.nextafter(values[:, 3], -np.inf)
+    values[:5, 10], values[:5, 11] = -0.0, 0.0
+    values[5, 12], values[6, 12] = -np.inf, np.inf
+    values[rng.random(values.shape) < 0.05] = np.nan
+    values[7, 13] = -np.nan
+    got = row_ranks(values)
+    for row, ranks in zip(values, got):
+        finite = ~np.isnan(row)
+        np.testing.assert_array_equal(ranks[finite], stats.rankdata(row[finite]))
+        assert np.isnan(ranks[~finite]).all()
+
+
 # --------------------------------------------------------------------------------------------------------
 # sign tests
 # --------------------------------------------------------------------------------------------------------
