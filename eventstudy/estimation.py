@@ -234,7 +234,7 @@ class EventStudy:
             )
         kept = firm_events.loc[keep].reset_index(drop=True)
         kept["benchmarks"] = [", ".join(b) for b in kept["benchmarks"]]
-        kept = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
+        kept, hits = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
         provenance = _provenance(returns, frames, source_info)
         return EventStudyResults(
             fit=fit,
@@ -250,6 +250,7 @@ class EventStudy:
             provenance=provenance,
             return_kind=spec.return_kind,
             name=self.name,
+            contamination=hits,
         )
 
     # ----------------------------------------------------------------------------------------------------
@@ -327,9 +328,10 @@ class EventStudy:
             raise TypeError(f"The 'returns' parameter has non-numeric columns {bad}; returns must be floats.")
         # infinite values, percent, prices in the columns the study reads: each named, with the fix
         check_return_values(values[[c for c in needed if c in values.columns]])
-        for ticker in needed:  # tickers are case-sensitive: say so where the other case exists
+        present = set(returns.columns)
+        for ticker in (t for t in needed if t not in present):  # case-sensitive: say so where the other case exists
             hint = case_hint([ticker], returns.columns).strip()
-            if ticker not in returns.columns and hint:
+            if hint:
                 failures[ticker] = f"{failures.get(ticker, f'no column {ticker!r} in the returns')}. {hint}"
         found = warn_implausible(returns[[c for c in needed if c in returns.columns]], benchmarks[0])
         if len(found):

@@ -82,11 +82,12 @@ def _check_one_time_per_id(frame: pd.DataFrame) -> None:
     keys = [c for c in ("date", "timestamp", "time", "timezone", "session") if c in frame.columns]
     if not keys or not frame["event_id"].duplicated().any():
         return
-    text = pd.Series(["|".join(map(str, row)) for row in frame[keys].itertuples(index=False)], index=frame.index)
-    counts = text.groupby(frame["event_id"]).nunique()
-    clashing = counts[counts > 1]
+    # values compared as text, column by column (one vectorized pass, not a string per row)
+    codes = {k: pd.factorize(frame[k].astype(str))[0] for k in keys}
+    distinct = pd.DataFrame({"event_id": frame["event_id"].to_numpy(), **codes}).drop_duplicates()
+    clashing = sorted(set(distinct["event_id"][distinct["event_id"].duplicated()]))
     if len(clashing):
-        event_id = clashing.index[0]
+        event_id = clashing[0]
         rows = frame.index[frame["event_id"] == event_id]
         shown = "; ".join(
             f"row {r + 1}: "
