@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ._validation import check_choice, check_window
+from .contamination import Hits, with_hits
 from .models import NormalReturnModel, StackedFit
 from .panel import gather
 from .summary import Summary, Table, window_label
@@ -53,6 +53,7 @@ class EventStudyResults:
         provenance: dict,
         return_kind: str = "simple",
         name: str | None = None,
+        contamination: Hits | None = None,
     ) -> None:
         for array in (raw, offset):
             array.flags.writeable = False
@@ -69,6 +70,7 @@ class EventStudyResults:
         self._provenance = dict(provenance)
         self._return_kind = return_kind
         self._name = name
+        self._hits = contamination  # contaminated_by and overlaps, as offsets until a table shows them
         self._frozen = True
 
     def __setattr__(self, key, value):
@@ -114,7 +116,7 @@ class EventStudyResults:
 
     @property
     def firm_events(self) -> pd.DataFrame:
-        return self._firm_events.copy()
+        return with_hits(self._firm_events, self._hits)
 
     @property
     def dropped(self) -> pd.DataFrame:
@@ -153,6 +155,7 @@ class EventStudyResults:
             fit=self._fit.take(keep),
             firm_events=self._firm_events.loc[keep].reset_index(drop=True),
             dropped=self._dropped[self._selected(self._dropped, event_ids, tickers)],
+            contamination=self._hits.take(keep) if self._hits is not None else None,
         )
 
     def _with(self, **changes) -> EventStudyResults:
@@ -171,6 +174,7 @@ class EventStudyResults:
             provenance=self._provenance,
             return_kind=self._return_kind,
             name=self._name,
+            contamination=self._hits,
         )
         return EventStudyResults(**(parts | changes))
 
@@ -224,7 +228,7 @@ class EventStudyResults:
         table = self._labels()
         table["window_start"], table["window_end"] = window
         table["car"], table["se"], table["t"], table["df"] = car, se, t, df
-        table["pvalue"] = 2 * stats.t.sf(np.abs(t), df)
+        table["pvalue"] = 2 * _t_sf(np.abs(t), df)
         return table
 
     def bhar(self, window: tuple[int, int] | None = None) -> pd.DataFrame:
@@ -427,7 +431,7 @@ class EventStudyResults:
     def contamination_notes(self, *, confounders: bool = True) -> list[str]:
         """Catalog events inside estimation windows, overlapping event windows and (optionally) the
         catalog's confounders, one sentence per event."""
-        fe = self._firm_events
+        fe = self.firm_events
         notes = []
         for event_id, group in fe.groupby("event_id", sort=False):
             others = sorted({c for row in group["contaminated_by"] for c in row if c != event_id})
@@ -464,6 +468,16 @@ class EventStudyResults:
     def to_csv(self, directory, **kwargs) -> list:
         """Write the summary's tables at full precision as CSV files into ``directory``."""
         return self.summary(**kwargs).to_csv(directory)
+
+
+def _t_sf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """Student t survival function, as ``scipy.stats.t.sf`` computes it (``stdtr(df, -x)``, NaN where
+    ``df <= 0``) but from ``scipy.special``: importing ``scipy.stats`` took most of a first result's second."""
+    from scipy.special import stdtr
+
+    df = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return stdtr(np.where(df > 0, df, np.nan), -np.asarray(x, dtype=float))
 
 
 def _as_list(wanted) -> list:
