@@ -92,6 +92,7 @@ def run_engine(returns, events, catalog=None):
     """End to end, as a user would: fit, then force the CAR table and the AR table."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", es.DroppedFirmEventsWarning)  # a 1 % gap can fall on day 0
+        warnings.simplefilter("ignore", es.DataQualityWarning)  # ... or inside an event window
         res = es.EventStudy(
             events,
             returns=returns,
@@ -289,6 +290,7 @@ def big_child(n: int, limit_gb: float, seed: int) -> None:
         def fit_and_car():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", es.DroppedFirmEventsWarning)
+                warnings.simplefilter("ignore", es.DataQualityWarning)
                 res = es.EventStudy(
                     events, returns=returns, market="MKT", estimation_window=ESTIMATION, event_window=EVENT
                 ).fit()

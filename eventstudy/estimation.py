@@ -9,6 +9,7 @@ immutable :class:`~eventstudy.results.EventStudyResults`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import warnings
@@ -235,7 +236,7 @@ class EventStudy:
         kept = firm_events.loc[keep].reset_index(drop=True)
         kept["benchmarks"] = [", ".join(b) for b in kept["benchmarks"]]
         kept, hits = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
-        provenance = _provenance(returns, frames, source_info)
+        provenance = functools.partial(_provenance, returns, frames.factors, source_info)  # computed when read
         return EventStudyResults(
             fit=fit,
             firm_events=kept,
@@ -727,9 +728,9 @@ def _dropped_table(firm_events: pd.DataFrame, reasons: pd.Series) -> pd.DataFram
 # --------------------------------------------------------------------------------------------------------
 
 
-def _provenance(returns: pd.DataFrame, frames: _Frames, source_info: dict) -> dict:
+def _provenance(returns: pd.DataFrame, factors: dict, source_info: dict) -> dict:
     values = np.ascontiguousarray(returns.to_numpy(dtype=float))
-    digest = hashlib.sha256(values.tobytes())
+    digest = hashlib.sha256(memoryview(values))  # the array's own buffer, no bytes copy
     digest.update(returns.index.asi8.tobytes())
     digest.update("\x1f".join(map(str, returns.columns)).encode())
     valid = np.isfinite(values)
@@ -743,6 +744,6 @@ def _provenance(returns: pd.DataFrame, frames: _Frames, source_info: dict) -> di
         "returns_sha256": digest.hexdigest(),
         "return_ranges": ranges,
         "notes": list(returns.attrs.get("eventstudy_notes", [])),
-        "factors": frames.factors,
+        "factors": factors,
         "versions": library_versions(),
     }

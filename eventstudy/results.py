@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,7 @@ class EventStudyResults:
         model: NormalReturnModel,
         market: tuple[str, ...],
         settings: dict,
-        provenance: dict,
+        provenance: dict | Callable[[], dict],
         return_kind: str = "simple",
         name: str | None = None,
         contamination: Hits | None = None,
@@ -67,7 +67,9 @@ class EventStudyResults:
         self._model = model
         self._market = tuple(market)
         self._settings = dict(settings)
-        self._provenance = dict(provenance)
+        # a callable is asked once, when provenance is first read: hashing the returns is not part of a fit
+        self._provenance = provenance if callable(provenance) else dict(provenance)
+        self._provenance_cache: dict = {}
         self._return_kind = return_kind
         self._name = name
         self._hits = contamination  # contaminated_by and overlaps, as offsets until a table shows them
@@ -104,6 +106,10 @@ class EventStudyResults:
     @property
     def provenance(self) -> dict:
         """Where the data came from: source, ranges per ticker, a hash of the returns, library versions."""
+        if callable(self._provenance):
+            if "value" not in self._provenance_cache:
+                self._provenance_cache["value"] = dict(self._provenance())
+            return dict(self._provenance_cache["value"])
         return dict(self._provenance)
 
     @property
@@ -200,10 +206,13 @@ class EventStudyResults:
         days = fit.event_days
         dates = self._dates(days)
         labels = self._labels()
+        # labels by integer code: taking from the string columns keeps their storage (no object array of
+        # N x W strings converted back to pandas strings)
+        rows = np.repeat(np.arange(fit.n), len(days))
         return pd.DataFrame(
             {
-                "event_id": np.repeat(labels["event_id"].to_numpy(), len(days)),
-                "ticker": np.repeat(labels["ticker"].to_numpy(), len(days)),
+                "event_id": labels["event_id"].array.take(rows),
+                "ticker": labels["ticker"].array.take(rows),
                 "event_time": np.tile(days, fit.n),
                 "date": dates.ravel(),
                 "ar": fit.ar_event.ravel(),
