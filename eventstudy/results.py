@@ -408,8 +408,11 @@ class EventStudyResults:
             ),
             Table(
                 "Tests across firm-events",
-                pooled[["test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note"]],
+                pooled[["test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note"]].head(
+                    max_rows
+                ),
                 {"stat": "{:.3f}", "pvalue": "p"},
+                caption=_cut(len(pooled), max_rows, "res.tests()").strip(),
             ),
         ]
         if self.n > 1:
@@ -423,7 +426,12 @@ class EventStudyResults:
                 )
             )
         notes = [f"Suited to this design: {name} ({why})" for name, why in recommend(self._fit)]
-        notes += self.contamination_notes()
+        contamination = self.contamination_notes()
+        notes += contamination[:max_rows]
+        if len(contamination) > max_rows:  # thousands of overlapping firm-events would bury the table
+            notes.append(
+                f"First {max_rows} of {len(contamination)} contamination notes; res.contamination_notes() has all."
+            )
         return Summary(title=f"Event study: {self.name}", facts=facts, tables=tables, notes=notes)
 
     def _car_table(self, windows) -> pd.DataFrame:
