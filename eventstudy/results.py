@@ -449,18 +449,23 @@ class EventStudyResults:
         """Catalog events inside estimation windows, overlapping event windows and (optionally) the
         catalog's confounders, one sentence per event."""
         fe = self.firm_events
+        contaminated, overlapping = fe["contaminated_by"].tolist(), fe["overlaps"].tolist()
+        texts = fe["confounders"].tolist() if confounders and "confounders" in fe.columns else None
+        members: dict = {}
+        for row, event_id in enumerate(fe["event_id"].tolist()):  # plain lists: one pass, no group frames
+            members.setdefault(event_id, []).append(row)
         notes = []
-        for event_id, group in fe.groupby("event_id", sort=False):
-            others = sorted({c for row in group["contaminated_by"] for c in row if c != event_id})
+        for event_id, rows in members.items():
+            others = sorted({c for row in rows for c in contaminated[row] if c != event_id})
             if others:
                 notes.append(
                     f"{event_id}: the estimation window contains other catalog events ({', '.join(others[:5])}"
                     f"{', ...' if len(others) > 5 else ''}); consider exclude_events=True."
                 )
-            overlaps = sorted({c for row in group["overlaps"] for c in row})
+            overlaps = sorted({c for row in rows for c in overlapping[row]})
             if overlaps:
                 notes.append(f"{event_id}: its event window overlaps {', '.join(overlaps[:5])} for the same tickers.")
-            text = group["confounders"].iloc[0] if confounders and "confounders" in group else ""
+            text = texts[rows[0]] if texts is not None else ""
             if isinstance(text, str) and text.strip():
                 notes.append(f"{event_id}: other news near the event: {text.strip()}")
         return notes
