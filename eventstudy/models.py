@@ -42,6 +42,9 @@ __all__ = [
     "estimate",
 ]
 
+#: firm-events whose (rows, W, K) event-window regressors are built at once when a CAR variance needs them
+_ROWS_AT_ONCE = 100_000
+
 RISK_FREE = "RF"
 
 
@@ -649,7 +652,16 @@ class StackedFit:
         summing the daily variances would drop them.
         """
         positions = self.event_positions(window)
-        s = self.x_event[:, positions, :].sum(axis=1)
+        if "x_event" in self._cache or self.n <= _ROWS_AT_ONCE:
+            s = self.x_event[:, positions, :].sum(axis=1)
+        else:  # the regressors of the window only, a chunk of firm-events at a time: no (N, W, K) array kept
+            days = self.event_days[positions]
+            s = np.concatenate(
+                [
+                    self.take(np.arange(a, min(a + _ROWS_AT_ONCE, self.n))).design(days).sum(axis=1)
+                    for a in range(0, self.n, _ROWS_AT_ONCE)
+                ]
+            )
         quad = np.einsum("nk,nkj,nj->n", s, self.xtx_inv, s)
         return self.sigma2 * (len(positions) + quad)
 
