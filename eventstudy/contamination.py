@@ -39,12 +39,17 @@ class Catalog:
     def groups(self):
         """(ticker or None, sorted positions, ids in that order): market-wide events, then each ticker's."""
         inside = np.flatnonzero(self.position >= 0)
-        tickers = pd.Series(self.ticker[inside], dtype=object)
-        market_wide = tickers.isna().to_numpy()
+        market_wide = pd.isna(self.ticker[inside])
         if market_wide.any():
             yield None, *self._sorted(inside[market_wide])
-        for key, members in tickers[~market_wide].groupby(tickers[~market_wide], sort=False).indices.items():
-            yield key, *self._sorted(inside[~market_wide][members])
+        rest = inside[~market_wide]
+        # one stable sort by (ticker, position) for every ticker at once; tickers in order of appearance
+        codes, uniques = pd.factorize(self.ticker[rest])
+        order = rest[np.lexsort((self.position[rest], codes))]
+        bounds = np.searchsorted(np.sort(codes), np.arange(len(uniques) + 1))
+        for k, key in enumerate(uniques):
+            members = order[bounds[k] : bounds[k + 1]]
+            yield key, self.position[members], self.ids[members]
 
     def _sorted(self, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         order = members[np.argsort(self.position[members], kind="stable")]

@@ -234,7 +234,8 @@ class EventStudy:
                 stacklevel=2,
             )
         kept = firm_events.loc[keep].reset_index(drop=True)
-        kept["benchmarks"] = [", ".join(b) for b in kept["benchmarks"]]
+        codes, lists = pd.factorize(kept["benchmarks"].to_numpy())  # a few distinct lists: join each once
+        kept["benchmarks"] = np.array([", ".join(b) for b in lists], dtype=object)[codes]
         kept, hits = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
         provenance = functools.partial(_provenance, returns, frames.factors, source_info)  # computed when read
         return EventStudyResults(
@@ -289,7 +290,7 @@ class EventStudy:
         )
 
     def _load_returns(self, firm_events: pd.DataFrame, spec: _Spec) -> tuple[pd.DataFrame, dict, dict[str, str]]:
-        benchmarks = list(dict.fromkeys(b for names in firm_events["benchmarks"] for b in names))
+        benchmarks = list(dict.fromkeys(b for names in dict.fromkeys(firm_events["benchmarks"]) for b in names))
         needed = list(dict.fromkeys([*pd.unique(firm_events["ticker"]), *benchmarks]))
         failures: dict[str, str] = {}
         if self.returns is not None:
