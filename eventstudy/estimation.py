@@ -593,7 +593,9 @@ def _design(returns: pd.DataFrame, layout: Layout, spec: _Spec, factors, risk_fr
     market = benchmark_lists[0] if same else tuple(_roles(len(benchmark_lists[0])))
     z_names = model.regressor_names(market)
     offset_name = model.offset(market)
-    return _Frames(raw, offset, raw - offset, z, z_names, market, offset_name, factor_info)
+    shifted = model.excess or any(model.offset(b) is not None for b in benchmark_lists)
+    y = raw - offset if shifted else raw  # nothing subtracted (market model): no copy of the panel minus zeros
+    return _Frames(raw, offset, y, z, z_names, market, offset_name, factor_info)
 
 
 def _roles(n: int) -> list[str]:
