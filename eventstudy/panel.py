@@ -144,6 +144,9 @@ def window_sums(data: AlignedData, day0: np.ndarray, firm: np.ndarray, window: t
     # firm-events by security, so each chunk of securities finds its rows with one slice
     order = np.argsort(firm, kind="stable")
     firm_sorted = firm[order]
+    # one buffer, reused by every chunk of every block: fresh memory costs a page fault per 4 kB on first
+    # write, which took longer than the sums themselves
+    buffer = np.empty(max(PREFIX_BUDGET // 8, q * (int((span_of[:, 1] - span_of[:, 0]).max(initial=0)) + 1)))
     # securities of one block share their rows: the prefix sums run over those rows only
     for lo_row, hi_row in np.unique(span_of, axis=0):
         in_span = used_securities[(span_of[:, 0] == lo_row) & (span_of[:, 1] == hi_row)]
@@ -152,12 +155,9 @@ def window_sums(data: AlignedData, day0: np.ndarray, firm: np.ndarray, window: t
         block = max(1, min(PREFIX_BUDGET // max(per_security, 1), len(in_span)))
         z = z_all[lo_row:hi_row]
         zz = (z[:, :, None] * z[:, None, :]).reshape(rows_t, p * p)
-        # one buffer, reused by every chunk: fresh memory costs a page fault per 4 kB on first write,
-        # which took longer than the sums themselves
-        buffer = np.empty((rows_t + 1, q, block))
         for first in range(0, len(in_span), block):
             securities = in_span[first : first + block]
-            prefix = buffer[:, :, : len(securities)]
+            prefix = buffer[: (rows_t + 1) * q * len(securities)].reshape(rows_t + 1, q, len(securities))
             usable = data.usable[lo_row:hi_row, securities]
             prefix[0] = 0.0
             w, y = prefix[1:, 0], prefix[1:, 1]

@@ -110,11 +110,11 @@ def _suspects(fit) -> np.ndarray:
         return np.ones(n, dtype=bool)  # no bound from this fit's algebra: check every row exactly
     sigma2 = fit.sigma2
     suspect = ~np.isfinite(sigma2)
-    y_max = np.nanmax(np.where(np.isfinite(fit.data.y), fit.data.y**2, np.nan), axis=0)
+    y_max = _column_max_squared(fit.data.y, fit.data.spans)
     suspect |= ~(sigma2 > 1e-6 * y_max[fit.firm])
     p = fit.data.z.shape[1]
     if p:
-        z_max = np.nanmax(np.where(np.isfinite(fit.data.z), fit.data.z**2, np.nan), axis=0)  # (P,)
+        z_max = np.fmax.reduce(np.abs(fit.data.z), axis=0) ** 2  # (P,)
         s_inv = np.diagonal(fit.xtx_inv[:, 1:, 1:], axis1=1, axis2=2)  # (N, P)
         variance_floor = 1.0 / (np.maximum(fit.n_obs, 1)[:, None] * s_inv)
         suspect |= ~(variance_floor > 1e-6 * z_max[None, :]).all(axis=1)
@@ -164,6 +164,21 @@ def _unidentified(fit, firm_names, regressor_names, market, reasons: np.ndarray)
                 "of the regressors"
             )
     return reasons
+
+
+def _column_max_squared(y: np.ndarray, spans: np.ndarray | None) -> np.ndarray:
+    """Largest squared value of each column, over its own block's rows only (NaN for an empty column).
+
+    ``fmax`` skips NaN; an infinite value only makes more firm-events suspects.
+    """
+    if spans is None:
+        return np.fmax.reduce(np.abs(y), axis=0) ** 2
+    out = np.full(y.shape[1], np.nan)
+    for lo, hi in np.unique(spans, axis=0):
+        columns = np.flatnonzero((spans[:, 0] == lo) & (spans[:, 1] == hi))
+        if hi > lo:
+            out[columns] = np.fmax.reduce(np.abs(y[lo:hi][:, columns]), axis=0) ** 2
+    return out
 
 
 def _identical(ticker: str, regressor: str, market: Sequence[str]) -> str:
