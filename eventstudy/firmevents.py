@@ -83,7 +83,7 @@ def _check_one_time_per_id(frame: pd.DataFrame) -> None:
     if not keys or not frame["event_id"].duplicated().any():
         return
     # values compared as text, column by column (one vectorized pass, not a string per row)
-    codes = {k: pd.factorize(frame[k].astype(str))[0] for k in keys}
+    codes = {k: pd.factorize(_comparable(frame[k]))[0] for k in keys}
     distinct = pd.DataFrame({"event_id": frame["event_id"].to_numpy(), **codes}).drop_duplicates()
     clashing = sorted(set(distinct["event_id"][distinct["event_id"].duplicated()]))
     if len(clashing):
@@ -99,6 +99,12 @@ def _check_one_time_per_id(frame: pd.DataFrame) -> None:
             "time: give each dated announcement its own event_id (e.g. 'E1-NVDA', 'E1-AMD'), or a 'day0' column "
             "if a security's day 0 differs on purpose."
         )
+
+
+def _comparable(column: pd.Series) -> pd.Series:
+    """Values equal exactly when their text is: datetimes as they are (formatting them is the slow part;
+    every NaT is one value, as every 'NaT' is one text), anything else as text."""
+    return column if pd.api.types.is_datetime64_any_dtype(column.dtype) else column.astype(str)
 
 
 def _where(frame: pd.DataFrame):
