@@ -44,6 +44,8 @@ __all__ = [
 
 #: firm-events whose (rows, W, K) event-window regressors are built at once when a CAR variance needs them
 _ROWS_AT_ONCE = 100_000
+#: cached arrays of StackedFit with one row per firm-event, which take() keeps
+_ROW_ARRAYS = frozenset({"x_event", "ar_event", "ar", "estimation_mask"})
 
 RISK_FREE = "RF"
 
@@ -671,7 +673,11 @@ class StackedFit:
         picked = {name: getattr(self, name)[rows] for name in ("day0", "firm", "params", "xtx_inv", "sigma2", "n_obs")}
         if self.dof is not None:
             picked["dof"] = self.dof[rows]
-        return replace(self, _cache={}, **picked)
+        # arrays already computed are one row per firm-event: keep their rows rather than compute them again
+        cache = {key: value[rows] for key, value in self._cache.items() if key in _ROW_ARRAYS}
+        for value in cache.values():
+            value.flags.writeable = False
+        return replace(self, _cache=cache, **picked)
 
 
 def estimate(
