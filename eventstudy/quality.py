@@ -452,8 +452,8 @@ def event_window_gaps(
 
 def _gap_rows(fit, rows: np.ndarray) -> np.ndarray:
     """Positions of the ``rows`` (a mask) whose event window has a day without an abnormal return."""
-    rows = np.flatnonzero(rows)
-    return rows[(~np.isfinite(fit.ar_event[rows])).any(axis=1)]
+    # a mask over all rows, not a copy of the chosen rows' (N, W) abnormal returns
+    return np.flatnonzero(np.asarray(rows, dtype=bool) & ~np.isfinite(fit.ar_event).all(axis=1))
 
 
 def warn_event_window_gaps(fit, firm_names, sessions, rows) -> list[str]:
