@@ -16,6 +16,9 @@ import numpy as np
 
 __all__ = ["AlignedData", "WindowSums", "relative_days", "gather", "window_sums"]
 
+#: firm-events gathered at once; a million rows at once spent most of the time faulting in index arrays
+_GATHER_ROWS = 1 << 16
+
 #: bytes of prefix sums held at once; securities are processed in chunks that fit (small enough to stay
 #: in the allocator's heap and near the cache: larger buffers were slower, not faster)
 PREFIX_BUDGET = 16 * 2**20
@@ -85,6 +88,17 @@ def gather(
         Column of ``matrix`` for each firm-event, giving an ``(N, L)`` array.  Without it every column is
         kept, giving ``(N, L, P)`` (the regressors shared by all firms).
     """
+    if len(day0) > _GATHER_ROWS:  # by chunks: the index temporaries stay small and in cache
+        parts = range(0, len(day0), _GATHER_ROWS)
+        first = gather(
+            matrix, day0[:_GATHER_ROWS], offsets, None if columns is None else columns[:_GATHER_ROWS], fill=fill
+        )
+        out = np.empty((len(day0), *first.shape[1:]), dtype=first.dtype)
+        out[:_GATHER_ROWS] = first
+        for a in parts[1:]:
+            b = a + _GATHER_ROWS
+            out[a:b] = gather(matrix, day0[a:b], offsets, None if columns is None else columns[a:b], fill=fill)
+        return out
     positions = day0[:, None] + offsets[None, :]
     inside = (positions >= 0) & (positions < matrix.shape[0])
     all_inside = bool(inside.all())
