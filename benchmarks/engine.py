@@ -92,6 +92,7 @@ def run_engine(returns, events, catalog=None):
     """End to end, as a user would: fit, then force the CAR table and the AR table."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", es.DroppedFirmEventsWarning)  # a 1 % gap can fall on day 0
+        warnings.simplefilter("ignore", es.DataQualityWarning)  # ... or inside an event window
         res = es.EventStudy(
             events,
             returns=returns,
@@ -104,6 +105,17 @@ def run_engine(returns, events, catalog=None):
     car = res.car()
     ar = res.ar
     return res, car, ar
+
+
+def run_fit_car(returns, events):
+    """What the issue's target times: fit, then the CAR table (no (N, L) AR table)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.DroppedFirmEventsWarning)
+        warnings.simplefilter("ignore", es.DataQualityWarning)
+        res = es.EventStudy(
+            events, returns=returns, market="MKT", model="market", estimation_window=ESTIMATION, event_window=EVENT
+        ).fit()
+    return res.car()
 
 
 def run_core(y, z, day0, firm):
@@ -211,6 +223,7 @@ def main_run(args) -> dict:
     run_engine(returns, events.iloc[:200])  # warm-up: first imports (scipy.stats), calendar build
     e2e_best, e2e_med, (res, car, ar) = best_of(args.repeat, run_engine, returns, events)
     nocat_best, nocat_med, _ = best_of(args.repeat, run_engine, returns, events, empty_catalog())
+    fitcar_best, fitcar_med, _ = best_of(args.repeat, run_fit_car, returns, events)
 
     y = returns.drop(columns="MKT").to_numpy()
     z = returns[["MKT"]].to_numpy()
@@ -218,7 +231,8 @@ def main_run(args) -> dict:
 
     m = min(args.loop, n)
     pick = np.random.default_rng(args.seed + 1).choice(n, m, replace=False)
-    loop_time, _, loop_out = best_of(1, run_loop, returns, day0[pick], firm[pick])
+    # best of up to three as well: a single loop run on a shared machine would flatter the ratio
+    loop_time, _, loop_out = best_of(min(args.repeat, 3), run_loop, returns, day0[pick], firm[pick])
     loop_scaled = loop_time / m * n
 
     # the loop and the engine agree on the firm-events both kept
@@ -241,12 +255,14 @@ def main_run(args) -> dict:
         "end_to_end_s": e2e_best,
         "end_to_end_median_s": e2e_med,
         "no_contamination_check_s": nocat_best,
+        "fit_car_s": fitcar_best,
         "array_core_s": core_best,
         "loop_firm_events": m,
         "loop_s": loop_time,
         "loop_scaled_s": loop_scaled,
         "ratio_end_to_end": loop_scaled / e2e_best,
         "ratio_no_contamination_check": loop_scaled / nocat_best,
+        "ratio_fit_car": loop_scaled / fitcar_best,
         "ratio_core": loop_scaled / core_best,
         "loop_vs_engine_max_rel_diff": max_rel,
         "loop_vs_engine_same_gaps": same_gaps,
@@ -258,6 +274,7 @@ def main_run(args) -> dict:
     }
     print(f"  end to end (fit + car() + ar), best of {args.repeat}: {e2e_best:8.3f} s  (median {e2e_med:.3f} s)")
     print(f"  same, contamination check skipped (empty catalog): {nocat_best:8.3f} s  (median {nocat_med:.3f} s)")
+    print(f"  fit + car() (the issue's target):                 {fitcar_best:8.3f} s  (median {fitcar_med:.3f} s)")
     print(f"  array core (estimate + CAR/var + AR/var):        {core_best:8.3f} s  (median {core_med:.3f} s)")
     print(f"  statsmodels loop: {loop_time:.3f} s for {m} firm-events -> {loop_scaled:.1f} s for {n:,} (scaled)")
     print(
@@ -265,7 +282,7 @@ def main_run(args) -> dict:
         f"(NaN where a window has a gap: {'same in both' if same_gaps else 'DIFFERENT'})"
     )
     print(
-        f"  speed-up vs loop: end to end {summary['ratio_end_to_end']:.0f}x, "
+        f"  speed-up vs loop: fit + car() {summary['ratio_fit_car']:.0f}x, end to end {summary['ratio_end_to_end']:.0f}x, "
         f"no contamination check {summary['ratio_no_contamination_check']:.0f}x, core {summary['ratio_core']:.0f}x"
     )
     print(
@@ -289,6 +306,7 @@ def big_child(n: int, limit_gb: float, seed: int) -> None:
         def fit_and_car():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", es.DroppedFirmEventsWarning)
+                warnings.simplefilter("ignore", es.DataQualityWarning)
                 res = es.EventStudy(
                     events, returns=returns, market="MKT", estimation_window=ESTIMATION, event_window=EVENT
                 ).fit()
@@ -364,8 +382,9 @@ def report(summary: dict, big: dict | None) -> None:
         f"(target < {TARGET_SECONDS:g} s: {'met' if speed_ok else 'NOT met'})"
     )
     print(
-        f"  speed-up vs statsmodels loop: {summary['ratio_end_to_end']:.0f}x "
-        f"(target >= {TARGET_RATIO:.0f}x: {'met' if ratio_ok else 'NOT met'})"
+        f"  speed-up vs statsmodels loop: fit + car() {summary['ratio_fit_car']:.0f}x "
+        f"(target >= {TARGET_RATIO:.0f}x: {'met' if summary['ratio_fit_car'] >= TARGET_RATIO else 'NOT met'}); "
+        f"with the AR table {summary['ratio_end_to_end']:.0f}x ({'met' if ratio_ok else 'NOT met'})"
     )
     print(
         f"  without the contamination check: {summary['no_contamination_check_s']:.3f} s, "

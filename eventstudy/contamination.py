@@ -7,7 +7,7 @@ day 0 per exchange, so a firm-event is checked against the events as its own mar
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,16 @@ from .exceptions import SessionAssumptionWarning
 from .firmevents import parse, resolve_rows
 from .layout import CalendarSpec, Layout
 
-__all__ = ["Catalog", "catalog_positions", "in_windows", "excluded_days", "flag_contamination"]
+__all__ = [
+    "Catalog",
+    "Hits",
+    "catalog_positions",
+    "in_windows",
+    "window_hits",
+    "excluded_days",
+    "flag_contamination",
+    "with_hits",
+]
 
 
 @dataclass
@@ -30,12 +39,17 @@ class Catalog:
     def groups(self):
         """(ticker or None, sorted positions, ids in that order): market-wide events, then each ticker's."""
         inside = np.flatnonzero(self.position >= 0)
-        tickers = pd.Series(self.ticker[inside], dtype=object)
-        market_wide = tickers.isna().to_numpy()
+        market_wide = pd.isna(self.ticker[inside])
         if market_wide.any():
             yield None, *self._sorted(inside[market_wide])
-        for key, members in tickers[~market_wide].groupby(tickers[~market_wide], sort=False).indices.items():
-            yield key, *self._sorted(inside[~market_wide][members])
+        rest = inside[~market_wide]
+        # one stable sort by (ticker, position) for every ticker at once; tickers in order of appearance
+        codes, uniques = pd.factorize(self.ticker[rest])
+        order = rest[np.lexsort((self.position[rest], codes))]
+        bounds = np.searchsorted(np.sort(codes), np.arange(len(uniques) + 1))
+        for k, key in enumerate(uniques):
+            members = order[bounds[k] : bounds[k + 1]]
+            yield key, self.position[members], self.ids[members]
 
     def _sorted(self, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         order = members[np.argsort(self.position[members], kind="stable")]
@@ -107,16 +121,121 @@ def catalog_positions(catalog, events, firm_events, calendars: CalendarSpec, lay
 def in_windows(catalog: Catalog, day0: np.ndarray, tickers: np.ndarray, window: tuple[int, int]) -> list[tuple]:
     """Ids of the catalog events whose day 0 lies in ``day0 + window``, per firm-event (same ticker or
     market-wide events), by binary search in each group's sorted positions."""
-    found: list[tuple] = [()] * len(day0)
-    rows_of = pd.Series(tickers, dtype=object).groupby(tickers, sort=False).indices
+    return window_hits(catalog, day0, tickers, window).contaminated_by()
+
+
+@dataclass(frozen=True, eq=False)
+class Hits:
+    """Contamination of N firm-events, kept as offsets into two id arrays; tuples are built when shown.
+
+    A firm-event's catalog events are ``ids[market_lo:market_hi]`` (market-wide events) then
+    ``ids[own_lo:own_hi]`` (its ticker's), each in day-0 order.  Its overlapping firm-events are the
+    neighbours ``near_lo <= j < near_hi`` (itself, at ``position``, excluded) of ``neighbours``, the
+    study's firm-events sorted by security and day 0: of one security, the firm-events whose event windows
+    overlap a firm-event's are one run of that order.  With thousands of events per ticker there are
+    hundreds of hits per firm-event; offsets cost four integers per firm-event, tuples hundreds of objects.
+    """
+
+    ids: np.ndarray
+    market_lo: np.ndarray
+    market_hi: np.ndarray
+    own_lo: np.ndarray
+    own_hi: np.ndarray
+    neighbours: np.ndarray
+    position: np.ndarray
+    near_lo: np.ndarray
+    near_hi: np.ndarray
+    confounders_added: bool = False  # the catalog's confounders column was added after these two
+
+    def take(self, rows) -> Hits:
+        """The firm-events ``rows`` (positions or a mask); ids and neighbours are shared."""
+        per_row = ("market_lo", "market_hi", "own_lo", "own_hi", "position", "near_lo", "near_hi")
+        return replace(self, **{name: getattr(self, name)[rows] for name in per_row})
+
+    def contaminated_by(self) -> list[tuple]:
+        """Per firm-event, the ids of the catalog events in its window: market-wide first, then its ticker's."""
+        ids = self.ids
+        return [
+            tuple(ids[a:b]) + tuple(ids[c:d]) if b > a or d > c else ()
+            for a, b, c, d in zip(
+                self.market_lo.tolist(), self.market_hi.tolist(), self.own_lo.tolist(), self.own_hi.tolist()
+            )
+        ]
+
+    def overlaps(self) -> list[tuple]:
+        """Per firm-event, the other firm-events of its ticker whose event windows overlap, nearest first
+        (the one before, the one after, two before, ...)."""
+        ids = self.neighbours
+        out: list[tuple] = []
+        for i, lo, hi in zip(self.position.tolist(), self.near_lo.tolist(), self.near_hi.tolist()):
+            if hi - lo <= 1:
+                out.append(())
+                continue
+            found = []
+            for lag in range(1, max(i - lo, hi - 1 - i) + 1):
+                if i - lag >= lo:
+                    found.append(ids[i - lag])
+                if i + lag < hi:
+                    found.append(ids[i + lag])
+            out.append(tuple(found))
+        return out
+
+    def any_contamination(self) -> np.ndarray:
+        return (self.market_hi > self.market_lo) | (self.own_hi > self.own_lo)
+
+
+def window_hits(
+    catalog: Catalog,
+    day0: np.ndarray,
+    tickers: np.ndarray,
+    window: tuple[int, int],
+    firm: np.ndarray | None = None,
+    event_ids: np.ndarray | None = None,
+    event_window: tuple[int, int] | None = None,
+) -> Hits:
+    """:class:`Hits` of the catalog events whose day 0 lies in ``day0 + window`` (binary search in each
+    group's sorted positions) and, given ``firm``, ``event_ids`` and ``event_window``, of the firm-events of
+    one security whose event windows overlap."""
+    n = len(day0)
+    market_lo, market_hi = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    own_lo, own_hi = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    pieces: list[np.ndarray] = []
+    offset = 0
+    codes, uniques = pd.factorize(pd.Series(tickers, dtype=object))
+    by_ticker = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[by_ticker], np.arange(len(uniques) + 1))
+    code_of = {key: k for k, key in enumerate(uniques)}
     for key, positions, ids in catalog.groups():  # a loop over the catalog's tickers, not over firm-events
-        rows = np.arange(len(day0)) if key is None else rows_of.get(key, np.array([], dtype=np.int64))
+        if key is None:
+            rows, lo_out, hi_out = np.arange(n), market_lo, market_hi
+        else:
+            k = code_of.get(key)
+            if k is None:
+                continue
+            rows, lo_out, hi_out = by_ticker[bounds[k] : bounds[k + 1]], own_lo, own_hi
         lo = np.searchsorted(positions, day0[rows] + window[0], side="left")
         hi = np.searchsorted(positions, day0[rows] + window[1], side="right")
-        hits = np.flatnonzero(hi > lo)
-        for row, a, b in zip(rows[hits], lo[hits], hi[hits]):  # only firm-events with a catalog event inside
-            found[row] = found[row] + tuple(ids[a:b])
-    return found
+        lo_out[rows], hi_out[rows] = lo + offset, hi + offset
+        pieces.append(ids)
+        offset += len(ids)
+    ids = np.concatenate(pieces) if pieces else np.array([], dtype=object)
+    if firm is None:
+        empty = np.zeros(n, dtype=np.int64)
+        return Hits(ids, market_lo, market_hi, own_lo, own_hi, np.array([], dtype=object), empty, empty, empty)
+    lo_day, hi_day = event_window
+    width = hi_day - lo_day
+    order = np.lexsort((day0, firm))
+    firm_sorted, day_sorted = firm[order], day0[order]
+    # windows overlap when day 0s are at most `width` apart; one security's run of such neighbours is a slice
+    key_sorted = firm_sorted.astype(np.int64) * (1 << 32) + day_sorted
+    near_lo = np.searchsorted(key_sorted, key_sorted - width, side="left")
+    near_hi = np.searchsorted(key_sorted, key_sorted + width, side="right")
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    unsorted_lo, unsorted_hi = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    unsorted_lo[order], unsorted_hi[order] = near_lo, near_hi
+    neighbours = np.asarray(event_ids, dtype=object)[order]
+    return Hits(ids, market_lo, market_hi, own_lo, own_hi, neighbours, position, unsorted_lo, unsorted_hi)
 
 
 def excluded_days(catalog: Catalog, tickers, sessions, event_window) -> np.ndarray:
@@ -135,31 +254,29 @@ def excluded_days(catalog: Catalog, tickers, sessions, event_window) -> np.ndarr
     return excluded
 
 
-def flag_contamination(kept: pd.DataFrame, fit, catalog: Catalog, estimation_window, event_window) -> pd.DataFrame:
-    """Add ``contaminated_by`` (catalog events whose day 0 falls in the estimation window) and ``overlaps``
-    (other firm-events of the same ticker whose event windows overlap)."""
+def flag_contamination(kept: pd.DataFrame, fit, catalog: Catalog, estimation_window, event_window):
+    """``kept`` with the catalog's ``confounders``, and the :class:`Hits` behind ``contaminated_by`` (catalog
+    events whose day 0 falls in the estimation window) and ``overlaps`` (other firm-events of the same
+    ticker whose event windows overlap), which :func:`with_hits` adds as columns when a table is shown."""
     kept = kept.copy()
-    n = len(kept)
     tickers = kept["ticker"].to_numpy(dtype=object)
-    kept["contaminated_by"] = in_windows(catalog, fit.day0, tickers, estimation_window)
-    lo, hi = event_window
-    width = hi - lo
-    order = np.lexsort((fit.day0, fit.firm))
-    overlaps: list[tuple] = [()] * n
-    firm_sorted, day_sorted = fit.firm[order], fit.day0[order]
     ids = kept["event_id"].to_numpy()
-    lag = 1
-    while lag < n:  # lags grow only while some firm has that many events within one window width
-        close = (day_sorted[lag:] - day_sorted[:-lag] <= width) & (firm_sorted[lag:] == firm_sorted[:-lag])
-        if not close.any():
-            break
-        for j in np.flatnonzero(close):  # the few overlapping pairs, not every firm-event
-            a, b = order[j], order[j + lag]
-            overlaps[a] = overlaps[a] + (ids[b],)
-            overlaps[b] = overlaps[b] + (ids[a],)
-        lag += 1
-    kept["overlaps"] = overlaps
+    hits = window_hits(catalog, fit.day0, tickers, estimation_window, fit.firm, ids, event_window)
     if "confounders" not in kept.columns:
         kept["confounders"] = [catalog.confounders.get(event_id, "") for event_id in ids]
+        hits = replace(hits, confounders_added=True)
     kept["confounders"] = kept["confounders"].astype(object).fillna("")
-    return kept
+    return kept, hits
+
+
+def with_hits(firm_events: pd.DataFrame, hits: Hits | None) -> pd.DataFrame:
+    """``firm_events`` with ``contaminated_by`` and ``overlaps`` as columns of tuples, before ``confounders``."""
+    if hits is None:
+        return firm_events.copy()
+    last = hits.confounders_added and "confounders" in firm_events.columns
+    table = firm_events.drop(columns="confounders") if last else firm_events.copy()
+    table["contaminated_by"] = hits.contaminated_by()
+    table["overlaps"] = hits.overlaps()
+    if last:
+        table["confounders"] = firm_events["confounders"].to_numpy()
+    return table

@@ -9,6 +9,7 @@ immutable :class:`~eventstudy.results.EventStudyResults`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import warnings
@@ -264,9 +265,10 @@ class EventStudy:
             )
         kept = firm_events.loc[keep].reset_index(drop=True)
         fit = replace(fit, cluster=event_clusters(kept["event_id"].to_numpy(), fit.day0), _cache={})
-        kept["benchmarks"] = [", ".join(b) for b in kept["benchmarks"]]
-        kept = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
-        provenance = _provenance(returns, frames, source_info)
+        codes, lists = pd.factorize(kept["benchmarks"].to_numpy())  # a few distinct lists: join each once
+        kept["benchmarks"] = np.array([", ".join(b) for b in lists], dtype=object)[codes]
+        kept, hits = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
+        provenance = functools.partial(_provenance, returns, frames.factors, source_info)  # computed when read
         return EventStudyResults(
             fit=fit,
             firm_events=kept,
@@ -281,6 +283,7 @@ class EventStudy:
             provenance=provenance,
             return_kind=spec.return_kind,
             name=self.name,
+            contamination=hits,
         )
 
     # ----------------------------------------------------------------------------------------------------
@@ -318,7 +321,7 @@ class EventStudy:
         )
 
     def _load_returns(self, firm_events: pd.DataFrame, spec: _Spec) -> tuple[pd.DataFrame, dict, dict[str, str]]:
-        benchmarks = list(dict.fromkeys(b for names in firm_events["benchmarks"] for b in names))
+        benchmarks = list(dict.fromkeys(b for names in dict.fromkeys(firm_events["benchmarks"]) for b in names))
         needed = list(dict.fromkeys([*pd.unique(firm_events["ticker"]), *benchmarks]))
         failures: dict[str, str] = {}
         if self.returns is not None:
@@ -358,9 +361,10 @@ class EventStudy:
             raise TypeError(f"The 'returns' parameter has non-numeric columns {bad}; returns must be floats.")
         # infinite values, percent, prices in the columns the study reads: each named, with the fix
         check_return_values(values[[c for c in needed if c in values.columns]])
-        for ticker in needed:  # tickers are case-sensitive: say so where the other case exists
+        present = set(returns.columns)
+        for ticker in (t for t in needed if t not in present):  # case-sensitive: say so where the other case exists
             hint = case_hint([ticker], returns.columns).strip()
-            if ticker not in returns.columns and hint:
+            if hint:
                 failures[ticker] = f"{failures.get(ticker, f'no column {ticker!r} in the returns')}. {hint}"
         found = warn_implausible(returns[[c for c in needed if c in returns.columns]], benchmarks[0])
         if len(found):
@@ -648,7 +652,9 @@ def _design(returns: pd.DataFrame, layout: Layout, spec: _Spec, factors, risk_fr
     market = benchmark_lists[0] if same else tuple(_roles(len(benchmark_lists[0])))
     z_names = model.regressor_names(market)
     offset_name = model.offset(market)
-    return _Frames(raw, offset, raw - offset, z, z_names, market, offset_name, factor_info)
+    shifted = model.excess or any(model.offset(b) is not None for b in benchmark_lists)
+    y = raw - offset if shifted else raw  # nothing subtracted (market model): no copy of the panel minus zeros
+    return _Frames(raw, offset, y, z, z_names, market, offset_name, factor_info)
 
 
 def _roles(n: int) -> list[str]:
@@ -784,9 +790,9 @@ def _dropped_table(firm_events: pd.DataFrame, reasons: pd.Series) -> pd.DataFram
 # --------------------------------------------------------------------------------------------------------
 
 
-def _provenance(returns: pd.DataFrame, frames: _Frames, source_info: dict) -> dict:
+def _provenance(returns: pd.DataFrame, factors: dict, source_info: dict) -> dict:
     values = np.ascontiguousarray(returns.to_numpy(dtype=float))
-    digest = hashlib.sha256(values.tobytes())
+    digest = hashlib.sha256(memoryview(values))  # the array's own buffer, no bytes copy
     digest.update(returns.index.asi8.tobytes())
     digest.update("\x1f".join(map(str, returns.columns)).encode())
     valid = np.isfinite(values)
@@ -800,6 +806,6 @@ def _provenance(returns: pd.DataFrame, frames: _Frames, source_info: dict) -> di
         "returns_sha256": digest.hexdigest(),
         "return_ranges": ranges,
         "notes": list(returns.attrs.get("eventstudy_notes", [])),
-        "factors": frames.factors,
+        "factors": factors,
         "versions": library_versions(),
     }

@@ -171,6 +171,24 @@ def _localize(local: pd.DatetimeIndex, tz: str, labels: np.ndarray) -> pd.Dateti
         ) from None
 
 
+class _RowLabels:
+    """How messages name rows (``where(i)``), written only for the rows a message names: a million
+    firm-events would otherwise format a million strings that no message shows."""
+
+    def __init__(self, where: Callable[[int], str], index: np.ndarray) -> None:
+        self._where, self._index = where, np.asarray(index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __getitem__(self, key):
+        picked = self._index[key]
+        return self._where(int(picked)) if np.ndim(picked) == 0 else _RowLabels(self._where, picked)
+
+    def __iter__(self):
+        return (self._where(int(i)) for i in self._index)
+
+
 def _zone(value, where: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -258,7 +276,7 @@ def parse_event_times(
     wall = np.full(n, _NAT, dtype=np.int64)
     zone = np.full(n, None, dtype=object)
     dates = np.full(n, np.datetime64("NaT"), dtype="M8[ns]")
-    labels = np.array([where(i) for i in range(n)], dtype=object)
+    labels = _RowLabels(where, np.arange(n))
     sessions = _sessions(frame, where, default_session)
     rules = _rules(frame, sessions, where, unknown_session, fallback_unknown)
     stamps = frame["timestamp"] if "timestamp" in frame.columns else None

@@ -82,11 +82,12 @@ def _check_one_time_per_id(frame: pd.DataFrame) -> None:
     keys = [c for c in ("date", "timestamp", "time", "timezone", "session") if c in frame.columns]
     if not keys or not frame["event_id"].duplicated().any():
         return
-    text = pd.Series(["|".join(map(str, row)) for row in frame[keys].itertuples(index=False)], index=frame.index)
-    counts = text.groupby(frame["event_id"]).nunique()
-    clashing = counts[counts > 1]
+    # values compared as text, column by column (one vectorized pass, not a string per row)
+    codes = {k: pd.factorize(_comparable(frame[k]))[0] for k in keys}
+    distinct = pd.DataFrame({"event_id": frame["event_id"].to_numpy(), **codes}).drop_duplicates()
+    clashing = sorted(set(distinct["event_id"][distinct["event_id"].duplicated()]))
     if len(clashing):
-        event_id = clashing.index[0]
+        event_id = clashing[0]
         rows = frame.index[frame["event_id"] == event_id]
         shown = "; ".join(
             f"row {r + 1}: "
@@ -98,6 +99,12 @@ def _check_one_time_per_id(frame: pd.DataFrame) -> None:
             "time: give each dated announcement its own event_id (e.g. 'E1-NVDA', 'E1-AMD'), or a 'day0' column "
             "if a security's day 0 differs on purpose."
         )
+
+
+def _comparable(column: pd.Series) -> pd.Series:
+    """Values equal exactly when their text is: datetimes as they are (formatting them is the slow part;
+    every NaT is one value, as every 'NaT' is one text), anything else as text."""
+    return column if pd.api.types.is_datetime64_any_dtype(column.dtype) else column.astype(str)
 
 
 def _where(frame: pd.DataFrame):

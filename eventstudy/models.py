@@ -42,6 +42,11 @@ __all__ = [
     "estimate",
 ]
 
+#: firm-events whose (rows, W, K) event-window regressors are built at once when a CAR variance needs them
+_ROWS_AT_ONCE = 100_000
+#: cached arrays of StackedFit with one row per firm-event, which take() keeps
+_ROW_ARRAYS = frozenset({"x_event", "ar_event", "ar", "estimation_mask"})
+
 RISK_FREE = "RF"
 
 
@@ -661,7 +666,16 @@ class StackedFit:
         summing the daily variances would drop them.
         """
         positions = self.event_positions(window)
-        s = self.x_event[:, positions, :].sum(axis=1)
+        if "x_event" in self._cache or self.n <= _ROWS_AT_ONCE:
+            s = self.x_event[:, positions, :].sum(axis=1)
+        else:  # the regressors of the window only, a chunk of firm-events at a time: no (N, W, K) array kept
+            days = self.event_days[positions]
+            s = np.concatenate(
+                [
+                    self.take(np.arange(a, min(a + _ROWS_AT_ONCE, self.n))).design(days).sum(axis=1)
+                    for a in range(0, self.n, _ROWS_AT_ONCE)
+                ]
+            )
         quad = np.einsum("nk,nkj,nj->n", s, self.xtx_inv, s)
         return self.sigma2 * (len(positions) + quad)
 
@@ -672,7 +686,11 @@ class StackedFit:
         for name in ("dof", "cluster"):
             if getattr(self, name) is not None:
                 picked[name] = getattr(self, name)[rows]
-        return replace(self, _cache={}, **picked)
+        # arrays already computed are one row per firm-event: keep their rows rather than compute them again
+        cache = {key: value[rows] for key, value in self._cache.items() if key in _ROW_ARRAYS}
+        for value in cache.values():
+            value.flags.writeable = False
+        return replace(self, _cache=cache, **picked)
 
 
 def estimate(

@@ -16,8 +16,12 @@ import numpy as np
 
 __all__ = ["AlignedData", "WindowSums", "relative_days", "gather", "window_sums"]
 
-#: bytes of prefix sums held at once; securities are processed in blocks that fit
-PREFIX_BUDGET = 256 * 2**20
+#: firm-events gathered at once; a million rows at once spent most of the time faulting in index arrays
+_GATHER_ROWS = 1 << 16
+
+#: bytes of prefix sums held at once; securities are processed in chunks that fit (small enough to stay
+#: in the allocator's heap and near the cache: larger buffers were slower, not faster)
+PREFIX_BUDGET = 16 * 2**20
 
 
 def relative_days(estimation_window: tuple[int, int], event_window: tuple[int, int]) -> np.ndarray:
@@ -84,12 +88,27 @@ def gather(
         Column of ``matrix`` for each firm-event, giving an ``(N, L)`` array.  Without it every column is
         kept, giving ``(N, L, P)`` (the regressors shared by all firms).
     """
+    if len(day0) > _GATHER_ROWS:  # by chunks: the index temporaries stay small and in cache
+        parts = range(0, len(day0), _GATHER_ROWS)
+        first = gather(
+            matrix, day0[:_GATHER_ROWS], offsets, None if columns is None else columns[:_GATHER_ROWS], fill=fill
+        )
+        out = np.empty((len(day0), *first.shape[1:]), dtype=first.dtype)
+        out[:_GATHER_ROWS] = first
+        for a in parts[1:]:
+            b = a + _GATHER_ROWS
+            out[a:b] = gather(matrix, day0[a:b], offsets, None if columns is None else columns[a:b], fill=fill)
+        return out
     positions = day0[:, None] + offsets[None, :]
     inside = (positions >= 0) & (positions < matrix.shape[0])
     all_inside = bool(inside.all())
     if not all_inside:
         positions = np.clip(positions, 0, matrix.shape[0] - 1)
-    out = matrix[positions, columns[:, None]] if columns is not None else matrix[positions]
+    if columns is not None and matrix.flags.c_contiguous:
+        # one flat index instead of a pair: numpy's 2-d fancy indexing was most of a million-row gather
+        out = matrix.reshape(-1).take(positions * matrix.shape[1] + columns[:, None])
+    else:
+        out = matrix[positions, columns[:, None]] if columns is not None else matrix[positions]
     if not all_inside:
         out = out.copy()
         out[~inside] = fill
@@ -139,31 +158,44 @@ def window_sums(data: AlignedData, day0: np.ndarray, firm: np.ndarray, window: t
     z_all = np.where(np.isfinite(data.z), data.z, 0.0)
     spans = data.spans if data.spans is not None else np.tile([0, t], (m, 1))
     span_of = spans[used_securities]
+    q = 3 + 2 * p + p * p
+    # firm-events by security, so each chunk of securities finds its rows with one slice
+    order = np.argsort(firm, kind="stable")
+    firm_sorted = firm[order]
+    # one buffer, reused by every chunk of every block: fresh memory costs a page fault per 4 kB on first
+    # write, which took longer than the sums themselves
+    buffer = np.empty(max(PREFIX_BUDGET // 8, q * (int((span_of[:, 1] - span_of[:, 0]).max(initial=0)) + 1)))
     # securities of one block share their rows: the prefix sums run over those rows only
     for lo_row, hi_row in np.unique(span_of, axis=0):
         in_span = used_securities[(span_of[:, 0] == lo_row) & (span_of[:, 1] == hi_row)]
         rows_t = hi_row - lo_row
-        per_security = (rows_t + 1) * (3 + 2 * p + p * p) * 8
-        block = max(1, PREFIX_BUDGET // max(per_security, 1))
+        per_security = (rows_t + 1) * q * 8
+        block = max(1, min(PREFIX_BUDGET // max(per_security, 1), len(in_span)))
         z = z_all[lo_row:hi_row]
         zz = (z[:, :, None] * z[:, None, :]).reshape(rows_t, p * p)
         for first in range(0, len(in_span), block):
             securities = in_span[first : first + block]
+            prefix = buffer[: (rows_t + 1) * q * len(securities)].reshape(rows_t + 1, q, len(securities))
             usable = data.usable[lo_row:hi_row, securities]
-            w = usable.astype(float)  # (T_b, B)
-            y = np.where(usable, data.y[lo_row:hi_row, securities], 0.0)
-            # every quantity goes into one (T_b + 1, Q, B) array so one pass builds all prefix sums
-            prefix = np.zeros((rows_t + 1, 3 + 2 * p + p * p, len(securities)))
-            prefix[1:, 0], prefix[1:, 1], prefix[1:, 2] = w, y, y * y
+            prefix[0] = 0.0
+            w, y = prefix[1:, 0], prefix[1:, 1]
+            w[...] = usable
+            np.copyto(y, data.y[lo_row:hi_row, securities])
+            y[~usable] = 0.0
+            np.multiply(y, y, out=prefix[1:, 2])
             for k in range(p):
-                prefix[1:, 3 + k] = w * z[:, [k]]
-                prefix[1:, 3 + p + k] = y * z[:, [k]]
+                np.multiply(w, z[:, [k]], out=prefix[1:, 3 + k])
+                np.multiply(y, z[:, [k]], out=prefix[1:, 3 + p + k])
             for k in range(p * p):
-                prefix[1:, 3 + 2 * p + k] = w * zz[:, [k]]
+                np.multiply(w, zz[:, [k]], out=prefix[1:, 3 + 2 * p + k])
             # row by row: numpy's cumsum along the first axis of a 3-d array is several times slower
             for row in range(1, rows_t + 1):  # a loop over sessions, not firm-events
                 prefix[row] += prefix[row - 1]
-            rows = np.flatnonzero(np.isin(firm, securities))
+            lo_pos = np.searchsorted(firm_sorted, securities[0], side="left")
+            hi_pos = np.searchsorted(firm_sorted, securities[-1], side="right")
+            rows = order[lo_pos:hi_pos]  # securities are sorted, so their firm-events are one slice ...
+            if hi_pos - lo_pos and securities[-1] - securities[0] >= len(securities):
+                rows = rows[np.isin(firm[rows], securities)]  # ... less those of other blocks' securities
             col = np.searchsorted(securities, firm[rows])
             a = np.clip(start[rows] - lo_row, 0, rows_t)
             b = np.clip(stop[rows] - lo_row, 0, rows_t)

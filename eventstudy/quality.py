@@ -82,9 +82,43 @@ def unidentified(fit, firm_names: Sequence[str], regressor_names: Sequence[str],
     reasons = np.full(fit.n, None, dtype=object)
     if fit.n == 0:
         return reasons
-    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # a firm-event without estimation days has no spread
-        return _unidentified(fit, firm_names, regressor_names, market, reasons)
+        suspects = np.flatnonzero(_suspects(fit))
+        for first in range(0, len(suspects), _CHUNK):  # (N, L) arrays for the suspects only, a chunk at a time
+            rows = suspects[first : first + _CHUNK]
+            part = np.full(len(rows), None, dtype=object)
+            reasons[rows] = _unidentified(fit.take(rows), firm_names, regressor_names, market, part)
+    return reasons
+
+
+#: firm-events examined at once by the exact checks: bounds their (rows, L) arrays to a few hundred MB
+_CHUNK = 50_000
+
+
+def _suspects(fit) -> np.ndarray:
+    r"""Firm-events that may fail a check of :func:`_unidentified`; the others provably pass it.
+
+    The fit gives cheap bounds, far from the checks' thresholds: for least squares with a constant,
+    :math:`1/(T_i\,[S_i^{-1}]_{kk})` is at most regressor k's variance over the window, and the residual
+    variance of a security identical to a regressor, or fitted exactly, is at most :math:`10^{-10}` of its
+    variance, itself at most the largest squared return of its column.  Only rows within a factor
+    :math:`10^{6}` of a threshold, or with a failed fit, get the exact (N, L) checks.
+    """
+    n = fit.n
+    if not (fit.estimated and fit.intercept and fit.dof is None and fit.xtx_inv.shape[1] == fit.params.shape[1]):
+        return np.ones(n, dtype=bool)  # no bound from this fit's algebra: check every row exactly
+    sigma2 = fit.sigma2
+    suspect = ~np.isfinite(sigma2)
+    y_max = _column_max_squared(fit.data.y, fit.data.spans)
+    suspect |= ~(sigma2 > 1e-6 * y_max[fit.firm])
+    p = fit.data.z.shape[1]
+    if p:
+        z_max = np.fmax.reduce(np.abs(fit.data.z), axis=0) ** 2  # (P,)
+        s_inv = np.diagonal(fit.xtx_inv[:, 1:, 1:], axis1=1, axis2=2)  # (N, P)
+        variance_floor = 1.0 / (np.maximum(fit.n_obs, 1)[:, None] * s_inv)
+        suspect |= ~(variance_floor > 1e-6 * z_max[None, :]).all(axis=1)
+    return suspect
 
 
 def _unidentified(fit, firm_names, regressor_names, market, reasons: np.ndarray) -> np.ndarray:
@@ -132,6 +166,21 @@ def _unidentified(fit, firm_names, regressor_names, market, reasons: np.ndarray)
     return reasons
 
 
+def _column_max_squared(y: np.ndarray, spans: np.ndarray | None) -> np.ndarray:
+    """Largest squared value of each column, over its own block's rows only (NaN for an empty column).
+
+    ``fmax`` skips NaN; an infinite value only makes more firm-events suspects.
+    """
+    if spans is None:
+        return np.fmax.reduce(np.abs(y), axis=0) ** 2
+    out = np.full(y.shape[1], np.nan)
+    for lo, hi in np.unique(spans, axis=0):
+        columns = np.flatnonzero((spans[:, 0] == lo) & (spans[:, 1] == hi))
+        if hi > lo:
+            out[columns] = np.fmax.reduce(np.abs(y[lo:hi][:, columns]), axis=0) ** 2
+    return out
+
+
 def _identical(ticker: str, regressor: str, market: Sequence[str]) -> str:
     itself = " (the benchmark studied against itself)" if ticker == regressor or ticker in market else ""
     return (
@@ -177,9 +226,15 @@ def check_return_values(returns: pd.DataFrame, *, name: str = "returns") -> None
             "return comes from a zero or missing price divided into; fix the price, or set the value to NaN "
             "(returns.replace([np.inf, -np.inf], np.nan)) to leave a gap."
         )
-    with warnings.catch_warnings():
+    typical = np.full(values.shape[1], np.nan)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column has no median
-        typical = np.nanmedian(np.abs(values), axis=0) if len(values) else np.full(values.shape[1], np.nan)
+        # a median above the limit needs at least half the column above it: only such columns get one
+        size = np.abs(values)
+        n = np.isfinite(size).sum(axis=0)
+        maybe = np.flatnonzero((size > _DECIMAL_LIMIT).sum(axis=0) >= n - n // 2)
+        if len(values) and len(maybe):
+            typical[maybe] = np.nanmedian(size[:, maybe], axis=0)
     large = np.flatnonzero(np.isfinite(typical) & (typical > _DECIMAL_LIMIT))
     if not len(large):
         return
@@ -283,44 +338,53 @@ def implausible_returns(returns: pd.DataFrame, market: str | None = None) -> pd.
     do a 10-for-1 split (-90 %) and a quote switching from pence to pounds (-99 %).
     """
     columns = ["ticker", "date", "return", "market_return", "robust_z", "hint"]
-    found = []
-    log = np.log1p(returns.astype("float64").where(returns > -1))
-    m = log[market] if market is not None and market in log.columns else None
     from .data.base import RATE_TICKERS
 
-    for ticker in log.columns:
-        if str(ticker).lstrip("^").upper() in RATE_TICKERS:
-            continue  # yields, not prices: their relative changes mean nothing
-        if ticker == market:
-            a = log[ticker]
-        else:
-            a = log[ticker] - m if m is not None else log[ticker]
-        a = a.dropna()
-        if len(a) < 20:
-            continue
-        centre = float(a.median())
-        scale = 1.4826 * float((a - centre).abs().median())
-        if not scale > 0:
-            continue
+    raw = returns.to_numpy(dtype="float64", na_value=np.nan)
+    names = list(returns.columns)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log = np.log1p(np.where(raw > -1, raw, np.nan))
+    at_market = names.index(market) if market is not None and market in names else None
+    # yields, not prices: their relative changes mean nothing
+    judged = [k for k, t in enumerate(names) if str(t).lstrip("^").upper() not in RATE_TICKERS]
+    a = log[:, judged]
+    if at_market is not None:
+        others = np.array([k != at_market for k in judged])
+        a[:, others] -= log[:, [at_market]]
+    with np.errstate(invalid="ignore"):
+        # a day is flagged only beyond ln 1.8: the medians are needed for the few columns with such a day
+        big = np.flatnonzero((np.abs(a) > IMPLAUSIBLE_LOG_RETURN).any(axis=0))
+    judged = [judged[j] for j in big]
+    a = a[:, big]
+    # all columns at once (one nanmedian per statistic), not one pandas Series per ticker
+    observed = np.isfinite(a)
+    enough = observed.sum(axis=0) >= 20
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns have no median
+        centre = np.nanmedian(a, axis=0) if len(a) else np.full(a.shape[1], np.nan)
+        scale = 1.4826 * (np.nanmedian(np.abs(a - centre), axis=0) if len(a) else centre)
         z = (a - centre) / scale
-        hits = a.index[(a.abs() > IMPLAUSIBLE_LOG_RETURN) & (z.abs() > IMPLAUSIBLE_ROBUST_Z)]
-        for day in hits:
-            r = float(returns.at[day, ticker])
-            ratio = 1.0 / (1.0 + r) if r < 0 else 1.0 + r
-            hint = (
-                f"a price ratio of about {ratio:.3g}: an unadjusted split, a reverse split or a change of quote "
-                "unit (pence/pounds, cents/dollars)"
-            )
-            found.append(
-                {
-                    "ticker": ticker,
-                    "date": day,
-                    "return": r,
-                    "market_return": float(returns.at[day, market]) if m is not None else np.nan,
-                    "robust_z": float(z[day]),
-                    "hint": hint,
-                }
-            )
+        flagged = (np.abs(a) > IMPLAUSIBLE_LOG_RETURN) & (np.abs(z) > IMPLAUSIBLE_ROBUST_Z)
+    flagged &= observed & (enough & (scale > 0))[None, :]
+    found = []
+    for j, row in np.argwhere(flagged.T):  # ticker by ticker, then by date: the few days found
+        col = judged[j]
+        r = float(raw[row, col])
+        ratio = 1.0 / (1.0 + r) if r < 0 else 1.0 + r
+        hint = (
+            f"a price ratio of about {ratio:.3g}: an unadjusted split, a reverse split or a change of quote "
+            "unit (pence/pounds, cents/dollars)"
+        )
+        found.append(
+            {
+                "ticker": names[col],
+                "date": returns.index[row],
+                "return": r,
+                "market_return": float(raw[row, at_market]) if at_market is not None else np.nan,
+                "robust_z": float(z[row, j]),
+                "hint": hint,
+            }
+        )
     return pd.DataFrame(found, columns=columns)
 
 
@@ -354,20 +418,23 @@ def warn_implausible(returns: pd.DataFrame, market: str | None = None) -> pd.Dat
 # --------------------------------------------------------------------------------------------------------
 
 
-def event_window_gaps(fit, firm_names: Sequence[str], sessions: pd.DatetimeIndex, rows: np.ndarray) -> list[str]:
+def event_window_gaps(
+    fit, firm_names: Sequence[str], sessions: pd.DatetimeIndex, rows: np.ndarray, *, limit: int | None = None
+) -> list[str]:
     """One sentence per kept firm-event with a day of its event window that has no abnormal return.
 
     Such a firm-event is kept (its other windows are fine) but every CAR over a window that includes the
-    day is NaN; the sentence names the ticker, day 0, the missing day and why it is missing.
+    day is NaN; the sentence names the ticker, day 0, the missing day and why it is missing.  ``limit``
+    stops after that many sentences (a warning shows a few; :func:`_gap_rows` counts them all).
     """
     out: list[str] = []
-    rows = np.flatnonzero(rows)
+    rows = _gap_rows(fit, rows)[:limit]
     if not len(rows):
         return out
     ar = fit.ar_event[rows]
     days = fit.event_days
     y = _gather(fit.data.y, fit.day0[rows], days, fit.firm[rows])
-    for i in np.flatnonzero((~np.isfinite(ar)).any(axis=1)):
+    for i in range(len(rows)):
         row = rows[i]
         ticker = firm_names[fit.firm[row]]
         day0 = fit.day0[row]
@@ -383,14 +450,21 @@ def event_window_gaps(fit, firm_names: Sequence[str], sessions: pd.DatetimeIndex
     return out
 
 
+def _gap_rows(fit, rows: np.ndarray) -> np.ndarray:
+    """Positions of the ``rows`` (a mask) whose event window has a day without an abnormal return."""
+    # a mask over all rows, not a copy of the chosen rows' (N, W) abnormal returns
+    return np.flatnonzero(np.asarray(rows, dtype=bool) & ~np.isfinite(fit.ar_event).all(axis=1))
+
+
 def warn_event_window_gaps(fit, firm_names, sessions, rows) -> list[str]:
-    """Issue one :class:`DataQualityWarning` listing :func:`event_window_gaps`; return the sentences."""
-    found = event_window_gaps(fit, firm_names, sessions, rows)
+    """Issue one :class:`DataQualityWarning` naming the first ten of :func:`event_window_gaps`; return those."""
+    count = len(_gap_rows(fit, rows))
+    found = event_window_gaps(fit, firm_names, sessions, rows, limit=10)  # sentences for the ten shown only
     if found:
         warnings.warn(
-            f"{len(found)} firm-event(s) lack an abnormal return inside the event window and were kept: "
-            + "; ".join(found[:10])
-            + (f"; and {len(found) - 10} more" if len(found) > 10 else "")
+            f"{count} firm-event(s) lack an abnormal return inside the event window and were kept: "
+            + "; ".join(found)
+            + (f"; and {count - 10} more" if count > 10 else "")
             + ". Their CARs over windows that include those days are NaN; fill the missing prices, or choose "
             "windows that avoid those days.",
             DataQualityWarning,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ._validation import check_choice, check_window
+from .contamination import Hits, with_hits
 from .models import NormalReturnModel, StackedFit
 from .panel import gather
 from .summary import Summary, Table, window_label
@@ -51,9 +51,10 @@ class EventStudyResults:
         model: NormalReturnModel,
         market: tuple[str, ...],
         settings: dict,
-        provenance: dict,
+        provenance: dict | Callable[[], dict],
         return_kind: str = "simple",
         name: str | None = None,
+        contamination: Hits | None = None,
     ) -> None:
         for array in (raw, offset):
             array.flags.writeable = False
@@ -67,9 +68,12 @@ class EventStudyResults:
         self._model = model
         self._market = tuple(market)
         self._settings = dict(settings)
-        self._provenance = dict(provenance)
+        # a callable is asked once, when provenance is first read: hashing the returns is not part of a fit
+        self._provenance = provenance if callable(provenance) else dict(provenance)
+        self._provenance_cache: dict = {}
         self._return_kind = return_kind
         self._name = name
+        self._hits = contamination  # contaminated_by and overlaps, as offsets until a table shows them
         self._frozen = True
 
     def __setattr__(self, key, value):
@@ -103,6 +107,10 @@ class EventStudyResults:
     @property
     def provenance(self) -> dict:
         """Where the data came from: source, ranges per ticker, a hash of the returns, library versions."""
+        if callable(self._provenance):
+            if "value" not in self._provenance_cache:
+                self._provenance_cache["value"] = dict(self._provenance())
+            return dict(self._provenance_cache["value"])
         return dict(self._provenance)
 
     @property
@@ -120,7 +128,7 @@ class EventStudyResults:
 
     @property
     def firm_events(self) -> pd.DataFrame:
-        return self._firm_events.copy()
+        return with_hits(self._firm_events, self._hits)
 
     @property
     def dropped(self) -> pd.DataFrame:
@@ -159,6 +167,7 @@ class EventStudyResults:
             fit=self._fit.take(keep),
             firm_events=self._firm_events.loc[keep].reset_index(drop=True),
             dropped=self._dropped[self._selected(self._dropped, event_ids, tickers)],
+            contamination=self._hits.take(keep) if self._hits is not None else None,
         )
 
     def _with(self, **changes) -> EventStudyResults:
@@ -177,6 +186,7 @@ class EventStudyResults:
             provenance=self._provenance,
             return_kind=self._return_kind,
             name=self._name,
+            contamination=self._hits,
         )
         return EventStudyResults(**(parts | changes))
 
@@ -202,10 +212,13 @@ class EventStudyResults:
         days = fit.event_days
         dates = self._dates(days)
         labels = self._labels()
+        # labels by integer code: taking from the string columns keeps their storage (no object array of
+        # N x W strings converted back to pandas strings)
+        rows = np.repeat(np.arange(fit.n), len(days))
         return pd.DataFrame(
             {
-                "event_id": np.repeat(labels["event_id"].to_numpy(), len(days)),
-                "ticker": np.repeat(labels["ticker"].to_numpy(), len(days)),
+                "event_id": labels["event_id"].array.take(rows),
+                "ticker": labels["ticker"].array.take(rows),
                 "event_time": np.tile(days, fit.n),
                 "date": dates.ravel(),
                 "ar": fit.ar_event.ravel(),
@@ -230,7 +243,7 @@ class EventStudyResults:
         table = self._labels()
         table["window_start"], table["window_end"] = window
         table["car"], table["se"], table["t"], table["df"] = car, se, t, df
-        table["pvalue"] = 2 * stats.t.sf(np.abs(t), df)
+        table["pvalue"] = 2 * _t_sf(np.abs(t), df)
         return table
 
     def bhar(self, window: tuple[int, int] | None = None) -> pd.DataFrame:
@@ -553,8 +566,11 @@ class EventStudyResults:
                 "Tests across firm-events",
                 pooled[
                     ["test", "event_id", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note"]
-                ].assign(event_id=lambda t: t["event_id"].fillna("all events")),
+                ]
+                .assign(event_id=lambda t: t["event_id"].fillna("all events"))
+                .head(max_rows),
                 {"stat": "{:.3f}", "pvalue": "p"},
+                caption=_cut(len(pooled), max_rows, "res.tests()").strip(),
             ),
         ]
         if self.n > 1:
@@ -568,7 +584,12 @@ class EventStudyResults:
                 )
             )
         notes = [f"Suited to this design: {name} ({why})" for name, why in recommend(self._fit)]
-        notes += self.contamination_notes()
+        contamination = self.contamination_notes()
+        notes += contamination[:max_rows]
+        if len(contamination) > max_rows:  # thousands of overlapping firm-events would bury the table
+            notes.append(
+                f"First {max_rows} of {len(contamination)} contamination notes; res.contamination_notes() has all."
+            )
         return Summary(title=f"Event study: {self.name}", facts=facts, tables=tables, notes=notes)
 
     def _car_table(self, windows) -> pd.DataFrame:
@@ -585,19 +606,24 @@ class EventStudyResults:
     def contamination_notes(self, *, confounders: bool = True) -> list[str]:
         """Catalog events inside estimation windows, overlapping event windows and (optionally) the
         catalog's confounders, one sentence per event."""
-        fe = self._firm_events
+        fe = self.firm_events
+        contaminated, overlapping = fe["contaminated_by"].tolist(), fe["overlaps"].tolist()
+        texts = fe["confounders"].tolist() if confounders and "confounders" in fe.columns else None
+        members: dict = {}
+        for row, event_id in enumerate(fe["event_id"].tolist()):  # plain lists: one pass, no group frames
+            members.setdefault(event_id, []).append(row)
         notes = []
-        for event_id, group in fe.groupby("event_id", sort=False):
-            others = sorted({c for row in group["contaminated_by"] for c in row if c != event_id})
+        for event_id, rows in members.items():
+            others = sorted({c for row in rows for c in contaminated[row] if c != event_id})
             if others:
                 notes.append(
                     f"{event_id}: the estimation window contains other catalog events ({', '.join(others[:5])}"
                     f"{', ...' if len(others) > 5 else ''}); consider exclude_events=True."
                 )
-            overlaps = sorted({c for row in group["overlaps"] for c in row})
+            overlaps = sorted({c for row in rows for c in overlapping[row]})
             if overlaps:
                 notes.append(f"{event_id}: its event window overlaps {', '.join(overlaps[:5])} for the same tickers.")
-            text = group["confounders"].iloc[0] if confounders and "confounders" in group else ""
+            text = texts[rows[0]] if texts is not None else ""
             if isinstance(text, str) and text.strip():
                 notes.append(f"{event_id}: other news near the event: {text.strip()}")
         return notes
@@ -620,7 +646,9 @@ class EventStudyResults:
         return self.summary(**kwargs).to_latex()
 
     def to_csv(self, directory, **kwargs) -> list:
-        """Write the summary's tables at full precision as CSV files into ``directory``."""
+        """Write the summary's tables at full precision as CSV files into ``directory``, every row (the displays
+        cut long tables at ``max_rows``; the files do not)."""
+        kwargs.setdefault("max_rows", 2**62)
         return self.summary(**kwargs).to_csv(directory)
 
     # --- saving and exporting (eventstudy.storage) ---------------------------------------------------------
@@ -697,6 +725,16 @@ def adjust_pvalues(pvalues: np.ndarray, method: str) -> np.ndarray:
     if ok.any():
         out[ok] = multipletests(pvalues[ok], method=method)[1]
     return out
+
+
+def _t_sf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """Student t survival function, as ``scipy.stats.t.sf`` computes it (``stdtr(df, -x)``, NaN where
+    ``df <= 0``) but from ``scipy.special``: importing ``scipy.stats`` took most of a first result's second."""
+    from scipy.special import stdtr
+
+    df = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return stdtr(np.where(df > 0, df, np.nan), -np.asarray(x, dtype=float))
 
 
 def _as_list(wanted) -> list:

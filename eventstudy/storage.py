@@ -206,7 +206,7 @@ def save(res: EventStudyResults, path: str | os.PathLike[str]) -> Path:
             "raw": _write_array(stage, "raw", res._raw),
             "offset": _write_array(stage, "offset", res._offset),
             "tables": {
-                "firm_events": _write_table(stage, "firm_events", res._firm_events),
+                "firm_events": _write_table(stage, "firm_events", res.firm_events),
                 "dropped": _write_table(stage, "dropped", res._dropped),
             },
             "sessions": {"name": res._sessions.name, "tz": str(res._sessions.tz) if res._sessions.tz else None},

@@ -58,3 +58,30 @@ def test_overlapping_event_windows_of_one_ticker_are_flagged(rets):
     overlaps = dict(zip(res.firm_events["event_id"], res.firm_events["overlaps"]))
     assert overlaps["2025-05-07"] == ("2025-05-13",) and overlaps["2025-05-13"] == ("2025-05-07",)
     assert overlaps["2025-03-03"] == ()
+
+
+def test_dense_tickers_flag_every_neighbour_nearest_first():
+    """Hundreds of events per ticker (the million-firm-event case in small): each firm-event lists exactly the
+    same-ticker events whose day 0 falls in its estimation window, and the overlapping ones by rank, nearest first."""
+    rng = np.random.default_rng(3)
+    sessions = es.TradingCalendar("XNYS").sessions_in_range("2015-01-02", "2018-12-31")
+    market = rng.normal(0.0, 0.01, len(sessions))
+    rets = pd.DataFrame(
+        {"SPY": market, "AAA": market + rng.normal(0, 0.02, len(sessions)), "BBB": rng.normal(0, 0.02, len(sessions))},
+        index=sessions,
+    )
+    rows = {t: np.sort(rng.choice(np.arange(300, len(sessions) - 20), 150, replace=False)) for t in ("AAA", "BBB")}
+    events = pd.DataFrame(
+        [{"event_id": f"{t}-{k}", "ticker": t, "date": sessions[r]} for t, rs in rows.items() for k, r in enumerate(rs)]
+    )
+    res = es.EventStudy(events, rets, market="SPY", estimation_window=(-250, -11), event_window=(-5, 5)).fit()
+
+    for fe in res.firm_events.itertuples(index=False):
+        own = rows[fe.ticker]
+        day0 = int(np.searchsorted(sessions, fe.day0))
+        ids = [f"{fe.ticker}-{k}" for k in range(len(own))]
+        inside = [ids[k] for k, r in enumerate(own) if day0 - 250 <= r <= day0 - 11]
+        assert list(fe.contaminated_by) == inside
+        i = int(np.searchsorted(own, day0))  # its rank among the ticker's events
+        near = [(abs(k - i), k > i, ids[k]) for k, r in enumerate(own) if 0 < abs(r - day0) <= 10]
+        assert list(fe.overlaps) == [e for _, _, e in sorted(near)]  # the one before, the one after, two before ...
