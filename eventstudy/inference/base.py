@@ -419,6 +419,10 @@ class Batch:
         self.note[mask] = reason[mask] if isinstance(reason, np.ndarray) else reason
         self.failed |= mask
 
+    def fail_each(self, mask, values, reason) -> None:
+        """:meth:`fail` with one reason per entry, ``reason(value)`` for each of ``values`` (counts, usually)."""
+        self.fail(mask, np.array([reason(v) for v in values], dtype=object))
+
     def caveat(self, mask, text) -> None:
         mask = np.asarray(mask, dtype=bool) & ~self.failed
         if not mask.any():
@@ -480,15 +484,14 @@ def cross_section_checks(batch: Batch, inp: Inputs, test: str) -> None:
     batch.n[:] = n_used
     few = n_used < MIN_FIRM_EVENTS
     if few.any():
-        reasons = np.array(
-            [
+        batch.fail_each(
+            few,
+            n_used,
+            lambda k: (
                 f"{test} is a cross-sectional test and needs at least {MIN_FIRM_EVENTS} firm-events with a CAR "
                 f"over the window; got {k}. Use car_t or permutation per firm-event."
-                for k in n_used
-            ],
-            dtype=object,
+            ),
         )
-        batch.fail(few, reasons)
     dropped = inp.groups.counts - n_used
     if dropped.any():
         texts = np.array(

@@ -42,15 +42,14 @@ def _im_t(inp: Inputs) -> Batch:
     batch.pvalue = p_t(batch.stat, q - 1.0)
     batch.distribution = dist_labels("t", q - 1.0)
     batch.n[:] = q.astype(np.int64)
-    reasons = np.array(
-        [
+    batch.fail_each(
+        q < MIN_IM_DATES,
+        q,
+        lambda k: (
             f"im_t compares the mean CARs of different event dates and needs at least {MIN_IM_DATES}; got "
             f"{int(k)} (one date: use kp_bmp, grank_t or mvrm_average)"
-            for k in q
-        ],
-        dtype=object,
+        ),
     )
-    batch.fail(q < MIN_IM_DATES, reasons)
     firms = groups.sum(used)
     texts = np.array(
         [f"{int(k)} event dates ({f} firm-events); valid at levels up to 8.3%" for k, f in zip(q, firms)],

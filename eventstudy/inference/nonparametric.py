@@ -101,15 +101,14 @@ def _permutation(inp: Inputs) -> Batch:
     batch.distribution = np.array([f"empirical ({k} windows)" for k in windows], dtype=object)
     batch.draws = lambda k: cars[k][full[k]] / sd[k]
     batch.fail(~np.isfinite(car), "no abnormal return on some day of the window, so no CAR")
-    reasons = np.array(
-        [
+    batch.fail_each(
+        windows < MIN_PERMUTATION_WINDOWS,
+        windows,
+        lambda k: (
             f"only {k} estimation-window CARs of {length} consecutive days to compare with; the permutation "
             f"test needs {MIN_PERMUTATION_WINDOWS}"
-            for k in windows
-        ],
-        dtype=object,
+        ),
     )
-    batch.fail(windows < MIN_PERMUTATION_WINDOWS, reasons)
     tail_notes(batch, car)
     return batch.finish()
 

@@ -136,15 +136,14 @@ def _pseudo_event(inp: Inputs, statistic: str = "bmp", name: str = "pseudo_event
     batch.distribution = np.array([f"empirical ({k} pseudo-events)" for k in m], dtype=object)
     batch.draws = lambda k: draws[k][runs[k]]
     cross_section_checks(batch, inp, name)
-    reasons = np.array(
-        [
+    batch.fail_each(
+        m < MIN_PERMUTATION_WINDOWS,
+        m,
+        lambda k: (
             f"only {k} estimation-window runs of {inp.length} days shared by {MIN_PSEUDO_SHARE:.0%} of the "
             f"firm-events; {name} needs {MIN_PERMUTATION_WINDOWS}"
-            for k in m
-        ],
-        dtype=object,
+        ),
     )
-    batch.fail(m < MIN_PERMUTATION_WINDOWS, reasons)
     tail_notes(batch, stat)
     return batch.finish()
 
@@ -219,14 +218,13 @@ def _sq(inp: Inputs) -> Batch:
     batch.distribution = np.array([f"empirical ({k} windows)" for k in windows], dtype=object)
     batch.draws = lambda k: cars[k][full[k]] / sd[k]
     batch.fail(~np.isfinite(car), "no abnormal return on some day of the window, so no CAR")
-    reasons = np.array(
-        [
+    batch.fail_each(
+        windows < MIN_PERMUTATION_WINDOWS,
+        windows,
+        lambda k: (
             f"only {k} estimation-window CARs of {inp.length} consecutive days; sq needs {MIN_PERMUTATION_WINDOWS}"
-            for k in windows
-        ],
-        dtype=object,
+        ),
     )
-    batch.fail(windows < MIN_PERMUTATION_WINDOWS, reasons)
     tail_notes(batch, car)
     return batch.finish()
 
@@ -334,10 +332,7 @@ def skew_batch(values: np.ndarray, used: np.ndarray, groups, *, bootstrap: bool)
     else:
         batch.distribution = np.array([f"t({max(k - 1, 0)})" for k in sizes], dtype=object)
     few = sizes < MIN_FIRM_EVENTS
-    reasons = np.array(
-        [f"needs at least {MIN_FIRM_EVENTS} firm-events with a value; got {k}" for k in sizes], dtype=object
-    )
-    batch.fail(few, reasons)
+    batch.fail_each(few, sizes, lambda k: f"needs at least {MIN_FIRM_EVENTS} firm-events with a value; got {k}")
     if bootstrap:
         tail_notes(batch, batch.stat)
     return batch
