@@ -513,8 +513,6 @@ def resolve_day0(
         rules[rows] = _timed_rules(calendar, stamps, found, during)
         if warn and calendar.name in ("XNYS", "XNAS"):
             _check_sessions(times, calendar, rows, stamps, found, during, stacklevel + 1)
-    unknown_rows: list[int] = []
-    spanning: list[str] = []
     local = dated & (times.session == LOCAL)
     if local.any():  # a trading date of the security's own exchange: the first session on or after it
         rows = np.flatnonzero(local)
