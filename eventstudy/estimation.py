@@ -328,7 +328,7 @@ class EventStudy:
             check_instance("returns", self.returns, pd.DataFrame, "a DataFrame of daily returns")
             kind = self.returns.attrs.get("return_kind", spec.return_kind)
             spec.return_kind = check_choice("returns.attrs['return_kind']", kind, ("simple", "log"))
-            returns = _given_returns(self.returns, spec)
+            returns = _given_returns(self.returns, spec, needed)
             info = {"kind": "returns given by the caller", "columns": list(map(str, returns.columns))}
         else:
             from ._returns import returns as to_returns
@@ -486,9 +486,10 @@ def required_span(
     return min(starts), min(max(ends), today)
 
 
-def _given_returns(returns: pd.DataFrame, spec: _Spec) -> pd.DataFrame:
-    """The caller's returns, checked against each column's own sessions: a value on a day its exchange was
-    closed is left out with a warning (it cannot be a return of that exchange)."""
+def _given_returns(returns: pd.DataFrame, spec: _Spec, needed: Sequence[str]) -> pd.DataFrame:
+    """The caller's returns, each column the study reads checked against its own sessions: a value on a day
+    its exchange was closed is left out with a warning (it cannot be a return of that exchange).  Columns the
+    study does not read are left as they are (an unknown suffix there is not the study's concern)."""
     if not isinstance(returns.index, pd.DatetimeIndex):
         raise TypeError(
             "The 'returns' parameter must have a DatetimeIndex. Got "
@@ -504,22 +505,22 @@ def _given_returns(returns: pd.DataFrame, spec: _Spec) -> pd.DataFrame:
     frame = returns.set_axis(index).sort_index()
     notes = list(returns.attrs.get("eventstudy_notes", []))
     off: list[str] = []
-    exchanges = pd.Series([spec.calendars.exchange(str(c)) for c in frame.columns], index=frame.columns)
-    values = frame.to_numpy(dtype=float, na_value=np.nan, copy=True)
-    changed = False
-    for code in pd.unique(exchanges):  # one pass per exchange, not per column
-        columns = np.flatnonzero(exchanges.to_numpy() == code)
+    wanted = set(needed)
+    read = [c for c in frame.columns if c in wanted and pd.api.types.is_numeric_dtype(frame[c].dtype)]
+    exchanges = {c: spec.calendars.exchange(str(c)) for c in read}
+    for code in dict.fromkeys(exchanges.values()):  # one pass per exchange, not per column
+        columns = [c for c in read if exchanges[c] == code]
         closed = ~frame.index.isin(spec.calendars.calendar(code).sessions)
         if not closed.any():
             continue
-        stray = np.isfinite(values[:, columns]) & closed[:, None]
+        values = frame[columns].to_numpy(dtype=float, na_value=np.nan)
+        stray = np.isfinite(values) & closed[:, None]
+        if not stray.any():
+            continue
         for k in np.flatnonzero(stray.any(axis=0)):  # only the columns with such values
             days = frame.index[stray[:, k]]
-            off.append(f"{frame.columns[columns[k]]}: {len(days)} ({', '.join(f'{d:%Y-%m-%d}' for d in days[:3])})")
-        values[:, columns] = np.where(stray, np.nan, values[:, columns])
-        changed = True
-    if changed:
-        frame = pd.DataFrame(values, index=frame.index, columns=frame.columns)
+            off.append(f"{columns[k]}: {len(days)} ({', '.join(f'{d:%Y-%m-%d}' for d in days[:3])})")
+        frame[columns] = np.where(stray, np.nan, values)  # frame is already a new object (set_axis, sort_index)
     if off:
         note = "returns on days the security's exchange was closed were left out: " + "; ".join(off)
         warnings.warn(note + ". Check the data source.", DataQualityWarning, stacklevel=4)

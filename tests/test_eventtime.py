@@ -195,3 +195,13 @@ def test_a_session_that_contradicts_its_timestamp_is_reported(tmp_path):
     with pytest.warns(SessionAssumptionWarning, match=r"x \(session 'pre', but 2025-05-13 14:00 EDT is intraday\)"):
         events = es.load_events(tmp_path / "e.csv")
     assert events.loc[0, "day0"] == pd.Timestamp("2025-05-13")
+
+
+def test_columns_the_study_does_not_read_are_not_its_concern():
+    rets = _synthetic_returns(["NVDA"])
+    rets["ABC.XX"] = 0.0  # an exchange nobody can name, in a column nobody asked for
+    events = pd.DataFrame({"ticker": ["NVDA"], "date": ["2025-05-07"], "session": ["post"]})
+    res = es.EventStudy(events, rets, market="SPY").fit()
+    assert res.firm_events.loc[0, "day0"] == pd.Timestamp("2025-05-08")
+    with pytest.raises(ValueError, match=r"'ABC\.XX'.*suffix '\.XX'"):
+        es.EventStudy(events.assign(ticker="ABC.XX"), rets, market="SPY").fit()
