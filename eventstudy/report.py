@@ -414,7 +414,7 @@ def _write_figures(report: _Report) -> None:
 
     def save(fig, name: str) -> None:
         path = out / f"{name}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        fig.savefig(path, dpi=110)  # constrained layout already fits the figure: no second, tight-bbox pass
         report.figures[name] = f"figures/{path.name}"
 
     first = report.events["day0"].min() - pd.Timedelta(days=45)

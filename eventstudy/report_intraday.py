@@ -200,6 +200,8 @@ def intraday_table(
         daily = [Path(d) for d in daily_dirs]
     rows: list[dict] = []
     fitted: list[tuple[IntradayCase, Any]] = []
+    # the daily legs of a day depend on its tickers and session only: a case's intervals share them
+    legs_of: dict[tuple, dict[str, tuple]] = {}
     for case in cases:
         when = pd.Timestamp(case.time)
         code = calendar_for(case.tickers[0])
@@ -219,7 +221,10 @@ def intraday_table(
             per_session = _bars_per_session(code, interval, local_day)
             windows = _windows(per_session, interval)
             gaps = session_gaps(bars, [*tickers, *markets]).loc[local_day]
-            legs = _daily_legs(daily, [*tickers, *markets], local_day, code)
+            key = (tuple(tickers), tuple(markets), local_day, code)
+            if key not in legs_of:
+                legs_of[key] = _daily_legs(daily, [*tickers, *markets], local_day, code)
+            legs = legs_of[key]
             events = pd.DataFrame({"event_id": list(tickers), "ticker": list(tickers), "time": when})
             for market in markets:
                 study = IntradayStudy(
