@@ -202,6 +202,7 @@ def intraday_table(
     fitted: list[tuple[IntradayCase, Any]] = []
     # the daily legs of a day depend on its tickers and session only: a case's intervals share them
     legs_of: dict[tuple, dict[str, tuple]] = {}
+    sources: dict[tuple, Any] = {}
     for case in cases:
         when = pd.Timestamp(case.time)
         code = calendar_for(case.tickers[0])
@@ -213,7 +214,12 @@ def intraday_table(
             tickers = [t for t in case.tickers if _has(folder, t, interval)]
             if not markets or not tickers:
                 continue
-            source = CsvSource(folder, interval=interval, label=case.label)
+            # one source per interval and label, keeping the bars it checked: the cases of nearby days read the
+            # same files, and each file is read and checked once (the range is cut from the checked bars)
+            if (interval, case.label) not in sources:
+                sources[(interval, case.label)] = CsvSource(folder, interval=interval, label=case.label)
+                sources[(interval, case.label)]._kept_bars = {}
+            source = sources[(interval, case.label)]
             try:
                 bars = source.get_bars([*tickers, *markets], first_day, local_day)
             except DataSourceError:

@@ -122,6 +122,9 @@ class CsvSource(PriceSource):
         self.interval = None if interval is None else _bars.check_interval(interval)
         self.label = _bars.check_label(label)
         self.calendars = dict(calendars or {})
+        #: checked bars of each file read, by (path, modification time, size, label, calendar), when a caller
+        #: that reads the same files for several ranges asks for it (``{}``); None (default): nothing is kept
+        self._kept_bars: dict | None = None
 
     # ---- PriceSource ------------------------------------------------------------------------------
 
@@ -218,19 +221,25 @@ class CsvSource(PriceSource):
                 hint = f"; similar files: {[files[c].name for c in close]}" if close else ""
                 failures[ticker] = f"no file {wanted} in {self.path}{hint}"
                 continue
-            table = _read_text_table(path)
-            stamp = self._find_column(table, {"datetime", "date", "timestamp", "time"}, "Datetime", where=path)
             calendars[ticker] = _bars.calendar_for(ticker, self.calendars)
             labels[ticker] = _bars.label_for(ticker, self.label)
-            bars = _bars.validate_bars(
-                ticker,
-                table.set_index(stamp),
-                interval=self.interval,
-                label=labels[ticker],
-                calendar=calendars[ticker],
-                where=f"file {path}",
-                lines=np.arange(2, len(table) + 2),
-            )
+            stat = path.stat()
+            key = (path, stat.st_mtime_ns, stat.st_size, labels[ticker], calendars[ticker])
+            bars = None if self._kept_bars is None else self._kept_bars.get(key)
+            if bars is None:
+                table = _read_text_table(path)
+                stamp = self._find_column(table, {"datetime", "date", "timestamp", "time"}, "Datetime", where=path)
+                bars = _bars.validate_bars(
+                    ticker,
+                    table.set_index(stamp),
+                    interval=self.interval,
+                    label=labels[ticker],
+                    calendar=calendars[ticker],
+                    where=f"file {path}",
+                    lines=np.arange(2, len(table) + 2),
+                )
+                if self._kept_bars is not None:
+                    self._kept_bars[key] = bars
             kept = _bars.in_range(bars, first, last)
             if kept.empty:
                 failures[ticker] = (
