@@ -304,7 +304,11 @@ def _run(config: ReportConfig, source, bar) -> _Report:
 
     bar.set_postfix_str("prices")
     if source is None:
-        source = CsvSource(config.prices_dir) if config.prices_dir else default_source()
+        if config.prices_dir:
+            source = CsvSource(config.prices_dir)
+            source._kept_history = {}  # the outcomes section reads some of the same files again
+        else:
+            source = default_source()
     specs = config.specifications
     needed = list(dict.fromkeys([*config.tickers, *(t for _, bench, _ in specs for t in bench)]))
     start, end = required_span(events["day0"], config.estimation_window, config.event_window, calendar)

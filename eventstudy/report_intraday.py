@@ -136,11 +136,17 @@ def _windows(per_session: int, interval: str) -> dict[str, tuple[int, int]]:
     return {"first hour": (0, hour - 1), "rest of session": (hour, per_session - 1), "session": (0, per_session - 1)}
 
 
-def _daily_legs(daily_dirs: list[Path], tickers: list[str], day: pd.Timestamp, code: str) -> dict[str, tuple]:
-    """Ticker -> (overnight, intraday) legs of ``day`` from the daily files that have opens, where any do."""
+def _daily_legs(
+    daily_dirs: list[Path], tickers: list[str], day: pd.Timestamp, code: str, sources: dict | None = None
+) -> dict[str, tuple]:
+    """Ticker -> (overnight, intraday) legs of ``day`` from the daily files that have opens, where any do.
+
+    ``sources`` (folder -> CsvSource), when given, keeps one source per folder across calls, each keeping the
+    checked rows of the files it read (the cases of several days read the same files)."""
     from ._returns import returns
     from .data import CsvSource
 
+    sources = {} if sources is None else sources
     out: dict[str, tuple] = {}
     for ticker in tickers:
         for folder in daily_dirs:
@@ -148,7 +154,10 @@ def _daily_legs(daily_dirs: list[Path], tickers: list[str], day: pd.Timestamp, c
             if not path.exists():
                 continue
             try:
-                prices = CsvSource(folder).get_prices(
+                if folder not in sources:
+                    sources[folder] = CsvSource(folder)
+                    sources[folder]._kept_history = {}
+                prices = sources[folder].get_prices(
                     [ticker], day - pd.Timedelta(days=10), day, fields=["Open", "Close", "Adj Close"]
                 )
             except (DataSourceError, ValueError):
@@ -203,6 +212,7 @@ def intraday_table(
     # the daily legs of a day depend on its tickers and session only: a case's intervals share them
     legs_of: dict[tuple, dict[str, tuple]] = {}
     sources: dict[tuple, Any] = {}
+    daily_sources: dict[Path, Any] = {}
     for case in cases:
         when = pd.Timestamp(case.time)
         code = calendar_for(case.tickers[0])
@@ -229,7 +239,7 @@ def intraday_table(
             gaps = session_gaps(bars, [*tickers, *markets]).loc[local_day]
             key = (tuple(tickers), tuple(markets), local_day, code)
             if key not in legs_of:
-                legs_of[key] = _daily_legs(daily, [*tickers, *markets], local_day, code)
+                legs_of[key] = _daily_legs(daily, [*tickers, *markets], local_day, code, daily_sources)
             legs = legs_of[key]
             events = pd.DataFrame({"event_id": list(tickers), "ticker": list(tickers), "time": when})
             for market in markets:
