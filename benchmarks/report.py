@@ -35,20 +35,26 @@ BASELINE = "import numpy, pandas, matplotlib.figure, matplotlib.backends.backend
 PHASES = r"""
 import json, sys, time
 import eventstudy.report as R
+import eventstudy.report_global as G
+import eventstudy.report_intraday as I
 from eventstudy.cli import main
 phases = {}
-def wrap(name):
-    f = getattr(R, name)
+def wrap(module, name):
+    f = getattr(module, name)
     def g(*a, **k):
         t = time.process_time()
         try:
             return f(*a, **k)
         finally:
             phases[name] = phases.get(name, 0.0) + time.process_time() - t
-    setattr(R, name, g)
-for name in ("_run", "_write_figures", "_write_all"):
-    wrap(name)
+    setattr(module, name, g)
+for name in ("_run", "_write_figures", "_extra_sections", "_outcomes_section", "_write_all"):
+    wrap(R, name)
+wrap(G, "global_section")
+wrap(I, "intraday_section")
+t0 = time.process_time()
 code = main(sys.argv[1:])
+phases["main"] = time.process_time() - t0
 print("RESULT " + json.dumps(phases))
 """
 
@@ -93,8 +99,10 @@ def main(argv=None) -> None:
           f"{'met' if best <= TARGET_CPU else 'NOT met'}")  # fmt: skip
     print(
         f"  phases of one run: studies and tests {phases.get('_run', 0):.2f} s, figures "
-        f"{phases.get('_write_figures', 0):.2f} s, tables and text {phases.get('_write_all', 0):.2f} s; "
-        "the rest is imports and reading the catalog"
+        f"{phases.get('_write_figures', 0):.2f} s, extra sections {phases.get('_extra_sections', 0):.2f} s "
+        f"(outcomes {phases.get('_outcomes_section', 0):.2f} s, global {phases.get('global_section', 0):.2f} s, "
+        f"intraday {phases.get('intraday_section', 0):.2f} s), tables and text {phases.get('_write_all', 0):.2f} s; "
+        f"imports before main() {best - phases.get('main', 0):.2f} s (about: the run's total minus main())"
     )
 
 

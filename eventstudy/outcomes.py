@@ -37,7 +37,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ._validation import check_choice, check_window
 from .exceptions import DataQualityWarning
@@ -297,6 +296,8 @@ def abnormal_volatility(
     if method == "squared-ar":
         df2 = np.asarray(fit.df, dtype=float)
         table["F"], table["df1"], table["df2"] = ratio, length, df2
+        from scipy import stats  # here, not at module load: every fit imports this module (OUTCOMES)
+
         table["pvalue_F"] = stats.f.sf(ratio, length, df2)
     table["pvalue_rank"] = _rank_pvalue(var_event, _rolling_means(estimation_sq, length))
     car = res.car(window)
@@ -337,6 +338,8 @@ def volatility_tests(table: pd.DataFrame) -> pd.DataFrame:
     p-values :math:`\bar u`, under the null about uniform on (0, 1): :math:`z = (1/2-\bar u)\sqrt{12N}\sim
     N(0,1)`, one-sided (volatility rose).  Rows: ``test, stat, pvalue, n, distribution, mean_ratio``.
     """
+    from scipy import stats  # not at module load (see abnormal_volatility)
+
     rows = []
     used = table[np.isfinite(table["ratio"])]
     length = int(used["window_end"].iloc[0] - used["window_start"].iloc[0] + 1) if len(used) else 0

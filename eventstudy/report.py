@@ -304,7 +304,11 @@ def _run(config: ReportConfig, source, bar) -> _Report:
 
     bar.set_postfix_str("prices")
     if source is None:
-        source = CsvSource(config.prices_dir) if config.prices_dir else default_source()
+        if config.prices_dir:
+            source = CsvSource(config.prices_dir)
+            source._kept_history = {}  # the outcomes section reads some of the same files again
+        else:
+            source = default_source()
     specs = config.specifications
     needed = list(dict.fromkeys([*config.tickers, *(t for _, bench, _ in specs for t in bench)]))
     start, end = required_span(events["day0"], config.estimation_window, config.event_window, calendar)
@@ -414,7 +418,7 @@ def _write_figures(report: _Report) -> None:
 
     def save(fig, name: str) -> None:
         path = out / f"{name}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        fig.savefig(path, dpi=110)  # constrained layout already fits the figure: no second, tight-bbox pass
         report.figures[name] = f"figures/{path.name}"
 
     first = report.events["day0"].min() - pd.Timedelta(days=45)

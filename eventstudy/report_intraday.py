@@ -136,11 +136,17 @@ def _windows(per_session: int, interval: str) -> dict[str, tuple[int, int]]:
     return {"first hour": (0, hour - 1), "rest of session": (hour, per_session - 1), "session": (0, per_session - 1)}
 
 
-def _daily_legs(daily_dirs: list[Path], tickers: list[str], day: pd.Timestamp, code: str) -> dict[str, tuple]:
-    """Ticker -> (overnight, intraday) legs of ``day`` from the daily files that have opens, where any do."""
+def _daily_legs(
+    daily_dirs: list[Path], tickers: list[str], day: pd.Timestamp, code: str, sources: dict | None = None
+) -> dict[str, tuple]:
+    """Ticker -> (overnight, intraday) legs of ``day`` from the daily files that have opens, where any do.
+
+    ``sources`` (folder -> CsvSource), when given, keeps one source per folder across calls, each keeping the
+    checked rows of the files it read (the cases of several days read the same files)."""
     from ._returns import returns
     from .data import CsvSource
 
+    sources = {} if sources is None else sources
     out: dict[str, tuple] = {}
     for ticker in tickers:
         for folder in daily_dirs:
@@ -148,7 +154,10 @@ def _daily_legs(daily_dirs: list[Path], tickers: list[str], day: pd.Timestamp, c
             if not path.exists():
                 continue
             try:
-                prices = CsvSource(folder).get_prices(
+                if folder not in sources:
+                    sources[folder] = CsvSource(folder)
+                    sources[folder]._kept_history = {}
+                prices = sources[folder].get_prices(
                     [ticker], day - pd.Timedelta(days=10), day, fields=["Open", "Close", "Adj Close"]
                 )
             except (DataSourceError, ValueError):
@@ -200,6 +209,10 @@ def intraday_table(
         daily = [Path(d) for d in daily_dirs]
     rows: list[dict] = []
     fitted: list[tuple[IntradayCase, Any]] = []
+    # the daily legs of a day depend on its tickers and session only: a case's intervals share them
+    legs_of: dict[tuple, dict[str, tuple]] = {}
+    sources: dict[tuple, Any] = {}
+    daily_sources: dict[Path, Any] = {}
     for case in cases:
         when = pd.Timestamp(case.time)
         code = calendar_for(case.tickers[0])
@@ -211,7 +224,12 @@ def intraday_table(
             tickers = [t for t in case.tickers if _has(folder, t, interval)]
             if not markets or not tickers:
                 continue
-            source = CsvSource(folder, interval=interval, label=case.label)
+            # one source per interval and label, keeping the bars it checked: the cases of nearby days read the
+            # same files, and each file is read and checked once (the range is cut from the checked bars)
+            if (interval, case.label) not in sources:
+                sources[(interval, case.label)] = CsvSource(folder, interval=interval, label=case.label)
+                sources[(interval, case.label)]._kept_bars = {}
+            source = sources[(interval, case.label)]
             try:
                 bars = source.get_bars([*tickers, *markets], first_day, local_day)
             except DataSourceError:
@@ -219,7 +237,10 @@ def intraday_table(
             per_session = _bars_per_session(code, interval, local_day)
             windows = _windows(per_session, interval)
             gaps = session_gaps(bars, [*tickers, *markets]).loc[local_day]
-            legs = _daily_legs(daily, [*tickers, *markets], local_day, code)
+            key = (tuple(tickers), tuple(markets), local_day, code)
+            if key not in legs_of:
+                legs_of[key] = _daily_legs(daily, [*tickers, *markets], local_day, code, daily_sources)
+            legs = legs_of[key]
             events = pd.DataFrame({"event_id": list(tickers), "ticker": list(tickers), "time": when})
             for market in markets:
                 study = IntradayStudy(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import re
-import warnings
 from collections.abc import Mapping
 from typing import Literal
 
@@ -89,15 +88,16 @@ def calendar_for(ticker: str, calendars: Mapping[str, str] | None = None) -> str
 
 @functools.lru_cache(maxsize=16)
 def exchange_calendar(code: str):
-    """The exchange_calendars calendar ``code`` (built once per process; building takes most of a second)."""
-    import exchange_calendars as xcals
+    """The exchange_calendars calendar ``code`` (built once per process; building takes most of a second).
+
+    It is the one :class:`~eventstudy.TradingCalendar` builds with its default span (from 1990, or the
+    exchange's first date), so a report that studies daily returns and minute bars builds each exchange once.
+    """
+    from ..calendar import _DEFAULT_START, _exchange_calendar
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.simplefilter("ignore", FutureWarning)
-            return xcals.get_calendar(code, start="2000-01-01")
-    except xcals.errors.InvalidCalendarName:
+        return _exchange_calendar(code, _DEFAULT_START, None)
+    except ValueError:
         raise ValueError(
             f"The calendar {code!r} is not an exchange_calendars code; use one such as 'XNYS' or 'XTKS' "
             "(see exchange_calendars.get_calendar_names())."

@@ -122,6 +122,11 @@ class CsvSource(PriceSource):
         self.interval = None if interval is None else _bars.check_interval(interval)
         self.label = _bars.check_label(label)
         self.calendars = dict(calendars or {})
+        #: checked bars of each file read, by (path, modification time, size, label, calendar), when a caller
+        #: that reads the same files for several ranges asks for it (``{}``); None (default): nothing is kept
+        self._kept_bars: dict | None = None
+        #: the same for the checked rows of each per-ticker daily file (by path, modification time, size, ticker)
+        self._kept_history: dict | None = None
 
     # ---- PriceSource ------------------------------------------------------------------------------
 
@@ -159,6 +164,30 @@ class CsvSource(PriceSource):
             return sorted(table[self._find_column(table, _TICKER_HEADERS, "ticker")].dropna().unique())
         date = self._find_column(table, {_squash(self.date_column)}, self.date_column)
         return [c for c in table.columns if c != date]
+
+    def _collect(self, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp) -> FetchResult:
+        """Read and check the files, reusing the checked rows of files already read when ``_kept_history`` is
+        a dict (a folder's files are read whole, whatever the range, so the checked rows do not depend on it)."""
+        kept = self._kept_history
+        if kept is None or not self.path.is_dir():
+            return super()._collect(tickers, start, end)
+        files = {p.name.lower(): p for p in self.path.iterdir() if p.is_file() and p.suffix.lower() == ".csv"}
+        keys = {}
+        for ticker in tickers:
+            path = self._file_for(ticker, files)
+            if path is not None:
+                stat = path.stat()
+                keys[ticker] = (path, stat.st_mtime_ns, stat.st_size, ticker, self.date_column)
+        hits = [t for t in tickers if t in keys and keys[t] in kept]
+        rest = [t for t in tickers if t not in hits]
+        out = super()._collect(rest, start, end) if rest else FetchResult()
+        for ticker in rest:
+            if ticker in out.frames and ticker in keys:
+                kept[keys[ticker]] = out.frames[ticker]
+        for ticker in hits:
+            out.frames[ticker] = kept[keys[ticker]]
+            out.origins[ticker] = f"file {keys[ticker][0]}"
+        return out
 
     def _fetch(self, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp) -> FetchResult:
         if self.path.is_dir():
@@ -218,19 +247,25 @@ class CsvSource(PriceSource):
                 hint = f"; similar files: {[files[c].name for c in close]}" if close else ""
                 failures[ticker] = f"no file {wanted} in {self.path}{hint}"
                 continue
-            table = _read_text_table(path)
-            stamp = self._find_column(table, {"datetime", "date", "timestamp", "time"}, "Datetime", where=path)
             calendars[ticker] = _bars.calendar_for(ticker, self.calendars)
             labels[ticker] = _bars.label_for(ticker, self.label)
-            bars = _bars.validate_bars(
-                ticker,
-                table.set_index(stamp),
-                interval=self.interval,
-                label=labels[ticker],
-                calendar=calendars[ticker],
-                where=f"file {path}",
-                lines=np.arange(2, len(table) + 2),
-            )
+            stat = path.stat()
+            key = (path, stat.st_mtime_ns, stat.st_size, labels[ticker], calendars[ticker])
+            bars = None if self._kept_bars is None else self._kept_bars.get(key)
+            if bars is None:
+                table = _read_text_table(path)
+                stamp = self._find_column(table, {"datetime", "date", "timestamp", "time"}, "Datetime", where=path)
+                bars = _bars.validate_bars(
+                    ticker,
+                    table.set_index(stamp),
+                    interval=self.interval,
+                    label=labels[ticker],
+                    calendar=calendars[ticker],
+                    where=f"file {path}",
+                    lines=np.arange(2, len(table) + 2),
+                )
+                if self._kept_bars is not None:
+                    self._kept_bars[key] = bars
             kept = _bars.in_range(bars, first, last)
             if kept.empty:
                 failures[ticker] = (
