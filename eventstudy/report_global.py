@@ -94,26 +94,34 @@ def global_table(res, listings: pd.DataFrame, windows: Sequence[tuple[int, int]]
 
 
 def _figure(table: pd.DataFrame, out: Path, column: str) -> Path:
+    """One panel per event, stacked, each listing's CAR as a bar labelled with its own day 0; NaN bars are
+    left empty and say so."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     events = list(dict.fromkeys(table["event_id"]))
-    fig, axes = plt.subplots(1, len(events), figsize=(5.5 * len(events), 0.45 * table["ticker"].nunique() + 1.6))
-    axes = np.atleast_1d(axes)
-    for ax, event in zip(axes, events):
+    per = table["ticker"].nunique()
+    fig, axes = plt.subplots(
+        len(events), 1, figsize=(8.5, (0.34 * per + 1.1) * len(events)), layout="constrained", squeeze=False
+    )
+    for ax, event in zip(axes[:, 0], events):
         rows = table[table["event_id"] == event].iloc[::-1]
         values = rows[column].to_numpy(dtype=float) * 100
-        labels = [f"{n}  (day 0 {d:%b %d})" for n, d in zip(rows["name"], rows["day0"])]
-        ax.barh(labels, values, color=np.where(values >= 0, "#2b7a3d", "#b23a3a"))
+        labels = [
+            f"{n}, day 0 {d:%d %b}" + ("" if np.isfinite(v) else " (no CAR)")
+            for n, d, v in zip(rows["name"], rows["day0"], values)
+        ]
+        shown = np.nan_to_num(values)
+        ax.barh(labels, shown, color=np.where(shown >= 0, "#2b7a3d", "#b23a3a"), height=0.7)
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_title(event, fontsize=9)
-        ax.set_xlabel(f"CAR{column[3:]} against the local index, %")
-        lo, hi = np.nanmin(np.append(values, 0)), np.nanmax(np.append(values, 0))
-        pad = 0.1 * max(hi - lo, 1.0)
+        ax.set_title(event, fontsize=10, loc="left")
+        ax.tick_params(axis="y", labelsize=8.5)
+        lo, hi = min(np.nanmin(shown), 0.0), max(np.nanmax(shown), 0.0)
+        pad = 0.08 * max(hi - lo, 1.0)
         ax.set_xlim(lo - pad, hi + pad)
-    fig.tight_layout()
+    axes[-1, 0].set_xlabel(f"CAR{column[3:]} against the listing's local index, %")
     path = out / "figures" / "global_listings.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
