@@ -140,5 +140,6 @@ def plot_intraday(
     ax.set_ylabel("return since the first bar's close")
     _percent_axis(ax.yaxis)
     ax.set_title(title or f"{key} against {res.market}")
-    ax.legend(loc="best", fontsize="small", frameon=False)
+    # below the axes: the day's lines fill the plot, and a legend inside would hide some of them
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small", frameon=False)
     return fig
