@@ -30,10 +30,10 @@ import re
 import sys
 import time
 import warnings
-from types import FrameType
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from types import FrameType
 from typing import Any, Literal, TypeVar
 
 import numpy as np
