@@ -17,7 +17,7 @@ MacKinlay, A. C. (1997). Event studies in economics and finance. *Journal of Eco
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 
@@ -763,8 +763,8 @@ def estimate(
         data=data,
         day0=day0,
         firm=firm,
-        estimation_window=tuple(estimation_window),
-        event_window=tuple(event_window),
+        estimation_window=cast(tuple[int, int], tuple(estimation_window)),
+        event_window=cast(tuple[int, int], tuple(event_window)),
         intercept=bool(intercept) and estimated,
         estimated=estimated,
         params=params,

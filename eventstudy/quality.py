@@ -238,7 +238,7 @@ def check_return_values(returns: pd.DataFrame, *, name: str = "returns") -> None
     large = np.flatnonzero(np.isfinite(typical) & (typical > _DECIMAL_LIMIT))
     if not len(large):
         return
-    negative = [returns.columns[c] for c in large if np.nanmin(values[:, c]) < 0]
+    negative = [returns.columns[int(c)] for c in large if np.nanmin(values[:, c]) < 0]
     shown = ", ".join(f"{returns.columns[c]!r} (median absolute value {typical[c]:.3g})" for c in large[:5])
     if negative:
         raise ValueError(
