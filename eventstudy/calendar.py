@@ -25,7 +25,7 @@ import datetime as _dt
 import functools
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, overload
 
 import numpy as np
 import pandas as pd
@@ -512,6 +512,16 @@ class TradingCalendar:
         return data
 
 
+@overload
+def as_calendar(calendar: None, *, unknown_session: Literal["pre", "post"] | None = None) -> None: ...
+@overload
+def as_calendar(
+    calendar: str | TradingCalendar, *, unknown_session: Literal["pre", "post"] | None = None
+) -> TradingCalendar: ...
+@overload
+def as_calendar(
+    calendar: str | TradingCalendar | None, *, unknown_session: Literal["pre", "post"] | None = None
+) -> TradingCalendar | None: ...
 def as_calendar(
     calendar: str | TradingCalendar | None, *, unknown_session: Literal["pre", "post"] | None = None
 ) -> TradingCalendar | None:
