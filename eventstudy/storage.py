@@ -19,8 +19,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Hashable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -155,7 +156,7 @@ def _nested_class(cls, name: str, hints) -> type:
     resolved = typing.get_type_hints(cls)[name]
     if not dataclasses.is_dataclass(resolved):
         raise TypeError(f"{cls.__name__}.{name} is not a dataclass field that can be loaded")
-    return resolved
+    return cast(type, resolved)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -308,7 +309,9 @@ def to_stata(res: EventStudyResults, path: str | os.PathLike[str], *, windows=No
     for column in frame.columns:
         if frame[column].dtype == object or str(frame[column].dtype) in ("str", "string"):
             frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
-    dates = {c: "td" for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
+    dates: dict[Hashable, Literal["td"]] = {
+        c: "td" for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])
+    }
     labels = {
         "event_id": "event id",
         "ticker": "security",
