@@ -19,9 +19,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Hashable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -309,9 +308,7 @@ def to_stata(res: EventStudyResults, path: str | os.PathLike[str], *, windows=No
     for column in frame.columns:
         if frame[column].dtype == object or str(frame[column].dtype) in ("str", "string"):
             frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
-    dates: dict[Hashable, Literal["td"]] = {
-        c: "td" for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])
-    }
+    dates = {c: "td" for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
     labels = {
         "event_id": "event id",
         "ticker": "security",
@@ -328,7 +325,7 @@ def to_stata(res: EventStudyResults, path: str | os.PathLike[str], *, windows=No
     frame.to_stata(
         target,
         write_index=False,
-        convert_dates=dates,
+        convert_dates=dates,  # type: ignore[arg-type]  # pandas-stubs types the keys as Never
         variable_labels={k: v for k, v in labels.items() if k in frame.columns},
         version=118,
     )
