@@ -450,6 +450,10 @@ class TradingCalendar:
         return self._sessions[i:j]
 
     # -- aligning data -------------------------------------------------------------------------------
+    @overload
+    def align(self, frame: pd.DataFrame) -> pd.DataFrame: ...
+    @overload
+    def align(self, frame: pd.Series) -> pd.Series: ...
     def align(self, frame: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
         """Reindex date-indexed data to every session between its first and last date.
 
