@@ -401,7 +401,7 @@ def load_volumes(study, firm_events: pd.DataFrame, spec) -> tuple[pd.DataFrame, 
     notes = check_volume_units(pairs, spec.model)
     info["volume"] = f"log(volume + {VOLUME_CONSTANT:g}); zero volume treated as missing"
     logs.attrs["eventstudy_notes"] = [*logs.attrs.get("eventstudy_notes", []), *notes]
-    return _given_returns(logs, spec).astype(float), info, failures
+    return _given_returns(logs, spec, needed).astype(float), info, failures
 
 
 def volume_reason(reason: str | None) -> str | None:
