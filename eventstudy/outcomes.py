@@ -97,7 +97,7 @@ def log_volume(volumes: pd.DataFrame) -> pd.DataFrame:
         )
     zero = array == 0
     notes = list(volumes.attrs.get("eventstudy_notes", []))
-    for k in np.flatnonzero(zero.any(axis=0)):
+    for k in np.flatnonzero(zero.any(axis=0)).tolist():
         days = volumes.index[zero[:, k]]
         notes.append(
             f"{volumes.columns[k]}: zero volume on {len(days)} day(s) "
