@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -172,7 +173,7 @@ class EventStudyResults:
 
     def _with(self, **changes) -> EventStudyResults:
         """A new results object with some parts replaced and the rest shared (all immutable)."""
-        parts = dict(
+        parts: dict[str, Any] = dict(
             fit=self._fit,
             firm_events=self._firm_events,
             dropped=self._dropped,
