@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Literal, cast
+from typing import Literal, cast, overload
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,18 @@ from .layout import CalendarSpec
 __all__ = ["returns"]
 
 
+Kind = Literal["simple", "log", "overnight", "intraday"]
+_Calendars = str | TradingCalendar | Mapping[str, str] | None
+
+
+@overload
+def returns(prices: pd.DataFrame, kind: Kind = "simple", *, calendar: _Calendars = "auto") -> pd.DataFrame: ...
+@overload
+def returns(prices: pd.Series, kind: Kind = "simple", *, calendar: _Calendars = "auto") -> pd.Series: ...
+@overload
+def returns(
+    prices: pd.DataFrame | pd.Series, kind: Kind = "simple", *, calendar: _Calendars = "auto"
+) -> pd.DataFrame | pd.Series: ...
 def returns(
     prices: pd.DataFrame | pd.Series,
     kind: Literal["simple", "log", "overnight", "intraday"] = "simple",

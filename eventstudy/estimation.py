@@ -15,6 +15,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ import pandas as pd
 from ._validation import check_choice, check_instance, check_positive_int, check_windows
 from .calendar import TradingCalendar
 from .contamination import catalog_positions, excluded_days, flag_contamination
-from .data.base import library_versions
+from .data.base import Field, library_versions
 from .exceptions import DataQualityWarning, DataSourceError, DroppedFirmEventsWarning, EstimationError
 from .firmevents import firm_events as make_firm_events
 from .firmevents import place
@@ -140,8 +141,8 @@ class EventStudy:
         naive_tz: str | None = None,
         catalog: pd.DataFrame | None = None,
         exclude_events: bool = False,
-        price_field: str = "Adj Close",
-        return_kind: str = "simple",
+        price_field: Field = "Adj Close",
+        return_kind: Literal["simple", "log"] = "simple",
         name: str | None = None,
         outcome: str = "returns",
     ) -> None:
@@ -324,6 +325,7 @@ class EventStudy:
         benchmarks = list(dict.fromkeys(b for names in dict.fromkeys(firm_events["benchmarks"]) for b in names))
         needed = list(dict.fromkeys([*pd.unique(firm_events["ticker"]), *benchmarks]))
         failures: dict[str, str] = {}
+        info: dict[str, Any]
         if self.returns is not None:
             check_instance("returns", self.returns, pd.DataFrame, "a DataFrame of daily returns")
             kind = self.returns.attrs.get("return_kind", spec.return_kind)
@@ -384,8 +386,8 @@ class _Spec:
     calendars: CalendarSpec
     align: str
     min_obs: int
-    return_kind: str
-    price_field: str
+    return_kind: Literal["simple", "log"]
+    price_field: Field
     exclude_events: bool
     outcome: str = "returns"
 
