@@ -15,7 +15,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -169,6 +169,7 @@ class EventStudy:
         self.outcome = outcome
 
     def __repr__(self) -> str:
+        model: object
         try:
             model = get_model(self.model).name
         except (TypeError, ValueError):
@@ -621,11 +622,13 @@ def _design(returns: pd.DataFrame, layout: Layout, spec: _Spec, factors, risk_fr
     columns = pd.Index(layout.tickers)
 
     def rf(block) -> np.ndarray:
-        return rf_all.reindex(block.sessions).to_numpy(dtype=float)
+        # called only for a model that needs the risk-free rate, so rf_all was found above
+        return cast(pd.Series, rf_all).reindex(block.sessions).to_numpy(dtype=float)
 
     def regressors(block) -> np.ndarray:
         names = model.regressors(block.benchmarks)
-        source = [returns[n] if n in block.benchmarks else table[n] for n in names]
+        # a regressor that is no benchmark is a factor, so the table was loaded above
+        source = [returns[n] if n in block.benchmarks else cast(pd.DataFrame, table)[n] for n in names]
         z = model.design_columns(
             [s.reindex(block.sessions).to_numpy(dtype=float) for s in source],
             names,
@@ -640,7 +643,7 @@ def _design(returns: pd.DataFrame, layout: Layout, spec: _Spec, factors, risk_fr
     raw = np.full((len(layout.rows), len(columns)), np.nan)
     offset = np.full_like(raw, np.nan)
     for block in layout.blocks:
-        cols = columns.get_indexer(list(block.tickers))
+        cols = columns.get_indexer(list(block.tickers))  # type: ignore[arg-type]  # stubs: any list-like works
         raw[block.start : block.stop, cols] = returns[list(block.tickers)].reindex(block.sessions).to_numpy(float)
         shift = np.zeros(len(block.sessions))
         benchmark = model.offset(block.benchmarks)
@@ -666,6 +669,7 @@ def _roles(n: int) -> list[str]:
 
 
 def _factor_table(model: NormalReturnModel, factors) -> tuple[pd.DataFrame, dict]:
+    info: dict[str, Any]
     if factors is None:
         from .data import load_factors
 
