@@ -727,7 +727,7 @@ def _unplaceable(firm_events, firm, day0, layout: Layout, spec: _Spec, failures:
         (past_end, "event window ends after the last return ({1})"),
         (before_start, "event window starts before the first return ({0})"),
     ):
-        for i in np.flatnonzero(mask):
+        for i in np.flatnonzero(mask).tolist():
             if stop[i] > start[i]:
                 reasons.iloc[i] = text.format(*bounds(i))
             else:
@@ -764,19 +764,19 @@ def _unestimable(fit, frames: _Frames, layout: Layout, spec: _Spec) -> np.ndarra
     specific = unidentified(fit, layout.tickers, frames.z_names, spec.markets.all())
     named = np.flatnonzero(specific != None)  # noqa: E711 - elementwise on an object array
     reasons[named] = specific[named]
-    for row in np.flatnonzero(fit.n_obs < min_obs):  # only the firm-events with too short a window
+    for row in np.flatnonzero(fit.n_obs < min_obs).tolist():  # only the firm-events with too short a window
         reasons[row] = f"{fit.n_obs[row]} estimation-window returns, fewer than the minimum {min_obs}{span_note(row)}"
     names = np.array(frames.z_names, dtype=object)
     if len(names):
         z0 = gather(frames.z, fit.day0, zero)[:, 0, :]
         missing = ~np.isfinite(z0)
-        for row in np.flatnonzero(missing.any(axis=1)):  # only the firm-events with a gap on day 0
+        for row in np.flatnonzero(missing.any(axis=1)).tolist():  # only the firm-events with a gap on day 0
             reasons[row] = f"regressor {', '.join(names[missing[row]])} missing on day 0"
     offset0 = gather(frames.offset, fit.day0, zero, fit.firm)[:, 0]
     what = f"benchmark {frames.offset_name}" if frames.offset_name is not None else "risk-free rate (RF)"
     reasons[~np.isfinite(offset0)] = f"{what} missing on day 0"
     raw0 = gather(raw, fit.day0, zero, fit.firm)[:, 0]
-    for row in np.flatnonzero(~np.isfinite(raw0)):
+    for row in np.flatnonzero(~np.isfinite(raw0)).tolist():
         reasons[row] = f"no return on day 0{span_note(row)}"
     # kept firm-events with a gap later in the event window: not a drop, but their CARs there are NaN
     from .quality import warn_event_window_gaps
@@ -799,14 +799,16 @@ def _dropped_table(firm_events: pd.DataFrame, reasons: pd.Series) -> pd.DataFram
 
 def _provenance(returns: pd.DataFrame, factors: dict, source_info: dict) -> dict:
     values = np.ascontiguousarray(returns.to_numpy(dtype=float))
-    digest = hashlib.sha256(memoryview(values))  # the array's own buffer, no bytes copy
-    digest.update(returns.index.asi8.tobytes())
+    # the array's own buffer, no bytes copy (numpy's stubs give ndarray __buffer__ only for Python 3.12+)
+    digest = hashlib.sha256(memoryview(values))  # type: ignore[arg-type]
+    index = cast(pd.DatetimeIndex, returns.index)  # a study's returns are dated (_given_returns, returns())
+    digest.update(index.asi8.tobytes())
     digest.update("\x1f".join(map(str, returns.columns)).encode())
     valid = np.isfinite(values)
     has = valid.any(axis=0)
     first = valid.argmax(axis=0)
     last = len(values) - 1 - valid[::-1].argmax(axis=0)
-    dates = returns.index.strftime("%Y-%m-%d").to_numpy()
+    dates = index.strftime("%Y-%m-%d").to_numpy()
     ranges = {str(c): ([dates[a], dates[b]] if h else []) for c, h, a, b in zip(returns.columns, has, first, last)}
     return {
         "source": source_info,
