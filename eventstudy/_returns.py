@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, cast, overload
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,18 @@ from .layout import CalendarSpec
 __all__ = ["returns"]
 
 
+Kind = Literal["simple", "log", "overnight", "intraday"]
+_Calendars = str | TradingCalendar | Mapping[str, str] | None
+
+
+@overload
+def returns(prices: pd.DataFrame, kind: Kind = "simple", *, calendar: _Calendars = "auto") -> pd.DataFrame: ...
+@overload
+def returns(prices: pd.Series, kind: Kind = "simple", *, calendar: _Calendars = "auto") -> pd.Series: ...
+@overload
+def returns(
+    prices: pd.DataFrame | pd.Series, kind: Kind = "simple", *, calendar: _Calendars = "auto"
+) -> pd.DataFrame | pd.Series: ...
 def returns(
     prices: pd.DataFrame | pd.Series,
     kind: Literal["simple", "log", "overnight", "intraday"] = "simple",
@@ -99,7 +111,7 @@ def returns(
             f"The 'prices' parameter must be a DataFrame (one column per ticker) or a Series. "
             f"Got {type(prices).__name__} instead."
         )
-    frame = prices.to_frame() if is_series else prices
+    frame = prices.to_frame() if isinstance(prices, pd.Series) else prices
     _check_prices(frame)
     if calendar is None:
         out = _from_aligned(frame, kind)
@@ -131,7 +143,7 @@ def returns(
 def _from_aligned(aligned: pd.DataFrame, kind: str) -> pd.DataFrame:
     values = aligned.astype("float64")
     ratio = values / values.shift(1)
-    out = (np.log(ratio) if kind == "log" else ratio - 1.0).iloc[1:]
+    out = (cast(pd.DataFrame, np.log(ratio)) if kind == "log" else ratio - 1.0).iloc[1:]
     out.attrs = copy.deepcopy(aligned.attrs)
     return out
 
@@ -146,7 +158,7 @@ def _union(parts: list[pd.DataFrame], columns) -> pd.DataFrame:
     return out
 
 
-def _leg_returns(prices: pd.DataFrame, kind: str, calendar) -> pd.DataFrame:
+def _leg_returns(prices: pd.DataFrame | pd.Series, kind: str, calendar) -> pd.DataFrame:
     """The overnight or intraday leg of the adjusted close-to-close return (see :func:`returns`)."""
     if not isinstance(prices, pd.DataFrame) or not isinstance(prices.columns, pd.MultiIndex):
         raise TypeError(
@@ -182,11 +194,12 @@ def _leg_returns(prices: pd.DataFrame, kind: str, calendar) -> pd.DataFrame:
         aligned = spec.calendar(codes[0]).align(prices)
     else:
         aligned = prices
-    opens = aligned["Open"].astype("float64")
-    close = aligned["Close"].astype("float64")[opens.columns]
+    # the columns are (field, ticker): one field is a frame of tickers
+    opens = cast(pd.DataFrame, aligned["Open"]).astype("float64")
+    close = cast(pd.DataFrame, aligned["Close"]).astype("float64")[opens.columns]
     notes = list(aligned.attrs.get(NOTES_KEY, []))
     if "Adj Close" in fields:
-        adjusted = aligned["Adj Close"].astype("float64")[opens.columns]
+        adjusted = cast(pd.DataFrame, aligned["Adj Close"]).astype("float64")[opens.columns]
         lacking = [t for t in opens.columns if adjusted[t].isna().all() and close[t].notna().any()]
         for ticker in lacking:
             adjusted[ticker] = close[ticker]

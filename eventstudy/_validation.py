@@ -7,7 +7,7 @@ argument is wrong and what would be accepted.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from .exceptions import EventWindowError
 
@@ -20,8 +20,10 @@ __all__ = [
     "check_instance",
 ]
 
+_Choice = TypeVar("_Choice", bound=str)
 
-def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
+
+def check_choice(name: str, value: Any, choices: Iterable[_Choice]) -> _Choice:
     """Return ``value`` if it is one of ``choices``, else raise ``ValueError`` listing them."""
     options = tuple(choices)
     if not isinstance(value, str):

@@ -25,7 +25,7 @@ import datetime as _dt
 import functools
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast, overload
 
 import numpy as np
 import pandas as pd
@@ -213,7 +213,7 @@ class TradingCalendar:
         sessions = pd.DatetimeIndex(self._xcal.sessions).as_unit("ns")
         if sessions.tz is not None:  # exchange_calendars < 4 used UTC sessions
             sessions = sessions.tz_localize(None)
-        self._sessions = pd.DatetimeIndex(sessions, name="Date", freq=None)
+        self._sessions = pd.DatetimeIndex(sessions, name="Date", freq=None)  # type: ignore[arg-type]  # stubs omit None
         self._ns = self._sessions.asi8
         self.end: pd.Timestamp = self._sessions[-1]
         earliest = _earliest_start(name)
@@ -357,20 +357,22 @@ class TradingCalendar:
             Once per call if any session is ``"unknown"``, naming those events.
         """
         idx = _to_index(dates, "dates")
+        given: str | np.ndarray
         if isinstance(sessions, str):
             check_choice("sessions", sessions, SESSIONS)
+            given = sessions
         else:
-            sessions = np.asarray(list(sessions), dtype=object)
-            if len(sessions) != len(idx):
+            given = np.asarray(list(sessions), dtype=object)
+            if len(given) != len(idx):
                 raise ValueError(
-                    f"The 'sessions' parameter must hold one session per date: got {len(sessions)} sessions "
+                    f"The 'sessions' parameter must hold one session per date: got {len(given)} sessions "
                     f"for {len(idx)} dates."
                 )
-            for value in pd.unique(sessions):
+            for value in pd.unique(given):
                 check_choice("sessions", value, SESSIONS)
         if labels is not None and len(labels) != len(idx):
             raise ValueError(f"The 'labels' parameter must hold one label per date: got {len(labels)}.")
-        return self._day_zeros(idx, sessions, labels=labels, stacklevel=4)
+        return self._day_zeros(idx, given, labels=labels, stacklevel=4)
 
     def _day_zeros(
         self,
@@ -448,6 +450,10 @@ class TradingCalendar:
         return self._sessions[i:j]
 
     # -- aligning data -------------------------------------------------------------------------------
+    @overload
+    def align(self, frame: pd.DataFrame) -> pd.DataFrame: ...
+    @overload
+    def align(self, frame: pd.Series) -> pd.Series: ...
     def align(self, frame: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
         """Reindex date-indexed data to every session between its first and last date.
 
@@ -499,7 +505,7 @@ class TradingCalendar:
             data = data[~off]
         if len(data):
             target = self.sessions_in_range(data.index.min(), data.index.max())
-            absent = target.difference(data.index)
+            absent = target.difference(cast(pd.DatetimeIndex, data.index))
             if len(absent):
                 notes.append(f"align: {len(absent)} session(s) absent from the data, set to NaN: {_listing(absent)}")
             data = data.reindex(target)
@@ -510,6 +516,16 @@ class TradingCalendar:
         return data
 
 
+@overload
+def as_calendar(calendar: None, *, unknown_session: Literal["pre", "post"] | None = None) -> None: ...
+@overload
+def as_calendar(
+    calendar: str | TradingCalendar, *, unknown_session: Literal["pre", "post"] | None = None
+) -> TradingCalendar: ...
+@overload
+def as_calendar(
+    calendar: str | TradingCalendar | None, *, unknown_session: Literal["pre", "post"] | None = None
+) -> TradingCalendar | None: ...
 def as_calendar(
     calendar: str | TradingCalendar | None, *, unknown_session: Literal["pre", "post"] | None = None
 ) -> TradingCalendar | None:

@@ -24,12 +24,15 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
 from . import __version__
 from .exceptions import DataSourceError, EventStudyError, EventStudyWarning, SessionAssumptionWarning
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .results import EventStudyResults
 
 __all__ = ["build_parser", "main", "add_command", "COMMANDS", "CommandError"]
 
@@ -234,10 +237,11 @@ def _run(args: argparse.Namespace) -> int:
     config = _config(args)
     results = build_study(config)
     windows = args.window or [(0, 0), config.event_window]
-    tables = []
+    tables: list[tuple[str, pd.DataFrame, pd.DataFrame]] = []
     for run in results:
-        car = pd.concat([run.results.car(w) for w in windows], ignore_index=True)
-        tables.append((run.label, car, run.results.tests(windows)))
+        res = cast("EventStudyResults", run.results)
+        car = pd.concat([res.car(w) for w in windows], ignore_index=True)
+        tables.append((run.label, car, res.tests(windows)))
     if args.format == "json":
         from .report import records
 

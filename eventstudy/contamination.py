@@ -222,6 +222,8 @@ def window_hits(
     if firm is None:
         empty = np.zeros(n, dtype=np.int64)
         return Hits(ids, market_lo, market_hi, own_lo, own_hi, np.array([], dtype=object), empty, empty, empty)
+    if event_window is None:
+        raise TypeError("window_hits needs the 'event_window' to match the firm-events of 'firm'.")
     lo_day, hi_day = event_window
     width = hi_day - lo_day
     order = np.lexsort((day0, firm))

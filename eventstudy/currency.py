@@ -26,7 +26,7 @@ Which FX quote stands for "at the listing's close" depends on how the FX series 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -97,11 +97,12 @@ def to_currency(
     spec = CalendarSpec(calendar)
     log = returns.attrs.get("return_kind") == "log"
     out = returns.copy()
+    value_ns = cast(pd.DatetimeIndex, value.index).asi8  # the dates normalized above
     for column in columns:
         sessions = spec.calendar(spec.exchange(str(column))).sessions
         days = sessions[(sessions >= returns.index.min()) & (sessions <= returns.index.max())].as_unit("ns")
         if fx_timing == "next-start":  # the first quote dated after the session
-            position = np.searchsorted(value.index.asi8, days.asi8, side="right")
+            position = np.searchsorted(value_ns, days.asi8, side="right")
         else:
             position = value.index.get_indexer(days)
         at_close = np.full(len(days), np.nan)
@@ -109,7 +110,7 @@ def to_currency(
         at_close[ok] = value.to_numpy()[position[ok]]
         if fx_timing == "next-start" and len(value):
             # a quote more than a week after the session is no quote for it (the FX series ended or has a gap)
-            late = ok & (value.index.asi8[np.minimum(position, len(value) - 1)] - days.asi8 > 7 * 86_400 * 10**9)
+            late = ok & (value_ns[np.minimum(position, len(value) - 1)] - days.asi8 > 7 * 86_400 * 10**9)
             at_close[late] = np.nan
         change = pd.Series(at_close, index=days)
         change = change / change.shift(1)  # from the listing's previous session to this one

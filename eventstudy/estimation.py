@@ -15,6 +15,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ import pandas as pd
 from ._validation import check_choice, check_instance, check_positive_int, check_windows
 from .calendar import TradingCalendar
 from .contamination import catalog_positions, excluded_days, flag_contamination
-from .data.base import library_versions
+from .data.base import Field, library_versions
 from .exceptions import DataQualityWarning, DataSourceError, DroppedFirmEventsWarning, EstimationError
 from .firmevents import firm_events as make_firm_events
 from .firmevents import place
@@ -140,8 +141,8 @@ class EventStudy:
         naive_tz: str | None = None,
         catalog: pd.DataFrame | None = None,
         exclude_events: bool = False,
-        price_field: str = "Adj Close",
-        return_kind: str = "simple",
+        price_field: Field = "Adj Close",
+        return_kind: Literal["simple", "log"] = "simple",
         name: str | None = None,
         outcome: str = "returns",
     ) -> None:
@@ -168,6 +169,7 @@ class EventStudy:
         self.outcome = outcome
 
     def __repr__(self) -> str:
+        model: object
         try:
             model = get_model(self.model).name
         except (TypeError, ValueError):
@@ -324,6 +326,7 @@ class EventStudy:
         benchmarks = list(dict.fromkeys(b for names in dict.fromkeys(firm_events["benchmarks"]) for b in names))
         needed = list(dict.fromkeys([*pd.unique(firm_events["ticker"]), *benchmarks]))
         failures: dict[str, str] = {}
+        info: dict[str, Any]
         if self.returns is not None:
             check_instance("returns", self.returns, pd.DataFrame, "a DataFrame of daily returns")
             kind = self.returns.attrs.get("return_kind", spec.return_kind)
@@ -384,8 +387,8 @@ class _Spec:
     calendars: CalendarSpec
     align: str
     min_obs: int
-    return_kind: str
-    price_field: str
+    return_kind: Literal["simple", "log"]
+    price_field: Field
     exclude_events: bool
     outcome: str = "returns"
 
@@ -619,11 +622,13 @@ def _design(returns: pd.DataFrame, layout: Layout, spec: _Spec, factors, risk_fr
     columns = pd.Index(layout.tickers)
 
     def rf(block) -> np.ndarray:
-        return rf_all.reindex(block.sessions).to_numpy(dtype=float)
+        # called only for a model that needs the risk-free rate, so rf_all was found above
+        return cast(pd.Series, rf_all).reindex(block.sessions).to_numpy(dtype=float)
 
     def regressors(block) -> np.ndarray:
         names = model.regressors(block.benchmarks)
-        source = [returns[n] if n in block.benchmarks else table[n] for n in names]
+        # a regressor that is no benchmark is a factor, so the table was loaded above
+        source = [returns[n] if n in block.benchmarks else cast(pd.DataFrame, table)[n] for n in names]
         z = model.design_columns(
             [s.reindex(block.sessions).to_numpy(dtype=float) for s in source],
             names,
@@ -638,7 +643,7 @@ def _design(returns: pd.DataFrame, layout: Layout, spec: _Spec, factors, risk_fr
     raw = np.full((len(layout.rows), len(columns)), np.nan)
     offset = np.full_like(raw, np.nan)
     for block in layout.blocks:
-        cols = columns.get_indexer(list(block.tickers))
+        cols = columns.get_indexer(list(block.tickers))  # type: ignore[arg-type]  # stubs: any list-like works
         raw[block.start : block.stop, cols] = returns[list(block.tickers)].reindex(block.sessions).to_numpy(float)
         shift = np.zeros(len(block.sessions))
         benchmark = model.offset(block.benchmarks)
@@ -664,6 +669,7 @@ def _roles(n: int) -> list[str]:
 
 
 def _factor_table(model: NormalReturnModel, factors) -> tuple[pd.DataFrame, dict]:
+    info: dict[str, Any]
     if factors is None:
         from .data import load_factors
 
@@ -721,7 +727,7 @@ def _unplaceable(firm_events, firm, day0, layout: Layout, spec: _Spec, failures:
         (past_end, "event window ends after the last return ({1})"),
         (before_start, "event window starts before the first return ({0})"),
     ):
-        for i in np.flatnonzero(mask):
+        for i in np.flatnonzero(mask).tolist():
             if stop[i] > start[i]:
                 reasons.iloc[i] = text.format(*bounds(i))
             else:
@@ -758,19 +764,19 @@ def _unestimable(fit, frames: _Frames, layout: Layout, spec: _Spec) -> np.ndarra
     specific = unidentified(fit, layout.tickers, frames.z_names, spec.markets.all())
     named = np.flatnonzero(specific != None)  # noqa: E711 - elementwise on an object array
     reasons[named] = specific[named]
-    for row in np.flatnonzero(fit.n_obs < min_obs):  # only the firm-events with too short a window
+    for row in np.flatnonzero(fit.n_obs < min_obs).tolist():  # only the firm-events with too short a window
         reasons[row] = f"{fit.n_obs[row]} estimation-window returns, fewer than the minimum {min_obs}{span_note(row)}"
     names = np.array(frames.z_names, dtype=object)
     if len(names):
         z0 = gather(frames.z, fit.day0, zero)[:, 0, :]
         missing = ~np.isfinite(z0)
-        for row in np.flatnonzero(missing.any(axis=1)):  # only the firm-events with a gap on day 0
+        for row in np.flatnonzero(missing.any(axis=1)).tolist():  # only the firm-events with a gap on day 0
             reasons[row] = f"regressor {', '.join(names[missing[row]])} missing on day 0"
     offset0 = gather(frames.offset, fit.day0, zero, fit.firm)[:, 0]
     what = f"benchmark {frames.offset_name}" if frames.offset_name is not None else "risk-free rate (RF)"
     reasons[~np.isfinite(offset0)] = f"{what} missing on day 0"
     raw0 = gather(raw, fit.day0, zero, fit.firm)[:, 0]
-    for row in np.flatnonzero(~np.isfinite(raw0)):
+    for row in np.flatnonzero(~np.isfinite(raw0)).tolist():
         reasons[row] = f"no return on day 0{span_note(row)}"
     # kept firm-events with a gap later in the event window: not a drop, but their CARs there are NaN
     from .quality import warn_event_window_gaps
@@ -793,14 +799,16 @@ def _dropped_table(firm_events: pd.DataFrame, reasons: pd.Series) -> pd.DataFram
 
 def _provenance(returns: pd.DataFrame, factors: dict, source_info: dict) -> dict:
     values = np.ascontiguousarray(returns.to_numpy(dtype=float))
-    digest = hashlib.sha256(memoryview(values))  # the array's own buffer, no bytes copy
-    digest.update(returns.index.asi8.tobytes())
+    # the array's own buffer, no bytes copy (numpy's stubs give ndarray __buffer__ only for Python 3.12+)
+    digest = hashlib.sha256(memoryview(values))  # type: ignore[arg-type]
+    index = cast(pd.DatetimeIndex, returns.index)  # a study's returns are dated (_given_returns, returns())
+    digest.update(index.asi8.tobytes())
     digest.update("\x1f".join(map(str, returns.columns)).encode())
     valid = np.isfinite(values)
     has = valid.any(axis=0)
     first = valid.argmax(axis=0)
     last = len(values) - 1 - valid[::-1].argmax(axis=0)
-    dates = returns.index.strftime("%Y-%m-%d").to_numpy()
+    dates = index.strftime("%Y-%m-%d").to_numpy()
     ranges = {str(c): ([dates[a], dates[b]] if h else []) for c, h, a, b in zip(returns.columns, has, first, last)}
     return {
         "source": source_info,

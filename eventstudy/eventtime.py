@@ -93,8 +93,8 @@ class EventTimes:
     session: np.ndarray
     unknown_session: np.ndarray
     day0: pd.DatetimeIndex
-    labels: np.ndarray
-    names: np.ndarray
+    labels: np.ndarray | _RowLabels
+    names: np.ndarray | _RowLabels
 
     def __len__(self) -> int:
         return len(self.date)
@@ -216,11 +216,12 @@ def _timestamp(value, where: str, column: str) -> pd.Timestamp | None:
     text = _text(value)
     if not text:
         return None
+    ts: pd.Timestamp | None
     try:
         ts = pd.Timestamp(pd.to_datetime(text, format="ISO8601"))  # never a locale guess: 08/01 is ambiguous
     except (TypeError, ValueError):
-        ts = pd.NaT
-    if ts is pd.NaT:
+        ts = None
+    if ts is None or ts is pd.NaT:
         raise ValueError(
             f"{where}, column {column!r}: expected a date such as 2025-05-13 or a timestamp with a zone such as "
             f"2025-05-13T17:30:00-04:00; got {text!r}."
@@ -353,7 +354,7 @@ def _dates_fast(column: pd.Series, wall: np.ndarray, zone: np.ndarray, dates: np
         dates[:] = values.tz_convert(REFERENCE_TZ).tz_localize(None).normalize().as_unit("ns").to_numpy()
         return
     values = values.as_unit("ns")
-    timed = (values != values.normalize()) & ~values.isna()
+    timed = (values != values.normalize()) & values.notna()
     if timed.any():
         first = int(np.flatnonzero(timed)[0])
         raise ValueError(
@@ -408,7 +409,7 @@ def _given_day0(frame: pd.DataFrame, where) -> pd.DatetimeIndex:
         raise ValueError(f"The 'day0' column must hold dates such as 2025-05-13 ({exc}).") from None
     if day0.tz is not None:
         day0 = day0.tz_localize(None)
-    timed = (day0 != day0.normalize()) & ~day0.isna()
+    timed = (day0 != day0.normalize()) & day0.notna()
     if timed.any():
         raise ValueError(f"{where(int(np.flatnonzero(timed)[0]))}, column 'day0': a day 0 is a session date, no time.")
     return day0.as_unit("ns")

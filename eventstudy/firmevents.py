@@ -9,6 +9,7 @@ event catalog crossed with ``tickers``.  Every firm-event gets the exchange of i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,8 @@ def firm_events(events: pd.DataFrame, tickers: Sequence[str] | str | None) -> pd
         frame["event_id"] = frame["id"] if "id" in frame.columns else None
     ids = frame["event_id"].isna()
     if ids.any():  # events without an id are named by their date
-        label = frame["date"] if "date" in frame.columns else frame.get("timestamp", frame.get("day0"))
+        # one of the three columns is there (checked above)
+        label = cast(pd.Series, frame["date"] if "date" in frame.columns else frame.get("timestamp", frame.get("day0")))
         frame["event_id"] = frame["event_id"].astype(object)
         frame.loc[ids, "event_id"] = pd.to_datetime(label[ids]).dt.strftime("%Y-%m-%d")
     frame["event_id"] = frame["event_id"].astype(str)
@@ -91,7 +93,7 @@ def _check_one_time_per_id(frame: pd.DataFrame) -> None:
         rows = frame.index[frame["event_id"] == event_id]
         shown = "; ".join(
             f"row {r + 1}: "
-            + ", ".join(f"{k}={frame.at[r, k]}" for k in keys if str(frame.at[r, k]) not in ("", "nan"))
+            + ", ".join(f"{k}={frame.at[r, k]!s}" for k in keys if str(frame.at[r, k]) not in ("", "nan"))
             for r in rows[:5]
         )
         raise ValueError(

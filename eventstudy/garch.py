@@ -32,7 +32,7 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 
@@ -198,25 +198,25 @@ class GarchFit(StackedFit):
 
     def ar_variance(self) -> np.ndarray:
         r""":math:`\hat h_{i\tau}`, the GARCH variance forecast of each event day, shape (N, W)."""
-        return self.h_event
+        return cast(np.ndarray, self.h_event)  # the fields default to None only to follow StackedFit's
 
     def car_variance(self, window: tuple[int, int]) -> np.ndarray:
         r""":math:`\sum_{\tau=\tau_1}^{\tau_2}\hat h_{i\tau}`: GARCH errors are serially uncorrelated, and the
         parameters' estimation error is not added (see :class:`Garch`)."""
-        return self.h_event[:, self.event_positions(window)].sum(axis=1)
+        return cast(np.ndarray, self.h_event)[:, self.event_positions(window)].sum(axis=1)
 
     def volatility_params(self) -> np.ndarray:
         """:attr:`vol_params` (rows: firm-events; columns: :attr:`vol_names`), arch's percent scale."""
-        return self.vol_params
+        return cast(np.ndarray, self.vol_params)
 
     def sar(self) -> np.ndarray:
         r"""Savickas' (2003) standardized abnormal returns :math:`AR_{i\tau}/\sqrt{\hat h_{i\tau}}`, (N, W)."""
-        return self.ar_event / np.sqrt(self.h_event)
+        return self.ar_event / np.sqrt(cast(np.ndarray, self.h_event))
 
     def take(self, rows) -> GarchFit:
         rows = np.asarray(rows)
         taken = StackedFit.take(self, rows)
-        return replace(taken, _cache={}, **{name: getattr(self, name)[rows] for name in self._extra})
+        return cast(GarchFit, replace(taken, _cache={}, **{name: getattr(self, name)[rows] for name in self._extra}))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -247,8 +247,10 @@ def fit_one(y: np.ndarray, x: np.ndarray, horizon: int, kwargs: dict, seed: int 
     if res.convergence_flag != 0:
         return (*empty, f"GARCH fit did not converge: {res.optimization_result.message}")
     params = res.params.to_numpy()
-    method = "simulation" if kwargs["vol"] == "EGARCH" and horizon > 1 else "analytic"
-    extra = (
+    method: Literal["simulation", "analytic"] = (
+        "simulation" if kwargs["vol"] == "EGARCH" and horizon > 1 else "analytic"
+    )
+    extra: dict[str, Any] = (
         {"simulations": EGARCH_SIMULATIONS, "random_state": np.random.RandomState(seed)}
         if method == "simulation"
         else {}

@@ -192,18 +192,18 @@ def _grid(code: str, step: pd.Timedelta, first: pd.Timestamp, last: pd.Timestamp
     b1 = sched["break_end"].to_numpy("datetime64[ns]").astype(np.int64)
     has_break = ~pd.isna(sched["break_start"]).to_numpy()
     s = step.value
-    starts, ends, owner = [], [], []
+    segment_starts, segment_ends, segment_owner = [], [], []
     # segments: the whole session, or morning and afternoon around a break
     for k in range(len(sched)):  # a loop over sessions (a few hundred), not bars or events
         if has_break[k]:
-            starts += [opens[k], b1[k]]
-            ends += [b0[k], closes[k]]
-            owner += [k, k]
+            segment_starts += [opens[k], b1[k]]
+            segment_ends += [b0[k], closes[k]]
+            segment_owner += [k, k]
         else:
-            starts.append(opens[k])
-            ends.append(closes[k])
-            owner.append(k)
-    starts, ends, owner = np.array(starts), np.array(ends), np.array(owner)
+            segment_starts.append(opens[k])
+            segment_ends.append(closes[k])
+            segment_owner.append(k)
+    starts, ends, owner = np.array(segment_starts), np.array(segment_ends), np.array(segment_owner)
     counts = (ends - starts + s - 1) // s  # a last bar cut short by the close still counts
     seg_of_bar = np.repeat(np.arange(len(starts)), counts)
     first_rows = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -292,8 +292,8 @@ def _event_table(events: Any) -> pd.DataFrame:
     raw = events[time_column]
     stamps = []
     for i, value in enumerate(raw):
-        stamp = pd.Timestamp(value) if not pd.isna(value) else pd.NaT
-        if stamp is pd.NaT or stamp.tzinfo is None:
+        stamp = pd.Timestamp(value) if not pd.isna(value) else None
+        if stamp is None or stamp is pd.NaT or stamp.tzinfo is None:
             raise ValueError(
                 f"The event in row {i} ({events['ticker'].iloc[i]}) has the time {value!r}, which has no time "
                 "zone; an instant needs one, e.g. pd.Timestamp('2025-05-13 09:30', tz='America/New_York')."
@@ -514,12 +514,12 @@ def _event_bars(panel: BarPanel, table: pd.DataFrame) -> tuple[np.ndarray, np.nd
     keep = ~outside & ~closed
     reasons = np.full(len(table), "", dtype=object)
     tz = panel.tz
-    for i in np.flatnonzero(outside):  # messages for the dropped events only
+    for i in np.flatnonzero(outside).tolist():  # messages for the dropped events only
         reasons[i] = (
             f"event time {times[i].tz_convert(tz)} is outside the bars of {table['ticker'].iloc[i]} "
             f"({lo[i].tz_convert(tz)} .. {hi[i].tz_convert(tz)}); read bars that cover it"
         )
-    for i in np.flatnonzero(closed):
+    for i in np.flatnonzero(closed).tolist():
         nxt = grid[after[i]].tz_convert(tz) if after[i] < t else None
         reasons[i] = (
             f"event time {times[i].tz_convert(tz)} is outside the regular hours of {panel.calendar} (market "

@@ -17,7 +17,7 @@ MacKinlay, A. C. (1997). Event studies in economics and finance. *Journal of Eco
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import ClassVar, Literal, cast
 
 import numpy as np
 
@@ -67,7 +67,7 @@ class NormalReturnModel:
     name: ClassVar[str] = ""
     label: ClassVar[str] = ""
     #: the factor file the model needs (``"ff3"``, ``"ff5"``, ``"carhart"``), or None
-    factor_set: ClassVar[str | None] = None
+    factor_set: ClassVar[Literal["ff3", "ff5", "carhart", "momentum"] | None] = None
     #: subtract the risk-free rate from the firm's return
     excess: ClassVar[bool] = False
     #: estimate parameters by least squares (False: only the residual variance is estimated)
@@ -363,7 +363,7 @@ class FamaFrench3(NormalReturnModel):
 
     name: ClassVar[str] = "ff3"
     label: ClassVar[str] = "Fama-French 3-factor model"
-    factor_set: ClassVar[str | None] = "ff3"
+    factor_set: ClassVar[Literal["ff3", "ff5", "carhart", "momentum"] | None] = "ff3"
     excess: ClassVar[bool] = True
     factors: ClassVar[tuple[str, ...]] = ("Mkt-RF", "SMB", "HML")
 
@@ -380,7 +380,7 @@ class FamaFrench5(FamaFrench3):
 
     name: ClassVar[str] = "ff5"
     label: ClassVar[str] = "Fama-French 5-factor model"
-    factor_set: ClassVar[str | None] = "ff5"
+    factor_set: ClassVar[Literal["ff3", "ff5", "carhart", "momentum"] | None] = "ff5"
     factors: ClassVar[tuple[str, ...]] = ("Mkt-RF", "SMB", "HML", "RMW", "CMA")
 
 
@@ -390,7 +390,7 @@ class Carhart4(FamaFrench3):
 
     name: ClassVar[str] = "carhart"
     label: ClassVar[str] = "Carhart 4-factor model"
-    factor_set: ClassVar[str | None] = "carhart"
+    factor_set: ClassVar[Literal["ff3", "ff5", "carhart", "momentum"] | None] = "carhart"
     factors: ClassVar[tuple[str, ...]] = ("Mkt-RF", "SMB", "HML", "Mom")
 
 
@@ -763,8 +763,8 @@ def estimate(
         data=data,
         day0=day0,
         firm=firm,
-        estimation_window=tuple(estimation_window),
-        event_window=tuple(event_window),
+        estimation_window=cast(tuple[int, int], tuple(estimation_window)),
+        event_window=cast(tuple[int, int], tuple(event_window)),
         intercept=bool(intercept) and estimated,
         estimated=estimated,
         params=params,

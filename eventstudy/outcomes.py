@@ -34,6 +34,7 @@ of Business*, 53(1), 61-65.
 from __future__ import annotations
 
 import warnings
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -95,10 +96,10 @@ def log_volume(volumes: pd.DataFrame) -> pd.DataFrame:
         )
     zero = array == 0
     notes = list(volumes.attrs.get("eventstudy_notes", []))
-    for col in np.flatnonzero(zero.any(axis=0)):
-        days = volumes.index[zero[:, col]]
+    for k in np.flatnonzero(zero.any(axis=0)).tolist():
+        days = volumes.index[zero[:, k]]
         notes.append(
-            f"{volumes.columns[col]}: zero volume on {len(days)} day(s) "
+            f"{volumes.columns[k]}: zero volume on {len(days)} day(s) "
             f"({', '.join(f'{pd.Timestamp(d):%Y-%m-%d}' for d in days[:3])}) treated as missing"
         )
     if zero.any():
@@ -471,8 +472,9 @@ def fit_volatility(study) -> VolatilityResults:
     sessions = res.sessions
     prices = source.get_prices(tickers, sessions.min(), sessions.max(), fields=["High", "Low"], missing="skip")
     lacking = [t for t in tickers if ("High", t) not in prices.columns]
-    high = prices["High"] if len(prices.columns) else pd.DataFrame(index=prices.index)
-    low = prices["Low"] if len(prices.columns) else pd.DataFrame(index=prices.index)
+    # the columns are (field, ticker): one field is a frame of tickers
+    high = cast(pd.DataFrame, prices["High"]) if len(prices.columns) else pd.DataFrame(index=prices.index)
+    low = cast(pd.DataFrame, prices["Low"]) if len(prices.columns) else pd.DataFrame(index=prices.index)
     for t in lacking:
         high[t], low[t] = np.nan, np.nan
     if lacking:

@@ -238,7 +238,7 @@ def check_return_values(returns: pd.DataFrame, *, name: str = "returns") -> None
     large = np.flatnonzero(np.isfinite(typical) & (typical > _DECIMAL_LIMIT))
     if not len(large):
         return
-    negative = [returns.columns[c] for c in large if np.nanmin(values[:, c]) < 0]
+    negative = [returns.columns[int(c)] for c in large if np.nanmin(values[:, c]) < 0]
     shown = ", ".join(f"{returns.columns[c]!r} (median absolute value {typical[c]:.3g})" for c in large[:5])
     if negative:
         raise ValueError(
@@ -251,7 +251,7 @@ def check_return_values(returns: pd.DataFrame, *, name: str = "returns") -> None
     )
 
 
-def case_hint(tickers: Sequence[str], columns: Sequence[str]) -> str:
+def case_hint(tickers: Sequence[str], columns: Sequence[str] | pd.Index) -> str:
     """A sentence for tickers absent from ``columns`` whose other-case spelling is there, else ``""``."""
     upper = {str(c).upper(): c for c in columns}
     pairs = [(t, upper[t.upper()]) for t in tickers if t not in columns and t.upper() in upper]

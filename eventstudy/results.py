@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -172,7 +173,7 @@ class EventStudyResults:
 
     def _with(self, **changes) -> EventStudyResults:
         """A new results object with some parts replaced and the rest shared (all immutable)."""
-        parts = dict(
+        parts: dict[str, Any] = dict(
             fit=self._fit,
             firm_events=self._firm_events,
             dropped=self._dropped,
@@ -780,7 +781,9 @@ def compare(studies: Mapping[str, EventStudyResults], *, window: tuple[int, int]
         car = res.car(window)
         cars[str(label)] = car.set_index(["event_id", "ticker"])[["car", "t", "pvalue"]]
         settings[str(label)] = res.settings
-        windows[str(label)] = (int(car["window_start"].iloc[0]), int(car["window_end"].iloc[0])) if len(car) else window
+        windows[str(label)] = (
+            (int(car["window_start"].iloc[0]), int(car["window_end"].iloc[0])) if len(car) else res._window(window)
+        )
     # different windows, models or day-0 rules are named in the column labels, never hidden under one heading
     shown = comparison_labels(settings, windows)
     return pd.concat({shown[label]: frame for label, frame in cars.items()}, axis=1)

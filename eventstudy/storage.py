@@ -20,7 +20,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -155,7 +155,7 @@ def _nested_class(cls, name: str, hints) -> type:
     resolved = typing.get_type_hints(cls)[name]
     if not dataclasses.is_dataclass(resolved):
         raise TypeError(f"{cls.__name__}.{name} is not a dataclass field that can be loaded")
-    return resolved
+    return cast(type, resolved)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -325,7 +325,7 @@ def to_stata(res: EventStudyResults, path: str | os.PathLike[str], *, windows=No
     frame.to_stata(
         target,
         write_index=False,
-        convert_dates=dates,
+        convert_dates=dates,  # type: ignore[arg-type]  # pandas-stubs types the keys as Never
         variable_labels={k: v for k, v in labels.items() if k in frame.columns},
         version=118,
     )

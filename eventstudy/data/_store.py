@@ -196,7 +196,7 @@ def read_entry(
     try:
         frame = pd.read_parquet(io.BytesIO(data), engine="pyarrow").astype("float64")
         frame.index = pd.DatetimeIndex(frame.index).as_unit(DATE_UNIT).rename("Date")
-    except (*storage_errors(), TypeError, KeyError) as exc:
+    except storage_errors() + (TypeError, KeyError) as exc:
         raise CorruptEntryError(problem or f"data file {path} cannot be read ({type(exc).__name__}: {exc})") from None
     frame.attrs = {}
     if problem is not None:
@@ -214,7 +214,7 @@ def _embedded_record(data: bytes) -> dict[str, Any] | None:
     try:
         schema = pq.read_schema(io.BytesIO(data))
         record = json.loads((schema.metadata or {}).get(_EMBEDDED_KEY, b"null"))
-    except (*storage_errors(), TypeError):  # an unreadable record is no record
+    except storage_errors() + (TypeError,):  # an unreadable record is no record
         return None
     return record if isinstance(record, dict) else None
 

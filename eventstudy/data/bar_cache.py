@@ -8,7 +8,7 @@ Session marks are not stored: they are recomputed from the exchange calendar on 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pandas as pd
 
@@ -24,6 +24,7 @@ __all__ = ["cached_bars"]
 
 _FORMAT = "eventstudy-bar-cache"
 _OHLCV = list(_bars.BAR_FIELDS)
+_Stored = tuple[pd.DataFrame, dict]  # an entry read back: the bars and their metadata
 
 
 def _paths(cached: CachedSource, ticker: str, interval: str):
@@ -62,7 +63,7 @@ def cached_bars(cached: CachedSource, tickers, start, end, *, interval: str) -> 
     if getter is None:
         raise TypeError(f"{type(cached.source).__name__} has no get_bars; wrap YahooSource().")
     offline = cached.offline
-    stored: dict[str, tuple[pd.DataFrame, dict] | None] = {t: _read(cached, t, interval, offline) for t in names}
+    stored: dict[str, _Stored | None] = {t: _read(cached, t, interval, offline) for t in names}
     today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
     wanted: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}
     for ticker, entry in stored.items():
@@ -121,7 +122,11 @@ def cached_bars(cached: CachedSource, tickers, start, end, *, interval: str) -> 
         calendars[ticker] = _bars.calendar_for(ticker)
         labels[ticker] = "start"
         checked = _bars.validate_bars(
-            ticker, stored[ticker][0], interval=interval, calendar=calendars[ticker], where=f"the {interval} bar cache"
+            ticker,
+            cast(_Stored, stored[ticker])[0],
+            interval=interval,
+            calendar=calendars[ticker],
+            where=f"the {interval} bar cache",
         )
         frames[ticker] = _bars.in_range(checked, first, last)
     return _bars.stack_bars(frames, interval=interval, calendars=calendars, labels=labels, source=cached.name)

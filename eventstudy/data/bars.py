@@ -148,11 +148,11 @@ def mark_sessions(times: pd.DatetimeIndex, code: str) -> pd.DataFrame:
     b0 = pd.DatetimeIndex(rows["break_start"])
     b1 = pd.DatetimeIndex(rows["break_end"])
     label = np.full(len(times), "closed", dtype=object)
-    is_session = ~opens.isna()
+    is_session = np.asarray(opens.notna())
     with np.errstate(invalid="ignore"):
         pre = is_session & (utc < opens)
         post = is_session & (utc >= closes)
-        brk = is_session & ~b0.isna() & (utc >= b0) & (utc < b1)
+        brk = is_session & b0.notna() & (utc >= b0) & (utc < b1)
     label[is_session] = "regular"
     label[pre] = "pre"
     label[post] = "post"
@@ -163,7 +163,7 @@ def mark_sessions(times: pd.DatetimeIndex, code: str) -> pd.DataFrame:
     )
 
 
-def _line(i: int, lines: np.ndarray | None) -> str:
+def _line(i: int | np.integer, lines: np.ndarray | None) -> str:
     return f"line {int(lines[i])}" if lines is not None and len(lines) > i else f"row {i + 1}"
 
 
@@ -360,7 +360,7 @@ def stack_bars(
     return long
 
 
-def label_for(ticker: str, label: str | Mapping[str, str]) -> str:
+def label_for(ticker: str, label: str | Mapping[str, str]) -> Label:
     """The declared stamp label of ``ticker``: ``label`` itself, or its entry in a ticker -> label mapping."""
     if isinstance(label, str):
         return check_choice("label", label, ("start", "end"))

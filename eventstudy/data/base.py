@@ -33,6 +33,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from types import FrameType
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -73,7 +74,7 @@ RATE_TICKERS = frozenset({"IRX", "FVX", "TNX", "TYX"})
 #: Accepted values of the ``missing`` argument of :meth:`PriceSource.get_prices` and ``get_history``.
 MISSING: tuple[str, ...] = ("raise", "skip")
 #: Resolution of every date index returned by the data layer.
-DATE_UNIT = "ns"
+DATE_UNIT: Literal["ns"] = "ns"
 
 Field = Literal["Open", "High", "Low", "Close", "Adj Close", "Volume"]
 Missing = Literal["raise", "skip"]
@@ -477,7 +478,7 @@ def validate_history(
 
 def warn(message: str, category: type[Warning] = DataQualityWarning) -> None:
     """Issue a warning attributed to the first caller outside ``eventstudy.data`` (the user's line)."""
-    frame = sys._getframe(0)
+    frame: FrameType | None = sys._getframe(0)
     level = 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith("eventstudy.data"):
         frame = frame.f_back

@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -253,8 +253,10 @@ class CachedSource(PriceSource):
                 if ticker in result.failures or ticker in result.errors:
                     continue
                 entry = entries[ticker]
-                if ticker in rebase:
-                    entry = self._refetch_all(ticker, entry, rebase[ticker], start, end, now, today, result)
+                if ticker in rebase:  # set only for a ticker whose entry overlaps a fetched gap
+                    entry = self._refetch_all(
+                        ticker, cast(_Entry, entry), rebase[ticker], start, end, now, today, result
+                    )
                     if entry is None:
                         continue
                 elif covered[ticker]:
@@ -329,7 +331,7 @@ class CachedSource(PriceSource):
                 overlap = (
                     entry is not None and ((entry.frame.index >= gap.start) & (entry.frame.index <= gap.end)).any()
                 )
-                if overlap and ticker not in rebase:
+                if overlap and entry is not None and ticker not in rebase:
                     horizon = (entry.end_fetched_at.tz_convert("UTC").tz_localize(None) - self.max_age).normalize()
                     changed = basis_change(entry.frame, part, complete_before=horizon)
                     if changed is not None and not (gap.refresh_only and "cannot be checked" in changed):
@@ -419,7 +421,10 @@ class CachedSource(PriceSource):
         start = min([g.start for g in gaps] + ([entry.start] if entry is not None else []))
         end = max([min(g.end, today) for g in gaps] + ([entry.end] if entry is not None else []))
         stamp = now.isoformat()
-        end_fetched = stamp if any(g.end >= end for g in gaps) else entry.meta.get("end_fetched_at", stamp)
+        # without an entry `end` is a gap's own end, so the stamp is always the new one
+        end_fetched = (
+            stamp if entry is None or any(g.end >= end for g in gaps) else entry.meta.get("end_fetched_at", stamp)
+        )
         meta = {
             "format": _FORMAT,
             "format_version": _FORMAT_VERSION,
@@ -598,7 +603,7 @@ class CachedSource(PriceSource):
             "status",
             "file",
         ]
-        rows = []
+        rows: list[dict[str, Any]] = []
         if self.directory.exists():
             for meta_path in sorted(self.directory.glob("*.json")):
                 try:

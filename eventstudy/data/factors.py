@@ -395,7 +395,7 @@ def _select(frame: pd.DataFrame, columns: tuple[str, ...], origin: str) -> pd.Da
     return out
 
 
-def _span(index: pd.DatetimeIndex) -> str:
+def _span(index: pd.Index) -> str:
     return f"{index[0]:%Y-%m-%d}..{index[-1]:%Y-%m-%d}" if len(index) else "none"
 
 
@@ -457,8 +457,9 @@ def load_factors(
     if source is not None and not isinstance(source, str):
         raise TypeError(f"The 'source' parameter must be a base URL string. Got {type(source).__name__} instead.")
     base_url = source or FRENCH_URL
+    location: Path | None
     if path is not None:
-        location: Path | None = Path(path).expanduser()
+        location = Path(path).expanduser()
         if not location.exists():
             raise DataSourceError(
                 f"The 'path' parameter points to {location}, which does not exist. Give a factor file or a folder "

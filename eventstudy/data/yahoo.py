@@ -7,7 +7,7 @@ import logging
 import re
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -382,7 +382,7 @@ def _split_bars(frame: Any, tickers: list[str]) -> dict[str, pd.DataFrame]:
     zone = index.tz
     parts = _split_download(frame, tickers)  # drops the zone (the daily path wants dates) ...
     # ... so it is put back: the wall-clock stamps are unchanged by the split
-    return {t: p.set_axis(p.index.tz_localize(zone), axis=0) for t, p in parts.items()}
+    return {t: p.set_axis(cast(pd.DatetimeIndex, p.index).tz_localize(zone), axis=0) for t, p in parts.items()}
 
 
 def _get_bars(self: YahooSource, tickers, start, end, *, interval: str) -> pd.DataFrame:
