@@ -18,7 +18,7 @@ binomial standard errors), ``garch_size.md`` (the 5% table, written from the num
 Usage::
 
     python scripts/garch_size.py                      # 200 samples of 20
-    python scripts/garch_size.py --samples 50 --out /tmp/gs
+    python scripts/garch_size.py --samples 50 --out "$(mktemp -d)"
 """
 
 from __future__ import annotations

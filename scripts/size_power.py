@@ -19,7 +19,7 @@ The prices are read at run time and never copied: the outputs hold rejection rat
 Usage::
 
     python scripts/size_power.py                     # defaults: 1000 samples, 50 firms
-    python scripts/size_power.py --samples 200 --out /tmp/sp
+    python scripts/size_power.py --samples 200 --out "$(mktemp -d)"
 
 References
 ----------
