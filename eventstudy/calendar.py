@@ -291,10 +291,6 @@ class TradingCalendar:
         during[inside] = self._opens[positions[inside]] <= instants[inside]
         return positions.astype(np.int64), during
 
-    def open_close(self, position: int) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """Open and close (UTC) of the session at ``position`` in :attr:`sessions`."""
-        return pd.Timestamp(self._opens[position], tz="UTC"), pd.Timestamp(self._closes[position], tz="UTC")
-
     # -- day 0 ---------------------------------------------------------------------------------------
     def day_zero(self, date: DateLike, session: str = "pre") -> pd.Timestamp:
         """Day 0 of one event: the first session that could react to news released on ``date``.

@@ -82,12 +82,7 @@ def catalog_positions(catalog, events, firm_events, calendars: CalendarSpec, lay
     )
     columns = pd.Index(layout.tickers)
     if catalog is firm_events:  # already placed: day 0 on each firm-event's own exchange
-        firm = columns.get_indexer(frame["ticker"])
-        ok = firm >= 0
-        position = np.full(len(frame), -1, dtype=np.int64)
-        for b in range(len(layout.blocks)):
-            rows = np.flatnonzero(ok & (layout.column_block[np.maximum(firm, 0)] == b))
-            position[rows] = layout.place(b, frame["day0"].iloc[rows])
+        _, position = layout.locate(frame["ticker"], frame["day0"])
         return Catalog(frame["event_id"].to_numpy(), position, frame["ticker"].to_numpy(dtype=object), confounders)
     times = parse(frame, calendars)
     ids, positions, tickers = [], [], []
@@ -99,8 +94,7 @@ def catalog_positions(catalog, events, firm_events, calendars: CalendarSpec, lay
             with warnings.catch_warnings():  # the study's own events already warned about their sessions
                 warnings.simplefilter("ignore", SessionAssumptionWarning)
                 day0, _ = resolve_rows(times.take(known), exchanges, calendars, warn=False)
-            blocks = layout.column_block[firm[known]]
-            place = np.array([layout.place(b, [d])[0] for b, d in zip(blocks, day0)], dtype=np.int64)
+            _, place = layout.locate(frame["ticker"].astype(str).to_numpy()[known], day0)
             ids.append(frame["event_id"].to_numpy()[known])
             positions.append(place)
             tickers.append(frame["ticker"].astype(str).to_numpy(dtype=object)[known])

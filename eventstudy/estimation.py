@@ -221,11 +221,7 @@ class EventStudy:
         )
         data = AlignedData.build(frames.y, frames.z, excluded, spans=layout.spans())
 
-        firm = pd.Index(layout.tickers).get_indexer(firm_events["ticker"])
-        day0 = np.full(len(firm_events), -1, dtype=np.int64)
-        for b in range(len(layout.blocks)):
-            rows = np.flatnonzero((firm >= 0) & (layout.column_block[np.maximum(firm, 0)] == b))
-            day0[rows] = layout.place(b, firm_events["day0"].iloc[rows])
+        firm, day0 = layout.locate(firm_events["ticker"], firm_events["day0"])
         reasons = _unplaceable(firm_events, firm, day0, layout, spec, failures)
         keep = reasons.isna().to_numpy()
         fit = estimate(
@@ -266,7 +262,8 @@ class EventStudy:
                 stacklevel=2,
             )
         kept = firm_events.loc[keep].reset_index(drop=True)
-        fit = replace(fit, cluster=event_clusters(kept["event_id"].to_numpy(), fit.day0), _cache={})
+        # the arrays already computed (abnormal returns, masks) do not depend on the groups: keep them
+        fit = replace(fit, cluster=event_clusters(kept["event_id"].to_numpy(), fit.day0), _cache=fit._cache)
         codes, lists = pd.factorize(kept["benchmarks"].to_numpy())  # a few distinct lists: join each once
         kept["benchmarks"] = np.array([", ".join(b) for b in lists], dtype=object)[codes]
         kept, hits = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)

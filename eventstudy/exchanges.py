@@ -11,9 +11,9 @@ Codes are `exchange_calendars <https://github.com/gerrymanoim/exchange_calendars
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
-__all__ = ["SUFFIX_EXCHANGES", "INDEX_EXCHANGES", "DEFAULT_EXCHANGE", "exchange_of", "exchanges_of"]
+__all__ = ["SUFFIX_EXCHANGES", "INDEX_EXCHANGES", "DEFAULT_EXCHANGE", "exchange_of"]
 
 #: The exchange of a symbol without a suffix (NYSE; Nasdaq keeps the same sessions).
 DEFAULT_EXCHANGE = "XNYS"
@@ -119,8 +119,3 @@ def exchange_of(ticker: str, exchanges: Mapping[str, str] | None = None) -> str:
         if not suffix.isalpha() or len(suffix) > 1:  # BRK.B and BF.B are US share classes, not suffixes
             raise _unplaced(ticker, f"the suffix '.{suffix}' is not a known Yahoo exchange suffix")
     return DEFAULT_EXCHANGE
-
-
-def exchanges_of(tickers: Iterable[str], exchanges: Mapping[str, str] | None = None) -> dict[str, str]:
-    """:func:`exchange_of` for several tickers, as ``{ticker: code}`` in the order given."""
-    return {ticker: exchange_of(ticker, exchanges) for ticker in dict.fromkeys(tickers)}

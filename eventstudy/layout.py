@@ -205,11 +205,6 @@ class Layout:
         rows = pd.DatetimeIndex(np.concatenate(pieces) if pieces else np.array([], dtype="M8[ns]"), name="Date")
         return cls(blocks, rows, tickers, np.asarray(column_block, dtype=np.int64), pad)
 
-    @property
-    def single(self) -> bool:
-        """One block: the stacked axis is plain calendar time."""
-        return len(self.blocks) == 1
-
     def spans(self) -> np.ndarray:
         """(M, 2) first and one-past-last row of each security column's block."""
         starts = np.array([b.start for b in self.blocks], dtype=np.int64)
@@ -221,6 +216,18 @@ class Layout:
         b = self.blocks[block]
         found = b.sessions.get_indexer(pd.DatetimeIndex(dates))
         return np.where(found >= 0, found + b.start, -1)
+
+    def locate(self, tickers, dates) -> tuple[np.ndarray, np.ndarray]:
+        """Column of each ticker and row of each date in that ticker's block (-1 where either is missing),
+        one vectorized lookup per block."""
+        firm = pd.Index(self.tickers).get_indexer(pd.Index(tickers))
+        dates = pd.DatetimeIndex(dates)
+        rows = np.full(len(firm), -1, dtype=np.int64)
+        block_of = self.column_block[np.maximum(firm, 0)] if len(self.column_block) else np.zeros(len(firm), int)
+        for b in range(len(self.blocks)):
+            mine = np.flatnonzero((firm >= 0) & (block_of == b))
+            rows[mine] = self.place(b, dates[mine])
+        return firm, rows
 
     def stack(self, per_block) -> np.ndarray:
         """One (T, ...) array from a function of each block giving its (T_b, ...) array; NaN on the padding."""
