@@ -437,11 +437,11 @@ def _events_show(args: argparse.Namespace) -> int:
         )
         raise CommandError(f"unknown event id {args.event_id!r}; {hint}")
     event = match.iloc[0]
-    print(_describe(event, args.unknown_session))
+    print(_describe(event))
     return 0
 
 
-def _describe(event: pd.Series, unknown_session: str) -> str:
+def _describe(event: pd.Series) -> str:
     day0 = f"{event['day0']:%Y-%m-%d}"
     rule = str(event.get("day0_rule", "") or "")
     if event["session"] == "unknown":

@@ -467,7 +467,7 @@ def _write_figures(report: _Report) -> None:
 def _extra_sections(report: _Report) -> list[str]:
     """The non-US listings and the minute bars, where their folders exist; a missing folder is said, not hidden."""
     config = report.config
-    out = report.out_dir or config.out_dir
+    out = report.out_dir  # the staging folder: set before the sections are written
     sections = []
     for name in config.sections:
         if name == "outcomes":  # reads the study's own source: volumes and high/low prices of the focus stocks
@@ -520,12 +520,12 @@ def _outcomes_section(report: _Report) -> str:
         tickers=list(config.focus_tickers),
         source=report.source_object,
         market=report.runs[0].benchmark[0],
-        windows=[(0, 0), (-1, 1)],
+        windows=config.table_windows[:2],  # day 0 and (-1, +1), as far as the event window allows
         estimation_window=config.estimation_window,
         event_window=config.event_window,
         garch=config.outcomes_garch,
     )
-    out = report.out_dir or config.out_dir
+    out = report.out_dir  # the staging folder: set before the sections are written
     (out / "tables").mkdir(parents=True, exist_ok=True)
     rows.to_csv(out / "tables" / "outcomes.csv", index=False)
     report.tables["outcomes"] = "tables/outcomes.csv"

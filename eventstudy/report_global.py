@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import DataSourceError, EventStudyWarning
+from .summary import window_label
 
 __all__ = ["load_listings", "global_study", "global_section"]
 
@@ -86,7 +87,7 @@ def global_table(res, listings: pd.DataFrame, windows: Sequence[tuple[int, int]]
     for window in windows:
         car = res.car(window).set_index(["event_id", "ticker"])
         key = pd.MultiIndex.from_frame(fe[["event_id", "ticker"]])
-        label = f"({window[0]:+d},{window[1]:+d})" if window != (0, 0) else "(0)"
+        label = window_label(window)
         fe[f"car{label}"] = car["car"].reindex(key).to_numpy()
         fe[f"t{label}"] = car["t"].reindex(key).to_numpy()
         fe[f"p{label}"] = car["pvalue"].reindex(key).to_numpy()

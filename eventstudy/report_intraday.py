@@ -293,7 +293,7 @@ def _figure(fitted, out: Path) -> Path:
 
     picks = []
     for case, res, interval, market in fitted:
-        first = (case.name, interval, market) == (case.name, case.intervals[0], case.markets[0])
+        first = (interval, market) == (case.intervals[0], case.markets[0])
         if first:
             for event_id in res.events["event_id"][:2]:
                 picks.append((case, res, event_id))

@@ -142,14 +142,13 @@ def _load_dataclass(cls, spec: dict, folder: Path, prefix: str):
     kwargs: dict[str, Any] = {name: _decode(value) for name, value in spec["values"].items()}
     for name, array in spec["arrays"].items():
         kwargs[name] = _read_array(folder, f"{prefix}{name}", array)
-    hints = {f.name: f for f in dataclasses.fields(cls)}
     for name, nested in spec["nested"].items():
-        nested_cls = _nested_class(cls, name, hints)
+        nested_cls = _nested_class(cls, name)
         kwargs[name] = _load_dataclass(nested_cls, nested, folder, f"{prefix}{name}.")
     return cls(**kwargs)
 
 
-def _nested_class(cls, name: str, hints) -> type:
+def _nested_class(cls, name: str) -> type:
     import typing
 
     resolved = typing.get_type_hints(cls)[name]

@@ -95,8 +95,9 @@ def read_study(path: str | os.PathLike[str]) -> dict[str, Any]:
     (('SPY', 'QQQ', 'SOXX', 'SPY+SOXX'), (-5, 5), ('outcomes', 'global', 'intraday'))
     """
     where = Path(path)
+    raw = where.read_bytes()  # read once: the hash recorded is of the bytes parsed
     try:
-        data = tomllib.loads(where.read_text(encoding="utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"study file {where}: not valid TOML ({exc})") from None
     unknown = sorted(set(data) - _KNOWN)
@@ -135,7 +136,7 @@ def read_study(path: str | os.PathLike[str]) -> dict[str, Any]:
     out.update(_sections(data.get("sections", {}), where))
     out["prose"] = _prose(data.get("prose", {}), where)
     out["study"] = where.name
-    out["study_sha256"] = study_sha256(where)
+    out["study_sha256"] = hashlib.sha256(raw).hexdigest()
     return out
 
 

@@ -92,7 +92,7 @@ def test_load_refuses_what_save_did_not_write(tmp_path, res):
         es.load(path)
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
-    with pytest.raises(Exception, match="mine"):
+    with pytest.raises(FileExistsError, match="mine"):
         res.save(tmp_path / "mine")  # somebody's folder, not an earlier save: refused, not replaced
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
 

@@ -24,6 +24,10 @@ RTOL = 1e-5
 FIELDS = ("Close", "Adj Close")
 
 
+#: the start of :func:`basis_change`'s sentence when the two share no comparable day (not a difference)
+UNVERIFIABLE = "the seam cannot be checked: "
+
+
 def basis_change(cached: pd.DataFrame, fresh: pd.DataFrame, *, complete_before: pd.Timestamp | None) -> str | None:
     """Describe how ``fresh`` disagrees with ``cached`` on their common days, or None when it agrees.
 
@@ -39,16 +43,14 @@ def basis_change(cached: pd.DataFrame, fresh: pd.DataFrame, *, complete_before: 
     -------
     str or None
         None when every common value agrees within :data:`RTOL`; otherwise one sentence naming the day, the
-        field, both values and their ratio; or, when the two share no comparable day, a sentence saying
-        the seam could not be checked.
+        field, both values and their ratio; or, when the two share no comparable day, a sentence that starts
+        with :data:`UNVERIFIABLE`.
     """
     common = cached.index.intersection(fresh.index)
     if complete_before is not None:
         common = common[common < complete_before]
     if not len(common):
-        return (
-            "the source returned none of the cached days the new range was fetched with, so the seam cannot be checked"
-        )
+        return UNVERIFIABLE + "the source returned none of the cached days the new range was fetched with"
     compared = 0
     for field in FIELDS:
         if field not in cached.columns or field not in fresh.columns:
@@ -69,5 +71,5 @@ def basis_change(cached: pd.DataFrame, fresh: pd.DataFrame, *, complete_before: 
                 f"{field} values differ)"
             )
     if not compared:
-        return "the cached days the new range was fetched with have no comparable prices, so the seam cannot be checked"
+        return UNVERIFIABLE + "the cached days the new range was fetched with have no comparable prices"
     return None

@@ -8,14 +8,16 @@ Session marks are not stored: they are recomputed from the exchange calendar on 
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, cast
 
 import pandas as pd
 
 from ..exceptions import CacheError, DataQualityWarning
 from . import bars as _bars
-from ._store import CorruptEntryError, read_entry, storage_errors, write_entry
+from ._store import CorruptEntryError, read_entry, remove_temp_files, storage_errors, write_entry
 from .base import check_date_range, library_versions, normalize_tickers, warn
+from .lock import entry_locks
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cache import CachedSource
@@ -62,9 +64,22 @@ def cached_bars(cached: CachedSource, tickers, start, end, *, interval: str) -> 
     getter = getattr(cached.source, "get_bars", None)
     if getter is None:
         raise TypeError(f"{type(cached.source).__name__} has no get_bars; wrap YahooSource().")
+    # one writer per ticker from the read to the write, as for daily prices: two processes fetching bars of
+    # one ticker must not overwrite each other's new dates
+    with entry_locks([cached._lock_path(f"{t}_{interval}") for t in names]):
+        for ticker in names:  # under the lock no live writer owns them: a killed one left them
+            with contextlib.suppress(OSError):
+                remove_temp_files(_paths(cached, ticker, interval))
+        return _cached_bars_locked(cached, getter, names, first, last, interval)
+
+
+def _cached_bars_locked(cached: CachedSource, getter, names, first, last, interval: str) -> pd.DataFrame:
+    from .cache import _utc_now
+
     offline = cached.offline
     stored: dict[str, _Stored | None] = {t: _read(cached, t, interval, offline) for t in names}
-    today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    now = _utc_now()
+    today = now.tz_localize(None).normalize()
     wanted: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}
     for ticker, entry in stored.items():
         if entry is None:
@@ -87,7 +102,6 @@ def cached_bars(cached: CachedSource, tickers, start, end, *, interval: str) -> 
             f"Offline, and the cache lacks {interval} bars for {sorted(wanted)} in {first:%Y-%m-%d}..{last:%Y-%m-%d}.",
             failures={t: f"{a:%Y-%m-%d}..{b:%Y-%m-%d} not cached" for t, (a, b) in wanted.items()},
         )
-    now = pd.Timestamp.now(tz="UTC")
     groups: dict[tuple[pd.Timestamp, pd.Timestamp], list[str]] = {}
     for ticker, span in wanted.items():
         groups.setdefault(span, []).append(ticker)

@@ -24,6 +24,7 @@ import pandas as pd
 from .._validation import check_choice
 from ..exceptions import DataSourceError
 from ..exchanges import exchange_of
+from .base import _row
 
 __all__ = [
     "INTERVALS",
@@ -163,10 +164,6 @@ def mark_sessions(times: pd.DatetimeIndex, code: str) -> pd.DataFrame:
     )
 
 
-def _line(i: int | np.integer, lines: np.ndarray | None) -> str:
-    return f"line {int(lines[i])}" if lines is not None and len(lines) > i else f"row {i + 1}"
-
-
 def _parse_stamps(ticker: str, index: pd.Index, where: str, lines: np.ndarray | None) -> pd.DatetimeIndex:
     if isinstance(index, pd.DatetimeIndex):
         if index.tz is None:
@@ -181,7 +178,7 @@ def _parse_stamps(ticker: str, index: pd.Index, where: str, lines: np.ndarray | 
     if bad_zone.any():
         i = int(np.flatnonzero(bad_zone)[0])
         raise DataSourceError(
-            f"{ticker}: the bar stamp {text.iloc[i]!r} in {where} ({_line(i, lines)}) has no UTC offset; "
+            f"{ticker}: the bar stamp {text.iloc[i]!r} in {where} ({_row(i, lines)}) has no UTC offset; "
             f"{int(bad_zone.sum())} stamp(s) lack one. Write ISO 8601 with the offset, e.g. "
             "2025-05-13T09:30:00-04:00, so the instant is not guessed.",
             failures={ticker: "bars without a zone"},
@@ -191,7 +188,7 @@ def _parse_stamps(ticker: str, index: pd.Index, where: str, lines: np.ndarray | 
     if unreadable.any():
         i = int(np.flatnonzero(unreadable)[0])
         raise DataSourceError(
-            f"{ticker}: the bar stamp {text.iloc[i]!r} in {where} ({_line(i, lines)}) cannot be read. "
+            f"{ticker}: the bar stamp {text.iloc[i]!r} in {where} ({_row(i, lines)}) cannot be read. "
             "Write ISO 8601 with the offset, e.g. 2025-05-13T09:30:00-04:00.",
             failures={ticker: f"unreadable stamp {text.iloc[i]!r}"},
         )
@@ -211,7 +208,7 @@ def _check_clock(ticker: str, stamps: pd.DatetimeIndex, interval: str, where: st
     if off.any():
         i = int(np.flatnonzero(off)[0])
         raise DataSourceError(
-            f"{ticker}: {where} mixes bar intervals or clocks: the bar at {local[i]} ({_line(i, lines)}) is off "
+            f"{ticker}: {where} mixes bar intervals or clocks: the bar at {local[i]} ({_row(i, lines)}) is off "
             f"the {interval} clock the other bars keep ({int(off.sum())} such bar(s)). Keep one interval per "
             f"file (<TICKER>_{interval}.csv) and one clock.",
             failures={ticker: f"mixed intervals ({local[i]})"},
@@ -253,7 +250,7 @@ def _numbers(ticker: str, frame: pd.DataFrame, stamps, where: str, lines) -> dic
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise DataSourceError(
-                f"{ticker}: column {name!r} in {where} holds {raw.iloc[i]!r} at {stamps[i]} ({_line(i, lines)}); "
+                f"{ticker}: column {name!r} in {where} holds {raw.iloc[i]!r} at {stamps[i]} ({_row(i, lines)}); "
                 "prices must be positive numbers. Fix the row, or leave the cell empty for a missing value.",
                 failures={ticker: f"bad {name} {raw.iloc[i]!r} at {stamps[i]}"},
             )
@@ -311,7 +308,7 @@ def validate_bars(
     dupes = stamps.duplicated(keep=False)
     if dupes.any():
         i = int(np.flatnonzero(dupes)[0])
-        twins = [_line(j, lines) for j in np.flatnonzero(stamps == stamps[i])]
+        twins = [_row(j, lines) for j in np.flatnonzero(stamps == stamps[i])]
         raise DataSourceError(
             f"{ticker}: {where} has the bar {stamps[i]} more than once ({', '.join(twins)}); "
             f"{int(stamps.duplicated().sum())} duplicated stamp(s). Keep one row per bar.",
@@ -320,7 +317,7 @@ def validate_bars(
     if not stamps.is_monotonic_increasing:
         i = int(np.flatnonzero(np.diff(stamps.asi8) < 0)[0])
         raise DataSourceError(
-            f"{ticker}: {where} is not in time order: {stamps[i + 1]} ({_line(i + 1, lines)}) follows "
+            f"{ticker}: {where} is not in time order: {stamps[i + 1]} ({_row(i + 1, lines)}) follows "
             f"{stamps[i]}. Sort the rows by time.",
             failures={ticker: "unsorted bars"},
         )
@@ -349,8 +346,7 @@ def stack_bars(
 
     ``attrs`` records the interval, each ticker's exchange calendar and declared label, and the source.
     """
-    parts = {t: f for t, f in frames.items()}
-    long = pd.concat(parts, names=["ticker", "Datetime"])
+    long = pd.concat(frames, names=["ticker", "Datetime"])
     long.attrs = {
         "eventstudy_interval": interval,
         "eventstudy_calendars": dict(calendars),

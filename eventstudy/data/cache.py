@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..exceptions import CacheError, DataQualityWarning, DataSourceError, EventStudyWarning
 from . import config
-from ._basis import OVERLAP_ROWS, basis_change
+from ._basis import OVERLAP_ROWS, UNVERIFIABLE, basis_change
 from ._store import (
     RECOVERED_KEY,
     CorruptEntryError,
@@ -334,7 +334,7 @@ class CachedSource(PriceSource):
                 if overlap and entry is not None and ticker not in rebase:
                     horizon = (entry.end_fetched_at.tz_convert("UTC").tz_localize(None) - self.max_age).normalize()
                     changed = basis_change(entry.frame, part, complete_before=horizon)
-                    if changed is not None and not (gap.refresh_only and "cannot be checked" in changed):
+                    if changed is not None and not (gap.refresh_only and changed.startswith(UNVERIFIABLE)):
                         rebase[ticker] = changed
             elif ticker in got.no_data and entries[ticker] is not None:
                 covered[ticker].append(gap)  # the source has nothing there (e.g. before an IPO)

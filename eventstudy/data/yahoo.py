@@ -241,8 +241,15 @@ class YahooSource(PriceSource):
         }
 
     def _call(
-        self, download: Callable[..., Any], tickers: list[str], start: pd.Timestamp, end: pd.Timestamp
+        self,
+        download: Callable[..., Any],
+        tickers: list[str],
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        **options: Any,
     ) -> tuple[Any, dict[str, str]]:
+        """One ``yfinance.download`` of daily prices (or, with ``options`` such as ``interval=`` and
+        ``prepost=``, of bars), and the reasons yfinance gave for the tickers it could not serve."""
         log = _ErrorLog()
         logger = logging.getLogger("yfinance")
         logger.addHandler(log)
@@ -261,6 +268,7 @@ class YahooSource(PriceSource):
                     threads=True,
                     multi_level_index=True,
                     timeout=self.timeout,
+                    **options,
                 )
         finally:
             logger.removeHandler(log)
@@ -404,32 +412,13 @@ def _get_bars(self: YahooSource, tickers, start, end, *, interval: str) -> pd.Da
     url = "https://query2.finance.yahoo.com/v8/finance/chart/"
 
     def attempt():
-        log = _ErrorLog()
-        logger = logging.getLogger("yfinance")
-        logger.addHandler(log)
-        try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", module=r"yfinance(\.|$)")
-                frame = download(
-                    list(names),
-                    start=f"{first:%Y-%m-%d}",
-                    end=f"{last + pd.Timedelta(days=1):%Y-%m-%d}",
-                    interval="60m" if interval == "1h" else interval,
-                    prepost=True,
-                    auto_adjust=False,
-                    actions=False,
-                    group_by="column",
-                    progress=False,
-                    threads=True,
-                    multi_level_index=True,
-                    timeout=self.timeout,
-                )
-        finally:
-            logger.removeHandler(log)
+        frame, reasons = self._call(
+            download, list(names), first, last, interval="60m" if interval == "1h" else interval, prepost=True
+        )
         parts = _split_bars(frame, names)
         if not parts:
-            raise _EmptyAnswer(FetchResult(failures={t: log.reasons().get(t.upper(), "no bars") for t in names}))
-        return parts, log.reasons()
+            raise _EmptyAnswer(FetchResult(failures={t: reasons.get(t.upper(), "no bars") for t in names}))
+        return parts, reasons
 
     span = f"{names} {interval} ({first:%Y-%m-%d}..{last:%Y-%m-%d})"
     try:
