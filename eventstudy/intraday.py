@@ -670,7 +670,7 @@ class IntradayResults:
             ``car``, ``se``, ``t``, ``pvalue`` (Student t, :math:`T_i-2` df), ``placebo_pvalue`` and
             ``n_placebo`` (:math:`N_i`); see :class:`IntradayStudy` for the definitions.
         """
-        from scipy import stats
+        from .inference.parametric import p_t
 
         window = self.event_window if window is None else check_inside("window", window, self.event_window)
         f = self.fit_
@@ -682,7 +682,7 @@ class IntradayResults:
         variance = f.sigma2 * (length + quad)
         se = np.sqrt(variance)
         t = car / se
-        df = f.n_obs - 2
+        df = f.df
         change, market_change = self._price_change(rows, f.firm)
         placebo = self._placebo_cars(window)
         valid = np.isfinite(placebo)
@@ -706,7 +706,7 @@ class IntradayResults:
                 "car": car,
                 "se": se,
                 "t": t,
-                "pvalue": 2 * stats.t.sf(np.abs(t), df),
+                "pvalue": p_t(t, df),
                 "placebo_pvalue": placebo_p,
                 "n_placebo": n_valid,
             },

@@ -24,6 +24,17 @@ __all__ = ["plot_intraday", "session_paths"]
 _SHADES = ("tab:blue", "tab:orange", "tab:green", "tab:purple")
 
 
+def _event_row(res, event_id) -> int:
+    """Row of ``event_id`` (compared as text, as the study stores ids) in ``res.events``; the first by default."""
+    if event_id is None:
+        return 0
+    ids = res.events["event_id"].astype(str).to_numpy()
+    matches = np.flatnonzero(ids == str(event_id))
+    if not len(matches):
+        raise KeyError(f"No event {event_id!r}; the study has {ids.tolist()}.")
+    return int(matches[0])
+
+
 def session_paths(res: IntradayResults, event_id: Any = None) -> pd.DataFrame:
     r"""Cumulative returns through the event's session, bar by bar (the data behind :func:`plot_intraday`).
 
@@ -35,14 +46,7 @@ def session_paths(res: IntradayResults, event_id: Any = None) -> pd.DataFrame:
         and ``car`` (the running sum of abnormal returns with the event's :math:`\hat\alpha,\hat\beta`).
         Bars without a bar return add nothing (the first bar: the overnight gap is left out).
     """
-    events = res.events.reset_index(drop=True)
-    if event_id is None:
-        i = 0
-    else:
-        matches = np.flatnonzero(events["event_id"].astype(str).to_numpy() == str(event_id))
-        if not len(matches):
-            raise KeyError(f"No event {event_id!r}; the study has {events['event_id'].tolist()}.")
-        i = int(matches[0])
+    i = _event_row(res, event_id)
     panel, fit = res.panel, res.fit_
     session = panel.session[fit.day0[i]]
     rows = np.arange(panel.session_start[session], panel.session_start[session + 1])
@@ -95,10 +99,9 @@ def plot_intraday(
     import matplotlib.dates as mdates
 
     paths = session_paths(res, event_id)
-    events = res.events.set_index("event_id")
-    key = events.index[0] if event_id is None else event_id
-    event_time = pd.Timestamp(events.loc[key, "time"])
-    ticker = events.loc[key, "ticker"]
+    event = res.events.reset_index(drop=True).iloc[_event_row(res, event_id)]
+    event_time = pd.Timestamp(event["time"])
+    ticker = event["ticker"]
     tz = res.panel.tz
     stated = {}
     for label, when in (marks or {}).items():
@@ -139,7 +142,7 @@ def plot_intraday(
     ax.set_xlabel(f"time ({tz}); bars of {res.interval}, plotted at their close")
     ax.set_ylabel("return since the first bar's close")
     _percent_axis(ax.yaxis)
-    ax.set_title(title or f"{key} against {res.market}")
+    ax.set_title(title or f"{event['event_id']} against {res.market}")
     # below the axes: the day's lines fill the plot, and a legend inside would hide some of them
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small", frameon=False)
     return fig

@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from ._validation import check_choice, check_window
+from .inference.parametric import p_t
 from .summary import Summary, Table, window_label
 
 __all__ = ["car_regression", "CarRegression", "COVARIANCES"]
@@ -245,7 +246,7 @@ def car_regression(
             "coef": coef,
             "se": se,
             "t": t,
-            "pvalue": 2 * stats.t.sf(np.abs(t), df),
+            "pvalue": p_t(t, df),
             "ci_low": coef - crit * se,
             "ci_high": coef + crit * se,
         },

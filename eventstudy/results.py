@@ -284,7 +284,7 @@ class EventStudyResults:
         BHARs of :meth:`bhar` instead of the CARs).  Columns as in :meth:`tests`.  All three assume
         independent firm-events: with same-day events prefer ``im_t`` across dates.
         """
-        from .inference.base import TESTS, Batch, Groups, entry_labels
+        from .inference.base import MIN_FIRM_EVENTS, TESTS, Batch, Groups, entry_labels
         from .inference.parametric import p_t
         from .inference.resampling import skew_batch
 
@@ -306,7 +306,9 @@ class EventStudyResults:
             ("skew_t", skew_batch(np.where(used, values, np.nan), used, groups, bootstrap=False)),
             ("boot_skew_t", skew_batch(np.where(used, values, np.nan), used, groups, bootstrap=True)),
         ):
-            batch.fail(np.array([n < 5]), f"needs at least 5 firm-events with a BHAR; got {n}")
+            batch.fail(
+                np.array([n < MIN_FIRM_EVENTS]), f"needs at least {MIN_FIRM_EVENTS} firm-events with a BHAR; got {n}"
+            )
             batch.finish()
             who = entry_labels(TESTS[name], batch, self._labels()["event_id"].to_numpy(object), np.array([None]))
             row = batch.results(name, window)[0].to_dict()

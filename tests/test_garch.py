@@ -70,8 +70,17 @@ def test_params_and_day0_sar_equal_direct_arch_fit(returns, events, model, kwarg
 def test_car_variance_is_the_sum_of_the_daily_forecasts(returns, events):
     res = es.EventStudy(events, returns=returns, market="SPY", model="garch").fit()
     fit = res.fit
-    positions = fit.event_positions((-1, 1))
-    np.testing.assert_allclose(fit.car_variance((-1, 1)), fit.ar_variance()[:, positions].sum(axis=1), rtol=1e-12)
+    # independently: arch's own variance forecasts from the last estimation day, h = 10, 11, 12 sessions ahead
+    # (days -1, 0 and +1 of the event), summed and put back in decimals
+    for row, ticker in enumerate(res.firm_events["ticker"]):
+        frame = returns[[ticker, "SPY"]].dropna()
+        pos = frame.index.get_loc(EVENT_DAY)
+        window = frame.iloc[pos - 250 : pos - 11 + 1]  # the study's default estimation window (-250, -11)
+        arch_fit = arch_model(100 * window[ticker].to_numpy(), x=100 * window[["SPY"]].to_numpy(), mean="LS").fit(
+            disp="off"
+        )
+        h = arch_fit.forecast(horizon=12, reindex=False, x=np.zeros((1, 1, 12))).variance.to_numpy()[-1]
+        assert fit.car_variance((-1, 1))[row] == pytest.approx(h[9:12].sum() / 100**2, rel=1e-6)
     # the forecasts rise or fall monotonically toward the unconditional variance (GARCH(1,1), a + b < 1)
     h = fit.ar_variance()
     omega, a, b = fit.vol_params.T

@@ -308,7 +308,7 @@ def validate_bars(
     dupes = stamps.duplicated(keep=False)
     if dupes.any():
         i = int(np.flatnonzero(dupes)[0])
-        twins = [_row(j, lines) for j in np.flatnonzero(stamps == stamps[i])]
+        twins = [_row(j, lines) for j in np.flatnonzero(stamps == stamps[i]).tolist()]
         raise DataSourceError(
             f"{ticker}: {where} has the bar {stamps[i]} more than once ({', '.join(twins)}); "
             f"{int(stamps.duplicated().sum())} duplicated stamp(s). Keep one row per bar.",

@@ -420,8 +420,17 @@ class Batch:
         self.failed |= mask
 
     def fail_each(self, mask, values, reason) -> None:
-        """:meth:`fail` with one reason per entry, ``reason(value)`` for each of ``values`` (counts, usually)."""
-        self.fail(mask, np.array([reason(v) for v in values], dtype=object))
+        """:meth:`fail` with one reason per entry, ``reason(value)`` for each of ``values`` (counts, usually).
+
+        Only the entries that fail get a text, and each distinct value is formatted once (a simulation has
+        thousands of entries and a handful of counts)."""
+        mask = np.asarray(mask, dtype=bool) & ~self.failed
+        if not mask.any():
+            return
+        distinct, inverse = np.unique(np.asarray(values)[mask], return_inverse=True)
+        texts = np.full(len(mask), "", dtype=object)
+        texts[mask] = np.array([reason(v) for v in distinct], dtype=object)[inverse.ravel()]
+        self.fail(mask, texts)
 
     def caveat(self, mask, text) -> None:
         mask = np.asarray(mask, dtype=bool) & ~self.failed

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats
 
 from .base import Batch, Inputs, TestResult, TestSpec, cross_section_checks, dist_labels, register, single, state_nulls
-from .parametric import p_norm, p_t
+from .parametric import _group_mean_sd, p_norm, p_t
 from .statistic import ABSOLUTE
 
 __all__ = [
@@ -416,7 +416,7 @@ def _grank_z(inp: Inputs):
     groups, used = inp.groups, inp.used
     est = inp.estimation_mask & used[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
-        _, sd, n = _scar_moments(inp)
+        _, sd, n = _group_mean_sd(inp, inp.scar)
         # the cross-sectional SD of correlated SCARs estimates sqrt(1 - rbar) times their SD (Kolari &
         # Pynnonen 2010): undo that shrinkage, rbar = 0 where no firm-events share event days
         from .parametric import _average_correlation
@@ -445,16 +445,6 @@ def _grank_z(inp: Inputs):
         s_u = np.sqrt((n_t / n[:, None] * u_bar**2).sum(axis=1) / days)
         z = u_bar[:, -1] / s_u
     return z, days - 1.0
-
-
-def _scar_moments(inp: Inputs):
-    """Mean and cross-sectional standard deviation (ddof 1) of the standardized CARs of each group."""
-    groups, used = inp.groups, inp.used
-    n = inp.n_used.astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = groups.sum(np.where(used, inp.scar, 0.0)) / n
-        dev = np.where(used, inp.scar - groups.expand(mean), 0.0)
-        return mean, np.sqrt(groups.sum(dev**2) / (n - 1.0)), n
 
 
 _GRANK_NOTES = r"""
