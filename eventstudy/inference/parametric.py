@@ -21,6 +21,8 @@ finite (the others are left out and counted in the note), and need at least
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy import stats
 
@@ -516,25 +518,50 @@ def _average_correlation(inp: Inputs):
     return inp.memo["rbar"]
 
 
-def _same_day_matrices(inp: Inputs) -> list[tuple[int, np.ndarray, np.ndarray]]:
-    """(group, rows, correlation matrix) of every same-day cluster of two or more firm-events, all of them
-    (used or not); computed once per fit and grouping (cached on the fit), one batch per cluster size."""
-    groups = inp.groups
-    cache = inp.fit._cache.setdefault("inference:same_day_correlations", {})
-    key = groups.ids.tobytes()
-    if key in cache:
-        return cache[key]
-    day0 = np.asarray(inp.fit.day0, dtype=np.int64)
-    keys = np.stack([groups.ids, day0], axis=1)
-    clusters, inverse, sizes = unique_rows(keys)
+def _cluster_members(groups: np.ndarray, day0: np.ndarray, rows: np.ndarray):
+    """Same-day clusters of ``rows``, sorted by group then date: (group, day0) keys, sizes, member rows."""
+    clusters, inverse, sizes = unique_rows(np.stack([groups[rows], day0[rows]], axis=1))
     order = np.argsort(inverse.ravel(), kind="stable")
     bounds = np.append(0, np.cumsum(sizes))
-    members = [order[bounds[c] : bounds[c + 1]] for c in range(len(clusters))]
+    return clusters, sizes, [rows[order[bounds[c] : bounds[c + 1]]] for c in range(len(clusters))]
+
+
+class _PairCorrelations(NamedTuple):
+    """Every pair of firm-events whose event windows can share calendar days, with its correlation.
+
+    ``same_day`` holds one batch per cluster size of same-day clusters: (group (B,), members (B, s),
+    correlations (B, s, s)); the near pairs (day-0 sessions 1 to ``reach`` - 1 apart, same group) are flat:
+    group, gap in sessions and correlation (P,).  A pair's correlation does not depend on the tested window
+    or on which other firm-events it uses, so this is computed once per fit and grouping, over all
+    firm-events, and each window takes the pairs it uses.
+    """
+
+    reach: int
+    same_day: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+    first: np.ndarray
+    second: np.ndarray
+    group: np.ndarray
+    gap: np.ndarray
+    rho: np.ndarray
+
+
+def _pair_correlations(inp: Inputs) -> _PairCorrelations:
+    """:class:`_PairCorrelations` of the fit and grouping, cached on the fit (one grouping per fit in practice)."""
+    lo, hi = inp.fit.event_window
+    reach = hi - lo + 1  # a tested window is never longer than the event window
+    cache = inp.fit._cache.setdefault("inference:pair_correlations", {})
+    key = inp.groups.ids.tobytes()
+    if key in cache and cache[key].reach >= inp.length:
+        return cache[key]
+    groups = inp.groups.ids
+    day0 = np.asarray(inp.fit.day0, dtype=np.int64)
+    clusters, sizes, members = _cluster_members(groups, day0, np.arange(inp.fit.n))
     res = inp.residuals
-    out = []
+    same_day = []
     for size in np.unique(sizes[sizes >= 2]):
         which = np.flatnonzero(sizes == size)
-        block = res[np.stack([members[c] for c in which])]  # (B, size, L)
+        rows = np.stack([members[c] for c in which])
+        block = res[rows]  # (B, size, L)
         mask = np.isfinite(block)
         same = (mask == mask[:, :1, :]).all(axis=(1, 2))
         r = np.empty((len(which), size, size))
@@ -542,70 +569,76 @@ def _same_day_matrices(inp: Inputs) -> list[tuple[int, np.ndarray, np.ndarray]]:
             r[same] = _same_mask_correlations(block[same])
         if (~same).any():
             r[~same] = _self_correlations(block[~same])
-        out += [(int(clusters[c, 0]), members[c], r[k]) for k, c in enumerate(which)]
-    cache.clear()  # one grouping per fit in practice
-    cache[key] = out
-    return out
+        same_day.append((clusters[which, 0], rows, r))
+    # pairs of clusters of one group on dates closer than the reach: one stack of correlation blocks per
+    # pair of cluster sizes, aligned on the calendar, then flattened to pairs of firm-events
+    pairs = []  # (earlier cluster, later cluster)
+    for step in range(1, reach):
+        later = np.arange(step, len(clusters))
+        gap = clusters[later, 1] - clusters[later - step, 1]
+        near = (clusters[later, 0] == clusters[later - step, 0]) & (gap < reach)
+        if not near.any():
+            if not ((clusters[later, 0] == clusters[later - step, 0]) & (gap < reach + step)).any():
+                break
+            continue
+        pairs.append(np.stack([later[near] - step, later[near]], axis=1))
+    parts: list[tuple[np.ndarray, ...]] = []
+    if pairs:
+        pair_array = np.concatenate(pairs)
+        shapes = sizes[pair_array]
+        for shape in np.unique(shapes, axis=0):
+            which = pair_array[(shapes == shape).all(axis=1)]
+            earlier = np.stack([members[c] for c in which[:, 0]])  # (B, n1)
+            later_rows = np.stack([members[c] for c in which[:, 1]])  # (B, n2)
+            shift = clusters[which[:, 1], 1] - clusters[which[:, 0], 1]
+            r = _correlations(res[earlier], _shifted_blocks(res[later_rows], shift))  # (B, n1, n2)
+            full = r.shape
+            parts.append(
+                (
+                    np.broadcast_to(earlier[:, :, None], full).ravel(),
+                    np.broadcast_to(later_rows[:, None, :], full).ravel(),
+                    np.broadcast_to(clusters[which[:, 1], 0][:, None, None], full).ravel(),
+                    np.broadcast_to(shift[:, None, None], full).ravel(),
+                    r.ravel(),
+                )
+            )
+    flat = [np.concatenate(column) for column in zip(*parts)] if parts else [np.empty(0, np.int64)] * 4 + [np.empty(0)]
+    cache.clear()
+    cache[key] = _PairCorrelations(reach, same_day, *flat)
+    return cache[key]
 
 
 def _estimate_correlation(inp: Inputs):
     groups, used, length = inp.groups, inp.used, inp.length
-    day0 = np.asarray(inp.fit.day0, dtype=np.int64)
-    rows = np.flatnonzero(used)
-    # same-day clusters of used firm-events, sorted by group then date
-    keys = np.stack([groups.ids[rows], day0[rows]], axis=1)
-    clusters, inverse, sizes = unique_rows(keys)
-    inverse = inverse.ravel()
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.append(0, np.cumsum(sizes))
-    members = [rows[order[bounds[c] : bounds[c + 1]]] for c in range(len(clusters))]
+    pairs = _pair_correlations(inp)
     # per group: sum of w*rho over estimated pairs, sum of w over all overlapping pairs and over estimated
     # pairs, sum and count of the estimated rho
     weighted, weight_all, weight_est = np.zeros(groups.n), np.zeros(groups.n), np.zeros(groups.n)
-    rho_sum, rho_count = np.zeros(groups.n), np.zeros(groups.n, dtype=np.int64)
+    rho_sum, rho_count = np.zeros(groups.n), np.zeros(groups.n)
 
-    def add(group: np.ndarray, r: np.ndarray, w) -> None:  # w: a weight, or one per row of r
-        ok = np.isfinite(r)
-        np.add.at(weighted, group, w * np.where(ok, r, 0.0).sum(axis=1))
-        np.add.at(weight_all, group, w * r.shape[1])
-        np.add.at(weight_est, group, w * ok.sum(axis=1))
-        np.add.at(rho_sum, group, np.where(ok, r, 0.0).sum(axis=1))
-        np.add.at(rho_count, group, ok.sum(axis=1))
+    def add(group: np.ndarray, r: np.ndarray, w, take: np.ndarray) -> None:
+        # r and take (B, K): the pairs of B clusters (or B single pairs) and which of them count; w their weight
+        ok = take & np.isfinite(r)
+        rho = np.where(ok, r, 0.0)
+        for total, values in (
+            (weighted, w * rho),
+            (weight_all, np.where(take, w, 0.0)),
+            (weight_est, np.where(ok, w, 0.0)),
+            (rho_sum, rho),
+            (rho_count, ok),
+        ):
+            total += np.bincount(group, values.sum(axis=1), minlength=groups.n)
 
-    # pairs on the same date: weight 1.  A pair's correlation does not depend on the window or on which
-    # other firm-events are used, so every same-day cluster's matrix is computed once per fit, over all its
-    # firm-events, and each window takes the rows it uses
-    for group, member_rows, r in _same_day_matrices(inp):
-        take = used[member_rows]
-        if take.sum() < 2:
-            continue
-        sub = r[np.ix_(take, take)]
-        upper = np.triu_indices(len(sub), k=1)
-        add(np.array([group]), sub[upper][None, :], 1.0)
-    # pairs on dates closer than the window: weight (L - gap) / L, aligned on the calendar
-    pairs = []  # (earlier cluster, later cluster) of the same group
-    for step in range(1, length):
-        later = np.arange(step, len(clusters))
-        gap = clusters[later, 1] - clusters[later - step, 1]
-        near = (clusters[later, 0] == clusters[later - step, 0]) & (gap < length)
-        if not near.any():
-            if not ((clusters[later, 0] == clusters[later - step, 0]) & (gap < length + step)).any():
-                break
-            continue
-        pairs.append(np.stack([later[near] - step, later[near]], axis=1))
-    if pairs:
-        # one stack of correlation blocks per pair of cluster sizes, not one call per pair of clusters
-        pairs = np.concatenate(pairs)
-        res = inp.residuals
-        shapes = sizes[pairs]
-        for shape in np.unique(shapes, axis=0):
-            which = pairs[(shapes == shape).all(axis=1)]
-            earlier = res[np.stack([members[c] for c in which[:, 0]])]  # (B, n1, L)
-            shift = clusters[which[:, 1], 1] - clusters[which[:, 0], 1]
-            shifted = _shifted_blocks(res[np.stack([members[c] for c in which[:, 1]])], shift)
-            r = _correlations(earlier, shifted)
-            add(clusters[which[:, 1], 0], r.reshape(len(which), -1), (length - shift) / length)
-
+    # pairs on the same date: weight 1
+    for group, rows, r in pairs.same_day:
+        u = used[rows]  # (B, s)
+        upper = np.triu(np.ones(r.shape[1:], dtype=bool), k=1)
+        add(group, r.reshape(len(r), -1), 1.0, (u[:, :, None] & u[:, None, :] & upper).reshape(len(r), -1))
+    # pairs on dates closer than the window: weight (L - gap) / L
+    take = used[pairs.first] & used[pairs.second] & (pairs.gap < length)
+    if take.any():
+        w = (length - pairs.gap[take]) / length
+        add(pairs.group[take], pairs.rho[take][:, None], w[:, None], np.ones((len(w), 1), dtype=bool))
     n = inp.n_used.astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         imputed = (weight_all - weight_est) * rho_sum / np.maximum(rho_count, 1)
@@ -618,7 +651,7 @@ def _estimate_correlation(inp: Inputs):
     reason[weight_all == 0] = _SPREAD_OUT
     reason[n < 2] = "fewer than 2 firm-events"
     rbar[reason != ""] = np.nan
-    return rbar, rho_count, reason
+    return rbar, rho_count.astype(np.int64), reason
 
 
 def average_correlation(fit, window: tuple[int, int]) -> float:
