@@ -436,42 +436,27 @@ def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.stack([a[k] @ b[k].T for k in range(len(a))])
 
 
-def _correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlations of every row of ``a`` with every row of ``b`` on their common (non-NaN) columns.
-
-    ``a`` (B, n1, L) and ``b`` (B, n2, L) are stacks of blocks; returns (B, n1, n2), NaN where a pair has
-    fewer than :data:`MIN_OVERLAP` common days or no variation on them.
-    """
-    ma, mb = np.isfinite(a), np.isfinite(b)
-    fa, fb = ma.astype(float), mb.astype(float)
-    xa, xb = np.where(ma, a, 0.0), np.where(mb, b, 0.0)
-    n = _cross(fa, fb)
+def _pearson(n, sa, sb, cross, qa, qb) -> np.ndarray:
+    """Pearson correlations from the sums over each pair's common days: count, sums, cross products and sums
+    of squares; NaN where a pair has fewer than :data:`MIN_OVERLAP` common days or no variation on them."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        sa, sb = _cross(xa, fb), _cross(fa, xb)
-        cov = _cross(xa, xb) - sa * sb / n
-        va = _cross(xa * xa, fb) - sa * sa / n
-        vb = _cross(fa, xb * xb) - sb * sb / n
+        cov = cross - sa * sb / n
+        va = qa - sa * sa / n
+        vb = qb - sb * sb / n
         r = cov / np.sqrt(va * vb)
     ok = (n >= MIN_OVERLAP) & (va > 0) & (vb > 0)
     return np.where(ok, r, np.nan)
 
 
 def _self_correlations(x: np.ndarray) -> np.ndarray:
-    """:func:`_correlations` of a stack with itself: four products per block instead of six, since the
-    sums of one row over the days it shares with another are the transpose of the other way round."""
+    """Pearson correlations of every row of each block of a stack (B, n, L) with every other row of the block,
+    on their common (non-NaN) columns: (B, n, n).  Four products per block, since the sums of one row over the
+    days it shares with another are the transpose of the other way round."""
     mask = np.isfinite(x)
     f, v = mask.astype(float), np.where(mask, x, 0.0)
-    n = _cross(f, f)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sa = _cross(v, f)
-        sb = np.swapaxes(sa, 1, 2)
-        cov = _cross(v, v) - sa * sb / n
-        squares = _cross(v * v, f)
-        va = squares - sa * sa / n
-        vb = np.swapaxes(squares, 1, 2) - sb * sb / n
-        r = cov / np.sqrt(va * vb)
-    ok = (n >= MIN_OVERLAP) & (va > 0) & (vb > 0)
-    return np.where(ok, r, np.nan)
+    sa, squares = _cross(v, f), _cross(v * v, f)
+    swap = lambda a: np.swapaxes(a, 1, 2)  # noqa: E731
+    return _pearson(_cross(f, f), sa, swap(sa), _cross(v, v), squares, swap(squares))
 
 
 def _same_mask_correlations(x: np.ndarray) -> np.ndarray:
@@ -487,22 +472,53 @@ def _same_mask_correlations(x: np.ndarray) -> np.ndarray:
     return np.where(ok, r, np.nan)
 
 
-def _shifted(block: np.ndarray, shift: int) -> np.ndarray:
-    """Columns moved right by ``shift`` (NaN-filled), so that column c reads the original column c - shift."""
-    if shift == 0:
-        return block
-    out = np.full_like(block, np.nan)
-    out[..., shift:] = block[..., :-shift]
-    return out
+def _near_pairs(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: int, chunk: int = 96):
+    """Every pair of firm-events of one group whose day-0 sessions are 1 to ``reach`` - 1 apart, with the
+    correlation of their residuals (rows of ``res``, (N, L) on the relative-day grid) on common calendar days.
 
+    Returns the earlier and later rows, the group, the gap in sessions and the correlation, flat (P,).
+    Firm-events sorted by group and date are taken ``chunk`` at a time with the later ones they pair with, and
+    both sets are laid on the calendar span they cover, so that the six sums of every pair (common days, the
+    two sums, the cross product, the two sums of squares) are six matrix products of the chunk: a loop over
+    chunks, never over firm-events or pairs.
+    """
+    order = np.lexsort((day0, group))
+    g, d = group[order], day0[order]
+    stride = int(d.max() - d.min()) + 2 * reach + 1 if len(d) else 1
+    key = g.astype(np.int64) * stride + (d - (d.min() if len(d) else 0))  # sorted; a gap < reach is one group
+    later = np.searchsorted(key, key, side="right")  # first position on a later day
+    reach_end = np.searchsorted(key, key + reach - 1, side="right")  # past the last position within reach
+    has = reach_end > later
+    if not has.any():
+        return tuple(np.empty(0, np.int64) for _ in range(4)) + (np.empty(0),)
+    length = res.shape[1]
+    finite = np.isfinite(res)
+    values = np.where(finite, res, 0.0)
+    starts = np.union1d(np.arange(0, len(order), chunk), np.flatnonzero(np.diff(g)) + 1)
+    parts = []
+    for a, b in zip(starts, np.append(starts[1:], len(order))):
+        if not has[a:b].any():
+            continue
+        lo, hi = int(later[a:b][has[a:b]].min()), int(reach_end[b - 1])
+        first = d[a]
+        width = int(d[hi - 1] - first) + length
 
-def _shifted_blocks(blocks: np.ndarray, shifts: np.ndarray) -> np.ndarray:
-    """:func:`_shifted` of each block (B, n, L) by its own shift (B,)."""
-    out = np.full_like(blocks, np.nan)
-    for shift in np.unique(shifts):
-        which = shifts == shift
-        out[which] = _shifted(blocks[which], int(shift))
-    return out
+        def lay(positions, first=first, width=width):
+            rows = order[positions]
+            columns = (d[positions] - first)[:, None] + np.arange(length)
+            x, f = np.zeros((len(rows), width)), np.zeros((len(rows), width))
+            np.put_along_axis(x, columns, values[rows], axis=1)
+            np.put_along_axis(f, columns, finite[rows], axis=1)
+            return x, f
+
+        xa, fa = lay(np.arange(a, b))
+        xb, fb = lay(np.arange(lo, hi))
+        r = _pearson(fa @ fb.T, xa @ fb.T, fa @ xb.T, xa @ xb.T, (xa * xa) @ fb.T, fa @ (xb * xb).T)
+        j = np.arange(lo, hi)
+        take = (j >= later[a:b, None]) & (j < reach_end[a:b, None])
+        ia, jb = np.nonzero(take)
+        parts.append((order[a + ia], order[lo + jb], g[a + ia], d[lo + jb] - d[a + ia], r[ia, jb]))
+    return tuple(np.concatenate(column) for column in zip(*parts))
 
 
 _SPREAD_OUT = (
@@ -570,39 +586,7 @@ def _pair_correlations(inp: Inputs) -> _PairCorrelations:
         if (~same).any():
             r[~same] = _self_correlations(block[~same])
         same_day.append((clusters[which, 0], rows, r))
-    # pairs of clusters of one group on dates closer than the reach: one stack of correlation blocks per
-    # pair of cluster sizes, aligned on the calendar, then flattened to pairs of firm-events
-    pairs = []  # (earlier cluster, later cluster)
-    for step in range(1, reach):
-        later = np.arange(step, len(clusters))
-        gap = clusters[later, 1] - clusters[later - step, 1]
-        near = (clusters[later, 0] == clusters[later - step, 0]) & (gap < reach)
-        if not near.any():
-            if not ((clusters[later, 0] == clusters[later - step, 0]) & (gap < reach + step)).any():
-                break
-            continue
-        pairs.append(np.stack([later[near] - step, later[near]], axis=1))
-    parts: list[tuple[np.ndarray, ...]] = []
-    if pairs:
-        pair_array = np.concatenate(pairs)
-        shapes = sizes[pair_array]
-        for shape in np.unique(shapes, axis=0):
-            which = pair_array[(shapes == shape).all(axis=1)]
-            earlier = np.stack([members[c] for c in which[:, 0]])  # (B, n1)
-            later_rows = np.stack([members[c] for c in which[:, 1]])  # (B, n2)
-            shift = clusters[which[:, 1], 1] - clusters[which[:, 0], 1]
-            r = _correlations(res[earlier], _shifted_blocks(res[later_rows], shift))  # (B, n1, n2)
-            full = r.shape
-            parts.append(
-                (
-                    np.broadcast_to(earlier[:, :, None], full).ravel(),
-                    np.broadcast_to(later_rows[:, None, :], full).ravel(),
-                    np.broadcast_to(clusters[which[:, 1], 0][:, None, None], full).ravel(),
-                    np.broadcast_to(shift[:, None, None], full).ravel(),
-                    r.ravel(),
-                )
-            )
-    flat = [np.concatenate(column) for column in zip(*parts)] if parts else [np.empty(0, np.int64)] * 4 + [np.empty(0)]
+    flat = _near_pairs(res, groups, day0, reach)
     cache.clear()
     cache[key] = _PairCorrelations(reach, same_day, *flat)
     return cache[key]
