@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from ._validation import check_choice, check_window
-from .inference.parametric import p_t
+from .inference.parametric import _self_correlations, p_t
 from .summary import Summary, Table, window_label
 
 __all__ = ["car_regression", "CarRegression", "COVARIANCES"]
@@ -114,8 +114,6 @@ def _exposures_for(res, exposures: pd.DataFrame) -> pd.DataFrame:
 
 def _residual_correlation_cov(res, x: np.ndarray, e: np.ndarray, keep: np.ndarray) -> np.ndarray:
     r"""(X'X)^{-1} X' D R D X (X'X)^{-1} with D = diag|e| and R the estimation-window residual correlations."""
-    from .inference.parametric import _correlations
-
     fit = res.fit.take(keep)
     resid = fit.residuals()
     day0 = np.asarray(fit.day0)
@@ -124,8 +122,7 @@ def _residual_correlation_cov(res, x: np.ndarray, e: np.ndarray, keep: np.ndarra
     for date in np.unique(day0):
         rows = np.flatnonzero(day0 == date)
         if len(rows) > 1:
-            block = resid[rows][None]
-            rho = _correlations(block, block)[0]
+            rho = _self_correlations(resid[rows][None])[0]
             rho = np.where(np.isfinite(rho), rho, 0.0)
             np.fill_diagonal(rho, 1.0)
             r[np.ix_(rows, rows)] = rho

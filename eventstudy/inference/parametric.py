@@ -460,7 +460,7 @@ def _self_correlations(x: np.ndarray) -> np.ndarray:
 
 
 def _same_mask_correlations(x: np.ndarray) -> np.ndarray:
-    """As :func:`_correlations` of a stack with itself when every row of a block has the same missing days."""
+    """As :func:`_self_correlations` when every row of a block has the same missing days."""
     mask = np.isfinite(x[:, :1, :])
     days = mask.sum(axis=2, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
