@@ -112,7 +112,7 @@ class TestResult:
         cls, test: str, reason: str, *, window: tuple[int, int], n: int = 0, distribution: str = ""
     ) -> TestResult:
         """A result that could not be computed: ``stat`` and ``pvalue`` are NaN and ``note`` says why."""
-        return cls(test, math.nan, math.nan, int(n), distribution, tuple(window), reason)
+        return cls(test, math.nan, math.nan, int(n), distribution, (int(window[0]), int(window[1])), reason)
 
     @property
     def valid(self) -> bool:
@@ -156,7 +156,7 @@ class TestSpec:
     scope: Scope
     description: str
     reference: str
-    kernel: Callable = field(repr=False, default=None)  # (Inputs, **options) -> Batch
+    kernel: Callable = field(repr=False)  # (Inputs, **options) -> Batch
     #: the null hypothesis, in words (shown by :class:`~eventstudy.inference.statistic.TestStatistic`)
     null: str = "no abnormal return over the window"
     #: ``"two-sided"``: the p-value counts both tails of ``stat``; ``"upper"``: large values reject (F, chi2)
@@ -463,7 +463,7 @@ class Batch:
 
     def results(self, test: str, window: tuple[int, int]) -> list[TestResult]:
         return [
-            TestResult(test, float(s), float(p), int(k), str(d), tuple(window), str(note))
+            TestResult(test, float(s), float(p), int(k), str(d), (int(window[0]), int(window[1])), str(note))
             for s, p, k, d, note in zip(self.stat, self.pvalue, self.n, self.distribution, self.note)
         ]
 
@@ -558,7 +558,7 @@ def tests_in_scope(*scopes: str) -> list[str]:
     return [name for name, spec in TESTS.items() if spec.scope in wanted]
 
 
-tests_in_scope.__test__ = False  # not a pytest test despite the name, where a test module imports it
+tests_in_scope.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, where a test module imports it
 
 
 def _labels(labels, n: int) -> tuple[np.ndarray, np.ndarray]:

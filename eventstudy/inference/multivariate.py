@@ -205,7 +205,7 @@ def _systems(inp: Inputs):
         else:
             entries.append(None)
             entry_group.append(g)
-        position = stop
+        position = int(stop)
     size = len(entries)
     out = _Systems(size)
     batch_rows: list = [None] * size

@@ -94,17 +94,18 @@ def _pseudo_draws(inp: Inputs, statistic: str):
                 pseudo = cars
             ok = inp.used[:, None] & full & np.isfinite(pseudo)
             inp.memo[sums_key] = _pooled_sums(pseudo, ok, inp.groups)
-        inp.memo[key] = _pooled_stat(*inp.memo[sums_key], statistic)
+        n, s1, s2 = inp.memo[sums_key]
+        inp.memo[key] = _pooled_stat(n, s1, s2, statistic)
     return inp.memo[key]
 
 
-def _pooled_sums(values: np.ndarray, ok: np.ndarray, groups):
+def _pooled_sums(values: np.ndarray, ok: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Count, sum and sum of squares of ``values`` over the rows ``ok`` of each group."""
     x = np.where(ok, values, 0.0)
     return groups.sum(ok).astype(float), groups.sum(x), groups.sum(x * x)
 
 
-def _pooled_stat(n, s1, s2, statistic: str):
+def _pooled_stat(n: np.ndarray, s1: np.ndarray, s2: np.ndarray, statistic: str):
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / n
         if statistic == "mean":

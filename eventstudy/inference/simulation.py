@@ -294,7 +294,7 @@ def simulate(
         data, day0, firm, estimation_window, event_window, intercept=spec.intercept, estimated=spec.estimated
     )
 
-    collected = {name: ([], []) for name in names}
+    collected: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {name: ([], []) for name in names}
     chunk = max(1, CHUNK_CELLS // (per_sample * len(grid)))
     # one BLAS-thread limit for the whole run: entering threadpoolctl's context looks up the loaded libraries
     # each time, which cost more than some of the statistics when it was entered per test and chunk
@@ -320,7 +320,9 @@ def simulate(
         pvalues = np.concatenate(collected[name][0])
         stat = np.concatenate(collected[name][1])
         n = len(pvalues)
-        row = {col: (float(np.mean(pvalues < a)) if n else np.nan) for col, a in zip(columns, alphas)}
+        row: dict[str, object] = {
+            col: (float(np.mean(pvalues < a)) if n else np.nan) for col, a in zip(columns, alphas)
+        }
         row.update(n_valid=n, mean_stat=float(stat.mean()) if n else np.nan, scope=TESTS[name].scope)
         table.append(row)
     out = pd.DataFrame(table, index=pd.Index(names, name="test"))

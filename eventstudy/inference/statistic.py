@@ -312,4 +312,4 @@ def test_statistics(
     return statistics_from_batch(name, batch, inp.window, entry_labels(spec, batch, event_id, ticker))
 
 
-test_statistics.__test__ = False  # not a pytest test despite the name
+test_statistics.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite the name
