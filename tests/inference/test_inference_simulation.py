@@ -195,3 +195,14 @@ def test_real_returns(prices_dir):
     with pytest.warns(EventStudyWarning, match="instead of n_firms=50"):
         clustered = es.simulate(returns, n_samples=30, n_firms=50, clustered=True, seed=0)
     assert clustered.attrs["n_firms"] < 50 and clustered.loc["kp_bmp", "n_valid"] == 30
+
+
+def test_threads_over_chunks_give_the_table_of_one_thread(monkeypatch):
+    # small chunks, so that three threads each take several; the draw is seeded, so the tables must be equal
+    monkeypatch.setattr("eventstudy.inference.simulation.CHUNK_CELLS", 20_000)
+    kwargs = dict(n_samples=60, n_firms=20, seed=4, tests=["bmp", "rank", "kp_bmp", "pseudo_event"], clustered=True)
+    one = es.simulate(universe(5, rho=0.1), workers=1, **kwargs)
+    three = es.simulate(universe(5, rho=0.1), workers=3, **kwargs)
+    pd.testing.assert_frame_equal(one, three, check_exact=True)
+    with pytest.raises(ValueError, match="workers"):
+        es.simulate(universe(5), workers=0, n_samples=5, n_firms=5)
