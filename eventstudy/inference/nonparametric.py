@@ -83,7 +83,10 @@ def _run_moments(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return inp.memo["run_moments"]
 
 
-def _permutation(inp: Inputs) -> Batch:
+def own_runs_test(inp: Inputs, test: str, pvalue) -> Batch:
+    """A test of each firm-event's CAR against the CARs of its own estimation-window runs (:func:`permutation`,
+    :func:`~eventstudy.inference.sq`): the statistic is the CAR over the runs' standard deviation and
+    ``pvalue(car, cars, full, windows)`` the test's p-value from the runs (see :func:`_estimation_cars`)."""
     n, width = inp.residuals.shape
     length = inp.length
     batch = Batch(n, group=inp.groups.ids)
@@ -95,9 +98,8 @@ def _permutation(inp: Inputs) -> Batch:
     cars, full = _estimation_cars(inp)
     windows, _, sd = _run_moments(inp)
     with np.errstate(invalid="ignore", divide="ignore"):
-        exceed = (full & (np.abs(cars) >= np.abs(car)[:, None])).sum(axis=1)
-        batch.pvalue = (1.0 + exceed) / (1.0 + windows)
         batch.stat = car / sd
+        batch.pvalue = pvalue(car, cars, full, windows)
     batch.distribution = np.array([f"empirical ({k} windows)" for k in windows], dtype=object)
     batch.draws = lambda k: cars[k][full[k]] / sd[k]
     batch.fail(~np.isfinite(car), "no abnormal return on some day of the window, so no CAR")
@@ -105,12 +107,20 @@ def _permutation(inp: Inputs) -> Batch:
         windows < MIN_PERMUTATION_WINDOWS,
         windows,
         lambda k: (
-            f"only {k} estimation-window CARs of {length} consecutive days to compare with; the permutation "
-            f"test needs {MIN_PERMUTATION_WINDOWS}"
+            f"only {k} estimation-window CARs of {length} consecutive days to compare with; {test} needs "
+            f"{MIN_PERMUTATION_WINDOWS}"
         ),
     )
     tail_notes(batch, car)
     return batch.finish()
+
+
+def _permutation(inp: Inputs) -> Batch:
+    def pvalue(car, cars, full, windows):
+        exceed = (full & (np.abs(cars) >= np.abs(car)[:, None])).sum(axis=1)
+        return (1.0 + exceed) / (1.0 + windows)
+
+    return own_runs_test(inp, "the permutation test", pvalue)
 
 
 def tail_notes(batch: Batch, value: np.ndarray) -> None:

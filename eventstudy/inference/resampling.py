@@ -39,7 +39,7 @@ from .base import (
     single,
     state_nulls,
 )
-from .nonparametric import MIN_PERMUTATION_WINDOWS, _estimation_cars, _run_moments, tail_notes
+from .nonparametric import MIN_PERMUTATION_WINDOWS, _estimation_cars, own_runs_test, tail_notes
 from .parametric import p_t
 
 __all__ = [
@@ -206,27 +206,7 @@ def pseudo_event(fit, window: tuple[int, int], *, statistic: str = "bmp", exclud
 
 
 def _sq(inp: Inputs) -> Batch:
-    n = inp.fit.n
-    batch = Batch(n, group=inp.groups.ids)
-    batch.n[:] = 1
-    car = inp.car
-    cars, full = _estimation_cars(inp)
-    windows, _, sd = _run_moments(inp)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        batch.stat = car / sd
-    batch.pvalue = equal_tailed_pvalue(car, cars, full)
-    batch.distribution = np.array([f"empirical ({k} windows)" for k in windows], dtype=object)
-    batch.draws = lambda k: cars[k][full[k]] / sd[k]
-    batch.fail(~np.isfinite(car), "no abnormal return on some day of the window, so no CAR")
-    batch.fail_each(
-        windows < MIN_PERMUTATION_WINDOWS,
-        windows,
-        lambda k: (
-            f"only {k} estimation-window CARs of {inp.length} consecutive days; sq needs {MIN_PERMUTATION_WINDOWS}"
-        ),
-    )
-    tail_notes(batch, car)
-    return batch.finish()
+    return own_runs_test(inp, "sq", lambda car, cars, full, windows: equal_tailed_pvalue(car, cars, full))
 
 
 def sq(fit, window: tuple[int, int], *, exclude=None) -> list[TestResult]:
