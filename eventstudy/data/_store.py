@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from .base import DATE_UNIT
+from .validation import DATE_UNIT
 
 __all__ = [
     "CorruptEntryError",

@@ -16,8 +16,9 @@ import pandas as pd
 from ..exceptions import CacheError, DataQualityWarning
 from . import bars as _bars
 from ._store import CorruptEntryError, read_entry, remove_temp_files, storage_errors, write_entry
-from .base import check_date_range, library_versions, normalize_tickers, warn
 from .lock import entry_locks
+from .support import library_versions, warn
+from .validation import check_date_range, normalize_tickers
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cache import CachedSource

@@ -25,7 +25,7 @@ from .._validation import check_choice
 from .._xcals import DEFAULT_START, get_calendar
 from ..exceptions import DataSourceError
 from ..exchanges import exchange_of
-from .base import _row
+from .validation import _row
 
 __all__ = [
     "INTERVALS",

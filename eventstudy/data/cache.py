@@ -31,8 +31,10 @@ from ._store import (
     storage_errors,
     write_entry,
 )
-from .base import DATE_UNIT, FIELDS, FetchResult, PriceSource, library_versions, normalize_tickers, warn
+from .base import FetchResult, PriceSource
 from .lock import entry_locks
+from .support import library_versions, warn
+from .validation import DATE_UNIT, FIELDS, normalize_tickers
 
 __all__ = ["CachedSource", "atomic_write_bytes", "safe_name"]
 

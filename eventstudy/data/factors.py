@@ -20,11 +20,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._keys import NOTES_KEY
 from .._validation import check_choice
 from ..exceptions import CacheError, DataQualityWarning, DataSourceError, EventStudyWarning
 from . import config
 from ._store import CorruptEntryError, read_entry, storage_errors, write_entry
-from .base import DATE_UNIT, NOTES_KEY, _squash, check_date_range, library_versions, retry, to_day, warn
+from .support import library_versions, retry, warn
+from .validation import DATE_UNIT, _squash, check_date_range, to_day
 
 __all__ = ["load_factors", "parse_french_csv", "read_factor_file", "FRENCH_URL", "MODELS"]
 
