@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,9 @@ __all__ = [
     "metadata_path",
     "read_entry",
     "remove_temp_files",
+    "safe_name",
     "storage_errors",
+    "utc_now",
     "write_entry",
 ]
 
@@ -40,6 +43,19 @@ __all__ = [
 _EMBEDDED_KEY = b"eventstudy_entry"
 #: Key :func:`read_entry` adds to the metadata it returns when it recovered them from the Parquet file.
 RECOVERED_KEY = "_recovered"
+
+
+def safe_name(text: str) -> str:
+    """A file-system-safe name for ``text``; a short hash keeps distinct inputs distinct."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:60]
+    if safe != text or not safe:
+        safe = f"{safe or 'x'}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:8]}"
+    return safe
+
+
+def utc_now() -> pd.Timestamp:
+    """The current time in UTC, as every entry's ``fetched_at`` records it."""
+    return pd.Timestamp.now(tz="UTC")
 
 
 class CorruptEntryError(ValueError):
