@@ -6,8 +6,7 @@ that a reader sees the old entry or the new one, never half of one.  The Parquet
 of the metadata (less the sha256) in its own key-value metadata, so the Parquet rename is the commit
 point: a write interrupted between the two files leaves metadata whose sha256 no longer matches, and
 :func:`read_entry` (with ``recover=True``) then serves the complete new data with the record it carries
-instead of throwing the entry away.  Nothing is pickled.  pyarrow is imported only when an entry is read
-or written.
+instead of throwing the entry away.  Nothing is pickled.
 """
 
 from __future__ import annotations
@@ -23,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyarrow.lib import ArrowException
 
 from .validation import DATE_UNIT
 
@@ -63,12 +65,7 @@ class CorruptEntryError(ValueError):
 
 
 def storage_errors() -> tuple[type[BaseException], ...]:
-    """The exceptions a failed :func:`write_entry` can raise (OSError, ValueError, pyarrow's errors).
-
-    A function rather than a constant so that pyarrow is imported only when an error is being handled.
-    """
-    from pyarrow.lib import ArrowException
-
+    """The exceptions a failed :func:`write_entry` can raise (OSError, ValueError, pyarrow's errors)."""
     return (OSError, ValueError, ArrowException)
 
 
@@ -134,9 +131,6 @@ def write_entry(path: Path, frame: pd.DataFrame, metadata: dict[str, Any]) -> di
         files already on disk are then left as they were, or hold new data beside old metadata, which
         :func:`read_entry` detects.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     plain = frame.copy(deep=False)
     plain.attrs = {}
     table = pa.Table.from_pandas(plain, preserve_index=True)
@@ -225,8 +219,6 @@ def read_entry(
 
 def _embedded_record(data: bytes) -> dict[str, Any] | None:
     """The record :func:`write_entry` put inside the Parquet bytes, or None."""
-    import pyarrow.parquet as pq
-
     try:
         schema = pq.read_schema(io.BytesIO(data))
         record = json.loads((schema.metadata or {}).get(_EMBEDDED_KEY, b"null"))
