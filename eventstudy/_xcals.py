@@ -3,7 +3,9 @@
 Both :class:`eventstudy.calendar.TradingCalendar` (daily sessions) and :mod:`eventstudy.data.bars` (regular
 hours of intraday bars) need an exchange's calendar; building one takes most of a second, so both take it
 from the cache here, and a report that studies daily returns and minute bars builds each exchange once.  This
-module sits below the data layer, so the data layer never imports the calendar layer.
+module sits below the data layer, so the data layer never imports the calendar layer.  exchange_calendars
+itself is imported when the first calendar is built: every source imports this module (through the bar
+reader), and reading daily prices needs no calendar.
 """
 
 from __future__ import annotations
