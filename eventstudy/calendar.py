@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as _dt
-import functools
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, cast, overload
@@ -32,6 +31,7 @@ import pandas as pd
 
 from ._keys import NOTES_KEY
 from ._validation import check_choice
+from ._xcals import DEFAULT_START, earliest_start, get_calendar
 from .exceptions import DataQualityWarning
 
 __all__ = ["TradingCalendar", "SESSIONS", "NOTES_KEY", "as_calendar"]
@@ -39,55 +39,10 @@ __all__ = ["TradingCalendar", "SESSIONS", "NOTES_KEY", "as_calendar"]
 #: Accepted values of an event's release session.
 SESSIONS: tuple[str, ...] = ("pre", "intraday", "post", "unknown")
 
-_DEFAULT_START = "1990-01-01"
 _EXCHANGE_TZ = "America/New_York"
 _SHOW = 5  # how many offending dates a message lists before "and N more"
 
 DateLike = str | pd.Timestamp | _dt.date | np.datetime64
-
-
-@functools.lru_cache(maxsize=32)
-def _exchange_calendar(name: str, start: str, end: str | None):
-    """Build (once per arguments) the exchange_calendars calendar; building one takes most of a second.
-
-    A ``start`` before the first date the exchange's calendar covers (XTKS: 1997, XSHG: 1991) is moved to that
-    date, so that one default start serves every exchange.
-    """
-    import exchange_calendars as xcals
-
-    earliest = _earliest_start(name)
-    if earliest is not None and pd.Timestamp(start) < earliest:
-        start = f"{earliest:%Y-%m-%d}"
-    try:
-        with warnings.catch_warnings():  # exchange_calendars' own pandas deprecations are not the user's concern
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.simplefilter("ignore", FutureWarning)
-            return xcals.get_calendar(name, start=start, end=end)
-    except xcals.errors.InvalidCalendarName:
-        raise ValueError(
-            f"The 'name' parameter must be an exchange_calendars code such as 'XNYS' (NYSE) or 'XNAS' "
-            f"(Nasdaq). Got {name!r} instead; see exchange_calendars.get_calendar_names()."
-        ) from None
-
-
-def _earliest_start(name: str) -> pd.Timestamp | None:
-    """The first date an exchange_calendars class can be built from, where it says so."""
-    import exchange_calendars as xcals
-
-    dispatcher = xcals.calendar_utils.global_calendar_dispatcher
-    try:
-        factory = dispatcher._calendar_factories.get(dispatcher.resolve_alias(name))
-    except (AttributeError, KeyError, xcals.errors.InvalidCalendarName):  # get_calendar says so
-        return None
-    if factory is None:
-        return None
-    candidates = [pd.Timestamp(factory.bound_min())] if hasattr(factory, "bound_min") else []
-    year = getattr(factory, "_earliest_precomputed_year", None)  # XSHG's holidays are recorded from 1991
-    year = year() if callable(year) else year
-    if year is not None:
-        candidates.append(pd.Timestamp(f"{int(year)}-01-01"))
-    candidates = [c.tz_localize(None) if c.tzinfo is not None else c for c in candidates]
-    return max(candidates) if candidates else None
 
 
 def _naive(ts: pd.Timestamp) -> pd.Timestamp:
@@ -203,11 +158,11 @@ class TradingCalendar:
         if not isinstance(name, str):
             raise TypeError(f"The 'name' parameter must be a string such as 'XNYS'. Got {type(name).__name__}.")
         self.unknown_session: str = check_choice("unknown_session", unknown_session, ("pre", "post"))
-        start_ts = _to_timestamp(_DEFAULT_START if start is None else start, "start")
+        start_ts = _to_timestamp(DEFAULT_START if start is None else start, "start")
         end_key = None if end is None else _fmt(_to_timestamp(end, "end"))
         if end_key is not None and pd.Timestamp(end_key) <= start_ts:
             raise ValueError(f"The 'end' parameter ({end_key}) must be after 'start' ({_fmt(start_ts)}).")
-        self._xcal = _exchange_calendar(name, _fmt(start_ts), end_key)
+        self._xcal = get_calendar(name, _fmt(start_ts), end_key)
         self.name: str = name
         self.start: pd.Timestamp = start_ts
         sessions = pd.DatetimeIndex(self._xcal.sessions).as_unit("ns")
@@ -216,7 +171,7 @@ class TradingCalendar:
         self._sessions = pd.DatetimeIndex(sessions, name="Date", freq=None)  # type: ignore[arg-type]  # stubs omit None
         self._ns = self._sessions.asi8
         self.end: pd.Timestamp = self._sessions[-1]
-        earliest = _earliest_start(name)
+        earliest = earliest_start(name)
         if earliest is not None and earliest > self.start:
             self.start = earliest
         #: the exchange's time zone (``Asia/Tokyo`` for XTKS)

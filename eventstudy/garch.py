@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
+from tqdm import tqdm
 
 from .models import MarketModel, StackedFit
 from .panel import gather
@@ -271,8 +272,6 @@ def _fit_chunk(tasks: list[tuple]) -> list[tuple]:
 
 
 def _progress(total: int, show: bool | None):
-    from tqdm import tqdm
-
     return tqdm(total=total, desc="GARCH fits", unit="fit", disable=not (total >= 100 if show is None else show))
 
 

@@ -33,6 +33,7 @@ of Business*, 53(1), 61-65.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from typing import cast
 
@@ -40,7 +41,9 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_choice, check_window
-from .exceptions import DataQualityWarning
+from .data import default_source
+from .estimation import _describe, _given_returns, required_span
+from .exceptions import DataQualityWarning, DataSourceError
 
 __all__ = [
     "OUTCOMES",
@@ -365,8 +368,6 @@ def load_volumes(study, firm_events: pd.DataFrame, spec) -> tuple[pd.DataFrame, 
     """Log volumes of the securities and benchmarks: from ``study.returns`` (a frame of volumes) or read as
     the ``Volume`` field of ``study.source``.  Returns ``(log volumes, source info, failures)`` as the
     returns loader does."""
-    from .estimation import _describe, _given_returns, required_span
-
     benchmarks = list(dict.fromkeys(b for names in firm_events["benchmarks"] for b in names))
     needed = list(dict.fromkeys([*pd.unique(firm_events["ticker"]), *benchmarks]))
     failures: dict[str, str] = {}
@@ -379,9 +380,6 @@ def load_volumes(study, firm_events: pd.DataFrame, spec) -> tuple[pd.DataFrame, 
         volumes = study.returns
         info = {"kind": "volumes given by the caller", "columns": list(map(str, volumes.columns))}
     else:
-        from .data import default_source
-        from .exceptions import DataSourceError
-
         source = study.source if study.source is not None else default_source()
         start, end = required_span(firm_events, spec.estimation_window, spec.event_window, spec.calendars)
         volumes = source.get_prices(needed, start, end, field="Volume", missing="skip")
@@ -458,15 +456,11 @@ class VolatilityResults:
 
 def fit_volatility(study) -> VolatilityResults:
     """Fit ``study`` on returns and load High/Low (when prices come from a source) for the range ratio."""
-    import copy
-
     returns_study = copy.copy(study)
     returns_study.outcome = "returns"
     res = returns_study.fit()
     if study.returns is not None:
         return VolatilityResults(res, None, "returns were given, not prices")
-    from .data import default_source
-
     source = study.source if study.source is not None else default_source()
     tickers = list(pd.unique(res.firm_events["ticker"]))
     sessions = res.sessions

@@ -8,11 +8,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import stdtr
 
+from . import storage
 from ._validation import check_choice, check_window
 from .contamination import Hits, with_hits
 from .models import NormalReturnModel, StackedFit
 from .panel import gather
+from .quality import comparison_labels
 from .summary import Summary, Table, window_label
 
 __all__ = ["EventStudyResults", "compare", "market_shocks", "adjust_pvalues"]
@@ -284,6 +287,8 @@ class EventStudyResults:
         BHARs of :meth:`bhar` instead of the CARs).  Columns as in :meth:`tests`.  All three assume
         independent firm-events: with same-day events prefer ``im_t`` across dates.
         """
+        # the inference layer is imported where a test runs, here and below: it loads scipy.stats (0.8 s), which
+        # a fit and its tables do not need (benchmarks/startup.py)
         from .inference.base import MIN_FIRM_EVENTS, TESTS, Batch, Groups, entry_labels
         from .inference.parametric import p_t
         from .inference.resampling import skew_batch
@@ -661,23 +666,17 @@ class EventStudyResults:
         The folder keeps every array behind the tables, the settings and the provenance, so the loaded results
         give the same tables and tests. See :mod:`eventstudy.storage`.
         """
-        from .storage import save
-
-        return save(self, path)
+        return storage.save(self, path)
 
     def to_stata(self, path, *, windows: Sequence[tuple[int, int]] | None = None, table: str = "car") -> Path:
         """Write the CAR table (``table="ar"``: the AR table) as a Stata ``.dta`` file; see
         :func:`eventstudy.storage.to_stata`."""
-        from .storage import to_stata
-
-        return to_stata(self, path, windows=windows, table=table)
+        return storage.to_stata(self, path, windows=windows, table=table)
 
     def to_r(self, directory, *, windows: Sequence[tuple[int, int]] | None = None) -> list[Path]:
         """Write ``ar.csv`` and ``car.csv`` for R (ISO dates, no index, ``NA`` for missing); see
         :func:`eventstudy.storage.to_r`."""
-        from .storage import to_r
-
-        return to_r(self, directory, windows=windows)
+        return storage.to_r(self, directory, windows=windows)
 
 
 def market_shocks(market: pd.Series, threshold: float = 4.0) -> pd.DatetimeIndex:
@@ -719,7 +718,7 @@ def adjust_pvalues(pvalues: np.ndarray, method: str) -> np.ndarray:
 
     ``method`` is ``"holm"`` or ``"fdr_bh"``, passed to :func:`statsmodels.stats.multitest.multipletests`.
     """
-    from statsmodels.stats.multitest import multipletests
+    from statsmodels.stats.multitest import multipletests  # 1 s to import; only an adjusted table needs it
 
     check_choice("adjust", method, ("holm", "fdr_bh"))
     pvalues = np.asarray(pvalues, dtype=float)
@@ -733,8 +732,6 @@ def adjust_pvalues(pvalues: np.ndarray, method: str) -> np.ndarray:
 def _t_sf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
     """Student t survival function, as ``scipy.stats.t.sf`` computes it (``stdtr(df, -x)``, NaN where
     ``df <= 0``) but from ``scipy.special``: importing ``scipy.stats`` took most of a first result's second."""
-    from scipy.special import stdtr
-
     df = np.asarray(df, dtype=float)
     with np.errstate(invalid="ignore"):
         return stdtr(np.where(df > 0, df, np.nan), -np.asarray(x, dtype=float))
@@ -774,8 +771,6 @@ def compare(studies: Mapping[str, EventStudyResults], *, window: tuple[int, int]
         )
     if not studies:
         raise ValueError("The 'studies' parameter is empty: give at least one labelled EventStudyResults.")
-    from .quality import comparison_labels
-
     cars, settings, windows = {}, {}, {}
     for label, res in studies.items():
         if not isinstance(res, EventStudyResults):

@@ -6,8 +6,7 @@ that a reader sees the old entry or the new one, never half of one.  The Parquet
 of the metadata (less the sha256) in its own key-value metadata, so the Parquet rename is the commit
 point: a write interrupted between the two files leaves metadata whose sha256 no longer matches, and
 :func:`read_entry` (with ``recover=True``) then serves the complete new data with the record it carries
-instead of throwing the entry away.  Nothing is pickled.  pyarrow is imported only when an entry is read
-or written.
+instead of throwing the entry away.  Nothing is pickled.
 """
 
 from __future__ import annotations
@@ -17,13 +16,17 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyarrow.lib import ArrowException
 
-from .base import DATE_UNIT
+from .validation import DATE_UNIT
 
 __all__ = [
     "CorruptEntryError",
@@ -32,7 +35,9 @@ __all__ = [
     "metadata_path",
     "read_entry",
     "remove_temp_files",
+    "safe_name",
     "storage_errors",
+    "utc_now",
     "write_entry",
 ]
 
@@ -42,17 +47,25 @@ _EMBEDDED_KEY = b"eventstudy_entry"
 RECOVERED_KEY = "_recovered"
 
 
+def safe_name(text: str) -> str:
+    """A file-system-safe name for ``text``; a short hash keeps distinct inputs distinct."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:60]
+    if safe != text or not safe:
+        safe = f"{safe or 'x'}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:8]}"
+    return safe
+
+
+def utc_now() -> pd.Timestamp:
+    """The current time in UTC, as every entry's ``fetched_at`` records it."""
+    return pd.Timestamp.now(tz="UTC")
+
+
 class CorruptEntryError(ValueError):
     """A cache entry exists but cannot be used: unreadable metadata or data, or a sha256 mismatch."""
 
 
 def storage_errors() -> tuple[type[BaseException], ...]:
-    """The exceptions a failed :func:`write_entry` can raise (OSError, ValueError, pyarrow's errors).
-
-    A function rather than a constant so that pyarrow is imported only when an error is being handled.
-    """
-    from pyarrow.lib import ArrowException
-
+    """The exceptions a failed :func:`write_entry` can raise (OSError, ValueError, pyarrow's errors)."""
     return (OSError, ValueError, ArrowException)
 
 
@@ -118,9 +131,6 @@ def write_entry(path: Path, frame: pd.DataFrame, metadata: dict[str, Any]) -> di
         files already on disk are then left as they were, or hold new data beside old metadata, which
         :func:`read_entry` detects.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     plain = frame.copy(deep=False)
     plain.attrs = {}
     table = pa.Table.from_pandas(plain, preserve_index=True)
@@ -209,8 +219,6 @@ def read_entry(
 
 def _embedded_record(data: bytes) -> dict[str, Any] | None:
     """The record :func:`write_entry` put inside the Parquet bytes, or None."""
-    import pyarrow.parquet as pq
-
     try:
         schema = pq.read_schema(io.BytesIO(data))
         record = json.loads((schema.metadata or {}).get(_EMBEDDED_KEY, b"null"))

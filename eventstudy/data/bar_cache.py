@@ -15,9 +15,18 @@ import pandas as pd
 
 from ..exceptions import CacheError, DataQualityWarning
 from . import bars as _bars
-from ._store import CorruptEntryError, read_entry, remove_temp_files, storage_errors, write_entry
-from .base import check_date_range, library_versions, normalize_tickers, warn
+from ._store import (
+    CorruptEntryError,
+    read_entry,
+    remove_temp_files,
+    safe_name,
+    storage_errors,
+    utc_now,
+    write_entry,
+)
 from .lock import entry_locks
+from .support import library_versions, warn
+from .validation import check_date_range, normalize_tickers
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cache import CachedSource
@@ -30,8 +39,6 @@ _Stored = tuple[pd.DataFrame, dict]  # an entry read back: the bars and their me
 
 
 def _paths(cached: CachedSource, ticker: str, interval: str):
-    from .cache import safe_name
-
     folder = cached.cache_dir / "bars" / safe_name(cached.source.name)
     return folder / f"{safe_name(ticker)}_{interval}.parquet"
 
@@ -74,11 +81,9 @@ def cached_bars(cached: CachedSource, tickers, start, end, *, interval: str) -> 
 
 
 def _cached_bars_locked(cached: CachedSource, getter, names, first, last, interval: str) -> pd.DataFrame:
-    from .cache import _utc_now
-
     offline = cached.offline
     stored: dict[str, _Stored | None] = {t: _read(cached, t, interval, offline) for t in names}
-    now = _utc_now()
+    now = utc_now()
     today = now.tz_localize(None).normalize()
     wanted: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}
     for ticker, entry in stored.items():

@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_choice
+from .._xcals import DEFAULT_START, get_calendar
 from ..exceptions import DataSourceError
 from ..exchanges import exchange_of
-from .base import _row
+from .validation import _row
 
 __all__ = [
     "INTERVALS",
@@ -94,10 +95,8 @@ def exchange_calendar(code: str):
     It is the one :class:`~eventstudy.TradingCalendar` builds with its default span (from 1990, or the
     exchange's first date), so a report that studies daily returns and minute bars builds each exchange once.
     """
-    from ..calendar import _DEFAULT_START, _exchange_calendar
-
     try:
-        return _exchange_calendar(code, _DEFAULT_START, None)
+        return get_calendar(code, DEFAULT_START, None)
     except ValueError:
         raise ValueError(
             f"The calendar {code!r} is not an exchange_calendars code; use one such as 'XNYS' or 'XTKS' "

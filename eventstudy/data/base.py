@@ -1,4 +1,4 @@
-"""The price-source interface and the checks every source's data go through.
+"""The price-source interface: one method to implement, the template methods that shape every source's data.
 
 A source implements one method, :meth:`PriceSource._fetch`, that returns the raw rows it has for some
 tickers.  The template methods :meth:`PriceSource.get_history` and :meth:`PriceSource.get_prices` do the
@@ -6,8 +6,9 @@ rest, the same way for every source (the pattern of pandas-datareader's ``base.p
 
 1. check the arguments (tickers, ``start <= end``, the field);
 2. call ``_fetch`` once for all tickers;
-3. pass each ticker's rows through :func:`validate_history` (dates readable, ascending, unique; prices
-   numeric and positive) so that a bad file or download fails with a message naming the ticker and row;
+3. pass each ticker's rows through :func:`~eventstudy.data.validation.validate_history` (dates readable,
+   ascending, unique; prices numeric and positive) so that a bad file or download fails with a message
+   naming the ticker and row;
 4. keep the rows in ``start..end``, and record (never hide) a ticker whose data do not cover that range;
 5. for :meth:`~PriceSource.get_prices`, pick the field, falling back to Close with a recorded warning
    where the field is missing.
@@ -19,29 +20,39 @@ Notes about the data (a late start, a substituted field) are issued as
 A ticker that cannot be read makes the whole request fail by default (``missing="raise"``); with
 ``missing="skip"`` the others are returned and each failed ticker is recorded with its reason in
 ``frame.attrs["eventstudy_failures"]``.
+
+The checks live in :mod:`eventstudy.data.validation` and the shared helpers (retries, warnings, library
+versions) in :mod:`eventstudy.data.support`; the names this module exported before they moved there are
+still importable from here.
 """
 
 from __future__ import annotations
 
 import abc
-import functools
-import importlib.metadata
-import re
-import sys
-import time
-import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from types import FrameType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from .._keys import FAILURES_KEY, NOTES_KEY
 from .._validation import check_choice
-from ..exceptions import DataQualityWarning, DataSourceError
+from ..exceptions import DataSourceError
+from .support import library_versions, retry, warn
+from .validation import (
+    DATE_UNIT,
+    FIELDS,
+    PRICE_FIELDS,
+    RATE_TICKERS,
+    Field,
+    canonical_field,
+    check_date_range,
+    normalize_tickers,
+    to_day,
+    validate_history,
+)
 
 __all__ = [
     "FIELDS",
@@ -63,47 +74,10 @@ __all__ = [
     "retry",
 ]
 
-#: The fields a source can provide, as Yahoo names them.
-FIELDS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
-#: The fields that are prices (must be > 0).  Volume may be 0.
-PRICE_FIELDS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Adj Close")
-#: Yahoo's interest-rate indices (13-week, 5-, 10-, 30-year Treasury yields, in percent a year).  Their
-#: quotes are yields, not prices, and can be zero or negative (^IRX was below zero in March 2020), so the
-#: positivity check does not apply to them.
-RATE_TICKERS = frozenset({"IRX", "FVX", "TNX", "TYX"})
 #: Accepted values of the ``missing`` argument of :meth:`PriceSource.get_prices` and ``get_history``.
 MISSING: tuple[str, ...] = ("raise", "skip")
-#: Resolution of every date index returned by the data layer.
-DATE_UNIT: Literal["ns"] = "ns"
 
-Field = Literal["Open", "High", "Low", "Close", "Adj Close", "Volume"]
 Missing = Literal["raise", "skip"]
-_T = TypeVar("_T")
-
-# lower-case, letters and digits only -> field name
-_FIELD_ALIASES = {
-    "open": "Open",
-    "high": "High",
-    "low": "Low",
-    "close": "Close",
-    "adjclose": "Adj Close",
-    "adjustedclose": "Adj Close",
-    "adjclosed": "Adj Close",
-    "volume": "Volume",
-}
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", str(text).lower())
-
-
-def canonical_field(name: Any) -> str | None:
-    """Return the field a column header stands for, or None.
-
-    Case, spaces, underscores and hyphens are ignored: ``"Adj Close"``, ``"adj_close"``, ``"Adj_Close"``
-    and ``"adjclose"`` all give ``"Adj Close"``.
-    """
-    return _FIELD_ALIASES.get(_squash(name))
 
 
 @dataclass
@@ -144,346 +118,8 @@ def _error_reason(error: DataSourceError, ticker: str) -> str:
     return error.failures.get(ticker) or str(error).split("\n", 1)[0]
 
 
-# distributions whose versions can change the numbers (statsmodels: reference fits; yfinance: downloads)
-_PACKAGES = (
-    "eventstudy-toolkit", "numpy", "pandas", "scipy", "statsmodels", "pyarrow", "yfinance", "exchange-calendars",
-)  # fmt: skip
-
-
-def library_versions() -> dict[str, str | None]:
-    """Versions of eventstudy and the libraries that shape its data and numbers, for provenance.
-
-    Returns
-    -------
-    dict of str to str or None
-        ``"eventstudy"`` (the running package's ``__version__``) and, by distribution name,
-        eventstudy-toolkit, numpy, pandas, scipy, statsmodels, pyarrow, yfinance and exchange-calendars
-        (None for one that is not installed).  A new dict on every call; the versions are looked up once
-        per process.
-    """
-    return dict(_library_versions())
-
-
-@functools.lru_cache(maxsize=1)
-def _library_versions() -> dict[str, str | None]:
-    from .. import __version__
-
-    found: dict[str, str | None] = {"eventstudy": __version__}
-    for package in _PACKAGES:
-        try:
-            found[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            found[package] = None
-    return found
-
-
-def retry(
-    call: Callable[[], _T],
-    *,
-    retries: int,
-    pause: float,
-    retry_on: Callable[[BaseException], bool],
-) -> _T:
-    """Return ``call()``, calling it again after an exception ``retry_on`` accepts, with a doubling pause.
-
-    Parameters
-    ----------
-    call
-        The attempt, without arguments.
-    retries
-        How many more attempts after the first one (so at most ``retries + 1`` calls).
-    pause
-        Seconds slept before the first retry; each further retry waits twice as long as the one before
-        (``pause``, ``2 * pause``, ``4 * pause`` ...), the growing pause of pandas-datareader's ``base.py``.
-    retry_on
-        Whether an exception is worth another attempt (a rate limit, a dropped connection).
-
-    Raises
-    ------
-    Exception
-        The first exception ``retry_on`` refuses, at once; or the last one once the attempts are used up.
-        The caller turns it into a message that names what was asked.
-    """
-    attempt = 0
-    while True:
-        try:
-            return call()
-        except Exception as exc:  # noqa: BLE001 - retry_on sorts it; what is not retried propagates unchanged
-            if attempt >= retries or not retry_on(exc):
-                raise
-        time.sleep(pause * 2**attempt)
-        attempt += 1
-
-
-# --------------------------------------------------------------------------------------------------
-# argument checks
-
-
-def normalize_tickers(tickers: str | Sequence[str], *, name: str = "tickers") -> list[str]:
-    """Return ``tickers`` as a list without duplicates, in the order given.
-
-    A single string is one ticker.  Raises ``TypeError`` for anything but strings and ``ValueError`` for
-    an empty list, an empty ticker or a string holding several tickers.
-    """
-    if isinstance(tickers, str):
-        if re.search(r"[\s,;]", tickers.strip()):
-            parts = [part for part in re.split(r"[\s,;]+", tickers) if part]
-            raise ValueError(
-                f"The {name!r} parameter must be one ticker or a list of tickers. Got {tickers!r}; "
-                f"write it as a list, e.g. {parts!r}."
-            )
-        tickers = [tickers]
-    elif isinstance(tickers, (bytes, Mapping)) or not isinstance(tickers, (Sequence, pd.Index, np.ndarray, set)):
-        raise TypeError(
-            f"The {name!r} parameter must be a ticker or a list of tickers, e.g. ['NVDA', 'SPY']. "
-            f"Got {type(tickers).__name__} instead."
-        )
-    out: list[str] = []
-    for ticker in tickers:
-        if not isinstance(ticker, str):
-            raise TypeError(
-                f"The {name!r} parameter must hold ticker strings. Got {ticker!r} ({type(ticker).__name__}) instead."
-            )
-        if not ticker.strip():
-            raise ValueError(f"The {name!r} parameter holds an empty ticker. Remove it.")
-        if ticker not in out:
-            out.append(ticker)
-    if not out:
-        raise ValueError(f"The {name!r} parameter is empty. Give at least one ticker, e.g. ['NVDA'].")
-    return out
-
-
-def to_day(name: str, value: Any) -> pd.Timestamp:
-    """Return ``value`` as a tz-naive Timestamp at midnight; ``name`` is the argument for messages."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        raise TypeError(f"The {name!r} parameter must be a date such as '2025-05-13'. Got {value!r} instead.")
-    if isinstance(value, (int, float, np.integer, np.floating)):  # pandas reads 20250513 as ns since 1970
-        raise TypeError(
-            f"The {name!r} parameter must be a date such as '2025-05-13'. Got the number {value!r}, which pandas "
-            "would read as nanoseconds since 1970; write the date as text, e.g. '2025-05-13'."
-        )
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"The {name!r} parameter must be a date such as '2025-05-13'. Got {value!r} instead ({exc})."
-        ) from None
-    if stamp is pd.NaT:
-        raise ValueError(f"The {name!r} parameter must be a date such as '2025-05-13'. Got {value!r} instead.")
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_localize(None)
-    return stamp.normalize().as_unit(DATE_UNIT)
-
-
-def check_date_range(start: Any, end: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Return ``(start, end)`` as days; raise ``ValueError`` naming both when start is after end."""
-    first, last = to_day("start", start), to_day("end", end)
-    if first > last:
-        raise ValueError(
-            f"The 'start' parameter ({first:%Y-%m-%d}) is after the 'end' parameter ({last:%Y-%m-%d}). "
-            "Swap them or fix the dates."
-        )
-    return first, last
-
-
-# --------------------------------------------------------------------------------------------------
-# the one validation helper
-
-
-def _row(i: int, lines: np.ndarray | None) -> str:
-    return f"line {int(lines[i])}" if lines is not None and len(lines) > i else f"row {i + 1}"
-
-
-def _parse_dates(ticker: str, index: pd.Index, where: str, lines: np.ndarray | None) -> pd.DatetimeIndex:
-    if isinstance(index, pd.DatetimeIndex):
-        parsed = index
-        if parsed.isna().any():
-            i = int(np.flatnonzero(parsed.isna())[0])
-            raise DataSourceError(
-                f"{ticker}: {where} has a row without a date ({_row(i, lines)}). Remove it or fill the date.",
-                failures={ticker: "missing date"},
-            )
-    else:
-        raw = pd.Series(np.asarray(index, dtype=object))
-        text = raw.where(raw.isna(), raw.astype(str).str.strip())
-        text = text.where(text != "", None)
-        missing = text.isna().to_numpy()
-        if missing.any():
-            i = int(np.flatnonzero(missing)[0])
-            raise DataSourceError(
-                f"{ticker}: {where} has a row without a date ({_row(i, lines)}). Remove it or fill the date.",
-                failures={ticker: "missing date"},
-            )
-        # daily data: the local calendar date is what counts; an offset such as -04:00 is dropped
-        iso = text.str.match(r"^\d{4}-\d{2}-\d{2}(?:$|[ T])").to_numpy(dtype=bool)
-        if iso.all():
-            parsed_values = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
-        else:
-            parsed_values = pd.to_datetime(text, format="mixed", errors="coerce")
-        bad = parsed_values.isna().to_numpy()
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataSourceError(
-                f"{ticker}: {where} has a date that cannot be read: {text.iloc[i]!r} ({_row(i, lines)}). "
-                "Write dates as YYYY-MM-DD.",
-                failures={ticker: f"unreadable date {text.iloc[i]!r}"},
-            )
-        parsed = pd.DatetimeIndex(parsed_values)
-    if parsed.tz is not None:
-        parsed = parsed.tz_localize(None)
-    return parsed.normalize().as_unit(DATE_UNIT).rename("Date")
-
-
-def _numeric(
-    ticker: str, name: str, values: pd.Series, dates: pd.DatetimeIndex, where: str, lines: np.ndarray | None
-) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(values.dtype) or not pd.api.types.is_numeric_dtype(values.dtype):
-        raw = pd.Series(np.asarray(values, dtype=object))
-        text = raw.where(raw.isna(), raw.astype(str).str.strip())
-        text = text.where(text != "", None)
-        numbers = pd.to_numeric(text, errors="coerce").astype("float64")
-        bad = (text.notna() & numbers.isna()).to_numpy()
-        if pd.api.types.is_bool_dtype(values.dtype):
-            bad = np.ones(len(values), dtype=bool)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataSourceError(
-                f"{ticker}: column {name!r} in {where} holds a value that is not a number: "
-                f"{raw.iloc[i]!r} on {dates[i]:%Y-%m-%d} ({_row(i, lines)}); {int(bad.sum())} such value(s). "
-                "Fix the file, or leave the cell empty for a missing value.",
-                failures={ticker: f"non-numeric {name} value {raw.iloc[i]!r}"},
-            )
-        out = numbers.to_numpy(dtype="float64", copy=True)
-    else:
-        out = np.asarray(values, dtype="float64").copy()
-    infinite = np.isinf(out)
-    if infinite.any():
-        i = int(np.flatnonzero(infinite)[0])
-        raise DataSourceError(
-            f"{ticker}: column {name!r} in {where} holds an infinite value on {dates[i]:%Y-%m-%d} "
-            f"({_row(i, lines)}). Fix the data.",
-            failures={ticker: f"infinite {name} value"},
-        )
-    return out
-
-
-def validate_history(
-    ticker: str,
-    frame: pd.DataFrame,
-    *,
-    where: str = "the data",
-    lines: np.ndarray | None = None,
-    positive: bool | None = None,
-) -> pd.DataFrame:
-    """Check one ticker's rows and return them in the standard form.
-
-    Every source passes its data through this function, so that the same mistakes give the same
-    messages whatever the source.
-
-    Parameters
-    ----------
-    ticker
-        The ticker, as the user wrote it; named in every message.
-    frame
-        Rows with a date-like index and field columns (any spelling :func:`canonical_field` accepts;
-        other columns are dropped).
-    where
-        Where the rows came from, e.g. ``"file /data/NVDA.csv"``; used in messages.
-    lines
-        The file line of each row, so that messages can name it.
-    positive
-        Whether price fields must be > 0.  Default: yes, except for the yield indices in
-        :data:`RATE_TICKERS` (``^IRX`` etc.), whose quotes can be zero or negative.
-
-    Returns
-    -------
-    pandas.DataFrame
-        DatetimeIndex ``Date`` (tz-naive, midnight, ascending, unique) and one float64 column per field in
-        :data:`FIELDS` order; a field the source lacks is all NaN.
-
-    Raises
-    ------
-    DataSourceError
-        When a date is missing or unreadable, the dates are not ascending or repeat, a value is not a
-        number, a price is zero or negative (see ``positive``), or a volume is negative.  The message names the ticker, the
-        row and the value.
-    """
-    columns: dict[str, Any] = {}
-    for column in frame.columns:
-        name = canonical_field(column)
-        if name is None:
-            continue
-        if name in columns:
-            raise DataSourceError(
-                f"{ticker}: {where} has two columns for {name!r} ({columns[name]!r} and {column!r}). Keep one of them.",
-                failures={ticker: f"two {name} columns"},
-            )
-        columns[name] = column
-
-    dates = _parse_dates(ticker, frame.index, where, lines)
-    if len(dates) > 1:
-        later = dates[1:] < dates[:-1]
-        if later.any():
-            i = int(np.flatnonzero(later)[0]) + 1
-            raise DataSourceError(
-                f"{ticker}: {where} is not in date order: {_row(i, lines)} is dated {dates[i]:%Y-%m-%d}, "
-                f"which comes before the previous row's {dates[i - 1]:%Y-%m-%d}. Sort the rows by date, "
-                "oldest first.",
-                failures={ticker: f"dates not in order at {_row(i, lines)}"},
-            )
-    repeated = dates.duplicated(keep=False)
-    if repeated.any():
-        counts = pd.Series(dates[repeated]).value_counts(sort=False)
-        shown = ", ".join(f"{day:%Y-%m-%d} ({n} rows)" for day, n in list(counts.items())[:5])
-        more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
-        raise DataSourceError(
-            f"{ticker}: {where} has duplicated dates: {shown}{more}. Keep one row per date.",
-            failures={ticker: f"duplicated dates {shown}{more}"},
-        )
-
-    if positive is None:
-        positive = ticker.lstrip("^").upper() not in RATE_TICKERS
-    data: dict[str, np.ndarray] = {}
-    for name in FIELDS:
-        if name not in columns:
-            data[name] = np.full(len(dates), np.nan)
-            continue
-        values = _numeric(ticker, name, frame[columns[name]], dates, where, lines)
-        if name == "Volume":
-            wrong = values < 0
-            what = "a negative volume"
-        elif positive:
-            wrong = values <= 0
-            what = "a zero or negative price"
-        else:
-            wrong = np.zeros(len(values), dtype=bool)
-            what = ""
-        if wrong.any():
-            i = int(np.flatnonzero(wrong)[0])
-            raise DataSourceError(
-                f"{ticker}: {where} has {what} in column {name!r}: {values[i]:g} on {dates[i]:%Y-%m-%d} "
-                f"({_row(i, lines)}); {int(wrong.sum())} such value(s). Prices must be positive: fix or "
-                "remove the row, or leave the cell empty for a missing value.",
-                failures={ticker: f"{name} {values[i]:g} on {dates[i]:%Y-%m-%d}"},
-            )
-        data[name] = values
-    out = pd.DataFrame(data, index=dates, columns=list(FIELDS))
-    out.columns.name = None
-    return out
-
-
 # --------------------------------------------------------------------------------------------------
 # the source interface
-
-
-def warn(message: str, category: type[Warning] = DataQualityWarning) -> None:
-    """Issue a warning attributed to the first caller outside ``eventstudy.data`` (the user's line)."""
-    frame: FrameType | None = sys._getframe(0)
-    level = 1
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("eventstudy.data"):
-        frame = frame.f_back
-        level += 1
-    warnings.warn(message, category, stacklevel=level)
 
 
 def _coverage_note(ticker: str, frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> str | None:

@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -28,11 +27,16 @@ from ._store import (
     metadata_path,
     read_entry,
     remove_temp_files,
+    safe_name,
     storage_errors,
+    utc_now,
     write_entry,
 )
-from .base import DATE_UNIT, FIELDS, FetchResult, PriceSource, library_versions, normalize_tickers, warn
+from .bar_cache import cached_bars
+from .base import FetchResult, PriceSource
 from .lock import entry_locks
+from .support import library_versions, warn
+from .validation import DATE_UNIT, FIELDS, normalize_tickers
 
 __all__ = ["CachedSource", "atomic_write_bytes", "safe_name"]
 
@@ -40,18 +44,6 @@ _FORMAT = "eventstudy-price-cache"
 _FORMAT_VERSION = 1
 _DAY = pd.Timedelta(days=1)
 _LOCK_STRIPES = 64
-
-
-def safe_name(text: str) -> str:
-    """A file-system-safe name for ``text``; a short hash keeps distinct inputs distinct."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:60]
-    if safe != text or not safe:
-        safe = f"{safe or 'x'}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:8]}"
-    return safe
-
-
-def _utc_now() -> pd.Timestamp:
-    return pd.Timestamp.now(tz="UTC")
 
 
 def _day(text: str) -> pd.Timestamp:
@@ -216,7 +208,7 @@ class CachedSource(PriceSource):
             return self._fetch_locked(tickers, start, end)
 
     def _fetch_locked(self, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp) -> FetchResult:
-        now = _utc_now()
+        now = utc_now()
         today = now.tz_localize(None).normalize().as_unit(DATE_UNIT)
         offline = self.offline
         entries: dict[str, _Entry | None] = {t: self._load(t, offline=offline) for t in tickers}
@@ -529,8 +521,6 @@ class CachedSource(PriceSource):
         fetched again when it was cached before its session ended), and offline a range not cached raises
         :class:`~eventstudy.exceptions.CacheError`.  Returns what ``get_bars`` of the source returns.
         """
-        from .bar_cache import cached_bars
-
         return cached_bars(self, tickers, start, end, interval=interval)
 
     def _restore_metadata(self, ticker: str, entry: _Entry) -> None:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import platformdirs
+
 __all__ = ["cache_dir", "is_offline", "prices_dir", "factors_dir", "TRUTHY"]
 
 #: Values of ``EVENTSTUDY_OFFLINE`` (case-insensitive) that switch offline mode on.
@@ -38,8 +40,6 @@ def cache_dir() -> Path:
     path = _path_from_env("EVENTSTUDY_CACHE_DIR")
     if path is not None:
         return path
-    import platformdirs
-
     return Path(platformdirs.user_cache_dir("eventstudy"))
 
 

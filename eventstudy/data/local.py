@@ -13,17 +13,9 @@ import pandas as pd
 from .._validation import check_choice
 from ..exceptions import DataSourceError
 from . import bars as _bars
-from .base import (
-    FIELDS,
-    FetchResult,
-    PriceSource,
-    _squash,
-    canonical_field,
-    check_date_range,
-    library_versions,
-    normalize_tickers,
-    validate_history,
-)
+from .base import FetchResult, PriceSource
+from .support import library_versions
+from .validation import FIELDS, _squash, canonical_field, check_date_range, normalize_tickers, validate_history
 
 __all__ = ["CsvSource"]
 

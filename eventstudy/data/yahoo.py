@@ -16,15 +16,9 @@ from .._validation import check_positive_int
 from ..exceptions import DataSourceError
 from . import bars as _bars
 from . import config
-from .base import (
-    FetchResult,
-    PriceSource,
-    canonical_field,
-    check_date_range,
-    library_versions,
-    normalize_tickers,
-    retry,
-)
+from .base import FetchResult, PriceSource
+from .support import library_versions, retry
+from .validation import canonical_field, check_date_range, normalize_tickers
 
 __all__ = ["YahooSource"]
 

@@ -1,0 +1,65 @@
+"""The one place that builds exchange_calendars calendars, shared by the trading calendar and the bar reader.
+
+Both :class:`eventstudy.calendar.TradingCalendar` (daily sessions) and :mod:`eventstudy.data.bars` (regular
+hours of intraday bars) need an exchange's calendar; building one takes most of a second, so both take it
+from the cache here, and a report that studies daily returns and minute bars builds each exchange once.  This
+module sits below the data layer, so the data layer never imports the calendar layer.  exchange_calendars
+itself is imported when the first calendar is built: every source imports this module (through the bar
+reader), and reading daily prices needs no calendar.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import pandas as pd
+
+__all__ = ["DEFAULT_START", "get_calendar", "earliest_start"]
+
+#: The first day of a calendar built without a ``start`` (moved later for an exchange that starts later).
+DEFAULT_START = "1990-01-01"
+
+
+@functools.lru_cache(maxsize=32)
+def get_calendar(name: str, start: str, end: str | None):
+    """Build (once per arguments) the exchange_calendars calendar; building one takes most of a second.
+
+    A ``start`` before the first date the exchange's calendar covers (XTKS: 1997, XSHG: 1991) is moved to that
+    date, so that one default start serves every exchange.
+    """
+    import exchange_calendars as xcals
+
+    earliest = earliest_start(name)
+    if earliest is not None and pd.Timestamp(start) < earliest:
+        start = f"{earliest:%Y-%m-%d}"
+    try:
+        with warnings.catch_warnings():  # exchange_calendars' own pandas deprecations are not the user's concern
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            return xcals.get_calendar(name, start=start, end=end)
+    except xcals.errors.InvalidCalendarName:
+        raise ValueError(
+            f"The 'name' parameter must be an exchange_calendars code such as 'XNYS' (NYSE) or 'XNAS' "
+            f"(Nasdaq). Got {name!r} instead; see exchange_calendars.get_calendar_names()."
+        ) from None
+
+
+def earliest_start(name: str) -> pd.Timestamp | None:
+    """The first date an exchange_calendars class can be built from, where it says so."""
+    import exchange_calendars as xcals
+
+    dispatcher = xcals.calendar_utils.global_calendar_dispatcher
+    try:
+        factory = dispatcher._calendar_factories.get(dispatcher.resolve_alias(name))
+    except (AttributeError, KeyError, xcals.errors.InvalidCalendarName):  # get_calendar says so
+        return None
+    if factory is None:
+        return None
+    candidates = [pd.Timestamp(factory.bound_min())] if hasattr(factory, "bound_min") else []
+    year = getattr(factory, "_earliest_precomputed_year", None)  # XSHG's holidays are recorded from 1991
+    year = year() if callable(year) else year
+    if year is not None:
+        candidates.append(pd.Timestamp(f"{int(year)}-01-01"))
+    candidates = [c.tz_localize(None) if c.tzinfo is not None else c for c in candidates]
+    return max(candidates) if candidates else None
