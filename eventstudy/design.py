@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_instance
+from .data import load_factors
 from .layout import Layout, same_sessions
 from .models import RISK_FREE, NormalReturnModel
 from .panel import relative_days
@@ -166,8 +167,6 @@ def _roles(n: int) -> list[str]:
 def _factor_table(model: NormalReturnModel, factors) -> tuple[pd.DataFrame, dict]:
     info: dict[str, Any]
     if factors is None:
-        from .data import load_factors
-
         factors = load_factors(model.factor_set or "ff3")
         info = {"factors": f"eventstudy.load_factors({model.factor_set or 'ff3'!r})"}
     else:

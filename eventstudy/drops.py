@@ -14,6 +14,7 @@ import pandas as pd
 from .design import Frames
 from .layout import Layout
 from .panel import gather
+from .quality import unidentified, warn_event_window_gaps
 from .spec import FitSpec
 
 __all__ = ["unplaceable", "unestimable", "dropped_table"]
@@ -82,8 +83,7 @@ def unestimable(fit, frames: Frames, layout: Layout, spec: FitSpec) -> np.ndarra
     reasons = np.full(fit.n, None, dtype=object)
     # later assignments win, so they run from the least to the most basic reason
     reasons[~np.isfinite(fit.sigma2)] = "model not identified on the estimation window (a regressor does not vary)"
-    from .quality import unidentified  # a constant benchmark, a ticker identical to it, an exact fit
-
+    # a constant benchmark, a ticker identical to it, an exact fit
     specific = unidentified(fit, layout.tickers, frames.z_names, spec.markets.all())
     named = np.flatnonzero(specific != None)  # noqa: E711 - elementwise on an object array
     reasons[named] = specific[named]
@@ -102,8 +102,6 @@ def unestimable(fit, frames: Frames, layout: Layout, spec: FitSpec) -> np.ndarra
     for row in np.flatnonzero(~np.isfinite(raw0)).tolist():
         reasons[row] = f"no return on day 0{span_note(row)}"
     # kept firm-events with a gap later in the event window: not a drop, but their CARs there are NaN
-    from .quality import warn_event_window_gaps
-
     warn_event_window_gaps(fit, layout.tickers, layout.rows, reasons == None)  # noqa: E711
     return reasons
 

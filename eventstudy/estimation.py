@@ -35,9 +35,11 @@ from .layout import CalendarSpec, MarketSpec
 from .loading import given_returns as _given_returns  # noqa: F401 - outcomes.load_volumes imports it from here
 from .loading import load_returns, required_span
 from .models import NormalReturnModel, get_model
+from .outcomes import OUTCOMES, fit_volatility, load_volumes, volume_reason
 from .panel import AlignedData
 from .provenance import describe_source as _describe  # noqa: F401 - outcomes.load_volumes imports it from here
 from .provenance import provenance as data_provenance
+from .results import EventStudyResults
 from .spec import FitSpec
 
 __all__ = ["EventStudy", "required_span", "event_clusters"]
@@ -193,13 +195,8 @@ class EventStudy:
         announced by one :class:`~eventstudy.exceptions.DroppedFirmEventsWarning`; when none is left,
         :class:`~eventstudy.exceptions.EstimationError` is raised with the list.
         """
-        from .outcomes import OUTCOMES
-        from .results import EventStudyResults
-
         outcome = check_choice("outcome", self.outcome, OUTCOMES)
         if outcome == "volatility":
-            from .outcomes import fit_volatility
-
             return fit_volatility(self)
         spec = self._validated()
         spec.outcome = outcome
@@ -214,8 +211,6 @@ class EventStudy:
         firm_events["benchmarks"] = firm_events["ticker"].map(of)
         spec.check_models(firm_events)
         if outcome == "volume":
-            from .outcomes import load_volumes
-
             returns, source_info, failures = load_volumes(self, firm_events, spec)
         else:
             returns, source_info, failures = load_returns(self, firm_events, spec)
@@ -250,8 +245,6 @@ class EventStudy:
             fit = fit.take(reasons.loc[keep].isna().to_numpy())
             keep = reasons.isna().to_numpy()
         if outcome == "volume":
-            from .outcomes import volume_reason
-
             reasons = reasons.map(volume_reason)
         dropped = dropped_table(firm_events, reasons)
         if not keep.any():

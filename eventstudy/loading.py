@@ -14,11 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._returns import returns as to_returns
 from ._validation import check_choice, check_instance
 from .calendar import TradingCalendar
+from .data import default_source
 from .exceptions import DataQualityWarning, DataSourceError
 from .layout import CalendarSpec
 from .provenance import describe_source
+from .quality import case_hint, check_return_values, warn_implausible
 from .spec import FitSpec
 
 __all__ = ["load_returns", "given_returns", "required_span"]
@@ -39,9 +42,6 @@ def load_returns(study, firm_events: pd.DataFrame, spec: FitSpec) -> tuple[pd.Da
         returns = given_returns(study.returns, spec, needed)
         info = {"kind": "returns given by the caller", "columns": list(map(str, returns.columns))}
     else:
-        from ._returns import returns as to_returns
-        from .data import default_source
-
         source = study.source if study.source is not None else default_source()
         start, end = required_span(firm_events, spec.estimation_window, spec.event_window, spec.calendars)
         # a firm the source has no prices for is a recorded drop; a missing benchmark is an error
@@ -55,8 +55,6 @@ def load_returns(study, firm_events: pd.DataFrame, spec: FitSpec) -> tuple[pd.Da
         columns = prices.attrs.get("eventstudy_price_columns")
         if columns:
             info["price_columns"] = dict(columns)
-    from .quality import case_hint, check_return_values, warn_implausible
-
     missing = [m for m in benchmarks if m not in returns.columns]
     if missing:
         raise KeyError(

@@ -439,7 +439,7 @@ def get_model(model: str | NormalReturnModel) -> NormalReturnModel:
         )
     key = _ALIASES.get(model.lower(), model.lower())
     if "garch" in key:  # the GARCH family lives in eventstudy.garch (arch is imported only when fitted)
-        from .garch import GARCH_MODELS, GARCH_T_ALIASES
+        from .garch import GARCH_MODELS, GARCH_T_ALIASES  # here: garch imports this module (MarketModel), a cycle
 
         if key in GARCH_T_ALIASES:
             return GARCH_MODELS[GARCH_T_ALIASES[key]](dist="t")
