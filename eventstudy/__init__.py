@@ -109,19 +109,12 @@ __all__ = sorted(
 )
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'eventstudy' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
 def __dir__() -> list[str]:
     return __all__
 
 
+# Type checkers and IDEs see the imports; at run time __getattr__ imports a name on first use.  A type checker
+# that saw __getattr__ would type a misspelt es.Name as Any instead of reporting it.
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._returns import returns
     from .calendar import TradingCalendar
@@ -155,3 +148,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .regression import CarRegression, car_regression
     from .results import EventStudyResults, compare, market_shocks
     from .storage import load
+else:
+
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'eventstudy' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value
+        return value

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import DataQualityWarning
+from .panel import gather
 
 __all__ = [
     "IMPLAUSIBLE_LOG_RETURN",
@@ -125,10 +126,10 @@ def _unidentified(fit, firm_names, regressor_names, market, reasons: np.ndarray)
     grid = fit.event_time
     mask = fit.estimation_mask
     names = np.asarray(firm_names, dtype=object)
-    y = np.where(mask, _gather(fit.data.y, fit.day0, grid, fit.firm), np.nan)
+    y = np.where(mask, gather(fit.data.y, fit.day0, grid, fit.firm), np.nan)
     y_sd = np.nanstd(y, axis=1)
     y_rms = np.sqrt(np.nanmean(y**2, axis=1))
-    z = _gather(fit.data.z, fit.day0, grid) if fit.data.z.shape[1] else np.zeros(mask.shape + (0,))
+    z = gather(fit.data.z, fit.day0, grid) if fit.data.z.shape[1] else np.zeros(mask.shape + (0,))
     for k, name in enumerate(regressor_names):
         zk = np.where(mask, z[:, :, k], np.nan)
         sd, rms = np.nanstd(zk, axis=1), np.sqrt(np.nanmean(zk**2, axis=1))
@@ -188,12 +189,6 @@ def _identical(ticker: str, regressor: str, market: Sequence[str]) -> str:
         "and the residual variance 0 by construction, so nothing can be tested. Remove it from the tickers or "
         "check that its prices are not a copy of the benchmark's"
     )
-
-
-def _gather(matrix, day0, offsets, columns=None):
-    from .panel import gather
-
-    return gather(matrix, day0, offsets, columns)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -338,7 +333,7 @@ def implausible_returns(returns: pd.DataFrame, market: str | None = None) -> pd.
     do a 10-for-1 split (-90 %) and a quote switching from pence to pounds (-99 %).
     """
     columns = ["ticker", "date", "return", "market_return", "robust_z", "hint"]
-    from .data.base import RATE_TICKERS
+    from .data.base import RATE_TICKERS  # here: eventstudy.data (~40 ms) stays out of load_events' imports
 
     raw = returns.to_numpy(dtype="float64", na_value=np.nan)
     names = list(returns.columns)
@@ -433,7 +428,7 @@ def event_window_gaps(
         return out
     ar = fit.ar_event[rows]
     days = fit.event_days
-    y = _gather(fit.data.y, fit.day0[rows], days, fit.firm[rows])
+    y = gather(fit.data.y, fit.day0[rows], days, fit.firm[rows])
     for i in range(len(rows)):
         row = rows[i]
         ticker = firm_names[fit.firm[row]]

@@ -25,18 +25,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from .._validation import check_choice, check_window
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
-    from ..models import StackedFit
+from ..fit import StackedFit
+from ..panel import gather
 
 __all__ = [
     "TestResult",
@@ -174,8 +173,6 @@ def register(spec: TestSpec) -> TestSpec:
 
 def state_nulls(nulls: dict[str, str], **changes) -> None:
     """Set the null hypothesis (and other :class:`TestSpec` fields in ``changes``) of registered tests."""
-    from dataclasses import replace
-
     for name, null in nulls.items():
         TESTS[name] = replace(TESTS[name], null=null, **changes)
 
@@ -322,8 +319,6 @@ class Inputs:
         """:attr:`residuals` without the excluded sessions: the days the resampling tests' nulls draw on."""
         if self.exclude is None:
             return self.residuals
-        from ..panel import gather
-
         hit = gather(self.exclude[:, None], self.fit.day0, self.grid, np.zeros(self.fit.n, dtype=np.int64), fill=False)
         return np.where(hit, np.nan, self.residuals)
 
@@ -675,8 +670,6 @@ def single_threaded_blas():
     and on a busy machine they cost: the correlation and MVRM steps ran 10-20x slower with OpenBLAS's
     default threads than with one on a shared 2-core machine (``benchmarks/README.md``).
     """
-    from threadpoolctl import threadpool_limits
-
     return threadpool_limits(limits=1, user_api="blas")
 
 
@@ -706,8 +699,6 @@ def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude) -
 
 
 def _table(column) -> pd.DataFrame:
-    import pandas as pd
-
     return pd.DataFrame(
         {
             "test": pd.Series(column("test"), dtype=str),

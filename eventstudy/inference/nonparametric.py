@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats
 
 from .base import Batch, Inputs, TestResult, TestSpec, cross_section_checks, dist_labels, register, single, state_nulls
-from .parametric import _group_mean_sd, p_norm, p_t
+from .parametric import _average_correlation, _group_mean_sd, p_norm, p_t
 from .statistic import ABSOLUTE
 
 __all__ = [
@@ -429,8 +429,6 @@ def _grank_z(inp: Inputs):
         _, sd, n = _group_mean_sd(inp, inp.scar)
         # the cross-sectional SD of correlated SCARs estimates sqrt(1 - rbar) times their SD (Kolari &
         # Pynnonen 2010): undo that shrinkage, rbar = 0 where no firm-events share event days
-        from .parametric import _average_correlation
-
         rbar = np.nan_to_num(_average_correlation(inp)[0], nan=0.0)
         scale = sd / np.sqrt(1.0 - np.clip(rbar, None, 0.99))
         gscar = np.where(used, inp.scar / groups.expand(scale), np.nan)  # restandardized cumulative SCAR

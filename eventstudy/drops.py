@@ -1,0 +1,114 @@
+"""What cannot be estimated, and why: the reasons ``res.dropped`` lists.
+
+:func:`unplaceable` finds what needs no fit to refuse (no returns for the ticker, the same day 0 twice, day 0
+or the event window outside the returns); :func:`unestimable` what the fit could not estimate (no return,
+benchmark or regressor on day 0, too short an estimation window, a model not identified);
+:func:`dropped_table` lists the firm-events left out with the reason.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .design import Frames
+from .layout import Layout
+from .panel import gather
+from .quality import unidentified, warn_event_window_gaps
+from .spec import FitSpec
+
+__all__ = ["unplaceable", "unestimable", "dropped_table"]
+
+
+def unplaceable(firm_events, firm, day0, layout: Layout, spec: FitSpec, failures: dict[str, str]) -> pd.Series:
+    """Reasons that need no fit: no returns for the ticker, day 0 or the event window outside the data."""
+    reasons = pd.Series(None, index=firm_events.index, dtype=object)
+    lo, hi = spec.event_window
+    first_id = firm_events.groupby(["ticker", "day0"], sort=False)["event_id"].transform("first")
+    twice = (firm_events["event_id"] != first_id).to_numpy()
+    reasons[twice] = [
+        f"same day 0 ({d:%Y-%m-%d}) as event {f!r} for this ticker; kept once so it is not counted twice"
+        for d, f in zip(firm_events.loc[twice, "day0"], first_id[twice])
+    ]
+    no_ticker = firm < 0
+    spans = layout.spans()
+    start = np.where(no_ticker, 0, spans[np.maximum(firm, 0), 0]) if len(spans) else np.zeros(len(firm), int)
+    stop = np.where(no_ticker, 0, spans[np.maximum(firm, 0), 1]) if len(spans) else np.zeros(len(firm), int)
+    outside = ~no_ticker & (day0 < 0)
+    past_end = ~no_ticker & ~outside & (day0 + hi >= stop)
+    before_start = ~no_ticker & ~outside & ~past_end & (day0 + lo < start)
+    rows = layout.rows
+
+    def bounds(i: int) -> tuple[str, str]:
+        return f"{rows[start[i]]:%Y-%m-%d}", f"{rows[stop[i] - 1]:%Y-%m-%d}"
+
+    reasons[no_ticker] = [
+        f"no prices for this ticker: {failures[t]}" if t in failures else "no returns for this ticker"
+        for t in firm_events.loc[no_ticker, "ticker"]
+    ]
+    for mask, text in (
+        (outside, "day 0 lies outside the returns ({0} to {1})"),
+        (past_end, "event window ends after the last return ({1})"),
+        (before_start, "event window starts before the first return ({0})"),
+    ):
+        for i in np.flatnonzero(mask).tolist():
+            if stop[i] > start[i]:
+                reasons.iloc[i] = text.format(*bounds(i))
+            else:
+                reasons.iloc[i] = "no sessions of the security's exchange in the returns' date range"
+    return reasons
+
+
+def unestimable(fit, frames: Frames, layout: Layout, spec: FitSpec) -> np.ndarray:
+    """Reasons found in the fit, most basic first: the return, then what the model subtracts or regresses
+    on, on day 0; then too short an estimation window; then a model that is not identified."""
+    zero = np.array([0])
+    min_obs = spec.min_obs
+    raw = frames.raw
+    valid = np.isfinite(raw)
+    first = valid.argmax(axis=0)  # each ticker's first and last return, to say why days are missing
+    last = len(raw) - 1 - valid[::-1].argmax(axis=0)
+    dates = layout.rows
+
+    def span_note(row: int) -> str:
+        column = fit.firm[row]
+        if not valid[:, column].any():
+            return "; the ticker has no returns in the data"
+        if fit.day0[row] + spec.estimation_window[0] < first[column]:
+            return f"; the ticker's returns start on {dates[first[column]]:%Y-%m-%d}"
+        if fit.day0[row] > last[column]:
+            return f"; the ticker's returns end on {dates[last[column]]:%Y-%m-%d}"
+        return ""
+
+    reasons = np.full(fit.n, None, dtype=object)
+    # later assignments win, so they run from the least to the most basic reason
+    reasons[~np.isfinite(fit.sigma2)] = "model not identified on the estimation window (a regressor does not vary)"
+    # a constant benchmark, a ticker identical to it, an exact fit
+    specific = unidentified(fit, layout.tickers, frames.z_names, spec.markets.all())
+    named = np.flatnonzero(specific != None)  # noqa: E711 - elementwise on an object array
+    reasons[named] = specific[named]
+    for row in np.flatnonzero(fit.n_obs < min_obs).tolist():  # only the firm-events with too short a window
+        reasons[row] = f"{fit.n_obs[row]} estimation-window returns, fewer than the minimum {min_obs}{span_note(row)}"
+    names = np.array(frames.z_names, dtype=object)
+    if len(names):
+        z0 = gather(frames.z, fit.day0, zero)[:, 0, :]
+        missing = ~np.isfinite(z0)
+        for row in np.flatnonzero(missing.any(axis=1)).tolist():  # only the firm-events with a gap on day 0
+            reasons[row] = f"regressor {', '.join(names[missing[row]])} missing on day 0"
+    offset0 = gather(frames.offset, fit.day0, zero, fit.firm)[:, 0]
+    what = f"benchmark {frames.offset_name}" if frames.offset_name is not None else "risk-free rate (RF)"
+    reasons[~np.isfinite(offset0)] = f"{what} missing on day 0"
+    raw0 = gather(raw, fit.day0, zero, fit.firm)[:, 0]
+    for row in np.flatnonzero(~np.isfinite(raw0)).tolist():
+        reasons[row] = f"no return on day 0{span_note(row)}"
+    # kept firm-events with a gap later in the event window: not a drop, but their CARs there are NaN
+    warn_event_window_gaps(fit, layout.tickers, layout.rows, reasons == None)  # noqa: E711
+    return reasons
+
+
+def dropped_table(firm_events: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
+    """``res.dropped``: the firm-events with a reason, and the reason."""
+    columns = ["event_id", "ticker", "date", "day0", "reason"]
+    dropped = firm_events.loc[reasons.notna(), columns[:-1]].copy()
+    dropped["reason"] = reasons[reasons.notna()].astype(str)
+    return dropped.reset_index(drop=True)[columns]

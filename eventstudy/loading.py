@@ -1,0 +1,157 @@
+"""A study's returns: the caller's, each column checked against its exchange's sessions, or loaded.
+
+:func:`load_returns` gives every column the study reads (securities and benchmarks) as floats, with a
+description of where they came from and the tickers without prices; a missing benchmark is an error.
+:func:`required_span` says which dates to load; :func:`given_returns` checks a caller's table.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._returns import returns as to_returns
+from ._validation import check_choice, check_instance
+from .calendar import TradingCalendar
+from .data import default_source
+from .exceptions import DataQualityWarning, DataSourceError
+from .layout import CalendarSpec
+from .provenance import describe_source
+from .quality import case_hint, check_return_values, warn_implausible
+from .spec import FitSpec
+
+__all__ = ["load_returns", "given_returns", "required_span"]
+
+
+def load_returns(study, firm_events: pd.DataFrame, spec: FitSpec) -> tuple[pd.DataFrame, dict, dict[str, str]]:
+    """Returns of the securities and benchmarks of ``study`` (an :class:`~eventstudy.estimation.EventStudy`):
+    ``study.returns`` checked, or prices read from ``study.source`` over :func:`required_span`.  Returns
+    ``(returns, source info, failures)``, failures naming the tickers without prices and why."""
+    benchmarks = list(dict.fromkeys(b for names in dict.fromkeys(firm_events["benchmarks"]) for b in names))
+    needed = list(dict.fromkeys([*pd.unique(firm_events["ticker"]), *benchmarks]))
+    failures: dict[str, str] = {}
+    info: dict[str, Any]
+    if study.returns is not None:
+        check_instance("returns", study.returns, pd.DataFrame, "a DataFrame of daily returns")
+        kind = study.returns.attrs.get("return_kind", spec.return_kind)
+        spec.return_kind = check_choice("returns.attrs['return_kind']", kind, ("simple", "log"))
+        returns = given_returns(study.returns, spec, needed)
+        info = {"kind": "returns given by the caller", "columns": list(map(str, returns.columns))}
+    else:
+        source = study.source if study.source is not None else default_source()
+        start, end = required_span(firm_events, spec.estimation_window, spec.event_window, spec.calendars)
+        # a firm the source has no prices for is a recorded drop; a missing benchmark is an error
+        prices = source.get_prices(needed, start, end, field=spec.price_field, missing="skip")
+        failures = dict(prices.attrs.get("eventstudy_failures", {}))
+        lacking = {b: failures[b] for b in benchmarks if b in failures}
+        if lacking:
+            raise DataSourceError("No prices for the benchmark(s) the model needs.", failures=lacking)
+        returns = to_returns(prices, spec.return_kind, calendar=spec.calendars.argument())
+        info = {"kind": "prices loaded from a source", **describe_source(source), "field": spec.price_field}
+        columns = prices.attrs.get("eventstudy_price_columns")
+        if columns:
+            info["price_columns"] = dict(columns)
+    missing = [m for m in benchmarks if m not in returns.columns]
+    if missing:
+        raise KeyError(
+            f"The benchmark(s) {missing} are not columns of the returns. Available: {list(returns.columns)}. "
+            "Pass market= one of them, or add the benchmark's returns." + case_hint(missing, returns.columns)
+        )
+    values = returns.select_dtypes("number")
+    if values.shape[1] != returns.shape[1]:
+        bad = [c for c in returns.columns if c not in values.columns]
+        raise TypeError(f"The 'returns' parameter has non-numeric columns {bad}; returns must be floats.")
+    # infinite values, percent, prices in the columns the study reads: each named, with the fix
+    check_return_values(values[[c for c in needed if c in values.columns]])
+    present = set(returns.columns)
+    for ticker in (t for t in needed if t not in present):  # case-sensitive: say so where the other case exists
+        hint = case_hint([ticker], returns.columns).strip()
+        if hint:
+            failures[ticker] = f"{failures.get(ticker, f'no column {ticker!r} in the returns')}. {hint}"
+    found = warn_implausible(returns[[c for c in needed if c in returns.columns]], benchmarks[0])
+    if len(found):
+        returns.attrs.setdefault("eventstudy_notes", []).extend(
+            f"{r['ticker']}: implausible return {r['return']:+.1%} on {r['date']:%Y-%m-%d} kept"
+            for r in found.to_dict("records")
+        )
+    return returns.astype(float), info, failures
+
+
+def required_span(
+    firm_events: pd.DataFrame, estimation_window: tuple[int, int], event_window: tuple[int, int], calendars
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last price date a study needs: on each exchange, the session before the earliest estimation
+    day (its return needs the previous close) through the last event-window day, not after today.
+
+    ``firm_events`` has ``day0`` (and ``exchange``; without it every day 0 is on ``calendars``, a
+    :class:`TradingCalendar` or :class:`~eventstudy.layout.CalendarSpec`).
+    """
+    if isinstance(calendars, TradingCalendar):
+        calendars = CalendarSpec(calendars)
+    if isinstance(firm_events, (pd.Series, pd.DatetimeIndex)):
+        firm_events = pd.DataFrame({"day0": pd.DatetimeIndex(firm_events)})
+    exchanges = (
+        firm_events["exchange"]
+        if "exchange" in firm_events.columns
+        else pd.Series(calendars.name, index=firm_events.index)
+    )
+    starts, ends = [], []
+    for code in pd.unique(exchanges):
+        sessions = calendars.calendar(code if code != "auto" else "XNYS").sessions
+        positions = sessions.get_indexer(pd.DatetimeIndex(firm_events.loc[exchanges == code, "day0"]))
+        positions = positions[positions >= 0]
+        if not len(positions):
+            continue
+        lo = max(int(positions.min()) + min(estimation_window[0], event_window[0]) - 1, 0)
+        hi = min(int(positions.max()) + event_window[1], len(sessions) - 1)
+        starts.append(sessions[lo])
+        ends.append(sessions[hi])
+    today = pd.Timestamp.today().normalize()
+    return min(starts), min(max(ends), today)
+
+
+def given_returns(returns: pd.DataFrame, spec: FitSpec, needed: Sequence[str]) -> pd.DataFrame:
+    """The caller's returns, each column the study reads checked against its own sessions: a value on a day
+    its exchange was closed is left out with a warning (it cannot be a return of that exchange).  Columns the
+    study does not read are left as they are (an unknown suffix there is not the study's concern)."""
+    if not isinstance(returns.index, pd.DatetimeIndex):
+        raise TypeError(
+            "The 'returns' parameter must have a DatetimeIndex. Got "
+            f"{type(returns.index).__name__}; parse it with pd.to_datetime or read_csv(..., parse_dates=...)."
+        )
+    index = returns.index.tz_localize(None) if returns.index.tz is not None else returns.index
+    index = index.normalize().as_unit("ns")
+    if index.has_duplicates:
+        raise ValueError(
+            f"The 'returns' index has duplicated dates ({', '.join(f'{d:%Y-%m-%d}' for d in index[index.duplicated()][:5])}); "
+            "keep one row per date."
+        )
+    frame = returns.set_axis(index).sort_index()
+    notes = list(returns.attrs.get("eventstudy_notes", []))
+    off: list[str] = []
+    wanted = set(needed)
+    read = [c for c in frame.columns if c in wanted and pd.api.types.is_numeric_dtype(frame[c].dtype)]
+    exchanges = {c: spec.calendars.exchange(str(c)) for c in read}
+    for code in dict.fromkeys(exchanges.values()):  # one pass per exchange, not per column
+        columns = [c for c in read if exchanges[c] == code]
+        closed = ~frame.index.isin(spec.calendars.calendar(code).sessions)
+        if not closed.any():
+            continue
+        values = frame[columns].to_numpy(dtype=float, na_value=np.nan)
+        stray = np.isfinite(values) & closed[:, None]
+        if not stray.any():
+            continue
+        for k in np.flatnonzero(stray.any(axis=0)):  # only the columns with such values
+            days = frame.index[stray[:, k]]
+            off.append(f"{columns[k]}: {len(days)} ({', '.join(f'{d:%Y-%m-%d}' for d in days[:3])})")
+        frame[columns] = np.where(stray, np.nan, values)  # frame is already a new object (set_axis, sort_index)
+    if off:
+        note = "returns on days the security's exchange was closed were left out: " + "; ".join(off)
+        warnings.warn(note + ". Check the data source.", DataQualityWarning, stacklevel=4)
+        notes.append(note)
+    frame.attrs = {**returns.attrs, "eventstudy_notes": notes}
+    return frame
