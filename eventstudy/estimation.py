@@ -32,12 +32,10 @@ from .firmevents import event_clusters, place
 from .firmevents import firm_events as make_firm_events
 from .fit import estimate
 from .layout import CalendarSpec, MarketSpec
-from .loading import given_returns as _given_returns  # noqa: F401 - outcomes.load_volumes imports it from here
 from .loading import load_returns, required_span
 from .models import NormalReturnModel, get_model
 from .outcomes import OUTCOMES, fit_volatility, load_volumes, volume_reason
 from .panel import AlignedData
-from .provenance import describe_source as _describe  # noqa: F401 - outcomes.load_volumes imports it from here
 from .provenance import provenance as data_provenance
 from .results import EventStudyResults
 from .spec import FitSpec

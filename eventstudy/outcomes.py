@@ -42,8 +42,9 @@ import pandas as pd
 
 from ._validation import check_choice, check_window
 from .data import default_source
-from .estimation import _describe, _given_returns, required_span
 from .exceptions import DataQualityWarning, DataSourceError
+from .loading import given_returns, required_span
+from .provenance import describe_source
 
 __all__ = [
     "OUTCOMES",
@@ -387,7 +388,7 @@ def load_volumes(study, firm_events: pd.DataFrame, spec) -> tuple[pd.DataFrame, 
         lacking = {b: failures[b] for b in benchmarks if b in failures}
         if lacking:
             raise DataSourceError("No volumes for the benchmark(s) the model needs.", failures=lacking)
-        info = {"kind": "volumes loaded from a source", **_describe(source), "field": "Volume"}
+        info = {"kind": "volumes loaded from a source", **describe_source(source), "field": "Volume"}
     missing = [m for m in benchmarks if m not in volumes.columns]
     if missing:
         raise KeyError(
@@ -403,7 +404,7 @@ def load_volumes(study, firm_events: pd.DataFrame, spec) -> tuple[pd.DataFrame, 
     notes = check_volume_units(pairs, spec.model)
     info["volume"] = f"log(volume + {VOLUME_CONSTANT:g}); zero volume treated as missing"
     logs.attrs["eventstudy_notes"] = [*logs.attrs.get("eventstudy_notes", []), *notes]
-    return _given_returns(logs, spec, needed).astype(float), info, failures
+    return given_returns(logs, spec, needed).astype(float), info, failures
 
 
 def volume_reason(reason: str | None) -> str | None:

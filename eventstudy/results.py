@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtr
 
-from . import storage
 from ._validation import check_choice, check_window
 from .contamination import Hits, with_hits
 from .models import NormalReturnModel, StackedFit
@@ -666,16 +665,22 @@ class EventStudyResults:
         The folder keeps every array behind the tables, the settings and the provenance, so the loaded results
         give the same tables and tests. See :mod:`eventstudy.storage`.
         """
+        from . import storage  # storage builds results objects in load(): importing it here breaks the cycle
+
         return storage.save(self, path)
 
     def to_stata(self, path, *, windows: Sequence[tuple[int, int]] | None = None, table: str = "car") -> Path:
         """Write the CAR table (``table="ar"``: the AR table) as a Stata ``.dta`` file; see
         :func:`eventstudy.storage.to_stata`."""
+        from . import storage  # see save()
+
         return storage.to_stata(self, path, windows=windows, table=table)
 
     def to_r(self, directory, *, windows: Sequence[tuple[int, int]] | None = None) -> list[Path]:
         """Write ``ar.csv`` and ``car.csv`` for R (ISO dates, no index, ``NA`` for missing); see
         :func:`eventstudy.storage.to_r`."""
+        from . import storage  # see save()
+
         return storage.to_r(self, directory, windows=windows)
 
 
