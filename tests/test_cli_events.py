@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from eventstudy import __version__
 from eventstudy.cli import build_parser, main
@@ -106,6 +107,7 @@ def test_parser_exposes_subparsers_for_more_commands():
     assert "events" in parser.subparsers.choices
 
 
+@pytest.mark.slow
 def test_python_dash_m(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "eventstudy", "events", "show", RESCISSION],

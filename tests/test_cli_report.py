@@ -64,6 +64,7 @@ def api_results(prices_dir):
     }
 
 
+@pytest.mark.slow
 def test_report_writes_every_file(report_dir):
     for name in ("report.md", "report.html", "results.json", "figures/prices.png", "tables/comparison.csv",
                  "tables/car_vs-spy.csv", "tables/tests_vs-spy.csv", "tables/press_check.csv"):  # fmt: skip
@@ -74,6 +75,7 @@ def test_report_writes_every_file(report_dir):
     assert "<table>" in html and "figures/prices.png" in html
 
 
+@pytest.mark.slow
 def test_report_numbers_equal_the_api(report_dir, api_results):
     payload = json.loads((report_dir / "results.json").read_text())
     for market in ("SPY", "SOXX"):
@@ -85,6 +87,7 @@ def test_report_numbers_equal_the_api(report_dir, api_results):
         np.testing.assert_allclose(merged["t_json"], merged["t"], rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_report_tells_the_raw_move_and_the_press_check(report_dir):
     text = (report_dir / "report.md").read_text()
     # NVDA closed +5.63 % on 2025-05-13 and +3.10 % on 2025-05-07 (PROVENANCE.md section 4.4; press: +3.1 %)
@@ -152,6 +155,7 @@ def test_catalog_without_tickers_is_a_usage_error(capsys, tmp_path):
     assert "--catalog needs --tickers" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_committed_results_are_current(report_dir):
     """results/ holds what the code produces now: rerunning the main job gives the same numbers."""
     committed = REPO / "results" / "ai-diffusion-rescission" / "results.json"

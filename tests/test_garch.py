@@ -100,6 +100,7 @@ def test_too_few_returns_for_garch_is_a_recorded_drop(returns, events):
     assert "fewer than the 200 a GARCH fit needs" in reason
 
 
+@pytest.mark.slow
 def test_parallel_fits_equal_serial_fits(returns):
     dates = returns.loc["2025-02-01":"2025-05-30"].index[::3]
     events = pd.DataFrame(

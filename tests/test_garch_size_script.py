@@ -9,8 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "garch_size.py"
+
+pytestmark = pytest.mark.slow  # GARCH fits through the script on the real prices
 
 
 def load_script():

@@ -92,6 +92,7 @@ def test_a_full_disk_while_writing_leaves_the_previous_report(previous, prices_d
     assert leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_writing_leaves_the_previous_report(previous, prices_dir, monkeypatch):
     out, before = previous
     real = Path.write_text
@@ -108,6 +109,7 @@ def test_ctrl_c_while_writing_leaves_the_previous_report(previous, prices_dir, m
     assert leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_a_failing_rename_into_place_puts_the_previous_report_back(previous, prices_dir, monkeypatch):
     out, before = previous
     real = os.replace
@@ -124,6 +126,7 @@ def test_a_failing_rename_into_place_puts_the_previous_report_back(previous, pri
     assert leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_a_successful_run_replaces_the_report_as_a_whole(previous, prices_dir):
     out, before = previous
     (out / "tables" / "stale_from_an_old_version.csv").write_text("x\n1\n")

@@ -18,6 +18,7 @@ def section(intraday_dir, tmp_path_factory):
     return text, out
 
 
+@pytest.mark.slow
 def test_the_section_writes_a_figure_and_a_table(section):
     text, out = section
     assert (out / "figures" / "intraday.png").stat().st_size > 10_000
@@ -27,6 +28,7 @@ def test_the_section_writes_a_figure_and_a_table(section):
     assert "![Cumulative raw and abnormal returns through the day](figures/intraday.png)" in text
 
 
+@pytest.mark.slow
 def test_nvda_first_hour_in_the_text_is_the_raw_file_move(section, intraday_dir, prices_dir):
     text, out = section
     raw = pd.read_csv(intraday_dir / "NVDA_1m.csv")

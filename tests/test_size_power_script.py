@@ -16,6 +16,8 @@ from eventstudy.inference import TESTS
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "size_power.py"
 
+pytestmark = pytest.mark.slow  # two runs of the script on the real prices
+
 ALPHAS = [0.01, 0.05, 0.10]
 
 

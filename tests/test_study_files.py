@@ -115,6 +115,7 @@ def own_catalog_report(tmp_path_factory, prices_dir):
     return out
 
 
+@pytest.mark.slow
 def test_a_report_on_your_own_catalog_says_nothing_of_the_builtin_study(own_catalog_report):
     text = (own_catalog_report / "report.md").read_text()
     assert text.startswith("# Event study: tariffs\n")
@@ -126,6 +127,7 @@ def test_a_report_on_your_own_catalog_says_nothing_of_the_builtin_study(own_cata
     assert "<title>Event study: tariffs</title>" in html
 
 
+@pytest.mark.slow
 def test_a_study_file_brings_its_title_question_prose_and_focus(tmp_path, prices_dir):
     (tmp_path / "tariffs.csv").write_text(TARIFFS)
     (tmp_path / "tariffs.toml").write_text(

@@ -188,6 +188,7 @@ def test_two_writer_processes_keep_both_ranges(tmp_path, prices_dir):
     assert got["NVDA"].tolist() == expected.tolist()
 
 
+@pytest.mark.slow
 def test_a_writer_killed_between_data_and_metadata_loses_nothing(tmp_path, prices_dir):
     cache = CachedSource(CsvSource(prices_dir), cache_dir=tmp_path / "c")
     cache.get_prices("NVDA", "2025-03-03", "2025-03-31")
@@ -206,6 +207,7 @@ def test_a_writer_killed_between_data_and_metadata_loses_nothing(tmp_path, price
     assert not [p for p in cache.directory.iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.mark.slow
 def test_a_writer_killed_inside_the_parquet_write_keeps_the_old_entry(tmp_path, prices_dir):
     cache = CachedSource(CsvSource(prices_dir), cache_dir=tmp_path / "c")
     cache.get_prices("NVDA", "2025-03-03", "2025-03-31")
@@ -298,6 +300,7 @@ def test_another_tickers_files_are_not_served(prices_dir):
         CachedSource(source, offline=True).get_prices("NVDA", "2025-05-01", "2025-05-30")
 
 
+@pytest.mark.slow
 def test_a_writer_waiting_too_long_for_the_lock_says_which_file(tmp_path):
     from eventstudy.data.lock import LockTimeout, entry_lock
 

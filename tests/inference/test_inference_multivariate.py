@@ -137,6 +137,7 @@ def lawley_hotelling_draws(n: int, q: int, nu: int, draws: int, rng) -> np.ndarr
     return (np.linalg.solve(a, z) ** 2).sum(axis=(1, 2))
 
 
+@pytest.mark.slow
 def test_mckeons_approximation_against_a_monte_carlo_of_the_lawley_hotelling_trace():
     """Four firms, a 3-day window and nu = 28: every cluster's p-value against the simulated null of U."""
     rng = np.random.default_rng(0)

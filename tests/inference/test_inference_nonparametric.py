@@ -196,6 +196,7 @@ def skewed_universe(seed: int, *, firms: int, sessions: int) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.slow
 def test_generalized_sign_keeps_its_size_over_eleven_days_with_skewed_residuals():
     """An 11-day CAR of these residuals is positive with probability about 0.46, a day's residual with
     1/e = 0.37: against the daily share the test rejected in 46% of these samples at 5%; against the
