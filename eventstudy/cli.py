@@ -24,15 +24,12 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import pandas as pd
 
 from . import __version__
 from .exceptions import DataSourceError, EventStudyError, EventStudyWarning, SessionAssumptionWarning
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .results import EventStudyResults
 
 __all__ = ["build_parser", "main", "add_command", "COMMANDS", "CommandError"]
 
@@ -239,7 +236,7 @@ def _run(args: argparse.Namespace) -> int:
     windows = args.window or [(0, 0), config.event_window]
     tables: list[tuple[str, pd.DataFrame, pd.DataFrame]] = []
     for run in results:
-        res = cast("EventStudyResults", run.results)
+        res = run.results
         car = pd.concat([res.car(w) for w in windows], ignore_index=True)
         tables.append((run.label, car, res.tests(windows)))
     if args.format == "json":

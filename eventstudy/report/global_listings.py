@@ -19,8 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .exceptions import DataSourceError, EventStudyWarning
-from .summary import window_label
+from .._returns import returns
+from ..data import CsvSource
+from ..estimation import EventStudy
+from ..exceptions import DataSourceError, EventStudyWarning
+from ..summary import window_label
 
 __all__ = ["load_listings", "global_study", "global_section"]
 
@@ -52,9 +55,6 @@ def global_study(
 
     Listings whose files do not reach the events are recorded drops (``res.dropped``), never silent.
     """
-    from . import EventStudy, returns
-    from .data import CsvSource
-
     listings = load_listings() if listings is None else listings
     tickers = list(listings["ticker"])
     market = dict(zip(listings["ticker"], listings["benchmark"]))

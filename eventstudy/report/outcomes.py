@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .estimation import EventStudy
+from ..estimation import EventStudy
 
 __all__ = ["outcome_rows"]
 

@@ -5,13 +5,14 @@ for each case, writes one figure and one CSV table into an output folder and ret
 The cases are data (``catalog/intraday_cases.csv``, read by :func:`load_cases`), not code: pass your own file's
 cases to study other days.
 
->>> from eventstudy.report_intraday import intraday_section
+>>> from eventstudy.report.intraday import intraday_section
 >>> markdown = intraday_section("../shared/data/intraday", "results/intraday")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data.bars import INTERVALS, calendar_for, exchange_calendar, schedule
-from .exceptions import DataSourceError
+from .._returns import returns
+from ..data import CsvSource
+from ..data.bars import INTERVALS, calendar_for, exchange_calendar, schedule
+from ..exceptions import DataSourceError
+from ..intraday import IntradayStudy, _sessions_used, session_gaps
+from ..plotting_intraday import plot_intraday
 
 __all__ = ["IntradayCase", "CASES_FILE", "load_cases", "intraday_section", "intraday_table"]
 
@@ -57,7 +62,7 @@ class IntradayCase:
     note: str = ""
 
 
-CASES_FILE = Path(__file__).with_name("catalog") / "intraday_cases.csv"
+CASES_FILE = Path(__file__).parents[1] / "catalog" / "intraday_cases.csv"
 
 
 def load_cases(path: str | os.PathLike[str] | None = None) -> tuple[IntradayCase, ...]:
@@ -143,9 +148,6 @@ def _daily_legs(
 
     ``sources`` (folder -> CsvSource), when given, keeps one source per folder across calls, each keeping the
     checked rows of the files it read (the cases of several days read the same files)."""
-    from ._returns import returns
-    from .data import CsvSource
-
     sources = {} if sources is None else sources
     out: dict[str, tuple] = {}
     for ticker in tickers:
@@ -162,8 +164,6 @@ def _daily_legs(
                 )
             except (DataSourceError, ValueError):
                 continue
-            import warnings
-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 # the package's TradingCalendar serves NYSE here; other exchanges' files are taken row by row
@@ -198,9 +198,6 @@ def intraday_table(
     beside the intraday folder; rows ``overnight gap (daily)`` and ``open to close (daily)``), and from the
     bars otherwise (``overnight gap (bars)``: the first bar's open over the previous session's last bar).
     """
-    from .data import CsvSource
-    from .intraday import IntradayStudy, _sessions_used, session_gaps
-
     folder = Path(intraday_dir)
     cases = load_cases() if cases is None else cases
     if daily_dirs is None:
@@ -288,8 +285,6 @@ def intraday_table(
 
 def _figure(fitted, out: Path) -> Path:
     import matplotlib.pyplot as plt
-
-    from .plotting_intraday import plot_intraday
 
     picks = []
     for case, res, interval, market in fitted:
