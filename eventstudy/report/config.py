@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from ..data.base import Field
 from ..models import get_model
 from ..study import DEFAULT_STUDY, read_study
 
@@ -38,7 +39,7 @@ class ReportConfig:
     unknown_session: Literal["pre", "post"] = "pre"
     exclude_events: bool = False
     return_kind: Literal["simple", "log", "overnight", "intraday"] = "simple"
-    price_field: str = "Adj Close"
+    price_field: Field = "Adj Close"
     prices_dir: str | None = None
     reported_moves: str | None = None
     out: str | None = None

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from .._returns import returns
 from ..data import CsvSource
 from ..estimation import EventStudy
 from ..exceptions import DataSourceError, EventStudyWarning
+from ..results import EventStudyResults
 from ..summary import window_label
 
 __all__ = ["load_listings", "global_study", "global_section"]
@@ -49,8 +51,8 @@ def global_study(
     listings: pd.DataFrame | None = None,
     estimation_window: tuple[int, int] = (-250, -11),
     event_window: tuple[int, int] = (-5, 5),
-    unknown_session: str | None = None,
-):
+    unknown_session: Literal["pre", "post"] | None = None,
+) -> tuple[EventStudyResults, dict[Hashable, Any]]:
     """Fit the listings of ``listings`` (default :func:`load_listings`) on ``events``, each on its own exchange.
 
     Listings whose files do not reach the events are recorded drops (``res.dropped``), never silent.
@@ -79,7 +81,9 @@ def global_study(
     return study.fit(), prices.attrs
 
 
-def global_table(res, listings: pd.DataFrame, windows: Sequence[tuple[int, int]] = ((0, 0), (0, 1))) -> pd.DataFrame:
+def global_table(
+    res: EventStudyResults, listings: pd.DataFrame, windows: Sequence[tuple[int, int]] = ((0, 0), (0, 1))
+) -> pd.DataFrame:
     """One row per listing and event: day 0 on its exchange, how it was placed, CARs with t and p."""
     names = dict(zip(listings["ticker"], listings["name"]))
     fe = res.firm_events[["event_id", "ticker", "exchange", "benchmarks", "day0", "day0_rule"]].copy()
@@ -137,7 +141,7 @@ def global_section(
     *,
     estimation_window: tuple[int, int] = (-250, -11),
     event_window: tuple[int, int] = (-5, 5),
-    unknown_session: str | None = None,
+    unknown_session: Literal["pre", "post"] | None = None,
     heading_level: int = 2,
     title: str = "Non-US listings",
     listings: str | os.PathLike[str] | None = None,
@@ -151,16 +155,16 @@ def global_section(
     if not folder.is_dir():
         raise DataSourceError(f"The folder {folder} does not exist.", failures={str(folder): "no folder"})
     out = Path(out_dir)
-    listings = load_listings(listings)
+    names = load_listings(listings)
     res, attrs = global_study(
         events,
         folder,
-        listings=listings,
+        listings=names,
         estimation_window=estimation_window,
         event_window=event_window,
         unknown_session=unknown_session,
     )
-    table = global_table(res, listings)
+    table = global_table(res, names)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "tables" / "global_listings.csv", index=False)
     figure = _figure(table, out, "car(+0,+1)")

@@ -147,36 +147,34 @@ def _model_text(config: ReportConfig) -> str:
 def _headline(report: Report) -> list[str]:
     lines = []
     config = report.config
-    for event in report.events.itertuples():
+    events = report.events
+    for event_id, day0, session in zip(events["id"], events["day0"], events["session"]):
         parts = []
         for ticker in config.focus_tickers:
             if ticker not in report.returns.columns:
                 continue
-            raw = report.returns[ticker].get(event.day0, np.nan)
+            raw = report.returns[ticker].get(day0, np.nan)
             abnormal = []
             for run in report.runs:
-                r = run.car_of((0, 0), event.id, ticker)
+                r = run.car_of((0, 0), event_id, ticker)
                 if r is not None:
                     abnormal.append(
                         f"{format_value(r['car'], 'pct')} {run.label} (t = {r['t']:.2f}, p = {format_value(r['pvalue'], 'p')})"
                     )
             parts.append(f"{ticker} {format_value(raw, 'pct')} raw; abnormal " + "; ".join(abnormal))
-        window = report.returns.index
-        position = window.get_indexer([event.day0])[0]
+        position = int(report.returns.index.get_indexer(pd.DatetimeIndex([day0]))[0])
         focus = [t for t in config.focus_tickers if t in report.returns.columns]
         biggest = ""
         if focus:
             lo, hi = config.event_window
-            span = report.returns.iloc[max(position + lo, 0) : position + hi + 1][focus[0]]
+            first = max(position + lo, 0)
+            span = report.returns[focus[0]].iloc[first : position + hi + 1]
             if span.notna().any():
-                day = span.abs().idxmax()
-                rel = window.get_loc(day) - position
-                biggest = f" {focus[0]}'s largest raw move in the event window was {format_value(span[day], 'pct')} on {day:%Y-%m-%d} (day {rel:+d})."
+                k = int(np.nanargmax(span.abs().to_numpy()))  # the first largest, as idxmax
+                day, rel = span.index[k], first + k - position
+                biggest = f" {focus[0]}'s largest raw move in the event window was {format_value(span.iloc[k], 'pct')} on {day:%Y-%m-%d} (day {rel:+d})."
         lines.append(
-            f"- **{event.id}** (day 0 = {event.day0:%Y-%m-%d}, {event.session} release): "
-            + " | ".join(parts)
-            + "."
-            + biggest
+            f"- **{event_id}** (day 0 = {day0:%Y-%m-%d}, {session} release): " + " | ".join(parts) + "." + biggest
         )
     pooled = _pooled_day0(report)
     if pooled:
@@ -196,12 +194,14 @@ def _pooled_day0(report: Report) -> str:
     if pick.empty:
         return ""
     parts = []
-    for row in pick.itertuples():
-        where = f" [{row.event_id}]" if isinstance(row.event_id, str) else ""
-        if np.isfinite(row.stat):
-            parts.append(f"{row.test}{where}: stat {row.stat:.2f}, p = {format_value(row.pvalue, 'p')}")
+    for test, event_id, stat, pvalue, note in zip(
+        pick["test"], pick["event_id"], pick["stat"], pick["pvalue"], pick["note"]
+    ):
+        where = f" [{event_id}]" if isinstance(event_id, str) else ""
+        if np.isfinite(stat):
+            parts.append(f"{test}{where}: stat {stat:.2f}, p = {format_value(pvalue, 'p')}")
         else:
-            parts.append(f"{row.test}{where}: not computed ({row.note})")
+            parts.append(f"{test}{where}: not computed ({note})")
     aar = run.tables["aar"]
     day0 = aar.loc[aar["event_time"] == 0, "aar"]
     return (

@@ -64,7 +64,8 @@ def _comparison(report: Report) -> pd.DataFrame:
             },
             axis=1,
         )
-        wide.columns = [f"{label} {stat} {window_label(window)}" for label, stat in wide.columns]
+        labels, stats = wide.columns.get_level_values(0), wide.columns.get_level_values(1)
+        wide.columns = [f"{label} {stat} {window_label(window)}" for label, stat in zip(labels, stats)]
         frames.append(wide)
     return pd.concat(frames, axis=1).reset_index()
 
@@ -106,7 +107,7 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
             out[column] = out[column].dt.strftime("%Y-%m-%d")
-    return [{k: _json_default(v) for k, v in row.items()} for row in out.to_dict(orient="records")]
+    return [{str(k): _json_default(v) for k, v in row.items()} for row in out.to_dict(orient="records")]
 
 
 def _json_default(value: Any) -> Any:
