@@ -18,7 +18,27 @@ from .run import Report
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["write_figures"]
+__all__ = ["write_figures", "save_png", "DPI"]
+
+DPI = 110  # of every PNG of the report
+
+
+def save_png(fig: Figure, path: Path) -> None:
+    """Write ``fig`` to ``path`` as a PNG at :data:`DPI`, laid out once.
+
+    ``savefig`` on a figure with a layout engine draws it twice: once without rendering, only to run the
+    layout, then for real.  Running the layout here, at the output's dpi, and saving without the engine
+    gives the same pixels for one draw instead of two (about a fifth of a figure's CPU).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig.set_dpi(DPI)
+    FigureCanvasAgg(fig)  # the renderer the layout measures text with, as savefig's would
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+        fig.set_layout_engine(None)  # positions stay where the layout put them
+    fig.savefig(path, dpi=DPI)
 
 
 def write_figures(report: Report, out: Path) -> None:
@@ -33,7 +53,7 @@ def write_figures(report: Report, out: Path) -> None:
 
     def save(fig: Figure, name: str) -> None:
         path = folder / f"{name}.png"
-        fig.savefig(path, dpi=110)  # constrained layout already fits the figure: no second, tight-bbox pass
+        save_png(fig, path)  # constrained layout already fits the figure: no second, tight-bbox pass
         report.figures[name] = f"figures/{path.name}"
 
     first = report.events["day0"].min() - pd.Timedelta(days=45)

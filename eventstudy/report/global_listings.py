@@ -26,6 +26,7 @@ from ..estimation import EventStudy
 from ..exceptions import DataSourceError, EventStudyWarning
 from ..results import EventStudyResults
 from ..summary import window_label
+from .figures import save_png
 
 __all__ = ["load_listings", "global_study", "global_section"]
 
@@ -101,16 +102,12 @@ def global_table(
 def _figure(table: pd.DataFrame, out: Path, column: str) -> Path:
     """One panel per event, stacked, each listing's CAR as a bar labelled with its own day 0; NaN bars are
     left empty and say so."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     events = list(dict.fromkeys(table["event_id"]))
     per = table["ticker"].nunique()
-    fig, axes = plt.subplots(
-        len(events), 1, figsize=(8.5, (0.34 * per + 1.1) * len(events)), layout="constrained", squeeze=False
-    )
+    fig = Figure(figsize=(8.5, (0.34 * per + 1.1) * len(events)), layout="constrained")
+    axes = fig.subplots(len(events), 1, squeeze=False)
     for ax, event in zip(axes[:, 0], events):
         rows = table[table["event_id"] == event].iloc[::-1]
         values = rows[column].to_numpy(dtype=float) * 100
@@ -129,8 +126,7 @@ def _figure(table: pd.DataFrame, out: Path, column: str) -> Path:
     axes[-1, 0].set_xlabel(f"CAR{column[3:]} against the listing's local index, %")
     path = out / "figures" / "global_listings.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_png(fig, path)
     return path
 
 

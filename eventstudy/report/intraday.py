@@ -25,6 +25,7 @@ from ..data.bars import INTERVALS, calendar_for, exchange_calendar, schedule
 from ..exceptions import DataSourceError
 from ..intraday import IntradayResults, IntradayStudy, _sessions_used, session_gaps
 from ..plotting_intraday import plot_intraday
+from .figures import save_png
 
 __all__ = ["IntradayCase", "CASES_FILE", "load_cases", "intraday_section", "intraday_table"]
 
@@ -292,7 +293,7 @@ def intraday_table(
 
 
 def _figure(fitted: list[Fitted], out: Path) -> Path:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     picks = []
     for case, res, interval, market in fitted:
@@ -303,7 +304,8 @@ def _figure(fitted: list[Fitted], out: Path) -> Path:
     n = len(picks)
     cols = 2
     rows = max(1, -(-n // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(14, 4.2 * rows), layout="constrained", squeeze=False)
+    fig = Figure(figsize=(14, 4.2 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, (case, res, event_id) in zip(axes.ravel(), picks):
         marks = {k: pd.Timestamp(v) for k, v in case.marks.items()}
         plot_intraday(
@@ -313,8 +315,7 @@ def _figure(fitted: list[Fitted], out: Path) -> Path:
         ax.set_visible(False)
     path = out / "figures" / "intraday.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_png(fig, path)
     return path
 
 
