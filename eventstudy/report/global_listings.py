@@ -53,15 +53,18 @@ def global_study(
     estimation_window: tuple[int, int] = (-250, -11),
     event_window: tuple[int, int] = (-5, 5),
     unknown_session: Literal["pre", "post"] | None = None,
+    source: CsvSource | None = None,
 ) -> tuple[EventStudyResults, dict[Hashable, Any]]:
     """Fit the listings of ``listings`` (default :func:`load_listings`) on ``events``, each on its own exchange.
 
     Listings whose files do not reach the events are recorded drops (``res.dropped``), never silent.
+    ``source`` reads ``global_dir`` (default: a new :class:`~eventstudy.data.CsvSource`; a report passes one
+    that keeps the files it read for its other sections).
     """
     listings = load_listings() if listings is None else listings
     tickers = list(listings["ticker"])
     market = dict(zip(listings["ticker"], listings["benchmark"]))
-    source = CsvSource(global_dir)
+    source = CsvSource(global_dir) if source is None else source
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EventStudyWarning)  # files without Adj Close: recorded in the notes
         prices = source.get_prices(
@@ -141,12 +144,14 @@ def global_section(
     heading_level: int = 2,
     title: str = "Non-US listings",
     listings: str | os.PathLike[str] | None = None,
+    source: CsvSource | None = None,
 ) -> str:
     """Fit the non-US listings, write ``tables/global_listings.csv`` and ``figures/global_listings.png`` into
     ``out_dir``, and return the report section as Markdown (links relative to ``out_dir``).
 
     ``title`` heads the section (a study file's ``[sections.global] title``); ``listings`` is a file of
-    ``ticker, name, benchmark`` (default: the built-in :func:`load_listings`)."""
+    ``ticker, name, benchmark`` (default: the built-in :func:`load_listings`); ``source`` reads ``global_dir``
+    (default: a new :class:`~eventstudy.data.CsvSource`)."""
     folder = Path(global_dir)
     if not folder.is_dir():
         raise DataSourceError(f"The folder {folder} does not exist.", failures={str(folder): "no folder"})
@@ -159,6 +164,7 @@ def global_section(
         estimation_window=estimation_window,
         event_window=event_window,
         unknown_session=unknown_session,
+        source=source,
     )
     table = global_table(res, names)
     (out / "tables").mkdir(parents=True, exist_ok=True)

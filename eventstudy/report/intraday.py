@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,8 +154,8 @@ def _daily_legs(
 ) -> dict[str, tuple[float, float, str]]:
     """Ticker -> (overnight, intraday) legs of ``day`` from the daily files that have opens, where any do.
 
-    ``sources`` (folder -> CsvSource), when given, keeps one source per folder across calls, each keeping the
-    checked rows of the files it read (the cases of several days read the same files)."""
+    ``sources`` (resolved folder -> CsvSource), when given, keeps one source per folder across calls, each
+    keeping the checked rows of the files it read (the cases of several days read the same files)."""
     sources = {} if sources is None else sources
     out: dict[str, tuple[float, float, str]] = {}
     for ticker in tickers:
@@ -163,10 +164,11 @@ def _daily_legs(
             if not path.exists():
                 continue
             try:
-                if folder not in sources:
-                    sources[folder] = CsvSource(folder)
-                    sources[folder]._kept_history = {}
-                prices = sources[folder].get_prices(
+                key = folder.resolve()
+                if key not in sources:
+                    sources[key] = CsvSource(folder)
+                    sources[key]._kept_history = {}
+                prices = sources[key].get_prices(
                     [ticker], day - pd.Timedelta(days=10), day, fields=["Open", "Close", "Adj Close"]
                 )
             except (DataSourceError, ValueError):
@@ -192,6 +194,7 @@ def intraday_table(
     cases: tuple[IntradayCase, ...] | None = None,
     *,
     daily_dirs: list[str | os.PathLike[str]] | None = None,
+    daily_sources: Sequence[CsvSource] = (),
     estimation_sessions: int = 10,
     placebo_sessions: int = 20,
 ) -> tuple[pd.DataFrame, list[Fitted]]:
@@ -205,6 +208,7 @@ def intraday_table(
     come from the daily files in ``daily_dirs`` where one has opens (default: ``prices`` and ``prices_global``
     beside the intraday folder; rows ``overnight gap (daily)`` and ``open to close (daily)``), and from the
     bars otherwise (``overnight gap (bars)``: the first bar's open over the previous session's last bar).
+    ``daily_sources`` are sources of those folders already open (a report's, which keep the files they read).
     """
     folder = Path(intraday_dir)
     cases = load_cases() if cases is None else cases
@@ -217,7 +221,7 @@ def intraday_table(
     # the daily legs of a day depend on its tickers and session only: a case's intervals share them
     legs_of: dict[tuple[tuple[str, ...], tuple[str, ...], pd.Timestamp, str], dict[str, tuple[float, float, str]]] = {}
     sources: dict[tuple[str, str], CsvSource] = {}
-    daily_sources: dict[Path, CsvSource] = {}
+    daily_by_folder = {source.path: source for source in daily_sources}
     for case in cases:
         when = pd.Timestamp(case.time)
         code = calendar_for(case.tickers[0])
@@ -245,7 +249,7 @@ def intraday_table(
             gaps: dict[str, float] = {str(k): float(v) for k, v in day_gaps.iloc[0].items()}
             key = (tuple(tickers), tuple(markets), local_day, code)
             if key not in legs_of:
-                legs_of[key] = _daily_legs(daily, [*tickers, *markets], local_day, code, daily_sources)
+                legs_of[key] = _daily_legs(daily, [*tickers, *markets], local_day, code, daily_by_folder)
             legs = legs_of[key]
             events = pd.DataFrame({"event_id": list(tickers), "ticker": list(tickers), "time": when})
             for market in markets:
@@ -378,6 +382,7 @@ def intraday_section(
     cases: tuple[IntradayCase, ...] | None = None,
     *,
     daily_dirs: list[str | os.PathLike[str]] | None = None,
+    daily_sources: Sequence[CsvSource] = (),
     heading_level: int = 2,
 ) -> str:
     """Write the intraday figure and table into ``out_dir`` and return the report section as Markdown.
@@ -395,6 +400,8 @@ def intraday_section(
     daily_dirs
         Folders of daily ``<TICKER>.csv`` files for the overnight gaps (default: ``prices`` and
         ``prices_global`` beside ``intraday_dir``).
+    daily_sources
+        Sources of those folders already open, reused (with the files they keep) instead of new ones.
     heading_level
         Markdown level of the section heading.
 
@@ -408,7 +415,7 @@ def intraday_section(
         raise DataSourceError(f"The intraday folder {folder} does not exist.", failures={str(folder): "no folder"})
     out = Path(out_dir)
     cases = load_cases() if cases is None else cases
-    table, fitted = intraday_table(folder, cases, daily_dirs=daily_dirs)
+    table, fitted = intraday_table(folder, cases, daily_dirs=daily_dirs, daily_sources=daily_sources)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "tables" / "intraday.csv", index=False)
     figure = _figure(fitted, out) if fitted else None

@@ -10,6 +10,7 @@ import difflib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -94,6 +95,16 @@ class Report:
     figures: dict[str, str] = field(default_factory=dict)
     tables: dict[str, str] = field(default_factory=dict)
     sections: list[str] = field(default_factory=list)  # Markdown of the extra sections
+    #: folders of daily prices the run has open, each source keeping the checked files it read: the extra
+    #: sections read some files again (the focus stocks, the non-US listings behind the intraday gaps)
+    daily_sources: dict[Path, CsvSource] = field(default_factory=dict)
+
+    def daily_source(self, folder: Path) -> CsvSource:
+        """The run's source of ``folder``, opened (keeping what it reads) on first use."""
+        key = folder.resolve()
+        if key not in self.daily_sources:
+            self.daily_sources[key] = _keeping(CsvSource(folder))
+        return self.daily_sources[key]
 
 
 def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -> Report:
@@ -123,12 +134,8 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
 
     bar.set_postfix_str("prices")
     if source is None:
-        if config.prices_dir:
-            csv = CsvSource(config.prices_dir)
-            csv._kept_history = {}  # the outcomes section reads some of the same files again
-            source = csv
-        else:
-            source = default_source()
+        # the extra sections read some of the same files again: keep the checked rows
+        source = _keeping(CsvSource(config.prices_dir)) if config.prices_dir else default_source()
     specs = config.specifications
     needed = list(dict.fromkeys([*config.tickers, *(t for _, bench, _ in specs for t in bench)]))
     start, end = required_span(events[["day0"]], config.estimation_window, config.event_window, calendar)
@@ -167,7 +174,14 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
         reported=reported_moves(config.reported_moves, events, rets) if config.reported_moves else None,
     )
     report.raw_moves = raw_moves(events, rets)
+    if isinstance(source, CsvSource) and source.path.is_dir():
+        report.daily_sources[source.path] = source
     return report
+
+
+def _keeping(source: CsvSource) -> CsvSource:
+    source._kept_history = {}  # each file read is parsed and checked once, whatever ranges are asked of it
+    return source
 
 
 def pick_events(catalog: pd.DataFrame, wanted: Sequence[str]) -> pd.DataFrame:

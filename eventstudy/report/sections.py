@@ -44,12 +44,15 @@ def extra_sections(report: Report, out: Path) -> list[str]:
                     unknown_session=config.unknown_session,
                     title=config.global_title,
                     listings=config.global_listings,
+                    source=report.daily_source(folder),
                 )
             )
             report.tables["global"] = "tables/global_listings.csv"
         elif name == "intraday":
             cases = load_cases(config.intraday_cases) if config.intraday_cases else None
-            sections.append(intraday_section(folder, out, cases))
+            # the daily files behind the overnight gaps: those the study and the sections before read are kept
+            daily = list(report.daily_sources.values())
+            sections.append(intraday_section(folder, out, cases, daily_sources=daily))
             report.tables["intraday"] = "tables/intraday.csv"
     return sections
 
