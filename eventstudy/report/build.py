@@ -6,14 +6,12 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from .._atomic import staged_folder
 from ..data import PriceSource
 from ..exceptions import EventStudyWarning
 from .config import DEFAULT_REPORT, ReportConfig
 from .figures import write_figures
-from .run import StudyRun, run_study
+from .run import NoProgress, Progress, StudyRun, run_study
 from .sections import extra_sections
 from .writing import write_all
 
@@ -41,7 +39,11 @@ def build_report(
         "figures",
         "write",
     ]
-    bar = tqdm(total=len(steps), desc=config.name, unit="step", disable=None if progress is None else not progress)
+    bar: Progress = NoProgress()
+    if progress is not False:
+        from tqdm.auto import tqdm  # only where a bar may show: tqdm.auto costs about 0.03 s to import
+
+        bar = tqdm(total=len(steps), desc=config.name, unit="step", disable=None if progress is None else False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EventStudyWarning)
         try:
@@ -66,8 +68,7 @@ def build_report(
 
 def build_study(config: ReportConfig = DEFAULT_REPORT, *, source: PriceSource | None = None) -> list[StudyRun]:
     """Fit every specification of ``config`` and return them, without writing anything."""
-    with tqdm(disable=True) as bar:
-        return run_study(config, source, bar).runs
+    return run_study(config, source, NoProgress()).runs
 
 
 def _unique_messages(caught: list[warnings.WarningMessage]) -> list[str]:

@@ -26,7 +26,7 @@ from ..results import EventStudyResults
 from .config import ReportConfig
 from .provenance import describe_source
 
-__all__ = ["StudyRun", "Report", "run_study"]
+__all__ = ["StudyRun", "Report", "run_study", "Progress", "NoProgress"]
 
 Window = tuple[int, int]
 
@@ -37,6 +37,21 @@ class Progress(Protocol):
     def update(self, n: float | None = 1) -> bool | None: ...
 
     def set_postfix_str(self, s: str = "", refresh: bool = True) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class NoProgress:
+    """A progress bar that shows nothing (``--no-progress``, :func:`build_study`)."""
+
+    def update(self, n: float | None = 1) -> bool | None:
+        return None
+
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
 
 
 @dataclass
