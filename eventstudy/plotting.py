@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_choice, check_inside
+from .results import EventStudyResults
 from .summary import window_label
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
@@ -25,8 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axis import Axis
     from matplotlib.colors import Colormap
     from matplotlib.figure import Figure, SubFigure
-
-    from .results import EventStudyResults
 
 __all__ = ["plot_car", "plot_ar", "plot_prices", "plot_car_heatmap"]
 
@@ -69,8 +68,6 @@ def _parent_figure(ax: Axes) -> Figure | SubFigure:
 
 
 def _check_results(res: Any) -> EventStudyResults:
-    from .results import EventStudyResults
-
     if not isinstance(res, EventStudyResults):
         raise TypeError(
             "The 'res' parameter must be an EventStudyResults, what EventStudy(...).fit() returns. "
