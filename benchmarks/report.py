@@ -34,9 +34,8 @@ BASELINE = "import numpy, pandas, matplotlib.figure, matplotlib.backends.backend
 
 PHASES = r"""
 import json, sys, time
-import eventstudy.report as R
-import eventstudy.report_global as G
-import eventstudy.report_intraday as I
+import eventstudy.report.build as B
+import eventstudy.report.sections as S
 from eventstudy.cli import main
 phases = {}
 def wrap(module, name):
@@ -48,10 +47,10 @@ def wrap(module, name):
         finally:
             phases[name] = phases.get(name, 0.0) + time.process_time() - t
     setattr(module, name, g)
-for name in ("_run", "_write_figures", "_extra_sections", "_outcomes_section", "_write_all"):
-    wrap(R, name)
-wrap(G, "global_section")
-wrap(I, "intraday_section")
+for name in ("run_study", "write_figures", "extra_sections", "write_all"):
+    wrap(B, name)
+for name in ("outcomes_section", "global_section", "intraday_section"):
+    wrap(S, name)
 t0 = time.process_time()
 code = main(sys.argv[1:])
 phases["main"] = time.process_time() - t0
@@ -98,10 +97,10 @@ def main(argv=None) -> None:
           f"(runs {', '.join(f'{r:.2f}' for r in runs)}); target <= {TARGET_CPU:g} s: "
           f"{'met' if best <= TARGET_CPU else 'NOT met'}")  # fmt: skip
     print(
-        f"  phases of one run: studies and tests {phases.get('_run', 0):.2f} s, figures "
-        f"{phases.get('_write_figures', 0):.2f} s, extra sections {phases.get('_extra_sections', 0):.2f} s "
-        f"(outcomes {phases.get('_outcomes_section', 0):.2f} s, global {phases.get('global_section', 0):.2f} s, "
-        f"intraday {phases.get('intraday_section', 0):.2f} s), tables and text {phases.get('_write_all', 0):.2f} s; "
+        f"  phases of one run: studies and tests {phases.get('run_study', 0):.2f} s, figures "
+        f"{phases.get('write_figures', 0):.2f} s, extra sections {phases.get('extra_sections', 0):.2f} s "
+        f"(outcomes {phases.get('outcomes_section', 0):.2f} s, global {phases.get('global_section', 0):.2f} s, "
+        f"intraday {phases.get('intraday_section', 0):.2f} s), tables and text {phases.get('write_all', 0):.2f} s; "
         f"imports before main() {best - phases.get('main', 0):.2f} s (about: the run's total minus main())"
     )
 

@@ -68,7 +68,7 @@ _LAZY: dict[str, str] = {
     "log_volume": ".outcomes",
     "parkinson_variance": ".outcomes",
     "volatility_tests": ".outcomes",
-    "outcome_rows": ".outcomes_report",
+    "outcome_rows": ".report.outcomes",
     "load": ".storage",
     # intraday event windows
     "IntradayStudy": ".intraday",
@@ -141,11 +141,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         get_model,
     )
     from .outcomes import VolatilityResults, abnormal_volatility, log_volume, parkinson_variance, volatility_tests
-    from .outcomes_report import outcome_rows
     from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices
     from .plotting_intraday import plot_intraday
     from .quality import implausible_returns
     from .regression import CarRegression, car_regression
+    from .report.outcomes import outcome_rows
     from .results import EventStudyResults, compare, market_shocks
     from .storage import load
 else:

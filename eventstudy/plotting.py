@@ -12,20 +12,20 @@ from __future__ import annotations
 import math
 import re
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 import pandas as pd
 
 from ._validation import check_choice, check_inside
+from .results import EventStudyResults
 from .summary import window_label
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axes import Axes
+    from matplotlib.axis import Axis
     from matplotlib.colors import Colormap
-    from matplotlib.figure import Figure
-
-    from .results import EventStudyResults
+    from matplotlib.figure import Figure, SubFigure
 
 __all__ = ["plot_car", "plot_ar", "plot_prices", "plot_car_heatmap"]
 
@@ -35,7 +35,8 @@ _LEGEND_INSIDE = 12  # plot_car(kind="firm"): more firm-events than this move th
 _LEGEND_MAX = 36  # ... and more than this drop it (point to kind="average")
 _MAX_HEIGHT = 30.0  # inches: plot_ar and plot_car_heatmap grow with the rows up to this
 _SIGNIFICANT, _NOT_SIGNIFICANT = "C3", "0.45"
-_EVENT_LINE = {"color": "0.55", "linestyle": ":"}
+_EVENT_COLOR = "0.55"  # the vertical line of an event in plot_prices: grey, dotted
+_EVENT_STYLE: Final = ":"
 
 
 # --- shared helpers ---------------------------------------------------------------------------------------
@@ -50,21 +51,23 @@ def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Fig
 
         return plt.subplots(figsize=figsize, layout="constrained")
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     if not isinstance(ax, Axes):
         raise TypeError(f"The 'ax' parameter must be a matplotlib Axes or None. Got {type(ax).__name__} instead.")
-    try:
-        figure = ax.get_figure(root=True)
-    except TypeError:  # matplotlib < 3.10 has no root=; an Axes in a SubFigure then gives the SubFigure
-        figure = ax.get_figure()
-        while getattr(figure, "figure", figure) is not figure:  # up to the top-level Figure
-            figure = figure.figure
-    return figure, ax
+    figure = _parent_figure(ax)
+    return (figure if isinstance(figure, Figure) else figure.figure), ax  # a SubFigure's .figure is the root
+
+
+def _parent_figure(ax: Axes) -> Figure | SubFigure:
+    """The (Sub)Figure ``ax`` is drawn on."""
+    figure = ax.get_figure()
+    if figure is None:
+        raise ValueError("The 'ax' parameter must be an Axes placed on a figure (fig.subplots() or plt.subplots()).")
+    return figure
 
 
 def _check_results(res: Any) -> EventStudyResults:
-    from .results import EventStudyResults
-
     if not isinstance(res, EventStudyResults):
         raise TypeError(
             "The 'res' parameter must be an EventStudyResults, what EventStudy(...).fit() returns. "
@@ -98,7 +101,7 @@ def _check_day(res: EventStudyResults, day: Any) -> int:
     return day
 
 
-def _percent_axis(axis) -> None:
+def _percent_axis(axis: Axis) -> None:
     from matplotlib.ticker import PercentFormatter
 
     axis.set_major_formatter(PercentFormatter(1.0))
@@ -391,7 +394,7 @@ def plot_ar(
 
 def _tick_step(ax: Axes, n: int, fontsize: float) -> int:
     """Label every ``step``-th of ``n`` rows so that the tick labels, ``fontsize`` points high, do not overlap."""
-    height_pt = ax.get_window_extent().height / ax.get_figure().dpi * 72.0
+    height_pt = ax.get_window_extent().height / _parent_figure(ax).dpi * 72.0
     return max(1, math.ceil(n * 1.2 * fontsize / max(height_pt, 1.0)))
 
 
@@ -472,12 +475,14 @@ def _place_labels(positions: np.ndarray, height: float, cap: int) -> list[tuple[
             placed.append((i, "left"))
             taken = x + height
     if len(placed) > cap:
-        picks = np.unique(np.linspace(0, len(placed) - 1, cap).round().astype(int)) if cap else []
+        picks = np.unique(np.linspace(0, len(placed) - 1, cap).round().astype(int)) if cap else np.array([], int)
         placed = [placed[j] for j in picks]
     return placed
 
 
-def _label_events(ax: Axes, marks: pd.DataFrame, first, last, cap: int) -> tuple[int, float]:
+def _label_events(
+    ax: Axes, marks: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp, cap: int
+) -> tuple[int, float]:
     """Write short ids rotated at the top of the axes, in headroom added above the lines.
 
     Returns how many labels were written and the share of the axes height their band takes.
@@ -486,7 +491,7 @@ def _label_events(ax: Axes, marks: pd.DataFrame, first, last, cap: int) -> tuple
     span = (last - first) / pd.Timedelta(days=1) or 1.0
     positions = ((marks["x"] - first) / pd.Timedelta(days=1) / span).to_numpy(float)
     width_px = max(ax.get_window_extent().width, 1.0)
-    height = 1.3 * fontsize / 72.0 * ax.get_figure().dpi / width_px  # a rotated label's thickness
+    height = 1.3 * fontsize / 72.0 * _parent_figure(ax).dpi / width_px  # a rotated label's thickness
     placed = _place_labels(positions, height, cap)
     if not placed:
         return 0, 0.0
@@ -500,7 +505,7 @@ def _label_events(ax: Axes, marks: pd.DataFrame, first, last, cap: int) -> tuple
         )  # fmt: skip
     # Leave the top of the axes to the labels: their height as a fraction of the axes, plus a margin.
     height_px = max(ax.get_window_extent().height, 1.0)
-    label_px = (max(map(len, texts)) * 0.6 + 1.0) * fontsize / 72.0 * ax.get_figure().dpi
+    label_px = (max(map(len, texts)) * 0.6 + 1.0) * fontsize / 72.0 * _parent_figure(ax).dpi
     share = min(0.5, label_px / height_px + 0.03)
     low, high = ax.get_ylim()
     ax.set_ylim(low, high + (high - low) * share / (1.0 - share))
@@ -584,7 +589,7 @@ def plot_prices(
         series = frame[column].dropna()
         ax.plot(series.index, series.to_numpy(), linewidth=1.3, label=str(column))
     for x in marks["x"]:
-        ax.axvline(x, linewidth=0.9, zorder=0, **_EVENT_LINE)
+        ax.axvline(x, color=_EVENT_COLOR, linestyle=_EVENT_STYLE, linewidth=0.9, zorder=0)
     if rebase:
         ax.axhline(100.0, color="0.35", linewidth=0.6, zorder=0)
     ax.set_xlim(first, last)
@@ -596,7 +601,7 @@ def plot_prices(
         from matplotlib.lines import Line2D
 
         note = "event (day 0)" if written == len(marks) else f"event (day 0), {written} of {len(marks)} labelled"
-        handles.append(Line2D([], [], color=_EVENT_LINE["color"], linestyle=_EVENT_LINE["linestyle"], label=note))
+        handles.append(Line2D([], [], color=_EVENT_COLOR, linestyle=_EVENT_STYLE, label=note))
     # "best" searches only below the band of labels at the top
     ax.legend(
         handles=handles, fontsize="small", loc="best", bbox_to_anchor=(0.0, 0.0, 1.0, 1.0 - band),
@@ -738,7 +743,7 @@ def plot_car_heatmap(
                 dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
                 ax.text(j, i, f"{value:.1%}", ha="center", va="center", fontsize=fontsize,
                         color="white" if dark else "black")  # fmt: skip
-    colorbar = ax.get_figure().colorbar(image, ax=ax, shrink=0.9 if n_rows > 3 else 1.0)
+    colorbar = _parent_figure(ax).colorbar(image, ax=ax, shrink=0.9 if n_rows > 3 else 1.0)
     _percent_axis(colorbar.ax.yaxis)
     colorbar.set_label(f"CAR{window_label(window)}")
     default = f"CAR{window_label(window)} by event and ticker\n{res.name}"

@@ -15,6 +15,7 @@ from .data.bars import exchange_calendar, schedule
 from .plotting import _figure_and_axes, _percent_axis
 
 if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from .intraday import IntradayResults
@@ -24,7 +25,7 @@ __all__ = ["plot_intraday", "session_paths"]
 _SHADES = ("tab:blue", "tab:orange", "tab:green", "tab:purple")
 
 
-def _event_row(res, event_id) -> int:
+def _event_row(res: IntradayResults, event_id: Any) -> int:
     """Row of ``event_id`` (compared as text, as the study stores ids) in ``res.events``; the first by default."""
     if event_id is None:
         return 0
@@ -71,7 +72,7 @@ def plot_intraday(
     marks: Mapping[str, Any] | None = None,
     calendars: Sequence[str] | None = None,
     title: str | None = None,
-    ax=None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Cumulative raw and abnormal returns through the event's session, with the stated times marked.
 
@@ -120,23 +121,26 @@ def plot_intraday(
         sched = schedule(
             code, (lo - pd.Timedelta(days=1)).tz_localize(None).normalize(), hi.tz_localize(None).normalize()
         )
-        label = f"{code} regular hours"
-        for row in sched.itertuples():
-            spans = [(row.open, row.close)]
-            if not pd.isna(row.break_start):
-                spans = [(row.open, row.break_start), (row.break_end, row.close)]
+        legend: str | None = f"{code} regular hours"  # once per exchange in the legend
+        for opens, closes, pause, resume in zip(
+            sched["open"], sched["close"], sched["break_start"], sched["break_end"]
+        ):
+            spans = [(opens, closes)] if pd.isna(pause) else [(opens, pause), (resume, closes)]
             for a, b in spans:
                 a, b = max(a, lo), min(b, hi)
                 if a < b:
-                    ax.axvspan(a, b, color=_SHADES[k % len(_SHADES)], alpha=0.08, label=label, lw=0)
-                    label = None
+                    ax.axvspan(a, b, color=_SHADES[k % len(_SHADES)], alpha=0.08, label=legend, lw=0)
+                    legend = None
     ax.plot(times, [0.0, *paths["raw"]], color="0.2", lw=1.4, label=f"{ticker} raw return")
     ax.plot(times, [0.0, *paths["market"]], color="0.6", lw=1.0, label=f"{res.market} raw return")
     ax.plot(times, [0.0, *paths["car"]], color="C3", lw=1.6, label=f"{ticker} cumulative abnormal return")
     ax.axhline(0.0, color="0.75", lw=0.8)
-    ax.axvline(event_time, color="k", lw=1.2, label=f"event: {event_time.tz_convert(tz):%H:%M %Z}")
+    # matplotlib's unit registry places a Timestamp on the date axis; its stubs ask for a float
+    text = f"event: {event_time.tz_convert(tz):%H:%M %Z}"
+    ax.axvline(event_time, color="k", lw=1.2, label=text)  # type: ignore[arg-type]
     for k, (label, when) in enumerate(stated.items()):
-        ax.axvline(when, color=f"C{k % 8}", lw=1.0, ls="--", label=f"{label}: {when.tz_convert(tz):%m-%d %H:%M %Z}")
+        text = f"{label}: {when.tz_convert(tz):%m-%d %H:%M %Z}"
+        ax.axvline(when, color=f"C{k % 8}", lw=1.0, ls="--", label=text)  # type: ignore[arg-type]
     ax.set_xlim(lo, hi)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=exchange_calendar(res.panel.calendar).tz))
     ax.set_xlabel(f"time ({tz}); bars of {res.interval}, plotted at their close")

@@ -42,6 +42,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from .events import list_catalogs
+
 __all__ = ["DEFAULT_STUDY", "PROSE_SLOTS", "read_study", "study_sha256"]
 
 #: the study ``eventstudy report`` runs when no ``--study`` is given (package data)
@@ -153,11 +155,8 @@ def _window(value, error) -> tuple[int, int]:
 
 def _resolve(value: str, study: Path, *, builtin: bool = False) -> str:
     """A built-in catalog name as it is; a relative path against the study file's folder."""
-    if builtin:
-        from .events import list_catalogs
-
-        if value in list_catalogs():
-            return value
+    if builtin and value in list_catalogs():
+        return value
     candidate = Path(value)
     return str(candidate if candidate.is_absolute() else (study.parent / candidate).resolve())
 

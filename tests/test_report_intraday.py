@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from eventstudy.report_intraday import intraday_section
+from eventstudy.report.intraday import intraday_section
 
 NY = "America/New_York"
 
@@ -47,7 +47,7 @@ def test_nvda_first_hour_in_the_text_is_the_raw_file_move(section, intraday_dir,
 
 
 def test_cases_are_data_and_a_zone_less_time_is_refused(tmp_path):
-    from eventstudy.report_intraday import load_cases
+    from eventstudy.report.intraday import load_cases
 
     names = [case.name for case in load_cases()]
     assert any(name.startswith("2025-05-13") for name in names) and any("Tokyo" in name for name in names)

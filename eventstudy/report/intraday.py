@@ -5,22 +5,28 @@ for each case, writes one figure and one CSV table into an output folder and ret
 The cases are data (``catalog/intraday_cases.csv``, read by :func:`load_cases`), not code: pass your own file's
 cases to study other days.
 
->>> from eventstudy.report_intraday import intraday_section
+>>> from eventstudy.report.intraday import intraday_section
 >>> markdown = intraday_section("../shared/data/intraday", "results/intraday")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .data.bars import INTERVALS, calendar_for, exchange_calendar, schedule
-from .exceptions import DataSourceError
+from .._returns import returns
+from ..data import CsvSource
+from ..data.bars import INTERVALS, calendar_for, exchange_calendar, schedule
+from ..exceptions import DataSourceError
+from ..intraday import IntradayResults, IntradayStudy, _sessions_used, session_gaps
+from ..plotting_intraday import plot_intraday
+from .figures import save_png
 
 __all__ = ["IntradayCase", "CASES_FILE", "load_cases", "intraday_section", "intraday_table"]
 
@@ -53,11 +59,11 @@ class IntradayCase:
     markets: tuple[str, ...]
     intervals: tuple[str, ...] = ("1m", "5m")
     label: str = "start"
-    marks: dict = field(default_factory=dict)
+    marks: dict[str, str] = field(default_factory=dict)
     note: str = ""
 
 
-CASES_FILE = Path(__file__).with_name("catalog") / "intraday_cases.csv"
+CASES_FILE = Path(__file__).parents[1] / "catalog" / "intraday_cases.csv"
 
 
 def load_cases(path: str | os.PathLike[str] | None = None) -> tuple[IntradayCase, ...]:
@@ -79,17 +85,17 @@ def load_cases(path: str | os.PathLike[str] | None = None) -> tuple[IntradayCase
     if missing:
         raise KeyError(f"The cases file {where} lacks the column(s) {missing}; it has {list(table.columns)}.")
     cases = []
-    for i, row in table.iterrows():
+    for line, row in enumerate(table.to_dict("records"), start=2):  # line 1 is the header
         when = pd.Timestamp(row["time"])
         if when.tzinfo is None:
             raise ValueError(
-                f"Row {i + 2} of {where}: the time {row['time']!r} has no UTC offset; write e.g. 2025-05-13T09:30:00-04:00."
+                f"Row {line} of {where}: the time {row['time']!r} has no UTC offset; write e.g. 2025-05-13T09:30:00-04:00."
             )
         marks = {}
         for part in filter(None, (p.strip() for p in row.get("marks", "").split("|"))):
             label, _, stamp = part.rpartition("=")
             if not label or pd.Timestamp(stamp).tzinfo is None:
-                raise ValueError(f"Row {i + 2} of {where}: the mark {part!r} must read 'label=time' with a UTC offset.")
+                raise ValueError(f"Row {line} of {where}: the mark {part!r} must read 'label=time' with a UTC offset.")
             marks[label.strip()] = stamp.strip()
         split = lambda text: tuple(x.strip() for x in text.split(";") if x.strip())  # noqa: E731
         cases.append(
@@ -106,6 +112,9 @@ def load_cases(path: str | os.PathLike[str] | None = None) -> tuple[IntradayCase
         )
     return tuple(cases)
 
+
+#: one fitted study: the case, its results, the bar interval and the market
+Fitted = tuple[IntradayCase, IntradayResults, str, str]
 
 _COLUMNS = [
     "case", "interval", "ticker", "market", "window", "bars", "missing", "price_change", "market_price_change",
@@ -137,45 +146,45 @@ def _windows(per_session: int, interval: str) -> dict[str, tuple[int, int]]:
 
 
 def _daily_legs(
-    daily_dirs: list[Path], tickers: list[str], day: pd.Timestamp, code: str, sources: dict | None = None
-) -> dict[str, tuple]:
+    daily_dirs: list[Path],
+    tickers: list[str],
+    day: pd.Timestamp,
+    code: str,
+    sources: dict[Path, CsvSource] | None = None,
+) -> dict[str, tuple[float, float, str]]:
     """Ticker -> (overnight, intraday) legs of ``day`` from the daily files that have opens, where any do.
 
-    ``sources`` (folder -> CsvSource), when given, keeps one source per folder across calls, each keeping the
-    checked rows of the files it read (the cases of several days read the same files)."""
-    from ._returns import returns
-    from .data import CsvSource
-
+    ``sources`` (resolved folder -> CsvSource), when given, keeps one source per folder across calls, each
+    keeping the checked rows of the files it read (the cases of several days read the same files)."""
     sources = {} if sources is None else sources
-    out: dict[str, tuple] = {}
+    out: dict[str, tuple[float, float, str]] = {}
     for ticker in tickers:
         for folder in daily_dirs:
             path = folder / f"{ticker.lstrip('^')}.csv"
             if not path.exists():
                 continue
             try:
-                if folder not in sources:
-                    sources[folder] = CsvSource(folder)
-                    sources[folder]._kept_history = {}
-                prices = sources[folder].get_prices(
+                key = folder.resolve()
+                if key not in sources:
+                    sources[key] = CsvSource(folder)
+                    sources[key]._kept_history = {}
+                prices = sources[key].get_prices(
                     [ticker], day - pd.Timedelta(days=10), day, fields=["Open", "Close", "Adj Close"]
                 )
             except (DataSourceError, ValueError):
                 continue
-            import warnings
-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 # the package's TradingCalendar serves NYSE here; other exchanges' files are taken row by row
                 cal = code if code == "XNYS" else None
                 legs = (returns(prices, kind="overnight", calendar=cal), returns(prices, kind="intraday", calendar=cal))
             if day in legs[0].index:
-                out[ticker] = (float(legs[0].loc[day, ticker]), float(legs[1].loc[day, ticker]), path.name)
+                out[ticker] = (float(legs[0][ticker].loc[day]), float(legs[1][ticker].loc[day]), path.name)
                 break
     return out
 
 
-def _move(firm: float, market: float) -> dict:
+def _move(firm: float, market: float) -> dict[str, float]:
     """A gap or leg is both a raw return and a price change."""
     return {"raw": firm, "market_raw": market, "price_change": firm, "market_price_change": market}
 
@@ -185,10 +194,12 @@ def intraday_table(
     cases: tuple[IntradayCase, ...] | None = None,
     *,
     daily_dirs: list[str | os.PathLike[str]] | None = None,
+    daily_sources: Sequence[CsvSource] = (),
     estimation_sessions: int = 10,
     placebo_sessions: int = 20,
-) -> tuple[pd.DataFrame, list[tuple[IntradayCase, Any]]]:
-    """Run every case and return the tidy table and the fitted results (case, results) for the figures.
+) -> tuple[pd.DataFrame, list[Fitted]]:
+    """Run every case and return the tidy table and the fitted results (case, results, interval, market)
+    for the figure.
 
     Each case is fitted per interval and benchmark, on the ``estimation_sessions`` sessions before the
     event's session (fewer where the files start later: the table's ``estimation_sessions`` column says how
@@ -197,10 +208,8 @@ def intraday_table(
     come from the daily files in ``daily_dirs`` where one has opens (default: ``prices`` and ``prices_global``
     beside the intraday folder; rows ``overnight gap (daily)`` and ``open to close (daily)``), and from the
     bars otherwise (``overnight gap (bars)``: the first bar's open over the previous session's last bar).
+    ``daily_sources`` are sources of those folders already open (a report's, which keep the files they read).
     """
-    from .data import CsvSource
-    from .intraday import IntradayStudy, _sessions_used, session_gaps
-
     folder = Path(intraday_dir)
     cases = load_cases() if cases is None else cases
     if daily_dirs is None:
@@ -208,11 +217,11 @@ def intraday_table(
     else:
         daily = [Path(d) for d in daily_dirs]
     rows: list[dict] = []
-    fitted: list[tuple[IntradayCase, Any]] = []
+    fitted: list[Fitted] = []
     # the daily legs of a day depend on its tickers and session only: a case's intervals share them
-    legs_of: dict[tuple, dict[str, tuple]] = {}
-    sources: dict[tuple, Any] = {}
-    daily_sources: dict[Path, Any] = {}
+    legs_of: dict[tuple[tuple[str, ...], tuple[str, ...], pd.Timestamp, str], dict[str, tuple[float, float, str]]] = {}
+    sources: dict[tuple[str, str], CsvSource] = {}
+    daily_by_folder = {source.path: source for source in daily_sources}
     for case in cases:
         when = pd.Timestamp(case.time)
         code = calendar_for(case.tickers[0])
@@ -236,10 +245,11 @@ def intraday_table(
                 continue
             per_session = _bars_per_session(code, interval, local_day)
             windows = _windows(per_session, interval)
-            gaps = session_gaps(bars, [*tickers, *markets]).loc[local_day]
+            day_gaps = session_gaps(bars, [*tickers, *markets]).loc[[local_day]]
+            gaps: dict[str, float] = {str(k): float(v) for k, v in day_gaps.iloc[0].items()}
             key = (tuple(tickers), tuple(markets), local_day, code)
             if key not in legs_of:
-                legs_of[key] = _daily_legs(daily, [*tickers, *markets], local_day, code, daily_sources)
+                legs_of[key] = _daily_legs(daily, [*tickers, *markets], local_day, code, daily_by_folder)
             legs = legs_of[key]
             events = pd.DataFrame({"event_id": list(tickers), "ticker": list(tickers), "time": when})
             for market in markets:
@@ -280,16 +290,14 @@ def intraday_table(
                                 "case": case.name, "interval": interval, "ticker": row["ticker"], "market": market,
                                 **{c: row[c] for c in _COLUMNS if c in row.index and c != "window"},
                                 "window": label,
-                                "n_obs": params.loc[event_id, "n_obs"], "estimation_sessions": used[k],
+                                "n_obs": params.at[event_id, "n_obs"], "estimation_sessions": used[k],
                             }
                         )  # fmt: skip
     return pd.DataFrame(rows, columns=_COLUMNS), fitted
 
 
-def _figure(fitted, out: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    from .plotting_intraday import plot_intraday
+def _figure(fitted: list[Fitted], out: Path) -> Path:
+    from matplotlib.figure import Figure
 
     picks = []
     for case, res, interval, market in fitted:
@@ -300,7 +308,8 @@ def _figure(fitted, out: Path) -> Path:
     n = len(picks)
     cols = 2
     rows = max(1, -(-n // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(14, 4.2 * rows), layout="constrained", squeeze=False)
+    fig = Figure(figsize=(14, 4.2 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, (case, res, event_id) in zip(axes.ravel(), picks):
         marks = {k: pd.Timestamp(v) for k, v in case.marks.items()}
         plot_intraday(
@@ -310,8 +319,7 @@ def _figure(fitted, out: Path) -> Path:
         ax.set_visible(False)
     path = out / "figures" / "intraday.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_png(fig, path)
     return path
 
 
@@ -347,7 +355,7 @@ def _where_one(table: pd.DataFrame, case: IntradayCase, ticker: str, interval: s
     if gap is None or hour is None or rest is None:
         return None
 
-    def stat(row):
+    def stat(row: pd.Series) -> str:
         if not np.isfinite(row["car"]):
             return f"abnormal return not computed ({int(row['missing'])} bars missing)"
         return (
@@ -355,7 +363,7 @@ def _where_one(table: pd.DataFrame, case: IntradayCase, ticker: str, interval: s
             f"on {int(row['n_placebo'])} earlier session{'' if int(row['n_placebo']) == 1 else 's'}"
         )
 
-    def pct(value) -> str:
+    def pct(value: float) -> str:
         return f"{value:+.2%}" if np.isfinite(value) else "not measurable (a bar is missing, or a break lies inside)"
 
     gap_text = f"{gap['raw']:+.2%}" if np.isfinite(gap["raw"]) else "not measurable (a bar is missing)"
@@ -374,6 +382,7 @@ def intraday_section(
     cases: tuple[IntradayCase, ...] | None = None,
     *,
     daily_dirs: list[str | os.PathLike[str]] | None = None,
+    daily_sources: Sequence[CsvSource] = (),
     heading_level: int = 2,
 ) -> str:
     """Write the intraday figure and table into ``out_dir`` and return the report section as Markdown.
@@ -391,6 +400,8 @@ def intraday_section(
     daily_dirs
         Folders of daily ``<TICKER>.csv`` files for the overnight gaps (default: ``prices`` and
         ``prices_global`` beside ``intraday_dir``).
+    daily_sources
+        Sources of those folders already open, reused (with the files they keep) instead of new ones.
     heading_level
         Markdown level of the section heading.
 
@@ -404,7 +415,7 @@ def intraday_section(
         raise DataSourceError(f"The intraday folder {folder} does not exist.", failures={str(folder): "no folder"})
     out = Path(out_dir)
     cases = load_cases() if cases is None else cases
-    table, fitted = intraday_table(folder, cases, daily_dirs=daily_dirs)
+    table, fitted = intraday_table(folder, cases, daily_dirs=daily_dirs, daily_sources=daily_sources)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "tables" / "intraday.csv", index=False)
     figure = _figure(fitted, out) if fitted else None

@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from .exceptions import DataSourceError, EventStudyWarning
-from .summary import window_label
+from .._returns import returns
+from ..data import CsvSource
+from ..estimation import EventStudy
+from ..exceptions import DataSourceError, EventStudyWarning
+from ..results import EventStudyResults
+from ..summary import window_label
+from .figures import save_png
 
 __all__ = ["load_listings", "global_study", "global_section"]
 
@@ -46,19 +52,19 @@ def global_study(
     listings: pd.DataFrame | None = None,
     estimation_window: tuple[int, int] = (-250, -11),
     event_window: tuple[int, int] = (-5, 5),
-    unknown_session: str | None = None,
-):
+    unknown_session: Literal["pre", "post"] | None = None,
+    source: CsvSource | None = None,
+) -> tuple[EventStudyResults, dict[Hashable, Any]]:
     """Fit the listings of ``listings`` (default :func:`load_listings`) on ``events``, each on its own exchange.
 
     Listings whose files do not reach the events are recorded drops (``res.dropped``), never silent.
+    ``source`` reads ``global_dir`` (default: a new :class:`~eventstudy.data.CsvSource`; a report passes one
+    that keeps the files it read for its other sections).
     """
-    from . import EventStudy, returns
-    from .data import CsvSource
-
     listings = load_listings() if listings is None else listings
     tickers = list(listings["ticker"])
     market = dict(zip(listings["ticker"], listings["benchmark"]))
-    source = CsvSource(global_dir)
+    source = CsvSource(global_dir) if source is None else source
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EventStudyWarning)  # files without Adj Close: recorded in the notes
         prices = source.get_prices(
@@ -79,7 +85,9 @@ def global_study(
     return study.fit(), prices.attrs
 
 
-def global_table(res, listings: pd.DataFrame, windows: Sequence[tuple[int, int]] = ((0, 0), (0, 1))) -> pd.DataFrame:
+def global_table(
+    res: EventStudyResults, listings: pd.DataFrame, windows: Sequence[tuple[int, int]] = ((0, 0), (0, 1))
+) -> pd.DataFrame:
     """One row per listing and event: day 0 on its exchange, how it was placed, CARs with t and p."""
     names = dict(zip(listings["ticker"], listings["name"]))
     fe = res.firm_events[["event_id", "ticker", "exchange", "benchmarks", "day0", "day0_rule"]].copy()
@@ -97,16 +105,12 @@ def global_table(res, listings: pd.DataFrame, windows: Sequence[tuple[int, int]]
 def _figure(table: pd.DataFrame, out: Path, column: str) -> Path:
     """One panel per event, stacked, each listing's CAR as a bar labelled with its own day 0; NaN bars are
     left empty and say so."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     events = list(dict.fromkeys(table["event_id"]))
     per = table["ticker"].nunique()
-    fig, axes = plt.subplots(
-        len(events), 1, figsize=(8.5, (0.34 * per + 1.1) * len(events)), layout="constrained", squeeze=False
-    )
+    fig = Figure(figsize=(8.5, (0.34 * per + 1.1) * len(events)), layout="constrained")
+    axes = fig.subplots(len(events), 1, squeeze=False)
     for ax, event in zip(axes[:, 0], events):
         rows = table[table["event_id"] == event].iloc[::-1]
         values = rows[column].to_numpy(dtype=float) * 100
@@ -125,8 +129,7 @@ def _figure(table: pd.DataFrame, out: Path, column: str) -> Path:
     axes[-1, 0].set_xlabel(f"CAR{column[3:]} against the listing's local index, %")
     path = out / "figures" / "global_listings.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_png(fig, path)
     return path
 
 
@@ -137,30 +140,33 @@ def global_section(
     *,
     estimation_window: tuple[int, int] = (-250, -11),
     event_window: tuple[int, int] = (-5, 5),
-    unknown_session: str | None = None,
+    unknown_session: Literal["pre", "post"] | None = None,
     heading_level: int = 2,
     title: str = "Non-US listings",
     listings: str | os.PathLike[str] | None = None,
+    source: CsvSource | None = None,
 ) -> str:
     """Fit the non-US listings, write ``tables/global_listings.csv`` and ``figures/global_listings.png`` into
     ``out_dir``, and return the report section as Markdown (links relative to ``out_dir``).
 
     ``title`` heads the section (a study file's ``[sections.global] title``); ``listings`` is a file of
-    ``ticker, name, benchmark`` (default: the built-in :func:`load_listings`)."""
+    ``ticker, name, benchmark`` (default: the built-in :func:`load_listings`); ``source`` reads ``global_dir``
+    (default: a new :class:`~eventstudy.data.CsvSource`)."""
     folder = Path(global_dir)
     if not folder.is_dir():
         raise DataSourceError(f"The folder {folder} does not exist.", failures={str(folder): "no folder"})
     out = Path(out_dir)
-    listings = load_listings(listings)
+    names = load_listings(listings)
     res, attrs = global_study(
         events,
         folder,
-        listings=listings,
+        listings=names,
         estimation_window=estimation_window,
         event_window=event_window,
         unknown_session=unknown_session,
+        source=source,
     )
-    table = global_table(res, listings)
+    table = global_table(res, names)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "tables" / "global_listings.csv", index=False)
     figure = _figure(table, out, "car(+0,+1)")

@@ -11,11 +11,13 @@ statistic is formed, written from the numbers.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .estimation import EventStudy
+from ..data import PriceSource
+from ..estimation import EventStudy
 
 __all__ = ["outcome_rows"]
 
@@ -30,7 +32,7 @@ def outcome_rows(
     events: pd.DataFrame,
     *,
     tickers: Sequence[str] | None = None,
-    source=None,
+    source: PriceSource | None = None,
     market: str = "SPY",
     windows: Sequence[tuple[int, int]] = ((0, 0), (-1, 1)),
     estimation_window: tuple[int, int] = (-250, -11),
@@ -62,17 +64,21 @@ def outcome_rows(
     markdown : str
         The table as Markdown, with a note on each measure.
     """
-    common = dict(
-        tickers=tickers,
-        source=source,
-        market=market,
-        estimation_window=estimation_window,
-        event_window=event_window,
-    )
-    ols = EventStudy(events, model="market", **common).fit()
-    fitted = EventStudy(events, model=garch, **common).fit()
-    volume = EventStudy(events, model="market", outcome="volume", **common).fit()
-    volatility = EventStudy(events, model="market", outcome="volatility", **common).fit()
+
+    def fit(model: str, outcome: str = "returns") -> Any:  # EventStudy.fit() is untyped: results of the outcome
+        return EventStudy(
+            events,
+            tickers=tickers,
+            source=source,
+            market=market,
+            model=model,
+            outcome=outcome,
+            estimation_window=estimation_window,
+            event_window=event_window,
+        ).fit()
+
+    ols, fitted, volume = fit("market"), fit(garch), fit("market", "volume")
+    volatility = fit("market", "volatility")
     rows = []
     for window in windows:
         w = _window(window)

@@ -1,0 +1,31 @@
+"""Where a report's inputs came from, written so that a committed report reads the same on every machine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["portable", "describe_source"]
+
+
+def portable(value: Any, base: Path) -> Any:
+    """``value`` with every absolute path in it written relative to ``base`` (the report folder), so that a
+    committed report names its inputs the same way on every machine."""
+    if isinstance(value, dict):
+        return {k: portable(v, base) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(portable(v, base) for v in value)
+    if isinstance(value, str):
+        prefix, _, rest = value.rpartition(":") if value.startswith(("csv:", "yahoo:", "cache:")) else ("", "", value)
+        if os.path.isabs(rest):
+            relative = Path(os.path.relpath(rest, base.resolve())).as_posix()
+            return f"{prefix}:{relative}" if prefix else relative
+    return value
+
+
+def describe_source(source: object, base: Path) -> dict[str, Any]:
+    """The price source's own description (``describe()``), or its class name, with paths relative to ``base``."""
+    describe = getattr(source, "describe", None)
+    found = dict(describe()) if callable(describe) else {"source": type(source).__name__}
+    return dict(portable(found, base))

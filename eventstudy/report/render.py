@@ -1,0 +1,326 @@
+"""The written report: the story in Markdown (answer, events, raw moves, abnormal returns, tests, confounders,
+figures, method, provenance) and the same text as a standalone HTML page."""
+
+from __future__ import annotations
+
+import html
+import json
+
+import markdown as markdown_lib
+import numpy as np
+import pandas as pd
+
+from ..inference import recommend
+from ..summary import format_table, format_value, window_label
+from ._text import md_table
+from .config import ReportConfig, is_default_study
+from .run import Report
+
+__all__ = ["render_markdown", "render_html"]
+
+
+def render_markdown(report: Report) -> str:
+    config = report.config
+    primary = report.runs[0]
+    lines = [f"# {config.heading}", ""]
+    if config.question:
+        lines += [f"**Question.** {' '.join(config.question.split())}", ""]
+    if config.prose.get("intro"):
+        lines += [config.prose["intro"], ""]
+    lines += [
+        f"*Study `{config.name}`: {len(report.events)} event(s), {len(config.tickers)} tickers, "
+        f"{_model_text(config)}, estimation window {window_label(config.estimation_window)}, event window "
+        f"{window_label(config.event_window)} trading days. {_regenerate(config)}*",
+        "",
+        "## The answer in brief",
+        "",
+    ]
+    lines += _headline(report)
+    lines += ["", "## Events studied", ""]
+    ev = report.events
+    lines.append(
+        md_table(
+            pd.DataFrame(
+                {
+                    "event": ev["id"],
+                    "date": ev["date"].dt.strftime("%Y-%m-%d"),
+                    "release session": ev["session"],
+                    "day 0": ev["day0"].dt.strftime("%Y-%m-%d"),
+                    "kind": ev["category"] + ", " + ev["direction"],
+                    "what happened": ev["title"],
+                }
+            )
+        )
+    )
+    if (ev["session"] == "unknown").any():
+        lines += [
+            "",
+            "Where the release session is unknown, day 0 is the first session on or after the date (the earliest "
+            "session that could react); the (-1, +1) window covers the next session too.",
+        ]
+    lines += ["", "## Raw moves around the events", ""]
+    raw = report.raw_moves
+    shown = [
+        t
+        for t in [*config.focus_tickers, *dict.fromkeys(b for run in report.runs for b in run.benchmark)]
+        if t in raw.columns
+    ]
+    raw_view = raw[["event_id", "event_time", "date", *shown]].copy()
+    raw_view["date"] = raw_view["date"].dt.strftime("%Y-%m-%d")
+    raw_view = format_table(raw_view, dict.fromkeys(shown, "pct"))
+    lines.append(md_table(raw_view))
+    lines += [
+        "",
+        f"Close-to-close returns from {config.price_field.lower()} prices; `tables/raw_returns.csv` has every ticker.",
+    ]
+    if report.reported is not None and len(report.reported):
+        lines += ["", "### What the press reported, against the data", ""]
+        view = report.reported.copy()
+        view["trade_date"] = view["trade_date"].dt.strftime("%Y-%m-%d")
+        for column in ("move_pct", "data_pct", "difference_pp"):
+            view[column] = view[column].map(lambda v: format_value(v, "{:+.2f}"))
+        lines.append(
+            md_table(
+                view.rename(
+                    columns={"move_pct": "reported %", "data_pct": "data %", "difference_pp": "difference (pp)"}
+                )
+            )
+        )
+        lines += [
+            "",
+            "Only `close` rows are close-to-close returns; intraday and after-hours figures are not comparable.",
+        ]
+    lines += ["", "## Abnormal returns of the focus stocks", ""]
+    lines.append(md_table(_focus_table(report)))
+    lines += [
+        "",
+        "AR/CAR in percent; t uses MacKinlay's (1997) variance with the prediction-error term and the full covariance "
+        "of the window's abnormal returns (T-K degrees of freedom). `tables/comparison.csv` has every stock.",
+    ]
+    decomposition = _decomposition_text(report)
+    if decomposition:
+        lines += ["", "## Where the day-0 move came from", ""] + decomposition
+    lines += ["", "## Tests across the stocks (same-day events)", ""]
+    lines += _tests_text(report)
+    for section in report.sections:
+        lines += ["", section.rstrip()]
+    lines += ["", "## What else happened", ""]
+    for event in report.events.itertuples():
+        text = (
+            event.confounders.strip()
+            if isinstance(event.confounders, str) and event.confounders.strip()
+            else "none recorded in the catalog"
+        )
+        lines.append(f"- **{event.id}**: {text}")
+    notes = primary.results.contamination_notes(confounders=False)
+    if notes:
+        lines += ["", "Catalog events inside the estimation windows (contamination):", ""] + [f"- {n}" for n in notes]
+    lines += ["", "## Figures", ""]
+    for name, path in report.figures.items():
+        lines += [f"![{name}]({path})", ""]
+    if config.prose.get("closing"):
+        lines += [config.prose["closing"], ""]
+    lines += ["## Method", ""]
+    lines += _method_text(report)
+    lines += ["", "## Data provenance", ""]
+    lines += _provenance_text(report)
+    if report.warnings:
+        lines += ["", "## Warnings raised during the run", ""] + [f"- {w}" for w in report.warnings]
+    lines += ["", "## Files", ""]
+    lines += [f"- `{path}`" for path in [*report.tables.values()]] + ["- `results.json`: every number above"]
+    return "\n".join(lines) + "\n"
+
+
+def _regenerate(config: ReportConfig) -> str:
+    if is_default_study(config):
+        return f"Regenerate with `eventstudy report` (the study file `{config.study}`; options below)."
+    if config.study:
+        return f"Regenerate with `eventstudy report --study {config.study}` (options below)."
+    return "Regenerate with `eventstudy report` and the options recorded in `results.json`."
+
+
+def _model_text(config: ReportConfig) -> str:
+    specs = ", ".join(("market model vs " if "+" not in b else "multi-index model on ") + b for b in config.benchmarks)
+    return specs if config.model == "market" else f"{config.model} model" + (f"; {specs}" if specs else "")
+
+
+def _headline(report: Report) -> list[str]:
+    lines = []
+    config = report.config
+    events = report.events
+    for event_id, day0, session in zip(events["id"], events["day0"], events["session"]):
+        parts = []
+        for ticker in config.focus_tickers:
+            if ticker not in report.returns.columns:
+                continue
+            raw = report.returns[ticker].get(day0, np.nan)
+            abnormal = []
+            for run in report.runs:
+                r = run.car_of((0, 0), event_id, ticker)
+                if r is not None:
+                    abnormal.append(
+                        f"{format_value(r['car'], 'pct')} {run.label} (t = {r['t']:.2f}, p = {format_value(r['pvalue'], 'p')})"
+                    )
+            parts.append(f"{ticker} {format_value(raw, 'pct')} raw; abnormal " + "; ".join(abnormal))
+        position = int(report.returns.index.get_indexer(pd.DatetimeIndex([day0]))[0])
+        focus = [t for t in config.focus_tickers if t in report.returns.columns]
+        biggest = ""
+        if focus:
+            lo, hi = config.event_window
+            first = max(position + lo, 0)
+            span = report.returns[focus[0]].iloc[first : position + hi + 1]
+            if span.notna().any():
+                k = int(np.nanargmax(span.abs().to_numpy()))  # the first largest, as idxmax
+                day, rel = span.index[k], first + k - position
+                biggest = f" {focus[0]}'s largest raw move in the event window was {format_value(span.iloc[k], 'pct')} on {day:%Y-%m-%d} (day {rel:+d})."
+        lines.append(
+            f"- **{event_id}** (day 0 = {day0:%Y-%m-%d}, {session} release): " + " | ".join(parts) + "." + biggest
+        )
+    pooled = _pooled_day0(report)
+    if pooled:
+        lines += ["", pooled]
+    reading = config.prose.get(
+        "reading", "Check the confounders below before reading any abnormal return as the events' effect."
+    )
+    lines += ["", reading]
+    return lines
+
+
+def _pooled_day0(report: Report) -> str:
+    run = report.runs[0]
+    tests = run.tests
+    day0 = (tests["window_start"] == 0) & (tests["window_end"] == 0)
+    pick = tests[tests["test"].isin(["kp_bmp", "mvrm_average", "csect_t"]) & day0]
+    if pick.empty:
+        return ""
+    parts = []
+    for test, event_id, stat, pvalue, note in zip(
+        pick["test"], pick["event_id"], pick["stat"], pick["pvalue"], pick["note"]
+    ):
+        where = f" [{event_id}]" if isinstance(event_id, str) else ""
+        if np.isfinite(stat):
+            parts.append(f"{test}{where}: stat {stat:.2f}, p = {format_value(pvalue, 'p')}")
+        else:
+            parts.append(f"{test}{where}: not computed ({note})")
+    aar = run.tables["aar"]
+    day0 = aar.loc[aar["event_time"] == 0, "aar"]
+    return (
+        f"Across all {run.results.n} firm-events {run.label}, the average day-0 abnormal return was "
+        f"{format_value(day0.iloc[0], 'pct') if len(day0) else 'n/a'}; same-day tests: " + "; ".join(parts) + "."
+    )
+
+
+def _focus_table(report: Report) -> pd.DataFrame:
+    rows = []
+    for run in report.runs:
+        for ticker in report.config.focus_tickers:
+            for event_id in report.events["id"]:
+                row = {"benchmark": run.label, "event": event_id, "ticker": ticker}
+                for window in run.car:
+                    hit = run.car_of(window, event_id, ticker)
+                    label = window_label(window)
+                    row[f"CAR {label}"] = format_value(hit["car"], "pct") if hit is not None else "dropped"
+                    row[f"t {label}"] = format_value(hit["t"], "{:.2f}") if hit is not None else ""
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _decomposition_text(report: Report) -> list[str]:
+    multi = [run for run in report.runs if len(run.benchmark) > 1]
+    if not multi:
+        return []
+    run = multi[0]
+    parts = run.tables["decompose"]
+    parts = parts[parts["ticker"].isin(report.config.focus_tickers)]
+    view = parts.drop(columns=["window_start", "window_end"])
+    view = format_table(view, dict.fromkeys(view.columns[2:], "pct"))
+    return [
+        f"The {run.label} model splits each raw day-0 return into the part explained by each index (beta times "
+        "the index's return), the stock's usual drift (alpha) and the abnormal remainder:",
+        "",
+        md_table(view),
+    ]
+
+
+def _tests_text(report: Report) -> list[str]:
+    lines = []
+    for run in report.runs:
+        first_two = report.config.table_windows[:2]
+        pooled = run.pooled_tests
+        pooled = pooled[[w in first_two for w in zip(pooled["window_start"], pooled["window_end"])]]
+        view = pooled[["test", "event_id", "window_start", "window_end", "stat", "pvalue", "n", "note"]].copy()
+        view["window"] = [window_label((a, b)) for a, b in zip(view.pop("window_start"), view.pop("window_end"))]
+        view["event_id"] = view["event_id"].fillna("all")
+        view = format_table(view, {"stat": "{:.2f}", "pvalue": "p"})
+        lines += [
+            f"### {run.label}",
+            "",
+            md_table(view[["test", "event_id", "window", "stat", "pvalue", "n", "note"]]),
+            "",
+        ]
+        if run is report.runs[0]:
+            lines += (
+                ["Suited to this design:", ""]
+                + [f"- `{name}`: {why}" for name, why in recommend(run.results.fit)]
+                + [""]
+            )
+    lines.append(
+        "All firms react on the same day, so their abnormal returns are correlated: the plain cross-sectional "
+        "t (`csect_t`), `patell` and `bmp` over-reject. Kolari-Pynnonen (`kp_*`) and the multivariate regression "
+        "(`mvrm_*`, Binder 1985) account for it."
+    )
+    return lines
+
+
+def _method_text(report: Report) -> list[str]:
+    config = report.config
+    return [
+        f"- Normal-return model: {_model_text(config)}, fitted by OLS on each firm-event's estimation window "
+        f"{window_label(config.estimation_window)} (trading days relative to day 0).",
+        "- Day 0 is the first NYSE session that could react to the release: the event date for releases before the "
+        "open or during the session, the next session for releases after the close.",
+        "- Abnormal return = actual minus the model's prediction; CAR sums them over the window; standard errors "
+        "follow MacKinlay (1997) with the prediction-error term and the full covariance of the window.",
+        f"- Returns: {config.return_kind} close-to-close returns from {config.price_field} prices, aligned to NYSE "
+        "sessions without filling gaps.",
+        "- Tests: Patell (1976), Boehmer-Musumeci-Poulsen (1991), Kolari-Pynnonen (2010), Corrado (1989) rank and "
+        "Cowan (1992) generalized sign, Brown-Warner (1985), Binder (1985) multivariate regression; see "
+        "`eventstudy.inference` for formulas.",
+    ]
+
+
+def _provenance_text(report: Report) -> list[str]:
+    primary = report.runs[0].results.provenance
+    lines = [f"- Price source: `{json.dumps(report.source, default=str)}`"]
+    lines.append(f"- SHA-256 of the returns used: `{primary.get('returns_sha256', '')}`")
+    ranges = primary.get("return_ranges", {})
+    if ranges:
+        lines.append("- Return ranges: " + "; ".join(f"{k} {v[0]}..{v[1]}" for k, v in ranges.items() if v))
+    for note in primary.get("notes", []):
+        lines.append(f"- Note: {note}")
+    versions = primary.get("versions", {})
+    lines.append("- Software: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v))
+    dropped = pd.concat([run.tables["dropped"].assign(benchmark=run.label) for run in report.runs], ignore_index=True)
+    if len(dropped):
+        lines += [
+            "",
+            "Firm-events that could not be estimated:",
+            "",
+            md_table(dropped[["benchmark", "event_id", "ticker", "reason"]]),
+        ]
+    else:
+        lines.append("- Every firm-event was estimated (none dropped).")
+    return lines
+
+
+def render_html(markdown_text: str, title: str) -> str:
+    body = markdown_lib.markdown(markdown_text, extensions=["tables"])
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.45}"
+        "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 7px}"
+        "th{background:#f3f3f3}img{max-width:100%}code{background:#f5f5f5;padding:0 3px}"
+    )
+    return (
+        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{style}</style></head><body>\n{body}\n</body></html>\n"
+    )
