@@ -302,6 +302,10 @@ def simulate(
 
     collected: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {name: ([], []) for name in names}
     chunk = max(1, CHUNK_CELLS // (per_sample * len(grid)))
+    # as many chunks for every thread: a multiple of the workers, each no larger than the cap
+    n_chunks = -(-n_samples // chunk)
+    n_chunks = -(-n_chunks // workers) * workers
+    chunk = -(-n_samples // n_chunks)
 
     def run_chunk(first: int) -> list[tuple[np.ndarray, np.ndarray]]:
         last = min(n_samples, first + chunk)

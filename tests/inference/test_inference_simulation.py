@@ -197,11 +197,13 @@ def test_real_returns(prices_dir):
     assert clustered.attrs["n_firms"] < 50 and clustered.loc["kp_bmp", "n_valid"] == 30
 
 
-def test_threads_over_chunks_give_the_table_of_one_thread(monkeypatch):
-    # small chunks, so that three threads each take several; the draw is seeded, so the tables must be equal
-    monkeypatch.setattr("eventstudy.inference.simulation.CHUNK_CELLS", 20_000)
+def test_threads_and_chunks_do_not_change_the_table(monkeypatch):
+    # one thread over many small chunks, then three threads over three chunks: the draw is seeded and each
+    # sample is a group of its own, so the tables must be equal to the last bit
     kwargs = dict(n_samples=60, n_firms=20, seed=4, tests=["bmp", "rank", "kp_bmp", "pseudo_event"], clustered=True)
+    monkeypatch.setattr("eventstudy.inference.simulation.CHUNK_CELLS", 20_000)
     one = es.simulate(universe(5, rho=0.1), workers=1, **kwargs)
+    monkeypatch.setattr("eventstudy.inference.simulation.CHUNK_CELLS", 10**9)
     three = es.simulate(universe(5, rho=0.1), workers=3, **kwargs)
     pd.testing.assert_frame_equal(one, three, check_exact=True)
     with pytest.raises(ValueError, match="workers"):
