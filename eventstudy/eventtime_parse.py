@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .calendar import SESSIONS
-from .quality import check_numbers
+from .misread import check_numbers
 
 __all__ = ["REFERENCE_TZ", "GIVEN", "LOCAL", "EventTimes", "parse_event_times"]
 

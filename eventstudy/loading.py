@@ -20,8 +20,9 @@ from .calendar import TradingCalendar
 from .data import default_source
 from .exceptions import DataQualityWarning, DataSourceError
 from .layout import CalendarSpec
+from .misread import case_hint, check_return_values
 from .provenance import describe_source
-from .quality import case_hint, check_return_values, warn_implausible
+from .quality import warn_implausible
 from .spec import FitSpec
 
 __all__ = ["load_returns", "given_returns", "required_span"]

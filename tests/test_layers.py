@@ -1,0 +1,189 @@
+"""The house drawing, checked: each module's import-time imports of the package point down the layers.
+
+The layers, bottom to top (the README's "What is inside" table describes them):
+
+0. foundation: exceptions, argument checks, checks of misread values, exchange symbols, table rendering;
+1. data: price and factor sources, the cache, atomic writes;
+2. time: trading calendars, event time, the event catalog, the session layout, returns on it;
+3. estimation core: the stacked fit, models, design, firm-events, contamination, data quality, outcomes;
+4. inference: the tests, simulation, CAR regressions;
+5. results and studies: ``EventStudy``, results, storage, the intraday study;
+6. presentation: plots, the report, study files, the command line.
+
+A module may import its own layer or one below when it is imported. An import inside a function is not
+counted (a few break a cycle or defer a heavy library, each with a comment saying which), nor one under
+``TYPE_CHECKING``. The test reads the source with :mod:`ast`; it imports nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "eventstudy"
+
+LAYERS: dict[str, int] = {
+    # 0 foundation (the package root imports only the exceptions when loaded; public names come lazily)
+    "eventstudy": 0,
+    "eventstudy.exceptions": 0,
+    "eventstudy._validation": 0,
+    "eventstudy._keys": 0,
+    "eventstudy._xcals": 0,
+    "eventstudy.misread": 0,
+    "eventstudy.exchanges": 0,
+    "eventstudy.summary": 0,
+    # 1 data
+    "eventstudy.data": 1,
+    "eventstudy._atomic": 1,
+    # 2 time
+    "eventstudy.calendar": 2,
+    "eventstudy.eventtime": 2,
+    "eventstudy.eventtime_parse": 2,
+    "eventstudy.events": 2,
+    "eventstudy.layout": 2,
+    "eventstudy._returns": 2,
+    "eventstudy.currency": 2,
+    # 3 estimation core
+    "eventstudy.panel": 3,
+    "eventstudy.fit": 3,
+    "eventstudy.models": 3,
+    "eventstudy.garch": 3,
+    "eventstudy.quality": 3,
+    "eventstudy.firmevents": 3,
+    "eventstudy.contamination": 3,
+    "eventstudy.spec": 3,
+    "eventstudy.design": 3,
+    "eventstudy.drops": 3,
+    "eventstudy.provenance": 3,
+    "eventstudy.loading": 3,
+    "eventstudy.outcomes": 3,
+    "eventstudy.intraday_bars": 3,
+    # 4 inference
+    "eventstudy.inference": 4,
+    "eventstudy.regression": 4,
+    "eventstudy.intraday_results": 4,
+    # 5 results and studies
+    "eventstudy.results": 5,
+    "eventstudy.storage": 5,
+    "eventstudy.estimation": 5,
+    "eventstudy.intraday": 5,
+    # 6 presentation
+    "eventstudy.plotting": 6,
+    "eventstudy.plotting_intraday": 6,
+    "eventstudy.report": 6,
+    "eventstudy.study": 6,
+    "eventstudy.cli": 6,
+    "eventstudy.__main__": 6,
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def layer(module: str) -> int:
+    """The layer of a module: its own entry, else its package's (``eventstudy.data.cache`` -> data)."""
+    parts = module.split(".")
+    for end in range(len(parts), 0, -1):
+        name = ".".join(parts[:end])
+        if name in LAYERS and (end == len(parts) or name != "eventstudy"):
+            return LAYERS[name]
+    raise KeyError(module)
+
+
+def import_time_imports(module: str, source: str | None = None, *, is_package: bool | None = None):
+    """(line, module) of the package's modules that ``module`` imports when it is loaded (from its file, or
+    from ``source``)."""
+    if source is None:
+        path = MODULES[module]
+        source, is_package = path.read_text(encoding="utf-8"), path.name == "__init__.py"
+    found: list[tuple[int, str]] = []
+
+    def visit(statements) -> None:
+        for node in statements:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                visit(node.orelse)
+            elif isinstance(node, (ast.If, ast.Try)):
+                visit(node.body)
+                visit(getattr(node, "orelse", []))
+                for handler in getattr(node, "handlers", []):
+                    visit(handler.body)
+                visit(getattr(node, "finalbody", []))
+            elif isinstance(node, ast.Import):
+                found.extend((node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "eventstudy")
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = module.split(".") if is_package else module.split(".")[:-1]
+                    base = base[: len(base) - node.level + 1]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                if target.split(".")[0] != "eventstudy":
+                    continue
+                for alias in node.names:  # `from . import storage` names a module
+                    full = f"{target}.{alias.name}"
+                    found.append((node.lineno, full if full in MODULES else target))
+
+    visit(ast.parse(source).body)
+    return found
+
+
+def test_every_module_has_a_layer():
+    unplaced = [m for m in MODULES if not _placed(m)]
+    assert not unplaced, f"add these modules to LAYERS in tests/test_layers.py: {unplaced}"
+
+
+def _placed(module: str) -> bool:
+    try:
+        layer(module)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _placed(m)))
+def test_imports_point_down_the_layers(module):
+    upward = [
+        f"line {line}: {target} (layer {layer(target)})"
+        for line, target in import_time_imports(module)
+        if target in MODULES and layer(target) > layer(module)
+    ]
+    assert not upward, f"{module} (layer {layer(module)}) imports a higher layer when loaded: {upward}"
+
+
+def test_the_check_reads_imports_the_way_python_resolves_them():
+    source = """
+from __future__ import annotations
+from typing import TYPE_CHECKING
+import numpy as np
+from . import base
+from .. import storage
+from ..inference.parametric import p_t
+import eventstudy.fit
+if TYPE_CHECKING:
+    from ..results import EventStudyResults
+else:
+    from ..models import get_model
+def later():
+    from ..report import build
+"""
+    found = [target for _, target in import_time_imports("eventstudy.data.local", source, is_package=False)]
+    assert found == [
+        "eventstudy.data.base",
+        "eventstudy.storage",
+        "eventstudy.inference.parametric",
+        "eventstudy.fit",
+        "eventstudy.models",
+    ]
+    # a package's relative imports start from the package itself
+    found = [target for _, target in import_time_imports("eventstudy.data", "from .cache import X", is_package=True)]
+    assert found == ["eventstudy.data.cache"]
+    assert layer("eventstudy.data.cache") == 1 and layer("eventstudy.report.build") == 6
+    with pytest.raises(KeyError):
+        layer("eventstudy_other.module")
