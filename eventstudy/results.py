@@ -288,9 +288,10 @@ class EventStudyResults:
         """
         # the inference layer is imported where a test runs, here and below: it loads scipy.stats (0.8 s), which
         # a fit and its tables do not need (benchmarks/startup.py)
-        from .inference.base import MIN_FIRM_EVENTS, TESTS, Batch, Groups, entry_labels
+        from .inference.base import MIN_FIRM_EVENTS, TESTS, Batch, Groups
         from .inference.parametric import p_t
         from .inference.resampling import skew_batch
+        from .inference.runner import entry_labels
 
         window = self._window(window)
         values = self.bhar(window)["bhar"].to_numpy(dtype=float)

@@ -22,18 +22,8 @@ from . import nonparametric  # noqa: F401  # isort: skip
 from . import multivariate  # noqa: F401  # isort: skip
 from . import resampling  # noqa: F401  # isort: skip
 from . import crossevent  # noqa: F401  # isort: skip
-from .base import (
-    MIN_FIRM_EVENTS,
-    SMALL_SAMPLE,
-    TESTS,
-    Design,
-    TestResult,
-    TestSpec,
-    design,
-    recommend,
-    run_tests,
-    tests_in_scope,
-)
+from .advice import Design, design, recommend
+from .base import MIN_FIRM_EVENTS, SMALL_SAMPLE, TESTS, TestResult, TestSpec, tests_in_scope
 from .crossevent import im_t
 from .multivariate import mvrm_average, mvrm_joint
 from .nonparametric import (
@@ -59,6 +49,7 @@ from .parametric import (
     patell,
 )
 from .resampling import boot_skew_t, pseudo_event, pseudo_event_mean, pseudo_event_t, skew_t, sq
+from .runner import run_tests
 from .statistic import EmpiricalDistribution, TestStatistic, test_statistics
 
 __all__ = [

@@ -24,16 +24,14 @@ returns NaN with the reason in :attr:`TestResult.note`, as linearmodels' ``Inval
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
-from threadpoolctl import threadpool_limits
 
-from .._validation import check_choice, check_window
+from .._validation import check_choice
 from ..fit import StackedFit
 from ..panel import gather
 
@@ -43,25 +41,16 @@ __all__ = [
     "TESTS",
     "MIN_FIRM_EVENTS",
     "SMALL_SAMPLE",
-    "run_tests",
     "tests_in_scope",
-    "recommend",
-    "design",
-    "Design",
 ]
 
 #: cross-sectional tests need at least this many firm-events with a CAR over the window
 MIN_FIRM_EVENTS = 5
 #: below this many firm-events the normal approximations of patell, rank and generalized_sign are rough
 SMALL_SAMPLE = 20
-#: a design is "clustered" when at least this share of firm-events shares its event window with another
-CLUSTERED_SHARE = 0.5
 
 Scope = Literal["single", "cross-section", "clustered"]
 SCOPES: tuple[str, ...] = ("single", "cross-section", "clustered")
-RESULT_COLUMNS = [
-    "test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note", "scope", "event_id", "ticker"
-]  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -513,32 +502,8 @@ def single(batch: Batch, test: str, window) -> TestResult:
 
 
 # --------------------------------------------------------------------------------------------------------
-# running many tests, and choosing them
+# the registry, by scope
 # --------------------------------------------------------------------------------------------------------
-
-
-def _windows(windows) -> list[tuple[int, int]]:
-    if isinstance(windows, tuple) and len(windows) == 2 and all(hasattr(w, "__index__") for w in windows):
-        return [check_window("windows", windows)]
-    try:
-        items = list(windows)
-    except TypeError:
-        raise TypeError(
-            f"The 'windows' parameter must be a (start, end) pair or a list of them. Got {windows!r} instead."
-        ) from None
-    if not items:
-        raise ValueError("The 'windows' parameter must hold at least one (start, end) window. Got none.")
-    return [check_window("windows", w) for w in items]
-
-
-def _test_names(tests) -> list[str]:
-    if tests is None:
-        return list(TESTS)
-    names = [tests] if isinstance(tests, str) else list(tests)
-    unknown = [name for name in names if name not in TESTS]
-    if unknown:
-        raise ValueError(f"The 'tests' parameter must name tests among {tuple(TESTS)}. Got unknown {unknown!r}.")
-    return names
 
 
 def tests_in_scope(*scopes: str) -> list[str]:
@@ -554,338 +519,3 @@ def tests_in_scope(*scopes: str) -> list[str]:
 
 
 tests_in_scope.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, where a test module imports it
-
-
-def _labels(labels, n: int) -> tuple[np.ndarray, np.ndarray]:
-    none = np.full(n, None, dtype=object)
-    if labels is None:
-        return none, none.copy()
-    if hasattr(labels, "columns"):
-        if len(labels) != n:
-            raise ValueError(f"The 'labels' parameter must have one row per firm-event ({n}). Got {len(labels)}.")
-        if not {"event_id", "ticker"} & set(labels.columns):
-            raise KeyError("The 'labels' parameter must have an 'event_id' or a 'ticker' column.")
-        pick = lambda col: (  # noqa: E731
-            np.array([None if v is None else str(v) for v in labels[col].tolist()], dtype=object)
-            if col in labels.columns
-            else none.copy()
-        )
-        return pick("event_id"), pick("ticker")
-    items = list(labels)
-    if len(items) != n:
-        raise ValueError(f"The 'labels' parameter must have one entry per firm-event ({n}). Got {len(items)}.")
-    event_id, ticker = none.copy(), none.copy()
-    for i, item in enumerate(items):
-        if isinstance(item, tuple):
-            event_id[i], ticker[i] = (None if v is None else str(v) for v in item)
-        else:
-            event_id[i] = None if item is None else str(item)
-    return event_id, ticker
-
-
-def _join(values: np.ndarray) -> str | None:
-    seen = [v for v in dict.fromkeys(values.tolist()) if v is not None]
-    return ", ".join(seen) if seen else None
-
-
-_UNSET = object()
-
-
-def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.ndarray, one_event=_UNSET):
-    """``(event_id, ticker)`` arrays, one entry per entry of ``batch``: the firm-event's for single-firm
-    tests, the members' distinct labels joined by ``", "`` for per-cluster tests, and for a cross-sectional
-    test the event when all firm-events belong to one (None when the test pools several events;
-    ``one_event``, when given, is that answer computed once by the caller)."""
-    n = len(batch)
-    if spec.scope == "single":
-        return event_id[:n], ticker[:n]
-    if batch.rows is not None:
-        pairs = [
-            (_join(event_id[rows]), _join(ticker[rows])) if rows is not None else (None, None) for rows in batch.rows
-        ]
-        return np.array([p[0] for p in pairs], dtype=object), np.array([p[1] for p in pairs], dtype=object)
-    one = _one_event(event_id) if one_event is _UNSET else one_event
-    return np.full(n, one, dtype=object), np.full(n, None, dtype=object)
-
-
-def _one_event(event_id: np.ndarray) -> str | None:
-    """The event all firm-events belong to, or None when they belong to several (or none)."""
-    events = {v for v in event_id.tolist() if v is not None}
-    return events.pop() if len(events) == 1 else None
-
-
-def run_tests(
-    fit: StackedFit,
-    windows,
-    tests: str | Sequence[str] | None = None,
-    *,
-    labels=None,
-    clusters=None,
-    exclude=None,
-) -> pd.DataFrame:
-    """Run registered tests on one or more windows and return one tidy table.
-
-    Parameters
-    ----------
-    fit : StackedFit
-    windows : (int, int) or sequence of (int, int)
-        Tested windows in relative trading days, inside the fit's event window.
-    tests : str or sequence of str, optional
-        Names from :data:`TESTS`; all of them by default.
-    labels : DataFrame or sequence, optional
-        One entry per firm-event (row of ``fit``): a DataFrame with ``event_id`` and/or ``ticker`` columns,
-        a sequence of ``(event_id, ticker)`` pairs, or a sequence of event ids.  Fills the ``event_id`` and
-        ``ticker`` columns of per-firm-event rows; a cluster row gets its members' distinct labels joined by
-        ``", "``.
-    clusters : array_like, optional
-        One label per firm-event splitting same-day firm-events into separate MVRM systems (for example the
-        event each firm-event belongs to); by default every date forms one system.
-    exclude : array_like, optional
-        Sessions (rows of ``fit.data``, or a boolean mask over them) left out of the null distributions
-        the resampling tests draw from the estimation window (``permutation``, ``sq``, ``pseudo_event*``,
-        ``generalized_sign``'s expected share): flagged market shocks, say.  The fit is unchanged.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``test, window_start, window_end, stat, pvalue, n, distribution, note, scope, event_id,
-        ticker``; one row per cross-sectional test and window, one per firm-event for single-firm tests and
-        one per same-day cluster for the MVRM tests.  ``scope`` is the test's :attr:`TestSpec.scope`
-        (``"single"``, ``"cross-section"`` or ``"clustered"``), so the pooled rows are those whose scope is
-        not ``"single"`` (:func:`tests_in_scope` names them, to run only those).
-    """
-    names = _test_names(tests)
-    event_id, ticker = _labels(labels, fit.n)
-    parts: dict[str, list] = {name: [] for name in RESULT_COLUMNS}
-    with single_threaded_blas():
-        _run_into(parts, fit, names, _windows(windows), event_id, ticker, clusters, exclude)
-    column = lambda name: np.concatenate(parts[name]) if parts[name] else np.array([])  # noqa: E731
-    return _table(column)
-
-
-def single_threaded_blas():
-    """A context in which BLAS uses one thread (threadpoolctl), for the statistics' many small products.
-
-    The matrices here are at most a cluster's firms by the grid's days; BLAS threads buy nothing on them,
-    and on a busy machine they cost: the correlation and MVRM steps ran 10-20x slower with OpenBLAS's
-    default threads than with one on a shared 2-core machine (``benchmarks/README.md``).
-    """
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude) -> None:
-    one_event = _one_event(event_id)  # the same for every cross-sectional test and window
-    for window in windows:
-        inp = Inputs(fit, window, clusters=clusters, exclude=exclude)
-        for name in names:
-            spec = TESTS[name]
-            batch = spec.kernel(inp)
-            size = len(batch)
-            who = entry_labels(spec, batch, event_id, ticker, one_event)
-            for column, values in (
-                ("test", np.full(size, name, dtype=object)),
-                ("window_start", np.full(size, window[0], dtype=np.int64)),
-                ("window_end", np.full(size, window[1], dtype=np.int64)),
-                ("stat", batch.stat),
-                ("pvalue", batch.pvalue),
-                ("n", batch.n),
-                ("distribution", batch.distribution),
-                ("note", batch.note),
-                ("scope", np.full(size, spec.scope, dtype=object)),
-                ("event_id", who[0]),
-                ("ticker", who[1]),
-            ):
-                parts[column].append(np.asarray(values))
-
-
-def _table(column) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "test": pd.Series(column("test"), dtype=str),
-            "window_start": pd.Series(column("window_start"), dtype=np.int64),
-            "window_end": pd.Series(column("window_end"), dtype=np.int64),
-            "stat": pd.Series(column("stat"), dtype=float),
-            "pvalue": pd.Series(column("pvalue"), dtype=float),
-            "n": pd.Series(column("n"), dtype=np.int64),
-            "distribution": pd.Series(column("distribution"), dtype=str),
-            "note": pd.Series(column("note"), dtype=str),
-            "scope": pd.Series(column("scope"), dtype=str),
-            # object columns keep None where a row has no firm-event or cluster label
-            "event_id": pd.Series(column("event_id"), dtype=object),
-            "ticker": pd.Series(column("ticker"), dtype=object),
-        },
-        columns=RESULT_COLUMNS,
-    )
-
-
-@dataclass(frozen=True)
-class Design:
-    """How the firm-events of a fit are spread over calendar time.
-
-    Attributes
-    ----------
-    n_firm_events : int
-    n_dates : int
-        Distinct event dates (day 0 sessions).
-    n_securities : int
-    share_same_day : float
-        Share of firm-events whose day 0 is also another firm-event's day 0.
-    share_clustered : float
-        Share of firm-events whose event window shares a calendar day with another firm-event's event window
-        (same-day events and events closer than the window length).
-    largest_cluster : int
-        Most firm-events on one date.
-    min_estimation_days : int
-        Fewest estimation-window observations of any firm-event.
-    """
-
-    n_firm_events: int
-    n_dates: int
-    n_securities: int
-    share_same_day: float
-    share_clustered: float
-    largest_cluster: int
-    min_estimation_days: int
-
-    @property
-    def clustered(self) -> bool:
-        return self.share_clustered >= CLUSTERED_SHARE
-
-    def __str__(self) -> str:
-        return (
-            f"{self.n_firm_events} firm-events of {self.n_securities} securities on {self.n_dates} dates; "
-            f"{self.share_same_day:.0%} share day 0 with another, {self.share_clustered:.0%} have overlapping "
-            f"event windows; largest cluster {self.largest_cluster}; fewest estimation days "
-            f"{self.min_estimation_days}"
-        )
-
-
-def design(fit: StackedFit) -> Design:
-    """Describe how the firm-events of ``fit`` cluster in calendar time (see :class:`Design`)."""
-    day0 = np.asarray(fit.day0)
-    n = len(day0)
-    if n == 0:
-        return Design(0, 0, 0, 0.0, 0.0, 0, 0)
-    dates, inverse, counts = np.unique(day0, return_inverse=True, return_counts=True)
-    same_day = counts[inverse] > 1
-    width = fit.event_window[1] - fit.event_window[0] + 1
-    # a firm-event's window overlaps another's when the next or previous distinct date is closer than the width
-    gap_next = np.append(np.diff(dates), np.iinfo(np.int64).max)
-    gap_prev = np.insert(np.diff(dates), 0, np.iinfo(np.int64).max)
-    near = (np.minimum(gap_next, gap_prev) < width)[inverse]
-    return Design(
-        n_firm_events=n,
-        n_dates=len(dates),
-        n_securities=len(np.unique(fit.firm)),
-        share_same_day=float(same_day.mean()),
-        share_clustered=float((same_day | near).mean()),
-        largest_cluster=int(counts.max()),
-        min_estimation_days=int(np.min(fit.n_obs)),
-    )
-
-
-def recommend(fit: StackedFit) -> list[tuple[str, str]]:
-    r"""Tests suited to the design of ``fit``, each with the reason.
-
-    Rules (thresholds are module constants):
-
-    * one firm-event: ``car_t``, ``permutation`` and the equal-tailed ``sq``;
-    * fewer than :data:`MIN_FIRM_EVENTS` firm-events: the same per firm-event, because cross-sectional
-      tests do not run (their variance comes from the cross-section);
-    * clustered (at least :data:`CLUSTERED_SHARE` of firm-events share calendar days of their event
-      windows with another): ``kp_bmp``, ``kp_patell`` and ``rank``, because cross-correlated abnormal
-      returns make ``csect_t``, ``patell`` and ``bmp`` over-reject, and ``pseudo_event`` and ``grank_t``,
-      which absorb it (``results/size-power``: both within 2 binomial SE of 5% on same-day semiconductor
-      samples); with same-day firm-events also
-      ``mvrm_average`` (the equally weighted portfolio's t, exact whatever the cluster size) and
-      ``mvrm_joint`` when the largest same-day cluster :math:`N` satisfies :math:`N < \nu - 3`,
-      :math:`\nu = T - K` from the fewest estimation days, so that McKeon's F runs for every window
-      (Hotelling's F for one-day windows needs only :math:`N\le\nu`);
-    * spread-out dates: ``bmp``, ``patell``, ``rank``, ``generalized_sign``, ``csect_t``;
-    * several event dates with same-day firm-events: also ``im_t``, for the average effect across dates;
-    * fewer than :data:`SMALL_SAMPLE` firm-events: also the exact ``sign`` and ``wilcoxon`` tests, and the
-      per-firm-event ``car_t``, since the normal approximations are rough.
-    """
-    d = design(fit)
-    n = d.n_firm_events
-    one = [
-        ("car_t", "time-series t of each firm-event's CAR with MacKinlay's prediction-error variance"),
-        ("permutation", "ranks each CAR among the firm's own estimation-window CARs; no normality assumed"),
-        (
-            "sq",
-            "equal-tailed: the CAR against both sample tails of the firm's own estimation-window CARs; holds a "
-            "1% level on fat-tailed returns where car_t does not (exclude_dates= drops flagged market shocks)",
-        ),
-    ]
-    if n <= 1:
-        return one
-    if n < MIN_FIRM_EVENTS:
-        why = f"only {n} firm-events: cross-sectional tests need at least {MIN_FIRM_EVENTS} and are not reliable"
-        return [(name, f"{reason} ({why})") for name, reason in one]
-    out: list[tuple[str, str]] = []
-    if d.clustered:
-        corr = (
-            f"{d.share_clustered:.0%} of firm-events share event days, so their abnormal returns are "
-            "cross-correlated and csect_t, patell and bmp over-reject"
-        )
-        out += [
-            ("kp_bmp", f"{corr}; Kolari-Pynnonen scale BMP's t by the estimated average correlation"),
-            ("kp_patell", "Patell's Z adjusted for the same cross-correlation (Kolari & Pynnonen 2010)"),
-            (
-                "pseudo_event",
-                "BMP's t against the same t on every estimation-window day moved to day 0 for all firms at once: "
-                "the null keeps the cross-correlation and the fat tails (Hein & Westfall 2004)",
-            ),
-            (
-                "grank_t",
-                "Kolari & Pynnonen's (2011) generalized rank test: robust to cross-correlation, event-induced "
-                "volatility and multi-day windows (thin-tailed at 1% on tightly correlated clusters)",
-            ),
-        ]
-        if d.share_same_day > 0:
-            # nu = T - K of the MVRM system (K = 0 for market-adjusted returns), from the fewest estimation
-            # days: a cluster's common days can only be fewer
-            nu = d.min_estimation_days - fit.n_params
-            average = (
-                "mvrm_average",
-                "the average effect of a same-day cluster: the equally weighted portfolio's t, exact under "
-                "normality whatever the cluster size",
-            )
-            if d.largest_cluster < nu - 3:
-                joint = (
-                    "Binder's system test uses the full cross-firm covariance of same-day firms; its F is exact "
-                    "only for normal returns and over-rejects with fat tails (see results/size-power)"
-                )
-                out += [("mvrm_joint", joint), average]
-            else:
-                too_large = (
-                    f"the largest same-day cluster ({d.largest_cluster} firm-events) is too large for the joint "
-                    f"MVRM test with T - K = {nu} estimation days (McKeon's F needs T - K > N + 3); mvrm_average "
-                    "still runs"
-                )
-                out += [average, ("rank", too_large)]
-        if not any(name == "rank" for name, _ in out):
-            out.append(("rank", "daily mean ranks with their estimation-window variance absorb cross-correlation"))
-    else:
-        out += [
-            ("bmp", "standardized CARs with a cross-sectional variance: robust to event-induced variance"),
-            ("patell", "standardized CARs with their time-series variances"),
-            ("rank", "Corrado's rank test: no normality, robust to outliers"),
-            ("generalized_sign", "Cowan's sign test against the share of positive estimation-window CARs"),
-            ("csect_t", "the plain t of mean CAR, as a benchmark"),
-        ]
-        if d.share_clustered > 0:
-            share = f"{d.share_clustered:.0%} of firm-events share event days"
-            out.append(("kp_bmp", f"{share}: adjusts BMP for their cross-correlation"))
-    if d.n_dates >= 2 and d.share_same_day > 0:
-        out.append(
-            (
-                "im_t",
-                f"the average effect across {d.n_dates} event dates: a t test on each date's mean CAR, robust to "
-                "any correlation within a date (Ibragimov & Muller 2010)",
-            )
-        )
-    if n < SMALL_SAMPLE:
-        few = f"only {n} firm-events: an exact small-sample distribution"
-        out += [("wilcoxon", few), ("sign", few), one[0]]
-    return out

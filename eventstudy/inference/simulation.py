@@ -28,7 +28,8 @@ from .._validation import check_positive_int, check_windows
 from ..exceptions import EventStudyWarning
 from ..models import estimate, get_model
 from ..panel import AlignedData, relative_days
-from .base import TESTS, Inputs, _test_names, single_threaded_blas
+from .base import TESTS, Inputs
+from .runner import _test_names, single_threaded_blas
 
 __all__ = ["simulate", "eligible_sessions"]
 

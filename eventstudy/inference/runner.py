@@ -1,0 +1,210 @@
+"""Running registered tests: one tidy table for many tests, windows and labels.
+
+:func:`run_tests` builds one :class:`~eventstudy.inference.base.Inputs` per window and calls each test's
+kernel on it, so what several tests share (the ranks, the MVRM systems, the Kolari-Pynnonen pair
+correlations) is computed once; the rows keep each entry's event and ticker labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from .._validation import check_window
+from ..fit import StackedFit
+from .base import TESTS, Batch, Inputs, TestSpec
+
+__all__ = ["run_tests", "entry_labels", "single_threaded_blas"]
+
+RESULT_COLUMNS = [
+    "test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note", "scope", "event_id", "ticker"
+]  # fmt: skip
+
+
+def _windows(windows) -> list[tuple[int, int]]:
+    if isinstance(windows, tuple) and len(windows) == 2 and all(hasattr(w, "__index__") for w in windows):
+        return [check_window("windows", windows)]
+    try:
+        items = list(windows)
+    except TypeError:
+        raise TypeError(
+            f"The 'windows' parameter must be a (start, end) pair or a list of them. Got {windows!r} instead."
+        ) from None
+    if not items:
+        raise ValueError("The 'windows' parameter must hold at least one (start, end) window. Got none.")
+    return [check_window("windows", w) for w in items]
+
+
+def _test_names(tests) -> list[str]:
+    if tests is None:
+        return list(TESTS)
+    names = [tests] if isinstance(tests, str) else list(tests)
+    unknown = [name for name in names if name not in TESTS]
+    if unknown:
+        raise ValueError(f"The 'tests' parameter must name tests among {tuple(TESTS)}. Got unknown {unknown!r}.")
+    return names
+
+
+def _labels(labels, n: int) -> tuple[np.ndarray, np.ndarray]:
+    none = np.full(n, None, dtype=object)
+    if labels is None:
+        return none, none.copy()
+    if hasattr(labels, "columns"):
+        if len(labels) != n:
+            raise ValueError(f"The 'labels' parameter must have one row per firm-event ({n}). Got {len(labels)}.")
+        if not {"event_id", "ticker"} & set(labels.columns):
+            raise KeyError("The 'labels' parameter must have an 'event_id' or a 'ticker' column.")
+        pick = lambda col: (  # noqa: E731
+            np.array([None if v is None else str(v) for v in labels[col].tolist()], dtype=object)
+            if col in labels.columns
+            else none.copy()
+        )
+        return pick("event_id"), pick("ticker")
+    items = list(labels)
+    if len(items) != n:
+        raise ValueError(f"The 'labels' parameter must have one entry per firm-event ({n}). Got {len(items)}.")
+    event_id, ticker = none.copy(), none.copy()
+    for i, item in enumerate(items):
+        if isinstance(item, tuple):
+            event_id[i], ticker[i] = (None if v is None else str(v) for v in item)
+        else:
+            event_id[i] = None if item is None else str(item)
+    return event_id, ticker
+
+
+def _join(values: np.ndarray) -> str | None:
+    seen = [v for v in dict.fromkeys(values.tolist()) if v is not None]
+    return ", ".join(seen) if seen else None
+
+
+_UNSET = object()
+
+
+def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.ndarray, one_event=_UNSET):
+    """``(event_id, ticker)`` arrays, one entry per entry of ``batch``: the firm-event's for single-firm
+    tests, the members' distinct labels joined by ``", "`` for per-cluster tests, and for a cross-sectional
+    test the event when all firm-events belong to one (None when the test pools several events;
+    ``one_event``, when given, is that answer computed once by the caller)."""
+    n = len(batch)
+    if spec.scope == "single":
+        return event_id[:n], ticker[:n]
+    if batch.rows is not None:
+        pairs = [
+            (_join(event_id[rows]), _join(ticker[rows])) if rows is not None else (None, None) for rows in batch.rows
+        ]
+        return np.array([p[0] for p in pairs], dtype=object), np.array([p[1] for p in pairs], dtype=object)
+    one = _one_event(event_id) if one_event is _UNSET else one_event
+    return np.full(n, one, dtype=object), np.full(n, None, dtype=object)
+
+
+def _one_event(event_id: np.ndarray) -> str | None:
+    """The event all firm-events belong to, or None when they belong to several (or none)."""
+    events = {v for v in event_id.tolist() if v is not None}
+    return events.pop() if len(events) == 1 else None
+
+
+def run_tests(
+    fit: StackedFit,
+    windows,
+    tests: str | Sequence[str] | None = None,
+    *,
+    labels=None,
+    clusters=None,
+    exclude=None,
+) -> pd.DataFrame:
+    """Run registered tests on one or more windows and return one tidy table.
+
+    Parameters
+    ----------
+    fit : StackedFit
+    windows : (int, int) or sequence of (int, int)
+        Tested windows in relative trading days, inside the fit's event window.
+    tests : str or sequence of str, optional
+        Names from :data:`TESTS`; all of them by default.
+    labels : DataFrame or sequence, optional
+        One entry per firm-event (row of ``fit``): a DataFrame with ``event_id`` and/or ``ticker`` columns,
+        a sequence of ``(event_id, ticker)`` pairs, or a sequence of event ids.  Fills the ``event_id`` and
+        ``ticker`` columns of per-firm-event rows; a cluster row gets its members' distinct labels joined by
+        ``", "``.
+    clusters : array_like, optional
+        One label per firm-event splitting same-day firm-events into separate MVRM systems (for example the
+        event each firm-event belongs to); by default every date forms one system.
+    exclude : array_like, optional
+        Sessions (rows of ``fit.data``, or a boolean mask over them) left out of the null distributions
+        the resampling tests draw from the estimation window (``permutation``, ``sq``, ``pseudo_event*``,
+        ``generalized_sign``'s expected share): flagged market shocks, say.  The fit is unchanged.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``test, window_start, window_end, stat, pvalue, n, distribution, note, scope, event_id,
+        ticker``; one row per cross-sectional test and window, one per firm-event for single-firm tests and
+        one per same-day cluster for the MVRM tests.  ``scope`` is the test's :attr:`TestSpec.scope`
+        (``"single"``, ``"cross-section"`` or ``"clustered"``), so the pooled rows are those whose scope is
+        not ``"single"`` (:func:`tests_in_scope` names them, to run only those).
+    """
+    names = _test_names(tests)
+    event_id, ticker = _labels(labels, fit.n)
+    parts: dict[str, list] = {name: [] for name in RESULT_COLUMNS}
+    with single_threaded_blas():
+        _run_into(parts, fit, names, _windows(windows), event_id, ticker, clusters, exclude)
+    column = lambda name: np.concatenate(parts[name]) if parts[name] else np.array([])  # noqa: E731
+    return _table(column)
+
+
+def single_threaded_blas():
+    """A context in which BLAS uses one thread (threadpoolctl), for the statistics' many small products.
+
+    The matrices here are at most a cluster's firms by the grid's days; BLAS threads buy nothing on them,
+    and on a busy machine they cost: the correlation and MVRM steps ran 10-20x slower with OpenBLAS's
+    default threads than with one on a shared 2-core machine (``benchmarks/README.md``).
+    """
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude) -> None:
+    one_event = _one_event(event_id)  # the same for every cross-sectional test and window
+    for window in windows:
+        inp = Inputs(fit, window, clusters=clusters, exclude=exclude)
+        for name in names:
+            spec = TESTS[name]
+            batch = spec.kernel(inp)
+            size = len(batch)
+            who = entry_labels(spec, batch, event_id, ticker, one_event)
+            for column, values in (
+                ("test", np.full(size, name, dtype=object)),
+                ("window_start", np.full(size, window[0], dtype=np.int64)),
+                ("window_end", np.full(size, window[1], dtype=np.int64)),
+                ("stat", batch.stat),
+                ("pvalue", batch.pvalue),
+                ("n", batch.n),
+                ("distribution", batch.distribution),
+                ("note", batch.note),
+                ("scope", np.full(size, spec.scope, dtype=object)),
+                ("event_id", who[0]),
+                ("ticker", who[1]),
+            ):
+                parts[column].append(np.asarray(values))
+
+
+def _table(column) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "test": pd.Series(column("test"), dtype=str),
+            "window_start": pd.Series(column("window_start"), dtype=np.int64),
+            "window_end": pd.Series(column("window_end"), dtype=np.int64),
+            "stat": pd.Series(column("stat"), dtype=float),
+            "pvalue": pd.Series(column("pvalue"), dtype=float),
+            "n": pd.Series(column("n"), dtype=np.int64),
+            "distribution": pd.Series(column("distribution"), dtype=str),
+            "note": pd.Series(column("note"), dtype=str),
+            "scope": pd.Series(column("scope"), dtype=str),
+            # object columns keep None where a row has no firm-event or cluster label
+            "event_id": pd.Series(column("event_id"), dtype=object),
+            "ticker": pd.Series(column("ticker"), dtype=object),
+        },
+        columns=RESULT_COLUMNS,
+    )
