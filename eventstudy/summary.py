@@ -53,11 +53,13 @@ def format_value(value, spec: str) -> str:
     """One number for reading: ``"pct"`` (+1.23%), ``"p"`` (0.012 or <0.001) or a format string; '' for NaN."""
     if value is None or pd.isna(value):
         return ""
-    if spec == "pct":
-        return f"{value:+.2%}"
     if spec == "p":
         return "<0.001" if value < 0.001 else f"{value:.3f}"
-    return spec.format(value)
+    text = f"{value:+.2%}" if spec == "pct" else spec.format(value)
+    # a value that rounds to zero prints as zero, not "-0.00": its sign is below the shown precision
+    if text.startswith("-") and not any(c in "123456789" for c in text.split("e")[0].split("E")[0]):
+        text = ("+" if spec == "pct" or spec.startswith("{:+") else "") + text[1:]
+    return text
 
 
 @dataclass(frozen=True)

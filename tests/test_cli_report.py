@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -91,11 +92,39 @@ def test_report_numbers_equal_the_api(report_dir, api_results):
 def test_report_tells_the_raw_move_and_the_press_check(report_dir):
     text = (report_dir / "report.md").read_text()
     # NVDA closed +5.63 % on 2025-05-13 and +3.10 % on 2025-05-07 (PROVENANCE.md section 4.4; press: +3.1 %)
-    assert "NVDA +5.63% raw" in text and "NVDA +3.10% raw" in text
+    assert "NVDA rose 5.63%" in text and "NVDA rose 3.10%" in text
     press = pd.read_csv(report_dir / "tables" / "press_check.csv")
     row = press[(press["ticker"] == "NVDA") & (press["trade_date"] == "2025-05-07")].iloc[0]
     assert row["move_pct"] == pytest.approx(3.1) and abs(row["difference_pp"]) < 0.01
     assert "Riyadh" in text or "Humain" in text  # the confounders of 05-13 from the catalog
+
+
+@pytest.mark.slow
+def test_the_answer_in_brief_reads_one_sentence_per_event_then_a_table(report_dir):
+    text = (report_dir / "report.md").read_text()
+    brief = text.split("## The answer in brief", 1)[1].split("\n## ", 1)[0]
+    sentences = [line for line in brief.splitlines() if line.startswith("- **")]
+    assert len(sentences) == 2  # the study's two events
+    header = next(line for line in brief.splitlines() if line.startswith("| event"))
+    assert [c.strip() for c in header.strip("|").split("|")] == [
+        "event", "ticker", "raw day 0", "benchmark", "abnormal day 0", "t", "p"
+    ]  # fmt: skip
+    # 2 events x 2 focus stocks x 4 benchmarks; t with two decimals in every row (tabulate used to print 0.5)
+    rows = [line for line in brief.splitlines() if line.startswith("| ") and "%" in line]
+    assert len(rows) == 16
+    assert all(re.fullmatch(r"-?\d+\.\d\d", row.strip("|").split("|")[5].strip()) for row in rows)
+    assert "![Prices around the events](figures/prices.png)" in brief
+
+
+@pytest.mark.slow
+def test_the_report_says_how_to_regenerate_it_without_a_machine_path(report_dir):
+    text = (report_dir / "report.md").read_text()
+    section = text.split("## How to regenerate", 1)[1].split("\n## ", 1)[0]
+    command = section.split("```bash", 1)[1].split("```", 1)[0]
+    assert command.strip().startswith("eventstudy report") and f"--out {report_dir.name}" in command
+    assert "--prices-dir " in command and not re.search(r"--prices-dir /", command)
+    assert "[How to regenerate](#how-to-regenerate)" in text
+    assert 'id="how-to-regenerate"' in (report_dir / "report.html").read_text()
 
 
 def test_unknown_event_id_is_one_line_and_exit_2(capsys, prices_dir, tmp_path):

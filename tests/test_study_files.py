@@ -121,7 +121,7 @@ def test_a_report_on_your_own_catalog_says_nothing_of_the_builtin_study(own_cata
     assert text.startswith("# Event study: tariffs\n")
     assert not [word for word in RESCISSION_WORDS if word in text]
     # the focus is the first two tickers given, not the default study's stocks
-    assert "- **liberation-day-2025-04-02** (day 0 = 2025-04-03, post release): AVGO " in text
+    assert "- **liberation-day-2025-04-02** (day 0 2025-04-03, post release): AVGO " in text
     assert "| INTC " in text and "MU " not in text.split("## Abnormal returns of the focus stocks")[1].split("##")[0]
     html = (own_catalog_report / "report.html").read_text()
     assert "<title>Event study: tariffs</title>" in html
@@ -149,8 +149,9 @@ def test_a_study_file_brings_its_title_question_prose_and_focus(tmp_path, prices
     assert "**Question.** Did the 90-day pause move memory makers?" in lines
     assert text.index("An intro of ours.") < text.index("## The answer in brief") < text.index("Read it our way.")
     assert text.index("A closing of ours.") < text.index("## Method")
-    assert "Regenerate with `eventstudy report --study tariffs.toml`" in text
-    assert "- **tariff-pause-2025-04-09** (day 0 = 2025-04-09, intraday release): MU " in text
+    command = text.split("## How to regenerate", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    assert "--study tariffs.toml" in command and "--out out" in command  # run from tmp_path, which holds both
+    assert "- **tariff-pause-2025-04-09** (day 0 2025-04-09, intraday release): MU " in text
     assert "liberation-day" not in text.split("## Events studied")[1].split("##")[0]
     assert "CAR (+0,+1)" in text and "CAR (-5,+5)" not in text
 

@@ -374,3 +374,22 @@ def test_settings_and_provenance_are_copies(res):
     provenance["source"] = None
     assert res.settings["model"] == "market"
     assert res.provenance["source"] is not None
+
+
+def test_a_value_that_rounds_to_zero_prints_without_a_minus_sign():
+    from eventstudy.summary import format_value
+
+    assert format_value(-0.000001, "pct") == "+0.00%"  # -0.0001 %: below the two decimals shown
+    assert format_value(-0.001, "{:.2f}") == "0.00" and format_value(-1e-9, "{:+.2f}") == "+0.00"
+    assert format_value(-0.004, "pct") == "-0.40%" and format_value(-0.5, "{:.2f}") == "-0.50"
+    assert format_value(-1.2e-5, "{:.2e}") == "-1.20e-05"  # scientific notation keeps its digits
+
+
+def test_report_tables_print_numbers_as_formatted_and_right_aligned():
+    from eventstudy.report._text import md_table
+
+    frame = pd.DataFrame({"test": ["rank", "bmp"], "t": ["0.50", "-1.35"], "p": ["<0.001", "0.200"], "n": [3, 12]})
+    lines = md_table(frame).splitlines()
+    assert lines[1] == "|:-------|------:|-------:|----:|"  # text left, numbers right
+    assert lines[2] == "| rank   |  0.50 | <0.001 |   3 |"  # "0.50" is not parsed back into 0.5
+    assert md_table(frame.iloc[:0]) == "(none)"

@@ -15,5 +15,22 @@ def slug(text: str) -> str:
 
 
 def md_table(frame: pd.DataFrame) -> str:
-    """``frame`` as a Markdown table without its index; ``(none)`` when it has no rows."""
-    return frame.to_markdown(index=False) if len(frame) else "(none)"
+    """``frame`` as a Markdown table without its index; ``(none)`` when it has no rows.
+
+    Values are printed as they are: numbers formatted upstream keep their format (tabulate would parse "0.50"
+    back into 0.5 and "+3.10" into 3.1), and columns of numbers, formatted or not, are right-aligned.
+    """
+    if not len(frame):
+        return "(none)"
+    align = ["right" if _numeric(frame[column]) else "left" for column in frame.columns]
+    return frame.to_markdown(index=False, disable_numparse=True, colalign=align)
+
+
+_NUMBER = re.compile(r"^[<>]?[+-]?(\d[\d,]*\.?\d*|\.\d+)([eE][+-]?\d+)?%?$")
+
+
+def _numeric(column: pd.Series) -> bool:
+    """Whether every non-empty value reads as a number ("+1.23%", "<0.001", "-0.5", 42)."""
+    values = [str(v).strip() for v in column if not (v is None or (isinstance(v, float) and v != v))]
+    values = [v for v in values if v]
+    return bool(values) and all(_NUMBER.match(v) for v in values)

@@ -25,7 +25,8 @@ from ..data import CsvSource
 from ..estimation import EventStudy
 from ..exceptions import DataSourceError, EventStudyWarning
 from ..results import EventStudyResults
-from ..summary import window_label
+from ..summary import format_value, window_label
+from ._text import md_table
 from .figures import save_png
 
 __all__ = ["load_listings", "global_study", "global_section"]
@@ -201,7 +202,7 @@ def global_section(
     for column in [c for c in shown.columns if c.startswith("t(")]:
         shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     for column in [c for c in shown.columns if c.startswith("p(")]:
-        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+        shown[column] = shown[column].map(lambda v: format_value(v, "p"))
     keep = [
         "event_id",
         "name",
@@ -214,7 +215,7 @@ def global_section(
         "t(+0,+1)",
         "p(+0,+1)",
     ]
-    lines += ["", shown[keep].to_markdown(index=False), ""]
+    lines += ["", md_table(shown[keep]), ""]
     if len(res.dropped):
         lines += ["Not estimated:", ""] + [
             f"- {r.ticker} on {r.event_id}: {r.reason}" for r in res.dropped.itertuples()

@@ -26,6 +26,8 @@ from ..data.bars import INTERVALS, calendar_for, exchange_calendar, schedule
 from ..exceptions import DataSourceError
 from ..intraday import IntradayResults, IntradayStudy, _sessions_used, session_gaps
 from ..plotting_intraday import plot_intraday
+from ..summary import format_value
+from ._text import md_table
 from .figures import save_png
 
 __all__ = ["IntradayCase", "CASES_FILE", "load_cases", "intraday_section", "intraday_table"]
@@ -445,10 +447,11 @@ def intraday_section(
     for column in ("t",):
         shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     for column in ("pvalue", "placebo_pvalue"):
-        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+        shown[column] = shown[column].map(lambda v: format_value(v, "p"))
+    shown["n_placebo"] = shown["n_placebo"].map(lambda v: format_value(v, "{:.0f}"))
     keep = ["case", "interval", "ticker", "market", "window", "price_change", "market_price_change", "car", "t", "pvalue",
             "placebo_pvalue", "n_placebo"]  # fmt: skip
-    lines += [shown[keep].fillna("").to_markdown(index=False), ""]
+    lines += [md_table(shown[keep].fillna("")), ""]
     if figure is not None:
         lines += [f"![Cumulative raw and abnormal returns through the day]({figure.relative_to(out).as_posix()})", ""]
     return "\n".join(lines)

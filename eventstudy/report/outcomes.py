@@ -18,6 +18,8 @@ import pandas as pd
 
 from ..data import PriceSource
 from ..estimation import EventStudy
+from ..summary import format_value
+from ._text import md_table
 
 __all__ = ["outcome_rows"]
 
@@ -111,9 +113,9 @@ def outcome_rows(
 
 def _markdown(frame: pd.DataFrame, dropped: pd.DataFrame) -> str:
     shown = frame.copy()
-    for column, fmt in (("estimate", "{:.4f}"), ("stat", "{:.2f}"), ("pvalue", "{:.3f}")):
-        shown[column] = [fmt.format(v) if np.isfinite(v) else "" for v in shown[column]]
-    lines = [shown.to_markdown(index=False), ""]  # every row names its event: two events never look alike
+    for column, fmt in (("estimate", "{:.4f}"), ("stat", "{:.2f}"), ("pvalue", "p")):
+        shown[column] = [format_value(v, fmt) for v in shown[column]]
+    lines = [md_table(shown), ""]  # every row names its event: two events never look alike
     returns = frame[frame["measure"].str.startswith("return") & (frame["window"] == "day 0")]
     for (event_id, ticker), group in returns.groupby(["event_id", "ticker"], sort=False):
         ols = group.loc[group["measure"].str.contains("OLS"), "stat"]

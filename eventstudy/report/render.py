@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html
 import json
+import os
+from pathlib import Path
 
 import markdown as markdown_lib
 import numpy as np
@@ -117,7 +119,8 @@ def render_markdown(report: Report) -> str:
         lines += ["", "Catalog events inside the estimation windows (contamination):", ""] + [f"- {n}" for n in notes]
     lines += ["", "## Figures", ""]
     for name, path in report.figures.items():
-        lines += [f"![{name}]({path})", ""]
+        if name != "prices":  # shown with the answer in brief
+            lines += [f"![{name}]({path})", ""]
     if config.prose.get("closing"):
         lines += [config.prose["closing"], ""]
     lines += ["## Method", ""]
@@ -126,17 +129,58 @@ def render_markdown(report: Report) -> str:
     lines += _provenance_text(report)
     if report.warnings:
         lines += ["", "## Warnings raised during the run", ""] + [f"- {w}" for w in report.warnings]
+    lines += ["", "## How to regenerate", ""] + _regenerate_section(config)
     lines += ["", "## Files", ""]
     lines += [f"- `{path}`" for path in [*report.tables.values()]] + ["- `results.json`: every number above"]
     return "\n".join(lines) + "\n"
 
 
 def _regenerate(config: ReportConfig) -> str:
-    if is_default_study(config):
-        return f"Regenerate with `eventstudy report` (the study file `{config.study}`; options below)."
-    if config.study:
-        return f"Regenerate with `eventstudy report --study {config.study}` (options below)."
-    return "Regenerate with `eventstudy report` and the options recorded in `results.json`."
+    return "Regenerate it with the command under [How to regenerate](#how-to-regenerate)."
+
+
+def _regenerate_section(config: ReportConfig) -> list[str]:
+    """The command that wrote this report, run from the folder that holds the report's folder, with the
+    inputs' paths relative to it (so the text is the same on every machine with the same layout)."""
+    here = config.out_dir.resolve().parent
+
+    def path(value: str) -> str:
+        return Path(os.path.relpath(Path(value).resolve(), here)).as_posix()
+
+    command = ["eventstudy report"]
+    if config.study and not is_default_study(config):
+        command.append(f"--study {config.study}")
+    if config.prices_dir:
+        command.append(f"--prices-dir {path(config.prices_dir)}")
+    if config.reported_moves:
+        command.append(f"--reported-moves {path(config.reported_moves)}")
+    if config.unknown_session != "pre":
+        command.append(f"--unknown-session {config.unknown_session}")
+    command.append(f"--out {config.out_dir.resolve().name}")
+    study = (
+        "the package's own study file"
+        if is_default_study(config)
+        else f"the study file `{config.study}` (give its path)"
+        if config.study
+        else "the options recorded in `results.json`"
+    )
+    return [
+        f"From the folder that holds this report's folder (`{config.out_dir.resolve().parent.name}/` here), with {study}:",
+        "",
+        "```bash",
+        " \\\n  ".join(command),
+        "```",
+        "",
+        "- `--prices-dir`: a folder of `<TICKER>.csv` daily prices, read offline; without it prices come from Yahoo "
+        "Finance through the local cache (`EVENTSTUDY_OFFLINE=1` forbids the network).",
+        "- `--reported-moves`: press-reported price moves to check against the data (the table above).",
+        "- `--unknown-session post`: place events whose release session is unknown on the next session instead of "
+        "the first that could react.",
+        "- `--study FILE`: another study (title, question, events, tickers, benchmarks, windows, focus stocks, prose); "
+        "`eventstudy report --help` lists every option.",
+        "",
+        "Every number above is in `results.json`, with the settings and the SHA-256 of the returns used.",
+    ]
 
 
 def _model_text(config: ReportConfig) -> str:
@@ -145,37 +189,27 @@ def _model_text(config: ReportConfig) -> str:
 
 
 def _headline(report: Report) -> list[str]:
-    lines = []
+    """One sentence per event, the day-0 numbers behind them in one table, then the price figure."""
     config = report.config
-    events = report.events
-    for event_id, day0, session in zip(events["id"], events["day0"], events["session"]):
-        parts = []
-        for ticker in config.focus_tickers:
-            if ticker not in report.returns.columns:
-                continue
-            raw = report.returns[ticker].get(day0, np.nan)
-            abnormal = []
-            for run in report.runs:
-                r = run.car_of((0, 0), event_id, ticker)
-                if r is not None:
-                    abnormal.append(
-                        f"{format_value(r['car'], 'pct')} {run.label} (t = {r['t']:.2f}, p = {format_value(r['pvalue'], 'p')})"
-                    )
-            parts.append(f"{ticker} {format_value(raw, 'pct')} raw; abnormal " + "; ".join(abnormal))
-        position = int(report.returns.index.get_indexer(pd.DatetimeIndex([day0]))[0])
-        focus = [t for t in config.focus_tickers if t in report.returns.columns]
-        biggest = ""
-        if focus:
-            lo, hi = config.event_window
-            first = max(position + lo, 0)
-            span = report.returns[focus[0]].iloc[first : position + hi + 1]
-            if span.notna().any():
-                k = int(np.nanargmax(span.abs().to_numpy()))  # the first largest, as idxmax
-                day, rel = span.index[k], first + k - position
-                biggest = f" {focus[0]}'s largest raw move in the event window was {format_value(span.iloc[k], 'pct')} on {day:%Y-%m-%d} (day {rel:+d})."
-        lines.append(
-            f"- **{event_id}** (day 0 = {day0:%Y-%m-%d}, {session} release): " + " | ".join(parts) + "." + biggest
-        )
+    focus = [t for t in config.focus_tickers if t in report.returns.columns]
+    rows = _day0_rows(report, focus)
+    lines = [f"- {_event_sentence(report, event, rows, focus)}" for event in report.events.itertuples()]
+    if len(rows):
+        table = rows.assign(
+            raw=rows["raw"].map(lambda v: format_value(v, "pct")),
+            abnormal=rows["abnormal"].map(lambda v: format_value(v, "pct")),
+            t=rows["t"].map(lambda v: format_value(v, "{:.2f}")),
+            p=rows["p"].map(lambda v: format_value(v, "p")),
+        ).rename(columns={"raw": "raw day 0", "abnormal": "abnormal day 0"})
+        lines += [
+            "",
+            md_table(table),
+            "",
+            "Raw: the close-to-close return on day 0. Abnormal: minus the model's prediction, with MacKinlay's t and "
+            "its two-sided p (T-K degrees of freedom).",
+        ]
+    if "prices" in report.figures:
+        lines += ["", f"![Prices around the events]({report.figures['prices']})"]
     pooled = _pooled_day0(report)
     if pooled:
         lines += ["", pooled]
@@ -184,6 +218,75 @@ def _headline(report: Report) -> list[str]:
     )
     lines += ["", reading]
     return lines
+
+
+def _day0_rows(report: Report, focus: list[str]) -> pd.DataFrame:
+    """Event, ticker, benchmark, raw day-0 return, abnormal return, t and p of every focus firm-event."""
+    rows = []
+    for event_id, day0 in zip(report.events["id"], report.events["day0"]):
+        for ticker in focus:
+            raw = report.returns[ticker].get(day0, np.nan)
+            for run in report.runs:
+                hit = run.car_of((0, 0), event_id, ticker)
+                if hit is not None:
+                    rows.append(
+                        {"event": event_id, "ticker": ticker, "raw": raw, "benchmark": run.label}
+                        | {"abnormal": hit["car"], "t": hit["t"], "p": hit["pvalue"]}
+                    )
+    return pd.DataFrame(rows, columns=["event", "ticker", "raw", "benchmark", "abnormal", "t", "p"])
+
+
+def _event_sentence(report: Report, event, rows: pd.DataFrame, focus: list[str]) -> str:
+    """``**id** (day 0 ..., session release): NVDA rose 3.10% and AMD 1.76%; vs SPY ...; significance.``"""
+    head = f"**{event.id}** (day 0 {event.day0:%Y-%m-%d}, {event.session} release)"
+    mine = rows[rows["event"] == event.id]
+    if mine.empty:
+        return f"{head}: no focus stock was estimated around this event."
+    moves = [
+        f"{t} {'rose' if r > 0 else 'fell' if r < 0 else 'was flat'}{f' {abs(r):.2%}' if r else ''}"
+        for t, r in mine.drop_duplicates("ticker")[["ticker", "raw"]].itertuples(index=False)
+        if np.isfinite(r)
+    ]
+    first = mine[mine["benchmark"] == report.runs[0].label]
+    against = ", ".join(f"{t} {format_value(a, 'pct')}" for t, a in zip(first["ticker"], first["abnormal"]))
+    sentence = f"{head}: {_join_words(moves)} on day 0; abnormal {report.runs[0].label}: {against}."
+    significant = mine[mine["p"] < 0.05]
+    if significant.empty:
+        k = int(np.nanargmin(mine["p"].to_numpy())) if mine["p"].notna().any() else None
+        smallest = (
+            ""
+            if k is None
+            else f" (smallest p = {format_value(mine['p'].iloc[k], 'p')}, "
+            + (f"{mine['ticker'].iloc[k]} {mine['benchmark'].iloc[k]})")
+        )
+        sentence += f" No day-0 abnormal return is significant at 5% against any of the {mine['benchmark'].nunique()} benchmarks{smallest}."
+    else:
+        shown = [
+            f"{t} {b} (p = {format_value(p, 'p')})"
+            for t, b, p in significant[["ticker", "benchmark", "p"]].itertuples(index=False)
+        ]
+        sentence += f" Significant at 5%: {_join_words(shown)}."
+    biggest = _largest_move(report, event.day0, focus[0]) if focus else ""
+    return sentence + biggest
+
+
+def _join_words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+
+
+def _largest_move(report: Report, day0: pd.Timestamp, ticker: str) -> str:
+    """A sentence when ``ticker``'s largest raw move in the event window fell on another day than day 0."""
+    position = int(report.returns.index.get_indexer(pd.DatetimeIndex([day0]))[0])
+    lo, hi = report.config.event_window
+    first = max(position + lo, 0)
+    span = report.returns[ticker].iloc[first : position + hi + 1]
+    if not span.notna().any():
+        return ""
+    k = int(np.nanargmax(span.abs().to_numpy()))  # the first largest, as idxmax
+    day, rel = span.index[k], first + k - position
+    if rel == 0:
+        return ""
+    return f" {ticker}'s largest raw move in the event window was {format_value(span.iloc[k], 'pct')} on {day:%Y-%m-%d} (day {rel:+d})."
 
 
 def _pooled_day0(report: Report) -> str:
@@ -314,7 +417,8 @@ def _provenance_text(report: Report) -> list[str]:
 
 
 def render_html(markdown_text: str, title: str) -> str:
-    body = markdown_lib.markdown(markdown_text, extensions=["tables"])
+    # toc: ids on headings, for the links between sections; fenced_code: the command to regenerate
+    body = markdown_lib.markdown(markdown_text, extensions=["tables", "toc", "fenced_code"])
     style = (
         "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.45}"
         "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 7px}"
