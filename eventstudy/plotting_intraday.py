@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .data.bars import exchange_calendar, schedule
-from .plotting import _figure_and_axes, _percent_axis
+from .plotting._common import _figure_and_axes, _percent_axis
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
