@@ -25,7 +25,7 @@ from ..data import CsvSource
 from ..data.bars import INTERVALS, calendar_for, exchange_calendar, schedule
 from ..exceptions import DataSourceError
 from ..intraday import IntradayResults, IntradayStudy, _sessions_used, session_gaps
-from ..plotting_intraday import plot_intraday
+from ..plotting import plot_intraday
 from .figures import save_png
 
 __all__ = ["IntradayCase", "CASES_FILE", "load_cases", "intraday_section", "intraday_table"]
