@@ -75,7 +75,7 @@ _LAZY: dict[str, str] = {
     "IntradayResults": ".intraday",
     "bar_returns": ".intraday",
     "session_gaps": ".intraday",
-    "plot_intraday": ".plotting_intraday",
+    "plot_intraday": ".plotting",
     "implausible_returns": ".quality",
     "market_shocks": ".results",
     # inference
@@ -141,8 +141,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         get_model,
     )
     from .outcomes import VolatilityResults, abnormal_volatility, log_volume, parkinson_variance, volatility_tests
-    from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices
-    from .plotting_intraday import plot_intraday
+    from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_intraday, plot_prices
     from .quality import implausible_returns
     from .regression import CarRegression, car_regression
     from .report.outcomes import outcome_rows

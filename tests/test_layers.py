@@ -71,7 +71,6 @@ LAYERS: dict[str, int] = {
     "eventstudy.intraday": 5,
     # 6 presentation
     "eventstudy.plotting": 6,
-    "eventstudy.plotting_intraday": 6,
     "eventstudy.report": 6,
     "eventstudy.study": 6,
     "eventstudy.cli": 6,

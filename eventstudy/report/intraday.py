@@ -25,7 +25,7 @@ from ..data import CsvSource
 from ..data.bars import INTERVALS, calendar_for, exchange_calendar, schedule
 from ..exceptions import DataSourceError
 from ..intraday import IntradayResults, IntradayStudy, _sessions_used, session_gaps
-from ..plotting_intraday import plot_intraday
+from ..plotting import plot_intraday
 from ..summary import format_value
 from ._text import md_table
 from .figures import save_png
