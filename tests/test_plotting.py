@@ -138,7 +138,7 @@ def test_plot_car_window_starts_cumulating_at_its_first_day(res):
 
 
 def test_plot_car_average_is_the_caar_with_a_cross_sectional_band(res):
-    ax = plot_car(res, kind="average", ci=0.9).axes[0]
+    ax = plot_car(res, kind="average", ci=0.9, band="cross-section").axes[0]
     line, band = ax.lines[0], ax.collections[0]
     start, end = res.event_window
     z = stats.norm.ppf(0.95)
@@ -149,6 +149,34 @@ def test_plot_car_average_is_the_caar_with_a_cross_sectional_band(res):
         lower, upper = band_at(band, t)
         half = z * cars.std(ddof=1) / np.sqrt(len(cars))
         assert (lower, upper) == pytest.approx((cars.mean() - half, cars.mean() + half), rel=1e-9)
+
+
+def test_plot_car_average_band_for_same_day_events_is_brown_warners(res, returns):
+    # two announcements, two stocks each on the same day: "auto" takes the portfolio band, recomputed here from
+    # a statsmodels OLS per firm-event on its own estimation window
+    import statsmodels.api as sm
+
+    ax = plot_car(res, kind="average").axes[0]
+    assert "portfolio SE (Brown-Warner)" in ax.get_legend().get_texts()[1].get_text()
+    est_lo, est_hi = res.estimation_window
+    residuals = []
+    for event in res.firm_events.itertuples():
+        position = returns.index.get_loc(event.day0)
+        window = returns.iloc[position + est_lo : position + est_hi + 1]
+        fit = sm.OLS(window[event.ticker], sm.add_constant(window["SPY"])).fit()
+        residuals.append(fit.resid.to_numpy())
+    aar = np.mean(residuals, axis=0)  # one average residual per relative day of the estimation window
+    s = np.std(aar, ddof=1)
+    start = res.event_window[0]
+    for t, y in zip(ax.lines[0].get_xdata(), ax.lines[0].get_ydata()):
+        lower, upper = band_at(ax.collections[0], t)
+        half = Z95 * s * np.sqrt(t - start + 1)
+        assert (lower, upper) == pytest.approx((y - half, y + half), rel=1e-9)
+    # the cross-sectional band stays available, and names what it assumes
+    ax = plot_car(res, kind="average", band="cross-section").axes[0]
+    assert "separate dates" in ax.get_legend().get_texts()[1].get_text()
+    with pytest.raises(ValueError, match="'band'"):
+        plot_car(res, kind="average", band="wrong")
 
 
 def test_plot_car_marks_day_zero_labels_axes_and_formats_percent(res):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from .._validation import check_choice
+from ..inference.advice import design
 from ..results import EventStudyResults
 from ._common import (
     _MAX_HEIGHT,
@@ -56,6 +57,21 @@ def _cross_section(car: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return mean, np.where(n > 1, se, np.nan), n
 
 
+def _portfolio_se(res: EventStudyResults, lengths: np.ndarray) -> np.ndarray:
+    r"""Brown & Warner's (1985) standard error of the CAAR over ``lengths`` days: :math:`\sqrt{L}\,S`, with
+    :math:`S` the standard deviation (ddof 1) over the estimation window of the average residual
+    :math:`AAR_k`, the mean over firm-events of the residuals on relative day :math:`k` (days without one are
+    left out).  Same-day firm-events' correlation shows in :math:`AAR_k`, so :math:`S` carries it."""
+    residuals = res.fit.residuals()
+    has = np.isfinite(residuals)
+    count = has.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        aar = np.where(has, residuals, 0.0).sum(axis=0) / count
+    aar = aar[count > 0]
+    sd = float(np.std(aar, ddof=1)) if len(aar) > 2 else math.nan
+    return sd * np.sqrt(lengths)
+
+
 def _place_legend(ax: Axes, n: int, title: str) -> None:
     if n <= _LEGEND_INSIDE:
         ax.legend(title=title, fontsize="small", title_fontsize="small", loc="best")
@@ -83,6 +99,7 @@ def plot_car(
     ci: float = 0.95,
     window: tuple[int, int] | None = None,
     title: str | None = None,
+    band: Literal["auto", "cross-section", "portfolio"] = "auto",
 ) -> Figure:
     r"""Plot cumulative abnormal returns over event time, with a confidence band.
 
@@ -98,13 +115,17 @@ def plot_car(
     kind : {"firm", "average"}
         ``"firm"``: one line per firm-event, labelled ``"TICKER event_id"`` (just the ticker when there is one
         event), with its own band.
-        ``"average"``: the mean CAR across firm-events (CAAR) with a cross-sectional band.
+        ``"average"``: the mean CAR across firm-events (CAAR) with the band ``band`` chooses.
     ci : float
         Confidence level of the band, in (0, 1).
     window : (int, int), optional
         Relative trading days to plot, inside the event window (default: the event window).
     title : str, optional
         Axes title; a description of the plot when None, ``""`` for none.
+    band : {"auto", "cross-section", "portfolio"}
+        The average's band: ``"cross-section"`` for firm-events on separate dates, ``"portfolio"`` (Brown &
+        Warner) when they share calendar days; ``"auto"`` takes the portfolio band when the design is
+        clustered (:func:`eventstudy.inference.design`), else the cross-sectional one.
 
     Returns
     -------
@@ -130,17 +151,23 @@ def plot_car(
     t))}` with MacKinlay's (1997) variance including the parameter-estimation error
     (:meth:`StackedFit.car_variance`, the ``se`` of :meth:`EventStudyResults.car`).
 
-    For the average, :math:`\overline{CAR}(\tau_1, t)` is the mean of the :math:`N_t` finite CARs and the band
-    is :math:`\pm z\, s_t/\sqrt{N_t}` with :math:`s_t` their cross-sectional standard deviation.  This
-    treats the firm-events as independent.  Firm-events that share a calendar day (several tickers on one
-    announcement) have correlated abnormal returns, so the band is then too narrow; use the
-    clustering-robust tests of :meth:`EventStudyResults.tests` (``kp_bmp``, Kolari & Pynnönen 2010, or
-    ``mvrm``, the multivariate regression model) for inference.
+    For the average, :math:`\overline{CAR}(\tau_1, t)` is the mean of the :math:`N_t` finite CARs.  The
+    cross-sectional band is :math:`\pm z\, s_t/\sqrt{N_t}` with :math:`s_t` their cross-sectional standard
+    deviation: it allows event-induced variance but treats the firm-events as independent, so it is too
+    narrow when they share calendar days (several tickers on one announcement).  The portfolio band is Brown &
+    Warner's (1985) crude dependence adjustment, :math:`\pm z\sqrt{t-\tau_1+1}\,S`, with :math:`S` the
+    estimation-window standard deviation of the average residual; the correlation between firm-events is in
+    that average, so the band holds for same-day events (the ``brown_warner`` test is its t).  For tests that
+    also allow event-induced variance, see ``kp_bmp`` (Kolari & Pynnönen 2010) and ``mvrm_average`` in
+    :meth:`EventStudyResults.tests`.
 
     References
     ----------
     MacKinlay, A. C. (1997). Event studies in economics and finance. *Journal of Economic Literature*
     35(1), 13-39.
+
+    Brown, S. J., & Warner, J. B. (1985). Using daily stock returns: The case of event studies. *Journal of
+    Financial Economics*, 14(1), 3-31.
 
     Examples
     --------
@@ -155,6 +182,7 @@ def plot_car(
     """
     res = _check_results(res)
     kind = check_choice("kind", kind, ("firm", "average"))
+    band = check_choice("band", band, ("auto", "cross-section", "portfolio"))
     z = _critical_value(ci)
     window = res.event_window if window is None else _check_event_window(res, window)
     days, car, variance = _car_paths(res, window)
@@ -177,11 +205,15 @@ def plot_car(
         default = f"Cumulative abnormal return from day {start} by firm-event"
     else:
         mean, se, n = _cross_section(car)
+        if band == "auto":
+            band = "portfolio" if design(res.fit).clustered else "cross-section"
+        if band == "portfolio":
+            se = _portfolio_se(res, days - start + 1)
+            label = f"{ci:.0%} CI, portfolio SE (Brown-Warner):\nholds when firm-events share dates"
+        else:
+            label = f"{ci:.0%} CI, cross-sectional SE:\nfor firm-events on separate dates"
         (line,) = ax.plot(days, mean, marker="o", markersize=3, linewidth=2, label=f"CAAR (N = {n.max()})")
-        ax.fill_between(
-            days, mean - z * se, mean + z * se, color=line.get_color(), alpha=0.2, linewidth=0,
-            label=f"{ci:.0%} CI, cross-sectional SE\n(too narrow for same-day events)",
-        )  # fmt: skip
+        ax.fill_between(days, mean - z * se, mean + z * se, color=line.get_color(), alpha=0.2, linewidth=0, label=label)
         ax.legend(fontsize="small", loc="best")
         default = f"Average cumulative abnormal return from day {start} (N = {n.max()})"
 
