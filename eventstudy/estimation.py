@@ -175,15 +175,16 @@ class EventStudy:
         self.outcome = outcome
 
     def __repr__(self) -> str:
-        model: object
+        # never raises, even on a spec whose __init__ stopped half-way (a debugger shows it) or holds bad values
+        missing = "?"
+        model: object = getattr(self, "model", missing)
         try:
-            model = get_model(self.model).name
-        except (TypeError, ValueError):
-            model = self.model
-        return (
-            f"EventStudy(model={model!r}, market={self.market!r}, "
-            f"estimation_window={self.estimation_window}, event_window={self.event_window})"
-        )
+            model = get_model(model).name  # type: ignore[arg-type]  # any value: get_model refuses bad ones
+        except (TypeError, ValueError, KeyError):
+            pass
+        fields = ("market", "estimation_window", "event_window")
+        shown = ", ".join(f"{name}={getattr(self, name, missing)!r}" for name in fields)
+        return f"EventStudy(model={model!r}, {shown})"
 
     # ----------------------------------------------------------------------------------------------------
     def fit(self):

@@ -769,3 +769,18 @@ def test_fit_memory_does_not_grow_with_the_square_of_the_firm_events():
         tracemalloc.stop()
     assert res.n == 4000
     assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MB for 4,000 firm-events"
+
+
+def test_the_spec_repr_never_raises_and_fit_leaves_the_spec_as_it_was(small):
+    # a spec whose __init__ never ran (a debugger shows one that raised half-way) still has a repr
+    assert repr(es.EventStudy.__new__(es.EventStudy)) == (
+        "EventStudy(model='?', market='?', estimation_window='?', event_window='?')"
+    )
+    returns, _ = small
+    spec = es.EventStudy(_events("2023-06-01"), returns, market="SPY", event_window=(-1, 1))
+    before = (repr(spec), dict(vars(spec)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spec.fit()
+    assert repr(spec) == before[0] and set(vars(spec)) == set(before[1])
+    assert all(vars(spec)[k] is v for k, v in before[1].items())  # fit() rebinds nothing on the spec
