@@ -25,6 +25,7 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -217,7 +218,38 @@ def _config(args: argparse.Namespace):
     if args.tickers is not None and getattr(args, "focus", None) is None:
         # the study's focus stocks that are still studied; none left: the first two tickers
         config = with_overrides(config, focus=tuple(t for t in config.focus if t in config.tickers))
-    return config
+    return with_overrides(config, command=_given_options(args))
+
+
+#: options that change the study, in the order the regenerate command writes them; True: a path
+_RECORDED = (
+    ("study", True), ("catalog", True), ("event", False), ("tickers", False), ("market", False),
+    ("model", False), ("estimation_window", False), ("event_window", False), ("prices_dir", True),
+    ("unknown_session", False), ("exclude_events", False), ("name", False), ("title", False), ("focus", False),
+    ("reported_moves", True), ("global_dir", True), ("intraday_dir", True),
+)  # fmt: skip
+
+
+def _given_options(args: argparse.Namespace) -> tuple[tuple[str, str | None, bool], ...]:
+    """The options of ``args`` that were given, as (option, value, is a path): what rebuilds this study."""
+    out: list[tuple[str, str | None, bool]] = []
+    for name, is_path in _RECORDED:
+        value = getattr(args, name, None)
+        if value is None or value is False:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            out.append((flag, None, False))
+        elif name in ("event", "market"):  # repeatable
+            out += [(flag, str(v), False) for v in value]
+        elif name in ("tickers", "focus"):
+            out.append((flag, ",".join(value), False))
+        elif name.endswith("_window"):
+            out.append((flag, f"{value[0]},{value[1]}", False))
+        else:
+            # a catalog is a path only when it names a file (else a built-in catalog's name)
+            out.append((flag, str(value), is_path and (name != "catalog" or Path(str(value)).suffix != "")))
+    return tuple(out)
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ Every display is rendered from those, so the numbers a notebook shows are the nu
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,8 @@ def format_value(value, spec: str) -> str:
     """One number for reading: ``"pct"`` (+1.23%), ``"p"`` (0.012 or <0.001) or a format string; '' for NaN."""
     if value is None or pd.isna(value):
         return ""
+    if not math.isfinite(value):
+        return f"{value:+}" if spec == "pct" else str(value)  # -inf keeps its sign
     if spec == "p":
         return "<0.001" if value < 0.001 else f"{value:.3f}"
     text = f"{value:+.2%}" if spec == "pct" else spec.format(value)

@@ -96,40 +96,66 @@ def layer(module: str) -> int:
     raise KeyError(module)
 
 
+def _root_lazy_names() -> dict[str, str]:
+    """The package root's lazy public names (``es.EventStudy`` -> ``eventstudy.estimation``), read from its
+    ``_LAZY`` table: ``from eventstudy import EventStudy`` loads that module."""
+    tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign | ast.Assign) and "_LAZY" in ast.unparse(node).split("=")[0]:
+            table = ast.literal_eval(node.value)
+            return {name: "eventstudy" + target for name, target in table.items()}
+    return {}
+
+
+LAZY = _root_lazy_names()
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return ast.unparse(test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+
+
 def import_time_imports(module: str, source: str | None = None, *, is_package: bool | None = None):
     """(line, module) of the package's modules that ``module`` imports when it is loaded (from its file, or
-    from ``source``)."""
+    from ``source``): every import outside function bodies and ``if TYPE_CHECKING:`` blocks, class bodies,
+    ``with``, loops and ``try`` included."""
     if source is None:
         path = MODULES[module]
         source, is_package = path.read_text(encoding="utf-8"), path.name == "__init__.py"
     found: list[tuple[int, str]] = []
 
-    def visit(statements) -> None:
-        for node in statements:
-            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-                visit(node.orelse)
-            elif isinstance(node, (ast.If, ast.Try)):
-                visit(node.body)
-                visit(getattr(node, "orelse", []))
-                for handler in getattr(node, "handlers", []):
-                    visit(handler.body)
-                visit(getattr(node, "finalbody", []))
-            elif isinstance(node, ast.Import):
-                found.extend((node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "eventstudy")
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = module.split(".") if is_package else module.split(".")[:-1]
-                    base = base[: len(base) - node.level + 1]
-                    target = ".".join(base + ([node.module] if node.module else []))
-                else:
-                    target = node.module or ""
-                if target.split(".")[0] != "eventstudy":
-                    continue
-                for alias in node.names:  # `from . import storage` names a module
-                    full = f"{target}.{alias.name}"
-                    found.append((node.lineno, full if full in MODULES else target))
+    def resolve(node: ast.ImportFrom) -> None:
+        if node.level:
+            base = module.split(".") if is_package else module.split(".")[:-1]
+            base = base[: len(base) - node.level + 1]
+            target = ".".join(base + ([node.module] if node.module else []))
+        else:
+            target = node.module or ""
+        if target.split(".")[0] != "eventstudy":
+            return
+        for alias in node.names:  # `from . import storage` names a module, `from eventstudy import X` a lazy name
+            full = f"{target}.{alias.name}"
+            if full in MODULES:
+                found.append((node.lineno, full))
+            elif target == "eventstudy" and alias.name in LAZY:
+                found.append((node.lineno, LAZY[alias.name]))
+            else:
+                found.append((node.lineno, target))
 
-    visit(ast.parse(source).body)
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            return  # runs when called, not when loaded
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "eventstudy")
+        elif isinstance(node, ast.ImportFrom):
+            resolve(node)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(source))
     return found
 
 
@@ -171,6 +197,13 @@ else:
     from ..models import get_model
 def later():
     from ..report import build
+class Holder:
+    from ..results import EventStudyResults
+with open(__file__):
+    from .. import storage as again
+if not TYPE_CHECKING:
+    from ..plotting import plot_car
+from eventstudy import EventStudy
 """
     found = [target for _, target in import_time_imports("eventstudy.data.local", source, is_package=False)]
     assert found == [
@@ -179,6 +212,10 @@ def later():
         "eventstudy.inference.parametric",
         "eventstudy.fit",
         "eventstudy.models",
+        "eventstudy.results",
+        "eventstudy.storage",
+        "eventstudy.plotting",
+        "eventstudy.estimation",
     ]
     # a package's relative imports start from the package itself
     found = [target for _, target in import_time_imports("eventstudy.data", "from .cache import X", is_package=True)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import warnings
 
 import matplotlib
 import numpy as np
@@ -177,6 +178,42 @@ def test_plot_car_average_band_for_same_day_events_is_brown_warners(res, returns
     assert "separate dates" in ax.get_legend().get_texts()[1].get_text()
     with pytest.raises(ValueError, match="'band'"):
         plot_car(res, kind="average", band="wrong")
+
+
+def test_plot_car_portfolio_band_averages_the_firm_events_plotted_that_day(returns):
+    # NVDA has no return on 2025-05-13: its firm-event of that day is dropped (no day-0 return), and the CAR path
+    # of its 2025-05-07 one stops at day +4, so from day +4 on the average and the band hold the two AMD
+    # firm-events only (recomputed here from a statsmodels OLS per firm-event)
+    import statsmodels.api as sm
+
+    gap = returns.copy()
+    gap.loc["2025-05-13", "NVDA"] = np.nan
+    events = pd.DataFrame(
+        {
+            "ticker": ["NVDA", "AMD", "NVDA", "AMD"],
+            "date": ["2025-05-07", "2025-05-07", "2025-05-13", "2025-05-13"],
+            "event_id": ["report", "report", "rescind", "rescind"],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.EventStudyWarning)  # the drop and the gap, both intended here
+        with_gap = es.EventStudy(events, gap, market="SPY").fit()
+    ax = plot_car(with_gap, kind="average", band="portfolio").axes[0]
+    est_lo, est_hi = with_gap.estimation_window
+    residuals = {}
+    for event in with_gap.firm_events.itertuples():
+        position = gap.index.get_loc(event.day0)
+        window = gap.iloc[position + est_lo : position + est_hi + 1]
+        fit = sm.OLS(window[event.ticker], sm.add_constant(window["SPY"]), missing="drop").fit()
+        residuals[(event.ticker, event.event_id)] = fit.resid.to_numpy()
+    assert sorted(residuals) == [("AMD", "report"), ("AMD", "rescind"), ("NVDA", "report")]
+    everyone = np.std(np.mean(list(residuals.values()), axis=0), ddof=1)
+    amd = np.std(np.mean([r for k, r in residuals.items() if k[0] == "AMD"], axis=0), ddof=1)
+    start = with_gap.event_window[0]
+    for t in ax.lines[0].get_xdata():
+        lower, upper = band_at(ax.collections[0], t)
+        s = everyone if t < 4 else amd
+        assert (upper - lower) / 2 == pytest.approx(Z95 * s * np.sqrt(t - start + 1), rel=1e-9)
 
 
 def test_plot_car_marks_day_zero_labels_axes_and_formats_percent(res):

@@ -128,6 +128,18 @@ def test_a_report_on_your_own_catalog_says_nothing_of_the_builtin_study(own_cata
 
 
 @pytest.mark.slow
+def test_the_regenerate_command_carries_every_option_given(own_catalog_report):
+    # run from the folder holding `out`, the command rebuilds this study: its catalog, tickers and name, and
+    # no absolute path (the test passed absolute ones)
+    text = (own_catalog_report / "report.md").read_text()
+    command = text.split("## How to regenerate", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    words = " ".join(command.replace("\\\n", " ").split())
+    assert words.startswith("eventstudy report --catalog tariffs.csv --tickers AVGO,INTC,MU ")
+    assert " --name tariffs " in words and " --prices-dir ../" in words and words.endswith(" --out out")
+    assert " /" not in words
+
+
+@pytest.mark.slow
 def test_a_study_file_brings_its_title_question_prose_and_focus(tmp_path, prices_dir):
     (tmp_path / "tariffs.csv").write_text(TARIFFS)
     (tmp_path / "tariffs.toml").write_text(

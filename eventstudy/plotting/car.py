@@ -57,19 +57,22 @@ def _cross_section(car: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return mean, np.where(n > 1, se, np.nan), n
 
 
-def _portfolio_se(res: EventStudyResults, lengths: np.ndarray) -> np.ndarray:
+def _portfolio_se(res: EventStudyResults, car: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     r"""Brown & Warner's (1985) standard error of the CAAR over ``lengths`` days: :math:`\sqrt{L}\,S`, with
     :math:`S` the standard deviation (ddof 1) over the estimation window of the average residual
-    :math:`AAR_k`, the mean over firm-events of the residuals on relative day :math:`k` (days without one are
-    left out).  Same-day firm-events' correlation shows in :math:`AAR_k`, so :math:`S` carries it."""
+    :math:`AAR_k`, the mean of the residuals on relative day :math:`k` of the firm-events in the plotted
+    average that day (those with a finite CAR in ``car``, (N, T)); days without a residual are left out.
+    Same-day firm-events' correlation shows in :math:`AAR_k`, so :math:`S` carries it."""
     residuals = res.fit.residuals()
-    has = np.isfinite(residuals)
-    count = has.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        aar = np.where(has, residuals, 0.0).sum(axis=0) / count
-    aar = aar[count > 0]
-    sd = float(np.std(aar, ddof=1)) if len(aar) > 2 else math.nan
-    return sd * np.sqrt(lengths)
+    sets, which = np.unique(np.isfinite(car), axis=1, return_inverse=True)  # the distinct sets of firm-events
+    sd = np.full(sets.shape[1], math.nan)
+    for j in range(sets.shape[1]):
+        chosen = residuals[sets[:, j]]
+        has = np.isfinite(chosen)
+        count = has.sum(axis=0)
+        aar = np.where(has, chosen, 0.0).sum(axis=0)[count > 0] / count[count > 0]
+        sd[j] = float(np.std(aar, ddof=1)) if len(aar) > 2 else math.nan
+    return sd[np.ravel(which)] * np.sqrt(lengths)
 
 
 def _place_legend(ax: Axes, n: int, title: str) -> None:
@@ -208,7 +211,7 @@ def plot_car(
         if band == "auto":
             band = "portfolio" if design(res.fit).clustered else "cross-section"
         if band == "portfolio":
-            se = _portfolio_se(res, days - start + 1)
+            se = _portfolio_se(res, car, days - start + 1)
             label = f"{ci:.0%} CI, portfolio SE (Brown-Warner):\nholds when firm-events share dates"
         else:
             label = f"{ci:.0%} CI, cross-sectional SE:\nfor firm-events on separate dates"

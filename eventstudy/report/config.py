@@ -57,6 +57,10 @@ class ReportConfig:
     prose: dict[str, str] = field(default_factory=dict)
     study: str | None = None  # the study file's name, and its SHA-256 (recorded in results.json)
     study_sha256: str | None = None
+    #: the command-line options that built this config, as (option, value, is a path) in the order given
+    #: (None: built from Python); the report's "How to regenerate" writes them out, paths relative to the
+    #: folder holding the report
+    command: tuple[tuple[str, str | None, bool], ...] | None = None
 
     @property
     def heading(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,23 @@ def portable(value: Any, base: Path) -> Any:
     if isinstance(value, str):
         prefix, _, rest = value.rpartition(":") if value.startswith(("csv:", "yahoo:", "cache:")) else ("", "", value)
         if os.path.isabs(rest):
-            relative = Path(os.path.relpath(rest, base.resolve())).as_posix()
+            relative = _relative(rest, base)
             return f"{prefix}:{relative}" if prefix else relative
+        # paths inside a sentence (a warning naming a cache file): each written relative too
+        return _EMBEDDED_PATH.sub(lambda m: _relative(m.group(0), base), value)
     return value
+
+
+#: an absolute POSIX path inside text: a "/" that starts a word (not "and/or", "1/2" or a URL's "//")
+_EMBEDDED_PATH = re.compile(r"(?<![\w.:/~-])/(?:[\w.@+~-]+/)*[\w.@+~-]+")
+
+
+def _relative(path: str, base: Path) -> str:
+    """``path`` relative to ``base``; its last part in angle brackets where no relative path exists."""
+    try:
+        return Path(os.path.relpath(path, base.resolve())).as_posix()
+    except ValueError:  # another drive (Windows)
+        return f"<{Path(path).name}>"
 
 
 def describe_source(source: object, base: Path) -> dict[str, Any]:

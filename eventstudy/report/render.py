@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import json
-import os
+import shlex
 from pathlib import Path
 
 import markdown as markdown_lib
@@ -16,6 +16,7 @@ from ..inference import recommend
 from ..summary import format_table, format_value, window_label
 from ._text import md_table
 from .config import ReportConfig, is_default_study
+from .provenance import _relative, portable
 from .run import Report
 
 __all__ = ["render_markdown", "render_html"]
@@ -128,7 +129,8 @@ def render_markdown(report: Report) -> str:
     lines += ["", "## Data provenance", ""]
     lines += _provenance_text(report)
     if report.warnings:
-        lines += ["", "## Warnings raised during the run", ""] + [f"- {w}" for w in report.warnings]
+        shown = portable(report.warnings, config.out_dir)  # a warning may name a file of this machine
+        lines += ["", "## Warnings raised during the run", ""] + [f"- {w}" for w in shown]
     lines += ["", "## How to regenerate", ""] + _regenerate_section(config)
     lines += ["", "## Files", ""]
     lines += [f"- `{path}`" for path in [*report.tables.values()]] + ["- `results.json`: every number above"]
@@ -142,38 +144,43 @@ def _regenerate(config: ReportConfig) -> str:
 def _regenerate_section(config: ReportConfig) -> list[str]:
     """The command that wrote this report, run from the folder that holds the report's folder, with the
     inputs' paths relative to it (so the text is the same on every machine with the same layout)."""
-    here = config.out_dir.resolve().parent
-
-    def path(value: str) -> str:
-        return Path(os.path.relpath(Path(value).resolve(), here)).as_posix()
-
-    command = ["eventstudy report"]
-    if config.study and not is_default_study(config):
-        command.append(f"--study {config.study}")
-    if config.prices_dir:
-        command.append(f"--prices-dir {path(config.prices_dir)}")
-    if config.reported_moves:
-        command.append(f"--reported-moves {path(config.reported_moves)}")
-    if config.unknown_session != "pre":
-        command.append(f"--unknown-session {config.unknown_session}")
-    command.append(f"--out {config.out_dir.resolve().name}")
-    study = (
-        "the package's own study file"
-        if is_default_study(config)
-        else f"the study file `{config.study}` (give its path)"
-        if config.study
-        else "the options recorded in `results.json`"
+    out = config.out_dir.resolve()
+    options = list(config.command or ())
+    if config.command is None:  # built from Python, not the command line: what the config says of its inputs
+        if config.study and not is_default_study(config):
+            options.append(("--study", config.study, False))
+        for flag, value in (("--prices-dir", config.prices_dir), ("--reported-moves", config.reported_moves)):
+            if value:
+                options.append((flag, value, True))
+    words = ["eventstudy report"]
+    for flag, value, is_path in options:
+        if flag == "--out":
+            continue
+        shown = _portable_path(value, out.parent) if is_path and value else value
+        words.append(flag if value is None else f"{flag} {_quoted(shown)}")
+    words.append(f"--out {_quoted(out.name)}")
+    where = Path(config.out).parent if config.out and not Path(config.out).is_absolute() else None
+    holder = f" (`{where.as_posix()}/` here)" if where is not None and where.parts else ""
+    if config.out is None:
+        holder = " (`results/` here)"
+    origin = (
+        "These are the options this report was built with; the study's other settings come from its study file "
+        "(the package's own when no `--study` is given)."
+        if config.command is not None
+        else "This report was built from Python: the command gives its inputs; `results.json` records every setting."
     )
     return [
-        f"From the folder that holds this report's folder (`{config.out_dir.resolve().parent.name}/` here), with {study}:",
+        f"From the folder that holds this report's folder{holder}:",
         "",
         "```bash",
-        " \\\n  ".join(command),
+        " \\\n  ".join(words),
         "```",
+        "",
+        origin,
         "",
         "- `--prices-dir`: a folder of `<TICKER>.csv` daily prices, read offline; without it prices come from Yahoo "
         "Finance through the local cache (`EVENTSTUDY_OFFLINE=1` forbids the network).",
-        "- `--reported-moves`: press-reported price moves to check against the data (the table above).",
+        "- `--reported-moves`: press-reported price moves to check against the data.",
         "- `--unknown-session post`: place events whose release session is unknown on the next session instead of "
         "the first that could react.",
         "- `--study FILE`: another study (title, question, events, tickers, benchmarks, windows, focus stocks, prose); "
@@ -181,6 +188,16 @@ def _regenerate_section(config: ReportConfig) -> list[str]:
         "",
         "Every number above is in `results.json`, with the settings and the SHA-256 of the returns used.",
     ]
+
+
+def _portable_path(value: str, base: Path) -> str:
+    """``value`` (as given, relative to where the command ran) relative to ``base``."""
+    return _relative(str(Path(value).resolve()), base)
+
+
+def _quoted(text: str | None) -> str:
+    """A shell word: quoted when it holds spaces or shell characters."""
+    return shlex.quote(text) if text else ""
 
 
 def _model_text(config: ReportConfig) -> str:
@@ -193,7 +210,7 @@ def _headline(report: Report) -> list[str]:
     config = report.config
     focus = [t for t in config.focus_tickers if t in report.returns.columns]
     rows = _day0_rows(report, focus)
-    lines = [f"- {_event_sentence(report, event, rows, focus)}" for event in report.events.itertuples()]
+    lines = [f"- {_event_sentence(report, event, rows)}" for event in report.events.itertuples()]
     if len(rows):
         table = rows.assign(
             raw=rows["raw"].map(lambda v: format_value(v, "pct")),
@@ -236,38 +253,46 @@ def _day0_rows(report: Report, focus: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["event", "ticker", "raw", "benchmark", "abnormal", "t", "p"])
 
 
-def _event_sentence(report: Report, event, rows: pd.DataFrame, focus: list[str]) -> str:
-    """``**id** (day 0 ..., session release): NVDA rose 3.10% and AMD 1.76%; vs SPY ...; significance.``"""
+def _event_sentence(report: Report, event, rows: pd.DataFrame) -> str:
+    """``**id** (day 0 ..., session release): NVDA rose 3.10% and AMD 1.76% on day 0; abnormal vs SPY: ...;
+    whether any benchmark makes one significant at 5%; the largest raw move when it fell on another day.``"""
     head = f"**{event.id}** (day 0 {event.day0:%Y-%m-%d}, {event.session} release)"
     mine = rows[rows["event"] == event.id]
     if mine.empty:
         return f"{head}: no focus stock was estimated around this event."
+    clauses = []
     moves = [
         f"{t} {'rose' if r > 0 else 'fell' if r < 0 else 'was flat'}{f' {abs(r):.2%}' if r else ''}"
         for t, r in mine.drop_duplicates("ticker")[["ticker", "raw"]].itertuples(index=False)
         if np.isfinite(r)
     ]
-    first = mine[mine["benchmark"] == report.runs[0].label]
-    against = ", ".join(f"{t} {format_value(a, 'pct')}" for t, a in zip(first["ticker"], first["abnormal"]))
-    sentence = f"{head}: {_join_words(moves)} on day 0; abnormal {report.runs[0].label}: {against}."
-    significant = mine[mine["p"] < 0.05]
-    if significant.empty:
-        k = int(np.nanargmin(mine["p"].to_numpy())) if mine["p"].notna().any() else None
-        smallest = (
-            ""
-            if k is None
-            else f" (smallest p = {format_value(mine['p'].iloc[k], 'p')}, "
-            + (f"{mine['ticker'].iloc[k]} {mine['benchmark'].iloc[k]})")
+    if moves:
+        clauses.append(f"{_join_words(moves)} on day 0")
+    first = mine[mine["benchmark"] == mine["benchmark"].iloc[0]]  # the first benchmark that estimated one
+    clauses.append(
+        f"abnormal {first['benchmark'].iloc[0]}: "
+        + ", ".join(f"{t} {format_value(a, 'pct') or 'n/a'}" for t, a in zip(first["ticker"], first["abnormal"]))
+    )
+    sentence = f"{head}: " + "; ".join(clauses) + "."
+    tested = mine[mine["p"].notna()]
+    significant = tested[tested["p"] < 0.05]
+    if tested.empty:
+        sentence += " No day-0 abnormal return could be tested."
+    elif significant.empty:
+        k = int(np.argmin(tested["p"].to_numpy()))
+        count = tested["benchmark"].nunique()
+        against = "the benchmark" if count == 1 else f"any of the {count} benchmarks"
+        sentence += (
+            f" No day-0 abnormal return is significant at 5% against {against} (smallest p = "
+            f"{format_value(tested['p'].iloc[k], 'p')}, {tested['ticker'].iloc[k]} {tested['benchmark'].iloc[k]})."
         )
-        sentence += f" No day-0 abnormal return is significant at 5% against any of the {mine['benchmark'].nunique()} benchmarks{smallest}."
     else:
         shown = [
             f"{t} {b} (p = {format_value(p, 'p')})"
             for t, b, p in significant[["ticker", "benchmark", "p"]].itertuples(index=False)
         ]
         sentence += f" Significant at 5%: {_join_words(shown)}."
-    biggest = _largest_move(report, event.day0, focus[0]) if focus else ""
-    return sentence + biggest
+    return sentence + _largest_move(report, event.day0, str(mine["ticker"].iloc[0]))
 
 
 def _join_words(items: list[str]) -> str:
@@ -277,6 +302,8 @@ def _join_words(items: list[str]) -> str:
 def _largest_move(report: Report, day0: pd.Timestamp, ticker: str) -> str:
     """A sentence when ``ticker``'s largest raw move in the event window fell on another day than day 0."""
     position = int(report.returns.index.get_indexer(pd.DatetimeIndex([day0]))[0])
+    if position < 0:  # day 0 outside the returns: no window to search
+        return ""
     lo, hi = report.config.event_window
     first = max(position + lo, 0)
     span = report.returns[ticker].iloc[first : position + hi + 1]
