@@ -8,12 +8,14 @@ correlations) is computed once; the rows keep each entry's event and ticker labe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from .._validation import check_window
+from .._validation import check_positive_int, check_window
 from ..fit import StackedFit
 from .base import TESTS, Batch, Inputs, TestSpec
 
@@ -114,6 +116,7 @@ def run_tests(
     labels=None,
     clusters=None,
     exclude=None,
+    workers: int = 2,
 ) -> pd.DataFrame:
     """Run registered tests on one or more windows and return one tidy table.
 
@@ -136,6 +139,9 @@ def run_tests(
         Sessions (rows of ``fit.data``, or a boolean mask over them) left out of the null distributions
         the resampling tests draw from the estimation window (``permutation``, ``sq``, ``pseudo_event*``,
         ``generalized_sign``'s expected share): flagged market shocks, say.  The fit is unchanged.
+    workers : int
+        Threads for the windows after the first (default 2; 1 runs them in turn).  The table does not
+        depend on it.
 
     Returns
     -------
@@ -147,10 +153,11 @@ def run_tests(
         not ``"single"`` (:func:`tests_in_scope` names them, to run only those).
     """
     names = _test_names(tests)
+    workers = check_positive_int("workers", workers)
     event_id, ticker = _labels(labels, fit.n)
     parts: dict[str, list] = {name: [] for name in RESULT_COLUMNS}
     with single_threaded_blas():
-        _run_into(parts, fit, names, _windows(windows), event_id, ticker, clusters, exclude)
+        _run_into(parts, fit, names, _windows(windows), event_id, ticker, clusters, exclude, workers)
     column = lambda name: np.concatenate(parts[name]) if parts[name] else np.array([])  # noqa: E731
     return _table(column)
 
@@ -165,16 +172,25 @@ def single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude) -> None:
+def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude, workers: int) -> None:
+    """Fill ``parts`` with the rows of every test on every window, in order.
+
+    The first window runs alone: it computes what the fit caches for all windows (the ranks, the
+    Kolari-Pynnonen pair correlations, the MVRM factorisations). The others are independent and run on
+    ``workers`` threads (numpy releases the GIL in the sorts, reductions and products the statistics are
+    made of); their rows are appended in the windows' order, so the table does not depend on ``workers``.
+    """
     one_event = _one_event(event_id)  # the same for every cross-sectional test and window
-    for window in windows:
+
+    def one(window) -> list[tuple[str, Any]]:
         inp = Inputs(fit, window, clusters=clusters, exclude=exclude)
+        rows: list[tuple[str, Any]] = []
         for name in names:
             spec = TESTS[name]
             batch = spec.kernel(inp)
             size = len(batch)
             who = entry_labels(spec, batch, event_id, ticker, one_event)
-            for column, values in (
+            rows += [
                 ("test", np.full(size, name, dtype=object)),
                 ("window_start", np.full(size, window[0], dtype=np.int64)),
                 ("window_end", np.full(size, window[1], dtype=np.int64)),
@@ -186,8 +202,16 @@ def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude) -
                 ("scope", np.full(size, spec.scope, dtype=object)),
                 ("event_id", who[0]),
                 ("ticker", who[1]),
-            ):
-                parts[column].append(np.asarray(values))
+            ]
+        return rows
+
+    results = [one(windows[0])]
+    if len(windows) > 1:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(windows) - 1))) as pool:
+            results += list(pool.map(one, windows[1:]))
+    for rows in results:
+        for column, values in rows:
+            parts[column].append(np.asarray(values))
 
 
 def _table(column) -> pd.DataFrame:

@@ -228,3 +228,15 @@ def test_recommend_spread_out_events():
     assert "kp_bmp" not in names and "mvrm_joint" not in names
     small = [name for name, _ in recommend(spread_fit(8))]
     assert {"wilcoxon", "sign", "car_t"} <= set(small)
+
+
+def test_windows_on_threads_give_the_table_of_one_thread(study):
+    # every registered test on four windows of the loops' synthetic study (same-day clusters, gaps): the
+    # windows after the first run on threads, and the table must be the same to the last bit
+    fit, _ = study
+    windows = [(0, 0), (-1, 1), (-3, 3), (0, 2)]
+    one = run_tests(fit, windows, workers=1)
+    three = run_tests(fit, windows, workers=3)
+    pd.testing.assert_frame_equal(one, three, check_exact=True)
+    with pytest.raises(ValueError, match="workers"):
+        run_tests(fit, windows, workers=0)
