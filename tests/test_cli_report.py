@@ -107,7 +107,7 @@ def test_the_answer_in_brief_reads_one_sentence_per_event_then_a_table(report_di
     assert len(sentences) == 2  # the study's two events
     header = next(line for line in brief.splitlines() if line.startswith("| event"))
     assert [c.strip() for c in header.strip("|").split("|")] == [
-        "event", "ticker", "raw day 0", "benchmark", "abnormal day 0", "t", "p"
+        "event_id", "ticker", "raw day 0", "benchmark", "abnormal day 0", "t", "p"
     ]  # fmt: skip
     # 2 events x 2 focus stocks x 4 benchmarks; t with two decimals in every row (tabulate used to print 0.5)
     rows = [line for line in brief.splitlines() if line.startswith("| ") and "%" in line]

@@ -45,7 +45,7 @@ def render_markdown(report: Report) -> str:
         md_table(
             pd.DataFrame(
                 {
-                    "event": ev["id"],
+                    "event_id": ev["id"],
                     "date": ev["date"].dt.strftime("%Y-%m-%d"),
                     "release session": ev["session"],
                     "day 0": ev["day0"].dt.strftime("%Y-%m-%d"),
@@ -247,17 +247,17 @@ def _day0_rows(report: Report, focus: list[str]) -> pd.DataFrame:
                 hit = run.car_of((0, 0), event_id, ticker)
                 if hit is not None:
                     rows.append(
-                        {"event": event_id, "ticker": ticker, "raw": raw, "benchmark": run.label}
+                        {"event_id": event_id, "ticker": ticker, "raw": raw, "benchmark": run.label}
                         | {"abnormal": hit["car"], "t": hit["t"], "p": hit["pvalue"]}
                     )
-    return pd.DataFrame(rows, columns=["event", "ticker", "raw", "benchmark", "abnormal", "t", "p"])
+    return pd.DataFrame(rows, columns=["event_id", "ticker", "raw", "benchmark", "abnormal", "t", "p"])
 
 
 def _event_sentence(report: Report, event, rows: pd.DataFrame) -> str:
     """``**id** (day 0 ..., session release): NVDA rose 3.10% and AMD 1.76% on day 0; abnormal vs SPY: ...;
     whether any benchmark makes one significant at 5%; the largest raw move when it fell on another day.``"""
     head = f"**{event.id}** (day 0 {event.day0:%Y-%m-%d}, {event.session} release)"
-    mine = rows[rows["event"] == event.id]
+    mine = rows[rows["event_id"] == event.id]
     if mine.empty:
         return f"{head}: no focus stock was estimated around this event."
     clauses = []
@@ -345,7 +345,7 @@ def _focus_table(report: Report) -> pd.DataFrame:
     for run in report.runs:
         for ticker in report.config.focus_tickers:
             for event_id in report.events["id"]:
-                row = {"benchmark": run.label, "event": event_id, "ticker": ticker}
+                row = {"benchmark": run.label, "event_id": event_id, "ticker": ticker}
                 for window in run.car:
                     hit = run.car_of(window, event_id, ticker)
                     label = window_label(window)
