@@ -21,14 +21,18 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import time
+import sys
 import tracemalloc
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 import eventstudy as es
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from engine import best_of  # noqa: E402 - the one timing helper
 
 ESTIMATION = (-260, -11)
 EVENT = (-10, 10)
@@ -76,16 +80,6 @@ def run(returns, events, market, calendar):
     return res, res.car()
 
 
-def best_of(repeat, func, *args):
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        func(*args)
-        times.append(time.perf_counter() - start)
-    return min(times), float(np.median(times))
-
-
 def peak(func, *args) -> int:
     gc.collect()
     tracemalloc.start()
@@ -105,8 +99,8 @@ def main() -> None:
     mixed = panel(args.n, mixed=True)
     run(*single, "XNYS")  # warm-up: imports and calendar builds are paid once per process
     run(*mixed, "auto")
-    base_best, base_median = best_of(args.repeat, run, *single, "XNYS")
-    mixed_best, mixed_median = best_of(args.repeat, run, *mixed, "auto")
+    base_best, base_median, _ = best_of(args.repeat, run, *single, "XNYS")
+    mixed_best, mixed_median, _ = best_of(args.repeat, run, *mixed, "auto")
     res, _ = run(*mixed, "auto")
     out = {
         "firm_events_single": int(len(single[1])),

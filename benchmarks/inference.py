@@ -38,7 +38,7 @@ import eventstudy as es
 from eventstudy.inference import TESTS, run_tests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine import ESTIMATION, EVENT, make_panel  # noqa: E402
+from engine import ESTIMATION, EVENT, best_of, make_panel  # noqa: E402
 
 WINDOWS = [(0, 0), (-1, 1), (-10, 10)]
 TARGET = 3.0
@@ -75,16 +75,6 @@ def fit(returns, events):
         ).fit()
 
 
-def best_of(repeat, func, *args, **kwargs):
-    times, result = [], None
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        result = func(*args, **kwargs)
-        times.append(time.perf_counter() - start)
-    return min(times), result
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=5000, help="firm-events (default 5000)")
@@ -97,7 +87,7 @@ def main(argv=None) -> int:
     events = clustered_events(returns, args.n, args.cluster)
     res = fit(returns, events)  # warm-up: imports, calendar
     res.tests(WINDOWS)
-    fit_seconds, res = best_of(args.repeat, fit, returns, events)
+    fit_seconds, _, res = best_of(args.repeat, fit, returns, events)
     # the statistics cache what does not depend on the window on the fit (correlations, ranks, the MVRM
     # covariances): time them on a fresh fit each time, as a user's first call pays
     test_seconds, table = math.inf, None
@@ -119,7 +109,7 @@ def main(argv=None) -> int:
     if args.per_test:  # each on a fresh fit, alone (nothing shared with other tests)
         for name in TESTS:
             fresh = fit(returns, events).fit
-            seconds, _ = best_of(1, run_tests, fresh, WINDOWS, [name])
+            seconds, _, _ = best_of(1, run_tests, fresh, WINDOWS, [name])
             print(f"  {name:<18} {seconds:7.3f} s")
     return 0
 

@@ -21,9 +21,7 @@ The target is at most 1.2 s for the whole run.
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -31,19 +29,9 @@ import eventstudy as es
 from eventstudy.inference import TESTS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine import make_panel  # noqa: E402
+from engine import best_of, make_panel  # noqa: E402
 
 TARGET = 1.2
-
-
-def best_of(repeat, func, *args, **kwargs):
-    times, result = [], None
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        result = func(*args, **kwargs)
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def run(returns, args, tests=None):
@@ -71,17 +59,17 @@ def main(argv=None) -> int:
 
     returns, _, _, _ = make_panel(0)
     run(returns, args)  # warm-up: imports, first allocations
-    seconds, table = best_of(args.repeat, run, returns, args)
+    seconds, _, table = best_of(args.repeat, run, returns, args)
     kind = "clustered" if args.clustered else "spread-out"
     print(f"es.simulate: {args.samples:,} samples x {args.firms} firms ({kind}), {len(TESTS)} tests")
     print(f"time (best of {args.repeat}): {seconds:7.3f} s")
     print(f"ratio to the {TARGET:g} s target: {seconds / TARGET:.2f} -> {'met' if seconds <= TARGET else 'NOT met'}")
     if args.per_test:
         # the draw and the fit are shared; one cheap test measures them
-        base, _ = best_of(args.repeat, run, returns, args, ["csect_t"])
+        base, _, _ = best_of(args.repeat, run, returns, args, ["csect_t"])
         print(f"  {'draw + fit (+ csect_t)':<24} {base:7.3f} s")
         for name in TESTS:
-            alone, _ = best_of(args.repeat, run, returns, args, [name])
+            alone, _, _ = best_of(args.repeat, run, returns, args, [name])
             print(f"  {name:<24} {max(alone - base, 0.0):7.3f} s  (alone {alone:.3f} s)")
     return 0
 

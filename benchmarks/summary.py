@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-import time
 import tracemalloc
 import warnings
 from pathlib import Path
@@ -49,16 +48,6 @@ def fit(returns, events):
     return res
 
 
-def best(repeat, func, *args):
-    times, out = [], None
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        out = func(*args)
-        times.append(time.perf_counter() - start)
-    return min(times), out
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000)
@@ -66,23 +55,23 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     returns, events, _, _ = engine.make_panel(args.n)
     fit(returns, events.iloc[:200]).summary()  # warm-up: imports, calendar, the inference modules
-    fit_s, res = best(args.repeat, fit, returns, events)
+    fit_s, _, res = engine.best_of(args.repeat, fit, returns, events)
     # first summary of a fresh fit: what a user pays (the fit caches what several windows share, such as the
     # Kolari-Pynnonen pair correlations and the ranks, so a second summary of one fit is cheaper)
     cold = []
     for _ in range(args.repeat):
         fresh = fit(returns, events)
-        seconds, text = best(1, lambda fresh=fresh: fresh.summary().as_text())
+        seconds, _, text = engine.best_of(1, lambda fresh=fresh: fresh.summary().as_text())
         cold.append(seconds)
     summary_s = min(cold)
-    warm_s, _ = best(args.repeat, lambda: res.summary().as_text())
+    warm_s, _, _ = engine.best_of(args.repeat, lambda: res.summary().as_text())
     windows = res.default_windows()
-    tests_s, _ = best(
+    tests_s, _, _ = engine.best_of(
         args.repeat, lambda: fit(returns, events).tests(windows, tests=tests_in_scope("cross-section", "clustered"))
     )
     tests_s -= fit_s  # the fresh fit each run needs, by its best time
     summary = res.summary()
-    text_s, _ = best(args.repeat, summary.as_text)
+    text_s, _, _ = engine.best_of(args.repeat, summary.as_text)
     gc.collect()
     tracemalloc.start()
     fit(returns, events).summary().as_text()
