@@ -44,6 +44,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from yahoo_as_of import YahooAsOf  # noqa: E402 - beside this script (its folder is on sys.path when run)
+
 import eventstudy as es  # noqa: E402
 from eventstudy.data import CachedSource, CsvSource, YahooSource  # noqa: E402
 
@@ -122,34 +124,6 @@ def dropped(res, ticker) -> str:
     return f"drop: {ticker}: {reasons[ticker]}" if ticker in reasons.index else "SILENT: kept"
 
 
-class YahooAsOf:
-    """yfinance.download as Yahoo answered before ``event`` (fields scaled by ``scale``) or after it."""
-
-    def __init__(self, shared: Shared, event: str, scale: dict[str, float]):
-        self.shared, self.event, self.scale, self.before = shared, pd.Timestamp(event), scale, True
-        self.fail_from = None
-
-    def __call__(self, tickers, *, start, end, **options):
-        if self.fail_from is not None and start <= self.fail_from:
-            raise ConnectionError("connection reset by peer")
-        rows = {}
-        for ticker in tickers:
-            raw = self.shared.csv(ticker)
-            raw = raw.loc[(raw.index >= start) & (raw.index < end)].copy()
-            if self.before:
-                raw = raw.loc[raw.index < self.event]
-                for field, factor in self.scale.items():
-                    raw[field] = raw[field] * factor
-            rows[ticker] = raw
-        index = pd.DatetimeIndex(sorted(set().union(*[r.index for r in rows.values()])), name="Date")
-        fields = ["Adj Close", "Close", "High", "Low", "Open", "Volume"]
-        columns = pd.MultiIndex.from_product([fields, sorted(rows)], names=["Price", "Ticker"])
-        frame = pd.DataFrame(index=index, columns=columns, dtype="float64")
-        for field, ticker in columns:
-            frame[(field, ticker)] = rows[ticker][field].reindex(index)
-        return frame
-
-
 # --------------------------------------------------------------------------------------------------------
 # class 1: two adjustment bases
 # --------------------------------------------------------------------------------------------------------
@@ -159,10 +133,10 @@ def seam(
     shared: Shared, ticker, event, scale, first_end, expected_day, fail=False, refresh=False
 ) -> Callable[[], str | None]:
     def case():
-        yahoo = YahooAsOf(shared, event, scale)
+        yahoo = YahooAsOf(shared.prices, event, scale)
         cached = CachedSource(YahooSource(download=yahoo, retries=0), cache_dir=shared.fresh("cache"))
         cached.get_prices(ticker, "2024-01-02", first_end)
-        yahoo.before = False
+        yahoo.before_event = False
         if fail:
             yahoo.fail_from = "2024-01-02"
         last = "2024-12-31"

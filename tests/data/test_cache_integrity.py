@@ -24,44 +24,14 @@ from eventstudy import CacheError, DataQualityWarning, DataSourceError, EventStu
 from eventstudy.data import CachedSource, CsvSource, YahooSource
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+from yahoo_as_of import YahooAsOf  # noqa: E402 - the one fake Yahoo of the tests and scripts/faults.py
+
 PRICE_FIELDS = ["Open", "High", "Low", "Close", "Adj Close"]
 
 
 def csv(prices_dir, ticker):
     return pd.read_csv(prices_dir / f"{ticker}.csv", index_col="Date", parse_dates=True)
-
-
-class YahooAsOf:
-    """yfinance.download as it answered on ``as_of``: before ``event`` the history was on the old basis.
-
-    ``scale`` maps a field to the factor by which Yahoo's rows dated before ``event`` differed then from
-    the shared (today's) values: 10 for the prices before a 10-for-1 split, 1.00323 for SPY's Adj Close
-    before its June 2024 dividend (the jump of Adj Close / Close in the shared file on the ex-date).
-    """
-
-    def __init__(self, prices_dir, event, scale):
-        self.prices_dir, self.event, self.scale = prices_dir, pd.Timestamp(event), scale
-        self.before_event = True
-        self.calls = []
-
-    def __call__(self, tickers, *, start, end, **options):
-        self.calls.append((start, end))
-        rows = {}
-        for ticker in tickers:
-            raw = csv(self.prices_dir, ticker)
-            raw = raw.loc[(raw.index >= start) & (raw.index < end)].copy()
-            if self.before_event:
-                raw = raw.loc[raw.index < self.event]  # the future had not happened yet
-                for field, factor in self.scale.items():
-                    raw[field] = raw[field] * factor
-            rows[ticker] = raw
-        index = pd.DatetimeIndex(sorted(set().union(*[r.index for r in rows.values()])), name="Date")
-        fields = ["Adj Close", "Close", "High", "Low", "Open", "Volume"]
-        columns = pd.MultiIndex.from_product([fields, sorted(rows)], names=["Price", "Ticker"])
-        frame = pd.DataFrame(index=index, columns=columns, dtype="float64")
-        for field, ticker in columns:
-            frame[(field, ticker)] = rows[ticker][field].reindex(index)
-        return frame
 
 
 # ---- class 1: a changed adjustment basis is detected and the history refetched -------------------------
