@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["portable", "describe_source"]
+__all__ = ["portable", "relative_path", "describe_source"]
 
 
 def portable(value: Any, base: Path) -> Any:
@@ -20,10 +20,10 @@ def portable(value: Any, base: Path) -> Any:
     if isinstance(value, str):
         prefix, _, rest = value.rpartition(":") if value.startswith(("csv:", "yahoo:", "cache:")) else ("", "", value)
         if os.path.isabs(rest):
-            relative = _relative(rest, base)
+            relative = relative_path(rest, base)
             return f"{prefix}:{relative}" if prefix else relative
         # paths inside a sentence (a warning naming a cache file): each written relative too
-        return _EMBEDDED_PATH.sub(lambda m: _relative(m.group(0), base), value)
+        return _EMBEDDED_PATH.sub(lambda m: relative_path(m.group(0), base), value)
     return value
 
 
@@ -31,7 +31,7 @@ def portable(value: Any, base: Path) -> Any:
 _EMBEDDED_PATH = re.compile(r"(?<![\w.:/~-])/(?:[\w.@+~-]+/)*[\w.@+~-]+")
 
 
-def _relative(path: str, base: Path) -> str:
+def relative_path(path: str, base: Path) -> str:
     """``path`` relative to ``base``; its last part in angle brackets where no relative path exists."""
     try:
         return Path(os.path.relpath(path, base.resolve())).as_posix()

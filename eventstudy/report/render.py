@@ -16,7 +16,7 @@ from ..inference import recommend
 from ..summary import format_table, format_value, window_label
 from ._text import md_table
 from .config import ReportConfig, is_default_study
-from .provenance import _relative, portable
+from .provenance import portable, relative_path
 from .run import Report
 
 __all__ = ["render_markdown", "render_html"]
@@ -33,7 +33,7 @@ def render_markdown(report: Report) -> str:
     lines += [
         f"*Study `{config.name}`: {len(report.events)} event(s), {len(config.tickers)} tickers, "
         f"{_model_text(config)}, estimation window {window_label(config.estimation_window)}, event window "
-        f"{window_label(config.event_window)} trading days. {_regenerate(config)}*",
+        f"{window_label(config.event_window)} trading days. Regenerate it with the command under [How to regenerate](#how-to-regenerate).*",
         "",
         "## The answer in brief",
         "",
@@ -137,10 +137,6 @@ def render_markdown(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _regenerate(config: ReportConfig) -> str:
-    return "Regenerate it with the command under [How to regenerate](#how-to-regenerate)."
-
-
 def _regenerate_section(config: ReportConfig) -> list[str]:
     """The command that wrote this report, run from the folder that holds the report's folder, with the
     inputs' paths relative to it (so the text is the same on every machine with the same layout)."""
@@ -156,7 +152,7 @@ def _regenerate_section(config: ReportConfig) -> list[str]:
     for flag, value, is_path in options:
         if flag == "--out":
             continue
-        shown = _portable_path(value, out.parent) if is_path and value else value
+        shown = relative_path(str(Path(value).resolve()), out.parent) if is_path and value else value
         words.append(flag if value is None else f"{flag} {_quoted(shown)}")
     words.append(f"--out {_quoted(out.name)}")
     where = Path(config.out).parent if config.out and not Path(config.out).is_absolute() else None
@@ -188,11 +184,6 @@ def _regenerate_section(config: ReportConfig) -> list[str]:
         "",
         "Every number above is in `results.json`, with the settings and the SHA-256 of the returns used.",
     ]
-
-
-def _portable_path(value: str, base: Path) -> str:
-    """``value`` (as given, relative to where the command ran) relative to ``base``."""
-    return _relative(str(Path(value).resolve()), base)
 
 
 def _quoted(text: str | None) -> str:
