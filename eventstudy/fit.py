@@ -13,11 +13,13 @@ MacKinlay, A. C. (1997). Event studies in economics and finance. *Journal of Eco
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
 
 import numpy as np
 
+from ._threads import keyed_lock, once
 from ._validation import check_inside
 from .panel import AlignedData, WindowSums, gather, relative_days, window_sums
 
@@ -27,6 +29,8 @@ __all__ = ["StackedFit", "estimate", "SumsEstimator"]
 _ROWS_AT_ONCE = 100_000
 #: cached arrays of StackedFit with one row per firm-event, which take() keeps
 _ROW_ARRAYS = frozenset({"x_event", "ar_event", "ar", "estimation_mask"})
+#: key of the cache's per-key locks (see StackedFit.lock)
+_LOCKS = "_locks"
 
 
 class SumsEstimator(Protocol):
@@ -131,12 +135,18 @@ class StackedFit:
         return np.arange(start - lo, end - lo + 1)
 
     # --- stacked arrays, computed on first use ----------------------------------------------------------
+    def lock(self, key) -> threading.Lock:
+        """The lock under which a value cached on this fit under ``key`` is computed (statistics of several
+        windows run on threads and share the fit's cached values: one computes, the others wait)."""
+        return keyed_lock(self._cache.setdefault(_LOCKS, {}), key)
+
     def _cached(self, key, compute):
-        if key not in self._cache:
+        def frozen():
             value = compute()
             value.flags.writeable = False
-            self._cache[key] = value
-        return self._cache[key]
+            return value
+
+        return once(self._cache, self._cache.setdefault(_LOCKS, {}), key, frozen)
 
     def design(self, offsets: np.ndarray) -> np.ndarray:
         """The model's regressors on relative days ``offsets`` around each day 0, shape (N, L, K).

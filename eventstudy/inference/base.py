@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._threads import once
 from .._validation import check_choice
 from ..fit import StackedFit
 from ..panel import gather
@@ -275,6 +276,7 @@ class Inputs:
         self.event_grid_positions = np.arange(lo - grid[0], hi - grid[0] + 1)
         self.groups = Groups(groups, fit.n, n_groups)
         self.memo: dict = {}  # results shared by several tests (the MVRM systems, the KP correlation, ...)
+        self._locks: dict = {}
         self.exclude = _session_mask(exclude, fit)
         self.clusters = None if clusters is None else np.asarray(clusters)
         if self.clusters is not None and len(self.clusters) != fit.n:
@@ -282,6 +284,11 @@ class Inputs:
                 f"The 'clusters' parameter must give one label per firm-event ({fit.n}). "
                 f"Got {len(self.clusters)} labels instead."
             )
+
+    def once(self, key, compute):
+        """``memo[key]``, set to ``compute()`` by the first test that asks; tests of this window running on
+        other threads (:func:`~eventstudy.inference.run_tests`) wait for it instead of computing it again."""
+        return once(self.memo, self._locks, key, compute)
 
     # abnormal returns (the simulation overrides these two to add an abnormal return on day 0)
     @cached_property

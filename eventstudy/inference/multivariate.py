@@ -145,21 +145,18 @@ def _positive_definite(corr: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray
     return ok, (np.stack([np.linalg.inv(m) for m in safe]) if len(safe) else safe.copy())
 
 
-def _solve_systems(ar: np.ndarray, days: np.ndarray, x: np.ndarray, window: np.ndarray, est: dict | None = None):
+def _solve_systems(g: np.ndarray, x_win: np.ndarray, est: dict):
     """Statistics of B same-size clusters at once.
 
-    Arguments as in :func:`_estimation_part`, whose result ``est`` may be passed (it does not depend on the
-    window), and ``window`` the grid positions of the tested days.  Returns a dict with ``average`` and
-    ``average_var`` (from the equally weighted portfolio's residuals, no inverse of Sigma-hat),
-    ``wald`` (NaN where Sigma-hat is singular, which ``singular`` marks) and ``bad_x``.
+    ``g`` (B, N, Lw) abnormal returns and ``x_win`` (B, Lw, K) regressors on the tested days, and ``est``
+    the clusters' :func:`_estimation_part` (which does not depend on the window).  Returns a dict with
+    ``average`` and ``average_var`` (from the equally weighted portfolio's residuals, no inverse of
+    Sigma-hat), ``wald`` (NaN where Sigma-hat is singular, which ``singular`` marks) and ``bad_x``.
     """
-    est = _estimation_part(ar, days, x) if est is None else est
-    b, n, _ = ar.shape
-    k = x.shape[2]
-    g = ar[:, :, window]  # (B, N, Lw)
-    eye = np.broadcast_to(np.eye(len(window)), (b, len(window), len(window)))
+    b, n, width = g.shape
+    k = x_win.shape[2]
+    eye = np.broadcast_to(np.eye(width), (b, width, width))
     if k:
-        x_win = x[:, window, :]
         g = g - np.einsum("bwk,bkn->bnw", x_win, est["delta"])
         c = eye + x_win @ np.linalg.solve(est["xtx"], np.swapaxes(x_win, 1, 2))
     else:
@@ -177,8 +174,10 @@ def _solve_systems(ar: np.ndarray, days: np.ndarray, x: np.ndarray, window: np.n
 
 def _systems(inp: Inputs):
     """Find the clusters and solve their systems (once per :class:`Inputs`)."""
-    if "mvrm" in inp.memo:
-        return inp.memo["mvrm"]
+    return inp.once("mvrm", lambda: _solve_clusters(inp))
+
+
+def _solve_clusters(inp: Inputs):
     fit, groups = inp.fit, inp.groups
     used = inp.used
     day0 = np.asarray(fit.day0, dtype=np.int64)
@@ -223,6 +222,7 @@ def _systems(inp: Inputs):
             continue
         todo.setdefault(len(rows), []).append(e)
     grid = inp.grid
+    ar_window = inp.ar[:, inp.grid_positions]
     k = fit.n_params  # 0 for market-adjusted returns
     for n, batch_entries in todo.items():
         idx = np.array(batch_entries)
@@ -240,20 +240,11 @@ def _systems(inp: Inputs):
         idx, rows, days = idx[~none], rows[~none], days[~none]
         if not len(idx):
             continue
-        # the model's regressors (constant included; none for market-adjusted returns) on the grid around
-        # each cluster's day 0, (B, L, K).  The constant is NaN where the regressors are missing, which
-        # changes nothing: only balanced estimation days and window days with a CAR are read.
-        x = fit.take(rows[:, 0]).design(grid)
-        ar = inp.ar[rows]
-        # the estimation-day part does not depend on the window: cached on the fit for these rows, as long
-        # as the abnormal returns are the fit's own (a simulation's injected ones are not shared)
-        cache = fit._cache.setdefault("inference:mvrm", {})
-        key = (rows.shape, rows.tobytes())
-        entry = cache.get(key)
-        if entry is None or entry[0] is not inp.ar:
-            entry = (inp.ar, _estimation_part(ar, days, x))
-            cache[key] = entry
-        solved = _solve_systems(ar, days, x, inp.grid_positions, entry[1])
+        # the regressors on the tested days around each cluster's day 0, (B, Lw, K): the constant is NaN
+        # where they are missing, which changes nothing, since only window days with a CAR are read
+        est = _cached_estimation_parts(inp, rows, days)
+        x_win = fit.take(rows[:, 0]).design(grid[inp.grid_positions])
+        solved = _solve_systems(ar_window[rows], x_win, est)
         for name in ("wald", "average", "average_var"):
             getattr(out, name)[idx] = solved[name]
         # Sigma-hat has rank at most T - K: the joint test needs T - K >= N; the average test does not
@@ -274,9 +265,49 @@ def _systems(inp: Inputs):
     stop = reasons != ""
     out.joint_note[stop] = reasons[stop]
     out.average_note[stop] = reasons[stop]
-    result = (out, np.array(entry_group), batch_rows)
-    inp.memo["mvrm"] = result
-    return result
+    return out, np.array(entry_group), batch_rows
+
+
+def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, days: np.ndarray) -> dict:
+    """:func:`_estimation_part` of the clusters ``rows`` (B, N), cached on the fit cluster by cluster.
+
+    It depends on the cluster's members alone, not on the window, so a window whose clusters lost or gained
+    a member (a firm-event without a CAR on some day) computes only those, as long as the abnormal returns
+    are the fit's own (a simulation's injected ones are not shared).
+    """
+    fit = inp.fit
+    cache = fit._cache.setdefault("inference:mvrm", {})
+    keys = [r.tobytes() for r in rows]
+    with fit.lock("inference:mvrm"):
+        found = [cache.get(key) for key in keys]
+        missing = [i for i, entry in enumerate(found) if entry is None or entry[0] is not inp.ar]
+        if missing:
+            # the model's regressors (constant included; none for market-adjusted returns) on the grid around
+            # each cluster's day 0, (B, L, K).  The constant is NaN where the regressors are missing, which
+            # changes nothing: only balanced estimation days are read.
+            part = rows[missing]
+            fresh = _estimation_part(inp.ar[part], days[missing], fit.take(part[:, 0]).design(inp.grid))
+            for j, i in enumerate(missing):
+                found[i] = cache[keys[i]] = (inp.ar, fresh, j)
+    sources: dict[int, tuple[dict, list[int], list[int]]] = {}
+    for i, (_, source, j) in enumerate(found):
+        entry = sources.setdefault(id(source), (source, [], []))
+        entry[1].append(i)
+        entry[2].append(j)
+    if len(sources) == 1:
+        source, at, js = next(iter(sources.values()))
+        if js == list(range(len(source["nu"]))):  # the very batch computed or cached before
+            return source
+    out: dict = {}
+    for source, at, js in sources.values():
+        for name, values in source.items():
+            if values is None:
+                out[name] = None
+                continue
+            if name not in out:
+                out[name] = np.empty((len(rows),) + values.shape[1:], dtype=values.dtype)
+            out[name][at] = values[js]
+    return out
 
 
 def _mvrm(inp: Inputs, kind: str, form: str | None = None) -> Batch:

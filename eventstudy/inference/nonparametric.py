@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from .._threads import row_blocks, thread_map
 from .base import Batch, Inputs, TestResult, TestSpec, cross_section_checks, dist_labels, register, single, state_nulls
 from .parametric import _average_correlation, _group_mean_sd, p_norm, p_t
 from .statistic import ABSOLUTE
@@ -48,7 +49,8 @@ def _estimation_cars(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
     These are the comparison CARs of :func:`permutation` and the L-day CARs whose share of positives
     :func:`generalized_sign` expects.  Computed once per :class:`Inputs`.
     """
-    if "estimation_cars" not in inp.memo:
+
+    def compute():
         res = inp.null_residuals
         n, width = res.shape
         length = inp.length
@@ -66,21 +68,24 @@ def _estimation_cars(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
             np.cumsum(ok, axis=1, out=count[:, 1:])
             whole = (count[:, length:] - count[:, :-length]) == length
             cars = np.where(whole, total[:, length:] - total[:, :-length], np.nan)
-        inp.memo["estimation_cars"] = (cars, np.isfinite(cars))
-    return inp.memo["estimation_cars"]
+        return cars, np.isfinite(cars)
+
+    return inp.once("estimation_cars", compute)
 
 
 def _run_moments(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Number, mean and standard deviation (ddof=1) of each firm-event's comparison CARs, shared by
     :func:`permutation` and :func:`~eventstudy.inference.sq` (once per :class:`Inputs`)."""
-    if "run_moments" not in inp.memo:
+
+    def compute():
         cars, full = _estimation_cars(inp)
         windows = full.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(full, cars, 0.0).sum(axis=1) / windows
             sd = np.sqrt(np.where(full, (cars - mean[:, None]) ** 2, 0.0).sum(axis=1) / (windows - 1))
-        inp.memo["run_moments"] = (windows, mean, sd)
-    return inp.memo["run_moments"]
+        return windows, mean, sd
+
+    return inp.once("run_moments", compute)
 
 
 def own_runs_test(inp: Inputs, test: str, pvalue) -> Batch:
@@ -247,10 +252,11 @@ def _fit_ranks(inp: Inputs, name: str, compute):
     which firm-events are used (each row is ranked alone), cached on the fit while ``inp.ar`` is the fit's
     own (a simulation's injected abnormal returns get their own)."""
     cache = inp.fit._cache.setdefault("inference:ranks", {})
-    entry = cache.get(name)
-    if entry is None or entry[0] is not inp.ar:
-        entry = (inp.ar, compute())
-        cache[name] = entry
+    with inp.fit.lock(("inference:ranks", name)):
+        entry = cache.get(name)
+        if entry is None or entry[0] is not inp.ar:
+            entry = (inp.ar, compute())
+            cache[name] = entry
     return entry[1]
 
 
@@ -265,27 +271,42 @@ def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
 
     def compute():
         ar, est = inp.ar, inp.estimation_mask
-        combined = est.copy()
         event = inp.event_grid_positions
-        combined[:, event] |= np.isfinite(ar[:, event])
-        values = np.where(combined, ar, np.nan)
-        flat, ordered = _sort_order(values)
-        ranks = _ranks_in_order(values, flat, ordered)
-        sar = np.where(est, sar_all(inp), np.nan)
         sigma2 = np.asarray(inp.fit.sigma2, dtype=float)
-        odd = ~(np.isfinite(sigma2) & (sigma2 > 0))  # SARs of 0 or inf do not keep the order: sort them
-        if len(event) <= _FEW_EVENT_DAYS and not est[:, event].any():
-            own, redo = _without_event_days(values, ranks, est, event, ordered, np.sqrt(sigma2))
-            odd |= redo
-        else:
-            # the estimation days first, in the combined order (a stable radix sort of a boolean key per row)
-            est_first = np.argsort(~np.ascontiguousarray(est).ravel()[flat], axis=1, kind="stable")
-            own = _ranks_in_order(sar, flat.ravel()[_flat(est_first)])
-        if odd.any():
-            own[odd] = row_ranks(sar[odd])
-        return combined, ranks, own, sar
+        few = len(event) <= _FEW_EVENT_DAYS and not est[:, event].any()
+        out = (np.empty(est.shape, dtype=bool), np.empty(ar.shape), np.empty(ar.shape), np.empty(ar.shape))
+
+        def block(rows: slice) -> None:  # every row is ranked alone: blocks of rows on threads
+            for whole, part in zip(out, _rank_rows(ar[rows], est[rows], event, sigma2[rows], few)):
+                whole[rows] = part
+
+        thread_map(block, row_blocks(*ar.shape))
+        return out
 
     return _fit_ranks(inp, "shared", compute)
+
+
+def _rank_rows(ar, est, event, sigma2, few: bool):
+    """:func:`_shared_ranks` of some rows: ``few`` when no event day is an estimation day and there are at
+    most :data:`_FEW_EVENT_DAYS` of them."""
+    combined = est.copy()
+    combined[:, event] |= np.isfinite(ar[:, event])
+    values = np.where(combined, ar, np.nan)
+    flat, ordered = _sort_order(values)
+    ranks = _ranks_in_order(values, flat, ordered)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sar = np.where(est, ar / np.sqrt(sigma2)[:, None], np.nan)  # sar_all's SARs
+    odd = ~(np.isfinite(sigma2) & (sigma2 > 0))  # SARs of 0 or inf do not keep the order: sort them
+    if few:
+        own, redo = _without_event_days(values, ranks, est, event, ordered, np.sqrt(sigma2))
+        odd |= redo
+    else:
+        # the estimation days first, in the combined order (a stable radix sort of a boolean key per row)
+        est_first = np.argsort(~np.ascontiguousarray(est).ravel()[flat], axis=1, kind="stable")
+        own = _ranks_in_order(sar, flat.ravel()[_flat(est_first)])
+    if odd.any():
+        own[odd] = row_ranks(sar[odd])
+    return combined, ranks, own, sar
 
 
 #: up to this many event-window days, the estimation days' own ranks come from the combined ranks by counting
@@ -397,9 +418,7 @@ def rank(fit, window: tuple[int, int]) -> TestResult:
 
 
 def _grank(inp: Inputs, kind: str) -> Batch:
-    if "grank" not in inp.memo:  # Z and T, shared by grank_t and grank_z
-        inp.memo["grank"] = _grank_z(inp)
-    z, t_days = inp.memo["grank"]
+    z, t_days = inp.once("grank", lambda: _grank_z(inp))  # Z and T, shared by grank_t and grank_z
     groups = inp.groups
     batch = Batch(groups.n)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
+from .._threads import thread_map
 from .base import (
     Batch,
     Inputs,
@@ -204,10 +205,7 @@ def _standardized(inp: Inputs, kind: str) -> Batch:
 
     Computed once per :class:`Inputs` and shared by the test and its Kolari-Pynnönen adjustment.
     """
-    key = f"{kind}_unchecked"
-    if key not in inp.memo:
-        inp.memo[key] = _mean_t(inp, inp.scar) if kind == "bmp" else _patell_z(inp)
-    return inp.memo[key]
+    return inp.once(f"{kind}_unchecked", lambda: _mean_t(inp, inp.scar) if kind == "bmp" else _patell_z(inp))
 
 
 def _csect_t(inp: Inputs) -> Batch:
@@ -472,7 +470,11 @@ def _same_mask_correlations(x: np.ndarray) -> np.ndarray:
     return np.where(ok, r, np.nan)
 
 
-def _near_pairs(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: int, chunk: int = 96):
+#: firm-events per chunk of :func:`_near_pairs`
+PAIR_CHUNK = 96
+
+
+def _near_pairs(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: int, chunk: int | None = None):
     """Every pair of firm-events of one group whose day-0 sessions are 1 to ``reach`` - 1 apart, with the
     correlation of their residuals (rows of ``res``, (N, L) on the relative-day grid) on common calendar days.
 
@@ -494,16 +496,15 @@ def _near_pairs(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: int
     length = res.shape[1]
     finite = np.isfinite(res)
     values = np.where(finite, res, 0.0)
-    starts = np.union1d(np.arange(0, len(order), chunk), np.flatnonzero(np.diff(g)) + 1)
-    parts = []
-    for a, b in zip(starts, np.append(starts[1:], len(order))):
-        if not has[a:b].any():
-            continue
+    starts = np.union1d(np.arange(0, len(order), chunk or PAIR_CHUNK), np.flatnonzero(np.diff(g)) + 1)
+
+    def pairs(bounds: tuple[int, int]):
+        a, b = bounds
         lo, hi = int(later[a:b][has[a:b]].min()), int(reach_end[b - 1])
         first = d[a]
         width = int(d[hi - 1] - first) + length
 
-        def lay(positions, first=first, width=width):
+        def lay(positions):
             rows = order[positions]
             columns = (d[positions] - first)[:, None] + np.arange(length)
             x, f = np.zeros((len(rows), width)), np.zeros((len(rows), width))
@@ -517,7 +518,11 @@ def _near_pairs(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: int
         j = np.arange(lo, hi)
         take = (j >= later[a:b, None]) & (j < reach_end[a:b, None])
         ia, jb = np.nonzero(take)
-        parts.append((order[a + ia], order[lo + jb], g[a + ia], d[lo + jb] - d[a + ia], r[ia, jb]))
+        return order[a + ia], order[lo + jb], g[a + ia], d[lo + jb] - d[a + ia], r[ia, jb]
+
+    # the chunks are independent: on threads (numpy releases the GIL in the products), parts in chunk order
+    chunks = [(a, b) for a, b in zip(starts, np.append(starts[1:], len(order))) if has[a:b].any()]
+    parts = thread_map(pairs, chunks)
     return tuple(np.concatenate(column) for column in zip(*parts))
 
 
@@ -529,9 +534,7 @@ _SPREAD_OUT = (
 
 def _average_correlation(inp: Inputs):
     """rbar, pairs used and the reason it is NaN, per group (computed once per :class:`Inputs`)."""
-    if "rbar" not in inp.memo:
-        inp.memo["rbar"] = _estimate_correlation(inp)
-    return inp.memo["rbar"]
+    return inp.once("rbar", lambda: _estimate_correlation(inp))
 
 
 def _cluster_members(groups: np.ndarray, day0: np.ndarray, rows: np.ndarray):
@@ -567,8 +570,15 @@ def _pair_correlations(inp: Inputs) -> _PairCorrelations:
     reach = hi - lo + 1  # a tested window is never longer than the event window
     cache = inp.fit._cache.setdefault("inference:pair_correlations", {})
     key = inp.groups.ids.tobytes()
-    if key in cache and cache[key].reach >= inp.length:
+    with inp.fit.lock("inference:pair_correlations"):
+        if key not in cache or cache[key].reach < inp.length:
+            pairs = _all_pair_correlations(inp, reach)
+            cache.clear()
+            cache[key] = pairs
         return cache[key]
+
+
+def _all_pair_correlations(inp: Inputs, reach: int) -> _PairCorrelations:
     groups = inp.groups.ids
     day0 = np.asarray(inp.fit.day0, dtype=np.int64)
     clusters, sizes, members = _cluster_members(groups, day0, np.arange(inp.fit.n))
@@ -586,10 +596,7 @@ def _pair_correlations(inp: Inputs) -> _PairCorrelations:
         if (~same).any():
             r[~same] = _self_correlations(block[~same])
         same_day.append((clusters[which, 0], rows, r))
-    flat = _near_pairs(res, groups, day0, reach)
-    cache.clear()
-    cache[key] = _PairCorrelations(reach, same_day, *flat)
-    return cache[key]
+    return _PairCorrelations(reach, same_day, *_near_pairs(res, groups, day0, reach))
 
 
 def _estimate_correlation(inp: Inputs):

@@ -79,24 +79,25 @@ def equal_tailed_pvalue(stat: np.ndarray, draws: np.ndarray, valid: np.ndarray) 
 
 def _pseudo_draws(inp: Inputs, statistic: str):
     """The pooled statistic on every run, and how many firm-events each run has (memoized per Inputs)."""
-    key = ("pseudo_event", statistic)
-    if key not in inp.memo:
+    scaled = statistic == "bmp"
+
+    def sums():
         # the sums over firm-events of each run, shared by the statistics that pool the same values
         # (``csect_t`` and ``mean`` both pool the raw CARs)
-        scaled = statistic == "bmp"
-        sums_key = ("pseudo_event_sums", scaled)
-        if sums_key not in inp.memo:
-            cars, full = _estimation_cars(inp)
-            if scaled:
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    pseudo = cars / np.sqrt(inp.fit.sigma2 * inp.length)[:, None]
-            else:
-                pseudo = cars
-            ok = inp.used[:, None] & full & np.isfinite(pseudo)
-            inp.memo[sums_key] = _pooled_sums(pseudo, ok, inp.groups)
-        n, s1, s2 = inp.memo[sums_key]
-        inp.memo[key] = _pooled_stat(n, s1, s2, statistic)
-    return inp.memo[key]
+        cars, full = _estimation_cars(inp)
+        if scaled:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                pseudo = cars / np.sqrt(inp.fit.sigma2 * inp.length)[:, None]
+        else:
+            pseudo = cars
+        ok = inp.used[:, None] & full & np.isfinite(pseudo)
+        return _pooled_sums(pseudo, ok, inp.groups)
+
+    def stat():
+        n, s1, s2 = inp.once(("pseudo_event_sums", scaled), sums)
+        return _pooled_stat(n, s1, s2, statistic)
+
+    return inp.once(("pseudo_event", statistic), stat)
 
 
 def _pooled_sums(values: np.ndarray, ok: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

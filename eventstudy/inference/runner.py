@@ -7,6 +7,7 @@ correlations) is computed once; the rows keep each entry's event and ticker labe
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -140,8 +141,7 @@ def run_tests(
         the resampling tests draw from the estimation window (``permutation``, ``sq``, ``pseudo_event*``,
         ``generalized_sign``'s expected share): flagged market shocks, say.  The fit is unchanged.
     workers : int
-        Threads for the windows after the first (default 2; 1 runs them in turn).  The table does not
-        depend on it.
+        Threads running the tests (default 2; 1 runs them in turn).  The table does not depend on it.
 
     Returns
     -------
@@ -172,43 +172,67 @@ def single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+#: tests that compute what other tests of the window (or of every window) share, heaviest first: the ranks,
+#: the Kolari-Pynnonen pair correlations, the MVRM systems, the Brown-Warner portfolio, the estimation-window
+#: runs of the resampling tests
+_HEAVY = {
+    name: i for i, name in enumerate(("rank", "kp_bmp", "mvrm_joint", "brown_warner", "permutation", "pseudo_event"))
+}
+
+
 def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude, workers: int) -> None:
     """Fill ``parts`` with the rows of every test on every window, in order.
 
-    The first window runs alone: it computes what the fit caches for all windows (the ranks, the
-    Kolari-Pynnonen pair correlations, the MVRM factorisations). The others are independent and run on
-    ``workers`` threads (numpy releases the GIL in the sorts, reductions and products the statistics are
-    made of); their rows are appended in the windows' order, so the table does not depend on ``workers``.
+    Each (window, test) is a task, run on ``workers`` threads in the order of the table (numpy releases the
+    GIL in the sorts, reductions and products the statistics are made of).  What tests share is computed
+    once, by the first that asks, while the others wait (:meth:`Inputs.once`, :meth:`StackedFit.lock`): on
+    the window's inputs (the MVRM systems, the Kolari-Pynnonen correlation, the pseudo-event sums) and on the
+    fit for every window (the ranks, the pair correlations, the MVRM factorisations).  Rows are appended in
+    the tasks' order, so the table does not depend on ``workers``; a window's inputs are let go once its
+    last test has run.
     """
     one_event = _one_event(event_id)  # the same for every cross-sectional test and window
+    inputs: list[Inputs | None] = [Inputs(fit, window, clusters=clusters, exclude=exclude) for window in windows]
+    left = [len(names)] * len(windows)
+    done = threading.Lock()
 
-    def one(window) -> list[tuple[str, Any]]:
-        inp = Inputs(fit, window, clusters=clusters, exclude=exclude)
-        rows: list[tuple[str, Any]] = []
-        for name in names:
-            spec = TESTS[name]
-            batch = spec.kernel(inp)
-            size = len(batch)
-            who = entry_labels(spec, batch, event_id, ticker, one_event)
-            rows += [
-                ("test", np.full(size, name, dtype=object)),
-                ("window_start", np.full(size, window[0], dtype=np.int64)),
-                ("window_end", np.full(size, window[1], dtype=np.int64)),
-                ("stat", batch.stat),
-                ("pvalue", batch.pvalue),
-                ("n", batch.n),
-                ("distribution", batch.distribution),
-                ("note", batch.note),
-                ("scope", np.full(size, spec.scope, dtype=object)),
-                ("event_id", who[0]),
-                ("ticker", who[1]),
-            ]
-        return rows
+    def one(task: tuple[int, str]) -> list[tuple[str, Any]]:
+        at, name = task
+        inp, window = inputs[at], windows[at]
+        assert inp is not None
+        spec = TESTS[name]
+        batch = spec.kernel(inp)
+        size = len(batch)
+        who = entry_labels(spec, batch, event_id, ticker, one_event)
+        with done:
+            left[at] -= 1
+            if not left[at]:
+                inputs[at] = None
+        return [
+            ("test", np.full(size, name, dtype=object)),
+            ("window_start", np.full(size, window[0], dtype=np.int64)),
+            ("window_end", np.full(size, window[1], dtype=np.int64)),
+            ("stat", batch.stat),
+            ("pvalue", batch.pvalue),
+            ("n", batch.n),
+            ("distribution", batch.distribution),
+            ("note", batch.note),
+            ("scope", np.full(size, spec.scope, dtype=object)),
+            ("event_id", who[0]),
+            ("ticker", who[1]),
+        ]
 
-    results = [one(windows[0])]
-    if len(windows) > 1:
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(windows) - 1))) as pool:
-            results += list(pool.map(one, windows[1:]))
+    tasks = [(at, name) for at in range(len(windows)) for name in names]
+    # the tests that compute what others wait for go first, so that two threads compute two of them at once
+    first = sorted(range(len(tasks)), key=lambda i: (tasks[i][0], _HEAVY.get(tasks[i][1], len(_HEAVY)), i))
+    results: list = [None] * len(tasks)
+    if workers == 1 or len(tasks) < 2:
+        for i in first:
+            results[i] = one(tasks[i])
+    else:
+        with ThreadPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+            for i, rows in zip(first, pool.map(one, [tasks[i] for i in first])):
+                results[i] = rows
     for rows in results:
         for column, values in rows:
             parts[column].append(np.asarray(values))

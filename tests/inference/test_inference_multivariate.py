@@ -282,3 +282,35 @@ def test_form_is_validated(study):
         mvrm_joint(fit, (0, 0), form="exact")  # McKeon's F is an approximation for L > 1: not "exact"
     with pytest.raises(ValueError, match="'exact', 'binder', 'wald'"):
         mvrm_average(fit, (0, 0), form="mckeon")
+
+
+def test_windows_whose_clusters_differ_share_one_fit():
+    """A member without a return on day +1 leaves the (-1, 1) system but not day 0's: the systems cached on
+    the fit cluster by cluster (estimation days, Sigma-hat) must be those of each window's own members."""
+    y, market, day0, firm = loops.synthetic()
+    y = y.copy()
+    y[181, 3] = np.nan  # security 3, day +1 of session 180
+    fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
+    members = {(0, 0): CLUSTER, (-1, 1): [0, 1, 2], (-3, 3): [0, 1, 2]}
+    for window in [(0, 0), (-1, 1), (0, 0), (-3, 3), (-1, 1)]:
+        ref = loops.mvrm(y, market, 180, members[window], loops.ESTIMATION, window)
+        joint = mvrm_joint(fit, window, form="wald")[0]
+        average = mvrm_average(fit, window, form="wald")[0]
+        assert joint.n == len(members[window])
+        assert joint.stat == pytest.approx(ref["wald"], rel=RTOL)
+        assert average.stat == pytest.approx(ref["average"] / math.sqrt(ref["average_var"]), rel=RTOL)
+
+
+def test_a_window_that_keeps_one_of_two_cached_systems():
+    """Two pairs share a batch on day 0; on (-1, 1) one pair loses a member, so the other is read alone from
+    the batch cached on day 0."""
+    y, market, _, _ = loops.synthetic()
+    y = y.copy()
+    y[201, 3] = np.nan  # security 3, day +1 of session 200
+    day0, firm = np.array([180, 180, 200, 200]), np.array([0, 1, 2, 3])
+    fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
+    for window in [(0, 0), (-1, 1)]:
+        ref = loops.mvrm(y, market, 180, [0, 1], loops.ESTIMATION, window)
+        first = mvrm_joint(fit, window, form="wald")[0]
+        assert first.n == 2 and first.stat == pytest.approx(ref["wald"], rel=RTOL)
+    assert [r.valid for r in mvrm_joint(fit, (-1, 1), form="wald")] == [True, False]

@@ -1,0 +1,64 @@
+"""Threads: one computation per key when several threads ask for a cached value, and row blocks on threads.
+
+The statistics of several windows and tests run on threads (:func:`eventstudy.inference.run_tests`), and
+they share values cached on the fit (abnormal returns, ranks, pair correlations) and on each window's
+inputs.  The first thread to ask for a value computes it under that key's lock; the others wait for it
+instead of computing it again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, MutableMapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def keyed_lock(locks: MutableMapping[Any, threading.Lock], key: Any) -> threading.Lock:
+    """The lock of ``key`` in ``locks``, made on first use.
+
+    ``dict.setdefault`` is atomic, so two threads asking at once get the same lock (the one stored first).
+    """
+    lock = locks.get(key)
+    return lock if lock is not None else locks.setdefault(key, threading.Lock())
+
+
+def once(
+    store: MutableMapping[Any, Any], locks: MutableMapping[Any, threading.Lock], key: Any, compute: Callable[[], T]
+) -> T:
+    """``store[key]``, set to ``compute()`` by the first caller; callers on other threads wait for it."""
+    if key not in store:
+        with keyed_lock(locks, key):
+            if key not in store:
+                store[key] = compute()
+    return store[key]
+
+
+#: threads for the row-wise kernels (sorts, ranks): numpy releases the GIL in them, and blocks of rows that
+#: fit in the cache also run faster one at a time
+THREADS = max(1, min(4, os.cpu_count() or 1))
+#: cells (rows x columns) per block of rows
+BLOCK_CELLS = 1 << 18
+
+
+def row_blocks(rows: int, width: int, cells: int | None = None) -> list[slice]:
+    """Slices of about ``cells`` (default :data:`BLOCK_CELLS`) cells covering ``rows`` rows of ``width``
+    columns, in order."""
+    step = max(1, (BLOCK_CELLS if cells is None else cells) // max(1, width))
+    return [slice(start, min(start + step, rows)) for start in range(0, rows, step)]
+
+
+def thread_map(func: Callable[[Any], T], items: Sequence[Any], threads: int | None = None) -> list[T]:
+    """``[func(item) for item in items]``, computed on ``threads`` (default :data:`THREADS`) threads, in turn
+    for one item or one thread.
+
+    The results keep the items' order, so the outcome does not depend on which thread ran what.
+    """
+    threads = THREADS if threads is None else threads
+    if threads <= 1 or len(items) <= 1:
+        return [func(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(threads, len(items))) as pool:
+        return list(pool.map(func, items))

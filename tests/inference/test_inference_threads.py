@@ -1,0 +1,61 @@
+"""The statistics computed in blocks of rows and chunks of pairs on threads equal the reference loops.
+
+The synthetic study has eight firm-events, so at the default sizes everything is one block; here the row
+blocks of the ranks hold two firm-events and the Kolari-Pynnonen chunks one, so every block runs on the
+thread pool, in whatever order the threads take them.
+"""
+
+from __future__ import annotations
+
+import inference_loops as loops
+import numpy as np
+import pytest
+
+import eventstudy._threads as threads
+import eventstudy.inference.parametric as parametric
+from eventstudy.inference import average_correlation, grank_t, grank_z, kp_bmp, rank, run_tests
+from eventstudy.models import estimate
+from eventstudy.panel import AlignedData
+
+WINDOWS = [(0, 0), (-1, 1), (-3, 3)]
+RTOL = 1e-10
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    y, market, day0, firm = loops.synthetic()
+    grid = loops.EVENT[1] - loops.ESTIMATION[0] + 1
+    monkeypatch.setattr(threads, "BLOCK_CELLS", 2 * grid)  # two firm-events per block of ranks
+    monkeypatch.setattr(threads, "THREADS", 3)
+    monkeypatch.setattr(parametric, "PAIR_CHUNK", 1)  # one firm-event per chunk of pairs
+    fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
+    records = loops.firm_events(y, market, day0, firm, loops.ESTIMATION, loops.EVENT)
+    return fit, records
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+def test_ranks_in_blocks_match_the_loops(small_blocks, window):
+    fit, records = small_blocks
+    result = rank(fit, window)
+    np.testing.assert_allclose([result.stat, result.pvalue], loops.rank(records, window, loops.EVENT), rtol=RTOL)
+    t, p_t, z, p_z, _ = loops.grank(records, window)
+    np.testing.assert_allclose([grank_t(fit, window).stat, grank_z(fit, window).stat], [t, z], rtol=RTOL)
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+def test_pair_correlations_in_chunks_match_the_loop(small_blocks, window):
+    fit, records = small_blocks
+    assert average_correlation(fit, window) == pytest.approx(loops.rbar(records, window), rel=RTOL)
+    r = loops.rbar(records, window)
+    result = kp_bmp(fit, window)
+    np.testing.assert_allclose([result.stat, result.pvalue], loops.kp_bmp(records, window, r), rtol=RTOL)
+
+
+def test_the_table_does_not_depend_on_the_threads(small_blocks):
+    """Every test on three windows: tasks on three threads, blocks and chunks on threads inside them."""
+    fit, _ = small_blocks
+    one = run_tests(fit, WINDOWS, workers=1)
+    y, market, day0, firm = loops.synthetic()
+    fresh = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
+    many = run_tests(fresh, WINDOWS, workers=3)
+    assert one.equals(many)
