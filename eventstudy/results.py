@@ -533,7 +533,7 @@ class EventStudyResults:
         ``windows`` are the CAR windows shown (default :meth:`default_windows`); tables longer than
         ``max_rows`` are cut (the full tables are ``res.car()``, ``res.tests()``, ...).
         """
-        from .inference import design, recommend, tests_in_scope
+        from .inference import design, recommend
 
         windows = self.default_windows() if windows is None else [check_window("windows", w) for w in windows]
         fe = self._firm_events
@@ -555,7 +555,9 @@ class EventStudyResults:
             else ("Outcome", f"log(volume + 1), {self._settings.get('calendar', '')} calendar"),
         ]
         by_firm = self._car_table(windows)
-        pooled = self.tests(windows, tests=tests_in_scope("cross-section", "clustered"))
+        suited = recommend(self._fit)
+        pooled, clusters = self._suited_tests(windows, [name for name, _ in suited])
+        test_columns = ["test", "event_id", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note"]
         tables = [
             Table(
                 "Abnormal returns by firm-event",
@@ -572,15 +574,20 @@ class EventStudyResults:
             ),
             Table(
                 "Tests across firm-events",
-                pooled[
-                    ["test", "event_id", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note"]
-                ]
-                .assign(event_id=lambda t: t["event_id"].fillna("all events"))
-                .head(max_rows),
+                pooled[test_columns].assign(event_id=lambda t: t["event_id"].fillna("all events")).head(max_rows),
                 {"stat": "{:.3f}", "pvalue": "p"},
-                caption=_cut(len(pooled), max_rows, "res.tests()").strip(),
+                caption=_cut(len(pooled), max_rows, "res.tests()") + _TESTS_CAPTION,
             ),
         ]
+        if len(clusters):
+            tables.append(
+                Table(
+                    "Tests of same-day clusters",
+                    clusters[test_columns].head(max_rows),
+                    {"stat": "{:.3f}", "pvalue": "p"},
+                    caption=_cut(len(clusters), max_rows, "res.tests()").strip(),
+                )
+            )
         if self.n > 1:
             tables.append(Table("Average abnormal return by day", self.aar, {"aar": "pct", "caar": "pct"}))
         if len(self._dropped):
@@ -591,7 +598,7 @@ class EventStudyResults:
                     caption=_cut(len(self._dropped), max_rows, "res.dropped"),
                 )
             )
-        notes = [f"Suited to this design: {name} ({why})" for name, why in recommend(self._fit)]
+        notes = [f"Suited to this design: {name} ({why})" for name, why in suited]
         contamination = self.contamination_notes()
         notes += contamination[:max_rows]
         if len(contamination) > max_rows:  # thousands of overlapping firm-events would bury the table
@@ -599,6 +606,20 @@ class EventStudyResults:
                 f"First {max_rows} of {len(contamination)} contamination notes; res.contamination_notes() has all."
             )
         return Summary(title=f"Event study: {self.name}", facts=facts, tables=tables, notes=notes)
+
+    def _suited_tests(self, windows, suited: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The pooled tests among ``suited`` (every pooled test when none is: too few firm-events, and the
+        table says why each cannot run), test by test in ``suited``'s order, then window by window; and the
+        per-cluster rows of the same-day tests apart, since there is one per cluster."""
+        from .inference import TESTS, tests_in_scope
+
+        names = [name for name in suited if TESTS[name].scope != "single"]
+        names = names or tests_in_scope("cross-section", "clustered")
+        table = self.tests(windows, tests=names)
+        position = {name: i for i, name in enumerate(names)}
+        table = table.iloc[np.argsort(table["test"].map(position).to_numpy(), kind="stable")]
+        per_cluster = (table["scope"] == "clustered").to_numpy()
+        return table[~per_cluster].reset_index(drop=True), table[per_cluster].reset_index(drop=True)
 
     def _car_table(self, windows) -> pd.DataFrame:
         table = self._labels()
@@ -747,6 +768,12 @@ def _as_list(wanted) -> list:
     if wanted is None:
         return []
     return [wanted] if isinstance(wanted, str) else list(wanted)
+
+
+_TESTS_CAPTION = (
+    "The tests suited to this design (the notes say why each); res.tests() runs every test, some of which "
+    "over- or under-reject on this design."
+)
 
 
 def _cut(total: int, shown: int, where: str) -> str:

@@ -49,10 +49,11 @@ def test_every_test_row_of_the_summary_names_its_event(res):
     one = res.select(event_ids=[ONE_DAY])
     pooled = one.summary().tables[1].data
     assert "event_id" in pooled.columns and (pooled["event_id"] == ONE_DAY).all()
-    many = res.summary().tables[1].data
-    # pooled over events: "all events"; per same-day cluster (mvrm_*): the cluster's event
-    clusters = many[many["test"].str.startswith("mvrm")]
-    assert (many.loc[~many["test"].str.startswith("mvrm"), "event_id"] == "all events").all()
+    tables = {table.title: table.data for table in res.summary().tables}
+    # pooled over events: "all events"; per same-day cluster (mvrm_*, a table of their own): the cluster's event
+    assert (tables["Tests across firm-events"]["event_id"] == "all events").all()
+    clusters = tables["Tests of same-day clusters"]
+    assert clusters["test"].str.startswith("mvrm").all()
     assert clusters["event_id"].nunique() > 1 and not clusters["event_id"].str.contains("all events").any()
     assert "all events" in res.summary().as_text()
 

@@ -225,6 +225,7 @@ def test_csv_files_hold_full_precision(res, tmp_path):
         [
             "abnormal_returns_by_firm_event.csv",
             "tests_across_firm_events.csv",
+            "tests_of_same_day_clusters.csv",
             "average_abnormal_return_by_day.csv",
             "dropped_firm_events.csv",
         ]
@@ -246,13 +247,21 @@ def test_csv_files_hold_full_precision(res, tmp_path):
 
 
 def test_csv_tests_equal_res_tests(res, tmp_path):
+    """The summary's test tables, written to CSV, hold res.tests()'s numbers to the last bit."""
     res.to_csv(tmp_path)
-    written = pd.read_csv(tmp_path / "tests_across_firm_events.csv", float_precision="round_trip")
     tests = res.tests(WINDOWS)
-    pooled = tests[tests["event_id"].isna() | tests["test"].str.startswith("mvrm")].reset_index(drop=True)
-    assert list(written["test"]) == list(pooled["test"])
-    np.testing.assert_array_equal(written["stat"].to_numpy(), pooled["stat"].to_numpy())
-    np.testing.assert_array_equal(written["pvalue"].to_numpy(), pooled["pvalue"].to_numpy())
+    keys = ["test", "window_start", "window_end"]
+    pooled = tests[tests["scope"] == "cross-section"]
+    written = pd.read_csv(tmp_path / "tests_across_firm_events.csv", float_precision="round_trip")
+    merged = written.merge(pooled, on=keys, validate="one_to_one", suffixes=("", "_all"))
+    assert len(merged) == len(written) > 0
+    np.testing.assert_array_equal(merged["stat"].to_numpy(), merged["stat_all"].to_numpy())
+    np.testing.assert_array_equal(merged["pvalue"].to_numpy(), merged["pvalue_all"].to_numpy())
+    clusters = tests[tests["scope"] == "clustered"]
+    written = pd.read_csv(tmp_path / "tests_of_same_day_clusters.csv", float_precision="round_trip")
+    merged = written.merge(clusters, on=[*keys, "event_id"], validate="one_to_one", suffixes=("", "_all"))
+    assert len(merged) == len(written) > 0
+    np.testing.assert_array_equal(merged["stat"].to_numpy(), merged["stat_all"].to_numpy())
 
 
 # -- dropped firm-events and notes in every format ---------------------------------------------------------
@@ -393,3 +402,18 @@ def test_report_tables_print_numbers_as_formatted_and_right_aligned():
     assert lines[1] == "|:-------|------:|-------:|----:|"  # text left, numbers right
     assert lines[2] == "| rank   |  0.50 | <0.001 |   3 |"  # "0.50" is not parsed back into 0.5
     assert md_table(frame.iloc[:0]) == "(none)"
+
+
+def test_the_tests_table_holds_the_suited_tests_on_every_window(res):
+    """Each test the notes call suited, on each window, test by test: a table of every test cut at 60 rows
+    showed day 0 only on a clustered design, led by the tests that over-reject there."""
+    summary = res.summary()
+    suited = [name for name, _ in es.inference.recommend(res.fit)]
+    pooled = [name for name in suited if es.inference.TESTS[name].scope == "cross-section"]
+    table = next(t for t in summary.tables if t.title == "Tests across firm-events").data
+    windows = res.default_windows()
+    expected = [(name, start, end) for name in pooled for start, end in windows]
+    assert list(table[["test", "window_start", "window_end"]].itertuples(index=False, name=None)) == expected
+    clusters = next(t for t in summary.tables if t.title == "Tests of same-day clusters").data
+    assert set(clusters["test"]) == {n for n in suited if es.inference.TESTS[n].scope == "clustered"}
+    assert any(note.startswith("Suited to this design: kp_bmp") for note in summary.notes)
