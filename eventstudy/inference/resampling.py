@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._threads import row_blocks, thread_map
 from .._validation import check_choice
 from .base import (
     Batch,
@@ -275,6 +276,15 @@ def _skew_t_stat(x: np.ndarray, centre=0.0, floor=0.0) -> np.ndarray:
         return np.sqrt(n) * (ratio + gamma * ratio**2 / 3.0 + gamma / (6.0 * n))
 
 
+def _resampled_skew_t(sample: np.ndarray, pick: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """:func:`_skew_t_stat` of every resample ``sample[:, pick[b]]`` about the sample mean, (G, B): each
+    resample alone, so blocks of them run on threads."""
+    centre = sample.mean(axis=1)[:, None]
+    blocks = row_blocks(len(pick), sample.shape[0] * pick.shape[1])
+    parts = thread_map(lambda b: _skew_t_stat(sample[:, pick[b]], centre=centre, floor=floor), blocks)
+    return np.concatenate(parts, axis=1)
+
+
 def skew_batch(values: np.ndarray, used: np.ndarray, groups, *, bootstrap: bool) -> Batch:
     """``skew_t`` (or with ``bootstrap`` ``boot_skew_t``) of ``values`` over the ``used`` rows of each group.
 
@@ -300,7 +310,7 @@ def skew_batch(values: np.ndarray, used: np.ndarray, groups, *, bootstrap: bool)
         pick = rng.integers(0, size, (BOOTSTRAP_DRAWS, size_b))  # the same resample rows for every group
         # resamples whose spread is below 1e-8 of the sample's repeat one value: no t, dropped
         floor = 1e-8 * sample.std(axis=1, ddof=1)[:, None]
-        draws = _skew_t_stat(sample[:, pick], centre=sample.mean(axis=1)[:, None], floor=floor)  # (G_s, B)
+        draws = _resampled_skew_t(sample, pick, floor)  # (G_s, B)
         ok = np.isfinite(draws)
         batch.pvalue[which] = equal_tailed_pvalue(t, np.where(ok, draws, np.nan), ok)
         n_draws[which] = ok.sum(axis=1)

@@ -11,6 +11,10 @@ import inference_loops as loops
 import numpy as np
 import pytest
 
+# the loops' checks of the default sizes, run here on small blocks (imported under names pytest does not collect)
+from test_inference_nonparametric import test_permutation_matches_the_loop as permutation_check
+from test_inference_resampling import test_boot_skew_t_loop_over_resamples as boot_skew_check
+
 import eventstudy._threads as threads
 import eventstudy.inference.parametric as parametric
 from eventstudy.inference import average_correlation, grank_t, grank_z, kp_bmp, rank, run_tests
@@ -25,7 +29,7 @@ RTOL = 1e-10
 def small_blocks(monkeypatch):
     y, market, day0, firm = loops.synthetic()
     grid = loops.EVENT[1] - loops.ESTIMATION[0] + 1
-    monkeypatch.setattr(threads, "BLOCK_CELLS", 2 * grid)  # two firm-events per block of ranks
+    monkeypatch.setattr(threads, "BLOCK_CELLS", 2 * grid)  # two firm-events per block of ranks or runs
     monkeypatch.setattr(threads, "THREADS", 3)
     monkeypatch.setattr(parametric, "PAIR_CHUNK", 1)  # one firm-event per chunk of pairs
     fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
@@ -49,6 +53,15 @@ def test_pair_correlations_in_chunks_match_the_loop(small_blocks, window):
     r = loops.rbar(records, window)
     result = kp_bmp(fit, window)
     np.testing.assert_allclose([result.stat, result.pvalue], loops.kp_bmp(records, window, r), rtol=RTOL)
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+def test_runs_of_the_permutation_test_in_blocks_match_the_loop(small_blocks, window):
+    permutation_check(small_blocks, window)
+
+
+def test_bootstrap_resamples_in_blocks_match_the_loop(small_blocks):
+    boot_skew_check(small_blocks)  # the 1,000 resamples in blocks of a few dozen
 
 
 def test_the_table_does_not_depend_on_the_threads(small_blocks):
