@@ -19,7 +19,7 @@ from typing import Any, Protocol, cast
 
 import numpy as np
 
-from ._threads import keyed_lock, once
+from ._threads import keyed_lock, once, row_blocks, thread_map
 from ._validation import check_inside
 from .panel import AlignedData, WindowSums, gather, relative_days, window_sums
 
@@ -161,15 +161,24 @@ class StackedFit:
         return z if self.estimated else z[:, :, :0]
 
     def _abnormal(self, offsets: np.ndarray) -> np.ndarray:
-        ar = gather(self.data.y, self.day0, offsets, self.firm).astype(float)  # a fresh array
-        if not self.estimated:
-            return ar
-        slopes = self.params[:, 1:] if self.intercept else self.params
-        if self.intercept:
-            ar -= self.params[:, :1]
-        for k in range(slopes.shape[1]):
-            ar -= slopes[:, k : k + 1] * gather(self.data.z[:, k], self.day0, offsets)
-        return ar
+        """Abnormal returns on relative days ``offsets``, (N, L): firm-event by firm-event, so blocks of
+        firm-events are gathered on threads (the reads are scattered over the panel: memory-bound)."""
+        out = np.empty((self.n, len(offsets)))
+
+        def block(rows: slice) -> None:
+            ar = out[rows]
+            ar[:] = gather(self.data.y, self.day0[rows], offsets, self.firm[rows])
+            if not self.estimated:
+                return
+            params = self.params[rows]
+            slopes = params[:, 1:] if self.intercept else params
+            if self.intercept:
+                ar -= params[:, :1]
+            for k in range(slopes.shape[1]):
+                ar -= slopes[:, k : k + 1] * gather(self.data.z[:, k], self.day0[rows], offsets)
+
+        thread_map(block, row_blocks(self.n, len(offsets)))
+        return out
 
     @property
     def x_event(self) -> np.ndarray:
