@@ -542,6 +542,13 @@ def test_market_not_in_returns_is_a_key_error_naming_it(small):
         es.EventStudy(_events("2023-06-01"), returns=returns, market="QQQ").fit()
 
 
+def test_a_ticker_twice_in_the_returns_is_refused_naming_it(small):
+    returns, _ = small
+    twice = pd.concat([returns, returns[["A"]]], axis=1)
+    with pytest.raises(ValueError, match=r"'returns' columns name A more than once"):
+        es.EventStudy(_events("2023-06-01"), returns=twice).fit()
+
+
 def test_market_model_with_two_benchmarks_points_to_multi_index(small):
     returns, _ = small
     with pytest.raises(ValueError, match="multi-index"):
