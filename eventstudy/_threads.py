@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Callable, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+
+from .exceptions import EventStudyWarning
 
 T = TypeVar("T")
 
@@ -37,9 +40,27 @@ def once(
     return store[key]
 
 
-#: threads for the row-wise kernels (sorts, ranks): numpy releases the GIL in them, and blocks of rows that
-#: fit in the cache also run faster one at a time
-THREADS = max(1, min(4, os.cpu_count() or 1))
+def threads_from_environment() -> int:
+    """``EVENTSTUDY_THREADS`` when it is a positive integer, else the CPUs up to 4 (a warning says why when
+    it is set to something else)."""
+    default = max(1, min(4, os.cpu_count() or 1))
+    raw = os.environ.get("EVENTSTUDY_THREADS", "").strip()
+    if not raw:
+        return default
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    warnings.warn(
+        f"EVENTSTUDY_THREADS={raw!r} is not a positive whole number; using {default} threads.",
+        EventStudyWarning,
+        stacklevel=2,
+    )
+    return default
+
+
+#: threads for the statistics (the tests of several windows, blocks of rows of the sorts and ranks, chunks
+#: of pairs): numpy releases the GIL in them.  ``EVENTSTUDY_THREADS=1`` runs everything in turn, for a
+#: machine already busy with one study per process.
+THREADS = threads_from_environment()
 #: cells (rows x columns) per block of rows
 BLOCK_CELLS = 1 << 18
 

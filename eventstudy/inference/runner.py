@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from .. import _threads
 from .._validation import check_positive_int, check_window
 from ..fit import StackedFit
 from .base import TESTS, Batch, Inputs, TestSpec
@@ -117,7 +118,7 @@ def run_tests(
     labels=None,
     clusters=None,
     exclude=None,
-    workers: int = 2,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """Run registered tests on one or more windows and return one tidy table.
 
@@ -140,8 +141,9 @@ def run_tests(
         Sessions (rows of ``fit.data``, or a boolean mask over them) left out of the null distributions
         the resampling tests draw from the estimation window (``permutation``, ``sq``, ``pseudo_event*``,
         ``generalized_sign``'s expected share): flagged market shocks, say.  The fit is unchanged.
-    workers : int
-        Threads running the tests (default 2; 1 runs them in turn).  The table does not depend on it.
+    workers : int, optional
+        Threads running the tests (default ``EVENTSTUDY_THREADS``, else the CPUs up to 4; 1 runs them in
+        turn).  The table does not depend on it.
 
     Returns
     -------
@@ -153,7 +155,7 @@ def run_tests(
         not ``"single"`` (:func:`tests_in_scope` names them, to run only those).
     """
     names = _test_names(tests)
-    workers = check_positive_int("workers", workers)
+    workers = check_positive_int("workers", _threads.THREADS if workers is None else workers)
     event_id, ticker = _labels(labels, fit.n)
     parts: dict[str, list] = {name: [] for name in RESULT_COLUMNS}
     with single_threaded_blas():

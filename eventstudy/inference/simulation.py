@@ -24,6 +24,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from .. import _threads
 from .._validation import check_positive_int, check_windows
 from ..exceptions import EventStudyWarning
 from ..models import estimate, get_model
@@ -205,7 +206,7 @@ def simulate(
     estimation_window: tuple[int, int] = (-250, -11),
     alphas: Sequence[float] = (0.01, 0.05, 0.10),
     model: str = "market",
-    workers: int = 2,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     r"""Rejection rates of the tests in Brown & Warner (1985) style samples.
 
@@ -238,9 +239,9 @@ def simulate(
     model : str
         A normal-return model computed from the returns table alone: ``"market"``, ``"constant-mean"``,
         ``"market-adjusted"`` or ``"multi-index"``.
-    workers : int
-        Threads that compute the statistics of separate chunks of samples (default 2; 1 runs them in turn).
-        The table does not depend on it.
+    workers : int, optional
+        Threads that compute the statistics of separate chunks of samples (default ``EVENTSTUDY_THREADS``,
+        else the CPUs up to 4; 1 runs them in turn).  The table does not depend on it.
 
     Returns
     -------
@@ -267,7 +268,7 @@ def simulate(
     )
     n_samples = check_positive_int("n_samples", n_samples)
     n_firms = check_positive_int("n_firms", n_firms)
-    workers = check_positive_int("workers", workers)
+    workers = check_positive_int("workers", _threads.THREADS if workers is None else workers)
     if abnormal != 0 and not event_window[0] <= 0 <= event_window[1]:
         raise ValueError(
             f"The 'abnormal' return is added on day 0, which must lie in the 'event_window' {event_window}."

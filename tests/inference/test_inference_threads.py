@@ -7,6 +7,9 @@ thread pool, in whatever order the threads take them.
 
 from __future__ import annotations
 
+import os
+import re
+
 import inference_loops as loops
 import numpy as np
 import pytest
@@ -17,6 +20,7 @@ from test_inference_resampling import test_boot_skew_t_loop_over_resamples as bo
 
 import eventstudy._threads as threads
 import eventstudy.inference.parametric as parametric
+from eventstudy.exceptions import EventStudyWarning
 from eventstudy.inference import average_correlation, grank_t, grank_z, kp_bmp, rank, run_tests
 from eventstudy.models import estimate
 from eventstudy.panel import AlignedData
@@ -72,3 +76,17 @@ def test_the_table_does_not_depend_on_the_threads(small_blocks):
     fresh = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
     many = run_tests(fresh, WINDOWS, workers=3)
     assert one.equals(many)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("3", 3), (" 1 ", 1), ("", None)])
+def test_threads_come_from_the_environment(monkeypatch, value, expected):
+    monkeypatch.setenv("EVENTSTUDY_THREADS", value)
+    default = max(1, min(4, os.cpu_count() or 1))
+    assert threads.threads_from_environment() == (default if expected is None else expected)
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5"])
+def test_a_bad_thread_count_warns_and_keeps_the_default(monkeypatch, value):
+    monkeypatch.setenv("EVENTSTUDY_THREADS", value)
+    with pytest.warns(EventStudyWarning, match=rf"EVENTSTUDY_THREADS='{re.escape(value)}' is not a positive"):
+        assert threads.threads_from_environment() >= 1
