@@ -90,7 +90,7 @@ def calendar_for(ticker: str, calendars: Mapping[str, str] | None = None) -> str
 
 @functools.lru_cache(maxsize=16)
 def exchange_calendar(code: str):
-    """The exchange_calendars calendar ``code`` (built once per process; building takes most of a second).
+    """The exchange_calendars calendar ``code`` (built once per process).
 
     It is the one :class:`~eventstudy.TradingCalendar` builds with its default span (from 1990, or the
     exchange's first date), so a report that studies daily returns and minute bars builds each exchange once.
