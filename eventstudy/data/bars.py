@@ -25,7 +25,7 @@ from .._validation import check_choice
 from .._xcals import DEFAULT_START, get_calendar
 from ..exceptions import DataSourceError
 from ..exchanges import exchange_of
-from .validation import _row
+from .validation import _row, plain_floats
 
 __all__ = [
     "INTERVALS",
@@ -241,8 +241,12 @@ def _numbers(ticker: str, frame: pd.DataFrame, stamps, where: str, lines) -> dic
             out[name] = np.full(len(frame), np.nan)
             continue
         raw = frame[column]
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64")
-        bad = np.isnan(values) & raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
+        values = plain_floats(raw, strip=False)
+        if values is None:  # a cell Arrow cannot parse as a plain number: pandas decides, and the check names it
+            values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64")
+            bad = np.isnan(values) & raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
+        else:
+            bad = np.zeros(len(values), dtype=bool)
         if name != "Volume":
             bad |= values <= 0
         bad |= np.isinf(values)
