@@ -376,6 +376,22 @@ def check_label(label) -> str | dict[str, str]:
     return check_choice("label", label, ("start", "end"))
 
 
+def rows_near(stamps: pd.Series, first: pd.Timestamp, last: pd.Timestamp) -> np.ndarray | None:
+    """Which rows of a file's stamps (text) can hold a bar of the exchange-local dates ``first..last``.
+
+    A stamp's written date and its exchange-local date differ by at most two days (UTC offsets run from
+    -12:00 to +14:00, and an end stamp moves back by one bar), so the rows written within two days of the range
+    are enough; the others need not be parsed nor checked.  None when some stamp does not start with an ISO
+    date (``YYYY-MM-DD``): then every row is checked, so that the message names the bad one.
+    """
+    text = stamps.astype("str")
+    written = text.str.slice(0, 10)
+    if not written.str.fullmatch(r"\d{4}-\d{2}-\d{2}").all():
+        return None
+    lo, hi = f"{first - pd.Timedelta(days=2):%Y-%m-%d}", f"{last + pd.Timedelta(days=2):%Y-%m-%d}"
+    return ((written >= lo) & (written <= hi)).to_numpy(dtype=bool)
+
+
 def in_range(frame: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
     """The bars whose exchange-local date lies in ``first..last`` (tz-naive days, inclusive)."""
     dates = pd.DatetimeIndex(frame["session_date"])
