@@ -385,11 +385,11 @@ def rows_near(stamps: pd.Series, first: pd.Timestamp, last: pd.Timestamp) -> np.
     date (``YYYY-MM-DD``): then every row is checked, so that the message names the bad one.
     """
     text = stamps.astype("str")
-    written = text.str.slice(0, 10)
-    if not written.str.fullmatch(r"\d{4}-\d{2}-\d{2}").all():
+    if not text.str.match(r"\d{4}-\d{2}-\d{2}").all():
         return None
-    lo, hi = f"{first - pd.Timedelta(days=2):%Y-%m-%d}", f"{last + pd.Timedelta(days=2):%Y-%m-%d}"
-    return ((written >= lo) & (written <= hi)).to_numpy(dtype=bool)
+    # text starting with a date compares as the date: at or after ``lo``, before ``after`` (the day past the end)
+    lo, after = f"{first - pd.Timedelta(days=2):%Y-%m-%d}", f"{last + pd.Timedelta(days=3):%Y-%m-%d}"
+    return ((text >= lo) & (text < after)).to_numpy(dtype=bool)
 
 
 def in_range(frame: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
