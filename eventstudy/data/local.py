@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import io
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +30,9 @@ _FIELD_HEADERS = {"field", "pricetype"}
 
 def _read_text_table(path: Path) -> pd.DataFrame:
     """Read a CSV with every cell as text (empty -> missing) so that validation can name bad cells."""
+    table = _read_with_arrow(path)
+    if table is not None:
+        return table
     try:
         return pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=True)
     except FileNotFoundError:
@@ -39,6 +43,31 @@ def _read_text_table(path: Path) -> pd.DataFrame:
             "file with one header row.",
             failures={path.name: str(exc)},
         ) from None
+
+
+def _read_with_arrow(path: Path) -> pd.DataFrame | None:
+    """The table pandas' C reader gives, read by Arrow's (about half its CPU), or None to leave it to that reader.
+
+    Both read the same text and the same missing values (pandas hands Arrow its list of NA strings); they
+    differ where the C reader's ``skipinitialspace`` drops spaces after a comma, and in what they say about
+    a broken file.  So a file with a space or a tab where a field may start (after a comma or a line break),
+    an empty table or any failure gives None: the C reader then reads the file, or names what is wrong.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if data.removeprefix(b"\xef\xbb\xbf")[:1] in (b" ", b"\t") or any(
+        pair in data for pair in (b", ", b",\t", b"\n ", b"\n\t", b"\r ", b"\r\t")
+    ):
+        return None
+    try:
+        table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=True, engine="pyarrow")
+    except Exception:  # noqa: BLE001  # whatever Arrow objects to, the C reader decides and says
+        return None
+    if table.empty or not all(isinstance(dtype, pd.StringDtype) for dtype in table.dtypes):
+        return None
+    return table
 
 
 class CsvSource(PriceSource):
