@@ -57,8 +57,10 @@ def _read_with_arrow(path: Path) -> pd.DataFrame | None:
         data = path.read_bytes()
     except OSError:
         return None
-    if data.removeprefix(b"\xef\xbb\xbf")[:1] in (b" ", b"\t") or any(
-        pair in data for pair in (b", ", b",\t", b"\n ", b"\n\t", b"\r ", b"\r\t")
+    blank = b" " in data or b"\t" in data  # one fast byte search; bar files hold neither
+    if blank and (
+        data.removeprefix(b"\xef\xbb\xbf")[:1] in (b" ", b"\t")
+        or any(pair in data for pair in (b", ", b",\t", b"\n ", b"\n\t", b"\r ", b"\r\t"))
     ):
         return None
     try:
