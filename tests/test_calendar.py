@@ -30,6 +30,23 @@ def test_sessions_are_naive_midnight_and_start_in_1990(cal):
     assert cal.sessions.is_monotonic_increasing and cal.sessions.is_unique
 
 
+@pytest.mark.parametrize("code", ["XNYS", "XTKS", "XHKG", "XSHG"])
+def test_calendars_equal_exchange_calendars_own(code):
+    # eventstudy builds the sessions offset from the holidays of the calendar's span, not 1970-2200
+    import exchange_calendars as xcals
+
+    from eventstudy._xcals import get_calendar
+
+    ours = get_calendar(code, "2018-01-01", "2026-06-30")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = xcals.get_calendar(code, start="2018-01-01", end="2026-06-30")
+    assert type(ours) is type(theirs)
+    # the index's freq is the offset itself, equal only between the bounds
+    pd.testing.assert_frame_equal(ours.schedule, theirs.schedule, check_freq=False)
+    assert ours.early_closes.equals(theirs.early_closes) and ours.late_opens.equals(theirs.late_opens)
+
+
 def test_carter_mourning_day_is_closed(cal):
     assert not cal.is_session("2025-01-09")
     assert cal.is_session("2025-01-08") and cal.is_session("2025-01-10")

@@ -25,7 +25,7 @@ from .._validation import check_choice
 from .._xcals import DEFAULT_START, get_calendar
 from ..exceptions import DataSourceError
 from ..exchanges import exchange_of
-from .validation import _row
+from .validation import _row, plain_floats
 
 __all__ = [
     "INTERVALS",
@@ -90,7 +90,7 @@ def calendar_for(ticker: str, calendars: Mapping[str, str] | None = None) -> str
 
 @functools.lru_cache(maxsize=16)
 def exchange_calendar(code: str):
-    """The exchange_calendars calendar ``code`` (built once per process; building takes most of a second).
+    """The exchange_calendars calendar ``code`` (built once per process).
 
     It is the one :class:`~eventstudy.TradingCalendar` builds with its default span (from 1990, or the
     exchange's first date), so a report that studies daily returns and minute bars builds each exchange once.
@@ -241,8 +241,12 @@ def _numbers(ticker: str, frame: pd.DataFrame, stamps, where: str, lines) -> dic
             out[name] = np.full(len(frame), np.nan)
             continue
         raw = frame[column]
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64")
-        bad = np.isnan(values) & raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
+        values = plain_floats(raw, strip=False)
+        if values is None:  # a cell Arrow cannot parse as a plain number: pandas decides, and the check names it
+            values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64")
+            bad = np.isnan(values) & raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
+        else:
+            bad = np.zeros(len(values), dtype=bool)
         if name != "Volume":
             bad |= values <= 0
         bad |= np.isinf(values)
@@ -370,6 +374,22 @@ def check_label(label) -> str | dict[str, str]:
     if isinstance(label, Mapping):
         return {str(k): check_choice(f"label[{k!r}]", v, ("start", "end")) for k, v in label.items()}
     return check_choice("label", label, ("start", "end"))
+
+
+def rows_near(stamps: pd.Series, first: pd.Timestamp, last: pd.Timestamp) -> np.ndarray | None:
+    """Which rows of a file's stamps (text) can hold a bar of the exchange-local dates ``first..last``.
+
+    A stamp's written date and its exchange-local date differ by at most two days (UTC offsets run from
+    -12:00 to +14:00, and an end stamp moves back by one bar), so the rows written within two days of the range
+    are enough; the others need not be parsed nor checked.  None when some stamp does not start with an ISO
+    date (``YYYY-MM-DD``): then every row is checked, so that the message names the bad one.
+    """
+    text = stamps.astype("str")
+    if not text.str.match(r"\d{4}-\d{2}-\d{2}").all():
+        return None
+    # text starting with a date compares as the date: at or after ``lo``, before ``after`` (the day past the end)
+    lo, after = f"{first - pd.Timedelta(days=2):%Y-%m-%d}", f"{last + pd.Timedelta(days=3):%Y-%m-%d}"
+    return ((text >= lo) & (text < after)).to_numpy(dtype=bool)
 
 
 def in_range(frame: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:

@@ -65,10 +65,12 @@ class StudyRun:
     car: dict[Window, pd.DataFrame] = field(default_factory=dict)  # window -> res.car(window)
     tests: pd.DataFrame = field(default_factory=pd.DataFrame)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # name -> DataFrame (ar, bhar, aar, params, ...)
+    _car_rows: dict[Window, dict[tuple[str, str], int]] = field(default_factory=dict, repr=False, compare=False)
 
     def tabulate(self, windows: Sequence[Window]) -> StudyRun:
         res = self.results
         self.car = {w: res.car(w) for w in windows}
+        self._car_rows = {}
         self.tests = res.tests(list(windows))
         self.tables = {
             "ar": res.ar,
@@ -84,8 +86,13 @@ class StudyRun:
     def car_of(self, window: Window, event_id: str, ticker: str) -> pd.Series | None:
         """The ``car()`` row of one firm-event, or None when it was dropped."""
         table = self.car[window]
-        hit = table[(table["event_id"] == event_id) & (table["ticker"] == ticker)]
-        return hit.iloc[0] if len(hit) else None
+        if window not in self._car_rows:  # the text asks for about sixty rows: a dict, not a mask each
+            rows: dict[tuple[str, str], int] = {}
+            for position, key in enumerate(zip(table["event_id"], table["ticker"])):
+                rows.setdefault(key, position)
+            self._car_rows[window] = rows
+        found = self._car_rows[window].get((event_id, ticker))
+        return None if found is None else table.iloc[found]
 
     @property
     def pooled_tests(self) -> pd.DataFrame:

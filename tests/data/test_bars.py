@@ -116,3 +116,18 @@ def test_a_missing_file_or_range_is_named(intraday_dir):
         CsvSource(intraday_dir, interval="1m").get_bars("NVDA", "2024-01-02", "2024-01-05")
     with pytest.raises(ValueError, match="interval"):
         CsvSource(intraday_dir).get_bars("NVDA", "2025-05-13", "2025-05-13")
+
+
+def test_a_range_is_read_from_the_rows_near_it_with_the_bars_of_a_whole_read(intraday_dir, tmp_path):
+    src = CsvSource(intraday_dir, interval="5m")
+    whole = src.get_bars(["SPY", "NVDA"], "2024-01-01", "2026-12-31")
+    part = src.get_bars(["SPY", "NVDA"], "2025-05-12", "2025-05-14")
+    dates = whole["session_date"]
+    pd.testing.assert_frame_equal(part, whole.loc[(dates >= "2025-05-12") & (dates <= "2025-05-14")])
+    # a bad row far from the range is not read; one within it is named
+    rows = pd.concat([real_day(intraday_dir, "NVDA_5m.csv", day) for day in ("2025-05-12", "2025-05-20")])
+    rows.iloc[3, rows.columns.get_loc("Close")] = "oops"
+    write(tmp_path, "NVDA_5m.csv", rows.reset_index(drop=True))
+    assert len(CsvSource(tmp_path, interval="5m").get_bars("NVDA", "2025-05-20", "2025-05-20")) == 78
+    with pytest.raises(DataSourceError, match=r"NVDA.*'Close'.*oops.*line 5"):
+        CsvSource(tmp_path, interval="5m").get_bars("NVDA", "2025-05-12", "2025-05-12")

@@ -260,3 +260,28 @@ def test_missing_path_is_reported(tmp_path):
         CsvSource(tmp_path / "nowhere")
     with pytest.raises(TypeError, match="directory_or_file"):
         CsvSource(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'Date,Open,Close\n2025-01-02,1.50,007\n2025-01-03,NA,\n2025-01-06,"N/A","1,5"\n',
+        b"\xef\xbb\xbfDate,Close,Close\n2025-01-02, 1.5,2\n2025-01-03,2,3\n",
+        b'Date,Close\r\n2025-01-02,nan\r\n2025-01-03,"NA"\r\n',
+        b"Date,Close\n 2025-01-02,1.5\n2025-01-03,2\n",
+        b"Date,Close\n2025-01-02,\t1.5\n",
+        b'Date,Close,Title\n2025-01-02,1.5,"A, B"\n',
+        b'Date,Close\n2025-01-02,"1.5"\n2025-01-03,"a\nb"\n',
+        b"Date,Close\n",
+    ],
+)
+def test_files_read_as_text_as_the_c_reader_reads_them(tmp_path, text):
+    # Arrow reads most files; where it could differ from the C reader (spaces after a comma), the C reader does
+    from eventstudy.data.local import _read_text_table
+
+    path = tmp_path / "X.csv"
+    path.write_bytes(text)
+    expected = pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=True)
+    got = _read_text_table(path)
+    pd.testing.assert_frame_equal(got, expected)
+    assert list(map(str, got.dtypes)) == list(map(str, expected.dtypes))

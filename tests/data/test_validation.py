@@ -121,3 +121,24 @@ def test_validation_is_shared_by_all_sources():
     out = validate_history("XYZ", tz)
     assert out.index.tz is None and out.index[0] == pd.Timestamp("2024-01-02")
     assert list(out.columns) == ["Open", "High", "Low", "Close", "Adj Close", "Volume"]
+
+
+_PLAIN = ["129.366135", " 2 ", "+.5", "1e-5", "00012", "9007199254740993", "123456789012345678901234567890", ""]
+_LEFT_TO_PANDAS = ["-0", "-0.0", "nan", "inf", "1e400", "1,000", "0x10", "1_000", "1\u00a0", "\u0661"]
+
+
+@pytest.mark.parametrize("cell", _PLAIN + _LEFT_TO_PANDAS)
+def test_arrow_reads_text_cells_as_pandas_does_or_leaves_them_to_it(cell):
+    # the fast parse of text columns gives pd.to_numeric's doubles, or None: pandas then decides and names the cell
+    import numpy as np
+
+    from eventstudy.data.validation import plain_floats
+
+    column = pd.Series([cell, "2.5", None], dtype="str")
+    fast = plain_floats(column, strip=True)
+    if cell in _LEFT_TO_PANDAS:
+        assert fast is None
+    else:
+        text = column.str.strip().replace("", None)
+        slow = pd.to_numeric(text.astype(object), errors="coerce").to_numpy(dtype="float64")
+        np.testing.assert_array_equal(fast.view("int64"), slow.view("int64"))
