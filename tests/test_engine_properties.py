@@ -129,8 +129,9 @@ def test_stock_equal_to_the_market_has_zero_abnormal_return(seed, mean, vol):
 
 
 @EXAMPLES
-# up to 10x: far beyond that the median return exceeds 20 % a day and fit() refuses it as percent or prices
-@given(seed=st.integers(0, 2**32 - 1), c=st.floats(0.01, 10.0))
+# up to 5x: the firms' median absolute daily return is about 1.8 %, so from about 10x a sample's median can pass
+# the 0.2 bound above which fit() refuses returns as percent or prices (Hypothesis found c = 10 doing so)
+@given(seed=st.integers(0, 2**32 - 1), c=st.floats(0.01, 5.0))
 def test_scaling_returns_scales_ar_and_keeps_t(seed, c):
     returns, events = panel(seed)
 
