@@ -198,17 +198,18 @@ class Groups:
     def sum(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` (NaN-free, first axis = firm-events) over the rows of each group."""
         values = np.asarray(values)
-        if values.dtype == bool:
-            values = values.astype(np.int64)
+        # booleans are counted in int64 by the reduction itself (an int64 copy of an (N, L) mask was most of
+        # a simulation's time in this method)
+        dtype = np.int64 if values.dtype == bool else None
         if self.block is not None:
-            return values.reshape((self.n, self.block) + values.shape[1:]).sum(axis=1)
+            return values.reshape((self.n, self.block) + values.shape[1:]).sum(axis=1, dtype=dtype)
         if self.order is not None:
             values = values[self.order]
         # reduceat sums rows starts[g] .. starts[g+1]-1, and the last group to the end: with the zero row
         # appended, empty trailing groups start at that row (sum 0) and the last non-empty group keeps its
         # final row.  An empty group inside gets values[starts[g]] from reduceat, hence the reset.
         padded = np.concatenate([values, np.zeros((1,) + values.shape[1:], dtype=values.dtype)])
-        out = np.add.reduceat(padded, self.starts, axis=0)
+        out = np.add.reduceat(padded, self.starts, axis=0, dtype=dtype)
         out[self.counts == 0] = 0
         return out
 
