@@ -222,7 +222,6 @@ def _solve_clusters(inp: Inputs):
             continue
         todo.setdefault(len(rows), []).append(e)
     grid = inp.grid
-    ar_window = inp.ar[:, inp.grid_positions]
     k = fit.n_params  # 0 for market-adjusted returns
     for n, batch_entries in todo.items():
         idx = np.array(batch_entries)
@@ -240,11 +239,16 @@ def _solve_clusters(inp: Inputs):
         idx, rows, days = idx[~none], rows[~none], days[~none]
         if not len(idx):
             continue
-        # the regressors on the tested days around each cluster's day 0, (B, Lw, K): the constant is NaN
-        # where they are missing, which changes nothing, since only window days with a CAR are read
-        est = _cached_estimation_parts(inp, rows, days)
-        x_win = fit.take(rows[:, 0]).design(grid[inp.grid_positions])
-        solved = _solve_systems(ar_window[rows], x_win, est)
+        # the model's regressors (constant included; none for market-adjusted returns) on the grid around
+        # each cluster's day 0, (B, L, K).  The constant is NaN where the regressors are missing, which
+        # changes nothing: only balanced estimation days and window days with a CAR are read.
+        x = fit.take(rows[:, 0]).design(grid)
+        ar = inp.ar[rows]
+        est = _cached_estimation_parts(inp, rows, days, ar, x)
+        # the tested days by fancy indexing, as always: its memory layout sets the order of the sums below,
+        # and so their last bits
+        window = inp.grid_positions
+        solved = _solve_systems(ar[:, :, window], x[:, window, :], est)
         for name in ("wald", "average", "average_var"):
             getattr(out, name)[idx] = solved[name]
         # Sigma-hat has rank at most T - K: the joint test needs T - K >= N; the average test does not
@@ -268,8 +272,9 @@ def _solve_clusters(inp: Inputs):
     return out, np.array(entry_group), batch_rows
 
 
-def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, days: np.ndarray) -> dict:
-    """:func:`_estimation_part` of the clusters ``rows`` (B, N), cached on the fit cluster by cluster.
+def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, days: np.ndarray, ar: np.ndarray, x: np.ndarray) -> dict:
+    """:func:`_estimation_part` of the clusters ``rows`` (B, N) with abnormal returns ``ar`` and regressors ``x``
+    on the grid, cached on the fit cluster by cluster.
 
     It depends on the cluster's members alone, not on the window, so a window whose clusters lost or gained
     a member (a firm-event without a CAR on some day) computes only those, as long as the abnormal returns
@@ -282,11 +287,7 @@ def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, days: np.ndarray) ->
         found = [cache.get(key) for key in keys]
         missing = [i for i, entry in enumerate(found) if entry is None or entry[0] is not inp.ar]
         if missing:
-            # the model's regressors (constant included; none for market-adjusted returns) on the grid around
-            # each cluster's day 0, (B, L, K).  The constant is NaN where the regressors are missing, which
-            # changes nothing: only balanced estimation days are read.
-            part = rows[missing]
-            fresh = _estimation_part(inp.ar[part], days[missing], fit.take(part[:, 0]).design(inp.grid))
+            fresh = _estimation_part(ar[missing], days[missing], x[missing])
             for j, i in enumerate(missing):
                 found[i] = cache[keys[i]] = (inp.ar, fresh, j)
     sources: dict[int, tuple[dict, list[int], list[int]]] = {}
