@@ -256,6 +256,7 @@ def _report(args: argparse.Namespace) -> int:
     # A report is one pass that ends with the process: the cyclic collector stays off while the report package
     # is imported and the report runs.  Its 300-odd collections walked every young object (0.15-0.3 s of
     # CPU); the cycles left behind (figures, frames) hold about 15 MB until the process exits.
+    collecting = gc.isenabled()
     gc.disable()
     try:
         from .report import build_report
@@ -266,7 +267,8 @@ def _report(args: argparse.Namespace) -> int:
         config = _config(args)
         out = build_report(config, progress=False if args.no_progress else None)
     finally:
-        gc.enable()
+        if collecting:  # as the caller had it (a program that calls main() may run with it off)
+            gc.enable()
     print(f"wrote {out}/report.md, report.html, results.json, figures/ and tables/")
     return 0
 
