@@ -281,8 +281,11 @@ class StackedFit:
         for name in ("dof", "cluster"):
             if getattr(self, name) is not None:
                 picked[name] = getattr(self, name)[rows]
-        # arrays already computed are one row per firm-event: keep their rows rather than compute them again
-        cache = {key: value[rows] for key, value in self._cache.items() if key in _ROW_ARRAYS}
+        # arrays already computed are one row per firm-event: keep their rows rather than compute them again.
+        # One key at a time: statistics on other threads add to the cache meanwhile (iterating over it raised
+        # "dictionary changed size during iteration")
+        found = {key: self._cache.get(key) for key in _ROW_ARRAYS}
+        cache = {key: value[rows] for key, value in found.items() if value is not None}
         for value in cache.values():
             value.flags.writeable = False
         return replace(self, _cache=cache, **picked)
