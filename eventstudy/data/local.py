@@ -50,12 +50,16 @@ def _read_with_arrow(path: Path) -> pd.DataFrame | None:
 
     Both read the same text and the same missing values (pandas hands Arrow its list of NA strings); they
     differ where the C reader's ``skipinitialspace`` drops spaces after a comma, and in what they say about
-    a broken file.  So a file with a space or a tab where a field may start (after a comma or a line break),
-    an empty table or any failure gives None: the C reader then reads the file, or names what is wrong.
+    a broken file: Arrow takes an unterminated quote to the end of the file as one cell (the rows after it
+    vanish), where the C reader stops with "EOF inside string".  So a file with a quote, a file with a space
+    or a tab where a field may start (after a comma or a line break), an empty table or any failure gives
+    None: the C reader then reads the file, or names what is wrong.
     """
     try:
         data = path.read_bytes()
     except OSError:
+        return None
+    if b'"' in data:  # quoted fields: the C reader (price and bar files written by tools have none)
         return None
     blank = b" " in data or b"\t" in data  # one fast byte search; bar files hold neither
     if blank and (

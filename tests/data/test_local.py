@@ -285,3 +285,12 @@ def test_files_read_as_text_as_the_c_reader_reads_them(tmp_path, text):
     got = _read_text_table(path)
     pd.testing.assert_frame_equal(got, expected)
     assert list(map(str, got.dtypes)) == list(map(str, expected.dtypes))
+
+
+def test_an_unterminated_quote_is_an_error_naming_the_file_not_lost_rows(tmp_path):
+    """Arrow reads the rest of the file after a stray quote as one cell; the C reader stops and says so."""
+    (tmp_path / "AAA.csv").write_text(
+        'Date,Close,Comment\n2024-01-02,10.0,"stray\n2024-01-03,10.5,ok\n2024-01-04,11.0,ok\n2024-01-05,11.5,ok\n'
+    )
+    with pytest.raises(DataSourceError, match=r"AAA.csv cannot be read as CSV: .*EOF inside string"):
+        CsvSource(tmp_path).get_prices(["AAA"], "2024-01-01", "2024-01-10")
