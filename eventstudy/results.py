@@ -585,7 +585,8 @@ class EventStudyResults:
                     "Tests of same-day clusters",
                     clusters[test_columns].head(max_rows),
                     {"stat": "{:.3f}", "pvalue": "p"},
-                    caption=_cut(len(clusters), max_rows, "res.tests()").strip(),
+                    caption=_cut(len(clusters), max_rows, "res.tests()")
+                    + "Dates with two firm-events or more with a CAR; res.tests() also lists the others.",
                 )
             )
         if self.n > 1:
@@ -610,7 +611,8 @@ class EventStudyResults:
     def _suited_tests(self, windows, suited: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The pooled tests among ``suited`` (every pooled test when none is: too few firm-events, and the
         table says why each cannot run), test by test in ``suited``'s order, then window by window; and the
-        per-cluster rows of the same-day tests apart, since there is one per cluster."""
+        per-cluster rows of the same-day tests apart, since there is one per cluster (dates with fewer than
+        two firm-events with a CAR left out: they form no system, and ``res.tests()`` says so for each)."""
         from .inference import TESTS, tests_in_scope
 
         names = [name for name in suited if TESTS[name].scope != "single"]
@@ -619,7 +621,9 @@ class EventStudyResults:
         position = {name: i for i, name in enumerate(names)}
         table = table.iloc[np.argsort(table["test"].map(position).to_numpy(), kind="stable")]
         per_cluster = (table["scope"] == "clustered").to_numpy()
-        return table[~per_cluster].reset_index(drop=True), table[per_cluster].reset_index(drop=True)
+        # a date with one firm-event (or none with a CAR) is no system: its row only says so, once per date
+        systems = per_cluster & (table["n"] >= 2).to_numpy()
+        return table[~per_cluster].reset_index(drop=True), table[systems].reset_index(drop=True)
 
     def _car_table(self, windows) -> pd.DataFrame:
         table = self._labels()

@@ -416,4 +416,5 @@ def test_the_tests_table_holds_the_suited_tests_on_every_window(res):
     assert list(table[["test", "window_start", "window_end"]].itertuples(index=False, name=None)) == expected
     clusters = next(t for t in summary.tables if t.title == "Tests of same-day clusters").data
     assert set(clusters["test"]) == {n for n in suited if es.inference.TESTS[n].scope == "clustered"}
+    assert (clusters["n"] >= 2).all()  # a date with one firm-event is no system: res.tests() says so, not this
     assert any(note.startswith("Suited to this design: kp_bmp") for note in summary.notes)
