@@ -131,15 +131,16 @@ def given_returns(returns: pd.DataFrame, spec: FitSpec, needed: Sequence[str]) -
             f"The 'returns' index has duplicated dates ({', '.join(f'{d:%Y-%m-%d}' for d in index[index.duplicated()][:5])}); "
             "keep one row per date."
         )
-    if returns.columns.has_duplicates:
-        twice = list(dict.fromkeys(returns.columns[returns.columns.duplicated()]))
+    wanted = set(needed)
+    # a column the study reads, twice: which is the ticker's returns?  (Columns it does not read may repeat.)
+    twice = [c for c in dict.fromkeys(returns.columns[returns.columns.duplicated()]) if c in wanted]
+    if twice:
         raise ValueError(
             f"The 'returns' columns name {', '.join(map(str, twice[:5]))} more than once; keep one column per ticker."
         )
     frame = returns.set_axis(index).sort_index()
     notes = list(returns.attrs.get("eventstudy_notes", []))
     off: list[str] = []
-    wanted = set(needed)
     # the dtypes in one Series: frame[c] builds a Series per column (most of this step at 500 columns)
     read = [c for c, dtype in frame.dtypes.items() if c in wanted and pd.api.types.is_numeric_dtype(dtype)]
     exchanges = {c: spec.calendars.exchange(str(c)) for c in read}

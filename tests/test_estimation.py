@@ -547,6 +547,9 @@ def test_a_ticker_twice_in_the_returns_is_refused_naming_it(small):
     twice = pd.concat([returns, returns[["A"]]], axis=1)
     with pytest.raises(ValueError, match=r"'returns' columns name A more than once"):
         es.EventStudy(_events("2023-06-01"), returns=twice).fit()
+    # a column the study does not read may repeat, as before
+    notes = returns[["A"]].set_axis(["notes"], axis=1)
+    assert es.EventStudy(_events("2023-06-01"), returns=pd.concat([returns, notes, notes], axis=1)).fit().n == 1
 
 
 def test_market_model_with_two_benchmarks_points_to_multi_index(small):
