@@ -47,7 +47,7 @@ def threads_from_environment() -> int:
     raw = os.environ.get("EVENTSTUDY_THREADS", "").strip()
     if not raw:
         return default
-    if raw.isdigit() and int(raw) > 0:
+    if raw.isascii() and raw.isdigit() and int(raw) > 0:  # isdigit alone takes "²", which int() refuses
         return int(raw)
     warnings.warn(
         f"EVENTSTUDY_THREADS={raw!r} is not a positive whole number; using {default} threads.",
@@ -59,7 +59,8 @@ def threads_from_environment() -> int:
 
 #: threads for the statistics (the tests of several windows, blocks of rows of the sorts and ranks, chunks
 #: of pairs): numpy releases the GIL in them.  ``EVENTSTUDY_THREADS=1`` runs everything in turn, for a
-#: machine already busy with one study per process.
+#: machine already busy with one study per process.  Read when eventstudy is imported; set
+#: ``eventstudy._threads.THREADS`` to change it later in a session.
 THREADS = threads_from_environment()
 #: cells (rows x columns) per block of rows
 BLOCK_CELLS = 1 << 18

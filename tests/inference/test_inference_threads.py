@@ -86,7 +86,7 @@ def test_threads_come_from_the_environment(monkeypatch, value, expected):
     assert threads.threads_from_environment() == (default if expected is None else expected)
 
 
-@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5"])
+@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5", "²"])
 def test_a_bad_thread_count_warns_and_keeps_the_default(monkeypatch, value):
     monkeypatch.setenv("EVENTSTUDY_THREADS", value)
     with pytest.warns(EventStudyWarning, match=rf"EVENTSTUDY_THREADS='{re.escape(value)}' is not a positive"):
