@@ -40,6 +40,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
+from ._tails import chi2_sf, f_sf, norm_sf
 from ._validation import check_choice, check_window
 from .data import default_source
 from .exceptions import DataQualityWarning, DataSourceError
@@ -301,9 +302,7 @@ def abnormal_volatility(
     if method == "squared-ar":
         df2 = np.asarray(fit.df, dtype=float)
         table["F"], table["df1"], table["df2"] = ratio, length, df2
-        from scipy import stats  # here, not at module load: every fit imports this module (OUTCOMES)
-
-        table["pvalue_F"] = stats.f.sf(ratio, length, df2)
+        table["pvalue_F"] = f_sf(ratio, length, df2)
     table["pvalue_rank"] = _rank_pvalue(var_event, _rolling_means(estimation_sq, length))
     car = res.car(window)
     table["car"], table["t"] = car["car"].to_numpy(), car["t"].to_numpy()
@@ -343,8 +342,6 @@ def volatility_tests(table: pd.DataFrame) -> pd.DataFrame:
     p-values :math:`\bar u`, under the null about uniform on (0, 1): :math:`z = (1/2-\bar u)\sqrt{12N}\sim
     N(0,1)`, one-sided (volatility rose).  Rows: ``test, stat, pvalue, n, distribution, mean_ratio``.
     """
-    from scipy import stats  # not at module load (see abnormal_volatility)
-
     rows = []
     used = table[np.isfinite(table["ratio"])]
     length = int(used["window_end"].iloc[0] - used["window_start"].iloc[0] + 1) if len(used) else 0
@@ -352,11 +349,11 @@ def volatility_tests(table: pd.DataFrame) -> pd.DataFrame:
     if "F" in table.columns and len(used):
         stat = float(length * used["ratio"].sum())
         dof = length * len(used)
-        rows.append(("chi2", stat, float(stats.chi2.sf(stat, dof)), len(used), f"chi2({dof})", mean_ratio))
+        rows.append(("chi2", stat, float(chi2_sf(stat, dof)), len(used), f"chi2({dof})", mean_ratio))
     u = used["pvalue_rank"].dropna()
     if len(u):
         z = float((0.5 - u.mean()) * np.sqrt(12 * len(u)))
-        rows.append(("rank", z, float(stats.norm.sf(z)), len(u), "N(0,1)", mean_ratio))
+        rows.append(("rank", z, float(norm_sf(z)), len(u), "N(0,1)", mean_ratio))
     return pd.DataFrame(rows, columns=["test", "stat", "pvalue", "n", "distribution", "mean_ratio"])
 
 

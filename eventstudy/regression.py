@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ._tails import t_ppf
 from ._validation import check_choice, check_window
 from .inference.parametric import _self_correlations, p_t
 from .summary import Summary, Table, window_label
@@ -237,7 +237,7 @@ def car_regression(
     coef = np.asarray(fitted.params)
     se = np.sqrt(np.diag(v))
     t = coef / se
-    crit = stats.t.ppf(0.975, df)
+    crit = t_ppf(0.975, df)
     params = pd.DataFrame(
         {
             "coef": coef,

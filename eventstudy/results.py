@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import stdtr
 
+from ._tails import t_sf
 from ._validation import check_choice, check_window
 from .contamination import Hits, with_hits
 from .models import NormalReturnModel, StackedFit
@@ -246,7 +246,7 @@ class EventStudyResults:
         table = self._labels()
         table["window_start"], table["window_end"] = window
         table["car"], table["se"], table["t"], table["df"] = car, se, t, df
-        table["pvalue"] = 2 * _t_sf(np.abs(t), df)
+        table["pvalue"] = 2 * t_sf(np.abs(t), df)
         return table
 
     def bhar(self, window: tuple[int, int] | None = None) -> pd.DataFrame:
@@ -758,14 +758,6 @@ def adjust_pvalues(pvalues: np.ndarray, method: str) -> np.ndarray:
     if ok.any():
         out[ok] = multipletests(pvalues[ok], method=method)[1]
     return out
-
-
-def _t_sf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
-    """Student t survival function, as ``scipy.stats.t.sf`` computes it (``stdtr(df, -x)``, NaN where
-    ``df <= 0``) but from ``scipy.special``: importing ``scipy.stats`` took most of a first result's second."""
-    df = np.asarray(df, dtype=float)
-    with np.errstate(invalid="ignore"):
-        return stdtr(np.where(df > 0, df, np.nan), -np.asarray(x, dtype=float))
 
 
 def _as_list(wanted) -> list:

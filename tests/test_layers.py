@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "eventstudy._validation": 0,
     "eventstudy._keys": 0,
     "eventstudy._threads": 0,
+    "eventstudy._tails": 0,
     "eventstudy._xcals": 0,
     "eventstudy.misread": 0,
     "eventstudy.exchanges": 0,

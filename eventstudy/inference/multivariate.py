@@ -45,8 +45,8 @@ average test (:func:`mvrm_average`) needs only the variance of the equally weigh
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
+from .._tails import chi2_sf, f_sf
 from .._validation import check_choice
 from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register, state_nulls, unique_rows
 from .parametric import p_norm, p_t
@@ -356,7 +356,7 @@ def _mvrm(inp: Inputs, kind: str, form: str | None = None) -> Batch:
 def _joint(wald, n, q, nu, form):
     """Statistic, p-value and label of the joint test in the chosen form."""
     if form == "wald":
-        return wald, stats.chi2.sf(wald, n * q), dist_labels("chi2", n * q)
+        return wald, chi2_sf(wald, n * q), dist_labels("chi2", n * q)
     if form == "binder":
         d1, d2 = n * q, n * nu
         f = wald / d1
@@ -371,7 +371,7 @@ def _joint(wald, n, q, nu, form):
         d2 = 4.0 + (d1 + 2.0) / (big_b - 1.0)
         c = d1 * (d2 - 2.0) / (d2 * (nu - n - 1.0))
         f = (wald / nu) / c
-    return f, stats.f.sf(f, d1, d2), dist_labels("F", d1, d2)
+    return f, f_sf(f, d1, d2), dist_labels("F", d1, d2)
 
 
 def mvrm_joint(fit, window: tuple[int, int], *, clusters=None, form: str = "mckeon") -> list[TestResult]:

@@ -10,7 +10,6 @@ them.  P-values are two-sided.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from .._threads import row_blocks, thread_map
 from .base import Batch, Inputs, TestResult, TestSpec, cross_section_checks, dist_labels, register, single, state_nulls
@@ -663,6 +662,8 @@ def _sign(inp: Inputs) -> Batch:
         z = (w - n / 2.0) / np.sqrt(n / 4.0)
     # the two-sided binomial p-value of scipy.stats.binomtest for p = 1/2: both tails of the smaller count
     k = np.minimum(w, n - w)
+    from scipy import stats  # here: only the exact binomial tail needs scipy.stats (0.45 s to import)
+
     p = np.where(2 * k == n, 1.0, stats.binom.cdf(k, n, 0.5) + stats.binom.sf(n - k - 1, n, 0.5))
     batch = Batch(groups.n)
     batch.stat, batch.pvalue = z, np.minimum(p, 1.0)
@@ -742,6 +743,8 @@ def _wilcoxon(inp: Inputs) -> Batch:
         batch.stat[which] = z
         batch.pvalue[which] = p_norm(z)
         if exact.any():
+            from scipy import stats  # here: only the exact signed-rank tail needs scipy.stats
+
             batch.pvalue[which[exact]] = stats.wilcoxon(sample[exact], axis=1, method="exact").pvalue
         normal = np.where(tied, "N(0,1), tie-corrected", "N(0,1)")
         batch.distribution[which] = np.where(exact, f"exact signed-rank({size})", normal)
