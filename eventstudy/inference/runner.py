@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -232,7 +231,7 @@ def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude, w
         for i in first:
             results[i] = one(tasks[i])
     else:
-        with ThreadPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+        with _threads.pool(min(workers, len(tasks))) as pool:
             for i, rows in zip(first, pool.map(one, [tasks[i] for i in first])):
                 results[i] = rows
     for rows in results:

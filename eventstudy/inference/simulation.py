@@ -18,7 +18,6 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
 import numpy as np
@@ -325,7 +324,7 @@ def simulate(
     # the cores without copying the fit; one BLAS thread each (and one threadpoolctl lookup for the run, which
     # cost more than some statistics when entered per test and chunk)
     starts = range(0, n_samples, chunk)
-    with single_threaded_blas(), ThreadPoolExecutor(max_workers=min(workers, len(starts))) as pool:
+    with single_threaded_blas(), _threads.pool(min(workers, len(starts))) as pool:
         for results in pool.map(run_chunk, starts):  # in order: the table does not depend on the workers
             for name, (pvalues, stats) in zip(names, results):
                 collected[name][0].append(pvalues)

@@ -110,3 +110,16 @@ def test_take_reads_the_cache_key_by_key(small_blocks):
     shared = dataclasses.replace(fit, _cache=_NotIterable(fit._cache))
     taken = shared.take(np.array([0, 2]))
     np.testing.assert_array_equal(taken.ar, fit.ar[[0, 2]])
+
+
+def test_thread_map_inside_a_pool_runs_in_turn(monkeypatch):
+    """Threads within threads only contend: inside a pool's thread, thread_map stays on that thread."""
+    import threading
+
+    monkeypatch.setattr(threads, "THREADS", 3)
+    with threads.pool(2) as pool:
+        inside = pool.submit(
+            lambda: (threading.get_ident(), threads.thread_map(lambda _: threading.get_ident(), range(12)))
+        )
+        worker, idents = inside.result()
+    assert set(idents) == {worker}
