@@ -29,6 +29,7 @@ from ..plotting import plot_intraday
 from ..summary import format_value
 from ._text import md_table
 from .figures import save_png
+from .run import FirstRows
 
 __all__ = ["IntradayCase", "CASES_FILE", "load_cases", "intraday_section", "intraday_table"]
 
@@ -325,23 +326,7 @@ def _figure(fitted: list[Fitted], out: Path) -> Path:
     return path
 
 
-class _Rows:
-    """The first row of the table for each (case, ticker, window, interval, market), found by a dict: the
-    sentences look up about sixty rows, and a boolean mask over the table for each cost a millisecond."""
-
-    def __init__(self, table: pd.DataFrame) -> None:
-        self.table = table
-        keys = zip(table["case"], table["ticker"], table["window"], table["interval"], table["market"])
-        self.first: dict[tuple[str, str, str, str, str], int] = {}
-        for position, key in enumerate(keys):
-            self.first.setdefault(key, position)
-
-    def pick(self, case: str, ticker: str, window: str, interval: str, market: str) -> pd.Series | None:
-        position = self.first.get((case, ticker, window, interval, market))
-        return None if position is None else self.table.iloc[position]
-
-
-def _where_text(rows: _Rows, case: IntradayCase, ticker: str) -> str | None:
+def _where_text(rows: FirstRows, case: IntradayCase, ticker: str) -> str | None:
     """One sentence on where ``ticker`` moved, on the finest interval its files allow, against the first market."""
     for interval in case.intervals:
         text = _where_one(rows, case, ticker, interval, case.markets[0])
@@ -350,15 +335,15 @@ def _where_text(rows: _Rows, case: IntradayCase, ticker: str) -> str | None:
     return None
 
 
-def _where_one(rows: _Rows, case: IntradayCase, ticker: str, interval: str, market: str) -> str | None:
-    gap = rows.pick(case.name, ticker, "overnight gap (daily)", interval, market)
+def _where_one(rows: FirstRows, case: IntradayCase, ticker: str, interval: str, market: str) -> str | None:
+    gap = rows.get(case.name, ticker, "overnight gap (daily)", interval, market)
     source = "daily open over the previous close"
     if gap is None or not np.isfinite(gap["raw"]):
-        gap = rows.pick(case.name, ticker, "overnight gap (bars)", interval, market)
+        gap = rows.get(case.name, ticker, "overnight gap (bars)", interval, market)
         source = "first bar's open over the previous session's last bar"
-    day = rows.pick(case.name, ticker, "open to close (daily)", interval, market)
-    hour = rows.pick(case.name, ticker, "first hour", interval, market)
-    rest = rows.pick(case.name, ticker, "rest of session", interval, market)
+    day = rows.get(case.name, ticker, "open to close (daily)", interval, market)
+    hour = rows.get(case.name, ticker, "first hour", interval, market)
+    rest = rows.get(case.name, ticker, "rest of session", interval, market)
     if gap is None or hour is None or rest is None:
         return None
 
@@ -439,7 +424,7 @@ def intraday_section(
         "to the bar start).",
         "",
     ]
-    rows = _Rows(table)
+    rows = FirstRows(table, ("case", "ticker", "window", "interval", "market"))
     for case in cases:
         texts = [_where_text(rows, case, t) for t in case.tickers]
         texts = [t for t in texts if t]
