@@ -306,8 +306,8 @@ def _rank_rows(ar, est, event, sigma2, few: bool):
     values = np.where(combined, ar, np.nan)
     flat, ordered = _sort_order(values)
     ranks = _ranks_in_order(values, flat, ordered)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sar = np.where(est, ar / np.sqrt(sigma2)[:, None], np.nan)  # sar_all's SARs
+    with np.errstate(invalid="ignore", divide="ignore"):  # SARs: over the residual SD, estimation days only
+        sar = np.where(est, ar / np.sqrt(sigma2)[:, None], np.nan)
     odd = ~(np.isfinite(sigma2) & (sigma2 > 0))  # SARs of 0 or inf do not keep the order: sort them
     if few:
         own, redo = _without_event_days(values, ranks, est, event, ordered, np.sqrt(sigma2))
@@ -444,12 +444,6 @@ def _grank(inp: Inputs, kind: str) -> Batch:
     cross_section_checks(batch, inp, f"grank_{kind}")
     batch.fail(t_days < 4, "fewer than 4 estimation days with a standardized abnormal return")
     return batch.finish()
-
-
-def sar_all(inp: Inputs) -> np.ndarray:
-    """Abnormal returns over the residual standard deviation, every day of the grid."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return inp.ar / np.sqrt(inp.fit.sigma2)[:, None]
 
 
 def _grank_z(inp: Inputs):

@@ -474,15 +474,15 @@ def _same_mask_correlations(x: np.ndarray) -> np.ndarray:
 PAIR_CHUNK = 96
 
 
-def _near_pairs(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: int, chunk: int | None = None):
+def _near_pairs(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: int):
     """Every pair of firm-events of one group whose day-0 sessions are 1 to ``reach`` - 1 apart, with the
     correlation of their residuals (rows of ``res``, (N, L) on the relative-day grid) on common calendar days.
 
     Returns the earlier and later rows, the group, the gap in sessions and the correlation, flat (P,).
-    Firm-events sorted by group and date are taken ``chunk`` at a time with the later ones they pair with, and
-    both sets are laid on the calendar span they cover, so that the six sums of every pair (common days, the
-    two sums, the cross product, the two sums of squares) are six matrix products of the chunk: a loop over
-    chunks, never over firm-events or pairs.
+    Firm-events sorted by group and date are taken :data:`PAIR_CHUNK` at a time with the later ones they pair
+    with, and both sets are laid on the calendar span they cover, so that the six sums of every pair (common
+    days, the two sums, the cross product, the two sums of squares) are six matrix products of the chunk: a
+    loop over chunks, never over firm-events or pairs.
     """
     order = np.lexsort((day0, group))
     g, d = group[order], day0[order]
@@ -496,7 +496,7 @@ def _near_pairs(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: int
     length = res.shape[1]
     finite = np.isfinite(res)
     values = np.where(finite, res, 0.0)
-    starts = np.union1d(np.arange(0, len(order), chunk or PAIR_CHUNK), np.flatnonzero(np.diff(g)) + 1)
+    starts = np.union1d(np.arange(0, len(order), PAIR_CHUNK), np.flatnonzero(np.diff(g)) + 1)
 
     def pairs(bounds: tuple[int, int]):
         a, b = bounds
