@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,6 @@ class EventStudyResults:
         self._settings = dict(settings)
         # a callable is asked once, when provenance is first read: hashing the returns is not part of a fit
         self._provenance = provenance if callable(provenance) else dict(provenance)
-        self._provenance_cache: dict = {}
         self._return_kind = return_kind
         self._name = name
         self._hits = contamination  # contaminated_by and overlaps, as offsets until a table shows them
@@ -110,11 +110,11 @@ class EventStudyResults:
     @property
     def provenance(self) -> dict:
         """Where the data came from: source, ranges per ticker, a hash of the returns, library versions."""
-        if callable(self._provenance):
-            if "value" not in self._provenance_cache:
-                self._provenance_cache["value"] = dict(self._provenance())
-            return dict(self._provenance_cache["value"])
-        return dict(self._provenance)
+        return dict(self._provenance_value)
+
+    @functools.cached_property
+    def _provenance_value(self) -> dict:
+        return dict(self._provenance()) if callable(self._provenance) else self._provenance
 
     @property
     def estimation_window(self) -> tuple[int, int]:
