@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import (
+from eventstudy.exceptions import (
     CacheError,
     DataQualityWarning,
     DataSourceError,
@@ -28,68 +28,68 @@ from .exceptions import (
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it (relative to this package)
+# public name -> module that defines it
 _LAZY: dict[str, str] = {
     # data
-    "PriceSource": ".data",
-    "YahooSource": ".data",
-    "CsvSource": ".data",
-    "CachedSource": ".data",
-    "default_source": ".data",
-    "load_factors": ".data",
+    "PriceSource": "eventstudy.data",
+    "YahooSource": "eventstudy.data",
+    "CsvSource": "eventstudy.data",
+    "CachedSource": "eventstudy.data",
+    "default_source": "eventstudy.data",
+    "load_factors": "eventstudy.data",
     # calendar, returns, events
-    "TradingCalendar": ".calendar",
-    "returns": "._returns",
-    "load_events": ".events",
-    "list_catalogs": ".events",
-    "exchange_of": ".exchanges",
-    "to_currency": ".currency",
+    "TradingCalendar": "eventstudy.calendar",
+    "returns": "eventstudy._returns",
+    "load_events": "eventstudy.events",
+    "list_catalogs": "eventstudy.events",
+    "exchange_of": "eventstudy.exchanges",
+    "to_currency": "eventstudy.currency",
     # models and estimation
-    "ConstantMean": ".models",
-    "MarketAdjusted": ".models",
-    "MarketModel": ".models",
-    "MultiIndexModel": ".models",
-    "Dimson": ".models",
-    "ScholesWilliams": ".models",
-    "CAPM": ".models",
+    "ConstantMean": "eventstudy.models",
+    "MarketAdjusted": "eventstudy.models",
+    "MarketModel": "eventstudy.models",
+    "MultiIndexModel": "eventstudy.models",
+    "Dimson": "eventstudy.models",
+    "ScholesWilliams": "eventstudy.models",
+    "CAPM": "eventstudy.models",
     "FamaFrench3": ".models",
     "FamaFrench5": ".models",
     "Carhart4": ".models",
-    "get_model": ".models",
-    "Garch": ".garch",
-    "GjrGarch": ".garch",
-    "Egarch": ".garch",
-    "EventStudy": ".estimation",
-    "EventStudyResults": ".results",
-    "compare": ".results",
+    "get_model": "eventstudy.models",
+    "Garch": "eventstudy.garch",
+    "GjrGarch": "eventstudy.garch",
+    "Egarch": "eventstudy.garch",
+    "EventStudy": "eventstudy.estimation",
+    "EventStudyResults": "eventstudy.results",
+    "compare": "eventstudy.results",
     # other outcomes: volume and volatility
-    "VolatilityResults": ".outcomes",
-    "abnormal_volatility": ".outcomes",
-    "log_volume": ".outcomes",
-    "parkinson_variance": ".outcomes",
-    "volatility_tests": ".outcomes",
-    "outcome_rows": ".report.outcomes",
-    "load": ".storage",
+    "VolatilityResults": "eventstudy.outcomes",
+    "abnormal_volatility": "eventstudy.outcomes",
+    "log_volume": "eventstudy.outcomes",
+    "parkinson_variance": "eventstudy.outcomes",
+    "volatility_tests": "eventstudy.outcomes",
+    "outcome_rows": "eventstudy.report.outcomes",
+    "load": "eventstudy.storage",
     # intraday event windows
-    "IntradayStudy": ".intraday",
-    "IntradayResults": ".intraday",
-    "bar_returns": ".intraday",
-    "session_gaps": ".intraday",
-    "plot_intraday": ".plotting",
-    "implausible_returns": ".quality",
-    "market_shocks": ".results",
+    "IntradayStudy": "eventstudy.intraday",
+    "IntradayResults": "eventstudy.intraday",
+    "bar_returns": "eventstudy.intraday",
+    "session_gaps": "eventstudy.intraday",
+    "plot_intraday": "eventstudy.plotting",
+    "implausible_returns": "eventstudy.quality",
+    "market_shocks": "eventstudy.results",
     # inference
-    "simulate": ".inference.simulation",
-    "TestResult": ".inference",
-    "TestStatistic": ".inference",
-    "run_tests": ".inference",
-    "car_regression": ".regression",
-    "CarRegression": ".regression",
+    "simulate": "eventstudy.inference.simulation",
+    "TestResult": "eventstudy.inference",
+    "TestStatistic": "eventstudy.inference",
+    "run_tests": "eventstudy.inference",
+    "car_regression": "eventstudy.regression",
+    "CarRegression": "eventstudy.regression",
     # plots (matplotlib is imported only when one is drawn)
-    "plot_car": ".plotting",
-    "plot_ar": ".plotting",
-    "plot_prices": ".plotting",
-    "plot_car_heatmap": ".plotting",
+    "plot_car": "eventstudy.plotting",
+    "plot_ar": "eventstudy.plotting",
+    "plot_prices": "eventstudy.plotting",
+    "plot_car_heatmap": "eventstudy.plotting",
 }
 
 __all__ = sorted(
@@ -116,18 +116,18 @@ def __dir__() -> list[str]:
 # Type checkers and IDEs see the imports; at run time __getattr__ imports a name on first use.  A type checker
 # that saw __getattr__ would type a misspelt es.Name as Any instead of reporting it.
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from ._returns import returns
-    from .calendar import TradingCalendar
-    from .currency import to_currency
-    from .data import CachedSource, CsvSource, PriceSource, YahooSource, default_source, load_factors
-    from .estimation import EventStudy
-    from .events import list_catalogs, load_events
-    from .exchanges import exchange_of
-    from .garch import Egarch, Garch, GjrGarch
-    from .inference import TestResult, TestStatistic, run_tests
-    from .inference.simulation import simulate
-    from .intraday import IntradayResults, IntradayStudy, bar_returns, session_gaps
-    from .models import (
+    from eventstudy._returns import returns
+    from eventstudy.calendar import TradingCalendar
+    from eventstudy.currency import to_currency
+    from eventstudy.data import CachedSource, CsvSource, PriceSource, YahooSource, default_source, load_factors
+    from eventstudy.estimation import EventStudy
+    from eventstudy.events import list_catalogs, load_events
+    from eventstudy.exchanges import exchange_of
+    from eventstudy.garch import Egarch, Garch, GjrGarch
+    from eventstudy.inference import TestResult, TestStatistic, run_tests
+    from eventstudy.inference.simulation import simulate
+    from eventstudy.intraday import IntradayResults, IntradayStudy, bar_returns, session_gaps
+    from eventstudy.models import (
         CAPM,
         Carhart4,
         ConstantMean,
@@ -140,13 +140,19 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ScholesWilliams,
         get_model,
     )
-    from .outcomes import VolatilityResults, abnormal_volatility, log_volume, parkinson_variance, volatility_tests
-    from .plotting import plot_ar, plot_car, plot_car_heatmap, plot_intraday, plot_prices
-    from .quality import implausible_returns
-    from .regression import CarRegression, car_regression
-    from .report.outcomes import outcome_rows
-    from .results import EventStudyResults, compare, market_shocks
-    from .storage import load
+    from eventstudy.outcomes import (
+        VolatilityResults,
+        abnormal_volatility,
+        log_volume,
+        parkinson_variance,
+        volatility_tests,
+    )
+    from eventstudy.plotting import plot_ar, plot_car, plot_car_heatmap, plot_intraday, plot_prices
+    from eventstudy.quality import implausible_returns
+    from eventstudy.regression import CarRegression, car_regression
+    from eventstudy.report.outcomes import outcome_rows
+    from eventstudy.results import EventStudyResults, compare, market_shocks
+    from eventstudy.storage import load
 else:
 
     def __getattr__(name: str) -> Any:

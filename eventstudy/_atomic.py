@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .data._store import _fsync_dir  # the one directory fsync, the cache's
+from eventstudy.data._store import _fsync_dir  # the one directory fsync, the cache's
 
 __all__ = ["staged_folder", "leftovers"]
 

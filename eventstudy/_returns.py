@@ -9,10 +9,10 @@ from typing import Literal, cast, overload
 import numpy as np
 import pandas as pd
 
-from ._keys import NOTES_KEY
-from ._validation import check_choice
-from .calendar import TradingCalendar
-from .layout import CalendarSpec
+from eventstudy._keys import NOTES_KEY
+from eventstudy._validation import check_choice
+from eventstudy.calendar import TradingCalendar
+from eventstudy.layout import CalendarSpec
 
 __all__ = ["returns"]
 

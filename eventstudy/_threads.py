@@ -15,7 +15,7 @@ from collections.abc import Callable, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from .exceptions import EventStudyWarning
+from eventstudy.exceptions import EventStudyWarning
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from .exceptions import EventWindowError
+from eventstudy.exceptions import EventWindowError
 
 __all__ = [
     "check_choice",

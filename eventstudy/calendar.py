@@ -29,10 +29,10 @@ from typing import Any, Literal, cast, overload
 import numpy as np
 import pandas as pd
 
-from ._keys import NOTES_KEY
-from ._validation import check_choice
-from ._xcals import DEFAULT_START, earliest_start, get_calendar
-from .exceptions import DataQualityWarning
+from eventstudy._keys import NOTES_KEY
+from eventstudy._validation import check_choice
+from eventstudy._xcals import DEFAULT_START, earliest_start, get_calendar
+from eventstudy.exceptions import DataQualityWarning
 
 __all__ = ["TradingCalendar", "SESSIONS", "NOTES_KEY", "as_calendar"]
 
@@ -334,7 +334,7 @@ class TradingCalendar:
         stacklevel: int = 3,
     ) -> pd.DatetimeIndex:
         """Dates (New York calendar days) with sessions, placed by the one resolver of event time."""
-        from .eventtime import parse_event_times, resolve_day0  # the resolver builds on this module
+        from eventstudy.eventtime import parse_event_times, resolve_day0  # the resolver builds on this module
 
         kinds = np.full(len(idx), sessions, dtype=object) if isinstance(sessions, str) else np.asarray(sessions)
         names = [f"{d:%Y-%m-%d}" for d in idx] if labels is None else [str(v) for v in np.asarray(labels, dtype=object)]

@@ -30,8 +30,8 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
-from .exceptions import DataSourceError, EventStudyError, EventStudyWarning, SessionAssumptionWarning
+from eventstudy import __version__
+from eventstudy.exceptions import DataSourceError, EventStudyError, EventStudyWarning, SessionAssumptionWarning
 
 __all__ = ["build_parser", "main", "add_command", "COMMANDS", "CommandError"]
 
@@ -176,7 +176,7 @@ def _add_study_commands(subparsers: Any) -> None:
 
 
 def _config(args: argparse.Namespace):
-    from .report import DEFAULT_REPORT, ReportConfig, load_study, with_overrides
+    from eventstudy.report import DEFAULT_REPORT, ReportConfig, load_study, with_overrides
 
     catalog_given = args.catalog is not None
     if args.study:
@@ -259,7 +259,7 @@ def _report(args: argparse.Namespace) -> int:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        from .report import build_report
+        from eventstudy.report import build_report
 
         # the modules just imported live as long as the process: out of the collector's sight, the full pass
         # at exit does not walk them
@@ -274,7 +274,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .report import build_study
+    from eventstudy.report import build_study
 
     config = _config(args)
     results = build_study(config)
@@ -285,7 +285,7 @@ def _run(args: argparse.Namespace) -> int:
         car = pd.concat([res.car(w) for w in windows], ignore_index=True)
         tables.append((run.label, car, res.tests(windows)))
     if args.format == "json":
-        from .report import records
+        from eventstudy.report import records
 
         payload = {label: {"car": records(car), "tests": records(tests)} for label, car, tests in tables}
         print(json.dumps(payload, indent=2))
@@ -396,7 +396,7 @@ _LIST_COLUMNS = ["id", "date", "session", "day0", "category", "direction", "titl
 
 
 def _load(args: argparse.Namespace) -> pd.DataFrame:
-    from .events import load_events
+    from eventstudy.events import load_events
 
     # the session column already says "unknown"; `events show` explains the assumption for that event
     with warnings.catch_warnings():

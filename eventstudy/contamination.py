@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from ._validation import check_instance
-from .exceptions import SessionAssumptionWarning
-from .firmevents import parse, resolve_rows
-from .layout import CalendarSpec, Layout
+from eventstudy._validation import check_instance
+from eventstudy.exceptions import SessionAssumptionWarning
+from eventstudy.firmevents import parse, resolve_rows
+from eventstudy.layout import CalendarSpec, Layout
 
 __all__ = [
     "Catalog",

@@ -31,8 +31,8 @@ from typing import Literal, cast
 import numpy as np
 import pandas as pd
 
-from ._validation import check_choice
-from .layout import CalendarSpec
+from eventstudy._validation import check_choice
+from eventstudy.layout import CalendarSpec
 
 __all__ = ["to_currency"]
 

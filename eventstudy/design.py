@@ -15,12 +15,12 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from ._validation import check_instance
-from .data import load_factors
-from .layout import Layout, same_sessions
-from .models import RISK_FREE, NormalReturnModel
-from .panel import relative_days
-from .spec import FitSpec
+from eventstudy._validation import check_instance
+from eventstudy.data import load_factors
+from eventstudy.layout import Layout, same_sessions
+from eventstudy.models import RISK_FREE, NormalReturnModel
+from eventstudy.panel import relative_days
+from eventstudy.spec import FitSpec
 
 __all__ = ["Frames", "build_layout", "build_frames"]
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .design import Frames
-from .layout import Layout
-from .panel import gather
-from .quality import unidentified, warn_event_window_gaps
-from .spec import FitSpec
+from eventstudy.design import Frames
+from eventstudy.layout import Layout
+from eventstudy.panel import gather
+from eventstudy.quality import unidentified, warn_event_window_gaps
+from eventstudy.spec import FitSpec
 
 __all__ = ["unplaceable", "unestimable", "dropped_table"]
 

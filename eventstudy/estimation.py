@@ -21,24 +21,24 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ._validation import check_choice, check_positive_int, check_windows
-from .calendar import TradingCalendar
-from .contamination import catalog_positions, excluded_days, flag_contamination
-from .data.base import Field
-from .design import build_frames, build_layout
-from .drops import dropped_table, unestimable, unplaceable
-from .exceptions import DroppedFirmEventsWarning, EstimationError
-from .firmevents import event_clusters, place
-from .firmevents import firm_events as make_firm_events
-from .fit import estimate
-from .layout import CalendarSpec, MarketSpec
-from .loading import load_returns, required_span
-from .models import NormalReturnModel, get_model
-from .outcomes import OUTCOMES, fit_volatility, load_volumes, volume_reason
-from .panel import AlignedData
-from .provenance import provenance as data_provenance
-from .results import EventStudyResults
-from .spec import FitSpec
+from eventstudy._validation import check_choice, check_positive_int, check_windows
+from eventstudy.calendar import TradingCalendar
+from eventstudy.contamination import catalog_positions, excluded_days, flag_contamination
+from eventstudy.data.base import Field
+from eventstudy.design import build_frames, build_layout
+from eventstudy.drops import dropped_table, unestimable, unplaceable
+from eventstudy.exceptions import DroppedFirmEventsWarning, EstimationError
+from eventstudy.firmevents import event_clusters, place
+from eventstudy.firmevents import firm_events as make_firm_events
+from eventstudy.fit import estimate
+from eventstudy.layout import CalendarSpec, MarketSpec
+from eventstudy.loading import load_returns, required_span
+from eventstudy.models import NormalReturnModel, get_model
+from eventstudy.outcomes import OUTCOMES, fit_volatility, load_volumes, volume_reason
+from eventstudy.panel import AlignedData
+from eventstudy.provenance import provenance as data_provenance
+from eventstudy.results import EventStudyResults
+from eventstudy.spec import FitSpec
 
 __all__ = ["EventStudy", "required_span", "event_clusters"]
 

@@ -41,9 +41,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from .calendar import SESSIONS, TradingCalendar, as_calendar
-from .eventtime import parse_event_times, resolve_day0
-from .exceptions import EventCatalogError
+from eventstudy.calendar import SESSIONS, TradingCalendar, as_calendar
+from eventstudy.eventtime import parse_event_times, resolve_day0
+from eventstudy.exceptions import EventCatalogError
 
 __all__ = ["load_events", "list_catalogs", "CATEGORIES", "DIRECTIONS", "EVENT_COLUMNS"]
 

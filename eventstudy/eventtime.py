@@ -40,9 +40,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .calendar import TradingCalendar, _NoDayZero
-from .eventtime_parse import GIVEN, LOCAL, REFERENCE_TZ, EventTimes, parse_event_times
-from .exceptions import SessionAssumptionWarning
+from eventstudy.calendar import TradingCalendar, _NoDayZero
+from eventstudy.eventtime_parse import GIVEN, LOCAL, REFERENCE_TZ, EventTimes, parse_event_times
+from eventstudy.exceptions import SessionAssumptionWarning
 
 __all__ = ["REFERENCE_TZ", "EventTimes", "Day0", "parse_event_times", "resolve_day0", "GIVEN", "LOCAL"]
 

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from .calendar import SESSIONS
-from .misread import check_numbers
+from eventstudy.calendar import SESSIONS
+from eventstudy.misread import check_numbers
 
 __all__ = ["REFERENCE_TZ", "GIVEN", "LOCAL", "EventTimes", "parse_event_times"]
 

@@ -19,9 +19,9 @@ from typing import Any, Protocol, cast
 
 import numpy as np
 
-from ._threads import keyed_lock, once, row_blocks, thread_map
-from ._validation import check_inside
-from .panel import AlignedData, WindowSums, gather, relative_days, window_sums
+from eventstudy._threads import keyed_lock, once, row_blocks, thread_map
+from eventstudy._validation import check_inside
+from eventstudy.panel import AlignedData, WindowSums, gather, relative_days, window_sums
 
 __all__ = ["StackedFit", "estimate", "SumsEstimator"]
 

@@ -37,8 +37,8 @@ from typing import Any, ClassVar, Literal, cast
 import numpy as np
 from tqdm import tqdm
 
-from .models import MarketModel, StackedFit
-from .panel import gather
+from eventstudy.models import MarketModel, StackedFit
+from eventstudy.panel import gather
 
 __all__ = ["Garch", "GjrGarch", "Egarch", "GarchFit", "GARCH_MODELS", "fit_garch", "SCALE"]
 

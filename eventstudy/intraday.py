@@ -30,12 +30,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import check_positive_int, check_windows
-from .exceptions import DroppedFirmEventsWarning, EstimationError
-from .intraday_bars import BarPanel, bar_returns, session_gaps
-from .intraday_results import IntradayResults
-from .models import estimate
-from .panel import AlignedData
+from eventstudy._validation import check_positive_int, check_windows
+from eventstudy.exceptions import DroppedFirmEventsWarning, EstimationError
+from eventstudy.intraday_bars import BarPanel, bar_returns, session_gaps
+from eventstudy.intraday_results import IntradayResults
+from eventstudy.models import estimate
+from eventstudy.panel import AlignedData
 
 __all__ = ["BarPanel", "bar_returns", "session_gaps", "IntradayStudy", "IntradayResults"]
 

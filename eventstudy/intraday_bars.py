@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data.bars import INTERVALS, exchange_calendar, schedule
+from eventstudy.data.bars import INTERVALS, exchange_calendar, schedule
 
 __all__ = ["BarPanel", "bar_returns", "session_gaps"]
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._validation import check_inside
-from .panel import gather
-from .summary import Summary, Table, window_label
+from eventstudy._validation import check_inside
+from eventstudy.panel import gather
+from eventstudy.summary import Summary, Table, window_label
 
 __all__ = ["IntradayResults"]
 
@@ -134,7 +134,9 @@ class IntradayResults:
             ``car``, ``se``, ``t``, ``pvalue`` (Student t, :math:`T_i-2` df), ``placebo_pvalue`` and
             ``n_placebo`` (:math:`N_i`); see :class:`IntradayStudy` for the definitions.
         """
-        from .inference.parametric import p_t  # not at module load: the inference layer loads scipy.stats (0.8 s)
+        from eventstudy.inference.parametric import (
+            p_t,  # not at module load: the inference layer loads scipy.stats (0.8 s)
+        )
 
         window = self.event_window if window is None else check_inside("window", window, self.event_window)
         f = self.fit_

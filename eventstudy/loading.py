@@ -14,16 +14,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._returns import returns as to_returns
-from ._validation import check_choice, check_instance
-from .calendar import TradingCalendar
-from .data import default_source
-from .exceptions import DataQualityWarning, DataSourceError
-from .layout import CalendarSpec
-from .misread import case_hint, check_return_values
-from .provenance import describe_source
-from .quality import warn_implausible
-from .spec import FitSpec
+from eventstudy._returns import returns as to_returns
+from eventstudy._validation import check_choice, check_instance
+from eventstudy.calendar import TradingCalendar
+from eventstudy.data import default_source
+from eventstudy.exceptions import DataQualityWarning, DataSourceError
+from eventstudy.layout import CalendarSpec
+from eventstudy.misread import case_hint, check_return_values
+from eventstudy.provenance import describe_source
+from eventstudy.quality import warn_implausible
+from eventstudy.spec import FitSpec
 
 __all__ = ["load_returns", "given_returns", "required_span"]
 

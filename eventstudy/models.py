@@ -22,7 +22,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from .fit import StackedFit, estimate  # the engine, here too: eventstudy.models.estimate is a public path
+from eventstudy.fit import StackedFit, estimate  # the engine, here too: eventstudy.models.estimate is a public path
 
 __all__ = [
     "NormalReturnModel",
@@ -439,7 +439,10 @@ def get_model(model: str | NormalReturnModel) -> NormalReturnModel:
         )
     key = _ALIASES.get(model.lower(), model.lower())
     if "garch" in key:  # the GARCH family lives in eventstudy.garch (arch is imported only when fitted)
-        from .garch import GARCH_MODELS, GARCH_T_ALIASES  # here: garch imports this module (MarketModel), a cycle
+        from eventstudy.garch import (  # here: garch imports this module (MarketModel), a cycle
+            GARCH_MODELS,
+            GARCH_T_ALIASES,
+        )
 
         if key in GARCH_T_ALIASES:
             return GARCH_MODELS[GARCH_T_ALIASES[key]](dist="t")

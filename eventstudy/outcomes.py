@@ -40,12 +40,12 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from ._tails import chi2_sf, f_sf, norm_sf
-from ._validation import check_choice, check_window
-from .data import default_source
-from .exceptions import DataQualityWarning, DataSourceError
-from .loading import given_returns, required_span
-from .provenance import describe_source
+from eventstudy._tails import chi2_sf, f_sf, norm_sf
+from eventstudy._validation import check_choice, check_window
+from eventstudy.data import default_source
+from eventstudy.exceptions import DataQualityWarning, DataSourceError
+from eventstudy.loading import given_returns, required_span
+from eventstudy.provenance import describe_source
 
 __all__ = [
     "OUTCOMES",

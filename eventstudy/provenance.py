@@ -12,7 +12,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from .data.base import library_versions
+from eventstudy.data.base import library_versions
 
 __all__ = ["describe_source", "provenance"]
 

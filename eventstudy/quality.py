@@ -20,9 +20,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .exceptions import DataQualityWarning
-from .misread import case_hint, check_dates, check_return_values  # re-exported: one family of checks
-from .panel import gather
+from eventstudy.exceptions import DataQualityWarning
+from eventstudy.misread import case_hint, check_dates, check_return_values  # re-exported: one family of checks
+from eventstudy.panel import gather
 
 __all__ = [
     "IMPLAUSIBLE_LOG_RETURN",
@@ -224,7 +224,7 @@ def implausible_returns(returns: pd.DataFrame, market: str | None = None) -> pd.
     do a 10-for-1 split (-90 %) and a quote switching from pence to pounds (-99 %).
     """
     columns = ["ticker", "date", "return", "market_return", "robust_z", "hint"]
-    from .data.base import RATE_TICKERS  # here: eventstudy.data (~40 ms) stays out of load_events' imports
+    from eventstudy.data.base import RATE_TICKERS  # here: eventstudy.data (~40 ms) stays out of load_events' imports
 
     raw = returns.to_numpy(dtype="float64", na_value=np.nan)
     names = list(returns.columns)

@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._tails import t_sf
-from ._validation import check_choice, check_window
-from .contamination import Hits, with_hits
-from .models import NormalReturnModel, StackedFit
-from .panel import gather
-from .quality import comparison_labels
-from .summary import Summary, Table, window_label
+from eventstudy._tails import t_sf
+from eventstudy._validation import check_choice, check_window
+from eventstudy.contamination import Hits, with_hits
+from eventstudy.models import NormalReturnModel, StackedFit
+from eventstudy.panel import gather
+from eventstudy.quality import comparison_labels
+from eventstudy.summary import Summary, Table, window_label
 
 __all__ = ["EventStudyResults", "compare", "market_shocks", "adjust_pvalues"]
 
@@ -288,10 +288,10 @@ class EventStudyResults:
         """
         # the inference layer is imported where a test runs, here and below: it loads scipy.stats (0.8 s), which
         # a fit and its tables do not need (benchmarks/startup.py)
-        from .inference.base import MIN_FIRM_EVENTS, TESTS, Batch, Groups
-        from .inference.parametric import p_t
-        from .inference.resampling import skew_batch
-        from .inference.runner import entry_labels
+        from eventstudy.inference.base import MIN_FIRM_EVENTS, TESTS, Batch, Groups
+        from eventstudy.inference.parametric import p_t
+        from eventstudy.inference.resampling import skew_batch
+        from eventstudy.inference.runner import entry_labels
 
         window = self._window(window)
         values = self.bhar(window)["bhar"].to_numpy(dtype=float)
@@ -436,7 +436,7 @@ class EventStudyResults:
             shocks, for example the April 2025 crash (:func:`eventstudy.market_shocks` flags them).  The
             fitted model is unchanged.
         """
-        from .inference import run_tests
+        from eventstudy.inference import run_tests
 
         windows = [(0, 0), self.event_window] if windows is None else [check_window("windows", w) for w in windows]
         table = run_tests(self._fit, windows, tests, labels=self._labels(), exclude=self._exclude_rows(exclude_dates))
@@ -474,8 +474,8 @@ class EventStudyResults:
             Evaluate it in Jupyter for a table; ``print`` it for text.  Invalid (NaN, with the reason in
             ``note``) when the test cannot run on this design.
         """
-        from .inference import TESTS
-        from .inference.statistic import test_statistics
+        from eventstudy.inference import TESTS
+        from eventstudy.inference.statistic import test_statistics
 
         window = check_window("window", window)
         if name not in TESTS:
@@ -533,7 +533,7 @@ class EventStudyResults:
         ``windows`` are the CAR windows shown (default :meth:`default_windows`); tables longer than
         ``max_rows`` are cut (the full tables are ``res.car()``, ``res.tests()``, ...).
         """
-        from .inference import design, recommend
+        from eventstudy.inference import design, recommend
 
         windows = self.default_windows() if windows is None else [check_window("windows", w) for w in windows]
         fe = self._firm_events
@@ -613,7 +613,7 @@ class EventStudyResults:
         table says why each cannot run), test by test in ``suited``'s order, then window by window; and the
         per-cluster rows of the same-day tests apart, since there is one per cluster (dates with fewer than
         two firm-events with a CAR left out: they form no system, and ``res.tests()`` says so for each)."""
-        from .inference import TESTS, tests_in_scope
+        from eventstudy.inference import TESTS, tests_in_scope
 
         names = [name for name in suited if TESTS[name].scope != "single"]
         names = names or tests_in_scope("cross-section", "clustered")
@@ -691,21 +691,21 @@ class EventStudyResults:
         The folder keeps every array behind the tables, the settings and the provenance, so the loaded results
         give the same tables and tests. See :mod:`eventstudy.storage`.
         """
-        from . import storage  # storage builds results objects in load(): importing it here breaks the cycle
+        from eventstudy import storage  # storage builds results objects in load(): importing it here breaks the cycle
 
         return storage.save(self, path)
 
     def to_stata(self, path, *, windows: Sequence[tuple[int, int]] | None = None, table: str = "car") -> Path:
         """Write the CAR table (``table="ar"``: the AR table) as a Stata ``.dta`` file; see
         :func:`eventstudy.storage.to_stata`."""
-        from . import storage  # see save()
+        from eventstudy import storage  # see save()
 
         return storage.to_stata(self, path, windows=windows, table=table)
 
     def to_r(self, directory, *, windows: Sequence[tuple[int, int]] | None = None) -> list[Path]:
         """Write ``ar.csv`` and ``car.csv`` for R (ISO dates, no index, ``NA`` for missing); see
         :func:`eventstudy.storage.to_r`."""
-        from . import storage  # see save()
+        from eventstudy import storage  # see save()
 
         return storage.to_r(self, directory, windows=windows)
 

@@ -13,9 +13,9 @@ from typing import Literal
 
 import pandas as pd
 
-from .data.base import Field
-from .layout import CalendarSpec, Layout, MarketSpec
-from .models import NormalReturnModel
+from eventstudy.data.base import Field
+from eventstudy.layout import CalendarSpec, Layout, MarketSpec
+from eventstudy.models import NormalReturnModel
 
 __all__ = ["FitSpec"]
 

@@ -26,11 +26,11 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from ._validation import check_choice
-from .fit import StackedFit
-from .models import MODELS
-from .results import EventStudyResults
+from eventstudy import __version__
+from eventstudy._validation import check_choice
+from eventstudy.fit import StackedFit
+from eventstudy.models import MODELS
+from eventstudy.results import EventStudyResults
 
 __all__ = ["FORMAT_VERSION", "save", "load", "to_stata", "to_r"]
 
@@ -182,7 +182,9 @@ def save(res: EventStudyResults, path: str | os.PathLike[str]) -> Path:
     Path
         ``path``.
     """
-    from ._atomic import staged_folder  # here: _atomic imports eventstudy.data (~40 ms), which load() needs not
+    from eventstudy._atomic import (
+        staged_folder,  # here: _atomic imports eventstudy.data (~40 ms), which load() needs not
+    )
 
     target = Path(path)
     with staged_folder(target, marker=_MARKER) as stage:

@@ -105,7 +105,7 @@ def _root_lazy_names() -> dict[str, str]:
     for node in tree.body:
         if isinstance(node, ast.AnnAssign | ast.Assign) and "_LAZY" in ast.unparse(node).split("=")[0]:
             table = ast.literal_eval(node.value)
-            return {name: "eventstudy" + target for name, target in table.items()}
+            return dict(table)
     return {}
 
 

@@ -7,13 +7,13 @@
 
 from __future__ import annotations
 
-from ..exceptions import DataSourceError
-from . import config
-from .base import FIELDS, PriceSource
-from .cache import CachedSource
-from .factors import load_factors, parse_french_csv
-from .local import CsvSource
-from .yahoo import YahooSource
+from eventstudy.data import config
+from eventstudy.data.base import FIELDS, PriceSource
+from eventstudy.data.cache import CachedSource
+from eventstudy.data.factors import load_factors, parse_french_csv
+from eventstudy.data.local import CsvSource
+from eventstudy.data.yahoo import YahooSource
+from eventstudy.exceptions import DataSourceError
 
 __all__ = [
     "FIELDS",

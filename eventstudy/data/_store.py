@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow.lib import ArrowException
 
-from .validation import DATE_UNIT
+from eventstudy.data.validation import DATE_UNIT
 
 __all__ = [
     "CorruptEntryError",

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, cast
 
 import pandas as pd
 
-from ..exceptions import CacheError, DataQualityWarning
-from . import bars as _bars
-from ._store import (
+from eventstudy.data import bars as _bars
+from eventstudy.data._store import (
     CorruptEntryError,
     read_entry,
     remove_temp_files,
@@ -24,12 +23,13 @@ from ._store import (
     utc_now,
     write_entry,
 )
-from .lock import entry_locks
-from .support import library_versions, warn
-from .validation import check_date_range, normalize_tickers
+from eventstudy.data.lock import entry_locks
+from eventstudy.data.support import library_versions, warn
+from eventstudy.data.validation import check_date_range, normalize_tickers
+from eventstudy.exceptions import CacheError, DataQualityWarning
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .cache import CachedSource
+    from eventstudy.data.cache import CachedSource
 
 __all__ = ["cached_bars"]
 

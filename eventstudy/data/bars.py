@@ -21,11 +21,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .._validation import check_choice
-from .._xcals import DEFAULT_START, get_calendar
-from ..exceptions import DataSourceError
-from ..exchanges import exchange_of
-from .validation import _row, plain_floats
+from eventstudy._validation import check_choice
+from eventstudy._xcals import DEFAULT_START, get_calendar
+from eventstudy.data.validation import _row, plain_floats
+from eventstudy.exceptions import DataSourceError
+from eventstudy.exchanges import exchange_of
 
 __all__ = [
     "INTERVALS",

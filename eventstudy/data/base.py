@@ -37,11 +37,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .._keys import FAILURES_KEY, NOTES_KEY
-from .._validation import check_choice
-from ..exceptions import DataSourceError
-from .support import library_versions, retry, warn
-from .validation import (
+from eventstudy._keys import FAILURES_KEY, NOTES_KEY
+from eventstudy._validation import check_choice
+from eventstudy.data.support import library_versions, retry, warn
+from eventstudy.data.validation import (
     DATE_UNIT,
     FIELDS,
     PRICE_FIELDS,
@@ -53,6 +52,7 @@ from .validation import (
     to_day,
     validate_history,
 )
+from eventstudy.exceptions import DataSourceError
 
 __all__ = [
     "FIELDS",

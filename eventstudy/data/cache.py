@@ -17,10 +17,9 @@ from typing import Any, cast
 
 import pandas as pd
 
-from ..exceptions import CacheError, DataQualityWarning, DataSourceError, EventStudyWarning
-from . import config
-from ._basis import OVERLAP_ROWS, UNVERIFIABLE, basis_change
-from ._store import (
+from eventstudy.data import config
+from eventstudy.data._basis import OVERLAP_ROWS, UNVERIFIABLE, basis_change
+from eventstudy.data._store import (
     RECOVERED_KEY,
     CorruptEntryError,
     atomic_write_bytes,
@@ -32,11 +31,12 @@ from ._store import (
     utc_now,
     write_entry,
 )
-from .bar_cache import cached_bars
-from .base import FetchResult, PriceSource
-from .lock import entry_locks
-from .support import library_versions, warn
-from .validation import DATE_UNIT, FIELDS, normalize_tickers
+from eventstudy.data.bar_cache import cached_bars
+from eventstudy.data.base import FetchResult, PriceSource
+from eventstudy.data.lock import entry_locks
+from eventstudy.data.support import library_versions, warn
+from eventstudy.data.validation import DATE_UNIT, FIELDS, normalize_tickers
+from eventstudy.exceptions import CacheError, DataQualityWarning, DataSourceError, EventStudyWarning
 
 __all__ = ["CachedSource", "atomic_write_bytes", "safe_name"]
 

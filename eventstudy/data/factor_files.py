@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DataSourceError
-from .validation import DATE_UNIT, _squash
+from eventstudy.data.validation import DATE_UNIT, _squash
+from eventstudy.exceptions import DataSourceError
 
 __all__ = ["parse_french_csv", "read_factor_file", "parse_factor_text", "unzip_text"]
 

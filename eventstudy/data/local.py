@@ -12,12 +12,19 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .._validation import check_choice
-from ..exceptions import DataSourceError
-from . import bars as _bars
-from .base import FetchResult, PriceSource
-from .support import library_versions
-from .validation import FIELDS, _squash, canonical_field, check_date_range, normalize_tickers, validate_history
+from eventstudy._validation import check_choice
+from eventstudy.data import bars as _bars
+from eventstudy.data.base import FetchResult, PriceSource
+from eventstudy.data.support import library_versions
+from eventstudy.data.validation import (
+    FIELDS,
+    _squash,
+    canonical_field,
+    check_date_range,
+    normalize_tickers,
+    validate_history,
+)
+from eventstudy.exceptions import DataSourceError
 
 __all__ = ["CsvSource"]
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TypeVar
 
-from .. import __version__
-from ..exceptions import DataQualityWarning
+from eventstudy import __version__
+from eventstudy.exceptions import DataQualityWarning
 
 __all__ = ["library_versions", "retry", "warn"]
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DataSourceError
+from eventstudy.exceptions import DataSourceError
 
 __all__ = [
     "FIELDS",

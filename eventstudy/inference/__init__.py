@@ -17,16 +17,16 @@ imported on first use.
 from __future__ import annotations
 
 # registration order = report order: parametric, nonparametric, then the same-day system tests
-from . import parametric  # noqa: F401  # isort: skip
-from . import nonparametric  # noqa: F401  # isort: skip
-from . import multivariate  # noqa: F401  # isort: skip
-from . import resampling  # noqa: F401  # isort: skip
-from . import crossevent  # noqa: F401  # isort: skip
-from .advice import Design, design, recommend
-from .base import MIN_FIRM_EVENTS, SMALL_SAMPLE, TESTS, TestResult, TestSpec, tests_in_scope
-from .crossevent import im_t
-from .multivariate import mvrm_average, mvrm_joint
-from .nonparametric import (
+from eventstudy.inference import parametric  # noqa: F401  # isort: skip
+from eventstudy.inference import nonparametric  # noqa: F401  # isort: skip
+from eventstudy.inference import multivariate  # noqa: F401  # isort: skip
+from eventstudy.inference import resampling  # noqa: F401  # isort: skip
+from eventstudy.inference import crossevent  # noqa: F401  # isort: skip
+from eventstudy.inference.advice import Design, design, recommend
+from eventstudy.inference.base import MIN_FIRM_EVENTS, SMALL_SAMPLE, TESTS, TestResult, TestSpec, tests_in_scope
+from eventstudy.inference.crossevent import im_t
+from eventstudy.inference.multivariate import mvrm_average, mvrm_joint
+from eventstudy.inference.nonparametric import (
     MIN_PERMUTATION_WINDOWS,
     generalized_sign,
     grank_t,
@@ -36,7 +36,7 @@ from .nonparametric import (
     sign,
     wilcoxon,
 )
-from .parametric import (
+from eventstudy.inference.parametric import (
     MIN_OVERLAP,
     ar_t,
     average_correlation,
@@ -48,9 +48,9 @@ from .parametric import (
     kp_patell,
     patell,
 )
-from .resampling import boot_skew_t, pseudo_event, pseudo_event_mean, pseudo_event_t, skew_t, sq
-from .runner import run_tests
-from .statistic import EmpiricalDistribution, TestStatistic, test_statistics
+from eventstudy.inference.resampling import boot_skew_t, pseudo_event, pseudo_event_mean, pseudo_event_t, skew_t, sq
+from eventstudy.inference.runner import run_tests
+from eventstudy.inference.statistic import EmpiricalDistribution, TestStatistic, test_statistics
 
 __all__ = [
     "TestResult",
@@ -100,7 +100,7 @@ __all__ = [
 
 def __getattr__(name: str):
     if name in ("simulate", "eligible_sessions"):  # pandas-heavy; imported on first use
-        from . import simulation
+        from eventstudy.inference import simulation
 
         return getattr(simulation, name)
     raise AttributeError(f"module 'eventstudy.inference' has no attribute {name!r}")

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..fit import StackedFit
-from .base import MIN_FIRM_EVENTS, SMALL_SAMPLE
+from eventstudy.fit import StackedFit
+from eventstudy.inference.base import MIN_FIRM_EVENTS, SMALL_SAMPLE
 
 __all__ = ["Design", "design", "recommend", "CLUSTERED_SHARE"]
 

@@ -31,10 +31,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._threads import once
-from .._validation import check_choice
-from ..fit import StackedFit
-from ..panel import gather
+from eventstudy._threads import once
+from eventstudy._validation import check_choice
+from eventstudy.fit import StackedFit
+from eventstudy.panel import gather
 
 __all__ = [
     "TestResult",

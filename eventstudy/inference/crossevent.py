@@ -9,8 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register, single, state_nulls, unique_rows
-from .parametric import p_t
+from eventstudy.inference.base import (
+    Batch,
+    Inputs,
+    TestResult,
+    TestSpec,
+    dist_labels,
+    register,
+    single,
+    state_nulls,
+    unique_rows,
+)
+from eventstudy.inference.parametric import p_t
 
 __all__ = ["im_t", "MIN_IM_DATES"]
 

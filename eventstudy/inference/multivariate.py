@@ -46,10 +46,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tails import chi2_sf, f_sf
-from .._validation import check_choice
-from .base import Batch, Inputs, TestResult, TestSpec, dist_labels, register, state_nulls, unique_rows
-from .parametric import p_norm, p_t
+from eventstudy._tails import chi2_sf, f_sf
+from eventstudy._validation import check_choice
+from eventstudy.inference.base import (
+    Batch,
+    Inputs,
+    TestResult,
+    TestSpec,
+    dist_labels,
+    register,
+    state_nulls,
+    unique_rows,
+)
+from eventstudy.inference.parametric import p_norm, p_t
 
 __all__ = ["mvrm_joint", "mvrm_average", "JOINT_FORMS", "AVERAGE_FORMS"]
 

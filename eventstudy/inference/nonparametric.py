@@ -11,10 +11,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._threads import row_blocks, thread_map
-from .base import Batch, Inputs, TestResult, TestSpec, cross_section_checks, dist_labels, register, single, state_nulls
-from .parametric import _average_correlation, _group_mean_sd, p_norm, p_t
-from .statistic import ABSOLUTE
+from eventstudy._threads import row_blocks, thread_map
+from eventstudy.inference.base import (
+    Batch,
+    Inputs,
+    TestResult,
+    TestSpec,
+    cross_section_checks,
+    dist_labels,
+    register,
+    single,
+    state_nulls,
+)
+from eventstudy.inference.parametric import _average_correlation, _group_mean_sd, p_norm, p_t
+from eventstudy.inference.statistic import ABSOLUTE
 
 __all__ = [
     "permutation",

@@ -25,9 +25,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._tails import norm_sf, t_sf
-from .._threads import thread_map
-from .base import (
+from eventstudy._tails import norm_sf, t_sf
+from eventstudy._threads import thread_map
+from eventstudy.inference.base import (
     Batch,
     Inputs,
     TestResult,

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._threads import row_blocks, thread_map
-from .._validation import check_choice
-from .base import (
+from eventstudy._threads import row_blocks, thread_map
+from eventstudy._validation import check_choice
+from eventstudy.inference.base import (
     Batch,
     Inputs,
     TestResult,
@@ -40,8 +40,8 @@ from .base import (
     single,
     state_nulls,
 )
-from .nonparametric import MIN_PERMUTATION_WINDOWS, _estimation_cars, own_runs_test, tail_notes
-from .parametric import p_t
+from eventstudy.inference.nonparametric import MIN_PERMUTATION_WINDOWS, _estimation_cars, own_runs_test, tail_notes
+from eventstudy.inference.parametric import p_t
 
 __all__ = [
     "pseudo_event",

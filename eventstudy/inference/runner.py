@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from .. import _threads
-from .._validation import check_positive_int, check_window
-from ..fit import StackedFit
-from .base import TESTS, Batch, Inputs, TestSpec
+from eventstudy import _threads
+from eventstudy._validation import check_positive_int, check_window
+from eventstudy.fit import StackedFit
+from eventstudy.inference.base import TESTS, Batch, Inputs, TestSpec
 
 __all__ = ["run_tests", "entry_labels", "single_threaded_blas"]
 

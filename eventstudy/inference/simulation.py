@@ -23,13 +23,13 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .. import _threads
-from .._validation import check_positive_int, check_windows
-from ..exceptions import EventStudyWarning
-from ..models import estimate, get_model
-from ..panel import AlignedData, relative_days
-from .base import TESTS, Inputs
-from .runner import _test_names, single_threaded_blas
+from eventstudy import _threads
+from eventstudy._validation import check_positive_int, check_windows
+from eventstudy.exceptions import EventStudyWarning
+from eventstudy.inference.base import TESTS, Inputs
+from eventstudy.inference.runner import _test_names, single_threaded_blas
+from eventstudy.models import estimate, get_model
+from eventstudy.panel import AlignedData, relative_days
 
 __all__ = ["simulate", "eligible_sessions"]
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import TESTS, Batch, Inputs
-from .runner import _labels, _test_names, entry_labels, single_threaded_blas
+from eventstudy.inference.base import TESTS, Batch, Inputs
+from eventstudy.inference.runner import _labels, _test_names, entry_labels, single_threaded_blas
 
 __all__ = ["TestStatistic", "EmpiricalDistribution", "frozen_distribution", "test_statistics", "LEVELS"]
 

@@ -10,9 +10,9 @@ matplotlib is imported inside the functions, so ``import eventstudy.plotting`` n
 
 from __future__ import annotations
 
-from .car import plot_ar, plot_car
-from .heatmap import plot_car_heatmap
-from .intraday import plot_intraday
-from .prices import plot_prices
+from eventstudy.plotting.car import plot_ar, plot_car
+from eventstudy.plotting.heatmap import plot_car_heatmap
+from eventstudy.plotting.intraday import plot_intraday
+from eventstudy.plotting.prices import plot_prices
 
 __all__ = ["plot_car", "plot_ar", "plot_prices", "plot_car_heatmap", "plot_intraday"]

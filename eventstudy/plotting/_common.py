@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validation import check_inside
-from ..results import EventStudyResults
+from eventstudy._validation import check_inside
+from eventstudy.results import EventStudyResults
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axes import Axes

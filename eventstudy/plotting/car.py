@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from .._validation import check_choice
-from ..inference.advice import design
-from ..results import EventStudyResults
-from ._common import (
+from eventstudy._validation import check_choice
+from eventstudy.inference.advice import design
+from eventstudy.plotting._common import (
     _MAX_HEIGHT,
     _check_day,
     _check_event_window,
@@ -21,6 +20,7 @@ from ._common import (
     _parent_figure,
     _percent_axis,
 )
+from eventstudy.results import EventStudyResults
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axes import Axes

@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..results import EventStudyResults
-from ..summary import window_label
-from ._common import (
+from eventstudy.plotting._common import (
     _MAX_HEIGHT,
     _check_event_window,
     _check_results,
@@ -18,6 +16,8 @@ from ._common import (
     _percent_axis,
     _short_id,
 )
+from eventstudy.results import EventStudyResults
+from eventstudy.summary import window_label
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axes import Axes

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..data.bars import exchange_calendar, schedule
-from ._common import _figure_and_axes, _percent_axis
+from eventstudy.data.bars import exchange_calendar, schedule
+from eventstudy.plotting._common import _figure_and_axes, _percent_axis
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..intraday import IntradayResults
+    from eventstudy.intraday import IntradayResults
 
 __all__ = ["plot_intraday", "session_paths"]
 

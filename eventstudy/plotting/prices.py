@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from ._common import _figure_and_axes, _parent_figure, _short_id
+from eventstudy.plotting._common import _figure_and_axes, _parent_figure, _short_id
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axes import Axes

@@ -27,11 +27,11 @@ The modules, each importing only those above it:
 
 from __future__ import annotations
 
-from .build import build_report, build_study
-from .config import DEFAULT_REPORT, ReportConfig, load_study, with_overrides
-from .provenance import portable
-from .run import StudyRun
-from .writing import records
+from eventstudy.report.build import build_report, build_study
+from eventstudy.report.config import DEFAULT_REPORT, ReportConfig, load_study, with_overrides
+from eventstudy.report.provenance import portable
+from eventstudy.report.run import StudyRun
+from eventstudy.report.writing import records
 
 __all__ = [
     "ReportConfig",

@@ -6,14 +6,14 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from .._atomic import staged_folder
-from ..data import PriceSource
-from ..exceptions import EventStudyWarning
-from .config import DEFAULT_REPORT, ReportConfig
-from .figures import write_figures
-from .run import NoProgress, Progress, StudyRun, run_study
-from .sections import extra_sections
-from .writing import write_all
+from eventstudy._atomic import staged_folder
+from eventstudy.data import PriceSource
+from eventstudy.exceptions import EventStudyWarning
+from eventstudy.report.config import DEFAULT_REPORT, ReportConfig
+from eventstudy.report.figures import write_figures
+from eventstudy.report.run import NoProgress, Progress, StudyRun, run_study
+from eventstudy.report.sections import extra_sections
+from eventstudy.report.writing import write_all
 
 __all__ = ["build_report", "build_study"]
 

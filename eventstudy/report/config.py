@@ -7,9 +7,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from ..data.base import Field
-from ..models import get_model
-from ..study import DEFAULT_STUDY, read_study
+from eventstudy.data.base import Field
+from eventstudy.models import get_model
+from eventstudy.study import DEFAULT_STUDY, read_study
 
 __all__ = ["ReportConfig", "DEFAULT_REPORT", "load_study", "with_overrides"]
 

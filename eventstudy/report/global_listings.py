@@ -20,14 +20,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .._returns import returns
-from ..data import CsvSource
-from ..estimation import EventStudy
-from ..exceptions import DataSourceError, EventStudyWarning
-from ..results import EventStudyResults
-from ..summary import format_value, window_label
-from ._text import md_table
-from .figures import save_png
+from eventstudy._returns import returns
+from eventstudy.data import CsvSource
+from eventstudy.estimation import EventStudy
+from eventstudy.exceptions import DataSourceError, EventStudyWarning
+from eventstudy.report._text import md_table
+from eventstudy.report.figures import save_png
+from eventstudy.results import EventStudyResults
+from eventstudy.summary import format_value, window_label
 
 __all__ = ["load_listings", "global_study", "global_section"]
 

@@ -20,16 +20,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._returns import returns
-from ..data import CsvSource
-from ..data.bars import INTERVALS, calendar_for, exchange_calendar, schedule
-from ..exceptions import DataSourceError
-from ..intraday import IntradayResults, IntradayStudy, _sessions_used, session_gaps
-from ..plotting import plot_intraday
-from ..summary import format_value
-from ._text import md_table
-from .figures import save_png
-from .run import FirstRows
+from eventstudy._returns import returns
+from eventstudy.data import CsvSource
+from eventstudy.data.bars import INTERVALS, calendar_for, exchange_calendar, schedule
+from eventstudy.exceptions import DataSourceError
+from eventstudy.intraday import IntradayResults, IntradayStudy, _sessions_used, session_gaps
+from eventstudy.plotting import plot_intraday
+from eventstudy.report._text import md_table
+from eventstudy.report.figures import save_png
+from eventstudy.report.run import FirstRows
+from eventstudy.summary import format_value
 
 __all__ = ["IntradayCase", "CASES_FILE", "load_cases", "intraday_section", "intraday_table"]
 

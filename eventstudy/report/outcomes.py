@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import PriceSource
-from ..estimation import EventStudy
-from ..summary import format_value
-from ._text import md_table
+from eventstudy.data import PriceSource
+from eventstudy.estimation import EventStudy
+from eventstudy.report._text import md_table
+from eventstudy.summary import format_value
 
 __all__ = ["outcome_rows"]
 

@@ -16,15 +16,15 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from .._returns import returns as to_returns
-from ..calendar import TradingCalendar
-from ..data import CsvSource, PriceSource, default_source
-from ..estimation import EventStudy, required_span
-from ..events import load_events
-from ..exceptions import SessionAssumptionWarning
-from ..results import EventStudyResults
-from .config import ReportConfig
-from .provenance import describe_source
+from eventstudy._returns import returns as to_returns
+from eventstudy.calendar import TradingCalendar
+from eventstudy.data import CsvSource, PriceSource, default_source
+from eventstudy.estimation import EventStudy, required_span
+from eventstudy.events import load_events
+from eventstudy.exceptions import SessionAssumptionWarning
+from eventstudy.report.config import ReportConfig
+from eventstudy.report.provenance import describe_source
+from eventstudy.results import EventStudyResults
 
 __all__ = ["StudyRun", "Report", "run_study", "Progress", "NoProgress"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .global_listings import global_section
-from .intraday import intraday_section, load_cases
-from .outcomes import outcome_rows
-from .run import Report
+from eventstudy.report.global_listings import global_section
+from eventstudy.report.intraday import intraday_section, load_cases
+from eventstudy.report.outcomes import outcome_rows
+from eventstudy.report.run import Report
 
 __all__ = ["extra_sections"]
 
