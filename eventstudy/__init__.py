@@ -42,7 +42,7 @@ _LAZY: dict[str, str] = {
     "returns": "eventstudy._returns",
     "load_events": "eventstudy.events",
     "list_catalogs": "eventstudy.events",
-    "exchange_of": "eventstudy.exchanges",
+    "exchange_of": "eventstudy.foundation.exchanges",
     "to_currency": "eventstudy.currency",
     # models and estimation
     "ConstantMean": "eventstudy.models",
@@ -122,7 +122,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eventstudy.data import CachedSource, CsvSource, PriceSource, YahooSource, default_source, load_factors
     from eventstudy.estimation import EventStudy
     from eventstudy.events import list_catalogs, load_events
-    from eventstudy.exchanges import exchange_of
+    from eventstudy.foundation.exchanges import exchange_of
     from eventstudy.garch import Egarch, Garch, GjrGarch
     from eventstudy.inference import TestResult, TestStatistic, run_tests
     from eventstudy.inference.simulation import simulate

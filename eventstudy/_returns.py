@@ -9,9 +9,9 @@ from typing import Literal, cast, overload
 import numpy as np
 import pandas as pd
 
-from eventstudy._keys import NOTES_KEY
-from eventstudy._validation import check_choice
 from eventstudy.calendar import TradingCalendar
+from eventstudy.foundation.keys import NOTES_KEY
+from eventstudy.foundation.validation import check_choice
 from eventstudy.layout import CalendarSpec
 
 __all__ = ["returns"]
@@ -49,7 +49,7 @@ def returns(
         of the daily return, from a frame of several fields (see Notes).
     calendar
         ``"auto"`` (default): each column on the sessions of its own exchange, read from its Yahoo symbol
-        (:func:`eventstudy.exchanges.exchange_of`: ``8035.T`` on Tokyo's, ``NVDA`` on the NYSE's); a mapping
+        (:func:`eventstudy.foundation.exchanges.exchange_of`: ``8035.T`` on Tokyo's, ``NVDA`` on the NYSE's); a mapping
         ``{ticker: code}`` names exchanges over that.  An exchange code or
         :class:`~eventstudy.calendar.TradingCalendar`: every column on that calendar.  The prices are first
         aligned to the sessions (:meth:`TradingCalendar.align`), so a missing session becomes a NaN row

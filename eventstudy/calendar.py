@@ -29,10 +29,10 @@ from typing import Any, Literal, cast, overload
 import numpy as np
 import pandas as pd
 
-from eventstudy._keys import NOTES_KEY
-from eventstudy._validation import check_choice
-from eventstudy._xcals import DEFAULT_START, earliest_start, get_calendar
 from eventstudy.exceptions import DataQualityWarning
+from eventstudy.foundation.keys import NOTES_KEY
+from eventstudy.foundation.validation import check_choice
+from eventstudy.foundation.xcals import DEFAULT_START, earliest_start, get_calendar
 
 __all__ = ["TradingCalendar", "SESSIONS", "NOTES_KEY", "as_calendar"]
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from eventstudy._validation import check_instance
 from eventstudy.exceptions import SessionAssumptionWarning
 from eventstudy.firmevents import parse, resolve_rows
+from eventstudy.foundation.validation import check_instance
 from eventstudy.layout import CalendarSpec, Layout
 
 __all__ = [

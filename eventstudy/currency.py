@@ -31,7 +31,7 @@ from typing import Literal, cast
 import numpy as np
 import pandas as pd
 
-from eventstudy._validation import check_choice
+from eventstudy.foundation.validation import check_choice
 from eventstudy.layout import CalendarSpec
 
 __all__ = ["to_currency"]

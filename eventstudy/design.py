@@ -15,8 +15,8 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from eventstudy._validation import check_instance
 from eventstudy.data import load_factors
+from eventstudy.foundation.validation import check_instance
 from eventstudy.layout import Layout, same_sessions
 from eventstudy.models import RISK_FREE, NormalReturnModel
 from eventstudy.panel import relative_days

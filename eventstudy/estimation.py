@@ -21,7 +21,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from eventstudy._validation import check_choice, check_positive_int, check_windows
 from eventstudy.calendar import TradingCalendar
 from eventstudy.contamination import catalog_positions, excluded_days, flag_contamination
 from eventstudy.data.base import Field
@@ -31,6 +30,7 @@ from eventstudy.exceptions import DroppedFirmEventsWarning, EstimationError
 from eventstudy.firmevents import event_clusters, place
 from eventstudy.firmevents import firm_events as make_firm_events
 from eventstudy.fit import estimate
+from eventstudy.foundation.validation import check_choice, check_positive_int, check_windows
 from eventstudy.layout import CalendarSpec, MarketSpec
 from eventstudy.loading import load_returns, required_span
 from eventstudy.models import NormalReturnModel, get_model
@@ -87,7 +87,7 @@ class EventStudy:
         ``K + 3``, so that Patell's variance exists).
     calendar : "auto", str, TradingCalendar or mapping
         ``"auto"`` (default): each security on its own exchange, read from its Yahoo symbol (``8035.T`` on
-        XTKS, ``0981.HK`` on XHKG, no suffix on XNYS; see :mod:`eventstudy.exchanges`).  A mapping
+        XTKS, ``0981.HK`` on XHKG, no suffix on XNYS; see :mod:`eventstudy.foundation.exchanges`).  A mapping
         ``{ticker: code}`` names exchanges over that.  An exchange code or :class:`TradingCalendar`: every
         security on that one calendar.
     align_benchmarks : {"refuse", "same-date"}

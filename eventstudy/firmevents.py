@@ -14,8 +14,8 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from eventstudy._validation import check_instance
 from eventstudy.eventtime import LOCAL, EventTimes, parse_event_times, resolve_day0
+from eventstudy.foundation.validation import check_instance
 from eventstudy.layout import CalendarSpec
 
 __all__ = ["firm_events", "place", "resolve_rows", "event_clusters", "TIME_COLUMNS"]

@@ -19,8 +19,8 @@ from typing import Any, Protocol, cast
 
 import numpy as np
 
-from eventstudy._threads import keyed_lock, once, row_blocks, thread_map
-from eventstudy._validation import check_inside
+from eventstudy.foundation.threads import keyed_lock, once, row_blocks, thread_map
+from eventstudy.foundation.validation import check_inside
 from eventstudy.panel import AlignedData, WindowSums, gather, relative_days, window_sums
 
 __all__ = ["StackedFit", "estimate", "SumsEstimator"]

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from eventstudy._validation import check_positive_int, check_windows
 from eventstudy.exceptions import DroppedFirmEventsWarning, EstimationError
+from eventstudy.foundation.validation import check_positive_int, check_windows
 from eventstudy.intraday_bars import BarPanel, bar_returns, session_gaps
 from eventstudy.intraday_results import IntradayResults
 from eventstudy.models import estimate

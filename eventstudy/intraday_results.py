@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from eventstudy._validation import check_inside
+from eventstudy.foundation.summary import Summary, Table, window_label
+from eventstudy.foundation.validation import check_inside
 from eventstudy.panel import gather
-from eventstudy.summary import Summary, Table, window_label
 
 __all__ = ["IntradayResults"]
 
@@ -233,7 +233,7 @@ class IntradayResults:
 
     # --- displays ----------------------------------------------------------------------------------
     def summary(self, windows: Sequence[tuple[int, int]] | None = None):
-        """A :class:`~eventstudy.summary.Summary`: the design, the CAR table per window and the drops."""
+        """A :class:`~eventstudy.foundation.summary.Summary`: the design, the CAR table per window and the drops."""
         windows = [self.event_window] if windows is None else list(windows)
         tables = []
         for window in windows:

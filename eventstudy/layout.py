@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.calendar import TradingCalendar, as_calendar
-from eventstudy.exchanges import exchange_of
+from eventstudy.foundation.exchanges import exchange_of
 
 __all__ = ["US_EXCHANGES", "same_sessions", "calendar_of", "CalendarSpec", "MarketSpec", "Block", "Layout"]
 

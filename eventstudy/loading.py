@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from eventstudy._returns import returns as to_returns
-from eventstudy._validation import check_choice, check_instance
 from eventstudy.calendar import TradingCalendar
 from eventstudy.data import default_source
 from eventstudy.exceptions import DataQualityWarning, DataSourceError
+from eventstudy.foundation.misread import case_hint, check_return_values
+from eventstudy.foundation.validation import check_choice, check_instance
 from eventstudy.layout import CalendarSpec
-from eventstudy.misread import case_hint, check_return_values
 from eventstudy.provenance import describe_source
 from eventstudy.quality import warn_implausible
 from eventstudy.spec import FitSpec

@@ -40,10 +40,10 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from eventstudy._tails import chi2_sf, f_sf, norm_sf
-from eventstudy._validation import check_choice, check_window
 from eventstudy.data import default_source
 from eventstudy.exceptions import DataQualityWarning, DataSourceError
+from eventstudy.foundation.tails import chi2_sf, f_sf, norm_sf
+from eventstudy.foundation.validation import check_choice, check_window
 from eventstudy.loading import given_returns, required_span
 from eventstudy.provenance import describe_source
 

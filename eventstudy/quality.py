@@ -21,7 +21,11 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.exceptions import DataQualityWarning
-from eventstudy.misread import case_hint, check_dates, check_return_values  # re-exported: one family of checks
+from eventstudy.foundation.misread import (  # re-exported: one family of checks
+    case_hint,
+    check_dates,
+    check_return_values,
+)
 from eventstudy.panel import gather
 
 __all__ = [

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from eventstudy._tails import t_ppf
-from eventstudy._validation import check_choice, check_window
+from eventstudy.foundation.summary import Summary, Table, window_label
+from eventstudy.foundation.tails import t_ppf
+from eventstudy.foundation.validation import check_choice, check_window
 from eventstudy.inference.parametric import _self_correlations, p_t
-from eventstudy.summary import Summary, Table, window_label
 
 __all__ = ["car_regression", "CarRegression", "COVARIANCES"]
 

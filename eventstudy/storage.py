@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from eventstudy import __version__
-from eventstudy._validation import check_choice
 from eventstudy.fit import StackedFit
+from eventstudy.foundation.validation import check_choice
 from eventstudy.models import MODELS
 from eventstudy.results import EventStudyResults
 

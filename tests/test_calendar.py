@@ -35,7 +35,7 @@ def test_calendars_equal_exchange_calendars_own(code):
     # eventstudy builds the sessions offset from the holidays of the calendar's span, not 1970-2200
     import exchange_calendars as xcals
 
-    from eventstudy._xcals import get_calendar
+    from eventstudy.foundation.xcals import get_calendar
 
     ours = get_calendar(code, "2018-01-01", "2026-06-30")
     with warnings.catch_warnings():

@@ -28,14 +28,7 @@ LAYERS: dict[str, int] = {
     # 0 foundation (the package root imports only the exceptions when loaded; public names come lazily)
     "eventstudy": 0,
     "eventstudy.exceptions": 0,
-    "eventstudy._validation": 0,
-    "eventstudy._keys": 0,
-    "eventstudy._threads": 0,
-    "eventstudy._tails": 0,
-    "eventstudy._xcals": 0,
-    "eventstudy.misread": 0,
-    "eventstudy.exchanges": 0,
-    "eventstudy.summary": 0,
+    "eventstudy.foundation": 0,
     # 1 data
     "eventstudy.data": 1,
     "eventstudy._atomic": 1,

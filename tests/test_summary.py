@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import eventstudy as es
-from eventstudy.summary import window_label  # the one spelling of a window in headers
+from eventstudy.foundation.summary import window_label  # the one spelling of a window in headers
 
 EVENT_IDS = [
     "bis-advanced-computing-rule-2022-10-07",
@@ -386,7 +386,7 @@ def test_settings_and_provenance_are_copies(res):
 
 
 def test_a_value_that_rounds_to_zero_prints_without_a_minus_sign():
-    from eventstudy.summary import format_value
+    from eventstudy.foundation.summary import format_value
 
     assert format_value(-0.000001, "pct") == "+0.00%"  # -0.0001 %: below the two decimals shown
     assert format_value(-0.001, "{:.2f}") == "0.00" and format_value(-1e-9, "{:+.2f}") == "+0.00"

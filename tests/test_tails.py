@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from eventstudy._tails import chi2_sf, f_sf, norm_sf, t_ppf, t_sf
+from eventstudy.foundation.tails import chi2_sf, f_sf, norm_sf, t_ppf, t_sf
 
 RNG = np.random.default_rng(13)
 X = np.concatenate(

@@ -21,11 +21,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from eventstudy._validation import check_choice
-from eventstudy._xcals import DEFAULT_START, get_calendar
 from eventstudy.data.validation import _row, plain_floats
 from eventstudy.exceptions import DataSourceError
-from eventstudy.exchanges import exchange_of
+from eventstudy.foundation.exchanges import exchange_of
+from eventstudy.foundation.validation import check_choice
+from eventstudy.foundation.xcals import DEFAULT_START, get_calendar
 
 __all__ = [
     "INTERVALS",
@@ -78,7 +78,7 @@ def interval_delta(interval: str) -> pd.Timedelta:
 
 def calendar_for(ticker: str, calendars: Mapping[str, str] | None = None) -> str:
     """The exchange_calendars code whose regular hours apply to ``ticker``: the one table of exchanges,
-    :func:`eventstudy.exchanges.exchange_of` (``8035.T`` -> ``XTKS``, ``^N225``/``N225`` -> ``XTKS``, no
+    :func:`eventstudy.foundation.exchanges.exchange_of` (``8035.T`` -> ``XTKS``, ``^N225``/``N225`` -> ``XTKS``, no
     suffix -> ``XNYS``), with ``calendars`` (ticker -> code, with or without a leading caret) consulted first.
     """
     if calendars:

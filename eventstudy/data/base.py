@@ -37,8 +37,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from eventstudy._keys import FAILURES_KEY, NOTES_KEY
-from eventstudy._validation import check_choice
 from eventstudy.data.support import library_versions, retry, warn
 from eventstudy.data.validation import (
     DATE_UNIT,
@@ -53,6 +51,8 @@ from eventstudy.data.validation import (
     validate_history,
 )
 from eventstudy.exceptions import DataSourceError
+from eventstudy.foundation.keys import FAILURES_KEY, NOTES_KEY
+from eventstudy.foundation.validation import check_choice
 
 __all__ = [
     "FIELDS",

@@ -18,14 +18,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from eventstudy._keys import NOTES_KEY
-from eventstudy._validation import check_choice
 from eventstudy.data import config
 from eventstudy.data._store import CorruptEntryError, read_entry, storage_errors, write_entry
 from eventstudy.data.factor_files import parse_factor_text, parse_french_csv, read_factor_file, unzip_text
 from eventstudy.data.support import library_versions, retry, warn
 from eventstudy.data.validation import DATE_UNIT, _squash, check_date_range, to_day
 from eventstudy.exceptions import CacheError, DataQualityWarning, DataSourceError, EventStudyWarning
+from eventstudy.foundation.keys import NOTES_KEY
+from eventstudy.foundation.validation import check_choice
 
 __all__ = ["load_factors", "parse_french_csv", "read_factor_file", "FRENCH_URL", "MODELS"]
 

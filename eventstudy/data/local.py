@@ -12,7 +12,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from eventstudy._validation import check_choice
 from eventstudy.data import bars as _bars
 from eventstudy.data.base import FetchResult, PriceSource
 from eventstudy.data.support import library_versions
@@ -25,6 +24,7 @@ from eventstudy.data.validation import (
     validate_history,
 )
 from eventstudy.exceptions import DataSourceError
+from eventstudy.foundation.validation import check_choice
 
 __all__ = ["CsvSource"]
 

@@ -12,13 +12,13 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from eventstudy._validation import check_positive_int
 from eventstudy.data import bars as _bars
 from eventstudy.data import config
 from eventstudy.data.base import FetchResult, PriceSource
 from eventstudy.data.support import library_versions, retry
 from eventstudy.data.validation import canonical_field, check_date_range, normalize_tickers
 from eventstudy.exceptions import DataSourceError
+from eventstudy.foundation.validation import check_positive_int
 
 __all__ = ["YahooSource"]
 

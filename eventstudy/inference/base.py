@@ -31,9 +31,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from eventstudy._threads import once
-from eventstudy._validation import check_choice
 from eventstudy.fit import StackedFit
+from eventstudy.foundation.threads import once
+from eventstudy.foundation.validation import check_choice
 from eventstudy.panel import gather
 
 __all__ = [

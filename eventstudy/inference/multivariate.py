@@ -46,8 +46,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from eventstudy._tails import chi2_sf, f_sf
-from eventstudy._validation import check_choice
+from eventstudy.foundation.tails import chi2_sf, f_sf
+from eventstudy.foundation.validation import check_choice
 from eventstudy.inference.base import (
     Batch,
     Inputs,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eventstudy._threads import row_blocks, thread_map
+from eventstudy.foundation.threads import row_blocks, thread_map
 from eventstudy.inference.base import (
     Batch,
     Inputs,

@@ -25,8 +25,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from eventstudy._tails import norm_sf, t_sf
-from eventstudy._threads import thread_map
+from eventstudy.foundation.tails import norm_sf, t_sf
+from eventstudy.foundation.threads import thread_map
 from eventstudy.inference.base import (
     Batch,
     Inputs,

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from eventstudy._threads import row_blocks, thread_map
-from eventstudy._validation import check_choice
+from eventstudy.foundation.threads import row_blocks, thread_map
+from eventstudy.foundation.validation import check_choice
 from eventstudy.inference.base import (
     Batch,
     Inputs,

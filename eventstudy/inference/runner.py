@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from eventstudy import _threads
-from eventstudy._validation import check_positive_int, check_window
 from eventstudy.fit import StackedFit
+from eventstudy.foundation import threads as _threads
+from eventstudy.foundation.validation import check_positive_int, check_window
 from eventstudy.inference.base import TESTS, Batch, Inputs, TestSpec
 
 __all__ = ["run_tests", "entry_labels", "single_threaded_blas"]

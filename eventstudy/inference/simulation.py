@@ -23,9 +23,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from eventstudy import _threads
-from eventstudy._validation import check_positive_int, check_windows
 from eventstudy.exceptions import EventStudyWarning
+from eventstudy.foundation import threads as _threads
+from eventstudy.foundation.validation import check_positive_int, check_windows
 from eventstudy.inference.base import TESTS, Inputs
 from eventstudy.inference.runner import _test_names, single_threaded_blas
 from eventstudy.models import estimate, get_model

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from eventstudy._validation import check_inside
+from eventstudy.foundation.validation import check_inside
 from eventstudy.results import EventStudyResults
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from eventstudy._validation import check_choice
+from eventstudy.foundation.validation import check_choice
 from eventstudy.inference.advice import design
 from eventstudy.plotting._common import (
     _MAX_HEIGHT,

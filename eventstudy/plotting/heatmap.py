@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from eventstudy.foundation.summary import window_label
 from eventstudy.plotting._common import (
     _MAX_HEIGHT,
     _check_event_window,
@@ -17,7 +18,6 @@ from eventstudy.plotting._common import (
     _short_id,
 )
 from eventstudy.results import EventStudyResults
-from eventstudy.summary import window_label
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axes import Axes

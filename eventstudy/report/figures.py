@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from eventstudy.foundation.summary import window_label
 from eventstudy.plotting import plot_ar, plot_car, plot_car_heatmap, plot_prices
 from eventstudy.report._text import slug
 from eventstudy.report.run import Report
-from eventstudy.summary import window_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure

@@ -24,10 +24,10 @@ from eventstudy._returns import returns
 from eventstudy.data import CsvSource
 from eventstudy.estimation import EventStudy
 from eventstudy.exceptions import DataSourceError, EventStudyWarning
+from eventstudy.foundation.summary import format_value, window_label
 from eventstudy.report._text import md_table
 from eventstudy.report.figures import save_png
 from eventstudy.results import EventStudyResults
-from eventstudy.summary import format_value, window_label
 
 __all__ = ["load_listings", "global_study", "global_section"]
 

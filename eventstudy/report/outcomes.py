@@ -18,8 +18,8 @@ import pandas as pd
 
 from eventstudy.data import PriceSource
 from eventstudy.estimation import EventStudy
+from eventstudy.foundation.summary import format_value
 from eventstudy.report._text import md_table
-from eventstudy.summary import format_value
 
 __all__ = ["outcome_rows"]
 

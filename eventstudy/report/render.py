@@ -12,12 +12,12 @@ import markdown as markdown_lib
 import numpy as np
 import pandas as pd
 
+from eventstudy.foundation.summary import format_table, format_value, window_label
 from eventstudy.inference import recommend
 from eventstudy.report._text import md_table
 from eventstudy.report.config import ReportConfig, is_default_study
 from eventstudy.report.provenance import portable, relative_path
 from eventstudy.report.run import Report
-from eventstudy.summary import format_table, format_value, window_label
 
 __all__ = ["render_markdown", "render_html"]
 

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from eventstudy.foundation.summary import window_label
 from eventstudy.report._text import slug
 from eventstudy.report.provenance import portable
 from eventstudy.report.render import render_html, render_markdown
 from eventstudy.report.run import Report
-from eventstudy.summary import window_label
 
 __all__ = ["write_all", "records"]
 

@@ -19,7 +19,7 @@ import pytest
 from test_inference_nonparametric import test_permutation_matches_the_loop as permutation_check
 from test_inference_resampling import test_boot_skew_t_loop_over_resamples as boot_skew_check
 
-import eventstudy._threads as threads
+import eventstudy.foundation.threads as threads
 import eventstudy.inference.parametric as parametric
 from eventstudy.exceptions import EventStudyWarning
 from eventstudy.inference import average_correlation, grank_t, grank_z, kp_bmp, rank, run_tests

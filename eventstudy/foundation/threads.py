@@ -60,7 +60,7 @@ def threads_from_environment() -> int:
 #: threads for the statistics (the tests of several windows, blocks of rows of the sorts and ranks, chunks
 #: of pairs): numpy releases the GIL in them.  ``EVENTSTUDY_THREADS=1`` runs everything in turn, for a
 #: machine already busy with one study per process.  Read when eventstudy is imported; set
-#: ``eventstudy._threads.THREADS`` to change it later in a session.
+#: ``eventstudy.foundation.threads.THREADS`` to change it later in a session.
 THREADS = threads_from_environment()
 #: cells (rows x columns) per block of rows
 BLOCK_CELLS = 1 << 18
