@@ -182,7 +182,7 @@ def save(res: EventStudyResults, path: str | os.PathLike[str]) -> Path:
     Path
         ``path``.
     """
-    from eventstudy._atomic import (
+    from eventstudy.data.atomic import (
         staged_folder,  # here: _atomic imports eventstudy.data (~40 ms), which load() needs not
     )
 

@@ -204,7 +204,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def report_interrupted(shared: Shared, fault: BaseException, at: str):
     def case():
-        from eventstudy._atomic import leftovers
+        from eventstudy.data.atomic import leftovers
 
         out = shared.fresh("report") / "study"
         _small_report(shared, out, "first run")

@@ -31,7 +31,6 @@ LAYERS: dict[str, int] = {
     "eventstudy.foundation": 0,
     # 1 data
     "eventstudy.data": 1,
-    "eventstudy._atomic": 1,
     # 2 time
     "eventstudy.calendar": 2,
     "eventstudy.eventtime": 2,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from eventstudy._atomic import leftovers, staged_folder
+from eventstudy.data.atomic import leftovers, staged_folder
 from eventstudy.report import ReportConfig, build_report
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from eventstudy._atomic import staged_folder
 from eventstudy.data import PriceSource
+from eventstudy.data.atomic import staged_folder
 from eventstudy.exceptions import EventStudyWarning
 from eventstudy.report.config import DEFAULT_REPORT, ReportConfig
 from eventstudy.report.figures import write_figures
