@@ -38,12 +38,12 @@ _LAZY: dict[str, str] = {
     "default_source": "eventstudy.data",
     "load_factors": "eventstudy.data",
     # calendar, returns, events
-    "TradingCalendar": "eventstudy.calendar",
-    "returns": "eventstudy._returns",
-    "load_events": "eventstudy.events",
-    "list_catalogs": "eventstudy.events",
+    "TradingCalendar": "eventstudy.time.calendar",
+    "returns": "eventstudy.time.returns",
+    "load_events": "eventstudy.time.events",
+    "list_catalogs": "eventstudy.time.events",
     "exchange_of": "eventstudy.foundation.exchanges",
-    "to_currency": "eventstudy.currency",
+    "to_currency": "eventstudy.time.currency",
     # models and estimation
     "ConstantMean": "eventstudy.models",
     "MarketAdjusted": "eventstudy.models",
@@ -116,12 +116,8 @@ def __dir__() -> list[str]:
 # Type checkers and IDEs see the imports; at run time __getattr__ imports a name on first use.  A type checker
 # that saw __getattr__ would type a misspelt es.Name as Any instead of reporting it.
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from eventstudy._returns import returns
-    from eventstudy.calendar import TradingCalendar
-    from eventstudy.currency import to_currency
     from eventstudy.data import CachedSource, CsvSource, PriceSource, YahooSource, default_source, load_factors
     from eventstudy.estimation import EventStudy
-    from eventstudy.events import list_catalogs, load_events
     from eventstudy.foundation.exchanges import exchange_of
     from eventstudy.garch import Egarch, Garch, GjrGarch
     from eventstudy.inference import TestResult, TestStatistic, run_tests
@@ -153,6 +149,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eventstudy.report.outcomes import outcome_rows
     from eventstudy.results import EventStudyResults, compare, market_shocks
     from eventstudy.storage import load
+    from eventstudy.time.calendar import TradingCalendar
+    from eventstudy.time.currency import to_currency
+    from eventstudy.time.events import list_catalogs, load_events
+    from eventstudy.time.returns import returns
 else:
 
     def __getattr__(name: str) -> Any:

@@ -396,7 +396,7 @@ _LIST_COLUMNS = ["id", "date", "session", "day0", "category", "direction", "titl
 
 
 def _load(args: argparse.Namespace) -> pd.DataFrame:
-    from eventstudy.events import load_events
+    from eventstudy.time.events import load_events
 
     # the session column already says "unknown"; `events show` explains the assumption for that event
     with warnings.catch_warnings():

@@ -1,6 +1,6 @@
 """Contamination: other catalog events inside a firm-event's estimation window, and overlapping event windows.
 
-Catalog events are placed on the stacked session axis of the study's blocks (:mod:`eventstudy.layout`), one
+Catalog events are placed on the stacked session axis of the study's blocks (:mod:`eventstudy.time.layout`), one
 day 0 per exchange, so a firm-event is checked against the events as its own market saw them.
 """
 
@@ -15,7 +15,7 @@ import pandas as pd
 from eventstudy.exceptions import SessionAssumptionWarning
 from eventstudy.firmevents import parse, resolve_rows
 from eventstudy.foundation.validation import check_instance
-from eventstudy.layout import CalendarSpec, Layout
+from eventstudy.time.layout import CalendarSpec, Layout
 
 __all__ = [
     "Catalog",

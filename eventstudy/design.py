@@ -1,7 +1,7 @@
 """The regression's matrices: securities in blocks of sessions, the dependent variable and the regressors.
 
 :func:`build_layout` groups the securities that share an exchange and a benchmark list into blocks of a
-:class:`~eventstudy.layout.Layout`, and refuses a benchmark (or the factors) on other sessions than the
+:class:`~eventstudy.time.layout.Layout`, and refuses a benchmark (or the factors) on other sessions than the
 security's unless the study aligns them by date.  :func:`build_frames` fills, block by block, the firms'
 returns, what the model subtracts from them (a benchmark, the risk-free rate) and the regressors
 (benchmarks, factors, their leads and lags), each on the block's own sessions.
@@ -17,10 +17,10 @@ import pandas as pd
 
 from eventstudy.data import load_factors
 from eventstudy.foundation.validation import check_instance
-from eventstudy.layout import Layout, same_sessions
 from eventstudy.models import RISK_FREE, NormalReturnModel
 from eventstudy.panel import relative_days
 from eventstudy.spec import FitSpec
+from eventstudy.time.layout import Layout, same_sessions
 
 __all__ = ["Frames", "build_layout", "build_frames"]
 

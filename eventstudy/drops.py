@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.design import Frames
-from eventstudy.layout import Layout
 from eventstudy.panel import gather
 from eventstudy.quality import unidentified, warn_event_window_gaps
 from eventstudy.spec import FitSpec
+from eventstudy.time.layout import Layout
 
 __all__ = ["unplaceable", "unestimable", "dropped_table"]
 

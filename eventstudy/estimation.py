@@ -3,7 +3,7 @@
 :class:`EventStudy` holds settings only (validation happens in :meth:`EventStudy.fit`); ``fit()`` places
 every firm-event on its own exchange's day 0 (:mod:`eventstudy.firmevents`), loads the returns
 (:mod:`eventstudy.loading`), lays the securities out in blocks of sessions with their own benchmarks and
-builds the design (:mod:`eventstudy.layout`, :mod:`eventstudy.design`), estimates every firm-event at once
+builds the design (:mod:`eventstudy.time.layout`, :mod:`eventstudy.design`), estimates every firm-event at once
 with :func:`~eventstudy.fit.estimate`, records the firm-events it cannot estimate (:mod:`eventstudy.drops`),
 flags contamination (:mod:`eventstudy.contamination`), and returns an immutable
 :class:`~eventstudy.results.EventStudyResults` whose provenance :mod:`eventstudy.provenance` computes.
@@ -21,7 +21,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from eventstudy.calendar import TradingCalendar
 from eventstudy.contamination import catalog_positions, excluded_days, flag_contamination
 from eventstudy.data.base import Field
 from eventstudy.design import build_frames, build_layout
@@ -31,7 +30,6 @@ from eventstudy.firmevents import event_clusters, place
 from eventstudy.firmevents import firm_events as make_firm_events
 from eventstudy.fit import estimate
 from eventstudy.foundation.validation import check_choice, check_positive_int, check_windows
-from eventstudy.layout import CalendarSpec, MarketSpec
 from eventstudy.loading import load_returns, required_span
 from eventstudy.models import NormalReturnModel, get_model
 from eventstudy.outcomes import OUTCOMES, fit_volatility, load_volumes, volume_reason
@@ -39,6 +37,8 @@ from eventstudy.panel import AlignedData
 from eventstudy.provenance import provenance as data_provenance
 from eventstudy.results import EventStudyResults
 from eventstudy.spec import FitSpec
+from eventstudy.time.calendar import TradingCalendar
+from eventstudy.time.layout import CalendarSpec, MarketSpec
 
 __all__ = ["EventStudy", "required_span", "event_clusters"]
 
@@ -54,7 +54,7 @@ class EventStudy:
         is studied on every event.  The event time is a ``date`` with a ``session`` (``pre``, ``intraday``,
         ``post``, ``unknown``; a bare date counts as ``pre``), a ``timestamp`` with its zone (or a tz-aware
         ``date``, or ``date`` + ``time`` + ``timezone``), or a ``day0`` you fix yourself (respected, never
-        recomputed).  Day 0 comes from :mod:`eventstudy.eventtime`, the resolver that
+        recomputed).  Day 0 comes from :mod:`eventstudy.time.eventtime`, the resolver that
         :func:`eventstudy.load_events` uses, on each security's own exchange.
     returns : DataFrame, optional
         Daily returns, one column per ticker (benchmarks included), DatetimeIndex; each column on its own

@@ -2,8 +2,8 @@
 
 A study's ``events`` are either firm-events (a ``ticker`` column: one row per security and event) or an
 event catalog crossed with ``tickers``.  Every firm-event gets the exchange of its security
-(:class:`~eventstudy.layout.CalendarSpec`) and its day 0 there, from the one resolver of event time
-(:mod:`eventstudy.eventtime`), the same that :func:`eventstudy.load_events` uses.
+(:class:`~eventstudy.time.layout.CalendarSpec`) and its day 0 there, from the one resolver of event time
+(:mod:`eventstudy.time.eventtime`), the same that :func:`eventstudy.load_events` uses.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from eventstudy.eventtime import LOCAL, EventTimes, parse_event_times, resolve_day0
 from eventstudy.foundation.validation import check_instance
-from eventstudy.layout import CalendarSpec
+from eventstudy.time.eventtime import LOCAL, EventTimes, parse_event_times, resolve_day0
+from eventstudy.time.layout import CalendarSpec
 
 __all__ = ["firm_events", "place", "resolve_rows", "event_clusters", "TIME_COLUMNS"]
 

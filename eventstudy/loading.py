@@ -14,16 +14,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from eventstudy._returns import returns as to_returns
-from eventstudy.calendar import TradingCalendar
 from eventstudy.data import default_source
 from eventstudy.exceptions import DataQualityWarning, DataSourceError
 from eventstudy.foundation.misread import case_hint, check_return_values
 from eventstudy.foundation.validation import check_choice, check_instance
-from eventstudy.layout import CalendarSpec
 from eventstudy.provenance import describe_source
 from eventstudy.quality import warn_implausible
 from eventstudy.spec import FitSpec
+from eventstudy.time.calendar import TradingCalendar
+from eventstudy.time.layout import CalendarSpec
+from eventstudy.time.returns import returns as to_returns
 
 __all__ = ["load_returns", "given_returns", "required_span"]
 
@@ -89,7 +89,7 @@ def required_span(
     day (its return needs the previous close) through the last event-window day, not after today.
 
     ``firm_events`` has ``day0`` (and ``exchange``; without it every day 0 is on ``calendars``, a
-    :class:`TradingCalendar` or :class:`~eventstudy.layout.CalendarSpec`).
+    :class:`TradingCalendar` or :class:`~eventstudy.time.layout.CalendarSpec`).
     """
     if isinstance(calendars, TradingCalendar):
         calendars = CalendarSpec(calendars)

@@ -59,7 +59,7 @@ class AlignedData:
         cls, y: np.ndarray, z: np.ndarray, excluded: np.ndarray | None = None, *, spans: np.ndarray | None = None
     ) -> AlignedData:
         """The matrices, with the usable days; ``spans`` (M, 2) gives the rows each security can have data in
-        (its block of sessions, see :mod:`eventstudy.layout`), so window sums need not run over the rest."""
+        (its block of sessions, see :mod:`eventstudy.time.layout`), so window sums need not run over the rest."""
         y = np.asarray(y, dtype=float)
         z = np.asarray(z, dtype=float).reshape(len(y), -1)
         usable = np.isfinite(y) & np.isfinite(z).all(axis=1)[:, None]

@@ -14,8 +14,8 @@ from typing import Literal
 import pandas as pd
 
 from eventstudy.data.base import Field
-from eventstudy.layout import CalendarSpec, Layout, MarketSpec
 from eventstudy.models import NormalReturnModel
+from eventstudy.time.layout import CalendarSpec, Layout, MarketSpec
 
 __all__ = ["FitSpec"]
 

@@ -42,7 +42,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from eventstudy.events import list_catalogs
+from eventstudy.time.events import list_catalogs
 
 __all__ = ["DEFAULT_STUDY", "PROSE_SLOTS", "read_study", "study_sha256"]
 

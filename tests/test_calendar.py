@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventstudy import DataQualityWarning, SessionAssumptionWarning, TradingCalendar
-from eventstudy.calendar import NOTES_KEY, as_calendar
 from eventstudy.data.base import NOTES_KEY as DATA_NOTES_KEY
+from eventstudy.time.calendar import NOTES_KEY, as_calendar
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from eventstudy import EventCatalogError, SessionAssumptionWarning, TradingCalendar, list_catalogs, load_events
-from eventstudy.events import CATEGORIES, DIRECTIONS, EVENT_COLUMNS
+from eventstudy.time.events import CATEGORIES, DIRECTIONS, EVENT_COLUMNS
 
 
 @pytest.fixture(scope="module")

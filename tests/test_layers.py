@@ -32,13 +32,7 @@ LAYERS: dict[str, int] = {
     # 1 data
     "eventstudy.data": 1,
     # 2 time
-    "eventstudy.calendar": 2,
-    "eventstudy.eventtime": 2,
-    "eventstudy.eventtime_parse": 2,
-    "eventstudy.events": 2,
-    "eventstudy.layout": 2,
-    "eventstudy._returns": 2,
-    "eventstudy.currency": 2,
+    "eventstudy.time": 2,
     # 3 estimation core
     "eventstudy.panel": 3,
     "eventstudy.fit": 3,

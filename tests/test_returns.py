@@ -140,6 +140,6 @@ def test_eventstudy_returns_is_callable_whatever_the_import_order():
 
     import eventstudy
 
-    importlib.import_module("eventstudy._returns")  # importing the module must not shadow the function
+    importlib.import_module("eventstudy.time.returns")  # importing the module must not shadow the function
     prices = _frame({"NVDA": [100.0, 110.0, 99.0, 99.0, 108.9]})
     np.testing.assert_allclose(eventstudy.returns(prices)["NVDA"], [0.1, -0.1, 0.0, 0.1], atol=1e-14)

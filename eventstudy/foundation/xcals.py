@@ -1,6 +1,6 @@
 """The one place that builds exchange_calendars calendars, shared by the trading calendar and the bar reader.
 
-Both :class:`eventstudy.calendar.TradingCalendar` (daily sessions) and :mod:`eventstudy.data.bars` (regular
+Both :class:`eventstudy.time.calendar.TradingCalendar` (daily sessions) and :mod:`eventstudy.data.bars` (regular
 hours of intraday bars) need an exchange's calendar; building one takes up to a tenth of a second, so both take it
 from the cache here, and a report that studies daily returns and minute bars builds each exchange once.  This
 module sits below the data layer, so the data layer never imports the calendar layer.  exchange_calendars

@@ -20,7 +20,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from eventstudy._returns import returns
 from eventstudy.data import CsvSource
 from eventstudy.estimation import EventStudy
 from eventstudy.exceptions import DataSourceError, EventStudyWarning
@@ -28,6 +27,7 @@ from eventstudy.foundation.summary import format_value, window_label
 from eventstudy.report._text import md_table
 from eventstudy.report.figures import save_png
 from eventstudy.results import EventStudyResults
+from eventstudy.time.returns import returns
 
 __all__ = ["load_listings", "global_study", "global_section"]
 

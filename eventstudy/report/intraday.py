@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eventstudy._returns import returns
 from eventstudy.data import CsvSource
 from eventstudy.data.bars import INTERVALS, calendar_for, exchange_calendar, schedule
 from eventstudy.exceptions import DataSourceError
@@ -30,6 +29,7 @@ from eventstudy.plotting import plot_intraday
 from eventstudy.report._text import md_table
 from eventstudy.report.figures import save_png
 from eventstudy.report.run import FirstRows
+from eventstudy.time.returns import returns
 
 __all__ = ["IntradayCase", "CASES_FILE", "load_cases", "intraday_section", "intraday_table"]
 

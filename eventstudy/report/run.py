@@ -16,15 +16,15 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from eventstudy._returns import returns as to_returns
-from eventstudy.calendar import TradingCalendar
 from eventstudy.data import CsvSource, PriceSource, default_source
 from eventstudy.estimation import EventStudy, required_span
-from eventstudy.events import load_events
 from eventstudy.exceptions import SessionAssumptionWarning
 from eventstudy.report.config import ReportConfig
 from eventstudy.report.provenance import describe_source
 from eventstudy.results import EventStudyResults
+from eventstudy.time.calendar import TradingCalendar
+from eventstudy.time.events import load_events
+from eventstudy.time.returns import returns as to_returns
 
 __all__ = ["StudyRun", "Report", "run_study", "Progress", "NoProgress"]
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.foundation.validation import check_choice
-from eventstudy.layout import CalendarSpec
+from eventstudy.time.layout import CalendarSpec
 
 __all__ = ["to_currency"]
 

@@ -2,8 +2,8 @@
 
 The columns an event table may hold (``date``, ``timestamp``, ``time`` + ``timezone``, ``session``, ``day0``)
 are read here into one :class:`EventTimes` record, with errors that name the row and the column; placing
-the events on an exchange's sessions is :func:`eventstudy.eventtime.resolve_day0`'s job.  See
-:mod:`eventstudy.eventtime` for the rules.
+the events on an exchange's sessions is :func:`eventstudy.time.eventtime.resolve_day0`'s job.  See
+:mod:`eventstudy.time.eventtime` for the rules.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from eventstudy.calendar import SESSIONS
 from eventstudy.foundation.misread import check_numbers
+from eventstudy.time.calendar import SESSIONS
 
 __all__ = ["REFERENCE_TZ", "GIVEN", "LOCAL", "EventTimes", "parse_event_times"]
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from eventstudy.calendar import TradingCalendar, as_calendar
 from eventstudy.foundation.exchanges import exchange_of
+from eventstudy.time.calendar import TradingCalendar, as_calendar
 
 __all__ = ["US_EXCHANGES", "same_sessions", "calendar_of", "CalendarSpec", "MarketSpec", "Block", "Layout"]
 

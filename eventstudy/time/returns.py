@@ -9,10 +9,10 @@ from typing import Literal, cast, overload
 import numpy as np
 import pandas as pd
 
-from eventstudy.calendar import TradingCalendar
 from eventstudy.foundation.keys import NOTES_KEY
 from eventstudy.foundation.validation import check_choice
-from eventstudy.layout import CalendarSpec
+from eventstudy.time.calendar import TradingCalendar
+from eventstudy.time.layout import CalendarSpec
 
 __all__ = ["returns"]
 
@@ -51,7 +51,7 @@ def returns(
         ``"auto"`` (default): each column on the sessions of its own exchange, read from its Yahoo symbol
         (:func:`eventstudy.foundation.exchanges.exchange_of`: ``8035.T`` on Tokyo's, ``NVDA`` on the NYSE's); a mapping
         ``{ticker: code}`` names exchanges over that.  An exchange code or
-        :class:`~eventstudy.calendar.TradingCalendar`: every column on that calendar.  The prices are first
+        :class:`~eventstudy.time.calendar.TradingCalendar`: every column on that calendar.  The prices are first
         aligned to the sessions (:meth:`TradingCalendar.align`), so a missing session becomes a NaN row
         instead of silently producing a two-session return.  ``None`` skips the alignment and takes
         consecutive rows as consecutive sessions.

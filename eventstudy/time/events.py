@@ -27,7 +27,7 @@ column           required  content
 ===============  ========  ==================================================================================
 
 Missing optional columns are created empty; any other column is kept after these.  Day 0 comes from the one
-resolver of event time, :mod:`eventstudy.eventtime`, which :class:`eventstudy.EventStudy` uses too.
+resolver of event time, :mod:`eventstudy.time.eventtime`, which :class:`eventstudy.EventStudy` uses too.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from eventstudy.calendar import SESSIONS, TradingCalendar, as_calendar
-from eventstudy.eventtime import parse_event_times, resolve_day0
 from eventstudy.exceptions import EventCatalogError
+from eventstudy.time.calendar import SESSIONS, TradingCalendar, as_calendar
+from eventstudy.time.eventtime import parse_event_times, resolve_day0
 
 __all__ = ["load_events", "list_catalogs", "CATEGORIES", "DIRECTIONS", "EVENT_COLUMNS"]
 
@@ -96,7 +96,7 @@ def load_events(
     unknown_session
         Day-0 rule for events whose session is ``unknown``: ``"pre"`` (the earliest session that could
         react, conservative) or ``"post"``. Default: the rule of the ``calendar`` given, else ``"pre"``. With
-        a :class:`~eventstudy.calendar.TradingCalendar` it must agree with the calendar's own rule.  The rule
+        a :class:`~eventstudy.time.calendar.TradingCalendar` it must agree with the calendar's own rule.  The rule
         travels with the events (column ``unknown_session``), so a study of them uses it too.
     naive_tz
         The zone of times written without one (``"America/New_York"``); by default they are refused.

@@ -334,7 +334,7 @@ class TradingCalendar:
         stacklevel: int = 3,
     ) -> pd.DatetimeIndex:
         """Dates (New York calendar days) with sessions, placed by the one resolver of event time."""
-        from eventstudy.eventtime import parse_event_times, resolve_day0  # the resolver builds on this module
+        from eventstudy.time.eventtime import parse_event_times, resolve_day0  # the resolver builds on this module
 
         kinds = np.full(len(idx), sessions, dtype=object) if isinstance(sessions, str) else np.asarray(sessions)
         names = [f"{d:%Y-%m-%d}" for d in idx] if labels is None else [str(v) for v in np.asarray(labels, dtype=object)]

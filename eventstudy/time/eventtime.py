@@ -25,7 +25,7 @@ day 0 would push a possible reaction into the pre-event period).  On the NYSE th
 spans two sessions (US ``pre`` news reaches Tokyo either in its afternoon or the next morning), the rule
 names both and a :class:`~eventstudy.exceptions.SessionAssumptionWarning` asks for a timestamp.
 
-:func:`parse_event_times` reads the columns once (it lives in :mod:`eventstudy.eventtime_parse` and is
+:func:`parse_event_times` reads the columns once (it lives in :mod:`eventstudy.time.eventtime_parse` and is
 importable from here); :func:`resolve_day0` places the events on one exchange's calendar.
 :func:`eventstudy.load_events`, :class:`eventstudy.EventStudy`, the report and the command line all go through
 these two functions, so no two paths can disagree about day 0.
@@ -40,9 +40,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from eventstudy.calendar import TradingCalendar, _NoDayZero
-from eventstudy.eventtime_parse import GIVEN, LOCAL, REFERENCE_TZ, EventTimes, parse_event_times
 from eventstudy.exceptions import SessionAssumptionWarning
+from eventstudy.time.calendar import TradingCalendar, _NoDayZero
+from eventstudy.time.eventtime_parse import GIVEN, LOCAL, REFERENCE_TZ, EventTimes, parse_event_times
 
 __all__ = ["REFERENCE_TZ", "EventTimes", "Day0", "parse_event_times", "resolve_day0", "GIVEN", "LOCAL"]
 
@@ -121,7 +121,7 @@ def resolve_day0(
     times
         From :func:`parse_event_times`.
     calendar
-        The exchange's :class:`~eventstudy.calendar.TradingCalendar`.
+        The exchange's :class:`~eventstudy.time.calendar.TradingCalendar`.
     warn
         Issue the :class:`~eventstudy.exceptions.SessionAssumptionWarning` for unknown sessions and for
         sessions that span two of this exchange's sessions (once per call, naming the events).
