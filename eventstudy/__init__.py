@@ -59,9 +59,9 @@ _LAZY: dict[str, str] = {
     "Garch": "eventstudy.garch",
     "GjrGarch": "eventstudy.garch",
     "Egarch": "eventstudy.garch",
-    "EventStudy": "eventstudy.estimation",
-    "EventStudyResults": "eventstudy.results",
-    "compare": "eventstudy.results",
+    "EventStudy": "eventstudy.results.study",
+    "EventStudyResults": "eventstudy.results.results",
+    "compare": "eventstudy.results.results",
     # other outcomes: volume and volatility
     "VolatilityResults": "eventstudy.outcomes",
     "abnormal_volatility": "eventstudy.outcomes",
@@ -69,7 +69,7 @@ _LAZY: dict[str, str] = {
     "parkinson_variance": "eventstudy.outcomes",
     "volatility_tests": "eventstudy.outcomes",
     "outcome_rows": "eventstudy.report.outcomes",
-    "load": "eventstudy.storage",
+    "load": "eventstudy.results.storage",
     # intraday event windows
     "IntradayStudy": "eventstudy.intraday",
     "IntradayResults": "eventstudy.intraday",
@@ -77,7 +77,7 @@ _LAZY: dict[str, str] = {
     "session_gaps": "eventstudy.intraday",
     "plot_intraday": "eventstudy.plotting",
     "implausible_returns": "eventstudy.quality",
-    "market_shocks": "eventstudy.results",
+    "market_shocks": "eventstudy.results.results",
     # inference
     "simulate": "eventstudy.inference.simulation",
     "TestResult": "eventstudy.inference",
@@ -117,7 +117,6 @@ def __dir__() -> list[str]:
 # that saw __getattr__ would type a misspelt es.Name as Any instead of reporting it.
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eventstudy.data import CachedSource, CsvSource, PriceSource, YahooSource, default_source, load_factors
-    from eventstudy.estimation import EventStudy
     from eventstudy.foundation.exchanges import exchange_of
     from eventstudy.garch import Egarch, Garch, GjrGarch
     from eventstudy.inference import TestResult, TestStatistic, run_tests
@@ -147,8 +146,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eventstudy.quality import implausible_returns
     from eventstudy.regression import CarRegression, car_regression
     from eventstudy.report.outcomes import outcome_rows
-    from eventstudy.results import EventStudyResults, compare, market_shocks
-    from eventstudy.storage import load
+    from eventstudy.results.results import EventStudyResults, compare, market_shocks
+    from eventstudy.results.storage import load
+    from eventstudy.results.study import EventStudy
     from eventstudy.time.calendar import TradingCalendar
     from eventstudy.time.currency import to_currency
     from eventstudy.time.events import list_catalogs, load_events

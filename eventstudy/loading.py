@@ -29,7 +29,7 @@ __all__ = ["load_returns", "given_returns", "required_span"]
 
 
 def load_returns(study, firm_events: pd.DataFrame, spec: FitSpec) -> tuple[pd.DataFrame, dict, dict[str, str]]:
-    """Returns of the securities and benchmarks of ``study`` (an :class:`~eventstudy.estimation.EventStudy`):
+    """Returns of the securities and benchmarks of ``study`` (an :class:`~eventstudy.results.study.EventStudy`):
     ``study.returns`` checked, or prices read from ``study.source`` over :func:`required_span`.  Returns
     ``(returns, source info, failures)``, failures naming the tickers without prices and why."""
     benchmarks = list(dict.fromkeys(b for names in dict.fromkeys(firm_events["benchmarks"]) for b in names))

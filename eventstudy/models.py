@@ -197,7 +197,7 @@ class Dimson(NormalReturnModel):
     "same-date"``), :math:`R_{m,t-1}` is the US return of the previous Tokyo session's date.  Event-window
     abnormal returns use every coefficient with the market returns around each event day,
     :math:`AR_{it} = R_{it} - \hat\alpha_i - \sum_k \hat\beta_{ik} R_{m,t+k}`, so MacKinlay's prediction-error
-    variance applies as for any OLS model; :attr:`~eventstudy.results.EventStudyResults.params` reports the
+    variance applies as for any OLS model; :attr:`~eventstudy.results.results.EventStudyResults.params` reports the
     summed beta as ``beta_dimson``.  An estimation or event day needs all :math:`2K+1` market returns.
 
     References

@@ -1,6 +1,6 @@
 """An event study's settings, validated: what every step of a fit reads.
 
-:meth:`EventStudy.fit <eventstudy.estimation.EventStudy.fit>` checks the study's arguments once and keeps
+:meth:`EventStudy.fit <eventstudy.results.study.EventStudy.fit>` checks the study's arguments once and keeps
 them in a :class:`FitSpec`; loading the returns (:mod:`eventstudy.loading`), building the design
 (:mod:`eventstudy.design`) and finding what cannot be estimated (:mod:`eventstudy.drops`) read that record,
 not the study.
@@ -22,7 +22,7 @@ __all__ = ["FitSpec"]
 
 @dataclass
 class FitSpec:
-    """An :class:`~eventstudy.estimation.EventStudy`'s settings, validated once for one fit."""
+    """An :class:`~eventstudy.results.study.EventStudy`'s settings, validated once for one fit."""
 
     model: NormalReturnModel
     markets: MarketSpec

@@ -54,8 +54,6 @@ LAYERS: dict[str, int] = {
     "eventstudy.intraday_results": 4,
     # 5 results and studies
     "eventstudy.results": 5,
-    "eventstudy.storage": 5,
-    "eventstudy.estimation": 5,
     "eventstudy.intraday": 5,
     # 6 presentation
     "eventstudy.plotting": 6,
@@ -85,7 +83,7 @@ def layer(module: str) -> int:
 
 
 def _root_lazy_names() -> dict[str, str]:
-    """The package root's lazy public names (``es.EventStudy`` -> ``eventstudy.estimation``), read from its
+    """The package root's lazy public names (``es.EventStudy`` -> ``eventstudy.results.study``), read from its
     ``_LAZY`` table: ``from eventstudy import EventStudy`` loads that module."""
     tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
     for node in tree.body:
@@ -176,19 +174,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 import numpy as np
 from . import base
-from .. import storage
+from ..results import storage
 from ..inference.parametric import p_t
 import eventstudy.fit
 if TYPE_CHECKING:
-    from ..results import EventStudyResults
+    from ..results.results import EventStudyResults
 else:
     from ..models import get_model
 def later():
     from ..report import build
 class Holder:
-    from ..results import EventStudyResults
+    from ..results.results import EventStudyResults
 with open(__file__):
-    from .. import storage as again
+    from ..results import storage as again
 if not TYPE_CHECKING:
     from ..plotting import plot_car
 from eventstudy import EventStudy
@@ -196,14 +194,14 @@ from eventstudy import EventStudy
     found = [target for _, target in import_time_imports("eventstudy.data.local", source, is_package=False)]
     assert found == [
         "eventstudy.data.base",
-        "eventstudy.storage",
+        "eventstudy.results.storage",
         "eventstudy.inference.parametric",
         "eventstudy.fit",
         "eventstudy.models",
-        "eventstudy.results",
-        "eventstudy.storage",
+        "eventstudy.results.results",
+        "eventstudy.results.storage",
         "eventstudy.plotting",
-        "eventstudy.estimation",
+        "eventstudy.results.study",
     ]
     # a package's relative imports start from the package itself
     found = [target for _, target in import_time_imports("eventstudy.data", "from .cache import X", is_package=True)]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from eventstudy.foundation.validation import check_inside
-from eventstudy.results import EventStudyResults
+from eventstudy.results.results import EventStudyResults
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axes import Axes

@@ -20,7 +20,7 @@ from eventstudy.plotting._common import (
     _parent_figure,
     _percent_axis,
 )
-from eventstudy.results import EventStudyResults
+from eventstudy.results.results import EventStudyResults
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axes import Axes

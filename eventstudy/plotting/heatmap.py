@@ -17,7 +17,7 @@ from eventstudy.plotting._common import (
     _percent_axis,
     _short_id,
 )
-from eventstudy.results import EventStudyResults
+from eventstudy.results.results import EventStudyResults
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axes import Axes

@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.data import CsvSource
-from eventstudy.estimation import EventStudy
 from eventstudy.exceptions import DataSourceError, EventStudyWarning
 from eventstudy.foundation.summary import format_value, window_label
 from eventstudy.report._text import md_table
 from eventstudy.report.figures import save_png
-from eventstudy.results import EventStudyResults
+from eventstudy.results.results import EventStudyResults
+from eventstudy.results.study import EventStudy
 from eventstudy.time.returns import returns
 
 __all__ = ["load_listings", "global_study", "global_section"]

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.data import PriceSource
-from eventstudy.estimation import EventStudy
 from eventstudy.foundation.summary import format_value
 from eventstudy.report._text import md_table
+from eventstudy.results.study import EventStudy
 
 __all__ = ["outcome_rows"]
 

@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.data import CsvSource, PriceSource, default_source
-from eventstudy.estimation import EventStudy, required_span
 from eventstudy.exceptions import SessionAssumptionWarning
 from eventstudy.report.config import ReportConfig
 from eventstudy.report.provenance import describe_source
-from eventstudy.results import EventStudyResults
+from eventstudy.results.results import EventStudyResults
+from eventstudy.results.study import EventStudy, required_span
 from eventstudy.time.calendar import TradingCalendar
 from eventstudy.time.events import load_events
 from eventstudy.time.returns import returns as to_returns

@@ -10,7 +10,7 @@ from scipy import stats
 
 from eventstudy.inference import run_tests
 from eventstudy.inference.statistic import EmpiricalDistribution, frozen_distribution, test_statistics
-from eventstudy.results import adjust_pvalues
+from eventstudy.results.results import adjust_pvalues
 
 
 def test_statistic_matches_the_table_row(study):

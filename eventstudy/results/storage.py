@@ -8,7 +8,7 @@
 - ``arrays/<name>.parquet``: every array behind the tables (the fitted parameters, the aligned returns), one
   flat column each, reshaped on loading.
 
-``es.load(path)`` rebuilds the same :class:`~eventstudy.results.EventStudyResults`: every table and test it
+``es.load(path)`` rebuilds the same :class:`~eventstudy.results.results.EventStudyResults`: every table and test it
 gives equals the saved object's. Exports for other software: :func:`to_stata` (Stata ``.dta`` of the AR and
 CAR tables, through pandas) and :func:`to_r` (CSV that R's ``read.csv`` reads as it is: ISO dates, no index,
 ``NA`` for missing).
@@ -30,7 +30,7 @@ from eventstudy import __version__
 from eventstudy.fit import StackedFit
 from eventstudy.foundation.validation import check_choice
 from eventstudy.models import MODELS
-from eventstudy.results import EventStudyResults
+from eventstudy.results.results import EventStudyResults
 
 __all__ = ["FORMAT_VERSION", "save", "load", "to_stata", "to_r"]
 
@@ -219,7 +219,7 @@ def save(res: EventStudyResults, path: str | os.PathLike[str]) -> Path:
 
 
 def load(path: str | os.PathLike[str]) -> EventStudyResults:
-    """Read results written by :meth:`EventStudyResults.save <eventstudy.results.EventStudyResults.save>`.
+    """Read results written by :meth:`EventStudyResults.save <eventstudy.results.results.EventStudyResults.save>`.
 
     Parameters
     ----------

@@ -6,7 +6,7 @@ every firm-event on its own exchange's day 0 (:mod:`eventstudy.firmevents`), loa
 builds the design (:mod:`eventstudy.time.layout`, :mod:`eventstudy.design`), estimates every firm-event at once
 with :func:`~eventstudy.fit.estimate`, records the firm-events it cannot estimate (:mod:`eventstudy.drops`),
 flags contamination (:mod:`eventstudy.contamination`), and returns an immutable
-:class:`~eventstudy.results.EventStudyResults` whose provenance :mod:`eventstudy.provenance` computes.
+:class:`~eventstudy.results.results.EventStudyResults` whose provenance :mod:`eventstudy.provenance` computes.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from eventstudy.models import NormalReturnModel, get_model
 from eventstudy.outcomes import OUTCOMES, fit_volatility, load_volumes, volume_reason
 from eventstudy.panel import AlignedData
 from eventstudy.provenance import provenance as data_provenance
-from eventstudy.results import EventStudyResults
+from eventstudy.results.results import EventStudyResults
 from eventstudy.spec import FitSpec
 from eventstudy.time.calendar import TradingCalendar
 from eventstudy.time.layout import CalendarSpec, MarketSpec
@@ -188,7 +188,7 @@ class EventStudy:
 
     # ----------------------------------------------------------------------------------------------------
     def fit(self):
-        """Estimate every firm-event and return :class:`~eventstudy.results.EventStudyResults`.
+        """Estimate every firm-event and return :class:`~eventstudy.results.results.EventStudyResults`.
 
         Firm-events that cannot be estimated are kept out, listed in ``res.dropped`` with the reason, and
         announced by one :class:`~eventstudy.exceptions.DroppedFirmEventsWarning`; when none is left,

@@ -684,28 +684,30 @@ class EventStudyResults:
         kwargs.setdefault("max_rows", 2**62)
         return self.summary(**kwargs).to_csv(directory)
 
-    # --- saving and exporting (eventstudy.storage) ---------------------------------------------------------
+    # --- saving and exporting (eventstudy.results.storage) ---------------------------------------------------------
     def save(self, path) -> Path:
         """Write these results to the folder ``path`` as Parquet + JSON (no pickle); ``es.load(path)`` reads them.
 
         The folder keeps every array behind the tables, the settings and the provenance, so the loaded results
-        give the same tables and tests. See :mod:`eventstudy.storage`.
+        give the same tables and tests. See :mod:`eventstudy.results.storage`.
         """
-        from eventstudy import storage  # storage builds results objects in load(): importing it here breaks the cycle
+        from eventstudy.results import (
+            storage,  # storage builds results objects in load(): importing it here breaks the cycle
+        )
 
         return storage.save(self, path)
 
     def to_stata(self, path, *, windows: Sequence[tuple[int, int]] | None = None, table: str = "car") -> Path:
         """Write the CAR table (``table="ar"``: the AR table) as a Stata ``.dta`` file; see
-        :func:`eventstudy.storage.to_stata`."""
-        from eventstudy import storage  # see save()
+        :func:`eventstudy.results.storage.to_stata`."""
+        from eventstudy.results import storage  # see save()
 
         return storage.to_stata(self, path, windows=windows, table=table)
 
     def to_r(self, directory, *, windows: Sequence[tuple[int, int]] | None = None) -> list[Path]:
         """Write ``ar.csv`` and ``car.csv`` for R (ISO dates, no index, ``NA`` for missing); see
-        :func:`eventstudy.storage.to_r`."""
-        from eventstudy import storage  # see save()
+        :func:`eventstudy.results.storage.to_r`."""
+        from eventstudy.results import storage  # see save()
 
         return storage.to_r(self, directory, windows=windows)
 
