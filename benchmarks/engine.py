@@ -46,8 +46,8 @@ import numpy as np
 import pandas as pd
 
 import eventstudy as es
-from eventstudy.models import estimate
-from eventstudy.panel import AlignedData
+from eventstudy.estimation.models import estimate
+from eventstudy.estimation.panel import AlignedData
 
 ESTIMATION = (-260, -11)
 EVENT = (-10, 10)

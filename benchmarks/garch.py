@@ -8,7 +8,7 @@ Run::
 The firm-events are the US semiconductor stocks of ``shared/data/prices`` (read at run time, never copied)
 on evenly spaced sessions of 2023-2025, against SPY, estimation window (-250, -11), event window (-5, 5).
 The OLS part of the study (placing, estimating, dropping) is timed apart from the GARCH fits, which are
-timed by :func:`eventstudy.garch.timed`.  Target: under 60 s for 1,000 fits on 2 cores.
+timed by :func:`eventstudy.estimation.garch.timed`.  Target: under 60 s for 1,000 fits on 2 cores.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 import eventstudy as es
-from eventstudy.garch import Garch, timed
+from eventstudy.estimation.garch import Garch, timed
 
 TICKERS = ["NVDA", "AMD", "AVGO", "QCOM", "INTC", "MU", "AMAT", "LRCX", "KLAC", "MRVL", "TSM", "ASML", "ARM", "SMCI"]
 

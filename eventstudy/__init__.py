@@ -45,29 +45,29 @@ _LAZY: dict[str, str] = {
     "exchange_of": "eventstudy.foundation.exchanges",
     "to_currency": "eventstudy.time.currency",
     # models and estimation
-    "ConstantMean": "eventstudy.models",
-    "MarketAdjusted": "eventstudy.models",
-    "MarketModel": "eventstudy.models",
-    "MultiIndexModel": "eventstudy.models",
-    "Dimson": "eventstudy.models",
-    "ScholesWilliams": "eventstudy.models",
-    "CAPM": "eventstudy.models",
-    "FamaFrench3": ".models",
-    "FamaFrench5": ".models",
-    "Carhart4": ".models",
-    "get_model": "eventstudy.models",
-    "Garch": "eventstudy.garch",
-    "GjrGarch": "eventstudy.garch",
-    "Egarch": "eventstudy.garch",
+    "ConstantMean": "eventstudy.estimation.models",
+    "MarketAdjusted": "eventstudy.estimation.models",
+    "MarketModel": "eventstudy.estimation.models",
+    "MultiIndexModel": "eventstudy.estimation.models",
+    "Dimson": "eventstudy.estimation.models",
+    "ScholesWilliams": "eventstudy.estimation.models",
+    "CAPM": "eventstudy.estimation.models",
+    "FamaFrench3": "eventstudy.estimation.models",
+    "FamaFrench5": "eventstudy.estimation.models",
+    "Carhart4": "eventstudy.estimation.models",
+    "get_model": "eventstudy.estimation.models",
+    "Garch": "eventstudy.estimation.garch",
+    "GjrGarch": "eventstudy.estimation.garch",
+    "Egarch": "eventstudy.estimation.garch",
     "EventStudy": "eventstudy.results.study",
     "EventStudyResults": "eventstudy.results.results",
     "compare": "eventstudy.results.results",
     # other outcomes: volume and volatility
-    "VolatilityResults": "eventstudy.outcomes",
-    "abnormal_volatility": "eventstudy.outcomes",
-    "log_volume": "eventstudy.outcomes",
-    "parkinson_variance": "eventstudy.outcomes",
-    "volatility_tests": "eventstudy.outcomes",
+    "VolatilityResults": "eventstudy.estimation.outcomes",
+    "abnormal_volatility": "eventstudy.estimation.outcomes",
+    "log_volume": "eventstudy.estimation.outcomes",
+    "parkinson_variance": "eventstudy.estimation.outcomes",
+    "volatility_tests": "eventstudy.estimation.outcomes",
     "outcome_rows": "eventstudy.report.outcomes",
     "load": "eventstudy.results.storage",
     # intraday event windows
@@ -76,7 +76,7 @@ _LAZY: dict[str, str] = {
     "bar_returns": "eventstudy.intraday",
     "session_gaps": "eventstudy.intraday",
     "plot_intraday": "eventstudy.plotting",
-    "implausible_returns": "eventstudy.quality",
+    "implausible_returns": "eventstudy.estimation.quality",
     "market_shocks": "eventstudy.results.results",
     # inference
     "simulate": "eventstudy.inference.simulation",
@@ -117,12 +117,8 @@ def __dir__() -> list[str]:
 # that saw __getattr__ would type a misspelt es.Name as Any instead of reporting it.
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eventstudy.data import CachedSource, CsvSource, PriceSource, YahooSource, default_source, load_factors
-    from eventstudy.foundation.exchanges import exchange_of
-    from eventstudy.garch import Egarch, Garch, GjrGarch
-    from eventstudy.inference import TestResult, TestStatistic, run_tests
-    from eventstudy.inference.simulation import simulate
-    from eventstudy.intraday import IntradayResults, IntradayStudy, bar_returns, session_gaps
-    from eventstudy.models import (
+    from eventstudy.estimation.garch import Egarch, Garch, GjrGarch
+    from eventstudy.estimation.models import (
         CAPM,
         Carhart4,
         ConstantMean,
@@ -135,15 +131,19 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ScholesWilliams,
         get_model,
     )
-    from eventstudy.outcomes import (
+    from eventstudy.estimation.outcomes import (
         VolatilityResults,
         abnormal_volatility,
         log_volume,
         parkinson_variance,
         volatility_tests,
     )
+    from eventstudy.estimation.quality import implausible_returns
+    from eventstudy.foundation.exchanges import exchange_of
+    from eventstudy.inference import TestResult, TestStatistic, run_tests
+    from eventstudy.inference.simulation import simulate
+    from eventstudy.intraday import IntradayResults, IntradayStudy, bar_returns, session_gaps
     from eventstudy.plotting import plot_ar, plot_car, plot_car_heatmap, plot_intraday, plot_prices
-    from eventstudy.quality import implausible_returns
     from eventstudy.regression import CarRegression, car_regression
     from eventstudy.report.outcomes import outcome_rows
     from eventstudy.results.results import EventStudyResults, compare, market_shocks

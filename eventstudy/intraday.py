@@ -13,7 +13,7 @@ Conventions
   ``es.returns(..., kind="overnight")``) and never enters an intraday model.  A bar next to a missing bar has
   no return either: nothing is bridged.
 * The market model :math:`r_{ib} = \alpha_i + \beta_i r_{mb} + \varepsilon_{ib}` is fitted by OLS on each
-  event's estimation bars, all events at once (:func:`eventstudy.models.estimate`, prefix sums over the grid).
+  event's estimation bars, all events at once (:func:`eventstudy.estimation.models.estimate`, prefix sums over the grid).
 * A CAR sums the abnormal returns of the window's bars that have a bar return; the first bar of a segment is
   left out by construction, any other missing bar makes the CAR missing.
 
@@ -30,12 +30,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from eventstudy.estimation.models import estimate
+from eventstudy.estimation.panel import AlignedData
 from eventstudy.exceptions import DroppedFirmEventsWarning, EstimationError
 from eventstudy.foundation.validation import check_positive_int, check_windows
 from eventstudy.intraday_bars import BarPanel, bar_returns, session_gaps
 from eventstudy.intraday_results import IntradayResults
-from eventstudy.models import estimate
-from eventstudy.panel import AlignedData
 
 __all__ = ["BarPanel", "bar_returns", "session_gaps", "IntradayStudy", "IntradayResults"]
 

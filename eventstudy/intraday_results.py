@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from eventstudy.estimation.panel import gather
 from eventstudy.foundation.summary import Summary, Table, window_label
 from eventstudy.foundation.validation import check_inside
-from eventstudy.panel import gather
 
 __all__ = ["IntradayResults"]
 

@@ -366,7 +366,7 @@ def test_missing_market_day_leaves_other_days_usable():
     """One NaN in the benchmark removes that one day from the estimation window, nothing more.
 
     Regression test (minimal case of test_engine_matches_per_firm_event_ols_loop[all_gaps-*]): the prefix
-    sums in ``eventstudy.panel.window_sums`` once multiplied the 0/1 usable weight by the regressor, and
+    sums in ``eventstudy.estimation.panel.window_sums`` once multiplied the 0/1 usable weight by the regressor, and
     ``0 * NaN`` is NaN, so every window ending after the gap got NaN sums and was dropped as "not identified".
     """
     sessions = es.TradingCalendar().sessions_in_range("2023-01-03", "2023-12-29")

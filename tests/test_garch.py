@@ -134,7 +134,7 @@ def test_egarch_parameters_equal_direct_arch_fit(returns, events):
 
 
 def test_a_fit_that_does_not_converge_reports_the_optimizer_message():
-    from eventstudy.garch import fit_one
+    from eventstudy.estimation.garch import fit_one
 
     x = np.random.default_rng(0).normal(0, 0.01, 240)
     kwargs = dict(vol="GARCH", p=1, o=0, q=1, dist="normal")

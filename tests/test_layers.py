@@ -34,19 +34,7 @@ LAYERS: dict[str, int] = {
     # 2 time
     "eventstudy.time": 2,
     # 3 estimation core
-    "eventstudy.panel": 3,
-    "eventstudy.fit": 3,
-    "eventstudy.models": 3,
-    "eventstudy.garch": 3,
-    "eventstudy.quality": 3,
-    "eventstudy.firmevents": 3,
-    "eventstudy.contamination": 3,
-    "eventstudy.spec": 3,
-    "eventstudy.design": 3,
-    "eventstudy.drops": 3,
-    "eventstudy.provenance": 3,
-    "eventstudy.loading": 3,
-    "eventstudy.outcomes": 3,
+    "eventstudy.estimation": 3,
     "eventstudy.intraday_bars": 3,
     # 4 inference
     "eventstudy.inference": 4,
@@ -176,11 +164,11 @@ import numpy as np
 from . import base
 from ..results import storage
 from ..inference.parametric import p_t
-import eventstudy.fit
+import eventstudy.estimation.fit
 if TYPE_CHECKING:
     from ..results.results import EventStudyResults
 else:
-    from ..models import get_model
+    from ..estimation.models import get_model
 def later():
     from ..report import build
 class Holder:
@@ -196,8 +184,8 @@ from eventstudy import EventStudy
         "eventstudy.data.base",
         "eventstudy.results.storage",
         "eventstudy.inference.parametric",
-        "eventstudy.fit",
-        "eventstudy.models",
+        "eventstudy.estimation.fit",
+        "eventstudy.estimation.models",
         "eventstudy.results.results",
         "eventstudy.results.storage",
         "eventstudy.plotting",

@@ -12,8 +12,8 @@ import pytest
 import statsmodels.api as sm
 
 import eventstudy as es
-from eventstudy.models import StackedFit, estimate
-from eventstudy.panel import AlignedData
+from eventstudy.estimation.models import StackedFit, estimate
+from eventstudy.estimation.panel import AlignedData
 
 RTOL = 1e-10
 
@@ -246,7 +246,7 @@ def test_estimate_on_arrays_matches_lstsq_per_row(regressor_gap):
 
 def test_prefix_sums_in_blocks_give_the_same_fit(monkeypatch):
     """Securities are summed in blocks that fit PREFIX_BUDGET; one security per block changes nothing."""
-    import eventstudy.panel
+    import eventstudy.estimation.panel
 
     rng = np.random.default_rng(9)
     z = rng.normal(0, 0.01, (300, 2))
@@ -256,7 +256,7 @@ def test_prefix_sums_in_blocks_give_the_same_fit(monkeypatch):
     day0 = rng.integers(150, 294, 20)
     firm = rng.integers(0, 7, 20)
     whole = estimate(data, day0, firm, (-120, -11), (-5, 5))
-    monkeypatch.setattr(eventstudy.panel, "PREFIX_BUDGET", 1)
+    monkeypatch.setattr(eventstudy.estimation.panel, "PREFIX_BUDGET", 1)
     blocks = estimate(data, day0, firm, (-120, -11), (-5, 5))
     np.testing.assert_allclose(blocks.params, whole.params, rtol=1e-12)
     np.testing.assert_allclose(blocks.sigma2, whole.sigma2, rtol=1e-12)

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 import eventstudy as es
-from eventstudy.outcomes import abnormal_volatility, parkinson_variance, volatility_tests
+from eventstudy.estimation.outcomes import abnormal_volatility, parkinson_variance, volatility_tests
 
 EVENT_DAY = pd.Timestamp("2025-05-13")
 WINDOW = (-250, -11)

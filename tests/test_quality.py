@@ -15,7 +15,7 @@ import pytest
 
 import eventstudy as es
 from eventstudy.data import CsvSource
-from eventstudy.quality import implausible_returns
+from eventstudy.estimation.quality import implausible_returns
 
 EVENT = pd.DataFrame({"ticker": ["NVDA", "AMD"], "date": ["2025-05-13", "2025-05-13"]})
 

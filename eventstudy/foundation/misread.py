@@ -3,7 +3,7 @@ returns, returns in percent or prices where returns are expected, numbers where 
 (20250513 read as nanoseconds since 1970), and tickers spelt in the other case.
 
 These check a user's inputs before anything is computed, so the event-time and loading layers use them;
-:mod:`eventstudy.quality` re-exports them beside the checks of fitted data.
+:mod:`eventstudy.estimation.quality` re-exports them beside the checks of fitted data.
 """
 
 from __future__ import annotations

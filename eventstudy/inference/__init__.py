@@ -3,7 +3,7 @@
 >>> from eventstudy.inference import run_tests, recommend  # doctest: +SKIP
 >>> run_tests(fit, [(0, 0), (-1, 1)])  # doctest: +SKIP
 
-Every test is a function ``f(fit, window)`` of a :class:`~eventstudy.models.StackedFit` that returns a
+Every test is a function ``f(fit, window)`` of a :class:`~eventstudy.estimation.models.StackedFit` that returns a
 :class:`TestResult` (cross-sectional tests) or a list of them (one per firm-event for ``ar_t``, ``car_t``
 and ``permutation``; one per same-day cluster for ``mvrm_joint`` and ``mvrm_average``).  :data:`TESTS`
 lists them with their scope, description, reference, null and alternative; :func:`tests_in_scope` names the

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eventstudy.fit import StackedFit
+from eventstudy.estimation.fit import StackedFit
 from eventstudy.inference.base import MIN_FIRM_EVENTS, SMALL_SAMPLE
 
 __all__ = ["Design", "design", "recommend", "CLUSTERED_SHARE"]

@@ -1,7 +1,7 @@
 """Test-statistic objects, the test registry and the machinery every statistic shares.
 
 A statistic is a function ``f(fit, window) -> TestResult`` (or a list of them, one per firm-event or per
-same-day cluster) that reads a :class:`~eventstudy.models.StackedFit`.  Behind each public function sits a
+same-day cluster) that reads a :class:`~eventstudy.estimation.models.StackedFit`.  Behind each public function sits a
 *kernel* that works on an :class:`Inputs` record and a grouping of the firm-events, so that the simulation can
 compute one statistic for a thousand samples in one vectorized pass; the public function is the kernel with a
 single group.
@@ -31,10 +31,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from eventstudy.fit import StackedFit
+from eventstudy.estimation.fit import StackedFit
+from eventstudy.estimation.panel import gather
 from eventstudy.foundation.threads import once
 from eventstudy.foundation.validation import check_choice
-from eventstudy.panel import gather
 
 __all__ = [
     "TestResult",

@@ -31,7 +31,7 @@ Market-adjusted returns (:math:`K=0`): nothing is estimated, so the residuals ar
 :math:`R_{it}-R_{mt}` themselves, *not demeaned*, and :math:`\hat\Sigma=\hat{\mathcal E}'\hat{\mathcal E}/T`
 with :math:`\nu=T`: under the model's null the abnormal return has mean zero, and the MVRM statistics'
 t and F distributions need exactly this :math:`\hat\Sigma` (a Wishart with :math:`T` degrees of freedom).
-This differs from :attr:`StackedFit.sigma2 <eventstudy.models.StackedFit.sigma2>`, which for
+This differs from :attr:`StackedFit.sigma2 <eventstudy.estimation.models.StackedFit.sigma2>`, which for
 market-adjusted returns is the *demeaned* sample variance with :math:`T-1` degrees of freedom and
 feeds the univariate tests (``car_t``, ``patell``, ...): for one firm
 :math:`\hat\Sigma_{ii}=\frac{T-1}{T}\hat\sigma^2_i+\overline{AR}_i^{\,2}`, with :math:`\overline{AR}_i`

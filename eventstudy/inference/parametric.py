@@ -7,7 +7,7 @@ Notation shared by every docstring here: firm-event :math:`i=1,\dots,N`, tested 
 the estimated coefficients of the normal-return model (constant included), so that
 :math:`T_i-K` are the residual degrees of freedom (:math:`T_i-1` for market-adjusted returns).
 :math:`\hat\sigma^2_{CAR_i}` is MacKinlay's (1997, eqs. 7-13) variance of :math:`CAR_i` including the
-prediction error of the estimated parameters, :meth:`~eventstudy.models.StackedFit.car_variance`:
+prediction error of the estimated parameters, :meth:`~eventstudy.estimation.models.StackedFit.car_variance`:
 
 .. math::
 
@@ -128,7 +128,7 @@ def car_t(fit, window: tuple[int, int]) -> list[TestResult]:
         t_i = \frac{CAR_i}{\hat\sigma_{CAR_i}} \sim t(T_i - K),
 
     where :math:`CAR_i` sums the window's abnormal returns, :math:`\hat\sigma^2_{CAR_i}` is
-    :meth:`~eventstudy.models.StackedFit.car_variance` (the full covariance of the window's prediction
+    :meth:`~eventstudy.estimation.models.StackedFit.car_variance` (the full covariance of the window's prediction
     errors), :math:`T_i` the estimation days and :math:`K` the coefficients.  The :math:`t` distribution is
     exact for normal, independent disturbances.  NaN when a window day lacks an abnormal return.
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from eventstudy.fit import StackedFit
+from eventstudy.estimation.fit import StackedFit
 from eventstudy.foundation import threads as _threads
 from eventstudy.foundation.validation import check_positive_int, check_window
 from eventstudy.inference.base import TESTS, Batch, Inputs, TestSpec

@@ -3,7 +3,7 @@ r"""Size and power of the tests by simulation, in the manner of Brown & Warner (
 Each sample draws ``n_firms`` securities and pseudo-event dates from a table of real (or synthetic)
 daily returns, adds a known abnormal return on day 0 and runs every test; the rejection rate over the
 samples estimates the size (``abnormal=0``) or the power of each test.  All samples are fitted in one call
-of :func:`~eventstudy.models.estimate` on the returns table itself, and every statistic is computed for
+of :func:`~eventstudy.estimation.models.estimate` on the returns table itself, and every statistic is computed for
 all samples of a chunk in one vectorized pass (samples are the groups of
 :class:`~eventstudy.inference.base.Inputs`), so a thousand samples of fifty firms take seconds.
 
@@ -23,13 +23,13 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from eventstudy.estimation.models import estimate, get_model
+from eventstudy.estimation.panel import AlignedData, relative_days
 from eventstudy.exceptions import EventStudyWarning
 from eventstudy.foundation import threads as _threads
 from eventstudy.foundation.validation import check_positive_int, check_windows
 from eventstudy.inference.base import TESTS, Inputs
 from eventstudy.inference.runner import _test_names, single_threaded_blas
-from eventstudy.models import estimate, get_model
-from eventstudy.panel import AlignedData, relative_days
 
 __all__ = ["simulate", "eligible_sessions"]
 

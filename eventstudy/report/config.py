@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from eventstudy.data.base import Field
-from eventstudy.models import get_model
+from eventstudy.estimation.models import get_model
 from eventstudy.study import DEFAULT_STUDY, read_study
 
 __all__ = ["ReportConfig", "DEFAULT_REPORT", "load_study", "with_overrides"]

@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from eventstudy.contamination import Hits, with_hits
+from eventstudy.estimation.contamination import Hits, with_hits
+from eventstudy.estimation.models import NormalReturnModel, StackedFit
+from eventstudy.estimation.panel import gather
+from eventstudy.estimation.quality import comparison_labels
 from eventstudy.foundation.summary import Summary, Table, window_label
 from eventstudy.foundation.tails import t_sf
 from eventstudy.foundation.validation import check_choice, check_window
-from eventstudy.models import NormalReturnModel, StackedFit
-from eventstudy.panel import gather
-from eventstudy.quality import comparison_labels
 
 __all__ = ["EventStudyResults", "compare", "market_shocks", "adjust_pvalues"]
 

@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from eventstudy import __version__
-from eventstudy.fit import StackedFit
+from eventstudy.estimation.fit import StackedFit
+from eventstudy.estimation.models import MODELS
 from eventstudy.foundation.validation import check_choice
-from eventstudy.models import MODELS
 from eventstudy.results.results import EventStudyResults
 
 __all__ = ["FORMAT_VERSION", "save", "load", "to_stata", "to_r"]

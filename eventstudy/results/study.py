@@ -1,12 +1,12 @@
 """The event-study specification and its fit.
 
 :class:`EventStudy` holds settings only (validation happens in :meth:`EventStudy.fit`); ``fit()`` places
-every firm-event on its own exchange's day 0 (:mod:`eventstudy.firmevents`), loads the returns
-(:mod:`eventstudy.loading`), lays the securities out in blocks of sessions with their own benchmarks and
-builds the design (:mod:`eventstudy.time.layout`, :mod:`eventstudy.design`), estimates every firm-event at once
-with :func:`~eventstudy.fit.estimate`, records the firm-events it cannot estimate (:mod:`eventstudy.drops`),
-flags contamination (:mod:`eventstudy.contamination`), and returns an immutable
-:class:`~eventstudy.results.results.EventStudyResults` whose provenance :mod:`eventstudy.provenance` computes.
+every firm-event on its own exchange's day 0 (:mod:`eventstudy.estimation.firmevents`), loads the returns
+(:mod:`eventstudy.estimation.loading`), lays the securities out in blocks of sessions with their own benchmarks and
+builds the design (:mod:`eventstudy.time.layout`, :mod:`eventstudy.estimation.design`), estimates every firm-event at once
+with :func:`~eventstudy.estimation.fit.estimate`, records the firm-events it cannot estimate (:mod:`eventstudy.estimation.drops`),
+flags contamination (:mod:`eventstudy.estimation.contamination`), and returns an immutable
+:class:`~eventstudy.results.results.EventStudyResults` whose provenance :mod:`eventstudy.estimation.provenance` computes.
 """
 
 from __future__ import annotations
@@ -21,22 +21,22 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from eventstudy.contamination import catalog_positions, excluded_days, flag_contamination
 from eventstudy.data.base import Field
-from eventstudy.design import build_frames, build_layout
-from eventstudy.drops import dropped_table, unestimable, unplaceable
+from eventstudy.estimation.contamination import catalog_positions, excluded_days, flag_contamination
+from eventstudy.estimation.design import build_frames, build_layout
+from eventstudy.estimation.drops import dropped_table, unestimable, unplaceable
+from eventstudy.estimation.firmevents import event_clusters, place
+from eventstudy.estimation.firmevents import firm_events as make_firm_events
+from eventstudy.estimation.fit import estimate
+from eventstudy.estimation.loading import load_returns, required_span
+from eventstudy.estimation.models import NormalReturnModel, get_model
+from eventstudy.estimation.outcomes import OUTCOMES, fit_volatility, load_volumes, volume_reason
+from eventstudy.estimation.panel import AlignedData
+from eventstudy.estimation.provenance import provenance as data_provenance
+from eventstudy.estimation.spec import FitSpec
 from eventstudy.exceptions import DroppedFirmEventsWarning, EstimationError
-from eventstudy.firmevents import event_clusters, place
-from eventstudy.firmevents import firm_events as make_firm_events
-from eventstudy.fit import estimate
 from eventstudy.foundation.validation import check_choice, check_positive_int, check_windows
-from eventstudy.loading import load_returns, required_span
-from eventstudy.models import NormalReturnModel, get_model
-from eventstudy.outcomes import OUTCOMES, fit_volatility, load_volumes, volume_reason
-from eventstudy.panel import AlignedData
-from eventstudy.provenance import provenance as data_provenance
 from eventstudy.results.results import EventStudyResults
-from eventstudy.spec import FitSpec
 from eventstudy.time.calendar import TradingCalendar
 from eventstudy.time.layout import CalendarSpec, MarketSpec
 
@@ -114,10 +114,10 @@ class EventStudy:
     name : str, optional
         A label for tables and reports.
     outcome : {"returns", "volume", "volatility"}
-        What is studied (see :mod:`eventstudy.outcomes`): returns (default); ``"volume"``, abnormal log
+        What is studied (see :mod:`eventstudy.estimation.outcomes`): returns (default); ``"volume"``, abnormal log
         volume (``returns=`` is then a frame of volumes, or the ``Volume`` field is read from ``source``;
         ``model="market"`` regresses on the benchmark's log volume, ``"constant-mean"`` is mean-adjusted);
-        ``"volatility"``, a returns study whose :class:`~eventstudy.outcomes.VolatilityResults` gives the
+        ``"volatility"``, a returns study whose :class:`~eventstudy.estimation.outcomes.VolatilityResults` gives the
         ratio of event-window to estimation-window variance.
 
     Examples

@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
 
 import inference_loops as loops  # noqa: E402  (after the path above)
 
-from eventstudy.models import estimate  # noqa: E402
-from eventstudy.panel import AlignedData  # noqa: E402
+from eventstudy.estimation.models import estimate  # noqa: E402
+from eventstudy.estimation.panel import AlignedData  # noqa: E402
 
 
 @pytest.fixture(scope="module")

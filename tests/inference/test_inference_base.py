@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 import eventstudy as es
+from eventstudy.estimation.models import estimate
+from eventstudy.estimation.panel import AlignedData
 from eventstudy.exceptions import EventWindowError
 from eventstudy.inference import TESTS, TestResult, csect_t, design, recommend, run_tests, tests_in_scope
 from eventstudy.inference.base import Groups
-from eventstudy.models import estimate
-from eventstudy.panel import AlignedData
 
 COLUMNS = [
     "test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note", "scope", "event_id", "ticker"

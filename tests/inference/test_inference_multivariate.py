@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from eventstudy.estimation.models import estimate
+from eventstudy.estimation.panel import AlignedData
 from eventstudy.inference import mvrm_average, mvrm_joint
-from eventstudy.models import estimate
-from eventstudy.panel import AlignedData
 
 CLUSTER = [0, 1, 2, 3]  # the four firm-events on session 180 (securities 0-3)
 WINDOWS = [(0, 0), (-1, 1), (-3, 3)]

@@ -12,10 +12,10 @@ from scipy import __version__ as scipy_version
 from scipy import stats
 
 import eventstudy as es
+from eventstudy.estimation.models import StackedFit
+from eventstudy.estimation.panel import AlignedData
 from eventstudy.inference import brown_warner, generalized_sign, permutation, rank, sign, wilcoxon
 from eventstudy.inference.nonparametric import MIN_PERMUTATION_WINDOWS, row_ranks
-from eventstudy.models import StackedFit
-from eventstudy.panel import AlignedData
 
 WINDOWS = [(0, 0), (-1, 1), (-3, 3), (0, 2)]
 RTOL = 1e-10

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from eventstudy.estimation.models import StackedFit, estimate
+from eventstudy.estimation.panel import AlignedData
 from eventstudy.inference import (
     ar_t,
     average_correlation,
@@ -21,8 +23,6 @@ from eventstudy.inference import (
     kp_patell,
     patell,
 )
-from eventstudy.models import StackedFit, estimate
-from eventstudy.panel import AlignedData
 
 WINDOWS = [(0, 0), (-1, 1), (-3, 3), (0, 2)]
 RTOL = 1e-10

@@ -31,10 +31,10 @@ def test_grank_holds_size_under_event_induced_volatility():
     """Day-0 abnormal returns three times as volatile as the estimation window's, no mean effect: Corrado's
     rank test over-rejects (its variance comes from the estimation window), the restandardized grank does
     not.  300 samples of 40 firms, iid normal returns; 5% +- 3 binomial SE."""
+    from eventstudy.estimation.models import estimate
+    from eventstudy.estimation.panel import AlignedData
     from eventstudy.inference.base import Inputs
     from eventstudy.inference.nonparametric import _grank, _rank
-    from eventstudy.models import estimate
-    from eventstudy.panel import AlignedData
 
     rng = np.random.default_rng(5)
     samples, firms, t = 300, 40, 270
@@ -76,8 +76,8 @@ def test_pseudo_event_keeps_same_day_correlation():
     """A common shock on every day moves all firms together: the pseudo-event null widens with it, csect_t's
     does not, so on a null day the pseudo-event p-value is larger."""
     rng = np.random.default_rng(11)
-    from eventstudy.models import estimate
-    from eventstudy.panel import AlignedData
+    from eventstudy.estimation.models import estimate
+    from eventstudy.estimation.panel import AlignedData
 
     n, t = 20, 400
     market = rng.normal(0, 0.01, t)

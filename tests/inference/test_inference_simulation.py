@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 import eventstudy as es
+from eventstudy.estimation.models import estimate
+from eventstudy.estimation.panel import AlignedData
 from eventstudy.exceptions import EventStudyWarning, EventWindowError
 from eventstudy.inference import TESTS, bmp, eligible_sessions
 from eventstudy.inference.base import Inputs
 from eventstudy.inference.simulation import _Injected
-from eventstudy.models import estimate
-from eventstudy.panel import AlignedData
 
 CROSS_SECTION = [name for name, spec in TESTS.items() if spec.scope == "cross-section"]
 

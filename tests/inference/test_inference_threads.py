@@ -21,10 +21,10 @@ from test_inference_resampling import test_boot_skew_t_loop_over_resamples as bo
 
 import eventstudy.foundation.threads as threads
 import eventstudy.inference.parametric as parametric
+from eventstudy.estimation.models import estimate
+from eventstudy.estimation.panel import AlignedData
 from eventstudy.exceptions import EventStudyWarning
 from eventstudy.inference import average_correlation, grank_t, grank_z, kp_bmp, rank, run_tests
-from eventstudy.models import estimate
-from eventstudy.panel import AlignedData
 
 WINDOWS = [(0, 0), (-1, 1), (-3, 3)]
 RTOL = 1e-10

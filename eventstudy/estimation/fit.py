@@ -1,8 +1,8 @@
 """The stacked fit: the normal-return model of every firm-event estimated at once.
 
 :func:`estimate` fits every firm-event from window sums over the calendar-aligned arrays of
-:mod:`eventstudy.panel`, and :class:`StackedFit` is the small record of arrays that the estimation, inference
-and results layers share.  What is regressed on what is the model's business (:mod:`eventstudy.models`);
+:mod:`eventstudy.estimation.panel`, and :class:`StackedFit` is the small record of arrays that the estimation, inference
+and results layers share.  What is regressed on what is the model's business (:mod:`eventstudy.estimation.models`);
 the engine sees only the stacked dependent variable and regressors.
 
 References
@@ -19,9 +19,9 @@ from typing import Any, Protocol, cast
 
 import numpy as np
 
+from eventstudy.estimation.panel import AlignedData, WindowSums, gather, relative_days, window_sums
 from eventstudy.foundation.threads import keyed_lock, once, row_blocks, thread_map
 from eventstudy.foundation.validation import check_inside
-from eventstudy.panel import AlignedData, WindowSums, gather, relative_days, window_sums
 
 __all__ = ["StackedFit", "estimate", "SumsEstimator"]
 
@@ -35,7 +35,7 @@ _LOCKS = "_locks"
 
 class SumsEstimator(Protocol):
     """A model with an estimator of its own from the window sums (Scholes-Williams), as
-    :meth:`NormalReturnModel.from_sums <eventstudy.models.NormalReturnModel.from_sums>` defines it."""
+    :meth:`NormalReturnModel.from_sums <eventstudy.estimation.models.NormalReturnModel.from_sums>` defines it."""
 
     def from_sums(self, sums: WindowSums, intercept: bool) -> Any: ...
 
@@ -321,7 +321,7 @@ def estimate(
 
     Notes
     -----
-    Least squares from the window sums of :func:`~eventstudy.panel.window_sums`.  With an intercept the
+    Least squares from the window sums of :func:`~eventstudy.estimation.panel.window_sums`.  With an intercept the
     slopes solve the demeaned normal equations
 
     .. math::

@@ -41,11 +41,11 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.data import default_source
+from eventstudy.estimation.loading import given_returns, required_span
+from eventstudy.estimation.provenance import describe_source
 from eventstudy.exceptions import DataQualityWarning, DataSourceError
 from eventstudy.foundation.tails import chi2_sf, f_sf, norm_sf
 from eventstudy.foundation.validation import check_choice, check_window
-from eventstudy.loading import given_returns, required_span
-from eventstudy.provenance import describe_source
 
 __all__ = [
     "OUTCOMES",
@@ -281,7 +281,7 @@ def abnormal_volatility(
         if range_variance is None:
             raise ValueError(
                 "method='range' needs range_variance=, a frame of daily Parkinson variances "
-                "(eventstudy.outcomes.parkinson_variance(high, low)) with one column per ticker."
+                "(eventstudy.estimation.outcomes.parkinson_variance(high, low)) with one column per ticker."
             )
         event_sq, estimation_sq = _range_arrays(res, range_variance, positions)
         count = np.isfinite(estimation_sq).sum(axis=1)

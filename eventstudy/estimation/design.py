@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.data import load_factors
+from eventstudy.estimation.models import RISK_FREE, NormalReturnModel
+from eventstudy.estimation.panel import relative_days
+from eventstudy.estimation.spec import FitSpec
 from eventstudy.foundation.validation import check_instance
-from eventstudy.models import RISK_FREE, NormalReturnModel
-from eventstudy.panel import relative_days
-from eventstudy.spec import FitSpec
 from eventstudy.time.layout import Layout, same_sessions
 
 __all__ = ["Frames", "build_layout", "build_frames"]

@@ -20,13 +20,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from eventstudy.estimation.panel import gather
 from eventstudy.exceptions import DataQualityWarning
 from eventstudy.foundation.misread import (  # re-exported: one family of checks
     case_hint,
     check_dates,
     check_return_values,
 )
-from eventstudy.panel import gather
 
 __all__ = [
     "IMPLAUSIBLE_LOG_RETURN",
@@ -63,7 +63,7 @@ def unidentified(fit, firm_names: Sequence[str], regressor_names: Sequence[str],
     Parameters
     ----------
     fit : StackedFit
-        The fit of every firm-event (:func:`eventstudy.models.estimate`).
+        The fit of every firm-event (:func:`eventstudy.estimation.models.estimate`).
     firm_names
         Ticker of each column of ``fit.data.y``.
     regressor_names

@@ -1,9 +1,9 @@
 """Normal-return models: which regressors, which dependent variable.
 
 A model is configuration only: it names the regressors it needs and how the dependent variable is formed.
-:func:`~eventstudy.fit.estimate` fits every firm-event at once from window sums, and
-:class:`~eventstudy.fit.StackedFit` is the small record of arrays that the estimation, inference and results
-layers share; both live in :mod:`eventstudy.fit` and are importable from here too.
+:func:`~eventstudy.estimation.fit.estimate` fits every firm-event at once from window sums, and
+:class:`~eventstudy.estimation.fit.StackedFit` is the small record of arrays that the estimation, inference and results
+layers share; both live in :mod:`eventstudy.estimation.fit` and are importable from here too.
 
 The models follow MacKinlay (1997), section 4: the constant-mean-return model, the market model and its
 multi-index extension, and the economic models (CAPM, Fama-French, Carhart) on excess returns.  The
@@ -22,7 +22,10 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from eventstudy.fit import StackedFit, estimate  # the engine, here too: eventstudy.models.estimate is a public path
+from eventstudy.estimation.fit import (  # the engine, here too: eventstudy.estimation.models.estimate is a public path
+    StackedFit,
+    estimate,
+)
 
 __all__ = [
     "NormalReturnModel",
@@ -438,8 +441,8 @@ def get_model(model: str | NormalReturnModel) -> NormalReturnModel:
             f"The 'model' parameter must be a model name or a NormalReturnModel. Got {type(model).__name__} instead."
         )
     key = _ALIASES.get(model.lower(), model.lower())
-    if "garch" in key:  # the GARCH family lives in eventstudy.garch (arch is imported only when fitted)
-        from eventstudy.garch import (  # here: garch imports this module (MarketModel), a cycle
+    if "garch" in key:  # the GARCH family lives in eventstudy.estimation.garch (arch is imported only when fitted)
+        from eventstudy.estimation.garch import (  # here: garch imports this module (MarketModel), a cycle
             GARCH_MODELS,
             GARCH_T_ALIASES,
         )

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from eventstudy.design import Frames
-from eventstudy.panel import gather
-from eventstudy.quality import unidentified, warn_event_window_gaps
-from eventstudy.spec import FitSpec
+from eventstudy.estimation.design import Frames
+from eventstudy.estimation.panel import gather
+from eventstudy.estimation.quality import unidentified, warn_event_window_gaps
+from eventstudy.estimation.spec import FitSpec
 from eventstudy.time.layout import Layout
 
 __all__ = ["unplaceable", "unestimable", "dropped_table"]

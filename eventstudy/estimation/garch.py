@@ -7,7 +7,7 @@ window, so abnormal returns are standardized by the volatility expected on that 
 
 The likelihood is Kevin Sheppard's ``arch`` package (``arch_model(..., mean="LS", x=market)``); this module
 only lays out the firm-events, fits them in parallel and returns a :class:`GarchFit`, a
-:class:`~eventstudy.models.StackedFit` whose variances are the GARCH forecasts, so ``res.ar``,
+:class:`~eventstudy.estimation.models.StackedFit` whose variances are the GARCH forecasts, so ``res.ar``,
 ``res.car()`` and every test of :mod:`eventstudy.inference` work unchanged.
 
 References
@@ -37,8 +37,8 @@ from typing import Any, ClassVar, Literal, cast
 import numpy as np
 from tqdm import tqdm
 
-from eventstudy.models import MarketModel, StackedFit
-from eventstudy.panel import gather
+from eventstudy.estimation.models import MarketModel, StackedFit
+from eventstudy.estimation.panel import gather
 
 __all__ = ["Garch", "GjrGarch", "Egarch", "GarchFit", "GARCH_MODELS", "fit_garch", "SCALE"]
 
@@ -173,7 +173,7 @@ GARCH_T_ALIASES: dict[str, str] = {f"{name}-t": name for name in GARCH_MODELS}
 
 @dataclass(frozen=True, eq=False)
 class GarchFit(StackedFit):
-    r"""A :class:`~eventstudy.models.StackedFit` whose abnormal-return variances are GARCH forecasts.
+    r"""A :class:`~eventstudy.estimation.models.StackedFit` whose abnormal-return variances are GARCH forecasts.
 
     ``params`` are :math:`(\hat\alpha_i, \hat\beta_i)` of the jointly estimated mean (decimals), so
     ``ar``/``ar_event`` are :math:`R_{it}-\hat\alpha_i-\hat\beta_i R_{mt}`.  ``sigma2`` is the

@@ -1,8 +1,8 @@
 """An event study's settings, validated: what every step of a fit reads.
 
 :meth:`EventStudy.fit <eventstudy.results.study.EventStudy.fit>` checks the study's arguments once and keeps
-them in a :class:`FitSpec`; loading the returns (:mod:`eventstudy.loading`), building the design
-(:mod:`eventstudy.design`) and finding what cannot be estimated (:mod:`eventstudy.drops`) read that record,
+them in a :class:`FitSpec`; loading the returns (:mod:`eventstudy.estimation.loading`), building the design
+(:mod:`eventstudy.estimation.design`) and finding what cannot be estimated (:mod:`eventstudy.estimation.drops`) read that record,
 not the study.
 """
 
@@ -14,7 +14,7 @@ from typing import Literal
 import pandas as pd
 
 from eventstudy.data.base import Field
-from eventstudy.models import NormalReturnModel
+from eventstudy.estimation.models import NormalReturnModel
 from eventstudy.time.layout import CalendarSpec, Layout, MarketSpec
 
 __all__ = ["FitSpec"]

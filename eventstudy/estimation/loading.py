@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.data import default_source
+from eventstudy.estimation.provenance import describe_source
+from eventstudy.estimation.quality import warn_implausible
+from eventstudy.estimation.spec import FitSpec
 from eventstudy.exceptions import DataQualityWarning, DataSourceError
 from eventstudy.foundation.misread import case_hint, check_return_values
 from eventstudy.foundation.validation import check_choice, check_instance
-from eventstudy.provenance import describe_source
-from eventstudy.quality import warn_implausible
-from eventstudy.spec import FitSpec
 from eventstudy.time.calendar import TradingCalendar
 from eventstudy.time.layout import CalendarSpec
 from eventstudy.time.returns import returns as to_returns

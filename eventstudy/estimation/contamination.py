@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from eventstudy.estimation.firmevents import parse, resolve_rows
 from eventstudy.exceptions import SessionAssumptionWarning
-from eventstudy.firmevents import parse, resolve_rows
 from eventstudy.foundation.validation import check_instance
 from eventstudy.time.layout import CalendarSpec, Layout
 
