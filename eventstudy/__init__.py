@@ -83,8 +83,8 @@ _LAZY: dict[str, str] = {
     "TestResult": "eventstudy.inference",
     "TestStatistic": "eventstudy.inference",
     "run_tests": "eventstudy.inference",
-    "car_regression": "eventstudy.regression",
-    "CarRegression": "eventstudy.regression",
+    "car_regression": "eventstudy.inference.regression",
+    "CarRegression": "eventstudy.inference.regression",
     # plots (matplotlib is imported only when one is drawn)
     "plot_car": "eventstudy.plotting",
     "plot_ar": "eventstudy.plotting",
@@ -141,10 +141,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eventstudy.estimation.quality import implausible_returns
     from eventstudy.foundation.exchanges import exchange_of
     from eventstudy.inference import TestResult, TestStatistic, run_tests
+    from eventstudy.inference.regression import CarRegression, car_regression
     from eventstudy.inference.simulation import simulate
     from eventstudy.intraday import IntradayResults, IntradayStudy, bar_returns, session_gaps
     from eventstudy.plotting import plot_ar, plot_car, plot_car_heatmap, plot_intraday, plot_prices
-    from eventstudy.regression import CarRegression, car_regression
     from eventstudy.report.outcomes import outcome_rows
     from eventstudy.results.results import EventStudyResults, compare, market_shocks
     from eventstudy.results.storage import load

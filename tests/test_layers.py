@@ -38,7 +38,6 @@ LAYERS: dict[str, int] = {
     "eventstudy.intraday_bars": 3,
     # 4 inference
     "eventstudy.inference": 4,
-    "eventstudy.regression": 4,
     "eventstudy.intraday_results": 4,
     # 5 results and studies
     "eventstudy.results": 5,
