@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 import eventstudy as es
-from eventstudy.intraday import BarPanel
+from eventstudy.intraday.study import BarPanel
 
 TICKERS = ["NVDA", "AMD", "SMH", "QQQ"]
 FILES = {

@@ -71,10 +71,10 @@ _LAZY: dict[str, str] = {
     "outcome_rows": "eventstudy.report.outcomes",
     "load": "eventstudy.results.storage",
     # intraday event windows
-    "IntradayStudy": "eventstudy.intraday",
-    "IntradayResults": "eventstudy.intraday",
-    "bar_returns": "eventstudy.intraday",
-    "session_gaps": "eventstudy.intraday",
+    "IntradayStudy": "eventstudy.intraday.study",
+    "IntradayResults": "eventstudy.intraday.study",
+    "bar_returns": "eventstudy.intraday.study",
+    "session_gaps": "eventstudy.intraday.study",
     "plot_intraday": "eventstudy.plotting",
     "implausible_returns": "eventstudy.estimation.quality",
     "market_shocks": "eventstudy.results.results",
@@ -143,7 +143,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eventstudy.inference import TestResult, TestStatistic, run_tests
     from eventstudy.inference.regression import CarRegression, car_regression
     from eventstudy.inference.simulation import simulate
-    from eventstudy.intraday import IntradayResults, IntradayStudy, bar_returns, session_gaps
+    from eventstudy.intraday.study import IntradayResults, IntradayStudy, bar_returns, session_gaps
     from eventstudy.plotting import plot_ar, plot_car, plot_car_heatmap, plot_intraday, plot_prices
     from eventstudy.report.outcomes import outcome_rows
     from eventstudy.results.results import EventStudyResults, compare, market_shocks

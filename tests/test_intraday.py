@@ -240,7 +240,7 @@ def test_session_gaps_and_bar_returns_match_the_raw_file(intraday_dir):
 
 
 def test_sessions_crossed_by_an_estimation_window_is_counted_exactly(intraday_dir):
-    from eventstudy.intraday import BarPanel, _sessions_used
+    from eventstudy.intraday.study import BarPanel, _sessions_used
 
     bars = es.CsvSource(intraday_dir, interval="5m").get_bars(["NVDA", "SMH", "SPY"], "2025-04-24", "2025-06-30")
     panel = BarPanel.from_bars(bars)

@@ -35,13 +35,12 @@ LAYERS: dict[str, int] = {
     "eventstudy.time": 2,
     # 3 estimation core
     "eventstudy.estimation": 3,
-    "eventstudy.intraday_bars": 3,
     # 4 inference
     "eventstudy.inference": 4,
-    "eventstudy.intraday_results": 4,
     # 5 results and studies
     "eventstudy.results": 5,
-    "eventstudy.intraday": 5,
+    # 5.5 intraday (bars, their tests, the intraday study) sits above the daily study and below presentation
+    "eventstudy.intraday": 5.5,
     # 6 presentation
     "eventstudy.plotting": 6,
     "eventstudy.report": 6,

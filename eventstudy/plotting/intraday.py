@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from eventstudy.intraday import IntradayResults
+    from eventstudy.intraday.study import IntradayResults
 
 __all__ = ["plot_intraday", "session_paths"]
 

@@ -24,7 +24,7 @@ from eventstudy.data import CsvSource
 from eventstudy.data.bars import INTERVALS, calendar_for, exchange_calendar, schedule
 from eventstudy.exceptions import DataSourceError
 from eventstudy.foundation.summary import format_value
-from eventstudy.intraday import IntradayResults, IntradayStudy, _sessions_used, session_gaps
+from eventstudy.intraday.study import IntradayResults, IntradayStudy, _sessions_used, session_gaps
 from eventstudy.plotting import plot_intraday
 from eventstudy.report._text import md_table
 from eventstudy.report.figures import save_png

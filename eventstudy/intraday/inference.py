@@ -1,6 +1,6 @@
 """What an intraday event study returns: abnormal returns in bars, CARs with MacKinlay's and the placebo test.
 
-The study, its definitions and its drops are in :mod:`eventstudy.intraday`; this module reads the fitted
+The study, its definitions and its drops are in :mod:`eventstudy.intraday.study`; this module reads the fitted
 arrays back as tables and displays.
 """
 

@@ -17,8 +17,8 @@ Conventions
 * A CAR sums the abnormal returns of the window's bars that have a bar return; the first bar of a segment is
   left out by construction, any other missing bar makes the CAR missing.
 
-The bar grid (:class:`~eventstudy.intraday_bars.BarPanel`, :func:`bar_returns`, :func:`session_gaps`) lives in
-:mod:`eventstudy.intraday_bars` and the results in :mod:`eventstudy.intraday_results`; both are importable
+The bar grid (:class:`~eventstudy.intraday.bars.BarPanel`, :func:`bar_returns`, :func:`session_gaps`) lives in
+:mod:`eventstudy.intraday.bars` and the results in :mod:`eventstudy.intraday.inference`; both are importable
 from here too.
 """
 
@@ -34,8 +34,8 @@ from eventstudy.estimation.models import estimate
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.exceptions import DroppedFirmEventsWarning, EstimationError
 from eventstudy.foundation.validation import check_positive_int, check_windows
-from eventstudy.intraday_bars import BarPanel, bar_returns, session_gaps
-from eventstudy.intraday_results import IntradayResults
+from eventstudy.intraday.bars import BarPanel, bar_returns, session_gaps
+from eventstudy.intraday.inference import IntradayResults
 
 __all__ = ["BarPanel", "bar_returns", "session_gaps", "IntradayStudy", "IntradayResults"]
 
