@@ -44,7 +44,6 @@ LAYERS: dict[str, int] = {
     # 6 presentation
     "eventstudy.plotting": 6,
     "eventstudy.report": 6,
-    "eventstudy.study": 6,
     "eventstudy.cli": 6,
     "eventstudy.__main__": 6,
 }

@@ -11,7 +11,7 @@ import pytest
 
 from eventstudy.cli import main
 from eventstudy.report import DEFAULT_REPORT, ReportConfig, load_study
-from eventstudy.study import DEFAULT_STUDY, read_study
+from eventstudy.report.study import DEFAULT_STUDY, read_study
 
 REPO = Path(__file__).resolve().parents[1]
 TARIFFS = (
@@ -26,7 +26,7 @@ RESCISSION_WORDS = (
 
 
 def test_the_repository_study_file_is_the_packaged_default():
-    assert DEFAULT_STUDY.parent.name == "studies" and DEFAULT_STUDY.parent.parent.name == "eventstudy"
+    assert DEFAULT_STUDY.parent.name == "studies" and DEFAULT_STUDY.parent.parent.name == "report"
     repo_file = REPO / "studies" / "ai-diffusion-rescission.toml"
     assert repo_file.read_bytes() == DEFAULT_STUDY.read_bytes()
     assert load_study(repo_file) == DEFAULT_REPORT

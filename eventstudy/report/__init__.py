@@ -1,8 +1,8 @@
 """The report: one complete event study written to a folder.
 
-A study is data: a TOML study file (see :mod:`eventstudy.study`) read into a :class:`ReportConfig` by
+A study is data: a TOML study file (see :mod:`eventstudy.report.study`) read into a :class:`ReportConfig` by
 :func:`load_study`.  ``eventstudy report`` with no arguments runs the study shipped with the package
-(:data:`eventstudy.study.DEFAULT_STUDY`); ``--study FILE`` runs another, and options swap in other events, a
+(:data:`eventstudy.report.study.DEFAULT_STUDY`); ``--study FILE`` runs another, and options swap in other events, a
 user's own catalog, tickers, benchmarks, model and windows.  ``ReportConfig()`` itself holds no study: its
 defaults are the field's conventions only.  The folder receives ``report.md`` and ``report.html`` (the story in
 plain words, tables, figures, confounders and the data's provenance), ``figures/*.png``, ``tables/*.csv``

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from eventstudy.data.base import Field
 from eventstudy.estimation.models import get_model
-from eventstudy.study import DEFAULT_STUDY, read_study
+from eventstudy.report.study import DEFAULT_STUDY, read_study
 
 __all__ = ["ReportConfig", "DEFAULT_REPORT", "load_study", "with_overrides"]
 
@@ -53,7 +53,7 @@ class ReportConfig:
     intraday_cases: str | None = None  # the "intraday" section's cases file (default: the built-in cases)
     global_dir: str | None = None  # default: prices_global beside prices_dir
     intraday_dir: str | None = None  # default: intraday beside prices_dir
-    #: paragraphs of the study's own, by slot (:data:`eventstudy.study.PROSE_SLOTS`)
+    #: paragraphs of the study's own, by slot (:data:`eventstudy.report.study.PROSE_SLOTS`)
     prose: dict[str, str] = field(default_factory=dict)
     study: str | None = None  # the study file's name, and its SHA-256 (recorded in results.json)
     study_sha256: str | None = None
@@ -116,7 +116,7 @@ class ReportConfig:
 
 
 def load_study(path: str | os.PathLike[str]) -> ReportConfig:
-    """Read a study file (TOML, see :mod:`eventstudy.study`) into a :class:`ReportConfig`.
+    """Read a study file (TOML, see :mod:`eventstudy.report.study`) into a :class:`ReportConfig`.
 
     Parameters
     ----------
@@ -131,7 +131,7 @@ def load_study(path: str | os.PathLike[str]) -> ReportConfig:
     return ReportConfig(**read_study(path))
 
 
-#: the study ``eventstudy report`` runs with no ``--study``: the package's ``studies/ai-diffusion-rescission.toml``
+#: the study ``eventstudy report`` runs with no ``--study``: the package's ``report/studies/ai-diffusion-rescission.toml``
 DEFAULT_REPORT = load_study(DEFAULT_STUDY)
 
 

@@ -91,7 +91,7 @@ def read_study(path: str | os.PathLike[str]) -> dict[str, Any]:
 
     Examples
     --------
-    >>> from eventstudy.study import DEFAULT_STUDY, read_study
+    >>> from eventstudy.report.study import DEFAULT_STUDY, read_study
     >>> study = read_study(DEFAULT_STUDY)
     >>> study["benchmarks"], study["event_window"], study["sections"]
     (('SPY', 'QQQ', 'SOXX', 'SPY+SOXX'), (-5, 5), ('outcomes', 'global', 'intraday'))
