@@ -3,7 +3,7 @@
 ``scipy.stats`` computes these survival functions with the same ``scipy.special`` functions, after checking
 its arguments: NaN where a parameter is out of its domain, 1 below the support of a positive variable.  The
 functions here do the same checks, so every value equals ``scipy.stats``'s to the last bit
-(``tests/test_tails.py``); importing ``scipy.stats`` costs about 0.45 s of a fresh process, ``scipy.special``
+(``tests/foundation/test_tails.py``); importing ``scipy.stats`` costs about 0.45 s of a fresh process, ``scipy.special``
 a fraction of it.  The binomial and exact signed-rank tails, which ``scipy.special`` does not give in the
 form ``scipy.stats`` uses, stay with ``scipy.stats`` where those tests run.
 """

@@ -13,7 +13,7 @@ from eventstudy.cli import main
 from eventstudy.report import DEFAULT_REPORT, ReportConfig, load_study
 from eventstudy.report.study import DEFAULT_STUDY, read_study
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TARIFFS = (
     "id,date,session,title\n"
     "liberation-day-2025-04-02,2025-04-02,post,Reciprocal tariffs announced\n"

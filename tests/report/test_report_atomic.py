@@ -22,7 +22,7 @@ import pytest
 from eventstudy.data.atomic import leftovers, staged_folder
 from eventstudy.report import ReportConfig, build_report
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EVENT = "bis-rescinds-diffusion-huawei-guidance-2025-05-13"
 
 

@@ -14,7 +14,7 @@ import pytest
 import eventstudy as es
 from eventstudy.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RESCISSION = ["report-rescind-diffusion-rule-2025-05-07", "bis-rescinds-diffusion-huawei-guidance-2025-05-13"]
 
 
