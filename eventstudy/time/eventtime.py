@@ -41,8 +41,8 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.exceptions import SessionAssumptionWarning
-from eventstudy.time.calendar import TradingCalendar, _NoDayZero
 from eventstudy.time.eventtime_parse import GIVEN, LOCAL, REFERENCE_TZ, EventTimes, parse_event_times
+from eventstudy.time.sessions import Sessions, _NoDayZero
 
 __all__ = ["REFERENCE_TZ", "EventTimes", "Day0", "parse_event_times", "resolve_day0", "GIVEN", "LOCAL"]
 
@@ -88,7 +88,7 @@ def _to_utc(local: pd.DatetimeIndex) -> np.ndarray:
     return aware.tz_convert("UTC").tz_localize(None).as_unit("ns").asi8
 
 
-def _timed_rules(calendar: TradingCalendar, stamps: pd.DatetimeIndex, positions: np.ndarray, during: np.ndarray):
+def _timed_rules(calendar: Sessions, stamps: pd.DatetimeIndex, positions: np.ndarray, during: np.ndarray):
     """``day0_rule`` of timestamped rows: where the instant fell against the exchange's session (vectorized)."""
     sessions = pd.DatetimeIndex(calendar.sessions[positions])
     day = sessions.strftime("%Y-%m-%d").to_numpy(dtype=object)
@@ -108,7 +108,7 @@ def _timed_rules(calendar: TradingCalendar, stamps: pd.DatetimeIndex, positions:
 
 def resolve_day0(
     times: EventTimes,
-    calendar: TradingCalendar,
+    calendar: Sessions,
     *,
     warn: bool = True,
     warn_unknown: bool | None = None,
@@ -210,7 +210,7 @@ def resolve_day0(
     return Day0(day0=pd.DatetimeIndex(sessions[positions], name=None), position=positions, rule=rules)
 
 
-def _check_sessions(times: EventTimes, calendar: TradingCalendar, rows, stamps, found, during, stacklevel: int) -> None:
+def _check_sessions(times: EventTimes, calendar: Sessions, rows, stamps, found, during, stacklevel: int) -> None:
     """Warn where a session given beside a timestamp says otherwise on the US clock (the timestamp decides)."""
     clashes = []
     for k, i in enumerate(rows):
@@ -239,7 +239,7 @@ def _check_sessions(times: EventTimes, calendar: TradingCalendar, rows, stamps, 
         )
 
 
-def _check_found(times: EventTimes, calendar: TradingCalendar, rows, found, instants) -> None:
+def _check_found(times: EventTimes, calendar: Sessions, rows, found, instants) -> None:
     outside = (found >= len(calendar.sessions)) | (instants < calendar._opens[0] - 86_400 * 10**9 * 7)
     if outside.any():
         k = int(np.flatnonzero(outside)[0])
@@ -257,7 +257,7 @@ def _listing(items: Sequence[str]) -> str:
     return ", ".join(items[:_SHOW]) + (f" and {len(items) - _SHOW} more" if len(items) > _SHOW else "")
 
 
-def _warn_unknown(times: EventTimes, rows: list[int], calendar: TradingCalendar, positions, stacklevel: int) -> None:
+def _warn_unknown(times: EventTimes, rows: list[int], calendar: Sessions, positions, stacklevel: int) -> None:
     named = list(
         dict.fromkeys(
             f"{times.names[i]} ({times.date[i]:%Y-%m-%d})" if times.names[i] else f"{times.date[i]:%Y-%m-%d}"

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.foundation.misread import check_numbers
-from eventstudy.time.calendar import SESSIONS
+from eventstudy.time.sessions import SESSIONS
 
 __all__ = ["REFERENCE_TZ", "GIVEN", "LOCAL", "EventTimes", "parse_event_times"]
 
