@@ -9,7 +9,8 @@ Session marks are not stored: they are recomputed from the exchange calendar on 
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, cast
+from pathlib import Path
+from typing import Protocol, cast
 
 import pandas as pd
 
@@ -23,13 +24,28 @@ from eventstudy.data._store import (
     utc_now,
     write_entry,
 )
+from eventstudy.data.base import PriceSource
 from eventstudy.data.lock import entry_locks
 from eventstudy.data.support import library_versions, warn
 from eventstudy.data.validation import check_date_range, normalize_tickers
 from eventstudy.exceptions import CacheError, DataQualityWarning
 
-if TYPE_CHECKING:  # pragma: no cover
-    from eventstudy.data.cache import CachedSource
+
+class _BarHost(Protocol):
+    """What the bar cache needs of the daily cache that hosts it (:class:`~eventstudy.data.cache.CachedSource`,
+    which imports this module: the protocol keeps the import one-way)."""
+
+    source: PriceSource
+    cache_dir: Path
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def offline(self) -> bool: ...
+
+    def _lock_path(self, ticker: str) -> Path: ...
+
 
 __all__ = ["cached_bars"]
 
@@ -38,12 +54,12 @@ _OHLCV = list(_bars.BAR_FIELDS)
 _Stored = tuple[pd.DataFrame, dict]  # an entry read back: the bars and their metadata
 
 
-def _paths(cached: CachedSource, ticker: str, interval: str):
+def _paths(cached: _BarHost, ticker: str, interval: str):
     folder = cached.cache_dir / "bars" / safe_name(cached.source.name)
     return folder / f"{safe_name(ticker)}_{interval}.parquet"
 
 
-def _read(cached: CachedSource, ticker: str, interval: str, offline: bool):
+def _read(cached: _BarHost, ticker: str, interval: str, offline: bool):
     path = _paths(cached, ticker, interval)
     try:
         found = read_entry(path, expected_format=_FORMAT)
@@ -63,7 +79,7 @@ def _read(cached: CachedSource, ticker: str, interval: str, offline: bool):
     return frame[_OHLCV], meta
 
 
-def cached_bars(cached: CachedSource, tickers, start, end, *, interval: str) -> pd.DataFrame:
+def cached_bars(cached: _BarHost, tickers, start, end, *, interval: str) -> pd.DataFrame:
     """The body of :meth:`CachedSource.get_bars`: serve cached bars, fetch and merge the dates not covered."""
     interval = _bars.check_interval(interval)
     names = normalize_tickers(tickers)
@@ -80,7 +96,7 @@ def cached_bars(cached: CachedSource, tickers, start, end, *, interval: str) -> 
         return _cached_bars_locked(cached, getter, names, first, last, interval)
 
 
-def _cached_bars_locked(cached: CachedSource, getter, names, first, last, interval: str) -> pd.DataFrame:
+def _cached_bars_locked(cached: _BarHost, getter, names, first, last, interval: str) -> pd.DataFrame:
     offline = cached.offline
     stored: dict[str, _Stored | None] = {t: _read(cached, t, interval, offline) for t in names}
     now = utc_now()
