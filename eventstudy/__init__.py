@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from eventstudy._version import __version__
 from eventstudy.exceptions import (
     CacheError,
     DataQualityWarning,
@@ -25,8 +26,6 @@ from eventstudy.exceptions import (
     EventWindowError,
     SessionAssumptionWarning,
 )
-
-__version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from eventstudy import __version__
+from eventstudy._version import __version__
 from eventstudy.exceptions import DataSourceError, EventStudyError, EventStudyWarning, SessionAssumptionWarning
 
 __all__ = ["build_parser", "main", "add_command", "COMMANDS", "CommandError"]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TypeVar
 
-from eventstudy import __version__
+from eventstudy._version import __version__
 from eventstudy.exceptions import DataQualityWarning
 
 __all__ = ["library_versions", "retry", "warn"]

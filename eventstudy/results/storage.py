@@ -26,7 +26,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from eventstudy import __version__
+from eventstudy._version import __version__
 from eventstudy.estimation.fit import StackedFit
 from eventstudy.estimation.models import MODELS
 from eventstudy.foundation.validation import check_choice
