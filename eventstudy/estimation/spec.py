@@ -14,7 +14,7 @@ from typing import Literal
 import pandas as pd
 
 from eventstudy.data.base import Field
-from eventstudy.estimation.models import NormalReturnModel
+from eventstudy.estimation.base import NormalReturnModel
 from eventstudy.time.layout import CalendarSpec, Layout, MarketSpec
 
 __all__ = ["FitSpec"]

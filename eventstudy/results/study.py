@@ -27,7 +27,6 @@ from eventstudy.estimation.design import build_frames, build_layout
 from eventstudy.estimation.drops import dropped_table, unestimable, unplaceable
 from eventstudy.estimation.firmevents import event_clusters, place
 from eventstudy.estimation.firmevents import firm_events as make_firm_events
-from eventstudy.estimation.fit import estimate
 from eventstudy.estimation.loading import load_returns, required_span
 from eventstudy.estimation.models import NormalReturnModel, get_model
 from eventstudy.estimation.outcomes import OUTCOMES, fit_volatility, load_volumes, volume_reason
@@ -224,22 +223,12 @@ class EventStudy:
         firm, day0 = layout.locate(firm_events["ticker"], firm_events["day0"])
         reasons = unplaceable(firm_events, firm, day0, layout, spec, failures)
         keep = reasons.isna().to_numpy()
-        fit = estimate(
-            data,
-            day0[keep],
-            firm[keep],
-            spec.estimation_window,
-            spec.event_window,
-            intercept=spec.model.intercept and spec.model.estimated,
-            estimated=spec.model.estimated,
-            model=spec.model,
-        )
+        fit = spec.model.fit(data, day0[keep], firm[keep], spec.estimation_window, spec.event_window)
         reasons.loc[keep] = unestimable(fit, frames, layout, spec)
         fit = fit.take(reasons.loc[keep].isna().to_numpy())
         keep = reasons.isna().to_numpy()
-        refit = getattr(spec.model, "refit", None)  # models fitted by likelihood (GARCH) start from OLS
-        if refit is not None and fit.n:
-            fit, why = refit(fit)
+        if fit.n:  # a second stage (GARCH's likelihood) starts from the least-squares fit
+            fit, why = spec.model.refit(fit)
             reasons.loc[keep] = why
             fit = fit.take(reasons.loc[keep].isna().to_numpy())
             keep = reasons.isna().to_numpy()
