@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.data import default_source
+from eventstudy.estimation.base import DataNeeds
 from eventstudy.estimation.provenance import describe_source
 from eventstudy.estimation.quality import warn_implausible
 from eventstudy.estimation.spec import FitSpec
@@ -44,7 +45,9 @@ def load_returns(study, firm_events: pd.DataFrame, spec: FitSpec) -> tuple[pd.Da
         info = {"kind": "returns given by the caller", "columns": list(map(str, returns.columns))}
     else:
         source = study.source if study.source is not None else default_source()
-        start, end = required_span(firm_events, spec.estimation_window, spec.event_window, spec.calendars)
+        start, end = required_span(
+            firm_events, spec.estimation_window, spec.event_window, spec.calendars, spec.model.needs()
+        )
         # a firm the source has no prices for is a recorded drop; a missing benchmark is an error
         prices = source.get_prices(needed, start, end, field=spec.price_field, missing="skip")
         failures = dict(prices.attrs.get("eventstudy_failures", {}))
@@ -83,14 +86,22 @@ def load_returns(study, firm_events: pd.DataFrame, spec: FitSpec) -> tuple[pd.Da
 
 
 def required_span(
-    firm_events: pd.DataFrame, estimation_window: tuple[int, int], event_window: tuple[int, int], calendars
+    firm_events: pd.DataFrame,
+    estimation_window: tuple[int, int],
+    event_window: tuple[int, int],
+    calendars,
+    needs: DataNeeds | None = None,
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last price date a study needs: on each exchange, the session before the earliest estimation
     day (its return needs the previous close) through the last event-window day, not after today.
 
     ``firm_events`` has ``day0`` (and ``exchange``; without it every day 0 is on ``calendars``, a
-    :class:`TradingCalendar` or :class:`~eventstudy.time.layout.CalendarSpec`).
+    :class:`TradingCalendar` or :class:`~eventstudy.time.layout.CalendarSpec`).  ``needs``, the model's
+    :meth:`~eventstudy.estimation.base.NormalReturnModel.needs`, widens the span by its lags before and its
+    leads after (Dimson's market returns around each day), so a study on ``source=`` reads the same returns as
+    one given every session on ``returns=``.
     """
+    needs = needs if needs is not None else DataNeeds()
     if isinstance(calendars, TradingCalendar):
         calendars = CalendarSpec(calendars)
     if isinstance(firm_events, (pd.Series, pd.DatetimeIndex)):
@@ -107,8 +118,8 @@ def required_span(
         positions = positions[positions >= 0]
         if not len(positions):
             continue
-        lo = max(int(positions.min()) + min(estimation_window[0], event_window[0]) - 1, 0)
-        hi = min(int(positions.max()) + event_window[1], len(sessions) - 1)
+        lo = max(int(positions.min()) + min(estimation_window[0], event_window[0]) - 1 - needs.lags, 0)
+        hi = min(int(positions.max()) + event_window[1] + needs.leads, len(sessions) - 1)
         starts.append(sessions[lo])
         ends.append(sessions[hi])
     today = pd.Timestamp.today().normalize()

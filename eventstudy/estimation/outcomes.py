@@ -379,7 +379,9 @@ def load_volumes(study, firm_events: pd.DataFrame, spec) -> tuple[pd.DataFrame, 
         info = {"kind": "volumes given by the caller", "columns": list(map(str, volumes.columns))}
     else:
         source = study.source if study.source is not None else default_source()
-        start, end = required_span(firm_events, spec.estimation_window, spec.event_window, spec.calendars)
+        start, end = required_span(
+            firm_events, spec.estimation_window, spec.event_window, spec.calendars, spec.model.needs()
+        )
         volumes = source.get_prices(needed, start, end, field="Volume", missing="skip")
         failures = dict(volumes.attrs.get("eventstudy_failures", {}))
         lacking = {b: failures[b] for b in benchmarks if b in failures}
