@@ -21,7 +21,7 @@ from eventstudy.estimation.quality import warn_implausible
 from eventstudy.estimation.spec import FitSpec
 from eventstudy.exceptions import DataQualityWarning, DataSourceError
 from eventstudy.foundation.misread import case_hint, check_return_values
-from eventstudy.foundation.validation import check_choice, check_instance
+from eventstudy.foundation.validation import check_instance
 from eventstudy.time.calendar import TradingCalendar
 from eventstudy.time.layout import CalendarSpec
 from eventstudy.time.returns import returns as to_returns
@@ -29,22 +29,24 @@ from eventstudy.time.returns import returns as to_returns
 __all__ = ["load_returns", "given_returns", "required_span"]
 
 
-def load_returns(study, firm_events: pd.DataFrame, spec: FitSpec) -> tuple[pd.DataFrame, dict, dict[str, str]]:
-    """Returns of the securities and benchmarks of ``study`` (an :class:`~eventstudy.results.study.EventStudy`):
-    ``study.returns`` checked, or prices read from ``study.source`` over :func:`required_span`.  Returns
-    ``(returns, source info, failures)``, failures naming the tickers without prices and why."""
+def load_returns(
+    firm_events: pd.DataFrame, spec: FitSpec, *, returns: pd.DataFrame | None = None, source=None
+) -> tuple[pd.DataFrame, dict, dict[str, str]]:
+    """Returns of the securities and benchmarks of ``firm_events``: the caller's ``returns`` checked, or prices
+    read from ``source`` (default :func:`eventstudy.default_source`) over :func:`required_span`, widened by
+    the model's leads and lags.  Returns ``(returns, source info, failures)``, failures naming the tickers
+    without prices and why.  ``spec.return_kind`` already holds ``returns.attrs["return_kind"]``
+    (:meth:`FitSpec <eventstudy.estimation.spec.FitSpec>` is built once, frozen)."""
     benchmarks = list(dict.fromkeys(b for names in dict.fromkeys(firm_events["benchmarks"]) for b in names))
     needed = list(dict.fromkeys([*pd.unique(firm_events["ticker"]), *benchmarks]))
     failures: dict[str, str] = {}
     info: dict[str, Any]
-    if study.returns is not None:
-        check_instance("returns", study.returns, pd.DataFrame, "a DataFrame of daily returns")
-        kind = study.returns.attrs.get("return_kind", spec.return_kind)
-        spec.return_kind = check_choice("returns.attrs['return_kind']", kind, ("simple", "log"))
-        returns = given_returns(study.returns, spec, needed)
+    if returns is not None:
+        check_instance("returns", returns, pd.DataFrame, "a DataFrame of daily returns")
+        returns = given_returns(returns, spec, needed)
         info = {"kind": "returns given by the caller", "columns": list(map(str, returns.columns))}
     else:
-        source = study.source if study.source is not None else default_source()
+        source = source if source is not None else default_source()
         start, end = required_span(
             firm_events, spec.estimation_window, spec.event_window, spec.calendars, spec.model.needs()
         )
