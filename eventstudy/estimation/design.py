@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.data import load_factors
-from eventstudy.estimation.models import RISK_FREE, NormalReturnModel
+from eventstudy.estimation.base import RISK_FREE, NormalReturnModel
 from eventstudy.estimation.panel import relative_days
 from eventstudy.estimation.spec import FitSpec
 from eventstudy.foundation.validation import check_instance

@@ -35,7 +35,7 @@ _LOCKS = "_locks"
 
 class SumsEstimator(Protocol):
     """A model with an estimator of its own from the window sums (Scholes-Williams), as
-    :meth:`NormalReturnModel.from_sums <eventstudy.estimation.models.NormalReturnModel.from_sums>` defines it."""
+    :meth:`NormalReturnModel.from_sums <eventstudy.estimation.base.NormalReturnModel.from_sums>` defines it."""
 
     def from_sums(self, sums: WindowSums, intercept: bool) -> Any: ...
 

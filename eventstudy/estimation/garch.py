@@ -7,7 +7,7 @@ window, so abnormal returns are standardized by the volatility expected on that 
 
 The likelihood is Kevin Sheppard's ``arch`` package (``arch_model(..., mean="LS", x=market)``); this module
 only lays out the firm-events, fits them in parallel and returns a :class:`GarchFit`, a
-:class:`~eventstudy.estimation.models.StackedFit` whose variances are the GARCH forecasts, so ``res.ar``,
+:class:`~eventstudy.estimation.fit.StackedFit` whose variances are the GARCH forecasts, so ``res.ar``,
 ``res.car()`` and every test of :mod:`eventstudy.inference` work unchanged.
 
 References
@@ -30,6 +30,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal, cast
@@ -37,7 +38,8 @@ from typing import Any, ClassVar, Literal, cast
 import numpy as np
 from tqdm import tqdm
 
-from eventstudy.estimation.models import MarketModel, StackedFit
+from eventstudy.estimation.fit import StackedFit
+from eventstudy.estimation.linear import MarketModel
 from eventstudy.estimation.panel import gather
 
 __all__ = ["Garch", "GjrGarch", "Egarch", "GarchFit", "GARCH_MODELS", "fit_garch", "SCALE"]
@@ -111,6 +113,11 @@ class Garch(MarketModel):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"The {name!r} parameter must be a whole number, 1 or more. Got {value!r}.")
 
+    @classmethod
+    def variants(cls) -> Mapping[str, Mapping[str, Any]]:
+        """``"<name>-t"``: Student t errors."""
+        return {f"{cls.name}-t": {"dist": "t"}}
+
     def describe(self, market):
         dist = ", Student t" if self.dist == "t" else ""
         return f"{self.label} ({market[0]}{dist})"
@@ -122,6 +129,13 @@ class Garch(MarketModel):
     def refit(self, fit: StackedFit) -> tuple[GarchFit, np.ndarray]:
         """Fit the GARCH market model of every firm-event of an OLS fit (:func:`fit_garch`)."""
         return fit_garch(fit, self)
+
+    def derived(self, fit: StackedFit) -> dict[str, np.ndarray]:
+        """The volatility parameters (``omega``, ``alpha[1]``, ``gamma[1]``, ``beta[1]``, ``nu``: arch's names,
+        on its percent scale) after the mean's ``alpha`` and ``beta``; NaN for a fit that is not a GARCH fit."""
+        names = _vol_names(self)
+        vol = fit.volatility_params() if isinstance(fit, GarchFit) else np.full((fit.n, len(names)), np.nan)
+        return {name: vol[:, j] for j, name in enumerate(names)}
 
 
 @dataclass(frozen=True)
@@ -161,9 +175,8 @@ class Egarch(Garch):
     asymmetric: ClassVar[int] = 1
 
 
+#: the GARCH family (every model, these included, is in :data:`eventstudy.estimation.models.REGISTRY`)
 GARCH_MODELS: dict[str, type[Garch]] = {cls.name: cls for cls in (Garch, GjrGarch, Egarch)}
-#: names that select a model with Student t errors
-GARCH_T_ALIASES: dict[str, str] = {f"{name}-t": name for name in GARCH_MODELS}
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -173,7 +186,7 @@ GARCH_T_ALIASES: dict[str, str] = {f"{name}-t": name for name in GARCH_MODELS}
 
 @dataclass(frozen=True, eq=False)
 class GarchFit(StackedFit):
-    r"""A :class:`~eventstudy.estimation.models.StackedFit` whose abnormal-return variances are GARCH forecasts.
+    r"""A :class:`~eventstudy.estimation.fit.StackedFit` whose abnormal-return variances are GARCH forecasts.
 
     ``params`` are :math:`(\hat\alpha_i, \hat\beta_i)` of the jointly estimated mean (decimals), so
     ``ar``/``ar_event`` are :math:`R_{it}-\hat\alpha_i-\hat\beta_i R_{mt}`.  ``sigma2`` is the

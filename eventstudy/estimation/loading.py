@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.data import default_source
+from eventstudy.estimation.base import DataNeeds
 from eventstudy.estimation.provenance import describe_source
 from eventstudy.estimation.quality import warn_implausible
 from eventstudy.estimation.spec import FitSpec
 from eventstudy.exceptions import DataQualityWarning, DataSourceError
 from eventstudy.foundation.misread import case_hint, check_return_values
-from eventstudy.foundation.validation import check_choice, check_instance
+from eventstudy.foundation.validation import check_instance
 from eventstudy.time.calendar import TradingCalendar
 from eventstudy.time.layout import CalendarSpec
 from eventstudy.time.returns import returns as to_returns
@@ -28,23 +29,27 @@ from eventstudy.time.returns import returns as to_returns
 __all__ = ["load_returns", "given_returns", "required_span"]
 
 
-def load_returns(study, firm_events: pd.DataFrame, spec: FitSpec) -> tuple[pd.DataFrame, dict, dict[str, str]]:
-    """Returns of the securities and benchmarks of ``study`` (an :class:`~eventstudy.results.study.EventStudy`):
-    ``study.returns`` checked, or prices read from ``study.source`` over :func:`required_span`.  Returns
-    ``(returns, source info, failures)``, failures naming the tickers without prices and why."""
+def load_returns(
+    firm_events: pd.DataFrame, spec: FitSpec, *, returns: pd.DataFrame | None = None, source=None
+) -> tuple[pd.DataFrame, dict, dict[str, str]]:
+    """Returns of the securities and benchmarks of ``firm_events``: the caller's ``returns`` checked, or prices
+    read from ``source`` (default :func:`eventstudy.default_source`) over :func:`required_span`, widened by
+    the model's leads and lags.  Returns ``(returns, source info, failures)``, failures naming the tickers
+    without prices and why.  ``spec.return_kind`` already holds ``returns.attrs["return_kind"]``
+    (:meth:`FitSpec <eventstudy.estimation.spec.FitSpec>` is built once, frozen)."""
     benchmarks = list(dict.fromkeys(b for names in dict.fromkeys(firm_events["benchmarks"]) for b in names))
     needed = list(dict.fromkeys([*pd.unique(firm_events["ticker"]), *benchmarks]))
     failures: dict[str, str] = {}
     info: dict[str, Any]
-    if study.returns is not None:
-        check_instance("returns", study.returns, pd.DataFrame, "a DataFrame of daily returns")
-        kind = study.returns.attrs.get("return_kind", spec.return_kind)
-        spec.return_kind = check_choice("returns.attrs['return_kind']", kind, ("simple", "log"))
-        returns = given_returns(study.returns, spec, needed)
+    if returns is not None:
+        check_instance("returns", returns, pd.DataFrame, "a DataFrame of daily returns")
+        returns = given_returns(returns, spec, needed)
         info = {"kind": "returns given by the caller", "columns": list(map(str, returns.columns))}
     else:
-        source = study.source if study.source is not None else default_source()
-        start, end = required_span(firm_events, spec.estimation_window, spec.event_window, spec.calendars)
+        source = source if source is not None else default_source()
+        start, end = required_span(
+            firm_events, spec.estimation_window, spec.event_window, spec.calendars, spec.model.needs()
+        )
         # a firm the source has no prices for is a recorded drop; a missing benchmark is an error
         prices = source.get_prices(needed, start, end, field=spec.price_field, missing="skip")
         failures = dict(prices.attrs.get("eventstudy_failures", {}))
@@ -83,14 +88,22 @@ def load_returns(study, firm_events: pd.DataFrame, spec: FitSpec) -> tuple[pd.Da
 
 
 def required_span(
-    firm_events: pd.DataFrame, estimation_window: tuple[int, int], event_window: tuple[int, int], calendars
+    firm_events: pd.DataFrame,
+    estimation_window: tuple[int, int],
+    event_window: tuple[int, int],
+    calendars,
+    needs: DataNeeds | None = None,
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last price date a study needs: on each exchange, the session before the earliest estimation
     day (its return needs the previous close) through the last event-window day, not after today.
 
     ``firm_events`` has ``day0`` (and ``exchange``; without it every day 0 is on ``calendars``, a
-    :class:`TradingCalendar` or :class:`~eventstudy.time.layout.CalendarSpec`).
+    :class:`TradingCalendar` or :class:`~eventstudy.time.layout.CalendarSpec`).  ``needs``, the model's
+    :meth:`~eventstudy.estimation.base.NormalReturnModel.needs`, widens the span by its lags before and its
+    leads after (Dimson's market returns around each day), so a study on ``source=`` reads the same returns as
+    one given every session on ``returns=``.
     """
+    needs = needs if needs is not None else DataNeeds()
     if isinstance(calendars, TradingCalendar):
         calendars = CalendarSpec(calendars)
     if isinstance(firm_events, (pd.Series, pd.DatetimeIndex)):
@@ -107,8 +120,8 @@ def required_span(
         positions = positions[positions >= 0]
         if not len(positions):
             continue
-        lo = max(int(positions.min()) + min(estimation_window[0], event_window[0]) - 1, 0)
-        hi = min(int(positions.max()) + event_window[1], len(sessions) - 1)
+        lo = max(int(positions.min()) + min(estimation_window[0], event_window[0]) - 1 - needs.lags, 0)
+        hi = min(int(positions.max()) + event_window[1] + needs.leads, len(sessions) - 1)
         starts.append(sessions[lo])
         ends.append(sessions[hi])
     today = pd.Timestamp.today().normalize()

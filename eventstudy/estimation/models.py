@@ -1,34 +1,39 @@
-"""Normal-return models: which regressors, which dependent variable.
+"""The registry of normal-return models: every model by its name, and :func:`get_model`.
 
-A model is configuration only: it names the regressors it needs and how the dependent variable is formed.
-:func:`~eventstudy.estimation.fit.estimate` fits every firm-event at once from window sums, and
-:class:`~eventstudy.estimation.fit.StackedFit` is the small record of arrays that the estimation, inference and results
-layers share; both live in :mod:`eventstudy.estimation.fit` and are importable from here too.
+Every model implements :class:`~eventstudy.estimation.base.NormalReturnModel` (its names, the data it needs, its
+fit, its parameter table, its state); the linear models live in :mod:`eventstudy.estimation.linear`, the market
+model with GARCH-family errors in :mod:`eventstudy.estimation.garch`.  Adding a model is one module and one entry
+in :data:`REGISTRY`; the command line's ``--model`` choices, the study file's ``model`` key and the documentation
+read the names from here (:func:`model_names`).
 
-The models follow MacKinlay (1997), section 4: the constant-mean-return model, the market model and its
-multi-index extension, and the economic models (CAPM, Fama-French, Carhart) on excess returns.  The
-market-adjusted model fixes :math:`\\alpha=0, \\beta=1` and estimates nothing but the variance.
-
-References
-----------
-MacKinlay, A. C. (1997). Event studies in economics and finance. *Journal of Economic Literature*, 35(1),
-13-39.
+The classes, :func:`~eventstudy.estimation.fit.estimate` and :class:`~eventstudy.estimation.fit.StackedFit` are
+importable from here too (``eventstudy.estimation.models.MarketModel`` is a public path).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar, Literal
+from collections.abc import Mapping
+from typing import Any
 
-import numpy as np
-
-from eventstudy.estimation.fit import (  # the engine, here too: eventstudy.estimation.models.estimate is a public path
-    StackedFit,
-    estimate,
+from eventstudy.estimation.base import RISK_FREE, DataNeeds, NormalReturnModel
+from eventstudy.estimation.fit import StackedFit, estimate
+from eventstudy.estimation.garch import Egarch, Garch, GjrGarch
+from eventstudy.estimation.linear import (
+    CAPM,
+    Carhart4,
+    ConstantMean,
+    Dimson,
+    FamaFrench3,
+    FamaFrench5,
+    MarketAdjusted,
+    MarketModel,
+    MultiIndexModel,
+    ScholesWilliams,
 )
 
 __all__ = [
     "NormalReturnModel",
+    "DataNeeds",
     "ConstantMean",
     "MarketAdjusted",
     "MarketModel",
@@ -39,369 +44,21 @@ __all__ = [
     "FamaFrench3",
     "FamaFrench5",
     "Carhart4",
+    "Garch",
+    "GjrGarch",
+    "Egarch",
+    "REGISTRY",
     "MODELS",
+    "RISK_FREE",
     "get_model",
+    "model_names",
+    "from_state",
     "StackedFit",
     "estimate",
 ]
 
-#: the factor table's column of the daily risk-free return
-RISK_FREE = "RF"
-
-
-# --------------------------------------------------------------------------------------------------------
-# model specifications
-# --------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NormalReturnModel:
-    """Base class of the normal-return models.
-
-    A model says which columns of the regressor table it uses and whether returns are taken in excess of
-    the risk-free rate.  ``market`` is the tuple of benchmark names the study was given (for example
-    ``("SPY",)`` or ``("SPY", "SOXX")``).
-    """
-
-    name: ClassVar[str] = ""
-    label: ClassVar[str] = ""
-    #: the factor file the model needs (``"ff3"``, ``"ff5"``, ``"carhart"``), or None
-    factor_set: ClassVar[Literal["ff3", "ff5", "carhart", "momentum"] | None] = None
-    #: subtract the risk-free rate from the firm's return
-    excess: ClassVar[bool] = False
-    #: estimate parameters by least squares (False: only the residual variance is estimated)
-    estimated: ClassVar[bool] = True
-    intercept: bool = True
-
-    def regressors(self, market: tuple[str, ...]) -> tuple[str, ...]:
-        """Columns of the regressor table used as explanatory variables (constant excluded)."""
-        return ()
-
-    def excess_regressors(self, market: tuple[str, ...]) -> tuple[str, ...]:
-        """Regressors from which the risk-free rate is subtracted (market returns, not factor spreads)."""
-        return ()
-
-    def offset(self, market: tuple[str, ...]) -> str | None:
-        """A column subtracted from the firm's return with a fixed coefficient of one, or None."""
-        return None
-
-    def needs_risk_free(self) -> bool:
-        """True when returns are taken in excess of the risk-free rate."""
-        return self.excess
-
-    def param_names(self, market: tuple[str, ...]) -> tuple[str, ...]:
-        """Names of the estimated coefficients, in the order of :attr:`StackedFit.params`."""
-        names = tuple(f"beta_{name}" for name in self.regressors(market))
-        return (("alpha",) if self.intercept else ()) + names
-
-    def regressor_names(self, market: tuple[str, ...]) -> tuple[str, ...]:
-        """Labels of the regressor columns (the design's, in order)."""
-        return self.regressors(market)
-
-    def design_columns(
-        self, columns: list[np.ndarray], names: tuple[str, ...], market: tuple[str, ...], length: int
-    ) -> np.ndarray:
-        """The regressor matrix (T, P) on one exchange's sessions from the series :meth:`regressors` names."""
-        if not columns:
-            return np.zeros((length, 0))
-        return np.column_stack(columns)
-
-    def from_sums(self, sums, intercept: bool):
-        """Estimates from the window sums when the model is not OLS on its design (None: OLS)."""
-        return None
-
-    def validate_market(self, market: tuple[str, ...]) -> None:
-        """Raise ``ValueError`` when the benchmarks do not fit the model."""
-
-    def describe(self, market: tuple[str, ...]) -> str:
-        """One line for tables and reports, e.g. ``market model (SPY)``."""
-        return f"{self.label} ({', '.join(market)})"
-
-
-@dataclass(frozen=True)
-class ConstantMean(NormalReturnModel):
-    r""":math:`R_{it} = \mu_i + \varepsilon_{it}` (MacKinlay 1997, eq. 1)."""
-
-    name: ClassVar[str] = "constant-mean"
-    label: ClassVar[str] = "constant-mean model"
-
-    def describe(self, market: tuple[str, ...]) -> str:
-        return self.label
-
-
-@dataclass(frozen=True)
-class MarketAdjusted(NormalReturnModel):
-    r"""Market-adjusted returns: :math:`AR_{it} = R_{it} - R_{mt}` (Brown & Warner 1985).
-
-    No parameter is estimated (:math:`\alpha=0,\ \beta=1`); the estimation window gives only
-    :math:`\hat\sigma^2_i`, the sample variance of :math:`R_{it}-R_{mt}` with :math:`T_i-1` degrees of freedom,
-    so there is no prediction-error term in the variance of abnormal returns.
-    """
-
-    name: ClassVar[str] = "market-adjusted"
-    label: ClassVar[str] = "market-adjusted returns"
-    estimated: ClassVar[bool] = False
-    intercept: bool = False
-
-    def offset(self, market):
-        return market[0]
-
-    def validate_market(self, market):
-        _one_benchmark(self, market)
-
-
-@dataclass(frozen=True)
-class MarketModel(NormalReturnModel):
-    r""":math:`R_{it} = \alpha_i + \beta_i R_{mt} + \varepsilon_{it}` (MacKinlay 1997, eq. 2)."""
-
-    name: ClassVar[str] = "market"
-    label: ClassVar[str] = "market model"
-
-    def regressors(self, market):
-        return (market[0],)
-
-    def validate_market(self, market):
-        _one_benchmark(self, market)
-
-
-@dataclass(frozen=True)
-class MultiIndexModel(NormalReturnModel):
-    r""":math:`R_{it} = \alpha_i + \sum_k \beta_{ik} R_{kt} + \varepsilon_{it}` for several indices.
-
-    The market plus an industry index (for example SPY and SOXX) is MacKinlay's (1997, section 4.3)
-    multifactor model; the industry beta absorbs the sector's move, so the abnormal return is the firm's own.
-    """
-
-    name: ClassVar[str] = "multi-index"
-    label: ClassVar[str] = "multi-index model"
-
-    def regressors(self, market):
-        return tuple(market)
-
-    def validate_market(self, market):
-        if len(market) < 2:
-            raise ValueError(
-                "The multi-index model needs two or more benchmarks, e.g. market=['SPY', 'SOXX']. "
-                f"Got market={list(market)!r}; use model='market' for one benchmark."
-            )
-
-
-@dataclass(frozen=True)
-class Dimson(NormalReturnModel):
-    r"""Market model with leads and lags of the market (Dimson 1979), for non-synchronous trading.
-
-    .. math::
-
-        R_{it} = \alpha_i + \sum_{k=-K}^{K} \beta_{ik} R_{m,t+k} + \varepsilon_{it},
-        \qquad \hat\beta_i^{D} = \sum_{k=-K}^{K} \hat\beta_{ik}
-
-    estimated by OLS on the estimation window (default :math:`K=1`).  :math:`t` counts the security's own
-    sessions, so for a Tokyo listing against a US index taken on the same date (``align_benchmarks=
-    "same-date"``), :math:`R_{m,t-1}` is the US return of the previous Tokyo session's date.  Event-window
-    abnormal returns use every coefficient with the market returns around each event day,
-    :math:`AR_{it} = R_{it} - \hat\alpha_i - \sum_k \hat\beta_{ik} R_{m,t+k}`, so MacKinlay's prediction-error
-    variance applies as for any OLS model; :attr:`~eventstudy.results.results.EventStudyResults.params` reports the
-    summed beta as ``beta_dimson``.  An estimation or event day needs all :math:`2K+1` market returns.
-
-    References
-    ----------
-    Dimson, E. (1979). Risk measurement when shares are subject to infrequent trading. *Journal of
-    Financial Economics*, 7(2), 197-226.
-    """
-
-    name: ClassVar[str] = "dimson"
-    label: ClassVar[str] = "Dimson market model"
-    lags: int = 1
-
-    def __post_init__(self) -> None:
-        if isinstance(self.lags, bool) or not isinstance(self.lags, int) or self.lags < 1:
-            raise ValueError(f"The 'lags' parameter must be a whole number of sessions, 1 or more. Got {self.lags!r}.")
-
-    @property
-    def shifts(self) -> tuple[int, ...]:
-        """:math:`k` of each column: the market return of session :math:`t+k`."""
-        return tuple(range(-self.lags, self.lags + 1))
-
-    def regressors(self, market):
-        return (market[0],) * len(self.shifts)
-
-    def regressor_names(self, market):
-        return tuple(_shifted_name(market[0], k) for k in self.shifts)
-
-    def param_names(self, market):
-        return ("alpha",) + tuple(f"beta_{name}" for name in self.regressor_names(market))
-
-    def design_columns(self, columns, names, market, length):
-        series = columns[0]
-        out = np.full((len(series), len(self.shifts)), np.nan)
-        for j, k in enumerate(self.shifts):
-            if k < 0:
-                out[-k:, j] = series[:k]
-            elif k > 0:
-                out[:-k, j] = series[k:]
-            else:
-                out[:, j] = series
-        return out
-
-    def derived(self, params: np.ndarray) -> dict[str, np.ndarray]:
-        """``beta_dimson``, the summed beta."""
-        return {"beta_dimson": params[:, 1:].sum(axis=1)}
-
-    def validate_market(self, market):
-        _one_benchmark(self, market)
-
-    def describe(self, market):
-        return f"{self.label} ({market[0]}, {self.lags} lead(s) and lag(s))"
-
-
-def _shifted_name(name: str, k: int) -> str:
-    return name if k == 0 else f"{name}_{'lag' if k < 0 else 'lead'}{abs(k)}"
-
-
-@dataclass(frozen=True)
-class ScholesWilliams(Dimson):
-    r"""Market model with the Scholes & Williams (1977) beta, for non-synchronous trading.
-
-    .. math::
-
-        \hat\beta_i^{SW} = \frac{\hat\beta_i^{-} + \hat\beta_i^{0} + \hat\beta_i^{+}}{1 + 2\hat\rho_m},
-        \qquad \hat\alpha_i^{SW} = \bar R_i - \hat\beta_i^{SW}\bar R_m
-
-    where :math:`\hat\beta_i^{k}` is the slope of the simple regression of :math:`R_{it}` on
-    :math:`R_{m,t+k}` (:math:`k=-1,0,1`), :math:`\hat\rho_m` the first-order autocorrelation of the market
-    return (the sample correlation of :math:`R_{mt}` and :math:`R_{m,t-1}`), and the means run over the
-    estimation days on which :math:`R_{m,t-1}, R_{mt}, R_{m,t+1}` all exist (Scholes & Williams drop the first
-    and last day for the same reason).  Event-window abnormal returns are
-    :math:`AR_{it} = R_{it} - \hat\alpha_i^{SW} - \hat\beta_i^{SW} R_{mt}`.  Their variance uses the market
-    model's formula, :math:`\hat\sigma^2_i(1 + 1/T_i + (R_{mt}-\bar R_m)^2/\sum(R_{m\tau}-\bar R_m)^2)` with
-    :math:`\hat\sigma^2_i` the variance of :math:`R_{it} - \hat\alpha_i^{SW} - \hat\beta_i^{SW}R_{mt}` over the
-    estimation days (:math:`T_i-2` degrees of freedom): an approximation, since the paper derives no
-    prediction-error variance for its estimator.  ``params`` reports ``beta_sw``.
-
-    References
-    ----------
-    Scholes, M., & Williams, J. (1977). Estimating betas from nonsynchronous data. *Journal of Financial
-    Economics*, 5(3), 309-327.
-    """
-
-    name: ClassVar[str] = "scholes-williams"
-    label: ClassVar[str] = "Scholes-Williams market model"
-    lags: int = 1
-
-    def __post_init__(self) -> None:
-        if self.lags != 1:
-            raise ValueError(
-                "The Scholes-Williams beta uses one lag and one lead; use model=Dimson(lags=...) for more."
-            )
-
-    def derived(self, params):
-        return {"beta_sw": params[:, 2]}
-
-    def describe(self, market):
-        return f"{self.label} ({market[0]})"
-
-    def from_sums(self, sums, intercept: bool):
-        r"""The SW estimates from the window sums of the Dimson design :math:`(R_{m,t-1}, R_{mt}, R_{m,t+1})`.
-
-        Returns params ``(alpha, 0, beta_SW, 0)`` (so the event-window design reads only :math:`R_{mt}`),
-        the market model's :math:`(X'X)^{-1}` embedded in the same positions, :math:`\hat\sigma^2` and the
-        identified mask.
-        """
-        n = sums.n.astype(float)
-        t = np.maximum(n, 1.0)
-        ybar, zbar = sums.sy / t, sums.sz / t[:, None]
-        szz = sums.szz - t[:, None, None] * zbar[:, :, None] * zbar[:, None, :]
-        szy = sums.szy - t[:, None] * zbar * ybar[:, None]
-        syy = sums.syy - t * ybar**2
-        var = np.diagonal(szz, axis1=1, axis2=2)
-        ok = (sums.n > 3) & (var > 0).all(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            slopes = szy / var  # beta^-, beta^0, beta^+
-            rho = szz[:, 0, 1] / np.sqrt(var[:, 0] * var[:, 1])
-            beta = slopes.sum(axis=1) / (1.0 + 2.0 * rho)
-            alpha = ybar - beta * zbar[:, 1]
-            ssr = syy - 2 * beta * szy[:, 1] + beta**2 * var[:, 1]  # residuals of y - alpha - beta m_t
-            sigma2 = np.clip(ssr, 0.0, None) / np.maximum(sums.n - 2, 1)
-        ok &= np.isfinite(beta) & (np.abs(1.0 + 2.0 * rho) > 1e-12)
-        params = np.zeros((len(n), 4))
-        params[:, 0], params[:, 2] = alpha, beta
-        xtx_inv = np.zeros((len(n), 4, 4))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            xtx_inv[:, 0, 0] = 1.0 / t + zbar[:, 1] ** 2 / var[:, 1]
-            xtx_inv[:, 0, 2] = xtx_inv[:, 2, 0] = -zbar[:, 1] / var[:, 1]
-            xtx_inv[:, 2, 2] = 1.0 / var[:, 1]
-        return params, xtx_inv, sigma2, ok, sums.n - 2
-
-
-@dataclass(frozen=True)
-class CAPM(MarketModel):
-    r"""CAPM on excess returns: :math:`R_{it}-R_{ft} = \beta_i (R_{mt}-R_{ft}) + \varepsilon_{it}`.
-
-    MacKinlay (1997, section 4.2): the Sharpe-Lintner CAPM restricts the intercept to zero, so by default
-    none is estimated; ``CAPM(intercept=True)`` gives the unrestricted excess-return market model.  The
-    risk-free rate is the ``RF`` column of the factor table (French's daily T-bill return) unless the study is
-    given its own.
-    """
-
-    name: ClassVar[str] = "capm"
-    label: ClassVar[str] = "CAPM"
-    excess: ClassVar[bool] = True
-    intercept: bool = False
-
-    def excess_regressors(self, market):
-        return (market[0],)
-
-
-@dataclass(frozen=True)
-class FamaFrench3(NormalReturnModel):
-    r""":math:`R_{it}-R_{ft} = \alpha_i + b_i\,MKT_t + s_i\,SMB_t + h_i\,HML_t + \varepsilon_{it}`.
-
-    Fama & French (1993) daily factors from Kenneth French's data library, in decimals; ``MKT`` is
-    French's ``Mkt-RF``, so the study's ``market`` argument is not used by this model.
-    """
-
-    name: ClassVar[str] = "ff3"
-    label: ClassVar[str] = "Fama-French 3-factor model"
-    factor_set: ClassVar[Literal["ff3", "ff5", "carhart", "momentum"] | None] = "ff3"
-    excess: ClassVar[bool] = True
-    factors: ClassVar[tuple[str, ...]] = ("Mkt-RF", "SMB", "HML")
-
-    def regressors(self, market):
-        return self.factors
-
-    def describe(self, market):
-        return self.label
-
-
-@dataclass(frozen=True)
-class FamaFrench5(FamaFrench3):
-    r"""Fama & French (2015) five factors: Mkt-RF, SMB, HML, RMW, CMA, on excess returns."""
-
-    name: ClassVar[str] = "ff5"
-    label: ClassVar[str] = "Fama-French 5-factor model"
-    factor_set: ClassVar[Literal["ff3", "ff5", "carhart", "momentum"] | None] = "ff5"
-    factors: ClassVar[tuple[str, ...]] = ("Mkt-RF", "SMB", "HML", "RMW", "CMA")
-
-
-@dataclass(frozen=True)
-class Carhart4(FamaFrench3):
-    r"""Carhart (1997) four factors: the Fama-French three plus momentum (``Mom``), on excess returns."""
-
-    name: ClassVar[str] = "carhart"
-    label: ClassVar[str] = "Carhart 4-factor model"
-    factor_set: ClassVar[Literal["ff3", "ff5", "carhart", "momentum"] | None] = "carhart"
-    factors: ClassVar[tuple[str, ...]] = ("Mkt-RF", "SMB", "HML", "Mom")
-
-
-def _one_benchmark(model: NormalReturnModel, market: tuple[str, ...]) -> None:
-    if len(market) != 1:
-        raise ValueError(
-            f"The {model.label} takes one benchmark. Got market={list(market)!r}; "
-            "use model='multi-index' to regress on several indices."
-        )
-
-
-MODELS: dict[str, type[NormalReturnModel]] = {
+#: every normal-return model, by its name, in the order the documentation lists them
+REGISTRY: dict[str, type[NormalReturnModel]] = {
     cls.name: cls
     for cls in (
         ConstantMean,
@@ -414,44 +71,75 @@ MODELS: dict[str, type[NormalReturnModel]] = {
         FamaFrench3,
         FamaFrench5,
         Carhart4,
+        Garch,
+        GjrGarch,
+        Egarch,
     )
 }
-_ALIASES = {
-    "mean": "constant-mean",
-    "constant_mean": "constant-mean",
-    "market-model": "market",
-    "market_model": "market",
-    "market_adjusted": "market-adjusted",
-    "multi_index": "multi-index",
-    "fama-french-3": "ff3",
-    "fama-french-5": "ff5",
-    "carhart4": "carhart",
-    "ff4": "carhart",
-    "scholes_williams": "scholes-williams",
-    "sw": "scholes-williams",
-}
+#: the registry under its older name
+MODELS = REGISTRY
+
+
+def _spellings() -> dict[str, tuple[type[NormalReturnModel], Mapping[str, Any]]]:
+    """Every accepted name (lower case): the class and the arguments it is built with."""
+    out: dict[str, tuple[type[NormalReturnModel], Mapping[str, Any]]] = {}
+
+    def add(spelling: str, cls: type[NormalReturnModel], kwargs: Mapping[str, Any]) -> None:
+        if spelling.lower() in out:  # a name must select one model: fail on import, not on a user's study
+            raise RuntimeError(f"The model name {spelling!r} is claimed by two models of the registry.")
+        out[spelling.lower()] = (cls, kwargs)
+
+    for name, cls in REGISTRY.items():
+        add(name, cls, {})
+        for alias in vars(cls).get("aliases", ()):  # a subclass does not inherit its parent's aliases
+            add(alias, cls, {})
+        for variant, kwargs in cls.variants().items():
+            add(variant, cls, kwargs)
+    return out
+
+
+_SPELLINGS = _spellings()
+
+
+def model_names(*, variants: bool = True) -> tuple[str, ...]:
+    """The registry's model names, and (``variants=True``) the names that build one with arguments
+    (``"garch-t"``); aliases are not listed.  The CLI, the study file and the docs list these."""
+    names = list(REGISTRY)
+    if variants:
+        names += [v for cls in REGISTRY.values() for v in cls.variants()]
+    return tuple(names)
 
 
 def get_model(model: str | NormalReturnModel) -> NormalReturnModel:
-    """Return a model instance from its name (``"market"``, ``"ff3"``, ...) or pass an instance through."""
+    """Return a model instance from its name (``"market"``, ``"ff3"``, ``"garch-t"``, an alias) or pass an
+    instance through.
+
+    Raises
+    ------
+    TypeError
+        ``model`` is neither a string nor a :class:`~eventstudy.estimation.base.NormalReturnModel`.
+    ValueError
+        An unknown name; the message lists the known ones.
+    """
     if isinstance(model, NormalReturnModel):
         return model
     if not isinstance(model, str):
         raise TypeError(
             f"The 'model' parameter must be a model name or a NormalReturnModel. Got {type(model).__name__} instead."
         )
-    key = _ALIASES.get(model.lower(), model.lower())
-    if "garch" in key:  # the GARCH family lives in eventstudy.estimation.garch (arch is imported only when fitted)
-        from eventstudy.estimation.garch import (  # here: garch imports this module (MarketModel), a cycle
-            GARCH_MODELS,
-            GARCH_T_ALIASES,
-        )
+    found = _SPELLINGS.get(model.strip().lower())
+    if found is None:
+        raise ValueError(f"The 'model' parameter must be one of {model_names()}. Got {model!r} instead.")
+    cls, kwargs = found
+    return cls(**kwargs)
 
-        if key in GARCH_T_ALIASES:
-            return GARCH_MODELS[GARCH_T_ALIASES[key]](dist="t")
-        if key in GARCH_MODELS:
-            return GARCH_MODELS[key]()
-    if key not in MODELS:
-        names = (*MODELS, "garch", "gjr-garch", "egarch", "garch-t", "gjr-garch-t", "egarch-t")
-        raise ValueError(f"The 'model' parameter must be one of {names}. Got {model!r} instead.")
-    return MODELS[key]()
+
+def from_state(state: Mapping[str, Any]) -> NormalReturnModel:
+    """The model a :meth:`NormalReturnModel.state() <eventstudy.estimation.base.NormalReturnModel.state>` dict
+    describes, its class found in :data:`REGISTRY` by ``state["name"]``."""
+    if not isinstance(state, Mapping) or "name" not in state:
+        raise TypeError(f"A model state must be a mapping with a 'name'. Got {state!r} instead.")
+    cls = REGISTRY.get(state["name"])
+    if cls is None:
+        raise ValueError(f"Saved model {state['name']!r} is not one of {tuple(REGISTRY)}.")
+    return cls.from_state(state)

@@ -33,7 +33,6 @@ of Business*, 53(1), 61-65.
 
 from __future__ import annotations
 
-import copy
 import warnings
 from typing import cast
 
@@ -43,6 +42,7 @@ import pandas as pd
 from eventstudy.data import default_source
 from eventstudy.estimation.loading import given_returns, required_span
 from eventstudy.estimation.provenance import describe_source
+from eventstudy.estimation.spec import FitSpec
 from eventstudy.exceptions import DataQualityWarning, DataSourceError
 from eventstudy.foundation.tails import chi2_sf, f_sf, norm_sf
 from eventstudy.foundation.validation import check_choice, check_window
@@ -362,24 +362,28 @@ def volatility_tests(table: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------------
 
 
-def load_volumes(study, firm_events: pd.DataFrame, spec) -> tuple[pd.DataFrame, dict, dict[str, str]]:
-    """Log volumes of the securities and benchmarks: from ``study.returns`` (a frame of volumes) or read as
-    the ``Volume`` field of ``study.source``.  Returns ``(log volumes, source info, failures)`` as the
-    returns loader does."""
+def load_volumes(
+    firm_events: pd.DataFrame, spec: FitSpec, *, volumes: pd.DataFrame | None = None, source=None
+) -> tuple[pd.DataFrame, dict, dict[str, str]]:
+    """Log volumes of the securities and benchmarks: the caller's ``volumes`` (a frame of volumes, given as the
+    study's ``returns=``) or the ``Volume`` field read from ``source`` (default
+    :func:`eventstudy.default_source`).  Returns ``(log volumes, source info, failures)`` as the returns loader
+    does."""
     benchmarks = list(dict.fromkeys(b for names in firm_events["benchmarks"] for b in names))
     needed = list(dict.fromkeys([*pd.unique(firm_events["ticker"]), *benchmarks]))
     failures: dict[str, str] = {}
-    if study.returns is not None:
-        if not isinstance(study.returns, pd.DataFrame):
+    if volumes is not None:
+        if not isinstance(volumes, pd.DataFrame):
             raise TypeError(
                 "With outcome='volume' the 'returns' parameter must be a DataFrame of daily volumes (one column "
-                f"per ticker). Got {type(study.returns).__name__} instead."
+                f"per ticker). Got {type(volumes).__name__} instead."
             )
-        volumes = study.returns
         info = {"kind": "volumes given by the caller", "columns": list(map(str, volumes.columns))}
     else:
-        source = study.source if study.source is not None else default_source()
-        start, end = required_span(firm_events, spec.estimation_window, spec.event_window, spec.calendars)
+        source = source if source is not None else default_source()
+        start, end = required_span(
+            firm_events, spec.estimation_window, spec.event_window, spec.calendars, spec.model.needs()
+        )
         volumes = source.get_prices(needed, start, end, field="Volume", missing="skip")
         failures = dict(volumes.attrs.get("eventstudy_failures", {}))
         lacking = {b: failures[b] for b in benchmarks if b in failures}
@@ -452,14 +456,12 @@ class VolatilityResults:
         )
 
 
-def fit_volatility(study) -> VolatilityResults:
-    """Fit ``study`` on returns and load High/Low (when prices come from a source) for the range ratio."""
-    returns_study = copy.copy(study)
-    returns_study.outcome = "returns"
-    res = returns_study.fit()
-    if study.returns is not None:
+def volatility_results(res, *, returns_given: bool, source=None) -> VolatilityResults:
+    """A returns study's :class:`VolatilityResults`, with High/Low loaded from ``source`` (default
+    :func:`eventstudy.default_source`) for the range ratio when the study read prices, not given returns."""
+    if returns_given:
         return VolatilityResults(res, None, "returns were given, not prices")
-    source = study.source if study.source is not None else default_source()
+    source = source if source is not None else default_source()
     tickers = list(pd.unique(res.firm_events["ticker"]))
     sessions = res.sessions
     prices = source.get_prices(tickers, sessions.min(), sessions.max(), fields=["High", "Low"], missing="skip")

@@ -14,15 +14,20 @@ from typing import Literal
 import pandas as pd
 
 from eventstudy.data.base import Field
-from eventstudy.estimation.models import NormalReturnModel
+from eventstudy.estimation.base import NormalReturnModel
 from eventstudy.time.layout import CalendarSpec, Layout, MarketSpec
 
 __all__ = ["FitSpec"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class FitSpec:
-    """An :class:`~eventstudy.results.study.EventStudy`'s settings, validated once for one fit."""
+    """An :class:`~eventstudy.results.study.EventStudy`'s settings, validated once for one fit and frozen.
+
+    Every field is final when the spec is built (``return_kind`` is already that of the caller's returns,
+    ``outcome`` the study's); a variant is a new spec (``dataclasses.replace(spec, outcome="returns")``).
+    Nothing below the results layer sees the study object: the loaders take this spec and plain values.
+    """
 
     model: NormalReturnModel
     markets: MarketSpec

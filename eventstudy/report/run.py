@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.data import CsvSource, PriceSource, default_source
+from eventstudy.estimation.models import DataNeeds, get_model
 from eventstudy.exceptions import SessionAssumptionWarning
 from eventstudy.report.config import ReportConfig
 from eventstudy.report.provenance import describe_source
@@ -170,7 +171,12 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
         source = _keeping(CsvSource(config.prices_dir)) if config.prices_dir else default_source()
     specs = config.specifications
     needed = list(dict.fromkeys([*config.tickers, *(t for _, bench, _ in specs for t in bench)]))
-    start, end = required_span(events[["day0"]], config.estimation_window, config.event_window, calendar)
+    # the widest leads and lags of the models fitted (Dimson's market returns around each day)
+    lags = max((get_model(model).needs().lags for _, _, model in specs), default=0)
+    leads = max((get_model(model).needs().leads for _, _, model in specs), default=0)
+    start, end = required_span(
+        events[["day0"]], config.estimation_window, config.event_window, calendar, DataNeeds(lags=lags, leads=leads)
+    )
     prices = source.get_prices(needed, start, end, field=config.price_field)
     rets = to_returns(prices, config.return_kind, calendar=calendar)
     bar.update()

@@ -344,13 +344,8 @@ class EventStudyResults:
         """Estimated coefficients, residual standard deviation and estimation-window size per firm-event."""
         fit = self._fit
         table = self._labels()
-        names = self._model.param_names(self._market)
-        for j, name in enumerate(names):
-            table[name] = fit.params[:, j]
-        derived = getattr(self._model, "derived", None)
-        if derived is not None:  # summed betas of the non-synchronous-trading models
-            for name, values in derived(fit.params).items():
-                table[name] = values
+        for name, values in self._model.param_table(fit, self._market).items():
+            table[name] = values
         table["sigma"] = np.sqrt(fit.sigma2)
         table["n_obs"] = fit.n_obs
         lo, hi = fit.estimation_window
@@ -565,12 +560,7 @@ class EventStudyResults:
                 {c: "pct" for c in by_firm.columns if c.startswith("CAR")}
                 | {c: "{:.2f}" for c in by_firm.columns if c.startswith("t ")}
                 | {c: "p" for c in by_firm.columns if c.startswith("p ")},
-                caption=_cut(len(by_firm), max_rows, "res.car()")
-                + getattr(
-                    self._model,
-                    "t_note",
-                    "t: MacKinlay (1997) prediction-error-corrected t with T-K degrees of freedom.",
-                ),
+                caption=_cut(len(by_firm), max_rows, "res.car()") + self._model.t_note,
             ),
             Table(
                 "Tests across firm-events",

@@ -16,7 +16,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -27,10 +27,9 @@ from eventstudy.estimation.design import build_frames, build_layout
 from eventstudy.estimation.drops import dropped_table, unestimable, unplaceable
 from eventstudy.estimation.firmevents import event_clusters, place
 from eventstudy.estimation.firmevents import firm_events as make_firm_events
-from eventstudy.estimation.fit import estimate
 from eventstudy.estimation.loading import load_returns, required_span
 from eventstudy.estimation.models import NormalReturnModel, get_model
-from eventstudy.estimation.outcomes import OUTCOMES, fit_volatility, load_volumes, volume_reason
+from eventstudy.estimation.outcomes import OUTCOMES, load_volumes, volatility_results, volume_reason
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.estimation.provenance import provenance as data_provenance
 from eventstudy.estimation.spec import FitSpec
@@ -194,11 +193,15 @@ class EventStudy:
         announced by one :class:`~eventstudy.exceptions.DroppedFirmEventsWarning`; when none is left,
         :class:`~eventstudy.exceptions.EstimationError` is raised with the list.
         """
-        outcome = check_choice("outcome", self.outcome, OUTCOMES)
-        if outcome == "volatility":
-            return fit_volatility(self)
         spec = self._validated()
-        spec.outcome = outcome
+        if spec.outcome == "volatility":  # the returns study, then its volatility ratios
+            res = self._fit(replace(spec, outcome="returns"))
+            return volatility_results(res, returns_given=self.returns is not None, source=self.source)
+        return self._fit(spec)
+
+    def _fit(self, spec: FitSpec) -> EventStudyResults:
+        """The fit of a returns or volume study on the frozen ``spec``: plain values go down, never ``self``."""
+        outcome = spec.outcome
         failures: dict[str, str] = {}
         firm_events = make_firm_events(self.events, self.tickers)
         explicit = self.unknown_session
@@ -210,9 +213,9 @@ class EventStudy:
         firm_events["benchmarks"] = firm_events["ticker"].map(of)
         spec.check_models(firm_events)
         if outcome == "volume":
-            returns, source_info, failures = load_volumes(self, firm_events, spec)
+            returns, source_info, failures = load_volumes(firm_events, spec, volumes=self.returns, source=self.source)
         else:
-            returns, source_info, failures = load_returns(self, firm_events, spec)
+            returns, source_info, failures = load_returns(firm_events, spec, returns=self.returns, source=self.source)
         layout = build_layout(firm_events, returns, spec)
         frames = build_frames(returns, layout, spec, self.factors, self.risk_free)
         catalog = catalog_positions(self.catalog, self.events, firm_events, spec.calendars, layout)
@@ -224,22 +227,12 @@ class EventStudy:
         firm, day0 = layout.locate(firm_events["ticker"], firm_events["day0"])
         reasons = unplaceable(firm_events, firm, day0, layout, spec, failures)
         keep = reasons.isna().to_numpy()
-        fit = estimate(
-            data,
-            day0[keep],
-            firm[keep],
-            spec.estimation_window,
-            spec.event_window,
-            intercept=spec.model.intercept and spec.model.estimated,
-            estimated=spec.model.estimated,
-            model=spec.model,
-        )
+        fit = spec.model.fit(data, day0[keep], firm[keep], spec.estimation_window, spec.event_window)
         reasons.loc[keep] = unestimable(fit, frames, layout, spec)
         fit = fit.take(reasons.loc[keep].isna().to_numpy())
         keep = reasons.isna().to_numpy()
-        refit = getattr(spec.model, "refit", None)  # models fitted by likelihood (GARCH) start from OLS
-        if refit is not None and fit.n:
-            fit, why = refit(fit)
+        if fit.n:  # a second stage (GARCH's likelihood) starts from the least-squares fit
+            fit, why = spec.model.refit(fit)
             reasons.loc[keep] = why
             fit = fit.take(reasons.loc[keep].isna().to_numpy())
             keep = reasons.isna().to_numpy()
@@ -285,6 +278,8 @@ class EventStudy:
 
     # ----------------------------------------------------------------------------------------------------
     def _validated(self) -> FitSpec:
+        """The study's settings checked once, as the frozen :class:`FitSpec` every step reads."""
+        outcome = check_choice("outcome", self.outcome, OUTCOMES)
         estimation_window, event_window = check_windows(self.estimation_window, self.event_window)
         model = get_model(self.model)
         markets = MarketSpec(self.market)
@@ -312,7 +307,16 @@ class EventStudy:
             calendars=calendars,
             align=check_choice("align_benchmarks", self.align_benchmarks, ("refuse", "same-date")),
             min_obs=int(min_obs),
-            return_kind=check_choice("return_kind", self.return_kind, ("simple", "log")),
+            return_kind=self._return_kind(outcome),
             price_field=self.price_field,
             exclude_events=bool(self.exclude_events),
+            outcome=outcome,
         )
+
+    def _return_kind(self, outcome: str) -> Literal["simple", "log"]:
+        """``return_kind``, or the kind the caller's returns state in ``attrs`` (volumes have none)."""
+        kind = cast(Literal["simple", "log"], check_choice("return_kind", self.return_kind, ("simple", "log")))
+        if outcome == "volume" or not isinstance(self.returns, pd.DataFrame):
+            return kind
+        stated = self.returns.attrs.get("return_kind", kind)
+        return cast(Literal["simple", "log"], check_choice("returns.attrs['return_kind']", stated, ("simple", "log")))

@@ -133,6 +133,27 @@ def test_egarch_parameters_equal_direct_arch_fit(returns, events):
     assert "Savickas" in str(res.summary())
 
 
+def test_volatility_parameters_are_columns_of_res_params(returns, events):
+    """res.params holds the mean's alpha and beta and arch's volatility parameters, each equal to a direct fit."""
+    res = es.EventStudy(events, returns=returns, market="SPY", model="gjr-garch-t", estimation_window=WINDOW).fit()
+    params = res.params
+    assert list(params.columns[params.columns.get_loc("alpha") :][:7]) == [
+        "alpha", "beta_SPY", "omega", "alpha[1]", "gamma[1]", "beta[1]", "nu"
+    ]  # fmt: skip
+    for row, ticker in enumerate(res.firm_events["ticker"]):
+        frame = returns[[ticker, "SPY"]].dropna()
+        pos = frame.index.get_loc(EVENT_DAY)
+        window = frame.iloc[pos + WINDOW[0] : pos + WINDOW[1] + 1]
+        direct = arch_model(
+            100 * window[ticker].to_numpy(), x=100 * window[["SPY"]].to_numpy(), mean="LS", o=1, dist="t"
+        ).fit(disp="off")
+        expected = direct.params.to_numpy()
+        assert params.loc[row, "alpha"] == pytest.approx(expected[0] / 100, rel=1e-6)
+        assert params.loc[row, "beta_SPY"] == pytest.approx(expected[1], rel=1e-6)
+        for name, value in zip(["omega", "alpha[1]", "gamma[1]", "beta[1]", "nu"], expected[2:]):
+            assert params.loc[row, name] == pytest.approx(value, rel=1e-6)
+
+
 def test_a_fit_that_does_not_converge_reports_the_optimizer_message():
     from eventstudy.estimation.garch import fit_one
 

@@ -6,12 +6,15 @@ Vectorized vs loop: rtol 1e-10.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
 
 import eventstudy as es
+from eventstudy.estimation.base import NormalReturnModel
 from eventstudy.estimation.models import StackedFit, estimate
 from eventstudy.estimation.panel import AlignedData
 
@@ -41,6 +44,96 @@ RTOL = 1e-10
 )
 def test_get_model_by_name_and_alias(name, cls):
     assert type(es.get_model(name)) is cls
+
+
+REGISTERED = {
+    "constant-mean": es.ConstantMean,
+    "market-adjusted": es.MarketAdjusted,
+    "market": es.MarketModel,
+    "multi-index": es.MultiIndexModel,
+    "dimson": es.Dimson,
+    "scholes-williams": es.ScholesWilliams,
+    "capm": es.CAPM,
+    "ff3": es.FamaFrench3,
+    "ff5": es.FamaFrench5,
+    "carhart": es.Carhart4,
+    "garch": es.Garch,
+    "gjr-garch": es.GjrGarch,
+    "egarch": es.Egarch,
+}
+
+
+def test_one_registry_holds_every_model_garch_included():
+    from eventstudy.estimation.models import REGISTRY, model_names
+
+    assert REGISTRY == REGISTERED
+    assert model_names() == (*REGISTERED, "garch-t", "gjr-garch-t", "egarch-t")
+    for name, cls in REGISTERED.items():
+        assert issubclass(cls, NormalReturnModel) and type(es.get_model(name)) is cls
+    assert es.get_model("EGARCH-t") == es.Egarch(dist="t")
+
+
+@pytest.mark.parametrize(("alias", "cls"), [("sw", es.ScholesWilliams), ("market-model", es.MarketModel)])
+def test_aliases_are_the_class_own_not_inherited(alias, cls):
+    """CAPM and Garch subclass MarketModel; 'market-model' still selects the market model."""
+    assert type(es.get_model(alias)) is cls
+
+
+def test_the_interface_cannot_be_instantiated_without_regressors():
+    with pytest.raises(TypeError, match="abstract"):
+        NormalReturnModel()  # type: ignore[abstract]
+
+
+def test_unknown_model_lists_every_registered_name():
+    with pytest.raises(ValueError, match="Got 'garch-x' instead") as caught:
+        es.get_model("garch-x")
+    for name in (*REGISTERED, "egarch-t"):
+        assert repr(name) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        *[cls() for cls in REGISTERED.values()],
+        es.Dimson(lags=3),
+        es.CAPM(intercept=True),
+        es.Garch(dist="t", min_obs=150, workers=1, progress=False),
+    ],
+    ids=repr,
+)
+def test_state_is_json_and_rebuilds_the_model(model):
+    from eventstudy.estimation.models import from_state
+
+    state = json.loads(json.dumps(model.state()))
+    assert from_state(state) == model and type(from_state(state)) is type(model)
+    assert type(model).from_state(state) == model
+
+
+def test_state_of_another_model_or_an_unknown_name_is_refused():
+    from eventstudy.estimation.models import from_state
+
+    with pytest.raises(ValueError, match="cannot be rebuilt as MarketModel"):
+        es.MarketModel.from_state(es.Dimson().state())
+    with pytest.raises(ValueError, match="'arima' is not one of"):
+        from_state({"name": "arima", "fields": {}})
+    with pytest.raises(ValueError, match=r"fields \['lags'\]"):
+        es.MarketModel.from_state({"name": "market", "fields": {"lags": 2}})
+
+
+@pytest.mark.parametrize(
+    ("model", "lags", "leads", "factors"),
+    [
+        (es.MarketModel(), 0, 0, None),
+        (es.Dimson(), 1, 1, None),
+        (es.Dimson(lags=3), 3, 3, None),
+        (es.ScholesWilliams(), 1, 1, None),
+        (es.Carhart4(), 0, 0, "carhart"),
+        (es.Garch(), 0, 0, None),
+    ],
+)
+def test_models_declare_the_data_they_need(model, lags, leads, factors):
+    needs = model.needs()
+    assert (needs.lags, needs.leads, needs.factors) == (lags, leads, factors)
 
 
 def test_get_model_passes_instances_through_and_rejects_other_types():
