@@ -117,6 +117,10 @@ class NormalReturnModel:
         """One line for tables and reports, e.g. ``market model (SPY)``."""
         return f"{self.label} ({', '.join(market)})"
 
+    def fit_type(self) -> type[StackedFit]:
+        """The fitted record this model's studies hold (what a saved fit is rebuilt as)."""
+        return StackedFit
+
 
 @dataclass(frozen=True)
 class ConstantMean(NormalReturnModel):
