@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -736,8 +735,7 @@ class EventStudyResults:
         cut long tables at ``max_rows``; the files do not).  The files are written aside and moved into place
         together: a failure leaves earlier files whole."""
         kwargs.setdefault("max_rows", 2**62)
-        frames = {_file_name(table.title): table.data for table in self.summary(**kwargs).tables}
-        return storage.write_csvs(frames, directory, index=False)
+        return self.summary(**kwargs).to_csv(directory)
 
     # --- state, saving and exporting (the formats are eventstudy.results.storage's) ------------------------
     def _state(self) -> dict[str, Any]:
@@ -963,10 +961,6 @@ _STATA_LABELS = {
     "window_end": "last day of the CAR window",
 }
 _STATA_SE = {"ar": "standard error of the abnormal return", "car": "standard error of the CAR"}
-
-
-def _file_name(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_") or "table"
 
 
 def _model_state(model: NormalReturnModel) -> dict[str, Any]:

@@ -39,8 +39,9 @@ import numpy as np
 import pandas as pd
 
 from eventstudy import __version__
-from eventstudy.data.atomic import files_aside, staged_folder
+from eventstudy.data.atomic import staged_folder
 from eventstudy.exceptions import SavedResultsError
+from eventstudy.foundation.files import files_aside
 
 __all__ = ["FORMAT_VERSION", "MANIFEST", "save", "load", "write_stata", "write_csvs"]
 
