@@ -302,3 +302,49 @@ def test_copied_folders_load_and_stray_staging_is_not_left(saved, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(saved, copy)
     es.load(copy)  # a save holds no machine's path: a copied folder loads
+
+
+# --------------------------------------------------------------------------------------------------------
+# every model and outcome: save/load, Stata and R give the direct path's numbers
+# --------------------------------------------------------------------------------------------------------
+
+STUDIES = {
+    "market": {},
+    "constant-mean": {"model": "constant-mean"},
+    "market-adjusted": {"model": "market-adjusted"},
+    "multi-index": {"model": "multi-index", "market": ["SPY", "SOXX"]},
+    "dimson": {"model": "dimson"},
+    "scholes-williams": {"model": "scholes-williams"},
+    "capm": {"model": "capm", "factors": "ff3"},
+    "ff3": {"model": "ff3", "factors": "ff3"},
+    "ff5": {"model": "ff5", "factors": "ff5"},
+    "carhart": {"model": "carhart", "factors": "carhart"},
+    "volume": {"outcome": "volume"},
+}
+
+
+@pytest.mark.slow  # eleven fits on the shared prices, about 15 s
+@pytest.mark.parametrize("study", list(STUDIES))
+def test_every_model_and_outcome_round_trips_and_exports(study, events, prices_dir, factors_dir, tmp_path):
+    options = {"market": "SPY", **STUDIES[study]}
+    if "factors" in options:
+        options["factors"] = es.load_factors(options["factors"], path=factors_dir, start="2023-06-01")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.EventStudyWarning)
+        res = es.EventStudy(events, source=es.CsvSource(prices_dir), **options).fit()
+    back = es.load(res.save(tmp_path / "saved"))
+    assert back.model == res.model and back.settings == res.settings
+    for window in WINDOWS:
+        pd.testing.assert_frame_equal(back.car(window), res.car(window), check_exact=True)
+        pd.testing.assert_frame_equal(back.bhar(window), res.bhar(window), check_exact=True)
+    pd.testing.assert_frame_equal(back.tests(WINDOWS), res.tests(WINDOWS), check_exact=True)
+    for name in ("ar", "params", "dropped", "firm_events"):
+        pd.testing.assert_frame_equal(getattr(back, name), getattr(res, name), check_exact=True, obj=name)
+    assert str(back) == str(res)
+    # the exports hold the same numbers to the last bit: Stata doubles, and R's CSV at 17 significant digits
+    want = pd.concat([res.car(w) for w in WINDOWS], ignore_index=True)
+    stata = pd.read_stata(back.to_stata(tmp_path / "car.dta", windows=WINDOWS))
+    r_car = pd.read_csv(back.to_r(tmp_path / "r", windows=WINDOWS)[1], keep_default_na=False, na_values=["NA"])
+    for column in ("car", "se", "t", "pvalue"):
+        np.testing.assert_array_equal(stata[column].to_numpy(), want[column].to_numpy())
+        np.testing.assert_array_equal(r_car[column].to_numpy(), want[column].to_numpy())
