@@ -24,6 +24,7 @@ from eventstudy.exceptions import (
     EventStudyError,
     EventStudyWarning,
     EventWindowError,
+    SavedResultsError,
     SessionAssumptionWarning,
 )
 
@@ -62,13 +63,13 @@ _LAZY: dict[str, str] = {
     "EventStudyResults": "eventstudy.results.results",
     "compare": "eventstudy.results.results",
     # other outcomes: volume and volatility
-    "VolatilityResults": "eventstudy.estimation.outcomes",
+    "VolatilityResults": "eventstudy.results.results",
     "abnormal_volatility": "eventstudy.estimation.outcomes",
     "log_volume": "eventstudy.estimation.outcomes",
     "parkinson_variance": "eventstudy.estimation.outcomes",
     "volatility_tests": "eventstudy.estimation.outcomes",
     "outcome_rows": "eventstudy.report.outcomes",
-    "load": "eventstudy.results.storage",
+    "load": "eventstudy.results.results",
     # intraday event windows
     "IntradayStudy": "eventstudy.intraday.study",
     "IntradayResults": "eventstudy.intraday.study",
@@ -103,6 +104,7 @@ __all__ = sorted(
         "EventStudyError",
         "EventStudyWarning",
         "EventWindowError",
+        "SavedResultsError",
         "SessionAssumptionWarning",
     ]
 )
@@ -131,7 +133,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         get_model,
     )
     from eventstudy.estimation.outcomes import (
-        VolatilityResults,
         abnormal_volatility,
         log_volume,
         parkinson_variance,
@@ -145,8 +146,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eventstudy.intraday.study import IntradayResults, IntradayStudy, bar_returns, session_gaps
     from eventstudy.plotting import plot_ar, plot_car, plot_car_heatmap, plot_intraday, plot_prices
     from eventstudy.report.outcomes import outcome_rows
-    from eventstudy.results.results import EventStudyResults, compare, market_shocks
-    from eventstudy.results.storage import load
+    from eventstudy.results.results import EventStudyResults, VolatilityResults, compare, load, market_shocks
     from eventstudy.results.study import EventStudy
     from eventstudy.time.calendar import TradingCalendar
     from eventstudy.time.currency import to_currency

@@ -14,6 +14,7 @@ __all__ = [
     "EventWindowError",
     "EventCatalogError",
     "EstimationError",
+    "SavedResultsError",
     "EventStudyWarning",
     "DataQualityWarning",
     "DroppedFirmEventsWarning",
@@ -66,6 +67,15 @@ class EstimationError(EventStudyError, ValueError):
 
     def __init__(self, message: str, dropped=None):
         self.dropped = dropped
+        super().__init__(message)
+
+
+class SavedResultsError(EventStudyError, ValueError):
+    """A saved results folder cannot be loaded as it is: a file changed, truncated or missing, a manifest
+    edited or damaged, or written in another format version.  ``path`` is the file at fault."""
+
+    def __init__(self, message: str, *, path=None):
+        self.path = path
         super().__init__(message)
 
 

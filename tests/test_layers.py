@@ -210,10 +210,6 @@ def test_imports_point_down_the_layers(module):
     assert not upward, f"{module} (layer {layer(module)}) imports a higher layer: {upward}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="models<->garch and results<->storage are cut by the model registry and the results' own state (issue 19), landing next",
-)
 def test_no_two_modules_import_each_other():
     assert cycles(import_graph()) == []
 

@@ -23,8 +23,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from eventstudy.data._store import _fsync_dir  # the one directory fsync, the cache's
+from eventstudy.foundation.files import files_aside  # files among the user's own: exports
 
-__all__ = ["staged_folder", "leftovers"]
+__all__ = ["staged_folder", "leftovers", "files_aside"]
 
 
 def _pid_alive(pid: int) -> bool:

@@ -181,6 +181,10 @@ class NormalReturnModel(ABC):
         the reason it could not be used.  By default the fit as it is, every firm-event kept."""
         return fit, np.full(fit.n, None, dtype=object)
 
+    def fit_type(self) -> type[StackedFit]:
+        """The fitted record this model's studies hold (what a saved fit is rebuilt as)."""
+        return StackedFit
+
     # ----------------------------------------------------------------------------------------------------
     # the parameter table
     # ----------------------------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ __all__ = [
     "abnormal_volatility",
     "parkinson_variance",
     "volatility_tests",
+    "range_variances",
 ]
 
 OUTCOMES = ("returns", "volume", "volatility")
@@ -415,56 +416,12 @@ def volume_reason(reason: str | None) -> str | None:
     return reason.replace("returns", "log volumes").replace("return ", "volume ").replace("return;", "volume;")
 
 
-class VolatilityResults:
-    """What ``EventStudy(..., outcome="volatility").fit()`` returns: the returns study and its volatility ratios.
-
-    Attributes
-    ----------
-    returns : EventStudyResults
-        The returns study whose abnormal returns are squared (``res.returns.car()`` etc. as usual).
-    range_variance : DataFrame or None
-        Parkinson's daily variance of each ticker when High/Low prices were loaded.
-    """
-
-    def __init__(self, returns, range_variance: pd.DataFrame | None = None, note: str = "") -> None:
-        self.returns = returns
-        self.range_variance = range_variance
-        self.note = note
-
-    def table(self, window: tuple[int, int] | None = None, *, method: str = "squared-ar") -> pd.DataFrame:
-        """Per firm-event ratios and tests (:func:`abnormal_volatility`)."""
-        if method == "range" and self.range_variance is None:
-            raise ValueError(
-                "method='range' needs High and Low prices, which this study did not load"
-                f"{' (' + self.note + ')' if self.note else ''}. Fit with source= a price source that has them."
-            )
-        return abnormal_volatility(self.returns, window, method=method, range_variance=self.range_variance)
-
-    def tests(self, window: tuple[int, int] | None = None, *, method: str = "squared-ar") -> pd.DataFrame:
-        """Pooled tests across firm-events (:func:`volatility_tests`)."""
-        return volatility_tests(self.table(window, method=method))
-
-    @property
-    def dropped(self) -> pd.DataFrame:
-        return self.returns.dropped
-
-    def __repr__(self) -> str:
-        table = self.table()
-        columns = ["event_id", "ticker", "ratio", "pvalue_F", "pvalue_rank", "car", "t"]
-        return "Abnormal volatility (event-window mean squared AR / estimation variance)\n" + table[columns].to_string(
-            index=False, float_format=lambda v: f"{v:.4g}"
-        )
-
-
-def volatility_results(res, *, returns_given: bool, source=None) -> VolatilityResults:
-    """A returns study's :class:`VolatilityResults`, with High/Low loaded from ``source`` (default
-    :func:`eventstudy.default_source`) for the range ratio when the study read prices, not given returns."""
-    if returns_given:
-        return VolatilityResults(res, None, "returns were given, not prices")
-    source = source if source is not None else default_source()
-    tickers = list(pd.unique(res.firm_events["ticker"]))
-    sessions = res.sessions
-    prices = source.get_prices(tickers, sessions.min(), sessions.max(), fields=["High", "Low"], missing="skip")
+def range_variances(source, tickers, start, end) -> pd.DataFrame:
+    """Parkinson's daily range variance (:func:`parkinson_variance`) of ``tickers`` from ``start`` to ``end``,
+    read as the High and Low fields of the price source ``source``; a ticker without them gets NaN and one
+    :class:`~eventstudy.exceptions.DataQualityWarning` names it."""
+    tickers = list(tickers)
+    prices = source.get_prices(tickers, start, end, fields=["High", "Low"], missing="skip")
     lacking = [t for t in tickers if ("High", t) not in prices.columns]
     # the columns are (field, ticker): one field is a frame of tickers
     high = cast(pd.DataFrame, prices["High"]) if len(prices.columns) else pd.DataFrame(index=prices.index)
@@ -477,4 +434,4 @@ def volatility_results(res, *, returns_given: bool, source=None) -> VolatilityRe
             DataQualityWarning,
             stacklevel=3,
         )
-    return VolatilityResults(res, parkinson_variance(high, low))
+    return parkinson_variance(high, low)

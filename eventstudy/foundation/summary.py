@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from eventstudy.foundation.files import files_aside
+
 __all__ = ["Summary", "Table", "format_table", "format_value", "window_label"]
 
 
@@ -154,13 +156,14 @@ class Summary:
 
     # -- csv -------------------------------------------------------------------------------------------
     def to_csv(self, directory: str | Path) -> list[Path]:
-        """Write each table at full precision to ``directory/<table-title>.csv``; return the paths."""
+        """Write each table at full precision to ``directory/<table-title>.csv``; return the paths.
+
+        Every file is written aside and the files are moved into place together when all are complete
+        (:func:`eventstudy.foundation.files.files_aside`): a failure leaves the earlier files whole."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for table in self.tables:
-            name = re.sub(r"[^a-z0-9]+", "_", table.title.lower()).strip("_") or "table"
-            path = directory / f"{name}.csv"
-            table.data.to_csv(path, index=False)
-            paths.append(path)
+        names = [re.sub(r"[^a-z0-9]+", "_", table.title.lower()).strip("_") or "table" for table in self.tables]
+        paths = [directory / f"{name}.csv" for name in names]
+        with files_aside(paths) as temps:
+            for table, temp in zip(self.tables, temps):
+                table.data.to_csv(temp, index=False)
         return paths

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,14 +13,18 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.estimation.contamination import Hits, with_hits
-from eventstudy.estimation.models import NormalReturnModel, StackedFit
+from eventstudy.estimation.models import NormalReturnModel, StackedFit, get_model
+from eventstudy.estimation.outcomes import abnormal_volatility, volatility_tests
 from eventstudy.estimation.panel import gather
 from eventstudy.estimation.quality import comparison_labels
+from eventstudy.exceptions import SavedResultsError
 from eventstudy.foundation.summary import Summary, Table, window_label
 from eventstudy.foundation.tails import t_sf
 from eventstudy.foundation.validation import check_choice, check_window
+from eventstudy.results import storage
+from eventstudy.results.state import record_from_state, record_state
 
-__all__ = ["EventStudyResults", "compare", "market_shocks", "adjust_pvalues"]
+__all__ = ["EventStudyResults", "VolatilityResults", "compare", "market_shocks", "adjust_pvalues", "load"]
 
 
 class EventStudyResults:
@@ -59,6 +65,8 @@ class EventStudyResults:
         return_kind: str = "simple",
         name: str | None = None,
         contamination: Hits | None = None,
+        range_variance: pd.DataFrame | None = None,
+        volatility_note: str = "",
     ) -> None:
         for array in (raw, offset):
             array.flags.writeable = False
@@ -77,11 +85,13 @@ class EventStudyResults:
         self._return_kind = return_kind
         self._name = name
         self._hits = contamination  # contaminated_by and overlaps, as offsets until a table shows them
+        self._range_variance = range_variance
+        self._volatility_note = volatility_note
         self._frozen = True
 
     def __setattr__(self, key, value):
         if getattr(self, "_frozen", False):
-            raise AttributeError("EventStudyResults is immutable; fit a new EventStudy to change it.")
+            raise AttributeError(f"{type(self).__name__} is immutable; fit a new EventStudy to change it.")
         super().__setattr__(key, value)
 
     # --- facts ----------------------------------------------------------------------------------------
@@ -190,8 +200,10 @@ class EventStudyResults:
             return_kind=self._return_kind,
             name=self._name,
             contamination=self._hits,
+            range_variance=self._range_variance,
+            volatility_note=self._volatility_note,
         )
-        return EventStudyResults(**(parts | changes))
+        return type(self)(**(parts | changes))
 
     @staticmethod
     def _selected(table: pd.DataFrame, event_ids, tickers) -> pd.Series:
@@ -322,6 +334,34 @@ class EventStudyResults:
         table = pd.DataFrame(rows)
         table.insert(len(table.columns) - 3, "measure", "bhar")
         return table
+
+    # --- abnormal volatility ----------------------------------------------------------------------------
+    @property
+    def range_variance(self) -> pd.DataFrame | None:
+        """Parkinson's daily range variance of each ticker (dates x tickers), when High/Low prices were loaded
+        (``outcome="volatility"`` with a price source); None otherwise."""
+        return None if self._range_variance is None else self._range_variance.copy()
+
+    def volatility(self, window: tuple[int, int] | None = None, *, method: str = "squared-ar") -> pd.DataFrame:
+        r"""Abnormal volatility of each firm-event over ``window``: event-window variance over estimation variance.
+
+        ``method="squared-ar"``: :math:`VR_i = \frac{1}{L}\sum_{t\in W} AR_{it}^2 / \hat\sigma^2_i \sim F(L, T_i-K)`
+        with a rank p-value among the estimation window's :math:`L`-day means; ``method="range"``: Parkinson's
+        (1980) High/Low range ratio (needs :attr:`range_variance`).  See
+        :func:`eventstudy.estimation.outcomes.abnormal_volatility` for the formulas and references.
+        """
+        if method == "range" and self._range_variance is None:
+            note = f" ({self._volatility_note})" if self._volatility_note else ""
+            raise ValueError(
+                f"method='range' needs High and Low prices, which this study did not load{note}. Fit with "
+                "outcome='volatility' and source= a price source that has them."
+            )
+        return abnormal_volatility(self, window, method=method, range_variance=self._range_variance)
+
+    def volatility_tests(self, window: tuple[int, int] | None = None, *, method: str = "squared-ar") -> pd.DataFrame:
+        """Pooled tests of :meth:`volatility`'s ratios across firm-events
+        (:func:`eventstudy.estimation.outcomes.volatility_tests`: chi-squared sum and mean rank p-value)."""
+        return volatility_tests(self.volatility(window, method=method))
 
     @property
     def aar(self) -> pd.DataFrame:
@@ -546,7 +586,7 @@ class EventStudyResults:
                 "Returns",
                 f"{self._settings.get('return_kind', 'simple')} returns, {self._settings.get('calendar', '')} calendar",
             )
-            if self._settings.get("outcome", "returns") == "returns"
+            if self._settings.get("outcome", "returns") != "volume"
             else ("Outcome", f"log(volume + 1), {self._settings.get('calendar', '')} calendar"),
         ]
         by_firm = self._car_table(windows)
@@ -577,6 +617,18 @@ class EventStudyResults:
                     {"stat": "{:.3f}", "pvalue": "p"},
                     caption=_cut(len(clusters), max_rows, "res.tests()")
                     + "Dates with two firm-events or more with a CAR; res.tests() also lists the others.",
+                )
+            )
+        if self._settings.get("outcome") == "volatility":
+            shown = self.volatility()[["event_id", "ticker", "ratio", "pvalue_F", "pvalue_rank"]]
+            tables.append(
+                Table(
+                    "Abnormal volatility over the event window",
+                    shown.head(max_rows),
+                    {"ratio": "{:.3f}", "pvalue_F": "p", "pvalue_rank": "p"},
+                    caption=_cut(len(shown), max_rows, "res.volatility()")
+                    + "ratio: mean squared AR over the residual variance, F(L, T-K) one-sided; rank: among the "
+                    "estimation window's L-day means.",
                 )
             )
         if self.n > 1:
@@ -668,38 +720,257 @@ class EventStudyResults:
         """The summary as LaTeX tabulars."""
         return self.summary(**kwargs).to_latex()
 
-    def to_csv(self, directory, **kwargs) -> list:
+    def to_csv(self, directory, **kwargs) -> list[Path]:
         """Write the summary's tables at full precision as CSV files into ``directory``, every row (the displays
-        cut long tables at ``max_rows``; the files do not)."""
+        cut long tables at ``max_rows``; the files do not).  The files are written aside and moved into place
+        together: a failure leaves earlier files whole."""
         kwargs.setdefault("max_rows", 2**62)
         return self.summary(**kwargs).to_csv(directory)
 
-    # --- saving and exporting (eventstudy.results.storage) ---------------------------------------------------------
-    def save(self, path) -> Path:
+    # --- state, saving and exporting (the formats are eventstudy.results.storage's) ------------------------
+    def _state(self) -> dict[str, Any]:
+        """The results as plain parts: ``meta`` (JSON-able values, tuples and timestamps allowed), ``arrays``
+        (NumPy arrays by name) and ``tables`` (DataFrames by name); :meth:`_from_state` builds them back.
+
+        Raises
+        ------
+        ValueError
+            When the model is not one of eventstudy's registered models (a load could not rebuild it).
+        """
+        fit_meta, arrays = record_state(self._fit, "fit.")
+        arrays = arrays | {"raw": self._raw, "offset": self._offset}
+        tables = {
+            "firm_events": self.firm_events,
+            "dropped": self._dropped,
+            "sessions": pd.DataFrame({"session": self._sessions}),
+        }
+        if self._range_variance is not None:
+            frame = self._range_variance.copy()
+            frame.columns = [str(c) for c in frame.columns]
+            tables["range_variance"] = frame.reset_index(names="__index__")
+        meta = {
+            "class": type(self).__name__,
+            "name": self._name,
+            "model": _model_state(self._model),
+            "market": tuple(self._market),
+            "regressor_names": tuple(self._regressor_names),
+            "return_kind": self._return_kind,
+            "settings": self.settings,
+            "provenance": self.provenance,
+            "fit": fit_meta,
+            "sessions_name": self._sessions.name,
+            "volatility": {
+                "note": self._volatility_note,
+                "index_name": None if self._range_variance is None else self._range_variance.index.name,
+                "columns_name": None if self._range_variance is None else self._range_variance.columns.name,
+            },
+        }
+        return {"meta": meta, "arrays": arrays, "tables": tables}
+
+    @classmethod
+    def _from_state(cls, state: Mapping[str, Any]) -> EventStudyResults:
+        """The results :meth:`_state` laid out (of the class that was saved: a volatility study stays one).
+
+        Raises
+        ------
+        SavedResultsError
+            When a part is missing or unknown, or the model is not one this eventstudy knows.
+        """
+        meta, arrays, tables = state["meta"], state["arrays"], state["tables"]
+        unknown, missing = sorted(set(meta) - _META), sorted(_META - set(meta))
+        if unknown or missing:
+            raise SavedResultsError(
+                "the saved results "
+                + (
+                    f"have the field(s) {unknown} this version does not know (a newer eventstudy wrote them) "
+                    if unknown
+                    else ""
+                )
+                + (f"lack the field(s) {missing}" if missing else "")
+            )
+        for name in ("firm_events", "dropped", "sessions"):
+            if name not in tables:
+                raise SavedResultsError(f"the saved results lack the table {name!r}")
+        classes = {c.__name__: c for c in (EventStudyResults, VolatilityResults)}
+        if meta["class"] not in classes:
+            raise SavedResultsError(f"the saved results are a {meta['class']!r}, which this version does not know")
+        model = _model_from_state(meta["model"])
+        fit = record_from_state(model.fit_type(), meta["fit"], arrays, "fit.")
+        range_variance = None
+        if "range_variance" in tables:
+            range_variance = (
+                tables["range_variance"].set_index("__index__").rename_axis(meta["volatility"]["index_name"])
+            )
+            range_variance.columns = pd.Index(  # tickers, as fitted
+                list(range_variance.columns), dtype=object, name=meta["volatility"]["columns_name"]
+            )
+        return classes[meta["class"]](
+            fit=fit,
+            firm_events=tables["firm_events"],
+            dropped=tables["dropped"],
+            sessions=pd.DatetimeIndex(tables["sessions"]["session"], name=meta["sessions_name"]),
+            raw=arrays["raw"],
+            offset=arrays["offset"],
+            regressor_names=meta["regressor_names"],
+            model=model,
+            market=meta["market"],
+            settings=meta["settings"],
+            provenance=meta["provenance"],
+            return_kind=meta["return_kind"],
+            name=meta["name"],
+            range_variance=range_variance,
+            volatility_note=meta["volatility"]["note"],
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Write these results to the folder ``path`` as Parquet + JSON (no pickle); ``es.load(path)`` reads them.
 
         The folder keeps every array behind the tables, the settings and the provenance, so the loaded results
-        give the same tables and tests. See :mod:`eventstudy.results.storage`.
+        give the same tables and tests; its manifest holds a format version and the SHA-256 of every file, so
+        a changed, truncated or foreign file is refused on loading.  It is written beside ``path`` and moved
+        into place whole.  See :mod:`eventstudy.results.storage`.
         """
-        from eventstudy.results import (
-            storage,  # storage builds results objects in load(): importing it here breaks the cycle
-        )
+        return storage.save(self._state(), path)
 
-        return storage.save(self, path)
+    def _export_tables(self, windows: Sequence[tuple[int, int]] | None) -> dict[str, pd.DataFrame]:
+        windows = [self.event_window] if windows is None else [check_window("windows", w) for w in windows]
+        day0 = self._firm_events["day0"].reset_index(drop=True)
+        cars = []
+        for window in windows:
+            car = self.car(window)
+            car.insert(2, "day0", day0.to_numpy())
+            cars.append(car)
+        return {"ar": self.ar, "car": pd.concat(cars, ignore_index=True)}
 
     def to_stata(self, path, *, windows: Sequence[tuple[int, int]] | None = None, table: str = "car") -> Path:
-        """Write the CAR table (``table="ar"``: the AR table) as a Stata ``.dta`` file; see
-        :func:`eventstudy.results.storage.to_stata`."""
-        from eventstudy.results import storage  # see save()
+        """Write the CAR table (``table="ar"``: the AR table) as a Stata ``.dta`` file (format 118).
 
-        return storage.to_stata(self, path, windows=windows, table=table)
+        The CAR table stacks ``windows`` (default the event window) with ``window_start`` and ``window_end``
+        and carries ``day0``, the day-0 session as a Stata date to merge on; dates are ``%td``; every variable
+        is labelled.  The file is written beside ``path`` and moved into place: a failure (a full disk)
+        leaves an earlier file whole.
+        """
+        check_choice("table", table, ("car", "ar"))
+        frame = self._export_tables(windows if table == "car" else None)[table]
+        labels = _STATA_LABELS | {"se": _STATA_SE[table]}
+        return storage.write_stata(frame, path, labels=labels)
 
     def to_r(self, directory, *, windows: Sequence[tuple[int, int]] | None = None) -> list[Path]:
-        """Write ``ar.csv`` and ``car.csv`` for R (ISO dates, no index, ``NA`` for missing); see
-        :func:`eventstudy.results.storage.to_r`."""
-        from eventstudy.results import storage  # see save()
+        """Write ``ar.csv`` and ``car.csv`` for R into ``directory``: ISO dates, no index column, ``NA`` for
+        missing values, full precision; ``car.csv`` stacks ``windows`` (default the event window) and carries
+        ``day0``.  ``read.csv("car.csv")`` (or ``readr::read_csv``) reads them without options.  Both files are
+        written aside and moved into place together: a failure leaves the earlier files whole."""
+        return storage.write_csvs(
+            self._export_tables(windows),
+            directory,
+            index=False,
+            na_rep="NA",
+            date_format="%Y-%m-%d",
+            lineterminator="\n",
+            float_format="%.17g",
+        )
 
-        return storage.to_r(self, directory, windows=windows)
+
+class VolatilityResults(EventStudyResults):
+    """What ``EventStudy(..., outcome="volatility").fit()`` returns: the returns study, whose volatility is studied.
+
+    It is an :class:`EventStudyResults` (``car()``, ``tests()``, ``save()`` as for any study) whose summary adds
+    the abnormal-volatility table and which holds :attr:`range_variance` when High/Low prices were loaded.
+    :meth:`table` is :meth:`EventStudyResults.volatility`, and :attr:`returns` the study itself, kept for code
+    written when this class wrapped a returns study.
+    """
+
+    @property
+    def returns(self) -> EventStudyResults:
+        """These results (the returns study whose abnormal returns are squared)."""
+        return self
+
+    def table(self, window: tuple[int, int] | None = None, *, method: str = "squared-ar") -> pd.DataFrame:
+        """Per firm-event ratios and tests: :meth:`EventStudyResults.volatility`."""
+        return self.volatility(window, method=method)
+
+
+def load(path: str | os.PathLike[str]) -> EventStudyResults:
+    """Read results written by :meth:`EventStudyResults.save`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder ``save`` wrote.
+
+    Returns
+    -------
+    EventStudyResults
+        Equal, table for table, to the saved results (a :class:`VolatilityResults` stays one).
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` holds no ``manifest.json``.
+    SavedResultsError
+        When a file was changed, truncated or is missing, the manifest was edited or is damaged, or the folder
+        was written in another format version or with fields this version does not know; the message names
+        the file and the fault (:func:`eventstudy.results.storage.load`).
+    """
+    state = storage.load(path)
+    try:
+        return EventStudyResults._from_state(state)
+    except SavedResultsError as exc:
+        manifest = Path(path) / storage.MANIFEST
+        raise SavedResultsError(f"{manifest}: {exc}. Save the results again.", path=manifest) from exc
+
+
+_META = frozenset(
+    {
+        "class",
+        "name",
+        "model",
+        "market",
+        "regressor_names",
+        "return_kind",
+        "settings",
+        "provenance",
+        "fit",
+        "sessions_name",
+        "volatility",
+    }
+)
+
+_STATA_LABELS = {
+    "event_id": "event id",
+    "ticker": "security (ticker)",
+    "day0": "day 0: first session that could react",
+    "event_time": "trading days relative to day 0",
+    "date": "trading day (session date)",
+    "ar": "abnormal return",
+    "car": "cumulative abnormal return",
+    "t": "t statistic (car / se)",
+    "df": "degrees of freedom of the t statistic",
+    "pvalue": "two-sided p-value",
+    "window_start": "first day of the CAR window",
+    "window_end": "last day of the CAR window",
+}
+_STATA_SE = {"ar": "standard error of the abnormal return", "car": "standard error of the CAR"}
+
+
+def _model_state(model: NormalReturnModel) -> dict[str, Any]:
+    try:
+        registered = get_model(model.name)
+    except ValueError:
+        registered = None
+    if type(registered) is not type(model):
+        raise ValueError(
+            f"The model {type(model).__name__} ({model.name!r}) is not one of eventstudy's registered models, so "
+            "es.load could not rebuild it; export the tables instead (res.to_csv, res.to_r, res.to_stata)."
+        )
+    return {"name": model.name, "fields": {f.name: getattr(model, f.name) for f in dataclasses.fields(model)}}
+
+
+def _model_from_state(spec: Mapping[str, Any]) -> NormalReturnModel:
+    try:
+        return dataclasses.replace(get_model(spec["name"]), **spec["fields"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SavedResultsError(f"the saved model {spec!r} cannot be rebuilt by this eventstudy ({exc})") from exc
 
 
 def market_shocks(market: pd.Series, threshold: float = 4.0) -> pd.DatetimeIndex:

@@ -1,46 +1,63 @@
-"""Saving, loading and exporting results: Parquet plus JSON, never pickle.
+"""The on-disk formats of results: a checked folder of Parquet + JSON (never pickle), Stata and CSV exports.
 
-``res.save(path)`` writes a folder (moved into place whole, like the report):
+This module knows files, not results: :meth:`EventStudyResults.save <eventstudy.results.results.EventStudyResults.save>`
+hands :func:`save` the results' state (``res._state()``: a dict of ``meta`` -- plain values --, ``arrays`` and
+``tables``), and :func:`eventstudy.load` rebuilds the results from what :func:`load` reads back.
 
-- ``manifest.json``: the format version, the model, benchmarks, settings, provenance and the name of the study,
-  the shape and type of every array, and which table columns hold tuples;
-- ``firm_events.parquet``, ``dropped.parquet``, ``sessions.parquet``: the tables;
-- ``arrays/<name>.parquet``: every array behind the tables (the fitted parameters, the aligned returns), one
-  flat column each, reshaped on loading.
+A saved folder holds
 
-``es.load(path)`` rebuilds the same :class:`~eventstudy.results.results.EventStudyResults`: every table and test it
-gives equals the saved object's. Exports for other software: :func:`to_stata` (Stata ``.dta`` of the AR and
-CAR tables, through pandas) and :func:`to_r` (CSV that R's ``read.csv`` reads as it is: ISO dates, no index,
-``NA`` for missing).
+- ``manifest.json``: ``format`` (``"eventstudy-results"``), ``format_version`` (:data:`FORMAT_VERSION`), the
+  ``eventstudy_version`` that wrote it, the results' ``meta`` (model, benchmarks, settings, provenance, the
+  shape of the fit), the shape and type of every array, the columns of every table, and under ``files`` the
+  size and SHA-256 of every other file; ``manifest_sha256`` is the SHA-256 of the manifest itself
+  (``json.dumps(manifest_without_it, indent=1, sort_keys=True)`` in UTF-8), and the file must be exactly
+  that text followed by the checksum's line, so that no byte of it can change unnoticed;
+- ``tables/<name>.parquet``: the tables (firm-events, drops, sessions, ...);
+- ``arrays/<name>.parquet``: every array behind the tables, one flat column each, reshaped on loading.
+
+The folder is written beside the target and moved into place whole (:func:`eventstudy.data.atomic.staged_folder`).
+:func:`load` refuses, with a :class:`~eventstudy.exceptions.SavedResultsError` naming the file and the
+fault, a folder whose manifest is truncated or edited, whose files changed (a checksum or a size differs)
+or are missing, that was written in another format version, or whose manifest holds a field this version
+does not know (a newer writer) or lacks one it needs.
+
+Exports for other software, each written aside and moved into place so that a failure (a full disk) leaves
+the earlier file whole: :func:`write_stata` (Stata ``.dta``, through pandas) and :func:`write_csvs` (CSV files
+into a folder, every file complete or none replaced).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import json
 import os
-import typing
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from eventstudy._version import __version__
-from eventstudy.estimation.fit import StackedFit
-from eventstudy.estimation.models import MODELS
-from eventstudy.foundation.validation import check_choice
-from eventstudy.results.results import EventStudyResults
+from eventstudy.data.atomic import staged_folder
+from eventstudy.exceptions import SavedResultsError
+from eventstudy.foundation.files import files_aside
 
-__all__ = ["FORMAT_VERSION", "save", "load", "to_stata", "to_r"]
+__all__ = ["FORMAT_VERSION", "MANIFEST", "save", "load", "write_stata", "write_csvs"]
 
-#: written into ``manifest.json``; a folder of another version is refused with the version it has
-FORMAT_VERSION = 1
-_MARKER = "manifest.json"
+#: the layout written into ``manifest.json``; version 2 added the checksums and the ``meta`` block
+FORMAT_VERSION = 2
+MANIFEST = "manifest.json"
+_FORMAT = "eventstudy-results"
+#: every field of a manifest of this version, no more and no less
+_FIELDS = frozenset(
+    {"format", "format_version", "eventstudy_version", "meta", "arrays", "tables", "files", "manifest_sha256"}
+)
+_CHUNK = 1 << 20
 
 
 # --------------------------------------------------------------------------------------------------------
-# JSON with tuples and timestamps kept
+# JSON with tuples, timestamps and non-finite floats kept
 # --------------------------------------------------------------------------------------------------------
 
 
@@ -54,7 +71,7 @@ def _encode(value: Any) -> Any:
     if isinstance(value, pd.Timestamp):
         return {"__timestamp__": value.isoformat()}
     if isinstance(value, np.generic):
-        return value.item()
+        return _encode(value.item())
     if isinstance(value, float) and not np.isfinite(value):
         return {"__float__": repr(value)}
     return value
@@ -74,6 +91,18 @@ def _decode(value: Any) -> Any:
     return value
 
 
+def _canonical(body: dict) -> str:
+    return json.dumps(body, indent=1, sort_keys=True, allow_nan=False)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 # --------------------------------------------------------------------------------------------------------
 # arrays and tables as Parquet
 # --------------------------------------------------------------------------------------------------------
@@ -83,12 +112,13 @@ def _write_array(folder: Path, name: str, array: np.ndarray) -> dict:
     array = np.asarray(array)
     if array.dtype == object:
         raise TypeError(f"cannot save the array {name!r} of Python objects (dtype object) without pickle")
-    pd.DataFrame({"value": array.reshape(-1)}).to_parquet(folder / "arrays" / f"{name}.parquet", index=False)
-    return {"shape": list(array.shape), "dtype": array.dtype.str}
+    file = f"arrays/{name}.parquet"
+    pd.DataFrame({"value": array.reshape(-1)}).to_parquet(folder / file, index=False)
+    return {"file": file, "shape": list(array.shape), "dtype": array.dtype.str}
 
 
-def _read_array(folder: Path, name: str, spec: dict) -> np.ndarray:
-    flat = pd.read_parquet(folder / "arrays" / f"{name}.parquet")["value"].to_numpy()
+def _read_array(folder: Path, spec: dict) -> np.ndarray:
+    flat = pd.read_parquet(folder / spec["file"])["value"].to_numpy()
     return flat.astype(np.dtype(spec["dtype"]), copy=False).reshape(spec["shape"])
 
 
@@ -100,63 +130,29 @@ def _write_table(folder: Path, name: str, frame: pd.DataFrame) -> dict:
         if out[column].dtype == object:
             values = out[column].dropna()
             if len(values) and all(isinstance(v, (tuple, list)) for v in values):
-                tuples.append(column)
+                tuples.append(str(column))
                 out[column] = [None if v is None else json.dumps(_encode(tuple(v))) for v in out[column]]
-    out.to_parquet(folder / f"{name}.parquet", index=False)
+    file = f"tables/{name}.parquet"
+    out.to_parquet(folder / file, index=False)
     return {
+        "file": file,
         "tuple_columns": tuples,
         "columns": [str(c) for c in frame.columns],
         "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
     }
 
 
-def _read_table(folder: Path, name: str, spec: dict) -> pd.DataFrame:
-    frame = pd.read_parquet(folder / f"{name}.parquet")
+def _read_table(folder: Path, spec: dict) -> pd.DataFrame:
+    frame = pd.read_parquet(folder / spec["file"])
     for column in spec["tuple_columns"]:
         frame[column] = pd.Series(
             [None if v is None else _decode(json.loads(v)) for v in frame[column]], index=frame.index, dtype=object
         )
-    for column, dtype in spec.get("dtypes", {}).items():
+    for column, dtype in spec["dtypes"].items():
         if column not in spec["tuple_columns"] and str(frame[column].dtype) != dtype:
             # Parquet reads text columns as str and may change a datetime's unit: back to what was saved
             frame[column] = frame[column].astype(object if dtype == "object" else dtype)
     return frame[spec["columns"]]
-
-
-def _dataclass_fields(obj) -> list[dataclasses.Field]:
-    return [f for f in dataclasses.fields(obj) if f.init and not f.name.startswith("_")]
-
-
-def _save_dataclass(obj, folder: Path, prefix: str) -> dict:
-    """The fields of a dataclass of arrays and plain values (nested dataclasses flattened by name)."""
-    out: dict[str, Any] = {"arrays": {}, "values": {}, "nested": {}}
-    for f in _dataclass_fields(obj):
-        value = getattr(obj, f.name)
-        if isinstance(value, np.ndarray):
-            out["arrays"][f.name] = _write_array(folder, f"{prefix}{f.name}", value)
-        elif dataclasses.is_dataclass(value):
-            out["nested"][f.name] = _save_dataclass(value, folder, f"{prefix}{f.name}.")
-        else:
-            out["values"][f.name] = _encode(value)
-    out["type"] = type(obj).__name__
-    return out
-
-
-def _load_dataclass(cls, spec: dict, folder: Path, prefix: str):
-    kwargs: dict[str, Any] = {name: _decode(value) for name, value in spec["values"].items()}
-    for name, array in spec["arrays"].items():
-        kwargs[name] = _read_array(folder, f"{prefix}{name}", array)
-    for name, nested in spec["nested"].items():
-        nested_cls = _nested_class(cls, name)
-        kwargs[name] = _load_dataclass(nested_cls, nested, folder, f"{prefix}{name}.")
-    return cls(**kwargs)
-
-
-def _nested_class(cls, name: str) -> type:
-    resolved = typing.get_type_hints(cls)[name]
-    if not dataclasses.is_dataclass(resolved):
-        raise TypeError(f"{cls.__name__}.{name} is not a dataclass field that can be loaded")
-    return cast(type, resolved)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -164,16 +160,17 @@ def _nested_class(cls, name: str) -> type:
 # --------------------------------------------------------------------------------------------------------
 
 
-def save(res: EventStudyResults, path: str | os.PathLike[str]) -> Path:
-    """Write ``res`` to the folder ``path`` (Parquet + JSON); return the path.
+def save(state: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write a results state (``meta``, ``arrays``, ``tables``) to the folder ``path``; return the path.
 
     The folder is written beside the target and moved into place whole; an existing folder is replaced only
     when it holds an earlier save (a ``manifest.json``), never any other folder.
 
     Parameters
     ----------
-    res : EventStudyResults
-        The results to save.
+    state : mapping
+        ``{"meta": dict of plain values (tuples and timestamps kept), "arrays": {name: ndarray},
+        "tables": {name: DataFrame}}``, as ``EventStudyResults._state()`` gives it.
     path : str or path-like
         The folder to write.
 
@@ -182,92 +179,159 @@ def save(res: EventStudyResults, path: str | os.PathLike[str]) -> Path:
     Path
         ``path``.
     """
-    from eventstudy.data.atomic import (
-        staged_folder,  # here: _atomic imports eventstudy.data (~40 ms), which load() needs not
-    )
-
     target = Path(path)
-    with staged_folder(target, marker=_MARKER) as stage:
-        (stage / "arrays").mkdir(parents=True, exist_ok=True)
-        model = res.model
-        manifest = {
-            "format": "eventstudy-results",
+    with staged_folder(target, marker=MANIFEST) as stage:
+        (stage / "arrays").mkdir()
+        (stage / "tables").mkdir()
+        body: dict[str, Any] = {
+            "format": _FORMAT,
             "format_version": FORMAT_VERSION,
             "eventstudy_version": __version__,
-            "name": res._name,
-            "model": {
-                "name": model.name,
-                "fields": {f.name: _encode(getattr(model, f.name)) for f in _dataclass_fields(model)},
-            },
-            "market": _encode(tuple(res.market)),
-            "regressor_names": _encode(tuple(res._regressor_names)),
-            "return_kind": res._return_kind,
-            "settings": _encode(res.settings),
-            "provenance": _encode(res.provenance),
-            "fit": _save_dataclass(res.fit, stage, "fit."),
-            "raw": _write_array(stage, "raw", res._raw),
-            "offset": _write_array(stage, "offset", res._offset),
-            "tables": {
-                "firm_events": _write_table(stage, "firm_events", res.firm_events),
-                "dropped": _write_table(stage, "dropped", res._dropped),
-            },
-            "sessions": {"name": res._sessions.name, "tz": str(res._sessions.tz) if res._sessions.tz else None},
+            "meta": _encode(dict(state["meta"])),
+            "arrays": {name: _write_array(stage, name, array) for name, array in state["arrays"].items()},
+            "tables": {name: _write_table(stage, name, frame) for name, frame in state["tables"].items()},
         }
-        pd.DataFrame({"session": res._sessions}).to_parquet(stage / "sessions.parquet", index=False)
-        (stage / _MARKER).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        files = [spec["file"] for part in ("arrays", "tables") for spec in body[part].values()]
+        body["files"] = {
+            file: {"bytes": (stage / file).stat().st_size, "sha256": _sha256(stage / file)} for file in files
+        }
+        text = _canonical(body)
+        body["manifest_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+        (stage / MANIFEST).write_text(_canonical(body) + "\n", encoding="utf-8")
     return target
 
 
-def load(path: str | os.PathLike[str]) -> EventStudyResults:
-    """Read results written by :meth:`EventStudyResults.save <eventstudy.results.results.EventStudyResults.save>`.
+def load(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check a folder :func:`save` wrote; return its state (``meta``, ``arrays``, ``tables``).
 
     Parameters
     ----------
     path : str or path-like
-        The folder ``save`` wrote.
+        The folder.
 
     Returns
     -------
-    EventStudyResults
-        Equal, table for table, to the saved results.
+    dict
+        The state, equal to the one saved.
 
     Raises
     ------
     FileNotFoundError
-        When ``path`` has no ``manifest.json``.
-    ValueError
-        When the folder was written in another format version.
+        When ``path`` holds no ``manifest.json`` (not a saved folder).
+    SavedResultsError
+        When the manifest is not valid JSON (truncated), was edited, comes from another format version, holds
+        a field this version does not know or lacks one; or when a file it lists is missing, of another size
+        or checksum (changed or truncated), or unreadable.  The message names the file and the fault.
     """
     folder = Path(path)
-    marker = folder / _MARKER
+    manifest = _read_manifest(folder)
+    checked = []
+    for file, expected in manifest["files"].items():
+        checked.append(file)
+        _check_file(folder, file, expected)
+    state: dict[str, Any] = {"meta": _decode(manifest["meta"]), "arrays": {}, "tables": {}}
+    for part, read in (("arrays", _read_array), ("tables", _read_table)):
+        for name, spec in manifest[part].items():
+            file = spec.get("file") if isinstance(spec, dict) else None
+            if not isinstance(file, str) or file not in checked:
+                raise SavedResultsError(
+                    f"{folder / MANIFEST}: the {part[:-1]} {name!r} has no checked file (its file {file!r} is not "
+                    "listed with a checksum); the folder is damaged. Save the results again.",
+                    path=folder / MANIFEST,
+                )
+            try:
+                state[part][name] = read(folder, spec)
+            except (OSError, ValueError, KeyError, TypeError) as exc:  # pyarrow raises its own ValueError kinds
+                raise SavedResultsError(
+                    f"{folder / file}: cannot be read as the saved {part[:-1]} {name!r} "
+                    f"({type(exc).__name__}: {exc}). Save the results again.",
+                    path=folder / file,
+                ) from exc
+    return state
+
+
+def _read_manifest(folder: Path) -> dict:
+    marker = folder / MANIFEST
     if not marker.is_file():
-        raise FileNotFoundError(f"{folder} holds no saved results (no {_MARKER}); write one with res.save(path)")
-    manifest = json.loads(marker.read_text())
-    if manifest.get("format") != "eventstudy-results" or manifest.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
-            f"{folder} was saved in format {manifest.get('format')!r} version {manifest.get('format_version')!r}; "
-            f"this eventstudy reads version {FORMAT_VERSION}"
+        raise FileNotFoundError(f"{folder} holds no saved results (no {MANIFEST}); write one with res.save(path)")
+    raw = marker.read_bytes()
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SavedResultsError(
+            f"{marker}: not a valid manifest ({exc}); the file is truncated or damaged. Save the results again.",
+            path=marker,
+        ) from exc
+    if not isinstance(manifest, dict):
+        raise SavedResultsError(f"{marker}: not a manifest (a JSON object was expected).", path=marker)
+    if manifest.get("format") != _FORMAT:
+        raise SavedResultsError(
+            f"{marker}: not a saved eventstudy results folder (format {manifest.get('format')!r}).", path=marker
         )
-    spec = manifest["model"]
-    model = MODELS[spec["name"]](**{k: _decode(v) for k, v in spec["fields"].items()})
-    sessions = pd.DatetimeIndex(
-        pd.read_parquet(folder / "sessions.parquet")["session"], name=manifest["sessions"]["name"]
-    )
-    return EventStudyResults(
-        fit=_load_dataclass(StackedFit, manifest["fit"], folder, "fit."),
-        firm_events=_read_table(folder, "firm_events", manifest["tables"]["firm_events"]),
-        dropped=_read_table(folder, "dropped", manifest["tables"]["dropped"]),
-        sessions=sessions,
-        raw=_read_array(folder, "raw", manifest["raw"]),
-        offset=_read_array(folder, "offset", manifest["offset"]),
-        regressor_names=_decode(manifest["regressor_names"]),
-        model=model,
-        market=_decode(manifest["market"]),
-        settings=_decode(manifest["settings"]),
-        provenance=_decode(manifest["provenance"]),
-        return_kind=manifest["return_kind"],
-        name=manifest["name"],
-    )
+    version, writer = manifest.get("format_version"), manifest.get("eventstudy_version", "an unknown version")
+    if version != FORMAT_VERSION:
+        newer = isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION
+        advice = (
+            "Upgrade eventstudy to read it."
+            if newer
+            else "Load it with the eventstudy version that wrote it and save it again, or fit the study again."
+        )
+        raise SavedResultsError(
+            f"{marker}: saved by eventstudy {writer} in format version {version!r}; this eventstudy "
+            f"({__version__}) reads format version {FORMAT_VERSION}. {advice}",
+            path=marker,
+        )
+    unknown = sorted(set(manifest) - _FIELDS)
+    if unknown:
+        raise SavedResultsError(
+            f"{marker}: holds the field(s) {unknown} that format version {FORMAT_VERSION} does not have (written "
+            f"by eventstudy {writer}, this is {__version__}); upgrade eventstudy to read it.",
+            path=marker,
+        )
+    missing = sorted(_FIELDS - set(manifest))
+    if missing:
+        raise SavedResultsError(
+            f"{marker}: lacks the field(s) {missing} of format version {FORMAT_VERSION}; the manifest is "
+            "damaged. Save the results again.",
+            path=marker,
+        )
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    text = _canonical(body)
+    if hashlib.sha256(text.encode()).hexdigest() != manifest["manifest_sha256"] or raw != (
+        _canonical(manifest) + "\n"
+    ).encode("utf-8"):
+        raise SavedResultsError(
+            f"{marker}: its checksum does not match its contents; the manifest was edited or damaged after it "
+            "was saved. Save the results again.",
+            path=marker,
+        )
+    for part in ("meta", "arrays", "tables", "files"):
+        if not isinstance(manifest[part], dict):
+            raise SavedResultsError(f"{marker}: the field {part!r} is not a JSON object.", path=marker)
+    return manifest
+
+
+def _check_file(folder: Path, file: str, expected: Any) -> None:
+    path = folder / file
+    if not isinstance(expected, dict) or set(expected) != {"bytes", "sha256"}:
+        raise SavedResultsError(f"{folder / MANIFEST}: the entry of {file!r} under 'files' is malformed.", path=path)
+    if Path(file).is_absolute() or ".." in Path(file).parts:
+        raise SavedResultsError(f"{folder / MANIFEST}: the file {file!r} lies outside the folder.", path=path)
+    if not path.is_file():
+        raise SavedResultsError(f"{path}: missing from the saved folder. Save the results again.", path=path)
+    size = path.stat().st_size
+    if size != expected["bytes"]:
+        raise SavedResultsError(
+            f"{path}: {size} bytes where {expected['bytes']} were saved (truncated or changed). "
+            "Save the results again.",
+            path=path,
+        )
+    if _sha256(path) != expected["sha256"]:
+        raise SavedResultsError(
+            f"{path}: its SHA-256 differs from the one saved in {MANIFEST}; the file was changed or damaged "
+            "after it was saved. Save the results again.",
+            path=path,
+        )
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -275,84 +339,62 @@ def load(path: str | os.PathLike[str]) -> EventStudyResults:
 # --------------------------------------------------------------------------------------------------------
 
 
-def _export_tables(res: EventStudyResults, windows) -> dict[str, pd.DataFrame]:
-    windows = [res.event_window] if windows is None else [tuple(w) for w in windows]
-    car = pd.concat([res.car(w).assign(window_start=w[0], window_end=w[1]) for w in windows], ignore_index=True)
-    return {"ar": res.ar, "car": car}
+def write_stata(frame: pd.DataFrame, path: str | os.PathLike[str], *, labels: Mapping[str, str]) -> Path:
+    """Write ``frame`` as a Stata ``.dta`` file (format 118, through :meth:`pandas.DataFrame.to_stata`).
 
-
-def to_stata(res: EventStudyResults, path: str | os.PathLike[str], *, windows=None, table: str = "car") -> Path:
-    """Write the CAR (or AR) table of ``res`` as a Stata ``.dta`` file (through :meth:`pandas.DataFrame.to_stata`).
+    The file is written beside ``path`` and moved into place: a failure leaves an earlier file whole.  Text
+    columns become Stata strings (missing as ``""``), datetime columns Stata daily dates (``%td``).
 
     Parameters
     ----------
-    res : EventStudyResults
+    frame : DataFrame
     path : str or path-like
         The ``.dta`` file.
-    windows : list of (int, int), optional
-        CAR windows, stacked with ``window_start`` and ``window_end`` columns (default: the event window).
-    table : {"car", "ar"}
-        Which table.
+    labels : mapping
+        A variable label for every column (at most 80 characters each).
 
     Returns
     -------
     Path
-        ``path``. Dates are Stata daily dates (``%td``); variable labels say what each column is.
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        When a column has no label.
     """
-    check_choice("table", table, ("car", "ar"))
-    frame = _export_tables(res, windows if table == "car" else None)[table]
-    frame = frame.copy()
-    for column in frame.columns:
-        if frame[column].dtype == object or str(frame[column].dtype) in ("str", "string"):
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
-    dates = {c: "td" for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
-    labels = {
-        "event_id": "event id",
-        "ticker": "security",
-        "event_time": "trading days relative to day 0",
-        "ar": "abnormal return",
-        "car": "cumulative abnormal return",
-        "se": "standard error (MacKinlay 1997)",
-        "t": "t statistic",
-        "pvalue": "two-sided p-value",
-        "window_start": "first day of the CAR window",
-        "window_end": "last day of the CAR window",
-    }
+    unlabelled = [str(c) for c in frame.columns if c not in labels]
+    if unlabelled:
+        raise ValueError(f"No Stata variable label for the column(s) {unlabelled}.")
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or str(out[column].dtype) in ("str", "string"):
+            out[column] = out[column].astype(object).where(out[column].notna(), "").astype(str)
+    dates = {c: "td" for c in out.columns if pd.api.types.is_datetime64_any_dtype(out[c])}
+    for column in dates:
+        if getattr(out[column].dt, "tz", None) is not None:
+            out[column] = out[column].dt.tz_localize(None)  # Stata dates carry no zone
     target = Path(path)
-    frame.to_stata(
-        target,
-        write_index=False,
-        convert_dates=dates,  # type: ignore[arg-type]  # pandas-stubs types the keys as Never
-        variable_labels={k: v for k, v in labels.items() if k in frame.columns},
-        version=118,
-    )
+    with files_aside([target]) as (temp,):
+        out.to_stata(
+            temp,
+            write_index=False,
+            convert_dates=dates,  # type: ignore[arg-type]  # pandas-stubs types the keys as Never
+            variable_labels={str(c): labels[c] for c in out.columns},
+            version=118,
+        )
     return target
 
 
-def to_r(res: EventStudyResults, directory: str | os.PathLike[str], *, windows=None) -> list[Path]:
-    """Write ``ar.csv`` and ``car.csv`` for R: ISO dates, no index column, ``NA`` for missing values.
+def write_csvs(frames: Mapping[str, pd.DataFrame], directory: str | os.PathLike[str], **options: Any) -> list[Path]:
+    """Write each frame to ``directory/<name>.csv`` (``DataFrame.to_csv(path, **options)``); return the paths.
 
-    ``read.csv("car.csv")`` (or ``readr::read_csv``) reads them without options; numbers keep full
-    precision.
-
-    Parameters
-    ----------
-    res : EventStudyResults
-    directory : str or path-like
-        Folder to write into (created).
-    windows : list of (int, int), optional
-        CAR windows, stacked with ``window_start`` and ``window_end`` columns (default: the event window).
-
-    Returns
-    -------
-    list of Path
-        The files written.
+    Every file is written aside first and the files are moved into place only when all are complete, so a
+    failure leaves the earlier files whole and no partial file beside them.
     """
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, frame in _export_tables(res, windows).items():
-        path = folder / f"{name}.csv"
-        frame.to_csv(path, index=False, na_rep="NA", date_format="%Y-%m-%d", lineterminator="\n", float_format="%.17g")
-        paths.append(path)
-    return paths
+    targets = [folder / f"{name}.csv" for name in frames]
+    with files_aside(targets) as temps:
+        for frame, temp in zip(frames.values(), temps):
+            frame.to_csv(temp, **options)
+    return targets

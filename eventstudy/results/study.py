@@ -16,11 +16,12 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 
+from eventstudy.data import default_source
 from eventstudy.data.base import Field
 from eventstudy.estimation.contamination import catalog_positions, excluded_days, flag_contamination
 from eventstudy.estimation.design import build_frames, build_layout
@@ -29,13 +30,13 @@ from eventstudy.estimation.firmevents import event_clusters, place
 from eventstudy.estimation.firmevents import firm_events as make_firm_events
 from eventstudy.estimation.loading import load_returns, required_span
 from eventstudy.estimation.models import NormalReturnModel, get_model
-from eventstudy.estimation.outcomes import OUTCOMES, load_volumes, volatility_results, volume_reason
+from eventstudy.estimation.outcomes import OUTCOMES, load_volumes, range_variances, volume_reason
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.estimation.provenance import provenance as data_provenance
 from eventstudy.estimation.spec import FitSpec
 from eventstudy.exceptions import DroppedFirmEventsWarning, EstimationError
 from eventstudy.foundation.validation import check_choice, check_positive_int, check_windows
-from eventstudy.results.results import EventStudyResults
+from eventstudy.results.results import EventStudyResults, VolatilityResults
 from eventstudy.time.calendar import TradingCalendar
 from eventstudy.time.layout import CalendarSpec, MarketSpec
 
@@ -116,8 +117,9 @@ class EventStudy:
         What is studied (see :mod:`eventstudy.estimation.outcomes`): returns (default); ``"volume"``, abnormal log
         volume (``returns=`` is then a frame of volumes, or the ``Volume`` field is read from ``source``;
         ``model="market"`` regresses on the benchmark's log volume, ``"constant-mean"`` is mean-adjusted);
-        ``"volatility"``, a returns study whose :class:`~eventstudy.estimation.outcomes.VolatilityResults` gives the
-        ratio of event-window to estimation-window variance.
+        ``"volatility"``, a returns study (a :class:`~eventstudy.results.results.VolatilityResults`, which is an
+        :class:`~eventstudy.results.results.EventStudyResults`) whose ``res.volatility()`` gives the ratio of
+        event-window to estimation-window variance, with High/Low range variances loaded from ``source``.
 
     Examples
     --------
@@ -193,11 +195,7 @@ class EventStudy:
         announced by one :class:`~eventstudy.exceptions.DroppedFirmEventsWarning`; when none is left,
         :class:`~eventstudy.exceptions.EstimationError` is raised with the list.
         """
-        spec = self._validated()
-        if spec.outcome == "volatility":  # the returns study, then its volatility ratios
-            res = self._fit(replace(spec, outcome="returns"))
-            return volatility_results(res, returns_given=self.returns is not None, source=self.source)
-        return self._fit(spec)
+        return self._fit(self._validated())
 
     def _fit(self, spec: FitSpec) -> EventStudyResults:
         """The fit of a returns or volume study on the frozen ``spec``: plain values go down, never ``self``."""
@@ -259,7 +257,17 @@ class EventStudy:
         kept["benchmarks"] = np.array([", ".join(b) for b in lists], dtype=object)[codes]
         kept, hits = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
         provenance = functools.partial(data_provenance, returns, frames.factors, source_info)  # computed when read
-        return EventStudyResults(
+        kind: type[EventStudyResults] = EventStudyResults
+        volatility: dict[str, Any] = {}
+        if outcome == "volatility":  # a returns study whose summary adds the variance ratios
+            kind = VolatilityResults
+            if self.returns is not None:
+                volatility = {"volatility_note": "returns were given, not prices"}
+            else:
+                source = self.source if self.source is not None else default_source()
+                tickers = pd.unique(kept["ticker"])
+                volatility = {"range_variance": range_variances(source, tickers, layout.rows.min(), layout.rows.max())}
+        return kind(
             fit=fit,
             firm_events=kept,
             dropped=dropped,
@@ -274,6 +282,7 @@ class EventStudy:
             return_kind=spec.return_kind,
             name=self.name,
             contamination=hits,
+            **volatility,
         )
 
     # ----------------------------------------------------------------------------------------------------

@@ -75,9 +75,9 @@ def test_save_and_load_give_every_table_back(res, tmp_path):
 
 def test_the_saved_folder_carries_the_provenance_in_plain_json(res, tmp_path):
     manifest = json.loads((res.save(tmp_path / "saved") / "manifest.json").read_text())
-    assert manifest["provenance"]["returns_sha256"] == res.provenance["returns_sha256"]
-    assert len(manifest["provenance"]["returns_sha256"]) == 64
-    assert manifest["settings"]["estimation_window"] == [-250, -11]
+    assert manifest["meta"]["provenance"]["returns_sha256"] == res.provenance["returns_sha256"]
+    assert len(manifest["meta"]["provenance"]["returns_sha256"]) == 64
+    assert manifest["meta"]["settings"]["estimation_window"] == [-250, -11]
 
 
 def test_load_refuses_what_save_did_not_write(tmp_path, res):

@@ -1,0 +1,77 @@
+"""Files written aside and moved into place: an export that fails leaves the earlier files whole.
+
+:func:`files_aside` is for files that live among the user's own (``res.to_stata("car.dta")``, the CSV files of
+``res.to_r(folder)`` or ``summary.to_csv(folder)``); a folder of outputs that is replaced whole is
+:func:`eventstudy.data.atomic.staged_folder`'s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+__all__ = ["files_aside", "fsync_dir"]
+
+
+def fsync_dir(directory: Path) -> None:
+    """Flush a folder's entries (the renames into it) to disk where the system allows it."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def files_aside(targets: Sequence[str | os.PathLike[str]]) -> Iterator[list[Path]]:
+    """Yield a hidden temporary path beside each of ``targets``; when the block ends, move each into place.
+
+    For exports that are files among the user's own (``res.to_stata("car.dta")``, ``res.to_r("folder")``):
+    every file is written aside first, and only when all of them are complete are they renamed over the
+    targets, so a failure (a full disk, an error in a writer, Ctrl-C) leaves every earlier file whole and no
+    partial file beside them.
+
+    Parameters
+    ----------
+    targets
+        The files to write (their folders are created).
+
+    Yields
+    ------
+    list of pathlib.Path
+        One temporary path per target, in the same folder (so the rename is atomic), in order.
+
+    Raises
+    ------
+    BaseException
+        Whatever the ``with`` block raised, after every temporary file has been removed; the targets are
+        then untouched.
+    """
+    paths = [Path(os.path.abspath(t)) for t in targets]
+    umask = os.umask(0)
+    os.umask(umask)
+    temps: list[Path] = []
+    try:
+        for path in paths:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent)
+            os.close(fd)
+            os.chmod(name, 0o666 & ~umask)  # mkstemp's 0o600 would make the published file private
+            temps.append(Path(name))
+        yield temps
+        for temp in temps:
+            with open(temp, "rb+") as handle:
+                os.fsync(handle.fileno())
+        for temp, path in zip(temps, paths):
+            os.replace(temp, path)
+    except BaseException:
+        for temp in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+        raise
+    for folder in dict.fromkeys(path.parent for path in paths):
+        fsync_dir(folder)
