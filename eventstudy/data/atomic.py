@@ -24,22 +24,9 @@ from pathlib import Path
 
 from eventstudy.data._store import _fsync_dir  # the one directory fsync, the cache's
 from eventstudy.foundation.files import files_aside  # files among the user's own: exports
+from eventstudy.foundation.files import pid_alive as _pid_alive
 
 __all__ = ["staged_folder", "leftovers", "files_aside"]
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    if os.name != "posix":  # pragma: no cover - no cheap check: assume alive, never delete another's work
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def leftovers(target: Path) -> list[Path]:

@@ -9,11 +9,39 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-__all__ = ["files_aside", "fsync_dir"]
+__all__ = ["files_aside", "fsync_dir", "pid_alive"]
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether the process ``pid`` runs (True when it cannot be told: never delete another's work)."""
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # pragma: no cover - no cheap check: assume alive
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_dead_leftovers(path: Path) -> None:
+    """Remove the temporary files a killed export left beside ``path`` (those of processes no longer running)."""
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.tmp-(\d+)-")
+    if not path.parent.is_dir():
+        return
+    for entry in path.parent.iterdir():
+        match = pattern.match(entry.name)
+        if match is not None and entry.is_file() and not pid_alive(int(match.group(1))):
+            with contextlib.suppress(OSError):
+                entry.unlink()
 
 
 def fsync_dir(directory: Path) -> None:
@@ -33,7 +61,8 @@ def files_aside(targets: Sequence[str | os.PathLike[str]]) -> Iterator[list[Path
     For exports that are files among the user's own (``res.to_stata("car.dta")``, ``res.to_r("folder")``):
     every file is written aside first, and only when all of them are complete are they renamed over the
     targets, so a failure (a full disk, an error in a writer, Ctrl-C) leaves every earlier file whole and no
-    partial file beside them.
+    partial file beside them.  What a killed process (SIGKILL) left -- a hidden ``.<name>.tmp-<pid>-...`` file
+    of a process no longer running -- is removed by the next export to the same file.
 
     Parameters
     ----------
@@ -58,6 +87,7 @@ def files_aside(targets: Sequence[str | os.PathLike[str]]) -> Iterator[list[Path
     try:
         for path in paths:
             path.parent.mkdir(parents=True, exist_ok=True)
+            _remove_dead_leftovers(path)
             fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent)
             os.close(fd)
             os.chmod(name, 0o666 & ~umask)  # mkstemp's 0o600 would make the published file private

@@ -31,7 +31,9 @@ class EventStudyResults:
     """What :meth:`EventStudy.fit` returns: abnormal returns, parameters, drops, tests and displays.
 
     Results are immutable: every property returns a new DataFrame, and a different window or test gives a
-    new table rather than changing this object.
+    new table rather than changing this object.  Whatever the outcome (returns, volume, or a volatility study,
+    :class:`VolatilityResults`, a subclass), the same tables, tests, :meth:`volatility` and :meth:`save`
+    apply; ``es.load`` rebuilds the results from the saved state (:meth:`_state`, :meth:`_from_state`).
 
     Attributes
     ----------
@@ -788,9 +790,11 @@ class EventStudyResults:
                 )
                 + (f"lack the field(s) {missing}" if missing else "")
             )
-        for name in ("firm_events", "dropped", "sessions"):
-            if name not in tables:
-                raise SavedResultsError(f"the saved results lack the table {name!r}")
+        for part, names in (("table", ("firm_events", "dropped", "sessions")), ("array", ("raw", "offset"))):
+            held = tables if part == "table" else arrays
+            lacking = [name for name in names if name not in held]
+            if lacking:
+                raise SavedResultsError(f"the saved results lack the {part}(s) {lacking}")
         classes = {c.__name__: c for c in (EventStudyResults, VolatilityResults)}
         if meta["class"] not in classes:
             raise SavedResultsError(f"the saved results are a {meta['class']!r}, which this version does not know")

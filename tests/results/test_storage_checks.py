@@ -11,7 +11,10 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -173,6 +176,14 @@ def test_a_manifest_from_a_newer_version_is_refused_with_the_version(saved):
         es.load(saved)
     reseal(saved, manifest | {"meta": manifest["meta"] | {"weights": [1, 2]}})
     with pytest.raises(es.SavedResultsError, match=r"manifest.json: .*\['weights'\] this version does not know"):
+        es.load(saved)
+    model = manifest["meta"]["model"] | {"fields": manifest["meta"]["model"]["fields"] | {"shrinkage": 0.5}}
+    reseal(saved, manifest | {"meta": manifest["meta"] | {"model": model}})
+    with pytest.raises(es.SavedResultsError, match=r"manifest.json: the saved model .*shrinkage"):
+        es.load(saved)
+    fit = manifest["meta"]["fit"] | {"values": manifest["meta"]["fit"]["values"] | {"jitter": 1}}
+    reseal(saved, manifest | {"meta": manifest["meta"] | {"fit": fit}})
+    with pytest.raises(es.SavedResultsError, match=r"manifest.json: the saved 'fit' .*\['jitter'\]"):
         es.load(saved)
 
 
@@ -348,3 +359,13 @@ def test_every_model_and_outcome_round_trips_and_exports(study, events, prices_d
     for column in ("car", "se", "t", "pvalue"):
         np.testing.assert_array_equal(stata[column].to_numpy(), want[column].to_numpy())
         np.testing.assert_array_equal(r_car[column].to_numpy(), want[column].to_numpy())
+
+
+def test_the_next_export_removes_what_a_killed_one_left(res, tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = tmp_path / f".car.dta.tmp-{int(dead.stdout)}-k1ll3d"  # a SIGKILL midway leaves this
+    orphan.write_bytes(b"half a file")
+    running = tmp_path / f".car.dta.tmp-{os.getpid()}-busy"  # a live process's: left alone
+    running.write_bytes(b"in progress")
+    res.to_stata(tmp_path / "car.dta")
+    assert not orphan.exists() and running.exists()
