@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -59,3 +60,20 @@ def test_a_zero_return_real_series_is_not_called_stale(rets):
     assert int((rets.loc[rows, ["NVDA", "AMD"]] == 0).to_numpy().sum()) < 10
     res = es.EventStudy(EVENT, returns=rets, market="SPY", estimation_window=(-250, -11)).fit()
     assert res.dropped.empty and res.n == 2
+
+
+def test_a_nan_car_shows_n_a_with_a_note_not_a_blank_cell(rets):
+    gap = rets.copy()
+    gap.loc["2025-05-15", "NVDA"] = np.nan  # day +2 missing: NVDA's (-5,+5) CAR cannot be computed
+    with pytest.warns(es.DataQualityWarning):
+        res = es.EventStudy(EVENT, returns=gap, market="SPY").fit()
+    assert np.isnan(res.car((-5, 5)).set_index("ticker").loc["NVDA", "car"])
+    summary = res.summary()
+    table = summary.tables[0].display.set_index("ticker")
+    assert table.loc["NVDA", "CAR (-5,+5)"] == "n/a" and table.loc["AMD", "CAR (-5,+5)"].endswith("%")
+    assert table.loc["NVDA", "CAR (-1,+1)"].endswith("%")  # the windows the gap does not reach are shown
+    for text in (summary.as_text(), summary.to_markdown(), summary.as_html()):
+        assert "n/a: the value could not be computed for that row" in text
+    assert "n/a" not in " ".join(
+        es.EventStudy(EVENT, returns=rets, market="SPY").fit().summary().tables[0].display.stack()
+    )
