@@ -1,4 +1,4 @@
-"""Fault injection for issue 12: run every class of real fault against eventstudy and say how it was handled.
+"""Fault injection for issues 12 and 21: run every class of real fault against eventstudy and say how it was handled.
 
 Usage::
 
@@ -442,6 +442,74 @@ def compare_label(shared: Shared, first: dict, second: dict):
 # --------------------------------------------------------------------------------------------------------
 
 
+# --------------------------------------------------------------------------------------------------------
+# class 8: issue 21, nothing lost and nothing silent
+# --------------------------------------------------------------------------------------------------------
+
+
+def flipped_cache_byte(shared: Shared, offline: bool):
+    def case():
+        cache_dir = shared.fresh("cache")
+        CachedSource(CsvSource(shared.prices), cache_dir=cache_dir).get_prices("NVDA", "2024-01-02", "2024-12-31")
+        parquet = next(cache_dir.glob("prices/*/NVDA.parquet"))
+        data = bytearray(parquet.read_bytes())
+        data[len(data) // 2] ^= 0xFF  # one byte in the middle of the column data
+        parquet.write_bytes(bytes(data))
+        got = CachedSource(CsvSource(shared.prices), cache_dir=cache_dir, offline=offline).get_prices(
+            "NVDA", "2024-01-02", "2024-12-31"
+        )
+        truth = shared.csv("NVDA")["Adj Close"].loc["2024-01-02":"2024-12-31"]
+        expect(got["NVDA"].tolist() == truth.tolist(), "a corrupt cache entry was served")
+        kept = list(parquet.parent.glob(".quarantine/NVDA-*/NVDA.parquet"))
+        expect(len(kept) == 1 and kept[0].read_bytes() == bytes(data), "the corrupt entry was not kept aside")
+
+    return case
+
+
+def impossible_return(shared: Shared):
+    rets = shared.returns()
+    rets.loc["2025-05-12", "NVDA"] = -1.0  # a price of 0
+    study(rets)
+
+
+def stale_quote(shared: Shared):
+    rets = shared.returns()
+    at = rets.index.get_loc(pd.Timestamp("2025-05-13"))
+    rets.iloc[at - 249 : at - 10, rets.columns.get_loc("NVDA")] = 0.0  # 239 of the 240 window returns
+    return dropped(study(rets, estimation_window=(-250, -11)), "NVDA")
+
+
+def far_day0(shared: Shared):
+    path = shared.fresh("events.csv")
+    path.write_text("id,date,session,day0\nx,2025-05-13,post,2025-05-06\n", encoding="utf-8")
+    es.load_events(path)
+
+
+def dst_gap(shared: Shared):
+    path = shared.fresh("events.csv")
+    path.write_text("id,date,session,time,timezone\nx,2025-03-09,,02:30,America/New_York\n", encoding="utf-8")
+    es.load_events(path)
+
+
+def escaping_study_name(shared: Shared):
+    from eventstudy.report import load_study
+
+    path = shared.fresh("study.toml")
+    path.write_text('name = "../../escaped"\n', encoding="utf-8")
+    load_study(path)
+
+
+def too_many_threads(shared: Shared):
+    from eventstudy.foundation import threads
+
+    os.environ["EVENTSTUDY_THREADS"] = "1000"
+    try:
+        got = threads.threads_from_environment()
+    finally:
+        del os.environ["EVENTSTUDY_THREADS"]
+    expect(got <= (os.cpu_count() or 1), f"{got} threads taken")
+
+
 def cases(shared: Shared) -> list[tuple[str, str, Callable[[], str | None]]]:
     split = dict.fromkeys(PRICE_FIELDS, 10.0) | {"Volume": 0.1}
     spy = shared.csv("SPY")
@@ -480,6 +548,14 @@ def cases(shared: Shared) -> list[tuple[str, str, Callable[[], str | None]]]:
         ("7 labels", "compare (-5,+5) with (-1,+1)", compare_label(s, {"event_window": (-5, 5)}, {"event_window": (-1, 1)})),
         ("7 labels", "compare market model with market-adjusted", compare_label(s, {}, {"model": "market-adjusted"})),
         ("7 labels", "compare day-0 rules pre and post", compare_label(s, {"unknown_session": "pre"}, {"unknown_session": "post"})),
+        ("8 nothing silent", "cache: one byte of NVDA.parquet flipped (online)", flipped_cache_byte(s, False)),
+        ("8 nothing silent", "cache: one byte of NVDA.parquet flipped (offline)", flipped_cache_byte(s, True)),
+        ("8 nothing silent", "a return of -100% (price 0)", lambda: impossible_return(s)),
+        ("8 nothing silent", "239 of 240 estimation returns exactly 0", lambda: stale_quote(s)),
+        ("8 nothing silent", "day0 five sessions before the date", lambda: far_day0(s)),
+        ("8 nothing silent", "time + timezone in a DST gap", lambda: dst_gap(s)),
+        ("8 nothing silent", "study name ../../escaped", lambda: escaping_study_name(s)),
+        ("8 nothing silent", "EVENTSTUDY_THREADS=1000", lambda: too_many_threads(s)),
     ]  # fmt: skip
 
 

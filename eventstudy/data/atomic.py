@@ -15,6 +15,7 @@ orphaned old folder whose target is missing is put back first, so the last compl
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -27,6 +28,11 @@ from eventstudy.foundation.files import files_aside  # files among the user's ow
 from eventstudy.foundation.files import pid_alive as _pid_alive
 
 __all__ = ["staged_folder", "leftovers", "files_aside"]
+
+#: Errors of a rename onto a folder that another run has just filled.
+_TAKEN = (errno.ENOTEMPTY, errno.EEXIST)
+#: How many times a run racing others tries to move its output into place before giving up.
+_SWAP_ATTEMPTS = 50
 
 
 def leftovers(target: Path) -> list[Path]:
@@ -86,32 +92,78 @@ def staged_folder(target: str | os.PathLike[str], *, marker: str | None = None) 
             f"The output folder {target} holds files but no {marker}, so it is not an earlier output; it is "
             "replaced as a whole, so choose a new or empty folder (--out)."
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _recover(target)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _recover(target)
+        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
+    except OSError as exc:  # the user's path, not the hidden staging name mkdtemp tried
+        raise _naming(exc, target, f"cannot create the output folder {target} ({exc.strerror or exc})") from None
     umask = os.umask(0)
     os.umask(umask)
     stage.chmod(0o777 & ~umask)  # mkdtemp's 0o700 would make the published folder private
     try:
         yield stage
         _swap(stage, target)
+    except OSError as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        where = str(exc.filename or "")
+        if where.startswith(str(stage)):  # a file of the output, named as it would be inside the user's folder
+            inside = os.path.relpath(where, stage)
+            raise _naming(exc, target, f"could not write {target / inside} ({exc.strerror or exc})") from exc
+        raise
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
 
 
+def _naming(exc: OSError, target: Path, message: str) -> OSError:
+    """``exc`` again (same class and errno) with a message naming the user's output folder ``target``."""
+    named = type(exc)(exc.errno, f"{message}; nothing was changed in {target}") if exc.errno else OSError(message)
+    named.filename = str(target)
+    return named
+
+
 def _swap(stage: Path, target: Path) -> None:
-    if not target.exists():
-        os.replace(stage, target)
-        _fsync_dir(target.parent)
-        return
-    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent))
-    os.rmdir(aside)  # only the unique name is wanted; rename needs it free
-    os.replace(target, aside)
+    """Move ``stage`` into place as ``target``, the old ``target`` aside and then away.
+
+    Another run racing into the same target can publish its own output between two of these renames;
+    then the target is set aside again and this run's output goes in: the last run to finish wins whole,
+    and neither fails on the other's folders.
+    """
+    asides: list[Path] = []
     try:
-        os.replace(stage, target)
-    except BaseException:
-        os.replace(aside, target)  # the new output could not go in: the old one goes back
-        raise
+        for _ in range(_SWAP_ATTEMPTS):
+            if not target.exists():
+                try:
+                    os.replace(stage, target)
+                    break
+                except OSError as exc:
+                    if exc.errno in _TAKEN:  # another run's output went in first: set it aside too
+                        continue
+                    raise
+            aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent))
+            os.rmdir(aside)  # only the unique name is wanted; rename needs it free
+            try:
+                os.replace(target, aside)
+            except FileNotFoundError:  # another run has just set it aside itself
+                continue
+            asides.append(aside)
+            try:
+                os.replace(stage, target)
+                break
+            except OSError as exc:
+                if exc.errno in _TAKEN:
+                    continue
+                with contextlib.suppress(OSError):  # the new output could not go in: the old one goes back
+                    os.replace(asides.pop(), target)
+                raise
+        else:
+            raise FileExistsError(
+                errno.EEXIST,
+                f"Other runs kept replacing the output folder {target} while this one was moving its own into "
+                "place; this run's output was discarded. Give each run its own --out.",
+            )
+    finally:
+        for aside in asides:
+            shutil.rmtree(aside, ignore_errors=True)
     _fsync_dir(target.parent)
-    shutil.rmtree(aside, ignore_errors=True)

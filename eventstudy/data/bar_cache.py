@@ -17,6 +17,7 @@ import pandas as pd
 from eventstudy.data import bars as _bars
 from eventstudy.data._store import (
     CorruptEntryError,
+    quarantine,
     read_entry,
     remove_temp_files,
     safe_name,
@@ -70,7 +71,12 @@ def _read(cached: _BarHost, ticker: str, interval: str, offline: bool):
                 f"delete {path} and its .json.",
                 failures={ticker: str(exc)},
             ) from None
-        warn(f"{ticker}: the cached {interval} bars are corrupt ({exc}); fetching them again.", DataQualityWarning)
+        kept = quarantine(path)
+        aside = f"moved them to {kept}" if kept is not None else "could not move them aside"
+        warn(
+            f"{ticker}: the cached {interval} bars are corrupt ({exc}); {aside} and fetching them again.",
+            DataQualityWarning,
+        )
         return None
     if found is None:
         return None

@@ -213,16 +213,38 @@ def _check_clock(ticker: str, stamps: pd.DatetimeIndex, interval: str, where: st
             failures={ticker: f"mixed intervals ({local[i]})"},
         )
     gaps = np.diff(stamps.asi8)
-    same_day = np.diff(local.tz_localize(None).normalize().asi8) == 0
-    gaps = gaps[same_day & (gaps > 0)]
-    if len(gaps):
-        values, counts = np.unique(gaps, return_counts=True)
+    days = local.tz_localize(None).normalize().asi8
+    same_day = (np.diff(days) == 0) & (gaps > 0)
+    if same_day.any():
+        values, counts = np.unique(gaps[same_day], return_counts=True)
         typical = values[counts.argmax()]
         if typical != step:
             raise DataSourceError(
                 f"{ticker}: {where} is read as {interval} bars but its bars are mostly "
                 f"{pd.Timedelta(int(typical), 'ns')} apart. Pass the interval the file holds.",
                 failures={ticker: f"bars {pd.Timedelta(int(typical), 'ns')} apart, not {interval}"},
+            )
+        # and day by day: one day of 5-minute bars in a 1-minute file keeps the clock's phase and is a
+        # minority of the gaps, yet every bar of that day would be read as five minutes long
+        _check_days(ticker, gaps, days, same_day, step, interval, where, lines, local)
+
+
+def _check_days(ticker, gaps, days, same_day, step: int, interval: str, where: str, lines, local) -> None:
+    """Refuse the first day whose bars are mostly not ``step`` apart, naming it (a day of another interval)."""
+    owner = days[1:][same_day]  # the day of each same-day gap
+    gap = gaps[same_day]
+    for day in np.unique(owner).tolist():
+        mine = gap[owner == day]
+        values, counts = np.unique(mine, return_counts=True)
+        typical = int(values[counts.argmax()])
+        if typical != step and counts.max() * 2 > len(mine):
+            first = int(np.flatnonzero(days == day)[0])
+            label = f"{pd.Timestamp(day):%Y-%m-%d}"
+            raise DataSourceError(
+                f"{ticker}: {where} is read as {interval} bars, but on {label} its bars are "
+                f"{pd.Timedelta(typical, 'ns')} apart (from {local[first]:%H:%M}, {_row(first, lines)}). Keep one "
+                f"interval per file: move that day's bars to a file of their own interval or resample them.",
+                failures={ticker: f"bars {pd.Timedelta(typical, 'ns')} apart on {label}, not {interval}"},
             )
 
 

@@ -23,7 +23,9 @@ from eventstudy.data._store import (
     RECOVERED_KEY,
     CorruptEntryError,
     atomic_write_bytes,
+    journal_path,
     metadata_path,
+    quarantine,
     read_entry,
     remove_temp_files,
     safe_name,
@@ -133,10 +135,13 @@ class CachedSource(PriceSource):
     Files are written to a temporary file, fsynced and renamed (Parquet first, metadata last), under a
     per-ticker lock held from the read to the write, so two processes writing one ticker keep both
     ranges.  An interrupted write leaves the old files; a write interrupted between the two leaves
-    complete data beside stale metadata, and the record the Parquet file carries recovers the entry (with
-    a warning).  An entry whose checksum, ticker, format version, source, covered range, dates or row
-    count disagree with its data gives a :class:`~eventstudy.exceptions.DataQualityWarning` naming the
-    failed check and is fetched again, or raises :class:`~eventstudy.exceptions.CacheError` when offline.
+    complete data beside stale metadata and a write journal recording the new data's sha256, and only
+    then does the record the Parquet file carries recover the entry (with a warning).  Any other entry
+    whose checksum, ticker, format version, source, covered range, dates or row count disagree with its
+    data, or whose metadata disagree with the record inside the Parquet file, is corrupt: online it is
+    moved aside into ``.quarantine/`` (kept, never blessed), a
+    :class:`~eventstudy.exceptions.DataQualityWarning` names the failed check and the quarantine folder,
+    and the range is fetched again; offline it raises :class:`~eventstudy.exceptions.CacheError`.
 
     With ``missing="skip"`` a ticker the wrapped source cannot give, or (offline) one whose range is not
     cached, is left out and recorded, and the others are served; when none can be, the error is raised.
@@ -505,8 +510,11 @@ class CachedSource(PriceSource):
                     f"{self._paths(ticker)[0]} and its .json.",
                     failures={ticker: str(exc)},
                 ) from None
+            kept = quarantine(self._paths(ticker)[0])
+            aside = f"moved it to {kept}" if kept is not None else "could not move it aside"
             warn(
-                f"{ticker}: the cache entry is corrupt ({exc}); fetching the data again from {self.source.name}.",
+                f"{ticker}: the cache entry is corrupt ({exc}); {aside} and fetching the data again from "
+                f"{self.source.name}.",
                 DataQualityWarning,
             )
             return None
@@ -524,12 +532,18 @@ class CachedSource(PriceSource):
         return cached_bars(self, tickers, start, end, interval=interval)
 
     def _restore_metadata(self, ticker: str, entry: _Entry) -> None:
-        """Say that an entry was recovered, and write its metadata back (under the ticker's lock)."""
+        """Say that an entry was recovered, and write its metadata back (under the ticker's lock).
+
+        Called only for an entry :func:`~eventstudy.data._store.read_entry` recovered, i.e. whose write
+        journal proved an interrupted write of these very bytes; then the journal is done with.
+        """
         problem = entry.meta.pop(RECOVERED_KEY)
         parquet, meta_path = self._paths(ticker)
         note = "; the metadata file was rewritten"
         try:
             atomic_write_bytes(meta_path, json.dumps(entry.meta, indent=2, default=str).encode("utf-8"))
+            with contextlib.suppress(FileNotFoundError):
+                journal_path(parquet).unlink()
         except OSError as exc:
             note = f"; the metadata file could not be rewritten ({exc})"
         warn(

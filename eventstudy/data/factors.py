@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.data import config
-from eventstudy.data._store import CorruptEntryError, read_entry, storage_errors, write_entry
+from eventstudy.data._store import CorruptEntryError, quarantine, read_entry, storage_errors, write_entry
 from eventstudy.data.factor_files import parse_factor_text, parse_french_csv, read_factor_file, unzip_text
 from eventstudy.data.support import library_versions, retry, warn
 from eventstudy.data.validation import DATE_UNIT, _squash, check_date_range, to_day
@@ -138,7 +138,9 @@ def _downloaded(dataset: str, base_url: str, end: pd.Timestamp | None) -> pd.Dat
                 failures={dataset: str(exc)},
                 url=url,
             ) from None
-        warn(f"The cached factor file is corrupt ({exc}); downloading {url} again.", DataQualityWarning)
+        kept = quarantine(parquet)
+        aside = f"moved it to {kept}" if kept is not None else "could not move it aside"
+        warn(f"The cached factor file is corrupt ({exc}); {aside} and downloading {url} again.", DataQualityWarning)
         cached = None
     now = pd.Timestamp.now(tz="UTC")
     if cached is not None:

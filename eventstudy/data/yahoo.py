@@ -24,6 +24,16 @@ __all__ = ["YahooSource"]
 
 OFFLINE_MESSAGE = "offline: set EVENTSTUDY_PRICES_DIR to a folder of price files or unset EVENTSTUDY_OFFLINE"
 
+
+def _offline_error(tickers: list[str], what: str = "prices") -> DataSourceError:
+    """The error of a download refused offline, naming the tickers that were asked for."""
+    shown = ", ".join(tickers[:10]) + (f" and {len(tickers) - 10} more" if len(tickers) > 10 else "")
+    return DataSourceError(
+        f"Cannot download the {what} of {shown} from Yahoo Finance: {OFFLINE_MESSAGE}.",
+        failures={t: "offline" for t in tickers},
+    )
+
+
 # Exceptions worth another try: rate limits and network trouble.  requests' and curl_cffi's errors derive
 # from OSError; yfinance's rate-limit error does not, so it is matched by name (no import needed).
 _RETRY_NAMES = {"YFRateLimitError", "RequestException", "CurlError", "ConnectionError", "Timeout"}
@@ -333,7 +343,7 @@ class YahooSource(PriceSource):
 
     def _fetch(self, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp) -> FetchResult:
         if config.is_offline():
-            raise DataSourceError(OFFLINE_MESSAGE, failures={t: "offline" for t in tickers})
+            raise _offline_error(tickers)
         download = self.download or _default_download()
         url = "https://query2.finance.yahoo.com/v8/finance/chart/"
         span = f"{tickers} ({start:%Y-%m-%d}..{end:%Y-%m-%d})"
@@ -393,7 +403,7 @@ def _get_bars(self: YahooSource, tickers, start, end, *, interval: str) -> pd.Da
     names = normalize_tickers(tickers)
     first, last = check_date_range(start, end)
     if config.is_offline():
-        raise DataSourceError(OFFLINE_MESSAGE, failures={t: "offline" for t in names})
+        raise _offline_error(names, f"{interval} bars")
     horizon = _today() - pd.Timedelta(days=_bars.YAHOO_INTERVAL_DAYS[interval])
     if first < horizon:
         raise DataSourceError(

@@ -2,7 +2,8 @@
 
 :func:`unplaceable` finds what needs no fit to refuse (no returns for the ticker, the same day 0 twice, day 0
 or the event window outside the returns); :func:`unestimable` what the fit could not estimate (no return,
-benchmark or regressor on day 0, too short an estimation window, a model not identified);
+benchmark or regressor on day 0, too short an estimation window, a model not identified, a stale or thinly
+traded quote: more than :data:`STALE_SHARE` of the estimation-window returns exactly 0);
 :func:`dropped_table` lists the firm-events left out with the reason.
 """
 
@@ -17,7 +18,11 @@ from eventstudy.estimation.quality import unidentified, warn_event_window_gaps
 from eventstudy.estimation.spec import FitSpec
 from eventstudy.time.layout import Layout
 
-__all__ = ["unplaceable", "unestimable", "dropped_table"]
+__all__ = ["STALE_SHARE", "unplaceable", "unestimable", "dropped_table"]
+
+#: A firm-event whose estimation window has more than this share of its returns exactly 0 is dropped as
+#: "stale or thin trading": a quote that did not move on most days.
+STALE_SHARE = 0.5
 
 
 def unplaceable(firm_events, firm, day0, layout: Layout, spec: FitSpec, failures: dict[str, str]) -> pd.Series:
@@ -87,6 +92,17 @@ def unestimable(fit, frames: Frames, layout: Layout, spec: FitSpec) -> np.ndarra
     specific = unidentified(fit, layout.tickers, frames.z_names, spec.markets.all())
     named = np.flatnonzero(specific != None)  # noqa: E711 - elementwise on an object array
     reasons[named] = specific[named]
+    # a stale or thinly traded quote: most estimation-window returns exactly 0, so the variance (and every
+    # test statistic scaled by it) describes the quote, not the security
+    lo, hi = spec.estimation_window
+    window = gather(raw, fit.day0, np.arange(lo, hi + 1), fit.firm)
+    observed = np.isfinite(window).sum(axis=1)
+    zeros = (window == 0).sum(axis=1)
+    for row in np.flatnonzero((observed > 0) & (zeros > STALE_SHARE * observed)).tolist():
+        reasons[row] = (
+            f"stale or thin trading: {zeros[row]} of {observed[row]} estimation-window returns are exactly 0 "
+            f"(more than {STALE_SHARE:.0%})"
+        )
     for row in np.flatnonzero(fit.n_obs < min_obs).tolist():  # only the firm-events with too short a window
         reasons[row] = f"{fit.n_obs[row]} estimation-window returns, fewer than the minimum {min_obs}{span_note(row)}"
     names = np.array(frames.z_names, dtype=object)

@@ -226,6 +226,10 @@ def implausible_returns(returns: pd.DataFrame, market: str | None = None) -> pd.
     big days of real stocks (NVDA +24 % on 2023-05-25, ARM +48 % on 2024-02-08); the second ignores a
     volatile security's ordinary days.  An unadjusted 2-for-1 split (-50 %, log -0.69) passes both, as
     do a 10-for-1 split (-90 %) and a quote switching from pence to pounds (-99 %).
+
+    A return at or below -100 % (:math:`r_t \\le -1`) is impossible for a security with limited liability:
+    it needs a price of zero or below.  Such a day is always flagged (``robust_z`` NaN, the hint says
+    so), whatever the security's history, the market's move or the number of observations.
     """
     columns = ["ticker", "date", "return", "market_return", "robust_z", "hint"]
     from eventstudy.data.base import RATE_TICKERS  # here: eventstudy.data (~40 ms) stays out of load_events' imports
@@ -237,6 +241,9 @@ def implausible_returns(returns: pd.DataFrame, market: str | None = None) -> pd.
     at_market = names.index(market) if market is not None and market in names else None
     # yields, not prices: their relative changes mean nothing
     judged = [k for k, t in enumerate(names) if str(t).lstrip("^").upper() not in RATE_TICKERS]
+    with np.errstate(invalid="ignore"):
+        impossible = raw[:, judged] <= -1  # a price of 0 or below: no history makes it plausible
+    all_judged = list(judged)
     a = log[:, judged]
     if at_market is not None:
         others = np.array([k != at_market for k in judged])
@@ -256,10 +263,26 @@ def implausible_returns(returns: pd.DataFrame, market: str | None = None) -> pd.
         z = (a - centre) / scale
         flagged = (np.abs(a) > IMPLAUSIBLE_LOG_RETURN) & (np.abs(z) > IMPLAUSIBLE_ROBUST_Z)
     flagged &= observed & (enough & (scale > 0))[None, :]
+    marks: dict[tuple[int, int], float] = {}
+    for j, row in np.argwhere(flagged.T):
+        marks[(judged[j], int(row))] = float(z[row, j])
+    for j, row in np.argwhere(impossible.T):
+        marks[(all_judged[j], int(row))] = np.nan
     found = []
-    for j, row in np.argwhere(flagged.T):  # ticker by ticker, then by date: the few days found
-        col = judged[j]
+    for (col, row), robust_z in sorted(marks.items()):  # ticker by ticker, then by date: the few days found
         r = float(raw[row, col])
+        if r <= -1:
+            found.append(
+                {
+                    "ticker": names[col],
+                    "date": returns.index[row],
+                    "return": r,
+                    "market_return": float(raw[row, at_market]) if at_market is not None else np.nan,
+                    "robust_z": np.nan,
+                    "hint": "impossible: a return at or below -100 % needs a price of 0 or below (a bad price)",
+                }
+            )
+            continue
         ratio = 1.0 / (1.0 + r) if r < 0 else 1.0 + r
         hint = (
             f"a price ratio of about {ratio:.3g}: an unadjusted split, a reverse split or a change of quote "
@@ -271,7 +294,7 @@ def implausible_returns(returns: pd.DataFrame, market: str | None = None) -> pd.
                 "date": returns.index[row],
                 "return": r,
                 "market_return": float(raw[row, at_market]) if at_market is not None else np.nan,
-                "robust_z": float(z[row, j]),
+                "robust_z": robust_z,
                 "hint": hint,
             }
         )
@@ -289,7 +312,11 @@ def warn_implausible(returns: pd.DataFrame, market: str | None = None) -> pd.Dat
                 if market is not None and market != row["ticker"]
                 else ""
             )
-            + f" ({row['robust_z']:+.0f} robust s.d. of its own history; {row['hint']})"
+            + (
+                f" ({row['hint']})"
+                if np.isnan(row["robust_z"])
+                else f" ({row['robust_z']:+.0f} robust s.d. of its own history; {row['hint']})"
+            )
             for row in found.to_dict("records")
         ]
         warnings.warn(

@@ -33,13 +33,25 @@ class Table:
         return format_table(self.data, self.formats)
 
 
+#: what a formatted number that could not be computed (NaN) shows in a table, rather than a blank cell
+NOT_AVAILABLE = "n/a"
+#: the note a :class:`Summary` adds under tables that show :data:`NOT_AVAILABLE`
+NOT_AVAILABLE_NOTE = (
+    f"{NOT_AVAILABLE}: the value could not be computed for that row (e.g. a return missing in the window, or a "
+    "test that needs more firms); the warnings of the fit say which and why."
+)
+
+
 def format_table(frame: pd.DataFrame, formats: dict) -> pd.DataFrame:
-    """Format columns for reading: ``{"car": "pct", "t": "{:.2f}", "pvalue": "p"}``; others as they are."""
+    """Format columns for reading: ``{"car": "pct", "t": "{:.2f}", "pvalue": "p"}``; others as they are.
+
+    A formatted number that is NaN shows :data:`NOT_AVAILABLE` (``"n/a"``), never a blank cell.
+    """
     out = frame.copy()
     for column, spec in formats.items():
         if column not in out.columns:
             continue
-        out[column] = out[column].map(lambda v, spec=spec: format_value(v, spec)).astype(object)
+        out[column] = out[column].map(lambda v, spec=spec: format_value(v, spec) or NOT_AVAILABLE).astype(object)
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
             out[column] = out[column].dt.strftime("%Y-%m-%d")
@@ -80,6 +92,12 @@ class Summary:
     tables: list[Table]
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def shown_notes(self) -> list[str]:
+        """``notes``, plus :data:`NOT_AVAILABLE_NOTE` when a table shows a value that could not be computed."""
+        blank = any(len(table.data) and table.display.isin([NOT_AVAILABLE]).to_numpy().any() for table in self.tables)
+        return [*self.notes, NOT_AVAILABLE_NOTE] if blank and NOT_AVAILABLE_NOTE not in self.notes else self.notes
+
     # -- text ------------------------------------------------------------------------------------------
     def as_text(self) -> str:
         width = max([len(self.title), *(len(label) + len(value) + 2 for label, value in self.facts)], default=40)
@@ -90,8 +108,8 @@ class Summary:
             lines.append(table.display.to_string(index=False) if len(table.data) else "(none)")
             if table.caption:
                 lines.append(table.caption)
-        if self.notes:
-            lines += ["", "Notes"] + [f"- {note}" for note in self.notes]
+        if self.shown_notes:
+            lines += ["", "Notes"] + [f"- {note}" for note in self.shown_notes]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -111,8 +129,8 @@ class Summary:
             lines.append(table.display.to_markdown(index=False, disable_numparse=True) if len(table.data) else "(none)")
             if table.caption:
                 lines += ["", f"*{table.caption}*"]
-        if self.notes:
-            lines += ["", f"{hashes}# Notes", ""] + [f"- {note}" for note in self.notes]
+        if self.shown_notes:
+            lines += ["", f"{hashes}# Notes", ""] + [f"- {note}" for note in self.shown_notes]
         return "\n".join(lines) + "\n"
 
     # -- html ------------------------------------------------------------------------------------------
@@ -129,8 +147,9 @@ class Summary:
             parts.append(table.display.to_html(index=False, border=0) if len(table.data) else "<p>(none)</p>")
             if table.caption:
                 parts.append(f"<p><em>{html.escape(table.caption)}</em></p>")
-        if self.notes:
-            parts.append("<h5>Notes</h5><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes) + "</ul>")
+        if self.shown_notes:
+            notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.shown_notes)
+            parts.append(f"<h5>Notes</h5><ul>{notes}</ul>")
         parts.append("</div>")
         return "\n".join(parts)
 
@@ -150,8 +169,10 @@ class Summary:
                 continue
             body = table.display.to_latex(index=False, escape=True, caption=table.title)
             lines += ["", body]
-        if self.notes:
-            lines += ["", "\\begin{itemize}"] + [f"\\item {esc(note)}" for note in self.notes] + ["\\end{itemize}"]
+        if self.shown_notes:
+            lines += (
+                ["", "\\begin{itemize}"] + [f"\\item {esc(note)}" for note in self.shown_notes] + ["\\end{itemize}"]
+            )
         return "\n".join(lines) + "\n"
 
     # -- csv -------------------------------------------------------------------------------------------

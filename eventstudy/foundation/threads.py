@@ -41,13 +41,21 @@ def once(
 
 
 def threads_from_environment() -> int:
-    """``EVENTSTUDY_THREADS`` when it is a positive integer, else the CPUs up to 4 (a warning says why when
-    it is set to something else)."""
-    default = max(1, min(4, os.cpu_count() or 1))
+    """``EVENTSTUDY_THREADS`` when it is a positive integer, capped at the CPUs; else the CPUs up to 4 (a
+    warning says why when it is set to something else or above the CPUs)."""
+    cpus = os.cpu_count() or 1
+    default = max(1, min(4, cpus))
     raw = os.environ.get("EVENTSTUDY_THREADS", "").strip()
     if not raw:
         return default
     if raw.isascii() and raw.isdigit() and int(raw) > 0:  # isdigit alone takes "²", which int() refuses
+        if int(raw) > cpus:  # more threads than CPUs only add switching and memory
+            warnings.warn(
+                f"EVENTSTUDY_THREADS={raw} is more than the {cpus} CPU(s) of this machine; using {cpus} threads.",
+                EventStudyWarning,
+                stacklevel=2,
+            )
+            return cpus
         return int(raw)
     warnings.warn(
         f"EVENTSTUDY_THREADS={raw!r} is not a positive whole number; using {default} threads.",

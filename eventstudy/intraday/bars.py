@@ -101,7 +101,24 @@ class BarPanel:
             )
         code = next(iter(codes.values()))
         step = INTERVALS[interval]
+        stamps = bars.index.get_level_values(-1)
+        if not isinstance(stamps, pd.DatetimeIndex) or stamps.tz is None:
+            raise TypeError(
+                f"The bars' time stamps carry no time zone (first: {stamps[0]!r}), so the instant of each bar is "
+                "unknown. Read bars with get_bars (CsvSource, YahooSource), or localize the stamps first, e.g. "
+                "bars.index.set_levels(bars.index.levels[1].tz_localize('America/New_York'), level=1)."
+            )
         regular = {t: bars.loc[t] for t in names}
+        for ticker, frame in regular.items():
+            twice = frame.index.duplicated(keep=False)
+            if twice.any():
+                at = frame.index[twice][0]
+                prices = frame.loc[frame.index == at, "Close"].tolist()
+                raise ValueError(
+                    f"{ticker}: the bar at {at.tz_convert(exchange_calendar(code).tz)} appears "
+                    f"{len(prices)} times (Close {', '.join(f'{p:g}' for p in prices)}); "
+                    f"{int(frame.index.duplicated().sum())} duplicated stamp(s). Keep one row per bar."
+                )
         regular = {t: f.loc[f["regular"].to_numpy(dtype=bool)] for t, f in regular.items()}
         for ticker, frame in regular.items():
             if frame.empty:

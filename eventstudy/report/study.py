@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,10 @@ _LISTS = ("events", "tickers", "focus", "benchmarks")
 _WINDOWS = ("estimation_window", "event_window")
 _KNOWN = {*_STRINGS, *_LISTS, *_WINDOWS, "windows", "exclude_events", "sections", "prose"}
 _SECTIONS = {"outcomes": {"garch"}, "global": {"events", "title", "listings"}, "intraday": {"cases"}}
+#: a study's name becomes the folder results/<name>: one plain path component, never '..' or a path
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+#: the event window of a study file that sets none (ReportConfig's default), against which 'windows' are checked
+DEFAULT_EVENT_WINDOW = (-5, 5)
 
 
 def study_sha256(path: str | os.PathLike[str]) -> str:
@@ -87,7 +92,10 @@ def read_study(path: str | os.PathLike[str]) -> dict[str, Any]:
     FileNotFoundError
         When the file does not exist.
     ValueError
-        When the file is not valid TOML, or a key is unknown or has a value of the wrong type.
+        When the file is not UTF-8 or not valid TOML, a key is unknown or has a value of the wrong type, or
+        keys disagree with each other: ``focus`` outside ``tickers``, a CAR window in ``windows`` outside the
+        event window, a ``name`` that is not a plain folder name (``"../../escaped"`` would write outside
+        ``results/``).
 
     Examples
     --------
@@ -100,6 +108,11 @@ def read_study(path: str | os.PathLike[str]) -> dict[str, Any]:
     raw = where.read_bytes()  # read once: the hash recorded is of the bytes parsed
     try:
         data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"study file {where}: not UTF-8 text (byte {exc.start} is {raw[exc.start : exc.start + 1]!r}, e.g. a "
+            "Latin-1 accent). Save the file as UTF-8."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"study file {where}: not valid TOML ({exc})") from None
     unknown = sorted(set(data) - _KNOWN)
@@ -133,6 +146,27 @@ def read_study(path: str | os.PathLike[str]) -> dict[str, Any]:
         if not isinstance(data["exclude_events"], bool):
             raise fail("exclude_events", "true or false")
         out["exclude_events"] = data["exclude_events"]
+    if "name" in out and not _PLAIN_NAME.fullmatch(out["name"]):
+        raise ValueError(
+            f"study file {where}: 'name' must be a plain folder name (letters, digits, '.', '_', '-', not starting "
+            f"with '.'), since the report goes to results/<name>; got {out['name']!r}"
+        )
+    if "focus" in out and "tickers" in out:
+        strays = [t for t in out["focus"] if t not in out["tickers"]]
+        if strays:
+            raise ValueError(
+                f"study file {where}: 'focus' names {strays}, which 'tickers' does not list; the focus stocks "
+                f"must be among the study's tickers {list(out['tickers'])}"
+            )
+    if "windows" in out:
+        lo, hi = out.get("event_window", DEFAULT_EVENT_WINDOW)
+        outside = [list(w) for w in out["windows"] if w[0] < lo or w[1] > hi]
+        if outside:
+            said = "'event_window'" if "event_window" in out else "the default event_window"
+            raise ValueError(
+                f"study file {where}: 'windows' {outside} reach outside {said} [{lo}, {hi}]; a CAR window must lie "
+                "inside the event window (widen event_window or drop the window)"
+            )
     if "catalog" in out:
         out["catalog"] = _resolve(out["catalog"], where, builtin=True)
     out.update(_sections(data.get("sections", {}), where))

@@ -299,6 +299,13 @@ class EventStudy:
         min_obs = self.min_estimation_obs
         if min_obs is None:
             min_obs = max(math.ceil(length / 2), n_params + 3)
+            if min_obs > length:  # the user set the window, not min_estimation_obs: name the window
+                raise ValueError(
+                    f"The 'estimation_window' parameter {tuple(estimation_window)} holds {length} session(s), too "
+                    f"few to estimate the {model.label}'s {n_params} coefficient(s): it needs at least "
+                    f"{n_params + 3} sessions. Widen estimation_window (e.g. (-250, -11)), or set "
+                    f"min_estimation_obs (at least {n_params + 1}) to accept so short a window."
+                )
         else:
             min_obs = check_positive_int("min_estimation_obs", min_obs)
         if not n_params + 1 <= min_obs <= length:

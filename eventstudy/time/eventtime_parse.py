@@ -9,6 +9,7 @@ the events on an exchange's sessions is :func:`eventstudy.time.eventtime.resolve
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
+from eventstudy.exceptions import SessionAssumptionWarning
 from eventstudy.foundation.misread import check_numbers
 from eventstudy.time.sessions import SESSIONS
 
@@ -150,6 +152,24 @@ def _zone(value, where: str) -> str:
     return text
 
 
+def _localize_row(stamp: pd.Timestamp, zone: str, where: str) -> pd.Timestamp:
+    """``stamp`` (a wall-clock time) in ``zone``; a time the clock skips or shows twice is refused, naming the row."""
+    localized = stamp.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    if isinstance(localized, pd.Timestamp):  # NaT: the clock skipped or repeated that time
+        return localized
+    if stamp.tz_localize(zone, ambiguous=True, nonexistent="NaT") is pd.NaT:
+        raise ValueError(
+            f"{where}, columns 'time' and 'timezone': {stamp:%Y-%m-%d %H:%M} does not exist in {zone} (the clocks "
+            "skipped that hour for daylight saving time). Write the time with its UTC offset in 'timestamp' "
+            "(e.g. 2025-03-09T03:30:00-04:00)."
+        )
+    raise ValueError(
+        f"{where}, columns 'time' and 'timezone': {stamp:%Y-%m-%d %H:%M} happened twice in {zone} (the clocks "
+        "went back that hour for daylight saving time), so the instant is ambiguous. Write the time with its "
+        "UTC offset in 'timestamp' (e.g. 2025-11-02T01:30:00-04:00 for the first, -05:00 for the second)."
+    )
+
+
 def _text(value) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return ""
@@ -249,7 +269,7 @@ def parse_event_times(
                     raise ValueError(f"{where(i)}: a clock time {text!r} needs a 'date'.")
                 stamp = pd.Timestamp(f"{day:%Y-%m-%d} {text}")
                 if zones is not None and _text(zones.iloc[i]):
-                    stamp = stamp.tz_localize(_zone(zones.iloc[i], where(i)))
+                    stamp = _localize_row(stamp, _zone(zones.iloc[i], where(i)), where(i))
             else:
                 stamp, column = _timestamp(clock.iloc[i], where(i), "time"), "time"
         elif date_column is not None:
@@ -278,6 +298,7 @@ def parse_event_times(
     day0 = _given_day0(frame, where)
     if date_column is None and "day0" in frame.columns:
         dates = np.where(np.isnat(dates), day0.to_numpy(), dates)
+    _warn_far_day0(day0, pd.DatetimeIndex(dates), labels)
     missing = np.isnat(dates) & np.isnat(day0.to_numpy())
     if missing.any():
         raise ValueError(f"{labels[missing][0]}: no date; give a 'date' (or a 'timestamp' with a zone).")
@@ -290,6 +311,32 @@ def parse_event_times(
         day0=day0,
         labels=labels,
         names=labels if names is None else np.asarray(list(names), dtype=object),
+    )
+
+
+#: A day 0 given by the user more than this many calendar days from the event's own date is warned: a
+#: weekend and a holiday put the first session at most 4 days after an event, so more is likely a typo.
+FAR_DAY0_DAYS = 5
+
+
+def _warn_far_day0(day0: pd.DatetimeIndex, dates: pd.DatetimeIndex, labels) -> None:
+    """One warning naming the rows whose given day 0 lies more than FAR_DAY0_DAYS days from their date."""
+    gap = (day0 - dates.normalize()).days.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        far = np.flatnonzero(np.abs(gap) > FAR_DAY0_DAYS)
+    if not len(far):
+        return
+    shown = [
+        f"{labels[i]}: day 0 {day0[i]:%Y-%m-%d}, {int(gap[i]):+d} days from its date {dates[i]:%Y-%m-%d}"
+        for i in far[:5].tolist()
+    ]
+    more = f" and {len(far) - 5} more" if len(far) > 5 else ""
+    warnings.warn(
+        f"{len(far)} given day 0(s) lie more than {FAR_DAY0_DAYS} calendar days from the event's date, farther than "
+        f"a weekend and a holiday explain: {'; '.join(shown)}{more}. Check the 'day0' column; it is used as "
+        "given.",
+        SessionAssumptionWarning,
+        stacklevel=3,
     )
 
 

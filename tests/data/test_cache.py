@@ -16,6 +16,7 @@ import pytest
 
 from eventstudy import CacheError, DataQualityWarning, DataSourceError, EventStudyWarning
 from eventstudy.data import CachedSource, CsvSource, PriceSource
+from eventstudy.data._store import read_entry, write_entry
 
 D = pd.Timestamp
 
@@ -237,10 +238,11 @@ def test_recent_tail_is_refetched_until_it_is_old_enough(counting):
     cached.get_prices("NVDA", "2024-01-02", "2024-06-28")
     _, meta_path = entry_files(cached, "NVDA")
 
-    def fetched_at(stamp):
-        meta = json.loads(meta_path.read_text())
-        meta["end_fetched_at"] = stamp
-        meta_path.write_text(json.dumps(meta))
+    def fetched_at(stamp):  # both records, the JSON and the Parquet file's own copy, as a writer would
+        parquet = meta_path.with_suffix(".parquet")
+        frame, meta = read_entry(parquet)
+        meta = {k: v for k, v in meta.items() if k not in ("sha256", "parquet_file")}
+        write_entry(parquet, frame, meta | {"end_fetched_at": stamp})
 
     fetched_at("2024-06-28T15:30:00+00:00")  # during the last cached session: it may be incomplete
     cached.get_prices("NVDA", "2024-03-01", "2024-06-28")

@@ -9,7 +9,6 @@ yfinance-shaped frames of the shared prices (scaled as Yahoo served them before 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import pytest
 
 from eventstudy import CacheError, DataQualityWarning, DataSourceError, EventStudyWarning
 from eventstudy.data import CachedSource, CsvSource, YahooSource
+from eventstudy.data._store import read_entry, write_entry
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
@@ -231,9 +231,12 @@ def _entry(cached, ticker):
 
 
 def _edit(path, **changes):
-    meta = json.loads(path.read_text())
-    meta.update(changes)
-    path.write_text(json.dumps(meta))
+    """Rewrite the entry with ``changes`` in both records (the JSON and the copy inside the Parquet file), as a
+    writer that got them wrong would: the checks of the data against the record must still catch them.  (A
+    JSON edited alone disagrees with the Parquet file's record: tests/data/test_cache_corruption.py.)"""
+    parquet = path.with_suffix(".parquet")
+    frame, meta = read_entry(parquet)
+    write_entry(parquet, frame, {k: v for k, v in meta.items() if k not in ("sha256", "parquet_file")} | changes)
 
 
 @pytest.mark.parametrize(
@@ -301,10 +304,8 @@ def test_a_split_seen_while_refreshing_the_last_cached_days_is_not_joined(prices
     yahoo = YahooAsOf(prices_dir, "2024-06-10", split)
     cached = CachedSource(YahooSource(download=yahoo, retries=0))
     cached.get_prices("NVDA", "2024-05-01", "2024-06-07")
-    meta_path = cached.directory / "NVDA.json"
-    meta = json.loads(meta_path.read_text())
-    meta["end_fetched_at"] = "2024-06-07T15:30:00+00:00"  # fetched during the last session: it gets refreshed
-    meta_path.write_text(json.dumps(meta))
+    # fetched during the last session: it gets refreshed
+    _edit(cached.directory / "NVDA.json", end_fetched_at="2024-06-07T15:30:00+00:00")
     yahoo.before_event = False
     with pytest.warns(DataQualityWarning, match=r"NVDA: the cached prices were on an older adjustment basis"):
         got = cached.get_prices("NVDA", "2024-05-01", "2024-06-07")

@@ -291,6 +291,11 @@ def test_offline_never_calls_download(monkeypatch):
 
     with pytest.raises(DataSourceError, match="offline: set EVENTSTUDY_PRICES_DIR .* or unset EVENTSTUDY_OFFLINE"):
         YahooSource(download=must_not_run).get_prices("NVDA", "2025-05-01", "2025-05-30")
+    # the message names the tickers asked for (issue 21: it named the cause only)
+    with pytest.raises(DataSourceError, match=r"Cannot download the prices of NVDA, AMD from Yahoo Finance: offline"):
+        YahooSource(download=must_not_run).get_prices(["NVDA", "AMD"], "2025-05-01", "2025-05-30")
+    with pytest.raises(DataSourceError, match=r"Cannot download the 5m bars of NVDA from Yahoo Finance: offline"):
+        YahooSource(download=must_not_run).get_bars("NVDA", "2025-05-01", "2025-05-02", interval="5m")
 
 
 def test_argument_checks():

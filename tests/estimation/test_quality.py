@@ -79,6 +79,27 @@ def test_a_real_data_artefact_in_the_shared_global_prices_is_found(prices_dir):
 # ---- class 5: unidentified models are recorded drops with their reason --------------------------------
 
 
+@pytest.mark.parametrize("bad", [-1.0, -1.5])
+def test_a_return_at_or_below_minus_100_percent_is_flagged_as_impossible(rets, bad):
+    # a price of 0 (-100 %) or below (-150 %): impossible for a share, flagged whatever its history; before
+    # issue 21 such a day was dropped from the check and the CAR came out at -146 % without a word
+    broken = rets.copy()
+    broken.loc["2025-05-12", "NVDA"] = bad
+    found = implausible_returns(broken, "SPY")
+    assert found[["ticker", "date"]].values.tolist() == [["NVDA", pd.Timestamp("2025-05-12")]]
+    assert found["return"].iloc[0] == bad and np.isnan(found["robust_z"].iloc[0])
+    assert found["hint"].iloc[0].startswith("impossible")
+    with pytest.warns(es.DataQualityWarning, match=rf"NVDA on 2025-05-12: {bad:+.1%}.*impossible.*price of 0 or below"):
+        fit(EVENT, broken)
+
+
+def test_a_benchmark_at_minus_100_percent_is_flagged_too(rets):
+    broken = rets.copy()
+    broken.loc["2025-02-03", "SPY"] = -1.0
+    found = implausible_returns(broken, "SPY")
+    assert found[["ticker", "date"]].values.tolist() == [["SPY", pd.Timestamp("2025-02-03")]]
+
+
 def test_a_constant_benchmark_is_a_recorded_drop_not_a_made_up_beta(rets):
     flat = rets.assign(SPY=0.001)  # a stale benchmark: the same return every day
     with pytest.raises(es.EstimationError) as raised:

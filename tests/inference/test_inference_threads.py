@@ -79,11 +79,20 @@ def test_the_table_does_not_depend_on_the_threads(small_blocks):
     assert one.equals(many)
 
 
-@pytest.mark.parametrize(("value", "expected"), [("3", 3), (" 1 ", 1), ("", None)])
+@pytest.mark.parametrize(("value", "expected"), [("3", 3), (" 1 ", 1), ("8", 8), ("", None)])
 def test_threads_come_from_the_environment(monkeypatch, value, expected):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)  # a machine of 8 CPUs, whatever runs the tests
     monkeypatch.setenv("EVENTSTUDY_THREADS", value)
-    default = max(1, min(4, os.cpu_count() or 1))
-    assert threads.threads_from_environment() == (default if expected is None else expected)
+    assert threads.threads_from_environment() == (4 if expected is None else expected)
+
+
+@pytest.mark.parametrize(("cpus", "value"), [(8, "1000"), (2, "3"), (None, "5")])
+def test_more_threads_than_cpus_are_capped_with_a_warning(monkeypatch, cpus, value):
+    # EVENTSTUDY_THREADS=1000 was taken as it was (46 threads seen in use); os.cpu_count() may be None
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    monkeypatch.setenv("EVENTSTUDY_THREADS", value)
+    with pytest.warns(EventStudyWarning, match=rf"EVENTSTUDY_THREADS={value} is more than the {cpus or 1} CPU"):
+        assert threads.threads_from_environment() == (cpus or 1)
 
 
 @pytest.mark.parametrize("value", ["0", "-2", "two", "1.5", "²"])
