@@ -206,6 +206,11 @@ class NormalReturnModel(ABC):
         finds the class by name) rebuilds the model from: ``{"name": ..., "fields": {...}}``."""
         return {"name": self.name, "fields": {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}}
 
+    def fit_class(self) -> type[StackedFit]:
+        """The class of the fitted record :meth:`refit` returns, which storage rebuilds (default
+        :class:`~eventstudy.estimation.fit.StackedFit`)."""
+        return StackedFit
+
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> NormalReturnModel:
         """The model :meth:`state` described (called on its class; ``ValueError`` when the name is another)."""

@@ -130,6 +130,10 @@ class Garch(MarketModel):
         """Fit the GARCH market model of every firm-event of an OLS fit (:func:`fit_garch`)."""
         return fit_garch(fit, self)
 
+    def fit_class(self) -> type[StackedFit]:
+        """:class:`GarchFit`: its variances are the GARCH forecasts."""
+        return GarchFit
+
     def derived(self, fit: StackedFit) -> dict[str, np.ndarray]:
         """The volatility parameters (``omega``, ``alpha[1]``, ``gamma[1]``, ``beta[1]``, ``nu``: arch's names,
         on its percent scale) after the mean's ``alpha`` and ``beta``; NaN for a fit that is not a GARCH fit."""

@@ -27,8 +27,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy import __version__
-from eventstudy.estimation.fit import StackedFit
-from eventstudy.estimation.models import MODELS
+from eventstudy.estimation.models import from_state
 from eventstudy.foundation.validation import check_choice
 from eventstudy.results.results import EventStudyResults
 
@@ -249,12 +248,12 @@ def load(path: str | os.PathLike[str]) -> EventStudyResults:
             f"this eventstudy reads version {FORMAT_VERSION}"
         )
     spec = manifest["model"]
-    model = MODELS[spec["name"]](**{k: _decode(v) for k, v in spec["fields"].items()})
+    model = from_state({"name": spec["name"], "fields": {k: _decode(v) for k, v in spec["fields"].items()}})
     sessions = pd.DatetimeIndex(
         pd.read_parquet(folder / "sessions.parquet")["session"], name=manifest["sessions"]["name"]
     )
     return EventStudyResults(
-        fit=_load_dataclass(StackedFit, manifest["fit"], folder, "fit."),
+        fit=_load_dataclass(model.fit_class(), manifest["fit"], folder, "fit."),
         firm_events=_read_table(folder, "firm_events", manifest["tables"]["firm_events"]),
         dropped=_read_table(folder, "dropped", manifest["tables"]["dropped"]),
         sessions=sessions,
