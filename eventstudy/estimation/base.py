@@ -36,6 +36,7 @@ __all__ = ["NormalReturnModel", "DataNeeds", "FactorSet", "RISK_FREE", "MACKINLA
 RISK_FREE = "RF"
 #: the factor files a model can need (:func:`eventstudy.load_factors`)
 FactorSet = Literal["ff3", "ff5", "carhart", "momentum"]
+_WORDS = {2: "two", 3: "three"}
 #: the footnote of a least-squares model's CAR table
 MACKINLAY_T_NOTE = "t: MacKinlay (1997) prediction-error-corrected t with T-K degrees of freedom."
 
@@ -143,10 +144,19 @@ class NormalReturnModel(ABC):
         """Raise ``ValueError`` when the benchmarks do not fit the model (by default: fewer than
         :attr:`DataNeeds.min_benchmarks` or more than :attr:`DataNeeds.max_benchmarks`)."""
         needs = self.needs()
-        most = needs.max_benchmarks
-        if len(market) < needs.min_benchmarks or (most is not None and len(market) > most):
-            wanted = f"{needs.min_benchmarks} or more" if most is None else f"{needs.min_benchmarks} to {most}"
-            raise ValueError(f"The {self.label} takes {wanted} benchmark(s). Got market={list(market)!r}.")
+        least, most = needs.min_benchmarks, needs.max_benchmarks
+        got = f"Got market={list(market)!r}"
+        if most == 1 and len(market) != 1:
+            raise ValueError(
+                f"The {self.label} takes one benchmark. {got}; use model='multi-index' to regress on several indices."
+            )
+        if len(market) < least:
+            raise ValueError(
+                f"The {self.label} needs {_WORDS.get(least, least)} or more benchmarks, e.g. market=['SPY', 'SOXX']. {got}; "
+                "use model='market' for one benchmark."
+            )
+        if most is not None and len(market) > most:
+            raise ValueError(f"The {self.label} takes at most {most} benchmarks. {got}.")
 
     # ----------------------------------------------------------------------------------------------------
     # fitting
