@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from eventstudy._version import __version__
+from eventstudy.estimation.models import get_model, model_names
 from eventstudy.exceptions import DataSourceError, EventStudyError, EventStudyWarning, SessionAssumptionWarning
 
 __all__ = ["build_parser", "main", "add_command", "COMMANDS", "CommandError"]
@@ -101,6 +102,15 @@ def _window(text: str) -> tuple[int, int]:
 _WINDOW_OR_NUMBER = re.compile(r"^-\d+(?:\s*[,:]\s*-?\d+)?$|^-\d*\.\d+$")
 
 
+def _model(text: str) -> str:
+    """A model name of the registry (or an alias), kept as written: the regenerate command repeats it."""
+    try:
+        get_model(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("The 'model' parameter", "--model")) from None
+    return text
+
+
 def _listing(text: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
@@ -124,7 +134,12 @@ def _study_options(command: argparse.ArgumentParser, *, report: bool) -> None:
         metavar="TICKER[+TICKER]",
         help="benchmark; repeat for several specifications; A+B gives the multi-index model",
     )
-    command.add_argument("--model", help="market, market-adjusted, constant-mean, capm, ff3, ff5, carhart")
+    command.add_argument(
+        "--model",
+        type=_model,
+        metavar="NAME",
+        help=f"normal-return model, one of: {', '.join(model_names())} (default market)",
+    )
     command.add_argument(
         "--estimation-window",
         type=_window,

@@ -36,6 +36,7 @@ __all__ = ["NormalReturnModel", "DataNeeds", "FactorSet", "RISK_FREE", "MACKINLA
 RISK_FREE = "RF"
 #: the factor files a model can need (:func:`eventstudy.load_factors`)
 FactorSet = Literal["ff3", "ff5", "carhart", "momentum"]
+_WORDS = {2: "two", 3: "three"}
 #: the footnote of a least-squares model's CAR table
 MACKINLAY_T_NOTE = "t: MacKinlay (1997) prediction-error-corrected t with T-K degrees of freedom."
 
@@ -143,10 +144,19 @@ class NormalReturnModel(ABC):
         """Raise ``ValueError`` when the benchmarks do not fit the model (by default: fewer than
         :attr:`DataNeeds.min_benchmarks` or more than :attr:`DataNeeds.max_benchmarks`)."""
         needs = self.needs()
-        most = needs.max_benchmarks
-        if len(market) < needs.min_benchmarks or (most is not None and len(market) > most):
-            wanted = f"{needs.min_benchmarks} or more" if most is None else f"{needs.min_benchmarks} to {most}"
-            raise ValueError(f"The {self.label} takes {wanted} benchmark(s). Got market={list(market)!r}.")
+        least, most = needs.min_benchmarks, needs.max_benchmarks
+        got = f"Got market={list(market)!r}"
+        if most == 1 and len(market) != 1:
+            raise ValueError(
+                f"The {self.label} takes one benchmark. {got}; use model='multi-index' to regress on several indices."
+            )
+        if len(market) < least:
+            raise ValueError(
+                f"The {self.label} needs {_WORDS.get(least, least)} or more benchmarks, e.g. market=['SPY', 'SOXX']. {got}; "
+                "use model='market' for one benchmark."
+            )
+        if most is not None and len(market) > most:
+            raise ValueError(f"The {self.label} takes at most {most} benchmarks. {got}.")
 
     # ----------------------------------------------------------------------------------------------------
     # fitting
@@ -181,10 +191,6 @@ class NormalReturnModel(ABC):
         the reason it could not be used.  By default the fit as it is, every firm-event kept."""
         return fit, np.full(fit.n, None, dtype=object)
 
-    def fit_type(self) -> type[StackedFit]:
-        """The fitted record this model's studies hold (what a saved fit is rebuilt as)."""
-        return StackedFit
-
     # ----------------------------------------------------------------------------------------------------
     # the parameter table
     # ----------------------------------------------------------------------------------------------------
@@ -209,6 +215,11 @@ class NormalReturnModel(ABC):
         """A JSON-able dict that :meth:`from_state` (or :func:`eventstudy.estimation.models.from_state`, which
         finds the class by name) rebuilds the model from: ``{"name": ..., "fields": {...}}``."""
         return {"name": self.name, "fields": {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}}
+
+    def fit_class(self) -> type[StackedFit]:
+        """The class of the fitted record :meth:`refit` returns, which storage rebuilds (default
+        :class:`~eventstudy.estimation.fit.StackedFit`)."""
+        return StackedFit
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> NormalReturnModel:

@@ -126,13 +126,13 @@ class Garch(MarketModel):
         """The ``arch_model`` arguments of the volatility process (``vol``, ``p``, ``o``, ``q``, ``dist``)."""
         return {"vol": self.vol, "p": 1, "o": self.asymmetric, "q": 1, "dist": self.dist}
 
-    def fit_type(self) -> type[StackedFit]:
-        """:class:`GarchFit`: the OLS record with the GARCH variance forecasts and volatility parameters."""
-        return GarchFit
-
     def refit(self, fit: StackedFit) -> tuple[GarchFit, np.ndarray]:
         """Fit the GARCH market model of every firm-event of an OLS fit (:func:`fit_garch`)."""
         return fit_garch(fit, self)
+
+    def fit_class(self) -> type[StackedFit]:
+        """:class:`GarchFit`: its variances are the GARCH forecasts."""
+        return GarchFit
 
     def derived(self, fit: StackedFit) -> dict[str, np.ndarray]:
         """The volatility parameters (``omega``, ``alpha[1]``, ``gamma[1]``, ``beta[1]``, ``nu``: arch's names,

@@ -79,9 +79,6 @@ class MarketAdjusted(NormalReturnModel):
     def offset(self, market):
         return market[0]
 
-    def validate_market(self, market):
-        _one_benchmark(self, market)
-
 
 @dataclass(frozen=True)
 class MarketModel(NormalReturnModel):
@@ -93,9 +90,6 @@ class MarketModel(NormalReturnModel):
 
     def regressors(self, market):
         return (market[0],)
-
-    def validate_market(self, market):
-        _one_benchmark(self, market)
 
 
 @dataclass(frozen=True)
@@ -115,13 +109,6 @@ class MultiIndexModel(NormalReturnModel):
 
     def regressors(self, market):
         return tuple(market)
-
-    def validate_market(self, market):
-        if len(market) < 2:
-            raise ValueError(
-                "The multi-index model needs two or more benchmarks, e.g. market=['SPY', 'SOXX']. "
-                f"Got market={list(market)!r}; use model='market' for one benchmark."
-            )
 
 
 @dataclass(frozen=True)
@@ -188,9 +175,6 @@ class Dimson(NormalReturnModel):
     def derived(self, fit: StackedFit) -> dict[str, np.ndarray]:
         """``beta_dimson``, the summed beta."""
         return {"beta_dimson": fit.params[:, 1:].sum(axis=1)}
-
-    def validate_market(self, market):
-        _one_benchmark(self, market)
 
     def describe(self, market):
         return f"{self.label} ({market[0]}, {self.lags} lead(s) and lag(s))"
@@ -341,11 +325,3 @@ class Carhart4(FamaFrench3):
     label: ClassVar[str] = "Carhart 4-factor model"
     factor_set: ClassVar[FactorSet | None] = "carhart"
     factors: ClassVar[tuple[str, ...]] = ("Mkt-RF", "SMB", "HML", "Mom")
-
-
-def _one_benchmark(model: NormalReturnModel, market: tuple[str, ...]) -> None:
-    if len(market) != 1:
-        raise ValueError(
-            f"The {model.label} takes one benchmark. Got market={list(market)!r}; "
-            "use model='multi-index' to regress on several indices."
-        )

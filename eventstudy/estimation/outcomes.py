@@ -387,6 +387,7 @@ def load_volumes(
         )
         volumes = source.get_prices(needed, start, end, field="Volume", missing="skip")
         failures = dict(volumes.attrs.get("eventstudy_failures", {}))
+        _refuse_prices_without_volume(source, [t for t in needed if t in failures], start, end)
         lacking = {b: failures[b] for b in benchmarks if b in failures}
         if lacking:
             raise DataSourceError("No volumes for the benchmark(s) the model needs.", failures=lacking)
@@ -407,6 +408,22 @@ def load_volumes(
     info["volume"] = f"log(volume + {VOLUME_CONSTANT:g}); zero volume treated as missing"
     logs.attrs["eventstudy_notes"] = [*logs.attrs.get("eventstudy_notes", []), *notes]
     return given_returns(logs, spec, needed).astype(float), info, failures
+
+
+def _refuse_prices_without_volume(source, tickers: list[str], start, end) -> None:
+    """A ticker the source has prices for but no volumes is the user's file to fix, not a drop: raise
+    before any fit, naming the option, the tickers and the source."""
+    if not tickers:
+        return
+    closes = source.get_prices(tickers, start, end, field="Close", missing="skip")
+    priced = [t for t in tickers if t in closes.columns]
+    if priced:
+        raise DataSourceError(
+            f"outcome='volume' reads the Volume field, and {source.name} has "
+            f"prices but no volumes for {priced}. Add a Volume column to their files, or pass returns= a frame "
+            "of daily volumes.",
+            failures={t: "prices without a Volume column" for t in priced},
+        )
 
 
 def volume_reason(reason: str | None) -> str | None:

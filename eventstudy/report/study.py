@@ -43,6 +43,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from eventstudy.estimation.models import Garch, NormalReturnModel, get_model, model_names
 from eventstudy.time.events import list_catalogs
 
 __all__ = ["DEFAULT_STUDY", "PROSE_SLOTS", "read_study", "study_sha256"]
@@ -128,6 +129,8 @@ def read_study(path: str | os.PathLike[str]) -> dict[str, Any]:
             if not isinstance(data[key], str):
                 raise fail(key, "a string")
             out[key] = data[key].strip()
+    if "model" in out and _known_model(out["model"]) is None:
+        raise fail("model", f"a model name, one of {list(model_names())}")
     for key in _LISTS:
         if key in data:
             if not isinstance(data[key], list) or not all(isinstance(v, str) for v in data[key]):
@@ -174,6 +177,14 @@ def read_study(path: str | os.PathLike[str]) -> dict[str, Any]:
     out["study"] = where.name
     out["study_sha256"] = hashlib.sha256(raw).hexdigest()
     return out
+
+
+def _known_model(name: str) -> NormalReturnModel | None:
+    """The registry's model of ``name`` (a name, a variant or an alias), or None."""
+    try:
+        return get_model(name)
+    except ValueError:
+        return None
 
 
 def _window(value, error) -> tuple[int, int]:
@@ -223,8 +234,11 @@ def _sections(sections, where: Path) -> dict[str, Any]:
         out["global_listings"] = _resolve(listings, where)
     garch = sections.get("outcomes", {}).get("garch")
     if garch is not None:
-        if not isinstance(garch, str):
-            raise ValueError(f"study file {where}: [sections.outcomes] garch must be a model name such as 'gjr-garch'")
+        garch_names = [n for n in model_names() if isinstance(get_model(n), Garch)]
+        if not isinstance(garch, str) or not isinstance(_known_model(garch), Garch):
+            raise ValueError(
+                f"study file {where}: [sections.outcomes] garch must be one of {garch_names}; got {garch!r}"
+            )
         out["outcomes_garch"] = garch
     cases = sections.get("intraday", {}).get("cases")
     if cases is not None:

@@ -799,7 +799,7 @@ class EventStudyResults:
         if meta["class"] not in classes:
             raise SavedResultsError(f"the saved results are a {meta['class']!r}, which this version does not know")
         model = _model_from_state(meta["model"])
-        fit = record_from_state(model.fit_type(), meta["fit"], arrays, "fit.")
+        fit = record_from_state(model.fit_class(), meta["fit"], arrays, "fit.")
         range_variance = None
         if "range_variance" in tables:
             range_variance = (

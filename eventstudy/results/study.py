@@ -71,7 +71,10 @@ class EventStudy:
         own sessions.
     model : str or NormalReturnModel
         ``"market"`` (default), ``"constant-mean"``, ``"market-adjusted"``, ``"multi-index"``, ``"dimson"``,
-        ``"scholes-williams"``, ``"capm"``, ``"ff3"``, ``"ff5"``, ``"carhart"``, or a model instance.
+        ``"scholes-williams"``, ``"capm"``, ``"ff3"``, ``"ff5"``, ``"carhart"``, ``"garch"``, ``"gjr-garch"``,
+        ``"egarch"`` (``"-t"`` for Student t errors): a name of :data:`eventstudy.estimation.models.REGISTRY`, an
+        alias, or a model instance.  The data the model declares it needs (``model.needs()``: leads and lags,
+        factors) are loaded with the returns.
     factors : DataFrame, optional
         Daily factors in decimals (``Mkt-RF``, ``SMB``, ..., ``RF``) for the factor models and CAPM; loaded
         with :func:`eventstudy.load_factors` when needed and not given.  They are dated on NYSE sessions.

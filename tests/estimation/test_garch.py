@@ -161,3 +161,15 @@ def test_a_fit_that_does_not_converge_reports_the_optimizer_message():
     kwargs = dict(vol="GARCH", p=1, o=0, q=1, dist="normal")
     *_, message = fit_one(0.5 * x, x, 5, kwargs)  # an exact fit: no residual variance to model
     assert message.startswith("GARCH fit did not converge: ") and len(message) > len("GARCH fit did not converge: ")
+
+
+def test_garch_results_round_trip_through_save_and_load(returns, events, tmp_path):
+    """The model is rebuilt from its state and the fit as a GarchFit: every table equals the saved one."""
+    res = es.EventStudy(events, returns=returns, market="SPY", model="egarch-t", estimation_window=WINDOW).fit()
+    back = es.load(res.save(tmp_path / "egarch"))
+    assert back.model == res.model == es.Egarch(dist="t")
+    assert type(back.fit) is type(res.fit)
+    np.testing.assert_array_equal(back.fit.ar_variance(), res.fit.ar_variance())
+    pd.testing.assert_frame_equal(back.params, res.params)
+    for window in [(0, 0), (-5, 5)]:
+        pd.testing.assert_frame_equal(back.car(window=window), res.car(window=window))

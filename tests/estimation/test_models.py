@@ -7,6 +7,7 @@ Vectorized vs loop: rtol 1e-10.
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -366,3 +367,25 @@ def test_stacked_arrays_are_read_only_and_take_selects_rows():
     sub = fit.take([2, 0])
     np.testing.assert_array_equal(sub.params, fit.params[[2, 0]])
     np.testing.assert_array_equal(sub.ar_event, fit.ar_event[[2, 0]])
+
+
+@pytest.mark.parametrize(
+    ("model", "market", "fits"),
+    [
+        ("constant-mean", (), True),
+        ("constant-mean", ("SPY", "QQQ"), True),
+        ("ff3", ("SPY", "QQQ", "SOXX"), True),
+        ("dimson", ("SPY",), True),
+        ("dimson", ("SPY", "SOXX"), False),
+        ("garch", ("SPY", "SOXX"), False),
+        ("multi-index", ("SPY", "SOXX", "QQQ"), True),
+        ("market-adjusted", (), False),
+    ],
+)
+def test_benchmark_counts_are_checked_from_the_declared_needs(model, market, fits):
+    spec = es.get_model(model)
+    if fits:
+        spec.validate_market(market)
+    else:
+        with pytest.raises(ValueError, match=re.escape(f"The {spec.label} takes one benchmark. Got market=")):
+            spec.validate_market(market)
