@@ -333,8 +333,8 @@ def _run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     results = build_study(config)
-    # the windows asked for, in their order; else day 0 and the event window
-    windows = args.windows or [(0, 0), config.event_window]
+    # the windows asked for (--window, else the study file's), in their order; else day 0 and the event window
+    windows = args.windows or (config.table_windows if args.study else [(0, 0), config.event_window])
     tables: list[tuple[str, pd.DataFrame, pd.DataFrame]] = []
     for run in results:
         res = run.results
@@ -495,7 +495,8 @@ def _events_list(args: argparse.Namespace) -> int:
         events = events[events["date"] >= _day(args.since, "--since")]
     if args.until:
         events = events[events["date"] <= _day(args.until, "--until")]
-    table = _iso(events[_LIST_COLUMNS]).reset_index(drop=True)
+    columns = [*_LIST_COLUMNS[:1], "ticker", *_LIST_COLUMNS[1:]] if "ticker" in events else _LIST_COLUMNS  # firm-events
+    table = _iso(events[columns]).reset_index(drop=True)
     if args.format == "json":
         print(json.dumps(table.to_dict(orient="records"), indent=2, ensure_ascii=False))
     elif args.format == "csv":

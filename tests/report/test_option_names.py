@@ -7,7 +7,9 @@ compared; what differs on purpose is listed below, each with the reason.
 from __future__ import annotations
 
 import inspect
+import io
 
+import pandas as pd
 import pytest
 
 from eventstudy import EventStudy
@@ -140,3 +142,19 @@ def test_window_and_events_flags_are_repeatable_in_order():
     )
     assert args.windows == [(0, 1), (-1, 1), (0, 0)]
     assert args.events == ["a", "b", "c"]
+
+
+def test_run_shows_the_study_files_windows_in_their_order(capsys, tmp_path, prices_dir):
+    from eventstudy.cli import main
+
+    (tmp_path / "e.csv").write_text("id,date,session\npause,2025-04-09,intraday\n")
+    study = tmp_path / "s.toml"
+    study.write_text('catalog = "e.csv"\ntickers = ["NVDA"]\nwindows = [[0, 1], [0, 0], [-1, 1]]\n')
+    assert main(["run", "--study", str(study), "--prices-dir", str(prices_dir), "--format", "csv"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert list(zip(table["window_start"], table["window_end"])) == [(0, 1), (0, 0), (-1, 1)]
+    # --window overrides the file's
+    assert main(["run", "--study", str(study), "--prices-dir", str(prices_dir), "--format", "csv", "--window",
+                 "0,2"]) == 0  # fmt: skip
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert list(zip(table["window_start"], table["window_end"])) == [(0, 2)]
