@@ -97,3 +97,14 @@ def test_run_offers_the_other_unknown_session_rule_only(capsys, tmp_path, prices
     err = capsys.readouterr().err
     assert "Release session unknown for plain (day 0 2025-05-14)" in err
     assert "--unknown-session post" not in err and "Check with --unknown-session pre" in err
+
+
+def test_the_readme_global_example_takes_its_session_from_the_timestamp(prices_dir):
+    """es.EventStudy on a timestamp with an empty session: the firm-event's session is 'post', no warning."""
+    prices = es.CsvSource(prices_dir).get_prices(["NVDA", "SPY"], "2021-06-01", "2022-11-30")
+    event = pd.DataFrame({"id": ["oct7"], "date": ["2022-10-07T16:30:00-04:00"], "session": [""]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SessionAssumptionWarning)
+        res = es.EventStudy(event, es.returns(prices), tickers=["NVDA"], market="SPY").fit()
+    row = res.firm_events.iloc[0]
+    assert row["session"] == "post" and row["day0"] == pd.Timestamp("2022-10-10")
