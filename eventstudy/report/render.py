@@ -460,6 +460,10 @@ def _dropped_section(report: Report) -> list[str]:
             f"{'it' if len(gone) == 1 else 'them'} out.",
             "",
         ]
+    firms = {t for run in report.runs for t in run.results.firm_events["ticker"]}
+    idle = [t for t in report.config.tickers if t not in firms]
+    if idle:
+        lines += [f"No firm-event of the ticker(s) {', '.join(idle)} could be estimated.", ""]
     lines.append(md_table(dropped[["benchmark", "event_id", "ticker", "reason"]]))
     return lines
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.data import CsvSource, PriceSource, default_source
-from eventstudy.exceptions import SessionAssumptionWarning
+from eventstudy.exceptions import DataQualityWarning, DataSourceError, SessionAssumptionWarning
 from eventstudy.report.config import ReportConfig
 from eventstudy.report.provenance import describe_source
 from eventstudy.results.results import EventStudyResults
@@ -192,7 +192,7 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
     if firm_specific and isinstance(source, CsvSource):
         _check_available(source, list(config.tickers), config.catalog)
     start, end = required_span(events[["day0"]], config.estimation_window, config.event_window, calendar)
-    prices = source.get_prices(needed, start, end, field=config.price_field)
+    prices = _prices(source, needed, list(config.tickers), start, end, config)
     rets = to_returns(prices, config.return_kind, calendar=calendar)
     bar.update()
 
@@ -233,6 +233,31 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
     if isinstance(source, CsvSource) and source.path.is_dir():
         report.daily_sources[source.path] = source
     return report
+
+
+def _prices(
+    source: PriceSource, needed: list[str], studied: list[str], start, end, config: ReportConfig
+) -> pd.DataFrame:
+    """The prices of ``needed``; a studied ticker whose file holds no row in the span (listed after the
+    events, or delisted before them) is kept as an empty column, so the study drops its firm-events with the
+    reason instead of the whole report failing.  A missing file, or a benchmark without data, still fails."""
+    try:
+        return source.get_prices(needed, start, end, field=config.price_field)
+    except DataSourceError:
+        if not isinstance(source, CsvSource):
+            raise
+        prices = source.get_prices(needed, start, end, field=config.price_field, missing="skip")
+        failures: dict[str, str] = prices.attrs.get("eventstudy_failures", {})
+        if not all(t in studied and "no rows between" in str(why) for t, why in failures.items()):
+            raise
+    warnings.warn(
+        "No prices in the span the study needs for "
+        + "; ".join(f"{t} ({why})" for t, why in failures.items())
+        + ": their firm-events are dropped (see the report's Dropped section).",
+        DataQualityWarning,
+        stacklevel=3,
+    )
+    return prices.reindex(columns=needed)
 
 
 def _file_name(catalog: str) -> str:

@@ -157,3 +157,21 @@ def test_a_timestamp_with_an_empty_session_is_shown_with_its_time_not_unknown(fi
     text = (firm_report / "report.md").read_text()
     assert "| nvda-8k-2025-04-15 | 2025-04-15 | post, 16:15 EDT   | 2025-04-16 |" in text
     assert "Release session unknown" not in text and "unknown release" not in text
+
+
+@pytest.mark.slow
+def test_a_ticker_listed_after_every_event_is_dropped_and_the_report_written(tmp_path, prices_dir):
+    """ARM's prices start in September 2023: on events of 2022 and early 2023 it has no row at all."""
+    events = tmp_path / "old.csv"
+    events.write_text("id,date,session\nold,2022-10-07,intraday\nold2,2023-03-01,pre\n")
+    out = tmp_path / "out"
+    code = main(["report", "--catalog", str(events), "--tickers", "ARM,NVDA", "--market", "SPY", "--prices-dir",
+                 str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
+    assert code == 0
+    text = (out / "report.md").read_text()
+    dropped = text.split("## Dropped", 1)[1].split("\n## ", 1)[0]
+    assert "No firm-event of the ticker(s) ARM could be estimated." in dropped
+    assert dropped.count("| ARM      | no return on day 0; the ticker has no returns in the data |") == 2
+    warned = text.split("## Warnings raised during the run", 1)[1]
+    assert "No prices in the span the study needs for ARM (no rows between 2021-10-08 and 2023-03-08" in warned
+    assert json.loads((out / "results.json").read_text())["studies"]["vs SPY"]["firm_events"]  # NVDA's
