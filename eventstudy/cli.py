@@ -116,7 +116,12 @@ def _listing(text: str) -> tuple[str, ...]:
 
 
 def _study_options(command: argparse.ArgumentParser, *, report: bool) -> None:
-    """Options shared by ``report`` and ``run``; ``None`` defaults mean "the report's default"."""
+    """Options shared by ``report`` and ``run``; ``None`` defaults mean "the study file's, else the default".
+
+    Each option has the name of the study file's key and, where :class:`eventstudy.EventStudy` takes the same
+    setting, of its argument (``--market`` is ``market``); ``--window``, repeated, gives the key ``windows``
+    (tests/report/test_option_names.py checks the three sets agree).
+    """
     # argparse takes "-1,1" for an option and answers "expected one argument"; a window is a value
     command._negative_number_matcher = _WINDOW_OR_NUMBER
     command.add_argument(
@@ -125,9 +130,26 @@ def _study_options(command: argparse.ArgumentParser, *, report: bool) -> None:
         help="study file (.toml) with the events, tickers, benchmarks, windows and prose; options override it "
         "(default: the built-in ai-diffusion-rescission study, unless --catalog names other events)",
     )
-    command.add_argument("--event", action="append", metavar="ID", help="catalog event id (repeatable)")
-    command.add_argument("--catalog", metavar="PATH_OR_NAME", help="built-in catalog name or your own events file")
-    command.add_argument("--tickers", type=_listing, metavar="A,B,...", help="tickers to study on every event")
+    command.add_argument(
+        "--events",
+        "--event",
+        action="extend",
+        nargs="+",
+        metavar="ID",
+        help="catalog event ids (repeatable; --event is the former name)",
+    )
+    command.add_argument(
+        "--catalog",
+        metavar="PATH_OR_NAME",
+        help="built-in catalog name or your own events file; a 'ticker' column makes each row a firm-event "
+        "(then --tickers keeps some of its firms)",
+    )
+    command.add_argument(
+        "--tickers",
+        type=_listing,
+        metavar="A,B,...",
+        help="tickers to study on every event (with a firm-event file: the tickers to keep)",
+    )
     command.add_argument(
         "--market",
         action="append",
@@ -147,14 +169,41 @@ def _study_options(command: argparse.ArgumentParser, *, report: bool) -> None:
         help="default -250,-11 (write --estimation-window=-250,-11)",
     )
     command.add_argument("--event-window", type=_window, metavar="START,END", help="default -5,5")
+    command.add_argument(
+        "--window",
+        dest="windows",
+        type=_window,
+        action="append",
+        metavar="START,END",
+        help="CAR window of the tables, repeatable, shown in the order given; write --window=-1,1 (with =) for a "
+        "negative start",
+    )
     command.add_argument("--prices-dir", metavar="DIR", help="folder of <TICKER>.csv price files (offline)")
     command.add_argument("--unknown-session", choices=("pre", "post"), help="day 0 for events of unknown session")
     command.add_argument(
         "--exclude-events", action="store_true", default=None, help="leave other catalog events out of estimation"
     )
+    command.add_argument(
+        "--return-kind", choices=("simple", "log", "overnight", "intraday"), help="returns (default simple)"
+    )
+    command.add_argument(
+        "--price-field",
+        choices=("Adj Close", "Close", "Open", "High", "Low"),
+        help="price column (default 'Adj Close')",
+    )
+    command.add_argument(
+        "--min-estimation-obs", type=int, metavar="N", help="fewest estimation returns (default: the model's)"
+    )
+    command.add_argument(
+        "--align-benchmarks",
+        choices=("refuse", "same-date"),
+        help="a benchmark on another exchange's sessions: refuse (default) or take its same-date return",
+    )
+    command.add_argument("--naive-tz", metavar="ZONE", help="the zone of event times written without one")
+    command.add_argument("--name", help="study name (folder under results/)")
     if report:
-        command.add_argument("--name", help="study name (folder under results/)")
         command.add_argument("--title", help="report title")
+        command.add_argument("--question", help="the question the report answers, under its title")
         command.add_argument("--focus", type=_listing, metavar="A,B", help="tickers the story is about")
         command.add_argument("--reported-moves", metavar="CSV", help="press-reported moves to check against the data")
         command.add_argument(
@@ -179,13 +228,6 @@ def _add_study_commands(subparsers: Any) -> None:
 
     run = add_command(subparsers, "run", help="run one study and print its abnormal returns and tests")
     _study_options(run, report=False)
-    run.add_argument(
-        "--window",
-        type=_window,
-        action="append",
-        metavar="START,END",
-        help="CAR window, repeatable; write --window=-1,1 (with =) for a negative start",
-    )
     run.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
     run.set_defaults(func=_run)
 
@@ -206,23 +248,32 @@ def _config(args: argparse.Namespace):
                 f"--market {entry!r} has an empty ticker beside '+'; write one benchmark (--market SPY) or "
                 "benchmarks joined by '+' for the multi-index model (--market SPY+SOXX)"
             )
-    events = tuple(args.event) if args.event else (() if catalog_given else None)
-    if catalog_given and args.tickers is None and not base.tickers:
-        raise CommandError("--catalog needs --tickers: name the securities to study on its events")
+    if args.min_estimation_obs is not None and args.min_estimation_obs < 1:
+        raise CommandError(f"--min-estimation-obs must be a positive integer; got {args.min_estimation_obs}")
+    events = tuple(args.events) if args.events else (() if catalog_given else None)
+    # options named as the study file's keys: each given one overrides the file's (a file without tickers
+    # and events without a 'ticker' column are refused by the run, naming the file)
     config = with_overrides(
         base,
         catalog=args.catalog,
         events=events,
         tickers=args.tickers,
-        benchmarks=tuple(args.market) if args.market else None,
+        market=tuple(args.market) if args.market else None,
         model=args.model,
         estimation_window=args.estimation_window,
         event_window=args.event_window,
+        windows=tuple(args.windows) if args.windows else None,
         prices_dir=args.prices_dir,
         unknown_session=args.unknown_session,
         exclude_events=args.exclude_events,
-        name=getattr(args, "name", None),
+        return_kind=args.return_kind,
+        price_field=args.price_field,
+        min_estimation_obs=args.min_estimation_obs,
+        align_benchmarks=args.align_benchmarks,
+        naive_tz=args.naive_tz,
+        name=args.name,
         title=getattr(args, "title", None),
+        question=getattr(args, "question", None),
         focus=getattr(args, "focus", None),
         reported_moves=getattr(args, "reported_moves", None),
         out=getattr(args, "out", None),
@@ -238,10 +289,12 @@ def _config(args: argparse.Namespace):
 
 #: options that change the study, in the order the regenerate command writes them; True: a path
 _RECORDED = (
-    ("study", True), ("catalog", True), ("event", False), ("tickers", False), ("market", False),
-    ("model", False), ("estimation_window", False), ("event_window", False), ("prices_dir", True),
-    ("unknown_session", False), ("exclude_events", False), ("name", False), ("title", False), ("focus", False),
-    ("reported_moves", True), ("global_dir", True), ("intraday_dir", True),
+    ("study", True), ("catalog", True), ("events", False), ("tickers", False), ("market", False),
+    ("model", False), ("estimation_window", False), ("event_window", False), ("windows", False),
+    ("prices_dir", True), ("unknown_session", False), ("exclude_events", False), ("return_kind", False),
+    ("price_field", False), ("min_estimation_obs", False), ("align_benchmarks", False), ("naive_tz", False),
+    ("name", False), ("title", False), ("question", False), ("focus", False), ("reported_moves", True),
+    ("global_dir", True), ("intraday_dir", True),
 )  # fmt: skip
 
 
@@ -252,13 +305,15 @@ def _given_options(args: argparse.Namespace) -> tuple[tuple[str, str | None, boo
         value = getattr(args, name, None)
         if value is None or value is False:
             continue
-        flag = "--" + name.replace("_", "-")
+        flag = "--window" if name == "windows" else "--" + name.replace("_", "-")
         if value is True:
             out.append((flag, None, False))
-        elif name in ("event", "market"):  # repeatable
+        elif name in ("events", "market"):  # repeatable
             out += [(flag, str(v), False) for v in value]
         elif name in ("tickers", "focus"):
             out.append((flag, ",".join(value), False))
+        elif name == "windows":  # repeatable, in the order given
+            out += [(flag, f"{lo},{hi}", False) for lo, hi in value]
         elif name.endswith("_window"):
             out.append((flag, f"{value[0]},{value[1]}", False))
         else:
@@ -293,7 +348,8 @@ def _run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     results = build_study(config)
-    windows = args.window or [(0, 0), config.event_window]
+    # the windows asked for (--window, else the study file's), in their order; else day 0 and the event window
+    windows = args.windows or (config.table_windows if args.study else [(0, 0), config.event_window])
     tables: list[tuple[str, pd.DataFrame, pd.DataFrame]] = []
     for run in results:
         res = run.results
@@ -454,7 +510,8 @@ def _events_list(args: argparse.Namespace) -> int:
         events = events[events["date"] >= _day(args.since, "--since")]
     if args.until:
         events = events[events["date"] <= _day(args.until, "--until")]
-    table = _iso(events[_LIST_COLUMNS]).reset_index(drop=True)
+    columns = [*_LIST_COLUMNS[:1], "ticker", *_LIST_COLUMNS[1:]] if "ticker" in events else _LIST_COLUMNS  # firm-events
+    table = _iso(events[columns]).reset_index(drop=True)
     if args.format == "json":
         print(json.dumps(table.to_dict(orient="records"), indent=2, ensure_ascii=False))
     elif args.format == "csv":

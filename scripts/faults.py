@@ -188,7 +188,7 @@ def _small_report(shared: Shared, out: Path, title: str):
         title=title,
         tickers=("NVDA", "AMD"),
         focus=("NVDA",),
-        benchmarks=("SPY",),
+        market=("SPY",),
         events=(EVENT_ID,),
         prices_dir=str(shared.prices),
         out=str(out),
@@ -408,7 +408,7 @@ def cli(args: list[str], wanted: str):
 
         if wanted == "parse":
             parsed = build_parser().parse_args(args)
-            expect(parsed.window == [(-1, 1)], f"--window read as {parsed.window}")
+            expect(parsed.windows == [(-1, 1)], f"--window read as {parsed.windows}")
             return "fixed: read as the window (-1, +1)"
         err = io.StringIO()
         with contextlib.redirect_stderr(err):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.foundation.validation import check_instance
-from eventstudy.time.eventtime import LOCAL, EventTimes, parse_event_times, resolve_day0
+from eventstudy.time.eventtime import LOCAL, EventTimes, parse_event_times, resolve_day0, session_of
 from eventstudy.time.layout import CalendarSpec
 
 __all__ = ["firm_events", "place", "resolve_rows", "event_clusters", "TIME_COLUMNS"]
@@ -190,6 +190,10 @@ def place(frame: pd.DataFrame, calendars: CalendarSpec, *, unknown_session=None,
         rows = np.flatnonzero(frame["exchange"].to_numpy() == code)
         utc[rows] = times.take(rows).instants(calendars.calendar(code).tz)
     frame["timestamp"] = pd.DatetimeIndex(utc.view("M8[ns]")).tz_localize("UTC")
+    # a known instant decides the session: "unknown" only where no time is known (as load_events does)
+    derive = unknown & frame["timestamp"].notna().to_numpy()
+    if derive.any():
+        frame.loc[derive, "session"] = session_of(frame["timestamp"][derive])
     first = ["event_id", "ticker", "date", "session", "day0", "exchange", "day0_rule", "timestamp"]
     drop = {"_row", "time", "timezone", "unknown_session"}
     rest = [c for c in frame.columns if c not in first and c not in drop]

@@ -13,18 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["SUFFIX_EXCHANGES", "INDEX_EXCHANGES", "DEFAULT_EXCHANGE", "exchange_of"]
+__all__ = ["SUFFIX_EXCHANGES", "INDEX_EXCHANGES", "DEFAULT_EXCHANGE", "SESSIONS_OF", "sessions_code", "exchange_of"]
 
 #: The exchange of a symbol without a suffix (NYSE; Nasdaq keeps the same sessions).
 DEFAULT_EXCHANGE = "XNYS"
 
-#: Yahoo symbol suffix -> exchange_calendars code.  Shenzhen (``.SZ``) keeps Shanghai's sessions
-#: (exchange_calendars has no separate Shenzhen calendar); currency pairs (``=X``) trade around the clock on
-#: weekdays (``24/5``).
+#: Yahoo symbol suffix -> exchange code (ISO 10383 MIC).  Shenzhen (``.SZ``) is ``XSHE``; it keeps Shanghai's
+#: sessions (:data:`SESSIONS_OF`); currency pairs (``=X``) trade around the clock on weekdays (``24/5``).
 SUFFIX_EXCHANGES: dict[str, str] = {
     "HK": "XHKG",
     "SS": "XSHG",
-    "SZ": "XSHG",
+    "SZ": "XSHE",
     "T": "XTKS",
     "KS": "XKRX",
     "KQ": "XKRX",
@@ -70,6 +69,22 @@ INDEX_EXCHANGES: dict[str, str] = {
 }
 
 
+#: Exchanges without an exchange_calendars calendar of their own -> the exchange whose sessions they keep.
+#: The Shenzhen Stock Exchange (MIC ``XSHE``) opens on the Shanghai Stock Exchange's (``XSHG``) days and hours.
+SESSIONS_OF: dict[str, str] = {"XSHE": "XSHG"}
+
+
+def sessions_code(exchange: str) -> str:
+    """The exchange_calendars code whose sessions ``exchange`` keeps (``"XSHE"`` -> ``"XSHG"``; others as given).
+
+    Examples
+    --------
+    >>> sessions_code("XSHE"), sessions_code("XNYS")
+    ('XSHG', 'XNYS')
+    """
+    return SESSIONS_OF.get(exchange, exchange)
+
+
 def _unplaced(ticker: str, why: str) -> ValueError:
     return ValueError(
         f"Cannot tell which exchange lists {ticker!r}: {why}. Name it, e.g. exchanges={{{ticker!r}: 'XNYS'}} "
@@ -97,6 +112,8 @@ def exchange_of(ticker: str, exchanges: Mapping[str, str] | None = None) -> str:
     --------
     >>> exchange_of("0981.HK"), exchange_of("NVDA"), exchange_of("^N225"), exchange_of("000300.SS")
     ('XHKG', 'XNYS', 'XTKS', 'XSHG')
+    >>> exchange_of("002371.SZ")  # Shenzhen: its own code, Shanghai's sessions (sessions_code)
+    'XSHE'
     """
     if not isinstance(ticker, str):
         raise TypeError(f"A ticker must be a string. Got {type(ticker).__name__}: {ticker!r}.")

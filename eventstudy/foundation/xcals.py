@@ -15,6 +15,8 @@ import warnings
 
 import pandas as pd
 
+from eventstudy.foundation.exchanges import sessions_code
+
 __all__ = ["DEFAULT_START", "get_calendar", "earliest_start"]
 
 #: The first day of a calendar built without a ``start`` (moved later for an exchange that starts later).
@@ -26,10 +28,12 @@ def get_calendar(name: str, start: str, end: str | None):
     """Build (once per arguments) the exchange_calendars calendar; building one takes 0.01-0.1 s.
 
     A ``start`` before the first date the exchange's calendar covers (XTKS: 1997, XSHG: 1991) is moved to that
-    date, so that one default start serves every exchange.
+    date, so that one default start serves every exchange.  An exchange that keeps another's sessions
+    (:data:`~eventstudy.foundation.exchanges.SESSIONS_OF`: Shenzhen ``XSHE`` keeps Shanghai's) gets that calendar.
     """
     import exchange_calendars as xcals
 
+    name = sessions_code(name)
     earliest = earliest_start(name)
     if earliest is not None and pd.Timestamp(start) < earliest:
         start = f"{earliest:%Y-%m-%d}"
@@ -89,6 +93,7 @@ def earliest_start(name: str) -> pd.Timestamp | None:
     """The first date an exchange_calendars class can be built from, where it says so."""
     import exchange_calendars as xcals
 
+    name = sessions_code(name)
     dispatcher = xcals.calendar_utils.global_calendar_dispatcher
     try:
         factory = dispatcher._calendar_factories.get(dispatcher.resolve_alias(name))

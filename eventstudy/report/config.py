@@ -18,9 +18,10 @@ __all__ = ["ReportConfig", "DEFAULT_REPORT", "load_study", "with_overrides"]
 class ReportConfig:
     """Everything a report run needs; the defaults are the field's conventions, and no study of its own.
 
-    A study file (:func:`load_study`) fills it in. ``benchmarks`` lists one entry per specification: a ticker
-    gives the market model (or ``model``) against it; several tickers joined by ``+`` give the multi-index
-    model on them. ``events`` empty means every event of the catalog; ``focus`` empty means the first two
+    A study file (:func:`load_study`) fills it in; a field has the name of the study file's key, of the command
+    line's option and, where :class:`~eventstudy.EventStudy` takes the same setting, of its argument.
+    ``market`` lists one benchmark per specification: a ticker gives the market model (or ``model``) against
+    it; several tickers joined by ``+`` give the multi-index model on them. ``events`` empty means every event of the catalog; ``focus`` empty means the first two
     tickers; ``title`` empty means a title made from ``name``.
     """
 
@@ -31,7 +32,7 @@ class ReportConfig:
     events: tuple[str, ...] = ()
     tickers: tuple[str, ...] = ()
     focus: tuple[str, ...] = ()
-    benchmarks: tuple[str, ...] = ("SPY",)
+    market: tuple[str, ...] = ("SPY",)
     model: str = "market"
     estimation_window: tuple[int, int] = (-250, -11)
     event_window: tuple[int, int] = (-5, 5)
@@ -40,6 +41,9 @@ class ReportConfig:
     exclude_events: bool = False
     return_kind: Literal["simple", "log", "overnight", "intraday"] = "simple"
     price_field: Field = "Adj Close"
+    min_estimation_obs: int | None = None  # as EventStudy's (default: the model's minimum)
+    align_benchmarks: str = "refuse"  # as EventStudy's
+    naive_tz: str | None = None  # the zone of event times written without one (load_events, EventStudy)
     prices_dir: str | None = None
     reported_moves: str | None = None
     out: str | None = None
@@ -61,6 +65,11 @@ class ReportConfig:
     #: (None: built from Python); the report's "How to regenerate" writes them out, paths relative to the
     #: folder holding the report
     command: tuple[tuple[str, str | None, bool], ...] | None = None
+
+    @property
+    def benchmarks(self) -> tuple[str, ...]:
+        """``market``, under its former name (kept for code written before the option had one name)."""
+        return self.market
 
     @property
     def heading(self) -> str:
@@ -94,18 +103,20 @@ class ReportConfig:
         model = get_model(self.model)
         probe = ("BENCHMARK",)
         if probe[0] not in model.regressors(probe) and model.offset(probe) != probe[0]:
-            return [(model.name, (self.benchmarks[0].split("+")[0],), self.model)]
+            return [(model.name, (self.market[0].split("+")[0],), self.model)]
         specs = []
-        for entry in self.benchmarks:
+        for entry in self.market:
             tickers = tuple(entry.split("+"))
             specs.append((f"vs {entry}", tickers, self.model if len(tickers) == 1 else "multi-index"))
         return specs
 
     @property
     def table_windows(self) -> list[tuple[int, int]]:
-        """Day 0, (-1, +1) and the configured CAR windows, as far as the event window allows."""
+        """The CAR windows of the tables, in the order the study gives them (``windows``, each once), as far as
+        the event window allows; day 0 and (-1, +1) when it gives none.  The first two are the ones the
+        comparison table and the tests section show."""
         lo, hi = self.event_window
-        wanted: list[tuple[int, int]] = [(0, 0), (-1, 1), *self.windows]
+        wanted: list[tuple[int, int]] = list(self.windows) or [(0, 0), (-1, 1)]
         return [w for w in dict.fromkeys((int(a), int(b)) for a, b in wanted) if lo <= w[0] and w[1] <= hi]
 
     @property
@@ -113,6 +124,21 @@ class ReportConfig:
         """(-1, +1) where the event window holds it, else the event window: the heatmaps' CAR window."""
         lo, hi = self.event_window
         return (-1, 1) if lo <= -1 and hi >= 1 else (lo, hi)
+
+
+_dataclass_init = ReportConfig.__init__
+
+
+def _init(self: ReportConfig, *args: Any, benchmarks: tuple[str, ...] | None = None, **kwargs: Any) -> None:
+    # ``benchmarks=``, the former name of ``market``, still builds a config (code written before the rename)
+    if benchmarks is not None:
+        if "market" in kwargs:
+            raise TypeError("ReportConfig takes 'market' only ('benchmarks' is its former name)")
+        kwargs["market"] = tuple(benchmarks)
+    _dataclass_init(self, *args, **kwargs)
+
+
+ReportConfig.__init__ = _init  # type: ignore[method-assign]
 
 
 def load_study(path: str | os.PathLike[str]) -> ReportConfig:

@@ -67,12 +67,16 @@ def write_figures(report: Report, out: Path) -> None:
     plot_prices(report.prices[shown], events=report.catalog, ax=fig.subplots(), start=first, end=last)
     save(fig, "prices")
 
+    estimated = set(primary.firm_events["event_id"])
     for event_id in report.events["id"]:
+        if event_id not in estimated:  # every firm-event of it dropped: the report lists them, no figure to draw
+            continue
         sub = primary.select(event_ids=[event_id])
         fig = Figure(layout="constrained", figsize=(12, 4.5))
         left, right = fig.subplots(1, 2)
-        if focus:
-            plot_car(sub.select(tickers=focus), kind="firm", ax=left, title=f"{', '.join(focus)} {label}")
+        mine = [t for t in focus if t in set(sub.firm_events["ticker"])]  # firm-events: each event its own firms
+        if mine:
+            plot_car(sub.select(tickers=mine), kind="firm", ax=left, title=f"{', '.join(mine)} {label}")
         plot_car(sub, kind="average", ax=right, title=f"Average of {sub.n} stocks {label}")
         fig.suptitle(f"Cumulative abnormal returns around {event_id}")
         save(fig, f"car_{slug(event_id)}")

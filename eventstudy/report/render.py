@@ -18,6 +18,7 @@ from eventstudy.report._text import md_table
 from eventstudy.report.config import ReportConfig, is_default_study
 from eventstudy.report.provenance import portable, relative_path
 from eventstudy.report.run import Report
+from eventstudy.time.eventtime import session_label
 
 __all__ = ["render_markdown", "render_html"]
 
@@ -47,7 +48,7 @@ def render_markdown(report: Report) -> str:
                 {
                     "event_id": ev["id"],
                     "date": ev["date"].dt.strftime("%Y-%m-%d"),
-                    "release session": ev["session"],
+                    "release session": session_label(ev),
                     "day 0": ev["day0"].dt.strftime("%Y-%m-%d"),
                     "kind": ev["category"] + ", " + ev["direction"],
                     "what happened": ev["title"],
@@ -59,8 +60,12 @@ def render_markdown(report: Report) -> str:
         lines += [
             "",
             "Where the release session is unknown, day 0 is the first session on or after the date (the earliest "
-            "session that could react); the (-1, +1) window covers the next session too.",
+            "session that could react); the (-1, +1) window covers the next session too."
+            if config.unknown_session == "pre"
+            else "Where the release session is unknown, day 0 is the first session after the date "
+            "(`unknown_session = 'post'`); the (-1, +1) window covers the date's own session too.",
         ]
+    lines += _dropped_section(report)
     lines += ["", "## Raw moves around the events", ""]
     raw = report.raw_moves
     shown = [
@@ -178,7 +183,10 @@ def _regenerate_section(config: ReportConfig) -> list[str]:
         "Finance through the local cache (`EVENTSTUDY_OFFLINE=1` forbids the network).",
         "- `--reported-moves`: press-reported price moves to check against the data.",
         "- `--unknown-session post`: place events whose release session is unknown on the next session instead of "
-        "the first that could react.",
+        "the first that could react."
+        if config.unknown_session == "pre"
+        else "- `--unknown-session pre`: place events whose release session is unknown on the first session that "
+        "could react instead of the next.",
         "- `--study FILE`: another study (title, question, events, tickers, benchmarks, windows, focus stocks, prose); "
         "`eventstudy report --help` lists every option.",
         "",
@@ -192,7 +200,7 @@ def _quoted(text: str | None) -> str:
 
 
 def _model_text(config: ReportConfig) -> str:
-    specs = ", ".join(("market model vs " if "+" not in b else "multi-index model on ") + b for b in config.benchmarks)
+    specs = ", ".join(("market model vs " if "+" not in b else "multi-index model on ") + b for b in config.market)
     return specs if config.model == "market" else f"{config.model} model" + (f"; {specs}" if specs else "")
 
 
@@ -334,8 +342,13 @@ def _pooled_day0(report: Report) -> str:
 def _focus_table(report: Report) -> pd.DataFrame:
     rows = []
     for run in report.runs:
+        res = run.results
+        studied = {*zip(res.firm_events["event_id"], res.firm_events["ticker"])}
+        studied |= {*zip(res.dropped["event_id"], res.dropped["ticker"])}
         for ticker in report.config.focus_tickers:
             for event_id in report.events["id"]:
+                if (event_id, ticker) not in studied:  # a firm-event design: not one of this event's firms
+                    continue
                 row = {"benchmark": run.label, "event_id": event_id, "ticker": ticker}
                 for window in run.car:
                     hit = run.car_of(window, event_id, ticker)
@@ -421,16 +434,37 @@ def _provenance_text(report: Report) -> list[str]:
         lines.append(f"- Note: {note}")
     versions = primary.get("versions", {})
     lines.append("- Software: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v))
-    dropped = pd.concat([run.tables["dropped"].assign(benchmark=run.label) for run in report.runs], ignore_index=True)
+    dropped = _dropped(report)
     if len(dropped):
-        lines += [
-            "",
-            "Firm-events that could not be estimated:",
-            "",
-            md_table(dropped[["benchmark", "event_id", "ticker", "reason"]]),
-        ]
+        lines.append(f"- {len(dropped)} firm-event(s) could not be estimated: see [Dropped](#dropped).")
     else:
         lines.append("- Every firm-event was estimated (none dropped).")
+    return lines
+
+
+def _dropped(report: Report) -> pd.DataFrame:
+    return pd.concat([run.tables["dropped"].assign(benchmark=run.label) for run in report.runs], ignore_index=True)
+
+
+def _dropped_section(report: Report) -> list[str]:
+    """The firm-events that could not be estimated, each with its reason (none: no section)."""
+    dropped = _dropped(report)
+    if dropped.empty:
+        return []
+    lines = ["", "## Dropped", ""]
+    estimated = {e for run in report.runs for e in run.results.firm_events["event_id"]}
+    gone = [e for e in report.events["id"] if e not in estimated]
+    if gone:
+        lines += [
+            f"No firm-event of {', '.join(gone)} could be estimated: the figures and tables leave "
+            f"{'it' if len(gone) == 1 else 'them'} out.",
+            "",
+        ]
+    firms = {t for run in report.runs for t in run.results.firm_events["ticker"]}
+    idle = [t for t in report.config.tickers if t not in firms]
+    if idle:
+        lines += [f"No firm-event of the ticker(s) {', '.join(idle)} could be estimated.", ""]
+    lines.append(md_table(dropped[["benchmark", "event_id", "ticker", "reason"]]))
     return lines
 
 

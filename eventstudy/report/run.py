@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,7 +18,7 @@ import pandas as pd
 
 from eventstudy.data import CsvSource, PriceSource, default_source
 from eventstudy.estimation.models import DataNeeds, get_model
-from eventstudy.exceptions import SessionAssumptionWarning
+from eventstudy.exceptions import DataQualityWarning, DataSourceError, SessionAssumptionWarning
 from eventstudy.report.config import ReportConfig
 from eventstudy.report.provenance import describe_source
 from eventstudy.results.results import EventStudyResults
@@ -100,9 +100,11 @@ class StudyRun:
         return self
 
     def car_of(self, window: Window, event_id: str, ticker: str) -> pd.Series | None:
-        """The ``car()`` row of one firm-event, or None when it was dropped."""
+        """The ``car()`` row of one firm-event, or None when it was dropped (a window the tables do not show,
+        such as day 0 for the headline, is computed here and not added to ``car``)."""
         if window not in self._car_rows:
-            self._car_rows[window] = FirstRows(self.car[window], ("event_id", "ticker"))
+            table = self.car[window] if window in self.car else self.results.car(window)
+            self._car_rows[window] = FirstRows(table, ("event_id", "ticker"))
         return self._car_rows[window].get(event_id, ticker)
 
     @property
@@ -141,25 +143,42 @@ class Report:
 
 
 def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -> Report:
-    """Load the events and prices of ``config``, fit every specification and tabulate each fit."""
-    if not config.tickers:
-        raise ValueError(
-            f"the study {config.name!r} names no tickers: give tickers = [...] in its study file, or --tickers"
-        )
+    """Load the events and prices of ``config``, fit every specification and tabulate each fit.
+
+    An events file with a ``ticker`` column holds firm-events (each event for its own firms, as
+    :class:`~eventstudy.EventStudy` takes them): ``config.tickers``, when given, keeps those tickers only;
+    otherwise every event is crossed with ``config.tickers``.
+    """
     bar.set_postfix_str("events")
     calendar = TradingCalendar(unknown_session=config.unknown_session)
     with warnings.catch_warnings():
         # warn below about the studied events only, not every catalog event of unknown session
         warnings.simplefilter("ignore", SessionAssumptionWarning)
-        catalog = load_events(config.catalog, calendar=calendar)
-    events = pick_events(catalog, config.events)
+        catalog = load_events(config.catalog, calendar=calendar, naive_tz=config.naive_tz)
+    firm_specific = "ticker" in catalog.columns
+    pairs = pick_events(catalog, config.events)
+    if firm_specific:
+        pairs = _firm_specific(pairs, config)
+        config = replace(config, tickers=config.tickers or tuple(dict.fromkeys(pairs["ticker"])))
+        catalog = catalog.drop(columns="ticker").drop_duplicates("id").reset_index(drop=True)
+    elif not config.tickers:
+        raise ValueError(
+            f"the study {config.name!r} names no tickers: give tickers = [...] in its study file, or --tickers, "
+            f"or a 'ticker' column in its events file {_file_name(config.catalog)} (one row per firm-event)"
+        )
+    events = pairs.drop(columns="ticker").drop_duplicates("id").reset_index(drop=True) if firm_specific else pairs
     unknown = events[events["session"] == "unknown"]
     if len(unknown):
-        rule = "the first session on or after" if config.unknown_session == "pre" else "the session after"
+        # only events with no known time are "unknown" (load_events takes the session from a timestamp); the
+        # check offered is the rule not already chosen
+        if config.unknown_session == "pre":
+            rule, other = "the first session on or after", "post"
+        else:
+            rule, other = "the session after", "pre"
         warnings.warn(
             "Release session unknown for "
             + ", ".join(f"{e.id} (day 0 {e.day0:%Y-%m-%d})" for e in unknown.itertuples())
-            + f": day 0 is {rule} the date. Check with --unknown-session post, or read the (-1,+1) window.",
+            + f": day 0 is {rule} the date. Check with --unknown-session {other}, or read the (-1,+1) window.",
             SessionAssumptionWarning,
             stacklevel=2,
         )
@@ -171,13 +190,15 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
         source = _keeping(CsvSource(config.prices_dir)) if config.prices_dir else default_source()
     specs = config.specifications
     needed = list(dict.fromkeys([*config.tickers, *(t for _, bench, _ in specs for t in bench)]))
+    if firm_specific and isinstance(source, CsvSource):
+        _check_available(source, list(config.tickers), config.catalog)
     # the widest leads and lags of the models fitted (Dimson's market returns around each day)
     lags = max((get_model(model).needs().lags for _, _, model in specs), default=0)
     leads = max((get_model(model).needs().leads for _, _, model in specs), default=0)
     start, end = required_span(
         events[["day0"]], config.estimation_window, config.event_window, calendar, DataNeeds(lags=lags, leads=leads)
     )
-    prices = source.get_prices(needed, start, end, field=config.price_field)
+    prices = _prices(source, needed, list(config.tickers), start, end, config)
     rets = to_returns(prices, config.return_kind, calendar=calendar)
     bar.update()
 
@@ -185,9 +206,9 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
     for label, bench, model in specs:
         bar.set_postfix_str(label)
         study = EventStudy(
-            events,
+            pairs if firm_specific else events,
             rets,
-            tickers=list(config.tickers),
+            tickers=None if firm_specific else list(config.tickers),
             market=bench[0] if len(bench) == 1 else list(bench),
             model=model,
             estimation_window=config.estimation_window,
@@ -195,6 +216,9 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
             calendar=calendar,
             catalog=catalog,
             exclude_events=config.exclude_events,
+            min_estimation_obs=config.min_estimation_obs,
+            align_benchmarks=config.align_benchmarks,
+            naive_tz=config.naive_tz,
             name=f"{config.name} {label}",
         )
         run = StudyRun(label=label, benchmark=bench, model=model, results=study.fit())
@@ -215,6 +239,61 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
     if isinstance(source, CsvSource) and source.path.is_dir():
         report.daily_sources[source.path] = source
     return report
+
+
+def _prices(
+    source: PriceSource, needed: list[str], studied: list[str], start, end, config: ReportConfig
+) -> pd.DataFrame:
+    """The prices of ``needed``; a studied ticker whose file holds no row in the span (listed after the
+    events, or delisted before them) is kept as an empty column, so the study drops its firm-events with the
+    reason instead of the whole report failing.  A missing file, or a benchmark without data, still fails."""
+    try:
+        return source.get_prices(needed, start, end, field=config.price_field)
+    except DataSourceError:
+        if not isinstance(source, CsvSource):
+            raise
+        prices = source.get_prices(needed, start, end, field=config.price_field, missing="skip")
+        failures: dict[str, str] = prices.attrs.get("eventstudy_failures", {})
+        if not all(t in studied and "no rows between" in str(why) for t, why in failures.items()):
+            raise
+    warnings.warn(
+        "No prices in the span the study needs for "
+        + "; ".join(f"{t} ({why})" for t, why in failures.items())
+        + ": their firm-events are dropped (see the report's Dropped section).",
+        DataQualityWarning,
+        stacklevel=3,
+    )
+    return prices.reindex(columns=needed)
+
+
+def _file_name(catalog: str) -> str:
+    return repr(Path(catalog).name) if Path(catalog).suffix else f"(the built-in catalog {catalog!r})"
+
+
+def _firm_specific(pairs: pd.DataFrame, config: ReportConfig) -> pd.DataFrame:
+    """The firm-events of an events file with a ``ticker`` column, kept to ``config.tickers`` when given."""
+    if not config.tickers:
+        return pairs.reset_index(drop=True)
+    listed = set(pairs["ticker"])
+    absent = [t for t in config.tickers if t not in listed]
+    if absent:
+        raise ValueError(
+            f"tickers {', '.join(absent)} are in no firm-event of the events file {_file_name(config.catalog)} "
+            f"(its 'ticker' column lists {', '.join(sorted(listed))}); with a 'ticker' column, --tickers keeps "
+            "some of its firms"
+        )
+    return pairs[pairs["ticker"].isin(config.tickers)].reset_index(drop=True)
+
+
+def _check_available(source: CsvSource, tickers: list[str], catalog: str) -> None:
+    """Refuse, before any work, the firm-events whose tickers have no prices in ``source``."""
+    available = {t.lower().lstrip("^") for t in source.tickers()}
+    missing = [t for t in tickers if t.lower().lstrip("^") not in available]
+    if missing:
+        raise ValueError(
+            f"the events file {_file_name(catalog)} names tickers with no prices in {source.path}: "
+            f"{', '.join(missing)}; add their price files or remove their rows"
+        )
 
 
 def _keeping(source: CsvSource) -> CsvSource:

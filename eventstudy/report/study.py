@@ -9,12 +9,15 @@ A study file is TOML (read with :mod:`tomllib`)::
     events = ["event-a", "event-b"]      # ids in the catalog; empty or absent: every event
     tickers = ["JPM", "BAC", "C"]
     focus = ["JPM"]                      # the stocks the story is about (default: the first two tickers)
-    benchmarks = ["SPY", "SPY+XLF"]      # one fit each; "A+B" is the multi-index model on A and B
+    market = ["SPY", "SPY+XLF"]          # one fit each; "A+B" is the multi-index model on A and B
     model = "market"
     estimation_window = [-250, -11]
     event_window = [-5, 5]
-    windows = [[0, 0], [-1, 1]]
+    windows = [[0, 0], [0, 1], [-1, 1]]  # the CAR windows of the tables, shown in this order
     unknown_session = "pre"
+    prices_dir = "prices"                # optional: price files (relative to this file); also reported_moves,
+                                         # global_dir, intraday_dir; and min_estimation_obs, align_benchmarks,
+                                         # naive_tz, return_kind, price_field, exclude_events as in EventStudy
 
     [sections.outcomes]                  # optional extra sections of the report: volume, volatility, GARCH
     [sections.global]
@@ -30,6 +33,10 @@ A study file is TOML (read with :mod:`tomllib`)::
     closing = "Printed before the method."
 
 Every key is optional; an unknown key or a value of the wrong type is refused with the file and the key.
+Each key has the name of the command line's option (``market`` is ``--market``, ``windows`` the repeated
+``--window``) and, where :class:`eventstudy.EventStudy` takes the same setting, of its argument; an argument
+that exists only in Python (``returns``, ``source``, ``factors``, ...) is refused saying what to give
+instead.  ``benchmarks``, the former name of ``market``, is still read.
 ``eventstudy report --study FILE`` runs one; ``eventstudy report`` alone runs the study shipped with the
 package (:data:`DEFAULT_STUDY`). :func:`eventstudy.report.load_study` turns a file into a ``ReportConfig``.
 """
@@ -46,7 +53,7 @@ from typing import Any
 from eventstudy.estimation.models import Garch, NormalReturnModel, get_model, model_names
 from eventstudy.time.events import list_catalogs
 
-__all__ = ["DEFAULT_STUDY", "PROSE_SLOTS", "read_study", "study_sha256"]
+__all__ = ["DEFAULT_STUDY", "PROSE_SLOTS", "KEYS", "ALIASES", "PYTHON_ONLY", "read_study", "study_sha256"]
 
 #: the study ``eventstudy report`` runs when no ``--study`` is given (package data)
 DEFAULT_STUDY = Path(__file__).with_name("studies") / "ai-diffusion-rescission.toml"
@@ -58,10 +65,30 @@ PROSE_SLOTS = {
     "closing": "before 'Method'",
 }
 
-_STRINGS = ("name", "title", "question", "catalog", "model", "unknown_session", "return_kind", "price_field")
-_LISTS = ("events", "tickers", "focus", "benchmarks")
+_STRINGS = (
+    "name", "title", "question", "catalog", "model", "unknown_session", "return_kind", "price_field",
+    "align_benchmarks", "naive_tz",
+)  # fmt: skip
+_LISTS = ("events", "tickers", "focus", "market")
 _WINDOWS = ("estimation_window", "event_window")
-_KNOWN = {*_STRINGS, *_LISTS, *_WINDOWS, "windows", "exclude_events", "sections", "prose"}
+#: paths, read against the study file's folder (on the command line: against the working directory)
+_PATHS = ("prices_dir", "reported_moves", "global_dir", "intraday_dir")
+#: every key a study file may hold; each has the name of the command line's option and, where
+#: :class:`~eventstudy.EventStudy` takes the same setting, of its argument (tests/report/test_option_names.py)
+KEYS = frozenset(
+    {*_STRINGS, *_LISTS, *_WINDOWS, *_PATHS, "windows", "exclude_events", "min_estimation_obs", "sections", "prose"}
+)
+#: former key names still read, each with the one that replaced it
+ALIASES = {"benchmarks": "market"}
+#: EventStudy arguments a study file cannot give, and what it gives instead
+PYTHON_ONLY = {
+    "returns": "a study reads prices from prices_dir (or --prices-dir) and computes the returns",
+    "source": "give prices_dir (or --prices-dir); without it prices come from Yahoo Finance through the cache",
+    "factors": "factor models read the factor files of the data layer; pass factors= in Python",
+    "risk_free": "pass risk_free= in Python",
+    "calendar": "a report counts event time on NYSE sessions; pass calendar= in Python for other exchanges",
+    "outcome": "ask for [sections.outcomes] (abnormal volume, volatility, GARCH)",
+}
 _SECTIONS = {"outcomes": {"garch"}, "global": {"events", "title", "listings"}, "intraday": {"cases"}}
 #: a study's name becomes the folder results/<name>: one plain path component, never '..' or a path
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
@@ -102,7 +129,7 @@ def read_study(path: str | os.PathLike[str]) -> dict[str, Any]:
     --------
     >>> from eventstudy.report.study import DEFAULT_STUDY, read_study
     >>> study = read_study(DEFAULT_STUDY)
-    >>> study["benchmarks"], study["event_window"], study["sections"]
+    >>> study["market"], study["event_window"], study["sections"]
     (('SPY', 'QQQ', 'SOXX', 'SPY+SOXX'), (-5, 5), ('outcomes', 'global', 'intraday'))
     """
     where = Path(path)
@@ -116,9 +143,20 @@ def read_study(path: str | os.PathLike[str]) -> dict[str, Any]:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"study file {where}: not valid TOML ({exc})") from None
-    unknown = sorted(set(data) - _KNOWN)
+    python_only = sorted(set(data) & set(PYTHON_ONLY))
+    if python_only:
+        raise ValueError(
+            f"study file {where}: key(s) {python_only} exist only in Python (arguments of EventStudy): "
+            + "; ".join(f"{k}: {PYTHON_ONLY[k]}" for k in python_only)
+        )
+    unknown = sorted(set(data) - KEYS - set(ALIASES))
     if unknown:
-        raise ValueError(f"study file {where}: unknown key(s) {unknown}; known keys are {sorted(_KNOWN)}")
+        raise ValueError(f"study file {where}: unknown key(s) {unknown}; known keys are {sorted(KEYS)}")
+    for old, new in ALIASES.items():
+        if old in data:
+            if new in data:
+                raise ValueError(f"study file {where}: give {new!r} only ({old!r} is its former name)")
+            data[new] = data.pop(old)
 
     def fail(key: str, expected: str) -> ValueError:
         return ValueError(f"study file {where}: {key!r} must be {expected}; got {data[key]!r}")
@@ -170,6 +208,16 @@ def read_study(path: str | os.PathLike[str]) -> dict[str, Any]:
                 f"study file {where}: 'windows' {outside} reach outside {said} [{lo}, {hi}]; a CAR window must lie "
                 "inside the event window (widen event_window or drop the window)"
             )
+    if "min_estimation_obs" in data:
+        value = data["min_estimation_obs"]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise fail("min_estimation_obs", "a positive integer")
+        out["min_estimation_obs"] = value
+    for key in _PATHS:
+        if key in data:
+            if not isinstance(data[key], str) or not data[key].strip():
+                raise fail(key, "a path")
+            out[key] = _resolve(data[key].strip(), where)
     if "catalog" in out:
         out["catalog"] = _resolve(out["catalog"], where, builtin=True)
     out.update(_sections(data.get("sections", {}), where))

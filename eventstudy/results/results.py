@@ -27,6 +27,24 @@ from eventstudy.results.state import record_from_state, record_state
 __all__ = ["EventStudyResults", "VolatilityResults", "compare", "market_shocks", "adjust_pvalues", "load"]
 
 
+def firm_event_facts(firm_events: pd.DataFrame, dropped: int) -> str:
+    """The facts line of the firm-events, right for every design, counted from the estimated firm-events.
+
+    Every event on the same tickers (a cross of events and tickers): ``"28 estimated (2 events x 14 tickers),
+    0 dropped"``; otherwise (each event for its own firms, or some firm-events dropped) the tickers per event:
+    ``"460 estimated over 460 events and 21 tickers (1 per event), 0 dropped"``.
+    """
+    n = len(firm_events)
+    events = firm_events["event_id"].nunique()
+    tickers = firm_events["ticker"].nunique()
+    if n == events * tickers:
+        return f"{n} estimated ({events} events x {tickers} tickers), {dropped} dropped"
+    per_event = firm_events.groupby("event_id", sort=False)["ticker"].nunique()
+    lo, hi = int(per_event.min()), int(per_event.max())
+    span = f"{lo}" if lo == hi else f"{lo}-{hi}"
+    return f"{n} estimated over {events} events and {tickers} tickers ({span} per event), {dropped} dropped"
+
+
 class EventStudyResults:
     """What :meth:`EventStudy.fit` returns: abnormal returns, parameters, drops, tests and displays.
 
@@ -578,11 +596,7 @@ class EventStudyResults:
             ("Model", self._settings.get("model_label") or self._model.describe(self._market)),
             ("Estimation window", f"{window_label(self.estimation_window)} trading days"),
             ("Event window", f"{window_label(self.event_window)} trading days"),
-            (
-                "Firm-events",
-                f"{self.n} estimated ({fe['event_id'].nunique()} events x {fe['ticker'].nunique()} tickers), "
-                f"{len(self._dropped)} dropped",
-            ),
+            ("Firm-events", firm_event_facts(fe, len(self._dropped))),
             ("Design", str(design(self._fit))),
             (
                 "Returns",

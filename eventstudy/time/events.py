@@ -5,7 +5,7 @@ Schema (the same for the built-in catalog and a user's file)
 ===============  ========  ==================================================================================
 column           required  content
 ===============  ========  ==================================================================================
-``id``           yes       unique, non-empty key of the event
+``id``           yes       unique, non-empty key of the event (unique per ticker where a ``ticker`` column is given)
 ``date``         yes       ISO date (``YYYY-MM-DD``) of the first public release, US Eastern calendar day,
                            or a timestamp with its zone (``2025-04-11T22:00:00-04:00``)
 ``session``      yes       ``pre``, ``intraday``, ``post`` or ``unknown`` (empty means ``unknown``), on the
@@ -24,6 +24,8 @@ column           required  content
                            are merged into it
 ``category``     no        built-in catalog: ``us-official``, ``media-report`` or ``china-action``
 ``direction``    no        built-in catalog: ``tightening``, ``easing``, ``retaliation`` or ``mixed``
+``ticker``       no        firm-events: each row is one security's event (an id may repeat, once per ticker,
+                           with the same time), as :class:`eventstudy.EventStudy` takes them
 ===============  ========  ==================================================================================
 
 Missing optional columns are created empty; any other column is kept after these.  Day 0 comes from the one
@@ -43,7 +45,7 @@ import pandas as pd
 
 from eventstudy.exceptions import EventCatalogError
 from eventstudy.time.calendar import SESSIONS, TradingCalendar, as_calendar
-from eventstudy.time.eventtime import parse_event_times, resolve_day0
+from eventstudy.time.eventtime import parse_event_times, resolve_day0, session_of
 
 __all__ = ["load_events", "list_catalogs", "CATEGORIES", "DIRECTIONS", "EVENT_COLUMNS"]
 
@@ -106,7 +108,9 @@ def load_events(
     pandas.DataFrame
         One row per event sorted by date then id, columns :data:`EVENT_COLUMNS` then any extra columns.
         ``date`` and ``day0`` are midnight datetimes (``date`` on the US Eastern clock); ``timestamp`` is the
-        release instant in UTC where one was given (NaT elsewhere); ``day0_rule`` says how day 0 was placed
+        release instant in UTC where one was given (NaT elsewhere), and where the file left ``session`` empty
+        or ``unknown`` beside a timestamp, ``session`` is the one the instant falls in
+        (:func:`~eventstudy.time.eventtime.session_of`); ``day0_rule`` says how day 0 was placed
         (``given`` for a day 0 of the file); ``unknown_session`` is the rule applied to unknown sessions;
         ``affected`` and ``sources`` are tuples of str.
         ``attrs["catalog"]`` holds the catalog name or path.
@@ -161,6 +165,10 @@ def load_events(
     events.insert(3, "day0", pd.DatetimeIndex(resolved.day0).as_unit("ns"))
     instants = times.instants(cal.tz)  # naive_tz="exchange": the catalog calendar's zone
     events["timestamp"] = pd.DatetimeIndex(instants.view("M8[ns]")).tz_localize("UTC")
+    # a known instant decides the session: an empty session beside a timestamp is not "unknown"
+    derive = (events["session"] == "unknown").to_numpy() & events["timestamp"].notna().to_numpy()
+    if derive.any():
+        events.loc[derive, "session"] = session_of(events["timestamp"][derive])
     events["day0_rule"] = resolved.rule
     events["unknown_session"] = times.unknown_session
     columns = [c for c in EVENT_COLUMNS if c in events.columns]
@@ -290,12 +298,23 @@ def _normalise(raw: pd.DataFrame, label: str) -> pd.DataFrame:
     for i, event_id in enumerate(ids):
         if event_id == "":
             raise EventCatalogError(f"{_where(label, i)}, column 'id': expected a non-empty string; got ''.")
-    dupes = pd.Series(ids)[pd.Series(ids).duplicated(keep=False)]
+    # a 'ticker' column makes each row a firm-event: an id may then repeat, once per ticker
+    firms = [_text(raw["ticker"].iloc[i], label, i, "ticker", ids[i]) for i in range(n)] if "ticker" in raw else None
+    if firms is not None:
+        for i, firm in enumerate(firms):
+            if firm == "":
+                raise EventCatalogError(
+                    f"{_where(label, i, ids[i])}, column 'ticker': expected a ticker (each row is one firm-event); "
+                    "got ''."
+                )
+    keys = ids if firms is None else [f"{i} / {t}" for i, t in zip(ids, firms)]
+    dupes = pd.Series(keys)[pd.Series(keys).duplicated(keep=False)]
     if len(dupes):
         detail = "; ".join(
             f"{key!r} (rows {', '.join(str(i + 1) for i in rows)})" for key, rows in dupes.groupby(dupes).groups.items()
         )
-        raise EventCatalogError(f"{label}, column 'id': ids must be unique; duplicated: {detail}.")
+        what = "ids must be unique" if firms is None else "each (id, ticker) pair must be unique"
+        raise EventCatalogError(f"{label}, column 'id': {what}; duplicated: {detail}.")
     dates = [_text(raw["date"].iloc[i], label, i, "date", ids[i]) for i in range(n)]
     sessions = [_session(raw["session"].iloc[i], label, i, ids[i]) for i in range(n)]
     out = pd.DataFrame(
@@ -315,6 +334,8 @@ def _normalise(raw: pd.DataFrame, label: str) -> pd.DataFrame:
     extras = [c for c in raw.columns if c not in out.columns and c not in (*_TIME_COLUMNS, *EVENT_COLUMNS)]
     for column in extras:
         out[column] = raw[column].to_numpy()
+    if firms is not None:
+        out["ticker"] = pd.Series(firms, dtype="str")
     return out
 
 

@@ -44,7 +44,17 @@ from eventstudy.exceptions import SessionAssumptionWarning
 from eventstudy.time.eventtime_parse import GIVEN, LOCAL, REFERENCE_TZ, EventTimes, parse_event_times
 from eventstudy.time.sessions import Sessions, _NoDayZero
 
-__all__ = ["REFERENCE_TZ", "EventTimes", "Day0", "parse_event_times", "resolve_day0", "GIVEN", "LOCAL"]
+__all__ = [
+    "REFERENCE_TZ",
+    "EventTimes",
+    "Day0",
+    "parse_event_times",
+    "resolve_day0",
+    "session_of",
+    "session_label",
+    "GIVEN",
+    "LOCAL",
+]
 
 #: where each session's interval starts and ends on the reference clock, in minutes after midnight
 _INTERVALS = {"pre": (0, 9 * 60 + 30), "intraday": (9 * 60 + 30, 16 * 60), "post": (16 * 60, 24 * 60)}
@@ -80,6 +90,55 @@ def _interval(times: EventTimes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     lo = _to_utc(base + pd.to_timedelta(lo_minutes * minute, unit="ns"))
     hi = _to_utc(base + pd.to_timedelta(hi_minutes * minute - 1, unit="ns"))
     return lo, hi, effective
+
+
+def session_of(instants: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """The release session a known instant falls in, on the reference clock (:data:`REFERENCE_TZ`).
+
+    The sessions are the intervals of the module docstring: ``pre`` = [00:00, 09:30) ET, ``intraday`` =
+    [09:30, 16:00), ``post`` = [16:00, 24:00), so a date with the session returned places day 0 where the
+    instant does.  NaT (no time known) gives ``"unknown"``.
+
+    Parameters
+    ----------
+    instants
+        tz-aware timestamps (any zone) or NaT.
+
+    Examples
+    --------
+    >>> session_of(pd.DatetimeIndex(["2022-10-07T16:30:00-04:00", "2025-05-13T08:00:00-04:00", None]))
+    array(['post', 'pre', 'unknown'], dtype=object)
+    """
+    local = pd.DatetimeIndex(instants).tz_convert(REFERENCE_TZ)
+    minutes = np.asarray(local.hour * 60 + local.minute, dtype=float)
+    out = np.full(len(local), "unknown", dtype=object)
+    for name, (lo, hi) in _INTERVALS.items():
+        out[(minutes >= lo) & (minutes < hi)] = name
+    return out
+
+
+def session_label(events: pd.DataFrame) -> pd.Series:
+    """How an event's release session reads in a table: ``"post, 16:30 EDT"`` where its instant is known.
+
+    The session comes with the time on the reference clock (:data:`REFERENCE_TZ`) wherever ``events`` has a
+    ``timestamp``; elsewhere the session alone, so ``"unknown"`` is shown only where no time is known.
+
+    Examples
+    --------
+    >>> events = pd.DataFrame({"session": ["post", "pre"],
+    ...                        "timestamp": pd.to_datetime(["2022-10-07T20:30:00Z", None], utc=True)})
+    >>> session_label(events).tolist()
+    ['post, 16:30 EDT', 'pre']
+    """
+    sessions = events["session"].astype(str)
+    if "timestamp" not in events.columns:
+        return sessions.rename("session")
+    stamps = pd.DatetimeIndex(events["timestamp"])
+    if stamps.tz is None:  # a naive column: no zone, no time to show
+        return sessions.rename("session")
+    local = stamps.tz_convert(REFERENCE_TZ)
+    labels = [s if pd.isna(t) else f"{s}, {t:%H:%M %Z}" for s, t in zip(sessions, local)]
+    return pd.Series(labels, index=events.index, name="session", dtype=object)
 
 
 def _to_utc(local: pd.DatetimeIndex) -> np.ndarray:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from eventstudy.foundation.exchanges import exchange_of
+from eventstudy.foundation.exchanges import exchange_of, sessions_code
 from eventstudy.time.calendar import TradingCalendar, as_calendar
 
 __all__ = ["US_EXCHANGES", "same_sessions", "calendar_of", "CalendarSpec", "MarketSpec", "Block", "Layout"]
@@ -29,8 +29,8 @@ US_EXCHANGES = frozenset({"XNYS", "XNAS", "XASE", "ARCX", "BATS", "IEXG"})
 
 
 def same_sessions(a: str, b: str) -> bool:
-    """Whether two exchange codes keep the same sessions (NYSE and Nasdaq do)."""
-    return a == b or (a in US_EXCHANGES and b in US_EXCHANGES)
+    """Whether two exchange codes keep the same sessions (NYSE and Nasdaq do; Shenzhen and Shanghai do)."""
+    return sessions_code(a) == sessions_code(b) or (a in US_EXCHANGES and b in US_EXCHANGES)
 
 
 @functools.lru_cache(maxsize=64)
@@ -119,8 +119,10 @@ class MarketSpec:
             return self.single
         if ticker in self.mapping:
             return self.mapping[ticker]
-        for key, value in self.mapping.items():
-            if key == exchange or (key in US_EXCHANGES and exchange in US_EXCHANGES):
+        if exchange in self.mapping:
+            return self.mapping[exchange]
+        for key, value in self.mapping.items():  # an exchange keeping the same sessions (Nasdaq: NYSE's key)
+            if same_sessions(key, exchange):
                 return value
         raise KeyError(
             f"The 'market' mapping has no benchmark for {ticker!r} (exchange {exchange}); add {ticker!r} or "

@@ -220,7 +220,7 @@ def test_the_command_line_reads_a_negative_window_after_a_space():
     args = build_parser().parse_args(
         ["run", "--window", "-1,1", "--event-window", "-5,5", "--estimation-window", "-250,-11"]
     )
-    assert args.window == [(-1, 1)] and args.event_window == (-5, 5) and args.estimation_window == (-250, -11)
+    assert args.windows == [(-1, 1)] and args.event_window == (-5, 5) and args.estimation_window == (-250, -11)
 
 
 def test_the_command_line_names_an_empty_benchmark_in_the_market_option(capsys):

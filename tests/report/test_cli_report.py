@@ -181,7 +181,7 @@ def test_catalog_without_tickers_is_a_usage_error(capsys, tmp_path):
     events = tmp_path / "e.csv"
     events.write_text("id,date,session\nx,2025-04-02,post\n")
     assert main(["run", "--catalog", str(events)]) == 2
-    assert "--catalog needs --tickers" in capsys.readouterr().err
+    assert "names no tickers: give tickers = [...] in its study file, or --tickers" in capsys.readouterr().err
 
 
 @pytest.mark.slow

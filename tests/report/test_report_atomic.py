@@ -31,7 +31,7 @@ def small(prices_dir, out, title) -> ReportConfig:
         title=title,
         tickers=("NVDA", "AMD"),
         focus=("NVDA",),
-        benchmarks=("SPY",),
+        market=("SPY",),
         events=(EVENT,),
         prices_dir=str(prices_dir),
         out=str(out),
@@ -168,7 +168,7 @@ if mode == "between-renames":  # killed after the old report was set aside, befo
             os.kill(os.getpid(), signal.SIGKILL)
         return real_replace(src, dst)
     os.replace = replace
-config = ReportConfig(title="killed run", tickers=("NVDA", "AMD"), focus=("NVDA",), benchmarks=("SPY",),
+config = ReportConfig(title="killed run", tickers=("NVDA", "AMD"), focus=("NVDA",), market=("SPY",),
                       events=({event!r},), prices_dir={prices!r}, out={out!r})
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -1,0 +1,177 @@
+"""The command line and the report accept what EventStudy accepts: firm-event files (a ``ticker`` column),
+events with no estimated firm-event (dropped with the reason, the report still written), a timestamp that
+decides the release session, and the CAR windows in the order asked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eventstudy.cli import main
+
+# NVDA's 8-K came after the close on 2025-04-15 (day 0 the 16th); AMD's the next morning; the tariff pause
+# (2025-04-09, intraday) for both; ARM on 2022-10-07, before its September 2023 listing
+FIRM_EVENTS = (
+    "id,date,session,ticker,title\n"
+    "nvda-8k-2025-04-15,2025-04-15T16:15:00-04:00,,NVDA,NVIDIA 8-K\n"
+    "amd-8k-2025-04-16,2025-04-16,pre,AMD,AMD 8-K\n"
+    "pause-2025-04-09,2025-04-09,intraday,NVDA,pause\n"
+    "pause-2025-04-09,2025-04-09,intraday,AMD,pause\n"
+    "old-2022-10-07,2022-10-07,intraday,ARM,before the listing\n"
+)
+DAY0 = {
+    ("nvda-8k-2025-04-15", "NVDA"): "2025-04-16",
+    ("amd-8k-2025-04-16", "AMD"): "2025-04-16",
+    ("pause-2025-04-09", "NVDA"): "2025-04-09",
+    ("pause-2025-04-09", "AMD"): "2025-04-09",
+}
+
+
+@pytest.fixture
+def firm_file(tmp_path) -> Path:
+    path = tmp_path / "firm_events.csv"
+    path.write_text(FIRM_EVENTS)
+    return path
+
+
+def _hand_day0_ar(prices_dir: Path, ticker: str, day0: str) -> float:
+    """Market-model AR on day 0 by plain OLS on the 240 sessions (-250, -11) before it (MacKinlay 1997)."""
+
+    def rets(name: str) -> pd.Series:
+        frame = pd.read_csv(prices_dir / f"{name}.csv", parse_dates=["Date"]).set_index("Date")
+        return frame["Adj Close"].pct_change().dropna()
+
+    both = pd.concat({"r": rets(ticker), "m": rets("SPY")}, axis=1, join="inner")
+    t0 = both.index.get_loc(pd.Timestamp(day0))
+    window = both.iloc[t0 - 250 : t0 - 10]
+    assert len(window) == 240
+    beta, alpha = np.polyfit(window["m"], window["r"], 1)
+    return float(both["r"].iloc[t0] - (alpha + beta * both["m"].iloc[t0]))
+
+
+def test_run_takes_a_firm_event_file_and_equals_a_hand_market_model(capsys, prices_dir, firm_file):
+    code = main(["run", "--catalog", str(firm_file), "--market", "SPY", "--prices-dir", str(prices_dir),
+                 "--window", "0,0", "--format", "json"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    car = pd.DataFrame(json.loads(captured.out)["vs SPY"]["car"])
+    # each event for its own firms: no cross of events and tickers; ARM's event before its listing is dropped
+    assert set(zip(car["event_id"], car["ticker"])) == set(DAY0)
+    for row in car.itertuples():
+        want = _hand_day0_ar(prices_dir, row.ticker, DAY0[(row.event_id, row.ticker)])
+        assert row.car == pytest.approx(want, abs=1e-10), (row.event_id, row.ticker)
+    assert "1 of 5 firm-events could not be estimated" in captured.err
+
+
+def test_tickers_keep_some_firms_of_a_firm_event_file(capsys, prices_dir, firm_file):
+    code = main(["run", "--catalog", str(firm_file), "--tickers", "AMD", "--market", "SPY", "--prices-dir",
+                 str(prices_dir), "--window", "0,0", "--format", "csv"])  # fmt: skip
+    assert code == 0
+    table = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
+    assert sorted(zip(table["event_id"], table["ticker"])) == [
+        ("amd-8k-2025-04-16", "AMD"),
+        ("pause-2025-04-09", "AMD"),
+    ]
+
+
+def test_a_ticker_in_no_firm_event_of_the_file_is_refused(capsys, prices_dir, firm_file):
+    code = main(["run", "--catalog", str(firm_file), "--tickers", "AMD,INTC", "--prices-dir", str(prices_dir)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "tickers INTC are in no firm-event of the events file 'firm_events.csv'" in err
+
+
+def test_firm_event_tickers_without_prices_are_refused_before_any_work(capsys, prices_dir, tmp_path):
+    events = tmp_path / "mine.csv"
+    events.write_text(FIRM_EVENTS + "x-2025-04-16,2025-04-16,pre,NOPE,unknown firm\n")
+    out = tmp_path / "out"
+    code = main(["report", "--catalog", str(events), "--prices-dir", str(prices_dir), "--out", str(out),
+                 "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "the events file 'mine.csv' names tickers with no prices in" in err and ": NOPE;" in err
+    assert not out.exists()
+
+
+def test_one_firm_event_per_id_and_ticker(capsys, tmp_path):
+    events = tmp_path / "twice.csv"
+    events.write_text("id,date,session,ticker\na,2025-04-16,pre,AMD\na,2025-04-16,pre,AMD\n")
+    assert main(["run", "--catalog", str(events)]) == 2
+    assert "each (id, ticker) pair must be unique; duplicated: 'a / AMD' (rows 1, 2)" in capsys.readouterr().err
+
+
+def test_events_without_tickers_nor_a_ticker_column_are_refused_naming_the_file(capsys, tmp_path):
+    events = tmp_path / "e.csv"
+    events.write_text("id,date,session\nx,2025-04-02,post\n")
+    assert main(["run", "--catalog", str(events)]) == 2
+    err = capsys.readouterr().err
+    assert "names no tickers" in err and "a 'ticker' column in its events file 'e.csv'" in err
+
+
+# -- the report -------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def firm_report(tmp_path_factory, prices_dir):
+    folder = tmp_path_factory.mktemp("firm")
+    (folder / "firm_events.csv").write_text(FIRM_EVENTS)
+    out = folder / "out"
+    code = main(["report", "--catalog", str(folder / "firm_events.csv"), "--market", "SPY", "--prices-dir",
+                 str(prices_dir), "--window", "0,0", "--window", "0,1", "--window=-1,1", "--out", str(out),
+                 "--no-progress"])  # fmt: skip
+    assert code == 0
+    return out
+
+
+@pytest.mark.slow
+def test_a_report_with_an_event_before_a_listing_is_written_with_the_drop(firm_report):
+    text = (firm_report / "report.md").read_text()
+    dropped = text.split("## Dropped", 1)[1].split("\n## ", 1)[0]
+    assert "No firm-event of old-2022-10-07 could be estimated" in dropped
+    assert "| old-2022-10-07 | ARM      | no return on day 0; the ticker's returns start on 2023-09-15 |" in dropped
+    figures = {p.name for p in (firm_report / "figures").iterdir()}
+    assert "car_pause-2025-04-09.png" in figures and not any("old-2022" in name for name in figures)
+    # the focus table lists the file's firm-events only: NVDA had no firm-event on AMD's 8-K
+    focus = text.split("## Abnormal returns of the focus stocks", 1)[1].split("\n## ", 1)[0]
+    assert "| amd-8k-2025-04-16  | NVDA" not in focus and "| nvda-8k-2025-04-15 | NVDA" in focus
+
+
+@pytest.mark.slow
+def test_the_report_keeps_the_windows_in_the_order_asked(firm_report):
+    text = (firm_report / "report.md").read_text()
+    focus = text.split("## Abnormal returns of the focus stocks", 1)[1]
+    header = next(line for line in focus.splitlines() if line.startswith("| benchmark"))
+    assert header.index("CAR (0)") < header.index("CAR (+0,+1)") < header.index("CAR (-1,+1)")
+    study = json.loads((firm_report / "results.json").read_text())["studies"]["vs SPY"]
+    assert list(study["car"]) == ["(0)", "(+0,+1)", "(-1,+1)"]
+    windows = pd.DataFrame(study["tests"])[["window_start", "window_end"]].drop_duplicates()
+    assert [tuple(w) for w in windows.to_numpy()] == [(0, 0), (0, 1), (-1, 1)]
+    comparison = pd.read_csv(firm_report / "tables" / "comparison.csv").columns
+    assert list(comparison[2:4]) == ["vs SPY car (0)", "vs SPY t (0)"] and "(+0,+1)" in comparison[5]
+
+
+@pytest.mark.slow
+def test_a_timestamp_with_an_empty_session_is_shown_with_its_time_not_unknown(firm_report):
+    text = (firm_report / "report.md").read_text()
+    assert "| nvda-8k-2025-04-15 | 2025-04-15 | post, 16:15 EDT   | 2025-04-16 |" in text
+    assert "Release session unknown" not in text and "unknown release" not in text
+
+
+@pytest.mark.slow
+def test_a_ticker_listed_after_every_event_is_dropped_and_the_report_written(tmp_path, prices_dir):
+    """ARM's prices start in September 2023: on events of 2022 and early 2023 it has no row at all."""
+    events = tmp_path / "old.csv"
+    events.write_text("id,date,session\nold,2022-10-07,intraday\nold2,2023-03-01,pre\n")
+    out = tmp_path / "out"
+    code = main(["report", "--catalog", str(events), "--tickers", "ARM,NVDA", "--market", "SPY", "--prices-dir",
+                 str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
+    assert code == 0
+    text = (out / "report.md").read_text()
+    dropped = text.split("## Dropped", 1)[1].split("\n## ", 1)[0]
+    assert "No firm-event of the ticker(s) ARM could be estimated." in dropped
+    assert dropped.count("| ARM      | no return on day 0; the ticker has no returns in the data |") == 2
+    warned = text.split("## Warnings raised during the run", 1)[1]
+    assert "No prices in the span the study needs for ARM (no rows between 2021-10-08 and 2023-03-08" in warned
+    assert json.loads((out / "results.json").read_text())["studies"]["vs SPY"]["firm_events"]  # NVDA's
