@@ -16,7 +16,7 @@ from eventstudy.foundation.summary import format_table, format_value, window_lab
 from eventstudy.inference import recommend
 from eventstudy.report._text import md_table
 from eventstudy.report.config import ReportConfig, is_default_study
-from eventstudy.report.provenance import portable, relative_path
+from eventstudy.report.provenance import relative_path, report_root
 from eventstudy.report.run import Report
 
 __all__ = ["render_markdown", "render_html"]
@@ -129,8 +129,7 @@ def render_markdown(report: Report) -> str:
     lines += ["", "## Data provenance", ""]
     lines += _provenance_text(report)
     if report.warnings:
-        shown = portable(report.warnings, config.out_dir)  # a warning may name a file of this machine
-        lines += ["", "## Warnings raised during the run", ""] + [f"- {w}" for w in shown]
+        lines += ["", "## Warnings raised during the run", ""] + [f"- {w}" for w in report.warnings]
     lines += ["", "## How to regenerate", ""] + _regenerate_section(config)
     lines += ["", "## Files", ""]
     lines += [f"- `{path}`" for path in [*report.tables.values()]] + ["- `results.json`: every number above"]
@@ -140,7 +139,7 @@ def render_markdown(report: Report) -> str:
 def _regenerate_section(config: ReportConfig) -> list[str]:
     """The command that wrote this report, run from the folder that holds the report's folder, with the
     inputs' paths relative to it (so the text is the same on every machine with the same layout)."""
-    out = config.out_dir.resolve()
+    root = report_root(config.out_dir)
     options = list(config.command or ())
     if config.command is None:  # built from Python, not the command line: what the config says of its inputs
         if config.study and not is_default_study(config):
@@ -152,9 +151,9 @@ def _regenerate_section(config: ReportConfig) -> list[str]:
     for flag, value, is_path in options:
         if flag == "--out":
             continue
-        shown = relative_path(str(Path(value).resolve()), out.parent) if is_path and value else value
+        shown = relative_path(value, root) if is_path and value else value
         words.append(flag if value is None else f"{flag} {_quoted(shown)}")
-    words.append(f"--out {_quoted(out.name)}")
+    words.append(f"--out {_quoted(config.out_dir.name)}")
     where = Path(config.out).parent if config.out and not Path(config.out).is_absolute() else None
     holder = f" (`{where.as_posix()}/` here)" if where is not None and where.parts else ""
     if config.out is None:

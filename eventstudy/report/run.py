@@ -19,7 +19,7 @@ import pandas as pd
 from eventstudy.data import CsvSource, PriceSource, default_source
 from eventstudy.exceptions import SessionAssumptionWarning
 from eventstudy.report.config import ReportConfig
-from eventstudy.report.provenance import describe_source
+from eventstudy.report.provenance import describe_source, report_root
 from eventstudy.results.results import EventStudyResults
 from eventstudy.results.study import EventStudy, required_span
 from eventstudy.time.calendar import TradingCalendar
@@ -119,7 +119,7 @@ class Report:
     prices: pd.DataFrame
     returns: pd.DataFrame
     runs: list[StudyRun]
-    source: dict[str, Any]  # the price source's description, paths relative to the report folder
+    source: dict[str, Any]  # the price source's description, paths relative to report_root()
     source_object: PriceSource  # the PriceSource the study read (the extra sections read it again)
     raw_moves: pd.DataFrame = field(default_factory=pd.DataFrame)
     reported: pd.DataFrame | None = None
@@ -201,7 +201,7 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
         prices=prices,
         returns=rets,
         runs=runs,
-        source=describe_source(source, config.out_dir),
+        source=describe_source(source, report_root(config.out_dir), given=config.prices_dir),
         source_object=source,
         reported=reported_moves(config.reported_moves, events, rets) if config.reported_moves else None,
     )
