@@ -115,10 +115,10 @@ def _markdown(frame: pd.DataFrame, dropped: pd.DataFrame) -> str:
     lines = []
     # one unit per column: the estimate column of the CSV mixes CARs, log volumes and variance ratios, so each
     # kind gets its own table with its unit in the header (returns in percent, as everywhere in the report)
-    for kind, header, fmt in (
-        ("return", "CAR (%)", "pct"),
-        ("abnormal log volume", "abnormal log volume", "{:+.3f}"),
-        ("volatility ratio", "variance ratio", "{:.2f}"),
+    for kind, header, fmt, what in (
+        ("return", "CAR", "pct", "Abnormal returns (CAR, percent)"),
+        ("abnormal log volume", "abnormal log volume", "{:+.3f}", "Abnormal volume (log units)"),
+        ("volatility ratio", "variance ratio", "{:.2f}", "Abnormal volatility (variance ratios)"),
     ):
         part = frame[frame["measure"].str.startswith(kind)].copy()
         if part.empty:
@@ -127,7 +127,7 @@ def _markdown(frame: pd.DataFrame, dropped: pd.DataFrame) -> str:
         part["stat"] = [format_value(v, "{:.2f}") for v in part["stat"]]
         part["pvalue"] = [format_value(v, "p") for v in part["pvalue"]]
         table = md_table(part.rename(columns={"estimate": header}))  # every row names its event
-        lines += [collapsed(f"{header}: {len(part)} rows (also <code>tables/outcomes.csv</code>)", table), ""]
+        lines += [collapsed(f"{what}: {len(part)} rows (also <code>tables/outcomes.csv</code>)", table), ""]
     returns = frame[frame["measure"].str.startswith("return") & (frame["window"] == "day 0")]
     for (event_id, ticker), group in returns.groupby(["event_id", "ticker"], sort=False):
         ols = group.loc[group["measure"].str.contains("OLS"), "stat"]

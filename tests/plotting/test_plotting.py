@@ -304,6 +304,10 @@ def test_plot_prices_marks_and_labels_events_inside_the_span(prices):
     assert texts == ["report-rescind-diffusio\u2026", "bis-rescinds-diffusion"]  # short ids: no date, cut
     assert all(text.get_rotation() == 90 for text in ax.texts)
     assert not plot_prices(prices, events=EVENTS, labels=False).axes[0].texts
+    whole = plot_prices(prices, events=EVENTS, label_chars=40).axes[0]
+    assert [text.get_text() for text in whole.texts] == ["report-rescind-diffusion-rule", "bis-rescinds-diffusion"]
+    with pytest.raises(TypeError, match="'label_chars'"):
+        plot_prices(prices, events=EVENTS, label_chars=2)
 
 
 def test_plot_prices_accepts_firm_events_and_marks_each_event_once(prices, res):
