@@ -11,14 +11,29 @@ The notebook kernels inherit this process's environment, so before any page is b
 
 A build that executes the notebooks without the shared data stops here, naming the folder and the fix.
 ``EVENTSTUDY_DOCS_EXECUTE=false`` renders the notebooks as committed (no data needed).
+
+Math renders offline: after the build, MathJax 3 (``tex-svg.js``: SVG output, no font files, so pages opened
+from disk render it too) is copied into ``assets/mathjax/`` of the site from the ``django-static-mathjax``
+package (a docs dependency), where ``mkdocs.yml`` points every page.
+The API pages' docstrings write math in reST (``.. math::`` blocks and ``:math:`x``` roles), which the
+Markdown renderer leaves as a code block and code spans: those become the spans MathJax typesets.
 """
 
 from __future__ import annotations
 
+import html
+import importlib.util
 import os
+import re
+import shutil
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
+
+#: a docstring's ``.. math::`` block as the Markdown renderer leaves it: the directive, then a code block
+_MATH_BLOCK = re.compile(r"<p>\.\. math::</p>\s*<pre><code>(.*?)</code></pre>", re.S)
+#: a ``:math:`x``` role: the role's name, then a code span
+_MATH_ROLE = re.compile(r":math:<code>(.*?)</code>", re.S)
 
 
 def on_config(config):
@@ -39,3 +54,32 @@ def on_config(config):
     os.environ["EVENTSTUDY_OFFLINE"] = "1"
     os.environ["MPLBACKEND"] = "Agg"
     return config
+
+
+def on_page_content(html_text, page, config, files):
+    """The reST math of the API pages' docstrings as the spans MathJax typesets (arithmatex's generic form)."""
+    if "::: " not in (page.markdown or "") and ":math:" not in html_text and ".. math::" not in html_text:
+        return html_text
+    html_text = _MATH_BLOCK.sub(lambda m: f'<div class="arithmatex">\\[{_tex(m.group(1))}\\]</div>', html_text)
+    return _MATH_ROLE.sub(lambda m: f'<span class="arithmatex">\\({_tex(m.group(1))}\\)</span>', html_text)
+
+
+def _tex(escaped: str) -> str:
+    """The TeX of a code span, HTML-escaped again for the page (``<`` and ``&`` stay entities)."""
+    return html.escape(html.unescape(escaped).strip(), quote=False)
+
+
+def on_post_build(config):
+    """Copy MathJax 3 (``tex-svg.js`` and its licence) into the site's ``assets/mathjax``, from the
+    django-static-mathjax package (MathJax's own files; Django is not needed)."""
+    spec = importlib.util.find_spec("mathjax")
+    folder = Path(spec.origin).parent / "static" / "mathjax" if spec is not None and spec.origin else None
+    if folder is None or not (folder / "es5" / "tex-svg.js").is_file():
+        raise PluginError(
+            "The docs serve MathJax from the site, copied from the django-static-mathjax package, which is not "
+            'installed: pip install -e ".[dev]" (or ".[docs]")'
+        )
+    target = Path(config.site_dir) / "assets" / "mathjax"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(folder / "es5" / "tex-svg.js", target / "tex-svg.js")
+    shutil.copyfile(folder / "LICENSE", target / "LICENSE")

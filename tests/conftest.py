@@ -8,6 +8,9 @@ missing.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -81,3 +84,46 @@ def catalog():
 def intraday_dir() -> Path:
     """``shared/data/intraday``: ``<TICKER>_<interval>.csv`` bars (see PROVENANCE-global-intraday.md)."""
     return _require(shared_dir() / "data" / "intraday")
+
+
+PRUNE = {".git", ".venv", ".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache", "__pycache__"}
+
+
+def checkout_files() -> set[Path]:
+    """Every path in the checkout, apart from version control, the venv and the tools' own caches."""
+    found = set()
+    for root, dirs, files in os.walk(REPO_ROOT):
+        dirs[:] = [d for d in dirs if d not in PRUNE]
+        found.update(Path(root, name) for name in dirs + files)
+    return found
+
+
+@dataclass(frozen=True)
+class Site:
+    """The built site and whether the build left the checkout as it found it."""
+
+    path: Path
+    checkout_unchanged: bool
+
+
+@pytest.fixture(scope="session")
+def docs_site(prices_dir, tmp_path_factory) -> Site:
+    """The documentation site, built once per session (``--strict``, every notebook executed) into a
+    temporary folder: the docs test and the browser test read the same build."""
+    pytest.importorskip("mkdocs_jupyter", reason="the docs extra is not installed: pip install -e '.[docs]'")
+    env = {**os.environ, "EVENTSTUDY_SHARED_DIR": str(prices_dir.parents[1]), "NO_MKDOCS_2_WARNING": "1"}
+    env.pop("EVENTSTUDY_DOCS_EXECUTE", None)
+    site = tmp_path_factory.mktemp("docs") / "site"
+    before = checkout_files()
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    if done.returncode:
+        errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
+        pytest.fail("\n".join(["mkdocs build failed:", *errors, "", done.stderr[-6000:]]), pytrace=False)
+    return Site(site, checkout_files() == before)

@@ -8,51 +8,41 @@ does not.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-PRUNE = {".git", ".venv", ".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache", "__pycache__"}
-
-
-def checkout_files() -> set[Path]:
-    """Every path in the checkout, apart from version control, the venv and the tools' own caches."""
-    found = set()
-    for root, dirs, files in os.walk(REPO):
-        dirs[:] = [d for d in dirs if d not in PRUNE]
-        found.update(Path(root, name) for name in dirs + files)
-    return found
 
 
 @pytest.mark.slow
-def test_the_site_builds_with_every_notebook_executed(prices_dir, tmp_path):
-    pytest.importorskip("mkdocs_jupyter", reason="the docs extra is not installed: pip install -e '.[docs]'")
-    env = {**os.environ, "EVENTSTUDY_SHARED_DIR": str(prices_dir.parents[1]), "NO_MKDOCS_2_WARNING": "1"}
-    env.pop("EVENTSTUDY_DOCS_EXECUTE", None)
-    site = tmp_path / "site"
-    before = checkout_files()
-    done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    if done.returncode:
-        errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
-        pytest.fail("\n".join(["mkdocs build failed:", *errors, "", done.stderr[-6000:]]), pytrace=False)
-    assert checkout_files() == before, "the docs build wrote into the checkout"
+def test_the_site_builds_with_every_notebook_executed(docs_site):
+    site = docs_site.path
+    assert docs_site.checkout_unchanged, "the docs build wrote into the checkout"
     for path in NOTEBOOKS:
         html = (site / "notebooks" / f"{path.stem}.html").read_text()
         outputs = re.findall(r'class="[^"]*\bjp-OutputArea-output\b', html)
         assert outputs, f"{path.name} has no outputs in the site: the build did not execute it"
+
+
+@pytest.mark.slow
+def test_math_is_served_from_the_site(docs_site):
+    """MathJax comes from the site itself (no CDN), and the pages hold math for it: arithmatex's spans in the
+    guide and the API reference (the docstrings' reST math), the notebooks' own $...$ with their MathJax."""
+    site = docs_site.path
+    assert (site / "assets" / "mathjax" / "tex-svg.js").is_file()
+    for page in ("guide/models.html", "api/inference.html", "notebooks/03_your_own_events.html"):
+        html = (site / page).read_text()
+        scripts = re.findall(r'<script[^>]*\bsrc="([^"]*)"', html)
+        assert "" not in scripts, f"{page} has a <script src=''>"
+        assert not [s for s in scripts if s.startswith(("http:", "https:", "//"))], (page, scripts)
+        assert any(s.endswith("assets/mathjax/tex-svg.js") for s in scripts), page
+    for page in ("guide/models.html", "api/inference.html"):
+        html = (site / page).read_text()
+        assert 'class="arithmatex"' in html, page
+        assert ".. math::" not in html and ":math:<code>" not in html, page
 
 
 def test_the_readme_test_command_is_the_one_ci_runs():

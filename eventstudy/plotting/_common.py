@@ -86,9 +86,16 @@ def _check_day(res: EventStudyResults, day: Any) -> int:
 
 
 def _percent_axis(axis: Axis) -> None:
-    from matplotlib.ticker import PercentFormatter
+    """Format ``axis`` (values as fractions) in percent, the same way in every figure: whole percents when the
+    axis spans at least 3 percentage points ("20%"), one decimal below that ("0.5%")."""
+    from matplotlib.ticker import FuncFormatter
 
-    axis.set_major_formatter(PercentFormatter(1.0))
+    def percent(value: float, _position: Any = None) -> str:
+        low, high = axis.get_view_interval()
+        decimals = 0 if abs(high - low) >= 0.03 else 1
+        return f"{100 * value:.{decimals}f}%".replace("-", "\u2212")
+
+    axis.set_major_formatter(FuncFormatter(percent))
 
 
 def _short_id(event_id: Any, width: int = _SHORT_ID_CHARS) -> str:

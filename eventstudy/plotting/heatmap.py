@@ -26,6 +26,19 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
 
 __all__ = ["plot_car_heatmap"]
 
+_ROW_LABEL_CHARS = 40  # row labels: the event's id without its date, cut only beyond this
+
+
+def _check_clip(clip: Any) -> float:
+    """The quantile the colour scale ends at: ``clip`` in (0, 1], 1 for None."""
+    if clip is None:
+        return 1.0
+    if isinstance(clip, bool) or not isinstance(clip, (int, float, np.integer, np.floating)):
+        raise TypeError(f"The 'clip' parameter must be a quantile such as 0.95, or None. Got {clip!r} instead.")
+    if not 0.0 < float(clip) <= 1.0:
+        raise ValueError(f"The 'clip' parameter must lie in (0, 1], e.g. 0.95. Got {clip!r} instead.")
+    return float(clip)
+
 
 def _car_matrix(res: EventStudyResults, window: tuple[int, int]) -> tuple[pd.DataFrame, pd.Series]:
     """CARs as events (rows, by day 0) x tickers (columns, in first-appearance order), and each row's day 0."""
@@ -62,6 +75,7 @@ def plot_car_heatmap(
     ax: Axes | None = None,
     cmap: str | Colormap = "RdBu_r",
     annotate: bool = True,
+    clip: float | None = 0.95,
     title: str | None = None,
 ) -> Figure:
     r"""Plot the CARs of every firm-event as a matrix: events (rows) by tickers (columns).
@@ -79,6 +93,10 @@ def plot_car_heatmap(
         A diverging colormap; its centre is CAR = 0 (limits symmetric around zero).
     annotate : bool
         Write each CAR in its cell, in percent with one decimal.
+    clip : float or None
+        The colour scale ends at this quantile of the absolute CARs (default 0.95), so that one outlier
+        does not wash out every other cell; cells beyond it take the end colour (the written value stays
+        exact) and the colour bar says where it is clipped.  ``None`` or ``1.0``: the largest absolute CAR.
     title : str, optional
         Axes title; a description of the plot when None, ``""`` for none.
 
@@ -114,12 +132,15 @@ def plot_car_heatmap(
     matrix, day0 = _car_matrix(res, window)
     values = matrix.to_numpy(dtype=float)
     finite = np.isfinite(values)
-    limit = float(np.abs(values[finite]).max()) if finite.any() else 0.0
-    limit = limit if limit > 0 else 0.01
-    row_labels = [f"{_short_id(e)} ({d:%Y-%m-%d})" for e, d in zip(matrix.index, day0)]
+    quantile = _check_clip(clip)
+    largest = float(np.abs(values[finite]).max()) if finite.any() else 0.0
+    limit = float(np.quantile(np.abs(values[finite]), quantile)) if finite.any() else 0.0
+    limit = limit if limit > 0 else (largest if largest > 0 else 0.01)
+    clipped = largest > limit
+    row_labels = [f"{_short_id(e, _ROW_LABEL_CHARS)} ({d:%Y-%m-%d})" for e, d in zip(matrix.index, day0)]
     n_rows, n_cols = values.shape
 
-    width = min(16.0, 3.0 + 0.08 * max(map(len, row_labels)) + 0.85 * n_cols)
+    width = min(16.0, 3.5 + 0.08 * max(map(len, row_labels)) + 0.85 * n_cols)
     height = min(_MAX_HEIGHT, 1.8 + 0.4 * n_rows)
     fig, ax = _figure_and_axes(ax, (width, height))
     image = ax.imshow(
@@ -146,9 +167,14 @@ def plot_car_heatmap(
                 dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
                 ax.text(j, i, f"{value:.1%}", ha="center", va="center", fontsize=fontsize,
                         color="white" if dark else "black")  # fmt: skip
-    colorbar = _parent_figure(ax).colorbar(image, ax=ax, shrink=0.9 if n_rows > 3 else 1.0)
+    colorbar = _parent_figure(ax).colorbar(
+        image, ax=ax, shrink=0.9 if n_rows > 3 else 1.0, extend="both" if clipped else "neither"
+    )
     _percent_axis(colorbar.ax.yaxis)
-    colorbar.set_label(f"CAR{window_label(window)}")
+    bar_label = f"CAR{window_label(window)}"
+    if clipped:
+        bar_label += f"\ncolours clipped at \u00b1{limit:.1%}\n({quantile:.0%} quantile of |CAR|)"
+    colorbar.set_label(bar_label)
     default = f"CAR{window_label(window)} by event and ticker\n{res.name}"
     ax.set_title(default if title is None else title)
     return fig

@@ -103,7 +103,7 @@ def _place_labels(positions: np.ndarray, height: float, cap: int) -> list[tuple[
 
 
 def _label_events(
-    ax: Axes, marks: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp, cap: int
+    ax: Axes, marks: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp, cap: int, chars: int = 24
 ) -> tuple[int, float]:
     """Write short ids rotated at the top of the axes, in headroom added above the lines.
 
@@ -117,7 +117,7 @@ def _label_events(
     placed = _place_labels(positions, height, cap)
     if not placed:
         return 0, 0.0
-    texts = [_short_id(marks["id"].iloc[i]) for i, _ in placed]
+    texts = [_short_id(marks["id"].iloc[i], chars) for i, _ in placed]
     transform = ax.get_xaxis_transform()  # x in data, y in axes fraction
     for (i, side), text in zip(placed, texts):
         ax.text(
@@ -143,6 +143,7 @@ def plot_prices(
     start: Any = None,
     end: Any = None,
     labels: bool | int = True,
+    label_chars: int = 24,
     title: str | None = None,
 ) -> Figure:
     """Plot prices over a span, rebased to 100, with the events marked as vertical lines.
@@ -171,6 +172,8 @@ def plot_prices(
         that side is taken by a neighbour, on the right.  Lines with neither side free, or beyond the cap
         (the labelled ones are spread evenly), stay unlabelled, and the legend (placed below the labels)
         says how many are labelled.
+    label_chars : int
+        The longest label: an id (without its trailing date) longer than this is cut, with an ellipsis.
     title : str, optional
         Axes title; a description of the plot when None, ``""`` for none.
 
@@ -217,7 +220,9 @@ def plot_prices(
     ax.set_xlim(first, last)
     _date_axis(ax)
     ax.set_ylabel("Price, rebased to 100 at the first date" if rebase else "Price")
-    written, band = _label_events(ax, marks, first, last, cap) if len(marks) and cap else (0, 0.0)
+    if isinstance(label_chars, bool) or not isinstance(label_chars, (int, np.integer)) or label_chars < 4:
+        raise TypeError(f"The 'label_chars' parameter must be an int of at least 4. Got {label_chars!r} instead.")
+    written, band = _label_events(ax, marks, first, last, cap, int(label_chars)) if len(marks) and cap else (0, 0.0)
     handles, _ = ax.get_legend_handles_labels()
     if len(marks):
         from matplotlib.lines import Line2D

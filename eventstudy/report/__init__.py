@@ -13,7 +13,7 @@ The modules, each importing only those above it:
 =====================  ================================================================================
 ``config``             :class:`ReportConfig`, :func:`load_study`, :data:`DEFAULT_REPORT`
 ``run``                the study run: events, prices, one fit per specification, the tables (no files)
-``provenance``         the price source's description, paths made relative to the report folder
+``provenance``         paths as structured fields, relative to the folder holding the report folder
 ``figures``            the main study's figures
 ``outcomes``,          the extra sections (volume, volatility and GARCH; non-US listings; minute bars),
 ``global_listings``,   each computing, drawing and writing its own table and Markdown;
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from eventstudy.report.build import build_report, build_study
 from eventstudy.report.config import DEFAULT_REPORT, ReportConfig, load_study, with_overrides
-from eventstudy.report.provenance import portable
 from eventstudy.report.run import StudyRun
 from eventstudy.report.writing import records
 
@@ -41,6 +40,5 @@ __all__ = [
     "build_study",
     "StudyRun",
     "records",
-    "portable",
     "with_overrides",
 ]

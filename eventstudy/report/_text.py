@@ -6,7 +6,10 @@ import re
 
 import pandas as pd
 
-__all__ = ["slug", "md_table"]
+__all__ = ["slug", "md_table", "collapsed", "SHORT_TABLE_ROWS"]
+
+#: tables longer than this are folded away (``<details>``) in the report: the CSV files hold every row
+SHORT_TABLE_ROWS = 12
 
 
 def slug(text: str) -> str:
@@ -34,3 +37,12 @@ def _numeric(column: pd.Series) -> bool:
     values = [str(v).strip() for v in column if not (v is None or (isinstance(v, float) and v != v))]
     values = [v for v in values if v]
     return bool(values) and all(_NUMBER.match(v) for v in values)
+
+
+def collapsed(summary: str, body: str) -> str:
+    """``body`` (Markdown) folded in a ``<details>`` block headed by ``summary`` (inline HTML).
+
+    GitHub shows the block closed, and the HTML report (Python-Markdown's ``md_in_html``) renders the Markdown
+    inside it: an exhaustive table stays one click away without filling the printed report.
+    """
+    return f'<details markdown="1">\n<summary>{summary}</summary>\n\n{body.strip()}\n\n</details>'

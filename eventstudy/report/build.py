@@ -11,6 +11,7 @@ from eventstudy.data.atomic import staged_folder
 from eventstudy.exceptions import EventStudyWarning
 from eventstudy.report.config import DEFAULT_REPORT, ReportConfig
 from eventstudy.report.figures import write_figures
+from eventstudy.report.provenance import input_paths, name_paths_relative, report_root
 from eventstudy.report.run import NoProgress, Progress, StudyRun, run_study
 from eventstudy.report.sections import extra_sections
 from eventstudy.report.writing import write_all
@@ -56,7 +57,9 @@ def build_report(
                 report.sections = extra_sections(report, stage)
                 bar.update()
                 bar.set_postfix_str("writing")
-                report.warnings = _unique_messages(caught)
+                # a warning may name one of the run's input files: written relative to the report's root
+                known = input_paths(config, report_root(config.out_dir))
+                report.warnings = [name_paths_relative(m, known) for m in _unique_messages(caught)]
                 write_all(report, stage)
                 bar.update()
         finally:

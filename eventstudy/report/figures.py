@@ -64,7 +64,17 @@ def write_figures(report: Report, out: Path) -> None:
         if t in report.prices
     ]
     fig = Figure(layout="constrained", figsize=(10, 4.5))
-    plot_prices(report.prices[shown], events=report.catalog, ax=fig.subplots(), start=first, end=last)
+    studied = report.events  # the events of the study only: the title counts what the report studies
+    plot_prices(
+        report.prices[shown],
+        events=studied,
+        ax=fig.subplots(),
+        start=first,
+        end=last,
+        label_chars=48,
+        title=f"Prices rebased to 100 around the {len(studied)} event{'s' if len(studied) != 1 else ''} studied "
+        f"(dotted lines: day 0)",
+    )
     save(fig, "prices")
 
     estimated = set(primary.firm_events["event_id"])

@@ -23,7 +23,7 @@ import pandas as pd
 from eventstudy.data import CsvSource
 from eventstudy.exceptions import DataSourceError, EventStudyWarning
 from eventstudy.foundation.summary import format_value, window_label
-from eventstudy.report._text import md_table
+from eventstudy.report._text import collapsed, md_table
 from eventstudy.report.figures import save_png
 from eventstudy.results.results import EventStudyResults
 from eventstudy.results.study import EventStudy
@@ -98,36 +98,45 @@ def global_table(
         key = pd.MultiIndex.from_frame(fe[["event_id", "ticker"]])
         label = window_label(window)
         fe[f"car{label}"] = car["car"].reindex(key).to_numpy()
+        fe[f"se{label}"] = car["se"].reindex(key).to_numpy()
+        fe[f"df{label}"] = car["df"].reindex(key).to_numpy()
         fe[f"t{label}"] = car["t"].reindex(key).to_numpy()
         fe[f"p{label}"] = car["pvalue"].reindex(key).to_numpy()
     return fe.reset_index(drop=True)
 
 
 def _figure(table: pd.DataFrame, out: Path, column: str) -> Path:
-    """One panel per event, stacked, each listing's CAR as a bar labelled with its own day 0; NaN bars are
-    left empty and say so."""
+    """One panel per event, stacked on one CAR scale, each listing's CAR as a point with its 95% interval
+    (the CAR plus or minus the t quantile of its degrees of freedom times its standard error), labelled with
+    its own day 0; a listing without a CAR says so."""
     from matplotlib.figure import Figure
+    from scipy.stats import t as t_dist
 
+    label = column[3:]
     events = list(dict.fromkeys(table["event_id"]))
     per = table["ticker"].nunique()
     fig = Figure(figsize=(8.5, (0.34 * per + 1.1) * len(events)), layout="constrained")
-    axes = fig.subplots(len(events), 1, squeeze=False)
+    axes = fig.subplots(len(events), 1, squeeze=False, sharex=True)
     for ax, event in zip(axes[:, 0], events):
         rows = table[table["event_id"] == event].iloc[::-1]
         values = rows[column].to_numpy(dtype=float) * 100
-        labels = [
+        half = rows[f"se{label}"].to_numpy(dtype=float) * 100 * t_dist.ppf(0.975, rows[f"df{label}"].to_numpy(float))
+        names = [
             f"{n}, day 0 {d:%d %b}" + ("" if np.isfinite(v) else " (no CAR)")
             for n, d, v in zip(rows["name"], rows["day0"], values)
         ]
-        shown = np.nan_to_num(values)
-        ax.barh(labels, shown, color=np.where(shown >= 0, "#2b7a3d", "#b23a3a"), height=0.7)
+        position = np.arange(len(rows))
+        colours = np.where(values >= 0, "#2b7a3d", "#b23a3a")
+        for y, v, h, colour in zip(position, values, half, colours):
+            if np.isfinite(v):
+                ax.errorbar(v, y, xerr=h if np.isfinite(h) else None, fmt="o", color=colour, markersize=4, capsize=2)
+        ax.set_yticks(position, names)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
         ax.axvline(0, color="black", linewidth=0.8)
+        ax.grid(axis="x", color="0.9", linewidth=0.6)
         ax.set_title(event, fontsize=10, loc="left")
         ax.tick_params(axis="y", labelsize=8.5)
-        lo, hi = min(np.nanmin(shown), 0.0), max(np.nanmax(shown), 0.0)
-        pad = 0.08 * max(hi - lo, 1.0)
-        ax.set_xlim(lo - pad, hi + pad)
-    axes[-1, 0].set_xlabel(f"CAR{column[3:]} against the listing's local index, %")
+    axes[-1, 0].set_xlabel(f"CAR{label} against the listing's local index, %, with its 95% interval")
     path = out / "figures" / "global_listings.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     save_png(fig, path)
@@ -215,7 +224,8 @@ def global_section(
         "t(+0,+1)",
         "p(+0,+1)",
     ]
-    lines += ["", md_table(shown[keep]), ""]
+    summary = f"Every listing: {len(shown)} rows (also <code>tables/global_listings.csv</code>)"
+    lines += ["", collapsed(summary, md_table(shown[keep])), ""]
     if len(res.dropped):
         lines += ["Not estimated:", ""] + [
             f"- {r.ticker} on {r.event_id}: {r.reason}" for r in res.dropped.itertuples()

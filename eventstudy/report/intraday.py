@@ -26,7 +26,7 @@ from eventstudy.exceptions import DataSourceError
 from eventstudy.foundation.summary import format_value
 from eventstudy.intraday.study import IntradayResults, IntradayStudy, _sessions_used, session_gaps
 from eventstudy.plotting import plot_intraday
-from eventstudy.report._text import md_table
+from eventstudy.report._text import collapsed, md_table
 from eventstudy.report.figures import save_png
 from eventstudy.report.run import FirstRows
 from eventstudy.time.returns import returns
@@ -442,7 +442,8 @@ def intraday_section(
     shown["n_placebo"] = shown["n_placebo"].map(lambda v: format_value(v, "{:.0f}"))
     keep = ["case", "interval", "ticker", "market", "window", "price_change", "market_price_change", "car", "t", "pvalue",
             "placebo_pvalue", "n_placebo"]  # fmt: skip
-    lines += [md_table(shown[keep].fillna("")), ""]
+    summary = f"Every window, ticker and bar interval: {len(shown)} rows (also <code>tables/intraday.csv</code>)"
+    lines += [collapsed(summary, md_table(shown[keep].fillna(""))), ""]
     if figure is not None:
         lines += [f"![Cumulative raw and abnormal returns through the day]({figure.relative_to(out).as_posix()})", ""]
     return "\n".join(lines)

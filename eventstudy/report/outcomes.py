@@ -18,7 +18,7 @@ import pandas as pd
 
 from eventstudy.data import PriceSource
 from eventstudy.foundation.summary import format_value
-from eventstudy.report._text import md_table
+from eventstudy.report._text import collapsed, md_table
 from eventstudy.results.study import EventStudy
 
 __all__ = ["outcome_rows"]
@@ -112,10 +112,22 @@ def outcome_rows(
 
 
 def _markdown(frame: pd.DataFrame, dropped: pd.DataFrame) -> str:
-    shown = frame.copy()
-    for column, fmt in (("estimate", "{:.4f}"), ("stat", "{:.2f}"), ("pvalue", "p")):
-        shown[column] = [format_value(v, fmt) for v in shown[column]]
-    lines = [md_table(shown), ""]  # every row names its event: two events never look alike
+    lines = []
+    # one unit per column: the estimate column of the CSV mixes CARs, log volumes and variance ratios, so each
+    # kind gets its own table with its unit in the header (returns in percent, as everywhere in the report)
+    for kind, header, fmt, what in (
+        ("return", "CAR", "pct", "Abnormal returns (CAR, percent)"),
+        ("abnormal log volume", "abnormal log volume", "{:+.3f}", "Abnormal volume (log units)"),
+        ("volatility ratio", "variance ratio", "{:.2f}", "Abnormal volatility (variance ratios)"),
+    ):
+        part = frame[frame["measure"].str.startswith(kind)].copy()
+        if part.empty:
+            continue
+        part["estimate"] = [format_value(v, fmt) for v in part["estimate"]]
+        part["stat"] = [format_value(v, "{:.2f}") for v in part["stat"]]
+        part["pvalue"] = [format_value(v, "p") for v in part["pvalue"]]
+        table = md_table(part.rename(columns={"estimate": header}))  # every row names its event
+        lines += [collapsed(f"{what}: {len(part)} rows (also <code>tables/outcomes.csv</code>)", table), ""]
     returns = frame[frame["measure"].str.startswith("return") & (frame["window"] == "day 0")]
     for (event_id, ticker), group in returns.groupby(["event_id", "ticker"], sort=False):
         ols = group.loc[group["measure"].str.contains("OLS"), "stat"]

@@ -4,7 +4,6 @@ figures, method, provenance) and the same text as a standalone HTML page."""
 from __future__ import annotations
 
 import html
-import json
 import shlex
 from pathlib import Path
 
@@ -14,9 +13,9 @@ import pandas as pd
 
 from eventstudy.foundation.summary import format_table, format_value, window_label
 from eventstudy.inference import recommend
-from eventstudy.report._text import md_table
+from eventstudy.report._text import collapsed, md_table, slug
 from eventstudy.report.config import ReportConfig, is_default_study
-from eventstudy.report.provenance import portable, relative_path
+from eventstudy.report.provenance import relative_path, report_root
 from eventstudy.report.run import Report
 from eventstudy.time.eventtime import session_label
 
@@ -134,18 +133,19 @@ def render_markdown(report: Report) -> str:
     lines += ["", "## Data provenance", ""]
     lines += _provenance_text(report)
     if report.warnings:
-        shown = portable(report.warnings, config.out_dir)  # a warning may name a file of this machine
-        lines += ["", "## Warnings raised during the run", ""] + [f"- {w}" for w in shown]
+        listed = "\n".join(f"- {w}" for w in report.warnings)
+        lines += ["", "## Warnings raised during the run", "", collapsed(f"{len(report.warnings)} warnings", listed)]
     lines += ["", "## How to regenerate", ""] + _regenerate_section(config)
     lines += ["", "## Files", ""]
-    lines += [f"- `{path}`" for path in [*report.tables.values()]] + ["- `results.json`: every number above"]
+    files = [f"- `{path}`" for path in [*report.tables.values()]]
+    lines += ["- `results.json`: every number above", "", collapsed(f"{len(files)} tables (CSV)", "\n".join(files))]
     return "\n".join(lines) + "\n"
 
 
 def _regenerate_section(config: ReportConfig) -> list[str]:
     """The command that wrote this report, run from the folder that holds the report's folder, with the
     inputs' paths relative to it (so the text is the same on every machine with the same layout)."""
-    out = config.out_dir.resolve()
+    root = report_root(config.out_dir)
     options = list(config.command or ())
     if config.command is None:  # built from Python, not the command line: what the config says of its inputs
         if config.study and not is_default_study(config):
@@ -157,9 +157,9 @@ def _regenerate_section(config: ReportConfig) -> list[str]:
     for flag, value, is_path in options:
         if flag == "--out":
             continue
-        shown = relative_path(str(Path(value).resolve()), out.parent) if is_path and value else value
+        shown = relative_path(value, root) if is_path and value else value
         words.append(flag if value is None else f"{flag} {_quoted(shown)}")
-    words.append(f"--out {_quoted(out.name)}")
+    words.append(f"--out {_quoted(config.out_dir.name)}")
     where = Path(config.out).parent if config.out and not Path(config.out).is_absolute() else None
     holder = f" (`{where.as_posix()}/` here)" if where is not None and where.parts else ""
     if config.out is None:
@@ -389,7 +389,10 @@ def _tests_text(report: Report) -> list[str]:
         lines += [
             f"### {run.label}",
             "",
-            md_table(view[["test", "event_id", "window", "stat", "pvalue", "n", "note"]]),
+            collapsed(
+                f"Every test {run.label}: {len(view)} rows (also <code>tables/tests_{slug(run.label)}.csv</code>)",
+                md_table(view[["test", "event_id", "window", "stat", "pvalue", "n", "note"]]),
+            ),
             "",
         ]
         if run is report.runs[0]:
@@ -425,7 +428,7 @@ def _method_text(report: Report) -> list[str]:
 
 def _provenance_text(report: Report) -> list[str]:
     primary = report.runs[0].results.provenance
-    lines = [f"- Price source: `{json.dumps(report.source, default=str)}`"]
+    lines = ["- Price source:"] + [f"    - {line}" for line in _source_lines(report.source)]
     lines.append(f"- SHA-256 of the returns used: `{primary.get('returns_sha256', '')}`")
     ranges = primary.get("return_ranges", {})
     if ranges:
@@ -468,15 +471,61 @@ def _dropped_section(report: Report) -> list[str]:
     return lines
 
 
+#: the standalone page's style: readable on screen, and printed (A4 or Letter) in a dozen pages, the exhaustive
+#: tables folded (``<details>``) and the figures two to a page
+_STYLE = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.45}
+table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 7px}
+th{background:#f3f3f3}img{max-width:100%}code{background:#f5f5f5;padding:0 3px}
+.wide{overflow-x:auto;max-width:100%}
+nav.toc{border:1px solid #ddd;background:#fafafa;padding:0.3em 1em;margin:1em 0}
+nav.toc ul{columns:2;margin:0.3em 0;padding-left:1.2em}nav.toc h2{font-size:1.1em;margin:0.4em 0}
+details{margin:0.8em 0}summary{cursor:pointer;color:#1a4d8f}
+pre{background:#f5f5f5;padding:0.5em;overflow-x:auto}
+@page{margin:12mm}
+@media print{
+body{max-width:none;margin:0;padding:0;font-size:9pt;line-height:1.3}
+table{font-size:7.5pt}th,td{padding:1px 4px}
+img{display:block;max-height:72mm;width:auto;max-width:100%;margin:0 auto;break-inside:avoid}
+h1,h2,h3{break-after:avoid}h1{font-size:16pt}h2{font-size:12.5pt;margin:0.8em 0 0.3em}h3{font-size:10.5pt}
+.wide{overflow:visible}pre{white-space:pre-wrap}summary{color:#000}
+nav.toc ul{columns:3}
+a{color:inherit;text-decoration:none}
+}
+""".replace("\n", "")
+
+
+def _source_lines(source: dict) -> list[str]:
+    """The price source's description as readable lines, one field each (its versions are listed apart)."""
+    lines = []
+    for key, value in source.items():
+        if key in ("name", "versions") or value in (None, "", [], {}):
+            continue
+        shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+        lines.append(
+            f"{key.replace('_', ' ')}: `{shown}`"
+            if key in ("location", "path", "file")
+            else f"{key.replace('_', ' ')}: {shown}"
+        )
+    return lines
+
+
 def render_html(markdown_text: str, title: str) -> str:
-    # toc: ids on headings, for the links between sections; fenced_code: the command to regenerate
-    body = markdown_lib.markdown(markdown_text, extensions=["tables", "toc", "fenced_code"])
-    style = (
-        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.45}"
-        "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 7px}"
-        "th{background:#f3f3f3}img{max-width:100%}code{background:#f5f5f5;padding:0 3px}"
+    """The report's Markdown as one standalone page: a table of contents after the title, wide tables that
+    scroll instead of widening the page, the ``<details>`` blocks of the Markdown folded."""
+    # toc: ids on headings and the contents; fenced_code: the command to regenerate; md_in_html: the tables
+    # inside <details>
+    converter = markdown_lib.Markdown(
+        extensions=["tables", "toc", "fenced_code", "md_in_html"], extension_configs={"toc": {"toc_depth": "2-2"}}
     )
+    body = converter.convert(markdown_text).replace("<table>", '<div class="wide"><table>')
+    body = body.replace("</table>", "</table></div>")
+    contents = getattr(converter, "toc", "")
+    if contents and "</h1>" in body:
+        nav = f'<nav class="toc" aria-label="Contents"><h2>Contents</h2>\n{contents}</nav>'
+        body = body.replace("</h1>", "</h1>\n" + nav, 1)
     return (
         f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{style}</style></head><body>\n{body}\n</body></html>\n"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_STYLE}</style></head>"
+        f"<body>\n{body}\n</body></html>\n"
     )

@@ -20,7 +20,7 @@ from eventstudy.data import CsvSource, PriceSource, default_source
 from eventstudy.estimation.models import DataNeeds, get_model
 from eventstudy.exceptions import DataQualityWarning, DataSourceError, SessionAssumptionWarning
 from eventstudy.report.config import ReportConfig
-from eventstudy.report.provenance import describe_source
+from eventstudy.report.provenance import describe_source, report_root
 from eventstudy.results.results import EventStudyResults
 from eventstudy.results.study import EventStudy, required_span
 from eventstudy.time.calendar import TradingCalendar
@@ -122,7 +122,7 @@ class Report:
     prices: pd.DataFrame
     returns: pd.DataFrame
     runs: list[StudyRun]
-    source: dict[str, Any]  # the price source's description, paths relative to the report folder
+    source: dict[str, Any]  # the price source's description, paths relative to report_root()
     source_object: PriceSource  # the PriceSource the study read (the extra sections read it again)
     raw_moves: pd.DataFrame = field(default_factory=pd.DataFrame)
     reported: pd.DataFrame | None = None
@@ -231,7 +231,7 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
         prices=prices,
         returns=rets,
         runs=runs,
-        source=describe_source(source, config.out_dir),
+        source=describe_source(source, report_root(config.out_dir), given=config.prices_dir),
         source_object=source,
         reported=reported_moves(config.reported_moves, events, rets) if config.reported_moves else None,
     )

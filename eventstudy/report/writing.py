@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pandas as pd
 
 from eventstudy.foundation.summary import window_label
 from eventstudy.report._text import slug
-from eventstudy.report.provenance import portable
+from eventstudy.report.provenance import ROOT_NOTE, config_record, report_root
 from eventstudy.report.render import render_html, render_markdown
 from eventstudy.report.run import Report
 
@@ -84,21 +83,21 @@ def _json_payload(report: Report) -> dict[str, Any]:
             "decompose_day0": records(run.tables["decompose"]),
             "provenance": run.results.provenance,
         }
-    # no time stamp and no absolute path: rerunning the same inputs rewrites the same file on any machine
-    return portable(
-        {
-            "study": config.name,
-            "title": config.heading,
-            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
-            "events": records(_event_table(report.events)),
-            "source": report.source,
-            "warnings": report.warnings,
-            "raw_returns": records(report.raw_moves),
-            "press_check": records(report.reported) if report.reported is not None else None,
-            "studies": studies,
-        },
-        config.out_dir,
-    )
+    # no time stamp and no absolute path: rerunning the same inputs rewrites the same file on any machine. The
+    # paths are written relative to the declared root where they are recorded (the config's path fields here,
+    # the source's in run_study, the warnings' in build_report); no text is searched for paths
+    return {
+        "study": config.name,
+        "title": config.heading,
+        "paths_relative_to": ROOT_NOTE,
+        "config": config_record(config, report_root(config.out_dir)),
+        "events": records(_event_table(report.events)),
+        "source": report.source,
+        "warnings": report.warnings,
+        "raw_returns": records(report.raw_moves),
+        "press_check": records(report.reported) if report.reported is not None else None,
+        "studies": studies,
+    }
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -168,6 +168,13 @@ def test_report_rows_hold_the_hand_computed_volume_and_variance(frames, events, 
         assert rows.loc[(ticker, "volatility ratio, squared AR"), "estimate"] == pytest.approx(ratio, rel=1e-8)
         assert f"- {ticker}, " in markdown and "day-0 t is" in markdown
     assert {"return, OLS market model", "volatility ratio, Parkinson range"} <= set(rows.index.get_level_values(1))
+    # one unit per column: each measure has its own table, the CARs in percent (not the CSV's fractions)
+    car = rows.loc[("NVDA", "return, OLS market model"), "estimate"]
+    assert f" {100 * car:+.2f}% " in markdown and f"{car:.4f}" not in markdown
+    headers = {
+        cell.strip() for line in markdown.splitlines() if line.startswith("| event_id") for cell in line.split("|")
+    }
+    assert markdown.count("<details") == 3 and {"CAR", "abnormal log volume", "variance ratio"} <= headers
 
 
 def test_a_series_that_switches_from_shares_to_lots_is_named(frames, events):

@@ -222,7 +222,11 @@ def test_plot_car_marks_day_zero_labels_axes_and_formats_percent(res):
     assert ax.get_ylabel() == "Cumulative abnormal return"
     vertical = [line for line in ax.lines if np.array_equal(line.get_xdata(), [0, 0])]
     assert vertical, "no vertical line at day 0"
-    assert isinstance(ax.yaxis.get_major_formatter(), matplotlib.ticker.PercentFormatter)
+    low, high = ax.get_ylim()
+    formatter = ax.yaxis.get_major_formatter()
+    # fractions written in percent, whole percents on an axis spanning 3 points or more, one decimal below
+    assert formatter(0.05, 0) == ("5%" if high - low >= 0.03 else "5.0%")
+    assert formatter(-0.02, 0).startswith("\u2212") and formatter(-0.02, 0).endswith("%")
     assert plot_car(res, title="").axes[0].get_title() == ""
 
 
@@ -300,6 +304,10 @@ def test_plot_prices_marks_and_labels_events_inside_the_span(prices):
     assert texts == ["report-rescind-diffusio\u2026", "bis-rescinds-diffusion"]  # short ids: no date, cut
     assert all(text.get_rotation() == 90 for text in ax.texts)
     assert not plot_prices(prices, events=EVENTS, labels=False).axes[0].texts
+    whole = plot_prices(prices, events=EVENTS, label_chars=40).axes[0]
+    assert [text.get_text() for text in whole.texts] == ["report-rescind-diffusion-rule", "bis-rescinds-diffusion"]
+    with pytest.raises(TypeError, match="'label_chars'"):
+        plot_prices(prices, events=EVENTS, label_chars=2)
 
 
 def test_plot_prices_accepts_firm_events_and_marks_each_event_once(prices, res):
@@ -372,10 +380,23 @@ def test_plot_car_heatmap_cells_are_the_cars(res, window):
         event_id = rows[i].split(" ")[0]
         expected = car.loc[(car["event_id"] == event_id) & (car["ticker"] == columns[j]), "car"].item()
         assert value == pytest.approx(expected, rel=1e-12)
-    limit = np.abs(car["car"]).max()
+    # the colour scale ends at the 95% quantile of |CAR|: with four cells, sorted a1..a4, the linear quantile
+    # sits 0.95 * 3 = 2.85 of the way: a3 + 0.85 (a4 - a3)
+    a = sorted(np.abs(car["car"]))
+    limit = a[2] + 0.85 * (a[3] - a[2])
     assert (ax.images[0].norm.vmin, ax.images[0].norm.vmax) == pytest.approx((-limit, limit))
     assert sorted(text.get_text() for text in ax.texts) == sorted(f"{v:.1%}" for v in car["car"])
     assert len(fig.axes) == 2  # the colour bar
+    assert f"clipped at \u00b1{limit:.1%}" in fig.axes[1].get_ylabel()  # the bar says where it is clipped
+    whole = plot_car_heatmap(res, window=window, clip=None)
+    assert whole.axes[0].images[0].norm.vmax == pytest.approx(a[3])
+    assert "clipped" not in whole.axes[1].get_ylabel()
+
+
+@pytest.mark.parametrize("clip", [0.0, 1.5, "0.9", True])
+def test_plot_car_heatmap_rejects_a_bad_clip(res, clip):
+    with pytest.raises((TypeError, ValueError), match="'clip'"):
+        plot_car_heatmap(res, clip=clip)
 
 
 def test_plot_car_heatmap_orders_rows_by_day0_and_leaves_missing_cells_blank(returns):
