@@ -23,6 +23,8 @@ from eventstudy.exceptions import (
     EventStudyError,
     EventStudyWarning,
     EventWindowError,
+    MarketShockWarning,
+    NotAFirmWarning,
     SessionAssumptionWarning,
 )
 
@@ -104,6 +106,8 @@ __all__ = sorted(
         "EventStudyError",
         "EventStudyWarning",
         "EventWindowError",
+        "MarketShockWarning",
+        "NotAFirmWarning",
         "SessionAssumptionWarning",
     ]
 )

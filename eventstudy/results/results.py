@@ -229,13 +229,19 @@ class EventStudyResults:
             }
         )
 
-    def car(self, window: tuple[int, int] | None = None) -> pd.DataFrame:
+    def car(self, window: tuple[int, int] | None = None, *, align: str | None = None) -> pd.DataFrame:
         r"""Cumulative abnormal return of each firm-event over ``window`` (default: the event window).
 
         ``se`` is :math:`\sqrt{\iota'V_i\iota}` (MacKinlay 1997, with the full covariance of the window's
         abnormal returns, see :meth:`StackedFit.car_variance`); ``t = car / se`` is compared with a
         Student t with :math:`T_i-K` degrees of freedom (two-sided ``pvalue``).
+
+        ``align="direction"`` adds ``sign`` (+1 or -1, see :meth:`signs`), ``signed_car`` :math:`= s_i\,CAR_i`
+        and ``signed_t`` :math:`= s_i\,t_i`: positive when the stock moved the way the news was expected to
+        move it.
         """
+        if align is not None:
+            check_choice("align", align, ("direction",))
         window = self._window(window)
         fit = self._fit
         car = fit.car(window)
@@ -247,7 +253,29 @@ class EventStudyResults:
         table["window_start"], table["window_end"] = window
         table["car"], table["se"], table["t"], table["df"] = car, se, t, df
         table["pvalue"] = 2 * t_sf(np.abs(t), df)
+        if align == "direction":
+            sign = self.signs()
+            table["sign"] = sign
+            table["signed_car"], table["signed_t"] = sign * car, sign * t
         return table
+
+    def signs(self) -> np.ndarray:
+        """The sign of each firm-event for signed pooling (``align="direction"``), in the order of ``res.car()``.
+
+        From the events' ``sign`` column where given, else their ``direction`` through
+        :data:`eventstudy.time.events.DIRECTION_SIGNS` (easing +1; tightening and China's retaliation -1);
+        see :func:`eventstudy.time.events.event_signs`.  ValueError naming the row for a direction without a
+        sign (``mixed``, empty, or outside the map).
+        """
+        from eventstudy.time.events import event_signs
+
+        return event_signs(self._firm_events, id_column="event_id").astype(float)
+
+    def _aligned_fit(self, align: str | None) -> StackedFit:
+        if align is None:
+            return self._fit
+        check_choice("align", align, ("direction",))
+        return self._fit if align is None else self._fit.signed(self.signs())
 
     def bhar(self, window: tuple[int, int] | None = None) -> pd.DataFrame:
         r"""Buy-and-hold abnormal return over ``window`` (default: the event window).
@@ -410,6 +438,7 @@ class EventStudyResults:
         tests: Sequence[str] | None = None,
         adjust: str | None = None,
         exclude_dates=None,
+        align: str | None = None,
     ) -> pd.DataFrame:
         """Run the test statistics on each window; a tidy table, one row per test and window.
 
@@ -435,11 +464,18 @@ class EventStudyResults:
             window (``permutation``, ``sq``, ``pseudo_event*``, ``generalized_sign``): flagged market
             shocks, for example the April 2025 crash (:func:`eventstudy.market_shocks` flags them).  The
             fitted model is unchanged.
+        align : {"direction"}, optional
+            Signed pooling: each firm-event's abnormal returns (and estimation residuals) are multiplied by
+            its sign (:meth:`signs`: easing +1, tightening and retaliation -1, or the events' own ``sign``
+            column) before any statistic, so events of opposite direction add up instead of cancelling.  A
+            significant positive statistic then says the stocks moved the way the news was expected to move
+            them.  Variances are unchanged, so each row equals the test run on hand-signed abnormal returns.
         """
         from eventstudy.inference import run_tests
 
         windows = [(0, 0), self.event_window] if windows is None else [check_window("windows", w) for w in windows]
-        table = run_tests(self._fit, windows, tests, labels=self._labels(), exclude=self._exclude_rows(exclude_dates))
+        fit = self._aligned_fit(align)
+        table = run_tests(fit, windows, tests, labels=self._labels(), exclude=self._exclude_rows(exclude_dates))
         if adjust is not None:
             table["pvalue_adj"] = adjust_pvalues(table["pvalue"].to_numpy(), adjust)
         return table
@@ -452,6 +488,7 @@ class EventStudyResults:
         *,
         ticker: str | None = None,
         exclude_dates=None,
+        align: str | None = None,
     ):
         """One test on one window as an object with its null, alternative, distribution and critical values.
 
@@ -467,6 +504,8 @@ class EventStudyResults:
             The firm of a single-firm test.
         exclude_dates : sequence of dates, optional
             As in :meth:`tests`.
+        align : {"direction"}, optional
+            As in :meth:`tests`: the test on signed abnormal returns.
 
         Returns
         -------
@@ -485,7 +524,7 @@ class EventStudyResults:
         if event_id is not None and scope == "cross-section":
             res = self.select(event_ids=[event_id])
         exclude = res._exclude_rows(exclude_dates)
-        found = test_statistics(res._fit, name, window, labels=res._labels(), exclude=exclude)
+        found = test_statistics(res._aligned_fit(align), name, window, labels=res._labels(), exclude=exclude)
         if scope == "cross-section":
             return found[0]
         keep = [
