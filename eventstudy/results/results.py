@@ -709,13 +709,103 @@ class EventStudyResults:
     def _repr_html_(self) -> str:
         return self.summary().as_html()
 
-    def to_markdown(self, **kwargs) -> str:
-        """The summary as Markdown (GitHub tables)."""
-        return self.summary(**kwargs).to_markdown()
+    def to_markdown(self, windows: Sequence[tuple[int, int]] | None = None, *, max_rows: int = 60) -> str:
+        """The summary as Markdown (GitHub tables); ``windows`` and ``max_rows`` as in :meth:`summary`."""
+        return self.summary(windows, max_rows=max_rows).to_markdown()
 
-    def to_latex(self, **kwargs) -> str:
-        """The summary as LaTeX tabulars."""
-        return self.summary(**kwargs).to_latex()
+    def to_latex(
+        self, windows: Sequence[tuple[int, int]] | None = None, *, max_rows: int = 60, label: str = "tab:eventstudy"
+    ) -> str:
+        r"""The summary as LaTeX that compiles with ``\usepackage{booktabs}`` alone.
+
+        Parameters
+        ----------
+        windows : sequence of (int, int), optional
+            The CAR windows shown, as in :meth:`summary`.
+        max_rows : int
+            Longer tables are cut, as in :meth:`summary`.
+        label : str
+            Prefix of each table's ``\label`` (``tab:eventstudy-abnormal-returns-by-firm-event``, ...).
+
+        Every text is escaped (``^N225`` prints as typed); CARs are numbers in percent (the unit in the column
+        header) and p-values numbers.  For a paper's table of CARs see :meth:`etable`.
+        """
+        return self.summary(windows, max_rows=max_rows).to_latex(label=label)
+
+    def etable(
+        self,
+        windows: Sequence[tuple[int, int]] | None = None,
+        *,
+        stars: Sequence[float] = (0.1, 0.05, 0.01),
+        below: str = "t",
+        columns: str = "firms",
+        align: str | None = None,
+    ):
+        r"""A publication table of CARs: windows as rows, firms (or events) as columns.
+
+        Each cell is :math:`CAR_i(\tau_1,\tau_2)` in percent with a star per threshold of ``stars`` its
+        two-sided p-value is below, and beneath it in parentheses the t-statistic :math:`t_i = CAR_i/\hat
+        \sigma(CAR_i)` or the standard error :math:`\hat\sigma(CAR_i)`, both as in :meth:`car` (MacKinlay
+        1997, eq. 13, with :math:`T_i-K` degrees of freedom).  The model, benchmark and windows are in the
+        notes.
+
+        Parameters
+        ----------
+        windows : sequence of (int, int), optional
+            Default :meth:`default_windows`.  Order kept.
+        stars : sequence of float
+            P-value thresholds (each strictly between 0 and 1); default 10%, 5%, 1%.
+        below : {"t", "se"}
+            What the parentheses hold.
+        columns : {"firms", "events"}
+            One column per ticker (rows grouped by event when there are several) or per event (rows grouped
+            by ticker).
+        align : {"direction"}, optional
+            Signed CARs and t-statistics (see :meth:`car`).
+
+        Returns
+        -------
+        EventTable
+            ``print`` it, evaluate it in Jupyter, or call ``to_markdown()``, ``to_latex(label=...)``;
+            ``.data`` holds the numbers at full precision.
+
+        References
+        ----------
+        MacKinlay, A. C. (1997). Event studies in economics and finance. *Journal of Economic Literature*,
+        35(1), 13-39.
+        """
+        from eventstudy.results.tables import EventTable
+
+        windows = self.default_windows() if windows is None else [check_window("windows", w) for w in windows]
+        check_choice("below", below, ("t", "se"))
+        check_choice("columns", columns, ("firms", "events"))
+        levels = tuple(sorted((float(s) for s in stars), reverse=True))
+        if not levels or not all(0 < s < 1 for s in levels):
+            raise ValueError(f"The 'stars' parameter must hold p-value thresholds between 0 and 1. Got {stars!r}.")
+        column, group = ("ticker", "event_id") if columns == "firms" else ("event_id", "ticker")
+        parts = []
+        for window in windows:
+            car = self.car(window, align=align)
+            if align is not None:
+                car["car"], car["t"] = car["signed_car"], car["signed_t"]
+            parts.append(car)
+        data = pd.concat(parts, ignore_index=True)
+        several = data[group].nunique() > 1
+        data = data.assign(group=data[group] if several else "", column=data[column])
+        order = {g: i for i, g in enumerate(dict.fromkeys(data["group"]))}
+        data = data.sort_values("group", key=lambda g: g.map(order), kind="stable")  # windows keep their order
+        data["stars"] = [sum(p < s for s in levels) if np.isfinite(p) else 0 for p in data["pvalue"]]
+        data = data[["group", "column", "window_start", "window_end", "car", "se", "t", "pvalue", "stars"]]
+        marks = ", ".join(f"{'*' * (i + 1)} p < {s:g}" for i, s in enumerate(levels))
+        what = "t-statistics" if below == "t" else "standard errors (percent)"
+        model = self._settings.get("model_label") or self._model.describe(self._market)
+        notes = [
+            f"Model: {model}; benchmark: {', '.join(self._market) or 'none'}; estimation window "
+            f"{window_label(self.estimation_window)} trading days.",
+            f"{what.capitalize()} in parentheses (MacKinlay 1997, T-K degrees of freedom); two-sided {marks}."
+            + (" Signed: each CAR times the sign of its event's expected direction." if align else ""),
+        ]
+        return EventTable(data=data.reset_index(drop=True), below=below, stars=levels, notes=notes)
 
     def to_csv(self, directory, **kwargs) -> list:
         """Write the summary's tables at full precision as CSV files into ``directory``, every row (the displays
