@@ -92,6 +92,7 @@ _LAZY: dict[str, str] = {
     "plot_ar": "eventstudy.plotting",
     "plot_prices": "eventstudy.plotting",
     "plot_car_heatmap": "eventstudy.plotting",
+    "plot_sensitivity": "eventstudy.plotting",
 }
 
 __all__ = sorted(
@@ -148,7 +149,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eventstudy.inference.regression import CarRegression, car_regression
     from eventstudy.inference.simulation import simulate
     from eventstudy.intraday.study import IntradayResults, IntradayStudy, bar_returns, session_gaps
-    from eventstudy.plotting import plot_ar, plot_car, plot_car_heatmap, plot_intraday, plot_prices
+    from eventstudy.plotting import plot_ar, plot_car, plot_car_heatmap, plot_intraday, plot_prices, plot_sensitivity
     from eventstudy.report.outcomes import outcome_rows
     from eventstudy.results.results import EventStudyResults, compare, market_shocks
     from eventstudy.results.storage import load

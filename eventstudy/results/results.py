@@ -59,6 +59,7 @@ class EventStudyResults:
         return_kind: str = "simple",
         name: str | None = None,
         contamination: Hits | None = None,
+        study: Any = None,
     ) -> None:
         for array in (raw, offset):
             array.flags.writeable = False
@@ -77,6 +78,7 @@ class EventStudyResults:
         self._return_kind = return_kind
         self._name = name
         self._hits = contamination  # contaminated_by and overlaps, as offsets until a table shows them
+        self._study = study  # a copy of the EventStudy that was fitted (None once saved and loaded): sensitivity()
         self._frozen = True
 
     def __setattr__(self, key, value):
@@ -190,6 +192,7 @@ class EventStudyResults:
             return_kind=self._return_kind,
             name=self._name,
             contamination=self._hits,
+            study=self._study,
         )
         return EventStudyResults(**(parts | changes))
 
@@ -558,6 +561,148 @@ class EventStudyResults:
                 f"The 'exclude_dates' parameter holds dates that are not sessions of the study: {missing}."
             )
         return rows
+
+    # --- robustness -------------------------------------------------------------------------------------
+    def sensitivity(
+        self,
+        event_windows: Sequence[tuple[int, int]] | None = None,
+        *,
+        estimation_windows: Sequence[tuple[int, int]] | None = None,
+        models: Sequence[Any] | None = None,
+        benchmarks: Sequence[Any] | None = None,
+    ) -> pd.DataFrame:
+        r"""Each firm-event's CAR under every combination of event window, estimation window, model and benchmark.
+
+        One fit per (model, benchmark, estimation window), each exactly the fit ``EventStudy(...,
+        model=m, market=b, estimation_window=e).fit()`` would give; every event window is read from that one
+        fit (:meth:`car`: :math:`CAR_i`, MacKinlay's :math:`\hat\sigma(CAR_i)`, :math:`t_i` with
+        :math:`T_i-K` degrees of freedom), and the combination of this study is not refitted at all.
+
+        Parameters
+        ----------
+        event_windows : sequence of (int, int), optional
+            Default :meth:`default_windows`; each inside the study's event window.
+        estimation_windows : sequence of (int, int), optional
+            Default: this study's.
+        models : sequence, optional
+            Model names or objects (``"market"``, ``"market_adjusted"``, ``"ff3"``, ...); default this study's.
+        benchmarks : sequence, optional
+            Each a ``market`` argument of :class:`~eventstudy.EventStudy` (a ticker, or a list for several
+            indices); default this study's.
+
+        Returns
+        -------
+        DataFrame
+            ``event_id, ticker, model, benchmark, estimation_start, estimation_end, window_start, window_end,
+            car, se, t, df, pvalue`` (the estimation and event windows in relative trading days): one row per
+            firm-event and combination.  A firm-event that a
+            combination cannot estimate is absent from its rows (that fit's ``dropped`` says why).
+
+        Raises
+        ------
+        ValueError
+            Naming ``event_windows`` for a window outside the event window, ``estimation_windows`` for one
+            that overlaps it, ``models`` for an unknown model, ``benchmarks`` for a benchmark without returns;
+            or when these results were loaded from disk (they keep no study to refit) and anything but
+            ``event_windows`` is asked.
+        """
+        from eventstudy.estimation.models import get_model
+
+        lo, hi = self.event_window
+        windows = self.default_windows() if event_windows is None else list(event_windows)
+        for window in windows:
+            start, end = check_window("event_windows", window)
+            if not lo <= start <= end <= hi:
+                raise ValueError(
+                    f"The 'event_windows' parameter holds {window!r}, outside the study's event window "
+                    f"{(lo, hi)}; widen the study's event_window or drop it."
+                )
+        current = (self._settings_model(), self._market_label(self._study_market()), self.estimation_window)
+        study = self._study
+        if study is None and (estimation_windows is not None or models is not None or benchmarks is not None):
+            raise ValueError(
+                "These results were loaded from disk and keep no study to refit: only 'event_windows' can vary. "
+                "Fit the EventStudy again to vary 'estimation_windows', 'models' or 'benchmarks'."
+            )
+        estimation = [self.estimation_window] if estimation_windows is None else list(estimation_windows)
+        for window in estimation:
+            start, end = check_window("estimation_windows", window)
+            if end >= lo:
+                raise ValueError(
+                    f"The 'estimation_windows' parameter holds {window!r}, which reaches into the event window "
+                    f"{(lo, hi)}; it must end before day {lo}."
+                )
+        model_list = [self._study_model()] if models is None else list(models)
+        for model in model_list:
+            try:
+                get_model(model)
+            except (TypeError, ValueError, KeyError) as error:
+                raise ValueError(f"The 'models' parameter holds {model!r}, not a model: {error}") from None
+        bench_list = [self._study_market()] if benchmarks is None else list(benchmarks)
+        if study is not None and study.returns is not None:
+            for bench in bench_list:
+                names = (
+                    [bench] if isinstance(bench, str) else list(bench.values() if isinstance(bench, Mapping) else bench)
+                )
+                missing = [b for b in names if b not in study.returns.columns]
+                if missing:
+                    raise ValueError(
+                        f"The 'benchmarks' parameter holds {bench!r}: no returns for {missing} in the study's returns."
+                    )
+        parts = []
+        for model in model_list:
+            for bench in bench_list:
+                for window in estimation:
+                    span = (int(window[0]), int(window[1]))
+                    key = (get_model(model).name, self._market_label(bench), span)
+                    fitted = self if key == current else self._refit(model, bench, span)
+                    for event_window in windows:
+                        car = fitted.car(event_window)
+                        car.insert(2, "model", key[0])
+                        car.insert(3, "benchmark", key[1])
+                        car.insert(4, "estimation_start", int(window[0]))
+                        car.insert(5, "estimation_end", int(window[1]))
+                        parts.append(car)
+        table = pd.concat(parts, ignore_index=True)
+        columns = ["event_id", "ticker", "model", "benchmark", "estimation_start", "estimation_end"]
+        columns += ["window_start", "window_end", "car", "se", "t", "df", "pvalue"]
+        return table[columns]
+
+    def _study_model(self):
+        return self._study.model if self._study is not None else self._model
+
+    def _settings_model(self) -> str:
+        return self._model.name
+
+    def _study_market(self):
+        if self._study is not None:
+            return self._study.market
+        return self._market[0] if len(self._market) == 1 else list(self._market)
+
+    @staticmethod
+    def _market_label(market) -> str:
+        if isinstance(market, str):
+            return market
+        if isinstance(market, Mapping):
+            return ", ".join(f"{k}: {v}" for k, v in market.items())
+        return "+".join(map(str, market))
+
+    def _refit(self, model, market, estimation_window: tuple[int, int]) -> EventStudyResults:
+        import copy
+        import warnings
+
+        from eventstudy.exceptions import DataSourceError, EventStudyWarning
+
+        study = copy.copy(self._study)
+        study.model, study.market, study.estimation_window = model, market, estimation_window
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EventStudyWarning)  # the study's own fit has warned
+            try:
+                return study.fit()
+            except (DataSourceError, KeyError) as error:
+                raise ValueError(
+                    f"The 'benchmarks' parameter holds {market!r}, which cannot be used: {error}"
+                ) from None
 
     # --- display ----------------------------------------------------------------------------------------
     def default_windows(self) -> list[tuple[int, int]]:

@@ -11,6 +11,7 @@ flags contamination (:mod:`eventstudy.estimation.contamination`), and returns an
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import warnings
@@ -283,6 +284,7 @@ class EventStudy:
             return_kind=spec.return_kind,
             name=self.name,
             contamination=hits,
+            study=copy.copy(self),  # settings only (the data frames are shared): for res.sensitivity()
         )
 
     # ----------------------------------------------------------------------------------------------------
