@@ -25,6 +25,7 @@ def plot_sensitivity(
     *,
     event_id: str | None = None,
     ticker: str | None = None,
+    window: tuple[int, int] | None = None,
     ci: float = 0.95,
     ax: Axes | None = None,
 ) -> Figure:
@@ -41,6 +42,8 @@ def plot_sensitivity(
     event_id, ticker : str, optional
         The firm-event to draw; default the table's first (each must be given when the table holds several
         events or tickers and the first is not the one wanted).
+    window : (int, int), optional
+        Draw this event window only (default: every event window of the table).
     ci : float
         Confidence level of the bars.
     ax : matplotlib Axes, optional
@@ -66,8 +69,10 @@ def plot_sensitivity(
         of_event = table.loc[table["event_id"] == event_id, "ticker"]
         ticker = str(of_event.iloc[0]) if len(of_event) else None
     rows = table[(table["event_id"] == event_id) & (table["ticker"] == ticker)]
+    if window is not None:
+        rows = rows[(rows["window_start"] == window[0]) & (rows["window_end"] == window[1])]
     if not len(rows):
-        raise KeyError(f"No row of the table has event_id={event_id!r} and ticker={ticker!r}.")
+        raise KeyError(f"No row of the table has event_id={event_id!r}, ticker={ticker!r} and window={window!r}.")
     labels = [
         f"{m} | {b} | est {window_label((int(e0), int(e1)))} | CAR{window_label((int(w0), int(w1)))}"
         for m, b, e0, e1, w0, w1 in zip(
@@ -84,5 +89,5 @@ def plot_sensitivity(
     axes.set_yticks(y, labels, fontsize=8)
     _percent_axis(axes.xaxis)
     axes.set_xlabel(f"CAR with {ci:.0%} interval")
-    axes.set_title(f"{ticker}, {event_id}: CAR by specification", fontsize=10)
+    axes.set_title(f"{ticker}, {event_id}", fontsize=9)
     return fig
