@@ -863,6 +863,9 @@ class EventStudyResults:
     ) -> str:
         r"""The summary as LaTeX that compiles with ``\usepackage{booktabs}`` alone.
 
+        Every text is escaped (``^N225`` prints as typed); CARs are numbers in percent (the unit in the column
+        header) and p-values numbers.  For a paper's table of CARs see :meth:`etable`.
+
         Parameters
         ----------
         windows : sequence of (int, int), optional
@@ -871,9 +874,6 @@ class EventStudyResults:
             Longer tables are cut, as in :meth:`summary`.
         label : str
             Prefix of each table's ``\label`` (``tab:eventstudy-abnormal-returns-by-firm-event``, ...).
-
-        Every text is escaped (``^N225`` prints as typed); CARs are numbers in percent (the unit in the column
-        header) and p-values numbers.  For a paper's table of CARs see :meth:`etable`.
         """
         return self.summary(windows, max_rows=max_rows).to_latex(label=label)
 

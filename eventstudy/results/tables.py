@@ -146,15 +146,15 @@ class EventTable:
     def to_latex(self, *, label: str = "tab:car", caption: str | None = None) -> str:
         r"""A ``table`` float that compiles with ``\usepackage{booktabs}`` and nothing else.
 
+        Numbers are plain numbers (CARs in percent, the unit in the caption), stars are superscripts
+        (``$^{**}$``), parentheses hold the t-statistic or standard error, and every label is escaped.
+
         Parameters
         ----------
         label : str
             The ``\label`` of the table (for ``\ref``).
         caption : str, optional
             Default: :attr:`title` with the unit.
-
-        Numbers are plain numbers (CARs in percent, the unit in the caption), stars are superscripts
-        (``$^{**}$``), parentheses hold the t-statistic or standard error, and every label is escaped.
         """
         columns = self.columns
         caption = caption if caption is not None else f"{self.title} ({self._header()})"
