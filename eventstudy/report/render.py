@@ -342,7 +342,28 @@ def _pooled_day0(report: Report) -> str:
     day0 = aar.loc[aar["event_time"] == 0, "aar"]
     return (
         f"Across all {run.results.n} firm-events {run.label}, the average day-0 abnormal return was "
-        f"{format_value(day0.iloc[0], 'pct') if len(day0) else 'n/a'}; same-day tests: " + "; ".join(parts) + "."
+        f"{format_value(day0.iloc[0], 'pct') if len(day0) else 'n/a'}; same-day tests: "
+        + "; ".join(parts)
+        + "."
+        + _unsigned_note(res)
+    )
+
+
+def _unsigned_note(res) -> str:
+    """A sentence when the events mix easing and tightening but some have no sign, so pooling stays unsigned."""
+    fe = res.firm_events
+    if "direction" not in fe.columns:
+        return ""
+    directions = set(fe["direction"].astype(str).str.strip().str.lower())
+    if not ({"easing"} & directions and {"tightening", "retaliation"} & directions):
+        return ""
+    unsigned = sorted(d or "(empty)" for d in directions - {"easing", "tightening", "retaliation"})
+    if not unsigned or "sign" in fe.columns:
+        return ""
+    return (
+        " These figures pool easing and tightening events unsigned, so opposite moves can cancel: some events' "
+        f"direction ({', '.join(unsigned)}) has no sign; give the events a 'sign' column (+1 or -1) to pool "
+        "signed abnormal returns."
     )
 
 

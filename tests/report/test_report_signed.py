@@ -11,6 +11,7 @@ import re
 import warnings
 
 import numpy as np
+import pandas as pd
 
 import eventstudy as es
 from eventstudy.report import ReportConfig, build_report
@@ -54,3 +55,22 @@ def test_one_direction_pools_as_before(tmp_path, prices_dir):
     text = _report(tmp_path, prices_dir, (EASING,))
     assert "differ in direction" not in text
     assert "the average day-0 abnormal return was" in text
+
+
+def test_mixed_directions_without_a_sign_are_said_to_pool_unsigned(tmp_path, prices_dir, catalog, monkeypatch):
+    # an events file of the user's: one easing, one tightening, one 'mixed' (no sign), no sign column
+    events = catalog[catalog["id"].isin([EASING, TIGHTENING])].copy()
+    extra = events.iloc[[0]].assign(id="my-mixed-2025-03-03", direction="mixed", date=pd.Timestamp("2025-03-03"))
+    path = tmp_path / "mine.csv"
+    out = pd.concat([events, extra])[["id", "date", "session", "direction"]]
+    out.assign(date=out["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
+    config = ReportConfig(
+        name="mixed", catalog=str(path), tickers=TICKERS, benchmarks=("SPY",), event_window=(-3, 3),
+        windows=((0, 0),), prices_dir=str(prices_dir), out=str(tmp_path / "mixed"),
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.EventStudyWarning)
+        build_report(config, progress=False)
+    text = (tmp_path / "mixed" / "report.md").read_text(encoding="utf-8")
+    assert "differ in direction" not in text
+    assert "pool easing and tightening events unsigned" in text and "direction (mixed) has no sign" in text
