@@ -24,6 +24,8 @@ from eventstudy.exceptions import (
     EventStudyError,
     EventStudyWarning,
     EventWindowError,
+    MarketShockWarning,
+    NotAFirmWarning,
     SavedResultsError,
     SessionAssumptionWarning,
 )
@@ -90,6 +92,7 @@ _LAZY: dict[str, str] = {
     "plot_ar": "eventstudy.plotting",
     "plot_prices": "eventstudy.plotting",
     "plot_car_heatmap": "eventstudy.plotting",
+    "plot_sensitivity": "eventstudy.plotting",
 }
 
 __all__ = sorted(
@@ -105,6 +108,8 @@ __all__ = sorted(
         "EventStudyWarning",
         "EventWindowError",
         "SavedResultsError",
+        "MarketShockWarning",
+        "NotAFirmWarning",
         "SessionAssumptionWarning",
     ]
 )
@@ -144,7 +149,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eventstudy.inference.regression import CarRegression, car_regression
     from eventstudy.inference.simulation import simulate
     from eventstudy.intraday.study import IntradayResults, IntradayStudy, bar_returns, session_gaps
-    from eventstudy.plotting import plot_ar, plot_car, plot_car_heatmap, plot_intraday, plot_prices
+    from eventstudy.plotting import plot_ar, plot_car, plot_car_heatmap, plot_intraday, plot_prices, plot_sensitivity
     from eventstudy.report.outcomes import outcome_rows
     from eventstudy.results.results import EventStudyResults, VolatilityResults, compare, load, market_shocks
     from eventstudy.results.study import EventStudy

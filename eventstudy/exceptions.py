@@ -19,6 +19,8 @@ __all__ = [
     "DataQualityWarning",
     "DroppedFirmEventsWarning",
     "SessionAssumptionWarning",
+    "MarketShockWarning",
+    "NotAFirmWarning",
 ]
 
 
@@ -93,3 +95,13 @@ class DroppedFirmEventsWarning(EventStudyWarning):
 
 class SessionAssumptionWarning(EventStudyWarning):
     """An event's release session is unknown, so day 0 rests on an assumption the user should check."""
+
+
+class MarketShockWarning(EventStudyWarning):
+    """An event window holds a market-wide shock (:func:`eventstudy.market_shocks`): the abnormal returns of
+    those days rest on the model's beta at an extreme market move, and the shock may be the news."""
+
+
+class NotAFirmWarning(EventStudyWarning):
+    """A security studied as a firm is an index, a yield or its own benchmark: its abnormal return is not a
+    firm's response (against itself it is zero by construction)."""

@@ -42,6 +42,19 @@ def test_events_list_csv(capsys):
     assert RESCISSION in set(table["id"])
 
 
+def test_events_list_trade_policy_tariffs(capsys, events_dir):
+    assert main(["events", "list", "--catalog", "trade-policy", "--category", "tariff", "--format", "csv"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    research = pd.read_csv(events_dir / "trade_policy.csv")
+    assert sorted(table["id"]) == sorted(research.loc[research["category"] == "tariff", "id"])
+    assert set(table["category"]) == {"tariff"}
+
+
+def test_unknown_catalog_names_the_built_in_ones(capsys):
+    assert main(["events", "list", "--catalog", "trade-polcy"]) == 2
+    assert "export-controls, trade-policy" in capsys.readouterr().err
+
+
 def test_events_show_prints_all_fields_and_day0(capsys):
     assert main(["events", "show", RESCISSION]) == 0
     out = capsys.readouterr().out

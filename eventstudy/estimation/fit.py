@@ -87,13 +87,16 @@ class StackedFit:
     #: independent groups of firm-events for tests across events: one announcement seen on several exchanges,
     #: or several announcements sharing a day 0, form one group (None: the firm-events sharing ``day0``)
     cluster: np.ndarray | None = None
+    #: +1 or -1 per firm-event: abnormal returns (residuals too) are multiplied by it (signed pooling, see
+    #: :meth:`signed`); None leaves them as estimated
+    sign: np.ndarray | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # results promise immutability: the arrays behind them cannot be changed in place either
         for name in ("day0", "firm", "params", "xtx_inv", "sigma2", "n_obs"):
             getattr(self, name).flags.writeable = False
-        for name in ("dof", "cluster"):
+        for name in ("dof", "cluster", "sign"):
             if getattr(self, name) is not None:
                 getattr(self, name).flags.writeable = False
 
@@ -178,7 +181,34 @@ class StackedFit:
                 ar -= slopes[:, k : k + 1] * gather(self.data.z[:, k], self.day0[rows], offsets)
 
         thread_map(block, row_blocks(self.n, len(offsets)))
+        if self.sign is not None:
+            out *= self.sign[:, None]
         return out
+
+    def signed(self, sign) -> StackedFit:
+        r"""The same fit with each firm-event's abnormal returns and residuals multiplied by ``sign`` (+1 or -1).
+
+        Signed pooling: with :math:`s_i = \pm 1` the expected sign of event :math:`i`'s news,
+        :math:`AR^s_{it} = s_i AR_{it}` on every day of the grid (estimation residuals included, so the
+        rank and sign tests rank the signed series).  Variances are unchanged (:math:`s_i^2 = 1`), so every
+        test on the signed fit is the test on hand-signed abnormal returns.  Parameters are not refitted;
+        arrays already computed are reused, multiplied by the sign.
+        """
+        sign = np.asarray(sign, dtype=float).reshape(-1)
+        if len(sign) != self.n or not np.isin(sign, (1.0, -1.0)).all():
+            raise ValueError(
+                f"The 'sign' parameter must hold +1 or -1 for each of the {self.n} firm-events; got {len(sign)} "
+                f"values{'' if np.isin(sign, (1.0, -1.0)).all() else ' with others than +1 and -1'}."
+            )
+        combined = sign if self.sign is None else self.sign * sign
+        cache = {}
+        for key in ("x_event", "estimation_mask", "ar_event", "ar"):
+            value = self._cache.get(key)
+            if value is not None:
+                value = value * sign[:, None] if key in ("ar_event", "ar") else value
+                value.flags.writeable = False
+                cache[key] = value
+        return replace(self, sign=combined, _cache=cache)
 
     @property
     def x_event(self) -> np.ndarray:
@@ -278,7 +308,7 @@ class StackedFit:
         """The firm-events ``rows`` (integer positions or a boolean mask) as a new record."""
         rows = np.asarray(rows)
         picked = {name: getattr(self, name)[rows] for name in ("day0", "firm", "params", "xtx_inv", "sigma2", "n_obs")}
-        for name in ("dof", "cluster"):
+        for name in ("dof", "cluster", "sign"):
             if getattr(self, name) is not None:
                 picked[name] = getattr(self, name)[rows]
         # arrays already computed are one row per firm-event: keep their rows rather than compute them again.

@@ -16,7 +16,7 @@ import pandas as pd
 
 from eventstudy.foundation.files import files_aside
 
-__all__ = ["Summary", "Table", "format_table", "format_value", "window_label"]
+__all__ = ["Summary", "Table", "format_table", "format_value", "latex_escape", "latex_label", "window_label"]
 
 
 @dataclass(frozen=True)
@@ -157,22 +157,43 @@ class Summary:
         return self.as_html()
 
     # -- latex -----------------------------------------------------------------------------------------
-    def to_latex(self) -> str:
-        def esc(text: str) -> str:
-            return re.sub(r"([&%$#_{}])", r"\\\1", text)
+    def to_latex(self, *, label: str = "tab:eventstudy") -> str:
+        r"""LaTeX that compiles with ``\usepackage{booktabs}`` alone: the facts as a tabular, each table as a
+        ``table`` float with its ``\caption`` and ``\label`` (``label`` + ``-`` + the table's title as a slug),
+        the notes as a list.
 
-        lines = [f"% {esc(self.title)}", "\\begin{tabular}{ll}", "\\hline"]
-        lines += [f"{esc(label)} & {esc(value)} \\\\" for label, value in self.facts]
-        lines += ["\\hline", "\\end{tabular}"]
+        Every text is escaped (:func:`latex_escape`: ``^N225`` prints as typed).  Percent columns are written
+        as numbers in percent with the unit in the header (``CAR (0) (\%)``: ``-0.83``, not ``-0.83\%``),
+        p-values as numbers (``<0.001`` as ``$<$0.001``), other values as they are displayed.
+        """
+        lines = [f"% {self.title}".replace("\n", " "), r"\begin{tabular}{ll}", r"\toprule"]
+        lines += [f"{latex_escape(label_)} & {latex_escape(value)} \\\\" for label_, value in self.facts]
+        lines += [r"\bottomrule", r"\end{tabular}"]
         for table in self.tables:
             if not len(table.data):
                 continue
-            body = table.display.to_latex(index=False, escape=True, caption=table.title)
-            lines += ["", body]
+            slug = re.sub(r"[^a-z0-9]+", "-", table.title.lower()).strip("-")
+            header, rows = _latex_cells(table)
+            lines += [
+                "",
+                r"\begin{table}[htbp]",
+                r"\centering",
+                rf"\caption{{{latex_escape(table.title)}}}",
+                rf"\label{{{latex_label(label)}-{slug}}}",
+                r"\begin{tabular}{" + "l" * len(header) + "}",
+                r"\toprule",
+                " & ".join(header) + r" \\",
+                r"\midrule",
+                *(" & ".join(row) + r" \\" for row in rows),
+                r"\bottomrule",
+                r"\end{tabular}",
+            ]
+            if table.caption:
+                lines += [r"\par\smallskip", r"\footnotesize " + latex_escape(table.caption)]
+            lines.append(r"\end{table}")
         if self.shown_notes:
-            lines += (
-                ["", "\\begin{itemize}"] + [f"\\item {esc(note)}" for note in self.shown_notes] + ["\\end{itemize}"]
-            )
+            lines += ["", r"\begin{itemize}"] + [rf"\item {latex_escape(note)}" for note in self.shown_notes]
+            lines.append(r"\end{itemize}")
         return "\n".join(lines) + "\n"
 
     # -- csv -------------------------------------------------------------------------------------------
@@ -188,3 +209,50 @@ class Summary:
             for table, temp in zip(self.tables, temps):
                 table.data.to_csv(temp, index=False)
         return paths
+
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+    "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
+}  # fmt: skip
+_LATEX_RE = re.compile("|".join(re.escape(c) for c in _LATEX_SPECIAL))
+
+
+def latex_escape(text: str) -> str:
+    r"""``text`` with LaTeX's special characters written as commands (``^N225`` -> ``\textasciicircum{}N225``,
+    ``<`` -> ``\textless{}``), so it prints as typed with the standard fonts and no package."""
+    return _LATEX_RE.sub(lambda m: _LATEX_SPECIAL[m.group(0)], str(text))
+
+
+def latex_label(text: str) -> str:
+    """``text`` as a LaTeX ``\\label`` key: letters, digits and ``:._-`` kept, anything else ``-``."""
+    return re.sub(r"[^A-Za-z0-9:._-]", "-", str(text))
+
+
+def _latex_cells(table: Table) -> tuple[list[str], list[list[str]]]:
+    """Header and body of ``table`` for LaTeX: percent columns in percent as numbers, the unit in the header."""
+    header, columns = [], []
+    for column in table.data.columns:
+        spec = table.formats.get(column)
+        values = table.data[column]
+        if spec == "pct":
+            header.append(latex_escape(f"{column} (%)"))
+            columns.append([_latex_number(v, "{:.2f}", 100.0) for v in values])
+        elif spec == "p":
+            header.append(latex_escape(str(column)))
+            columns.append(["$<$0.001" if pd.notna(v) and v < 0.001 else _latex_number(v, "{:.3f}") for v in values])
+        elif spec is not None:
+            header.append(latex_escape(str(column)))
+            columns.append([_latex_number(v, spec) for v in values])
+        else:
+            header.append(latex_escape(str(column)))
+            columns.append([latex_escape(v) for v in format_table(table.data[[column]], {})[column]])
+    return header, [list(row) for row in zip(*columns)]
+
+
+def _latex_number(value, spec: str, scale: float = 1.0) -> str:
+    """A number as LaTeX text: ``-0.83`` (a minus sign in math mode), '' for NaN."""
+    if value is None or pd.isna(value):
+        return ""
+    text = format_value(value * scale, spec)
+    return text if not text.startswith("-") else "$-$" + text[1:]

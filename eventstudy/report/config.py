@@ -55,6 +55,11 @@ class ReportConfig:
     global_title: str = "Non-US listings"  # its heading
     global_listings: str | None = None  # its listings file (default: the built-in catalog/global_listings.csv)
     intraday_cases: str | None = None  # the "intraday" section's cases file (default: the built-in cases)
+    #: the "sensitivity" section: estimation windows, models and benchmarks ("A+B": several indices) to vary
+    #: (each empty: the study's own)
+    sensitivity_estimation_windows: tuple[tuple[int, int], ...] = ()
+    sensitivity_models: tuple[str, ...] = ()
+    sensitivity_benchmarks: tuple[str, ...] = ()
     global_dir: str | None = None  # default: prices_global beside prices_dir
     intraday_dir: str | None = None  # default: intraday beside prices_dir
     #: paragraphs of the study's own, by slot (:data:`eventstudy.report.study.PROSE_SLOTS`)
@@ -87,7 +92,7 @@ class ReportConfig:
 
     def folder(self, section: str) -> Path | None:
         """The data folder of an extra section: given, or the shared layout's sibling of ``prices_dir``."""
-        if section == "outcomes":
+        if section in ("outcomes", "sensitivity"):
             return Path(self.prices_dir) if self.prices_dir else None
         given = {"global": self.global_dir, "intraday": self.intraday_dir}[section]
         if given:

@@ -317,7 +317,11 @@ def _largest_move(report: Report, day0: pd.Timestamp, ticker: str) -> str:
 
 def _pooled_day0(report: Report) -> str:
     run = report.runs[0]
+    res = run.results
     tests = run.tests
+    signed = _signs(res)
+    if signed is not None:  # the study mixes easing and tightening: pool signed abnormal returns
+        tests = res.tests([(0, 0)], tests=["kp_bmp", "mvrm_average", "csect_t"], align="direction")
     day0 = (tests["window_start"] == 0) & (tests["window_end"] == 0)
     pick = tests[tests["test"].isin(["kp_bmp", "mvrm_average", "csect_t"]) & day0]
     if pick.empty:
@@ -331,12 +335,56 @@ def _pooled_day0(report: Report) -> str:
             parts.append(f"{test}{where}: stat {stat:.2f}, p = {format_value(pvalue, 'p')}")
         else:
             parts.append(f"{test}{where}: not computed ({note})")
+    if signed is not None:
+        ar0 = res.car((0, 0))["car"].to_numpy() * signed
+        average = float(np.nanmean(ar0)) if np.isfinite(ar0).any() else float("nan")
+        return (
+            "The events differ in direction (easing and tightening), so the pooled figures use signed abnormal "
+            "returns: each firm-event's times +1 for easing news and -1 for tightening or retaliation, so that a "
+            "positive value means the stocks moved the way the news was expected to move them "
+            f'(res.tests(..., align="direction")). Across all {res.n} firm-events {run.label}, the average '
+            f"signed day-0 abnormal return was {format_value(average, 'pct')}; same-day tests on signed "
+            "abnormal returns: " + "; ".join(parts) + "."
+        )
     aar = run.tables["aar"]
     day0 = aar.loc[aar["event_time"] == 0, "aar"]
     return (
         f"Across all {run.results.n} firm-events {run.label}, the average day-0 abnormal return was "
-        f"{format_value(day0.iloc[0], 'pct') if len(day0) else 'n/a'}; same-day tests: " + "; ".join(parts) + "."
+        f"{format_value(day0.iloc[0], 'pct') if len(day0) else 'n/a'}; same-day tests: "
+        + "; ".join(parts)
+        + "."
+        + _unsigned_note(res)
     )
+
+
+def _unsigned_note(res) -> str:
+    """A sentence when the events mix easing and tightening but some have no sign, so pooling stays unsigned."""
+    fe = res.firm_events
+    if "direction" not in fe.columns:
+        return ""
+    directions = set(fe["direction"].astype(str).str.strip().str.lower())
+    if not ({"easing"} & directions and {"tightening", "retaliation"} & directions):
+        return ""
+    unsigned = sorted(d or "(empty)" for d in directions - {"easing", "tightening", "retaliation"})
+    if not unsigned or "sign" in fe.columns:
+        return ""
+    return (
+        " These figures pool easing and tightening events unsigned, so opposite moves can cancel: some events' "
+        f"direction ({', '.join(unsigned)}) has no sign; give the events a 'sign' column (+1 or -1) to pool "
+        "signed abnormal returns."
+    )
+
+
+def _signs(res) -> np.ndarray | None:
+    """Each firm-event's sign when the study mixes directions that all have one (else None: pool as they are)."""
+    fe = res.firm_events
+    if "direction" not in fe.columns and "sign" not in fe.columns:
+        return None
+    try:
+        signs = res.signs()
+    except (KeyError, ValueError):  # a direction without a sign (mixed, empty): nothing to align by
+        return None
+    return signs if len(set(signs.tolist())) > 1 else None
 
 
 def _focus_table(report: Report) -> pd.DataFrame:

@@ -26,6 +26,10 @@ A study file is TOML (read with :mod:`tomllib`)::
     listings = "listings.csv"            # ticker, name, benchmark (default: the built-in listings)
     [sections.intraday]
     cases = "intraday_cases.csv"
+    [sections.sensitivity]               # the focus stocks' CARs under other specifications (res.sensitivity)
+    estimation_windows = [[-250, -11], [-120, -11]]
+    models = ["market", "market_adjusted"]
+    benchmarks = ["SPY", "SOXX"]         # default: the study's first benchmark
 
     [prose]                              # optional paragraphs, placed by their key
     intro = "Printed under the question."
@@ -89,7 +93,12 @@ PYTHON_ONLY = {
     "calendar": "a report counts event time on NYSE sessions; pass calendar= in Python for other exchanges",
     "outcome": "ask for [sections.outcomes] (abnormal volume, volatility, GARCH)",
 }
-_SECTIONS = {"outcomes": {"garch"}, "global": {"events", "title", "listings"}, "intraday": {"cases"}}
+_SECTIONS = {
+    "outcomes": {"garch"},
+    "global": {"events", "title", "listings"},
+    "intraday": {"cases"},
+    "sensitivity": {"estimation_windows", "models", "benchmarks"},
+}
 #: a study's name becomes the folder results/<name>: one plain path component, never '..' or a path
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 #: the event window of a study file that sets none (ReportConfig's default), against which 'windows' are checked
@@ -288,6 +297,19 @@ def _sections(sections, where: Path) -> dict[str, Any]:
                 f"study file {where}: [sections.outcomes] garch must be one of {garch_names}; got {garch!r}"
             )
         out["outcomes_garch"] = garch
+    sensitivity = sections.get("sensitivity", {})
+    windows = sensitivity.get("estimation_windows")
+    if windows is not None:
+        message = f"study file {where}: [sections.sensitivity] estimation_windows must be a list of [start, end] pairs"
+        if not isinstance(windows, list) or not windows:
+            raise ValueError(message)
+        out["sensitivity_estimation_windows"] = tuple(_window(w, lambda: ValueError(message)) for w in windows)
+    for key in ("models", "benchmarks"):
+        value = sensitivity.get(key)
+        if value is not None:
+            if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"study file {where}: [sections.sensitivity] {key} must be a list of names")
+            out[f"sensitivity_{key}"] = tuple(value)
     cases = sections.get("intraday", {}).get("cases")
     if cases is not None:
         if not isinstance(cases, str):

@@ -87,6 +87,7 @@ class EventStudyResults:
         contamination: Hits | None = None,
         range_variance: pd.DataFrame | None = None,
         volatility_note: str = "",
+        study: Any = None,
     ) -> None:
         for array in (raw, offset):
             array.flags.writeable = False
@@ -107,6 +108,7 @@ class EventStudyResults:
         self._hits = contamination  # contaminated_by and overlaps, as offsets until a table shows them
         self._range_variance = range_variance
         self._volatility_note = volatility_note
+        self._study = study  # a copy of the EventStudy that was fitted (None once saved and loaded): sensitivity()
         self._frozen = True
 
     def __setattr__(self, key, value):
@@ -222,6 +224,7 @@ class EventStudyResults:
             contamination=self._hits,
             range_variance=self._range_variance,
             volatility_note=self._volatility_note,
+            study=self._study,
         )
         return type(self)(**(parts | changes))
 
@@ -261,13 +264,19 @@ class EventStudyResults:
             }
         )
 
-    def car(self, window: tuple[int, int] | None = None) -> pd.DataFrame:
+    def car(self, window: tuple[int, int] | None = None, *, align: str | None = None) -> pd.DataFrame:
         r"""Cumulative abnormal return of each firm-event over ``window`` (default: the event window).
 
         ``se`` is :math:`\sqrt{\iota'V_i\iota}` (MacKinlay 1997, with the full covariance of the window's
         abnormal returns, see :meth:`StackedFit.car_variance`); ``t = car / se`` is compared with a
         Student t with :math:`T_i-K` degrees of freedom (two-sided ``pvalue``).
+
+        ``align="direction"`` adds ``sign`` (+1 or -1, see :meth:`signs`), ``signed_car`` :math:`= s_i\,CAR_i`
+        and ``signed_t`` :math:`= s_i\,t_i`: positive when the stock moved the way the news was expected to
+        move it.
         """
+        if align is not None:
+            check_choice("align", align, ("direction",))
         window = self._window(window)
         fit = self._fit
         car = fit.car(window)
@@ -279,7 +288,29 @@ class EventStudyResults:
         table["window_start"], table["window_end"] = window
         table["car"], table["se"], table["t"], table["df"] = car, se, t, df
         table["pvalue"] = 2 * t_sf(np.abs(t), df)
+        if align == "direction":
+            sign = self.signs()
+            table["sign"] = sign
+            table["signed_car"], table["signed_t"] = sign * car, sign * t
         return table
+
+    def signs(self) -> np.ndarray:
+        """The sign of each firm-event for signed pooling (``align="direction"``), in the order of ``res.car()``.
+
+        From the events' ``sign`` column where given, else their ``direction`` through
+        :data:`eventstudy.time.events.DIRECTION_SIGNS` (easing +1; tightening and China's retaliation -1);
+        see :func:`eventstudy.time.events.event_signs`.  ValueError naming the row for a direction without a
+        sign (``mixed``, empty, or outside the map).
+        """
+        from eventstudy.time.events import event_signs
+
+        return event_signs(self._firm_events, id_column="event_id").astype(float)
+
+    def _aligned_fit(self, align: str | None) -> StackedFit:
+        if align is None:
+            return self._fit
+        check_choice("align", align, ("direction",))
+        return self._fit if align is None else self._fit.signed(self.signs())
 
     def bhar(self, window: tuple[int, int] | None = None) -> pd.DataFrame:
         r"""Buy-and-hold abnormal return over ``window`` (default: the event window).
@@ -465,6 +496,7 @@ class EventStudyResults:
         tests: Sequence[str] | None = None,
         adjust: str | None = None,
         exclude_dates=None,
+        align: str | None = None,
     ) -> pd.DataFrame:
         """Run the test statistics on each window; a tidy table, one row per test and window.
 
@@ -490,11 +522,18 @@ class EventStudyResults:
             window (``permutation``, ``sq``, ``pseudo_event*``, ``generalized_sign``): flagged market
             shocks, for example the April 2025 crash (:func:`eventstudy.market_shocks` flags them).  The
             fitted model is unchanged.
+        align : {"direction"}, optional
+            Signed pooling: each firm-event's abnormal returns (and estimation residuals) are multiplied by
+            its sign (:meth:`signs`: easing +1, tightening and retaliation -1, or the events' own ``sign``
+            column) before any statistic, so events of opposite direction add up instead of cancelling.  A
+            significant positive statistic then says the stocks moved the way the news was expected to move
+            them.  Variances are unchanged, so each row equals the test run on hand-signed abnormal returns.
         """
         from eventstudy.inference import run_tests
 
         windows = [(0, 0), self.event_window] if windows is None else [check_window("windows", w) for w in windows]
-        table = run_tests(self._fit, windows, tests, labels=self._labels(), exclude=self._exclude_rows(exclude_dates))
+        fit = self._aligned_fit(align)
+        table = run_tests(fit, windows, tests, labels=self._labels(), exclude=self._exclude_rows(exclude_dates))
         if adjust is not None:
             table["pvalue_adj"] = adjust_pvalues(table["pvalue"].to_numpy(), adjust)
         return table
@@ -507,6 +546,7 @@ class EventStudyResults:
         *,
         ticker: str | None = None,
         exclude_dates=None,
+        align: str | None = None,
     ):
         """One test on one window as an object with its null, alternative, distribution and critical values.
 
@@ -522,6 +562,8 @@ class EventStudyResults:
             The firm of a single-firm test.
         exclude_dates : sequence of dates, optional
             As in :meth:`tests`.
+        align : {"direction"}, optional
+            As in :meth:`tests`: the test on signed abnormal returns.
 
         Returns
         -------
@@ -540,7 +582,7 @@ class EventStudyResults:
         if event_id is not None and scope == "cross-section":
             res = self.select(event_ids=[event_id])
         exclude = res._exclude_rows(exclude_dates)
-        found = test_statistics(res._fit, name, window, labels=res._labels(), exclude=exclude)
+        found = test_statistics(res._aligned_fit(align), name, window, labels=res._labels(), exclude=exclude)
         if scope == "cross-section":
             return found[0]
         keep = [
@@ -574,6 +616,148 @@ class EventStudyResults:
                 f"The 'exclude_dates' parameter holds dates that are not sessions of the study: {missing}."
             )
         return rows
+
+    # --- robustness -------------------------------------------------------------------------------------
+    def sensitivity(
+        self,
+        event_windows: Sequence[tuple[int, int]] | None = None,
+        *,
+        estimation_windows: Sequence[tuple[int, int]] | None = None,
+        models: Sequence[Any] | None = None,
+        benchmarks: Sequence[Any] | None = None,
+    ) -> pd.DataFrame:
+        r"""Each firm-event's CAR under every combination of event window, estimation window, model and benchmark.
+
+        One fit per (model, benchmark, estimation window), each exactly the fit ``EventStudy(...,
+        model=m, market=b, estimation_window=e).fit()`` would give; every event window is read from that one
+        fit (:meth:`car`: :math:`CAR_i`, MacKinlay's :math:`\hat\sigma(CAR_i)`, :math:`t_i` with
+        :math:`T_i-K` degrees of freedom), and the combination of this study is not refitted at all.
+
+        Parameters
+        ----------
+        event_windows : sequence of (int, int), optional
+            Default :meth:`default_windows`; each inside the study's event window.
+        estimation_windows : sequence of (int, int), optional
+            Default: this study's.
+        models : sequence, optional
+            Model names or objects (``"market"``, ``"market_adjusted"``, ``"ff3"``, ...); default this study's.
+        benchmarks : sequence, optional
+            Each a ``market`` argument of :class:`~eventstudy.EventStudy` (a ticker, or a list for several
+            indices); default this study's.
+
+        Returns
+        -------
+        DataFrame
+            ``event_id, ticker, model, benchmark, estimation_start, estimation_end, window_start, window_end,
+            car, se, t, df, pvalue`` (the estimation and event windows in relative trading days): one row per
+            firm-event and combination.  A firm-event that a
+            combination cannot estimate is absent from its rows (that fit's ``dropped`` says why).
+
+        Raises
+        ------
+        ValueError
+            Naming ``event_windows`` for a window outside the event window, ``estimation_windows`` for one
+            that overlaps it, ``models`` for an unknown model, ``benchmarks`` for a benchmark without returns;
+            or when these results were loaded from disk (they keep no study to refit) and anything but
+            ``event_windows`` is asked.
+        """
+        from eventstudy.estimation.models import get_model
+
+        lo, hi = self.event_window
+        windows = self.default_windows() if event_windows is None else list(event_windows)
+        for window in windows:
+            start, end = check_window("event_windows", window)
+            if not lo <= start <= end <= hi:
+                raise ValueError(
+                    f"The 'event_windows' parameter holds {window!r}, outside the study's event window "
+                    f"{(lo, hi)}; widen the study's event_window or drop it."
+                )
+        current = (self._settings_model(), self._market_label(self._study_market()), self.estimation_window)
+        study = self._study
+        if study is None and (estimation_windows is not None or models is not None or benchmarks is not None):
+            raise ValueError(
+                "These results were loaded from disk and keep no study to refit: only 'event_windows' can vary. "
+                "Fit the EventStudy again to vary 'estimation_windows', 'models' or 'benchmarks'."
+            )
+        estimation = [self.estimation_window] if estimation_windows is None else list(estimation_windows)
+        for window in estimation:
+            start, end = check_window("estimation_windows", window)
+            if end >= lo:
+                raise ValueError(
+                    f"The 'estimation_windows' parameter holds {window!r}, which reaches into the event window "
+                    f"{(lo, hi)}; it must end before day {lo}."
+                )
+        model_list = [self._study_model()] if models is None else list(models)
+        for model in model_list:
+            try:
+                get_model(model)
+            except (TypeError, ValueError, KeyError) as error:
+                raise ValueError(f"The 'models' parameter holds {model!r}, not a model: {error}") from None
+        bench_list = [self._study_market()] if benchmarks is None else list(benchmarks)
+        if study is not None and study.returns is not None:
+            for bench in bench_list:
+                names = (
+                    [bench] if isinstance(bench, str) else list(bench.values() if isinstance(bench, Mapping) else bench)
+                )
+                missing = [b for b in names if b not in study.returns.columns]
+                if missing:
+                    raise ValueError(
+                        f"The 'benchmarks' parameter holds {bench!r}: no returns for {missing} in the study's returns."
+                    )
+        parts = []
+        for model in model_list:
+            for bench in bench_list:
+                for window in estimation:
+                    span = (int(window[0]), int(window[1]))
+                    key = (get_model(model).name, self._market_label(bench), span)
+                    fitted = self if key == current else self._refit(model, bench, span)
+                    for event_window in windows:
+                        car = fitted.car(event_window)
+                        car.insert(2, "model", key[0])
+                        car.insert(3, "benchmark", key[1])
+                        car.insert(4, "estimation_start", int(window[0]))
+                        car.insert(5, "estimation_end", int(window[1]))
+                        parts.append(car)
+        table = pd.concat(parts, ignore_index=True)
+        columns = ["event_id", "ticker", "model", "benchmark", "estimation_start", "estimation_end"]
+        columns += ["window_start", "window_end", "car", "se", "t", "df", "pvalue"]
+        return table[columns]
+
+    def _study_model(self):
+        return self._study.model if self._study is not None else self._model
+
+    def _settings_model(self) -> str:
+        return self._model.name
+
+    def _study_market(self):
+        if self._study is not None:
+            return self._study.market
+        return self._market[0] if len(self._market) == 1 else list(self._market)
+
+    @staticmethod
+    def _market_label(market) -> str:
+        if isinstance(market, str):
+            return market
+        if isinstance(market, Mapping):
+            return ", ".join(f"{k}: {v}" for k, v in market.items())
+        return "+".join(map(str, market))
+
+    def _refit(self, model, market, estimation_window: tuple[int, int]) -> EventStudyResults:
+        import copy
+        import warnings
+
+        from eventstudy.exceptions import DataSourceError, EventStudyWarning
+
+        study = copy.copy(self._study)
+        study.model, study.market, study.estimation_window = model, market, estimation_window
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EventStudyWarning)  # the study's own fit has warned
+            try:
+                return study.fit()
+            except (DataSourceError, KeyError) as error:
+                raise ValueError(
+                    f"The 'benchmarks' parameter holds {market!r}, which cannot be used: {error}"
+                ) from None
 
     # --- display ----------------------------------------------------------------------------------------
     def default_windows(self) -> list[tuple[int, int]]:
@@ -728,13 +912,103 @@ class EventStudyResults:
     def _repr_html_(self) -> str:
         return self.summary().as_html()
 
-    def to_markdown(self, **kwargs) -> str:
-        """The summary as Markdown (GitHub tables)."""
-        return self.summary(**kwargs).to_markdown()
+    def to_markdown(self, windows: Sequence[tuple[int, int]] | None = None, *, max_rows: int = 60) -> str:
+        """The summary as Markdown (GitHub tables); ``windows`` and ``max_rows`` as in :meth:`summary`."""
+        return self.summary(windows, max_rows=max_rows).to_markdown()
 
-    def to_latex(self, **kwargs) -> str:
-        """The summary as LaTeX tabulars."""
-        return self.summary(**kwargs).to_latex()
+    def to_latex(
+        self, windows: Sequence[tuple[int, int]] | None = None, *, max_rows: int = 60, label: str = "tab:eventstudy"
+    ) -> str:
+        r"""The summary as LaTeX that compiles with ``\usepackage{booktabs}`` alone.
+
+        Every text is escaped (``^N225`` prints as typed); CARs are numbers in percent (the unit in the column
+        header) and p-values numbers.  For a paper's table of CARs see :meth:`etable`.
+
+        Parameters
+        ----------
+        windows : sequence of (int, int), optional
+            The CAR windows shown, as in :meth:`summary`.
+        max_rows : int
+            Longer tables are cut, as in :meth:`summary`.
+        label : str
+            Prefix of each table's ``\label`` (``tab:eventstudy-abnormal-returns-by-firm-event``, ...).
+        """
+        return self.summary(windows, max_rows=max_rows).to_latex(label=label)
+
+    def etable(
+        self,
+        windows: Sequence[tuple[int, int]] | None = None,
+        *,
+        stars: Sequence[float] = (0.1, 0.05, 0.01),
+        below: str = "t",
+        columns: str = "firms",
+        align: str | None = None,
+    ):
+        r"""A publication table of CARs: windows as rows, firms (or events) as columns.
+
+        Each cell is :math:`CAR_i(\tau_1,\tau_2)` in percent with a star per threshold of ``stars`` its
+        two-sided p-value is below, and beneath it in parentheses the t-statistic :math:`t_i = CAR_i/\hat
+        \sigma(CAR_i)` or the standard error :math:`\hat\sigma(CAR_i)`, both as in :meth:`car` (MacKinlay
+        1997, eq. 13, with :math:`T_i-K` degrees of freedom).  The model, benchmark and windows are in the
+        notes.
+
+        Parameters
+        ----------
+        windows : sequence of (int, int), optional
+            Default :meth:`default_windows`.  Order kept.
+        stars : sequence of float
+            P-value thresholds (each strictly between 0 and 1); default 10%, 5%, 1%.
+        below : {"t", "se"}
+            What the parentheses hold.
+        columns : {"firms", "events"}
+            One column per ticker (rows grouped by event when there are several) or per event (rows grouped
+            by ticker).
+        align : {"direction"}, optional
+            Signed CARs and t-statistics (see :meth:`car`).
+
+        Returns
+        -------
+        EventTable
+            ``print`` it, evaluate it in Jupyter, or call ``to_markdown()``, ``to_latex(label=...)``;
+            ``.data`` holds the numbers at full precision.
+
+        References
+        ----------
+        MacKinlay, A. C. (1997). Event studies in economics and finance. *Journal of Economic Literature*,
+        35(1), 13-39.
+        """
+        from eventstudy.results.tables import EventTable
+
+        windows = self.default_windows() if windows is None else [check_window("windows", w) for w in windows]
+        check_choice("below", below, ("t", "se"))
+        check_choice("columns", columns, ("firms", "events"))
+        levels = tuple(sorted((float(s) for s in stars), reverse=True))
+        if not levels or not all(0 < s < 1 for s in levels):
+            raise ValueError(f"The 'stars' parameter must hold p-value thresholds between 0 and 1. Got {stars!r}.")
+        column, group = ("ticker", "event_id") if columns == "firms" else ("event_id", "ticker")
+        parts = []
+        for window in windows:
+            car = self.car(window, align=align)
+            if align is not None:
+                car["car"], car["t"] = car["signed_car"], car["signed_t"]
+            parts.append(car)
+        data = pd.concat(parts, ignore_index=True)
+        several = data[group].nunique() > 1
+        data = data.assign(group=data[group] if several else "", column=data[column])
+        order = {g: i for i, g in enumerate(dict.fromkeys(data["group"]))}
+        data = data.sort_values("group", key=lambda g: g.map(order), kind="stable")  # windows keep their order
+        data["stars"] = [sum(p < s for s in levels) if np.isfinite(p) else 0 for p in data["pvalue"]]
+        data = data[["group", "column", "window_start", "window_end", "car", "se", "t", "pvalue", "stars"]]
+        marks = ", ".join(f"{'*' * (i + 1)} p < {s:g}" for i, s in enumerate(levels))
+        what = "t-statistics" if below == "t" else "standard errors (percent)"
+        model = self._settings.get("model_label") or self._model.describe(self._market)
+        notes = [
+            f"Model: {model}; benchmark: {', '.join(self._market) or 'none'}; estimation window "
+            f"{window_label(self.estimation_window)} trading days.",
+            f"{what.capitalize()} in parentheses (MacKinlay 1997, T-K degrees of freedom); two-sided {marks}."
+            + (" Signed: each CAR times the sign of its event's expected direction." if align else ""),
+        ]
+        return EventTable(data=data.reset_index(drop=True), below=below, stars=levels, notes=notes)
 
     def to_csv(self, directory, **kwargs) -> list[Path]:
         """Write the summary's tables at full precision as CSV files into ``directory``, every row (the displays

@@ -11,6 +11,7 @@ flags contamination (:mod:`eventstudy.estimation.contamination`), and returns an
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import warnings
@@ -34,13 +35,13 @@ from eventstudy.estimation.outcomes import OUTCOMES, load_volumes, range_varianc
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.estimation.provenance import provenance as data_provenance
 from eventstudy.estimation.spec import FitSpec
-from eventstudy.exceptions import DroppedFirmEventsWarning, EstimationError
+from eventstudy.exceptions import DroppedFirmEventsWarning, EstimationError, MarketShockWarning, NotAFirmWarning
 from eventstudy.foundation.validation import check_choice, check_positive_int, check_windows
-from eventstudy.results.results import EventStudyResults, VolatilityResults
+from eventstudy.results.results import EventStudyResults, VolatilityResults, market_shocks
 from eventstudy.time.calendar import TradingCalendar
 from eventstudy.time.layout import CalendarSpec, MarketSpec
 
-__all__ = ["EventStudy", "required_span", "event_clusters"]
+__all__ = ["EventStudy", "required_span", "event_clusters", "warn_market_shocks", "warn_not_firms"]
 
 
 class EventStudy:
@@ -213,6 +214,7 @@ class EventStudy:
         of = {t: spec.markets.of(t, x) for t, x in zip(securities["ticker"], securities["exchange"])}
         firm_events["benchmarks"] = firm_events["ticker"].map(of)
         spec.check_models(firm_events)
+        warn_not_firms(firm_events)
         if outcome == "volume":
             returns, source_info, failures = load_volumes(firm_events, spec, volumes=self.returns, source=self.source)
         else:
@@ -259,6 +261,7 @@ class EventStudy:
         codes, lists = pd.factorize(kept["benchmarks"].to_numpy())  # a few distinct lists: join each once
         kept["benchmarks"] = np.array([", ".join(b) for b in lists], dtype=object)[codes]
         kept, hits = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
+        warn_market_shocks(kept, fit, layout.rows, returns)
         provenance = functools.partial(data_provenance, returns, frames.factors, source_info)  # computed when read
         kind: type[EventStudyResults] = EventStudyResults
         volatility: dict[str, Any] = {}
@@ -286,6 +289,7 @@ class EventStudy:
             name=self.name,
             contamination=hits,
             **volatility,
+            study=copy.copy(self),  # settings only (the data frames are shared): for res.sensitivity()
         )
 
     # ----------------------------------------------------------------------------------------------------
@@ -339,3 +343,72 @@ class EventStudy:
             return kind
         stated = self.returns.attrs.get("return_kind", kind)
         return cast(Literal["simple", "log"], check_choice("returns.attrs['return_kind']", stated, ("simple", "log")))
+
+
+def warn_not_firms(firm_events: pd.DataFrame) -> list[str]:
+    """Warn once (:class:`~eventstudy.exceptions.NotAFirmWarning`) about securities studied as firms that are
+    indices or yields (a ``^`` symbol: ``^GSPC``, ``^IRX``) or one of their own benchmarks; return the
+    sentences (empty when none)."""
+    found = []
+    pairs = firm_events.drop_duplicates("ticker")
+    for ticker, benchmarks in zip(pairs["ticker"].astype(str), pairs["benchmarks"]):
+        names = benchmarks.split(", ") if isinstance(benchmarks, str) else list(benchmarks)
+        if ticker in names:
+            found.append(f"{ticker} is its own benchmark (its abnormal return against itself is zero by construction)")
+        elif ticker.startswith("^"):
+            found.append(f"{ticker} is an index or a yield (a '^' symbol), not a firm, against {', '.join(names)}")
+    if found:
+        warnings.warn(
+            "Securities studied as firms that are not firms: " + "; ".join(found) + ". Study them as benchmarks, "
+            "or leave them out of 'tickers'.",
+            NotAFirmWarning,
+            stacklevel=3,
+        )
+    return found
+
+
+def warn_market_shocks(
+    firm_events: pd.DataFrame, fit, sessions: pd.DatetimeIndex, returns: pd.DataFrame, threshold: float = 4.0
+) -> list[str]:
+    """Warn once (:class:`~eventstudy.exceptions.MarketShockWarning`) naming the dates of market-wide shocks
+    inside event windows; return the sentences (empty when none).
+
+    A shock is a session that :func:`~eventstudy.results.results.market_shocks` flags (``threshold`` robust
+    standard deviations) in the returns of a firm-event's first benchmark, over all the returns loaded.
+    Benchmarks that are not return columns (factors) are skipped.
+    """
+    first = firm_events["benchmarks"].astype(str).str.split(", ").str[0].to_numpy()
+    positions = np.clip(fit.day0[:, None] + fit.event_days[None, :], 0, len(sessions) - 1)
+    session_days = sessions.normalize()
+    session_days = session_days.tz_localize(None) if session_days.tz is not None else session_days
+    window_days = session_days.to_numpy().astype("datetime64[ns]")[positions]
+    found = []
+    event_ids = firm_events["event_id"].to_numpy()
+    for bench in dict.fromkeys(first):
+        if bench not in returns.columns:
+            continue
+        series = returns[bench]
+        shocks = market_shocks(series, threshold)
+        if not len(shocks):
+            continue
+        shock_days = shocks.normalize()
+        shock_days = shock_days.tz_localize(None) if shock_days.tz is not None else shock_days
+        moves = dict(zip(shock_days.to_numpy(), series.loc[shocks].to_numpy()))
+        rows = np.flatnonzero(first == bench)
+        days = window_days[rows]
+        for day in sorted(set(days[np.isin(days, shock_days.to_numpy())].tolist())):
+            events = list(dict.fromkeys(event_ids[rows[(days == np.datetime64(day, "ns")).any(axis=1)]]))
+            found.append(
+                f"{pd.Timestamp(day):%Y-%m-%d} ({bench} {moves[np.datetime64(day, 'ns')]:+.1%}) in the event "
+                f"window of {', '.join(map(str, events[:5]))}{', ...' if len(events) > 5 else ''}"
+            )
+    if found:
+        warnings.warn(
+            "Event windows hold market-wide shocks (sessions es.market_shocks flags in the benchmark's returns): "
+            + "; ".join(found)
+            + ". The abnormal returns of those days rest on the model's beta at an extreme market move; read "
+            "them with care, or leave the dates out with res.tests(exclude_dates=...) and a shorter window.",
+            MarketShockWarning,
+            stacklevel=3,
+        )
+    return found

@@ -1,4 +1,4 @@
-"""Event catalogs: the built-in export-control catalog and user event files, checked against one schema.
+"""Event catalogs: the built-in catalogs (export controls, trade policy) and user event files, one schema.
 
 Schema (the same for the built-in catalog and a user's file)
 -------------------------------------------------------------
@@ -22,8 +22,12 @@ column           required  content
 ``confounders``  no        other news that could explain a move near the event
 ``sources``      no        ``;``-separated URLs (a list in YAML/JSON); ``source_1``, ``source_2`` ... columns
                            are merged into it
-``category``     no        built-in catalog: ``us-official``, ``media-report`` or ``china-action``
-``direction``    no        built-in catalog: ``tightening``, ``easing``, ``retaliation`` or ``mixed``
+``category``     no        ``export-controls``: ``us-official``, ``media-report`` or ``china-action``;
+                           ``trade-policy``: ``tariff``, ``tariff-relief``, ``industrial-policy``,
+                           ``trade-deal``, ``retaliation`` or ``investigation``
+``direction``    no        built-in catalogs: ``tightening``, ``easing``, ``retaliation`` or ``mixed``; the
+                           sign of signed pooling (:data:`DIRECTION_SIGNS`)
+``sign``         no        ``+1`` or ``-1``: your own sign for signed pooling, ahead of ``direction``
 ``ticker``       no        firm-events: each row is one security's event (an id may repeat, once per ticker,
                            with the same time), as :class:`eventstudy.EventStudy` takes them
 ===============  ========  ==================================================================================
@@ -41,18 +45,30 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from eventstudy.exceptions import EventCatalogError
 from eventstudy.time.calendar import SESSIONS, TradingCalendar, as_calendar
 from eventstudy.time.eventtime import parse_event_times, resolve_day0, session_of
 
-__all__ = ["load_events", "list_catalogs", "CATEGORIES", "DIRECTIONS", "EVENT_COLUMNS"]
+__all__ = [
+    "load_events", "list_catalogs", "event_signs", "CATEGORIES", "TRADE_CATEGORIES", "DIRECTIONS",
+    "DIRECTION_SIGNS", "EVENT_COLUMNS",
+]  # fmt: skip
 
-#: Coded ``category`` values of the built-in catalog.
+#: Coded ``category`` values of the ``export-controls`` catalog.
 CATEGORIES: tuple[str, ...] = ("us-official", "media-report", "china-action")
-#: Coded ``direction`` values of the built-in catalog (the expected sign of the news for US chip stocks).
+#: Coded ``category`` values of the ``trade-policy`` catalog.
+TRADE_CATEGORIES: tuple[str, ...] = (
+    "tariff", "tariff-relief", "industrial-policy", "trade-deal", "retaliation", "investigation",
+)  # fmt: skip
+#: Coded ``direction`` values of the built-in catalogs (the expected sign of the news for US chip stocks).
 DIRECTIONS: tuple[str, ...] = ("tightening", "easing", "retaliation", "mixed")
+#: The sign signed pooling gives each ``direction``: news expected to raise US chip stocks' prices (easing)
+#: keeps its sign, news expected to lower them (tightening, China's retaliation) is flipped.  ``mixed`` has
+#: no sign: such events need a ``sign`` column (see :func:`event_signs`).
+DIRECTION_SIGNS: dict[str, int] = {"easing": 1, "tightening": -1, "retaliation": -1}
 #: Columns of :func:`load_events` output, in order (extra columns follow).
 EVENT_COLUMNS: tuple[str, ...] = (
     "id", "date", "session", "day0", "issuer", "title", "description", "affected", "confounders", "sources",
@@ -63,7 +79,7 @@ _REQUIRED = ("id", "date", "session")
 _TIME_COLUMNS = ("timestamp", "time", "timezone", "day0")
 _TEXT = ("time_et", "issuer", "title", "description", "confounders", "category", "direction")
 _LISTS = ("affected", "sources")
-_BUILTIN: dict[str, str] = {"export-controls": "export_controls.csv"}
+_BUILTIN: dict[str, str] = {"export-controls": "export_controls.csv", "trade-policy": "trade_policy.csv"}
 _SUFFIXES = (".csv", ".yaml", ".yml", ".json")
 _SOURCE_N = re.compile(r"^source_(\d+)$")
 
@@ -72,13 +88,13 @@ def list_catalogs() -> list[str]:
     """Names of the built-in event catalogs, for :func:`load_events`.
 
     >>> list_catalogs()
-    ['export-controls']
+    ['export-controls', 'trade-policy']
     """
     return sorted(_BUILTIN)
 
 
 def load_events(
-    name_or_path: str | Path = "export-controls",
+    name_or_path: str | Path | Sequence[str | Path] = "export-controls",
     *,
     calendar: TradingCalendar | str | None = None,
     unknown_session: Literal["pre", "post"] | None = None,
@@ -90,8 +106,11 @@ def load_events(
     ----------
     name_or_path
         A built-in catalog name (see :func:`list_catalogs`; default ``"export-controls"``: US AI-chip
-        export-control and chip-policy events 2019-2026) or the path of a ``.csv``, ``.yaml``/``.yml`` or
+        export-control and chip-policy events 2019-2026; ``"trade-policy"``: 40 US and Chinese trade- and
+        industrial-policy events 2018-2026, with a ``category`` such as ``tariff``) or the path of a ``.csv``, ``.yaml``/``.yml`` or
         ``.json`` file. YAML and JSON files hold a list of mappings, or a mapping whose ``events`` key holds it.
+        A list of them loads each and stacks them into one catalog (``["export-controls", "trade-policy",
+        "mine.csv"]``, for contamination checks across all of them); ids must be unique across the list.
     calendar
         Trading calendar (or exchange code) for day 0. Default: ``TradingCalendar("XNYS",
         unknown_session=unknown_session)``.
@@ -141,6 +160,8 @@ def load_events(
     >>> events = load_events()  # doctest: +SKIP
     >>> events.loc[events.category != "media-report", ["id", "day0", "direction"]]  # doctest: +SKIP
     """
+    if isinstance(name_or_path, Sequence) and not isinstance(name_or_path, str):
+        return _load_many(name_or_path, calendar=calendar, unknown_session=unknown_session, naive_tz=naive_tz)
     cal = as_calendar("XNYS" if calendar is None else calendar, unknown_session=unknown_session)
     label, raw, origin = _read(name_or_path)
     events = _normalise(raw, label)
@@ -176,6 +197,27 @@ def load_events(
     events = events.sort_values(["date", "id"], kind="stable").reset_index(drop=True)
     events.attrs["catalog"] = origin
     events.attrs["calendar"] = cal.name
+    return events
+
+
+def _load_many(names: Sequence[str | Path], **options: Any) -> pd.DataFrame:
+    """Several catalogs stacked into one (ids unique across them), sorted by date then id."""
+    if not names:
+        raise ValueError("The 'name_or_path' parameter is an empty list; give at least one catalog name or path.")
+    frames = [load_events(name, **options) for name in names]
+    seen: dict[str, str] = {}
+    for name, frame in zip(names, frames):
+        for event_id in frame["id"]:
+            if event_id in seen:
+                raise EventCatalogError(
+                    f"Event id {event_id!r} is in both {seen[event_id]!r} and {str(name)!r}; ids must be unique "
+                    "across the catalogs loaded together (rename one in your file)."
+                )
+            seen[event_id] = str(name)
+    events = pd.concat(frames, ignore_index=True)
+    events = events.sort_values(["date", "id"], kind="stable").reset_index(drop=True)
+    events.attrs["catalog"] = "+".join(str(frame.attrs["catalog"]) for frame in frames)
+    events.attrs["calendar"] = frames[0].attrs["calendar"]
     return events
 
 
@@ -390,3 +432,60 @@ def _list_column(raw: pd.DataFrame, column: str, label: str, ids: Sequence[str])
                 parsed.append(str(item).strip())
         values.append(tuple(parsed))
     return pd.Series(values, dtype=object)
+
+
+def event_signs(table: pd.DataFrame, *, id_column: str = "id") -> np.ndarray:
+    """The sign (+1 or -1) that signed pooling gives each row of ``table``.
+
+    A row's ``sign`` column (``1``, ``-1``, ``"+1"``; empty means "use the direction") comes first; otherwise
+    its ``direction`` is read through :data:`DIRECTION_SIGNS` (easing +1; tightening and retaliation -1).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Events (``load_events``) or firm-events (``res.firm_events``), with ``direction`` and/or ``sign``.
+    id_column : str
+        The column that names a row in messages (``"id"`` for events, ``"event_id"`` for firm-events; a
+        ``ticker`` column is named too when there is one).
+
+    Raises
+    ------
+    KeyError
+        If ``table`` has neither a ``direction`` nor a ``sign`` column.
+    ValueError
+        Naming the row (1-based), its id and ticker, when its sign is not +1 or -1 or its direction has no
+        sign (``mixed``, empty, or a value outside the map).
+    """
+    if "direction" not in table.columns and "sign" not in table.columns:
+        raise KeyError(
+            "Signed pooling needs a 'direction' column (easing, tightening, retaliation) or a 'sign' column "
+            "(+1 or -1) in the events; neither is there."
+        )
+    n = len(table)
+    directions = table["direction"].tolist() if "direction" in table.columns else [""] * n
+    given = table["sign"].tolist() if "sign" in table.columns else [None] * n
+    ids = table[id_column].tolist() if id_column in table.columns else [None] * n
+    tickers = table["ticker"].tolist() if "ticker" in table.columns else [None] * n
+    signs = np.empty(n, dtype=np.int8)
+    for i in range(n):
+        where = f"row {i + 1}" + (f" (event {ids[i]!r}" + (f", ticker {tickers[i]!r})" if tickers[i] else ")"))
+        value = given[i]
+        if value is not None and not (isinstance(value, float) and np.isnan(value)) and str(value).strip():
+            text = str(value).strip()
+            try:
+                number = float(text)
+            except ValueError:
+                number = np.nan
+            if number not in (1.0, -1.0):
+                raise ValueError(f"The 'sign' column, {where}: expected +1 or -1; got {text!r}.")
+            signs[i] = int(number)
+            continue
+        direction = str(directions[i] if isinstance(directions[i], str) else "").strip().lower()
+        if direction not in DIRECTION_SIGNS:
+            raise ValueError(
+                f"The 'direction' column, {where}: {direction or '(empty)'!r} has no sign; signed pooling maps "
+                f"{', '.join(f'{k} to {v:+d}' for k, v in DIRECTION_SIGNS.items())}. Recode the row or give it a "
+                "'sign' column of +1 or -1."
+            )
+        signs[i] = DIRECTION_SIGNS[direction]
+    return signs

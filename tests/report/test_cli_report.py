@@ -216,3 +216,51 @@ def test_readme_table_matches_the_committed_results():
         for ticker, car, t in (("NVDA", nvda, nvda_t), ("AMD", amd, amd_t)):
             row_ = table.loc[(event_id, ticker)]
             assert car == f"{100 * row_['car']:+.2f}%" and t == f"{row_['t']:.2f}", (label, event_id, ticker)
+
+
+@pytest.mark.slow
+def test_committed_second_study_is_current(tmp_path, prices_dir, events_dir):
+    """results/h20-licence-requirement holds what its study file gives now, sensitivity table included."""
+    name = "h20-licence-requirement"
+    committed = REPO / "results" / name
+    if not (committed / "results.json").exists():
+        pytest.fail(f"results/{name}/results.json is missing: run eventstudy report --study studies/{name}.toml")
+    out = tmp_path / name
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.EventStudyWarning)
+        code = main(["report", "--study", str(REPO / "studies" / f"{name}.toml"), "--prices-dir", str(prices_dir),
+                     "--reported-moves", str(events_dir / "reported_moves.csv"), "--out", str(out), "--no-progress"])  # fmt: skip
+    assert code == 0
+    old = json.loads((committed / "results.json").read_text())["studies"]
+    new = json.loads((out / "results.json").read_text())["studies"]
+    assert old.keys() == new.keys() == {"vs SPY", "vs SOXX"}
+    for label in new:
+        for window in new[label]["car"]:
+            a, b = pd.DataFrame(old[label]["car"][window]), pd.DataFrame(new[label]["car"][window])
+            pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-12)
+        a, b = pd.DataFrame(old[label]["tests"]), pd.DataFrame(new[label]["tests"])
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-12)
+    for table in ("sensitivity.csv", "global_listings.csv", "intraday.csv"):
+        a, b = pd.read_csv(committed / "tables" / table), pd.read_csv(out / "tables" / table)
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-12)
+    # the report's sections: the study file's own, the volume section of the first study left out
+    text = (committed / "report.md").read_text(encoding="utf-8")
+    assert "## How much the answer depends on the specification (NVDA, AMD)" in text
+    assert "Volume, volatility and a GARCH model" not in text
+
+
+def test_second_study_sensitivity_sentences_match_its_table():
+    """Each range the committed report prints is the min and max of the committed sensitivity table."""
+    folder = REPO / "results" / "h20-licence-requirement"
+    if not (folder / "tables" / "sensitivity.csv").exists():
+        pytest.skip("results/h20-licence-requirement is not committed in this checkout")
+    table = pd.read_csv(folder / "tables" / "sensitivity.csv")
+    section = (folder / "report.md").read_text(encoding="utf-8").split("## How much the answer depends")[1]
+    rows = [line.split("|")[1:-1] for line in section.split("\n\n")[2].splitlines()[2:]]
+    assert len(rows) == table.groupby(["ticker", "window_start", "window_end"]).ngroups
+    for event_id, ticker, window, low, high, significant in ([c.strip() for c in row] for row in rows):
+        lo, hi = (0, 0) if window == "(0)" else map(int, window.strip("()").split(","))
+        part = table[(table["event_id"] == event_id) & (table["ticker"] == ticker)
+                     & (table["window_start"] == lo) & (table["window_end"] == hi)]  # fmt: skip
+        assert low == f"{part['car'].min():+.2%}" and high == f"{part['car'].max():+.2%}"
+        assert significant == f"{int((part['pvalue'] < 0.05).sum())} of {len(part)}"

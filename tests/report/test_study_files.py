@@ -174,3 +174,59 @@ def test_the_default_study_ships_as_package_data():
     patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["eventstudy"]
     shipped = {p for pattern in patterns for p in (REPO / "eventstudy").glob(pattern)}
     assert DEFAULT_STUDY in shipped
+
+
+H20_STUDY = REPO / "studies" / "h20-licence-requirement.toml"
+
+
+def test_the_second_study_ships_beside_the_first():
+    import tomllib
+
+    assert H20_STUDY.is_symlink() and H20_STUDY.resolve() == DEFAULT_STUDY.with_name(H20_STUDY.name)
+    patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["eventstudy"]
+    shipped = {p for pattern in patterns for p in (REPO / "eventstudy").glob(pattern)}
+    config = load_study(H20_STUDY)
+    assert H20_STUDY.resolve() in shipped and Path(config.intraday_cases).resolve() in shipped
+    assert config.events == ("nvda-h20-license-charge-2025-04-15",) and config.name == "h20-licence-requirement"
+    assert config.sections == ("sensitivity", "global", "intraday")
+    assert config.sensitivity_estimation_windows == ((-250, -11), (-120, -11), (-60, -11), (-250, -31))
+    assert config.sensitivity_models == ("market", "market_adjusted")
+    assert config.sensitivity_benchmarks == ("SPY", "SOXX")
+
+
+def test_sensitivity_section_options_are_checked(tmp_path):
+    study = tmp_path / "s.toml"
+    study.write_text("[sections.sensitivity]\nestimation_windows = [[-100, -11], [5, 1]]\n")
+    with pytest.raises(ValueError, match=r"\[sections.sensitivity\] estimation_windows"):
+        read_study(study)
+    study.write_text("[sections.sensitivity]\nmodels = 'market'\n")
+    with pytest.raises(ValueError, match=r"\[sections.sensitivity\] models must be a list"):
+        read_study(study)
+    study.write_text("[sections.sensitivity]\nwindows = [[0, 1]]\n")
+    with pytest.raises(ValueError, match=r"\[sections.sensitivity\] takes only"):
+        read_study(study)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "studies").glob("*.toml")), ids=lambda p: p.name)
+def test_the_functions_a_study_file_cites_exist(path):
+    import importlib
+    import re
+
+    cited = re.findall(r"\beventstudy(?:\.[A-Za-z_]\w*)+", path.read_text(encoding="utf-8"))
+    assert cited, f"{path.name} cites no function to read it with"
+    for name in cited:
+        module, _, attribute = name.rpartition(".")
+        assert hasattr(importlib.import_module(module), attribute), f"{path.name} cites {name}, which does not exist"
+
+
+def test_the_docs_show_the_edits_that_made_the_second_study():
+    import difflib
+
+    first = DEFAULT_STUDY.read_text(encoding="utf-8").splitlines()
+    second = H20_STUDY.read_text(encoding="utf-8").splitlines()
+    diff = difflib.unified_diff(
+        first, second, "studies/ai-diffusion-rescission.toml", "studies/h20-licence-requirement.toml", lineterm=""
+    )
+    page = (REPO / "docs" / "guide" / "second-study.md").read_text(encoding="utf-8")
+    shown = page.split("```diff\n", 1)[1].split("\n```", 1)[0]
+    assert shown == "\n".join(diff)

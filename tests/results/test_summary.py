@@ -195,17 +195,38 @@ def test_markdown_keeps_the_formatted_t_and_p_values(res):
 
 
 # -- LaTeX ---------------------------------------------------------------------------------------------------
-def test_latex_has_the_tables_and_the_same_cars(res, car_strings):
+def _latex_number(value: float, digits: int) -> str:
+    text = f"{value:.{digits}f}"
+    return "$-$" + text[1:] if text.startswith("-") else text
+
+
+def test_latex_has_the_tables_and_the_same_cars(res):
     latex = res.to_latex()
     assert latex == res.summary().to_latex()
     assert latex.count("\\begin{tabular}") == latex.count("\\end{tabular}") >= 4
     assert "\\caption{Abnormal returns by firm-event}" in latex
+    assert "\\label{tab:eventstudy-abnormal-returns-by-firm-event}" in latex
     assert "\\caption{Dropped firm-events}" in latex
-    for (event_id, ticker), cars in car_strings.items():
+    header = next(line for line in latex.splitlines() if line.startswith("event\\_id & ticker & day0"))
+    assert "CAR (0) (\\%)" in header  # the unit in the header, numbers in the cells
+    cars = {w: res.car(w).set_index(["event_id", "ticker"]) for w in WINDOWS}
+    for event_id, ticker in cars[(0, 0)].index:
         row = [line for line in latex.splitlines() if line.startswith(f"{event_id} & {ticker} & ")]
         assert len(row) == 1
         cells = [c.strip().removesuffix("\\\\").strip() for c in row[0].split("&")]
-        assert [c for c in cells if c.endswith("\\%")] == [c.replace("%", "\\%") for c in cars]
+        for k, window in enumerate(WINDOWS):  # CAR, t, p per window after event_id, ticker, day0
+            car, t = cars[window].loc[(event_id, ticker), ["car", "t"]]
+            assert cells[3 + 3 * k] == _latex_number(100 * car, 2)
+            assert cells[4 + 3 * k] == _latex_number(t, 2)
+            assert "%" not in cells[3 + 3 * k]
+
+
+def _escape(text: str) -> str:
+    """LaTeX escaping written out here, one character at a time."""
+    table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+             "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}",
+             ">": r"\textgreater{}"}  # fmt: skip
+    return "".join(table.get(c, c) for c in text)
 
 
 def test_latex_carries_the_notes(res, events):
@@ -213,7 +234,7 @@ def test_latex_carries_the_notes(res, events):
     assert "Suited to this design" in latex
     flat = " ".join(latex.split())
     for event in events.itertuples():
-        escaped = re.sub(r"([&%$#_{}])", r"\\\1", event.confounders.strip())
+        escaped = _escape(event.confounders.strip())
         assert " ".join(escaped.split()) in flat, event.id
 
 

@@ -26,7 +26,7 @@ def _readme_dates(events_dir, label: str) -> list[str]:
 
 # -- the built-in catalog -------------------------------------------------------------------------------------
 def test_list_catalogs():
-    assert list_catalogs() == ["export-controls"]
+    assert list_catalogs() == ["export-controls", "trade-policy"]
 
 
 def test_columns_types_and_order(catalog):

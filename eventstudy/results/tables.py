@@ -1,0 +1,182 @@
+"""Publication tables of CARs: :class:`EventTable`, built by :meth:`EventStudyResults.etable`.
+
+One table drives every display (text, HTML, Markdown, LaTeX), as statsmodels' ``summary_col`` and pyfixest's
+``etable`` do: a CAR per window and column with significance stars, and beneath it the t-statistic (or the
+standard error) in parentheses; the model and benchmark go in the notes.  The LaTeX needs only ``booktabs``:
+every label is escaped, numbers are written as numbers (percent in the header, not a ``\\%`` after each value)
+and the table carries a ``\\label``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from eventstudy.foundation.summary import latex_escape, latex_label, window_label
+
+__all__ = ["EventTable", "stars_for"]
+
+
+def stars_for(pvalue: float, stars: Sequence[float]) -> int:
+    """How many stars ``pvalue`` earns: one per threshold of ``stars`` it lies strictly below (NaN: none)."""
+    if pvalue is None or not math.isfinite(pvalue):
+        return 0
+    return sum(pvalue < level for level in stars)
+
+
+@dataclass(frozen=True)
+class EventTable:
+    """CARs by window (rows) and firm or event (columns), with t-statistics or standard errors beneath.
+
+    Attributes
+    ----------
+    data : DataFrame
+        Tidy, full precision: ``group, column, window_start, window_end, car, se, t, pvalue, stars``
+        (``group`` is the event when columns are firms and the study holds several events, the firm when
+        columns are events; empty otherwise).
+    below : {"t", "se"}
+        What the parentheses hold.
+    stars : tuple of float
+        The p-value thresholds, loosest first.
+    notes : list of str
+        Model, benchmark, windows and the meaning of the stars and parentheses.
+    title : str
+    """
+
+    data: pd.DataFrame
+    below: str
+    stars: tuple[float, ...]
+    notes: list[str] = field(default_factory=list)
+    title: str = "Cumulative abnormal returns"
+
+    # -- the grid every display shows ---------------------------------------------------------------------
+    @property
+    def columns(self) -> list[str]:
+        return list(dict.fromkeys(self.data["column"]))
+
+    def _rows(self) -> list[tuple[str, str, list[tuple[float, int] | None], list[float | None]]]:
+        """(group, window label, [(car %, stars) per column], [value below per column]) per window row."""
+        columns = self.columns
+        rows = []
+        keys = ["group", "window_start", "window_end"]
+        for key, part in self.data.groupby(keys, sort=False, dropna=False):
+            group, lo, hi = (str(key[0]), int(key[1]), int(key[2]))  # type: ignore[index, call-overload]
+            found = {
+                str(c): (100 * float(car), int(stars), float(t) if self.below == "t" else 100 * float(se))
+                for c, car, stars, t, se in zip(part["column"], part["car"], part["stars"], part["t"], part["se"])
+            }
+            top: list[tuple[float, int] | None] = [found[c][:2] if c in found else None for c in columns]
+            under: list[float | None] = [found[c][2] if c in found else None for c in columns]
+            rows.append((group, f"CAR{window_label((lo, hi))}", top, under))
+        return rows
+
+    @staticmethod
+    def _num(value: float | None, digits: int = 2) -> str:
+        if value is None or not math.isfinite(value):
+            return ""
+        text = f"{value:.{digits}f}"
+        return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
+
+    def _header(self) -> str:
+        return "CAR in percent" if self.below == "t" else "CAR and standard error in percent"
+
+    def _grid(self) -> tuple[list[str], list[list[str]]]:
+        """Header and rows of plain strings (stars as asterisks), for text and Markdown."""
+        header = [""] + self.columns
+        body = []
+        grouped = len({group for group, *_ in self._rows()}) > 1 or any(group for group, *_ in self._rows())
+        for group, label, top, under in self._rows():
+            name = f"{group} {label}" if grouped and group else label
+            body.append([name] + ["" if c is None else self._num(c[0]) + "*" * c[1] for c in top])
+            body.append([""] + ["" if u is None else f"({self._num(u)})" for u in under])
+        return header, body
+
+    # -- displays ----------------------------------------------------------------------------------------
+    def as_text(self) -> str:
+        header, body = self._grid()
+        widths = [max(len(r[j]) for r in [header, *body]) for j in range(len(header))]
+        line = lambda r: "  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+        rule = "-" * len(line(header))
+        out = [self.title, f"({self._header()})", rule, line(header), rule, *map(line, body), rule]
+        return "\n".join(out + self.notes)
+
+    def __str__(self) -> str:
+        return self.as_text()
+
+    def __repr__(self) -> str:
+        return self.as_text()
+
+    def to_markdown(self) -> str:
+        header, body = self._grid()
+        esc = lambda c: c.replace("|", "\\|").replace("*", "\\*")  # noqa: E731
+        lines = [f"**{self.title}** ({self._header()})", ""]
+        lines.append("| " + " | ".join(esc(c) for c in header) + " |")
+        lines.append("|" + "|".join([":---"] + ["---:"] * (len(header) - 1)) + "|")
+        lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in body]
+        return "\n".join(lines + [""] + [f"*{esc(n)}*" for n in self.notes]) + "\n"
+
+    def as_html(self) -> str:
+        columns = self.columns
+        parts = [
+            "<table class='eventstudy-etable'>",
+            f"<caption>{html.escape(self.title)}</caption>",
+            "<thead><tr><th></th>",
+        ]
+        parts += [f"<th>{html.escape(c)}</th>" for c in columns] + ["</tr></thead><tbody>"]
+        header, body = self._grid()
+        for row in body:
+            cells = [html.escape(row[0])] + [
+                html.escape(c.rstrip("*"))
+                + (f"<sup>{'*' * (len(c) - len(c.rstrip('*')))}</sup>" if c.endswith("*") else "")
+                for c in row[1:]
+            ]
+            parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        parts.append(f"</tbody><tfoot><tr><td colspan='{len(columns) + 1}'>")
+        parts.append("<br>".join(html.escape(n) for n in [self._header() + ".", *self.notes]))
+        parts.append("</td></tr></tfoot></table>")
+        return "\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        return self.as_html()
+
+    def to_latex(self, *, label: str = "tab:car", caption: str | None = None) -> str:
+        r"""A ``table`` float that compiles with ``\usepackage{booktabs}`` and nothing else.
+
+        Numbers are plain numbers (CARs in percent, the unit in the caption), stars are superscripts
+        (``$^{**}$``), parentheses hold the t-statistic or standard error, and every label is escaped.
+
+        Parameters
+        ----------
+        label : str
+            The ``\label`` of the table (for ``\ref``).
+        caption : str, optional
+            Default: :attr:`title` with the unit.
+        """
+        columns = self.columns
+        caption = caption if caption is not None else f"{self.title} ({self._header()})"
+        lines = [
+            r"\begin{table}[htbp]",
+            r"\centering",
+            rf"\caption{{{latex_escape(caption)}}}",
+            rf"\label{{{latex_label(label)}}}",
+            r"\begin{tabular}{l" + "r" * len(columns) + "}",
+            r"\toprule",
+            " & ".join([""] + [latex_escape(c) for c in columns]) + r" \\",
+            r"\midrule",
+        ]
+        rows = self._rows()
+        grouped = any(group for group, *_ in rows)
+        for group, window, top, under in rows:
+            name = f"{group} {window}" if grouped and group else window
+            cells = ["" if c is None else self._num(c[0]) + (f"$^{{{'*' * c[1]}}}$" if c[1] else "") for c in top]
+            lines.append(" & ".join([latex_escape(name), *cells]) + r" \\")
+            lines.append(" & ".join(["", *("" if u is None else f"({self._num(u)})" for u in under)]) + r" \\")
+        lines += [r"\bottomrule", r"\end{tabular}"]
+        if self.notes:
+            lines += [r"\par\smallskip", r"\footnotesize " + " ".join(latex_escape(n) for n in self.notes)]
+        lines.append(r"\end{table}")
+        return "\n".join(lines) + "\n"
