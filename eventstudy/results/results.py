@@ -527,6 +527,19 @@ class EventStudyResults:
         candidates = [(0, 0), (-1, 1), (lo, hi)]
         return list(dict.fromkeys(w for w in candidates if lo <= w[0] and w[1] <= hi))
 
+    def _count_text(self) -> str:
+        """``651 of 658 firm-events estimated (47 events x 14 tickers), 7 dropped``: the product is stated only
+        where every event was paired with every ticker, so the numbers printed always multiply out."""
+        fe, dropped = self._firm_events, self._dropped
+        events = set(fe["event_id"]) | set(dropped.get("event_id", pd.Series(dtype=object)))
+        tickers = set(fe["ticker"]) | set(dropped.get("ticker", pd.Series(dtype=object)))
+        total = self.n + len(dropped)
+        if total == len(events) * len(tickers):
+            grid = f" ({len(events)} events x {len(tickers)} tickers)"
+        else:
+            grid = f" (of {len(events)} events and {len(tickers)} tickers, not every ticker for every event)"
+        return f"{self.n} of {total} firm-events estimated{grid}, {len(dropped)} dropped"
+
     def summary(self, windows: Sequence[tuple[int, int]] | None = None, *, max_rows: int = 60) -> Summary:
         """Facts, abnormal-return and test tables, and notes: the one source of every display.
 
@@ -536,16 +549,11 @@ class EventStudyResults:
         from eventstudy.inference import design, recommend
 
         windows = self.default_windows() if windows is None else [check_window("windows", w) for w in windows]
-        fe = self._firm_events
         facts = [
             ("Model", self._settings.get("model_label") or self._model.describe(self._market)),
             ("Estimation window", f"{window_label(self.estimation_window)} trading days"),
             ("Event window", f"{window_label(self.event_window)} trading days"),
-            (
-                "Firm-events",
-                f"{self.n} estimated ({fe['event_id'].nunique()} events x {fe['ticker'].nunique()} tickers), "
-                f"{len(self._dropped)} dropped",
-            ),
+            ("Firm-events", self._count_text()),
             ("Design", str(design(self._fit))),
             (
                 "Returns",
