@@ -107,12 +107,13 @@ def test_the_answer_in_brief_reads_one_sentence_per_event_then_a_table(report_di
     assert len(sentences) == 2  # the study's two events
     header = next(line for line in brief.splitlines() if line.startswith("| event"))
     assert [c.strip() for c in header.strip("|").split("|")] == [
-        "event_id", "ticker", "raw day 0", "benchmark", "abnormal day 0", "t", "p"
+        "event_id", "day 0", "ticker", "raw day 0", "benchmark", "abnormal day 0", "t", "p"
     ]  # fmt: skip
     # 2 events x 2 focus stocks x 4 benchmarks; t with two decimals in every row (tabulate used to print 0.5)
-    rows = [line for line in brief.splitlines() if line.startswith("| ") and "%" in line]
-    assert len(rows) == 16
-    assert all(re.fullmatch(r"-?\d+\.\d\d", row.strip("|").split("|")[5].strip()) for row in rows)
+    rows = [line for line in brief.splitlines() if line.startswith("| ") and "%" in line and "| day 0" not in line]
+    day0_rows = [row for row in rows if row.count("%") == 2]
+    assert len(day0_rows) == 16
+    assert all(re.fullmatch(r"-?\d+\.\d\d", row.strip("|").split("|")[6].strip()) for row in day0_rows)
     assert "![Prices around the events](figures/prices.png)" in brief
 
 
