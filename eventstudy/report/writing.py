@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.foundation.summary import window_label
+from eventstudy.inference import recommend
 from eventstudy.report._text import slug
 from eventstudy.report.provenance import portable
 from eventstudy.report.render import render_html, render_markdown
@@ -90,6 +91,8 @@ def _json_payload(report: Report) -> dict[str, Any]:
             "settings": run.results.settings,
             "car": {window_label(w): records(table) for w, table in run.car.items()},
             "tests": records(run.tests),
+            # the tests recommend() calls suited to this design (measured size within 2 SE of 5%)
+            "suited_tests": [name for name, _ in recommend(run.results.fit)],
             **{name: records(table) for name, table in run.tables.items() if name != "decompose"},
             "decompose_day0": records(run.tables["decompose"]),
             "provenance": run.results.provenance,

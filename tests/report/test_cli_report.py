@@ -201,19 +201,3 @@ def test_committed_results_are_current(report_dir):
             pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-12)
         a, b = pd.DataFrame(old[label]["tests"]), pd.DataFrame(new[label]["tests"])
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-12)
-
-
-def test_readme_table_matches_the_committed_results():
-    """The README's headline table quotes results/ai-diffusion-rescission; keep the two in step."""
-    readme = (REPO / "README.md").read_text()
-    cars = json.loads((REPO / "results" / "ai-diffusion-rescission" / "results.json").read_text())["studies"]
-    rows = [line for line in readme.splitlines() if line.startswith("| vs ")]
-    assert len(rows) == 4
-    for row in rows:
-        cells = [c.strip() for c in row.strip("|").split("|")]
-        label, event, nvda, nvda_t, amd, amd_t = cells
-        event_id = next(e for e in RESCISSION if e.endswith(event[:10]))
-        table = pd.DataFrame(cars[label]["car"]["(0)"]).set_index(["event_id", "ticker"])
-        for ticker, car, t in (("NVDA", nvda, nvda_t), ("AMD", amd, amd_t)):
-            row_ = table.loc[(event_id, ticker)]
-            assert car == f"{100 * row_['car']:+.2f}%" and t == f"{row_['t']:.2f}", (label, event_id, ticker)
