@@ -67,14 +67,24 @@ def write_figures(report: Report, out: Path) -> None:
     plot_prices(report.prices[shown], events=report.catalog, ax=fig.subplots(), start=first, end=last)
     save(fig, "prices")
 
-    for event_id in report.events["id"]:
-        sub = primary.select(event_ids=[event_id])
-        fig = Figure(layout="constrained", figsize=(12, 4.5))
-        left, right = fig.subplots(1, 2)
-        if focus:
-            plot_car(sub.select(tickers=focus), kind="firm", ax=left, title=f"{', '.join(focus)} {label}")
-        plot_car(sub, kind="average", ax=right, title=f"Average of {sub.n} stocks {label}")
-        fig.suptitle(f"Cumulative abnormal returns around {event_id}")
+    other_day0 = dict(zip(report.alternate_events.get("id", []), report.alternate_events.get("day0", [])))
+    for event_id, day0 in zip(report.events["id"], report.events["day0"]):
+        # an event of unknown release session: one row per candidate day 0, the study's first
+        readings = [(primary, day0)]
+        if event_id in other_day0 and report.alternates:
+            readings.append((report.alternates[0].results, other_day0[event_id]))
+        fig = Figure(layout="constrained", figsize=(12, 4.5 * len(readings)))
+        axes = fig.subplots(len(readings), 2, squeeze=False)
+        for (left, right), (results, when) in zip(axes, readings):
+            sub = results.select(event_ids=[event_id])
+            at = f", day 0 {when:%Y-%m-%d}" if len(readings) > 1 else ""
+            if focus:
+                plot_car(sub.select(tickers=focus), kind="firm", ax=left, title=f"{', '.join(focus)} {label}{at}")
+            plot_car(sub, kind="average", ax=right, title=f"Average of {sub.n} stocks {label}{at}")
+        fig.suptitle(
+            f"Cumulative abnormal returns around {event_id}"
+            + (" at both candidate day 0s (release session unknown)" if len(readings) > 1 else "")
+        )
         save(fig, f"car_{slug(event_id)}")
 
         fig = Figure(layout="constrained", figsize=(7, max(3.0, 0.32 * sub.n + 1.2)))

@@ -213,3 +213,12 @@ def test_no_intraday_case_asserts_a_release_time_the_catalog_does_not_hold():
             for text in (case.name, case.note, *case.marks):
                 assert not TIMING.search(text), f"{case.name!r} asserts a release time: {text!r}"
     assert checked == 2  # 2025-05-13 and 2025-05-14
+
+
+@pytest.mark.slow
+def test_the_car_figure_of_an_unknown_session_has_a_row_per_candidate_day0(built):
+    import matplotlib.image as mpimg
+
+    known = mpimg.imread(built / "figures" / "car_report-rescind-diffusion-rule-2025-05-07.png")
+    both = mpimg.imread(built / "figures" / f"car_{UNKNOWN}.png")
+    assert both.shape[1] == known.shape[1] and both.shape[0] == 2 * known.shape[0]
