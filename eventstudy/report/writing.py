@@ -115,7 +115,7 @@ def _json_payload(report: Report) -> dict[str, Any]:
                 "studies": {
                     run.label: {
                         "car": {window_label(w): records(t) for w, t in run.car.items()},
-                        "tests": records(run.tests),
+                        "tests": records(run.pooled_tests),  # the single-firm rows repeat the CARs
                     }
                     for run in report.alternates
                 },
