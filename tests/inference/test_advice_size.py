@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +77,25 @@ def test_the_default_study_design_is_advised_from_the_same_day_simulation():
     # 2 dates x 14 semiconductor stocks, as the default report: the same-day scenario of results/size-power
     suited = [name for name, _ in recommend(same_day_fit(14, 2))]
     assert suited == ["kp_bmp", "kp_patell", "brown_warner", "pseudo_event", "grank_t", "mvrm_average"]
+
+
+def test_the_guides_table_is_the_advice():
+    """docs/guide/tests.md lists, per design, what recommend() calls suited."""
+    guide = (Path(__file__).parents[2] / "docs" / "guide" / "tests.md").read_text()
+
+    def row(start: str) -> list[str]:
+        line = next(x for x in guide.splitlines() if x.startswith(f"| {start}"))
+        return re.findall(r"`(\w+)`", line.split("|")[2])
+
+    assert row("firms on the **same date**") == [name for name, _ in recommend(same_day_fit(14, 2))]
+    assert row("one firm-event") == [name for name, _ in recommend(spread_fit(1))]
+    assert row("firms on **spread-out dates**, 20") == [name for name, _ in recommend(spread_fit(30))]
+    assert row("firms on **spread-out dates**, fewer") == [name for name, _ in recommend(spread_fit(8))]
+
+
+def spread_fit(n: int, *, gap: int = 15):
+    rng = np.random.default_rng(2)
+    market = rng.normal(0, 0.01, 200 + gap * n)
+    y = market[:, None] + rng.normal(0, 0.02, (len(market), n))
+    day0 = 100 + gap * np.arange(n)
+    return estimate(AlignedData.build(y, market), day0, np.arange(n), (-80, -11), (-1, 1))

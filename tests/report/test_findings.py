@@ -139,3 +139,23 @@ def test_none_significant_names_its_whole_set():
     }
     text = findings_markdown(payload)
     assert "None of the 2 single-stock day-0 abnormal returns (2 stocks x 1 event x 1 benchmark) is significant" in text
+
+
+def test_the_guides_numbers_are_the_committed_results(payload):
+    guide = " ".join((REPO / "docs" / "guide" / "tests.md").read_text().split())
+    tests = [
+        t
+        for t in payload["studies"]["vs SPY"]["tests"]
+        if t["window_start"] == 0 and t["window_end"] == 0 and t["scope"] != "single"
+    ]
+    p = {(t["test"], t["event_id"]): t["pvalue"] for t in tests}
+    said = re.search(
+        r"cross-sectional t rejects \(p = ([\d.]+)\) while Kolari-Pynnonen's BMP \(p = ([\d.]+)\) and Binder's "
+        r"multivariate regression on each day's portfolio \(p = ([\d.]+) and ([\d.]+)\) do not",
+        guide,
+    )
+    assert said, "the guide's sentence on the rescission study changed: check it against results.json"
+    mvrm = [v for (name, _), v in p.items() if name == "mvrm_average"]
+    expected = [p[("csect_t", None)], p[("kp_bmp", None)], *mvrm]
+    assert [float(x) for x in said.groups()] == [round(v, 3) for v in expected]
+    assert p[("csect_t", None)] < 0.05 and all(v >= 0.05 for v in expected[1:])
