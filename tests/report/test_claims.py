@@ -222,3 +222,13 @@ def test_the_car_figure_of_an_unknown_session_has_a_row_per_candidate_day0(built
     known = mpimg.imread(built / "figures" / "car_report-rescind-diffusion-rule-2025-05-07.png")
     both = mpimg.imread(built / "figures" / f"car_{UNKNOWN}.png")
     assert both.shape[1] == known.shape[1] and both.shape[0] == 2 * known.shape[0]
+
+
+@pytest.mark.slow
+def test_no_section_of_the_report_times_a_release_the_catalog_does_not(built):
+    """The intraday section once headed 2025-05-13 'BIS rescission after the close' while the catalog (and so
+    the brief) says the session is unknown: every section must agree with the catalog's session."""
+    text = " ".join((built / "report.md").read_text().split())
+    claim = re.compile(r"(BIS|rescission)[^.|]{0,60}(after the close|came later|before the open)", re.I)
+    assert not claim.search(text), claim.search(text).group(0)
+    assert "(Riyadh forum; BIS rescission of unrecorded time)" in text
