@@ -78,19 +78,30 @@ def write_figures(report: Report, out: Path) -> None:
     save(fig, "prices")
 
     estimated = set(primary.firm_events["event_id"])
-    for event_id in report.events["id"]:
+    other_day0 = dict(zip(report.alternate_events.get("id", []), report.alternate_events.get("day0", [])))
+    for event_id, day0 in zip(report.events["id"], report.events["day0"]):
         if event_id not in estimated:  # every firm-event of it dropped: the report lists them, no figure to draw
             continue
-        sub = primary.select(event_ids=[event_id])
-        fig = Figure(layout="constrained", figsize=(12, 4.5))
-        left, right = fig.subplots(1, 2)
-        mine = [t for t in focus if t in set(sub.firm_events["ticker"])]  # firm-events: each event its own firms
-        if mine:
-            plot_car(sub.select(tickers=mine), kind="firm", ax=left, title=f"{', '.join(mine)} {label}")
-        plot_car(sub, kind="average", ax=right, title=f"Average of {sub.n} stocks {label}")
-        fig.suptitle(f"Cumulative abnormal returns around {event_id}")
+        # an event of unknown release session: one row per candidate day 0, the study's first
+        readings = [(primary, day0)]
+        if event_id in other_day0 and report.alternates:
+            readings.append((report.alternates[0].results, other_day0[event_id]))
+        fig = Figure(layout="constrained", figsize=(12, 4.5 * len(readings)))
+        axes = fig.subplots(len(readings), 2, squeeze=False)
+        for (left, right), (results, when) in zip(axes, readings):
+            sub = results.select(event_ids=[event_id])
+            at = f", day 0 {when:%Y-%m-%d}" if len(readings) > 1 else ""
+            mine = [t for t in focus if t in set(sub.firm_events["ticker"])]  # firm-events: each event its own firms
+            if mine:
+                plot_car(sub.select(tickers=mine), kind="firm", ax=left, title=f"{', '.join(mine)} {label}{at}")
+            plot_car(sub, kind="average", ax=right, title=f"Average of {sub.n} stocks {label}{at}")
+        fig.suptitle(
+            f"Cumulative abnormal returns around {event_id}"
+            + (" at both candidate day 0s (release session unknown)" if len(readings) > 1 else "")
+        )
         save(fig, f"car_{slug(event_id)}")
 
+        sub = primary.select(event_ids=[event_id])  # the day-0 bars: the study's own day 0
         fig = Figure(layout="constrained", figsize=(7, max(3.0, 0.32 * sub.n + 1.2)))
         plot_ar(sub, day=0, ax=fig.subplots(), title=f"Day-0 abnormal returns {label}\n{event_id}")
         save(fig, f"ar_day0_{slug(event_id)}")

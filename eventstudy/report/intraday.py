@@ -116,6 +116,10 @@ def load_cases(path: str | os.PathLike[str] | None = None) -> tuple[IntradayCase
     return tuple(cases)
 
 
+#: fewest placebo sessions behind a placebo p-value the report prints: with N sessions the smallest attainable
+#: p is 1 / (N + 1), so 19 are needed before a 5% verdict is even possible; with fewer the text says so
+MIN_PLACEBO_SESSIONS = 19
+
 #: one fitted study: the case, its results, the bar interval and the market
 Fitted = tuple[IntradayCase, IntradayResults, str, str]
 
@@ -327,15 +331,52 @@ def _figure(fitted: list[Fitted], out: Path) -> Path:
 
 
 def _where_text(rows: FirstRows, case: IntradayCase, ticker: str) -> str | None:
-    """One sentence on where ``ticker`` moved, on the finest interval its files allow, against the first market."""
+    """Where ``ticker`` moved against the first market: one sentence per bar interval its files allow; where
+    two intervals disagree on the first hour (sign of the abnormal return, or its verdict at 5%), a sentence
+    saying so and why."""
+    texts: list[tuple[str, str]] = []
     for interval in case.intervals:
-        text = _where_one(rows, case, ticker, interval, case.markets[0])
+        text = _where_one(rows, case, ticker, interval, case.markets[0], legs=not texts)
         if text is not None:
-            return text
-    return None
+            texts.append((interval, text))
+    if not texts:
+        return None
+    out = " ".join(text for _, text in texts)
+    hours: list[tuple[str, pd.Series]] = []
+    for interval, _ in texts:
+        hit = rows.get(case.name, ticker, "first hour", interval, case.markets[0])
+        if hit is not None and np.isfinite(hit["car"]):
+            hours.append((interval, hit))
+    if len(hours) >= 2:
+        (a, ha), (b, hb) = hours[0], hours[1]
+        differ_sign = np.sign(ha["car"]) != np.sign(hb["car"])
+        differ_verdict = (ha["pvalue"] < 0.05) != (hb["pvalue"] < 0.05)
+        if differ_sign or differ_verdict:
+            out += (
+                f" The {a} and {b} bars disagree on the first hour (abnormal {ha['car']:+.2%}, p = "
+                f"{format_value(ha['pvalue'], 'p')} against {hb['car']:+.2%}, p = {format_value(hb['pvalue'], 'p')}): "
+                f"each window starts at its first bar's close, {_minutes(a)} after the open on {a} bars and "
+                f"{_minutes(b)} on {b} bars, so the moves of the minutes between count in one and not the other"
+                + (
+                    f", and missing bars ({int(ha['missing'])} on {a}, {int(hb['missing'])} on {b}) are left out"
+                    if int(ha["missing"]) or int(hb["missing"])
+                    else ""
+                )
+                + "."
+            )
+    return out
 
 
-def _where_one(rows: FirstRows, case: IntradayCase, ticker: str, interval: str, market: str) -> str | None:
+def _minutes(interval: str) -> str:
+    minutes = int(INTERVALS[interval] / pd.Timedelta(minutes=1))
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
+
+
+def _where_one(
+    rows: FirstRows, case: IntradayCase, ticker: str, interval: str, market: str, *, legs: bool = True
+) -> str | None:
+    """The first hour and the rest of the session on ``interval`` bars; with ``legs`` also the overnight gap
+    and the daily open-to-close return (said once per ticker, whatever the interval)."""
     gap = rows.get(case.name, ticker, "overnight gap (daily)", interval, market)
     source = "daily open over the previous close"
     if gap is None or not np.isfinite(gap["raw"]):
@@ -350,16 +391,24 @@ def _where_one(rows: FirstRows, case: IntradayCase, ticker: str, interval: str, 
     def stat(row: pd.Series) -> str:
         if not np.isfinite(row["car"]):
             return f"abnormal return not computed ({int(row['missing'])} bars missing)"
-        return (
-            f"abnormal {row['car']:+.2%} against {market}, t = {row['t']:.2f}, placebo p = {row['placebo_pvalue']:.2f} "
-            f"on {int(row['n_placebo'])} earlier session{'' if int(row['n_placebo']) == 1 else 's'}"
+        n = int(row["n_placebo"])
+        placebo = (
+            f"placebo p = {row['placebo_pvalue']:.2f} on {n} earlier sessions"
+            if n >= MIN_PLACEBO_SESSIONS
+            else f"too few sessions for a placebo p ({n} earlier, {MIN_PLACEBO_SESSIONS} needed)"
         )
+        return f"abnormal {row['car']:+.2%} against {market}, t = {row['t']:.2f}, {placebo}"
 
     def pct(value: float) -> str:
         return f"{value:+.2%}" if np.isfinite(value) else "not measurable (a bar is missing, or a break lies inside)"
 
     gap_text = f"{gap['raw']:+.2%}" if np.isfinite(gap["raw"]) else "not measurable (a bar is missing)"
     day_text = f"; open to close in the daily file {day['raw']:+.2%}" if day is not None else ""
+    if not legs:
+        return (
+            f"On {interval} bars: first hour {pct(hour['price_change'])} ({stat(hour)}); rest of the session "
+            f"{pct(rest['price_change'])} ({stat(rest)})."
+        )
     return (
         f"**{ticker}** ({interval} bars): overnight gap {gap_text} ({source}); first hour "
         f"{pct(hour['price_change'])} from the first bar's close ({stat(hour)}); rest of the session "
@@ -419,7 +468,8 @@ def intraday_section(
         "the overnight gap (the first bar's open over the last close before it) and bar returns inside the "
         "regular session; a market model is fitted on bar returns of the sessions before (OLS, MacKinlay "
         "variances), and the placebo p-value ranks the event's CAR among the CARs of the same clock-time window "
-        "on earlier sessions, with no normality assumed. Inputs: `tables/intraday.csv` and the bars in "
+        f"on earlier sessions, with no normality assumed (printed only from {MIN_PLACEBO_SESSIONS} sessions on, "
+        "the fewest for which p can reach 5%). Where the 1- and 5-minute bars disagree, both are shown. Inputs: `tables/intraday.csv` and the bars in "
         f"`{folder.name}/` (see PROVENANCE-global-intraday.md; the Tokyo files stamp the bar end and are moved "
         "to the bar start).",
         "",
@@ -437,8 +487,11 @@ def intraday_section(
         shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:+.2%}")
     for column in ("t",):
         shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
-    for column in ("pvalue", "placebo_pvalue"):
-        shown[column] = shown[column].map(lambda v: format_value(v, "p"))
+    shown["pvalue"] = shown["pvalue"].map(lambda v: format_value(v, "p"))
+    shown["placebo_pvalue"] = [
+        format_value(v, "p") if pd.isna(n) or n >= MIN_PLACEBO_SESSIONS else "too few sessions"
+        for v, n in zip(shown["placebo_pvalue"], shown["n_placebo"])
+    ]
     shown["n_placebo"] = shown["n_placebo"].map(lambda v: format_value(v, "{:.0f}"))
     keep = ["case", "interval", "ticker", "market", "window", "price_change", "market_price_change", "car", "t", "pvalue",
             "placebo_pvalue", "n_placebo"]  # fmt: skip

@@ -16,7 +16,7 @@ from eventstudy.inference import recommend
 from eventstudy.report._text import collapsed, md_table, slug
 from eventstudy.report.config import ReportConfig, is_default_study
 from eventstudy.report.provenance import relative_path, report_root
-from eventstudy.report.run import Report
+from eventstudy.report.run import Report, StudyRun
 from eventstudy.time.eventtime import session_label
 
 __all__ = ["render_markdown", "render_html"]
@@ -58,11 +58,9 @@ def render_markdown(report: Report) -> str:
     if (ev["session"] == "unknown").any():
         lines += [
             "",
-            "Where the release session is unknown, day 0 is the first session on or after the date (the earliest "
-            "session that could react); the (-1, +1) window covers the next session too."
-            if config.unknown_session == "pre"
-            else "Where the release session is unknown, day 0 is the first session after the date "
-            "(`unknown_session = 'post'`); the (-1, +1) window covers the date's own session too.",
+            f"Where the release session is unknown, the catalog cannot say whether the release came before or after "
+            f"the close: day 0 is {_rule_text(config.unknown_session)} the date, and the brief and the focus table also "
+            "show the other candidate day 0 (the (0,+1) window covers both).",
         ]
     lines += _dropped_section(report)
     lines += ["", "## Raw moves around the events", ""]
@@ -95,7 +93,8 @@ def render_markdown(report: Report) -> str:
         )
         lines += [
             "",
-            "Only `close` rows are close-to-close returns; intraday and after-hours figures are not comparable.",
+            "Only `close` rows are close-to-close returns; intraday, day and after-hours figures are not "
+            "comparable, so no difference is computed for them.",
         ]
     lines += ["", "## Abnormal returns of the focus stocks", ""]
     lines.append(md_table(_focus_table(report)))
@@ -140,6 +139,10 @@ def render_markdown(report: Report) -> str:
     files = [f"- `{path}`" for path in [*report.tables.values()]]
     lines += ["- `results.json`: every number above", "", collapsed(f"{len(files)} tables (CSV)", "\n".join(files))]
     return "\n".join(lines) + "\n"
+
+
+def _rule_text(unknown_session: str) -> str:
+    return "the first session on or after" if unknown_session == "pre" else "the session after"
 
 
 def _regenerate_section(config: ReportConfig) -> list[str]:
@@ -205,24 +208,49 @@ def _model_text(config: ReportConfig) -> str:
 
 
 def _headline(report: Report) -> list[str]:
-    """One sentence per event, the day-0 numbers behind them in one table, then the price figure."""
+    """One sentence per event, the day-0 numbers behind them in one table (both candidate day 0s of an event
+    whose release session is unknown, and the (0,+1) window that covers both), then the price figure."""
     config = report.config
     focus = [t for t in config.focus_tickers if t in report.returns.columns]
     rows = _day0_rows(report, focus)
     lines = [f"- {_event_sentence(report, event, rows)}" for event in report.events.itertuples()]
-    if len(rows):
-        table = rows.assign(
-            raw=rows["raw"].map(lambda v: format_value(v, "pct")),
-            abnormal=rows["abnormal"].map(lambda v: format_value(v, "pct")),
-            t=rows["t"].map(lambda v: format_value(v, "{:.2f}")),
-            p=rows["p"].map(lambda v: format_value(v, "p")),
+    shown = rows[
+        [
+            not (e in set(report.alternate_events.get("id", [])) and d != f"{day0:%Y-%m-%d}")
+            for e, d, day0 in zip(
+                rows["event_id"],
+                rows["day 0"],
+                rows["event_id"].map(dict(zip(report.events["id"], report.events["day0"]))),
+            )
+        ]
+    ]
+    if len(shown):
+        table = shown.assign(
+            raw=shown["raw"].map(lambda v: format_value(v, "pct")),
+            abnormal=shown["abnormal"].map(lambda v: format_value(v, "pct")),
+            t=shown["t"].map(lambda v: format_value(v, "{:.2f}")),
+            p=shown["p"].map(lambda v: format_value(v, "p")),
         ).rename(columns={"raw": "raw day 0", "abnormal": "abnormal day 0"})
         lines += [
             "",
             md_table(table),
             "",
             "Raw: the close-to-close return on day 0. Abnormal: minus the model's prediction, with MacKinlay's t and "
-            "its two-sided p (T-K degrees of freedom).",
+            "its two-sided p (T-K degrees of freedom)."
+            + (
+                " An event whose release session is unknown is shown at the study's day 0 here, at both below."
+                if len(report.alternate_events)
+                else ""
+            ),
+        ]
+    bracket = _bracket_table(report, focus)
+    if len(bracket):
+        lines += [
+            "",
+            "Both candidate day 0s of an event whose release session is unknown, and the (0,+1) window from the "
+            "first, which covers both:",
+            "",
+            md_table(bracket),
         ]
     if "prices" in report.figures:
         lines += ["", f"![Prices around the events]({report.figures['prices']})"]
@@ -237,28 +265,110 @@ def _headline(report: Report) -> list[str]:
 
 
 def _day0_rows(report: Report, focus: list[str]) -> pd.DataFrame:
-    """Event, ticker, benchmark, raw day-0 return, abnormal return, t and p of every focus firm-event."""
+    """Event, day 0, ticker, benchmark, raw day-0 return, abnormal return, t and p of every focus firm-event;
+    an event of unknown release session once per candidate day 0 (the study's, then the other rule's)."""
     rows = []
-    for event_id, day0 in zip(report.events["id"], report.events["day0"]):
+    readings = [(report.events, report.runs)]
+    if len(report.alternate_events):
+        readings.append((report.alternate_events, report.alternates))
+    for events, runs in readings:
+        for event_id, day0 in zip(events["id"], events["day0"]):
+            for ticker in focus:
+                raw = report.returns[ticker].get(day0, np.nan)
+                for run in runs:
+                    hit = run.car_of((0, 0), event_id, ticker)
+                    if hit is not None:
+                        rows.append(
+                            {"event_id": event_id, "day 0": f"{day0:%Y-%m-%d}", "ticker": ticker, "raw": raw}
+                            | {"benchmark": run.label, "abnormal": hit["car"], "t": hit["t"], "p": hit["pvalue"]}
+                        )
+    columns = ["event_id", "day 0", "ticker", "raw", "benchmark", "abnormal", "t", "p"]
+    frame = pd.DataFrame(rows, columns=columns)
+    order = {e: k for k, e in enumerate(report.events["id"])}
+    return frame.sort_values(
+        ["event_id", "day 0"], key=lambda c: c.map(order) if c.name == "event_id" else c, kind="stable"
+    ).reset_index(drop=True)
+
+
+def _bracket_table(report: Report, focus: list[str]) -> pd.DataFrame:
+    """For each event of unknown release session: every focus stock's day-0 abnormal return at both candidate
+    day 0s and its CAR over (0,+1) from the first, against every benchmark (percent, t, p)."""
+    rows: list[dict] = []
+    if report.alternate_events.empty:
+        return pd.DataFrame(rows)
+    for event_id, first, second in zip(
+        report.alternate_events["id"],
+        report.events.set_index("id").loc[report.alternate_events["id"], "day0"],
+        report.alternate_events["day0"],
+    ):
         for ticker in focus:
-            raw = report.returns[ticker].get(day0, np.nan)
-            for run in report.runs:
-                hit = run.car_of((0, 0), event_id, ticker)
-                if hit is not None:
-                    rows.append(
-                        {"event_id": event_id, "ticker": ticker, "raw": raw, "benchmark": run.label}
-                        | {"abnormal": hit["car"], "t": hit["t"], "p": hit["pvalue"]}
-                    )
-    return pd.DataFrame(rows, columns=["event_id", "ticker", "raw", "benchmark", "abnormal", "t", "p"])
+            for run, other in zip(report.runs, report.alternates):
+                a, b = run.car_of((0, 0), event_id, ticker), other.car_of((0, 0), event_id, ticker)
+                both = run.results.car((0, 1))
+                c = both[(both["event_id"] == event_id) & (both["ticker"] == ticker)]
+                row = {"event_id": event_id, "ticker": ticker, "benchmark": run.label}
+                for label, hit in ((f"AR {first:%Y-%m-%d}", a), (f"AR {second:%Y-%m-%d}", b)):
+                    row[label] = format_value(hit["car"], "pct") if hit is not None else "dropped"
+                    row[f"t {label[3:]}"] = format_value(hit["t"], "{:.2f}") if hit is not None else ""
+                    row[f"p {label[3:]}"] = format_value(hit["pvalue"], "p") if hit is not None else ""
+                row["CAR (0,+1)"] = format_value(c["car"].iloc[0], "pct") if len(c) else "dropped"
+                row["t (0,+1)"] = format_value(c["t"].iloc[0], "{:.2f}") if len(c) else ""
+                rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _event_sentence(report: Report, event, rows: pd.DataFrame) -> str:
-    """``**id** (day 0 ..., session release): NVDA rose 3.10% and AMD 1.76% on day 0; abnormal vs SPY: ...;
-    whether any benchmark makes one significant at 5%; the largest raw move when it fell on another day.``"""
-    head = f"**{event.id}** (day 0 {event.day0:%Y-%m-%d}, {event.session} release)"
+    """``**id** (day 0 ..., session release): NVDA rose 3.10% and AMD 1.76%; abnormal NVDA +2.17% vs SPY, ...;
+    whether any benchmark makes one significant at 5%; the suited same-day test's verdict; the largest raw move
+    when it fell on another day.``  An event whose release session is unknown gets the same clauses for each
+    candidate day 0, then the conclusions (significance at 5% of a focus stock against a benchmark) that
+    differ between them."""
     mine = rows[rows["event_id"] == event.id]
     if mine.empty:
-        return f"{head}: no focus stock was estimated around this event."
+        return (
+            f"**{event.id}** (day 0 {event.day0:%Y-%m-%d}, {event.session} release): no focus stock was estimated "
+            "around this event."
+        )
+    day0s = list(dict.fromkeys(mine["day 0"]))
+    if len(day0s) == 1:
+        head = f"**{event.id}** (day 0 {event.day0:%Y-%m-%d}, {event.session} release)"
+        body = _day0_clauses(mine, bracketed=False) + _suited_verdict(report.runs[0], event.id)
+        return f"{head}: {body}" + _largest_move(report, event.day0, str(mine["ticker"].iloc[0]))
+    head = (
+        f"**{event.id}** (release session not in the catalog, so two candidate day 0s: {day0s[0]} if the release "
+        f"came before that session's close, {day0s[1]} if after)"
+    )
+    parts = [
+        f"With day 0 {day0s[0]}: {_day0_clauses(mine[mine['day 0'] == day0s[0]], bracketed=True)}"
+        + _suited_verdict(report.runs[0], event.id),
+        f"With day 0 {day0s[1]}: {_day0_clauses(mine[mine['day 0'] == day0s[1]], bracketed=True)}"
+        + (_suited_verdict(report.alternates[0], event.id) if report.alternates else ""),
+    ]
+    return f"{head}: " + " ".join(parts) + " " + _changes(mine, day0s)
+
+
+def _suited_verdict(run: StudyRun, event_id: str) -> str:
+    """The day-0 verdict of the same-day tests suited to the design (:func:`recommend`) that test this event's
+    firm-events as one cluster, e.g. `` Across the 14 stocks (mvrm_average vs SPY): p = 0.104.``"""
+    suited = [name for name, _ in recommend(run.results.fit)]
+    tests = run.tests
+    pick = tests[
+        tests["test"].isin(suited)
+        & (tests["event_id"] == event_id)
+        & (tests["window_start"] == 0)
+        & (tests["window_end"] == 0)
+        & (tests["scope"] == "clustered")
+    ]
+    parts = [
+        f"{test} {run.label}: {_p(p)} over {n} stocks"
+        for test, p, n in zip(pick["test"], pick["pvalue"], pick["n"])
+        if np.isfinite(p)
+    ]
+    return f" Suited same-day test: {'; '.join(parts)}." if parts else ""
+
+
+def _day0_clauses(mine: pd.DataFrame, *, bracketed: bool) -> str:
+    """Raw moves, abnormal returns against every benchmark, and the verdict at 5% of one day 0's rows."""
     clauses = []
     moves = [
         f"{t} {'rose' if r > 0 else 'fell' if r < 0 else 'was flat'}{f' {abs(r):.2%}' if r else ''}"
@@ -266,13 +376,14 @@ def _event_sentence(report: Report, event, rows: pd.DataFrame) -> str:
         if np.isfinite(r)
     ]
     if moves:
-        clauses.append(f"{_join_words(moves)} on day 0")
-    first = mine[mine["benchmark"] == mine["benchmark"].iloc[0]]  # the first benchmark that estimated one
-    clauses.append(
-        f"abnormal {first['benchmark'].iloc[0]}: "
-        + ", ".join(f"{t} {format_value(a, 'pct') or 'n/a'}" for t, a in zip(first["ticker"], first["abnormal"]))
-    )
-    sentence = f"{head}: " + "; ".join(clauses) + "."
+        clauses.append(f"{_join_words(moves)}" + ("" if bracketed else " on day 0"))
+    abnormal = [
+        f"{ticker} "
+        + ", ".join(f"{format_value(a, 'pct') or 'n/a'} {b}" for b, a in zip(group["benchmark"], group["abnormal"]))
+        for ticker, group in mine.groupby("ticker", sort=False)
+    ]
+    clauses.append("abnormal " + "; ".join(abnormal))
+    sentence = "; ".join(clauses) + "."
     tested = mine[mine["p"].notna()]
     significant = tested[tested["p"] < 0.05]
     if tested.empty:
@@ -282,16 +393,41 @@ def _event_sentence(report: Report, event, rows: pd.DataFrame) -> str:
         count = tested["benchmark"].nunique()
         against = "the benchmark" if count == 1 else f"any of the {count} benchmarks"
         sentence += (
-            f" No day-0 abnormal return is significant at 5% against {against} (smallest p = "
-            f"{format_value(tested['p'].iloc[k], 'p')}, {tested['ticker'].iloc[k]} {tested['benchmark'].iloc[k]})."
+            f" No day-0 abnormal return of {_join_words(list(dict.fromkeys(tested['ticker'])))} is significant at "
+            f"5% against {against} (smallest {_p(tested['p'].iloc[k])}, "
+            f"{tested['ticker'].iloc[k]} {tested['benchmark'].iloc[k]})."
         )
     else:
-        shown = [
-            f"{t} {b} (p = {format_value(p, 'p')})"
-            for t, b, p in significant[["ticker", "benchmark", "p"]].itertuples(index=False)
-        ]
+        shown = [f"{t} {b} ({_p(p)})" for t, b, p in significant[["ticker", "benchmark", "p"]].itertuples(index=False)]
         sentence += f" Significant at 5%: {_join_words(shown)}."
-    return sentence + _largest_move(report, event.day0, str(mine["ticker"].iloc[0]))
+    return sentence
+
+
+def _changes(mine: pd.DataFrame, day0s: list[str]) -> str:
+    """Which focus stock / benchmark verdicts at 5% differ between the two candidate day 0s."""
+    verdict = {
+        d: {
+            (t, b): p < 0.05
+            for t, b, p in mine[mine["day 0"] == d][["ticker", "benchmark", "p"]].itertuples(index=False)
+            if np.isfinite(p)
+        }
+        for d in day0s
+    }
+    first, second = verdict[day0s[0]], verdict[day0s[1]]
+    only = {
+        d: [f"{t} {b}" for (t, b), sig in mine_v.items() if sig and not other.get((t, b), False)]
+        for d, mine_v, other in ((day0s[0], first, second), (day0s[1], second, first))
+    }
+    if not only[day0s[0]] and not only[day0s[1]]:
+        return "The choice of day 0 changes no verdict at 5%."
+    said = [f"significant at 5% only with day 0 {d}: {_join_words(names)}" for d, names in only.items() if names]
+    return "The choice of day 0 changes the verdict: " + "; ".join(said) + "."
+
+
+def _p(p: float) -> str:
+    """``p = 0.018``, or ``p < 0.001``."""
+    text = format_value(p, "p")
+    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
 
 
 def _join_words(items: list[str]) -> str:
@@ -316,23 +452,24 @@ def _largest_move(report: Report, day0: pd.Timestamp, ticker: str) -> str:
 
 
 def _pooled_day0(report: Report) -> str:
+    """The average day-0 abnormal return and the verdicts of the tests suited to the design (:func:`recommend`,
+    from the measured size); tests that reject at 5% but are not suited are named as such."""
     run = report.runs[0]
     res = run.results
     tests = run.tests
+    suited = [name for name, _ in recommend(res.fit)]
     signed = _signs(res)
     if signed is not None:  # the study mixes easing and tightening: pool signed abnormal returns
-        tests = res.tests([(0, 0)], tests=["kp_bmp", "mvrm_average", "csect_t"], align="direction")
-    day0 = (tests["window_start"] == 0) & (tests["window_end"] == 0)
-    pick = tests[tests["test"].isin(["kp_bmp", "mvrm_average", "csect_t"]) & day0]
-    if pick.empty:
-        return ""
+        tests = res.tests([(0, 0)], tests=suited, align="direction")
+    day0 = (tests["window_start"] == 0) & (tests["window_end"] == 0) & (tests["scope"] != "single")
+    pick = tests[tests["test"].isin(suited) & day0]
     parts = []
     for test, event_id, stat, pvalue, note in zip(
         pick["test"], pick["event_id"], pick["stat"], pick["pvalue"], pick["note"]
     ):
         where = f" [{event_id}]" if isinstance(event_id, str) else ""
         if np.isfinite(stat):
-            parts.append(f"{test}{where}: stat {stat:.2f}, p = {format_value(pvalue, 'p')}")
+            parts.append(f"{test}{where}: stat {stat:.2f}, {_p(pvalue)}")
         else:
             parts.append(f"{test}{where}: not computed ({note})")
     if signed is not None:
@@ -347,14 +484,24 @@ def _pooled_day0(report: Report) -> str:
             "abnormal returns: " + "; ".join(parts) + "."
         )
     aar = run.tables["aar"]
-    day0 = aar.loc[aar["event_time"] == 0, "aar"]
-    return (
+    mean = aar.loc[aar["event_time"] == 0, "aar"]
+    text = (
         f"Across all {run.results.n} firm-events {run.label}, the average day-0 abnormal return was "
-        f"{format_value(day0.iloc[0], 'pct') if len(day0) else 'n/a'}; same-day tests: "
-        + "; ".join(parts)
-        + "."
-        + _unsigned_note(res)
+        f"{format_value(mean.iloc[0], 'pct') if len(mean) else 'n/a'}"
     )
+    if parts:
+        text += "; the tests suited to this design: " + "; ".join(parts)
+    rejecting = tests[day0 & ~tests["test"].isin(suited) & (tests["pvalue"] < 0.05)]
+    if len(rejecting):
+        named = [
+            f"{test}{f' [{e}]' if isinstance(e, str) else ''} ({_p(p)})"
+            for test, e, p in zip(rejecting["test"], rejecting["event_id"], rejecting["pvalue"])
+        ]
+        text += (
+            f". Rejecting at 5% but not suited here, because on this design they reject more or less often than "
+            f"5% with no effect (results/size-power): {_join_words(named)}"
+        )
+    return text + "." + _unsigned_note(res)
 
 
 def _unsigned_note(res) -> str:
@@ -388,22 +535,29 @@ def _signs(res) -> np.ndarray | None:
 
 
 def _focus_table(report: Report) -> pd.DataFrame:
+    """CARs and t of the focus stocks on every window and benchmark; an event of unknown release session
+    once per candidate day 0."""
     rows = []
-    for run in report.runs:
+    alternates = dict(zip(report.alternate_events.get("id", []), report.alternate_events.get("day0", [])))
+    for k, run in enumerate(report.runs):
         res = run.results
         studied = {*zip(res.firm_events["event_id"], res.firm_events["ticker"])}
         studied |= {*zip(res.dropped["event_id"], res.dropped["ticker"])}
         for ticker in report.config.focus_tickers:
-            for event_id in report.events["id"]:
+            for event_id, day0 in zip(report.events["id"], report.events["day0"]):
                 if (event_id, ticker) not in studied:  # a firm-event design: not one of this event's firms
                     continue
-                row = {"benchmark": run.label, "event_id": event_id, "ticker": ticker}
-                for window in run.car:
-                    hit = run.car_of(window, event_id, ticker)
-                    label = window_label(window)
-                    row[f"CAR {label}"] = format_value(hit["car"], "pct") if hit is not None else "dropped"
-                    row[f"t {label}"] = format_value(hit["t"], "{:.2f}") if hit is not None else ""
-                rows.append(row)
+                readings = [(run, day0)]
+                if event_id in alternates and k < len(report.alternates):
+                    readings.append((report.alternates[k], alternates[event_id]))
+                for source, when in readings:
+                    row = {"benchmark": run.label, "event_id": event_id, "day 0": f"{when:%Y-%m-%d}", "ticker": ticker}
+                    for window in source.car:
+                        hit = source.car_of(window, event_id, ticker)
+                        label = window_label(window)
+                        row[f"CAR {label}"] = format_value(hit["car"], "pct") if hit is not None else "dropped"
+                        row[f"t {label}"] = format_value(hit["t"], "{:.2f}") if hit is not None else ""
+                    rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -463,7 +617,8 @@ def _method_text(report: Report) -> list[str]:
         f"- Normal-return model: {_model_text(config)}, fitted by OLS on each firm-event's estimation window "
         f"{window_label(config.estimation_window)} (trading days relative to day 0).",
         "- Day 0 is the first NYSE session that could react to the release: the event date for releases before the "
-        "open or during the session, the next session for releases after the close.",
+        "open or during the session, the next session for releases after the close; where the catalog does not "
+        "record the release session, both candidates are fitted and shown.",
         "- Abnormal return = actual minus the model's prediction; CAR sums them over the window; standard errors "
         "follow MacKinlay (1997) with the prediction-error term and the full covariance of the window.",
         f"- Returns: {config.return_kind} close-to-close returns from {config.price_field} prices, aligned to NYSE "

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -130,6 +130,11 @@ class Report:
     figures: dict[str, str] = field(default_factory=dict)
     tables: dict[str, str] = field(default_factory=dict)
     sections: list[str] = field(default_factory=list)  # Markdown of the extra sections
+    #: events whose release session is unknown, with day 0 by the other rule than the study's
+    #: (``unknown_session``): the report shows both candidate day 0s side by side
+    alternate_events: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: one fit per specification of :attr:`alternate_events` (same labels, benchmarks and windows as ``runs``)
+    alternates: list[StudyRun] = field(default_factory=list)
     #: folders of daily prices the run has open, each source keeping the checked files it read: the extra
     #: sections read some files again (the focus stocks, the non-US listings behind the intraday gaps)
     daily_sources: dict[Path, CsvSource] = field(default_factory=dict)
@@ -168,17 +173,28 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
         )
     events = pairs.drop(columns="ticker").drop_duplicates("id").reset_index(drop=True) if firm_specific else pairs
     unknown = events[events["session"] == "unknown"]
+    other: Literal["pre", "post"] = "post" if config.unknown_session == "pre" else "pre"
+    other_calendar = TradingCalendar(unknown_session=other)
+    alternate = alt_pairs = pd.DataFrame()
     if len(unknown):
-        # only events with no known time are "unknown" (load_events takes the session from a timestamp); the
-        # check offered is the rule not already chosen
-        if config.unknown_session == "pre":
-            rule, other = "the first session on or after", "post"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SessionAssumptionWarning)
+            alt_catalog = load_events(config.catalog, calendar=other_calendar, naive_tz=config.naive_tz)
+        alt_pairs = pick_events(alt_catalog, list(unknown["id"]))
+        if firm_specific:  # the same firm-events, at the other candidate day 0
+            keep = set(zip(pairs["id"], pairs["ticker"]))
+            alt_pairs = alt_pairs[[(i, t) in keep for i, t in zip(alt_pairs["id"], alt_pairs["ticker"])]]
+            alternate = alt_pairs.drop(columns="ticker").drop_duplicates("id").reset_index(drop=True)
         else:
-            rule, other = "the session after", "pre"
+            alternate = alt_pairs
+        rule = "the first session on or after" if config.unknown_session == "pre" else "the session after"
         warnings.warn(
             "Release session unknown for "
-            + ", ".join(f"{e.id} (day 0 {e.day0:%Y-%m-%d})" for e in unknown.itertuples())
-            + f": day 0 is {rule} the date. Check with --unknown-session {other}, or read the (-1,+1) window.",
+            + ", ".join(
+                f"{e.id} (day 0 {e.day0:%Y-%m-%d}, or {a:%Y-%m-%d} with --unknown-session {other})"
+                for e, a in zip(unknown.itertuples(), alternate["day0"])
+            )
+            + f": day 0 is {rule} the date; the report shows both candidate day 0s.",
             SessionAssumptionWarning,
             stacklevel=2,
         )
@@ -192,28 +208,28 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
     needed = list(dict.fromkeys([*config.tickers, *(t for _, bench, _ in specs for t in bench)]))
     if firm_specific and isinstance(source, CsvSource):
         _check_available(source, list(config.tickers), config.catalog)
-    # the widest leads and lags of the models fitted (Dimson's market returns around each day)
+    # the widest leads and lags of the models fitted (Dimson's market returns around each day), around both
+    # candidate day 0s of an event of unknown release session
     lags = max((get_model(model).needs().lags for _, _, model in specs), default=0)
     leads = max((get_model(model).needs().leads for _, _, model in specs), default=0)
+    day0s = pd.concat([events[["day0"]], alternate[["day0"]]]) if len(alternate) else events[["day0"]]
     start, end = required_span(
-        events[["day0"]], config.estimation_window, config.event_window, calendar, DataNeeds(lags=lags, leads=leads)
+        day0s, config.estimation_window, config.event_window, calendar, DataNeeds(lags=lags, leads=leads)
     )
     prices = _prices(source, needed, list(config.tickers), start, end, config)
     rets = to_returns(prices, config.return_kind, calendar=calendar)
     bar.update()
 
-    runs = []
-    for label, bench, model in specs:
-        bar.set_postfix_str(label)
+    def fit(label: str, bench: tuple[str, ...], model: str, studied: pd.DataFrame, on: TradingCalendar) -> StudyRun:
         study = EventStudy(
-            pairs if firm_specific else events,
+            studied,
             rets,
             tickers=None if firm_specific else list(config.tickers),
             market=bench[0] if len(bench) == 1 else list(bench),
             model=model,
             estimation_window=config.estimation_window,
             event_window=config.event_window,
-            calendar=calendar,
+            calendar=on,
             catalog=catalog,
             exclude_events=config.exclude_events,
             min_estimation_obs=config.min_estimation_obs,
@@ -221,8 +237,19 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
             naive_tz=config.naive_tz,
             name=f"{config.name} {label}",
         )
-        run = StudyRun(label=label, benchmark=bench, model=model, results=study.fit())
-        runs.append(run.tabulate(config.table_windows))
+        return StudyRun(label=label, benchmark=bench, model=model, results=study.fit())
+
+    runs, alternates = [], []
+    for label, bench, model in specs:
+        bar.set_postfix_str(label)
+        runs.append(
+            fit(label, bench, model, pairs if firm_specific else events, calendar).tabulate(config.table_windows)
+        )
+        if len(alternate):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SessionAssumptionWarning)  # said once above
+                studied = alt_pairs if firm_specific else alternate
+                alternates.append(fit(label, bench, model, studied, other_calendar).tabulate(config.table_windows))
         bar.update()
     report = Report(
         config=config,
@@ -234,6 +261,8 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
         source=describe_source(source, report_root(config.out_dir), given=config.prices_dir),
         source_object=source,
         reported=reported_moves(config.reported_moves, events, rets) if config.reported_moves else None,
+        alternate_events=alternate,
+        alternates=alternates,
     )
     report.raw_moves = raw_moves(events, rets)
     if isinstance(source, CsvSource) and source.path.is_dir():
@@ -314,7 +343,8 @@ def pick_events(catalog: pd.DataFrame, wanted: Sequence[str]) -> pd.DataFrame:
 
 
 def reported_moves(path: str, events: pd.DataFrame, rets: pd.DataFrame) -> pd.DataFrame:
-    """Press-reported close-to-close moves for the studied events next to the returns in the data."""
+    """Press-reported moves for the studied events next to the close-to-close returns in the data; the
+    difference only for rows whose ``basis`` is ``close`` (an intraday or after-hours figure is not comparable)."""
     reported = pd.read_csv(path)
     required = {"event_id", "trade_date", "ticker", "move_pct", "basis"}
     if not required <= set(reported.columns):
@@ -329,7 +359,9 @@ def reported_moves(path: str, events: pd.DataFrame, rets: pd.DataFrame) -> pd.Da
         value = rets[ticker].get(date, np.nan) if ticker in rets.columns else np.nan
         computed.append(100 * value)
     reported["data_pct"] = computed
-    reported["difference_pp"] = reported["data_pct"] - reported["move_pct"]
+    # only a close-to-close figure is comparable with a close-to-close return: no difference for the others
+    comparable = reported["basis"].astype(str).str.strip().str.lower() == "close"
+    reported["difference_pp"] = (reported["data_pct"] - reported["move_pct"]).where(comparable)
     columns = ["event_id", "trade_date", "ticker", "basis", "move_pct", "data_pct", "difference_pp"]
     return reported[columns].reset_index(drop=True)
 

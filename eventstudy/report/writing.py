@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.foundation.summary import window_label
+from eventstudy.inference import recommend
 from eventstudy.report._text import slug
 from eventstudy.report.provenance import ROOT_NOTE, config_record, report_root
 from eventstudy.report.render import render_html, render_markdown
@@ -39,6 +40,8 @@ def write_all(report: Report, out: Path) -> None:
         for kind in ("ar", "bhar", "params", "decompose", "dropped"):
             table(f"{kind}_{name}", run.tables[kind])
     table("comparison", _comparison(report))
+    if report.alternates:
+        table("car_other_day0", _other_day0(report))
     if report.reported is not None:
         table("press_check", report.reported)
     payload = _json_payload(report)
@@ -69,6 +72,14 @@ def _comparison(report: Report) -> pd.DataFrame:
     return pd.concat(frames, axis=1).reset_index()
 
 
+def _other_day0(report: Report) -> pd.DataFrame:
+    """The CARs of every window of the events of unknown release session at the other candidate day 0."""
+    return pd.concat(
+        [pd.concat(run.car.values(), ignore_index=True).assign(benchmark=run.label) for run in report.alternates],
+        ignore_index=True,
+    ).merge(report.alternate_events[["id", "day0"]].rename(columns={"id": "event_id"}), on="event_id")
+
+
 def _json_payload(report: Report) -> dict[str, Any]:
     config = report.config
     studies = {}
@@ -79,6 +90,8 @@ def _json_payload(report: Report) -> dict[str, Any]:
             "settings": run.results.settings,
             "car": {window_label(w): records(table) for w, table in run.car.items()},
             "tests": records(run.tests),
+            # the tests recommend() calls suited to this design (measured size within 2 SE of 5%)
+            "suited_tests": [name for name, _ in recommend(run.results.fit)],
             **{name: records(table) for name, table in run.tables.items() if name != "decompose"},
             "decompose_day0": records(run.tables["decompose"]),
             "provenance": run.results.provenance,
@@ -97,6 +110,17 @@ def _json_payload(report: Report) -> dict[str, Any]:
         "raw_returns": records(report.raw_moves),
         "press_check": records(report.reported) if report.reported is not None else None,
         "studies": studies,
+        # events of unknown release session at the other candidate day 0 (the report shows both)
+        "other_day0": {
+            "events": records(_event_table(report.alternate_events)) if report.alternates else [],
+            "studies": {
+                run.label: {
+                    "car": {window_label(w): records(t) for w, t in run.car.items()},
+                    "tests": records(run.pooled_tests),  # the single-firm rows repeat the CARs
+                }
+                for run in report.alternates
+            },
+        },
     }
 
 

@@ -27,22 +27,25 @@ from eventstudy.results.state import record_from_state, record_state
 __all__ = ["EventStudyResults", "VolatilityResults", "compare", "market_shocks", "adjust_pvalues", "load"]
 
 
-def firm_event_facts(firm_events: pd.DataFrame, dropped: int) -> str:
-    """The facts line of the firm-events, right for every design, counted from the estimated firm-events.
+def firm_event_facts(firm_events: pd.DataFrame, dropped: pd.DataFrame) -> str:
+    """The facts line of the firm-events, right for every design: the numbers printed always multiply out.
 
-    Every event on the same tickers (a cross of events and tickers): ``"28 estimated (2 events x 14 tickers),
-    0 dropped"``; otherwise (each event for its own firms, or some firm-events dropped) the tickers per event:
-    ``"460 estimated over 460 events and 21 tickers (1 per event), 0 dropped"``.
+    The design is the estimated firm-events and the dropped ones together. Every event on the same tickers (a
+    cross of events and tickers): ``"651 of 658 firm-events estimated (47 events x 14 tickers), 7 dropped"``;
+    otherwise (each event for its own firms) the tickers per event:
+    ``"460 of 460 firm-events estimated over 460 events and 21 tickers (1 per event), 0 dropped"``.
     """
-    n = len(firm_events)
-    events = firm_events["event_id"].nunique()
-    tickers = firm_events["ticker"].nunique()
-    if n == events * tickers:
-        return f"{n} estimated ({events} events x {tickers} tickers), {dropped} dropped"
-    per_event = firm_events.groupby("event_id", sort=False)["ticker"].nunique()
+    columns = ["event_id", "ticker"]
+    design = pd.concat([firm_events[columns], dropped.reindex(columns=columns)], ignore_index=True)
+    n, total = len(firm_events), len(design)
+    events, tickers = design["event_id"].nunique(), design["ticker"].nunique()
+    head = f"{n} of {total} firm-events estimated"
+    if total == events * tickers:
+        return f"{head} ({events} events x {tickers} tickers), {len(dropped)} dropped"
+    per_event = design.groupby("event_id", sort=False)["ticker"].nunique()
     lo, hi = int(per_event.min()), int(per_event.max())
     span = f"{lo}" if lo == hi else f"{lo}-{hi}"
-    return f"{n} estimated over {events} events and {tickers} tickers ({span} per event), {dropped} dropped"
+    return f"{head} over {events} events and {tickers} tickers ({span} per event), {len(dropped)} dropped"
 
 
 class EventStudyResults:
@@ -775,12 +778,11 @@ class EventStudyResults:
         from eventstudy.inference import design, recommend
 
         windows = self.default_windows() if windows is None else [check_window("windows", w) for w in windows]
-        fe = self._firm_events
         facts = [
             ("Model", self._settings.get("model_label") or self._model.describe(self._market)),
             ("Estimation window", f"{window_label(self.estimation_window)} trading days"),
             ("Event window", f"{window_label(self.event_window)} trading days"),
-            ("Firm-events", firm_event_facts(fe, len(self._dropped))),
+            ("Firm-events", firm_event_facts(self._firm_events, self._dropped)),
             ("Design", str(design(self._fit))),
             (
                 "Returns",

@@ -144,6 +144,14 @@ def test_html_is_the_same_summary_as_a_table(res, car_strings):
     assert parser.stack == []
     facts, by_firm = parser.tables[0], parser.tables[1]
     assert ["Model", "market model (SPY)"] in facts
+    # the counts multiply out: 17 estimated and 1 dropped of 18 = events x tickers (notebook 02 once printed
+    # "651 (47 events x 14 tickers)")
+    n_events, n_tickers = len(EVENT_IDS), len(TICKERS)
+    assert res.n == n_events * n_tickers - 1
+    assert [
+        "Firm-events",
+        f"{res.n} of {n_events * n_tickers} firm-events estimated ({n_events} events x {n_tickers} tickers), 1 dropped",
+    ] in facts
     header = by_firm[0]
     assert header[:3] == ["event_id", "ticker", "day0"]
     car_columns = [header.index(f"CAR {window_label(w)}") for w in WINDOWS]

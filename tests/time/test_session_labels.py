@@ -92,11 +92,11 @@ def test_run_offers_the_other_unknown_session_rule_only(capsys, tmp_path, prices
     base = ["run", "--catalog", str(path), "--tickers", "NVDA", "--prices-dir", str(prices_dir), "--format", "csv"]
     assert main(base) == 0
     err = capsys.readouterr().err
-    assert "Check with --unknown-session post" in err
+    assert "plain (day 0 2025-05-13, or 2025-05-14 with --unknown-session post)" in err
     assert main([*base, "--unknown-session", "post"]) == 0
     err = capsys.readouterr().err
-    assert "Release session unknown for plain (day 0 2025-05-14)" in err
-    assert "--unknown-session post" not in err and "Check with --unknown-session pre" in err
+    assert "plain (day 0 2025-05-14, or 2025-05-13 with --unknown-session pre)" in err
+    assert "--unknown-session post" not in err
 
 
 def test_the_readme_global_example_takes_its_session_from_the_timestamp(prices_dir):
