@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from eventstudy.foundation.files import atomic_write_bytes
+
 __all__ = ["Summary", "Table", "format_table", "format_value", "window_label"]
 
 
@@ -175,13 +177,17 @@ class Summary:
 
     # -- csv -------------------------------------------------------------------------------------------
     def to_csv(self, directory: str | Path) -> list[Path]:
-        """Write each table at full precision to ``directory/<table-title>.csv``; return the paths."""
+        """Write each table at full precision to ``directory/<table-title>.csv``; return the paths.
+
+        Each file is written aside and moved into place (:func:`~eventstudy.foundation.files.atomic_write_bytes`):
+        a failure (a full disk) leaves an earlier file of that name whole, never a truncated one.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         paths = []
         for table in self.tables:
             name = re.sub(r"[^a-z0-9]+", "_", table.title.lower()).strip("_") or "table"
             path = directory / f"{name}.csv"
-            table.data.to_csv(path, index=False)
+            atomic_write_bytes(path, table.data.to_csv(index=False).encode("utf-8"))
             paths.append(path)
         return paths
