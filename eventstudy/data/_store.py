@@ -23,7 +23,6 @@ import io
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,9 @@ import pyarrow.parquet as pq
 from pyarrow.lib import ArrowException
 
 from eventstudy.data.validation import DATE_UNIT
+from eventstudy.foundation.files import atomic_write_bytes, fsync_dir
+
+_fsync_dir = fsync_dir  # the name eventstudy.data.atomic imports
 
 __all__ = [
     "CorruptEntryError",
@@ -119,39 +121,6 @@ def quarantine(path: Path) -> Path | None:
             return None
         moved = True
     return folder if moved else None
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":  # pragma: no cover - directories cannot be opened on Windows
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file or the new one, never half.
-
-    The bytes go to a temporary file in the same folder, are flushed and fsynced, and the file is then
-    renamed over ``path`` with :func:`os.replace`.  On any failure the temporary file is removed and the
-    old ``path`` is left as it was.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
 
 
 def write_entry(path: Path, frame: pd.DataFrame, metadata: dict[str, Any]) -> dict[str, Any]:

@@ -576,7 +576,7 @@ class CachedSource(PriceSource):
             targets = []
             for ticker in normalize_tickers(tickers):
                 parquet, meta_path = self._paths(ticker)
-                targets += [parquet, meta_path]
+                targets += [parquet, meta_path, journal_path(parquet)]
                 targets += list(self.directory.glob(f".{parquet.name}.*.tmp"))
                 targets += list(self.directory.glob(f".{meta_path.name}.*.tmp"))
         removed = 0

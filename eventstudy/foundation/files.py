@@ -1,4 +1,8 @@
-"""Files written aside and moved into place: an export that fails leaves the earlier files whole.
+"""Files written aside and moved into place: a reader sees the old file or the new one, never half, and an
+export that fails leaves the earlier files whole.
+
+:func:`atomic_write_bytes` is the one primitive for a single file (cache entries, journals): write to a
+temporary file in the same folder, flush and fsync it, :func:`os.replace` it over the target, fsync the folder.
 
 :func:`files_aside` is for files that live among the user's own (``res.to_stata("car.dta")``, the CSV files of
 ``res.to_r(folder)`` or ``summary.to_csv(folder)``); a folder of outputs that is replaced whole is
@@ -14,7 +18,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-__all__ = ["files_aside", "fsync_dir", "pid_alive"]
+__all__ = ["atomic_write_bytes", "files_aside", "fsync_dir", "pid_alive"]
 
 
 def pid_alive(pid: int) -> bool:
@@ -45,7 +49,10 @@ def _remove_dead_leftovers(path: Path) -> None:
 
 
 def fsync_dir(directory: Path) -> None:
-    """Flush a folder's entries (the renames into it) to disk where the system allows it."""
+    """Flush a folder's entries (the renames into it) to disk where the system allows it (POSIX; a no-op
+    elsewhere)."""
+    if os.name != "posix":  # pragma: no cover - directories cannot be opened on Windows
+        return
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)
         try:
@@ -105,3 +112,25 @@ def files_aside(targets: Sequence[str | os.PathLike[str]]) -> Iterator[list[Path
         raise
     for folder in dict.fromkeys(path.parent for path in paths):
         fsync_dir(folder)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the new one, never half.
+
+    The bytes go to a temporary file in the same folder, are flushed and fsynced, and the file is then
+    renamed over ``path`` with :func:`os.replace`.  On any failure the temporary file is removed and the
+    old ``path`` is left as it was.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)

@@ -39,7 +39,13 @@ def load_listings(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     if path is None:
         with resources.as_file(resources.files("eventstudy").joinpath("catalog", LISTINGS_FILE)) as where:
             return pd.read_csv(where, dtype=str, keep_default_na=False)
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"The listings file {path} is not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at position "
+            f"{exc.start}, e.g. a Latin-1 accent in a company name). Save it as 'CSV UTF-8'."
+        ) from None
     missing = {"ticker", "name", "benchmark"} - set(table.columns)
     if missing:
         raise KeyError(f"The listings file {path} lacks the column(s) {sorted(missing)}; it has {list(table.columns)}.")

@@ -345,7 +345,13 @@ def pick_events(catalog: pd.DataFrame, wanted: Sequence[str]) -> pd.DataFrame:
 def reported_moves(path: str, events: pd.DataFrame, rets: pd.DataFrame) -> pd.DataFrame:
     """Press-reported moves for the studied events next to the close-to-close returns in the data; the
     difference only for rows whose ``basis`` is ``close`` (an intraday or after-hours figure is not comparable)."""
-    reported = pd.read_csv(path)
+    try:
+        reported = pd.read_csv(path)
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"The reported-moves file {path} is not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at "
+            f"position {exc.start}, e.g. a Latin-1 accent). Save it as 'CSV UTF-8'."
+        ) from None
     required = {"event_id", "trade_date", "ticker", "move_pct", "basis"}
     if not required <= set(reported.columns):
         raise KeyError(f"{path} needs columns {sorted(required)}; it has {list(reported.columns)}")

@@ -287,6 +287,10 @@ def test_clear_and_cache_info(counting):
     assert info["covered_start"].eq(D("2025-05-01")).all()
     assert cached.clear("NVDA") == 2
     assert list(cached.cache_info()["ticker"]) == ["^GSPC"]
+    # a write journal a killed writer left goes with its entry
+    cached.get_prices("NVDA", "2025-05-01", "2025-05-30")
+    (cached.directory / ".NVDA.parquet.journal").write_text("{}")
+    assert cached.clear("NVDA") == 3 and not (cached.directory / ".NVDA.parquet.journal").exists()
     cached.clear()
     assert cached.cache_info().empty
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import eventstudy.data.yahoo as yahoo
-from eventstudy import CacheError, DataSourceError
+from eventstudy import CacheError, DataQualityWarning, DataSourceError
 from eventstudy.data import CachedSource, YahooSource
 
 YF_FIELDS = ["Adj Close", "Close", "High", "Low", "Open", "Volume"]
@@ -144,3 +144,22 @@ def test_live_yahoo_five_minute_bars_of_the_last_days():
     bars = YahooSource(retries=2).get_bars(["SPY"], today - pd.Timedelta(days=6), today, interval="5m")
     regular = bars.loc["SPY"].query("regular")
     assert len(regular) >= 78 and str(regular.index.tz) == "UTC"
+
+
+def test_a_flipped_byte_in_cached_bars_is_quarantined_and_refetched(intraday_dir, june_2025, tmp_path):
+    # issue 21: a corrupt bar entry is never served; it is kept aside, named, and the bars fetched again
+    fake = FakeBarDownload(intraday_dir)
+    cached = CachedSource(YahooSource(download=fake), cache_dir=tmp_path)
+    good = cached.get_bars(["NVDA"], "2025-05-12", "2025-05-13", interval="5m")
+    parquet = next(tmp_path.glob("bars/*/NVDA_5m.parquet"))
+    data = bytearray(parquet.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    parquet.write_bytes(bytes(data))
+    offline = CachedSource(YahooSource(download=fake), cache_dir=tmp_path, offline=True)
+    with pytest.raises(CacheError, match=r"cached 5m bars of NVDA are corrupt: .*NVDA_5m\.parquet"):
+        offline.get_bars(["NVDA"], "2025-05-12", "2025-05-13", interval="5m")
+    with pytest.warns(DataQualityWarning, match=r"NVDA: the cached 5m bars are corrupt .*moved them to .*\.quarantine"):
+        again = cached.get_bars(["NVDA"], "2025-05-12", "2025-05-13", interval="5m")
+    pd.testing.assert_frame_equal(again, good)
+    kept = list(parquet.parent.glob(".quarantine/NVDA_5m-*/NVDA_5m.parquet"))
+    assert len(kept) == 1 and kept[0].read_bytes() == bytes(data)

@@ -53,3 +53,19 @@ def test_a_latin1_study_file_names_the_file_and_the_fix(tmp_path):
     ):
         load_study(path)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_latin1_listings_and_reported_moves_files_name_the_file(tmp_path):
+    from eventstudy.report.global_listings import load_listings
+    from eventstudy.report.run import reported_moves
+
+    listings = tmp_path / "listings.csv"
+    listings.write_bytes("ticker,name,benchmark\nGLE.PA,Société Générale,^FCHI\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"listings file .*listings\.csv is not UTF-8 text \(byte b'\\xe9'"):
+        load_listings(listings)
+    moves = tmp_path / "moves.csv"
+    moves.write_bytes(
+        "event_id,trade_date,ticker,move_pct,basis,source\nx,2025-05-13,NVDA,+5.6,close,Le Monde é\n".encode("latin-1")
+    )
+    with pytest.raises(ValueError, match=r"reported-moves file .*moves\.csv is not UTF-8 text"):
+        reported_moves(str(moves), None, None)  # type: ignore[arg-type]
