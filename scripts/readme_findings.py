@@ -4,7 +4,7 @@
     python scripts/readme_findings.py            # after `eventstudy report ...` has rewritten results/
 
 Every number and verdict in the block comes from ``results/ai-diffusion-rescission/results.json``
-(:func:`eventstudy.report.findings.findings_markdown`); ``tests/test_readme_findings.py`` fails when the
+(:func:`eventstudy.report.findings.findings_markdown`); ``tests/report/test_findings.py`` fails when the
 committed README and the committed results disagree.
 """
 
