@@ -469,7 +469,12 @@ def flipped_cache_byte(shared: Shared, offline: bool):
 def impossible_return(shared: Shared):
     rets = shared.returns()
     rets.loc["2025-05-12", "NVDA"] = -1.0  # a price of 0
-    study(rets)
+    with warnings.catch_warnings(record=True) as caught:  # other warnings (a market shock that week) aside
+        warnings.simplefilter("always")
+        study(rets)
+    said = [str(w.message) for w in caught if "impossible" in str(w.message)]
+    expect(bool(said), "no warning calls the -100% return impossible")
+    return "warning: " + said[0]
 
 
 def stale_quote(shared: Shared):
