@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+# the independent reference loops (tests/reference/inference_loops.py), importable from every test folder as
+# ``import inference_loops as loops``
+sys.path.insert(0, str(Path(__file__).resolve().parent / "reference"))
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 

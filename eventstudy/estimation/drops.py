@@ -94,15 +94,21 @@ def unestimable(fit, frames: Frames, layout: Layout, spec: FitSpec) -> np.ndarra
     reasons[named] = specific[named]
     # a stale or thinly traded quote: most estimation-window returns exactly 0, so the variance (and every
     # test statistic scaled by it) describes the quote, not the security
+    # Work in proportion to what it finds: only a security with more zero returns than STALE_SHARE of the
+    # minimum window can hold such a window (a shorter window is dropped below for its length anyway), so only
+    # its firm-events' windows are gathered.
     lo, hi = spec.estimation_window
-    window = gather(raw, fit.day0, np.arange(lo, hi + 1), fit.firm)
-    observed = np.isfinite(window).sum(axis=1)
-    zeros = (window == 0).sum(axis=1)
-    for row in np.flatnonzero((observed > 0) & (zeros > STALE_SHARE * observed)).tolist():
-        reasons[row] = (
-            f"stale or thin trading: {zeros[row]} of {observed[row]} estimation-window returns are exactly 0 "
-            f"(more than {STALE_SHARE:.0%})"
-        )
+    candidates = np.flatnonzero((raw == 0).sum(axis=0) > STALE_SHARE * min_obs)
+    rows = np.flatnonzero(np.isin(fit.firm, candidates)) if len(candidates) else np.zeros(0, dtype=np.intp)
+    if len(rows):
+        window = gather(raw, fit.day0[rows], np.arange(lo, hi + 1), fit.firm[rows])
+        observed = np.isfinite(window).sum(axis=1)
+        zeros = (window == 0).sum(axis=1)
+        for k in np.flatnonzero((observed > 0) & (zeros > STALE_SHARE * observed)).tolist():
+            reasons[rows[k]] = (
+                f"stale or thin trading: {zeros[k]} of {observed[k]} estimation-window returns are exactly 0 "
+                f"(more than {STALE_SHARE:.0%})"
+            )
     for row in np.flatnonzero(fit.n_obs < min_obs).tolist():  # only the firm-events with too short a window
         reasons[row] = f"{fit.n_obs[row]} estimation-window returns, fewer than the minimum {min_obs}{span_note(row)}"
     names = np.array(frames.z_names, dtype=object)

@@ -377,14 +377,13 @@ def warn_market_shocks(
     standard deviations) in the returns of a firm-event's first benchmark, over all the returns loaded.
     Benchmarks that are not return columns (factors) are skipped.
     """
-    first = firm_events["benchmarks"].astype(str).str.split(", ").str[0].to_numpy()
-    positions = np.clip(fit.day0[:, None] + fit.event_days[None, :], 0, len(sessions) - 1)
+    found: list[str] = []
+    event_ids = firm_events["event_id"].to_numpy()
+    first: np.ndarray | None = None  # each firm-event's first benchmark, read only when some benchmark has a shock
     session_days = sessions.normalize()
     session_days = session_days.tz_localize(None) if session_days.tz is not None else session_days
-    window_days = session_days.to_numpy().astype("datetime64[ns]")[positions]
-    found = []
-    event_ids = firm_events["event_id"].to_numpy()
-    for bench in dict.fromkeys(first):
+    benchmarks = dict.fromkeys(b.split(", ")[0] for b in pd.unique(firm_events["benchmarks"].astype(str)))
+    for bench in benchmarks:
         if bench not in returns.columns:
             continue
         series = returns[bench]
@@ -393,13 +392,21 @@ def warn_market_shocks(
             continue
         shock_days = shocks.normalize()
         shock_days = shock_days.tz_localize(None) if shock_days.tz is not None else shock_days
-        moves = dict(zip(shock_days.to_numpy(), series.loc[shocks].to_numpy()))
+        moves = dict(zip(shock_days, series.loc[shocks].to_numpy()))
+        at = np.flatnonzero(session_days.isin(shock_days))  # the shocks' positions among the study's sessions
+        if not len(at):
+            continue
+        if first is None:
+            first = firm_events["benchmarks"].astype(str).str.split(", ").str[0].to_numpy()
         rows = np.flatnonzero(first == bench)
-        days = window_days[rows]
-        for day in sorted(set(days[np.isin(days, shock_days.to_numpy())].tolist())):
-            events = list(dict.fromkeys(event_ids[rows[(days == np.datetime64(day, "ns")).any(axis=1)]]))
+        # positions (integers) of each firm-event's event window; only the shocks inside one are named
+        positions = fit.day0[rows, None] + fit.event_days[None, :]
+        hit = np.isin(positions, at)
+        for day in sorted(set(session_days[np.unique(positions[hit])])):  # a day may be several exchanges' sessions
+            on_day = np.isin(positions, np.flatnonzero(session_days == day))
+            events = list(dict.fromkeys(event_ids[rows[on_day.any(axis=1)]]))
             found.append(
-                f"{pd.Timestamp(day):%Y-%m-%d} ({bench} {moves[np.datetime64(day, 'ns')]:+.1%}) in the event "
+                f"{day:%Y-%m-%d} ({bench} {moves[day]:+.1%}) in the event "
                 f"window of {', '.join(map(str, events[:5]))}{', ...' if len(events) > 5 else ''}"
             )
     if found:
