@@ -268,11 +268,13 @@ def fit_one(y: np.ndarray, x: np.ndarray, horizon: int, kwargs: dict, seed: int 
     method: Literal["simulation", "analytic"] = (
         "simulation" if kwargs["vol"] == "EGARCH" and horizon > 1 else "analytic"
     )
-    extra: dict[str, Any] = (
-        {"simulations": EGARCH_SIMULATIONS, "random_state": np.random.RandomState(seed)}
-        if method == "simulation"
-        else {}
-    )
+    extra: dict[str, Any] = {}
+    if method == "simulation":
+        # arch draws the simulated shocks from the error distribution's own generator (its ``random_state``
+        # argument is read by the bootstrap only): a distribution seeded per firm-event makes the forecast, and
+        # so the CAR's standard error, the same on every run
+        res.model.distribution = type(res.model.distribution)(seed=np.random.default_rng(seed))
+        extra = {"simulations": EGARCH_SIMULATIONS}
     try:
         fc = res.forecast(horizon=horizon, reindex=False, x=np.zeros((1, 1, horizon)), method=method, **extra)
     except Exception as exc:

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.data import default_source
+from eventstudy.estimation.base import NormalReturnModel
 from eventstudy.estimation.loading import given_returns, required_span
 from eventstudy.estimation.provenance import describe_source
 from eventstudy.estimation.spec import FitSpec
@@ -58,6 +59,7 @@ __all__ = [
     "parkinson_variance",
     "volatility_tests",
     "range_variances",
+    "check_outcome",
 ]
 
 OUTCOMES = ("returns", "volume", "volatility")
@@ -361,6 +363,31 @@ def volatility_tests(table: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------------
 # the study's hooks: loading volumes, fitting a volatility study
 # --------------------------------------------------------------------------------------------------------
+
+
+def check_outcome(model: NormalReturnModel, outcome: str) -> None:
+    """Refuse, before any data is read, a model whose declared needs do not fit the ``outcome``.
+
+    Every model studies returns, and so abnormal volatility (a returns study).  Log volume is regressed on the
+    benchmarks' log volumes (market, multi-index, Dimson, Scholes-Williams, GARCH errors), or on nothing
+    (constant mean, market-adjusted); a model that reads factor returns or the risk-free rate
+    (:attr:`DataNeeds.factors <eventstudy.estimation.base.DataNeeds>`, ``risk_free``: CAPM, Fama-French,
+    Carhart) would subtract a return from a log volume, so the combination is refused.
+
+    Raises
+    ------
+    ValueError
+        Naming the model and the outcome, and the models that study volume.
+    """
+    needs = model.needs()
+    if outcome != "volume" or (needs.factors is None and not needs.risk_free):
+        return
+    read = f"the {needs.factors!r} factor returns" if needs.factors is not None else "the risk-free rate"
+    raise ValueError(
+        f"model={model.name!r} with outcome='volume' is not supported: the {model.label} reads {read}, which "
+        "cannot explain log volume. Use a model that regresses on the benchmark's log volume (model='market') "
+        "or model='constant-mean' (mean-adjusted log volume)."
+    )
 
 
 def load_volumes(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -13,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.estimation.contamination import Hits, with_hits
-from eventstudy.estimation.models import NormalReturnModel, StackedFit, get_model
+from eventstudy.estimation.models import REGISTRY, NormalReturnModel, StackedFit
+from eventstudy.estimation.models import from_state as model_from_state
 from eventstudy.estimation.outcomes import abnormal_volatility, volatility_tests
 from eventstudy.estimation.panel import gather
 from eventstudy.estimation.quality import comparison_labels
@@ -1248,21 +1248,22 @@ _STATA_SE = {"ar": "standard error of the abnormal return", "car": "standard err
 
 
 def _model_state(model: NormalReturnModel) -> dict[str, Any]:
-    try:
-        registered = get_model(model.name)
-    except ValueError:
-        registered = None
-    if type(registered) is not type(model):
+    """The model's own declared state (:meth:`NormalReturnModel.state()
+    <eventstudy.estimation.base.NormalReturnModel.state>`), for a model of the registry only: ``es.load`` finds
+    its class there by name."""
+    if REGISTRY.get(model.name) is not type(model):
         raise ValueError(
             f"The model {type(model).__name__} ({model.name!r}) is not one of eventstudy's registered models, so "
             "es.load could not rebuild it; export the tables instead (res.to_csv, res.to_r, res.to_stata)."
         )
-    return {"name": model.name, "fields": {f.name: getattr(model, f.name) for f in dataclasses.fields(model)}}
+    return model.state()
 
 
 def _model_from_state(spec: Mapping[str, Any]) -> NormalReturnModel:
+    """The model a saved state describes, rebuilt by its registered class's
+    :meth:`~eventstudy.estimation.base.NormalReturnModel.from_state`."""
     try:
-        return dataclasses.replace(get_model(spec["name"]), **spec["fields"])
+        return model_from_state(spec)
     except (ValueError, TypeError, KeyError) as exc:
         raise SavedResultsError(f"the saved model {spec!r} cannot be rebuilt by this eventstudy ({exc})") from exc
 

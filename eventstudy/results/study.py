@@ -31,7 +31,7 @@ from eventstudy.estimation.firmevents import event_clusters, place
 from eventstudy.estimation.firmevents import firm_events as make_firm_events
 from eventstudy.estimation.loading import load_returns, required_span
 from eventstudy.estimation.models import NormalReturnModel, get_model
-from eventstudy.estimation.outcomes import OUTCOMES, load_volumes, range_variances, volume_reason
+from eventstudy.estimation.outcomes import OUTCOMES, check_outcome, load_volumes, range_variances, volume_reason
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.estimation.provenance import provenance as data_provenance
 from eventstudy.estimation.spec import FitSpec
@@ -298,6 +298,7 @@ class EventStudy:
         outcome = check_choice("outcome", self.outcome, OUTCOMES)
         estimation_window, event_window = check_windows(self.estimation_window, self.event_window)
         model = get_model(self.model)
+        check_outcome(model, outcome)
         markets = MarketSpec(self.market)
         calendars = CalendarSpec(self.calendar, unknown_session=self.unknown_session)
         probe = markets.single if markets.single is not None else next(iter(markets.mapping.values()))

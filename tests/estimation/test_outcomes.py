@@ -185,3 +185,23 @@ def test_a_series_that_switches_from_shares_to_lots_is_named(frames, events):
         es.EventStudy(events, returns=spliced, market="SPY", outcome="volume").fit()
     clean = es.log_volume(volume)
     assert not any("median volume changes" in n for n in clean.attrs["eventstudy_notes"])
+
+
+class _Untouchable:
+    """A price source that fails the test when read: a refusal must come before any data is loaded."""
+
+    def get_prices(self, *args, **kwargs):
+        raise AssertionError("the source was read before the combination was refused")
+
+
+@pytest.mark.parametrize("model", ["capm", "ff3", "ff5", "carhart"])
+def test_volume_with_a_model_of_factor_returns_is_refused_before_loading(events, model):
+    with pytest.raises(ValueError, match=f"model='{model}' with outcome='volume' is not supported"):
+        es.EventStudy(events, source=_Untouchable(), market="SPY", model=model, outcome="volume").fit()
+
+
+@pytest.mark.parametrize("model", ["capm", "ff3"])
+def test_the_same_models_study_returns_and_volatility(events, model):
+    for outcome in ("returns", "volatility"):
+        with pytest.raises(AssertionError, match="source was read"):  # validation passed: loading began
+            es.EventStudy(events, source=_Untouchable(), market="SPY", model=model, outcome=outcome).fit()

@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 import eventstudy as es
+from eventstudy.estimation.models import model_names
 
 WINDOWS = [(0, 0), (-1, 1), (0, 1), (-5, 5)]
 
@@ -117,6 +118,36 @@ def test_a_model_outside_the_registry_is_refused_before_anything_is_written(res,
     with pytest.raises(ValueError, match="not one of eventstudy's registered models"):
         mine.save(tmp_path / "mine")
     assert not (tmp_path / "mine").exists()
+
+
+@pytest.mark.parametrize("name", model_names(variants=True))
+def test_every_registered_model_is_saved_by_its_declared_state(name):
+    """The saved model is the model's own ``state()`` (JSON as written), rebuilt by its class's ``from_state``."""
+    from eventstudy.results.results import _model_from_state, _model_state
+
+    model = es.get_model(name)
+    state = _model_state(model)
+    assert state == model.state() == json.loads(json.dumps(state))
+    rebuilt = _model_from_state(state)
+    assert type(rebuilt) is type(model) and rebuilt == model
+
+
+def test_a_saved_model_with_a_field_its_class_does_not_know_is_refused():
+    from eventstudy.results.results import _model_from_state
+
+    with pytest.raises(es.SavedResultsError, match=r"fields \['window'\] that Dimson does not know"):
+        _model_from_state({"name": "dimson", "fields": {"lags": 2, "window": 3}})
+    with pytest.raises(es.SavedResultsError, match="'garch-x' is not one of"):
+        _model_from_state({"name": "garch-x", "fields": {}})
+
+
+def test_a_subclass_under_a_registered_name_is_refused(res, tmp_path):
+    class Lookalike(es.MarketModel):  # inherits the name "market": es.load would rebuild a plain MarketModel
+        pass
+
+    with pytest.raises(ValueError, match=r"Lookalike \('market'\) is not one of eventstudy's registered models"):
+        res._with(model=Lookalike()).save(tmp_path / "lookalike")
+    assert not (tmp_path / "lookalike").exists()
 
 
 # --------------------------------------------------------------------------------------------------------
