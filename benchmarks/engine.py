@@ -149,8 +149,8 @@ def run_floor(y, x, day0, firm, min_obs: int = 125):
         \hat\sigma^2 = (S_{yy} - \hat\beta S_{xy}) / (T - 2)
 
     with sums :math:`S` centred over the :math:`T` usable estimation days.  The event-window ARs are
-    :math:`y_t - \hat\alpha - \hat\beta x_t`, the CAR their sum (NaN where a return in the window is missing), and MacKinlay's (1997, eq. 15 with the
-    market model's X*) variance
+    :math:`y_t - \hat\alpha - \hat\beta x_t`, the CAR their sum (NaN where a return in the window is
+    missing), and MacKinlay's (1997, eqs. 7, 8, 13, with the market model's X*) variance
 
     .. math::
 
@@ -160,7 +160,8 @@ def run_floor(y, x, day0, firm, min_obs: int = 125):
     A firm-event with fewer than ``min_obs`` usable estimation days or a missing day-0 return gets NaN (the
     package drops it).  Returns (car, se, ar) with ar of shape (N, L).
 
-    MacKinlay, A. C. (1997). Event studies in economics and finance. *Journal of Economic Literature* 35(1).
+    MacKinlay, A. C. (1997). Event studies in economics and finance. *Journal of Economic Literature*, 35(1),
+    13-39.
     """
     t, s = y.shape
     ok = np.isfinite(y) & np.isfinite(x)[:, None]
@@ -394,11 +395,13 @@ def main_run(args) -> dict:
     return summary
 
 
-def profile_fit_car(returns, events, threshold: float = 0.005) -> list[tuple[str, float, float, int]]:
-    """cProfile of one fit + car() (after the warm-up): the package's functions taking more than ``threshold``.
+def profile_fit_car(returns, events, threshold: float = 0.005, depth: int = 4) -> list[tuple[int, str, float]]:
+    """cProfile of one fit + car() (after the warm-up): the call tree down to ``depth``, steps over ``threshold``.
 
-    Returns (function, cumulative s, own s, calls), heaviest first.  cProfile adds its own overhead to every
-    Python call, so the times are inflated against an untraced run; read them as shares.
+    Each line is a callee's cumulative time under its caller (so siblings add up to at most their parent), the
+    package's functions as ``module.function:line``, others by file and name.  Returns (level, step, seconds).
+    cProfile adds its own overhead to every Python call, so the times are inflated against an untraced run;
+    read them as shares.
     """
     import cProfile
     import pstats
@@ -409,20 +412,40 @@ def profile_fit_car(returns, events, threshold: float = 0.005) -> list[tuple[str
     run_fit_car(returns, events)
     profiler.disable()
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    rows = []
+    children: dict[tuple, list[tuple[float, tuple]]] = {}
+    for callee, (*_, callers) in stats.items():
+        for caller, timing in callers.items():
+            children.setdefault(caller, []).append((timing[3], callee))
     package = os.sep + "eventstudy" + os.sep
-    for (filename, line, name), (_, calls, own, cumulative, _) in stats.items():
-        if package in filename and cumulative > threshold:
-            where = filename.split(package, 1)[1].removesuffix(".py").replace(os.sep, ".")
-            rows.append((f"{where}.{name}:{line}", cumulative, own, calls))
-    rows.sort(key=lambda row: -row[1])
-    total = sum(entry[2] for entry in stats.values())
-    print(
-        f"\nprofile of one fit + car() (cProfile, total {total:.3f} s traced); package steps over {threshold * 1e3:g} ms:"
-    )
-    print(f"  {'cumulative':>10} {'own':>8} {'calls':>6}  function")
-    for where, cumulative, own, calls in rows:
-        print(f"  {cumulative * 1e3:8.1f} ms {own * 1e3:5.1f} ms {calls:6d}  {where}")
+
+    def label(key: tuple) -> str:
+        filename, line, name = key
+        if package in filename:
+            return f"{filename.split(package, 1)[1].removesuffix('.py').replace(os.sep, '.')}.{name}:{line}"
+        if filename == "~":
+            return name
+        parts = filename.split(os.sep)
+        return f"{os.sep.join(parts[-2:])}:{name}"
+
+    root = next(key for key in stats if key[2] == "run_fit_car")
+    rows: list[tuple[int, str, float]] = []
+
+    def walk(key: tuple, level: int) -> None:
+        shown = 0.0
+        for seconds, callee in sorted(children.get(key, []), key=lambda item: -item[0]):
+            if seconds > threshold:
+                rows.append((level, label(callee), seconds))
+                shown += seconds
+                if level < depth:
+                    walk(callee, level + 1)
+        rest = stats[key][3] - shown
+        if shown and rest > threshold:  # what the listed steps leave out: smaller steps and own time
+            rows.append((level, "(the rest: steps under the threshold and own time)", rest))
+
+    walk(root, 0)
+    print(f"\nprofile of one fit + car() (cProfile, {stats[root][3]:.3f} s traced): steps over {threshold * 1e3:g} ms")
+    for level, step, seconds in rows:
+        print(f"  {seconds * 1e3:7.1f} ms  {'  ' * level}{step}")
     return rows
 
 
