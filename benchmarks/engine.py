@@ -301,6 +301,7 @@ def main_run(args) -> dict:
     z = returns[["MKT"]].to_numpy()
     core_best, core_med, _ = best_of(args.repeat, run_core, y, z, day0, firm)
     x = returns["MKT"].to_numpy()
+    run_floor(y, x, day0[:200], firm[:200])  # warm-up too: the first panel-sized allocation pays page faults
     floor_best, floor_med, (floor_car, floor_se, _) = best_of(args.repeat, run_floor, y, x, day0, firm)
 
     # the floor and the package agree on every firm-event: the same CARs and SEs, NaN for the same ones
