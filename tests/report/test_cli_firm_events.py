@@ -177,3 +177,28 @@ def test_a_ticker_listed_after_every_event_is_dropped_and_the_report_written(tmp
     warned = text.split("## Warnings raised during the run", 1)[1]
     assert "No prices in the span the study needs for ARM (no rows between 2021-10-08 and 2023-03-08" in warned
     assert json.loads((out / "results.json").read_text())["studies"]["vs SPY"]["firm_events"]  # NVDA's
+
+
+@pytest.mark.slow
+def test_both_candidate_day0s_of_firm_events_list_only_the_files_firm_events(tmp_path, prices_dir):
+    """Two events of unknown release session, each for one firm: the table of both candidate day 0s holds
+    each event's own firm, at the hand market model's AR of each candidate day 0 (no row 'dropped' for the
+    other focus stock, which was never one of the event's firms)."""
+    events = tmp_path / "unknown.csv"
+    events.write_text("id,date,session,ticker\nu-nvda,2025-04-08,unknown,NVDA\nu-amd,2025-04-14,unknown,AMD\n")
+    out = tmp_path / "out"
+    code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "AMD,NVDA", "--prices-dir",
+                 str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
+    assert code == 0
+    text = (out / "report.md").read_text()
+    bracket = text.split("Both candidate day 0s of an event whose release session is unknown", 1)[1]
+    lines = [line for line in bracket.split("\n\n", 2)[1].splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = [dict(zip(header, (c.strip() for c in line.strip("|").split("|")))) for line in lines[2:]]
+    assert sorted((r["event_id"], r["ticker"]) for r in rows) == [("u-amd", "AMD"), ("u-nvda", "NVDA")]
+    for row, (first, second) in zip(
+        sorted(rows, key=lambda r: r["event_id"]), [("2025-04-14", "2025-04-15"), ("2025-04-08", "2025-04-09")]
+    ):
+        for day0 in (first, second):
+            want = _hand_day0_ar(prices_dir, row["ticker"], day0)
+            assert row[f"AR {day0}"] == f"{want:+.2%}", (row["event_id"], day0)
