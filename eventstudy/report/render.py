@@ -303,6 +303,10 @@ def _bracket_table(report: Report, focus: list[str]) -> pd.DataFrame:
     ):
         for ticker in focus:
             for run, other in zip(report.runs, report.alternates):
+                studied = {*zip(run.results.firm_events["event_id"], run.results.firm_events["ticker"])}
+                studied |= {*zip(run.results.dropped["event_id"], run.results.dropped["ticker"])}
+                if (event_id, ticker) not in studied:  # a firm-event design: not one of this event's firms
+                    continue
                 a, b = run.car_of((0, 0), event_id, ticker), other.car_of((0, 0), event_id, ticker)
                 both = run.results.car((0, 1))
                 c = both[(both["event_id"] == event_id) & (both["ticker"] == ticker)]
