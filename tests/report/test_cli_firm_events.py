@@ -202,3 +202,25 @@ def test_both_candidate_day0s_of_firm_events_list_only_the_files_firm_events(tmp
         for day0 in (first, second):
             want = _hand_day0_ar(prices_dir, row["ticker"], day0)
             assert row[f"AR {day0}"] == f"{want:+.2%}", (row["event_id"], day0)
+
+
+@pytest.mark.slow
+def test_an_unknown_session_on_a_weekend_has_one_day0_shown_once(tmp_path, prices_dir):
+    """Released on Saturday 2025-04-12 at an unknown time: before or after a close, the first session that can
+    react is Monday 2025-04-14 either way, so the report shows that day 0 once (one focus-table row per stock,
+    at the hand market model's AR), not two identical 'candidates'."""
+    events = tmp_path / "weekend.csv"
+    events.write_text("id,date,session,ticker\nsat,2025-04-12,unknown,NVDA\nsat,2025-04-12,unknown,AMD\n")
+    out = tmp_path / "out"
+    code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "AMD,NVDA", "--prices-dir",
+                 str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
+    assert code == 0
+    text = (out / "report.md").read_text()
+    assert "or 2025-04-14 with --unknown-session post" not in text
+    assert "Both candidate day 0s" not in text and "With day 0" not in text
+    rows = [line for line in text.splitlines() if line.startswith("| sat ")]
+    day0_rows = [[c.strip() for c in line.strip("|").split("|")] for line in rows if "| vs SPY " in line]
+    for ticker in ("AMD", "NVDA"):
+        mine = [cells for cells in day0_rows if cells[2] == ticker and cells[1] == "2025-04-14"]
+        assert len(mine) == 1, (ticker, mine)
+        assert mine[0][5] == f"{_hand_day0_ar(prices_dir, ticker, '2025-04-14'):+.2%}"
