@@ -224,3 +224,22 @@ def test_an_unknown_session_on_a_weekend_has_one_day0_shown_once(tmp_path, price
         mine = [cells for cells in day0_rows if cells[2] == ticker and cells[1] == "2025-04-14"]
         assert len(mine) == 1, (ticker, mine)
         assert mine[0][5] == f"{_hand_day0_ar(prices_dir, ticker, '2025-04-14'):+.2%}"
+
+
+@pytest.mark.slow
+def test_two_unknown_session_events_get_a_table_of_their_own_day0s_each(tmp_path, prices_dir):
+    """Each event's candidate day 0s name its columns; two such events in one table left cells 'nan'."""
+    events = tmp_path / "unknown.csv"
+    events.write_text("id,date,session,ticker\nu-nvda,2025-04-08,unknown,NVDA\nu-amd,2025-04-14,unknown,AMD\n")
+    out = tmp_path / "out"
+    code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "AMD,NVDA", "--prices-dir",
+                 str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
+    assert code == 0
+    text = (out / "report.md").read_text()
+    bracket = text.split("Both candidate day 0s of an event whose release session is unknown", 1)[1]
+    bracket = bracket.split("![", 1)[0]
+    headers = [line for line in bracket.splitlines() if line.startswith("| event_id")]
+    assert len(headers) == 2
+    assert "AR 2025-04-08" in headers[0] and "AR 2025-04-09" in headers[0] and "2025-04-14" not in headers[0]
+    assert "AR 2025-04-14" in headers[1] and "AR 2025-04-15" in headers[1] and "2025-04-08" not in headers[1]
+    assert "nan" not in bracket
