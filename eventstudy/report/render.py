@@ -249,9 +249,9 @@ def _headline(report: Report) -> list[str]:
             "",
             "Both candidate day 0s of an event whose release session is unknown, and the (0,+1) window from the "
             "first, which covers both:",
-            "",
-            md_table(bracket),
         ]
+        for _, one in bracket.groupby("event_id", sort=False):  # each event's own day 0s name its columns
+            lines += ["", md_table(one.dropna(axis=1, how="all"))]
     if "prices" in report.figures:
         lines += ["", f"![Prices around the events]({report.figures['prices']})"]
     pooled = _pooled_day0(report)

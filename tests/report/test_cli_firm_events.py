@@ -192,9 +192,13 @@ def test_both_candidate_day0s_of_firm_events_list_only_the_files_firm_events(tmp
     assert code == 0
     text = (out / "report.md").read_text()
     bracket = text.split("Both candidate day 0s of an event whose release session is unknown", 1)[1]
-    lines = [line for line in bracket.split("\n\n", 2)[1].splitlines() if line.startswith("|")]
-    header = [c.strip() for c in lines[0].strip("|").split("|")]
-    rows = [dict(zip(header, (c.strip() for c in line.strip("|").split("|")))) for line in lines[2:]]
+    rows, header = [], []
+    for line in bracket.split("![", 1)[0].splitlines():  # one table per event, each under its own header
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| event_id"):
+            header = cells
+        elif line.startswith("|") and not line.startswith("|:"):
+            rows.append(dict(zip(header, cells)))
     assert sorted((r["event_id"], r["ticker"]) for r in rows) == [("u-amd", "AMD"), ("u-nvda", "NVDA")]
     for row, (first, second) in zip(
         sorted(rows, key=lambda r: r["event_id"]), [("2025-04-14", "2025-04-15"), ("2025-04-08", "2025-04-09")]
