@@ -247,3 +247,21 @@ def test_two_unknown_session_events_get_a_table_of_their_own_day0s_each(tmp_path
     assert "AR 2025-04-08" in headers[0] and "AR 2025-04-09" in headers[0] and "2025-04-14" not in headers[0]
     assert "AR 2025-04-14" in headers[1] and "AR 2025-04-15" in headers[1] and "2025-04-08" not in headers[1]
     assert "nan" not in bracket
+
+
+@pytest.mark.slow
+def test_the_car_figure_of_an_event_without_a_focus_stock_has_no_empty_panel(tmp_path, prices_dir):
+    """AMD's own event has no focus stock (NVDA): its CAR figure is the average panel alone, half the width of
+    the figure of NVDA's event (focus panel + average), not an empty focus panel beside it."""
+    import matplotlib.image
+
+    events = tmp_path / "firms.csv"
+    events.write_text("id,date,session,ticker\nnv,2025-04-16,pre,NVDA\nam,2025-04-16,pre,AMD\n")
+    out = tmp_path / "out"
+    code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "NVDA", "--prices-dir",
+                 str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
+    assert code == 0
+    with_focus = matplotlib.image.imread(out / "figures" / "car_nv.png")
+    without = matplotlib.image.imread(out / "figures" / "car_am.png")
+    assert without.shape[0] == with_focus.shape[0]
+    assert without.shape[1] < 0.7 * with_focus.shape[1]
