@@ -104,7 +104,11 @@ def write_figures(report: Report, out: Path) -> None:
             plot_car(sub, kind="average", ax=right, title=f"Average of {sub.n} stocks {label}{at}")
         fig.suptitle(
             f"Cumulative abnormal returns around {event_id}"
-            + (" at both candidate day 0s (release session unknown)" if len(readings) > 1 else "")
+            + (
+                (" " if panels == 2 else "\n") + "at both candidate day 0s (release session unknown)"
+                if len(readings) > 1
+                else ""
+            )
         )
         save(fig, f"car_{slug(event_id)}")
 
