@@ -86,18 +86,29 @@ def write_figures(report: Report, out: Path) -> None:
         readings = [(primary, day0)]
         if event_id in other_day0 and report.alternates:
             readings.append((report.alternates[0].results, other_day0[event_id]))
-        fig = Figure(layout="constrained", figsize=(12, 4.5 * len(readings)))
-        axes = fig.subplots(len(readings), 2, squeeze=False)
-        for (left, right), (results, when) in zip(axes, readings):
+        # firm-events: each event its own firms; the focus panel only where a focus stock is one of them
+        firms = {t for results, _ in readings for t in results.select(event_ids=[event_id]).firm_events["ticker"]}
+        panels = 2 if firms & set(focus) else 1
+        fig = Figure(layout="constrained", figsize=(12 if panels == 2 else 6, 4.5 * len(readings)))
+        axes = fig.subplots(len(readings), panels, squeeze=False)
+        for row, (results, when) in zip(axes, readings):
+            left, right = row[0] if panels == 2 else None, row[-1]
             sub = results.select(event_ids=[event_id])
             at = f", day 0 {when:%Y-%m-%d}" if len(readings) > 1 else ""
-            mine = [t for t in focus if t in set(sub.firm_events["ticker"])]  # firm-events: each event its own firms
-            if mine:
+            mine = [t for t in focus if t in set(sub.firm_events["ticker"])]
+            if mine and left is not None:
                 plot_car(sub.select(tickers=mine), kind="firm", ax=left, title=f"{', '.join(mine)} {label}{at}")
+            elif left is not None:  # a focus stock estimated at the other candidate day 0 only
+                left.set_axis_off()
+                left.text(0.5, 0.5, f"no focus stock estimated{at.replace(',', ' at', 1)}", ha="center", va="center")
             plot_car(sub, kind="average", ax=right, title=f"Average of {sub.n} stocks {label}{at}")
         fig.suptitle(
             f"Cumulative abnormal returns around {event_id}"
-            + (" at both candidate day 0s (release session unknown)" if len(readings) > 1 else "")
+            + (
+                (" " if panels == 2 else "\n") + "at both candidate day 0s (release session unknown)"
+                if len(readings) > 1
+                else ""
+            )
         )
         save(fig, f"car_{slug(event_id)}")
 

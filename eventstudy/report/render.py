@@ -249,9 +249,9 @@ def _headline(report: Report) -> list[str]:
             "",
             "Both candidate day 0s of an event whose release session is unknown, and the (0,+1) window from the "
             "first, which covers both:",
-            "",
-            md_table(bracket),
         ]
+        for _, one in bracket.groupby("event_id", sort=False):  # each event's own day 0s name its columns
+            lines += ["", md_table(one.dropna(axis=1, how="all"))]
     if "prices" in report.figures:
         lines += ["", f"![Prices around the events]({report.figures['prices']})"]
     pooled = _pooled_day0(report)
@@ -303,6 +303,10 @@ def _bracket_table(report: Report, focus: list[str]) -> pd.DataFrame:
     ):
         for ticker in focus:
             for run, other in zip(report.runs, report.alternates):
+                studied = {*zip(run.results.firm_events["event_id"], run.results.firm_events["ticker"])}
+                studied |= {*zip(run.results.dropped["event_id"], run.results.dropped["ticker"])}
+                if (event_id, ticker) not in studied:  # a firm-event design: not one of this event's firms
+                    continue
                 a, b = run.car_of((0, 0), event_id, ticker), other.car_of((0, 0), event_id, ticker)
                 both = run.results.car((0, 1))
                 c = both[(both["event_id"] == event_id) & (both["ticker"] == ticker)]

@@ -188,16 +188,24 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
         else:
             alternate = alt_pairs
         rule = "the first session on or after" if config.unknown_session == "pre" else "the session after"
+        # released on a day without a session (a weekend, a holiday): the same first session either way
+        differs = [e.day0 != a for e, a in zip(unknown.itertuples(), alternate["day0"])]
         warnings.warn(
             "Release session unknown for "
             + ", ".join(
                 f"{e.id} (day 0 {e.day0:%Y-%m-%d}, or {a:%Y-%m-%d} with --unknown-session {other})"
-                for e, a in zip(unknown.itertuples(), alternate["day0"])
+                if two
+                else f"{e.id} (day 0 {e.day0:%Y-%m-%d} with either --unknown-session)"
+                for e, a, two in zip(unknown.itertuples(), alternate["day0"], differs)
             )
-            + f": day 0 is {rule} the date; the report shows both candidate day 0s.",
+            + f": day 0 is {rule} the date"
+            + ("; the report shows both candidate day 0s." if any(differs) else "."),
             SessionAssumptionWarning,
             stacklevel=2,
         )
+        two_day0s = set(alternate["id"][differs])
+        alternate = alternate[alternate["id"].isin(two_day0s)].reset_index(drop=True)
+        alt_pairs = alt_pairs[alt_pairs["id"].isin(two_day0s)]
     bar.update()
 
     bar.set_postfix_str("prices")

@@ -177,3 +177,91 @@ def test_a_ticker_listed_after_every_event_is_dropped_and_the_report_written(tmp
     warned = text.split("## Warnings raised during the run", 1)[1]
     assert "No prices in the span the study needs for ARM (no rows between 2021-10-08 and 2023-03-08" in warned
     assert json.loads((out / "results.json").read_text())["studies"]["vs SPY"]["firm_events"]  # NVDA's
+
+
+@pytest.mark.slow
+def test_both_candidate_day0s_of_firm_events_list_only_the_files_firm_events(tmp_path, prices_dir):
+    """Two events of unknown release session, each for one firm: the table of both candidate day 0s holds
+    each event's own firm, at the hand market model's AR of each candidate day 0 (no row 'dropped' for the
+    other focus stock, which was never one of the event's firms)."""
+    events = tmp_path / "unknown.csv"
+    events.write_text("id,date,session,ticker\nu-nvda,2025-04-08,unknown,NVDA\nu-amd,2025-04-14,unknown,AMD\n")
+    out = tmp_path / "out"
+    code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "AMD,NVDA", "--prices-dir",
+                 str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
+    assert code == 0
+    text = (out / "report.md").read_text()
+    bracket = text.split("Both candidate day 0s of an event whose release session is unknown", 1)[1]
+    rows, header = [], []
+    for line in bracket.split("![", 1)[0].splitlines():  # one table per event, each under its own header
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| event_id"):
+            header = cells
+        elif line.startswith("|") and not line.startswith("|:"):
+            rows.append(dict(zip(header, cells)))
+    assert sorted((r["event_id"], r["ticker"]) for r in rows) == [("u-amd", "AMD"), ("u-nvda", "NVDA")]
+    for row, (first, second) in zip(
+        sorted(rows, key=lambda r: r["event_id"]), [("2025-04-14", "2025-04-15"), ("2025-04-08", "2025-04-09")]
+    ):
+        for day0 in (first, second):
+            want = _hand_day0_ar(prices_dir, row["ticker"], day0)
+            assert row[f"AR {day0}"] == f"{want:+.2%}", (row["event_id"], day0)
+
+
+@pytest.mark.slow
+def test_an_unknown_session_on_a_weekend_has_one_day0_shown_once(tmp_path, prices_dir):
+    """Released on Saturday 2025-04-12 at an unknown time: before or after a close, the first session that can
+    react is Monday 2025-04-14 either way, so the report shows that day 0 once (one focus-table row per stock,
+    at the hand market model's AR), not two identical 'candidates'."""
+    events = tmp_path / "weekend.csv"
+    events.write_text("id,date,session,ticker\nsat,2025-04-12,unknown,NVDA\nsat,2025-04-12,unknown,AMD\n")
+    out = tmp_path / "out"
+    code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "AMD,NVDA", "--prices-dir",
+                 str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
+    assert code == 0
+    text = (out / "report.md").read_text()
+    assert "or 2025-04-14 with --unknown-session post" not in text
+    assert "Both candidate day 0s" not in text and "With day 0" not in text
+    rows = [line for line in text.splitlines() if line.startswith("| sat ")]
+    day0_rows = [[c.strip() for c in line.strip("|").split("|")] for line in rows if "| vs SPY " in line]
+    for ticker in ("AMD", "NVDA"):
+        mine = [cells for cells in day0_rows if cells[2] == ticker and cells[1] == "2025-04-14"]
+        assert len(mine) == 1, (ticker, mine)
+        assert mine[0][5] == f"{_hand_day0_ar(prices_dir, ticker, '2025-04-14'):+.2%}"
+
+
+@pytest.mark.slow
+def test_two_unknown_session_events_get_a_table_of_their_own_day0s_each(tmp_path, prices_dir):
+    """Each event's candidate day 0s name its columns; two such events in one table left cells 'nan'."""
+    events = tmp_path / "unknown.csv"
+    events.write_text("id,date,session,ticker\nu-nvda,2025-04-08,unknown,NVDA\nu-amd,2025-04-14,unknown,AMD\n")
+    out = tmp_path / "out"
+    code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "AMD,NVDA", "--prices-dir",
+                 str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
+    assert code == 0
+    text = (out / "report.md").read_text()
+    bracket = text.split("Both candidate day 0s of an event whose release session is unknown", 1)[1]
+    bracket = bracket.split("![", 1)[0]
+    headers = [line for line in bracket.splitlines() if line.startswith("| event_id")]
+    assert len(headers) == 2
+    assert "AR 2025-04-08" in headers[0] and "AR 2025-04-09" in headers[0] and "2025-04-14" not in headers[0]
+    assert "AR 2025-04-14" in headers[1] and "AR 2025-04-15" in headers[1] and "2025-04-08" not in headers[1]
+    assert "nan" not in bracket
+
+
+@pytest.mark.slow
+def test_the_car_figure_of_an_event_without_a_focus_stock_has_no_empty_panel(tmp_path, prices_dir):
+    """AMD's own event has no focus stock (NVDA): its CAR figure is the average panel alone, half the width of
+    the figure of NVDA's event (focus panel + average), not an empty focus panel beside it."""
+    import matplotlib.image
+
+    events = tmp_path / "firms.csv"
+    events.write_text("id,date,session,ticker\nnv,2025-04-16,pre,NVDA\nam,2025-04-16,pre,AMD\n")
+    out = tmp_path / "out"
+    code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "NVDA", "--prices-dir",
+                 str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
+    assert code == 0
+    with_focus = matplotlib.image.imread(out / "figures" / "car_nv.png")
+    without = matplotlib.image.imread(out / "figures" / "car_am.png")
+    assert without.shape[0] == with_focus.shape[0]
+    assert without.shape[1] < 0.7 * with_focus.shape[1]

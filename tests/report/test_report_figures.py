@@ -91,3 +91,26 @@ def test_every_report_figure_keeps_its_text_on_the_canvas(tmp_path, monkeypatch,
     written = sorted(p.name for p in (tmp_path / "study" / "figures").glob("*.png"))
     assert sorted(checked) == written  # every figure written went through the check
     assert {name: found for name, found in checked.items() if found} == {}
+
+
+def test_a_one_panel_car_figure_keeps_its_title_on_the_canvas(tmp_path, monkeypatch, prices_dir):
+    """A firm-event of unknown release session whose firm is no focus stock: its CAR figure has the average
+    panel alone at both candidate day 0s, and the long title still fits the narrower canvas."""
+    import eventstudy.report.figures as figures
+    from eventstudy.cli import main
+
+    checked: dict[str, list[str]] = {}
+    original = figures.save_png
+
+    def checking(fig: Figure, path) -> None:
+        original(fig, path)
+        checked[path.name] = _text_outside(fig)
+
+    monkeypatch.setattr(figures, "save_png", checking)
+    events = tmp_path / "firms.csv"
+    events.write_text("id,date,session,ticker\nunknown-mu,2024-08-07,unknown,MU\n")
+    code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "NVDA", "--prices-dir",
+                 str(prices_dir), "--out", str(tmp_path / "out"), "--no-progress"])  # fmt: skip
+    assert code == 0
+    assert "car_unknown-mu.png" in checked
+    assert {name: found for name, found in checked.items() if found} == {}
