@@ -19,6 +19,7 @@ import errno
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,17 @@ __all__ = ["staged_folder", "leftovers", "files_aside"]
 _TAKEN = (errno.ENOTEMPTY, errno.EEXIST)
 #: How many times a run racing others tries to move its output into place before giving up.
 _SWAP_ATTEMPTS = 50
+
+
+def _earlier_output(target: Path, marker: str) -> bool:
+    """Whether the folder ``target`` is empty or an earlier output (holds ``marker``); a folder that another run
+    swaps away meanwhile counts as one (it was that run's output)."""
+    try:
+        with os.scandir(target) as entries:
+            names = {entry.name for entry in entries}
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    return not names or marker in names
 
 
 def leftovers(target: Path) -> list[Path]:
@@ -85,9 +97,15 @@ def staged_folder(target: str | os.PathLike[str], *, marker: str | None = None) 
         removed; ``target`` is then untouched.
     """
     target = Path(os.path.abspath(target))
-    if target.exists() and not target.is_dir():
+    # one stat each, never exists() then is_dir(): another run may be swapping its output in between, and a
+    # path that vanished in between is no file of the user's
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISDIR(mode):
         raise NotADirectoryError(f"The output path {target} exists and is not a folder. Choose another --out.")
-    if marker is not None and target.is_dir() and any(target.iterdir()) and not (target / marker).exists():
+    if marker is not None and mode is not None and not _earlier_output(target, marker):
         raise FileExistsError(
             f"The output folder {target} holds files but no {marker}, so it is not an earlier output; it is "
             "replaced as a whole, so choose a new or empty folder (--out)."

@@ -102,3 +102,23 @@ def test_two_processes_racing_into_one_folder_both_end_cleanly(tmp_path):
     stamp = (target / "results.json").read_text()
     assert {p.read_text() for p in target.glob("part*.txt")} == {stamp}  # one run's output, whole
     assert leftovers(target) == []
+
+
+def test_a_target_another_run_swaps_away_meanwhile_is_no_users_folder(tmp_path, monkeypatch):
+    """The checks read the target once each: a folder that vanishes between them (another run swapping its
+    output in) is neither 'not a folder' nor somebody's files (CI saw 1 such race in 120 swaps)."""
+    target = tmp_path / "same"
+    target.mkdir()
+    (target / "other.txt").write_text("another run's half-swapped folder")
+    real_scandir = os.scandir
+
+    def vanished(path):
+        if not isinstance(path, int) and Path(path) == target:
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", vanished)
+    with staged_folder(target, marker="results.json") as stage:
+        (stage / "results.json").write_text("{}")
+    monkeypatch.undo()
+    assert (target / "results.json").read_text() == "{}"
