@@ -32,9 +32,7 @@ import pyarrow.parquet as pq
 from pyarrow.lib import ArrowException
 
 from eventstudy.data.validation import DATE_UNIT
-from eventstudy.foundation.files import atomic_write_bytes, fsync_dir
-
-_fsync_dir = fsync_dir  # the name eventstudy.data.atomic imports
+from eventstudy.foundation.files import atomic_write_bytes
 
 __all__ = [
     "CorruptEntryError",
@@ -269,7 +267,7 @@ def remove_temp_files(path: Path) -> int:
     removed.
     """
     removed = 0
-    for target in (path, metadata_path(path)):
+    for target in (path, metadata_path(path), journal_path(path)):  # the journal is written aside too
         for leftover in path.parent.glob(f".{target.name}.*.tmp"):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()

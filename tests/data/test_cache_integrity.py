@@ -311,3 +311,17 @@ def test_a_split_seen_while_refreshing_the_last_cached_days_is_not_joined(prices
         got = cached.get_prices("NVDA", "2024-05-01", "2024-06-07")
     expected = csv(prices_dir, "NVDA")["Adj Close"].loc["2024-05-01":"2024-06-07"]
     np.testing.assert_allclose(got["NVDA"].to_numpy(), expected.to_numpy(), rtol=1e-12)
+
+
+def test_a_killed_journal_write_leaves_no_temporary_file(tmp_path):
+    """What a writer killed while writing the journal left (its temporary file) goes with the others'."""
+    from eventstudy.data._store import journal_path, metadata_path, remove_temp_files
+
+    path = tmp_path / "NVDA.parquet"
+    leftovers = [
+        tmp_path / f".{name}.k1ll3d.tmp" for name in (path.name, metadata_path(path).name, journal_path(path).name)
+    ]
+    for leftover in leftovers:
+        leftover.write_bytes(b"half")
+    assert remove_temp_files(path) == 3
+    assert not any(p.exists() for p in leftovers)
