@@ -24,11 +24,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from eventstudy.data._store import _fsync_dir  # the one directory fsync, the cache's
-from eventstudy.foundation.files import files_aside  # files among the user's own: exports
-from eventstudy.foundation.files import pid_alive as _pid_alive
+from eventstudy.foundation.files import fsync_dir, pid_alive
 
-__all__ = ["staged_folder", "leftovers", "files_aside"]
+__all__ = ["staged_folder", "leftovers"]
 
 #: Errors of a rename onto a folder that another run has just filled.
 _TAKEN = (errno.ENOTEMPTY, errno.EEXIST)
@@ -61,7 +59,7 @@ def _recover(target: Path) -> None:
     pattern = re.compile(rf"^\.{re.escape(target.name)}\.(tmp|old)-(\d+)-")
     for path in leftovers(target):
         match = pattern.match(path.name)
-        if match is None or _pid_alive(int(match.group(2))):
+        if match is None or pid_alive(int(match.group(2))):
             continue
         if match.group(1) == "old" and not target.exists():
             os.replace(path, target)  # killed between the two renames: the previous output comes back
@@ -184,4 +182,4 @@ def _swap(stage: Path, target: Path) -> None:
     finally:
         for aside in asides:
             shutil.rmtree(aside, ignore_errors=True)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)

@@ -42,7 +42,7 @@ from eventstudy.estimation.fit import StackedFit
 from eventstudy.estimation.linear import MarketModel
 from eventstudy.estimation.panel import gather
 
-__all__ = ["Garch", "GjrGarch", "Egarch", "GarchFit", "GARCH_MODELS", "fit_garch", "SCALE"]
+__all__ = ["Garch", "GjrGarch", "Egarch", "GarchFit", "fit_garch", "SCALE"]
 
 #: returns are fitted in percent (arch's recommended scale: its optimizer is tuned for variances near 1)
 SCALE = 100.0
@@ -177,10 +177,6 @@ class Egarch(Garch):
     label: ClassVar[str] = "market model with EGARCH(1,1) errors"
     vol: ClassVar[str] = "EGARCH"
     asymmetric: ClassVar[int] = 1
-
-
-#: the GARCH family (every model, these included, is in :data:`eventstudy.estimation.models.REGISTRY`)
-GARCH_MODELS: dict[str, type[Garch]] = {cls.name: cls for cls in (Garch, GjrGarch, Egarch)}
 
 
 # --------------------------------------------------------------------------------------------------------

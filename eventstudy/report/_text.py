@@ -1,4 +1,5 @@
-"""Small text helpers shared by the report's writers: file-name slugs and Markdown tables."""
+"""Small text helpers shared by the report's writers: file-name slugs, Markdown tables, and the words its
+sentences share (lists, p-values, the day-0 rule)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import re
 
 import pandas as pd
 
-__all__ = ["slug", "md_table", "collapsed", "SHORT_TABLE_ROWS"]
+from eventstudy.foundation.summary import format_value
+
+__all__ = ["slug", "md_table", "collapsed", "join_words", "p_text", "rule_text", "SHORT_TABLE_ROWS"]
 
 #: tables longer than this are folded away (``<details>``) in the report: the CSV files hold every row
 SHORT_TABLE_ROWS = 12
@@ -46,3 +49,21 @@ def collapsed(summary: str, body: str) -> str:
     inside it: an exhaustive table stays one click away without filling the printed report.
     """
     return f'<details markdown="1">\n<summary>{summary}</summary>\n\n{body.strip()}\n\n</details>'
+
+
+def join_words(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``; '' for none."""
+    if not items:
+        return ""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def p_text(p: float) -> str:
+    """``p = 0.018``, or ``p < 0.001``."""
+    text = format_value(p, "p")
+    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
+def rule_text(unknown_session: str) -> str:
+    """Where day 0 falls for an event of unknown release session, in words (the rule ``unknown_session``)."""
+    return "the first session on or after" if unknown_session == "pre" else "the session after"

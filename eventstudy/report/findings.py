@@ -16,6 +16,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from eventstudy.foundation.summary import format_value
+from eventstudy.report._text import join_words, p_text
+
 __all__ = ["findings_markdown", "update_readme", "START", "END", "LEVEL"]
 
 START = "<!-- computed:start: written by scripts/readme_findings.py from {source}; do not edit by hand -->"
@@ -25,17 +28,7 @@ LEVEL = 0.05
 
 
 def _pct(value: float) -> str:
-    return f"{100 * value:+.2f}%"
-
-
-def _p(value: float) -> str:
-    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
-
-
-def _words(items: list[str]) -> str:
-    if not items:
-        return ""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return format_value(value, "pct")
 
 
 def _day0_rows(payload: dict[str, Any], other: bool) -> list[dict[str, Any]]:
@@ -66,12 +59,14 @@ def findings_markdown(payload: dict[str, Any]) -> str:
         row = next(
             r for r in payload["raw_returns"] if r["event_id"] == event_id and r["event_time"] == 0
         )  # day 0 of the event
-        said = _words([f"{t} {_pct(row[t])}" for t in focus if row.get(t) is not None])
+        said = join_words([f"{t} {_pct(row[t])}" for t in focus if row.get(t) is not None])
         moves.append(f"{said} on {event['day0']} ({event_id})")
         if event_id in others:
             later = next(r for r in payload["raw_returns"] if r["event_id"] == event_id and r["event_time"] == 1)
-            moves[-1] += f", then {_words([f'{t} {_pct(later[t])}' for t in focus])} on {later['date']}"
-    lines.append(f"In the data the focus stocks moved {'; '.join(moves)} (close-to-close, adjusted closes).")
+            moves[-1] += f", then {join_words([f'{t} {_pct(later[t])}' for t in focus])} on {later['date']}"
+    field = payload["config"].get("price_field", "Adj Close")
+    basis = "adjusted closes" if field == "Adj Close" else f"the {field} prices"
+    lines.append(f"In the data the focus stocks moved {'; '.join(moves)} (close-to-close, {basis}).")
     press = [r for r in payload.get("press_check") or [] if str(r["basis"]).strip().lower() == "close"]
     if press:
         lines[-1] += " The press's close-to-close figures against the data: " + "; ".join(
@@ -96,7 +91,7 @@ def findings_markdown(payload: dict[str, Any]) -> str:
                     )
                 table.append("| " + " | ".join(cells) + " |")
     if others:
-        unknown = _words([f"{e} (day 0 {events[e]['day0']} or {others[e]['day0']})" for e in others])
+        unknown = join_words([f"{e} (day 0 {events[e]['day0']} or {others[e]['day0']})" for e in others])
         lines.append(
             f"The release session of {unknown} is not in the catalog, so the table shows both candidate day 0s. "
             "AR(0): the day-0 abnormal return, with MacKinlay's t and its two-sided p:"
@@ -114,18 +109,18 @@ def findings_markdown(payload: dict[str, Any]) -> str:
         scope = (
             f"the {len(tested)} single-stock day-0 abnormal returns ({n_tickers} stocks x {n_events} "
             f"event{'' if n_events == 1 else 's'} x {len(labels)} benchmark{'' if len(labels) == 1 else 's'}"
-            + (f", with day 0 on {_words(sorted({which[e]['day0'] for e in which}))}" if other else "")
+            + (f", with day 0 on {join_words(sorted({which[e]['day0'] for e in which}))}" if other else "")
             + ")"
         )
         expected = f"about {LEVEL * len(tested):.1f} would be by chance alone at {LEVEL:.0%}"
         if significant:
             listed = [
                 f"{r['ticker']} on {which[r['event_id']]['day0']} {r['benchmark']} ({_pct(r['car'])}, t = {r['t']:.2f}, "
-                f"{_p(r['pvalue'])})"
+                f"{p_text(r['pvalue'])})"
                 for r in significant
             ]
             lines.append(
-                f"Of {scope}, {len(significant)} are significant at {LEVEL:.0%} ({expected}): {_words(listed)}."
+                f"Of {scope}, {len(significant)} are significant at {LEVEL:.0%} ({expected}): {join_words(listed)}."
             )
         else:
             lines.append(f"None of {scope} is significant at {LEVEL:.0%} ({expected}).")
@@ -143,7 +138,7 @@ def findings_markdown(payload: dict[str, Any]) -> str:
 
     def named(t: dict[str, Any]) -> str:
         where = f" ({t['event_id']})" if t.get("event_id") else ""
-        return f"`{t['test']}`{where} {_p(t['pvalue'])}"
+        return f"`{t['test']}`{where} {p_text(t['pvalue'])}"
 
     good = [t for t in day0 if t["test"] in suited]
     bad = [t for t in day0 if t["test"] not in suited and t["pvalue"] < LEVEL]
@@ -151,14 +146,16 @@ def findings_markdown(payload: dict[str, Any]) -> str:
     sentence = f"Across all {n} firm-events {first}, the tests suited to this same-day design"
     rejecting = [t for t in good if t["pvalue"] < LEVEL]
     if good:
-        sentence += f" {'reject' if rejecting else 'do not reject'} at {LEVEL:.0%}: {_words([named(t) for t in good])}."
+        sentence += (
+            f" {'reject' if rejecting else 'do not reject'} at {LEVEL:.0%}: {join_words([named(t) for t in good])}."
+        )
     else:
         sentence += " are not recorded in these results." if not suited else " did not run."
     if bad:
         sentence += (
-            f" Tests that reject but are not suited, since on same-day samples they reject more often than "
+            f" Tests that reject but are not suited, since on same-day samples they reject more or less often than "
             f"{LEVEL:.0%} with no effect ([`results/size-power`](results/size-power/size_power.md)): "
-            f"{_words([named(t) for t in bad])}."
+            f"{join_words([named(t) for t in bad])}."
         )
     lines.append(sentence)
     return "\n".join(lines).rstrip() + "\n"

@@ -13,7 +13,7 @@ import pandas as pd
 
 from eventstudy.foundation.summary import format_table, format_value, window_label
 from eventstudy.inference import recommend
-from eventstudy.report._text import collapsed, md_table, slug
+from eventstudy.report._text import collapsed, join_words, md_table, p_text, rule_text, slug
 from eventstudy.report.config import ReportConfig, is_default_study
 from eventstudy.report.provenance import relative_path, report_root
 from eventstudy.report.run import Report, StudyRun
@@ -59,7 +59,7 @@ def render_markdown(report: Report) -> str:
         lines += [
             "",
             f"Where the release session is unknown, the catalog cannot say whether the release came before or after "
-            f"the close: day 0 is {_rule_text(config.unknown_session)} the date, and the brief and the focus table also "
+            f"the close: day 0 is {rule_text(config.unknown_session)} the date, and the brief and the focus table also "
             "show the other candidate day 0 (the (0,+1) window covers both).",
         ]
     lines += _dropped_section(report)
@@ -139,10 +139,6 @@ def render_markdown(report: Report) -> str:
     files = [f"- `{path}`" for path in [*report.tables.values()]]
     lines += ["- `results.json`: every number above", "", collapsed(f"{len(files)} tables (CSV)", "\n".join(files))]
     return "\n".join(lines) + "\n"
-
-
-def _rule_text(unknown_session: str) -> str:
-    return "the first session on or after" if unknown_session == "pre" else "the session after"
 
 
 def _regenerate_section(config: ReportConfig) -> list[str]:
@@ -364,7 +360,7 @@ def _suited_verdict(run: StudyRun, event_id: str) -> str:
         & (tests["scope"] == "clustered")
     ]
     parts = [
-        f"{test} {run.label}: {_p(p)} over {n} stocks"
+        f"{test} {run.label}: {p_text(p)} over {n} stocks"
         for test, p, n in zip(pick["test"], pick["pvalue"], pick["n"])
         if np.isfinite(p)
     ]
@@ -380,7 +376,7 @@ def _day0_clauses(mine: pd.DataFrame, *, bracketed: bool) -> str:
         if np.isfinite(r)
     ]
     if moves:
-        clauses.append(f"{_join_words(moves)}" + ("" if bracketed else " on day 0"))
+        clauses.append(f"{join_words(moves)}" + ("" if bracketed else " on day 0"))
     abnormal = [
         f"{ticker} "
         + ", ".join(f"{format_value(a, 'pct') or 'n/a'} {b}" for b, a in zip(group["benchmark"], group["abnormal"]))
@@ -397,13 +393,15 @@ def _day0_clauses(mine: pd.DataFrame, *, bracketed: bool) -> str:
         count = tested["benchmark"].nunique()
         against = "the benchmark" if count == 1 else f"any of the {count} benchmarks"
         sentence += (
-            f" No day-0 abnormal return of {_join_words(list(dict.fromkeys(tested['ticker'])))} is significant at "
-            f"5% against {against} (smallest {_p(tested['p'].iloc[k])}, "
+            f" No day-0 abnormal return of {join_words(list(dict.fromkeys(tested['ticker'])))} is significant at "
+            f"5% against {against} (smallest {p_text(tested['p'].iloc[k])}, "
             f"{tested['ticker'].iloc[k]} {tested['benchmark'].iloc[k]})."
         )
     else:
-        shown = [f"{t} {b} ({_p(p)})" for t, b, p in significant[["ticker", "benchmark", "p"]].itertuples(index=False)]
-        sentence += f" Significant at 5%: {_join_words(shown)}."
+        shown = [
+            f"{t} {b} ({p_text(p)})" for t, b, p in significant[["ticker", "benchmark", "p"]].itertuples(index=False)
+        ]
+        sentence += f" Significant at 5%: {join_words(shown)}."
     return sentence
 
 
@@ -424,18 +422,8 @@ def _changes(mine: pd.DataFrame, day0s: list[str]) -> str:
     }
     if not only[day0s[0]] and not only[day0s[1]]:
         return "The choice of day 0 changes no verdict at 5%."
-    said = [f"significant at 5% only with day 0 {d}: {_join_words(names)}" for d, names in only.items() if names]
+    said = [f"significant at 5% only with day 0 {d}: {join_words(names)}" for d, names in only.items() if names]
     return "The choice of day 0 changes the verdict: " + "; ".join(said) + "."
-
-
-def _p(p: float) -> str:
-    """``p = 0.018``, or ``p < 0.001``."""
-    text = format_value(p, "p")
-    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
-
-
-def _join_words(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
 
 
 def _largest_move(report: Report, day0: pd.Timestamp, ticker: str) -> str:
@@ -473,7 +461,7 @@ def _pooled_day0(report: Report) -> str:
     ):
         where = f" [{event_id}]" if isinstance(event_id, str) else ""
         if np.isfinite(stat):
-            parts.append(f"{test}{where}: stat {stat:.2f}, {_p(pvalue)}")
+            parts.append(f"{test}{where}: stat {stat:.2f}, {p_text(pvalue)}")
         else:
             parts.append(f"{test}{where}: not computed ({note})")
     if signed is not None:
@@ -498,12 +486,12 @@ def _pooled_day0(report: Report) -> str:
     rejecting = tests[day0 & ~tests["test"].isin(suited) & (tests["pvalue"] < 0.05)]
     if len(rejecting):
         named = [
-            f"{test}{f' [{e}]' if isinstance(e, str) else ''} ({_p(p)})"
+            f"{test}{f' [{e}]' if isinstance(e, str) else ''} ({p_text(p)})"
             for test, e, p in zip(rejecting["test"], rejecting["event_id"], rejecting["pvalue"])
         ]
         text += (
             f". Rejecting at 5% but not suited here, because on this design they reject more or less often than "
-            f"5% with no effect (results/size-power): {_join_words(named)}"
+            f"5% with no effect (results/size-power): {join_words(named)}"
         )
     return text + "." + _unsigned_note(res)
 

@@ -19,6 +19,7 @@ import pandas as pd
 from eventstudy.data import CsvSource, PriceSource, default_source
 from eventstudy.estimation.models import DataNeeds, get_model
 from eventstudy.exceptions import DataQualityWarning, DataSourceError, SessionAssumptionWarning
+from eventstudy.report._text import rule_text
 from eventstudy.report.config import ReportConfig
 from eventstudy.report.provenance import describe_source, report_root
 from eventstudy.results.results import EventStudyResults
@@ -187,7 +188,7 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
             alternate = alt_pairs.drop(columns="ticker").drop_duplicates("id").reset_index(drop=True)
         else:
             alternate = alt_pairs
-        rule = "the first session on or after" if config.unknown_session == "pre" else "the session after"
+        rule = rule_text(config.unknown_session)
         # released on a day without a session (a weekend, a holiday): the same first session either way
         differs = [e.day0 != a for e, a in zip(unknown.itertuples(), alternate["day0"])]
         warnings.warn(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from eventstudy.foundation.summary import latex_escape, latex_label, window_label
+from eventstudy.foundation.summary import format_value, latex_escape, latex_label, window_label
 
 __all__ = ["EventTable", "stars_for"]
 
@@ -78,8 +78,7 @@ class EventTable:
     def _num(value: float | None, digits: int = 2) -> str:
         if value is None or not math.isfinite(value):
             return ""
-        text = f"{value:.{digits}f}"
-        return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
+        return format_value(value, f"{{:.{digits}f}}")  # the summary's numbers: no "-0.00"
 
     def _header(self) -> str:
         return "CAR in percent" if self.below == "t" else "CAR and standard error in percent"
@@ -88,7 +87,7 @@ class EventTable:
         """Header and rows of plain strings (stars as asterisks), for text and Markdown."""
         header = [""] + self.columns
         body = []
-        grouped = len({group for group, *_ in self._rows()}) > 1 or any(group for group, *_ in self._rows())
+        grouped = any(group for group, *_ in self._rows())
         for group, label, top, under in self._rows():
             name = f"{group} {label}" if grouped and group else label
             body.append([name] + ["" if c is None else self._num(c[0]) + "*" * c[1] for c in top])
