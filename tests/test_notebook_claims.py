@@ -85,6 +85,7 @@ def test_event_times_written_in_code_agree_with_the_catalogs_session(catalog):
         "2022-10-07 16:30 is post; bis-advanced-computing-rule-2022-10-07 is intraday"
     ]
     assert mismatches('"2025-05-13T18:00:00-04:00"', catalog)  # the rescission's session is unknown
+    assert len(sorted(NOTEBOOKS.glob("*.ipynb"))) == 7  # every notebook is read
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
         assert mismatches("\n".join(cells(path.name, "code") + cells(path.name, "markdown")), catalog) == [], path.name
     assert mismatches((REPO / "README.md").read_text(), catalog) == []
@@ -168,6 +169,7 @@ def test_no_notebook_or_readme_asserts_the_rescissions_release_time():
     texts = {
         p.name: flat("\n".join(cells(p.name, "markdown") + cells(p.name, "code"))) for p in NOTEBOOKS.glob("*.ipynb")
     }
+    assert len(texts) == 7, sorted(texts)  # every notebook is read
     texts["README.md"] = flat((REPO / "README.md").read_text())
     claim = re.compile(r"BIS release[^.]{0,60}(after the close|came later|in the US evening, after)", re.I)
     for name, text in texts.items():

@@ -155,7 +155,9 @@ def test_the_pooled_verdicts_name_only_tests_suited_by_their_measured_size(built
     sized = set(MEASURED_SIZE["clustered13_null"])  # 2 dates x 14 stocks: the same-day design
     paragraph = next(line for line in brief_of(built).splitlines() if line.startswith("Across all"))
     suited_part, _, unsuited_part = paragraph.partition("Rejecting at 5% but not suited here")
-    for test, p in re.findall(r"(\w+)(?: \[[\w-]+\])?: stat -?[\d.]+, p [=<] (\d\.\d+)", suited_part):
+    quoted = re.findall(r"(\w+)(?: \[[\w-]+\])?: stat -?[\d.]+, p [=<] (\d\.\d+)", suited_part)
+    assert quoted, suited_part  # the suited tests' verdicts are there to check
+    for test, p in quoted:
         assert test in sized
         assert any(
             abs(float(p) - q) < 0.0005 or (q < 0.001 and p == "0.001") for q in day0.loc[day0["test"] == test, "pvalue"]
@@ -168,7 +170,8 @@ def test_the_pooled_verdicts_name_only_tests_suited_by_their_measured_size(built
 @pytest.mark.slow
 def test_no_placebo_p_from_too_few_sessions_and_both_bar_intervals_where_they_disagree(built):
     text = (built / "report.md").read_text()
-    for n in re.findall(r"placebo p = [\d.]+ on (\d+) earlier", text):
+    quoted = re.findall(r"placebo p = [\d.]+ on (\d+) earlier", text)
+    for n in quoted:
         assert int(n) >= MIN_PLACEBO_SESSIONS
     assert "placebo p = 0.50" not in text and "too few sessions" in text
     table = pd.read_csv(built / "tables" / "intraday.csv")

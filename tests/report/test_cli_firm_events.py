@@ -179,18 +179,26 @@ def test_a_ticker_listed_after_every_event_is_dropped_and_the_report_written(tmp
     assert json.loads((out / "results.json").read_text())["studies"]["vs SPY"]["firm_events"]  # NVDA's
 
 
-@pytest.mark.slow
-def test_both_candidate_day0s_of_firm_events_list_only_the_files_firm_events(tmp_path, prices_dir):
-    """Two events of unknown release session, each for one firm: the table of both candidate day 0s holds
-    each event's own firm, at the hand market model's AR of each candidate day 0 (no row 'dropped' for the
-    other focus stock, which was never one of the event's firms)."""
-    events = tmp_path / "unknown.csv"
+@pytest.fixture(scope="module")
+def two_unknown_report(tmp_path_factory, prices_dir):
+    """One report, two events of unknown release session, each for its own firm (built once for the tests
+    below)."""
+    folder = tmp_path_factory.mktemp("unknown")
+    events = folder / "unknown.csv"
     events.write_text("id,date,session,ticker\nu-nvda,2025-04-08,unknown,NVDA\nu-amd,2025-04-14,unknown,AMD\n")
-    out = tmp_path / "out"
+    out = folder / "out"
     code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "AMD,NVDA", "--prices-dir",
                  str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
     assert code == 0
-    text = (out / "report.md").read_text()
+    return out
+
+
+@pytest.mark.slow
+def test_both_candidate_day0s_of_firm_events_list_only_the_files_firm_events(two_unknown_report, prices_dir):
+    """Two events of unknown release session, each for one firm: the table of both candidate day 0s holds
+    each event's own firm, at the hand market model's AR of each candidate day 0 (no row 'dropped' for the
+    other focus stock, which was never one of the event's firms)."""
+    text = (two_unknown_report / "report.md").read_text()
     bracket = text.split("Both candidate day 0s of an event whose release session is unknown", 1)[1]
     rows, header = [], []
     for line in bracket.split("![", 1)[0].splitlines():  # one table per event, each under its own header
@@ -231,15 +239,9 @@ def test_an_unknown_session_on_a_weekend_has_one_day0_shown_once(tmp_path, price
 
 
 @pytest.mark.slow
-def test_two_unknown_session_events_get_a_table_of_their_own_day0s_each(tmp_path, prices_dir):
+def test_two_unknown_session_events_get_a_table_of_their_own_day0s_each(two_unknown_report):
     """Each event's candidate day 0s name its columns; two such events in one table left cells 'nan'."""
-    events = tmp_path / "unknown.csv"
-    events.write_text("id,date,session,ticker\nu-nvda,2025-04-08,unknown,NVDA\nu-amd,2025-04-14,unknown,AMD\n")
-    out = tmp_path / "out"
-    code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "AMD,NVDA", "--prices-dir",
-                 str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
-    assert code == 0
-    text = (out / "report.md").read_text()
+    text = (two_unknown_report / "report.md").read_text()
     bracket = text.split("Both candidate day 0s of an event whose release session is unknown", 1)[1]
     bracket = bracket.split("![", 1)[0]
     headers = [line for line in bracket.splitlines() if line.startswith("| event_id")]

@@ -96,7 +96,9 @@ def test_the_abnormal_return_table_is_the_results(payload):
 def test_the_raw_moves_and_the_press_are_the_price_files(payload, prices_dir):
     text = block(README.read_text())
     first = text.splitlines()[0]
-    for group, day in re.findall(r"((?:[A-Z]{2,5} [+-]\d+\.\d\d%(?:,| and)? ?)+) on (\d{4}-\d\d-\d\d)", first):
+    groups = re.findall(r"((?:[A-Z]{2,5} [+-]\d+\.\d\d%(?:,| and)? ?)+) on (\d{4}-\d\d-\d\d)", first)
+    assert groups, first  # the sentence of raw moves is there to check
+    for group, day in groups:
         for ticker, value in re.findall(r"([A-Z]{2,5}) ([+-]\d+\.\d\d)%", group):
             with (prices_dir / f"{ticker}.csv").open() as f:
                 rows = [(r["Date"][:10], float(r["Adj Close"])) for r in csv.DictReader(f) if r["Adj Close"]]

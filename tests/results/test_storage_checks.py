@@ -344,6 +344,9 @@ def test_copied_folders_load_and_stray_staging_is_not_left(saved, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(saved, copy)
     es.load(copy)  # a save holds no machine's path: a copied folder loads
+    assert digests(copy) == digests(saved)  # and loading changes nothing in it
+    staging = [p.name for p in saved.parent.iterdir() if p.name.startswith(f".{saved.name}.")]
+    assert staging == [], staging  # the save moved its staging folder into place: nothing left beside it
 
 
 # --------------------------------------------------------------------------------------------------------
