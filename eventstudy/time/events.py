@@ -25,8 +25,8 @@ column           required  content
 ``category``     no        ``export-controls``: ``us-official``, ``media-report`` or ``china-action``;
                            ``trade-policy``: ``tariff``, ``tariff-relief``, ``industrial-policy``,
                            ``trade-deal``, ``retaliation`` or ``investigation``
-``direction``    no        built-in catalogs: ``tightening``, ``easing``, ``retaliation`` or ``mixed``; the
-                           sign of signed pooling (:data:`DIRECTION_SIGNS`)
+``direction``    no        ``tightening``, ``easing``, ``retaliation``, ``mixed`` or empty (any case; other
+                           values are refused); the sign of signed pooling (:data:`DIRECTION_SIGNS`)
 ``sign``         no        ``+1`` or ``-1``: your own sign for signed pooling, ahead of ``direction``
 ``ticker``       no        firm-events: each row is one security's event (an id may repeat, once per ticker,
                            with the same time), as :class:`eventstudy.EventStudy` takes them
@@ -373,6 +373,7 @@ def _normalise(raw: pd.DataFrame, label: str) -> pd.DataFrame:
     out["sources"] = _list_column(raw, "sources", label, ids)
     for column in ("category", "direction", "time_et"):
         out[column] = _column(raw, column, label, ids)
+    out["direction"] = _directions(out["direction"], label, ids)
     extras = [c for c in raw.columns if c not in out.columns and c not in (*_TIME_COLUMNS, *EVENT_COLUMNS)]
     for column in extras:
         out[column] = raw[column].to_numpy()
@@ -413,6 +414,21 @@ def _column(raw: pd.DataFrame, column: str, label: str, ids: Sequence[str]) -> p
     if column not in raw.columns:
         return pd.Series([""] * len(raw), dtype="str")
     return pd.Series([_text(v, label, i, column, ids[i]) for i, v in enumerate(raw[column])], dtype="str")
+
+
+def _directions(values: pd.Series, label: str, ids: Sequence[str]) -> pd.Series:
+    """The ``direction`` column in lower case, each value one of :data:`DIRECTIONS` or empty.
+
+    A value outside the coding (``"-1"``, ``"up"``) would otherwise leave signed pooling without a sign for
+    that event, and the report would pool unsigned without saying why: it is refused here, naming the row.
+    """
+    coded = values.str.lower()
+    for i in np.flatnonzero(~coded.isin([*DIRECTIONS, ""]).to_numpy()):
+        raise EventCatalogError(
+            f"{_where(label, int(i), ids[i])}, column 'direction': expected one of {', '.join(DIRECTIONS)} "
+            f"or empty; got {values.iloc[i]!r}. For a sign of your own, give a 'sign' column (+1 or -1)."
+        )
+    return coded
 
 
 def _list_column(raw: pd.DataFrame, column: str, label: str, ids: Sequence[str]) -> pd.Series:

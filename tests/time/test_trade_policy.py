@@ -137,3 +137,18 @@ def test_event_signs_name_the_row():
         event_signs(table.assign(sign=["2", "1"]), id_column="event_id")
     with pytest.raises(KeyError, match="direction"):
         event_signs(pd.DataFrame({"id": ["a"]}))
+
+
+def test_a_direction_outside_the_coding_is_refused_naming_the_row(tmp_path):
+    # "-1" meant as a sign would leave the event without one, and signed pooling would quietly stay off
+    mine = tmp_path / "mine.csv"
+    mine.write_text(
+        "id,date,session,direction\nup-2025-04-07,2025-04-07,pre,Easing\ndown-2025-04-08,2025-04-08,pre,-1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        EventCatalogError, match=r"row 2 \(id 'down-2025-04-08'\), column 'direction'.*got '-1'.*'sign'"
+    ):
+        load_events(mine)
+    mine.write_text("id,date,session,direction\nup-2025-04-07,2025-04-07,pre, Easing \n", encoding="utf-8")
+    assert load_events(mine)["direction"].tolist() == ["easing"]
