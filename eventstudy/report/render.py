@@ -634,14 +634,35 @@ def _provenance_text(report: Report) -> list[str]:
     lines.append("- Software: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v))
     dropped = _dropped(report)
     if len(dropped):
-        lines.append(f"- {len(dropped)} firm-event(s) could not be estimated: see [Dropped](#dropped).")
+        other = int(dropped["reason"].str.startswith(_OTHER_DAY0).sum())
+        first = (
+            f"{len(dropped) - other} firm-event(s) could not be estimated"
+            if len(dropped) > other
+            else "Every firm-event was estimated at the study's day 0"
+        )
+        lines.append(
+            f"- {first}"
+            + (f"; {other} could not be at the other candidate day 0" if other else "")
+            + ": see [Dropped](#dropped)."
+        )
     else:
         lines.append("- Every firm-event was estimated (none dropped).")
     return lines
 
 
+#: how the Dropped table marks a firm-event dropped when an unknown-session event is read at its other day 0
+_OTHER_DAY0 = "at the other candidate day 0 "
+
+
 def _dropped(report: Report) -> pd.DataFrame:
-    return pd.concat([run.tables["dropped"].assign(benchmark=run.label) for run in report.runs], ignore_index=True)
+    """Every run's dropped firm-events, then those dropped only when an event of unknown release session is
+    read at its other candidate day 0 (their reason says so)."""
+    tables = [run.tables["dropped"].assign(benchmark=run.label) for run in report.runs]
+    other = report.alternate_dropped
+    if len(other):
+        days = pd.to_datetime(other["day0"]).dt.strftime("%Y-%m-%d")
+        tables.append(other.assign(reason=_OTHER_DAY0 + "(" + days + "): " + other["reason"]))
+    return pd.concat(tables, ignore_index=True)
 
 
 def _dropped_section(report: Report) -> list[str]:

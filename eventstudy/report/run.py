@@ -18,7 +18,7 @@ import pandas as pd
 
 from eventstudy.data import CsvSource, PriceSource, default_source
 from eventstudy.estimation.models import DataNeeds, get_model
-from eventstudy.exceptions import DataQualityWarning, DataSourceError, SessionAssumptionWarning
+from eventstudy.exceptions import DataQualityWarning, DataSourceError, EstimationError, SessionAssumptionWarning
 from eventstudy.report._text import rule_text
 from eventstudy.report.config import ReportConfig
 from eventstudy.report.provenance import describe_source, report_root
@@ -136,6 +136,9 @@ class Report:
     alternate_events: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: one fit per specification of :attr:`alternate_events` (same labels, benchmarks and windows as ``runs``)
     alternates: list[StudyRun] = field(default_factory=list)
+    #: the firm-events of :attr:`alternate_events` dropped at their other candidate day 0, with ``benchmark``
+    #: (also when no firm-event could be estimated there, and :attr:`alternates` is then empty)
+    alternate_dropped: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: folders of daily prices the run has open, each source keeping the checked files it read: the extra
     #: sections read some files again (the focus stocks, the non-US listings behind the intraday gaps)
     daily_sources: dict[Path, CsvSource] = field(default_factory=dict)
@@ -248,7 +251,7 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
         )
         return StudyRun(label=label, benchmark=bench, model=model, results=study.fit())
 
-    runs, alternates = [], []
+    runs, alternates, alternate_dropped, unestimable = [], [], [], False
     for label, bench, model in specs:
         bar.set_postfix_str(label)
         runs.append(
@@ -258,8 +261,17 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", SessionAssumptionWarning)  # said once above
                 studied = alt_pairs if firm_specific else alternate
-                alternates.append(fit(label, bench, model, studied, other_calendar).tabulate(config.table_windows))
+                try:
+                    other = fit(label, bench, model, studied, other_calendar)
+                except EstimationError as error:  # nothing to show at the other day 0: the Dropped list says why
+                    unestimable = True
+                    alternate_dropped.append(error.dropped.assign(benchmark=label))
+                else:
+                    alternates.append(other.tabulate(config.table_windows))
+                    alternate_dropped.append(other.results.dropped.assign(benchmark=label))
         bar.update()
+    if unestimable:  # no reading at the other candidate day 0 to set beside the study's
+        alternates, alternate = [], alternate.iloc[:0]
     report = Report(
         config=config,
         events=events,
@@ -272,6 +284,7 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
         reported=reported_moves(config.reported_moves, events, rets) if config.reported_moves else None,
         alternate_events=alternate,
         alternates=alternates,
+        alternate_dropped=pd.concat(alternate_dropped, ignore_index=True) if alternate_dropped else pd.DataFrame(),
     )
     report.raw_moves = raw_moves(events, rets)
     if isinstance(source, CsvSource) and source.path.is_dir():

@@ -42,6 +42,8 @@ def write_all(report: Report, out: Path) -> None:
     table("comparison", _comparison(report))
     if report.alternates:
         table("car_other_day0", _other_day0(report))
+    if len(report.alternate_dropped):
+        table("dropped_other_day0", report.alternate_dropped)
     if report.reported is not None:
         table("press_check", report.reported)
     payload = _json_payload(report)

@@ -267,3 +267,33 @@ def test_the_car_figure_of_an_event_without_a_focus_stock_has_no_empty_panel(tmp
     without = matplotlib.image.imread(out / "figures" / "car_am.png")
     assert without.shape[0] == with_focus.shape[0]
     assert without.shape[1] < 0.7 * with_focus.shape[1]
+
+
+@pytest.mark.slow
+def test_a_firm_event_dropped_only_at_the_other_candidate_day0_is_listed_under_dropped(tmp_path, prices_dir):
+    """Released on the last day of the price files at an unknown time: before the open, day 0 is that day and
+    NVDA is estimated; after the close, day 0 is the next session, past the data, so NVDA is dropped in that
+    reading. The table of both day 0s says 'dropped'; the Dropped section has to list it with the reason."""
+    events = tmp_path / "last.csv"
+    events.write_text("id,date,session,ticker\npause,2025-04-09,intraday,NVDA\nlast,2026-04-10,unknown,NVDA\n")
+    out = tmp_path / "out"
+    code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "NVDA", "--event-window=-5,0",
+                 "--window", "0,0", "--prices-dir", str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
+    assert code == 0
+    text = (out / "report.md").read_text()
+    dropped = text.split("## Dropped", 1)[1].split("\n## ", 1)[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in dropped.splitlines() if "| last " in line]
+    assert len(rows) == 1, dropped
+    assert (
+        rows[0][:3] == ["vs SPY", "last", "NVDA"]
+        and rows[0][3]
+        == "at the other candidate day 0 (2026-04-13): day 0 lies outside the returns (2024-04-10 to 2026-04-10)"
+    )
+    table = pd.read_csv(out / "tables" / "dropped_other_day0.csv")
+    assert table[["event_id", "ticker", "day0", "benchmark"]].values.tolist() == [
+        ["last", "NVDA", "2026-04-13", "vs SPY"]
+    ]
+    assert (
+        "- Every firm-event was estimated at the study's day 0; 1 could not be at the other candidate day 0: see "
+        "[Dropped](#dropped)." in text
+    )
