@@ -16,7 +16,9 @@ import pandas as pd
 
 from eventstudy.foundation.files import files_aside
 
-__all__ = ["Summary", "Table", "format_table", "format_value", "latex_escape", "latex_label", "window_label"]
+__all__ = [
+    "Summary", "Table", "format_table", "format_value", "latex_escape", "latex_label", "latex_minus", "window_label",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -254,5 +256,9 @@ def _latex_number(value, spec: str, scale: float = 1.0) -> str:
     """A number as LaTeX text: ``-0.83`` (a minus sign in math mode), '' for NaN."""
     if value is None or pd.isna(value):
         return ""
-    text = format_value(value * scale, spec)
-    return text if not text.startswith("-") else "$-$" + text[1:]
+    return latex_minus(format_value(value * scale, spec))
+
+
+def latex_minus(text: str) -> str:
+    """A formatted number for LaTeX text mode: a leading ``-`` becomes a minus sign (``$-$0.83``), not a hyphen."""
+    return "$-$" + text[1:] if text.startswith("-") else text

@@ -262,13 +262,13 @@ def run_study(config: ReportConfig, source: PriceSource | None, bar: Progress) -
                 warnings.simplefilter("ignore", SessionAssumptionWarning)  # said once above
                 studied = alt_pairs if firm_specific else alternate
                 try:
-                    other = fit(label, bench, model, studied, other_calendar)
+                    reading = fit(label, bench, model, studied, other_calendar)
                 except EstimationError as error:  # nothing to show at the other day 0: the Dropped list says why
                     unestimable = True
                     alternate_dropped.append(error.dropped.assign(benchmark=label))
                 else:
-                    alternates.append(other.tabulate(config.table_windows))
-                    alternate_dropped.append(other.results.dropped.assign(benchmark=label))
+                    alternates.append(reading.tabulate(config.table_windows))
+                    alternate_dropped.append(reading.results.dropped.assign(benchmark=label))
         bar.update()
     if unestimable:  # no reading at the other candidate day 0 to set beside the study's
         alternates, alternate = [], alternate.iloc[:0]

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from eventstudy.foundation.summary import format_value, latex_escape, latex_label, window_label
+from eventstudy.foundation.summary import (
+    NOT_AVAILABLE,
+    NOT_AVAILABLE_NOTE,
+    format_value,
+    latex_escape,
+    latex_label,
+    latex_minus,
+    window_label,
+)
 
 __all__ = ["EventTable", "stars_for"]
 
@@ -80,6 +88,28 @@ class EventTable:
             return ""
         return format_value(value, f"{{:.{digits}f}}")  # the summary's numbers: no "-0.00"
 
+    def _cells(self, top, under, stars) -> tuple[list[str], list[str]]:
+        """A row's CAR cells (``stars`` renders the stars) and the cells beneath: blank where the column has no
+        such firm-event, :data:`NOT_AVAILABLE` over a blank where its CAR could not be computed (NaN)."""
+        cars, below = [], []
+        for c, u in zip(top, under):
+            if c is None:
+                cars.append("")
+                below.append("")
+            elif not math.isfinite(c[0]):
+                cars.append(NOT_AVAILABLE)
+                below.append("")
+            else:
+                cars.append(self._num(c[0]) + stars(c[1]))
+                below.append("" if u is None or not math.isfinite(u) else f"({self._num(u)})")
+        return cars, below
+
+    @property
+    def shown_notes(self) -> list[str]:
+        """:attr:`notes`, plus what :data:`NOT_AVAILABLE` means when a CAR could not be computed."""
+        missing = bool(len(self.data)) and not self.data["car"].map(math.isfinite).all()
+        return [*self.notes, NOT_AVAILABLE_NOTE] if missing else list(self.notes)
+
     def _header(self) -> str:
         return "CAR in percent" if self.below == "t" else "CAR and standard error in percent"
 
@@ -90,8 +120,8 @@ class EventTable:
         grouped = any(group for group, *_ in self._rows())
         for group, label, top, under in self._rows():
             name = f"{group} {label}" if grouped and group else label
-            body.append([name] + ["" if c is None else self._num(c[0]) + "*" * c[1] for c in top])
-            body.append([""] + ["" if u is None else f"({self._num(u)})" for u in under])
+            cars, below = self._cells(top, under, lambda n: "*" * n)
+            body += [[name, *cars], ["", *below]]
         return header, body
 
     # -- displays ----------------------------------------------------------------------------------------
@@ -101,7 +131,7 @@ class EventTable:
         line = lambda r: "  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
         rule = "-" * len(line(header))
         out = [self.title, f"({self._header()})", rule, line(header), rule, *map(line, body), rule]
-        return "\n".join(out + self.notes)
+        return "\n".join(out + self.shown_notes)
 
     def __str__(self) -> str:
         return self.as_text()
@@ -116,7 +146,7 @@ class EventTable:
         lines.append("| " + " | ".join(esc(c) for c in header) + " |")
         lines.append("|" + "|".join([":---"] + ["---:"] * (len(header) - 1)) + "|")
         lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in body]
-        return "\n".join(lines + [""] + [f"*{esc(n)}*" for n in self.notes]) + "\n"
+        return "\n".join(lines + [""] + [f"*{esc(n)}*" for n in self.shown_notes]) + "\n"
 
     def as_html(self) -> str:
         columns = self.columns
@@ -135,7 +165,7 @@ class EventTable:
             ]
             parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
         parts.append(f"</tbody><tfoot><tr><td colspan='{len(columns) + 1}'>")
-        parts.append("<br>".join(html.escape(n) for n in [self._header() + ".", *self.notes]))
+        parts.append("<br>".join(html.escape(n) for n in [self._header() + ".", *self.shown_notes]))
         parts.append("</td></tr></tfoot></table>")
         return "\n".join(parts)
 
@@ -145,7 +175,8 @@ class EventTable:
     def to_latex(self, *, label: str = "tab:car", caption: str | None = None) -> str:
         r"""A ``table`` float that compiles with ``\usepackage{booktabs}`` and nothing else.
 
-        Numbers are plain numbers (CARs in percent, the unit in the caption), stars are superscripts
+        Numbers are plain numbers (CARs in percent, the unit in the caption; a minus sign as ``$-$``, as in the
+        summary's LaTeX), stars are superscripts
         (``$^{**}$``), parentheses hold the t-statistic or standard error, and every label is escaped.
 
         Parameters
@@ -171,11 +202,11 @@ class EventTable:
         grouped = any(group for group, *_ in rows)
         for group, window, top, under in rows:
             name = f"{group} {window}" if grouped and group else window
-            cells = ["" if c is None else self._num(c[0]) + (f"$^{{{'*' * c[1]}}}$" if c[1] else "") for c in top]
-            lines.append(" & ".join([latex_escape(name), *cells]) + r" \\")
-            lines.append(" & ".join(["", *("" if u is None else f"({self._num(u)})" for u in under)]) + r" \\")
+            cars, below = self._cells(top, under, lambda n: f"$^{{{'*' * n}}}$" if n else "")
+            lines.append(" & ".join([latex_escape(name), *map(latex_minus, cars)]) + r" \\")
+            lines.append(" & ".join(["", *(b.replace("(-", "($-$") for b in below)]) + r" \\")
         lines += [r"\bottomrule", r"\end{tabular}"]
-        if self.notes:
-            lines += [r"\par\smallskip", r"\footnotesize " + " ".join(latex_escape(n) for n in self.notes)]
+        if self.shown_notes:
+            lines += [r"\par\smallskip", r"\footnotesize " + " ".join(latex_escape(n) for n in self.shown_notes)]
         lines.append(r"\end{table}")
         return "\n".join(lines) + "\n"

@@ -423,9 +423,9 @@ def _directions(values: pd.Series, label: str, ids: Sequence[str]) -> pd.Series:
     that event, and the report would pool unsigned without saying why: it is refused here, naming the row.
     """
     coded = values.str.lower()
-    for i in np.flatnonzero(~coded.isin([*DIRECTIONS, ""]).to_numpy()):
+    for i in np.flatnonzero(~coded.isin([*DIRECTIONS, ""]).to_numpy()).tolist():
         raise EventCatalogError(
-            f"{_where(label, int(i), ids[i])}, column 'direction': expected one of {', '.join(DIRECTIONS)} "
+            f"{_where(label, i, ids[i])}, column 'direction': expected one of {', '.join(DIRECTIONS)} "
             f"or empty; got {values.iloc[i]!r}. For a sign of your own, give a 'sign' column (+1 or -1)."
         )
     return coded

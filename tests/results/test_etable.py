@@ -129,6 +129,11 @@ def test_latex_numbers_are_numbers_and_labels_escaped(res_n225):
     assert "\\label{tab:h20}" in latex and "\\usepackage" not in latex
     assert "\\textasciicircum{}N225" in latex and "^N225" not in latex.replace("$^{", "")
     assert not re.search(r"\d\\%", latex)  # no "-0.83\%": percent is in the caption
+    # a minus sign, not a hyphen, as in the summary's LaTeX: every negative CAR and t written "$-$"
+    signed = res_n225.etable([(-3, -1)])
+    negative = [f"{-v:.2f}" for v in [*(100 * signed.data["car"]), *signed.data["t"]] if v < 0]
+    assert negative and all(f"$-${n}" in signed.to_latex() for n in negative)
+    assert not re.search(r"& \(?-\d", signed.to_latex())  # no cell starts with a hyphen
     summary = res_n225.to_latex(label="tab:s")
     assert "\\textasciicircum{}N225" in summary and "\\label{tab:s-abnormal-returns-by-firm-event}" in summary
     rows = [line for line in summary.splitlines() if line.startswith(tuple(EVENTS))]
@@ -151,3 +156,19 @@ def test_latex_compiles_with_booktabs_alone(res_n225, tmp_path):
     assert (tmp_path / "table.pdf").stat().st_size > 0
     log = (tmp_path / "table.log").read_text(encoding="utf-8", errors="replace")
     assert "Missing character" not in log and "Undefined control sequence" not in log
+
+
+def test_a_car_that_cannot_be_computed_shows_na_with_its_note_not_empty_parentheses(res_n225):
+    """^N225 on Tokyo's calendar has no return on some US event days (same-date alignment): such a CAR is NaN.
+    Its cell says n/a, the cell beneath is blank (not "()"), and the notes say what n/a means, in every
+    rendering."""
+    table = res_n225.etable([(-1, 1)])
+    nan = table.data[table.data["car"].isna()]
+    assert len(nan) == 3 and set(nan["group"]) == {EVENTS[0]}  # NVDA, AMD, MU on the first event
+    text, md, html_, latex = table.as_text(), table.to_markdown(), table.as_html(), table.to_latex()
+    for rendering in (text, md, html_, latex):
+        assert "()" not in rendering
+        assert "could not be computed" in rendering
+    row = next(line for line in text.splitlines() if line.startswith(EVENTS[0]))
+    assert row.split()[-3:] == ["n/a", "n/a", "n/a"]
+    assert html_.count("<td>n/a</td>") == 3 and latex.count(" & n/a") == 3
