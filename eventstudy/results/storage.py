@@ -29,6 +29,7 @@ into a folder, every file complete or none replaced).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from collections.abc import Mapping
@@ -117,8 +118,8 @@ def _write_array(folder: Path, name: str, array: np.ndarray) -> dict:
     return {"file": file, "shape": list(array.shape), "dtype": array.dtype.str}
 
 
-def _read_array(folder: Path, spec: dict) -> np.ndarray:
-    flat = pd.read_parquet(folder / spec["file"])["value"].to_numpy()
+def _read_array(data: bytes, spec: dict) -> np.ndarray:
+    flat = pd.read_parquet(io.BytesIO(data))["value"].to_numpy()
     return flat.astype(np.dtype(spec["dtype"]), copy=False).reshape(spec["shape"])
 
 
@@ -142,8 +143,8 @@ def _write_table(folder: Path, name: str, frame: pd.DataFrame) -> dict:
     }
 
 
-def _read_table(folder: Path, spec: dict) -> pd.DataFrame:
-    frame = pd.read_parquet(folder / spec["file"])
+def _read_table(data: bytes, spec: dict) -> pd.DataFrame:
+    frame = pd.read_parquet(io.BytesIO(data))
     for column in spec["tuple_columns"]:
         frame[column] = pd.Series(
             [None if v is None else _decode(json.loads(v)) for v in frame[column]], index=frame.index, dtype=object
@@ -225,10 +226,9 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
     """
     folder = Path(path)
     manifest = _read_manifest(folder)
-    checked = []
-    for file, expected in manifest["files"].items():
-        checked.append(file)
-        _check_file(folder, file, expected)
+    # each file is read once: the bytes whose checksum matched are the bytes parsed (no second read that a
+    # change in between could slip past)
+    checked = {file: _check_file(folder, file, expected) for file, expected in manifest["files"].items()}
     state: dict[str, Any] = {"meta": _decode(manifest["meta"]), "arrays": {}, "tables": {}}
     for part, read in (("arrays", _read_array), ("tables", _read_table)):
         for name, spec in manifest[part].items():
@@ -240,7 +240,7 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
                     path=folder / MANIFEST,
                 )
             try:
-                state[part][name] = read(folder, spec)
+                state[part][name] = read(checked[file], spec)
             except (OSError, ValueError, KeyError, TypeError) as exc:  # pyarrow raises its own ValueError kinds
                 raise SavedResultsError(
                     f"{folder / file}: cannot be read as the saved {part[:-1]} {name!r} "
@@ -311,7 +311,8 @@ def _read_manifest(folder: Path) -> dict:
     return manifest
 
 
-def _check_file(folder: Path, file: str, expected: Any) -> None:
+def _check_file(folder: Path, file: str, expected: Any) -> bytes:
+    """The bytes of ``file``, once its size and SHA-256 match the manifest's entry ``expected``."""
     path = folder / file
     if not isinstance(expected, dict) or set(expected) != {"bytes", "sha256"}:
         raise SavedResultsError(f"{folder / MANIFEST}: the entry of {file!r} under 'files' is malformed.", path=path)
@@ -319,19 +320,21 @@ def _check_file(folder: Path, file: str, expected: Any) -> None:
         raise SavedResultsError(f"{folder / MANIFEST}: the file {file!r} lies outside the folder.", path=path)
     if not path.is_file():
         raise SavedResultsError(f"{path}: missing from the saved folder. Save the results again.", path=path)
-    size = path.stat().st_size
+    data = path.read_bytes()
+    size = len(data)
     if size != expected["bytes"]:
         raise SavedResultsError(
             f"{path}: {size} bytes where {expected['bytes']} were saved (truncated or changed). "
             "Save the results again.",
             path=path,
         )
-    if _sha256(path) != expected["sha256"]:
+    if hashlib.sha256(data).hexdigest() != expected["sha256"]:
         raise SavedResultsError(
             f"{path}: its SHA-256 differs from the one saved in {MANIFEST}; the file was changed or damaged "
             "after it was saved. Save the results again.",
             path=path,
         )
+    return data
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -162,6 +163,34 @@ def test_an_edited_parameter_is_refused(saved):
     frame.to_parquet(path, index=False)
     with pytest.raises(es.SavedResultsError, match=r"fit\.params\.parquet: its SHA-256 differs"):
         es.load(saved)
+
+
+def test_a_file_changed_after_its_check_is_not_what_is_loaded(res, saved, monkeypatch):
+    """Another process rewrites the parameters the moment load has read them to check their checksum: what
+    load returns is what it checked (each file read once), not the edited values a second read would parse."""
+    path = saved / "arrays" / "fit.params.parquet"
+    edited = pd.read_parquet(path)
+    edited.loc[1, "value"] += 0.001
+    real_open = io.open
+    done = []
+
+    def open_then_edit(file, mode="r", *args, **kwargs):
+        if not done and "r" in mode and os.fspath(file) == os.fspath(path):
+            done.append(file)
+            with real_open(file, "rb") as handle:
+                data = handle.read()
+            edited.to_parquet(path, index=False)  # the file on disk changes once its bytes have been read
+            return io.BytesIO(data)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", open_then_edit)
+    monkeypatch.setattr("builtins.open", open_then_edit)
+    loaded = es.load(saved)
+    monkeypatch.undo()
+    assert done  # the checksum was read through open
+    np.testing.assert_array_equal(loaded.fit.params, res.fit.params)
+    with pytest.raises(es.SavedResultsError, match=r"fit\.params\.parquet: its SHA-256 differs"):
+        es.load(saved)  # the edit is on disk now, and refused
 
 
 def test_every_flipped_byte_in_every_file_is_refused(saved):
