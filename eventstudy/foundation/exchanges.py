@@ -70,8 +70,12 @@ INDEX_EXCHANGES: dict[str, str] = {
 
 
 #: Exchanges without an exchange_calendars calendar of their own -> the exchange whose sessions they keep.
-#: The Shenzhen Stock Exchange (MIC ``XSHE``) opens on the Shanghai Stock Exchange's (``XSHG``) days and hours.
-SESSIONS_OF: dict[str, str] = {"XSHE": "XSHG"}
+#: The Shenzhen Stock Exchange (MIC ``XSHE``) opens on the Shanghai Stock Exchange's (``XSHG``) days and hours;
+#: the US exchanges (Nasdaq, NYSE American, NYSE Arca, Cboe BZX, IEX) on NYSE's, as exchange_calendars' own
+#: aliases say for those it knows (a test checks).  The one table of "same sessions" (:func:`sessions_code`).
+SESSIONS_OF: dict[str, str] = {
+    "XSHE": "XSHG", "XNAS": "XNYS", "XASE": "XNYS", "ARCX": "XNYS", "BATS": "XNYS", "IEXG": "XNYS",
+}  # fmt: skip
 
 
 def sessions_code(exchange: str) -> str:
@@ -79,8 +83,8 @@ def sessions_code(exchange: str) -> str:
 
     Examples
     --------
-    >>> sessions_code("XSHE"), sessions_code("XNYS")
-    ('XSHG', 'XNYS')
+    >>> sessions_code("XSHE"), sessions_code("XNAS"), sessions_code("XNYS")
+    ('XSHG', 'XNYS', 'XNYS')
     """
     return SESSIONS_OF.get(exchange, exchange)
 

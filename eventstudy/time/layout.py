@@ -22,15 +22,13 @@ import pandas as pd
 from eventstudy.foundation.exchanges import exchange_of, sessions_code
 from eventstudy.time.calendar import TradingCalendar, as_calendar
 
-__all__ = ["US_EXCHANGES", "same_sessions", "calendar_of", "CalendarSpec", "MarketSpec", "Block", "Layout"]
-
-#: exchange_calendars codes that keep the NYSE's sessions
-US_EXCHANGES = frozenset({"XNYS", "XNAS", "XASE", "ARCX", "BATS", "IEXG"})
+__all__ = ["same_sessions", "calendar_of", "CalendarSpec", "MarketSpec", "Block", "Layout"]
 
 
 def same_sessions(a: str, b: str) -> bool:
-    """Whether two exchange codes keep the same sessions (NYSE and Nasdaq do; Shenzhen and Shanghai do)."""
-    return sessions_code(a) == sessions_code(b) or (a in US_EXCHANGES and b in US_EXCHANGES)
+    """Whether two exchange codes keep the same sessions (NYSE and Nasdaq do; Shenzhen and Shanghai do), by
+    :data:`~eventstudy.foundation.exchanges.SESSIONS_OF`."""
+    return sessions_code(a) == sessions_code(b)
 
 
 @functools.lru_cache(maxsize=64)

@@ -33,3 +33,21 @@ def test_a_shenzhen_listing_is_labelled_xshe_in_a_study(global_prices_dir):
         res = es.EventStudy(event, rets, tickers=["002371.SZ"], market={"XSHG": "000300.SS"}).fit()
     row = res.firm_events.iloc[0]
     assert row["exchange"] == "XSHE" and row["day0"] == pd.Timestamp("2022-10-10")
+
+
+def test_the_us_exchanges_keep_nyse_sessions_as_exchange_calendars_aliases_say():
+    """One table of shared sessions: every US code maps to XNYS, where exchange_calendars has it as an alias of
+    XNYS; and an exchange code maps only to a calendar exchange_calendars builds."""
+    import exchange_calendars as xcals
+
+    from eventstudy.foundation.exchanges import SESSIONS_OF
+
+    aliases = xcals.calendar_utils.global_calendar_dispatcher._aliases
+    known = set(xcals.get_calendar_names(include_aliases=False))
+    for code, keeps in SESSIONS_OF.items():
+        assert keeps in known, code
+        if code in aliases:
+            assert aliases[code] == keeps, code
+    for us in ("XNAS", "XASE", "ARCX", "BATS", "IEXG"):
+        assert same_sessions(us, "XNYS") and same_sessions("XNYS", us) and same_sessions(us, "ARCX")
+    assert not same_sessions("XNAS", "XTKS") and not same_sessions("XSHE", "XNYS")
