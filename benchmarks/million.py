@@ -33,6 +33,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from record import target  # noqa: E402
 
 TARGET_RATIO = 12.0
 TARGET_PEAK_MB = 2048.0
@@ -125,6 +126,11 @@ def main(argv=None) -> None:
             f"(target <= {TARGET_RATIO:g}x: {'met' if ratio <= TARGET_RATIO else 'NOT met'}); peak {big['peak_mb']:.0f} "
             f"MB (target < {TARGET_PEAK_MB:.0f} MB: {'met' if big['peak_mb'] < TARGET_PEAK_MB else 'NOT met'})"
         )
+        target(
+            "million_vs_100k", f"{big['n']:,} firm-events, fit + car()", ratio, TARGET_RATIO, "x",
+            baseline=f"the {base['n']:,} run", seconds=big["fit_car_s"], baseline_seconds=base["fit_car_s"],
+        )  # fmt: skip
+        target("million_peak", f"{big['n']:,} firm-events, peak memory", big["peak_mb"], TARGET_PEAK_MB, "MB")
     if args.curve:
         print("firm-events, growth (500 securities x 2,500 sessions):")
         for n in (10_000, 30_000, 300_000):
