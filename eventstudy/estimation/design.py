@@ -32,11 +32,10 @@ def build_layout(firm_events: pd.DataFrame, returns: pd.DataFrame, spec: FitSpec
     """Blocks of securities sharing an exchange and benchmarks, on the returns' date range."""
     groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     securities = firm_events.drop_duplicates("ticker")
-    present = securities["ticker"].isin(returns.columns).to_numpy()
-    for ticker, exchange, benchmarks in securities.loc[present, ["ticker", "exchange", "benchmarks"]].itertuples(
-        index=False
-    ):
-        groups.setdefault((exchange, benchmarks), []).append(ticker)
+    columns = set(returns.columns)  # a set: Series.isin on text columns converted every ticker
+    for ticker, exchange, benchmarks in zip(securities["ticker"], securities["exchange"], securities["benchmarks"]):
+        if ticker in columns:
+            groups.setdefault((exchange, benchmarks), []).append(ticker)
     if not groups:  # no security has returns: one empty block keeps the reasons uniform
         exchange, benchmarks = firm_events["exchange"].iloc[0], firm_events["benchmarks"].iloc[0]
         groups[(exchange, benchmarks)] = []
@@ -136,11 +135,18 @@ def build_frames(returns: pd.DataFrame, layout: Layout, spec: FitSpec, factors, 
                 z[:, k] = z[:, k] - rf(block)
         return z
 
-    raw = np.full((len(layout.rows), len(columns)), np.nan)
-    offset = np.full_like(raw, np.nan)
+    # one block covers every cell (no padding, every column); otherwise the cells outside the blocks are NaN
+    shape = (len(layout.rows), len(columns))
+    raw = np.empty(shape) if len(layout.blocks) == 1 else np.full(shape, np.nan)
+    offset = np.empty_like(raw) if len(layout.blocks) == 1 else np.full_like(raw, np.nan)
+    values = returns.to_numpy(dtype=float)  # the loaders' returns are one float block: a view, no copy
+    where = {name: k for k, name in enumerate(returns.columns)}
     for block in layout.blocks:
         cols = columns.get_indexer(list(block.tickers))  # type: ignore[arg-type]  # stubs: any list-like works
-        raw[block.start : block.stop, cols] = returns[list(block.tickers)].reindex(block.sessions).to_numpy(float)
+        rows = returns.index.get_indexer(block.sessions)  # -1: a session the returns lack
+        raw[block.start : block.stop, cols] = _read(
+            values, rows, np.array([where[t] for t in block.tickers], dtype=np.intp)
+        )
         shift = np.zeros(len(block.sessions))
         benchmark = model.offset(block.benchmarks)
         if benchmark is not None:
@@ -157,6 +163,20 @@ def build_frames(returns: pd.DataFrame, layout: Layout, spec: FitSpec, factors, 
     shifted = model.excess or any(model.offset(b) is not None for b in benchmark_lists)
     y = raw - offset if shifted else raw  # nothing subtracted (market model): no copy of the panel minus zeros
     return Frames(raw, offset, y, z, z_names, market, offset_name, factor_info)
+
+
+def _read(values: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``values`` at ``rows`` (-1: a row of NaN) and ``columns``, as ``reindex`` gives it: a view where both
+    are runs of consecutive positions (the returns cover the block's sessions), else one copy."""
+    if len(rows) and rows[0] >= 0 and (np.diff(rows) == 1).all():
+        part = values[rows[0] : rows[-1] + 1]
+    else:
+        part = values[np.maximum(rows, 0)]
+        if (rows < 0).any():
+            part[rows < 0] = np.nan
+    if len(columns) and (np.diff(columns) == 1).all():
+        return part[:, columns[0] : columns[-1] + 1]
+    return part[:, columns]
 
 
 def _roles(n: int) -> list[str]:

@@ -18,7 +18,7 @@ from eventstudy.foundation.validation import check_instance
 from eventstudy.time.eventtime import LOCAL, EventTimes, parse_event_times, resolve_day0, session_of
 from eventstudy.time.layout import CalendarSpec
 
-__all__ = ["firm_events", "place", "resolve_rows", "event_clusters", "TIME_COLUMNS"]
+__all__ = ["firm_events", "place", "resolve_rows", "event_clusters", "benchmark_lists", "object_array", "TIME_COLUMNS"]
 
 #: columns that carry an event's time
 TIME_COLUMNS = ("date", "session", "timestamp", "time", "timezone", "day0", "day0_rule", "unknown_session")
@@ -50,8 +50,12 @@ def firm_events(events: pd.DataFrame, tickers: Sequence[str] | str | None) -> pd
     if ids.any():  # events without an id are named by their date
         # one of the three columns is there (checked above)
         label = cast(pd.Series, frame["date"] if "date" in frame.columns else frame.get("timestamp", frame.get("day0")))
-        frame["event_id"] = frame["event_id"].astype(object)
-        frame.loc[ids, "event_id"] = pd.to_datetime(label[ids]).dt.strftime("%Y-%m-%d")
+        named = _day_labels(pd.to_datetime(label[ids] if not ids.all() else label))
+        if ids.all():
+            frame["event_id"] = named
+        else:
+            frame["event_id"] = frame["event_id"].astype(object)
+            frame.loc[ids, "event_id"] = named
     frame["event_id"] = frame["event_id"].astype(str)
     _check_one_time_per_id(frame)
     if "ticker" in frame.columns:
@@ -79,15 +83,30 @@ def firm_events(events: pd.DataFrame, tickers: Sequence[str] | str | None) -> pd
     return frame[first + rest].reset_index(drop=True)
 
 
+def _day_labels(stamps: pd.Series) -> np.ndarray:
+    """Each timestamp as ``YYYY-MM-DD`` (NaN for NaT), formatting each distinct one once (events share dates)."""
+    codes, uniques = pd.factorize(stamps)
+    text = np.append(np.asarray(pd.DatetimeIndex(uniques).strftime("%Y-%m-%d"), dtype=object), np.nan)
+    return text[codes]  # NaT's code -1 takes the NaN appended last
+
+
 def _check_one_time_per_id(frame: pd.DataFrame) -> None:
     """Rows of one event share its time; different dates under one id would silently get the first's."""
     keys = [c for c in ("date", "timestamp", "time", "timezone", "session") if c in frame.columns]
-    if not keys or not frame["event_id"].duplicated().any():
+    if not keys:
         return
-    # values compared as text, column by column (one vectorized pass, not a string per row)
-    codes = {k: pd.factorize(_comparable(frame[k]))[0] for k in keys}
-    distinct = pd.DataFrame({"event_id": frame["event_id"].to_numpy(), **codes}).drop_duplicates()
-    clashing = sorted(set(distinct["event_id"][distinct["event_id"].duplicated()]))
+    ids, names = pd.factorize(frame["event_id"])
+    if len(names) == len(frame):  # no id on two rows
+        return
+    # values compared as text, column by column, on integer codes: a row clashes when a value differs from
+    # that of its id's last row (so an id clashes exactly when its rows hold two different times)
+    clash = np.zeros(len(frame), dtype=bool)
+    for k in keys:
+        codes = pd.factorize(_comparable(frame[k]))[0]
+        last = np.empty(len(names), dtype=codes.dtype)
+        last[ids] = codes  # the last assignment of an id wins
+        clash |= codes != last[ids]
+    clashing = sorted(set(names[np.unique(ids[clash])]))
     if len(clashing):
         event_id = clashing[0]
         rows = frame.index[frame["event_id"] == event_id]
@@ -110,13 +129,18 @@ def _comparable(column: pd.Series) -> pd.Series:
 
 
 def _where(frame: pd.DataFrame):
-    rows = frame["_row"].to_numpy() if "_row" in frame.columns else np.arange(len(frame))
-    ids = frame["event_id"].to_numpy(dtype=object)
-    tickers = frame["ticker"].to_numpy(dtype=object) if "ticker" in frame.columns else None
+    """``where(i)``: how messages name row ``i`` of ``frame``, read from the frame only when a message is made."""
+    rows = frame["_row"] if "_row" in frame.columns else None
+    ids = frame["event_id"]
+    tickers = frame["ticker"] if "ticker" in frame.columns else None
+
+    def item(column: pd.Series, i: int):
+        return column.iloc[i : i + 1].to_numpy(dtype=object)[0]  # as a Python value, as to_numpy gives it
 
     def where(i: int) -> str:
-        ticker = f", ticker {tickers[i]!r}" if tickers is not None else ""
-        return f"events row {int(rows[i]) + 1} (event_id {ids[i]!r}{ticker})"
+        ticker = f", ticker {item(tickers, i)!r}" if tickers is not None else ""
+        row = int(item(rows, i)) if rows is not None else i
+        return f"events row {row + 1} (event_id {item(ids, i)!r}{ticker})"
 
     return where
 
@@ -169,25 +193,25 @@ def place(frame: pd.DataFrame, calendars: CalendarSpec, *, unknown_session=None,
     A bare date without a ``session`` column is a trading date of the security's own exchange (session
     ``local``): day 0 is the first of its sessions on or after it (firm announcements, user files).
     """
-    frame = frame.copy()
-    tickers = pd.unique(frame["ticker"])
-    frame["exchange"] = frame["ticker"].map(dict(zip(tickers, (calendars.exchange(t) for t in tickers))))
+    frame = frame.copy(deep=False)  # columns are added, none changed in place
+    codes, tickers = pd.factorize(frame["ticker"])  # each security's exchange found once
+    codes_of = pd.array(np.array([calendars.exchange(t) for t in tickers], dtype=object), dtype="str")
+    frame["exchange"] = codes_of.take(codes)  # a text column without converting one string per row
+    exchanges = np.asarray(codes_of, dtype=object)[codes]
     times = parse(frame, calendars, unknown_session=unknown_session, naive_tz=naive_tz)
     # events from load_events carry their unknown-session rule and the loader has said so; say it again only
     # where this study applies another rule
     carried = frame["unknown_session"].astype(str).to_numpy() if "unknown_session" in frame.columns else None
     unknown = times.session == "unknown"
     changed = carried is None or bool((unknown & (carried != times.unknown_session)).any())
-    day0, rules = resolve_rows(
-        times, frame["exchange"].to_numpy(dtype=object), calendars, warn_unknown=changed, stacklevel=6
-    )
+    day0, rules = resolve_rows(times, exchanges, calendars, warn_unknown=changed, stacklevel=6)
     frame["date"] = times.date
     frame["session"] = times.session
     frame["day0"] = day0
     frame["day0_rule"] = rules
     utc = np.full(len(frame), np.iinfo(np.int64).min, dtype=np.int64)
-    for code in pd.unique(frame["exchange"]):
-        rows = np.flatnonzero(frame["exchange"].to_numpy() == code)
+    for code in pd.unique(exchanges):
+        rows = np.flatnonzero(exchanges == code)
         utc[rows] = times.take(rows).instants(calendars.calendar(code).tz)
     frame["timestamp"] = pd.DatetimeIndex(utc.view("M8[ns]")).tz_localize("UTC")
     # a known instant decides the session: "unknown" only where no time is known (as load_events does)
@@ -198,6 +222,19 @@ def place(frame: pd.DataFrame, calendars: CalendarSpec, *, unknown_session=None,
     drop = {"_row", "time", "timezone", "unknown_session"}
     rest = [c for c in frame.columns if c not in first and c not in drop]
     return frame[first + rest]
+
+
+def benchmark_lists(firm_events: pd.DataFrame) -> list[tuple[str, ...]]:
+    """The distinct benchmark lists of ``firm_events`` (column ``benchmarks``), in order of appearance."""
+    return list(dict.fromkeys(firm_events["benchmarks"]))
+
+
+def object_array(values: Sequence) -> np.ndarray:
+    """A 1-d object array holding ``values`` as elements (tuples stay elements, not rows of a 2-d array)."""
+    out = np.empty(len(values), dtype=object)
+    for k, value in enumerate(values):
+        out[k] = value
+    return out
 
 
 def event_clusters(event_ids: np.ndarray, day0: np.ndarray) -> np.ndarray:
