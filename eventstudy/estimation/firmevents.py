@@ -206,9 +206,9 @@ def place(frame: pd.DataFrame, calendars: CalendarSpec, *, unknown_session=None,
     changed = carried is None or bool((unknown & (carried != times.unknown_session)).any())
     day0, rules = resolve_rows(times, exchanges, calendars, warn_unknown=changed, stacklevel=6)
     frame["date"] = times.date
-    frame["session"] = times.session
+    frame["session"] = text_array(times.session)
     frame["day0"] = day0
-    frame["day0_rule"] = rules
+    frame["day0_rule"] = text_array(rules)
     utc = np.full(len(frame), np.iinfo(np.int64).min, dtype=np.int64)
     for code in pd.unique(exchanges):
         rows = np.flatnonzero(exchanges == code)
@@ -222,6 +222,15 @@ def place(frame: pd.DataFrame, calendars: CalendarSpec, *, unknown_session=None,
     drop = {"_row", "time", "timezone", "unknown_session"}
     rest = [c for c in frame.columns if c not in first and c not in drop]
     return frame[first + rest]
+
+
+def text_array(values: np.ndarray):
+    """An object array of text as the pandas text array a column would infer from it, converting each distinct
+    value once (a few rules and sessions repeat over thousands of firm-events); not text: left as it is."""
+    codes, uniques = pd.factorize(values)
+    if not pd.api.types.infer_dtype(uniques, skipna=True) == "string":
+        return values
+    return pd.array(np.asarray(uniques, dtype=object), dtype="str").take(codes, allow_fill=True)
 
 
 def benchmark_lists(firm_events: pd.DataFrame) -> list[tuple[str, ...]]:

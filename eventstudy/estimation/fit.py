@@ -270,7 +270,7 @@ class StackedFit:
 
         NaN when any day of the window lacks an abnormal return, so a CAR always covers the whole window.
         """
-        return self.ar_event[:, self.event_positions(window)].sum(axis=1)
+        return _sum_columns(self.ar_event[:, _run(self.event_positions(window))])
 
     def car_variance(self, window: tuple[int, int]) -> np.ndarray:
         r"""Variance of :math:`CAR_i(\tau_1,\tau_2)` with the full covariance of the window's abnormal returns.
@@ -292,7 +292,7 @@ class StackedFit:
         """
         positions = self.event_positions(window)
         if "x_event" in self._cache or self.n <= _ROWS_AT_ONCE:
-            s = self.x_event[:, positions, :].sum(axis=1)
+            s = self.x_event[:, _run(positions), :].sum(axis=1)
         else:  # the regressors of the window only, a chunk of firm-events at a time: no (N, W, K) array kept
             days = self.event_days[positions]
             s = np.concatenate(
@@ -319,6 +319,23 @@ class StackedFit:
         for value in cache.values():
             value.flags.writeable = False
         return replace(self, _cache=cache, **picked)
+
+
+def _run(positions: np.ndarray) -> slice:
+    """The consecutive ``positions`` (:meth:`StackedFit.event_positions`) as a slice: a view of the window's
+    columns instead of a copy of them, summed in the same order."""
+    return slice(int(positions[0]), int(positions[-1]) + 1) if len(positions) else slice(0, 0)
+
+
+def _sum_columns(values: np.ndarray) -> np.ndarray:
+    """Row sums of ``values`` (N, W), adding the columns in order: the sums the CAR always had (the columns
+    were a copy in column-major order, which numpy sums column by column), without that copy."""
+    if not values.shape[1]:
+        return np.zeros(len(values))
+    out = values[:, 0].copy()
+    for k in range(1, values.shape[1]):
+        out += values[:, k]
+    return out
 
 
 def estimate(

@@ -179,13 +179,22 @@ def _column_max_squared(y: np.ndarray, spans: np.ndarray | None) -> np.ndarray:
     ``fmax`` skips NaN; an infinite value only makes more firm-events suspects.
     """
     if spans is None:
-        return np.fmax.reduce(np.abs(y), axis=0) ** 2
+        return _largest_absolute(y) ** 2
     out = np.full(y.shape[1], np.nan)
     for lo, hi in np.unique(spans, axis=0):
         columns = np.flatnonzero((spans[:, 0] == lo) & (spans[:, 1] == hi))
         if hi > lo:
-            out[columns] = np.fmax.reduce(np.abs(y[lo:hi][:, columns]), axis=0) ** 2
+            # a block's columns are consecutive (the layout's order): a view, not a copy of the block
+            runs = bool(len(columns)) and columns[-1] - columns[0] + 1 == len(columns)
+            block = y[lo:hi, columns[0] : columns[-1] + 1] if runs else y[lo:hi][:, columns]
+            out[columns] = _largest_absolute(block) ** 2
     return out
+
+
+def _largest_absolute(values: np.ndarray) -> np.ndarray:
+    """Each column's largest absolute value, NaN skipped (NaN for an empty column): the larger of its largest
+    value and its smallest negated, two reductions with no array of absolute values."""
+    return np.fmax(np.fmax.reduce(values, axis=0), -np.fmin.reduce(values, axis=0))
 
 
 def _identical(ticker: str, regressor: str, market: Sequence[str]) -> str:

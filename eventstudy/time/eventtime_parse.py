@@ -321,6 +321,8 @@ FAR_DAY0_DAYS = 5
 
 def _warn_far_day0(day0: pd.DatetimeIndex, dates: pd.DatetimeIndex, labels) -> None:
     """One warning naming the rows whose given day 0 lies more than FAR_DAY0_DAYS days from their date."""
+    if not day0.notna().any():  # no day 0 given
+        return
     gap = (day0 - dates.normalize()).days.to_numpy(dtype="float64", na_value=np.nan)
     with np.errstate(invalid="ignore"):
         far = np.flatnonzero(np.abs(gap) > FAR_DAY0_DAYS)

@@ -58,6 +58,7 @@ class CalendarSpec:
     def __init__(self, calendar, *, unknown_session: str | None = None) -> None:
         self.overrides: dict[str, str] = {}
         self.single: TradingCalendar | None = None
+        self._exchanges: dict[str, str] = {}  # ticker -> code, as found (the study asks for each ticker thrice)
         if isinstance(calendar, Mapping):
             for ticker, code in calendar.items():
                 if not isinstance(code, str):
@@ -85,10 +86,13 @@ class CalendarSpec:
         return self.single.name if self.single is not None else "auto"
 
     def exchange(self, ticker: str) -> str:
-        """The exchange code of ``ticker`` (the one calendar's, when one was given)."""
+        """The exchange code of ``ticker`` (the one calendar's, when one was given); each ticker read once."""
         if self.single is not None:
             return self.single.name
-        return exchange_of(ticker, self.overrides)
+        code = self._exchanges.get(ticker)
+        if code is None:
+            code = self._exchanges[ticker] = exchange_of(ticker, self.overrides)
+        return code
 
     def calendar(self, code: str) -> TradingCalendar:
         """The calendar of an exchange code (the one given, when one was)."""
