@@ -253,7 +253,9 @@ def _own_hits(catalog: Catalog, members: np.ndarray, day0: np.ndarray, tickers, 
     # each firm-event's ticker code among the catalog's: one look-up per distinct ticker
     own, names = pd.factorize(pd.Series(tickers, copy=False) if not isinstance(tickers, pd.Series) else tickers)
     lookup = {name: k for k, name in enumerate(uniques)}
-    code = np.array([lookup.get(name, -1) for name in names], dtype=np.int64)[own]  # -1: no event of that ticker
+    code = np.array([lookup.get(name, -1) for name in names.tolist()], dtype=np.int64)[
+        own
+    ]  # -1: no event of that ticker
     found = code >= 0
     base = np.where(found, code, 0).astype(np.int64) * stride + 1
     lo = np.searchsorted(keys, base + np.clip(day0 + window[0], -1, top), side="left")

@@ -135,32 +135,38 @@ def build_frames(returns: pd.DataFrame, layout: Layout, spec: FitSpec, factors, 
                 z[:, k] = z[:, k] - rf(block)
         return z
 
-    # one block covers every cell (no padding, every column); otherwise the cells outside the blocks are NaN
     shape = (len(layout.rows), len(columns))
-    raw = np.empty(shape) if len(layout.blocks) == 1 else np.full(shape, np.nan)
-    offset = np.empty_like(raw) if len(layout.blocks) == 1 else np.full_like(raw, np.nan)
     values = returns.to_numpy(dtype=float)  # the loaders' returns are one float block: a view, no copy
     where = {name: k for k, name in enumerate(returns.columns)}
+    parts = []
     for block in layout.blocks:
         cols = columns.get_indexer(list(block.tickers))  # type: ignore[arg-type]  # stubs: any list-like works
         rows = returns.index.get_indexer(block.sessions)  # -1: a session the returns lack
-        raw[block.start : block.stop, cols] = _read(
-            values, rows, np.array([where[t] for t in block.tickers], dtype=np.intp)
-        )
+        part = _read(values, rows, np.array([where[t] for t in block.tickers], dtype=np.intp))
         shift = np.zeros(len(block.sessions))
         benchmark = model.offset(block.benchmarks)
         if benchmark is not None:
             shift = shift + returns[benchmark].reindex(block.sessions).to_numpy(dtype=float)
         if model.excess:
             shift = shift + rf(block)
-        offset[block.start : block.stop, cols] = shift[:, None]
+        parts.append((block, cols, part, shift))
+    shifted = model.excess or any(model.offset(b) is not None for b in benchmark_lists)
+    whole = len(parts) == 1 and parts[0][2].shape == shape  # one block: no padding, every column
+    raw = np.empty(shape) if whole else np.full(shape, np.nan)  # the cells outside the blocks are NaN
+    for block, cols, part, _ in parts:
+        raw[block.start : block.stop, cols] = part
+    if whole and not shifted:
+        offset = np.broadcast_to(np.float64(0.0), shape)  # nothing subtracted anywhere: zeros, not a panel of them
+    else:
+        offset = np.full(shape, np.nan)
+        for block, cols, _, shift in parts:
+            offset[block.start : block.stop, cols] = shift[:, None]
     z = layout.stack(regressors)
     z = z.reshape(len(layout.rows), -1)
     same = len(set(benchmark_lists)) == 1
     market = benchmark_lists[0] if same else tuple(_roles(len(benchmark_lists[0])))
     z_names = model.regressor_names(market)
     offset_name = model.offset(market)
-    shifted = model.excess or any(model.offset(b) is not None for b in benchmark_lists)
     y = raw - offset if shifted else raw  # nothing subtracted (market model): no copy of the panel minus zeros
     return Frames(raw, offset, y, z, z_names, market, offset_name, factor_info)
 

@@ -150,6 +150,7 @@ def unestimable(fit, frames: Frames, layout: Layout, spec: FitSpec) -> np.ndarra
 def dropped_table(firm_events: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
     """``res.dropped``: the firm-events with a reason, and the reason."""
     columns = ["event_id", "ticker", "date", "day0", "reason"]
-    dropped = firm_events.loc[reasons.notna(), columns[:-1]].copy()
-    dropped["reason"] = reasons[reasons.notna()].astype(str)
-    return dropped.reset_index(drop=True)[columns]
+    rows = np.flatnonzero(reasons.notna().to_numpy())  # the few dropped rows, taken by position
+    dropped = firm_events[columns[:-1]].take(rows).reset_index(drop=True)
+    dropped["reason"] = reasons.iloc[rows].astype(str).array
+    return dropped

@@ -74,7 +74,10 @@ def firm_events(events: pd.DataFrame, tickers: Sequence[str] | str | None) -> pd
             raise ValueError("The 'tickers' parameter is empty: name at least one ticker.")
         frame = frame.merge(pd.DataFrame({"ticker": tickers}), how="cross")
     frame["ticker"] = frame["ticker"].astype(str)
-    duplicated = frame.duplicated(["event_id", "ticker"])
+    # on integer codes of the pair: duplicated() on two text columns hashed every string again
+    id_code = pd.factorize(frame["event_id"])[0].astype(np.int64)
+    tickers_code, tickers_found = pd.factorize(frame["ticker"])
+    duplicated = pd.Series(id_code * (len(tickers_found) + 1) + tickers_code).duplicated().to_numpy()
     if duplicated.any():
         dup = frame.loc[duplicated, ["event_id", "ticker"]].head(3).to_dict("records")
         raise ValueError(f"The 'events' parameter lists the same firm-event twice, e.g. {dup}. Give each once.")
@@ -176,7 +179,7 @@ def resolve_rows(
     for k, code in enumerate(pd.unique(exchanges)):
         rows = np.flatnonzero(exchanges == code)
         resolved = resolve_day0(
-            times.take(rows),
+            times.take(rows) if len(rows) < n else times,  # one exchange: every row, no copy
             calendars.calendar(code),
             warn=warn,
             warn_unknown=warn and warn_unknown and k == 0,
@@ -210,7 +213,7 @@ def place(frame: pd.DataFrame, calendars: CalendarSpec, *, unknown_session=None,
     frame["day0"] = day0
     frame["day0_rule"] = text_array(rules)
     utc = np.full(len(frame), np.iinfo(np.int64).min, dtype=np.int64)
-    for code in pd.unique(exchanges):
+    for code in pd.unique(exchanges) if times.timed.any() else ():  # dated events have no instant
         rows = np.flatnonzero(exchanges == code)
         utc[rows] = times.take(rows).instants(calendars.calendar(code).tz)
     frame["timestamp"] = pd.DatetimeIndex(utc.view("M8[ns]")).tz_localize("UTC")
@@ -225,12 +228,11 @@ def place(frame: pd.DataFrame, calendars: CalendarSpec, *, unknown_session=None,
 
 
 def text_array(values: np.ndarray):
-    """An object array of text as the pandas text array a column would infer from it, converting each distinct
-    value once (a few rules and sessions repeat over thousands of firm-events); not text: left as it is."""
-    codes, uniques = pd.factorize(values)
-    if not pd.api.types.infer_dtype(uniques, skipna=True) == "string":
+    """An object array of text as the pandas text array a column would infer from it (without the inference's
+    second pass over every value); not text: left as it is."""
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":
         return values
-    return pd.array(np.asarray(uniques, dtype=object), dtype="str").take(codes, allow_fill=True)
+    return pd.array(values, dtype="str")
 
 
 def benchmark_lists(firm_events: pd.DataFrame) -> list[tuple[str, ...]]:

@@ -80,10 +80,12 @@ def load_returns(
     if values.shape[1] != returns.shape[1]:
         bad = [c for c in returns.columns if c not in values.columns]
         raise TypeError(f"The 'returns' parameter has non-numeric columns {bad}; returns must be floats.")
-    # one float array in one block: the checks below and the design read it without a copy each
-    frame = pd.DataFrame(
-        returns.to_numpy(dtype=float, na_value=np.nan), index=returns.index, columns=returns.columns, copy=False
-    )
+    # one float array, the study's own (not a view of the caller's frame, which they may change later): the
+    # checks below and the design read it without a copy each
+    values = returns.to_numpy(dtype=float, na_value=np.nan)
+    if not values.flags.writeable:  # pandas hands out a view of its own data read-only
+        values = values.copy()
+    frame = pd.DataFrame(values, index=returns.index, columns=returns.columns, copy=False)
     frame.attrs = copy.deepcopy(returns.attrs)  # as astype(float) gave them: the caller's notes stay theirs
     present = set(returns.columns)
     read = [c for c in needed if c in present]

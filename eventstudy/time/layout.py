@@ -226,7 +226,11 @@ class Layout:
     def locate(self, tickers, dates) -> tuple[np.ndarray, np.ndarray]:
         """Column of each ticker and row of each date in that ticker's block (-1 where either is missing),
         one vectorized lookup per block."""
-        firm = pd.Index(self.tickers).get_indexer(pd.Index(tickers))
+        # one look-up per distinct ticker (thousands of firm-events share a few hundred securities)
+        codes, names = pd.factorize(tickers if isinstance(tickers, pd.Series) else np.asarray(tickers, dtype=object))
+        column = {name: k for k, name in enumerate(self.tickers)}
+        # the last entry, -1, is taken by the code of a missing ticker (-1 too): no column
+        firm = np.array([column.get(name, -1) for name in names.tolist()] + [-1], dtype=np.intp)[codes]
         dates = pd.DatetimeIndex(dates)
         rows = np.full(len(firm), -1, dtype=np.int64)
         block_of = self.column_block[np.maximum(firm, 0)] if len(self.column_block) else np.zeros(len(firm), int)
