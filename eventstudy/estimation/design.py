@@ -17,6 +17,7 @@ import pandas as pd
 
 from eventstudy.data import load_factors
 from eventstudy.estimation.base import RISK_FREE, NormalReturnModel
+from eventstudy.estimation.firmevents import first_rows
 from eventstudy.estimation.panel import relative_days
 from eventstudy.estimation.spec import FitSpec
 from eventstudy.foundation.validation import check_instance
@@ -31,9 +32,10 @@ _FACTOR_EXCHANGE = "XNYS"
 def build_layout(firm_events: pd.DataFrame, returns: pd.DataFrame, spec: FitSpec) -> Layout:
     """Blocks of securities sharing an exchange and benchmarks, on the returns' date range."""
     groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-    securities = firm_events.drop_duplicates("ticker")
+    first = first_rows(firm_events["ticker"])  # each security once, as drop_duplicates("ticker") keeps it
     columns = set(returns.columns)  # a set: Series.isin on text columns converted every ticker
-    for ticker, exchange, benchmarks in zip(securities["ticker"], securities["exchange"], securities["benchmarks"]):
+    securities = (firm_events[c].take(first).tolist() for c in ("ticker", "exchange", "benchmarks"))
+    for ticker, exchange, benchmarks in zip(*securities):
         if ticker in columns:
             groups.setdefault((exchange, benchmarks), []).append(ticker)
     if not groups:  # no security has returns: one empty block keeps the reasons uniform

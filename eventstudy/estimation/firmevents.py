@@ -18,7 +18,16 @@ from eventstudy.foundation.validation import check_instance
 from eventstudy.time.eventtime import LOCAL, EventTimes, parse_event_times, resolve_day0, session_of
 from eventstudy.time.layout import CalendarSpec
 
-__all__ = ["firm_events", "place", "resolve_rows", "event_clusters", "benchmark_lists", "object_array", "TIME_COLUMNS"]
+__all__ = [
+    "firm_events",
+    "place",
+    "resolve_rows",
+    "event_clusters",
+    "benchmark_lists",
+    "first_rows",
+    "object_array",
+    "TIME_COLUMNS",
+]
 
 #: columns that carry an event's time
 TIME_COLUMNS = ("date", "session", "timestamp", "time", "timezone", "day0", "day0_rule", "unknown_session")
@@ -89,8 +98,14 @@ def firm_events(events: pd.DataFrame, tickers: Sequence[str] | str | None) -> pd
 def _day_labels(stamps: pd.Series) -> np.ndarray:
     """Each timestamp as ``YYYY-MM-DD`` (NaN for NaT), formatting each distinct one once (events share dates)."""
     codes, uniques = pd.factorize(stamps)
-    text = np.append(np.asarray(pd.DatetimeIndex(uniques).strftime("%Y-%m-%d"), dtype=object), np.nan)
-    return text[codes]  # NaT's code -1 takes the NaN appended last
+    days = pd.DatetimeIndex(uniques)
+    wall = days.tz_localize(None) if days.tz is not None else days  # the date where it happened
+    if len(wall) and 1000 <= wall.year.min() and wall.year.max() <= 9999:
+        # numpy's ISO text of the day is strftime's %Y-%m-%d for four-digit years, without a call per date
+        text = np.datetime_as_string(wall.to_numpy().astype("M8[D]")).astype(object)
+    else:
+        text = np.asarray(days.strftime("%Y-%m-%d"), dtype=object)
+    return np.append(text, np.nan)[codes]  # NaT's code -1 takes the NaN appended last
 
 
 def _check_one_time_per_id(frame: pd.DataFrame) -> None:
@@ -154,7 +169,7 @@ def parse(frame: pd.DataFrame, calendars: CalendarSpec, *, unknown_session=None,
     return parse_event_times(
         frame[columns],
         where=_where(frame),
-        names=frame["event_id"].astype(str).tolist() if "event_id" in frame.columns else None,
+        names=frame["event_id"].astype(str).to_numpy(dtype=object) if "event_id" in frame.columns else None,
         naive_tz=naive_tz,
         unknown_session=unknown_session,
         fallback_unknown=calendars.unknown_session,
@@ -235,6 +250,13 @@ def text_array(values: np.ndarray):
     return pd.array(values, dtype="str")
 
 
+def first_rows(column: pd.Series) -> np.ndarray:
+    """Position of the first row of each distinct value of ``column``, in order of appearance (the rows
+    ``drop_duplicates`` keeps), from integer codes."""
+    codes = pd.factorize(column, use_na_sentinel=False)[0]  # codes in order of appearance, a missing value too
+    return np.unique(codes, return_index=True)[1]
+
+
 def benchmark_lists(firm_events: pd.DataFrame) -> list[tuple[str, ...]]:
     """The distinct benchmark lists of ``firm_events`` (column ``benchmarks``), in order of appearance."""
     return list(dict.fromkeys(firm_events["benchmarks"]))
@@ -248,7 +270,7 @@ def object_array(values: Sequence) -> np.ndarray:
     return out
 
 
-def event_clusters(event_ids: np.ndarray, day0: np.ndarray) -> np.ndarray:
+def event_clusters(event_ids: np.ndarray | pd.Series, day0: np.ndarray) -> np.ndarray:
     """Independent groups of firm-events for tests across events (codes 0..G-1).
 
     Firm-events of one announcement are one group however many exchanges saw it (their day 0s differ), and
@@ -263,7 +285,8 @@ def event_clusters(event_ids: np.ndarray, day0: np.ndarray) -> np.ndarray:
     n = len(event_ids)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    events = pd.factorize(pd.Series(event_ids, dtype=object))[0]
+    # a text column factorizes as it is (converting it to Python strings first cost more than the grouping)
+    events = pd.factorize(event_ids if isinstance(event_ids, pd.Series) else pd.Series(event_ids, dtype=object))[0]
     days = pd.factorize(pd.Series(np.asarray(day0)))[0] + events.max() + 1
     graph = coo_matrix((np.ones(n), (events, days)), shape=(days.max() + 1, days.max() + 1))
     _, labels = connected_components(graph, directed=False)

@@ -27,7 +27,7 @@ from eventstudy.data.base import Field
 from eventstudy.estimation.contamination import catalog_positions, excluded_days, flag_contamination
 from eventstudy.estimation.design import build_frames, build_layout
 from eventstudy.estimation.drops import dropped_table, unestimable, unplaceable
-from eventstudy.estimation.firmevents import event_clusters, object_array, place
+from eventstudy.estimation.firmevents import event_clusters, first_rows, object_array, place
 from eventstudy.estimation.firmevents import firm_events as make_firm_events
 from eventstudy.estimation.loading import load_returns, required_span
 from eventstudy.estimation.models import NormalReturnModel, get_model
@@ -212,7 +212,7 @@ class EventStudy:
         firm_events = place(firm_events, spec.calendars, unknown_session=explicit, naive_tz=self.naive_tz)
         # each security's benchmarks found once, and the distinct lists once for every step that reads them
         codes, tickers = pd.factorize(firm_events["ticker"])
-        exchanges = firm_events["exchange"].iloc[np.unique(codes, return_index=True)[1]]
+        exchanges = firm_events["exchange"].take(np.unique(codes, return_index=True)[1]).tolist()
         of = [spec.markets.of(t, x) for t, x in zip(tickers, exchanges)]
         firm_events["benchmarks"] = object_array(of)[codes]
         lists = list(dict.fromkeys(of))
@@ -264,7 +264,7 @@ class EventStudy:
             )
         kept = firm_events.loc[keep].reset_index(drop=True)
         # the arrays already computed (abnormal returns, masks) do not depend on the groups: keep them
-        fit = replace(fit, cluster=event_clusters(kept["event_id"].to_numpy(), fit.day0), _cache=fit._cache)
+        fit = replace(fit, cluster=event_clusters(kept["event_id"], fit.day0), _cache=fit._cache)
         kept["benchmarks"] = np.array([", ".join(b) for b in of], dtype=object)[codes[keep]]  # each list joined once
         kept, hits = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
         warn_market_shocks(kept, fit, layout.rows, returns)
@@ -357,8 +357,9 @@ def warn_not_firms(firm_events: pd.DataFrame) -> list[str]:
     indices or yields (a ``^`` symbol: ``^GSPC``, ``^IRX``) or one of their own benchmarks; return the
     sentences (empty when none)."""
     found = []
-    pairs = firm_events.drop_duplicates("ticker")
-    for ticker, benchmarks in zip(map(str, pairs["ticker"]), pairs["benchmarks"]):
+    first = first_rows(firm_events["ticker"])  # each security once, as drop_duplicates("ticker") keeps it
+    pairs = zip(map(str, firm_events["ticker"].take(first).tolist()), firm_events["benchmarks"].take(first).tolist())
+    for ticker, benchmarks in pairs:
         names = benchmarks.split(", ") if isinstance(benchmarks, str) else list(benchmarks)
         if ticker in names:
             found.append(f"{ticker} is its own benchmark (its abnormal return against itself is zero by construction)")
@@ -390,8 +391,8 @@ def warn_market_shocks(
     session_days = sessions.normalize()
     session_days = session_days.tz_localize(None) if session_days.tz is not None else session_days
     # the distinct lists, each split once (not the column converted and split row by row)
-    codes, lists = pd.factorize(firm_events["benchmarks"].to_numpy(dtype=object), use_na_sentinel=False)
-    firsts = np.array([str(names).split(", ")[0] for names in lists], dtype=object)
+    codes, lists = pd.factorize(firm_events["benchmarks"], use_na_sentinel=False)
+    firsts = np.array([str(names).split(", ")[0] for names in lists.tolist()], dtype=object)
     benchmarks = dict.fromkeys(firsts)
     for bench in benchmarks:
         if bench not in returns.columns:

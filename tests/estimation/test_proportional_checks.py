@@ -176,3 +176,60 @@ def test_catalog_events_in_the_windows_match_a_loop_over_firm_events(seed):
     for keep in (who != None, who == None):  # noqa: E711 - elementwise on an object array
         part = Catalog(catalog.ids[keep], position[keep], who[keep], {})
         assert window_hits(part, day0, firms, (-30, -1)).contaminated_by() == loop_hits(part, day0, firms, (-30, -1))
+
+
+# ---- the firm-event table on integer codes -------------------------------------------------------------
+
+
+def test_ids_named_by_their_date_match_strftime_row_by_row():
+    from eventstudy.estimation.firmevents import firm_events
+
+    rng = np.random.default_rng(5)
+    days = pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, 400), unit="D")
+    naive = pd.DataFrame({"ticker": [f"T{k}" for k in range(400)], "date": days})
+    got = firm_events(naive, None)["event_id"].tolist()
+    assert got == [d.strftime("%Y-%m-%d") for d in days]
+    # a timestamp with a zone is named by its own wall-clock date (23:30 in New York is the next day in UTC)
+    stamps = pd.Series(days + pd.Timedelta(hours=23, minutes=30)).dt.tz_localize("America/New_York")
+    zoned = pd.DataFrame({"ticker": [f"T{k}" for k in range(400)], "timestamp": stamps})
+    assert firm_events(zoned, None)["event_id"].tolist() == [d.strftime("%Y-%m-%d") for d in stamps]
+
+
+def test_one_event_with_two_times_is_found_as_a_loop_finds_it():
+    from eventstudy.estimation.firmevents import firm_events
+
+    rng = np.random.default_rng(8)
+    outcomes = []
+    for trial in range(20):
+        n = 60
+        ids = [f"E{k}" for k in rng.integers(0, 25, n)]
+        dates = pd.to_datetime("2024-03-01") + pd.to_timedelta(rng.integers(0, 3, n), unit="D")
+        sessions = rng.choice(["pre", "post"], n)
+        if trial % 4 < 2:  # one time per id, but for a few rows of one id
+            dates = pd.to_datetime("2024-03-01") + pd.to_timedelta([int(i[1:]) % 3 for i in ids], unit="D")
+            sessions = np.array(["pre" if int(i[1:]) % 2 else "post" for i in ids])
+            if trial % 4 == 1:
+                dates = dates.where(np.array(ids) != ids[0], dates[0] + pd.Timedelta(days=1))
+        frame = pd.DataFrame({"event_id": ids, "ticker": [f"T{k}" for k in range(n)], "date": dates})
+        if trial % 2:
+            frame["session"] = sessions
+        # the loop: each id's distinct (date, session) texts
+        seen: dict[str, set] = {}
+        for row in frame.itertuples(index=False):
+            seen.setdefault(row.event_id, set()).add((str(row.date), getattr(row, "session", "")))
+        clashing = sorted(i for i, values in seen.items() if len(values) > 1)
+        outcomes.append(bool(clashing))
+        if clashing:
+            with pytest.raises(ValueError, match=rf"Event id '{clashing[0]}' has different dates or times"):
+                firm_events(frame, None)
+        else:
+            assert len(firm_events(frame, None)) == n
+    assert 0 < sum(outcomes) < len(outcomes)  # both outcomes were tried
+
+
+def test_first_rows_are_the_rows_drop_duplicates_keeps():
+    from eventstudy.estimation.firmevents import first_rows
+
+    rng = np.random.default_rng(2)
+    values = pd.Series(rng.choice(["a", "b", "c", None, "d"], 300), dtype="str")
+    assert first_rows(values).tolist() == values.drop_duplicates().index.tolist()
