@@ -172,12 +172,9 @@ def given_returns(returns: pd.DataFrame, spec: FitSpec, needed: Sequence[str]) -
     notes = list(returns.attrs.get("eventstudy_notes", []))
     off: list[str] = []
     # the dtypes in one Series: frame[c] builds a Series per column (most of this step at 500 columns)
-    numeric: dict = {}  # each distinct dtype asked once
-    read = [
-        c
-        for c, dtype in frame.dtypes.items()
-        if c in wanted and numeric.setdefault(dtype, pd.api.types.is_numeric_dtype(dtype))
-    ]
+    dtypes = frame.dtypes.tolist()
+    numeric = {dtype: pd.api.types.is_numeric_dtype(dtype) for dtype in set(dtypes)}  # each distinct dtype once
+    read = [c for c, dtype in zip(frame.columns.tolist(), dtypes) if c in wanted and numeric[dtype]]
     exchanges = {c: spec.calendars.exchange(str(c)) for c in read}
     for code in dict.fromkeys(exchanges.values()):  # one pass per exchange, not per column
         columns = [c for c in read if exchanges[c] == code]

@@ -243,9 +243,10 @@ class EventStudy:
         keep = reasons.isna().to_numpy()
         if fit.n:  # a second stage (GARCH's likelihood) starts from the least-squares fit
             fit, why = spec.model.refit(fit)
-            reasons.loc[keep] = why
-            fit = fit.take(reasons.loc[keep].isna().to_numpy())
-            keep = reasons.isna().to_numpy()
+            if not pd.isna(why).all():  # none left out (least squares only): no copy of the fit
+                reasons.loc[keep] = why
+                fit = fit.take(reasons.loc[keep].isna().to_numpy())
+                keep = reasons.isna().to_numpy()
         if outcome == "volume":
             reasons = reasons.map(volume_reason)
         dropped = dropped_table(firm_events, reasons)
