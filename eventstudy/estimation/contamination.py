@@ -287,8 +287,8 @@ def flag_contamination(kept: pd.DataFrame, fit, catalog: Catalog, estimation_win
     ids = kept["event_id"].to_numpy(dtype=object)
     hits = window_hits(catalog, fit.day0, kept["ticker"], estimation_window, fit.firm, ids, event_window)
     if "confounders" not in kept.columns:
-        codes, names = pd.factorize(ids)  # one look-up per event, not per firm-event
-        looked = [catalog.confounders.get(name, "") for name in names]
+        codes, names = pd.factorize(kept["event_id"])  # one look-up per event, not per firm-event
+        looked = [catalog.confounders.get(name, "") for name in names.tolist()]
         column = pd.Series(object_array(looked)[codes], index=kept.index, dtype=object)
         # as the column would read after astype(object).fillna(""): objects, no missing value
         missing = any(pd.api.types.is_scalar(value) and pd.isna(value) for value in looked)

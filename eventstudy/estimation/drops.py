@@ -31,12 +31,11 @@ def unplaceable(firm_events, firm, day0, layout: Layout, spec: FitSpec, failures
     """Reasons that need no fit: no returns for the ticker, day 0 or the event window outside the data."""
     reasons = pd.Series(None, index=firm_events.index, dtype=object)
     lo, hi = spec.event_window
-    first_id = _first_of_pair(firm_events)
-    twice = firm_events["event_id"].to_numpy(dtype=object) != first_id
+    twice, first_id = _first_of_pair(firm_events)
     if twice.any():
         reasons[twice] = [
             f"same day 0 ({d:%Y-%m-%d}) as event {f!r} for this ticker; kept once so it is not counted twice"
-            for d, f in zip(firm_events.loc[twice, "day0"], first_id[twice])
+            for d, f in zip(firm_events.loc[twice, "day0"], first_id)
         ]
     no_ticker = firm < 0
     spans = layout.spans()
@@ -67,16 +66,20 @@ def unplaceable(firm_events, firm, day0, layout: Layout, spec: FitSpec, failures
     return reasons
 
 
-def _first_of_pair(firm_events: pd.DataFrame) -> np.ndarray:
-    """The ``event_id`` of the first firm-event with each row's ticker and day 0 (NaN where day 0 is NaT, as a
-    group-by leaves out missing keys), from integer codes rather than a group-by."""
+def _first_of_pair(firm_events: pd.DataFrame) -> tuple[np.ndarray, list]:
+    """Which firm-events repeat the ticker and day 0 of an earlier one with another ``event_id``, and for those
+    the earlier one's id (NaN where day 0 is NaT, a key a group-by leaves out), from integer codes rather than
+    a group-by: only the rows found are read as text."""
     tickers = pd.factorize(firm_events["ticker"])[0].astype(np.int64)
     days, found = pd.factorize(firm_events["day0"])
     pairs = pd.factorize(tickers * (len(found) + 1) + days)[0]
     _, first = np.unique(pairs, return_index=True)  # the first row of each pair (codes follow appearance)
-    ids = firm_events["event_id"].to_numpy(dtype=object)[first[pairs]]
-    ids[days < 0] = np.nan
-    return ids
+    first = first[pairs]
+    ids = pd.factorize(firm_events["event_id"])[0]  # equal codes, equal ids
+    twice = (ids != ids[first]) | (days < 0)
+    rows = np.flatnonzero(twice)
+    earlier = firm_events["event_id"].take(first[rows]).tolist()
+    return twice, [np.nan if days[r] < 0 else e for r, e in zip(rows.tolist(), earlier)]
 
 
 def unestimable(fit, frames: Frames, layout: Layout, spec: FitSpec) -> np.ndarray:
