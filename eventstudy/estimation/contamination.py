@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from eventstudy.estimation.firmevents import parse, resolve_rows
+from eventstudy.estimation.firmevents import object_array, parse, resolve_rows
 from eventstudy.exceptions import SessionAssumptionWarning
 from eventstudy.foundation.validation import check_instance
 from eventstudy.time.layout import CalendarSpec, Layout
@@ -56,12 +56,15 @@ class Catalog:
         return self.position[order], self.ids[order]
 
 
-def catalog_positions(catalog, events, firm_events, calendars: CalendarSpec, layout: Layout) -> Catalog:
+def catalog_positions(
+    catalog, events, firm_events, calendars: CalendarSpec, layout: Layout, *, located: np.ndarray | None = None
+) -> Catalog:
     """Rows of the stacked axis holding each catalog event's day 0, on every block's exchange.
 
     A market-wide catalog event (no ``ticker``) is placed on each block's calendar with the one resolver of
     event time; a firm-specific one on its security's block only.  The study's own firm-events are placed
-    where the study placed them.
+    where the study placed them (``located``: their rows, when the caller has them from
+    :meth:`Layout.locate <eventstudy.time.layout.Layout.locate>`).
     """
     if catalog is None:
         catalog = (
@@ -75,14 +78,16 @@ def catalog_positions(catalog, events, firm_events, calendars: CalendarSpec, lay
     id_column = "id" if "id" in catalog.columns else "event_id"
     if id_column not in catalog.columns:
         raise KeyError("The 'catalog' parameter needs an 'id' column naming each event.")
-    frame = catalog.reset_index(drop=True).rename(columns={id_column: "event_id"})
+    frame = catalog.reset_index(drop=True)
+    if id_column != "event_id":
+        frame = frame.rename(columns={id_column: "event_id"})
     frame["event_id"] = frame["event_id"].astype(str)
     confounders = (
         dict(zip(frame["event_id"], frame["confounders"].fillna(""))) if "confounders" in frame.columns else {}
     )
     columns = pd.Index(layout.tickers)
     if catalog is firm_events:  # already placed: day 0 on each firm-event's own exchange
-        _, position = layout.locate(frame["ticker"], frame["day0"])
+        position = located if located is not None else layout.locate(frame["ticker"], frame["day0"])[1]
         return Catalog(frame["event_id"].to_numpy(), position, frame["ticker"].to_numpy(dtype=object), confounders)
     times = parse(frame, calendars)
     ids, positions, tickers = [], [], []
@@ -181,7 +186,7 @@ class Hits:
 def window_hits(
     catalog: Catalog,
     day0: np.ndarray,
-    tickers: np.ndarray,
+    tickers: np.ndarray | pd.Series,
     window: tuple[int, int],
     firm: np.ndarray | None = None,
     event_ids: np.ndarray | None = None,
@@ -192,27 +197,19 @@ def window_hits(
     one security whose event windows overlap."""
     n = len(day0)
     market_lo, market_hi = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    own_lo, own_hi = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     pieces: list[np.ndarray] = []
-    offset = 0
-    codes, uniques = pd.factorize(pd.Series(tickers, dtype=object))
-    by_ticker = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[by_ticker], np.arange(len(uniques) + 1))
-    code_of = {key: k for k, key in enumerate(uniques)}
-    for key, positions, ids in catalog.groups():  # a loop over the catalog's tickers, not over firm-events
-        if key is None:
-            rows, lo_out, hi_out = np.arange(n), market_lo, market_hi
-        else:
-            k = code_of.get(key)
-            if k is None:
-                continue
-            rows, lo_out, hi_out = by_ticker[bounds[k] : bounds[k + 1]], own_lo, own_hi
-        lo = np.searchsorted(positions, day0[rows] + window[0], side="left")
-        hi = np.searchsorted(positions, day0[rows] + window[1], side="right")
-        lo_out[rows], hi_out[rows] = lo + offset, hi + offset
+    inside = np.flatnonzero(catalog.position >= 0)
+    market_wide = pd.isna(catalog.ticker[inside])
+    if market_wide.any():  # every firm-event searches the market-wide events
+        positions, ids = catalog._sorted(inside[market_wide])
+        market_lo[:] = np.searchsorted(positions, day0 + window[0], side="left")
+        market_hi[:] = np.searchsorted(positions, day0 + window[1], side="right")
         pieces.append(ids)
-        offset += len(ids)
-    ids = np.concatenate(pieces) if pieces else np.array([], dtype=object)
+    offset = sum(map(len, pieces))
+    own_ids, own_lo, own_hi = _own_hits(catalog, inside[~market_wide], day0, tickers, window)
+    own_lo += offset
+    own_hi += offset
+    ids = np.concatenate([*pieces, own_ids])
     if firm is None:
         empty = np.zeros(n, dtype=np.int64)
         return Hits(ids, market_lo, market_hi, own_lo, own_hi, np.array([], dtype=object), empty, empty, empty)
@@ -220,10 +217,10 @@ def window_hits(
         raise TypeError("window_hits needs the 'event_window' to match the firm-events of 'firm'.")
     lo_day, hi_day = event_window
     width = hi_day - lo_day
-    order = np.lexsort((day0, firm))
-    firm_sorted, day_sorted = firm[order], day0[order]
     # windows overlap when day 0s are at most `width` apart; one security's run of such neighbours is a slice
-    key_sorted = firm_sorted.astype(np.int64) * (1 << 32) + day_sorted
+    key = firm.astype(np.int64) * (1 << 32) + day0
+    order = np.argsort(key, kind="stable")  # by security, then day 0 (a lexsort, but faster)
+    key_sorted = key[order]
     near_lo = np.searchsorted(key_sorted, key_sorted - width, side="left")
     near_hi = np.searchsorted(key_sorted, key_sorted + width, side="right")
     position = np.empty(n, dtype=np.int64)
@@ -232,6 +229,38 @@ def window_hits(
     unsorted_lo[order], unsorted_hi[order] = near_lo, near_hi
     neighbours = np.asarray(event_ids, dtype=object)[order]
     return Hits(ids, market_lo, market_hi, own_lo, own_hi, neighbours, position, unsorted_lo, unsorted_hi)
+
+
+def _own_hits(catalog: Catalog, members: np.ndarray, day0: np.ndarray, tickers, window):
+    """The firm-specific catalog events ``members`` sorted by ticker (in order of appearance), then by day 0
+    (stably), as ``(ids, lo, hi)``: each firm-event's events are ``ids[lo:hi]``, those of its ticker whose
+    day 0 lies in ``day0 + window``.
+
+    One binary search for all tickers at once: an event's key is its ticker's code times a stride wider than
+    the session axis plus its position, so each ticker's events are one run of the sorted keys, and a query
+    clipped to just outside the positions cannot reach a neighbouring ticker's run.
+    """
+    n = len(day0)
+    codes, uniques = pd.factorize(catalog.ticker[members])
+    positions = catalog.position[members].astype(np.int64)
+    top = int(positions.max(initial=0)) + 1
+    stride = top + 2  # positions 0..top-1 and queries clipped to -1..top, all shifted by one: 0..top+1
+    keys = codes.astype(np.int64) * stride + positions + 1
+    order = np.argsort(keys, kind="stable")  # by ticker, then day 0, then catalog order (a lexsort, but faster)
+    ids, keys = catalog.ids[members[order]], keys[order]
+    if not len(members) or not n:
+        return ids, np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    # each firm-event's ticker code among the catalog's: one look-up per distinct ticker
+    own, names = pd.factorize(pd.Series(tickers, copy=False) if not isinstance(tickers, pd.Series) else tickers)
+    lookup = {name: k for k, name in enumerate(uniques)}
+    code = np.array([lookup.get(name, -1) for name in names.tolist()], dtype=np.int64)[
+        own
+    ]  # -1: no event of that ticker
+    found = code >= 0
+    base = np.where(found, code, 0).astype(np.int64) * stride + 1
+    lo = np.searchsorted(keys, base + np.clip(day0 + window[0], -1, top), side="left")
+    hi = np.searchsorted(keys, base + np.clip(day0 + window[1], -1, top), side="right")
+    return ids, np.where(found, lo, 0), np.where(found, hi, 0)
 
 
 def excluded_days(catalog: Catalog, tickers, sessions, event_window) -> np.ndarray:
@@ -254,13 +283,17 @@ def flag_contamination(kept: pd.DataFrame, fit, catalog: Catalog, estimation_win
     """``kept`` with the catalog's ``confounders``, and the :class:`Hits` behind ``contaminated_by`` (catalog
     events whose day 0 falls in the estimation window) and ``overlaps`` (other firm-events of the same
     ticker whose event windows overlap), which :func:`with_hits` adds as columns when a table is shown."""
-    kept = kept.copy()
-    tickers = kept["ticker"].to_numpy(dtype=object)
-    ids = kept["event_id"].to_numpy()
-    hits = window_hits(catalog, fit.day0, tickers, estimation_window, fit.firm, ids, event_window)
+    kept = kept.copy(deep=False)  # a column is added or replaced, none changed in place
+    ids = kept["event_id"].to_numpy(dtype=object)
+    hits = window_hits(catalog, fit.day0, kept["ticker"], estimation_window, fit.firm, ids, event_window)
     if "confounders" not in kept.columns:
-        kept["confounders"] = [catalog.confounders.get(event_id, "") for event_id in ids]
-        hits = replace(hits, confounders_added=True)
+        codes, names = pd.factorize(kept["event_id"])  # one look-up per event, not per firm-event
+        looked = [catalog.confounders.get(name, "") for name in names.tolist()]
+        column = pd.Series(object_array(looked)[codes], index=kept.index, dtype=object)
+        # as the column would read after astype(object).fillna(""): objects, no missing value
+        missing = any(pd.api.types.is_scalar(value) and pd.isna(value) for value in looked)
+        kept["confounders"] = column.fillna("") if missing else column
+        return kept, replace(hits, confounders_added=True)
     kept["confounders"] = kept["confounders"].astype(object).fillna("")
     return kept, hits
 

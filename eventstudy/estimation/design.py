@@ -17,6 +17,7 @@ import pandas as pd
 
 from eventstudy.data import load_factors
 from eventstudy.estimation.base import RISK_FREE, NormalReturnModel
+from eventstudy.estimation.firmevents import first_rows
 from eventstudy.estimation.panel import relative_days
 from eventstudy.estimation.spec import FitSpec
 from eventstudy.foundation.validation import check_instance
@@ -31,12 +32,12 @@ _FACTOR_EXCHANGE = "XNYS"
 def build_layout(firm_events: pd.DataFrame, returns: pd.DataFrame, spec: FitSpec) -> Layout:
     """Blocks of securities sharing an exchange and benchmarks, on the returns' date range."""
     groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-    securities = firm_events.drop_duplicates("ticker")
-    present = securities["ticker"].isin(returns.columns).to_numpy()
-    for ticker, exchange, benchmarks in securities.loc[present, ["ticker", "exchange", "benchmarks"]].itertuples(
-        index=False
-    ):
-        groups.setdefault((exchange, benchmarks), []).append(ticker)
+    first = first_rows(firm_events["ticker"])  # each security once, as drop_duplicates("ticker") keeps it
+    columns = set(returns.columns)  # a set: Series.isin on text columns converted every ticker
+    securities = (firm_events[c].take(first).tolist() for c in ("ticker", "exchange", "benchmarks"))
+    for ticker, exchange, benchmarks in zip(*securities):
+        if ticker in columns:
+            groups.setdefault((exchange, benchmarks), []).append(ticker)
     if not groups:  # no security has returns: one empty block keeps the reasons uniform
         exchange, benchmarks = firm_events["exchange"].iloc[0], firm_events["benchmarks"].iloc[0]
         groups[(exchange, benchmarks)] = []
@@ -136,27 +137,54 @@ def build_frames(returns: pd.DataFrame, layout: Layout, spec: FitSpec, factors, 
                 z[:, k] = z[:, k] - rf(block)
         return z
 
-    raw = np.full((len(layout.rows), len(columns)), np.nan)
-    offset = np.full_like(raw, np.nan)
+    shape = (len(layout.rows), len(columns))
+    values = returns.to_numpy(dtype=float)  # the loaders' returns are one float block: a view, no copy
+    where = {name: k for k, name in enumerate(returns.columns)}
+    parts = []
     for block in layout.blocks:
         cols = columns.get_indexer(list(block.tickers))  # type: ignore[arg-type]  # stubs: any list-like works
-        raw[block.start : block.stop, cols] = returns[list(block.tickers)].reindex(block.sessions).to_numpy(float)
+        rows = returns.index.get_indexer(block.sessions)  # -1: a session the returns lack
+        part = _read(values, rows, np.array([where[t] for t in block.tickers], dtype=np.intp))
         shift = np.zeros(len(block.sessions))
         benchmark = model.offset(block.benchmarks)
         if benchmark is not None:
             shift = shift + returns[benchmark].reindex(block.sessions).to_numpy(dtype=float)
         if model.excess:
             shift = shift + rf(block)
-        offset[block.start : block.stop, cols] = shift[:, None]
+        parts.append((block, cols, part, shift))
+    shifted = model.excess or any(model.offset(b) is not None for b in benchmark_lists)
+    whole = len(parts) == 1 and parts[0][2].shape == shape  # one block: no padding, every column
+    raw = np.empty(shape) if whole else np.full(shape, np.nan)  # the cells outside the blocks are NaN
+    for block, cols, part, _ in parts:
+        raw[block.start : block.stop, cols] = part
+    if whole and not shifted:
+        offset = np.broadcast_to(np.float64(0.0), shape)  # nothing subtracted anywhere: zeros, not a panel of them
+    else:
+        offset = np.full(shape, np.nan)
+        for block, cols, _, shift in parts:
+            offset[block.start : block.stop, cols] = shift[:, None]
     z = layout.stack(regressors)
     z = z.reshape(len(layout.rows), -1)
     same = len(set(benchmark_lists)) == 1
     market = benchmark_lists[0] if same else tuple(_roles(len(benchmark_lists[0])))
     z_names = model.regressor_names(market)
     offset_name = model.offset(market)
-    shifted = model.excess or any(model.offset(b) is not None for b in benchmark_lists)
     y = raw - offset if shifted else raw  # nothing subtracted (market model): no copy of the panel minus zeros
     return Frames(raw, offset, y, z, z_names, market, offset_name, factor_info)
+
+
+def _read(values: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``values`` at ``rows`` (-1: a row of NaN) and ``columns``, as ``reindex`` gives it: a view where both
+    are runs of consecutive positions (the returns cover the block's sessions), else one copy."""
+    if len(rows) and rows[0] >= 0 and (np.diff(rows) == 1).all():
+        part = values[rows[0] : rows[-1] + 1]
+    else:
+        part = values[np.maximum(rows, 0)]
+        if (rows < 0).any():
+            part[rows < 0] = np.nan
+    if len(columns) and (np.diff(columns) == 1).all():
+        return part[:, columns[0] : columns[-1] + 1]
+    return part[:, columns]
 
 
 def _roles(n: int) -> list[str]:

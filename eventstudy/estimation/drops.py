@@ -9,6 +9,8 @@ traded quote: more than :data:`STALE_SHARE` of the estimation-window returns exa
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -29,12 +31,12 @@ def unplaceable(firm_events, firm, day0, layout: Layout, spec: FitSpec, failures
     """Reasons that need no fit: no returns for the ticker, day 0 or the event window outside the data."""
     reasons = pd.Series(None, index=firm_events.index, dtype=object)
     lo, hi = spec.event_window
-    first_id = firm_events.groupby(["ticker", "day0"], sort=False)["event_id"].transform("first")
-    twice = (firm_events["event_id"] != first_id).to_numpy()
-    reasons[twice] = [
-        f"same day 0 ({d:%Y-%m-%d}) as event {f!r} for this ticker; kept once so it is not counted twice"
-        for d, f in zip(firm_events.loc[twice, "day0"], first_id[twice])
-    ]
+    twice, first_id = _first_of_pair(firm_events)
+    if twice.any():
+        reasons[twice] = [
+            f"same day 0 ({d:%Y-%m-%d}) as event {f!r} for this ticker; kept once so it is not counted twice"
+            for d, f in zip(firm_events.loc[twice, "day0"], first_id)
+        ]
     no_ticker = firm < 0
     spans = layout.spans()
     start = np.where(no_ticker, 0, spans[np.maximum(firm, 0), 0]) if len(spans) else np.zeros(len(firm), int)
@@ -64,25 +66,45 @@ def unplaceable(firm_events, firm, day0, layout: Layout, spec: FitSpec, failures
     return reasons
 
 
+def _first_of_pair(firm_events: pd.DataFrame) -> tuple[np.ndarray, list]:
+    """Which firm-events repeat the ticker and day 0 of an earlier one with another ``event_id``, and for those
+    the earlier one's id (NaN where day 0 is NaT, a key a group-by leaves out), from integer codes rather than
+    a group-by: only the rows found are read as text."""
+    tickers = pd.factorize(firm_events["ticker"])[0].astype(np.int64)
+    days, found = pd.factorize(firm_events["day0"])
+    pairs = pd.factorize(tickers * (len(found) + 1) + days)[0]
+    _, first = np.unique(pairs, return_index=True)  # the first row of each pair (codes follow appearance)
+    first = first[pairs]
+    ids = pd.factorize(firm_events["event_id"])[0]  # equal codes, equal ids
+    twice = (ids != ids[first]) | (days < 0)
+    rows = np.flatnonzero(twice)
+    earlier = firm_events["event_id"].take(first[rows]).tolist()
+    return twice, [np.nan if days[r] < 0 else e for r, e in zip(rows.tolist(), earlier)]
+
+
 def unestimable(fit, frames: Frames, layout: Layout, spec: FitSpec) -> np.ndarray:
     """Reasons found in the fit, most basic first: the return, then what the model subtracts or regresses
     on, on day 0; then too short an estimation window; then a model that is not identified."""
     zero = np.array([0])
     min_obs = spec.min_obs
     raw = frames.raw
-    valid = np.isfinite(raw)
-    first = valid.argmax(axis=0)  # each ticker's first and last return, to say why days are missing
-    last = len(raw) - 1 - valid[::-1].argmax(axis=0)
     dates = layout.rows
 
+    @functools.cache
+    def returns_span(column: int) -> tuple[int, int] | None:
+        """A ticker's first and last return (None: none), read for the firm-events a note is made for."""
+        valid = np.flatnonzero(np.isfinite(raw[:, column]))
+        return (int(valid[0]), int(valid[-1])) if len(valid) else None
+
     def span_note(row: int) -> str:
-        column = fit.firm[row]
-        if not valid[:, column].any():
+        span = returns_span(int(fit.firm[row]))
+        if span is None:
             return "; the ticker has no returns in the data"
-        if fit.day0[row] + spec.estimation_window[0] < first[column]:
-            return f"; the ticker's returns start on {dates[first[column]]:%Y-%m-%d}"
-        if fit.day0[row] > last[column]:
-            return f"; the ticker's returns end on {dates[last[column]]:%Y-%m-%d}"
+        first, last = span
+        if fit.day0[row] + spec.estimation_window[0] < first:
+            return f"; the ticker's returns start on {dates[first]:%Y-%m-%d}"
+        if fit.day0[row] > last:
+            return f"; the ticker's returns end on {dates[last]:%Y-%m-%d}"
         return ""
 
     reasons = np.full(fit.n, None, dtype=object)
@@ -131,6 +153,7 @@ def unestimable(fit, frames: Frames, layout: Layout, spec: FitSpec) -> np.ndarra
 def dropped_table(firm_events: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
     """``res.dropped``: the firm-events with a reason, and the reason."""
     columns = ["event_id", "ticker", "date", "day0", "reason"]
-    dropped = firm_events.loc[reasons.notna(), columns[:-1]].copy()
-    dropped["reason"] = reasons[reasons.notna()].astype(str)
-    return dropped.reset_index(drop=True)[columns]
+    rows = np.flatnonzero(reasons.notna().to_numpy())  # the few dropped rows, taken by position
+    dropped = firm_events[columns[:-1]].take(rows).reset_index(drop=True)
+    dropped["reason"] = reasons.iloc[rows].astype(str).array
+    return dropped

@@ -18,7 +18,16 @@ from eventstudy.foundation.validation import check_instance
 from eventstudy.time.eventtime import LOCAL, EventTimes, parse_event_times, resolve_day0, session_of
 from eventstudy.time.layout import CalendarSpec
 
-__all__ = ["firm_events", "place", "resolve_rows", "event_clusters", "TIME_COLUMNS"]
+__all__ = [
+    "firm_events",
+    "place",
+    "resolve_rows",
+    "event_clusters",
+    "benchmark_lists",
+    "first_rows",
+    "object_array",
+    "TIME_COLUMNS",
+]
 
 #: columns that carry an event's time
 TIME_COLUMNS = ("date", "session", "timestamp", "time", "timezone", "day0", "day0_rule", "unknown_session")
@@ -50,8 +59,12 @@ def firm_events(events: pd.DataFrame, tickers: Sequence[str] | str | None) -> pd
     if ids.any():  # events without an id are named by their date
         # one of the three columns is there (checked above)
         label = cast(pd.Series, frame["date"] if "date" in frame.columns else frame.get("timestamp", frame.get("day0")))
-        frame["event_id"] = frame["event_id"].astype(object)
-        frame.loc[ids, "event_id"] = pd.to_datetime(label[ids]).dt.strftime("%Y-%m-%d")
+        named = _day_labels(pd.to_datetime(label[ids] if not ids.all() else label))
+        if ids.all():
+            frame["event_id"] = named
+        else:
+            frame["event_id"] = frame["event_id"].astype(object)
+            frame.loc[ids, "event_id"] = named
     frame["event_id"] = frame["event_id"].astype(str)
     _check_one_time_per_id(frame)
     if "ticker" in frame.columns:
@@ -70,7 +83,10 @@ def firm_events(events: pd.DataFrame, tickers: Sequence[str] | str | None) -> pd
             raise ValueError("The 'tickers' parameter is empty: name at least one ticker.")
         frame = frame.merge(pd.DataFrame({"ticker": tickers}), how="cross")
     frame["ticker"] = frame["ticker"].astype(str)
-    duplicated = frame.duplicated(["event_id", "ticker"])
+    # on integer codes of the pair: duplicated() on two text columns hashed every string again
+    id_code = pd.factorize(frame["event_id"])[0].astype(np.int64)
+    tickers_code, tickers_found = pd.factorize(frame["ticker"])
+    duplicated = pd.Series(id_code * (len(tickers_found) + 1) + tickers_code).duplicated().to_numpy()
     if duplicated.any():
         dup = frame.loc[duplicated, ["event_id", "ticker"]].head(3).to_dict("records")
         raise ValueError(f"The 'events' parameter lists the same firm-event twice, e.g. {dup}. Give each once.")
@@ -79,15 +95,36 @@ def firm_events(events: pd.DataFrame, tickers: Sequence[str] | str | None) -> pd
     return frame[first + rest].reset_index(drop=True)
 
 
+def _day_labels(stamps: pd.Series) -> np.ndarray:
+    """Each timestamp as ``YYYY-MM-DD`` (NaN for NaT), formatting each distinct one once (events share dates)."""
+    codes, uniques = pd.factorize(stamps)
+    days = pd.DatetimeIndex(uniques)
+    wall = days.tz_localize(None) if days.tz is not None else days  # the date where it happened
+    if len(wall) and 1000 <= wall.year.min() and wall.year.max() <= 9999:
+        # numpy's ISO text of the day is strftime's %Y-%m-%d for four-digit years, without a call per date
+        text = np.datetime_as_string(wall.to_numpy().astype("M8[D]")).astype(object)
+    else:
+        text = np.asarray(days.strftime("%Y-%m-%d"), dtype=object)
+    return np.append(text, np.nan)[codes]  # NaT's code -1 takes the NaN appended last
+
+
 def _check_one_time_per_id(frame: pd.DataFrame) -> None:
     """Rows of one event share its time; different dates under one id would silently get the first's."""
     keys = [c for c in ("date", "timestamp", "time", "timezone", "session") if c in frame.columns]
-    if not keys or not frame["event_id"].duplicated().any():
+    if not keys:
         return
-    # values compared as text, column by column (one vectorized pass, not a string per row)
-    codes = {k: pd.factorize(_comparable(frame[k]))[0] for k in keys}
-    distinct = pd.DataFrame({"event_id": frame["event_id"].to_numpy(), **codes}).drop_duplicates()
-    clashing = sorted(set(distinct["event_id"][distinct["event_id"].duplicated()]))
+    ids, names = pd.factorize(frame["event_id"])
+    if len(names) == len(frame):  # no id on two rows
+        return
+    # values compared as text, column by column, on integer codes: a row clashes when a value differs from
+    # that of its id's last row (so an id clashes exactly when its rows hold two different times)
+    clash = np.zeros(len(frame), dtype=bool)
+    for k in keys:
+        codes = pd.factorize(_comparable(frame[k]))[0]
+        last = np.empty(len(names), dtype=codes.dtype)
+        last[ids] = codes  # the last assignment of an id wins
+        clash |= codes != last[ids]
+    clashing = sorted(set(names[np.unique(ids[clash])]))
     if len(clashing):
         event_id = clashing[0]
         rows = frame.index[frame["event_id"] == event_id]
@@ -110,13 +147,18 @@ def _comparable(column: pd.Series) -> pd.Series:
 
 
 def _where(frame: pd.DataFrame):
-    rows = frame["_row"].to_numpy() if "_row" in frame.columns else np.arange(len(frame))
-    ids = frame["event_id"].to_numpy(dtype=object)
-    tickers = frame["ticker"].to_numpy(dtype=object) if "ticker" in frame.columns else None
+    """``where(i)``: how messages name row ``i`` of ``frame``, read from the frame only when a message is made."""
+    rows = frame["_row"] if "_row" in frame.columns else None
+    ids = frame["event_id"]
+    tickers = frame["ticker"] if "ticker" in frame.columns else None
+
+    def item(column: pd.Series, i: int):
+        return column.iloc[i : i + 1].to_numpy(dtype=object)[0]  # as a Python value, as to_numpy gives it
 
     def where(i: int) -> str:
-        ticker = f", ticker {tickers[i]!r}" if tickers is not None else ""
-        return f"events row {int(rows[i]) + 1} (event_id {ids[i]!r}{ticker})"
+        ticker = f", ticker {item(tickers, i)!r}" if tickers is not None else ""
+        row = int(item(rows, i)) if rows is not None else i
+        return f"events row {row + 1} (event_id {item(ids, i)!r}{ticker})"
 
     return where
 
@@ -127,7 +169,7 @@ def parse(frame: pd.DataFrame, calendars: CalendarSpec, *, unknown_session=None,
     return parse_event_times(
         frame[columns],
         where=_where(frame),
-        names=frame["event_id"].astype(str).tolist() if "event_id" in frame.columns else None,
+        names=frame["event_id"].astype(str).to_numpy(dtype=object) if "event_id" in frame.columns else None,
         naive_tz=naive_tz,
         unknown_session=unknown_session,
         fallback_unknown=calendars.unknown_session,
@@ -152,7 +194,7 @@ def resolve_rows(
     for k, code in enumerate(pd.unique(exchanges)):
         rows = np.flatnonzero(exchanges == code)
         resolved = resolve_day0(
-            times.take(rows),
+            times.take(rows) if len(rows) < n else times,  # one exchange: every row, no copy
             calendars.calendar(code),
             warn=warn,
             warn_unknown=warn and warn_unknown and k == 0,
@@ -169,25 +211,25 @@ def place(frame: pd.DataFrame, calendars: CalendarSpec, *, unknown_session=None,
     A bare date without a ``session`` column is a trading date of the security's own exchange (session
     ``local``): day 0 is the first of its sessions on or after it (firm announcements, user files).
     """
-    frame = frame.copy()
-    tickers = pd.unique(frame["ticker"])
-    frame["exchange"] = frame["ticker"].map(dict(zip(tickers, (calendars.exchange(t) for t in tickers))))
+    frame = frame.copy(deep=False)  # columns are added, none changed in place
+    codes, tickers = pd.factorize(frame["ticker"])  # each security's exchange found once
+    codes_of = pd.array(np.array([calendars.exchange(t) for t in tickers], dtype=object), dtype="str")
+    frame["exchange"] = codes_of.take(codes)  # a text column without converting one string per row
+    exchanges = np.asarray(codes_of, dtype=object)[codes]
     times = parse(frame, calendars, unknown_session=unknown_session, naive_tz=naive_tz)
     # events from load_events carry their unknown-session rule and the loader has said so; say it again only
     # where this study applies another rule
     carried = frame["unknown_session"].astype(str).to_numpy() if "unknown_session" in frame.columns else None
     unknown = times.session == "unknown"
     changed = carried is None or bool((unknown & (carried != times.unknown_session)).any())
-    day0, rules = resolve_rows(
-        times, frame["exchange"].to_numpy(dtype=object), calendars, warn_unknown=changed, stacklevel=6
-    )
+    day0, rules = resolve_rows(times, exchanges, calendars, warn_unknown=changed, stacklevel=6)
     frame["date"] = times.date
-    frame["session"] = times.session
+    frame["session"] = text_array(times.session)
     frame["day0"] = day0
-    frame["day0_rule"] = rules
+    frame["day0_rule"] = text_array(rules)
     utc = np.full(len(frame), np.iinfo(np.int64).min, dtype=np.int64)
-    for code in pd.unique(frame["exchange"]):
-        rows = np.flatnonzero(frame["exchange"].to_numpy() == code)
+    for code in pd.unique(exchanges) if times.timed.any() else ():  # dated events have no instant
+        rows = np.flatnonzero(exchanges == code)
         utc[rows] = times.take(rows).instants(calendars.calendar(code).tz)
     frame["timestamp"] = pd.DatetimeIndex(utc.view("M8[ns]")).tz_localize("UTC")
     # a known instant decides the session: "unknown" only where no time is known (as load_events does)
@@ -200,7 +242,35 @@ def place(frame: pd.DataFrame, calendars: CalendarSpec, *, unknown_session=None,
     return frame[first + rest]
 
 
-def event_clusters(event_ids: np.ndarray, day0: np.ndarray) -> np.ndarray:
+def text_array(values: np.ndarray):
+    """An object array of text as the pandas text array a column would infer from it (without the inference's
+    second pass over every value); not text: left as it is."""
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return values
+    return pd.array(values, dtype="str")
+
+
+def first_rows(column: pd.Series) -> np.ndarray:
+    """Position of the first row of each distinct value of ``column``, in order of appearance (the rows
+    ``drop_duplicates`` keeps), from integer codes."""
+    codes = pd.factorize(column, use_na_sentinel=False)[0]  # codes in order of appearance, a missing value too
+    return np.unique(codes, return_index=True)[1]
+
+
+def benchmark_lists(firm_events: pd.DataFrame) -> list[tuple[str, ...]]:
+    """The distinct benchmark lists of ``firm_events`` (column ``benchmarks``), in order of appearance."""
+    return list(dict.fromkeys(firm_events["benchmarks"]))
+
+
+def object_array(values: Sequence) -> np.ndarray:
+    """A 1-d object array holding ``values`` as elements (tuples stay elements, not rows of a 2-d array)."""
+    out = np.empty(len(values), dtype=object)
+    for k, value in enumerate(values):
+        out[k] = value
+    return out
+
+
+def event_clusters(event_ids: np.ndarray | pd.Series, day0: np.ndarray) -> np.ndarray:
     """Independent groups of firm-events for tests across events (codes 0..G-1).
 
     Firm-events of one announcement are one group however many exchanges saw it (their day 0s differ), and
@@ -215,7 +285,8 @@ def event_clusters(event_ids: np.ndarray, day0: np.ndarray) -> np.ndarray:
     n = len(event_ids)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    events = pd.factorize(pd.Series(event_ids, dtype=object))[0]
+    # a text column factorizes as it is (converting it to Python strings first cost more than the grouping)
+    events = pd.factorize(event_ids if isinstance(event_ids, pd.Series) else pd.Series(event_ids, dtype=object))[0]
     days = pd.factorize(pd.Series(np.asarray(day0)))[0] + events.max() + 1
     graph = coo_matrix((np.ones(n), (events, days)), shape=(days.max() + 1, days.max() + 1))
     _, labels = connected_components(graph, directed=False)

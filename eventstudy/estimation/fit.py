@@ -163,6 +163,34 @@ class StackedFit:
             z = np.concatenate([ones, z], axis=2)
         return z if self.estimated else z[:, :, :0]
 
+    def design_sums(self, offsets: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
+        """``design(offsets).sum(axis=1)`` of the firm-events ``rows``, shape (N, K), without the (N, L, K) design.
+
+        The constant's sum is L, or NaN where the first regressor misses a day (the design's constant is NaN
+        there); the regressors are gathered day-major, (L, N, P), and added day after day, the order in which
+        numpy sums the design over its middle axis when it has two columns or more, so the sums are the
+        design's to the last bit.  (A design of one column, a regressor without a constant, numpy sums
+        pairwise: that rare design is built and summed as it is.)
+        """
+        offsets = np.asarray(offsets)
+        day0 = self.day0[rows]
+        p = self.data.z.shape[1]
+        if not self.estimated:
+            return np.zeros((len(day0), 0))
+        if p + self.intercept == 1 and p:
+            return self.take(np.arange(self.n)[rows]).design(offsets).sum(axis=1)
+        positions = offsets[:, None] + day0[None, :]  # (L, N)
+        t = len(self.data.z)
+        within = not len(day0) or not len(offsets) or (positions.min() >= 0 and positions.max() < t)
+        z = self.data.z.take(positions if within else np.clip(positions, 0, t - 1), axis=0)  # (L, N, P)
+        if not within:
+            z[(positions < 0) | (positions >= t)] = np.nan
+        sums = np.add.reduce(z, axis=0) if len(offsets) else np.zeros((len(day0), p))  # day after day
+        if not self.intercept:
+            return sums
+        missing = np.isnan(z[:, :, 0]).any(axis=0) if p else np.zeros(len(day0), dtype=bool)
+        return np.concatenate([np.where(missing, np.nan, float(len(offsets)))[:, None], sums], axis=1)
+
     def _abnormal(self, offsets: np.ndarray) -> np.ndarray:
         """Abnormal returns on relative days ``offsets``, (N, L): firm-event by firm-event, so blocks of
         firm-events are gathered on threads (the reads are scattered over the panel: memory-bound)."""
@@ -270,7 +298,7 @@ class StackedFit:
 
         NaN when any day of the window lacks an abnormal return, so a CAR always covers the whole window.
         """
-        return self.ar_event[:, self.event_positions(window)].sum(axis=1)
+        return _sum_columns(self.ar_event[:, _run(self.event_positions(window))])
 
     def car_variance(self, window: tuple[int, int]) -> np.ndarray:
         r"""Variance of :math:`CAR_i(\tau_1,\tau_2)` with the full covariance of the window's abnormal returns.
@@ -291,14 +319,14 @@ class StackedFit:
         summing the daily variances would drop them.
         """
         positions = self.event_positions(window)
-        if "x_event" in self._cache or self.n <= _ROWS_AT_ONCE:
-            s = self.x_event[:, positions, :].sum(axis=1)
-        else:  # the regressors of the window only, a chunk of firm-events at a time: no (N, W, K) array kept
+        if "x_event" in self._cache:
+            s = self.x_event[:, _run(positions), :].sum(axis=1)
+        else:  # the window's sums straight from the regressors, a chunk of firm-events at a time: no (N, W, K)
             days = self.event_days[positions]
             s = np.concatenate(
                 [
-                    self.take(np.arange(a, min(a + _ROWS_AT_ONCE, self.n))).design(days).sum(axis=1)
-                    for a in range(0, self.n, _ROWS_AT_ONCE)
+                    self.design_sums(days, slice(a, min(a + _ROWS_AT_ONCE, self.n)))
+                    for a in range(0, max(self.n, 1), _ROWS_AT_ONCE)
                 ]
             )
         quad = np.einsum("nk,nkj,nj->n", s, self.xtx_inv, s)
@@ -319,6 +347,23 @@ class StackedFit:
         for value in cache.values():
             value.flags.writeable = False
         return replace(self, _cache=cache, **picked)
+
+
+def _run(positions: np.ndarray) -> slice:
+    """The consecutive ``positions`` (:meth:`StackedFit.event_positions`) as a slice: a view of the window's
+    columns instead of a copy of them, summed in the same order."""
+    return slice(int(positions[0]), int(positions[-1]) + 1) if len(positions) else slice(0, 0)
+
+
+def _sum_columns(values: np.ndarray) -> np.ndarray:
+    """Row sums of ``values`` (N, W), adding the columns in order: the sums the CAR always had (the columns
+    were a copy in column-major order, which numpy sums column by column), without that copy."""
+    if not values.shape[1]:
+        return np.zeros(len(values))
+    out = values[:, 0].copy()
+    for k in range(1, values.shape[1]):
+        out += values[:, k]
+    return out
 
 
 def estimate(

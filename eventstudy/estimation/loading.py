@@ -7,6 +7,7 @@ description of where they came from and the tickers without prices; a missing be
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +17,7 @@ import pandas as pd
 
 from eventstudy.data import default_source
 from eventstudy.estimation.base import DataNeeds
+from eventstudy.estimation.firmevents import benchmark_lists
 from eventstudy.estimation.provenance import describe_source
 from eventstudy.estimation.quality import warn_implausible
 from eventstudy.estimation.spec import FitSpec
@@ -30,14 +32,21 @@ __all__ = ["load_returns", "given_returns", "required_span"]
 
 
 def load_returns(
-    firm_events: pd.DataFrame, spec: FitSpec, *, returns: pd.DataFrame | None = None, source=None
+    firm_events: pd.DataFrame,
+    spec: FitSpec,
+    *,
+    returns: pd.DataFrame | None = None,
+    source=None,
+    lists: Sequence[tuple[str, ...]] | None = None,
 ) -> tuple[pd.DataFrame, dict, dict[str, str]]:
     """Returns of the securities and benchmarks of ``firm_events``: the caller's ``returns`` checked, or prices
     read from ``source`` (default :func:`eventstudy.default_source`) over :func:`required_span`, widened by
     the model's leads and lags.  Returns ``(returns, source info, failures)``, failures naming the tickers
     without prices and why.  ``spec.return_kind`` already holds ``returns.attrs["return_kind"]``
-    (:meth:`FitSpec <eventstudy.estimation.spec.FitSpec>` is built once, frozen)."""
-    benchmarks = list(dict.fromkeys(b for names in dict.fromkeys(firm_events["benchmarks"]) for b in names))
+    (:meth:`FitSpec <eventstudy.estimation.spec.FitSpec>` is built once, frozen).  ``lists``, the distinct
+    benchmark lists of the firm-events, saves reading them again (:func:`benchmark_lists`)."""
+    lists = benchmark_lists(firm_events) if lists is None else lists
+    benchmarks = list(dict.fromkeys(b for names in lists for b in names))
     needed = list(dict.fromkeys([*pd.unique(firm_events["ticker"]), *benchmarks]))
     failures: dict[str, str] = {}
     info: dict[str, Any]
@@ -71,20 +80,28 @@ def load_returns(
     if values.shape[1] != returns.shape[1]:
         bad = [c for c in returns.columns if c not in values.columns]
         raise TypeError(f"The 'returns' parameter has non-numeric columns {bad}; returns must be floats.")
-    # infinite values, percent, prices in the columns the study reads: each named, with the fix
-    check_return_values(values[[c for c in needed if c in values.columns]])
+    # one float array, the study's own (not a view of the caller's frame, which they may change later): the
+    # checks below and the design read it without a copy each
+    values = returns.to_numpy(dtype=float, na_value=np.nan)
+    if not values.flags.writeable:  # pandas hands out a view of its own data read-only
+        values = values.copy()
+    frame = pd.DataFrame(values, index=returns.index, columns=returns.columns, copy=False)
+    frame.attrs = copy.deepcopy(returns.attrs)  # as astype(float) gave them: the caller's notes stay theirs
     present = set(returns.columns)
+    read = [c for c in needed if c in present]
+    # infinite values, percent, prices in the columns the study reads: each named, with the fix
+    check_return_values(frame, columns=read)
     for ticker in (t for t in needed if t not in present):  # case-sensitive: say so where the other case exists
         hint = case_hint([ticker], returns.columns).strip()
         if hint:
             failures[ticker] = f"{failures.get(ticker, f'no column {ticker!r} in the returns')}. {hint}"
-    found = warn_implausible(returns[[c for c in needed if c in returns.columns]], benchmarks[0])
+    found = warn_implausible(frame, benchmarks[0], columns=read)
     if len(found):
-        returns.attrs.setdefault("eventstudy_notes", []).extend(
+        frame.attrs.setdefault("eventstudy_notes", []).extend(
             f"{r['ticker']}: implausible return {r['return']:+.1%} on {r['date']:%Y-%m-%d} kept"
             for r in found.to_dict("records")
         )
-    return returns.astype(float), info, failures
+    return frame, info, failures
 
 
 def required_span(
@@ -155,7 +172,9 @@ def given_returns(returns: pd.DataFrame, spec: FitSpec, needed: Sequence[str]) -
     notes = list(returns.attrs.get("eventstudy_notes", []))
     off: list[str] = []
     # the dtypes in one Series: frame[c] builds a Series per column (most of this step at 500 columns)
-    read = [c for c, dtype in frame.dtypes.items() if c in wanted and pd.api.types.is_numeric_dtype(dtype)]
+    dtypes = frame.dtypes.tolist()
+    numeric = {dtype: pd.api.types.is_numeric_dtype(dtype) for dtype in set(dtypes)}  # each distinct dtype once
+    read = [c for c, dtype in zip(frame.columns.tolist(), dtypes) if c in wanted and numeric[dtype]]
     exchanges = {c: spec.calendars.exchange(str(c)) for c in read}
     for code in dict.fromkeys(exchanges.values()):  # one pass per exchange, not per column
         columns = [c for c in read if exchanges[c] == code]

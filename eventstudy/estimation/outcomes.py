@@ -34,6 +34,7 @@ of Business*, 53(1), 61-65.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import cast
 
 import numpy as np
@@ -41,6 +42,7 @@ import pandas as pd
 
 from eventstudy.data import default_source
 from eventstudy.estimation.base import NormalReturnModel
+from eventstudy.estimation.firmevents import benchmark_lists
 from eventstudy.estimation.loading import given_returns, required_span
 from eventstudy.estimation.provenance import describe_source
 from eventstudy.estimation.spec import FitSpec
@@ -391,13 +393,19 @@ def check_outcome(model: NormalReturnModel, outcome: str) -> None:
 
 
 def load_volumes(
-    firm_events: pd.DataFrame, spec: FitSpec, *, volumes: pd.DataFrame | None = None, source=None
+    firm_events: pd.DataFrame,
+    spec: FitSpec,
+    *,
+    volumes: pd.DataFrame | None = None,
+    source=None,
+    lists: Sequence[tuple[str, ...]] | None = None,
 ) -> tuple[pd.DataFrame, dict, dict[str, str]]:
     """Log volumes of the securities and benchmarks: the caller's ``volumes`` (a frame of volumes, given as the
     study's ``returns=``) or the ``Volume`` field read from ``source`` (default
     :func:`eventstudy.default_source`).  Returns ``(log volumes, source info, failures)`` as the returns loader
-    does."""
-    benchmarks = list(dict.fromkeys(b for names in firm_events["benchmarks"] for b in names))
+    does; ``lists`` as :func:`~eventstudy.estimation.loading.load_returns` takes it."""
+    lists = benchmark_lists(firm_events) if lists is None else lists
+    benchmarks = list(dict.fromkeys(b for names in lists for b in names))
     needed = list(dict.fromkeys([*pd.unique(firm_events["ticker"]), *benchmarks]))
     failures: dict[str, str] = {}
     if volumes is not None:

@@ -26,6 +26,7 @@ from eventstudy.foundation.misread import (  # re-exported: one family of checks
     case_hint,
     check_dates,
     check_return_values,
+    column_positions,
 )
 
 __all__ = [
@@ -178,13 +179,22 @@ def _column_max_squared(y: np.ndarray, spans: np.ndarray | None) -> np.ndarray:
     ``fmax`` skips NaN; an infinite value only makes more firm-events suspects.
     """
     if spans is None:
-        return np.fmax.reduce(np.abs(y), axis=0) ** 2
+        return _largest_absolute(y) ** 2
     out = np.full(y.shape[1], np.nan)
     for lo, hi in np.unique(spans, axis=0):
         columns = np.flatnonzero((spans[:, 0] == lo) & (spans[:, 1] == hi))
         if hi > lo:
-            out[columns] = np.fmax.reduce(np.abs(y[lo:hi][:, columns]), axis=0) ** 2
+            # a block's columns are consecutive (the layout's order): a view, not a copy of the block
+            runs = bool(len(columns)) and columns[-1] - columns[0] + 1 == len(columns)
+            block = y[lo:hi, columns[0] : columns[-1] + 1] if runs else y[lo:hi][:, columns]
+            out[columns] = _largest_absolute(block) ** 2
     return out
+
+
+def _largest_absolute(values: np.ndarray) -> np.ndarray:
+    """Each column's largest absolute value, NaN skipped (NaN for an empty column): the larger of its largest
+    value and its smallest negated, two reductions with no array of absolute values."""
+    return np.fmax(np.fmax.reduce(values, axis=0), -np.fmin.reduce(values, axis=0))
 
 
 def _identical(ticker: str, regressor: str, market: Sequence[str]) -> str:
@@ -201,7 +211,9 @@ def _identical(ticker: str, regressor: str, market: Sequence[str]) -> str:
 # --------------------------------------------------------------------------------------------------------
 
 
-def implausible_returns(returns: pd.DataFrame, market: str | None = None) -> pd.DataFrame:
+def implausible_returns(
+    returns: pd.DataFrame, market: str | None = None, *, columns: Sequence | None = None
+) -> pd.DataFrame:
     """Daily returns too large for the security's own history and the market's move that day.
 
     Parameters
@@ -211,6 +223,9 @@ def implausible_returns(returns: pd.DataFrame, market: str | None = None) -> pd.
     market
         A benchmark column; its return that day is taken off before judging (a crash of the whole market
         is not a data error).  None judges the raw returns.
+    columns
+        The columns to judge, in the order the table lists them (default: every column, in order); the
+        others are not read, but for ``market``.
 
     Returns
     -------
@@ -230,24 +245,38 @@ def implausible_returns(returns: pd.DataFrame, market: str | None = None) -> pd.
     A return at or below -100 % (:math:`r_t \\le -1`) is impossible for a security with limited liability:
     it needs a price of zero or below.  Such a day is always flagged (``robust_z`` NaN, the hint says
     so), whatever the security's history, the market's move or the number of observations.
+
+    The work is proportional to what is found: one pass gives each column's largest and smallest return,
+    and since :math:`\\ln(1 + r)` is increasing, :math:`a_t` lies between
+    :math:`\\ln(1 + \\min r) - \\ln(1 + \\max m)` and :math:`\\ln(1 + \\max r) - \\ln(1 + \\min m)`; only a
+    column whose bounds reach :math:`\\ln 1.8` (or with a return at or below -100 %) is judged day by day.
     """
+    raw = returns.to_numpy(dtype="float64", na_value=np.nan)
+    names = list(returns.columns)
+    chosen = np.arange(len(names)) if columns is None else column_positions(names, columns)
+    return _implausible(raw, names, returns.index, market, chosen)
+
+
+def _implausible(raw: np.ndarray, names: list, index: pd.Index, market: str | None, chosen: np.ndarray) -> pd.DataFrame:
+    """:func:`implausible_returns` on the array ``raw`` (T, M) of the columns ``names``, judging the columns
+    at positions ``chosen``."""
     columns = ["ticker", "date", "return", "market_return", "robust_z", "hint"]
     from eventstudy.data.base import RATE_TICKERS  # here: eventstudy.data (~40 ms) stays out of load_events' imports
 
-    raw = returns.to_numpy(dtype="float64", na_value=np.nan)
-    names = list(returns.columns)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        log = np.log1p(np.where(raw > -1, raw, np.nan))
     at_market = names.index(market) if market is not None and market in names else None
     # yields, not prices: their relative changes mean nothing
-    judged = [k for k, t in enumerate(names) if str(t).lstrip("^").upper() not in RATE_TICKERS]
-    with np.errstate(invalid="ignore"):
+    judged = [int(k) for k in chosen if str(names[k]).lstrip("^").upper() not in RATE_TICKERS]
+    if not len(raw) or not judged:
+        return pd.DataFrame([], columns=columns)
+    judged = [judged[j] for j in np.flatnonzero(_may_be_implausible(raw, judged, at_market))]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = np.log1p(np.where(raw[:, judged] > -1, raw[:, judged], np.nan))
         impossible = raw[:, judged] <= -1  # a price of 0 or below: no history makes it plausible
     all_judged = list(judged)
-    a = log[:, judged]
     if at_market is not None:
-        others = np.array([k != at_market for k in judged])
-        a[:, others] -= log[:, [at_market]]
+        others = np.array([k != at_market for k in judged], dtype=bool)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a[:, others] -= np.log1p(np.where(raw[:, at_market] > -1, raw[:, at_market], np.nan))[:, None]
     with np.errstate(invalid="ignore"):
         # a day is flagged only beyond ln 1.8: the medians are needed for the few columns with such a day
         big = np.flatnonzero((np.abs(a) > IMPLAUSIBLE_LOG_RETURN).any(axis=0))
@@ -269,13 +298,14 @@ def implausible_returns(returns: pd.DataFrame, market: str | None = None) -> pd.
     for j, row in np.argwhere(impossible.T):
         marks[(all_judged[j], int(row))] = np.nan
     found = []
-    for (col, row), robust_z in sorted(marks.items()):  # ticker by ticker, then by date: the few days found
+    order = {int(k): rank for rank, k in enumerate(chosen)}  # columns in the order asked for, then by date
+    for (col, row), robust_z in sorted(marks.items(), key=lambda item: (order[item[0][0]], item[0][1])):
         r = float(raw[row, col])
         if r <= -1:
             found.append(
                 {
                     "ticker": names[col],
-                    "date": returns.index[row],
+                    "date": index[row],
                     "return": r,
                     "market_return": float(raw[row, at_market]) if at_market is not None else np.nan,
                     "robust_z": np.nan,
@@ -291,7 +321,7 @@ def implausible_returns(returns: pd.DataFrame, market: str | None = None) -> pd.
         found.append(
             {
                 "ticker": names[col],
-                "date": returns.index[row],
+                "date": index[row],
                 "return": r,
                 "market_return": float(raw[row, at_market]) if at_market is not None else np.nan,
                 "robust_z": robust_z,
@@ -301,9 +331,37 @@ def implausible_returns(returns: pd.DataFrame, market: str | None = None) -> pd.
     return pd.DataFrame(found, columns=columns)
 
 
-def warn_implausible(returns: pd.DataFrame, market: str | None = None) -> pd.DataFrame:
-    """Run :func:`implausible_returns` and issue one :class:`DataQualityWarning` naming each day found."""
-    found = implausible_returns(returns, market)
+#: relative margin on the bounds of :func:`_may_be_implausible`: log1p is faithfully rounded, not exactly
+#: monotone, so a bound computed from the extremes may fall an ulp short of a day's value
+_BOUND_MARGIN = 1e-9
+
+
+def _may_be_implausible(raw: np.ndarray, judged: list[int], at_market: int | None) -> np.ndarray:
+    """For each column ``judged``, whether one of its days could be flagged: a return at or below -1, or
+    market-adjusted log returns whose bounds (from the column's and the market's extremes) reach ln 1.8.
+    A column without is provably clear, so only the others are judged day by day."""
+    hi = np.fmax.reduce(raw, axis=0)[judged]  # NaN only where a column has no value
+    lo = np.fmin.reduce(raw, axis=0)[judged]
+    m_hi = m_lo = np.zeros(len(judged))
+    if at_market is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = np.log1p(np.where(raw[:, at_market] > -1, raw[:, at_market], np.nan))
+        adjusted = np.array([k != at_market for k in judged], dtype=bool)
+        m_hi = np.where(adjusted, np.fmax.reduce(m), 0.0)
+        m_lo = np.where(adjusted, np.fmin.reduce(m), 0.0)
+    limit = IMPLAUSIBLE_LOG_RETURN * (1.0 - _BOUND_MARGIN)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # NaN bounds compare False: a column, or a market, without any value has no day to flag
+        reach = (np.log1p(hi) - m_lo > limit) | (np.log1p(lo) - m_hi < -limit)
+        return reach | (lo <= -1)
+
+
+def warn_implausible(
+    returns: pd.DataFrame, market: str | None = None, *, columns: Sequence | None = None
+) -> pd.DataFrame:
+    """Run :func:`implausible_returns` (on ``columns``, default all) and issue one :class:`DataQualityWarning`
+    naming each day found."""
+    found = implausible_returns(returns, market, columns=columns)
     if len(found):
         lines = [
             f"{row['ticker']} on {row['date']:%Y-%m-%d}: {row['return']:+.1%}"

@@ -8,10 +8,9 @@ not the study.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
-
-import pandas as pd
 
 from eventstudy.data.base import Field
 from eventstudy.estimation.base import NormalReturnModel
@@ -41,9 +40,11 @@ class FitSpec:
     exclude_events: bool
     outcome: str = "returns"
 
-    def check_models(self, firm_events: pd.DataFrame) -> None:
-        """Every benchmark list fits the model, and lists are of one length (they share regressor columns)."""
-        lists = list(dict.fromkeys(firm_events["benchmarks"]))
+    def check_models(self, lists: Sequence[tuple[str, ...]]) -> None:
+        """Every benchmark list fits the model, and lists are of one length (they share regressor columns).
+
+        ``lists`` are the study's distinct benchmark lists (:func:`~eventstudy.estimation.firmevents.benchmark_lists`
+        of its firm-events)."""
         for names in lists:
             self.model.validate_market(names)
         if len({len(names) for names in lists}) > 1:

@@ -14,15 +14,18 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["case_hint", "check_dates", "check_numbers", "check_return_values"]
+__all__ = ["case_hint", "check_dates", "check_numbers", "check_return_values", "column_positions"]
 
 #: Median absolute daily return above which a column is not decimal returns: 20 % on a typical day is no
 #: security's decimal return, while percent returns (SPY's median is about 0.5) and prices lie far above.
 _DECIMAL_LIMIT = 0.2
 
 
-def check_return_values(returns: pd.DataFrame, *, name: str = "returns") -> None:
+def check_return_values(returns: pd.DataFrame, *, name: str = "returns", columns: Sequence | None = None) -> None:
     """Refuse returns that would be misread: infinite values, percent, prices.
+
+    ``columns`` names the columns to check, in the order messages list them (default: all of them, in order);
+    the others are not read.
 
     Raises
     ------
@@ -31,31 +34,50 @@ def check_return_values(returns: pd.DataFrame, *, name: str = "returns") -> None
         zero price divided into, not a missing value), or when a column's median absolute value exceeds
         0.2: with negative values it is percent returns (divide by 100), without it is prices
         (convert with :func:`eventstudy.returns`).
+
+    Notes
+    -----
+    The work is proportional to what is found: one pass over the values gives each column's largest and
+    smallest value, and only a column whose extremes could fail a check (an infinite extreme; an absolute
+    value above 0.2, without which no median can exceed it) is read again.
     """
     values = returns.to_numpy(dtype="float64", na_value=np.nan)
-    infinite = np.isinf(values)
-    if infinite.any():
-        row, col = np.argwhere(infinite)[0]
+    names = list(returns.columns)
+    positions = np.arange(len(names)) if columns is None else column_positions(names, columns)
+    if not len(values) or not len(positions):
+        return
+    hi = np.fmax.reduce(values, axis=0)[positions]  # NaN only for an all-NaN column
+    lo = np.fmin.reduce(values, axis=0)[positions]
+    at = np.flatnonzero((hi == np.inf) | (lo == -np.inf))  # the columns holding an infinite value
+    if len(at):
+        infinite = np.isinf(values[:, positions[at]])
+        row, k = np.argwhere(infinite)[0]  # the first by date, then in the order of columns
+        col = int(positions[at[k]])
         raise ValueError(
-            f"The {name!r} parameter holds an infinite value: {returns.columns[col]!r} on "
+            f"The {name!r} parameter holds an infinite value: {names[col]!r} on "
             f"{returns.index[row]:%Y-%m-%d} is {values[row, col]}; {int(infinite.sum())} such value(s). An infinite "
             "return comes from a zero or missing price divided into; fix the price, or set the value to NaN "
             "(returns.replace([np.inf, -np.inf], np.nan)) to leave a gap."
         )
-    typical = np.full(values.shape[1], np.nan)
+    # a median above the limit needs a value above it: only such columns are read again
+    maybe = np.flatnonzero((hi > _DECIMAL_LIMIT) | (lo < -_DECIMAL_LIMIT))
+    if not len(maybe):
+        return
+    typical = np.full(len(maybe), np.nan)
     with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column has no median
         # a median above the limit needs at least half the column above it: only such columns get one
-        size = np.abs(values)
+        size = np.abs(values[:, positions[maybe]])
         n = np.isfinite(size).sum(axis=0)
-        maybe = np.flatnonzero((size > _DECIMAL_LIMIT).sum(axis=0) >= n - n // 2)
-        if len(values) and len(maybe):
-            typical[maybe] = np.nanmedian(size[:, maybe], axis=0)
-    large = np.flatnonzero(np.isfinite(typical) & (typical > _DECIMAL_LIMIT))
+        half = np.flatnonzero((size > _DECIMAL_LIMIT).sum(axis=0) >= n - n // 2)
+        if len(half):
+            typical[half] = np.nanmedian(size[:, half], axis=0)
+    large = positions[maybe[np.isfinite(typical) & (typical > _DECIMAL_LIMIT)]]
     if not len(large):
         return
-    negative = [returns.columns[int(c)] for c in large if np.nanmin(values[:, c]) < 0]
-    shown = ", ".join(f"{returns.columns[c]!r} (median absolute value {typical[c]:.3g})" for c in large[:5])
+    median = dict(zip(positions[maybe].tolist(), typical.tolist()))
+    negative = [names[int(c)] for c in large if np.nanmin(values[:, c]) < 0]
+    shown = ", ".join(f"{names[c]!r} (median absolute value {median[c]:.3g})" for c in large[:5])
     if negative:
         raise ValueError(
             f"The {name!r} parameter looks like returns in percent, not decimals: {shown}. Divide by 100 "
@@ -65,6 +87,13 @@ def check_return_values(returns: pd.DataFrame, *, name: str = "returns") -> None
         f"The {name!r} parameter looks like prices, not returns: {shown}, and no negative value. Convert with "
         "eventstudy.returns(prices)."
     )
+
+
+def column_positions(names: Sequence, columns: Sequence) -> np.ndarray:
+    """Position in ``names`` of each of ``columns`` (all present); a name given twice in ``names`` is
+    found at its last position (the columns a study reads are unique: :func:`given_returns` says so)."""
+    where = {name: k for k, name in enumerate(names)}
+    return np.array([where[c] for c in columns], dtype=np.intp)
 
 
 def case_hint(tickers: Sequence[str], columns: Sequence[str] | pd.Index) -> str:

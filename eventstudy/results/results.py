@@ -287,10 +287,21 @@ class EventStudyResults:
         with np.errstate(divide="ignore", invalid="ignore"):
             t = car / se
         df = fit.df
-        table = self._labels()
-        table["window_start"], table["window_end"] = window
-        table["car"], table["se"], table["t"], table["df"] = car, se, t, df
-        table["pvalue"] = 2 * t_sf(np.abs(t), df)
+        labels = self._firm_events
+        # one constructor, not a column inserted at a time (each insertion rebuilt the table's blocks)
+        table = pd.DataFrame(
+            {
+                "event_id": labels["event_id"].array,
+                "ticker": labels["ticker"].array,
+                "window_start": np.full(fit.n, window[0]),
+                "window_end": np.full(fit.n, window[1]),
+                "car": car,
+                "se": se,
+                "t": t,
+                "df": df,
+                "pvalue": 2 * t_sf(np.abs(t), df),
+            }
+        )
         if align == "direction":
             sign = self.signs()
             table["sign"] = sign

@@ -27,7 +27,7 @@ from eventstudy.data.base import Field
 from eventstudy.estimation.contamination import catalog_positions, excluded_days, flag_contamination
 from eventstudy.estimation.design import build_frames, build_layout
 from eventstudy.estimation.drops import dropped_table, unestimable, unplaceable
-from eventstudy.estimation.firmevents import event_clusters, place
+from eventstudy.estimation.firmevents import event_clusters, first_rows, object_array, place
 from eventstudy.estimation.firmevents import firm_events as make_firm_events
 from eventstudy.estimation.loading import load_returns, required_span
 from eventstudy.estimation.models import NormalReturnModel, get_model
@@ -210,24 +210,31 @@ class EventStudy:
         if explicit is None and isinstance(self.calendar, TradingCalendar):
             explicit = self.calendar.unknown_session  # a calendar object states its rule
         firm_events = place(firm_events, spec.calendars, unknown_session=explicit, naive_tz=self.naive_tz)
-        securities = firm_events.drop_duplicates("ticker")
-        of = {t: spec.markets.of(t, x) for t, x in zip(securities["ticker"], securities["exchange"])}
-        firm_events["benchmarks"] = firm_events["ticker"].map(of)
-        spec.check_models(firm_events)
+        # each security's benchmarks found once, and the distinct lists once for every step that reads them
+        codes, tickers = pd.factorize(firm_events["ticker"])
+        exchanges = firm_events["exchange"].take(np.unique(codes, return_index=True)[1]).tolist()
+        of = [spec.markets.of(t, x) for t, x in zip(tickers, exchanges)]
+        firm_events["benchmarks"] = object_array(of)[codes]
+        lists = list(dict.fromkeys(of))
+        spec.check_models(lists)
         warn_not_firms(firm_events)
         if outcome == "volume":
-            returns, source_info, failures = load_volumes(firm_events, spec, volumes=self.returns, source=self.source)
+            returns, source_info, failures = load_volumes(
+                firm_events, spec, volumes=self.returns, source=self.source, lists=lists
+            )
         else:
-            returns, source_info, failures = load_returns(firm_events, spec, returns=self.returns, source=self.source)
+            returns, source_info, failures = load_returns(
+                firm_events, spec, returns=self.returns, source=self.source, lists=lists
+            )
         layout = build_layout(firm_events, returns, spec)
         frames = build_frames(returns, layout, spec, self.factors, self.risk_free)
-        catalog = catalog_positions(self.catalog, self.events, firm_events, spec.calendars, layout)
+        firm, day0 = layout.locate(firm_events["ticker"], firm_events["day0"])
+        catalog = catalog_positions(self.catalog, self.events, firm_events, spec.calendars, layout, located=day0)
         excluded = (
             excluded_days(catalog, layout.tickers, layout.rows, spec.event_window) if spec.exclude_events else None
         )
         data = AlignedData.build(frames.y, frames.z, excluded, spans=layout.spans())
 
-        firm, day0 = layout.locate(firm_events["ticker"], firm_events["day0"])
         reasons = unplaceable(firm_events, firm, day0, layout, spec, failures)
         keep = reasons.isna().to_numpy()
         fit = spec.model.fit(data, day0[keep], firm[keep], spec.estimation_window, spec.event_window)
@@ -236,9 +243,10 @@ class EventStudy:
         keep = reasons.isna().to_numpy()
         if fit.n:  # a second stage (GARCH's likelihood) starts from the least-squares fit
             fit, why = spec.model.refit(fit)
-            reasons.loc[keep] = why
-            fit = fit.take(reasons.loc[keep].isna().to_numpy())
-            keep = reasons.isna().to_numpy()
+            if not pd.isna(why).all():  # none left out (least squares only): no copy of the fit
+                reasons.loc[keep] = why
+                fit = fit.take(reasons.loc[keep].isna().to_numpy())
+                keep = reasons.isna().to_numpy()
         if outcome == "volume":
             reasons = reasons.map(volume_reason)
         dropped = dropped_table(firm_events, reasons)
@@ -257,9 +265,8 @@ class EventStudy:
             )
         kept = firm_events.loc[keep].reset_index(drop=True)
         # the arrays already computed (abnormal returns, masks) do not depend on the groups: keep them
-        fit = replace(fit, cluster=event_clusters(kept["event_id"].to_numpy(), fit.day0), _cache=fit._cache)
-        codes, lists = pd.factorize(kept["benchmarks"].to_numpy())  # a few distinct lists: join each once
-        kept["benchmarks"] = np.array([", ".join(b) for b in lists], dtype=object)[codes]
+        fit = replace(fit, cluster=event_clusters(kept["event_id"], fit.day0), _cache=fit._cache)
+        kept["benchmarks"] = np.array([", ".join(b) for b in of], dtype=object)[codes[keep]]  # each list joined once
         kept, hits = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
         warn_market_shocks(kept, fit, layout.rows, returns)
         provenance = functools.partial(data_provenance, returns, frames.factors, source_info)  # computed when read
@@ -351,8 +358,9 @@ def warn_not_firms(firm_events: pd.DataFrame) -> list[str]:
     indices or yields (a ``^`` symbol: ``^GSPC``, ``^IRX``) or one of their own benchmarks; return the
     sentences (empty when none)."""
     found = []
-    pairs = firm_events.drop_duplicates("ticker")
-    for ticker, benchmarks in zip(pairs["ticker"].astype(str), pairs["benchmarks"]):
+    first = first_rows(firm_events["ticker"])  # each security once, as drop_duplicates("ticker") keeps it
+    pairs = zip(map(str, firm_events["ticker"].take(first).tolist()), firm_events["benchmarks"].take(first).tolist())
+    for ticker, benchmarks in pairs:
         names = benchmarks.split(", ") if isinstance(benchmarks, str) else list(benchmarks)
         if ticker in names:
             found.append(f"{ticker} is its own benchmark (its abnormal return against itself is zero by construction)")
@@ -383,7 +391,10 @@ def warn_market_shocks(
     first: np.ndarray | None = None  # each firm-event's first benchmark, read only when some benchmark has a shock
     session_days = sessions.normalize()
     session_days = session_days.tz_localize(None) if session_days.tz is not None else session_days
-    benchmarks = dict.fromkeys(b.split(", ")[0] for b in pd.unique(firm_events["benchmarks"].astype(str)))
+    # the distinct lists, each split once (not the column converted and split row by row)
+    codes, lists = pd.factorize(firm_events["benchmarks"], use_na_sentinel=False)
+    firsts = np.array([str(names).split(", ")[0] for names in lists.tolist()], dtype=object)
+    benchmarks = dict.fromkeys(firsts)
     for bench in benchmarks:
         if bench not in returns.columns:
             continue
@@ -398,7 +409,7 @@ def warn_market_shocks(
         if not len(at):
             continue
         if first is None:
-            first = firm_events["benchmarks"].astype(str).str.split(", ").str[0].to_numpy()
+            first = firsts[codes]
         rows = np.flatnonzero(first == bench)
         # positions (integers) of each firm-event's event window; only the shocks inside one are named
         positions = fit.day0[rows, None] + fit.event_days[None, :]

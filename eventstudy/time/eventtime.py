@@ -141,6 +141,9 @@ def session_label(events: pd.DataFrame) -> pd.Series:
     return pd.Series(labels, index=events.index, name="session", dtype=object)
 
 
+_DAY_NS = 86_400 * 10**9
+
+
 def _to_utc(local: pd.DatetimeIndex) -> np.ndarray:
     # the US clock has no gap or repeat at 00:00, 09:30, 16:00 or 23:59 (changes happen at 02:00)
     aware = local.tz_localize(REFERENCE_TZ, ambiguous="NaT", nonexistent="NaT")
@@ -227,7 +230,7 @@ def resolve_day0(
     if local.any():  # a trading date of the security's own exchange: the first session on or after it
         rows = np.flatnonzero(local)
         found = np.searchsorted(calendar._ns, times.date[rows].asi8, side="left")
-        _check_found(times, calendar, rows, found, _to_utc(times.date[rows]))
+        _check_found(times, calendar, rows, found, _dates_to_utc_near(times.date[rows], _earliest(calendar)))
         positions[rows] = found
         rules[rows] = f"a date without a session: the first {calendar.name} session on or after it"
     dated &= ~local
@@ -298,8 +301,24 @@ def _check_sessions(times: EventTimes, calendar: Sessions, rows, stamps, found, 
         )
 
 
+def _earliest(calendar: Sessions) -> int:
+    """The earliest instant (UTC ns) that still has a day 0 on ``calendar``: a week before its first open."""
+    return int(calendar._opens[0]) - _DAY_NS * 7
+
+
+def _dates_to_utc_near(dates: pd.DatetimeIndex, limit: int) -> np.ndarray:
+    """Dates (midnight on the US clock) as UTC instants where they lie within two days of ``limit``, and as
+    they are elsewhere: a zone's offset is under a day, so farther dates fall on the same side of ``limit``
+    either way, and only the few near it pay the zone conversion."""
+    out = dates.as_unit("ns").asi8.copy()
+    near = np.flatnonzero((out >= limit - 2 * _DAY_NS) & (out <= limit + 2 * _DAY_NS))
+    if len(near):
+        out[near] = _to_utc(dates[near])
+    return out
+
+
 def _check_found(times: EventTimes, calendar: Sessions, rows, found, instants) -> None:
-    outside = (found >= len(calendar.sessions)) | (instants < calendar._opens[0] - 86_400 * 10**9 * 7)
+    outside = (found >= len(calendar.sessions)) | (instants < _earliest(calendar))
     if outside.any():
         k = int(np.flatnonzero(outside)[0])
         i = int(rows[k])

@@ -202,7 +202,7 @@ def parse_event_times(
     frame: pd.DataFrame,
     *,
     where: Callable[[int], str],
-    names: Sequence[str] | None = None,
+    names: Sequence[str] | np.ndarray | None = None,
     naive_tz: str | None = None,
     unknown_session: str | None = None,
     fallback_unknown: str = "pre",
@@ -310,8 +310,15 @@ def parse_event_times(
         unknown_session=rules,
         day0=day0,
         labels=labels,
-        names=labels if names is None else np.asarray(list(names), dtype=object),
+        names=labels if names is None else _object_array(names),
     )
+
+
+def _object_array(values: Sequence | np.ndarray) -> np.ndarray:
+    """``values`` as a 1-d object array (an object array as it is, not rebuilt through a list)."""
+    if isinstance(values, np.ndarray) and values.dtype == object and values.ndim == 1:
+        return values
+    return np.asarray(list(values), dtype=object)
 
 
 #: A day 0 given by the user more than this many calendar days from the event's own date is warned: a
@@ -321,6 +328,8 @@ FAR_DAY0_DAYS = 5
 
 def _warn_far_day0(day0: pd.DatetimeIndex, dates: pd.DatetimeIndex, labels) -> None:
     """One warning naming the rows whose given day 0 lies more than FAR_DAY0_DAYS days from their date."""
+    if not day0.notna().any():  # no day 0 given
+        return
     gap = (day0 - dates.normalize()).days.to_numpy(dtype="float64", na_value=np.nan)
     with np.errstate(invalid="ignore"):
         far = np.flatnonzero(np.abs(gap) > FAR_DAY0_DAYS)

@@ -56,6 +56,7 @@ class CalendarSpec:
     def __init__(self, calendar, *, unknown_session: str | None = None) -> None:
         self.overrides: dict[str, str] = {}
         self.single: TradingCalendar | None = None
+        self._exchanges: dict[str, str] = {}  # ticker -> code, as found (the study asks for each ticker thrice)
         if isinstance(calendar, Mapping):
             for ticker, code in calendar.items():
                 if not isinstance(code, str):
@@ -83,10 +84,13 @@ class CalendarSpec:
         return self.single.name if self.single is not None else "auto"
 
     def exchange(self, ticker: str) -> str:
-        """The exchange code of ``ticker`` (the one calendar's, when one was given)."""
+        """The exchange code of ``ticker`` (the one calendar's, when one was given); each ticker read once."""
         if self.single is not None:
             return self.single.name
-        return exchange_of(ticker, self.overrides)
+        code = self._exchanges.get(ticker)
+        if code is None:
+            code = self._exchanges[ticker] = exchange_of(ticker, self.overrides)
+        return code
 
     def calendar(self, code: str) -> TradingCalendar:
         """The calendar of an exchange code (the one given, when one was)."""
@@ -220,7 +224,11 @@ class Layout:
     def locate(self, tickers, dates) -> tuple[np.ndarray, np.ndarray]:
         """Column of each ticker and row of each date in that ticker's block (-1 where either is missing),
         one vectorized lookup per block."""
-        firm = pd.Index(self.tickers).get_indexer(pd.Index(tickers))
+        # one look-up per distinct ticker (thousands of firm-events share a few hundred securities)
+        codes, names = pd.factorize(tickers if isinstance(tickers, pd.Series) else np.asarray(tickers, dtype=object))
+        column = {name: k for k, name in enumerate(self.tickers)}
+        # the last entry, -1, is taken by the code of a missing ticker (-1 too): no column
+        firm = np.array([column.get(name, -1) for name in names.tolist()] + [-1], dtype=np.intp)[codes]
         dates = pd.DatetimeIndex(dates)
         rows = np.full(len(firm), -1, dtype=np.int64)
         block_of = self.column_block[np.maximum(firm, 0)] if len(self.column_block) else np.zeros(len(firm), int)

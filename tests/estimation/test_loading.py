@@ -80,3 +80,17 @@ def test_required_span_widens_by_the_model_leads_and_lags():
     wide = required_span(firm_events, (-250, -11), (-5, 5), calendar, DataNeeds(lags=2, leads=3))
     assert plain == (sessions[k - 251], sessions[k + 5])
     assert wide == (sessions[k - 253], sessions[k + 8])
+
+
+def test_the_fit_keeps_its_own_returns_when_the_callers_frame_changes_later(full_returns):
+    """The loader reads the caller's returns into an array of its own (issue 23: one array, not copies of frames
+    per check): changing the caller's frame in place after the fit changes neither the results nor the returns'
+    fingerprint, which is only computed when first read."""
+    mine = pd.DataFrame(full_returns.to_numpy().copy(), index=full_returns.index, columns=full_returns.columns)
+    kept = mine.copy()
+    res = _fit(returns=mine)
+    car = res.car().copy()
+    mine.iloc[:, :] = 0.5  # in place, every cell
+    assert res.provenance["returns_sha256"] == _fit(returns=kept).provenance["returns_sha256"]
+    pd.testing.assert_frame_equal(res.car(), car)
+    assert res.provenance["return_ranges"] == _fit(returns=kept).provenance["return_ranges"]

@@ -205,3 +205,32 @@ def test_columns_the_study_does_not_read_are_not_its_concern():
     assert res.firm_events.loc[0, "day0"] == pd.Timestamp("2025-05-08")
     with pytest.raises(ValueError, match=r"'ABC\.XX'.*suffix '\.XX'"):
         es.EventStudy(events.assign(ticker="ABC.XX"), rets, market="SPY").fit()
+
+
+@pytest.mark.parametrize(
+    "exchange, inside, outside",
+    [
+        ("XNYS", ("2019-12-27", "2019-12-30", "2020-01-01"), ("2019-12-26", "2019-12-20", "2019-01-02")),
+        ("XHKG", ("2019-12-26", "2019-12-30"), ("2019-12-25", "2019-11-02")),
+    ],
+)
+def test_a_date_has_a_day_0_up_to_a_week_before_the_calendars_first_open(exchange, inside, outside):
+    """Issue 23: dates far from the calendar's start skip the zone conversion; those near it keep it.
+
+    By hand: a date is midnight on the US clock (05:00 UTC in winter), and an instant has a day 0 from a week
+    before the calendar's first open.  New York's first open, 2020-01-02 09:30 (14:30 UTC), puts that limit at
+    2019-12-26 14:30 UTC: midnight of the 26th (05:00 UTC) is before it, of the 27th after it.  Hong Kong's,
+    09:30 there (01:30 UTC), puts it at 2019-12-26 01:30 UTC: midnight of the 26th in New York (05:00 UTC) is
+    after it although the 26th's own midnight (00:00) is before it, and midnight of the 25th is before it.
+    Every date with a day 0 gets the calendar's first session, 2020-01-02.
+    """
+    from eventstudy.estimation.firmevents import firm_events, place
+    from eventstudy.time.layout import CalendarSpec
+
+    calendars = CalendarSpec(es.TradingCalendar(exchange, start="2020-01-02", end="2020-12-31"))
+    for date in inside:
+        placed = place(firm_events(pd.DataFrame({"ticker": ["AAA"], "date": [date]}), None), calendars)
+        assert placed.loc[0, "day0"] == pd.Timestamp("2020-01-02"), date
+    for date in outside:
+        with pytest.raises(ValueError, match=rf"{date} \(session local\) has no day 0 inside the {exchange} trading"):
+            place(firm_events(pd.DataFrame({"ticker": ["AAA"], "date": [date]}), None), calendars)

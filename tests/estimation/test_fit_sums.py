@@ -1,0 +1,72 @@
+"""Issue 23: a CAR's variance from the window's regressor sums, without the (N, L, K) design of the event window.
+
+``Var(CAR) = s^2 (L + x'(X'X)^-1 x)`` needs only ``x``, the sum of the design over the window's days.  The fit
+adds the regressors day by day instead of building the design and summing it; here the sums are compared with
+the design summed and, for the variance itself, with MacKinlay's formula written out firm-event by firm-event.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import eventstudy as es
+
+
+def panel(seed: int = 11, days: int = 700, firms: int = 30):
+    rng = np.random.default_rng(seed)
+    index = es.TradingCalendar("XNYS").sessions_in_range("2015-01-02", "2019-12-31")[:days]
+    factors = rng.normal(0.0003, 0.01, (days, 2))
+    returns = pd.DataFrame(
+        {f"F{k}": factors @ rng.uniform(0.3, 1.5, 2) + rng.normal(0, 0.02, days) for k in range(firms)}, index=index
+    )
+    returns["MKT"], returns["IDX"] = factors[:, 0], factors[:, 1]
+    returns.iloc[rng.integers(0, days, 20), firms] = np.nan  # the market misses days: NaN sums
+    returns.iloc[rng.integers(0, days, 20), firms + 1] = np.nan
+    day0 = rng.integers(300, days - 30, 200)
+    events = pd.DataFrame({"ticker": [f"F{k % firms}" for k in range(200)], "date": index[day0]})
+    events = events.drop_duplicates().reset_index(drop=True)
+    return returns, events
+
+
+@pytest.mark.parametrize(
+    "model, market",
+    [
+        ("market", "MKT"),
+        ("constant-mean", "MKT"),
+        ("market-adjusted", "MKT"),
+        ("multi-index", ["MKT", "IDX"]),
+        (es.Dimson(lags=1), "MKT"),
+    ],
+    ids=str,
+)
+def test_window_sums_are_the_design_summed_over_the_window(model, market):
+    returns, events = panel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.DroppedFirmEventsWarning)  # the market's gaps on some day 0s
+        warnings.simplefilter("ignore", es.DataQualityWarning)  # ... and inside some event windows
+        res = es.EventStudy(events, returns=returns, market=market, model=model, event_window=(-5, 10)).fit()
+    assert res.n > 150
+    fit = res.fit
+    for lo, hi in [(-5, 10), (-1, 1), (0, 0), (3, 10)]:
+        days = np.arange(lo, hi + 1)
+        want = fit.design(days).sum(axis=1)
+        got = fit.design_sums(days)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)  # the same sums, in the same order
+        assert (np.isnan(got) == np.isnan(want)).all()
+        if got.shape[1] > 1 and (lo, hi) == (-5, 10):
+            assert np.isnan(got).any()  # the benchmark's gaps reach some windows
+        # MacKinlay's variance, firm-event by firm-event, from the design written out
+        var = fit.car_variance((lo, hi))
+        x = fit.design(days)
+        for i in range(0, fit.n, 7):
+            ones = np.ones(len(days))
+            expected = fit.sigma2[i] * (len(days) + ones @ x[i] @ fit.xtx_inv[i] @ x[i].T @ ones)
+            if np.isnan(expected):
+                assert np.isnan(var[i])
+            else:
+                assert var[i] == pytest.approx(expected, rel=1e-10)
