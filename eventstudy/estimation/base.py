@@ -109,8 +109,9 @@ class NormalReturnModel(ABC):
     # the data it needs
     # ----------------------------------------------------------------------------------------------------
     def needs(self) -> DataNeeds:
-        """The data the model reads besides the securities' returns (:class:`DataNeeds`)."""
-        return DataNeeds(factors=self.factor_set, risk_free=self.needs_risk_free())
+        """The data the model reads besides the securities' returns (:class:`DataNeeds`), from the class's
+        declarations (:attr:`factor_set`, :attr:`excess`): what the loaders and the design read."""
+        return DataNeeds(factors=self.factor_set, risk_free=self.excess)
 
     @abstractmethod
     def regressors(self, market: tuple[str, ...]) -> tuple[str, ...]:
@@ -123,10 +124,6 @@ class NormalReturnModel(ABC):
     def offset(self, market: tuple[str, ...]) -> str | None:
         """A column subtracted from the firm's return with a fixed coefficient of one, or None."""
         return None
-
-    def needs_risk_free(self) -> bool:
-        """True when returns are taken in excess of the risk-free rate."""
-        return self.excess
 
     def regressor_names(self, market: tuple[str, ...]) -> tuple[str, ...]:
         """Labels of the regressor columns (the design's, in order)."""

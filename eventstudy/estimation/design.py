@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.data import load_factors
-from eventstudy.estimation.base import RISK_FREE, NormalReturnModel
+from eventstudy.estimation.base import RISK_FREE, FactorSet
 from eventstudy.estimation.firmevents import first_rows
 from eventstudy.estimation.panel import relative_days
 from eventstudy.estimation.spec import FitSpec
@@ -41,13 +41,14 @@ def build_layout(firm_events: pd.DataFrame, returns: pd.DataFrame, spec: FitSpec
     if not groups:  # no security has returns: one empty block keeps the reasons uniform
         exchange, benchmarks = firm_events["exchange"].iloc[0], firm_events["benchmarks"].iloc[0]
         groups[(exchange, benchmarks)] = []
+    needs = spec.model.needs()
     for (exchange, benchmarks), _ in groups.items():
         for name in spec.model.regressors(benchmarks) + (
             (spec.model.offset(benchmarks),) if spec.model.offset(benchmarks) else ()
         ):
             if name in benchmarks:
                 _check_alignment(name, spec.calendars.exchange(name), exchange, spec)
-        if spec.model.factor_set or spec.model.needs_risk_free():
+        if needs.factors or needs.risk_free:
             _check_alignment("the factors' dates", _FACTOR_EXCHANGE, exchange, spec)
     pad = len(relative_days(spec.estimation_window, spec.event_window)) + 1
     first, last = returns.index.min(), returns.index.max()
@@ -85,7 +86,7 @@ def build_frames(returns: pd.DataFrame, layout: Layout, spec: FitSpec, factors, 
     """The firms' returns, what the model subtracts from them and the regressors, block by block on the
     layout's stacked session axis; factors and the risk-free rate checked (decimals, daily) and loaded
     when the model needs them and the study gave none."""
-    model = spec.model
+    model, needs = spec.model, spec.model.needs()
     factor_info: dict = {}
     rf_all = None
     benchmark_lists = [block.benchmarks for block in layout.blocks]
@@ -102,17 +103,17 @@ def build_frames(returns: pd.DataFrame, layout: Layout, spec: FitSpec, factors, 
             )
         factor_info["risk_free"] = "given by the caller"
     table = None
-    if any_factors or (model.needs_risk_free() and rf_all is None):
-        table, loaded = _factor_table(model, factors)
+    if any_factors or (needs.risk_free and rf_all is None):
+        table, loaded = _factor_table(needs.factors or "ff3", factors)
         factor_info.update(loaded)
         needed = {r for b in benchmark_lists for r in model.regressors(b) if r not in b}
         missing = sorted(needed - set(table.columns))
         if missing:
             raise KeyError(
                 f"The {model.label} needs factor columns {missing}; the factors have {list(table.columns)}. "
-                f"Load them with eventstudy.load_factors({model.factor_set!r})."
+                f"Load them with eventstudy.load_factors({needs.factors!r})."
             )
-        if model.needs_risk_free() and rf_all is None:
+        if needs.risk_free and rf_all is None:
             if RISK_FREE not in table.columns:
                 raise KeyError(f"The factors have no {RISK_FREE!r} column for the risk-free rate; pass risk_free=.")
             rf_all = table[RISK_FREE]
@@ -192,11 +193,11 @@ def _roles(n: int) -> list[str]:
     return ["market"] + [f"market{k + 1}" for k in range(1, n)]
 
 
-def _factor_table(model: NormalReturnModel, factors) -> tuple[pd.DataFrame, dict]:
+def _factor_table(factor_set: FactorSet, factors) -> tuple[pd.DataFrame, dict]:
     info: dict[str, Any]
     if factors is None:
-        factors = load_factors(model.factor_set or "ff3")
-        info = {"factors": f"eventstudy.load_factors({model.factor_set or 'ff3'!r})"}
+        factors = load_factors(factor_set)
+        info = {"factors": f"eventstudy.load_factors({factor_set!r})"}
     else:
         check_instance("factors", factors, pd.DataFrame, "a DataFrame of daily factors in decimals")
         info = {"factors": "given by the caller"}

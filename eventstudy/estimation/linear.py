@@ -296,7 +296,7 @@ class FamaFrench3(NormalReturnModel):
     factors: ClassVar[tuple[str, ...]] = ("Mkt-RF", "SMB", "HML")
 
     def needs(self) -> DataNeeds:
-        return DataNeeds(min_benchmarks=0, max_benchmarks=None, factors=self.factor_set, risk_free=True)
+        return DataNeeds(min_benchmarks=0, max_benchmarks=None, factors=self.factor_set, risk_free=self.excess)
 
     def regressors(self, market):
         return self.factors

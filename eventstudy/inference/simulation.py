@@ -95,7 +95,8 @@ def _prepare(returns, market, model, estimation_window, event_window):
     if missing:
         raise KeyError(f"The 'market' column(s) {missing} are not in 'returns'; it has {list(returns.columns)[:10]}...")
     spec = get_model(model)
-    if spec.factor_set is not None or spec.needs_risk_free():
+    needs = spec.needs()
+    if needs.factors is not None or needs.risk_free:
         raise ValueError(
             f"The 'model' parameter must be a model computed from the returns alone ('market', 'constant-mean', "
             f"'market-adjusted', 'multi-index'). Got {model!r}, which needs factor or risk-free data."
