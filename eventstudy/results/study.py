@@ -25,7 +25,7 @@ import pandas as pd
 from eventstudy.data import default_source
 from eventstudy.data.base import Field
 from eventstudy.estimation.contamination import catalog_positions, excluded_days, flag_contamination
-from eventstudy.estimation.design import build_frames, build_layout
+from eventstudy.estimation.design import build_frames, build_layout, frame_names
 from eventstudy.estimation.drops import dropped_table, unestimable, unplaceable
 from eventstudy.estimation.firmevents import event_clusters, place
 from eventstudy.estimation.firmevents import firm_events as make_firm_events
@@ -34,9 +34,20 @@ from eventstudy.estimation.models import NormalReturnModel, get_model
 from eventstudy.estimation.outcomes import OUTCOMES, check_outcome, load_volumes, range_variances, volume_reason
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.estimation.provenance import provenance as data_provenance
+from eventstudy.estimation.quality import warn_event_window_gaps
 from eventstudy.estimation.spec import FitSpec
 from eventstudy.exceptions import DroppedFirmEventsWarning, EstimationError, MarketShockWarning, NotAFirmWarning
-from eventstudy.foundation.validation import check_choice, check_positive_int, check_windows
+from eventstudy.foundation.validation import check_choice, check_instance, check_positive_int, check_windows
+from eventstudy.results.distributed import (
+    SpanSource,
+    benchmark_returns,
+    check_client,
+    fit_partition,
+    merge_parts,
+    merged_provenance,
+    partition_returns,
+    partition_tickers,
+)
 from eventstudy.results.results import EventStudyResults, VolatilityResults, market_shocks
 from eventstudy.time.calendar import TradingCalendar
 from eventstudy.time.layout import CalendarSpec, MarketSpec
@@ -192,19 +203,35 @@ class EventStudy:
         return f"EventStudy(model={model!r}, {shown})"
 
     # ----------------------------------------------------------------------------------------------------
-    def fit(self):
+    def fit(self, *, client=None, partitions: int | None = None):
         """Estimate every firm-event and return :class:`~eventstudy.results.results.EventStudyResults`.
 
         Firm-events that cannot be estimated are kept out, listed in ``res.dropped`` with the reason, and
         announced by one :class:`~eventstudy.exceptions.DroppedFirmEventsWarning`; when none is left,
         :class:`~eventstudy.exceptions.EstimationError` is raised with the list.
-        """
-        return self._fit(self._validated())
 
-    def _fit(self, spec: FitSpec) -> EventStudyResults:
-        """The fit of a returns or volume study on the frozen ``spec``: plain values go down, never ``self``."""
-        outcome = spec.outcome
-        failures: dict[str, str] = {}
+        Parameters
+        ----------
+        client : dask.distributed.Client, optional
+            Fit on a cluster (``pip install "eventstudy-toolkit[dask]"``): the securities are split into
+            ``partitions``, each partition's firm-events are fitted on a worker with its columns of ``returns``
+            and the benchmarks' (or with prices read on the worker from ``source``), and the partitions are
+            merged into the results the local fit gives (:mod:`eventstudy.results.distributed`).
+        partitions : int, optional
+            How many partitions of securities; default one per worker of ``client``.
+        """
+        spec = self._validated()
+        if client is None:
+            if partitions is not None:
+                raise ValueError(
+                    "The 'partitions' parameter splits the securities over a dask client's workers; pass client= "
+                    "as well, or leave partitions out for a local fit."
+                )
+            return self._fit(spec)
+        return self._fit_on(client, spec, partitions)
+
+    def _placed(self, spec: FitSpec) -> pd.DataFrame:
+        """The firm-events on their exchanges' day 0, with their benchmarks (the not-a-firm warning issued)."""
         firm_events = make_firm_events(self.events, self.tickers)
         explicit = self.unknown_session
         if explicit is None and isinstance(self.calendar, TradingCalendar):
@@ -215,6 +242,15 @@ class EventStudy:
         firm_events["benchmarks"] = firm_events["ticker"].map(of)
         spec.check_models(firm_events)
         warn_not_firms(firm_events)
+        return firm_events
+
+    def _fit(self, spec: FitSpec, firm_events: pd.DataFrame | None = None) -> EventStudyResults:
+        """The fit of a returns or volume study on the frozen ``spec``: plain values go down, never ``self``.
+        ``firm_events``, already placed (:meth:`_placed`), are a partition's on a cluster."""
+        outcome = spec.outcome
+        failures: dict[str, str] = {}
+        if firm_events is None:
+            firm_events = self._placed(spec)
         if outcome == "volume":
             returns, source_info, failures = load_volumes(firm_events, spec, volumes=self.returns, source=self.source)
         else:
@@ -335,6 +371,100 @@ class EventStudy:
             price_field=self.price_field,
             exclude_events=bool(self.exclude_events),
             outcome=outcome,
+        )
+
+    def _fit_on(self, client, spec: FitSpec, partitions: int | None) -> EventStudyResults:
+        """The fit on a dask.distributed cluster: partitions of securities fitted on the workers by
+        :meth:`_fit`, merged into the results the local fit gives (:mod:`eventstudy.results.distributed`)."""
+        check_client(client)
+        if spec.outcome == "volatility":
+            raise ValueError(
+                "The 'outcome' parameter 'volatility' reads every security's High and Low prices on the client; "
+                "fit it without client=, or study outcome='returns' on the cluster."
+            )
+        n = len(client.scheduler_info()["workers"]) if partitions is None else partitions
+        n = check_positive_int("partitions", max(n, 1) if partitions is None else n)
+        firm_events = self._placed(spec)  # placement warnings and the not-a-firm warning: once, here
+        returns, source = self.returns, None
+        if returns is not None:
+            check_instance("returns", returns, pd.DataFrame, "a DataFrame of daily returns")
+        else:  # every partition reads the whole study's span (the local fit's), on its worker
+            start, end = required_span(
+                firm_events, spec.estimation_window, spec.event_window, spec.calendars, spec.model.needs()
+            )
+            source = SpanSource(self.source if self.source is not None else default_source(), start, end)
+        benchmarks = list(dict.fromkeys(b for names in dict.fromkeys(firm_events["benchmarks"]) for b in names))
+        shipped = copy.copy(self)
+        shipped.returns, shipped.source = None, source
+        futures = []
+        for tickers in partition_tickers(firm_events, n):
+            if not tickers:
+                continue
+            mine = firm_events[firm_events["ticker"].isin(tickers)].reset_index(drop=True)
+            data = None
+            if returns is not None:
+                data = client.scatter(partition_returns(returns, tickers, benchmarks), hash=False)
+            futures.append(client.submit(fit_partition, shipped, spec, mine, data, pure=False))
+        parts = client.gather(futures)
+        fitted = [p for p in parts if p.sessions is not None]
+        layout = None
+        if fitted:  # the local fit's layout: its securities with returns, on the returns' date range
+            present = {t for p in parts for t in p.tickers}
+            dates = pd.DatetimeIndex(np.concatenate([p.sessions.dropna().to_numpy() for p in fitted]))
+            stub = pd.DataFrame(index=pd.DatetimeIndex([dates.min(), dates.max()]), columns=sorted(present))
+            layout = build_layout(firm_events, stub, spec)
+        read = [*dict.fromkeys(firm_events["ticker"]), *(b for b in benchmarks if b not in set(firm_events["ticker"]))]
+        orders = {"read": read}
+        if returns is not None:  # given_returns names the columns it reads exchange by exchange
+            wanted = set(read)
+            exchanges = {c: spec.calendars.exchange(str(c)) for c in returns.columns if c in wanted}
+            orders["columns"] = [c for x in dict.fromkeys(exchanges.values()) for c in exchanges if exchanges[c] == x]
+        merged = merge_parts(parts, firm_events, layout, orders)
+        assert layout is not None  # merge_parts raised EstimationError when no partition was fitted
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            catalog = catalog_positions(self.catalog, self.events, firm_events, spec.calendars, layout)
+        again = [(w.category, str(w.message)) for w in caught]
+        for category, message in [*(w for w in merged.warnings if w not in again), *again]:
+            warnings.warn(message, category, stacklevel=3)
+        fit, kept, dropped = merged.fit, merged.kept, merged.dropped
+        warn_event_window_gaps(fit, layout.tickers, layout.rows, np.ones(fit.n, dtype=bool))
+        if len(dropped):
+            warnings.warn(
+                f"{len(dropped)} of {len(firm_events)} firm-events could not be estimated and were left out; "
+                "res.dropped lists each with the reason.",
+                DroppedFirmEventsWarning,
+                stacklevel=3,
+            )
+        fit = replace(fit, cluster=event_clusters(kept["event_id"].to_numpy(), fit.day0))
+        codes, lists = pd.factorize(kept["benchmarks"].to_numpy())
+        kept["benchmarks"] = np.array([", ".join(b) for b in lists], dtype=object)[codes]
+        kept, hits = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
+        if source is not None:
+            shocks = client.submit(benchmark_returns, firm_events, spec, None, source, pure=False).result()
+        else:
+            shocks = benchmark_returns(firm_events, spec, returns, None)
+        warn_market_shocks(kept, fit, layout.rows, shocks)
+        frames = frame_names(layout, spec)
+        source_info = None
+        if returns is not None and spec.outcome == "returns":
+            source_info = {"kind": "returns given by the caller", "columns": list(map(str, returns.columns))}
+        return EventStudyResults(
+            fit=fit,
+            firm_events=kept,
+            dropped=dropped,
+            sessions=layout.rows,
+            raw=merged.raw,
+            offset=merged.offset,
+            regressor_names=frames[1],
+            model=spec.model,
+            market=frames[0],
+            settings=spec.settings(layout),
+            provenance=merged_provenance(parts, source_info),
+            return_kind=spec.return_kind,
+            name=self.name,
+            contamination=hits,
+            study=copy.copy(self),
         )
 
     def _return_kind(self, outcome: str) -> Literal["simple", "log"]:
