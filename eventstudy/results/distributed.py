@@ -28,10 +28,13 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from eventstudy.data import default_source
+from eventstudy.estimation.design import build_layout
 from eventstudy.estimation.fit import StackedFit
-from eventstudy.estimation.loading import load_returns
+from eventstudy.estimation.loading import load_returns, required_span
 from eventstudy.estimation.outcomes import load_volumes
 from eventstudy.estimation.panel import AlignedData
+from eventstudy.estimation.provenance import describe_source
 from eventstudy.exceptions import (
     DataQualityWarning,
     DroppedFirmEventsWarning,
@@ -47,7 +50,10 @@ __all__ = [
     "partition_tickers",
     "SpanSource",
     "PartFit",
+    "fit_partitions",
     "fit_partition",
+    "merged_layout",
+    "warning_orders",
     "partition_returns",
     "benchmark_returns",
     "merge_parts",
@@ -115,8 +121,7 @@ class SpanSource:
         return self.source.get_prices(tickers, self.start, self.end, **kwargs)
 
     def describe(self) -> dict:
-        describe = getattr(self.source, "describe", None)
-        return dict(describe()) if callable(describe) else {"source": type(self.source).__name__}
+        return describe_source(self.source)  # the provenance names the source, not this wrapper
 
     def __getattr__(self, name: str):
         if name == "source":  # not yet set while unpickling
@@ -186,7 +191,7 @@ def benchmark_returns(firm_events: pd.DataFrame, spec, returns: pd.DataFrame | N
     """The benchmarks' columns as the study's loader (of returns, or of volumes) gives them to the local fit:
     read with one firm-event per benchmark list, the loader's warnings left out (the partitions issued them)."""
     probe = firm_events.drop_duplicates("benchmarks")
-    benchmarks = list(dict.fromkeys(b for names in probe["benchmarks"] for b in names))
+    benchmarks = _benchmarks(probe)
     if returns is not None:
         returns = partition_returns(returns, [], benchmarks)
     with warnings.catch_warnings():
@@ -196,6 +201,59 @@ def benchmark_returns(firm_events: pd.DataFrame, spec, returns: pd.DataFrame | N
         else:
             loaded, _, _ = load_returns(probe, spec, returns=returns, source=source)
     return loaded[[b for b in benchmarks if b in loaded.columns]]
+
+
+def fit_partitions(client, study, spec, firm_events: pd.DataFrame, partitions: int) -> tuple[list[PartFit], Any]:
+    """Fit ``study``'s placed ``firm_events`` in ``partitions`` partitions of securities on ``client``'s workers;
+    return their records and the source the workers read (a :class:`SpanSource`; None with ``returns=``)."""
+    returns, source = study.returns, None
+    if returns is None:  # every partition reads the whole study's span (the local fit's), on its worker
+        start, end = required_span(
+            firm_events, spec.estimation_window, spec.event_window, spec.calendars, spec.model.needs()
+        )
+        source = SpanSource(study.source if study.source is not None else default_source(), start, end)
+    benchmarks = _benchmarks(firm_events)
+    shipped = copy.copy(study)  # settings only: the data go as the partitions' own
+    shipped.returns, shipped.source = None, source
+    futures = []
+    for tickers in partition_tickers(firm_events, partitions):
+        if not tickers:
+            continue
+        mine = firm_events[firm_events["ticker"].isin(tickers)].reset_index(drop=True)
+        data = None
+        if returns is not None:
+            data = client.scatter(partition_returns(returns, tickers, benchmarks), hash=False)
+        futures.append(client.submit(fit_partition, shipped, spec, mine, data, pure=False))
+    return client.gather(futures), source
+
+
+def merged_layout(parts: Sequence[PartFit], firm_events: pd.DataFrame, spec) -> Layout | None:
+    """The local fit's layout: the securities with returns in any partition, in blocks of exchange and
+    benchmarks, on the date range of every partition's returns (None when no partition was fitted)."""
+    fitted = [p.sessions for p in parts if p.sessions is not None]
+    if not fitted:
+        return None
+    present = sorted({t for p in parts for t in p.tickers})
+    dates = pd.DatetimeIndex(np.concatenate([sessions.dropna().to_numpy() for sessions in fitted]))
+    # build_layout reads the securities present in the returns' columns and the first and last date only
+    stub = pd.DataFrame(index=pd.DatetimeIndex([dates.min(), dates.max()]), columns=present)
+    return build_layout(firm_events, stub, spec)
+
+
+def warning_orders(firm_events: pd.DataFrame, returns: pd.DataFrame | None, spec) -> dict[str, list]:
+    """The orders in which the local fit's loaders list securities (see :func:`merge_warnings`)."""
+    tickers = list(dict.fromkeys(firm_events["ticker"]))
+    read = [*tickers, *(b for b in _benchmarks(firm_events) if b not in set(tickers))]
+    orders: dict[str, list] = {"read": read}
+    if returns is not None:  # given_returns names the columns it reads exchange by exchange
+        wanted = set(read)
+        exchanges = {c: spec.calendars.exchange(str(c)) for c in returns.columns if c in wanted}
+        orders["columns"] = [c for x in dict.fromkeys(exchanges.values()) for c in exchanges if exchanges[c] == x]
+    return orders
+
+
+def _benchmarks(firm_events: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(b for names in dict.fromkeys(firm_events["benchmarks"]) for b in names))
 
 
 def _present(firm_events: pd.DataFrame, dropped: pd.DataFrame) -> list[str]:

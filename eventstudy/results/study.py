@@ -39,14 +39,13 @@ from eventstudy.estimation.spec import FitSpec
 from eventstudy.exceptions import DroppedFirmEventsWarning, EstimationError, MarketShockWarning, NotAFirmWarning
 from eventstudy.foundation.validation import check_choice, check_instance, check_positive_int, check_windows
 from eventstudy.results.distributed import (
-    SpanSource,
     benchmark_returns,
     check_client,
-    fit_partition,
+    fit_partitions,
     merge_parts,
+    merged_layout,
     merged_provenance,
-    partition_returns,
-    partition_tickers,
+    warning_orders,
 )
 from eventstudy.results.results import EventStudyResults, VolatilityResults, market_shocks
 from eventstudy.time.calendar import TradingCalendar
@@ -382,43 +381,17 @@ class EventStudy:
                 "The 'outcome' parameter 'volatility' reads every security's High and Low prices on the client; "
                 "fit it without client=, or study outcome='returns' on the cluster."
             )
-        n = len(client.scheduler_info()["workers"]) if partitions is None else partitions
-        n = check_positive_int("partitions", max(n, 1) if partitions is None else n)
+        if partitions is None:  # one per worker (nthreads lists them all; scheduler_info shows a few)
+            n = max(len(client.nthreads()), 1)
+        else:
+            n = check_positive_int("partitions", partitions)
         firm_events = self._placed(spec)  # placement warnings and the not-a-firm warning: once, here
-        returns, source = self.returns, None
+        returns = self.returns
         if returns is not None:
             check_instance("returns", returns, pd.DataFrame, "a DataFrame of daily returns")
-        else:  # every partition reads the whole study's span (the local fit's), on its worker
-            start, end = required_span(
-                firm_events, spec.estimation_window, spec.event_window, spec.calendars, spec.model.needs()
-            )
-            source = SpanSource(self.source if self.source is not None else default_source(), start, end)
-        benchmarks = list(dict.fromkeys(b for names in dict.fromkeys(firm_events["benchmarks"]) for b in names))
-        shipped = copy.copy(self)
-        shipped.returns, shipped.source = None, source
-        futures = []
-        for tickers in partition_tickers(firm_events, n):
-            if not tickers:
-                continue
-            mine = firm_events[firm_events["ticker"].isin(tickers)].reset_index(drop=True)
-            data = None
-            if returns is not None:
-                data = client.scatter(partition_returns(returns, tickers, benchmarks), hash=False)
-            futures.append(client.submit(fit_partition, shipped, spec, mine, data, pure=False))
-        parts = client.gather(futures)
-        fitted = [p for p in parts if p.sessions is not None]
-        layout = None
-        if fitted:  # the local fit's layout: its securities with returns, on the returns' date range
-            present = {t for p in parts for t in p.tickers}
-            dates = pd.DatetimeIndex(np.concatenate([p.sessions.dropna().to_numpy() for p in fitted]))
-            stub = pd.DataFrame(index=pd.DatetimeIndex([dates.min(), dates.max()]), columns=sorted(present))
-            layout = build_layout(firm_events, stub, spec)
-        read = [*dict.fromkeys(firm_events["ticker"]), *(b for b in benchmarks if b not in set(firm_events["ticker"]))]
-        orders = {"read": read}
-        if returns is not None:  # given_returns names the columns it reads exchange by exchange
-            wanted = set(read)
-            exchanges = {c: spec.calendars.exchange(str(c)) for c in returns.columns if c in wanted}
-            orders["columns"] = [c for x in dict.fromkeys(exchanges.values()) for c in exchanges if exchanges[c] == x]
+        parts, source = fit_partitions(client, self, spec, firm_events, n)
+        layout = merged_layout(parts, firm_events, spec)
+        orders = warning_orders(firm_events, returns, spec)
         merged = merge_parts(parts, firm_events, layout, orders)
         assert layout is not None  # merge_parts raised EstimationError when no partition was fitted
         with warnings.catch_warnings(record=True) as caught:

@@ -10,6 +10,7 @@ partition and empty ones, and a failure on a worker.
 
 from __future__ import annotations
 
+import pickle
 import sys
 import warnings
 
@@ -18,7 +19,7 @@ import pandas as pd
 import pytest
 
 import eventstudy as es
-from eventstudy.results.distributed import merge_warnings, partition_tickers
+from eventstudy.results.distributed import SpanSource, merge_warnings, partition_tickers
 
 distributed = pytest.importorskip("distributed", reason='dask is an optional extra: pip install ".[dask]"')
 
@@ -267,3 +268,37 @@ def test_implausible_returns_of_two_partitions_are_one_warning():
     merged = merge_warnings([a, b], {"read": ["A", "B", "SPY"]})
     items = "; ".join([line.format("A", 3), line.format("B", 1), line.format("B", 2)])
     assert merged == [(es.DataQualityWarning, f"3 implausible daily return(s), kept as they are: {items}{tail}")]
+
+
+@pytest.mark.slow  # GARCH fits
+def test_garch_equals_the_local_fit_with_single_threaded_blas(client, prices_dir):
+    # arch's optimizer follows a path that depends on BLAS's summation order, so a GARCH fit changes (about
+    # 1e-3 relative here) with the BLAS thread count; dask's workers run BLAS on one thread, the local fit
+    # compared with them does too
+    from threadpoolctl import threadpool_limits
+
+    events = pd.DataFrame({"id": ["a", "b"], "date": ["2023-05-25", "2024-02-08"]})
+    study = es.EventStudy(
+        events, source=es.CsvSource(prices_dir), tickers=["NVDA", "AMD", "ARM", "INTC"], market="SPY", model="garch"
+    )
+    with threadpool_limits(1):
+        local, local_warnings = fit(study)
+    remote, remote_warnings = fit(study, client=client)
+    assert type(remote.fit).__name__ == "GarchFit"
+    assert_same(local, remote)
+    assert remote_warnings == local_warnings
+
+
+def test_the_sources_travel_to_the_workers_as_objects(prices_dir):
+    # the default source (Yahoo through the cache) and a folder pickle as small objects that read on arrival
+    for source in (es.default_source(), es.CsvSource(prices_dir)):
+        spanned = SpanSource(source, pd.Timestamp("2022-01-03"), pd.Timestamp("2022-03-31"))
+        blob = pickle.dumps(spanned)
+        assert len(blob) < 5_000
+        again = pickle.loads(blob)
+        assert again.describe() == source.describe() and again.name == source.name
+    prices = pickle.loads(
+        pickle.dumps(SpanSource(es.CsvSource(prices_dir), pd.Timestamp("2022-01-03"), pd.Timestamp("2022-03-31")))
+    ).get_prices(["NVDA"], "2024-01-01", "2024-12-31")
+    # the study's span, whatever the partition asks for
+    assert prices.index.min() == pd.Timestamp("2022-01-03") and prices.index.max() == pd.Timestamp("2022-03-31")
