@@ -94,11 +94,14 @@ def assert_same(local, remote):
     assert set(rp["notes"]) <= set(lp["notes"]) and len(set(rp["notes"])) == len(rp["notes"])
 
 
-def test_returns_with_drops_a_shock_and_a_ticker_that_is_its_own_benchmark(client, us_returns):
+def test_returns_with_drops_a_shock_and_a_ticker_that_is_its_own_benchmark(client, us_returns, tmp_path):
     study = es.EventStudy(EVENTS, us_returns, tickers=[*SEMIS, "ZZZZ", "SPY"], market="SPY")
     local, local_warnings = fit(study)
     remote, remote_warnings = fit(study, client=client)
     assert_same(local, remote)
+    # saved and loaded, the merged results are still the local fit's
+    loaded = es.load(remote.save(tmp_path / "remote"))
+    pd.testing.assert_frame_equal(local.tests(WINDOWS), loaded.tests(WINDOWS), check_exact=False, rtol=RTOL, atol=0)
     assert remote_warnings == local_warnings
     kinds = {k for k, _ in local_warnings}
     assert {"NotAFirmWarning", "DroppedFirmEventsWarning", "MarketShockWarning"} <= kinds
