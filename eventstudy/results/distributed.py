@@ -327,7 +327,8 @@ _LISTINGS = (
     # eventstudy.estimation.loading.given_returns: values on days the security's exchange was closed
     _Listing(
         re.compile(
-            r"^(returns on days the security's exchange was closed were left out: )(.*)(\. Check the data source\.)$",
+            # the warning ends with the advice; the provenance note, the same list, without it
+            r"^(returns on days the security's exchange was closed were left out: )(.*?)((?:\. Check the data source\.)?)$",
             re.S,
         ),
         "; ",
@@ -340,19 +341,21 @@ _LISTINGS = (
 
 
 def merge_warnings(
-    per_part: Sequence[Sequence[tuple[type[Warning], str]]], orders: Mapping[str, Sequence[str]]
-) -> list[tuple[type[Warning], str]]:
+    per_part: Sequence[Sequence[tuple[Any, str]]],
+    orders: Mapping[str, Sequence[str]],
+    listings: Sequence[_Listing] = _LISTINGS,
+) -> list[tuple[Any, str]]:
     """The partitions' warnings as the local fit issues them: each text once, and a warning that lists
     securities (:data:`_LISTINGS`) once with every partition's items, each once (a benchmark is in every
     partition), in the local fit's order: ``orders["read"]`` the securities then the benchmarks,
     ``orders["columns"]`` the returns' columns by exchange."""
     ranks = {kind: {name: k for k, name in enumerate(names)} for kind, names in orders.items()}
-    out: list[tuple[type[Warning], str] | tuple[type[Warning], _Listing]] = []
+    out: list[tuple[Any, str | _Listing]] = []
     items: dict[_Listing, dict[str, None]] = {}
     templates: dict[_Listing, str] = {}
     for warnings_ in per_part:
         for category, message in warnings_:
-            listing = next((x for x in _LISTINGS if x.parse(message) is not None), None)
+            listing = next((x for x in listings if x.parse(message) is not None), None)
             if listing is None:
                 if (category, message) not in out:
                     out.append((category, message))
@@ -369,7 +372,7 @@ def merge_warnings(
         found = listing.key.match(item)
         return rank.get(found.group(1), len(rank)) if found is not None else len(rank)
 
-    merged: list[tuple[type[Warning], str]] = []
+    merged: list[tuple[Any, str]] = []
     for category, entry in out:
         if isinstance(entry, _Listing):
             listing = entry
@@ -490,7 +493,9 @@ def _concat_fits(fits: list[StackedFit], rows_of, cols_of, data: AlignedData, or
     return type(first)(**values)
 
 
-def merged_provenance(parts: Sequence[PartFit], source_info: dict | None) -> dict:
+def merged_provenance(
+    parts: Sequence[PartFit], source_info: dict | None, orders: Mapping[str, Sequence[str]] | None = None
+) -> dict:
     """One provenance of the partitions': their sources' descriptions merged (``source_info`` replaces them
     when the client knows it), return ranges and notes together, and each partition's hash of its returns
     (``returns_sha256`` is None: no process held the whole study's returns)."""
@@ -499,7 +504,7 @@ def merged_provenance(parts: Sequence[PartFit], source_info: dict | None) -> dic
         return {}
     source: dict = {}
     ranges: dict = {}
-    notes: dict[str, None] = {}
+    notes: list[list[tuple[None, str]]] = []
     for prov in provenances:
         for key, value in prov["source"].items():
             if isinstance(value, dict):
@@ -509,13 +514,14 @@ def merged_provenance(parts: Sequence[PartFit], source_info: dict | None) -> dic
             else:
                 source.setdefault(key, value)
         ranges.update(prov["return_ranges"])
-        notes.update(dict.fromkeys(prov["notes"]))
+        notes.append([(None, note) for note in prov["notes"]])
     return {
         "source": source if source_info is None else source_info,
         "returns_sha256": None,
         "returns_sha256_partitions": [prov["returns_sha256"] for prov in provenances],
         "return_ranges": ranges,
-        "notes": list(notes),
+        # the loaders' notes once each; the closed-days note (a list of columns) as one
+        "notes": [note for _, note in merge_warnings(notes, orders or {}, _LISTINGS[2:])],
         "factors": provenances[0]["factors"],
         "versions": provenances[0]["versions"],
     }

@@ -433,7 +433,7 @@ class EventStudy:
             model=spec.model,
             market=frames[0],
             settings=spec.settings(layout),
-            provenance=merged_provenance(parts, source_info),
+            provenance=merged_provenance(parts, source_info, orders),
             return_kind=spec.return_kind,
             name=self.name,
             contamination=hits,

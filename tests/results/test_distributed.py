@@ -305,3 +305,18 @@ def test_the_sources_travel_to_the_workers_as_objects(prices_dir):
     ).get_prices(["NVDA"], "2024-01-01", "2024-12-31")
     # the study's span, whatever the partition asks for
     assert prices.index.min() == pd.Timestamp("2022-01-03") and prices.index.max() == pd.Timestamp("2022-03-31")
+
+
+def test_returns_on_closed_days_are_one_warning_naming_every_column(client, us_returns):
+    # a value on Independence Day for a security of the first partition and one of the second
+    rets = us_returns.copy()
+    rets.loc[pd.Timestamp("2022-07-04")] = np.nan
+    rets = rets.sort_index()
+    rets.loc[pd.Timestamp("2022-07-04"), ["NVDA", "SMCI"]] = [0.01, -0.02]
+    study = es.EventStudy(EVENTS[:4], rets, tickers=SEMIS, market="SPY")
+    local, local_warnings = fit(study)
+    remote, remote_warnings = fit(study, client=client)
+    assert_same(local, remote)
+    assert remote_warnings == local_warnings
+    closed = [m for k, m in local_warnings if "exchange was closed" in m]
+    assert len(closed) == 1 and "NVDA: 1 (2022-07-04); SMCI: 1 (2022-07-04)" in closed[0]
