@@ -11,6 +11,7 @@ partition and empty ones, and a failure on a worker.
 from __future__ import annotations
 
 import pickle
+import subprocess
 import sys
 import warnings
 
@@ -320,3 +321,15 @@ def test_returns_on_closed_days_are_one_warning_naming_every_column(client, us_r
     assert remote_warnings == local_warnings
     closed = [m for k, m in local_warnings if "exchange was closed" in m]
     assert len(closed) == 1 and "NVDA: 1 (2022-07-04); SMCI: 1 (2022-07-04)" in closed[0]
+
+
+def test_importing_the_package_and_fitting_locally_import_no_dask(prices_dir):
+    code = (
+        "import sys, warnings, pandas as pd, eventstudy as es, eventstudy.results.distributed\n"
+        "warnings.simplefilter('ignore')\n"
+        f"es.EventStudy(pd.DataFrame({{'ticker': ['NVDA'], 'date': ['2024-02-20']}}), source=es.CsvSource({str(prices_dir)!r}),"
+        " market='SPY').fit()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
