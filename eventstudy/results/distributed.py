@@ -39,6 +39,7 @@ from eventstudy.exceptions import (
     DataQualityWarning,
     DroppedFirmEventsWarning,
     EstimationError,
+    EventStudyWarning,
     MarketShockWarning,
     NotAFirmWarning,
 )
@@ -72,6 +73,8 @@ _NO_TICKER = ("no returns for this ticker", "no prices for this ticker")
 #: partition): the partition's own text is left out
 _REISSUED = (DroppedFirmEventsWarning, MarketShockWarning, NotAFirmWarning)
 _GAPS = "lack an abnormal return inside the event window"
+#: reasons of drops.unplaceable that name the panel's first or last date
+_BEYOND = ("day 0 lies outside the returns", "event window ends after the last return", "event window starts before")
 
 
 def check_client(client) -> None:
@@ -460,7 +463,40 @@ def merge_parts(
     order = np.argsort(where, kind="stable")
     fit = _concat_fits(fits, rows_of, cols_of, merged_data, order)
     kept = firm_events.iloc[where[order]].reset_index(drop=True)
+    issued.extend(_beyond_partition(cast(pd.DataFrame, dropped), layout))
     return Merged(fit=fit, kept=kept, dropped=cast(pd.DataFrame, dropped), raw=raw, offset=offset, warnings=issued)
+
+
+def _beyond_partition(dropped: pd.DataFrame, layout: Layout) -> list[tuple[type[Warning], str]]:
+    """A warning naming the firm-events dropped for reaching beyond their partition's prices where the study's
+    panel reaches further (a source whose partitions' prices span different dates): the one case where the
+    merged drops can differ from the local fit's.  Such a reason names a first or last date that is not its
+    security's in the merged panel."""
+    candidates = dropped[dropped["reason"].str.startswith(_BEYOND)]
+    if not len(candidates):
+        return []
+    spans = layout.spans()
+    column = pd.Index(layout.tickers).get_indexer(pd.Index(candidates["ticker"]))
+    bounds = [
+        {f"{layout.rows[spans[c, 0]]:%Y-%m-%d}", f"{layout.rows[spans[c, 1] - 1]:%Y-%m-%d}"}
+        if c >= 0 and spans[c, 1] > spans[c, 0]
+        else set()
+        for c in column
+    ]
+    named = candidates["reason"].str.findall(r"\d{4}-\d{2}-\d{2}")
+    beyond = candidates[[not set(dates) <= b for dates, b in zip(named, bounds)]]
+    if not len(beyond):
+        return []
+    shown = ", ".join(f"{e} {t}" for e, t in zip(beyond["event_id"][:5], beyond["ticker"][:5]))
+    return [
+        (
+            EventStudyWarning,
+            f"{len(beyond)} firm-event(s) were dropped for reaching beyond their partition's prices ({shown}"
+            f"{', ...' if len(beyond) > 5 else ''}), which end earlier or start later than other partitions': the "
+            "local fit may keep them (with NaN CARs on the days without prices) or give another reason. Fit with "
+            "returns= (every partition then sees the whole table's dates) or without client= to compare.",
+        )
+    ]
 
 
 def _blocks(data: AlignedData):

@@ -333,3 +333,23 @@ def test_importing_the_package_and_fitting_locally_import_no_dask(prices_dir):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_partition_whose_prices_end_earlier_is_said(client, prices_dir, global_prices_dir, tmp_path):
+    # a folder where the Tokyo listing and its index end on 2024-03-29 and the US ones go on: read on the
+    # workers, the Tokyo partition's panel ends there, the local fit's runs on to the US data's end
+    folder = tmp_path / "prices"
+    folder.mkdir()
+    for source, name in ((prices_dir, "NVDA.csv"), (prices_dir, "SPY.csv")):
+        (folder / name).write_text((source / name).read_text())
+    for name in ("8035.T.csv", "N225.csv"):
+        table = pd.read_csv(global_prices_dir / name)
+        table[table["Date"] <= "2024-03-29"].to_csv(folder / name, index=False)
+    events = pd.DataFrame({"ticker": ["NVDA", "8035.T"], "date": ["2024-03-27", "2024-03-27"]})
+    study = es.EventStudy(events, source=es.CsvSource(folder), market={"XNYS": "SPY", "XTKS": "^N225"})
+    local, _ = fit(study)
+    remote, remote_warnings = fit(study, client=client)
+    assert "8035.T" in set(local.firm_events["ticker"])  # kept locally, its CARs NaN after 2024-03-29
+    assert list(remote.dropped["reason"]) == ["event window ends after the last return (2024-03-29)"]
+    said = [m for k, m in remote_warnings if "reaching beyond their partition's prices" in m]
+    assert len(said) == 1 and "2024-03-27 8035.T" in said[0]
