@@ -23,7 +23,7 @@ from eventstudy.estimation.spec import FitSpec
 from eventstudy.foundation.validation import check_instance
 from eventstudy.time.layout import Layout, same_sessions
 
-__all__ = ["Frames", "build_layout", "build_frames"]
+__all__ = ["Frames", "build_layout", "build_frames", "frame_names"]
 
 #: exchange of the dates of French's factors and of a risk-free series
 _FACTOR_EXCHANGE = "XNYS"
@@ -166,9 +166,7 @@ def build_frames(returns: pd.DataFrame, layout: Layout, spec: FitSpec, factors, 
             offset[block.start : block.stop, cols] = shift[:, None]
     z = layout.stack(regressors)
     z = z.reshape(len(layout.rows), -1)
-    same = len(set(benchmark_lists)) == 1
-    market = benchmark_lists[0] if same else tuple(_roles(len(benchmark_lists[0])))
-    z_names = model.regressor_names(market)
+    market, z_names = frame_names(layout, spec)
     offset_name = model.offset(market)
     y = raw - offset if shifted else raw  # nothing subtracted (market model): no copy of the panel minus zeros
     return Frames(raw, offset, y, z, z_names, market, offset_name, factor_info)
@@ -186,6 +184,15 @@ def _read(values: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarr
     if len(columns) and (np.diff(columns) == 1).all():
         return part[:, columns[0] : columns[-1] + 1]
     return part[:, columns]
+
+
+def frame_names(layout: Layout, spec: FitSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The benchmark names results label coefficients with, and the regressors' names: the benchmarks' when
+    every block has the same, else their roles (``market``, ``market2``, ...)."""
+    benchmark_lists = [block.benchmarks for block in layout.blocks]
+    same = len(set(benchmark_lists)) == 1
+    market = benchmark_lists[0] if same else tuple(_roles(len(benchmark_lists[0])))
+    return market, spec.model.regressor_names(market)
 
 
 def _roles(n: int) -> list[str]:

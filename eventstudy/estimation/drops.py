@@ -18,6 +18,7 @@ from eventstudy.estimation.design import Frames
 from eventstudy.estimation.panel import gather
 from eventstudy.estimation.quality import unidentified, warn_event_window_gaps
 from eventstudy.estimation.spec import FitSpec
+from eventstudy.exceptions import EstimationError
 from eventstudy.time.layout import Layout
 
 __all__ = ["STALE_SHARE", "unplaceable", "unestimable", "dropped_table"]
@@ -148,6 +149,15 @@ def unestimable(fit, frames: Frames, layout: Layout, spec: FitSpec) -> np.ndarra
     # kept firm-events with a gap later in the event window: not a drop, but their CARs there are NaN
     warn_event_window_gaps(fit, layout.tickers, layout.rows, reasons == None)  # noqa: E711
     return reasons
+
+
+def nothing_estimated(dropped: pd.DataFrame) -> EstimationError:
+    """The error of a fit that estimated no firm-event: the count, each reason's count, and ``dropped``."""
+    return EstimationError(
+        f"No firm-event could be estimated ({len(dropped)} dropped). Reasons:\n"
+        + dropped.groupby("reason").size().to_string(),
+        dropped=dropped,
+    )
 
 
 def dropped_table(firm_events: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:

@@ -92,6 +92,8 @@ PYTHON_ONLY = {
     "risk_free": "pass risk_free= in Python",
     "calendar": "a report counts event time on NYSE sessions; pass calendar= in Python for other exchanges",
     "outcome": "ask for [sections.outcomes] (abnormal volume, volatility, GARCH)",
+    "client": "a dask.distributed client is a Python object: EventStudy(...).fit(client=...) in Python",
+    "partitions": "partitions split the securities over a dask client's workers: fit(client=..., partitions=...)",
 }
 _SECTIONS = {
     "outcomes": {"garch"},

@@ -25,18 +25,27 @@ import pandas as pd
 from eventstudy.data import default_source
 from eventstudy.data.base import Field
 from eventstudy.estimation.contamination import catalog_positions, excluded_days, flag_contamination
-from eventstudy.estimation.design import build_frames, build_layout
-from eventstudy.estimation.drops import dropped_table, unestimable, unplaceable
-from eventstudy.estimation.firmevents import event_clusters, first_rows, object_array, place
+from eventstudy.estimation.design import build_frames, build_layout, frame_names
+from eventstudy.estimation.drops import dropped_table, nothing_estimated, unestimable, unplaceable
+from eventstudy.estimation.firmevents import benchmark_lists, event_clusters, first_rows, object_array, place
 from eventstudy.estimation.firmevents import firm_events as make_firm_events
 from eventstudy.estimation.loading import load_returns, required_span
 from eventstudy.estimation.models import NormalReturnModel, get_model
 from eventstudy.estimation.outcomes import OUTCOMES, check_outcome, load_volumes, range_variances, volume_reason
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.estimation.provenance import provenance as data_provenance
+from eventstudy.estimation.quality import warn_event_window_gaps
 from eventstudy.estimation.spec import FitSpec
-from eventstudy.exceptions import DroppedFirmEventsWarning, EstimationError, MarketShockWarning, NotAFirmWarning
-from eventstudy.foundation.validation import check_choice, check_positive_int, check_windows
+from eventstudy.exceptions import DroppedFirmEventsWarning, MarketShockWarning, NotAFirmWarning
+from eventstudy.foundation.validation import check_choice, check_instance, check_positive_int, check_windows
+from eventstudy.results.distributed import (
+    benchmark_returns,
+    check_client,
+    fit_partitions,
+    merge_parts,
+    merged_provenance,
+    warning_orders,
+)
 from eventstudy.results.results import EventStudyResults, VolatilityResults, market_shocks
 from eventstudy.time.calendar import TradingCalendar
 from eventstudy.time.layout import CalendarSpec, MarketSpec
@@ -192,32 +201,55 @@ class EventStudy:
         return f"EventStudy(model={model!r}, {shown})"
 
     # ----------------------------------------------------------------------------------------------------
-    def fit(self):
+    def fit(self, *, client=None, partitions: int | None = None):
         """Estimate every firm-event and return :class:`~eventstudy.results.results.EventStudyResults`.
 
         Firm-events that cannot be estimated are kept out, listed in ``res.dropped`` with the reason, and
         announced by one :class:`~eventstudy.exceptions.DroppedFirmEventsWarning`; when none is left,
         :class:`~eventstudy.exceptions.EstimationError` is raised with the list.
-        """
-        return self._fit(self._validated())
 
-    def _fit(self, spec: FitSpec) -> EventStudyResults:
-        """The fit of a returns or volume study on the frozen ``spec``: plain values go down, never ``self``."""
-        outcome = spec.outcome
-        failures: dict[str, str] = {}
+        Parameters
+        ----------
+        client : dask.distributed.Client, optional
+            Fit on a cluster (``pip install "eventstudy-toolkit[dask]"``): the securities are split into
+            ``partitions``, each partition's firm-events are fitted on a worker with its columns of ``returns``
+            and the benchmarks' (or with prices read on the worker from ``source``), and the partitions are
+            merged into the results the local fit gives (:mod:`eventstudy.results.distributed`).
+        partitions : int, optional
+            How many partitions of securities; default one per worker of ``client``.
+        """
+        spec = self._validated()
+        if client is None:
+            if partitions is not None:
+                raise ValueError(
+                    "The 'partitions' parameter splits the securities over a dask client's workers; pass client= "
+                    "as well, or leave partitions out for a local fit."
+                )
+            return self._fit(spec)
+        return self._fit_on(client, spec, partitions)
+
+    def _placed(self, spec: FitSpec) -> pd.DataFrame:
+        """The firm-events on their exchanges' day 0, with their benchmarks (the not-a-firm warning issued)."""
         firm_events = make_firm_events(self.events, self.tickers)
         explicit = self.unknown_session
         if explicit is None and isinstance(self.calendar, TradingCalendar):
             explicit = self.calendar.unknown_session  # a calendar object states its rule
         firm_events = place(firm_events, spec.calendars, unknown_session=explicit, naive_tz=self.naive_tz)
-        # each security's benchmarks found once, and the distinct lists once for every step that reads them
+        # each security's benchmarks found once (not row by row)
         codes, tickers = pd.factorize(firm_events["ticker"])
         exchanges = firm_events["exchange"].take(np.unique(codes, return_index=True)[1]).tolist()
-        of = [spec.markets.of(t, x) for t, x in zip(tickers, exchanges)]
-        firm_events["benchmarks"] = object_array(of)[codes]
-        lists = list(dict.fromkeys(of))
-        spec.check_models(lists)
+        firm_events["benchmarks"] = object_array([spec.markets.of(t, x) for t, x in zip(tickers, exchanges)])[codes]
+        spec.check_models(benchmark_lists(firm_events))
         warn_not_firms(firm_events)
+        return firm_events
+
+    def _fit(self, spec: FitSpec, firm_events: pd.DataFrame | None = None) -> EventStudyResults:
+        """The fit of a returns or volume study on the frozen ``spec``: plain values go down, never ``self``.
+        ``firm_events``, already placed (:meth:`_placed`), are a partition's on a cluster."""
+        outcome = spec.outcome
+        if firm_events is None:
+            firm_events = self._placed(spec)
+        lists = benchmark_lists(firm_events)  # the distinct lists, once for every step that reads them
         if outcome == "volume":
             returns, source_info, failures = load_volumes(
                 firm_events, spec, volumes=self.returns, source=self.source, lists=lists
@@ -251,25 +283,7 @@ class EventStudy:
             reasons = reasons.map(volume_reason)
         dropped = dropped_table(firm_events, reasons)
         if not keep.any():
-            raise EstimationError(
-                f"No firm-event could be estimated ({len(dropped)} dropped). Reasons:\n"
-                + dropped.groupby("reason").size().to_string(),
-                dropped=dropped,
-            )
-        if len(dropped):
-            warnings.warn(
-                f"{len(dropped)} of {len(firm_events)} firm-events could not be estimated and were left out; "
-                "res.dropped lists each with the reason.",
-                DroppedFirmEventsWarning,
-                stacklevel=2,
-            )
-        kept = firm_events.loc[keep].reset_index(drop=True)
-        # the arrays already computed (abnormal returns, masks) do not depend on the groups: keep them
-        fit = replace(fit, cluster=event_clusters(kept["event_id"], fit.day0), _cache=fit._cache)
-        kept["benchmarks"] = np.array([", ".join(b) for b in of], dtype=object)[codes[keep]]  # each list joined once
-        kept, hits = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
-        warn_market_shocks(kept, fit, layout.rows, returns)
-        provenance = functools.partial(data_provenance, returns, frames.factors, source_info)  # computed when read
+            raise nothing_estimated(dropped)
         kind: type[EventStudyResults] = EventStudyResults
         volatility: dict[str, Any] = {}
         if outcome == "volatility":  # a returns study whose summary adds the variance ratios
@@ -278,24 +292,77 @@ class EventStudy:
                 volatility = {"volatility_note": "returns were given, not prices"}
             else:
                 source = self.source if self.source is not None else default_source()
-                tickers = pd.unique(kept["ticker"])
+                tickers = pd.unique(firm_events.loc[keep, "ticker"])
                 volatility = {"range_variance": range_variances(source, tickers, layout.rows.min(), layout.rows.max())}
+        return self._results(
+            spec,
+            firm_events,
+            keep,
+            fit,
+            dropped,
+            layout,
+            catalog,
+            returns,
+            (frames.raw, frames.offset),
+            functools.partial(data_provenance, returns, frames.factors, source_info),  # computed when read
+            kind,
+            volatility,
+        )
+
+    def _results(
+        self,
+        spec: FitSpec,
+        firm_events: pd.DataFrame,
+        keep: np.ndarray,
+        fit,
+        dropped: pd.DataFrame,
+        layout,
+        catalog,
+        returns: pd.DataFrame,
+        panels: tuple[np.ndarray, np.ndarray],
+        provenance,
+        kind: type[EventStudyResults] = EventStudyResults,
+        extra: Mapping[str, Any] | None = None,
+    ) -> EventStudyResults:
+        """What a fit does once its firm-events are estimated, the same on one machine and on a cluster
+        (:meth:`_fit_on`, after the partitions are merged): warn once with the count of drops, group the
+        firm-events of one announcement (:func:`event_clusters`, across securities), flag contamination from
+        the catalog, warn of market shocks in event windows, and build the results.
+
+        ``keep`` marks the estimated rows of ``firm_events`` (the rows of ``fit``, in order); ``returns``
+        holds at least the benchmarks' columns (for the market-shock warning); ``panels`` the firms' raw
+        returns and what the model subtracts, on ``layout``."""
+        if len(dropped):
+            warnings.warn(
+                f"{len(dropped)} of {len(firm_events)} firm-events could not be estimated and were left out; "
+                "res.dropped lists each with the reason.",
+                DroppedFirmEventsWarning,
+                stacklevel=4,  # the caller of EventStudy.fit (fit -> _fit or _fit_on -> here)
+            )
+        kept = firm_events.loc[keep].reset_index(drop=True)
+        # the arrays already computed (abnormal returns, masks) do not depend on the groups: keep them
+        fit = replace(fit, cluster=event_clusters(kept["event_id"], fit.day0), _cache=fit._cache)
+        joined = {names: ", ".join(names) for names in benchmark_lists(kept)}  # each distinct list joined once
+        kept["benchmarks"] = object_array([joined[names] for names in kept["benchmarks"]])
+        kept, hits = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
+        warn_market_shocks(kept, fit, layout.rows, returns)
+        market, regressor_names = frame_names(layout, spec)
         return kind(
             fit=fit,
             firm_events=kept,
             dropped=dropped,
             sessions=layout.rows,
-            raw=frames.raw,
-            offset=frames.offset,
-            regressor_names=frames.z_names,
+            raw=panels[0],
+            offset=panels[1],
+            regressor_names=regressor_names,
             model=spec.model,
-            market=frames.market,
+            market=market,
             settings=spec.settings(layout),
             provenance=provenance,
             return_kind=spec.return_kind,
             name=self.name,
             contamination=hits,
-            **volatility,
+            **(extra or {}),
             study=copy.copy(self),  # settings only (the data frames are shared): for res.sensitivity()
         )
 
@@ -344,6 +411,54 @@ class EventStudy:
             outcome=outcome,
         )
 
+    def _fit_on(self, client, spec: FitSpec, partitions: int | None) -> EventStudyResults:
+        """The fit on a dask.distributed cluster: partitions of securities fitted on the workers by
+        :meth:`_fit`, merged into the panels and stacked fit the local fit builds, then finished by the same
+        :meth:`_results` (:mod:`eventstudy.results.distributed`)."""
+        check_client(client)
+        if spec.outcome == "volatility":
+            raise ValueError(
+                "The 'outcome' parameter 'volatility' reads every security's High and Low prices on the client; "
+                "fit it without client=, or study outcome='returns' on the cluster."
+            )
+        if partitions is None:  # one per worker (nthreads lists them all; scheduler_info shows a few)
+            n = max(len(client.nthreads()), 1)
+        else:
+            n = check_positive_int("partitions", partitions)
+        firm_events = self._placed(spec)  # placement warnings and the not-a-firm warning: once, here
+        returns = self.returns
+        if returns is not None:
+            check_instance("returns", returns, pd.DataFrame, "a DataFrame of daily returns")
+        parts, source = fit_partitions(client, self, spec, firm_events, n)
+        orders = warning_orders(firm_events, returns, spec)
+        merged = merge_parts(parts, firm_events, spec, orders)  # EstimationError when none was estimated
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            catalog = catalog_positions(self.catalog, self.events, firm_events, spec.calendars, merged.layout)
+        again = [(w.category, str(w.message)) for w in caught]
+        for category, message in [*(w for w in merged.warnings if w not in again), *again]:
+            warnings.warn(message, category, stacklevel=3)
+        warn_event_window_gaps(merged.fit, merged.layout.tickers, merged.layout.rows, np.ones(merged.fit.n, bool))
+        if source is not None:  # the benchmarks' returns, read on a worker, for the market-shock warning
+            shocks = client.submit(benchmark_returns, firm_events, spec, None, source, pure=False).result()
+        else:
+            shocks = benchmark_returns(firm_events, spec, returns, None)
+        source_info = None
+        if returns is not None and spec.outcome == "returns":
+            source_info = {"kind": "returns given by the caller", "columns": list(map(str, returns.columns))}
+        return self._results(
+            spec,
+            firm_events,
+            merged.keep,
+            merged.fit,
+            merged.dropped,
+            merged.layout,
+            catalog,
+            shocks,
+            (merged.raw, merged.offset),
+            merged_provenance(parts, source_info, orders),
+        )
+
     def _return_kind(self, outcome: str) -> Literal["simple", "log"]:
         """``return_kind``, or the kind the caller's returns state in ``attrs`` (volumes have none)."""
         kind = cast(Literal["simple", "log"], check_choice("return_kind", self.return_kind, ("simple", "log")))
@@ -371,7 +486,7 @@ def warn_not_firms(firm_events: pd.DataFrame) -> list[str]:
             "Securities studied as firms that are not firms: " + "; ".join(found) + ". Study them as benchmarks, "
             "or leave them out of 'tickers'.",
             NotAFirmWarning,
-            stacklevel=3,
+            stacklevel=5,  # the caller of EventStudy.fit (fit -> _fit or _fit_on -> _placed -> here)
         )
     return found
 
@@ -428,6 +543,6 @@ def warn_market_shocks(
             + ". The abnormal returns of those days rest on the model's beta at an extreme market move; read "
             "them with care, or leave the dates out with res.tests(exclude_dates=...) and a shorter window.",
             MarketShockWarning,
-            stacklevel=3,
+            stacklevel=5,  # the caller of EventStudy.fit (fit -> _fit or _fit_on -> _results -> here)
         )
     return found

@@ -27,6 +27,8 @@ PYTHON_ONLY_ARGUMENTS = {
     "risk_free",  # a Series
     "calendar",  # a report counts event time on NYSE sessions
     "outcome",  # the report's [sections.outcomes] gives abnormal volume and volatility
+    "client",  # EventStudy.fit's dask.distributed client, a Python object
+    "partitions",  # how fit(client=...) splits the securities
 }
 #: EventStudy's ``events`` is the DataFrame; in a study it is the ids picked from the catalog (same name,
 #: the front ends' form of it).  Checked below to be a key and an option all the same.
