@@ -103,11 +103,13 @@ def _estimation_part(ar: np.ndarray, days: np.ndarray, x: np.ndarray) -> dict:
     xtx = delta = None
     if k:
         x_est = np.where(days[:, :, None], x, 0.0)
-        xtx = np.einsum("blk,blj->bkj", x_est, x_est)
+        # stacked products, not einsum: einsum's own loops ran 10-50x slower on these (B, L, K) shapes
+        x_t = np.swapaxes(x_est, 1, 2)
+        xtx = x_t @ x_est
         bad_x = np.linalg.matrix_rank(xtx) < k
         xtx = np.where(bad_x[:, None, None], np.eye(k), xtx)
-        delta = np.linalg.solve(xtx, np.einsum("blk,bnl->bkn", x_est, a_est))  # (B, K, N)
-        resid = a_est - np.einsum("blk,bkn->bnl", x_est, delta)
+        delta = np.linalg.solve(xtx, x_t @ np.swapaxes(a_est, 1, 2))  # (B, K, N)
+        resid = a_est - np.swapaxes(x_est @ delta, 1, 2)
     else:
         resid = a_est
     nu = (days.sum(axis=1) - k).astype(float)
@@ -115,7 +117,7 @@ def _estimation_part(ar: np.ndarray, days: np.ndarray, x: np.ndarray) -> dict:
         # the average test: iota' Sigma iota / N^2 is the variance of the equally weighted portfolio's residual
         portfolio_ss = (resid.mean(axis=1) ** 2).sum(axis=1)
         # the joint test needs Sigma-hat^-1: rank(Sigma-hat) <= nu, and a security twice makes it singular
-        sigma = np.stack([r @ r.T for r in resid]) / nu[:, None, None]
+        sigma = (resid @ np.swapaxes(resid, 1, 2)) / nu[:, None, None]
     scale = np.sqrt(np.diagonal(sigma, axis1=1, axis2=2))
     ok = (nu >= n) & (scale > 0).all(axis=1)
     unit = np.where(scale > 0, scale, 1.0)
@@ -132,14 +134,15 @@ def _positive_definite(corr: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray
     Cheap bounds settle most matrices without an eigendecomposition: with the Cholesky pivots
     :math:`\ell_{ii}^2` (each a Schur complement, so :math:`\lambda_{min}\le\min_i\ell_{ii}^2`) and the
     inverse, :math:`1/\operatorname{tr}(R^{-1})\le\lambda_{min}`; ``eigvalsh`` decides the rest, and every
-    matrix when one of the batch is not positive definite at all.  Inverses are taken one matrix at a time:
-    numpy's stacked ``inv`` and ``solve`` ran 10-40x slower than a loop on 100 x 100 matrices here.  Where
-    a matrix fails, its inverse is that of the identity.
+    matrix when one of the batch is not positive definite at all.  Large inverses are taken one matrix at a
+    time: numpy's stacked ``inv`` and ``solve`` ran 10-40x slower than a loop on 100 x 100 matrices here;
+    small ones (a few firm-events a date) stacked, where the loop's Python overhead dominates.  Where a
+    matrix fails, its inverse is that of the identity.
     """
     eye = np.eye(corr.shape[1])
     try:
         pivots = np.diagonal(np.linalg.cholesky(corr), axis1=1, axis2=2) ** 2
-        inverse = np.stack([np.linalg.inv(m) for m in corr]) if len(corr) else corr.copy()
+        inverse = _inverses(corr)
     except np.linalg.LinAlgError:
         ok = np.linalg.eigvalsh(corr)[:, 0] > tol
     else:
@@ -151,7 +154,20 @@ def _positive_definite(corr: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray
             ok[unsure] = np.linalg.eigvalsh(corr[unsure])[:, 0] > tol
         return ok, np.where(ok[:, None, None], inverse, eye)
     safe = np.where(ok[:, None, None], corr, eye)
-    return ok, (np.stack([np.linalg.inv(m) for m in safe]) if len(safe) else safe.copy())
+    return ok, _inverses(safe)
+
+
+#: largest matrix side inverted as one stacked call in :func:`_inverses`
+_STACKED_INV = 48
+
+
+def _inverses(matrices: np.ndarray) -> np.ndarray:
+    """The inverse of each matrix of a stack (B, n, n): one stacked call for small n, a loop for large."""
+    if not len(matrices):
+        return matrices.copy()
+    if matrices.shape[1] <= _STACKED_INV:
+        return np.linalg.inv(matrices)
+    return np.stack([np.linalg.inv(m) for m in matrices])
 
 
 def _solve_systems(g: np.ndarray, x_win: np.ndarray, est: dict):
