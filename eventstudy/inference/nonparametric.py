@@ -20,10 +20,11 @@ from eventstudy.inference.base import (
     cross_section_checks,
     dist_labels,
     register,
+    share,
     single,
     state_nulls,
 )
-from eventstudy.inference.parametric import _average_correlation, _group_mean_sd, p_norm, p_t
+from eventstudy.inference.parametric import _average_correlation, _group_mean_sd, _pair_correlations, p_norm, p_t
 from eventstudy.inference.statistic import ABSOLUTE
 
 __all__ = [
@@ -460,6 +461,8 @@ def _grank_z(inp: Inputs):
     """Kolari & Pynnonen's Z and T (estimation days with a rank) of each group."""
     groups, used = inp.groups, inp.used
     est = inp.estimation_mask & used[:, None]
+    # the ranks first: another thread may be computing the pair correlations rbar needs meanwhile
+    _, _, own, sar = _shared_ranks(inp)
     with np.errstate(invalid="ignore", divide="ignore"):
         _, sd, n = _group_mean_sd(inp, inp.scar)
         # the cross-sectional SD of correlated SCARs estimates sqrt(1 - rbar) times their SD (Kolari &
@@ -471,7 +474,6 @@ def _grank_z(inp: Inputs):
     # among themselves do not depend on the window (cached), and the event observation moves each SAR's
     # rank up by one where it is smaller (by a half where it ties).  The SARs of unused rows meet a NaN
     # event observation, so they compare false and are not counted.
-    _, _, own, sar = _shared_ranks(inp)
     e = gscar[:, None]
     above, tied = sar > e, sar == e
     below = (sar < e).sum(axis=1)
@@ -877,3 +879,5 @@ state_nulls(
         "wilcoxon": "the CARs are symmetric about zero",
     }
 )
+share(("grank_t", "grank_z"), _pair_correlations)
+share(("rank", "grank_t", "grank_z"), _shared_ranks)

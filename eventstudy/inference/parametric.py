@@ -35,6 +35,7 @@ from eventstudy.inference.base import (
     cross_section_checks,
     dist_labels,
     register,
+    share,
     single,
     state_nulls,
     unique_rows,
@@ -843,3 +844,5 @@ state_nulls(
         "kp_bmp": "the mean standardized CAR is zero",
     }
 )
+# the pair correlations: the longest step of a summary on a design whose event windows overlap
+share(("kp_bmp", "kp_patell"), _pair_correlations)

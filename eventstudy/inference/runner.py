@@ -175,17 +175,22 @@ def single_threaded_blas():
 
 #: tests that compute what other tests of the window (or of every window) share, heaviest first: the ranks,
 #: the Kolari-Pynnonen pair correlations, the MVRM systems, the Brown-Warner portfolio, the estimation-window
-#: runs of the resampling tests
-_HEAVY = {
-    name: i for i, name in enumerate(("rank", "kp_bmp", "mvrm_joint", "brown_warner", "permutation", "pseudo_event"))
-}
+#: runs of the resampling tests, the generalized rank test's ranks (which then waits for the pair
+#: correlations).  Either MVRM test, and either generalized rank test, solves the systems or ranks the rows,
+#: whichever of the two is asked for: without ``mvrm_average`` here, the summary (which shows it and not
+#: ``mvrm_joint``) left the systems to the end of the first window while the other thread waited for the
+#: pair correlations.
+_HEAVY = {"rank": 0, "kp_bmp": 1, "mvrm_joint": 2, "mvrm_average": 2, "brown_warner": 3, "permutation": 4}
+_HEAVY |= {"pseudo_event": 5, "grank_t": 6, "grank_z": 6}
 
 
 def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude, workers: int) -> None:
     """Fill ``parts`` with the rows of every test on every window, in order.
 
-    Each (window, test) is a task, run on ``workers`` threads in the order of the table (numpy releases the
-    GIL in the sorts, reductions and products the statistics are made of).  What tests share is computed
+    What several tests share for every window and compute in blocks (:attr:`TestSpec.shared`) is computed
+    first, its blocks on threads.  Then each (window, test) is a task, run on ``workers`` threads in the
+    order of the table (numpy releases the GIL in the sorts, reductions and products the statistics are made
+    of).  What tests share is computed
     once, by the first that asks, while the others wait (:meth:`Inputs.once`, :meth:`StackedFit.lock`): on
     the window's inputs (the MVRM systems, the Kolari-Pynnonen correlation, the pseudo-event sums) and on the
     fit for every window (the ranks, the pair correlations, the MVRM factorisations).  Rows are appended in
@@ -193,7 +198,13 @@ def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude, w
     last test has run.
     """
     one_event = _one_event(event_id)  # the same for every cross-sectional test and window
-    inputs: list[Inputs | None] = [Inputs(fit, window, clusters=clusters, exclude=exclude) for window in windows]
+    first_window = Inputs(fit, windows[0], clusters=clusters, exclude=exclude)
+    inputs: list[Inputs | None] = [first_window]
+    inputs += [Inputs(fit, window, clusters=clusters, exclude=exclude) for window in windows[1:]]
+    # what tests share for every window and compute in blocks (the pair correlations, the ranks) first, on
+    # every thread: inside a task its blocks would run in turn while the tests that need it wait
+    for compute in dict.fromkeys(compute for name in names for compute in TESTS[name].shared):
+        compute(first_window)
     left = [len(names)] * len(windows)
     done = threading.Lock()
 
