@@ -319,6 +319,9 @@ class Inputs:
     @cached_property
     def residuals(self) -> np.ndarray:
         """Estimation-window residuals, NaN on days not used in the fit, (N, L)."""
+        if type(self).ar is Inputs.ar and type(self).estimation_mask is Inputs.estimation_mask:
+            # the fit's own: one array for every window (cached on the fit), not one per window
+            return self.fit._cached("inference:residuals", self.fit.residuals)
         return np.where(self.estimation_mask, self.ar, np.nan)
 
     @cached_property
