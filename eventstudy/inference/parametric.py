@@ -516,9 +516,13 @@ def _near_pairs(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: int
     has = reach_end > later
     if not has.any():
         return tuple(np.empty(0, np.int64) for _ in range(4)) + (np.empty(0),)
-    length = res.shape[1]
     finite = np.isfinite(res)
-    values = np.where(finite, res, 0.0)
+    # the grid days on which some row has a residual (the estimation window): the products skip the others
+    span = np.flatnonzero(finite.any(axis=0))
+    days = slice(int(span[0]), int(span[-1]) + 1) if len(span) else slice(0, 0)
+    finite = finite[:, days]
+    values = np.where(finite, res[:, days], 0.0)
+    length = values.shape[1]
     starts = np.union1d(np.arange(0, len(order), PAIR_CHUNK), np.flatnonzero(np.diff(g)) + 1)
 
     def pairs(bounds: tuple[int, int]):
