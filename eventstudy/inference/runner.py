@@ -86,18 +86,27 @@ def _join(values: np.ndarray) -> str | None:
 _UNSET = object()
 
 
-def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.ndarray, one_event=_UNSET):
+def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.ndarray, one_event=_UNSET, joined=None):
     """``(event_id, ticker)`` arrays, one entry per entry of ``batch``: the firm-event's for single-firm
     tests, the members' distinct labels joined by ``", "`` for per-cluster tests, and for a cross-sectional
     test the event when all firm-events belong to one (None when the test pools several events;
-    ``one_event``, when given, is that answer computed once by the caller)."""
+    ``one_event``, when given, is that answer computed once by the caller).  ``joined``, a dict, keeps the
+    labels of each cluster's rows for the next batch (the same clusters come back in every window and in
+    both MVRM tests)."""
     n = len(batch)
     if spec.scope == "single":
         return event_id[:n], ticker[:n]
     if batch.rows is not None:
-        pairs = [
-            (_join(event_id[rows]), _join(ticker[rows])) if rows is not None else (None, None) for rows in batch.rows
-        ]
+        joined = {} if joined is None else joined
+
+        def labels(rows):
+            key = rows.tobytes()
+            found = joined.get(key)
+            if found is None:
+                found = joined.setdefault(key, (_join(event_id[rows]), _join(ticker[rows])))
+            return found
+
+        pairs = [labels(rows) if rows is not None else (None, None) for rows in batch.rows]
         return np.array([p[0] for p in pairs], dtype=object), np.array([p[1] for p in pairs], dtype=object)
     one = _one_event(event_id) if one_event is _UNSET else one_event
     return np.full(n, one, dtype=object), np.full(n, None, dtype=object)
@@ -198,6 +207,7 @@ def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude, w
     last test has run.
     """
     one_event = _one_event(event_id)  # the same for every cross-sectional test and window
+    joined: dict = {}  # the labels of each cluster's rows, for every window and per-cluster test
     first_window = Inputs(fit, windows[0], clusters=clusters, exclude=exclude)
     inputs: list[Inputs | None] = [first_window]
     inputs += [Inputs(fit, window, clusters=clusters, exclude=exclude) for window in windows[1:]]
@@ -215,7 +225,7 @@ def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude, w
         spec = TESTS[name]
         batch = spec.kernel(inp)
         size = len(batch)
-        who = entry_labels(spec, batch, event_id, ticker, one_event)
+        who = entry_labels(spec, batch, event_id, ticker, one_event, joined)
         with done:
             left[at] -= 1
             if not left[at]:
