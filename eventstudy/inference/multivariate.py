@@ -94,7 +94,7 @@ def _estimation_part(ar: np.ndarray, days: np.ndarray, x: np.ndarray) -> dict:
     ``ar`` (B, N, L) abnormal returns on the grid, ``days`` (B, L) balanced estimation days, ``x`` (B, L, K)
     regressors.  Returns ``delta`` (B, K, N), ``xtx`` (B, K, K), ``bad_x`` (the regressors do not identify
     the model on the common days), ``nu``, ``portfolio_ss`` (the equally weighted portfolio's residual sum
-    of squares), ``sigma_inv`` (identity where Sigma-hat is singular, which ``singular`` marks).
+    of squares) and ``sigma`` (Sigma-hat); the joint test's inverse is added by :func:`_add_joint_part`.
     """
     b, n, _ = ar.shape
     k = x.shape[2]
@@ -118,14 +118,21 @@ def _estimation_part(ar: np.ndarray, days: np.ndarray, x: np.ndarray) -> dict:
         portfolio_ss = (resid.mean(axis=1) ** 2).sum(axis=1)
         # the joint test needs Sigma-hat^-1: rank(Sigma-hat) <= nu, and a security twice makes it singular
         sigma = (resid @ np.swapaxes(resid, 1, 2)) / nu[:, None, None]
+    return dict(delta=delta, xtx=xtx, bad_x=bad_x, nu=nu, portfolio_ss=portfolio_ss, sigma=sigma)
+
+
+def _add_joint_part(est: dict) -> None:
+    """Add to an :func:`_estimation_part` what only the joint test needs: ``sigma_inv``, the inverse of
+    Sigma-hat (identity where it is singular), and ``ok`` (it is not).  The average test never pays for it."""
+    sigma, nu = est["sigma"], est["nu"]
+    n = sigma.shape[1]
     scale = np.sqrt(np.diagonal(sigma, axis1=1, axis2=2))
     ok = (nu >= n) & (scale > 0).all(axis=1)
     unit = np.where(scale > 0, scale, 1.0)
     corr = np.where(ok[:, None, None], sigma / unit[:, :, None] / unit[:, None, :], np.eye(n))
     definite, corr_inv = _positive_definite(corr)
-    ok &= definite
-    sigma_inv = corr_inv / unit[:, :, None] / unit[:, None, :]
-    return dict(delta=delta, xtx=xtx, bad_x=bad_x, nu=nu, portfolio_ss=portfolio_ss, sigma_inv=sigma_inv, ok=ok)
+    est["sigma_inv"] = corr_inv / unit[:, :, None] / unit[:, None, :]
+    est["ok"] = ok & definite
 
 
 def _positive_definite(corr: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
@@ -170,13 +177,14 @@ def _inverses(matrices: np.ndarray) -> np.ndarray:
     return np.stack([np.linalg.inv(m) for m in matrices])
 
 
-def _solve_systems(g: np.ndarray, x_win: np.ndarray, est: dict):
+def _solve_systems(g: np.ndarray, x_win: np.ndarray, est: dict, joint: bool = True):
     """Statistics of B same-size clusters at once.
 
     ``g`` (B, N, Lw) abnormal returns and ``x_win`` (B, Lw, K) regressors on the tested days, and ``est``
     the clusters' :func:`_estimation_part` (which does not depend on the window).  Returns a dict with
     ``average`` and ``average_var`` (from the equally weighted portfolio's residuals, no inverse of
-    Sigma-hat), ``wald`` (NaN where Sigma-hat is singular, which ``singular`` marks) and ``bad_x``.
+    Sigma-hat), ``wald`` (NaN where Sigma-hat is singular, which ``singular`` marks; NaN everywhere unless
+    ``joint``, when ``est`` has :func:`_add_joint_part`) and ``bad_x``.
     """
     b, n, width = g.shape
     k = x_win.shape[2]
@@ -186,10 +194,13 @@ def _solve_systems(g: np.ndarray, x_win: np.ndarray, est: dict):
         c = eye + x_win @ np.linalg.solve(est["xtx"], np.swapaxes(x_win, 1, 2))
     else:
         c = eye
-    ok = est["ok"]
     with np.errstate(invalid="ignore", divide="ignore"):
         average = g.sum(axis=(1, 2)) / n
         average_var = est["portfolio_ss"] / est["nu"] * c.sum(axis=(1, 2))
+    if not joint:
+        return dict(wald=np.full(b, np.nan), average=average, average_var=average_var, singular=np.zeros(b, bool),
+                    bad_x=est["bad_x"])  # fmt: skip
+    ok = est["ok"]
     # Gamma' C^-1 Gamma, (B, N, N): optimize= contracts pairwise (two products); einsum's default summed all
     # four indices at once, B N^2 Lw^2 multiplications, 0.3 s for 50 clusters of 100 on a 21-day window
     h = np.einsum("bnw,bwv,bmv->bnm", g, np.linalg.inv(c), g, optimize=True)
@@ -197,12 +208,15 @@ def _solve_systems(g: np.ndarray, x_win: np.ndarray, est: dict):
     return dict(wald=wald, average=average, average_var=average_var, singular=~ok, bad_x=est["bad_x"])
 
 
-def _systems(inp: Inputs):
-    """Find the clusters and solve their systems (once per :class:`Inputs`)."""
-    return inp.once("mvrm", lambda: _solve_clusters(inp))
+def _systems(inp: Inputs, joint: bool):
+    """Find the clusters and solve their systems (once per :class:`Inputs`); the joint test's statistic only
+    when ``joint`` (the average test takes the joint test's systems when they are there)."""
+    if not joint and ("mvrm", True) in inp.memo:
+        return inp.memo[("mvrm", True)]
+    return inp.once(("mvrm", joint), lambda: _solve_clusters(inp, joint))
 
 
-def _solve_clusters(inp: Inputs):
+def _solve_clusters(inp: Inputs, joint: bool):
     fit, groups = inp.fit, inp.groups
     used = inp.used
     day0 = np.asarray(fit.day0, dtype=np.int64)
@@ -269,11 +283,11 @@ def _solve_clusters(inp: Inputs):
         # changes nothing: only balanced estimation days and window days with a CAR are read.
         x = fit.take(rows[:, 0]).design(grid)
         ar = inp.ar[rows]
-        est = _cached_estimation_parts(inp, rows, days, ar, x)
+        est = _cached_estimation_parts(inp, rows, days, ar, x, joint)
         # the tested days by fancy indexing, as always: its memory layout sets the order of the sums below,
         # and so their last bits
         window = inp.grid_positions
-        solved = _solve_systems(ar[:, :, window], x[:, window, :], est)
+        solved = _solve_systems(ar[:, :, window], x[:, window, :], est, joint)
         for name in ("wald", "average", "average_var"):
             getattr(out, name)[idx] = solved[name]
         # Sigma-hat has rank at most T - K: the joint test needs T - K >= N; the average test does not
@@ -297,7 +311,9 @@ def _solve_clusters(inp: Inputs):
     return out, np.array(entry_group), batch_rows
 
 
-def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, days: np.ndarray, ar: np.ndarray, x: np.ndarray) -> dict:
+def _cached_estimation_parts(
+    inp: Inputs, rows: np.ndarray, days: np.ndarray, ar: np.ndarray, x: np.ndarray, joint: bool
+) -> dict:
     """:func:`_estimation_part` of the clusters ``rows`` (B, N) with abnormal returns ``ar`` and regressors ``x``
     on the grid, cached on the fit cluster by cluster.
 
@@ -315,6 +331,10 @@ def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, days: np.ndarray, ar
             fresh = _estimation_part(ar[missing], days[missing], x[missing])
             for j, i in enumerate(missing):
                 found[i] = cache[keys[i]] = (inp.ar, fresh, j)
+        if joint:  # the joint test's part, once per batch computed (it stays in the cache)
+            for source in {id(entry[1]): entry[1] for entry in found}.values():
+                if "sigma_inv" not in source:
+                    _add_joint_part(source)
     sources: dict[int, tuple[dict, list[int], list[int]]] = {}
     for i, (_, source, j) in enumerate(found):
         entry = sources.setdefault(id(source), (source, [], []))
@@ -325,8 +345,12 @@ def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, days: np.ndarray, ar
         if js == list(range(len(source["nu"]))):  # the very batch computed or cached before
             return source
     out: dict = {}
+    # the names every source has (a batch cached for the average test alone lacks the joint test's part)
+    names = set.intersection(*(set(source) for source, _, _ in sources.values()))
     for source, at, js in sources.values():
         for name, values in source.items():
+            if name not in names:
+                continue
             if values is None:
                 out[name] = None
                 continue
@@ -341,7 +365,7 @@ def _mvrm(inp: Inputs, kind: str, form: str | None = None) -> Batch:
         form = check_choice("form", "mckeon" if form is None else form, JOINT_FORMS)
     else:
         form = check_choice("form", "exact" if form is None else form, AVERAGE_FORMS)
-    out, group, rows = _systems(inp)
+    out, group, rows = _systems(inp, kind == "joint")
     batch = Batch(len(group), group=group, rows=rows)
     batch.n[:] = out.firms
     n = out.firms.astype(float)
