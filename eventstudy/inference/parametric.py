@@ -248,14 +248,14 @@ def csect_t(fit, window: tuple[int, int]) -> TestResult:
 
 
 def _estimation_days(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
-    """The estimation-window residuals with 0 on the days they lack, and 1.0 on the days they have, (N, T):
-    the same for every window (cached on the fit while the residuals are the fit's own)."""
+    """The estimation-window residuals with 0 on the days they lack, and the days they have, (N, T): the
+    same for every window (cached on the fit while the residuals are the fit's own)."""
 
     def compute():
         lo, hi = inp.fit.estimation_window
         res = inp.residuals[:, np.flatnonzero((inp.grid >= lo) & (inp.grid <= hi))]
         finite = np.isfinite(res)
-        return np.where(finite, res, 0.0), finite.astype(float)
+        return np.where(finite, res, 0.0), finite
 
     cache = inp.fit._cache
     if inp.residuals is not cache.get("inference:residuals"):
@@ -269,11 +269,11 @@ def _estimation_days(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
 def _brown_warner(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
     values, finite = _estimation_days(inp)
-    if groups.n == 1:  # the firm-events used, as weights of one product: no (N, T) mask per window
-        weights = used.astype(float)
-        count, total = (weights @ finite)[None, :], (weights @ values)[None, :]
+    if groups.n == 1:  # the sums as one product with the firm-events used as weights: no (N, T) mask per window
+        count = np.count_nonzero(finite[used], axis=0)[None, :]
+        total = (used.astype(float) @ values)[None, :]
     else:
-        ok = used[:, None] & (finite > 0)
+        ok = used[:, None] & finite
         count, total = groups.sum(ok), groups.sum(np.where(ok, values, 0.0))
     with np.errstate(invalid="ignore", divide="ignore"):
         aar = total / count  # NaN where no firm-event has the day
