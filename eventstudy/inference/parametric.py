@@ -253,7 +253,8 @@ def _estimation_days(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
 
     def compute():
         lo, hi = inp.fit.estimation_window
-        res = inp.residuals[:, np.flatnonzero((inp.grid >= lo) & (inp.grid <= hi))]
+        days = np.flatnonzero((inp.grid >= lo) & (inp.grid <= hi))  # consecutive grid days: a slice, not a gather
+        res = inp.residuals[:, days[0] : days[-1] + 1] if len(days) else inp.residuals[:, :0]
         finite = np.isfinite(res)
         return np.where(finite, res, 0.0), finite
 
