@@ -94,7 +94,7 @@ def _estimation_part(ar: np.ndarray, days: np.ndarray, x: np.ndarray) -> dict:
     ``ar`` (B, N, L) abnormal returns on the grid, ``days`` (B, L) balanced estimation days, ``x`` (B, L, K)
     regressors.  Returns ``delta`` (B, K, N), ``xtx`` (B, K, K), ``bad_x`` (the regressors do not identify
     the model on the common days), ``nu``, ``portfolio_ss`` (the equally weighted portfolio's residual sum
-    of squares) and ``sigma`` (Sigma-hat); the joint test's inverse is added by :func:`_add_joint_part`.
+    of squares) and ``sigma`` (Sigma-hat); the joint test's inverse is added by :func:`_with_joint_part`.
     """
     b, n, _ = ar.shape
     k = x.shape[2]
@@ -121,9 +121,11 @@ def _estimation_part(ar: np.ndarray, days: np.ndarray, x: np.ndarray) -> dict:
     return dict(delta=delta, xtx=xtx, bad_x=bad_x, nu=nu, portfolio_ss=portfolio_ss, sigma=sigma)
 
 
-def _add_joint_part(est: dict) -> None:
-    """Add to an :func:`_estimation_part` what only the joint test needs: ``sigma_inv``, the inverse of
-    Sigma-hat (identity where it is singular), and ``ok`` (it is not).  The average test never pays for it."""
+def _with_joint_part(est: dict) -> dict:
+    """An :func:`_estimation_part` with what only the joint test needs added: ``sigma_inv``, the inverse of
+    Sigma-hat (identity where it is singular), and ``ok`` (it is not).  The average test never pays for it.
+    A new dict: a cached one is never changed, since other threads read it outside the cache's lock."""
+    est = dict(est)
     sigma, nu = est["sigma"], est["nu"]
     n = sigma.shape[1]
     scale = np.sqrt(np.diagonal(sigma, axis1=1, axis2=2))
@@ -133,6 +135,7 @@ def _add_joint_part(est: dict) -> None:
     definite, corr_inv = _positive_definite(corr)
     est["sigma_inv"] = corr_inv / unit[:, :, None] / unit[:, None, :]
     est["ok"] = ok & definite
+    return est
 
 
 def _positive_definite(corr: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +187,7 @@ def _solve_systems(g: np.ndarray, x_win: np.ndarray, est: dict, joint: bool = Tr
     the clusters' :func:`_estimation_part` (which does not depend on the window).  Returns a dict with
     ``average`` and ``average_var`` (from the equally weighted portfolio's residuals, no inverse of
     Sigma-hat), ``wald`` (NaN where Sigma-hat is singular, which ``singular`` marks; NaN everywhere unless
-    ``joint``, when ``est`` has :func:`_add_joint_part`) and ``bad_x``.
+    ``joint``, when ``est`` comes from :func:`_with_joint_part`) and ``bad_x``.
     """
     b, n, width = g.shape
     k = x_win.shape[2]
@@ -331,10 +334,13 @@ def _cached_estimation_parts(
             fresh = _estimation_part(ar[missing], days[missing], x[missing])
             for j, i in enumerate(missing):
                 found[i] = cache[keys[i]] = (inp.ar, fresh, j)
-        if joint:  # the joint test's part, once per batch computed (it stays in the cache)
-            for source in {id(entry[1]): entry[1] for entry in found}.values():
+        if joint:  # the joint test's part, once per batch computed: the cache keeps the batch with it
+            joined = fit._cache.setdefault("inference:mvrm:joint", {})  # id(batch) -> (batch, with the part)
+            for i, (source_ar, source, j) in enumerate(found):
                 if "sigma_inv" not in source:
-                    _add_joint_part(source)
+                    if id(source) not in joined:
+                        joined[id(source)] = (source, _with_joint_part(source))
+                    found[i] = cache[keys[i]] = (source_ar, joined[id(source)][1], j)
     sources: dict[int, tuple[dict, list[int], list[int]]] = {}
     for i, (_, source, j) in enumerate(found):
         entry = sources.setdefault(id(source), (source, [], []))

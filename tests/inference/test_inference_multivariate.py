@@ -333,3 +333,16 @@ def test_the_joint_test_after_the_average_test_on_one_fit():
         again = mvrm_average(fresh, window)
         np.testing.assert_array_equal([r.stat for r in average], [r.stat for r in again])
         assert [r.note for r in average] == [r.note for r in again]
+
+
+def test_the_joint_test_leaves_the_cached_systems_of_the_average_test_unchanged():
+    """Other threads read a cached batch of systems outside the cache's lock (the average test of another
+    window, say): the joint test adds its part to a new batch instead of changing the cached one."""
+    y, market, day0, firm = loops.synthetic()
+    fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
+    mvrm_average(fit, (0, 0))
+    cached = {id(entry[1]): entry[1] for entry in fit._cache["inference:mvrm"].values()}
+    keys = {name: sorted(batch) for name, batch in cached.items()}
+    mvrm_joint(fit, (0, 0))
+    assert {name: sorted(batch) for name, batch in cached.items()} == keys
+    assert all("sigma_inv" in entry[1] for entry in fit._cache["inference:mvrm"].values())
