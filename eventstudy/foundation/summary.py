@@ -10,6 +10,7 @@ import html
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -30,8 +31,10 @@ class Table:
     formats: dict = field(default_factory=dict)
     caption: str = ""
 
-    @property
+    @cached_property
     def display(self) -> pd.DataFrame:
+        """The table formatted for reading (:func:`format_table`), once per table: every rendering and the
+        check for :data:`NOT_AVAILABLE` cells read it."""
         return format_table(self.data, self.formats)
 
 
@@ -94,7 +97,7 @@ class Summary:
     tables: list[Table]
     notes: list[str] = field(default_factory=list)
 
-    @property
+    @cached_property
     def shown_notes(self) -> list[str]:
         """``notes``, plus :data:`NOT_AVAILABLE_NOTE` when a table shows a value that could not be computed."""
         blank = any(len(table.data) and table.display.isin([NOT_AVAILABLE]).to_numpy().any() for table in self.tables)

@@ -24,7 +24,7 @@ returns NaN with the reason in :attr:`TestResult.note`, as linearmodels' ``Inval
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
@@ -150,6 +150,10 @@ class TestSpec:
     null: str = "no abnormal return over the window"
     #: ``"two-sided"``: the p-value counts both tails of ``stat``; ``"upper"``: large values reject (F, chi2)
     alternative: str = "two-sided"
+    #: what the test computes once per fit, with blocks or chunks on threads, and shares with other tests
+    #: (``compute(inputs)``, caching its result on the fit): :func:`~eventstudy.inference.run_tests` runs
+    #: these before the tests, on every thread, so that no test waits for them on one thread
+    shared: tuple[Callable[[Inputs], object], ...] = ()
 
 
 #: every test by name, in the order :func:`run_tests` reports them
@@ -159,6 +163,12 @@ TESTS: dict[str, TestSpec] = {}
 def register(spec: TestSpec) -> TestSpec:
     TESTS[spec.name] = spec
     return spec
+
+
+def share(names: Sequence[str], compute: Callable[[Inputs], object]) -> None:
+    """Declare ``compute`` (cached on the fit) as shared by the registered tests ``names`` (:attr:`TestSpec.shared`)."""
+    for name in names:
+        TESTS[name] = replace(TESTS[name], shared=TESTS[name].shared + (compute,))
 
 
 def state_nulls(nulls: dict[str, str], **changes) -> None:
@@ -309,6 +319,9 @@ class Inputs:
     @cached_property
     def residuals(self) -> np.ndarray:
         """Estimation-window residuals, NaN on days not used in the fit, (N, L)."""
+        if type(self).ar is Inputs.ar and type(self).estimation_mask is Inputs.estimation_mask:
+            # the fit's own: one array for every window (cached on the fit), not one per window
+            return self.fit._cached("inference:residuals", self.fit.residuals)
         return np.where(self.estimation_mask, self.ar, np.nan)
 
     @cached_property

@@ -94,7 +94,7 @@ def _estimation_part(ar: np.ndarray, days: np.ndarray, x: np.ndarray) -> dict:
     ``ar`` (B, N, L) abnormal returns on the grid, ``days`` (B, L) balanced estimation days, ``x`` (B, L, K)
     regressors.  Returns ``delta`` (B, K, N), ``xtx`` (B, K, K), ``bad_x`` (the regressors do not identify
     the model on the common days), ``nu``, ``portfolio_ss`` (the equally weighted portfolio's residual sum
-    of squares), ``sigma_inv`` (identity where Sigma-hat is singular, which ``singular`` marks).
+    of squares) and ``sigma`` (Sigma-hat); the joint test's inverse is added by :func:`_with_joint_part`.
     """
     b, n, _ = ar.shape
     k = x.shape[2]
@@ -103,11 +103,13 @@ def _estimation_part(ar: np.ndarray, days: np.ndarray, x: np.ndarray) -> dict:
     xtx = delta = None
     if k:
         x_est = np.where(days[:, :, None], x, 0.0)
-        xtx = np.einsum("blk,blj->bkj", x_est, x_est)
+        # stacked products, not einsum: einsum's own loops ran 10-50x slower on these (B, L, K) shapes
+        x_t = np.swapaxes(x_est, 1, 2)
+        xtx = x_t @ x_est
         bad_x = np.linalg.matrix_rank(xtx) < k
         xtx = np.where(bad_x[:, None, None], np.eye(k), xtx)
-        delta = np.linalg.solve(xtx, np.einsum("blk,bnl->bkn", x_est, a_est))  # (B, K, N)
-        resid = a_est - np.einsum("blk,bkn->bnl", x_est, delta)
+        delta = np.linalg.solve(xtx, x_t @ np.swapaxes(a_est, 1, 2))  # (B, K, N)
+        resid = a_est - np.swapaxes(x_est @ delta, 1, 2)
     else:
         resid = a_est
     nu = (days.sum(axis=1) - k).astype(float)
@@ -115,15 +117,25 @@ def _estimation_part(ar: np.ndarray, days: np.ndarray, x: np.ndarray) -> dict:
         # the average test: iota' Sigma iota / N^2 is the variance of the equally weighted portfolio's residual
         portfolio_ss = (resid.mean(axis=1) ** 2).sum(axis=1)
         # the joint test needs Sigma-hat^-1: rank(Sigma-hat) <= nu, and a security twice makes it singular
-        sigma = np.stack([r @ r.T for r in resid]) / nu[:, None, None]
+        sigma = (resid @ np.swapaxes(resid, 1, 2)) / nu[:, None, None]
+    return dict(delta=delta, xtx=xtx, bad_x=bad_x, nu=nu, portfolio_ss=portfolio_ss, sigma=sigma)
+
+
+def _with_joint_part(est: dict) -> dict:
+    """An :func:`_estimation_part` with what only the joint test needs added: ``sigma_inv``, the inverse of
+    Sigma-hat (identity where it is singular), and ``ok`` (it is not).  The average test never pays for it.
+    A new dict: a cached one is never changed, since other threads read it outside the cache's lock."""
+    est = dict(est)
+    sigma, nu = est["sigma"], est["nu"]
+    n = sigma.shape[1]
     scale = np.sqrt(np.diagonal(sigma, axis1=1, axis2=2))
     ok = (nu >= n) & (scale > 0).all(axis=1)
     unit = np.where(scale > 0, scale, 1.0)
     corr = np.where(ok[:, None, None], sigma / unit[:, :, None] / unit[:, None, :], np.eye(n))
     definite, corr_inv = _positive_definite(corr)
-    ok &= definite
-    sigma_inv = corr_inv / unit[:, :, None] / unit[:, None, :]
-    return dict(delta=delta, xtx=xtx, bad_x=bad_x, nu=nu, portfolio_ss=portfolio_ss, sigma_inv=sigma_inv, ok=ok)
+    est["sigma_inv"] = corr_inv / unit[:, :, None] / unit[:, None, :]
+    est["ok"] = ok & definite
+    return est
 
 
 def _positive_definite(corr: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
@@ -132,14 +144,15 @@ def _positive_definite(corr: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray
     Cheap bounds settle most matrices without an eigendecomposition: with the Cholesky pivots
     :math:`\ell_{ii}^2` (each a Schur complement, so :math:`\lambda_{min}\le\min_i\ell_{ii}^2`) and the
     inverse, :math:`1/\operatorname{tr}(R^{-1})\le\lambda_{min}`; ``eigvalsh`` decides the rest, and every
-    matrix when one of the batch is not positive definite at all.  Inverses are taken one matrix at a time:
-    numpy's stacked ``inv`` and ``solve`` ran 10-40x slower than a loop on 100 x 100 matrices here.  Where
-    a matrix fails, its inverse is that of the identity.
+    matrix when one of the batch is not positive definite at all.  Large inverses are taken one matrix at a
+    time: numpy's stacked ``inv`` and ``solve`` ran 10-40x slower than a loop on 100 x 100 matrices here;
+    small ones (a few firm-events a date) stacked, where the loop's Python overhead dominates.  Where a
+    matrix fails, its inverse is that of the identity.
     """
     eye = np.eye(corr.shape[1])
     try:
         pivots = np.diagonal(np.linalg.cholesky(corr), axis1=1, axis2=2) ** 2
-        inverse = np.stack([np.linalg.inv(m) for m in corr]) if len(corr) else corr.copy()
+        inverse = _inverses(corr)
     except np.linalg.LinAlgError:
         ok = np.linalg.eigvalsh(corr)[:, 0] > tol
     else:
@@ -151,16 +164,30 @@ def _positive_definite(corr: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray
             ok[unsure] = np.linalg.eigvalsh(corr[unsure])[:, 0] > tol
         return ok, np.where(ok[:, None, None], inverse, eye)
     safe = np.where(ok[:, None, None], corr, eye)
-    return ok, (np.stack([np.linalg.inv(m) for m in safe]) if len(safe) else safe.copy())
+    return ok, _inverses(safe)
 
 
-def _solve_systems(g: np.ndarray, x_win: np.ndarray, est: dict):
+#: largest matrix side inverted as one stacked call in :func:`_inverses`
+_STACKED_INV = 48
+
+
+def _inverses(matrices: np.ndarray) -> np.ndarray:
+    """The inverse of each matrix of a stack (B, n, n): one stacked call for small n, a loop for large."""
+    if not len(matrices):
+        return matrices.copy()
+    if matrices.shape[1] <= _STACKED_INV:
+        return np.linalg.inv(matrices)
+    return np.stack([np.linalg.inv(m) for m in matrices])
+
+
+def _solve_systems(g: np.ndarray, x_win: np.ndarray, est: dict, joint: bool = True):
     """Statistics of B same-size clusters at once.
 
     ``g`` (B, N, Lw) abnormal returns and ``x_win`` (B, Lw, K) regressors on the tested days, and ``est``
     the clusters' :func:`_estimation_part` (which does not depend on the window).  Returns a dict with
     ``average`` and ``average_var`` (from the equally weighted portfolio's residuals, no inverse of
-    Sigma-hat), ``wald`` (NaN where Sigma-hat is singular, which ``singular`` marks) and ``bad_x``.
+    Sigma-hat), ``wald`` (NaN where Sigma-hat is singular, which ``singular`` marks; NaN everywhere unless
+    ``joint``, when ``est`` comes from :func:`_with_joint_part`) and ``bad_x``.
     """
     b, n, width = g.shape
     k = x_win.shape[2]
@@ -170,10 +197,13 @@ def _solve_systems(g: np.ndarray, x_win: np.ndarray, est: dict):
         c = eye + x_win @ np.linalg.solve(est["xtx"], np.swapaxes(x_win, 1, 2))
     else:
         c = eye
-    ok = est["ok"]
     with np.errstate(invalid="ignore", divide="ignore"):
         average = g.sum(axis=(1, 2)) / n
         average_var = est["portfolio_ss"] / est["nu"] * c.sum(axis=(1, 2))
+    if not joint:
+        return dict(wald=np.full(b, np.nan), average=average, average_var=average_var, singular=np.zeros(b, bool),
+                    bad_x=est["bad_x"])  # fmt: skip
+    ok = est["ok"]
     # Gamma' C^-1 Gamma, (B, N, N): optimize= contracts pairwise (two products); einsum's default summed all
     # four indices at once, B N^2 Lw^2 multiplications, 0.3 s for 50 clusters of 100 on a 21-day window
     h = np.einsum("bnw,bwv,bmv->bnm", g, np.linalg.inv(c), g, optimize=True)
@@ -181,12 +211,15 @@ def _solve_systems(g: np.ndarray, x_win: np.ndarray, est: dict):
     return dict(wald=wald, average=average, average_var=average_var, singular=~ok, bad_x=est["bad_x"])
 
 
-def _systems(inp: Inputs):
-    """Find the clusters and solve their systems (once per :class:`Inputs`)."""
-    return inp.once("mvrm", lambda: _solve_clusters(inp))
+def _systems(inp: Inputs, joint: bool):
+    """Find the clusters and solve their systems (once per :class:`Inputs`); the joint test's statistic only
+    when ``joint`` (the average test takes the joint test's systems when they are there)."""
+    if not joint and ("mvrm", True) in inp.memo:
+        return inp.memo[("mvrm", True)]
+    return inp.once(("mvrm", joint), lambda: _solve_clusters(inp, joint))
 
 
-def _solve_clusters(inp: Inputs):
+def _solve_clusters(inp: Inputs, joint: bool):
     fit, groups = inp.fit, inp.groups
     used = inp.used
     day0 = np.asarray(fit.day0, dtype=np.int64)
@@ -253,11 +286,11 @@ def _solve_clusters(inp: Inputs):
         # changes nothing: only balanced estimation days and window days with a CAR are read.
         x = fit.take(rows[:, 0]).design(grid)
         ar = inp.ar[rows]
-        est = _cached_estimation_parts(inp, rows, days, ar, x)
+        est = _cached_estimation_parts(inp, rows, days, ar, x, joint)
         # the tested days by fancy indexing, as always: its memory layout sets the order of the sums below,
         # and so their last bits
         window = inp.grid_positions
-        solved = _solve_systems(ar[:, :, window], x[:, window, :], est)
+        solved = _solve_systems(ar[:, :, window], x[:, window, :], est, joint)
         for name in ("wald", "average", "average_var"):
             getattr(out, name)[idx] = solved[name]
         # Sigma-hat has rank at most T - K: the joint test needs T - K >= N; the average test does not
@@ -281,7 +314,9 @@ def _solve_clusters(inp: Inputs):
     return out, np.array(entry_group), batch_rows
 
 
-def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, days: np.ndarray, ar: np.ndarray, x: np.ndarray) -> dict:
+def _cached_estimation_parts(
+    inp: Inputs, rows: np.ndarray, days: np.ndarray, ar: np.ndarray, x: np.ndarray, joint: bool
+) -> dict:
     """:func:`_estimation_part` of the clusters ``rows`` (B, N) with abnormal returns ``ar`` and regressors ``x``
     on the grid, cached on the fit cluster by cluster.
 
@@ -299,6 +334,13 @@ def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, days: np.ndarray, ar
             fresh = _estimation_part(ar[missing], days[missing], x[missing])
             for j, i in enumerate(missing):
                 found[i] = cache[keys[i]] = (inp.ar, fresh, j)
+        if joint:  # the joint test's part, once per batch computed: the cache keeps the batch with it
+            joined = fit._cache.setdefault("inference:mvrm:joint", {})  # id(batch) -> (batch, with the part)
+            for i, (source_ar, source, j) in enumerate(found):
+                if "sigma_inv" not in source:
+                    if id(source) not in joined:
+                        joined[id(source)] = (source, _with_joint_part(source))
+                    found[i] = cache[keys[i]] = (source_ar, joined[id(source)][1], j)
     sources: dict[int, tuple[dict, list[int], list[int]]] = {}
     for i, (_, source, j) in enumerate(found):
         entry = sources.setdefault(id(source), (source, [], []))
@@ -309,8 +351,12 @@ def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, days: np.ndarray, ar
         if js == list(range(len(source["nu"]))):  # the very batch computed or cached before
             return source
     out: dict = {}
+    # the names every source has (a batch cached for the average test alone lacks the joint test's part)
+    names = set.intersection(*(set(source) for source, _, _ in sources.values()))
     for source, at, js in sources.values():
         for name, values in source.items():
+            if name not in names:
+                continue
             if values is None:
                 out[name] = None
                 continue
@@ -325,7 +371,7 @@ def _mvrm(inp: Inputs, kind: str, form: str | None = None) -> Batch:
         form = check_choice("form", "mckeon" if form is None else form, JOINT_FORMS)
     else:
         form = check_choice("form", "exact" if form is None else form, AVERAGE_FORMS)
-    out, group, rows = _systems(inp)
+    out, group, rows = _systems(inp, kind == "joint")
     batch = Batch(len(group), group=group, rows=rows)
     batch.n[:] = out.firms
     n = out.firms.astype(float)

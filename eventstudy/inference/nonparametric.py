@@ -20,10 +20,11 @@ from eventstudy.inference.base import (
     cross_section_checks,
     dist_labels,
     register,
+    share,
     single,
     state_nulls,
 )
-from eventstudy.inference.parametric import _average_correlation, _group_mean_sd, p_norm, p_t
+from eventstudy.inference.parametric import _average_correlation, _group_mean_sd, _pair_correlations, p_norm, p_t
 from eventstudy.inference.statistic import ABSOLUTE
 
 __all__ = [
@@ -68,10 +69,11 @@ def _estimation_cars(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
         elif length == 1:
             cars = res  # a one-day "CAR" is the residual itself, sign included
         else:
+            total, count = _running_sums(inp)
             cars = np.empty((n, width - length + 1))
 
             def block(rows: slice) -> None:  # row by row: blocks of rows on threads
-                cars[rows] = _run_sums(res[rows], length)
+                cars[rows] = _run_sums(total[rows], count[rows], length)
 
             thread_map(block, row_blocks(n, width))
         return cars, np.isfinite(cars)
@@ -79,18 +81,41 @@ def _estimation_cars(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
     return inp.once("estimation_cars", compute)
 
 
-def _run_sums(res: np.ndarray, length: int) -> np.ndarray:
-    """Sums of each row of ``res`` over every run of ``length`` consecutive columns, NaN where one is missing.
+def _running_sums(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
+    """Running sums along each row of :attr:`Inputs.null_residuals` (0 where missing) and running counts of
+    the days with one, (N, L + 1) each: the same for every window, so cached on the fit while the residuals
+    are the fit's own."""
+
+    def compute():
+        res = inp.null_residuals
+        n, width = res.shape
+        # counts of at most the grid width: int32 halves the cached array
+        total, count = np.zeros((n, width + 1)), np.zeros((n, width + 1), dtype=np.int32)
+
+        def block(rows: slice) -> None:
+            ok = np.isfinite(res[rows])
+            np.cumsum(np.where(ok, res[rows], 0.0), axis=1, out=total[rows, 1:])
+            np.cumsum(ok, axis=1, out=count[rows, 1:])
+
+        thread_map(block, row_blocks(n, width))
+        return total, count
+
+    cache = inp.fit._cache
+    if inp.null_residuals is not cache.get("inference:residuals"):
+        return inp.once("running_sums", compute)
+    with inp.fit.lock("inference:running_sums"):
+        if "inference:running_sums" not in cache:
+            cache["inference:running_sums"] = compute()
+        return cache["inference:running_sums"]
+
+
+def _run_sums(total: np.ndarray, count: np.ndarray, length: int) -> np.ndarray:
+    """Sums of each row over every run of ``length`` consecutive columns, NaN where one is missing, from its
+    running sums and counts (:func:`_running_sums`).
 
     Differences of cumulative sums (two passes over the grid whatever the length) instead of summing every
     run; they agree with the direct sums to about 1e-16 of the cumulated residuals.
     """
-    n, width = res.shape
-    ok = np.isfinite(res)
-    total = np.zeros((n, width + 1))
-    np.cumsum(np.where(ok, res, 0.0), axis=1, out=total[:, 1:])
-    count = np.zeros((n, width + 1), dtype=np.int64)
-    np.cumsum(ok, axis=1, out=count[:, 1:])
     whole = (count[:, length:] - count[:, :-length]) == length
     return np.where(whole, total[:, length:] - total[:, :-length], np.nan)
 
@@ -460,6 +485,8 @@ def _grank_z(inp: Inputs):
     """Kolari & Pynnonen's Z and T (estimation days with a rank) of each group."""
     groups, used = inp.groups, inp.used
     est = inp.estimation_mask & used[:, None]
+    # the ranks first: another thread may be computing the pair correlations rbar needs meanwhile
+    _, _, own, sar = _shared_ranks(inp)
     with np.errstate(invalid="ignore", divide="ignore"):
         _, sd, n = _group_mean_sd(inp, inp.scar)
         # the cross-sectional SD of correlated SCARs estimates sqrt(1 - rbar) times their SD (Kolari &
@@ -471,14 +498,19 @@ def _grank_z(inp: Inputs):
     # among themselves do not depend on the window (cached), and the event observation moves each SAR's
     # rank up by one where it is smaller (by a half where it ties).  The SARs of unused rows meet a NaN
     # event observation, so they compare false and are not counted.
-    _, _, own, sar = _shared_ranks(inp)
     e = gscar[:, None]
-    above, tied = sar > e, sar == e
+    tied = sar == e
     below = (sar < e).sum(axis=1)
     total = est.sum(axis=1) + used  # T_i + 1
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = 1.0 + total
-        u = np.where(est, (own + above + 0.5 * tied) / scale[:, None] - 0.5, 0.0)
+        # (own + above + tied / 2) / scale - 1/2 on the estimation days, 0 elsewhere, in one (N, L) array:
+        # the same operations in the same order as the expression, without its five temporaries
+        u = np.add(own, sar > e)
+        np.add(u, 0.5, out=u, where=tied)
+        u /= scale[:, None]
+        u -= 0.5
+        np.copyto(u, 0.0, where=~est)
         u_event = np.where(used, (1.0 + below + 0.5 * tied.sum(axis=1)) / scale - 0.5, 0.0)
         # the estimation days' columns, then the event observation's
         n_t = np.concatenate([groups.sum(est), groups.sum(used)[:, None]], axis=1)  # (G, L + 1)
@@ -877,3 +909,5 @@ state_nulls(
         "wilcoxon": "the CARs are symmetric about zero",
     }
 )
+share(("grank_t", "grank_z"), _pair_correlations)
+share(("rank", "grank_t", "grank_z"), _shared_ranks)

@@ -104,6 +104,9 @@ def _pseudo_draws(inp: Inputs, statistic: str):
 def _pooled_sums(values: np.ndarray, ok: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Count, sum and sum of squares of ``values`` over the rows ``ok`` of each group."""
     x = np.where(ok, values, 0.0)
+    if groups.n == 1 and x.ndim == 2:  # a study's runs (N, M): no (N, M) array of squares
+        squares = np.einsum("ij,ij->j", x, x)[None]
+        return np.count_nonzero(ok, axis=0)[None].astype(float), x.sum(axis=0)[None], squares
     return groups.sum(ok).astype(float), groups.sum(x), groups.sum(x * x)
 
 

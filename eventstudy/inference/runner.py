@@ -86,18 +86,27 @@ def _join(values: np.ndarray) -> str | None:
 _UNSET = object()
 
 
-def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.ndarray, one_event=_UNSET):
+def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.ndarray, one_event=_UNSET, joined=None):
     """``(event_id, ticker)`` arrays, one entry per entry of ``batch``: the firm-event's for single-firm
     tests, the members' distinct labels joined by ``", "`` for per-cluster tests, and for a cross-sectional
     test the event when all firm-events belong to one (None when the test pools several events;
-    ``one_event``, when given, is that answer computed once by the caller)."""
+    ``one_event``, when given, is that answer computed once by the caller).  ``joined``, a dict, keeps the
+    labels of each cluster's rows for the next batch (the same clusters come back in every window and in
+    both MVRM tests)."""
     n = len(batch)
     if spec.scope == "single":
         return event_id[:n], ticker[:n]
     if batch.rows is not None:
-        pairs = [
-            (_join(event_id[rows]), _join(ticker[rows])) if rows is not None else (None, None) for rows in batch.rows
-        ]
+        joined = {} if joined is None else joined
+
+        def labels(rows):
+            key = rows.tobytes()
+            found = joined.get(key)
+            if found is None:
+                found = joined.setdefault(key, (_join(event_id[rows]), _join(ticker[rows])))
+            return found
+
+        pairs = [labels(rows) if rows is not None else (None, None) for rows in batch.rows]
         return np.array([p[0] for p in pairs], dtype=object), np.array([p[1] for p in pairs], dtype=object)
     one = _one_event(event_id) if one_event is _UNSET else one_event
     return np.full(n, one, dtype=object), np.full(n, None, dtype=object)
@@ -175,17 +184,22 @@ def single_threaded_blas():
 
 #: tests that compute what other tests of the window (or of every window) share, heaviest first: the ranks,
 #: the Kolari-Pynnonen pair correlations, the MVRM systems, the Brown-Warner portfolio, the estimation-window
-#: runs of the resampling tests
-_HEAVY = {
-    name: i for i, name in enumerate(("rank", "kp_bmp", "mvrm_joint", "brown_warner", "permutation", "pseudo_event"))
-}
+#: runs of the resampling tests, the generalized rank test's ranks (which then waits for the pair
+#: correlations).  Either MVRM test, and either generalized rank test, solves the systems or ranks the rows,
+#: whichever of the two is asked for: without ``mvrm_average`` here, the summary (which shows it and not
+#: ``mvrm_joint``) left the systems to the end of the first window while the other thread waited for the
+#: pair correlations.
+_HEAVY = {"rank": 0, "kp_bmp": 1, "mvrm_joint": 2, "mvrm_average": 2, "brown_warner": 3, "permutation": 4}
+_HEAVY |= {"pseudo_event": 5, "grank_t": 6, "grank_z": 6}
 
 
 def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude, workers: int) -> None:
     """Fill ``parts`` with the rows of every test on every window, in order.
 
-    Each (window, test) is a task, run on ``workers`` threads in the order of the table (numpy releases the
-    GIL in the sorts, reductions and products the statistics are made of).  What tests share is computed
+    What several tests share for every window and compute in blocks (:attr:`TestSpec.shared`) is computed
+    first, its blocks on threads.  Then each (window, test) is a task, run on ``workers`` threads in the
+    order of the table (numpy releases the GIL in the sorts, reductions and products the statistics are made
+    of).  What tests share is computed
     once, by the first that asks, while the others wait (:meth:`Inputs.once`, :meth:`StackedFit.lock`): on
     the window's inputs (the MVRM systems, the Kolari-Pynnonen correlation, the pseudo-event sums) and on the
     fit for every window (the ranks, the pair correlations, the MVRM factorisations).  Rows are appended in
@@ -193,7 +207,14 @@ def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude, w
     last test has run.
     """
     one_event = _one_event(event_id)  # the same for every cross-sectional test and window
-    inputs: list[Inputs | None] = [Inputs(fit, window, clusters=clusters, exclude=exclude) for window in windows]
+    joined: dict = {}  # the labels of each cluster's rows, for every window and per-cluster test
+    first_window = Inputs(fit, windows[0], clusters=clusters, exclude=exclude)
+    inputs: list[Inputs | None] = [first_window]
+    inputs += [Inputs(fit, window, clusters=clusters, exclude=exclude) for window in windows[1:]]
+    # what tests share for every window and compute in blocks (the pair correlations, the ranks) first, on
+    # every thread: inside a task its blocks would run in turn while the tests that need it wait
+    for compute in dict.fromkeys(compute for name in names for compute in TESTS[name].shared):
+        compute(first_window)
     left = [len(names)] * len(windows)
     done = threading.Lock()
 
@@ -204,7 +225,7 @@ def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude, w
         spec = TESTS[name]
         batch = spec.kernel(inp)
         size = len(batch)
-        who = entry_labels(spec, batch, event_id, ticker, one_event)
+        who = entry_labels(spec, batch, event_id, ticker, one_event, joined)
         with done:
             left[at] -= 1
             if not left[at]:

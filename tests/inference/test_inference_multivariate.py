@@ -314,3 +314,35 @@ def test_a_window_that_keeps_one_of_two_cached_systems():
         first = mvrm_joint(fit, window, form="wald")[0]
         assert first.n == 2 and first.stat == pytest.approx(ref["wald"], rel=RTOL)
     assert [r.valid for r in mvrm_joint(fit, (-1, 1), form="wald")] == [True, False]
+
+
+def test_the_joint_test_after_the_average_test_on_one_fit():
+    """The average test alone skips Sigma-hat's inverse; the joint test asked afterwards on the same fit (the
+    systems cached without it) adds it, and equals the joint test of a fresh fit, notes included."""
+    y, market, day0, firm = loops.synthetic()
+    day0, firm = np.append(day0, [180, 180]), np.append(firm, [1, 5])  # session 180: security 1 twice
+    data = AlignedData.build(y, market)
+    fit = estimate(data, day0, firm, loops.ESTIMATION, loops.EVENT)
+    fresh = estimate(data, day0, firm, loops.ESTIMATION, loops.EVENT)
+    for window in WINDOWS:
+        average = mvrm_average(fit, window)
+        joint, expected = mvrm_joint(fit, window, form="wald"), mvrm_joint(fresh, window, form="wald")
+        np.testing.assert_array_equal([[r.stat, r.pvalue] for r in joint], [[r.stat, r.pvalue] for r in expected])
+        assert [r.note for r in joint] == [r.note for r in expected]
+        assert "singular" in joint[0].note and average[0].valid
+        again = mvrm_average(fresh, window)
+        np.testing.assert_array_equal([r.stat for r in average], [r.stat for r in again])
+        assert [r.note for r in average] == [r.note for r in again]
+
+
+def test_the_joint_test_leaves_the_cached_systems_of_the_average_test_unchanged():
+    """Other threads read a cached batch of systems outside the cache's lock (the average test of another
+    window, say): the joint test adds its part to a new batch instead of changing the cached one."""
+    y, market, day0, firm = loops.synthetic()
+    fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
+    mvrm_average(fit, (0, 0))
+    cached = {id(entry[1]): entry[1] for entry in fit._cache["inference:mvrm"].values()}
+    keys = {name: sorted(batch) for name, batch in cached.items()}
+    mvrm_joint(fit, (0, 0))
+    assert {name: sorted(batch) for name, batch in cached.items()} == keys
+    assert all("sigma_inv" in entry[1] for entry in fit._cache["inference:mvrm"].values())

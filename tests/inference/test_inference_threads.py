@@ -20,6 +20,7 @@ from test_inference_nonparametric import test_permutation_matches_the_loop as pe
 from test_inference_resampling import test_boot_skew_t_loop_over_resamples as boot_skew_check
 
 import eventstudy.foundation.threads as threads
+import eventstudy.inference.base as base
 import eventstudy.inference.parametric as parametric
 from eventstudy.estimation.models import estimate
 from eventstudy.estimation.panel import AlignedData
@@ -132,3 +133,23 @@ def test_thread_map_inside_a_pool_runs_in_turn(monkeypatch):
         )
         worker, idents = inside.result()
     assert set(idents) == {worker}
+
+
+def test_what_tests_share_is_computed_before_the_tests(small_blocks, monkeypatch):
+    """The pair correlations and the ranks (computed in chunks on threads) are ready when the first test
+    that needs them starts, so that no test waits for them computed on one thread."""
+    fit, _ = small_blocks
+    seen = {}
+    for name in ("kp_bmp", "grank_t", "rank"):
+        spec = base.TESTS[name]
+
+        def kernel(inp, spec=spec):
+            seen.setdefault(spec.name, set(inp.fit._cache))
+            return spec.kernel(inp)
+
+        monkeypatch.setitem(base.TESTS, name, dataclasses.replace(spec, kernel=kernel))
+    run_tests(fit, WINDOWS, ["kp_bmp", "grank_t", "rank"], workers=2)
+    assert set(seen) == {"kp_bmp", "grank_t", "rank"}
+    for name, keys in seen.items():
+        assert "inference:ranks" in keys or name == "kp_bmp", name
+        assert "inference:pair_correlations" in keys or name == "rank", name
