@@ -39,6 +39,7 @@ from eventstudy.inference import TESTS, run_tests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine import ESTIMATION, EVENT, best_of, make_panel  # noqa: E402
+from record import target  # noqa: E402
 
 WINDOWS = [(0, 0), (-1, 1), (-10, 10)]
 TARGET = 3.0
@@ -106,6 +107,10 @@ def main(argv=None) -> int:
         f"({len(table):,} rows, {int(table['pvalue'].notna().sum()):,} valid)"
     )
     print(f"ratio tests / fit: {ratio:.2f} (target <= {TARGET:g}) -> {'met' if ratio <= TARGET else 'NOT met'}")
+    target(
+        "tests_vs_fit", f"all {len(TESTS)} tests x {len(WINDOWS)} windows, {res.n:,} same-day firm-events", ratio,
+        TARGET, "x", baseline="the fit (EventStudy.fit)", seconds=test_seconds, baseline_seconds=fit_seconds,
+    )  # fmt: skip
     if args.per_test:  # each on a fresh fit, alone (nothing shared with other tests)
         for name in TESTS:
             fresh = fit(returns, events).fit

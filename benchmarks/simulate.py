@@ -30,6 +30,7 @@ from eventstudy.inference import TESTS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine import best_of, make_panel  # noqa: E402
+from record import target  # noqa: E402
 
 TARGET = 1.2
 
@@ -64,6 +65,8 @@ def main(argv=None) -> int:
     print(f"es.simulate: {args.samples:,} samples x {args.firms} firms ({kind}), {len(TESTS)} tests")
     print(f"time (best of {args.repeat}): {seconds:7.3f} s")
     print(f"ratio to the {TARGET:g} s target: {seconds / TARGET:.2f} -> {'met' if seconds <= TARGET else 'NOT met'}")
+    target("simulate", f"es.simulate {args.samples:,} samples x {args.firms} firms ({kind}), {len(TESTS)} tests",
+           seconds, TARGET, "s")  # fmt: skip
     if args.per_test:
         # the draw and the fit are shared; one cheap test measures them
         base, _, _ = best_of(args.repeat, run, returns, args, ["csect_t"])

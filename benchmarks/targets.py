@@ -40,6 +40,7 @@ RUNS: list[tuple[str, list[str]]] = [
     ("engine", ["engine.py", "--panel", "3000x400", "--big", "0", "--repeat", "5", "--loop", "300"]),
     ("summary", ["summary.py"]),
     ("inference", ["inference.py"]),
+    ("simulate", ["simulate.py"]),
     ("million", ["million.py"]),
     ("startup", ["startup.py"]),
 ]
