@@ -29,8 +29,14 @@ __all__ = ["Frames", "build_layout", "build_frames", "frame_names"]
 _FACTOR_EXCHANGE = "XNYS"
 
 
-def build_layout(firm_events: pd.DataFrame, returns: pd.DataFrame, spec: FitSpec) -> Layout:
-    """Blocks of securities sharing an exchange and benchmarks, on the returns' date range."""
+def build_layout(
+    firm_events: pd.DataFrame,
+    returns: pd.DataFrame,
+    spec: FitSpec,
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> Layout:
+    """Blocks of securities sharing an exchange and benchmarks, on the returns' date range, or on ``span``
+    (first and last date) where given: a partition of a study on a cluster lays out the whole study's range."""
     groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     first = first_rows(firm_events["ticker"])  # each security once, as drop_duplicates("ticker") keeps it
     columns = set(returns.columns)  # a set: Series.isin on text columns converted every ticker
@@ -51,9 +57,9 @@ def build_layout(firm_events: pd.DataFrame, returns: pd.DataFrame, spec: FitSpec
         if needs.factors or needs.risk_free:
             _check_alignment("the factors' dates", _FACTOR_EXCHANGE, exchange, spec)
     pad = len(relative_days(spec.estimation_window, spec.event_window)) + 1
-    first, last = returns.index.min(), returns.index.max()
+    start, stop = (returns.index.min(), returns.index.max()) if span is None else span
     return Layout.build(
-        [(x, spec.calendars.calendar(x), b, names) for (x, b), names in groups.items()], first, last, pad
+        [(x, spec.calendars.calendar(x), b, names) for (x, b), names in groups.items()], start, stop, pad
     )
 
 
@@ -82,10 +88,18 @@ class Frames:
     factors: dict
 
 
-def build_frames(returns: pd.DataFrame, layout: Layout, spec: FitSpec, factors, risk_free) -> Frames:
+def build_frames(
+    returns: pd.DataFrame,
+    layout: Layout,
+    spec: FitSpec,
+    factors,
+    risk_free,
+    market: tuple[str, ...] | None = None,
+) -> Frames:
     """The firms' returns, what the model subtracts from them and the regressors, block by block on the
     layout's stacked session axis; factors and the risk-free rate checked (decimals, daily) and loaded
-    when the model needs them and the study gave none."""
+    when the model needs them and the study gave none.  ``market``, the benchmark names of the whole
+    study's layout where this is a partition of it (:func:`frame_names`), names the regressors."""
     model, needs = spec.model, spec.model.needs()
     factor_info: dict = {}
     rf_all = None
@@ -166,7 +180,7 @@ def build_frames(returns: pd.DataFrame, layout: Layout, spec: FitSpec, factors, 
             offset[block.start : block.stop, cols] = shift[:, None]
     z = layout.stack(regressors)
     z = z.reshape(len(layout.rows), -1)
-    market, z_names = frame_names(layout, spec)
+    market, z_names = frame_names(layout, spec, market)
     offset_name = model.offset(market)
     y = raw - offset if shifted else raw  # nothing subtracted (market model): no copy of the panel minus zeros
     return Frames(raw, offset, y, z, z_names, market, offset_name, factor_info)
@@ -186,9 +200,14 @@ def _read(values: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarr
     return part[:, columns]
 
 
-def frame_names(layout: Layout, spec: FitSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def frame_names(
+    layout: Layout, spec: FitSpec, market: tuple[str, ...] | None = None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The benchmark names results label coefficients with, and the regressors' names: the benchmarks' when
-    every block has the same, else their roles (``market``, ``market2``, ...)."""
+    every block has the same, else their roles (``market``, ``market2``, ...); ``market`` where given (a
+    partition's layout names them as the whole study's does)."""
+    if market is not None:
+        return market, spec.model.regressor_names(market)
     benchmark_lists = [block.benchmarks for block in layout.blocks]
     same = len(set(benchmark_lists)) == 1
     market = benchmark_lists[0] if same else tuple(_roles(len(benchmark_lists[0])))

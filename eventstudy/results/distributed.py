@@ -3,8 +3,11 @@
 :meth:`EventStudy.fit(client=...) <eventstudy.results.study.EventStudy.fit>` splits the study's securities into
 partitions (:func:`partition_tickers`), ships each partition its firm-events and either its columns of the
 returns plus the benchmarks' or the price source (read on the worker over the whole study's span,
-:class:`SpanSource`), runs the local fit on each (:func:`fit_partition`) and merges the partitions' records
-(:class:`PartFit`) into the panels and stacked fit the local fit would have built (:func:`merge_parts`).
+:class:`SpanSource`), loads each partition's data on its worker and keeps them there (:func:`load_partition`),
+gathers only their first and last dates and columns to take the whole study's date range and benchmark names
+(:func:`study_frame`), runs the local fit on each partition's data with them (:func:`fit_partition`) and merges
+the partitions' records (:class:`PartFit`) into the panels and stacked fit the local fit would have built
+(:func:`merge_parts`).
 
 Nothing here imports dask: the client is used through ``submit``, ``scatter`` and ``gather`` only, and
 :func:`check_client` imports dask.distributed where a client is given.
@@ -29,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.data import default_source
-from eventstudy.estimation.design import build_layout
+from eventstudy.estimation.design import build_layout, frame_names
 from eventstudy.estimation.drops import nothing_estimated
 from eventstudy.estimation.fit import StackedFit
 from eventstudy.estimation.loading import load_returns, required_span
@@ -40,7 +43,6 @@ from eventstudy.exceptions import (
     DataQualityWarning,
     DroppedFirmEventsWarning,
     EstimationError,
-    EventStudyWarning,
     MarketShockWarning,
     NotAFirmWarning,
 )
@@ -52,7 +54,11 @@ __all__ = [
     "partition_tickers",
     "SpanSource",
     "PartFit",
+    "Loaded",
     "fit_partitions",
+    "load_partition",
+    "extent",
+    "study_frame",
     "fit_partition",
     "merged_layout",
     "warning_orders",
@@ -74,8 +80,6 @@ _NO_TICKER = ("no returns for this ticker", "no prices for this ticker")
 #: partition): the partition's own text is left out
 _REISSUED = (DroppedFirmEventsWarning, MarketShockWarning, NotAFirmWarning)
 _GAPS = "lack an abnormal return inside the event window"
-#: reasons of drops.unplaceable that name the panel's first or last date
-_BEYOND = ("day 0 lies outside the returns", "event window ends after the last return", "event window starts before")
 
 
 def check_client(client) -> None:
@@ -152,20 +156,80 @@ class PartFit:
     warnings: list[tuple[type[Warning], str]] = field(default_factory=list)
 
 
-def fit_partition(study, spec, firm_events: pd.DataFrame, returns: pd.DataFrame | None = None) -> PartFit:
-    """Run on a worker: the local fit of ``study`` on the partition's placed ``firm_events``, with the
-    partition's columns of the ``returns`` (or, without them, the study's source, a :class:`SpanSource`);
-    warnings recorded rather than shown."""
+@dataclass(frozen=True, eq=False)
+class Loaded:
+    """A partition's data, loaded on its worker and kept there: the loaders' returns (or log volumes), source
+    description and tickers without data (each with why), and the warnings the loaders issued."""
+
+    returns: pd.DataFrame
+    source_info: dict
+    failures: dict[str, str]
+    warnings: list[tuple[type[Warning], str]]
+
+
+def load_partition(study, spec, firm_events: pd.DataFrame, returns: pd.DataFrame | None = None) -> Loaded:
+    """Run on a worker: the first phase of a partition's fit, its data loaded as the local fit loads them,
+    with the partition's columns of the ``returns`` (or, without them, the study's source, a
+    :class:`SpanSource`); warnings recorded rather than shown."""
     if returns is not None:
         study = copy.copy(study)
         study.returns = returns
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        loaded, source_info, failures = study._load(spec, firm_events)
+    return Loaded(loaded, source_info, failures, [(w.category, str(w.message)) for w in caught])
+
+
+def extent(loaded: Loaded) -> tuple[pd.Timestamp | None, pd.Timestamp | None, list[str]]:
+    """Run on a worker: the first and last date of a partition's loaded data and its columns (all the client
+    gathers of them)."""
+    index = loaded.returns.index
+    if not len(index):
+        return None, None, list(loaded.returns.columns)
+    return index.min(), index.max(), list(loaded.returns.columns)
+
+
+def study_frame(
+    extents: Sequence[tuple[pd.Timestamp | None, pd.Timestamp | None, list[str]]], firm_events: pd.DataFrame, spec
+) -> tuple[tuple[pd.Timestamp, pd.Timestamp] | None, tuple[str, ...]]:
+    """The whole study's first and last date (None when no partition loaded any) and benchmark names
+    (:func:`~eventstudy.estimation.design.frame_names` of the local fit's layout), from the partitions'
+    :func:`extent`: the local fit's returns are the union of the partitions'."""
+    firsts = [first for first, _, _ in extents if first is not None and not pd.isna(first)]
+    lasts = [last for _, last, _ in extents if last is not None and not pd.isna(last)]
+    span = (min(firsts), max(lasts)) if firsts and lasts else None
+    columns = list(dict.fromkeys(c for _, _, names in extents for c in names))
+    # build_layout reads the securities present in the returns' columns and the first and last date only
+    stub = pd.DataFrame(index=pd.DatetimeIndex(list(span) if span is not None else []), columns=columns)
+    market, _ = frame_names(build_layout(firm_events, stub, spec), spec)
+    return span, market
+
+
+def fit_partition(
+    study,
+    spec,
+    firm_events: pd.DataFrame,
+    loaded: Loaded,
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    market: tuple[str, ...] | None = None,
+) -> PartFit:
+    """Run on a worker: the second phase, the local fit of ``study`` on the partition's placed ``firm_events``
+    and its ``loaded`` data (:func:`load_partition`), on the whole study's ``span`` with its benchmark names
+    ``market`` (:func:`study_frame`); warnings recorded rather than shown."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
-            res = study._fit(spec, firm_events)
+            res = study._fit(
+                spec,
+                firm_events,
+                loaded=(loaded.returns, loaded.source_info, loaded.failures),
+                span=span,
+                market=market,
+            )
         except EstimationError as error:
             dropped = error.dropped
-            return PartFit(tickers=_present(firm_events, dropped), dropped=dropped, warnings=_kept_warnings(caught))
+            said = _kept_warnings([*loaded.warnings, *_pairs(caught)])
+            return PartFit(tickers=_present(firm_events, dropped), dropped=dropped, warnings=said)
         provenance = res.provenance  # the partition's returns stay on the worker: their hash is taken here
     kept = res.firm_events[["event_id", "ticker"]]
     fit = res.fit
@@ -178,7 +242,7 @@ def fit_partition(study, spec, firm_events: pd.DataFrame, returns: pd.DataFrame 
         offset=res._offset,
         sessions=res.sessions,
         provenance=provenance,
-        warnings=_kept_warnings(caught),
+        warnings=_kept_warnings([*loaded.warnings, *_pairs(caught)]),
     )
 
 
@@ -209,7 +273,12 @@ def benchmark_returns(firm_events: pd.DataFrame, spec, returns: pd.DataFrame | N
 
 def fit_partitions(client, study, spec, firm_events: pd.DataFrame, partitions: int) -> tuple[list[PartFit], Any]:
     """Fit ``study``'s placed ``firm_events`` in ``partitions`` partitions of securities on ``client``'s workers;
-    return their records and the source the workers read (a :class:`SpanSource`; None with ``returns=``)."""
+    return their records and the source the workers read (a :class:`SpanSource`; None with ``returns=``).
+
+    Two phases: each partition's data are loaded on a worker and kept there (:func:`load_partition`); the
+    client gathers only their first and last dates and columns (:func:`extent`), from which it computes the
+    whole study's date range and benchmark names (:func:`study_frame`); then each partition is fitted on its
+    worker's data with them, so that its layout and drop reasons are those of the local fit."""
     returns, source = study.returns, None
     if returns is None:  # every partition reads the whole study's span (the local fit's), on its worker
         start, end = required_span(
@@ -219,15 +288,21 @@ def fit_partitions(client, study, spec, firm_events: pd.DataFrame, partitions: i
     benchmarks = _benchmarks(firm_events)
     shipped = copy.copy(study)  # settings only: the data go as the partitions' own
     shipped.returns, shipped.source = None, source
-    futures = []
+    mine, loads = [], []
     for tickers in partition_tickers(firm_events, partitions):
         if not tickers:
             continue
-        mine = firm_events[firm_events["ticker"].isin(tickers)].reset_index(drop=True)
+        mine.append(firm_events[firm_events["ticker"].isin(tickers)].reset_index(drop=True))
         data = None
         if returns is not None:
             data = client.scatter(partition_returns(returns, tickers, benchmarks), hash=False)
-        futures.append(client.submit(fit_partition, shipped, spec, mine, data, pure=False))
+        loads.append(client.submit(load_partition, shipped, spec, mine[-1], data, pure=False))
+    extents = client.gather([client.submit(extent, load, pure=False) for load in loads])
+    span, market = study_frame(extents, firm_events, spec)
+    futures = [
+        client.submit(fit_partition, shipped, spec, events, load, span, market, pure=False)
+        for events, load in zip(mine, loads)
+    ]
     return client.gather(futures), source
 
 
@@ -266,13 +341,16 @@ def _present(firm_events: pd.DataFrame, dropped: pd.DataFrame) -> list[str]:
     return [str(t) for t in pd.unique(firm_events["ticker"]) if t not in set(absent)]
 
 
-def _kept_warnings(caught) -> list[tuple[type[Warning], str]]:
+def _pairs(caught) -> list[tuple[type[Warning], str]]:
+    return [(w.category, str(w.message)) for w in caught]
+
+
+def _kept_warnings(caught: Sequence[tuple[type[Warning], str]]) -> list[tuple[type[Warning], str]]:
     out = []
-    for w in caught:
-        message = str(w.message)
-        if issubclass(w.category, _REISSUED) or (issubclass(w.category, DataQualityWarning) and _GAPS in message):
+    for category, message in caught:
+        if issubclass(category, _REISSUED) or (issubclass(category, DataQualityWarning) and _GAPS in message):
             continue
-        out.append((w.category, message))
+        out.append((category, message))
     return out
 
 
@@ -462,42 +540,9 @@ def merge_parts(
     fit = _concat_fits(fits, rows_of, cols_of, merged_data, order)
     keep = np.zeros(len(firm_events), dtype=bool)
     keep[where] = True  # the fit's rows are in the study's order, as the local fit's mask keeps them
-    issued.extend(_beyond_partition(cast(pd.DataFrame, dropped), layout))
     return Merged(
         fit=fit, keep=keep, dropped=cast(pd.DataFrame, dropped), layout=layout, raw=raw, offset=offset, warnings=issued
     )
-
-
-def _beyond_partition(dropped: pd.DataFrame, layout: Layout) -> list[tuple[type[Warning], str]]:
-    """A warning naming the firm-events dropped for reaching beyond their partition's prices where the study's
-    panel reaches further (a source whose partitions' prices span different dates): the one case where the
-    merged drops can differ from the local fit's.  Such a reason names a first or last date that is not its
-    security's in the merged panel."""
-    candidates = dropped[dropped["reason"].str.startswith(_BEYOND)]
-    if not len(candidates):
-        return []
-    spans = layout.spans()
-    column = pd.Index(layout.tickers).get_indexer(pd.Index(candidates["ticker"]))
-    bounds = [
-        {f"{layout.rows[spans[c, 0]]:%Y-%m-%d}", f"{layout.rows[spans[c, 1] - 1]:%Y-%m-%d}"}
-        if c >= 0 and spans[c, 1] > spans[c, 0]
-        else set()
-        for c in column
-    ]
-    named = candidates["reason"].str.findall(r"\d{4}-\d{2}-\d{2}")
-    beyond = candidates[[not set(dates) <= b for dates, b in zip(named, bounds)]]
-    if not len(beyond):
-        return []
-    shown = ", ".join(f"{e} {t}" for e, t in zip(beyond["event_id"][:5], beyond["ticker"][:5]))
-    return [
-        (
-            EventStudyWarning,
-            f"{len(beyond)} firm-event(s) were dropped for reaching beyond their partition's prices ({shown}"
-            f"{', ...' if len(beyond) > 5 else ''}), which end earlier or start later than other partitions': the "
-            "local fit may keep them (with NaN CARs on the days without prices) or give another reason. Fit with "
-            "returns= (every partition then sees the whole table's dates) or without client= to compare.",
-        )
-    ]
 
 
 def _blocks(data: AlignedData):

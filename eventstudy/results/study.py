@@ -243,23 +243,26 @@ class EventStudy:
         warn_not_firms(firm_events)
         return firm_events
 
-    def _fit(self, spec: FitSpec, firm_events: pd.DataFrame | None = None) -> EventStudyResults:
+    def _fit(
+        self,
+        spec: FitSpec,
+        firm_events: pd.DataFrame | None = None,
+        *,
+        loaded: tuple[pd.DataFrame, dict, dict[str, str]] | None = None,
+        span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+        market: tuple[str, ...] | None = None,
+    ) -> EventStudyResults:
         """The fit of a returns or volume study on the frozen ``spec``: plain values go down, never ``self``.
-        ``firm_events``, already placed (:meth:`_placed`), are a partition's on a cluster."""
+        ``firm_events``, already placed (:meth:`_placed`), are a partition's on a cluster, which passes the
+        partition's ``loaded`` data (:meth:`_load`), the whole study's first and last date (``span``) and
+        benchmark names (``market``), so that its layout and drop reasons are the local fit's."""
         outcome = spec.outcome
         if firm_events is None:
             firm_events = self._placed(spec)
         lists = benchmark_lists(firm_events)  # the distinct lists, once for every step that reads them
-        if outcome == "volume":
-            returns, source_info, failures = load_volumes(
-                firm_events, spec, volumes=self.returns, source=self.source, lists=lists
-            )
-        else:
-            returns, source_info, failures = load_returns(
-                firm_events, spec, returns=self.returns, source=self.source, lists=lists
-            )
-        layout = build_layout(firm_events, returns, spec)
-        frames = build_frames(returns, layout, spec, self.factors, self.risk_free)
+        returns, source_info, failures = self._load(spec, firm_events, lists) if loaded is None else loaded
+        layout = build_layout(firm_events, returns, spec, span)
+        frames = build_frames(returns, layout, spec, self.factors, self.risk_free, market)
         firm, day0 = layout.locate(firm_events["ticker"], firm_events["day0"])
         catalog = catalog_positions(self.catalog, self.events, firm_events, spec.calendars, layout, located=day0)
         excluded = (
@@ -308,6 +311,15 @@ class EventStudy:
             kind,
             volatility,
         )
+
+    def _load(
+        self, spec: FitSpec, firm_events: pd.DataFrame, lists: Sequence[tuple[str, ...]] | None = None
+    ) -> tuple[pd.DataFrame, dict, dict[str, str]]:
+        """The returns (or log volumes) of ``firm_events``' securities and benchmarks, the source's description
+        and the tickers without data, each with why (the loaders')."""
+        if spec.outcome == "volume":
+            return load_volumes(firm_events, spec, volumes=self.returns, source=self.source, lists=lists)
+        return load_returns(firm_events, spec, returns=self.returns, source=self.source, lists=lists)
 
     def _results(
         self,

@@ -344,9 +344,12 @@ def test_importing_the_package_and_fitting_locally_import_no_dask(prices_dir):
     assert out.stdout.strip() == "[]"
 
 
-def test_a_partition_whose_prices_end_earlier_is_said(client, prices_dir, global_prices_dir, tmp_path):
+def test_a_partition_whose_prices_end_earlier_is_laid_out_on_the_study_range(
+    client, prices_dir, global_prices_dir, tmp_path
+):
     # a folder where the Tokyo listing and its index end on 2024-03-29 and the US ones go on: read on the
-    # workers, the Tokyo partition's panel ends there, the local fit's runs on to the US data's end
+    # workers, the Tokyo partition's prices end there, but it is laid out (as the local fit is) on the whole
+    # study's dates, so its firm-event is kept with NaN CARs after 2024-03-29, as locally
     folder = tmp_path / "prices"
     folder.mkdir()
     for source, name in ((prices_dir, "NVDA.csv"), (prices_dir, "SPY.csv")):
@@ -356,9 +359,41 @@ def test_a_partition_whose_prices_end_earlier_is_said(client, prices_dir, global
         table[table["Date"] <= "2024-03-29"].to_csv(folder / name, index=False)
     events = pd.DataFrame({"ticker": ["NVDA", "8035.T"], "date": ["2024-03-27", "2024-03-27"]})
     study = es.EventStudy(events, source=es.CsvSource(folder), market={"XNYS": "SPY", "XTKS": "^N225"})
-    local, _ = fit(study)
-    remote, remote_warnings = fit(study, client=client)
-    assert "8035.T" in set(local.firm_events["ticker"])  # kept locally, its CARs NaN after 2024-03-29
-    assert list(remote.dropped["reason"]) == ["event window ends after the last return (2024-03-29)"]
-    said = [m for k, m in remote_warnings if "reaching beyond their partition's prices" in m]
-    assert len(said) == 1 and "2024-03-27 8035.T" in said[0]
+    local, local_warnings = fit(study)
+    remote, remote_warnings = fit(study, client=client, partitions=2)
+    assert list(local.firm_events["ticker"]) == ["NVDA", "8035.T"] and local.dropped.empty
+    car = local.car((0, 5))
+    assert np.isnan(car.loc[car["ticker"] == "8035.T", "car"]).all()  # kept, its CARs NaN after its data end
+    assert np.isfinite(car.loc[car["ticker"] == "NVDA", "car"]).all()
+    assert_same(local, remote)
+    assert remote_warnings == local_warnings
+    assert not any("partition" in m for _, m in remote_warnings)
+
+
+def test_benchmark_names_in_drop_reasons_are_the_study_s(client, prices_dir, global_prices_dir):
+    # a benchmark per exchange, and one partition per exchange: each partition's blocks have one benchmark,
+    # so on its own it would name the regressor "SPY" or "^N225"; the local fit names it by its role,
+    # "market", and so do the partitions. SPY and ^N225 lack a return on the day 0 of one event each.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.DataQualityWarning)
+        us = es.CsvSource(prices_dir).get_prices(["NVDA", "AMD", "SPY"], "2021-06-01", "2023-06-30")
+        tokyo = es.CsvSource(global_prices_dir).get_prices(["8035.T", "6857.T", "^N225"], "2021-06-01", "2023-06-30")
+    rets = es.returns(pd.concat([us, tokyo], axis=1, sort=True))
+    rets.loc["2022-10-10", "SPY"] = np.nan
+    rets.loc["2022-12-05", "^N225"] = np.nan
+    events = pd.DataFrame(
+        {
+            "ticker": ["NVDA", "AMD", "8035.T", "6857.T"],
+            "date": ["2022-10-10", "2022-12-05", "2022-10-11", "2022-12-05"],
+        }
+    )
+    for model in ("market-adjusted", "market"):
+        study = es.EventStudy(events, rets, model=model, market={"XNYS": "SPY", "XTKS": "^N225"})
+        local, local_warnings = fit(study)
+        remote, remote_warnings = fit(study, client=client, partitions=2)
+        reason = {"market-adjusted": "benchmark market", "market": "regressor market"}[model] + " missing on day 0"
+        assert list(local.dropped["ticker"]) == ["NVDA", "6857.T"], model
+        assert list(local.dropped["reason"]) == [reason, reason], model
+        pd.testing.assert_frame_equal(local.dropped, remote.dropped, check_exact=True)
+        assert_same(local, remote)
+        assert remote_warnings == local_warnings
