@@ -16,7 +16,7 @@ import pandas as pd
 
 from eventstudy.estimation.design import Frames
 from eventstudy.estimation.panel import gather
-from eventstudy.estimation.quality import unidentified, warn_event_window_gaps
+from eventstudy.estimation.quality import unidentified
 from eventstudy.estimation.spec import FitSpec
 from eventstudy.exceptions import EstimationError
 from eventstudy.time.layout import Layout
@@ -146,8 +146,6 @@ def unestimable(fit, frames: Frames, layout: Layout, spec: FitSpec) -> np.ndarra
     raw0 = gather(raw, fit.day0, zero, fit.firm)[:, 0]
     for row in np.flatnonzero(~np.isfinite(raw0)).tolist():
         reasons[row] = f"no return on day 0{span_note(row)}"
-    # kept firm-events with a gap later in the event window: not a drop, but their CARs there are NaN
-    warn_event_window_gaps(fit, layout.tickers, layout.rows, reasons == None)  # noqa: E711
     return reasons
 
 

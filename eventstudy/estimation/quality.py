@@ -431,7 +431,7 @@ def _gap_rows(fit, rows: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.asarray(rows, dtype=bool) & ~np.isfinite(fit.ar_event).all(axis=1))
 
 
-def warn_event_window_gaps(fit, firm_names, sessions, rows) -> list[str]:
+def warn_event_window_gaps(fit, firm_names, sessions, rows, stacklevel: int = 4) -> list[str]:
     """Issue one :class:`DataQualityWarning` naming the first ten of :func:`event_window_gaps`; return those."""
     count = len(_gap_rows(fit, rows))
     found = event_window_gaps(fit, firm_names, sessions, rows, limit=10)  # sentences for the ten shown only
@@ -443,7 +443,7 @@ def warn_event_window_gaps(fit, firm_names, sessions, rows) -> list[str]:
             + ". Their CARs over windows that include those days are NaN; fill the missing prices, or choose "
             "windows that avoid those days.",
             DataQualityWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
     return found
 

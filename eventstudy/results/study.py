@@ -337,13 +337,17 @@ class EventStudy:
         extra: Mapping[str, Any] | None = None,
     ) -> EventStudyResults:
         """What a fit does once its firm-events are estimated, the same on one machine and on a cluster
-        (:meth:`_fit_on`, after the partitions are merged): warn once with the count of drops, group the
+        (:meth:`_fit_on`, after the partitions are merged): warn of gaps in kept event windows and once with the
+        count of drops, group the
         firm-events of one announcement (:func:`event_clusters`, across securities), flag contamination from
         the catalog, warn of market shocks in event windows, and build the results.
 
         ``keep`` marks the estimated rows of ``firm_events`` (the rows of ``fit``, in order); ``returns``
         holds at least the benchmarks' columns (for the market-shock warning); ``panels`` the firms' raw
         returns and what the model subtracts, on ``layout``."""
+        # kept firm-events with a gap later in the event window (not a drop, but their CARs there are NaN):
+        # counted on the final fit, after a second stage (GARCH) has left out what it could not estimate
+        warn_event_window_gaps(fit, layout.tickers, layout.rows, np.ones(fit.n, dtype=bool), stacklevel=5)
         if len(dropped):
             warnings.warn(
                 f"{len(dropped)} of {len(firm_events)} firm-events could not be estimated and were left out; "
@@ -450,7 +454,6 @@ class EventStudy:
         again = [(w.category, str(w.message)) for w in caught]
         for category, message in [*(w for w in merged.warnings if w not in again), *again]:
             warnings.warn(message, category, stacklevel=3)
-        warn_event_window_gaps(merged.fit, merged.layout.tickers, merged.layout.rows, np.ones(merged.fit.n, bool))
         if source is not None:  # the benchmarks' returns, read on a worker, for the market-shock warning
             shocks = client.submit(benchmark_returns, firm_events, spec, None, source, pure=False).result()
         else:

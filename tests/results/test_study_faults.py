@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -77,3 +79,34 @@ def test_a_nan_car_shows_n_a_with_a_note_not_a_blank_cell(rets):
     assert "n/a" not in " ".join(
         es.EventStudy(EVENT, returns=rets, market="SPY").fit().summary().tables[0].display.stack()
     )
+
+
+def test_a_firm_event_left_out_by_the_second_stage_is_not_warned_of_as_kept_with_a_gap():
+    """The event-window gap warning names kept firm-events ("... and were kept"): it is counted on the final
+    fit, after a second stage (GARCH's likelihood) has left some out, not before (it named AAA's firm-event,
+    which the second stage then dropped). Here a second stage drops AAA; BBB, with no gap, is kept."""
+    from eventstudy.estimation.linear import MarketModel
+
+    class SecondStage(MarketModel):
+        def refit(self, fit):
+            why = np.full(fit.n, None, dtype=object)
+            why[0] = "second stage did not converge"
+            return fit, why
+
+    sessions = pd.bdate_range("2021-01-04", periods=400)
+    rng = np.random.default_rng(3)
+    m = rng.normal(0, 0.01, 400)
+    returns = pd.DataFrame(
+        {"MKT": m, "AAA": m + rng.normal(0, 0.02, 400), "BBB": m + rng.normal(0, 0.02, 400)}, index=sessions
+    )
+    day0 = sessions[300]
+    returns.loc[sessions[303], "AAA"] = np.nan  # a gap inside AAA's event window
+    events = pd.DataFrame({"event_id": ["e", "e"], "ticker": ["AAA", "BBB"], "day0": [day0, day0]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = es.EventStudy(events, returns=returns, market="MKT", model=SecondStage(), calendar="XNYS").fit()
+    assert res.firm_events["ticker"].tolist() == ["BBB"]
+    assert res.dropped[["ticker", "reason"]].values.tolist() == [["AAA", "second stage did not converge"]]
+    messages = [str(w.message) for w in caught]
+    assert not [m for m in messages if "lack an abnormal return inside the event window" in m], messages
+    assert any("1 of 2 firm-events could not be estimated" in m for m in messages)
