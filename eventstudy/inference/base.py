@@ -301,6 +301,19 @@ class Inputs:
         other threads (:func:`~eventstudy.inference.run_tests`) wait for it instead of computing it again."""
         return once(self.memo, self._locks, key, compute)
 
+    def once_per_fit(self, key: str, compute, residuals: np.ndarray):
+        """``compute()`` of what does not depend on the window, cached on the fit under ``"inference:" + key``
+        while ``residuals`` are the fit's own (every window and test then shares it); on this window's inputs
+        (:meth:`once`) when they are not (a simulation's, or an exclusion's)."""
+        cache = self.fit._cache
+        if residuals is not cache.get("inference:residuals"):
+            return self.once(key, compute)
+        name = f"inference:{key}"
+        with self.fit.lock(name):
+            if name not in cache:
+                cache[name] = compute()
+            return cache[name]
+
     # abnormal returns (the simulation overrides these two to add an abnormal return on day 0)
     @cached_property
     def ar_event(self) -> np.ndarray:

@@ -100,13 +100,7 @@ def _running_sums(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
         thread_map(block, row_blocks(n, width))
         return total, count
 
-    cache = inp.fit._cache
-    if inp.null_residuals is not cache.get("inference:residuals"):
-        return inp.once("running_sums", compute)
-    with inp.fit.lock("inference:running_sums"):
-        if "inference:running_sums" not in cache:
-            cache["inference:running_sums"] = compute()
-        return cache["inference:running_sums"]
+    return inp.once_per_fit("running_sums", compute, inp.null_residuals)
 
 
 def _run_sums(total: np.ndarray, count: np.ndarray, length: int) -> np.ndarray:

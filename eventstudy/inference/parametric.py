@@ -258,13 +258,7 @@ def _estimation_days(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
         finite = np.isfinite(res)
         return np.where(finite, res, 0.0), finite
 
-    cache = inp.fit._cache
-    if inp.residuals is not cache.get("inference:residuals"):
-        return inp.once("estimation_days", compute)
-    with inp.fit.lock("inference:estimation_days"):
-        if "inference:estimation_days" not in cache:
-            cache["inference:estimation_days"] = compute()
-        return cache["inference:estimation_days"]
+    return inp.once_per_fit("estimation_days", compute, inp.residuals)
 
 
 def _brown_warner(inp: Inputs) -> Batch:
