@@ -33,7 +33,6 @@ import pandas as pd
 
 from eventstudy.data import default_source
 from eventstudy.estimation.design import build_layout, frame_names
-from eventstudy.estimation.drops import nothing_estimated
 from eventstudy.estimation.fit import StackedFit
 from eventstudy.estimation.loading import load_returns, required_span
 from eventstudy.estimation.outcomes import load_volumes
@@ -68,6 +67,7 @@ __all__ = [
     "merged_provenance",
     "merge_warnings",
     "Merged",
+    "Unestimated",
 ]
 
 INSTALL_HINT = 'pip install "eventstudy-toolkit[dask]"'
@@ -466,6 +466,16 @@ def merge_warnings(
 
 
 @dataclass(frozen=True, eq=False)
+class Unestimated:
+    """The partitions merged when none estimated a firm-event: the drops (in the study's order) and the
+    warnings the caller issues before it raises :func:`~eventstudy.estimation.drops.nothing_estimated`, as the
+    local fit issues its loaders' warnings before it raises."""
+
+    dropped: pd.DataFrame
+    warnings: list[tuple[type[Warning], str]]
+
+
+@dataclass(frozen=True, eq=False)
 class Merged:
     """The partitions merged: the local fit's panels, stacked fit (clusters not yet set), kept and dropped."""
 
@@ -483,13 +493,13 @@ def merge_parts(
     firm_events: pd.DataFrame,
     spec,
     orders: Mapping[str, Sequence[str]] | None = None,
-) -> Merged:
+) -> Merged | Unestimated:
     """The partitions' records as one: panels on the whole study's layout (:func:`merged_layout`), firm-events
     in the order of ``firm_events`` (the study's, placed), each day 0 and security column mapped onto the
     merged panels.
 
-    Raises :class:`~eventstudy.exceptions.EstimationError` (as the local fit does) when no partition
-    estimated a firm-event.
+    When no partition estimated a firm-event, an :class:`Unestimated`: the caller issues its warnings, then
+    raises :class:`~eventstudy.exceptions.EstimationError` (in the local fit's order).
     """
     position = pd.Series(
         np.arange(len(firm_events)), index=pd.MultiIndex.from_frame(firm_events[["event_id", "ticker"]])
@@ -502,7 +512,7 @@ def merge_parts(
     issued = merge_warnings([p.warnings for p in parts], orders or {})
     layout = merged_layout(parts, firm_events, spec)
     if not fitted or layout is None:  # (a partition at all means a firm-event: refused before otherwise)
-        raise nothing_estimated(cast(pd.DataFrame, dropped))
+        return Unestimated(cast(pd.DataFrame, dropped), issued)
     fits = [p.fit for p in fitted if p.fit is not None]
     t, m = len(layout.rows), len(layout.tickers)
     columns = pd.Index(layout.tickers)

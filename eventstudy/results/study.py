@@ -39,6 +39,7 @@ from eventstudy.estimation.spec import FitSpec
 from eventstudy.exceptions import DroppedFirmEventsWarning, MarketShockWarning, NotAFirmWarning
 from eventstudy.foundation.validation import check_choice, check_instance, check_positive_int, check_windows
 from eventstudy.results.distributed import (
+    Unestimated,
     benchmark_returns,
     check_client,
     fit_partitions,
@@ -443,7 +444,11 @@ class EventStudy:
             check_instance("returns", returns, pd.DataFrame, "a DataFrame of daily returns")
         parts, source = fit_partitions(client, self, spec, firm_events, n)
         orders = warning_orders(firm_events, returns, spec)
-        merged = merge_parts(parts, firm_events, spec, orders)  # EstimationError when none was estimated
+        merged = merge_parts(parts, firm_events, spec, orders)
+        if isinstance(merged, Unestimated):  # the workers' warnings, then the error, as the local fit issues them
+            for category, message in merged.warnings:
+                warnings.warn(message, category, stacklevel=3)
+            raise nothing_estimated(merged.dropped)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             catalog = catalog_positions(self.catalog, self.events, firm_events, spec.calendars, merged.layout)

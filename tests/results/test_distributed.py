@@ -397,3 +397,25 @@ def test_benchmark_names_in_drop_reasons_are_the_study_s(client, prices_dir, glo
         pd.testing.assert_frame_equal(local.dropped, remote.dropped, check_exact=True)
         assert_same(local, remote)
         assert remote_warnings == local_warnings
+
+
+def failed_fit(study, **kwargs):
+    """The EstimationError of a fit that estimates nothing and the warnings issued before it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(es.EstimationError) as error:
+            study.fit(**kwargs)
+    return error.value, [(w.category.__name__, str(w.message)) for w in caught]
+
+
+def test_a_fit_that_estimates_nothing_issues_the_workers_warnings_first(client, prices_dir):
+    # the files start 2021-04-12: no estimation window before these events, every firm-event dropped; the
+    # loaders' coverage warning (read on the workers) comes before the error, as in the local fit
+    events = pd.DataFrame({"id": ["a", "b"], "date": ["2021-05-03", "2021-06-01"]})
+    study = es.EventStudy(events, source=es.CsvSource(prices_dir), tickers=["AMD", "NVDA", "MU"], market="SPY")
+    local, local_warnings = failed_fit(study)
+    remote, remote_warnings = failed_fit(study, client=client, partitions=2)
+    assert any("4 tickers do not cover the whole range: " in m for _, m in local_warnings)
+    assert remote_warnings == local_warnings
+    assert str(remote) == str(local)
+    pd.testing.assert_frame_equal(remote.dropped, local.dropped)
