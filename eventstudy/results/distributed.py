@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -80,6 +81,13 @@ _NO_TICKER = ("no returns for this ticker", "no prices for this ticker")
 #: partition): the partition's own text is left out
 _REISSUED = (DroppedFirmEventsWarning, MarketShockWarning, NotAFirmWarning)
 _GAPS = "lack an abnormal return inside the event window"
+
+#: held while a partition records its warnings: ``warnings.catch_warnings`` swaps process-wide state (the
+#: filters and ``showwarning``), so two partitions recording at once on threads of one worker process would
+#: take (or lose) each other's warnings. Partitions in one process therefore run their phases in turn; to run
+#: them in parallel, start several worker processes with one thread each
+#: (``LocalCluster(n_workers=k, threads_per_worker=1)``, the default ``processes=True``).
+_RECORDING = threading.Lock()
 
 
 def check_client(client) -> None:
@@ -170,11 +178,12 @@ class Loaded:
 def load_partition(study, spec, firm_events: pd.DataFrame, returns: pd.DataFrame | None = None) -> Loaded:
     """Run on a worker: the first phase of a partition's fit, its data loaded as the local fit loads them,
     with the partition's columns of the ``returns`` (or, without them, the study's source, a
-    :class:`SpanSource`); warnings recorded rather than shown."""
+    :class:`SpanSource`); warnings recorded rather than shown (under a lock: partitions on threads of one
+    process load in turn, see :data:`_RECORDING`)."""
     if returns is not None:
         study = copy.copy(study)
         study.returns = returns
-    with warnings.catch_warnings(record=True) as caught:
+    with _RECORDING, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         loaded, source_info, failures = study._load(spec, firm_events)
     return Loaded(loaded, source_info, failures, [(w.category, str(w.message)) for w in caught])
@@ -215,8 +224,9 @@ def fit_partition(
 ) -> PartFit:
     """Run on a worker: the second phase, the local fit of ``study`` on the partition's placed ``firm_events``
     and its ``loaded`` data (:func:`load_partition`), on the whole study's ``span`` with its benchmark names
-    ``market`` (:func:`study_frame`); warnings recorded rather than shown."""
-    with warnings.catch_warnings(record=True) as caught:
+    ``market`` (:func:`study_frame`); warnings recorded rather than shown (under a lock: partitions on threads
+    of one process are fitted in turn, see :data:`_RECORDING`)."""
+    with _RECORDING, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             res = study._fit(
@@ -278,7 +288,11 @@ def fit_partitions(client, study, spec, firm_events: pd.DataFrame, partitions: i
     Two phases: each partition's data are loaded on a worker and kept there (:func:`load_partition`); the
     client gathers only their first and last dates and columns (:func:`extent`), from which it computes the
     whole study's date range and benchmark names (:func:`study_frame`); then each partition is fitted on its
-    worker's data with them, so that its layout and drop reasons are those of the local fit."""
+    worker's data with them, so that its layout and drop reasons are those of the local fit.
+
+    Partitions run in parallel across worker processes; those on threads of one process run in turn (each
+    records its warnings under a process-wide lock), so give each worker one thread
+    (``threads_per_worker=1``) and start several processes to fit in parallel."""
     returns, source = study.returns, None
     if returns is None:  # every partition reads the whole study's span (the local fit's), on its worker
         start, end = required_span(

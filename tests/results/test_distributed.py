@@ -419,3 +419,30 @@ def test_a_fit_that_estimates_nothing_issues_the_workers_warnings_first(client, 
     assert remote_warnings == local_warnings
     assert str(remote) == str(local)
     pd.testing.assert_frame_equal(remote.dropped, local.dropped)
+
+
+@pytest.fixture(scope="module")
+def threaded_client():
+    # one worker process (this one) running two partitions at once on two threads
+    environ = dict(os.environ)
+    cluster = distributed.LocalCluster(
+        n_workers=1, processes=False, threads_per_worker=2, dashboard_address=None, silence_logs=40
+    )
+    try:
+        with distributed.Client(cluster) as client:
+            yield client
+        cluster.close()
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+
+
+def test_partitions_on_threads_of_one_worker_record_their_own_warnings(threaded_client, prices_dir):
+    # warnings.catch_warnings is process-wide: two partitions recording at once on two threads would take
+    # each other's warnings (or lose them); every partition warns here (late listings, an unknown ticker)
+    study = es.EventStudy(EVENTS, source=es.CsvSource(prices_dir), tickers=[*SEMIS, "ZZZZ"], market="SPY")
+    local, local_warnings = fit(study)
+    for _ in range(3):
+        remote, remote_warnings = fit(study, client=threaded_client, partitions=6)
+        assert remote_warnings == local_warnings
+    assert_same(local, remote)
