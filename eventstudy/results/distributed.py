@@ -34,6 +34,7 @@ import pandas as pd
 
 from eventstudy.data import default_source
 from eventstudy.estimation.design import build_layout, frame_names
+from eventstudy.estimation.firmevents import benchmark_lists
 from eventstudy.estimation.fit import StackedFit
 from eventstudy.estimation.loading import load_returns, required_span
 from eventstudy.estimation.outcomes import load_volumes
@@ -175,17 +176,26 @@ class Loaded:
     warnings: list[tuple[type[Warning], str]]
 
 
-def load_partition(study, spec, firm_events: pd.DataFrame, returns: pd.DataFrame | None = None) -> Loaded:
+def load_partition(
+    study,
+    spec,
+    firm_events: pd.DataFrame,
+    returns: pd.DataFrame | None = None,
+    lists: Sequence[tuple[str, ...]] | None = None,
+) -> Loaded:
     """Run on a worker: the first phase of a partition's fit, its data loaded as the local fit loads them,
     with the partition's columns of the ``returns`` (or, without them, the study's source, a
-    :class:`SpanSource`); warnings recorded rather than shown (under a lock: partitions on threads of one
+    :class:`SpanSource`) and the whole study's benchmark ``lists``
+    (:func:`~eventstudy.estimation.firmevents.benchmark_lists` of its firm-events: the loaders read every
+    benchmark and check returns against the study's first, as the local fit's do); warnings recorded rather
+    than shown (under a lock: partitions on threads of one
     process load in turn, see :data:`_RECORDING`)."""
     if returns is not None:
         study = copy.copy(study)
         study.returns = returns
     with _RECORDING, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        loaded, source_info, failures = study._load(spec, firm_events)
+        loaded, source_info, failures = study._load(spec, firm_events, lists)
     return Loaded(loaded, source_info, failures, [(w.category, str(w.message)) for w in caught])
 
 
@@ -300,6 +310,7 @@ def fit_partitions(client, study, spec, firm_events: pd.DataFrame, partitions: i
         )
         source = SpanSource(study.source if study.source is not None else default_source(), start, end)
     benchmarks = _benchmarks(firm_events)
+    lists = benchmark_lists(firm_events)  # the study's, not a partition's: its first benchmark checks returns
     shipped = copy.copy(study)  # settings only: the data go as the partitions' own
     shipped.returns, shipped.source = None, source
     mine, loads = [], []
@@ -310,7 +321,7 @@ def fit_partitions(client, study, spec, firm_events: pd.DataFrame, partitions: i
         data = None
         if returns is not None:
             data = client.scatter(partition_returns(returns, tickers, benchmarks), hash=False)
-        loads.append(client.submit(load_partition, shipped, spec, mine[-1], data, pure=False))
+        loads.append(client.submit(load_partition, shipped, spec, mine[-1], data, lists, pure=False))
     extents = client.gather([client.submit(extent, load, pure=False) for load in loads])
     span, market = study_frame(extents, firm_events, spec)
     futures = [
@@ -420,7 +431,17 @@ _LISTINGS = (
         re.compile(r"^(.*?) on \d{4}-\d{2}-\d{2}: "),
         counted=True,
     ),
-    # eventstudy.estimation.loading.given_returns: values on days the security's exchange was closed
+    # eventstudy.data.base: securities without the field asked for, read from their close (every partition
+    # reads every benchmark, so a benchmark's item comes from several)
+    _Listing(
+        re.compile(r"^()(\S.*?: no '[^']+' values in the data; used 'Close' instead, .*)()$", re.S),
+        " | ",
+        re.compile(r" \| (?=\S.*?: no '[^']+' values in the data; )"),
+        re.compile(r"^(.*?): no '[^']+' values in the data; "),
+        counted=False,
+    ),
+    # eventstudy.estimation.loading.given_returns: values on days the security's exchange was closed (last:
+    # the provenance's notes merge it alone)
     _Listing(
         re.compile(
             # the warning ends with the advice; the provenance note, the same list, without it
@@ -627,7 +648,7 @@ def merged_provenance(
         "returns_sha256_partitions": [prov["returns_sha256"] for prov in provenances],
         "return_ranges": ranges,
         # the loaders' notes once each; the closed-days note (a list of columns) as one
-        "notes": [note for _, note in merge_warnings(notes, orders or {}, _LISTINGS[2:])],
+        "notes": [note for _, note in merge_warnings(notes, orders or {}, _LISTINGS[-1:])],
         "factors": provenances[0]["factors"],
         "versions": provenances[0]["versions"],
     }

@@ -446,3 +446,34 @@ def test_partitions_on_threads_of_one_worker_record_their_own_warnings(threaded_
         remote, remote_warnings = fit(study, client=threaded_client, partitions=6)
         assert remote_warnings == local_warnings
     assert_same(local, remote)
+
+
+def test_implausible_returns_are_measured_against_the_study_s_first_benchmark(client, prices_dir, global_prices_dir):
+    # one partition holds only the Tokyo listing: its loader checks the returns against the study's first
+    # benchmark (SPY), as the local fit's does, not against its own (^N225)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.DataQualityWarning)
+        us = es.CsvSource(prices_dir).get_prices(["NVDA", "SPY"], "2021-06-01", "2023-06-30")
+        tokyo = es.CsvSource(global_prices_dir).get_prices(["8035.T", "^N225"], "2021-06-01", "2023-06-30")
+    rets = es.returns(pd.concat([us, tokyo], axis=1, sort=True))
+    rets.loc["2022-06-15", "8035.T"] = -0.5
+    events = pd.DataFrame({"ticker": ["NVDA", "8035.T"], "date": ["2022-10-10", "2022-10-11"]})
+    study = es.EventStudy(events, rets, market={"XNYS": "SPY", "XTKS": "^N225"})
+    local, local_warnings = fit(study)
+    remote, remote_warnings = fit(study, client=client, partitions=2)
+    implausible = [m for _, m in local_warnings if "implausible daily return" in m]
+    assert len(implausible) == 1 and "8035.T on 2022-06-15: -50.0% while SPY moved" in implausible[0]
+    assert remote_warnings == local_warnings
+    assert [n for n in remote.provenance["notes"] if "implausible" in n] == [
+        n for n in local.provenance["notes"] if "implausible" in n
+    ]
+    assert_same(local, remote)
+
+
+def test_close_fallbacks_of_two_partitions_are_one_warning():
+    # every partition reads every benchmark: ^N225's fallback comes from both, once in the merged warning
+    note = "{}: no 'Adj Close' values in the data; used 'Close' instead, so returns will not include dividends."
+    a = [(es.DataQualityWarning, note.format("^N225"))]
+    b = [(es.DataQualityWarning, f"{note.format('8035.T')} | {note.format('^N225')}")]
+    merged = merge_warnings([a, b], {"read": ["NVDA", "8035.T", "SPY", "^N225"]})
+    assert merged == [(es.DataQualityWarning, f"{note.format('8035.T')} | {note.format('^N225')}")]
