@@ -74,10 +74,6 @@ __all__ = [
 
 INSTALL_HINT = 'pip install "eventstudy-toolkit[dask]"'
 
-#: reasons of a firm-event whose ticker has no column in the returns (drops.unplaceable): its ticker is not one
-#: of the layout's securities
-_NO_TICKER = ("no returns for this ticker", "no prices for this ticker")
-
 #: warnings a partition's fit issues that the merge issues again for the whole study (counts over every
 #: partition): the partition's own text is left out
 _REISSUED = (DroppedFirmEventsWarning, MarketShockWarning, NotAFirmWarning)
@@ -249,7 +245,7 @@ def fit_partition(
         except EstimationError as error:
             dropped = error.dropped
             said = _kept_warnings([*loaded.warnings, *_pairs(caught)])
-            return PartFit(tickers=_present(firm_events, dropped), dropped=dropped, warnings=said)
+            return PartFit(tickers=_present(firm_events, loaded), dropped=dropped, warnings=said)
         provenance = res.provenance  # the partition's returns stay on the worker: their hash is taken here
     kept = res.firm_events[["event_id", "ticker"]]
     fit = res.fit
@@ -360,10 +356,12 @@ def _benchmarks(firm_events: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(b for names in dict.fromkeys(firm_events["benchmarks"]) for b in names))
 
 
-def _present(firm_events: pd.DataFrame, dropped: pd.DataFrame) -> list[str]:
-    """A failed partition's securities with returns: those whose firm-events are not all dropped for lack of them."""
-    absent = dropped.loc[dropped["reason"].str.startswith(_NO_TICKER), "ticker"]
-    return [str(t) for t in pd.unique(firm_events["ticker"]) if t not in set(absent)]
+def _present(firm_events: pd.DataFrame, loaded: Loaded) -> list[str]:
+    """A failed partition's securities with returns: those with a column in its loaded data (the columns
+    :func:`extent` reports, and those :func:`~eventstudy.estimation.design.build_layout` lays out), not read
+    from the drop reasons, whose text differs by outcome (:func:`~eventstudy.estimation.outcomes.volume_reason`)."""
+    columns = set(loaded.returns.columns)
+    return [str(t) for t in pd.unique(firm_events["ticker"]) if t in columns]
 
 
 def _pairs(caught) -> list[tuple[type[Warning], str]]:

@@ -477,3 +477,22 @@ def test_close_fallbacks_of_two_partitions_are_one_warning():
     b = [(es.DataQualityWarning, f"{note.format('8035.T')} | {note.format('^N225')}")]
     merged = merge_warnings([a, b], {"read": ["NVDA", "8035.T", "SPY", "^N225"]})
     assert merged == [(es.DataQualityWarning, f"{note.format('8035.T')} | {note.format('^N225')}")]
+
+
+def test_a_failed_partition_s_securities_are_its_columns_not_read_from_reasons(us_returns):
+    # a volume study's drop reason for a ticker without a column and without a loader's failure is reworded
+    # ("no returns for this ticker" -> "no log volumes for this ticker"): the partition's securities are the
+    # columns of its loaded data, whatever the reasons say
+    from eventstudy.results.distributed import Loaded, fit_partition, load_partition
+
+    volumes = us_returns[["NVDA", "SPY"]].abs() * 1e6
+    study = es.EventStudy(EVENTS[:2], volumes, tickers=["ZZZZ"], market="SPY", outcome="volume")
+    spec = study._validated()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        firm_events = study._placed(spec)
+        loaded = load_partition(study, spec, firm_events)
+        part = fit_partition(study, spec, firm_events, Loaded(loaded.returns, loaded.source_info, {}, []))
+    assert part.fit is None
+    assert set(part.dropped["reason"]) == {"no log volumes for this ticker"}
+    assert "ZZZZ" not in loaded.returns.columns and part.tickers == []
