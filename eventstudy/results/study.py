@@ -463,6 +463,10 @@ class EventStudy:
         source_info = None
         if returns is not None and spec.outcome == "returns":
             source_info = {"kind": "returns given by the caller", "columns": list(map(str, returns.columns))}
+        provenance = merged_provenance(parts, source_info, orders)
+        if returns is not None and spec.outcome == "volume" and provenance:
+            # the caller's columns in their order, as the local loader lists them (not the partitions' in turn)
+            provenance["source"] = {**provenance["source"], "columns": list(map(str, returns.columns))}
         return self._results(
             spec,
             firm_events,
@@ -473,7 +477,7 @@ class EventStudy:
             catalog,
             shocks,
             (merged.raw, merged.offset),
-            merged_provenance(parts, source_info, orders),
+            provenance,
         )
 
     def _return_kind(self, outcome: str) -> Literal["simple", "log"]:

@@ -496,3 +496,22 @@ def test_a_failed_partition_s_securities_are_its_columns_not_read_from_reasons(u
     assert part.fit is None
     assert set(part.dropped["reason"]) == {"no log volumes for this ticker"}
     assert "ZZZZ" not in loaded.returns.columns and part.tickers == []
+
+
+def test_a_volume_study_s_partition_of_unknown_tickers_adds_no_security(client, prices_dir):
+    # the partition of ZZZZ estimates nothing and ZZZZ has no column: the merged layout is the local fit's,
+    # without it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.DataQualityWarning)
+        volumes = es.CsvSource(prices_dir).get_prices(
+            ["NVDA", "AMD", "SPY"], "2021-01-01", "2023-06-30", field="Volume"
+        )
+    study = es.EventStudy(EVENTS[:4], volumes, tickers=["NVDA", "AMD", "ZZZZ"], market="SPY", outcome="volume")
+    local, local_warnings = fit(study)
+    remote, remote_warnings = fit(study, client=client, partitions=3)
+    assert set(local.dropped.loc[local.dropped["ticker"] == "ZZZZ", "reason"]) == {
+        "no prices for this ticker: no column 'ZZZZ' in the volumes"
+    }
+    assert "ZZZZ" not in local.settings["exchanges"]
+    assert_same(local, remote)
+    assert remote_warnings == local_warnings
