@@ -426,7 +426,7 @@ def threaded_client():
     # one worker process (this one) running two partitions at once on two threads
     environ = dict(os.environ)
     cluster = distributed.LocalCluster(
-        n_workers=1, processes=False, threads_per_worker=2, dashboard_address=None, silence_logs=40
+        n_workers=1, processes=False, threads_per_worker=2, dashboard_address=":0", silence_logs=40
     )
     try:
         with distributed.Client(cluster) as client:
