@@ -184,8 +184,7 @@ def load_partition(
     :class:`SpanSource`) and the whole study's benchmark ``lists``
     (:func:`~eventstudy.estimation.firmevents.benchmark_lists` of its firm-events: the loaders read every
     benchmark and check returns against the study's first, as the local fit's do); warnings recorded rather
-    than shown (under a lock: partitions on threads of one
-    process load in turn, see :data:`_RECORDING`)."""
+    than shown (under a lock: partitions on threads of one process load in turn, see :data:`_RECORDING`)."""
     if returns is not None:
         study = copy.copy(study)
         study.returns = returns
