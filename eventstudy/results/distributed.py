@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,7 +34,7 @@ import pandas as pd
 
 from eventstudy.data import default_source
 from eventstudy.estimation.design import build_layout, frame_names
-from eventstudy.estimation.drops import nothing_estimated
+from eventstudy.estimation.firmevents import benchmark_lists
 from eventstudy.estimation.fit import StackedFit
 from eventstudy.estimation.loading import load_returns, required_span
 from eventstudy.estimation.outcomes import load_volumes
@@ -68,18 +69,22 @@ __all__ = [
     "merged_provenance",
     "merge_warnings",
     "Merged",
+    "Unestimated",
 ]
 
 INSTALL_HINT = 'pip install "eventstudy-toolkit[dask]"'
-
-#: reasons of a firm-event whose ticker has no column in the returns (drops.unplaceable): its ticker is not one
-#: of the layout's securities
-_NO_TICKER = ("no returns for this ticker", "no prices for this ticker")
 
 #: warnings a partition's fit issues that the merge issues again for the whole study (counts over every
 #: partition): the partition's own text is left out
 _REISSUED = (DroppedFirmEventsWarning, MarketShockWarning, NotAFirmWarning)
 _GAPS = "lack an abnormal return inside the event window"
+
+#: held while a partition records its warnings: ``warnings.catch_warnings`` swaps process-wide state (the
+#: filters and ``showwarning``), so two partitions recording at once on threads of one worker process would
+#: take (or lose) each other's warnings. Partitions in one process therefore run their phases in turn; to run
+#: them in parallel, start several worker processes with one thread each
+#: (``LocalCluster(n_workers=k, threads_per_worker=1)``, the default ``processes=True``).
+_RECORDING = threading.Lock()
 
 
 def check_client(client) -> None:
@@ -167,16 +172,25 @@ class Loaded:
     warnings: list[tuple[type[Warning], str]]
 
 
-def load_partition(study, spec, firm_events: pd.DataFrame, returns: pd.DataFrame | None = None) -> Loaded:
+def load_partition(
+    study,
+    spec,
+    firm_events: pd.DataFrame,
+    returns: pd.DataFrame | None = None,
+    lists: Sequence[tuple[str, ...]] | None = None,
+) -> Loaded:
     """Run on a worker: the first phase of a partition's fit, its data loaded as the local fit loads them,
     with the partition's columns of the ``returns`` (or, without them, the study's source, a
-    :class:`SpanSource`); warnings recorded rather than shown."""
+    :class:`SpanSource`) and the whole study's benchmark ``lists``
+    (:func:`~eventstudy.estimation.firmevents.benchmark_lists` of its firm-events: the loaders read every
+    benchmark and check returns against the study's first, as the local fit's do); warnings recorded rather
+    than shown (under a lock: partitions on threads of one process load in turn, see :data:`_RECORDING`)."""
     if returns is not None:
         study = copy.copy(study)
         study.returns = returns
-    with warnings.catch_warnings(record=True) as caught:
+    with _RECORDING, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        loaded, source_info, failures = study._load(spec, firm_events)
+        loaded, source_info, failures = study._load(spec, firm_events, lists)
     return Loaded(loaded, source_info, failures, [(w.category, str(w.message)) for w in caught])
 
 
@@ -215,8 +229,9 @@ def fit_partition(
 ) -> PartFit:
     """Run on a worker: the second phase, the local fit of ``study`` on the partition's placed ``firm_events``
     and its ``loaded`` data (:func:`load_partition`), on the whole study's ``span`` with its benchmark names
-    ``market`` (:func:`study_frame`); warnings recorded rather than shown."""
-    with warnings.catch_warnings(record=True) as caught:
+    ``market`` (:func:`study_frame`); warnings recorded rather than shown (under a lock: partitions on threads
+    of one process are fitted in turn, see :data:`_RECORDING`)."""
+    with _RECORDING, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             res = study._fit(
@@ -229,7 +244,7 @@ def fit_partition(
         except EstimationError as error:
             dropped = error.dropped
             said = _kept_warnings([*loaded.warnings, *_pairs(caught)])
-            return PartFit(tickers=_present(firm_events, dropped), dropped=dropped, warnings=said)
+            return PartFit(tickers=_present(firm_events, loaded), dropped=dropped, warnings=said)
         provenance = res.provenance  # the partition's returns stay on the worker: their hash is taken here
     kept = res.firm_events[["event_id", "ticker"]]
     fit = res.fit
@@ -278,7 +293,11 @@ def fit_partitions(client, study, spec, firm_events: pd.DataFrame, partitions: i
     Two phases: each partition's data are loaded on a worker and kept there (:func:`load_partition`); the
     client gathers only their first and last dates and columns (:func:`extent`), from which it computes the
     whole study's date range and benchmark names (:func:`study_frame`); then each partition is fitted on its
-    worker's data with them, so that its layout and drop reasons are those of the local fit."""
+    worker's data with them, so that its layout and drop reasons are those of the local fit.
+
+    Partitions run in parallel across worker processes; those on threads of one process run in turn (each
+    records its warnings under a process-wide lock), so give each worker one thread
+    (``threads_per_worker=1``) and start several processes to fit in parallel."""
     returns, source = study.returns, None
     if returns is None:  # every partition reads the whole study's span (the local fit's), on its worker
         start, end = required_span(
@@ -286,6 +305,7 @@ def fit_partitions(client, study, spec, firm_events: pd.DataFrame, partitions: i
         )
         source = SpanSource(study.source if study.source is not None else default_source(), start, end)
     benchmarks = _benchmarks(firm_events)
+    lists = benchmark_lists(firm_events)  # the study's, not a partition's: its first benchmark checks returns
     shipped = copy.copy(study)  # settings only: the data go as the partitions' own
     shipped.returns, shipped.source = None, source
     mine, loads = [], []
@@ -296,7 +316,7 @@ def fit_partitions(client, study, spec, firm_events: pd.DataFrame, partitions: i
         data = None
         if returns is not None:
             data = client.scatter(partition_returns(returns, tickers, benchmarks), hash=False)
-        loads.append(client.submit(load_partition, shipped, spec, mine[-1], data, pure=False))
+        loads.append(client.submit(load_partition, shipped, spec, mine[-1], data, lists, pure=False))
     extents = client.gather([client.submit(extent, load, pure=False) for load in loads])
     span, market = study_frame(extents, firm_events, spec)
     futures = [
@@ -335,10 +355,12 @@ def _benchmarks(firm_events: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(b for names in dict.fromkeys(firm_events["benchmarks"]) for b in names))
 
 
-def _present(firm_events: pd.DataFrame, dropped: pd.DataFrame) -> list[str]:
-    """A failed partition's securities with returns: those whose firm-events are not all dropped for lack of them."""
-    absent = dropped.loc[dropped["reason"].str.startswith(_NO_TICKER), "ticker"]
-    return [str(t) for t in pd.unique(firm_events["ticker"]) if t not in set(absent)]
+def _present(firm_events: pd.DataFrame, loaded: Loaded) -> list[str]:
+    """A failed partition's securities with returns: those with a column in its loaded data (the columns
+    :func:`extent` reports, and those :func:`~eventstudy.estimation.design.build_layout` lays out), not read
+    from the drop reasons, whose text differs by outcome (:func:`~eventstudy.estimation.outcomes.volume_reason`)."""
+    columns = set(loaded.returns.columns)
+    return [str(t) for t in pd.unique(firm_events["ticker"]) if t in columns]
 
 
 def _pairs(caught) -> list[tuple[type[Warning], str]]:
@@ -406,7 +428,17 @@ _LISTINGS = (
         re.compile(r"^(.*?) on \d{4}-\d{2}-\d{2}: "),
         counted=True,
     ),
-    # eventstudy.estimation.loading.given_returns: values on days the security's exchange was closed
+    # eventstudy.data.base: securities without the field asked for, read from their close (every partition
+    # reads every benchmark, so a benchmark's item comes from several)
+    _Listing(
+        re.compile(r"^()(\S.*?: no '[^']+' values in the data; used 'Close' instead, .*)()$", re.S),
+        " | ",
+        re.compile(r" \| (?=\S.*?: no '[^']+' values in the data; )"),
+        re.compile(r"^(.*?): no '[^']+' values in the data; "),
+        counted=False,
+    ),
+    # eventstudy.estimation.loading.given_returns: values on days the security's exchange was closed (last:
+    # the provenance's notes merge it alone)
     _Listing(
         re.compile(
             # the warning ends with the advice; the provenance note, the same list, without it
@@ -466,6 +498,16 @@ def merge_warnings(
 
 
 @dataclass(frozen=True, eq=False)
+class Unestimated:
+    """The partitions merged when none estimated a firm-event: the drops (in the study's order) and the
+    warnings the caller issues before it raises :func:`~eventstudy.estimation.drops.nothing_estimated`, as the
+    local fit issues its loaders' warnings before it raises."""
+
+    dropped: pd.DataFrame
+    warnings: list[tuple[type[Warning], str]]
+
+
+@dataclass(frozen=True, eq=False)
 class Merged:
     """The partitions merged: the local fit's panels, stacked fit (clusters not yet set), kept and dropped."""
 
@@ -483,13 +525,13 @@ def merge_parts(
     firm_events: pd.DataFrame,
     spec,
     orders: Mapping[str, Sequence[str]] | None = None,
-) -> Merged:
+) -> Merged | Unestimated:
     """The partitions' records as one: panels on the whole study's layout (:func:`merged_layout`), firm-events
     in the order of ``firm_events`` (the study's, placed), each day 0 and security column mapped onto the
     merged panels.
 
-    Raises :class:`~eventstudy.exceptions.EstimationError` (as the local fit does) when no partition
-    estimated a firm-event.
+    When no partition estimated a firm-event, an :class:`Unestimated`: the caller issues its warnings, then
+    raises :class:`~eventstudy.exceptions.EstimationError` (in the local fit's order).
     """
     position = pd.Series(
         np.arange(len(firm_events)), index=pd.MultiIndex.from_frame(firm_events[["event_id", "ticker"]])
@@ -502,7 +544,7 @@ def merge_parts(
     issued = merge_warnings([p.warnings for p in parts], orders or {})
     layout = merged_layout(parts, firm_events, spec)
     if not fitted or layout is None:  # (a partition at all means a firm-event: refused before otherwise)
-        raise nothing_estimated(cast(pd.DataFrame, dropped))
+        return Unestimated(cast(pd.DataFrame, dropped), issued)
     fits = [p.fit for p in fitted if p.fit is not None]
     t, m = len(layout.rows), len(layout.tickers)
     columns = pd.Index(layout.tickers)
@@ -603,7 +645,7 @@ def merged_provenance(
         "returns_sha256_partitions": [prov["returns_sha256"] for prov in provenances],
         "return_ranges": ranges,
         # the loaders' notes once each; the closed-days note (a list of columns) as one
-        "notes": [note for _, note in merge_warnings(notes, orders or {}, _LISTINGS[2:])],
+        "notes": [note for _, note in merge_warnings(notes, orders or {}, _LISTINGS[-1:])],
         "factors": provenances[0]["factors"],
         "versions": provenances[0]["versions"],
     }

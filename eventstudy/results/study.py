@@ -39,6 +39,7 @@ from eventstudy.estimation.spec import FitSpec
 from eventstudy.exceptions import DroppedFirmEventsWarning, MarketShockWarning, NotAFirmWarning
 from eventstudy.foundation.validation import check_choice, check_instance, check_positive_int, check_windows
 from eventstudy.results.distributed import (
+    Unestimated,
     benchmark_returns,
     check_client,
     fit_partitions,
@@ -447,7 +448,11 @@ class EventStudy:
             check_instance("returns", returns, pd.DataFrame, "a DataFrame of daily returns")
         parts, source = fit_partitions(client, self, spec, firm_events, n)
         orders = warning_orders(firm_events, returns, spec)
-        merged = merge_parts(parts, firm_events, spec, orders)  # EstimationError when none was estimated
+        merged = merge_parts(parts, firm_events, spec, orders)
+        if isinstance(merged, Unestimated):  # the workers' warnings, then the error, as the local fit issues them
+            for category, message in merged.warnings:
+                warnings.warn(message, category, stacklevel=3)
+            raise nothing_estimated(merged.dropped)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             catalog = catalog_positions(self.catalog, self.events, firm_events, spec.calendars, merged.layout)
@@ -461,6 +466,10 @@ class EventStudy:
         source_info = None
         if returns is not None and spec.outcome == "returns":
             source_info = {"kind": "returns given by the caller", "columns": list(map(str, returns.columns))}
+        provenance = merged_provenance(parts, source_info, orders)
+        if returns is not None and spec.outcome == "volume" and provenance:
+            # the caller's columns in their order, as the local loader lists them (not the partitions' in turn)
+            provenance["source"] = {**provenance["source"], "columns": list(map(str, returns.columns))}
         return self._results(
             spec,
             firm_events,
@@ -471,7 +480,7 @@ class EventStudy:
             catalog,
             shocks,
             (merged.raw, merged.offset),
-            merged_provenance(parts, source_info, orders),
+            provenance,
         )
 
     def _return_kind(self, outcome: str) -> Literal["simple", "log"]:

@@ -397,3 +397,121 @@ def test_benchmark_names_in_drop_reasons_are_the_study_s(client, prices_dir, glo
         pd.testing.assert_frame_equal(local.dropped, remote.dropped, check_exact=True)
         assert_same(local, remote)
         assert remote_warnings == local_warnings
+
+
+def failed_fit(study, **kwargs):
+    """The EstimationError of a fit that estimates nothing and the warnings issued before it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(es.EstimationError) as error:
+            study.fit(**kwargs)
+    return error.value, [(w.category.__name__, str(w.message)) for w in caught]
+
+
+def test_a_fit_that_estimates_nothing_issues_the_workers_warnings_first(client, prices_dir):
+    # the files start 2021-04-12: no estimation window before these events, every firm-event dropped; the
+    # loaders' coverage warning (read on the workers) comes before the error, as in the local fit
+    events = pd.DataFrame({"id": ["a", "b"], "date": ["2021-05-03", "2021-06-01"]})
+    study = es.EventStudy(events, source=es.CsvSource(prices_dir), tickers=["AMD", "NVDA", "MU"], market="SPY")
+    local, local_warnings = failed_fit(study)
+    remote, remote_warnings = failed_fit(study, client=client, partitions=2)
+    assert any("4 tickers do not cover the whole range: " in m for _, m in local_warnings)
+    assert remote_warnings == local_warnings
+    assert str(remote) == str(local)
+    pd.testing.assert_frame_equal(remote.dropped, local.dropped)
+
+
+@pytest.fixture(scope="module")
+def threaded_client():
+    # one worker process (this one) running two partitions at once on two threads
+    environ = dict(os.environ)
+    cluster = distributed.LocalCluster(
+        n_workers=1, processes=False, threads_per_worker=2, dashboard_address=":0", silence_logs=40
+    )
+    try:
+        with distributed.Client(cluster) as client:
+            yield client
+        cluster.close()
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+
+
+def test_partitions_on_threads_of_one_worker_record_their_own_warnings(threaded_client, prices_dir):
+    # warnings.catch_warnings is process-wide: two partitions recording at once on two threads would take
+    # each other's warnings (or lose them); every partition warns here (late listings, an unknown ticker)
+    study = es.EventStudy(EVENTS, source=es.CsvSource(prices_dir), tickers=[*SEMIS, "ZZZZ"], market="SPY")
+    local, local_warnings = fit(study)
+    for _ in range(3):
+        remote, remote_warnings = fit(study, client=threaded_client, partitions=6)
+        assert remote_warnings == local_warnings
+    assert_same(local, remote)
+
+
+def test_implausible_returns_are_measured_against_the_study_s_first_benchmark(client, prices_dir, global_prices_dir):
+    # one partition holds only the Tokyo listing: its loader checks the returns against the study's first
+    # benchmark (SPY), as the local fit's does, not against its own (^N225)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.DataQualityWarning)
+        us = es.CsvSource(prices_dir).get_prices(["NVDA", "SPY"], "2021-06-01", "2023-06-30")
+        tokyo = es.CsvSource(global_prices_dir).get_prices(["8035.T", "^N225"], "2021-06-01", "2023-06-30")
+    rets = es.returns(pd.concat([us, tokyo], axis=1, sort=True))
+    rets.loc["2022-06-15", "8035.T"] = -0.5
+    events = pd.DataFrame({"ticker": ["NVDA", "8035.T"], "date": ["2022-10-10", "2022-10-11"]})
+    study = es.EventStudy(events, rets, market={"XNYS": "SPY", "XTKS": "^N225"})
+    local, local_warnings = fit(study)
+    remote, remote_warnings = fit(study, client=client, partitions=2)
+    implausible = [m for _, m in local_warnings if "implausible daily return" in m]
+    assert len(implausible) == 1 and "8035.T on 2022-06-15: -50.0% while SPY moved" in implausible[0]
+    assert remote_warnings == local_warnings
+    assert [n for n in remote.provenance["notes"] if "implausible" in n] == [
+        n for n in local.provenance["notes"] if "implausible" in n
+    ]
+    assert_same(local, remote)
+
+
+def test_close_fallbacks_of_two_partitions_are_one_warning():
+    # every partition reads every benchmark: ^N225's fallback comes from both, once in the merged warning
+    note = "{}: no 'Adj Close' values in the data; used 'Close' instead, so returns will not include dividends."
+    a = [(es.DataQualityWarning, note.format("^N225"))]
+    b = [(es.DataQualityWarning, f"{note.format('8035.T')} | {note.format('^N225')}")]
+    merged = merge_warnings([a, b], {"read": ["NVDA", "8035.T", "SPY", "^N225"]})
+    assert merged == [(es.DataQualityWarning, f"{note.format('8035.T')} | {note.format('^N225')}")]
+
+
+def test_a_failed_partition_s_securities_are_its_columns_not_read_from_reasons(us_returns):
+    # a volume study's drop reason for a ticker without a column and without a loader's failure is reworded
+    # ("no returns for this ticker" -> "no log volumes for this ticker"): the partition's securities are the
+    # columns of its loaded data, whatever the reasons say
+    from eventstudy.results.distributed import Loaded, fit_partition, load_partition
+
+    volumes = us_returns[["NVDA", "SPY"]].abs() * 1e6
+    study = es.EventStudy(EVENTS[:2], volumes, tickers=["ZZZZ"], market="SPY", outcome="volume")
+    spec = study._validated()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        firm_events = study._placed(spec)
+        loaded = load_partition(study, spec, firm_events)
+        part = fit_partition(study, spec, firm_events, Loaded(loaded.returns, loaded.source_info, {}, []))
+    assert part.fit is None
+    assert set(part.dropped["reason"]) == {"no log volumes for this ticker"}
+    assert "ZZZZ" not in loaded.returns.columns and part.tickers == []
+
+
+def test_a_volume_study_s_partition_of_unknown_tickers_adds_no_security(client, prices_dir):
+    # the partition of ZZZZ estimates nothing and ZZZZ has no column: the merged layout is the local fit's,
+    # without it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.DataQualityWarning)
+        volumes = es.CsvSource(prices_dir).get_prices(
+            ["NVDA", "AMD", "SPY"], "2021-01-01", "2023-06-30", field="Volume"
+        )
+    study = es.EventStudy(EVENTS[:4], volumes, tickers=["NVDA", "AMD", "ZZZZ"], market="SPY", outcome="volume")
+    local, local_warnings = fit(study)
+    remote, remote_warnings = fit(study, client=client, partitions=3)
+    assert set(local.dropped.loc[local.dropped["ticker"] == "ZZZZ", "reason"]) == {
+        "no prices for this ticker: no column 'ZZZZ' in the volumes"
+    }
+    assert "ZZZZ" not in local.settings["exchanges"]
+    assert_same(local, remote)
+    assert remote_warnings == local_warnings
