@@ -10,6 +10,7 @@ partition and empty ones, and a failure on a worker.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import subprocess
@@ -37,15 +38,14 @@ WINDOWS = [(0, 0), (-1, 1), (0, 5), (-5, 5)]
 RTOL = 1e-12
 
 
-@pytest.fixture(scope="module")
-def client():
-    # starting a LocalCluster sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in this process's environment for good
-    # (dask's distributed.nanny.pre-spawn-environ): processes started later by other tests (GARCH's workers)
-    # would inherit one BLAS thread, and arch's optimizer follows the BLAS summation order
+@contextlib.contextmanager
+def local_client(**options):
+    """A client of a LocalCluster with ``options``, the process environment restored afterwards: starting a
+    LocalCluster sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in this process's environment for good (dask's
+    distributed.nanny.pre-spawn-environ), and processes started later by other tests (GARCH's workers) would
+    inherit one BLAS thread (arch's optimizer follows the BLAS summation order)."""
     environ = dict(os.environ)
-    cluster = distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=40
-    )
+    cluster = distributed.LocalCluster(silence_logs=40, **options)
     try:
         with distributed.Client(cluster) as client:
             yield client
@@ -53,6 +53,12 @@ def client():
     finally:
         os.environ.clear()
         os.environ.update(environ)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with local_client(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
@@ -424,17 +430,8 @@ def test_a_fit_that_estimates_nothing_issues_the_workers_warnings_first(client, 
 @pytest.fixture(scope="module")
 def threaded_client():
     # one worker process (this one) running two partitions at once on two threads
-    environ = dict(os.environ)
-    cluster = distributed.LocalCluster(
-        n_workers=1, processes=False, threads_per_worker=2, dashboard_address=":0", silence_logs=40
-    )
-    try:
-        with distributed.Client(cluster) as client:
-            yield client
-        cluster.close()
-    finally:
-        os.environ.clear()
-        os.environ.update(environ)
+    with local_client(n_workers=1, processes=False, threads_per_worker=2, dashboard_address=":0") as client:
+        yield client
 
 
 def test_partitions_on_threads_of_one_worker_record_their_own_warnings(threaded_client, prices_dir):
