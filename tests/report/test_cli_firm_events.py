@@ -38,6 +38,18 @@ def firm_file(tmp_path) -> Path:
     return path
 
 
+def _report(folder: Path, prices_dir: Path, name: str, events: str, *options: str) -> Path:
+    """Write ``events`` to ``folder/name``, run ``eventstudy report`` on them with ``options`` (offline, on the
+    shared prices) and return the output folder; the run must succeed."""
+    path = folder / name
+    path.write_text(events)
+    out = folder / "out"
+    code = main(["report", "--catalog", str(path), *options, "--prices-dir", str(prices_dir), "--out", str(out),
+                 "--no-progress"])  # fmt: skip
+    assert code == 0
+    return out
+
+
 def _hand_day0_ar(prices_dir: Path, ticker: str, day0: str) -> float:
     """Market-model AR on day 0 by plain OLS on the 240 sessions (-250, -11) before it (MacKinlay 1997)."""
 
@@ -164,12 +176,16 @@ def test_a_timestamp_with_an_empty_session_is_shown_with_its_time_not_unknown(fi
 @pytest.mark.slow
 def test_a_ticker_listed_after_every_event_is_dropped_and_the_report_written(tmp_path, prices_dir):
     """ARM's prices start in September 2023: on events of 2022 and early 2023 it has no row at all."""
-    events = tmp_path / "old.csv"
-    events.write_text("id,date,session\nold,2022-10-07,intraday\nold2,2023-03-01,pre\n")
-    out = tmp_path / "out"
-    code = main(["report", "--catalog", str(events), "--tickers", "ARM,NVDA", "--market", "SPY", "--prices-dir",
-                 str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
-    assert code == 0
+    out = _report(
+        tmp_path,
+        prices_dir,
+        "old.csv",
+        "id,date,session\nold,2022-10-07,intraday\nold2,2023-03-01,pre\n",
+        "--tickers",
+        "ARM,NVDA",
+        "--market",
+        "SPY",
+    )
     text = (out / "report.md").read_text()
     dropped = text.split("## Dropped", 1)[1].split("\n## ", 1)[0]
     assert "No firm-event of the ticker(s) ARM could be estimated." in dropped
@@ -184,13 +200,16 @@ def two_unknown_report(tmp_path_factory, prices_dir):
     """One report, two events of unknown release session, each for its own firm (built once for the tests
     below)."""
     folder = tmp_path_factory.mktemp("unknown")
-    events = folder / "unknown.csv"
-    events.write_text("id,date,session,ticker\nu-nvda,2025-04-08,unknown,NVDA\nu-amd,2025-04-14,unknown,AMD\n")
-    out = folder / "out"
-    code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "AMD,NVDA", "--prices-dir",
-                 str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
-    assert code == 0
-    return out
+    return _report(
+        folder,
+        prices_dir,
+        "unknown.csv",
+        "id,date,session,ticker\nu-nvda,2025-04-08,unknown,NVDA\nu-amd,2025-04-14,unknown,AMD\n",
+        "--market",
+        "SPY",
+        "--focus",
+        "AMD,NVDA",
+    )
 
 
 @pytest.mark.slow
@@ -221,12 +240,16 @@ def test_an_unknown_session_on_a_weekend_has_one_day0_shown_once(tmp_path, price
     """Released on Saturday 2025-04-12 at an unknown time: before or after a close, the first session that can
     react is Monday 2025-04-14 either way, so the report shows that day 0 once (one focus-table row per stock,
     at the hand market model's AR), not two identical 'candidates'."""
-    events = tmp_path / "weekend.csv"
-    events.write_text("id,date,session,ticker\nsat,2025-04-12,unknown,NVDA\nsat,2025-04-12,unknown,AMD\n")
-    out = tmp_path / "out"
-    code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "AMD,NVDA", "--prices-dir",
-                 str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
-    assert code == 0
+    out = _report(
+        tmp_path,
+        prices_dir,
+        "weekend.csv",
+        "id,date,session,ticker\nsat,2025-04-12,unknown,NVDA\nsat,2025-04-12,unknown,AMD\n",
+        "--market",
+        "SPY",
+        "--focus",
+        "AMD,NVDA",
+    )
     text = (out / "report.md").read_text()
     assert "or 2025-04-14 with --unknown-session post" not in text
     assert "Both candidate day 0s" not in text and "With day 0" not in text
@@ -257,12 +280,16 @@ def test_the_car_figure_of_an_event_without_a_focus_stock_has_no_empty_panel(tmp
     the figure of NVDA's event (focus panel + average), not an empty focus panel beside it."""
     import matplotlib.image
 
-    events = tmp_path / "firms.csv"
-    events.write_text("id,date,session,ticker\nnv,2025-04-16,pre,NVDA\nam,2025-04-16,pre,AMD\n")
-    out = tmp_path / "out"
-    code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "NVDA", "--prices-dir",
-                 str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
-    assert code == 0
+    out = _report(
+        tmp_path,
+        prices_dir,
+        "firms.csv",
+        "id,date,session,ticker\nnv,2025-04-16,pre,NVDA\nam,2025-04-16,pre,AMD\n",
+        "--market",
+        "SPY",
+        "--focus",
+        "NVDA",
+    )
     with_focus = matplotlib.image.imread(out / "figures" / "car_nv.png")
     without = matplotlib.image.imread(out / "figures" / "car_am.png")
     assert without.shape[0] == with_focus.shape[0]
@@ -274,12 +301,19 @@ def test_a_firm_event_dropped_only_at_the_other_candidate_day0_is_listed_under_d
     """Released on the last day of the price files at an unknown time: before the open, day 0 is that day and
     NVDA is estimated; after the close, day 0 is the next session, past the data, so NVDA is dropped in that
     reading. The table of both day 0s says 'dropped'; the Dropped section has to list it with the reason."""
-    events = tmp_path / "last.csv"
-    events.write_text("id,date,session,ticker\npause,2025-04-09,intraday,NVDA\nlast,2026-04-10,unknown,NVDA\n")
-    out = tmp_path / "out"
-    code = main(["report", "--catalog", str(events), "--market", "SPY", "--focus", "NVDA", "--event-window=-5,0",
-                 "--window", "0,0", "--prices-dir", str(prices_dir), "--out", str(out), "--no-progress"])  # fmt: skip
-    assert code == 0
+    out = _report(
+        tmp_path,
+        prices_dir,
+        "last.csv",
+        "id,date,session,ticker\npause,2025-04-09,intraday,NVDA\nlast,2026-04-10,unknown,NVDA\n",
+        "--market",
+        "SPY",
+        "--focus",
+        "NVDA",
+        "--event-window=-5,0",
+        "--window",
+        "0,0",
+    )
     text = (out / "report.md").read_text()
     dropped = text.split("## Dropped", 1)[1].split("\n## ", 1)[0]
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in dropped.splitlines() if "| last " in line]
