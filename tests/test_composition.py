@@ -154,6 +154,7 @@ def fitted(shared):
 # --------------------------------------------------------------------------------------------------------
 def _same(got: pd.DataFrame, want: pd.DataFrame, keys: list[str], values: list[str], what: str) -> None:
     """``got`` has the rows of ``want`` (matched on ``keys``) and equal ``values`` to 1e-10."""
+    assert len(want) > 0, f"{what}: the direct path has no rows"
     got = got.assign(**{k: got[k].astype(str) for k in keys})
     want = want.assign(**{k: want[k].astype(str) for k in keys})
     merged = want.merge(got, on=keys, how="left", suffixes=("", "_got"), validate="one_to_one", indicator=True)
@@ -198,6 +199,7 @@ def _equal_results(got, want, what: str) -> None:
 # the Python cells
 # --------------------------------------------------------------------------------------------------------
 def test_the_matrix_reads_the_registry_and_keeps_every_model():
+    assert len(REGISTRY) >= 13 and SUPPORTED
     assert set(REGISTRY) == {p.values[0] for p in SUPPORTED} | {p.values[0] for p in REFUSED}
     assert all(any(p.values[0] == m and p.values[2] == "returns" for p in SUPPORTED) for m in REGISTRY)
     # independent of supports(): every cell is in one list, and the refused are exactly the models that read

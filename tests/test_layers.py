@@ -201,6 +201,7 @@ def test_the_top_of_the_package_holds_few_modules_and_the_rest_are_layers():
     top = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert len(top) <= MAX_TOP_MODULES, f"eventstudy/ holds {len(top)} modules at the top: {top}"
     folders = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
+    assert len(folders) >= 8, folders
     assert all(f"eventstudy.{name}" in LAYERS for name in folders), folders
 
 

@@ -70,3 +70,35 @@ def test_window_sums_are_the_design_summed_over_the_window(model, market):
                 assert np.isnan(var[i])
             else:
                 assert var[i] == pytest.approx(expected, rel=1e-10)
+
+
+def test_the_market_models_car_variance_equals_a_plain_least_squares_loop():
+    """MacKinlay's Var(CAR) = s^2 (L + x'(X'X)^-1 x) with s^2, X'X and x rebuilt from the returns alone: OLS of
+    the firm on a constant and MKT over the 240 sessions (-250, -11) where both have a return, and x the sum
+    of (1, MKT) over the window's days (independent of the fit's own sigma2, xtx_inv and design)."""
+    returns, events = panel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.DroppedFirmEventsWarning)
+        warnings.simplefilter("ignore", es.DataQualityWarning)
+        res = es.EventStudy(events, returns=returns, market="MKT", event_window=(-5, 10)).fit()
+    checked = 0
+    for window in [(-5, 10), (-1, 1), (0, 0)]:
+        var = res.fit.car_variance(window)
+        for i, row in enumerate(res.firm_events.itertuples()):
+            if i % 9:
+                continue
+            at = returns.index.get_loc(row.day0)
+            est = returns.iloc[at - 250 : at - 10][[row.ticker, "MKT"]].dropna()
+            x = np.column_stack([np.ones(len(est)), est["MKT"]])
+            beta, *_ = np.linalg.lstsq(x, est[row.ticker].to_numpy(), rcond=None)
+            resid = est[row.ticker].to_numpy() - x @ beta
+            s2 = resid @ resid / (len(est) - 2)
+            days = returns["MKT"].iloc[at + window[0] : at + window[1] + 1].to_numpy()
+            sums = np.array([len(days), days.sum()])
+            expected = s2 * (len(days) + sums @ np.linalg.inv(x.T @ x) @ sums)
+            if np.isnan(expected):
+                assert np.isnan(var[i])
+            else:
+                assert var[i] == pytest.approx(expected, rel=1e-9), (row.ticker, row.day0, window)
+                checked += 1
+    assert checked > 30

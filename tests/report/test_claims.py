@@ -66,7 +66,9 @@ def check_reading(text: str, event_id: str, day0: str, payload: dict, prices_dir
     focus = payload["config"]["focus"]
     labels = list(payload["studies"])
     # raw moves, against the price files
-    for ticker, verb, value in re.findall(r"\b([A-Z]{2,5}) (rose|fell) (\d+\.\d\d)%", text):
+    moves = re.findall(r"\b([A-Z]{2,5}) (rose|fell) (\d+\.\d\d)%", text)
+    assert moves, text  # the reading quotes the focus stocks' raw moves
+    for ticker, verb, value in moves:
         raw = adj_close_return(prices_dir, ticker, day0)
         assert (1 if verb == "rose" else -1) * float(value) == pytest.approx(100 * raw, abs=0.005), (ticker, day0)
     # abnormal returns against every benchmark, against results.json
@@ -171,20 +173,24 @@ def test_the_pooled_verdicts_name_only_tests_suited_by_their_measured_size(built
 def test_no_placebo_p_from_too_few_sessions_and_both_bar_intervals_where_they_disagree(built):
     text = (built / "report.md").read_text()
     quoted = re.findall(r"placebo p = [\d.]+ on (\d+) earlier", text)
+    assert quoted, "no placebo p is quoted"
     for n in quoted:
         assert int(n) >= MIN_PLACEBO_SESSIONS
     assert "placebo p = 0.50" not in text and "too few sessions" in text
     table = pd.read_csv(built / "tables" / "intraday.csv")
     hour = table[(table["window"] == "first hour") & (table["market"] == "SPY")]
+    checked = 0
     for (case, ticker), rows in hour.groupby(["case", "ticker"]):
         if rows["interval"].nunique() < 2:
             continue
+        checked += 1
         verdicts = set(rows["pvalue"] < 0.05) | {float(v > 0) for v in rows["car"]}
         section = text.split(f"### {case}", 1)[1].split("\n### ", 1)[0]
         line = next(x for x in section.splitlines() if x.startswith(f"- **{ticker}**"))
         assert all(f"On {i} bars" in line or f"({i} bars)" in line for i in rows["interval"])
         disagree = (rows["pvalue"] < 0.05).nunique() > 1 or (rows["car"] > 0).nunique() > 1
         assert ("disagree on the first hour" in line) == disagree, (case, ticker, verdicts)
+    assert checked >= 1  # NVDA on 2025-05-14 at least has both intervals
     # NVDA on 2025-05-14: -0.18% on 1-minute bars, -1.59% (p = 0.010) on 5-minute bars, both quoted
     nvda = text.split("### 2025-05-14", 1)[1].split("- **NVDA**", 1)[1].split("\n", 1)[0]
     assert "first hour -0.18%" in nvda and "first hour -1.59%" in nvda and "p = 0.010" in nvda

@@ -89,6 +89,7 @@ def test_every_report_figure_keeps_its_text_on_the_canvas(tmp_path, monkeypatch,
         warnings.simplefilter("ignore")
         build_report(config, progress=False)
     written = sorted(p.name for p in (tmp_path / "study" / "figures").glob("*.png"))
+    assert "prices.png" in written and len(written) >= 5  # the default report's figures were written
     assert sorted(checked) == written  # every figure written went through the check
     assert {name: found for name, found in checked.items() if found} == {}
 

@@ -44,6 +44,7 @@ def test_the_us_exchanges_keep_nyse_sessions_as_exchange_calendars_aliases_say()
 
     aliases = xcals.calendar_utils.global_calendar_dispatcher._aliases
     known = set(xcals.get_calendar_names(include_aliases=False))
+    assert {c for c in SESSIONS_OF if c in aliases} >= {"XNAS", "XASE", "ARCX", "BATS"}
     for code, keeps in SESSIONS_OF.items():
         assert keeps in known, code
         if code in aliases:
