@@ -143,13 +143,17 @@ class StackedFit:
         windows run on threads and share the fit's cached values: one computes, the others wait)."""
         return keyed_lock(self._cache.setdefault(_LOCKS, {}), key)
 
+    def cached(self, key, compute):
+        """``compute()``, computed once per fit under ``key`` (threads asking at once wait for the first)."""
+        return once(self._cache, self._cache.setdefault(_LOCKS, {}), key, compute)
+
     def _cached(self, key, compute):
         def frozen():
             value = compute()
             value.flags.writeable = False
             return value
 
-        return once(self._cache, self._cache.setdefault(_LOCKS, {}), key, frozen)
+        return self.cached(key, frozen)
 
     def design(self, offsets: np.ndarray) -> np.ndarray:
         """The model's regressors on relative days ``offsets`` around each day 0, shape (N, L, K).

@@ -305,14 +305,9 @@ class Inputs:
         """``compute()`` of what does not depend on the window, cached on the fit under ``"inference:" + key``
         while ``residuals`` are the fit's own (every window and test then shares it); on this window's inputs
         (:meth:`once`) when they are not (a simulation's, or an exclusion's)."""
-        cache = self.fit._cache
-        if residuals is not cache.get("inference:residuals"):
+        if residuals is not self.fit._cache.get("inference:residuals"):
             return self.once(key, compute)
-        name = f"inference:{key}"
-        with self.fit.lock(name):
-            if name not in cache:
-                cache[name] = compute()
-            return cache[name]
+        return self.fit.cached(f"inference:{key}", compute)
 
     # abnormal returns (the simulation overrides these two to add an abnormal return on day 0)
     @cached_property

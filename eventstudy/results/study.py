@@ -238,9 +238,10 @@ class EventStudy:
         firm_events = place(firm_events, spec.calendars, unknown_session=explicit, naive_tz=self.naive_tz)
         # each security's benchmarks found once (not row by row)
         codes, tickers = pd.factorize(firm_events["ticker"])
-        exchanges = firm_events["exchange"].take(np.unique(codes, return_index=True)[1]).tolist()
-        firm_events["benchmarks"] = object_array([spec.markets.of(t, x) for t, x in zip(tickers, exchanges)])[codes]
-        spec.check_models(benchmark_lists(firm_events))
+        exchanges = firm_events["exchange"].take(first_rows(firm_events["ticker"])).tolist()
+        of = [spec.markets.of(t, x) for t, x in zip(tickers, exchanges)]
+        firm_events["benchmarks"] = object_array(of)[codes]
+        spec.check_models(list(dict.fromkeys(of)))  # the distinct lists, from the securities (not every row)
         warn_not_firms(firm_events)
         return firm_events
 
@@ -359,8 +360,8 @@ class EventStudy:
         kept = firm_events.loc[keep].reset_index(drop=True)
         # the arrays already computed (abnormal returns, masks) do not depend on the groups: keep them
         fit = replace(fit, cluster=event_clusters(kept["event_id"], fit.day0), _cache=fit._cache)
-        joined = {names: ", ".join(names) for names in benchmark_lists(kept)}  # each distinct list joined once
-        kept["benchmarks"] = object_array([joined[names] for names in kept["benchmarks"]])
+        codes, lists = pd.factorize(kept["benchmarks"].to_numpy())  # each distinct list joined once, no row loop
+        kept["benchmarks"] = np.array([", ".join(names) for names in lists], dtype=object)[codes]
         kept, hits = flag_contamination(kept, fit, catalog, spec.estimation_window, spec.event_window)
         warn_market_shocks(kept, fit, layout.rows, returns)
         market, regressor_names = frame_names(layout, spec)
