@@ -393,17 +393,14 @@ def warn_implausible(
 # --------------------------------------------------------------------------------------------------------
 
 
-def event_window_gaps(
-    fit, firm_names: Sequence[str], sessions: pd.DatetimeIndex, rows: np.ndarray, *, limit: int | None = None
-) -> list[str]:
-    """One sentence per kept firm-event with a day of its event window that has no abnormal return.
+def event_window_gaps(fit, firm_names: Sequence[str], sessions: pd.DatetimeIndex, rows: np.ndarray) -> list[str]:
+    """One sentence per firm-event of ``rows`` (positions, from :func:`gap_rows`): a kept firm-event with a day
+    of its event window that has no abnormal return.
 
     Such a firm-event is kept (its other windows are fine) but every CAR over a window that includes the
-    day is NaN; the sentence names the ticker, day 0, the missing day and why it is missing.  ``limit``
-    stops after that many sentences (a warning shows a few; :func:`_gap_rows` counts them all).
+    day is NaN; the sentence names the ticker, day 0, the missing day and why it is missing.
     """
     out: list[str] = []
-    rows = _gap_rows(fit, rows)[:limit]
     if not len(rows):
         return out
     ar = fit.ar_event[rows]
@@ -425,16 +422,16 @@ def event_window_gaps(
     return out
 
 
-def _gap_rows(fit, rows: np.ndarray) -> np.ndarray:
-    """Positions of the ``rows`` (a mask) whose event window has a day without an abnormal return."""
-    # a mask over all rows, not a copy of the chosen rows' (N, W) abnormal returns
-    return np.flatnonzero(np.asarray(rows, dtype=bool) & ~np.isfinite(fit.ar_event).all(axis=1))
+def gap_rows(fit) -> np.ndarray:
+    """Positions of the firm-events of ``fit`` whose event window has a day without an abnormal return."""
+    return np.flatnonzero(~np.isfinite(fit.ar_event).all(axis=1))
 
 
-def warn_event_window_gaps(fit, firm_names, sessions, rows, stacklevel: int = 4) -> list[str]:
+def warn_event_window_gaps(fit, firm_names, sessions, stacklevel: int = 4) -> list[str]:
     """Issue one :class:`DataQualityWarning` naming the first ten of :func:`event_window_gaps`; return those."""
-    count = len(_gap_rows(fit, rows))
-    found = event_window_gaps(fit, firm_names, sessions, rows, limit=10)  # sentences for the ten shown only
+    rows = gap_rows(fit)  # found once: counted, and the first ten described
+    count = len(rows)
+    found = event_window_gaps(fit, firm_names, sessions, rows[:10])
     if found:
         warnings.warn(
             f"{count} firm-event(s) lack an abnormal return inside the event window and were kept: "

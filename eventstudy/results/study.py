@@ -349,7 +349,7 @@ class EventStudy:
         returns and what the model subtracts, on ``layout``."""
         # kept firm-events with a gap later in the event window (not a drop, but their CARs there are NaN):
         # counted on the final fit, after a second stage (GARCH) has left out what it could not estimate
-        warn_event_window_gaps(fit, layout.tickers, layout.rows, np.ones(fit.n, dtype=bool), stacklevel=5)
+        warn_event_window_gaps(fit, layout.tickers, layout.rows, stacklevel=5)
         if len(dropped):
             warnings.warn(
                 f"{len(dropped)} of {len(firm_events)} firm-events could not be estimated and were left out; "
