@@ -262,6 +262,11 @@ def benchmark_lists(firm_events: pd.DataFrame) -> list[tuple[str, ...]]:
     return list(dict.fromkeys(firm_events["benchmarks"]))
 
 
+def benchmark_names(lists: Sequence[tuple[str, ...]]) -> list[str]:
+    """Every benchmark of the benchmark ``lists`` once, in order of appearance."""
+    return list(dict.fromkeys(b for names in lists for b in names))
+
+
 def object_array(values: Sequence) -> np.ndarray:
     """A 1-d object array holding ``values`` as elements (tuples stay elements, not rows of a 2-d array)."""
     out = np.empty(len(values), dtype=object)

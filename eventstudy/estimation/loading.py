@@ -17,7 +17,7 @@ import pandas as pd
 
 from eventstudy.data import default_source
 from eventstudy.estimation.base import DataNeeds
-from eventstudy.estimation.firmevents import benchmark_lists
+from eventstudy.estimation.firmevents import benchmark_lists, benchmark_names
 from eventstudy.estimation.provenance import describe_source
 from eventstudy.estimation.quality import warn_implausible
 from eventstudy.estimation.spec import FitSpec
@@ -46,7 +46,7 @@ def load_returns(
     (:meth:`FitSpec <eventstudy.estimation.spec.FitSpec>` is built once, frozen).  ``lists``, the distinct
     benchmark lists of the firm-events, saves reading them again (:func:`benchmark_lists`)."""
     lists = benchmark_lists(firm_events) if lists is None else lists
-    benchmarks = list(dict.fromkeys(b for names in lists for b in names))
+    benchmarks = benchmark_names(lists)
     needed = list(dict.fromkeys([*pd.unique(firm_events["ticker"]), *benchmarks]))
     failures: dict[str, str] = {}
     info: dict[str, Any]

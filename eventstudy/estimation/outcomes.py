@@ -42,7 +42,7 @@ import pandas as pd
 
 from eventstudy.data import default_source
 from eventstudy.estimation.base import NormalReturnModel
-from eventstudy.estimation.firmevents import benchmark_lists
+from eventstudy.estimation.firmevents import benchmark_lists, benchmark_names
 from eventstudy.estimation.loading import given_returns, required_span
 from eventstudy.estimation.provenance import describe_source
 from eventstudy.estimation.spec import FitSpec
@@ -405,7 +405,7 @@ def load_volumes(
     :func:`eventstudy.default_source`).  Returns ``(log volumes, source info, failures)`` as the returns loader
     does; ``lists`` as :func:`~eventstudy.estimation.loading.load_returns` takes it."""
     lists = benchmark_lists(firm_events) if lists is None else lists
-    benchmarks = list(dict.fromkeys(b for names in lists for b in names))
+    benchmarks = benchmark_names(lists)
     needed = list(dict.fromkeys([*pd.unique(firm_events["ticker"]), *benchmarks]))
     failures: dict[str, str] = {}
     if volumes is not None:

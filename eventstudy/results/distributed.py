@@ -34,7 +34,7 @@ import pandas as pd
 
 from eventstudy.data import default_source
 from eventstudy.estimation.design import build_layout, frame_names
-from eventstudy.estimation.firmevents import benchmark_lists
+from eventstudy.estimation.firmevents import benchmark_lists, benchmark_names
 from eventstudy.estimation.fit import StackedFit
 from eventstudy.estimation.loading import load_returns, required_span
 from eventstudy.estimation.outcomes import load_volumes
@@ -274,7 +274,7 @@ def benchmark_returns(firm_events: pd.DataFrame, spec, returns: pd.DataFrame | N
     """The benchmarks' columns as the study's loader (of returns, or of volumes) gives them to the local fit:
     read with one firm-event per benchmark list, the loader's warnings left out (the partitions issued them)."""
     probe = firm_events.drop_duplicates("benchmarks")
-    benchmarks = _benchmarks(probe)
+    benchmarks = benchmark_names(benchmark_lists(probe))
     if returns is not None:
         returns = partition_returns(returns, [], benchmarks)
     with warnings.catch_warnings():
@@ -304,7 +304,7 @@ def fit_partitions(client, study, spec, firm_events: pd.DataFrame, partitions: i
             firm_events, spec.estimation_window, spec.event_window, spec.calendars, spec.model.needs()
         )
         source = SpanSource(study.source if study.source is not None else default_source(), start, end)
-    benchmarks = _benchmarks(firm_events)
+    benchmarks = benchmark_names(benchmark_lists(firm_events))
     lists = benchmark_lists(firm_events)  # the study's, not a partition's: its first benchmark checks returns
     shipped = copy.copy(study)  # settings only: the data go as the partitions' own
     shipped.returns, shipped.source = None, source
@@ -342,17 +342,13 @@ def merged_layout(parts: Sequence[PartFit], firm_events: pd.DataFrame, spec) -> 
 def warning_orders(firm_events: pd.DataFrame, returns: pd.DataFrame | None, spec) -> dict[str, list]:
     """The orders in which the local fit's loaders list securities (see :func:`merge_warnings`)."""
     tickers = list(dict.fromkeys(firm_events["ticker"]))
-    read = [*tickers, *(b for b in _benchmarks(firm_events) if b not in set(tickers))]
+    read = [*tickers, *(b for b in benchmark_names(benchmark_lists(firm_events)) if b not in set(tickers))]
     orders: dict[str, list] = {"read": read}
     if returns is not None:  # given_returns names the columns it reads exchange by exchange
         wanted = set(read)
         exchanges = {c: spec.calendars.exchange(str(c)) for c in returns.columns if c in wanted}
         orders["columns"] = [c for x in dict.fromkeys(exchanges.values()) for c in exchanges if exchanges[c] == x]
     return orders
-
-
-def _benchmarks(firm_events: pd.DataFrame) -> list[str]:
-    return list(dict.fromkeys(b for names in dict.fromkeys(firm_events["benchmarks"]) for b in names))
 
 
 def _present(firm_events: pd.DataFrame, loaded: Loaded) -> list[str]:
