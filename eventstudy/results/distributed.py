@@ -61,7 +61,6 @@ __all__ = [
     "extent",
     "study_frame",
     "fit_partition",
-    "merged_layout",
     "warning_orders",
     "partition_returns",
     "benchmark_returns",
@@ -205,18 +204,19 @@ def extent(loaded: Loaded) -> tuple[pd.Timestamp | None, pd.Timestamp | None, li
 
 def study_frame(
     extents: Sequence[tuple[pd.Timestamp | None, pd.Timestamp | None, list[str]]], firm_events: pd.DataFrame, spec
-) -> tuple[tuple[pd.Timestamp, pd.Timestamp] | None, tuple[str, ...]]:
-    """The whole study's first and last date (None when no partition loaded any) and benchmark names
-    (:func:`~eventstudy.estimation.design.frame_names` of the local fit's layout), from the partitions'
-    :func:`extent`: the local fit's returns are the union of the partitions'."""
+) -> tuple[tuple[pd.Timestamp, pd.Timestamp] | None, tuple[str, ...], Layout | None]:
+    """The whole study's first and last date (None when no partition loaded any), benchmark names
+    (:func:`~eventstudy.estimation.design.frame_names`) and layout (None without dates): the local fit's, from
+    the partitions' :func:`extent` (the local fit's returns are the union of the partitions')."""
     firsts = [first for first, _, _ in extents if first is not None and not pd.isna(first)]
     lasts = [last for _, last, _ in extents if last is not None and not pd.isna(last)]
     span = (min(firsts), max(lasts)) if firsts and lasts else None
     columns = list(dict.fromkeys(c for _, _, names in extents for c in names))
     # build_layout reads the securities present in the returns' columns and the first and last date only
     stub = pd.DataFrame(index=pd.DatetimeIndex(list(span) if span is not None else []), columns=columns)
-    market, _ = frame_names(build_layout(firm_events, stub, spec), spec)
-    return span, market
+    layout = build_layout(firm_events, stub, spec)
+    market, _ = frame_names(layout, spec)
+    return span, market, (layout if span is not None else None)
 
 
 def fit_partition(
@@ -286,9 +286,12 @@ def benchmark_returns(firm_events: pd.DataFrame, spec, returns: pd.DataFrame | N
     return loaded[[b for b in benchmarks if b in loaded.columns]]
 
 
-def fit_partitions(client, study, spec, firm_events: pd.DataFrame, partitions: int) -> tuple[list[PartFit], Any]:
+def fit_partitions(
+    client, study, spec, firm_events: pd.DataFrame, partitions: int
+) -> tuple[list[PartFit], Any, Layout | None]:
     """Fit ``study``'s placed ``firm_events`` in ``partitions`` partitions of securities on ``client``'s workers;
-    return their records and the source the workers read (a :class:`SpanSource`; None with ``returns=``).
+    return their records, the source the workers read (a :class:`SpanSource`; None with ``returns=``) and the
+    whole study's layout (:func:`study_frame`; None when no partition loaded a date).
 
     Two phases: each partition's data are loaded on a worker and kept there (:func:`load_partition`); the
     client gathers only their first and last dates and columns (:func:`extent`), from which it computes the
@@ -304,8 +307,8 @@ def fit_partitions(client, study, spec, firm_events: pd.DataFrame, partitions: i
             firm_events, spec.estimation_window, spec.event_window, spec.calendars, spec.model.needs()
         )
         source = SpanSource(study.source if study.source is not None else default_source(), start, end)
-    benchmarks = benchmark_names(benchmark_lists(firm_events))
     lists = benchmark_lists(firm_events)  # the study's, not a partition's: its first benchmark checks returns
+    benchmarks = benchmark_names(lists)
     shipped = copy.copy(study)  # settings only: the data go as the partitions' own
     shipped.returns, shipped.source = None, source
     mine, loads = [], []
@@ -318,25 +321,12 @@ def fit_partitions(client, study, spec, firm_events: pd.DataFrame, partitions: i
             data = client.scatter(partition_returns(returns, tickers, benchmarks), hash=False)
         loads.append(client.submit(load_partition, shipped, spec, mine[-1], data, lists, pure=False))
     extents = client.gather([client.submit(extent, load, pure=False) for load in loads])
-    span, market = study_frame(extents, firm_events, spec)
+    span, market, layout = study_frame(extents, firm_events, spec)
     futures = [
         client.submit(fit_partition, shipped, spec, events, load, span, market, pure=False)
         for events, load in zip(mine, loads)
     ]
-    return client.gather(futures), source
-
-
-def merged_layout(parts: Sequence[PartFit], firm_events: pd.DataFrame, spec) -> Layout | None:
-    """The local fit's layout: the securities with returns in any partition, in blocks of exchange and
-    benchmarks, on the date range of every partition's returns (None when no partition was fitted)."""
-    fitted = [p.sessions for p in parts if p.sessions is not None]
-    if not fitted:
-        return None
-    present = sorted({t for p in parts for t in p.tickers})
-    dates = pd.DatetimeIndex(np.concatenate([sessions.dropna().to_numpy() for sessions in fitted]))
-    # build_layout reads the securities present in the returns' columns and the first and last date only
-    stub = pd.DataFrame(index=pd.DatetimeIndex([dates.min(), dates.max()]), columns=present)
-    return build_layout(firm_events, stub, spec)
+    return client.gather(futures), source, layout
 
 
 def warning_orders(firm_events: pd.DataFrame, returns: pd.DataFrame | None, spec) -> dict[str, list]:
@@ -519,10 +509,10 @@ class Merged:
 def merge_parts(
     parts: Sequence[PartFit],
     firm_events: pd.DataFrame,
-    spec,
+    layout: Layout | None,
     orders: Mapping[str, Sequence[str]] | None = None,
 ) -> Merged | Unestimated:
-    """The partitions' records as one: panels on the whole study's layout (:func:`merged_layout`), firm-events
+    """The partitions' records as one: panels on the whole study's ``layout`` (:func:`study_frame`), firm-events
     in the order of ``firm_events`` (the study's, placed), each day 0 and security column mapped onto the
     merged panels.
 
@@ -538,7 +528,6 @@ def merge_parts(
         dropped = dropped.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
     fitted = [p for p in parts if p.fit is not None]
     issued = merge_warnings([p.warnings for p in parts], orders or {})
-    layout = merged_layout(parts, firm_events, spec)
     if not fitted or layout is None:  # (a partition at all means a firm-event: refused before otherwise)
         return Unestimated(cast(pd.DataFrame, dropped), issued)
     fits = [p.fit for p in fitted if p.fit is not None]

@@ -447,9 +447,9 @@ class EventStudy:
         returns = self.returns
         if returns is not None:
             check_instance("returns", returns, pd.DataFrame, "a DataFrame of daily returns")
-        parts, source = fit_partitions(client, self, spec, firm_events, n)
+        parts, source, layout = fit_partitions(client, self, spec, firm_events, n)
         orders = warning_orders(firm_events, returns, spec)
-        merged = merge_parts(parts, firm_events, spec, orders)
+        merged = merge_parts(parts, firm_events, layout, orders)
         if isinstance(merged, Unestimated):  # the workers' warnings, then the error, as the local fit issues them
             for category, message in merged.warnings:
                 warnings.warn(message, category, stacklevel=3)
