@@ -28,7 +28,12 @@ from eventstudy.time.calendar import TradingCalendar
 from eventstudy.time.layout import CalendarSpec
 from eventstudy.time.returns import returns as to_returns
 
-__all__ = ["load_returns", "given_returns", "required_span"]
+__all__ = ["load_returns", "given_returns", "given_info", "required_span"]
+
+
+def given_info(what: str, frame: pd.DataFrame) -> dict[str, Any]:
+    """The provenance's description of data the caller passed in (``what``: ``"returns"``, ``"volumes"``)."""
+    return {"kind": f"{what} given by the caller", "columns": list(map(str, frame.columns))}
 
 
 def load_returns(
@@ -53,7 +58,7 @@ def load_returns(
     if returns is not None:
         check_instance("returns", returns, pd.DataFrame, "a DataFrame of daily returns")
         returns = given_returns(returns, spec, needed)
-        info = {"kind": "returns given by the caller", "columns": list(map(str, returns.columns))}
+        info = given_info("returns", returns)
     else:
         source = source if source is not None else default_source()
         start, end = required_span(

@@ -43,7 +43,7 @@ import pandas as pd
 from eventstudy.data import default_source
 from eventstudy.estimation.base import NormalReturnModel
 from eventstudy.estimation.firmevents import benchmark_lists, benchmark_names
-from eventstudy.estimation.loading import given_returns, required_span
+from eventstudy.estimation.loading import given_info, given_returns, required_span
 from eventstudy.estimation.provenance import describe_source
 from eventstudy.estimation.spec import FitSpec
 from eventstudy.exceptions import DataQualityWarning, DataSourceError
@@ -414,7 +414,7 @@ def load_volumes(
                 "With outcome='volume' the 'returns' parameter must be a DataFrame of daily volumes (one column "
                 f"per ticker). Got {type(volumes).__name__} instead."
             )
-        info = {"kind": "volumes given by the caller", "columns": list(map(str, volumes.columns))}
+        info = given_info("volumes", volumes)
     else:
         source = source if source is not None else default_source()
         start, end = required_span(

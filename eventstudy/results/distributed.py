@@ -605,8 +605,8 @@ def _concat_fits(fits: list[StackedFit], rows_of, cols_of, data: AlignedData, or
 def merged_provenance(
     parts: Sequence[PartFit], source_info: dict | None, orders: Mapping[str, Sequence[str]] | None = None
 ) -> dict:
-    """One provenance of the partitions': their sources' descriptions merged (``source_info`` replaces them
-    when the client knows it), return ranges and notes together, and each partition's hash of its returns
+    """One provenance of the partitions': their sources' descriptions merged (``source_info``'s keys over
+    theirs where the client knows them: the caller's columns in the caller's order), return ranges and notes together, and each partition's hash of its returns
     (``returns_sha256`` is None: no process held the whole study's returns)."""
     provenances = [p.provenance for p in parts if p.provenance]
     if not provenances:
@@ -625,7 +625,7 @@ def merged_provenance(
         ranges.update(prov["return_ranges"])
         notes.append([(None, note) for note in prov["notes"]])
     return {
-        "source": source if source_info is None else source_info,
+        "source": source if source_info is None else {**source, **source_info},
         "returns_sha256": None,
         "returns_sha256_partitions": [prov["returns_sha256"] for prov in provenances],
         "return_ranges": ranges,

@@ -29,7 +29,7 @@ from eventstudy.estimation.design import build_frames, build_layout, frame_names
 from eventstudy.estimation.drops import dropped_table, nothing_estimated, unestimable, unplaceable
 from eventstudy.estimation.firmevents import benchmark_lists, event_clusters, first_rows, object_array, place
 from eventstudy.estimation.firmevents import firm_events as make_firm_events
-from eventstudy.estimation.loading import load_returns, required_span
+from eventstudy.estimation.loading import given_info, load_returns, required_span
 from eventstudy.estimation.models import NormalReturnModel, get_model
 from eventstudy.estimation.outcomes import OUTCOMES, check_outcome, load_volumes, range_variances, volume_reason
 from eventstudy.estimation.panel import AlignedData
@@ -464,13 +464,11 @@ class EventStudy:
             shocks = client.submit(benchmark_returns, firm_events, spec, None, source, pure=False).result()
         else:
             shocks = benchmark_returns(firm_events, spec, returns, None)
-        source_info = None
-        if returns is not None and spec.outcome == "returns":
-            source_info = {"kind": "returns given by the caller", "columns": list(map(str, returns.columns))}
-        provenance = merged_provenance(parts, source_info, orders)
-        if returns is not None and spec.outcome == "volume" and provenance:
-            # the caller's columns in their order, as the local loader lists them (not the partitions' in turn)
-            provenance["source"] = {**provenance["source"], "columns": list(map(str, returns.columns))}
+        # data the caller passed in are described as the local loaders describe them (not the partitions' in turn)
+        given = (
+            given_info("volumes" if spec.outcome == "volume" else "returns", returns) if returns is not None else None
+        )
+        provenance = merged_provenance(parts, given, orders)
         return self._results(
             spec,
             firm_events,
