@@ -182,6 +182,55 @@ class Hits:
     def any_contamination(self) -> np.ndarray:
         return (self.market_hi > self.market_lo) | (self.own_hi > self.own_lo)
 
+    def by_group(self, groups: np.ndarray, n_groups: int) -> tuple[list[list], list[list]]:
+        """Per group of firm-events (``groups``, codes ``0 .. n_groups - 1`` per firm-event): the distinct
+        catalog ids in their windows and the distinct ids of their overlapping firm-events, each sorted.
+
+        The offsets are expanded into one array of (group, id) pairs and made unique at once, so the cost is
+        that of the hits, with no tuple per firm-event.
+        """
+        contaminated = _distinct(
+            np.concatenate(
+                [groups[rows] for rows in (_rows(self.market_lo, self.market_hi), _rows(self.own_lo, self.own_hi))]
+            ),
+            self.ids[
+                np.concatenate([_positions(self.market_lo, self.market_hi), _positions(self.own_lo, self.own_hi)])
+            ],
+            n_groups,
+        )
+        near = _positions(self.near_lo, self.near_hi)
+        owner = _rows(self.near_lo, self.near_hi)
+        other = near != self.position[owner]
+        return contaminated, _distinct(groups[owner[other]], self.neighbours[near[other]], n_groups)
+
+
+def _rows(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The row of each position of the ranges ``lo[i] <= p < hi[i]``, in order."""
+    return np.repeat(np.arange(len(lo)), np.maximum(hi - lo, 0))
+
+
+def _positions(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Every position of the ranges ``lo[i] <= p < hi[i]``, row after row."""
+    lengths = np.maximum(hi - lo, 0)
+    starts = np.cumsum(lengths) - lengths
+    return np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(starts - lo, lengths)
+
+
+def _distinct(groups: np.ndarray, values: np.ndarray, n_groups: int) -> list[list]:
+    """Per group code, the distinct ``values`` paired with it, sorted."""
+    out: list[list] = [[] for _ in range(n_groups)]
+    if not len(values):
+        return out
+    codes, names = pd.factorize(values, sort=True)
+    pairs = np.unique(groups.astype(np.int64) * len(names) + codes)
+    owner, which = np.divmod(pairs, len(names))
+    starts = np.append(0, np.flatnonzero(np.diff(owner)) + 1)
+    stops = np.append(starts[1:], len(pairs))
+    found = names[which].tolist()
+    for group, start, stop in zip(owner[starts].tolist(), starts.tolist(), stops.tolist()):
+        out[group] = found[start:stop]
+    return out
+
 
 def window_hits(
     catalog: Catalog,

@@ -893,25 +893,29 @@ class EventStudyResults:
 
     def contamination_notes(self, *, confounders: bool = True) -> list[str]:
         """Catalog events inside estimation windows, overlapping event windows and (optionally) the
-        catalog's confounders, one sentence per event."""
-        fe = self.firm_events
-        contaminated, overlapping = fe["contaminated_by"].tolist(), fe["overlaps"].tolist()
+        catalog's confounders, one sentence per event, events in the order of their first firm-event.
+
+        The hits are gathered per event from their offsets at once (:meth:`Hits.by_group`), with no tuple per
+        firm-event: the notes cost in proportion to what they report.
+        """
+        fe = self._firm_events
+        codes, events = pd.factorize(fe["event_id"])  # events in the order of their first firm-event
+        n = len(events)
+        contaminated, overlapping = self._hits.by_group(codes, n) if self._hits is not None else ([[]] * n,) * 2
         texts = fe["confounders"].tolist() if confounders and "confounders" in fe.columns else None
-        members: dict = {}
-        for row, event_id in enumerate(fe["event_id"].tolist()):  # plain lists: one pass, no group frames
-            members.setdefault(event_id, []).append(row)
+        first = np.unique(codes, return_index=True)[1]
         notes = []
-        for event_id, rows in members.items():
-            others = sorted({c for row in rows for c in contaminated[row] if c != event_id})
+        for code, event_id in enumerate(events.tolist()):
+            others = [c for c in contaminated[code] if c != event_id]
             if others:
                 notes.append(
                     f"{event_id}: the estimation window contains other catalog events ({', '.join(others[:5])}"
                     f"{', ...' if len(others) > 5 else ''}); consider exclude_events=True."
                 )
-            overlaps = sorted({c for row in rows for c in overlapping[row]})
+            overlaps = overlapping[code]
             if overlaps:
                 notes.append(f"{event_id}: its event window overlaps {', '.join(overlaps[:5])} for the same tickers.")
-            text = texts[rows[0]] if texts is not None else ""
+            text = texts[first[code]] if texts is not None else ""
             if isinstance(text, str) and text.strip():
                 notes.append(f"{event_id}: other news near the event: {text.strip()}")
         return notes

@@ -85,3 +85,32 @@ def test_dense_tickers_flag_every_neighbour_nearest_first():
         i = int(np.searchsorted(own, day0))  # its rank among the ticker's events
         near = [(abs(k - i), k > i, ids[k]) for k, r in enumerate(own) if 0 < abs(r - day0) <= 10]
         assert list(fe.overlaps) == [e for _, _, e in sorted(near)]  # the one before, the one after, two before ...
+
+
+def test_contamination_notes_say_per_event_what_the_firm_event_table_holds(catalog, rets):
+    # several tickers per event, catalog events in estimation windows, overlapping windows, confounders
+    events = catalog[catalog["date"].between("2025-01-01", "2025-06-30")]
+    res = es.EventStudy(events, rets, tickers=["NVDA", "AMD"], market="SPY", catalog=catalog).fit()
+    notes = res.contamination_notes()
+    # independently, from the public table's tuple columns: one pass per event over all its firm-events
+    fe = res.firm_events
+    expected = []
+    for event_id in dict.fromkeys(fe["event_id"]):
+        rows = fe[fe["event_id"] == event_id]
+        others = sorted({c for hit in rows["contaminated_by"] for c in hit} - {event_id})
+        if others:
+            shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+            expected.append(
+                f"{event_id}: the estimation window contains other catalog events ({shown}); "
+                "consider exclude_events=True."
+            )
+        overlaps = sorted({c for hit in rows["overlaps"] for c in hit})
+        if overlaps:
+            expected.append(f"{event_id}: its event window overlaps {', '.join(overlaps[:5])} for the same tickers.")
+        text = rows["confounders"].iloc[0]
+        if isinstance(text, str) and text.strip():
+            expected.append(f"{event_id}: other news near the event: {text.strip()}")
+    assert notes == expected
+    assert any("overlaps" in note for note in notes) and any("contains other" in note for note in notes)
+    assert any("other news" in note for note in notes)
+    assert res.contamination_notes(confounders=False) == [n for n in expected if ": other news near" not in n]
