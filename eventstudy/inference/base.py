@@ -30,6 +30,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
 from eventstudy.estimation.fit import StackedFit
 from eventstudy.estimation.panel import gather
@@ -493,11 +494,17 @@ def dist_labels(kind: str, *dfs: np.ndarray) -> np.ndarray:
     """Labels like ``t(238)`` or ``F(3, 714)`` for arrays of degrees of freedom."""
     arrays = [np.atleast_1d(np.asarray(d, dtype=float)) for d in dfs]
     size = max(len(a) for a in arrays)
-    stacked = np.stack([np.broadcast_to(a, (size,)) for a in arrays], axis=1)
-    # few distinct values (a simulation has thousands of rows): format each once
-    values, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    labels = np.array([f"{kind}({', '.join(fmt_df(v) for v in row)})" for row in values], dtype=object)
-    return labels[inverse.ravel()]
+    columns = [np.broadcast_to(a, (size,)) for a in arrays]
+    # few distinct values (a simulation has thousands of rows): format each once.  The rows are coded by
+    # hashing (pandas.factorize; NaN a value of its own), column after column: numpy's unique over rows
+    # sorted a structured view, most of a single-firm test's time on 15,000 rows
+    rows = np.zeros(size, dtype=np.int64)
+    for column in columns:
+        codes = pd.factorize(column, use_na_sentinel=False)[0]
+        rows = pd.factorize(rows * (int(codes.max(initial=0)) + 1) + codes)[0]
+    first = np.unique(rows, return_index=True)[1]  # codes count up from 0 in order of first appearance
+    labels = np.array([f"{kind}({', '.join(fmt_df(c[i]) for c in columns)})" for i in first.tolist()], dtype=object)
+    return labels[rows]
 
 
 def cross_section_checks(batch: Batch, inp: Inputs, test: str) -> None:

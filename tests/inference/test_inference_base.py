@@ -15,7 +15,7 @@ from eventstudy.estimation.models import estimate
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.exceptions import EventWindowError
 from eventstudy.inference import TESTS, TestResult, csect_t, design, recommend, run_tests, tests_in_scope
-from eventstudy.inference.base import Groups
+from eventstudy.inference.base import Groups, dist_labels
 
 COLUMNS = [
     "test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note", "scope", "event_id", "ticker"
@@ -244,3 +244,18 @@ def test_windows_on_threads_give_the_table_of_one_thread(study):
     pd.testing.assert_frame_equal(one, three, check_exact=True)
     with pytest.raises(ValueError, match="workers"):
         run_tests(fit, windows, workers=0)
+
+
+def test_distribution_labels_match_a_label_written_row_by_row():
+    rng = np.random.default_rng(3)
+    df1 = rng.choice([3.0, 2.0, np.nan], size=2000)
+    df2 = rng.choice([714.0, 238.5, 12.0, np.nan, 0.0], size=2000)
+    by_row = lambda *cols: [  # noqa: E731
+        "F(" + ", ".join(("nan" if np.isnan(c[i]) else (str(int(c[i])) if c[i] == int(c[i]) else f"{c[i]:.1f}"))
+                         for c in cols) + ")"
+        for i in range(len(cols[-1]))
+    ]  # fmt: skip
+    assert dist_labels("F", df1, df2).tolist() == by_row(df1, df2)
+    assert dist_labels("F", 3, df2).tolist() == by_row(np.full(2000, 3.0), df2)
+    assert dist_labels("t", df2[:1]).tolist() == [by_row(df2[:1])[0].replace("F(", "t(")]
+    assert dist_labels("t", np.array([])).tolist() == []
