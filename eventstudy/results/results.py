@@ -48,6 +48,15 @@ def firm_event_facts(firm_events: pd.DataFrame, dropped: pd.DataFrame) -> str:
     return f"{head} over {events} events and {tickers} tickers ({span} per event), {len(dropped)} dropped"
 
 
+def _tuples_by_group(table: pd.DataFrame, column: str, codes: np.ndarray, n: int) -> list[list]:
+    """Per group code, the distinct elements of the tuples in ``table[column]`` (none when it is absent), sorted."""
+    found: list[set] = [set() for _ in range(n)]
+    if column in table.columns:
+        for code, items in zip(codes.tolist(), table[column].tolist()):
+            found[code].update(items)
+    return [sorted(items) for items in found]
+
+
 class EventStudyResults:
     """What :meth:`EventStudy.fit` returns: abnormal returns, parameters, drops, tests and displays.
 
@@ -901,7 +910,12 @@ class EventStudyResults:
         fe = self._firm_events
         codes, events = pd.factorize(fe["event_id"])  # events in the order of their first firm-event
         n = len(events)
-        contaminated, overlapping = self._hits.by_group(codes, n) if self._hits is not None else ([[]] * n,) * 2
+        if self._hits is not None:
+            contaminated, overlapping = self._hits.by_group(codes, n)
+        else:  # saved and loaded: the table holds the tuples
+            contaminated, overlapping = (
+                _tuples_by_group(fe, column, codes, n) for column in ("contaminated_by", "overlaps")
+            )
         texts = fe["confounders"].tolist() if confounders and "confounders" in fe.columns else None
         first = np.unique(codes, return_index=True)[1]
         notes = []

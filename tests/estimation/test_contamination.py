@@ -87,7 +87,7 @@ def test_dense_tickers_flag_every_neighbour_nearest_first():
         assert list(fe.overlaps) == [e for _, _, e in sorted(near)]  # the one before, the one after, two before ...
 
 
-def test_contamination_notes_say_per_event_what_the_firm_event_table_holds(catalog, rets):
+def test_contamination_notes_say_per_event_what_the_firm_event_table_holds(catalog, rets, tmp_path):
     # several tickers per event, catalog events in estimation windows, overlapping windows, confounders
     events = catalog[catalog["date"].between("2025-01-01", "2025-06-30")]
     res = es.EventStudy(events, rets, tickers=["NVDA", "AMD"], market="SPY", catalog=catalog).fit()
@@ -114,3 +114,5 @@ def test_contamination_notes_say_per_event_what_the_firm_event_table_holds(catal
     assert any("overlaps" in note for note in notes) and any("contains other" in note for note in notes)
     assert any("other news" in note for note in notes)
     assert res.contamination_notes(confounders=False) == [n for n in expected if ": other news near" not in n]
+    res.save(tmp_path / "study")  # a loaded study reads the tuples from its table
+    assert es.load(tmp_path / "study").contamination_notes() == expected
