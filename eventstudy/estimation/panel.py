@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["AlignedData", "WindowSums", "relative_days", "gather", "window_sums"]
 
@@ -81,23 +82,50 @@ def gather(
 
     Parameters
     ----------
-    matrix : ndarray, shape (T, M) or (T, P)
+    matrix : ndarray, shape (T, M), (T, P) or (T,)
     day0 : ndarray of int, shape (N,)
     offsets : ndarray of int, shape (L,)
     columns : ndarray of int, shape (N,), optional
         Column of ``matrix`` for each firm-event, giving an ``(N, L)`` array.  Without it every column is
         kept, giving ``(N, L, P)`` (the regressors shared by all firms).
     """
+    day0, offsets = np.asarray(day0), np.asarray(offsets)
+    length, sessions = len(offsets), matrix.shape[0]
+    if not length or length > sessions or not len(day0) or (length > 1 and (np.diff(offsets) != 1).any()):
+        return _gather_indexed(matrix, day0, offsets, columns, fill=fill)
+    # consecutive days: every firm-event reads a run of rows, a window of numpy's sliding view of the matrix
+    # (T - L + 1, M, L), so one fancy index copies the runs; the flat positions of each cell were most of
+    # the time.  Firm-events whose run leaves the matrix are read cell by cell.
+    start = day0 + offsets[0]
+    outside = (start < 0) | (start > sessions - length)
+    windows = sliding_window_view(matrix, length, axis=0)
+    first = np.where(outside, 0, start)
+    if columns is not None:
+        out = windows[first, columns]
+    elif matrix.ndim == 1:  # one series: (N, L)
+        out = windows[first]
+    else:  # (N, P, L) read, laid out as the cell-by-cell read's (N, L, P)
+        out = np.ascontiguousarray(np.swapaxes(windows[first], 1, 2))
+    if outside.any():
+        rows = np.flatnonzero(outside)
+        out[rows] = _gather_indexed(matrix, day0[rows], offsets, None if columns is None else columns[rows], fill=fill)
+    return out
+
+
+def _gather_indexed(
+    matrix: np.ndarray, day0: np.ndarray, offsets: np.ndarray, columns: np.ndarray | None = None, *, fill=np.nan
+):
+    """:func:`gather` cell by cell (any offsets; ``fill`` outside the matrix)."""
     if len(day0) > _GATHER_ROWS:  # by chunks: the index temporaries stay small and in cache
         parts = range(0, len(day0), _GATHER_ROWS)
-        first = gather(
+        first = _gather_indexed(
             matrix, day0[:_GATHER_ROWS], offsets, None if columns is None else columns[:_GATHER_ROWS], fill=fill
         )
         out = np.empty((len(day0), *first.shape[1:]), dtype=first.dtype)
         out[:_GATHER_ROWS] = first
         for a in parts[1:]:
             b = a + _GATHER_ROWS
-            out[a:b] = gather(matrix, day0[a:b], offsets, None if columns is None else columns[a:b], fill=fill)
+            out[a:b] = _gather_indexed(matrix, day0[a:b], offsets, None if columns is None else columns[a:b], fill=fill)
         return out
     positions = day0[:, None] + offsets[None, :]
     inside = (positions >= 0) & (positions < matrix.shape[0])
