@@ -7,13 +7,14 @@ correlations) is computed once; the rows keep each entry's event and ticker labe
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from eventstudy.estimation.fit import StackedFit
 from eventstudy.foundation import threads as _threads
@@ -178,8 +179,20 @@ def single_threaded_blas():
     The matrices here are at most a cluster's firms by the grid's days; BLAS threads buy nothing on them,
     and on a busy machine they cost: the correlation and MVRM steps ran 10-20x slower with OpenBLAS's
     default threads than with one on a shared 2-core machine (``benchmarks/README.md``).
+
+    The controller that finds the loaded BLAS libraries is kept while no module has been imported since:
+    finding them walks every loaded shared library, 11 ms a call, and a new BLAS can only arrive with an
+    import.
     """
-    return threadpool_limits(limits=1, user_api="blas")
+    global _CONTROLLER
+    known = _CONTROLLER
+    if known is None or known[0] != len(sys.modules):
+        known = _CONTROLLER = (len(sys.modules), ThreadpoolController())
+    return known[1].limit(limits=1, user_api="blas")
+
+
+#: (number of imported modules, the controller made then) for :func:`single_threaded_blas`
+_CONTROLLER: tuple[int, ThreadpoolController] | None = None
 
 
 #: tests that compute what other tests of the window (or of every window) share, heaviest first: the ranks,

@@ -153,3 +153,19 @@ def test_what_tests_share_is_computed_before_the_tests(small_blocks, monkeypatch
     for name, keys in seen.items():
         assert "inference:ranks" in keys or name == "kp_bmp", name
         assert "inference:pair_correlations" in keys or name == "rank", name
+
+
+def test_statistics_run_with_one_blas_thread_and_give_the_threads_back():
+    from threadpoolctl import threadpool_info
+
+    from eventstudy.inference.runner import single_threaded_blas
+
+    def blas_threads():
+        return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+    before = blas_threads()
+    assert before  # numpy's BLAS at least
+    for _ in range(2):  # the second call reuses the controller of the first
+        with single_threaded_blas():
+            assert blas_threads() == [1] * len(before)
+        assert blas_threads() == before
