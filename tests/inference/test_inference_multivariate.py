@@ -341,8 +341,12 @@ def test_the_joint_test_leaves_the_cached_systems_of_the_average_test_unchanged(
     y, market, day0, firm = loops.synthetic()
     fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
     mvrm_average(fit, (0, 0))
-    cached = {id(entry[1]): entry[1] for entry in fit._cache["inference:mvrm"].values()}
-    keys = {name: sorted(batch) for name, batch in cached.items()}
+    cached = dict(fit._cache["inference:mvrm"])  # one table of clusters per size
+    before = {size: {name: np.copy(values) for name, values in table.arrays.items()} for size, table in cached.items()}
     mvrm_joint(fit, (0, 0))
-    assert {name: sorted(batch) for name, batch in cached.items()} == keys
-    assert all("sigma_inv" in entry[1] for entry in fit._cache["inference:mvrm"].values())
+    for size, table in cached.items():
+        assert sorted(table.arrays) == sorted(before[size])
+        for name, values in table.arrays.items():
+            np.testing.assert_array_equal(values, before[size][name])
+    assert all("sigma_inv" in table.arrays for table in fit._cache["inference:mvrm"].values())
+    assert all(table is not cached[size] for size, table in fit._cache["inference:mvrm"].items())
