@@ -155,13 +155,16 @@ class StackedFit:
 
         return self.cached(key, frozen)
 
-    def design(self, offsets: np.ndarray) -> np.ndarray:
+    def design(self, offsets: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """The model's regressors on relative days ``offsets`` around each day 0, shape (N, L, K).
 
         The constant comes first when the model has one; market-adjusted returns have no columns.  NaN where
-        a regressor is missing (the constant too, so a row is either complete or NaN).
+        a regressor is missing (the constant too, so a row is either complete or NaN).  ``rows`` (integer
+        positions) gives those firm-events' alone, as ``take(rows).design(offsets)`` without the copy of the
+        record.
         """
-        z = gather(self.data.z, self.day0, np.asarray(offsets))
+        day0 = self.day0 if rows is None else self.day0[rows]
+        z = gather(self.data.z, day0, np.asarray(offsets))
         if self.intercept:
             ones = np.where(np.isnan(z[:, :, :1]), np.nan, 1.0) if z.shape[2] else np.ones(z.shape[:2] + (1,))
             z = np.concatenate([ones, z], axis=2)

@@ -89,53 +89,118 @@ class _Systems:
 
 
 def _estimation_part(ar: np.ndarray, days: np.ndarray, x: np.ndarray) -> dict:
-    """What B same-size clusters' statistics need from the estimation days alone (the same for every window).
+    r"""What B same-size clusters' statistics need from the estimation days alone (the same for every window).
 
-    ``ar`` (B, N, L) abnormal returns on the grid, ``days`` (B, L) balanced estimation days, ``x`` (B, L, K)
-    regressors.  Returns ``delta`` (B, K, N), ``xtx`` (B, K, K), ``bad_x`` (the regressors do not identify
-    the model on the common days), ``nu``, ``portfolio_ss`` (the equally weighted portfolio's residual sum
-    of squares) and ``sigma`` (Sigma-hat); the joint test's inverse is added by :func:`_with_joint_part`.
+    ``ar`` (B, N, T) abnormal returns on the estimation days of the grid, ``days`` (B, T) the common ones
+    (where every member has a residual), ``x`` (B, T, K) regressors.  Returns ``delta`` (B, K, N),
+    :math:`\hat\delta=(X'X)^{-1}X'A`, ``xtx`` (B, K, K), ``bad_x`` (the regressors do not identify the
+    model on the common days), ``nu`` and ``portfolio_ss``, the residual sum of squares of the equally
+    weighted portfolio :math:`p=A\iota/N` (:math:`\iota'\hat\Sigma\iota/N^2=` ``portfolio_ss`` :math:`/\nu`):
+
+    .. math::
+
+        \hat e_p'\hat e_p = p'p - p'X(X'X)^{-1}X'p ,
+
+    all from the products of :math:`W=[X\ p]'` with itself and with :math:`A`, zero off the common days,
+    without the (B, N, T) residuals.  The cancellation is slight: the abnormal returns are the
+    residuals of each firm's own fit on (nearly) these days, so :math:`p'X(X'X)^{-1}X'p\ll p'p`.
     """
-    b, n, _ = ar.shape
+    k = x.shape[2]
+    common = days[:, None, :]
+    a = np.where(common, ar, 0.0)
+    w = np.concatenate([np.where(common, np.swapaxes(x, 1, 2).copy(), 0.0), a.mean(axis=1)[:, None]], axis=1)
+    wa = w @ np.swapaxes(a, 1, 2)  # X'A and p'A, (B, K + 1, N)
+    ww = np.einsum("bkt,bjt->bkj", w, w)  # X'X, X'p and p'p: faster than matmul's path for w @ w'
+    portfolio_ss = ww[:, k, k]
+    nu = (days.sum(axis=1) - k).astype(float)
+    bad_x = np.zeros(len(ar), dtype=bool)
+    xtx = delta = None
+    if k:
+        xtx = ww[:, :k, :k]
+        bad_x = _rank_deficient(xtx)
+        xtx = np.where(bad_x[:, None, None], np.eye(k), xtx)
+        fitted = np.linalg.solve(xtx, np.concatenate([ww[:, :k, k:], wa[:, :k]], axis=2))  # (X'X)^-1 X'[p A]
+        delta = fitted[:, :, 1:]
+        portfolio_ss = portfolio_ss - (ww[:, :k, k] * fitted[:, :, 0]).sum(axis=1)
+    return dict(delta=delta, xtx=xtx, bad_x=bad_x, nu=nu, portfolio_ss=portfolio_ss)
+
+
+#: :func:`_rank_deficient` leaves to ``matrix_rank`` the matrices whose bounds miss its tolerance by less
+_RANK_MARGIN = 10.0 * np.finfo(float).eps
+
+
+def _rank_deficient(xtx: np.ndarray) -> np.ndarray:
+    r"""``np.linalg.matrix_rank(xtx) < K`` for a stack (B, K, K) of :math:`X'X`, without an SVD of each.
+
+    ``matrix_rank`` counts the singular values above :math:`s_{max}K\epsilon`.  With :math:`s_{max}\le
+    \operatorname{tr}(X'X)` and :math:`s_{min}\ge 1/\operatorname{tr}((X'X)^{-1})`, a matrix whose bounds
+    clear that tolerance tenfold has full rank; ``matrix_rank`` decides the others.
+    """
+    k = xtx.shape[1]
+    unsure = np.ones(len(xtx), dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        try:
+            lower = 1.0 / np.trace(np.linalg.inv(xtx), axis1=1, axis2=2)
+        except np.linalg.LinAlgError:
+            pass
+        else:
+            unsure = ~(lower > _RANK_MARGIN * k * np.trace(xtx, axis1=1, axis2=2))
+    out = np.zeros(len(xtx), dtype=bool)
+    if unsure.any():
+        out[unsure] = np.linalg.matrix_rank(xtx[unsure]) < k
+    return out
+
+
+def _joint_part(inp: Inputs, rows: np.ndarray, nu: np.ndarray, gathered=None) -> tuple[np.ndarray, np.ndarray]:
+    r"""The joint test's part of the clusters ``rows`` (B, N) with ``nu`` residual degrees of freedom:
+    ``sigma_inv``, the inverse of :math:`\hat\Sigma` (identity where it is singular), and ``ok`` (it is not);
+    ``gathered`` is their :func:`_gather` on the whole grid when the caller has it.
+
+    Only clusters with :math:`\nu\ge N` can have an invertible :math:`\hat\Sigma`: the others cost nothing.
+    :math:`\hat\Sigma` is formed from the residuals (:func:`_residual_covariance`) on the whole grid, not
+    from :func:`_estimation_part`'s cross-products: with :math:`\nu` near :math:`N` its inverse is ill
+    conditioned (condition numbers of :math:`10^5` when :math:`\nu=N+1`), so that the last bits of
+    :math:`\hat\Sigma`, which any other order of the sums changes, move the statistic by :math:`10^{-12}`.
+    """
+    b, n = rows.shape
+    sigma_inv, ok = np.zeros((b, n, n)), np.zeros(b, dtype=bool)
+    full = np.flatnonzero(nu >= n)
+    if len(full):
+        ar, days, x = _gather(inp, rows[full], slice(None)) if gathered is None else (v[full] for v in gathered)
+        sigma_inv[full], ok[full] = _with_joint_part(_residual_covariance(ar, days, x), nu[full])
+    return sigma_inv, ok
+
+
+def _residual_covariance(ar: np.ndarray, days: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """:math:`\\hat\\Sigma` of B clusters from their residuals on the common estimation days: ``ar`` (B, N, L)
+    abnormal returns on the grid, ``days`` (B, L) the common estimation days, ``x`` (B, L, K) regressors."""
     k = x.shape[2]
     a_est = np.where(days[:, None, :], ar, 0.0)
-    bad_x = np.zeros(b, dtype=bool)
-    xtx = delta = None
     if k:
         x_est = np.where(days[:, :, None], x, 0.0)
         # stacked products, not einsum: einsum's own loops ran 10-50x slower on these (B, L, K) shapes
         x_t = np.swapaxes(x_est, 1, 2)
         xtx = x_t @ x_est
-        bad_x = np.linalg.matrix_rank(xtx) < k
-        xtx = np.where(bad_x[:, None, None], np.eye(k), xtx)
+        xtx = np.where(_rank_deficient(xtx)[:, None, None], np.eye(k), xtx)
         delta = np.linalg.solve(xtx, x_t @ np.swapaxes(a_est, 1, 2))  # (B, K, N)
         resid = a_est - np.swapaxes(x_est @ delta, 1, 2)
     else:
         resid = a_est
     nu = (days.sum(axis=1) - k).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        # the average test: iota' Sigma iota / N^2 is the variance of the equally weighted portfolio's residual
-        portfolio_ss = (resid.mean(axis=1) ** 2).sum(axis=1)
-        # the joint test needs Sigma-hat^-1: rank(Sigma-hat) <= nu, and a security twice makes it singular
-        sigma = (resid @ np.swapaxes(resid, 1, 2)) / nu[:, None, None]
-    return dict(delta=delta, xtx=xtx, bad_x=bad_x, nu=nu, portfolio_ss=portfolio_ss, sigma=sigma)
+        return (resid @ np.swapaxes(resid, 1, 2)) / nu[:, None, None]
 
 
-def _with_joint_part(est: dict) -> dict:
-    """An :func:`_estimation_part` with what only the joint test needs added: ``sigma_inv``, the inverse of
-    Sigma-hat (identity where it is singular), and ``ok`` (it is not).  The average test never pays for it.
-    A new dict: a cached one is never changed, since other threads read it outside the cache's lock."""
-    est = dict(est)
-    sigma, nu = est["sigma"], est["nu"]
+def _with_joint_part(sigma: np.ndarray, nu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The inverse of each :math:`\\hat\\Sigma` of a stack (identity where it is singular) and whether it is
+    not: :math:`\\nu\\ge N`, positive variances and a positive definite correlation matrix."""
     n = sigma.shape[1]
     scale = np.sqrt(np.diagonal(sigma, axis1=1, axis2=2))
     ok = (nu >= n) & (scale > 0).all(axis=1)
     unit = np.where(scale > 0, scale, 1.0)
     corr = np.where(ok[:, None, None], sigma / unit[:, :, None] / unit[:, None, :], np.eye(n))
     definite, corr_inv = _positive_definite(corr)
-    est["sigma_inv"] = corr_inv / unit[:, :, None] / unit[:, None, :]
-    est["ok"] = ok & definite
-    return est
+    return corr_inv / unit[:, :, None] / unit[:, None, :], ok & definite
 
 
 def _positive_definite(corr: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
@@ -180,37 +245,6 @@ def _inverses(matrices: np.ndarray) -> np.ndarray:
     return np.stack([np.linalg.inv(m) for m in matrices])
 
 
-def _solve_systems(g: np.ndarray, x_win: np.ndarray, est: dict, joint: bool = True):
-    """Statistics of B same-size clusters at once.
-
-    ``g`` (B, N, Lw) abnormal returns and ``x_win`` (B, Lw, K) regressors on the tested days, and ``est``
-    the clusters' :func:`_estimation_part` (which does not depend on the window).  Returns a dict with
-    ``average`` and ``average_var`` (from the equally weighted portfolio's residuals, no inverse of
-    Sigma-hat), ``wald`` (NaN where Sigma-hat is singular, which ``singular`` marks; NaN everywhere unless
-    ``joint``, when ``est`` comes from :func:`_with_joint_part`) and ``bad_x``.
-    """
-    b, n, width = g.shape
-    k = x_win.shape[2]
-    eye = np.broadcast_to(np.eye(width), (b, width, width))
-    if k:
-        g = g - np.einsum("bwk,bkn->bnw", x_win, est["delta"])
-        c = eye + x_win @ np.linalg.solve(est["xtx"], np.swapaxes(x_win, 1, 2))
-    else:
-        c = eye
-    with np.errstate(invalid="ignore", divide="ignore"):
-        average = g.sum(axis=(1, 2)) / n
-        average_var = est["portfolio_ss"] / est["nu"] * c.sum(axis=(1, 2))
-    if not joint:
-        return dict(wald=np.full(b, np.nan), average=average, average_var=average_var, singular=np.zeros(b, bool),
-                    bad_x=est["bad_x"])  # fmt: skip
-    ok = est["ok"]
-    # Gamma' C^-1 Gamma, (B, N, N): optimize= contracts pairwise (two products); einsum's default summed all
-    # four indices at once, B N^2 Lw^2 multiplications, 0.3 s for 50 clusters of 100 on a 21-day window
-    h = np.einsum("bnw,bwv,bmv->bnm", g, np.linalg.inv(c), g, optimize=True)
-    wald = np.where(ok, np.einsum("bij,bji->b", est["sigma_inv"], h), np.nan)
-    return dict(wald=wald, average=average, average_var=average_var, singular=~ok, bad_x=est["bad_x"])
-
-
 def _systems(inp: Inputs, joint: bool):
     """Find the clusters and solve their systems (once per :class:`Inputs`); the joint test's statistic only
     when ``joint`` (the average test takes the joint test's systems when they are there)."""
@@ -220,150 +254,275 @@ def _systems(inp: Inputs, joint: bool):
 
 
 def _solve_clusters(inp: Inputs, joint: bool):
-    fit, groups = inp.fit, inp.groups
-    used = inp.used
+    """The systems of every reported cluster, solved in one batch per cluster size: no Python step per
+    cluster or firm-event but the list of each entry's rows that :class:`Batch` keeps."""
+    fit, groups, used = inp.fit, inp.groups, inp.used
     day0 = np.asarray(fit.day0, dtype=np.int64)
     codes = np.zeros(fit.n, dtype=np.int64) if inp.clusters is None else np.unique(inp.clusters, return_inverse=True)[1]
-    keys = np.stack([groups.ids, codes, day0], axis=1)
-    uniq, inverse, _ = unique_rows(keys)
-    inverse = inverse.ravel()
-    n_used = np.bincount(inverse, weights=used, minlength=len(uniq)).astype(np.int64)
-    n_all = np.bincount(inverse, minlength=len(uniq))
+    uniq, inverse, n_all = unique_rows(np.stack([groups.ids, codes.ravel(), day0], axis=1))
+    # the firm-events cluster by cluster, ascending within each; ``kept`` those with a CAR over the window
     order = np.argsort(inverse, kind="stable")
-    bounds = np.append(0, np.cumsum(n_all))
-    members = [order[bounds[s] : bounds[s + 1]] for s in range(len(uniq))]
+    kept = order[used[order]]
+    n_used = np.bincount(inverse[kept], minlength=len(uniq))
+    used_start = np.cumsum(n_used) - n_used
     # report every cluster of a group with at least one cluster of two; else one invalid row for the group
+    # (the clusters are sorted by group, so a stable sort by group puts both kinds of entry in place)
+    cluster_group = uniq[:, 0]
     has_pair = np.zeros(groups.n, dtype=bool)
-    np.logical_or.at(has_pair, uniq[:, 0], n_used >= 2)
-    entries: list[int | None] = []
-    entry_group: list[int] = []
-    position = 0
-    for g in range(groups.n):
-        stop = np.searchsorted(uniq[:, 0], g, side="right")
-        if has_pair[g]:
-            entries.extend(range(position, stop))
-            entry_group.extend([g] * (stop - position))
-        else:
-            entries.append(None)
-            entry_group.append(g)
-        position = int(stop)
-    size = len(entries)
+    has_pair[cluster_group[n_used >= 2]] = True
+    reported = np.flatnonzero(has_pair[cluster_group])
+    lone = np.flatnonzero(~has_pair)
+    entry_group = np.concatenate([cluster_group[reported], lone])
+    entry_cluster = np.concatenate([reported, np.full(len(lone), -1)])
+    by_group = np.argsort(entry_group, kind="stable")
+    entry_group, entry_cluster = entry_group[by_group], entry_cluster[by_group]
+    size = len(entry_group)
     out = _Systems(size)
-    batch_rows: list = [None] * size
+    entries = np.flatnonzero(entry_cluster >= 0)
+    clusters = entry_cluster[entries]
+    firms = n_used[clusters]
+    out.firms[entries] = firms
     reasons = np.full(size, "", dtype=object)
-    todo: dict[int, list[int]] = {}
-    for e, s in enumerate(entries):
-        if s is None:
-            reasons[e] = _NO_CLUSTER
-            continue
-        rows = members[s][used[members[s]]]
-        batch_rows[e] = rows if len(rows) else members[s]
-        out.firms[e] = len(rows)
-        if len(rows) < 2:
-            reasons[e] = f"a same-day cluster needs at least 2 firm-events with a CAR; this date has {len(rows)}"
-            continue
-        todo.setdefault(len(rows), []).append(e)
-    grid = inp.grid
-    k = fit.n_params  # 0 for market-adjusted returns
-    for n, batch_entries in todo.items():
-        idx = np.array(batch_entries)
-        rows = np.stack([batch_rows[e] for e in batch_entries])  # (B, N)
-        days = inp.estimation_mask[rows].all(axis=1)
-        out.days[idx] = days.sum(axis=1)
-        out.nu[idx] = out.days[idx] - k
-        # no residual degrees of freedom: neither test can run
-        none = out.nu[idx] < 1
-        reasons[idx[none]] = [
-            f"the cluster has only {out.days[e]} common estimation days for {k} coefficients (T - K = "
-            f"{int(out.nu[e])}); mvrm needs T - K >= 1"
-            for e in idx[none]
-        ]
-        idx, rows, days = idx[~none], rows[~none], days[~none]
-        if not len(idx):
-            continue
-        # the model's regressors (constant included; none for market-adjusted returns) on the grid around
-        # each cluster's day 0, (B, L, K).  The constant is NaN where the regressors are missing, which
-        # changes nothing: only balanced estimation days and window days with a CAR are read.
-        x = fit.take(rows[:, 0]).design(grid)
-        ar = inp.ar[rows]
-        est = _cached_estimation_parts(inp, rows, days, ar, x, joint)
-        # the tested days by fancy indexing, as always: its memory layout sets the order of the sums below,
-        # and so their last bits
-        window = inp.grid_positions
-        solved = _solve_systems(ar[:, :, window], x[:, window, :], est, joint)
-        for name in ("wald", "average", "average_var"):
-            getattr(out, name)[idx] = solved[name]
-        # Sigma-hat has rank at most T - K: the joint test needs T - K >= N; the average test does not
-        short = out.nu[idx] < n
-        out.joint_note[idx[short]] = [
-            f"the cluster has {n} firm-events but only {out.days[e]} common estimation days (T - K = "
-            f"{int(out.nu[e])}); the joint test needs T - K >= N (mvrm_average does not)"
-            for e in idx[short]
-        ]
-        singular = solved["singular"] & ~short
-        out.joint_note[idx[singular]] = (
-            "the residual covariance of the cluster is singular (the same security twice?); the joint test "
-            "needs its inverse (mvrm_average does not)"
+    reasons[entry_cluster < 0] = _NO_CLUSTER
+    for count in np.unique(firms[firms < 2]):
+        reasons[entries[firms == count]] = (
+            f"a same-day cluster needs at least 2 firm-events with a CAR; this date has {count}"
         )
-        bad_x = solved["bad_x"]
-        reasons[idx[bad_x]] = "the model's regressors do not vary over the cluster's common estimation days"
+    # the tested days' abnormal returns (N, Lw), read for the joint test's residuals
+    window_ar = inp.ar[:, inp.grid_positions] if joint else None
+    for n in np.unique(firms[firms >= 2]):
+        at = firms == n
+        rows = kept[used_start[clusters[at]][:, None] + np.arange(n)]  # (B, N)
+        _solve_batch(inp, out, reasons, entries[at], rows, window_ar)
     # a reason that stops the whole system stops both tests
     stop = reasons != ""
     out.joint_note[stop] = reasons[stop]
     out.average_note[stop] = reasons[stop]
-    return out, np.array(entry_group), batch_rows
+    return out, entry_group, _entry_rows(entry_cluster, order, kept, n_all, n_used, used_start)
 
 
-def _cached_estimation_parts(
-    inp: Inputs, rows: np.ndarray, days: np.ndarray, ar: np.ndarray, x: np.ndarray, joint: bool
-) -> dict:
-    """:func:`_estimation_part` of the clusters ``rows`` (B, N) with abnormal returns ``ar`` and regressors ``x``
-    on the grid, cached on the fit cluster by cluster.
+def _entry_rows(entry_cluster, order, kept, n_all, n_used, used_start) -> list:
+    """Each entry's firm-events (those with a CAR, or all of the cluster's when none has one; None for a
+    group's single invalid entry), as :class:`Batch` rows: slices of one array."""
+    all_start = np.cumsum(n_all) - n_all
+    pool = np.concatenate([kept, order])
+    start = np.where(n_used > 0, used_start, len(kept) + all_start)
+    stop = start + np.where(n_used > 0, n_used, n_all)
+    cluster = np.maximum(entry_cluster, 0)
+    starts = np.where(entry_cluster < 0, -1, start[cluster]).tolist()
+    stops = stop[cluster].tolist()
+    return [None if a < 0 else pool[a:b] for a, b in zip(starts, stops)]
 
-    It depends on the cluster's members alone, not on the window, so a window whose clusters lost or gained
+
+def _solve_batch(inp: Inputs, out: _Systems, reasons: np.ndarray, idx: np.ndarray, rows: np.ndarray, window_ar):
+    """Solve the B clusters of N firm-events ``rows`` (B, N), entries ``idx`` of ``out``; the joint test's
+    statistic too unless ``window_ar``, the window's abnormal returns (N, Lw), is None."""
+    joint = window_ar is not None
+    k = inp.fit.n_params  # 0 for market-adjusted returns
+    n = rows.shape[1]
+    est = _cached_estimation_parts(inp, rows, joint)
+    out.days[idx] = est["days"]
+    out.nu[idx] = out.days[idx] - k
+    # no residual degrees of freedom: neither test can run
+    none = out.nu[idx] < 1
+    for days in np.unique(out.days[idx[none]]):
+        reasons[idx[none & (out.days[idx] == days)]] = (
+            f"the cluster has only {days} common estimation days for {k} coefficients (T - K = {days - k}); "
+            "mvrm needs T - K >= 1"
+        )
+    solved = _solve_window(inp, rows, est, window_ar)
+    ok = ~none
+    idx = idx[ok]
+    for name in ("wald", "average", "average_var"):
+        getattr(out, name)[idx] = solved[name][ok]
+    # Sigma-hat has rank at most T - K: the joint test needs T - K >= N; the average test does not
+    short = out.nu[idx] < n
+    for days in np.unique(out.days[idx[short]]):
+        out.joint_note[idx[short & (out.days[idx] == days)]] = (
+            f"the cluster has {n} firm-events but only {days} common estimation days (T - K = {days - k}); "
+            "the joint test needs T - K >= N (mvrm_average does not)"
+        )
+    singular = ~est["ok"][ok] & ~short if joint else np.zeros(len(idx), dtype=bool)
+    out.joint_note[idx[singular]] = (
+        "the residual covariance of the cluster is singular (the same security twice?); the joint test "
+        "needs its inverse (mvrm_average does not)"
+    )
+    reasons[idx[est["bad_x"][ok]]] = "the model's regressors do not vary over the cluster's common estimation days"
+
+
+def _solve_window(inp: Inputs, rows: np.ndarray, est: dict, window_ar: np.ndarray | None) -> dict:
+    r"""The statistics of the clusters ``rows`` (B, N) on the tested window, from their estimation parts.
+
+    The average test needs no (B, N, Lw) array: the members' abnormal returns summed over the window are
+    their CARs, and with :math:`s=X_W'\iota_L` the regressors summed over the window,
+
+    .. math::
+
+        \hat{\bar\gamma} = \frac1N\Bigl(\sum_i CAR_i - s'\sum_i\hat\delta_i\Bigr),\qquad
+        \iota_L'C\iota_L = L + s'(X_E'X_E)^{-1}s .
+
+    The joint test's :math:`H=\hat\Gamma'C^{-1}\hat\Gamma` is formed for the clusters whose
+    :math:`\hat\Sigma` is invertible (``est["ok"]``) alone, from ``window_ar`` (N, Lw) (None: no joint test).
+    """
+    fit = inp.fit
+    k = fit.n_params
+    b, n = rows.shape
+    window = inp.grid_positions
+    car = inp.car[rows].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if k:
+            x_win = fit.design(inp.grid[window], rows=rows[:, 0])  # (B, Lw, K); NaN where a regressor misses
+            s = x_win.sum(axis=1)
+            average = (car - (s * est["delta"].sum(axis=2)).sum(axis=1)) / n
+            spread = len(window) + (s * np.linalg.solve(est["xtx"], s[:, :, None])[:, :, 0]).sum(axis=1)
+        else:
+            average = car / n
+            spread = float(len(window))
+        average_var = est["portfolio_ss"] / est["nu"] * spread
+    wald = np.full(b, np.nan)
+    solvable = np.flatnonzero(est["ok"]) if window_ar is not None else np.zeros(0, dtype=np.int64)
+    if window_ar is not None and len(solvable):
+        # Gamma-hat (B, N, Lw): the tested days' abnormal returns less what the common estimation days'
+        # regression predicts; C^-1 = I - X_W (X_E'X_E + X_W'X_W)^-1 X_W' (Woodbury), so that
+        # H = G C^-1 G' needs K x K systems, not the inverse of each Lw x Lw C
+        g = window_ar[rows[solvable]]
+        if k:
+            x = x_win[solvable]
+            g = g - np.swapaxes(x @ est["delta"][solvable], 1, 2)
+            gx = g @ x
+            m = est["xtx"][solvable] + np.swapaxes(x, 1, 2) @ x
+            h = g @ np.swapaxes(g, 1, 2) - gx @ np.linalg.solve(m, np.swapaxes(gx, 1, 2))
+        else:
+            h = g @ np.swapaxes(g, 1, 2)
+        wald[solvable] = np.einsum("bij,bji->b", est["sigma_inv"][solvable], h)
+    return dict(wald=wald, average=average, average_var=average_var)
+
+
+class _Parts:
+    """The estimation parts of clusters of one size, a row per cluster, found by the cluster's rows.
+
+    Never changed once built: a cluster added, or the joint test's part computed, makes a new one, so other
+    threads may read an old one outside the cache's lock.  ``source`` is the abnormal returns they come
+    from; ``arrays`` holds :func:`_estimation_part`'s and ``days``, and once the joint test asked,
+    ``sigma_inv`` and ``ok`` (:func:`_joint_part`) with ``joint`` marking the clusters that have them.
+    """
+
+    def __init__(self, source, rows: np.ndarray, arrays: dict):
+        self.source = source
+        self.rows = rows
+        self.arrays = arrays
+        for values in arrays.values():
+            if values is not None:
+                values.flags.writeable = False
+        keys = _row_keys(rows)
+        self._order = np.argsort(keys, kind="stable")
+        self._sorted = keys[self._order]
+
+    def find(self, rows: np.ndarray) -> np.ndarray:
+        """Position of each cluster ``rows`` (B, N) here, -1 where it is not."""
+        if not len(self.rows):
+            return np.full(len(rows), -1)
+        at = self._order[np.minimum(np.searchsorted(self._sorted, _row_keys(rows)), len(self.rows) - 1)]
+        # the keys are hashes: the rows themselves decide (a collision costs a recomputation, not a wrong match)
+        return np.where((self.rows[at] == rows).all(axis=1), at, -1)
+
+    def added(self, rows: np.ndarray, arrays: dict) -> _Parts:
+        """These clusters and the clusters ``rows`` with their parts ``arrays``, without the joint part."""
+        joined = {}
+        for name, values in self.arrays.items():
+            new = arrays.get(name)
+            if name in _JOINT_NAMES:
+                new = np.zeros((len(rows),) + values.shape[1:], dtype=values.dtype)
+            joined[name] = None if values is None else np.concatenate([values, new])
+        return _Parts(self.source, np.concatenate([self.rows, rows]), joined)
+
+    def with_joint(self, at: np.ndarray, sigma_inv: np.ndarray, ok: np.ndarray) -> _Parts:
+        """These clusters with the joint part of the clusters ``at``."""
+        m, n = self.rows.shape
+        arrays = dict(self.arrays)
+        if "joint" not in arrays:
+            arrays.update(sigma_inv=np.zeros((m, n, n)), ok=np.zeros(m, dtype=bool), joint=np.zeros(m, dtype=bool))
+        for name, values in (("sigma_inv", sigma_inv), ("ok", ok), ("joint", True)):
+            arrays[name] = arrays[name].copy()
+            arrays[name][at] = values
+        return _Parts(self.source, self.rows, arrays)
+
+    def take(self, at: np.ndarray) -> dict:
+        """The parts of the clusters at positions ``at``."""
+        if len(at) == len(self.rows) and (at == np.arange(len(at))).all():
+            return self.arrays
+        return {name: None if values is None else values[at] for name, values in self.arrays.items()}
+
+
+_JOINT_NAMES = ("sigma_inv", "ok", "joint")
+
+
+def _row_keys(rows: np.ndarray) -> np.ndarray:
+    """A hash (uint64) of each row of ``rows`` (B, N): a sum of the members' rows times odd constants,
+    modulo 2**64 (a sort of int keys, several times faster than one of the rows' bytes)."""
+    weights = np.arange(1, 2 * rows.shape[1], 2, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return (rows.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+
+
+def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, joint: bool) -> dict:
+    """The estimation parts of the clusters ``rows`` (B, N): :func:`_estimation_part`'s, ``days``, and when
+    ``joint``, :func:`_joint_part`'s; cached on the fit cluster by cluster.
+
+    They depend on the cluster's members alone, not on the window, so a window whose clusters lost or gained
     a member (a firm-event without a CAR on some day) computes only those, as long as the abnormal returns
     are the fit's own (a simulation's injected ones are not shared).
     """
     fit = inp.fit
-    cache = fit._cache.setdefault("inference:mvrm", {})
-    keys = [r.tobytes() for r in rows]
+    n = rows.shape[1]
     with fit.lock("inference:mvrm"):
-        found = [cache.get(key) for key in keys]
-        missing = [i for i, entry in enumerate(found) if entry is None or entry[0] is not inp.ar]
-        if missing:
-            fresh = _estimation_part(ar[missing], days[missing], x[missing])
-            for j, i in enumerate(missing):
-                found[i] = cache[keys[i]] = (inp.ar, fresh, j)
-        if joint:  # the joint test's part, once per batch computed: the cache keeps the batch with it
-            joined = fit._cache.setdefault("inference:mvrm:joint", {})  # id(batch) -> (batch, with the part)
-            for i, (source_ar, source, j) in enumerate(found):
-                if "sigma_inv" not in source:
-                    if id(source) not in joined:
-                        joined[id(source)] = (source, _with_joint_part(source))
-                    found[i] = cache[keys[i]] = (source_ar, joined[id(source)][1], j)
-    sources: dict[int, tuple[dict, list[int], list[int]]] = {}
-    for i, (_, source, j) in enumerate(found):
-        entry = sources.setdefault(id(source), (source, [], []))
-        entry[1].append(i)
-        entry[2].append(j)
-    if len(sources) == 1:
-        source, at, js = next(iter(sources.values()))
-        if js == list(range(len(source["nu"]))):  # the very batch computed or cached before
-            return source
-    out: dict = {}
-    # the names every source has (a batch cached for the average test alone lacks the joint test's part)
-    names = set.intersection(*(set(source) for source, _, _ in sources.values()))
-    for source, at, js in sources.values():
-        for name, values in source.items():
-            if name not in names:
-                continue
-            if values is None:
-                out[name] = None
-                continue
-            if name not in out:
-                out[name] = np.empty((len(rows),) + values.shape[1:], dtype=values.dtype)
-            out[name][at] = values[js]
-    return out
+        tables = fit._cache.setdefault("inference:mvrm", {})
+        table = tables.get(n)
+        if table is not None and table.source is not inp.ar:
+            table = None
+        at = np.full(len(rows), -1) if table is None else table.find(rows)
+        missing = np.flatnonzero(at < 0)
+        start = 0 if table is None else len(table.rows)
+        gathered = None
+        if len(missing):
+            # the joint test reads the whole grid, the rest the estimation window: one gather for both
+            gathered = _gather(inp, rows[missing], slice(None) if joint else _estimation_columns(inp))
+            fresh = _estimation_part_of(inp, gathered)
+            table = _Parts(inp.ar, rows[missing], fresh) if table is None else table.added(rows[missing], fresh)
+            at[missing] = start + np.arange(len(missing))
+        if joint:
+            lacking = at if "joint" not in table.arrays else at[~table.arrays["joint"][at]]
+            if len(lacking):
+                lacking = np.unique(lacking)
+                if not np.array_equal(lacking, start + np.arange(len(missing))):
+                    gathered = None  # not just the clusters gathered above
+                nu = table.arrays["nu"][lacking]
+                table = table.with_joint(lacking, *_joint_part(inp, table.rows[lacking], nu, gathered))
+        tables[n] = table
+    return table.take(at)
+
+
+def _gather(inp: Inputs, rows: np.ndarray, columns: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The abnormal returns (B, N, L), common estimation days (B, L) and regressors (B, L, K) of the clusters
+    ``rows`` (B, N) on the grid's ``columns``.  The regressors are NaN where missing, which changes nothing:
+    only common estimation days are read."""
+    days = inp.estimation_mask[:, columns][rows].all(axis=1)
+    return inp.ar[:, columns][rows], days, inp.fit.design(inp.grid[columns], rows=rows[:, 0])
+
+
+def _estimation_part_of(inp: Inputs, gathered: tuple) -> dict:
+    """:func:`_estimation_part` of clusters from their :func:`_gather` (on the estimation window or the whole
+    grid), with ``days``, their number of common estimation days (where every member has a residual)."""
+    ar, days, x = gathered
+    est = _estimation_columns(inp) if ar.shape[2] == len(inp.grid) else slice(None)
+    parts = _estimation_part(ar[:, :, est], days[:, est], x[:, est])
+    parts["days"] = days.sum(axis=1)
+    return parts
+
+
+def _estimation_columns(inp: Inputs) -> slice:
+    """The columns of the estimation window on the grid."""
+    lo, hi = inp.fit.estimation_window
+    return slice(int(np.searchsorted(inp.grid, lo)), int(np.searchsorted(inp.grid, hi, side="right")))
 
 
 def _mvrm(inp: Inputs, kind: str, form: str | None = None) -> Batch:
@@ -388,7 +547,9 @@ def _mvrm(inp: Inputs, kind: str, form: str | None = None) -> Batch:
             else:
                 df = nu if form == "exact" else n * nu
                 batch.pvalue = p_t(t, df)
-                batch.distribution = dist_labels("t", df)
+                # thousands of clusters, a few hundred distinct degrees of freedom: each label built once
+                distinct, inverse = np.unique(df, return_inverse=True)
+                batch.distribution = dist_labels("t", distinct)[inverse.ravel()]
     notes = out.joint_note if kind == "joint" else out.average_note
     batch.fail(notes != "", notes)
     if kind == "joint" and form == "mckeon" and q > 1:
@@ -401,10 +562,13 @@ def _mvrm(inp: Inputs, kind: str, form: str | None = None) -> Batch:
             for e in np.flatnonzero(short)
         ]
         batch.fail(short, texts)
-    computed = np.flatnonzero(~batch.failed)
-    caveats = np.full(len(batch), "", dtype=object)
-    caveats[computed] = [f"{int(n[e])} firms, {int(out.days[e])} common estimation days" for e in computed]
-    batch.caveat(~batch.failed, caveats)
+    computed = ~batch.failed
+    if computed.any():  # thousands of clusters, a few hundred distinct sizes: each text formatted once
+        pairs, inverse, _ = unique_rows(np.stack([out.firms[computed], out.days[computed]], axis=1))
+        texts = np.array([f"{firms} firms, {days} common estimation days" for firms, days in pairs.tolist()], object)
+        caveats = np.full(len(batch), "", dtype=object)
+        caveats[computed] = texts[inverse]
+        batch.caveat(computed, caveats)
     return batch.finish()
 
 

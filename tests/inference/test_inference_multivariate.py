@@ -341,8 +341,103 @@ def test_the_joint_test_leaves_the_cached_systems_of_the_average_test_unchanged(
     y, market, day0, firm = loops.synthetic()
     fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
     mvrm_average(fit, (0, 0))
-    cached = {id(entry[1]): entry[1] for entry in fit._cache["inference:mvrm"].values()}
-    keys = {name: sorted(batch) for name, batch in cached.items()}
+    cached = dict(fit._cache["inference:mvrm"])  # one table of clusters per size
+    before = {size: {name: np.copy(values) for name, values in table.arrays.items()} for size, table in cached.items()}
     mvrm_joint(fit, (0, 0))
-    assert {name: sorted(batch) for name, batch in cached.items()} == keys
-    assert all("sigma_inv" in entry[1] for entry in fit._cache["inference:mvrm"].values())
+    for size, table in cached.items():
+        assert sorted(table.arrays) == sorted(before[size])
+        for name, values in table.arrays.items():
+            np.testing.assert_array_equal(values, before[size][name])
+    assert all("sigma_inv" in table.arrays for table in fit._cache["inference:mvrm"].values())
+    assert all(table is not cached[size] for size, table in fit._cache["inference:mvrm"].items())
+
+
+def mixed_panel(seed: int = 11):
+    """Twelve securities, 320 sessions; clusters of 2 to 5 firm-events on six dates, a date with one firm-event.
+
+    Gaps: firm-event (security 2, session 250) lacks day +1, so it leaves the systems of windows covering
+    day +1; securities 5 and 9 miss a few estimation days, which changes the common days of their clusters;
+    security 7 appears twice on session 290, so that cluster's Sigma-hat is singular.
+    """
+    rng = np.random.default_rng(seed)
+    t, m = 320, 12
+    market = rng.normal(0.0004, 0.01, t)
+    common = rng.normal(0.0, 0.01, t)
+    y = 0.0002 + rng.uniform(0.6, 1.5, m) * market[:, None] + 0.5 * common[:, None] + rng.normal(0, 0.015, (t, m))
+    y[rng.random((t, m)) < 0.01] = np.nan
+    y[200:240, [5, 9]] = np.where(rng.random((40, 2)) < 0.2, np.nan, y[200:240, [5, 9]])
+    dates = {150: [0, 1], 170: [2, 3, 4], 190: [5, 6, 7], 250: [0, 2, 8, 9, 10], 270: [1, 3, 5, 11], 290: [7, 7, 4]}
+    dates[300] = [6]
+    day0 = np.concatenate([[d] * len(f) for d, f in dates.items()])
+    firm = np.concatenate(list(dates.values()))
+    # the event window's days must be there, except the one gap the test is about
+    for d, members in dates.items():
+        y[d - 2 : d + 3, members] = np.where(np.isnan(y[d - 2 : d + 3, members]), 0.001, y[d - 2 : d + 3, members])
+    y[251, 2] = np.nan
+    return y, market, day0, firm, dates
+
+
+@pytest.mark.parametrize("adjusted", [False, True])
+@pytest.mark.parametrize("first", ["average", "joint", "alternate"])
+def test_clusters_of_mixed_sizes_and_changing_members_against_the_dummy_regression(adjusted, first):
+    """Every cluster of every window against the explicit system of its members with a CAR (market model, or
+    market-adjusted returns), on one fit whose cached systems the windows share, whichever test comes first
+    (``alternate``: the average test alone, then the joint test, which finds some systems cached without its
+    part, computes others)."""
+    y, market, day0, firm, dates = mixed_panel()
+    est, event = (-100, -11), (-2, 2)
+    if adjusted:
+        y, z = y - market[:, None], np.zeros((len(y), 0))
+        fit = estimate(AlignedData.build(y, z), day0, firm, est, event, intercept=False, estimated=False)
+    else:
+        z = market
+        fit = estimate(AlignedData.build(y, z), day0, firm, est, event)
+    for i, window in enumerate([(0, 0), (-1, 1), (-2, 2), (0, 0), (-1, 1)]):
+        tests = {"average": [mvrm_average, mvrm_joint], "joint": [mvrm_joint, mvrm_average]}.get(first)
+        if first == "alternate":
+            tests = [mvrm_joint, mvrm_average] if i % 2 else [mvrm_average]
+        found = {function: function(fit, window, form="wald") for function in tests}
+        average = found[mvrm_average]
+        joint = found.get(mvrm_joint, average)  # the average test alone: its results stand in for both
+        assert len(joint) == len(average) == len(dates)
+        for k, (d, members) in enumerate(dates.items()):
+            days = range(d + window[0], d + window[1] + 1)
+            kept = [f for f in members if all(np.isfinite(y[t, f]) for t in days)]
+            assert joint[k].n == average[k].n == len(kept)
+            if len(kept) < 2:
+                assert not joint[k].valid and not average[k].valid and "at least 2 firm-events" in joint[k].note
+                continue
+            ref = loops.mvrm(y, z, d, kept, est, window, intercept=not adjusted, wald=len(set(kept)) == len(kept))
+            assert average[k].stat == pytest.approx(ref["average"] / math.sqrt(ref["average_var"]), rel=RTOL)
+            if mvrm_joint not in found:
+                continue
+            if len(set(kept)) < len(kept):  # the same security twice
+                assert not joint[k].valid and "singular" in joint[k].note
+            else:
+                assert joint[k].stat == pytest.approx(ref["wald"], rel=RTOL)
+
+
+def test_groupings_that_share_firm_events_share_one_fit(monkeypatch):
+    """Systems are cached on the fit by their members: two ways of splitting a date into systems, asked in
+    turn on one fit, give what each gives on a fresh fit, even when every cluster's cache key collides (the
+    members themselves decide a match)."""
+    from eventstudy.inference import multivariate
+
+    y, market, day0, firm, dates = mixed_panel()
+    data, est, event = AlignedData.build(y, market), (-100, -11), (-2, 2)
+    # session 250's five firm-events as two systems, in two ways: the first row starts a pair both times
+    first = np.where(day0 == 250, np.array(["a", "a", "b", "b", "b"])[np.cumsum(day0 == 250) - 1], "x")
+    second = np.where(day0 == 250, np.array(["a", "b", "a", "b", "b"])[np.cumsum(day0 == 250) - 1], "x")
+    expected = {}
+    for labels in (first, second):
+        fresh = estimate(data, day0, firm, est, event)
+        expected[labels.tobytes()] = [r.stat for r in mvrm_joint(fresh, (0, 0), clusters=labels, form="wald")]
+    for collide in (False, True):
+        if collide:
+            monkeypatch.setattr(multivariate, "_row_keys", lambda rows: np.zeros(len(rows), dtype=np.uint64))
+        fit = estimate(data, day0, firm, est, event)
+        for labels in (first, second, first):
+            stats = [r.stat for r in mvrm_joint(fit, (0, 0), clusters=labels, form="wald")]
+            np.testing.assert_array_equal(stats, expected[labels.tobytes()])
+    ref = loops.mvrm(y, market, 250, [0, 8], est, (0, 0))  # the second split's pair (securities 0 and 8)
+    assert expected[second.tobytes()][0] == pytest.approx(ref["wald"], rel=RTOL)  # label "a" first

@@ -415,11 +415,11 @@ def wilcoxon(records, window):
     return z, 2 * stats.norm.sf(abs(z))
 
 
-def mvrm(y, z, day0, firms, est, window, *, intercept=True):
+def mvrm(y, z, day0, firms, est, window, *, intercept=True, wald=True):
     """The dummy-variable system of one same-day cluster, solved equation by equation with explicit dummies.
 
-    Returns the Wald statistic of all dummies, the average effect, its variance, nu = T - K, N and the
-    design (X-tilde, Y) for cross-checks.
+    Returns the Wald statistic of all dummies (NaN unless ``wald``: a singular Sigma-hat has none), the
+    average effect, its variance, nu = T - K, N and the design (X-tilde, Y) for cross-checks.
     """
     z = np.asarray(z, dtype=float).reshape(len(y), -1)
     est_days = [
@@ -447,7 +447,7 @@ def mvrm(y, z, day0, firms, est, window, *, intercept=True):
     gamma = coef[-lw:, :]  # (L, N)
     vec = gamma.T.ravel()  # firm-major: firm 1's days, firm 2's days, ...
     cov = np.kron(sigma, c)
-    wald = vec @ np.linalg.solve(cov, vec)
+    wald = vec @ np.linalg.solve(cov, vec) if wald else math.nan
     n = len(firms)
     r = np.full(n * lw, 1.0 / n)
     average = r @ vec
