@@ -547,9 +547,7 @@ def _mvrm(inp: Inputs, kind: str, form: str | None = None) -> Batch:
             else:
                 df = nu if form == "exact" else n * nu
                 batch.pvalue = p_t(t, df)
-                # thousands of clusters, a few hundred distinct degrees of freedom: each label built once
-                distinct, inverse = np.unique(df, return_inverse=True)
-                batch.distribution = dist_labels("t", distinct)[inverse.ravel()]
+                batch.distribution = dist_labels("t", df)
     notes = out.joint_note if kind == "joint" else out.average_note
     batch.fail(notes != "", notes)
     if kind == "joint" and form == "mckeon" and q > 1:
