@@ -314,12 +314,10 @@ def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
         ar, est = inp.ar, inp.estimation_mask
         event = inp.event_grid_positions
         sigma2 = np.asarray(inp.fit.sigma2, dtype=float)
-        few = len(event) <= _FEW_EVENT_DAYS and not est[:, event].any()
         out = (np.empty(est.shape, dtype=bool), np.empty(ar.shape), np.empty(ar.shape), np.empty(ar.shape))
 
         def block(rows: slice) -> None:  # every row is ranked alone: blocks of rows on threads
-            for whole, part in zip(out, _rank_rows(ar[rows], est[rows], event, sigma2[rows], few)):
-                whole[rows] = part
+            _rank_rows(ar[rows], est[rows], event, sigma2[rows], tuple(whole[rows] for whole in out))
 
         thread_map(block, row_blocks(*ar.shape))
         return out
@@ -327,52 +325,47 @@ def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     return _fit_ranks(inp, "shared", compute)
 
 
-def _rank_rows(ar, est, event, sigma2, few: bool):
-    """:func:`_shared_ranks` of some rows: ``few`` when no event day is an estimation day and there are at
-    most :data:`_FEW_EVENT_DAYS` of them."""
-    combined = est.copy()
+def _rank_rows(ar, est, event, sigma2, out) -> None:
+    r""":func:`_shared_ranks` of some rows, written into ``out`` (combined, ranks, own, sar; views of rows).
+
+    Where a row's SARs are all distinct (and so are its abnormal returns: equal returns give equal SARs), a
+    value's rank is its position in the sorted row and an estimation day's own rank the number of
+    estimation days up to it in that order: one sort and one running count, no second sort.  Rows with a
+    tie or without a positive :math:`\hat\sigma^2_i` are ranked by :func:`_rank_rows_with_ties`.
+    """
+    combined, ranks, own, sar = out
+    n, width = ar.shape
+    np.copyto(combined, est)
     combined[:, event] |= np.isfinite(ar[:, event])
     values = np.where(combined, ar, np.nan)
     flat, ordered = _sort_order(values)
-    ranks = _ranks_in_order(values, flat, ordered)
+    sigma = np.sqrt(sigma2)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):  # SARs: over the residual SD, estimation days only
-        sar = np.where(est, ar / np.sqrt(sigma2)[:, None], np.nan)
+        np.divide(ar, sigma, out=sar)
+        scaled = np.divide(ordered, sigma, out=values)  # the SARs in sorted order (values is free again)
+    sar[~est] = np.nan
+    # NaN != NaN: missing days never tie
+    tied = (scaled[:, 1:] == scaled[:, :-1]).any(axis=1) | ~(np.isfinite(sigma2) & (sigma2 > 0))
+    missing = np.isnan(ordered)
+    ranks.reshape(-1)[flat] = np.where(missing, np.nan, np.arange(1.0, width + 1.0))
+    in_estimation = est.reshape(-1)[flat] & ~missing
+    own.reshape(-1)[flat] = np.where(in_estimation, np.cumsum(in_estimation, axis=1), np.nan)
+    if tied.any():
+        ranks[tied], own[tied] = _rank_rows_with_ties(ar[tied], est[tied], combined[tied], sar[tied], sigma2[tied])
+
+
+def _rank_rows_with_ties(ar, est, combined, sar, sigma2) -> tuple[np.ndarray, np.ndarray]:
+    """The combined ranks and the SARs' own ranks of rows with ties (:func:`_rank_rows`), mid-ranks."""
+    values = np.where(combined, ar, np.nan)
+    flat, ordered = _sort_order(values)
+    ranks = _ranks_in_order(values, flat, ordered)
+    # the estimation days first, in the combined order (a stable radix sort of a boolean key per row)
+    est_first = np.argsort(~np.ascontiguousarray(est).ravel()[flat], axis=1, kind="stable")
+    own = _ranks_in_order(sar, flat.ravel()[_flat(est_first)])
     odd = ~(np.isfinite(sigma2) & (sigma2 > 0))  # SARs of 0 or inf do not keep the order: sort them
-    if few:
-        own, redo = _without_event_days(values, ranks, est, event, ordered, np.sqrt(sigma2))
-        odd |= redo
-    else:
-        # the estimation days first, in the combined order (a stable radix sort of a boolean key per row)
-        est_first = np.argsort(~np.ascontiguousarray(est).ravel()[flat], axis=1, kind="stable")
-        own = _ranks_in_order(sar, flat.ravel()[_flat(est_first)])
     if odd.any():
         own[odd] = row_ranks(sar[odd])
-    return combined, ranks, own, sar
-
-
-#: up to this many event-window days, the estimation days' own ranks come from the combined ranks by counting
-_FEW_EVENT_DAYS = 2
-
-
-def _without_event_days(values, ranks, est, event, ordered, sigma) -> tuple[np.ndarray, np.ndarray]:
-    r"""The estimation days' ranks among themselves, from their ranks in the combined window, and the rows
-    where they are not the ranks of the SARs.
-
-    An estimation day's combined rank counts the event days below it (and half of those tied with it): take
-    them off, one comparison per event day.  Those are ranks of the abnormal returns; they are the SARs'
-    ranks unless dividing by :math:`\hat\sigma_i` makes two different returns equal, which shows as a pair,
-    adjacent in the sorted row, whose returns differ and whose SARs do not; such rows are returned to be
-    ranked directly.
-    """
-    own = ranks.copy()
-    for day in event:
-        other = values[:, day : day + 1]  # NaN where the day has no abnormal return: never below, never tied
-        own -= (other < values) + 0.5 * (other == values)
-    own = np.where(est, own, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scaled = ordered / sigma[:, None]
-    redo = ((scaled[:, 1:] == scaled[:, :-1]) & (ordered[:, 1:] != ordered[:, :-1])).any(axis=1)
-    return own, redo
+    return ranks, own
 
 
 def _rank(inp: Inputs) -> Batch:
