@@ -69,8 +69,9 @@ def _estimation_cars(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
         elif length == 1:
             cars = res  # a one-day "CAR" is the residual itself, sign included
         else:
-            total, count = _running_sums(inp)
             cars = np.empty((n, width - length + 1))
+
+            total, count = _running_sums(inp)
 
             def block(rows: slice) -> None:  # row by row: blocks of rows on threads
                 cars[rows] = _run_sums(total[rows], count[rows], length)
