@@ -303,8 +303,9 @@ def _fit_ranks(inp: Inputs, name: str, compute):
 
 
 def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    r"""The rank test's combined window and its ranks, and the generalized rank test's estimation-day SARs
-    (NaN elsewhere) and their ranks, from one sort per row (cached on the fit by :func:`_fit_ranks`).
+    r"""The rank test's combined window and its centred ranks :math:`U_{it}-\tfrac12` (0 off the window),
+    and the generalized rank test's estimation-day SARs (NaN elsewhere) and their ranks (float32), from one
+    sort per row (cached on the fit by :func:`_fit_ranks`).
 
     Dividing a row by its :math:`\hat\sigma_i>0` keeps its order (correctly rounded division is monotone),
     so the combined window's sort order, restricted to the estimation days, also sorts the SARs; ties are
@@ -315,26 +316,34 @@ def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
         ar, est = inp.ar, inp.estimation_mask
         event = inp.event_grid_positions
         sigma2 = np.asarray(inp.fit.sigma2, dtype=float)
-        out = (np.empty(est.shape, dtype=bool), np.empty(ar.shape), np.empty(ar.shape), np.empty(ar.shape))
+        # the SARs' own ranks are whole or half numbers up to the grid's width: float32 holds them exactly in
+        # half the memory each window's grank reads
+        own = np.empty(ar.shape, dtype=np.float32)
+        out = (np.empty(est.shape, dtype=bool), np.empty(ar.shape), own, np.empty(ar.shape))
 
         def block(rows: slice) -> None:  # every row is ranked alone: blocks of rows on threads
             _rank_rows(ar[rows], est[rows], event, sigma2[rows], tuple(whole[rows] for whole in out))
 
-        thread_map(block, row_blocks(*ar.shape))
+        thread_map(block, row_blocks(*ar.shape, _CACHE_CELLS))
         return out
 
     return _fit_ranks(inp, "shared", compute)
 
 
+#: cells of the blocks of rows worked on at a time where a pass would otherwise stream (N, L) arrays
+#: through memory: a few hundred kB, so that a block's temporaries stay in cache between operations
+_CACHE_CELLS = 1 << 16
+
+
 def _rank_rows(ar, est, event, sigma2, out) -> None:
-    r""":func:`_shared_ranks` of some rows, written into ``out`` (combined, ranks, own, sar; views of rows).
+    r""":func:`_shared_ranks` of some rows, written into ``out`` (combined, centred, own, sar; views of rows).
 
     Where a row's SARs are all distinct (and so are its abnormal returns: equal returns give equal SARs), a
     value's rank is its position in the sorted row and an estimation day's own rank the number of
     estimation days up to it in that order: one sort and one running count, no second sort.  Rows with a
     tie or without a positive :math:`\hat\sigma^2_i` are ranked by :func:`_rank_rows_with_ties`.
     """
-    combined, ranks, own, sar = out
+    combined, centred, own, sar = out
     n, width = ar.shape
     np.copyto(combined, est)
     combined[:, event] |= np.isfinite(ar[:, event])
@@ -344,15 +353,24 @@ def _rank_rows(ar, est, event, sigma2, out) -> None:
     with np.errstate(invalid="ignore", divide="ignore"):  # SARs: over the residual SD, estimation days only
         np.divide(ar, sigma, out=sar)
         scaled = np.divide(ordered, sigma, out=values)  # the SARs in sorted order (values is free again)
-    sar[~est] = np.nan
-    # NaN != NaN: missing days never tie
-    tied = (scaled[:, 1:] == scaled[:, :-1]).any(axis=1) | ~(np.isfinite(sigma2) & (sigma2 > 0))
-    missing = np.isnan(ordered)
-    ranks.reshape(-1)[flat] = np.where(missing, np.nan, np.arange(1.0, width + 1.0))
+    np.copyto(sar, np.nan, where=~est)
+    missing = np.isnan(ordered)  # last in each row
+    total = _count(combined)  # M_i, the rank test's ranked days
+    # NaN != NaN: missing days never tie; a ranked day without a return (not expected) takes the other path
+    redo = (scaled[:, 1:] == scaled[:, :-1]).any(axis=1) | ~(np.isfinite(sigma2) & (sigma2 > 0))
+    redo |= width - _count(missing) != total
+    # U - 1/2 = K / (M + 1) - 1/2, K the position in the sorted row (0 from position M on, the missing days):
+    # the same row for every row with the same M, so one row per distinct M, gathered
+    counts, which = np.unique(total, return_inverse=True)
+    position = np.arange(1.0, width + 1.0)
+    table = np.where(position <= counts[:, None], position / (1.0 + counts[:, None]) - 0.5, 0.0)
+    centred.reshape(-1)[flat] = table[which.ravel()]
     in_estimation = est.reshape(-1)[flat] & ~missing
-    own.reshape(-1)[flat] = np.where(in_estimation, np.cumsum(in_estimation, axis=1), np.nan)
-    if tied.any():
-        ranks[tied], own[tied] = _rank_rows_with_ties(ar[tied], est[tied], combined[tied], sar[tied], sigma2[tied])
+    running = np.cumsum(in_estimation, axis=1, dtype=np.int16 if width < 1 << 15 else np.int64)  # int16: faster
+    own.reshape(-1)[flat] = np.where(in_estimation, running, np.float32(np.nan))
+    if redo.any():
+        ranks, own[redo] = _rank_rows_with_ties(ar[redo], est[redo], combined[redo], sar[redo], sigma2[redo])
+        centred[redo] = np.where(combined[redo], ranks / (1.0 + total[redo, None]) - 0.5, 0.0)
 
 
 def _rank_rows_with_ties(ar, est, combined, sar, sigma2) -> tuple[np.ndarray, np.ndarray]:
@@ -369,15 +387,51 @@ def _rank_rows_with_ties(ar, est, combined, sar, sigma2) -> tuple[np.ndarray, np
     return ranks, own
 
 
+def _sum_rows(groups, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``groups.sum`` of ``values`` (N, L) over the rows ``rows`` only (the others count as 0).
+
+    One group: a reduction that skips the other rows, the same additions in the same order as summing
+    the array with those rows zeroed, without that (N, L) copy."""
+    if groups.n == 1:
+        dtype = np.int64 if values.dtype == bool else None
+        return np.asarray(np.sum(values, axis=0, where=rows[:, None], dtype=dtype))[None]
+    return groups.sum(values & rows[:, None] if values.dtype == bool else np.where(rows[:, None], values, 0.0))
+
+
+def _count(mask: np.ndarray) -> np.ndarray:
+    """``mask.sum(axis=1)`` of a boolean (N, L) array, in uint16 while a row cannot hold more (3x faster)."""
+    if mask.shape[1] >= 1 << 16:  # pragma: no cover - rows of 65,536 days
+        return mask.sum(axis=1)
+    return np.ascontiguousarray(mask).view(np.uint8).sum(axis=1, dtype=np.uint16)
+
+
+def _sum_blocks(groups, rows: int, width: int, fill) -> np.ndarray:
+    """``groups.sum`` of the (rows, width) array that ``fill(rows, out)`` writes block of rows by block.
+
+    One group: each block, in cache, is added to the totals so far as one more row on top of them, without
+    the whole array; ``sum(axis=0)`` adds the rows of a C-ordered array one after the other, so the totals
+    are those of the whole array bit for bit.  Several groups: the array, filled by blocks on threads.
+    """
+    blocks = row_blocks(rows, width, _CACHE_CELLS)
+    if groups.n != 1:
+        whole = np.empty((rows, width))
+        thread_map(lambda part: fill(part, whole[part]), blocks)
+        return groups.sum(whole)
+    totals = np.zeros(width)
+    for part in blocks:
+        block = np.empty((part.stop - part.start + 1, width))
+        fill(part, block[1:])
+        block[0] = totals
+        totals = block.sum(axis=0)
+    return totals[None]
+
+
 def _rank(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
-    combined, ranks = _shared_ranks(inp)[:2]
-    combined = combined & used[:, None]
-    total = combined.sum(axis=1)
+    combined, centred = _shared_ranks(inp)[:2]  # centred: the window's own, whichever rows are used
     with np.errstate(invalid="ignore", divide="ignore"):
-        centred = np.where(combined, ranks / (1.0 + total[:, None]) - 0.5, 0.0)
-        n_t = groups.sum(combined)  # firm-events ranked on each day, (G, L)
-        a_t = np.where(n_t > 0, groups.sum(centred) / np.sqrt(n_t), 0.0)
+        n_t = _sum_rows(groups, combined, used)  # firm-events ranked on each day, (G, L)
+        a_t = np.where(n_t > 0, _sum_rows(groups, centred, used) / np.sqrt(n_t), 0.0)
         days = (n_t > 0).sum(axis=1)
         s = np.sqrt((a_t**2).sum(axis=1) / days)
         z = a_t[:, inp.grid_positions].sum(axis=1) / (np.sqrt(inp.length) * s)
@@ -472,7 +526,6 @@ def _grank(inp: Inputs, kind: str) -> Batch:
 def _grank_z(inp: Inputs):
     """Kolari & Pynnonen's Z and T (estimation days with a rank) of each group."""
     groups, used = inp.groups, inp.used
-    est = inp.estimation_mask & used[:, None]
     # the ranks first: another thread may be computing the pair correlations rbar needs meanwhile
     _, _, own, sar = _shared_ranks(inp)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -486,23 +539,35 @@ def _grank_z(inp: Inputs):
     # among themselves do not depend on the window (cached), and the event observation moves each SAR's
     # rank up by one where it is smaller (by a half where it ties).  The SARs of unused rows meet a NaN
     # event observation, so they compare false and are not counted.
-    e = gscar[:, None]
-    tied = sar == e
-    below = (sar < e).sum(axis=1)
-    total = est.sum(axis=1) + used  # T_i + 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = 1.0 + total
-        # (own + above + tied / 2) / scale - 1/2 on the estimation days, 0 elsewhere, in one (N, L) array:
-        # the same operations in the same order as the expression, without its five temporaries
-        u = np.add(own, sar > e)
-        np.add(u, 0.5, out=u, where=tied)
-        u /= scale[:, None]
+    mask = inp.estimation_mask
+    rows_n, width = sar.shape
+    below, ties, ranked = np.empty(rows_n), np.empty(rows_n), np.empty(rows_n)
+
+    days = _count(mask) + used  # T_i + 1 (unused rows: only U of used rows is summed)
+
+    def fill(rows: slice, u: np.ndarray) -> None:  # U of some rows into u, in cache
+        s, e = sar[rows], gscar[rows, None]
+        tied = s == e
+        any_tied = bool(tied.any())
+        below[rows] = _count(s < e)
+        ties[rows] = _count(tied) if any_tied else 0.0
+        ranked[rows] = 1.0 + days[rows]
+        # (own + above + tied / 2) / scale - 1/2 on the estimation days, 0 elsewhere, in one array: the same
+        # operations in the same order as the expression, without its five temporaries
+        np.add(own[rows], s > e, out=u, dtype=np.float64)
+        if any_tied:
+            np.add(u, 0.5, out=u, where=tied)
+        u /= ranked[rows, None]
         u -= 0.5
-        np.copyto(u, 0.0, where=~est)
-        u_event = np.where(used, (1.0 + below + 0.5 * tied.sum(axis=1)) / scale - 0.5, 0.0)
+        off = mask[rows] & used[rows, None]
+        np.copyto(u, 0.0, where=np.logical_not(off, out=off))
+
+    u_sums = _sum_blocks(groups, rows_n, width, fill)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        u_event = np.where(used, (1.0 + below + 0.5 * ties) / ranked - 0.5, 0.0)
         # the estimation days' columns, then the event observation's
-        n_t = np.concatenate([groups.sum(est), groups.sum(used)[:, None]], axis=1)  # (G, L + 1)
-        sums = np.concatenate([groups.sum(u), groups.sum(u_event)[:, None]], axis=1)
+        n_t = np.concatenate([_sum_rows(groups, mask, used), groups.sum(used)[:, None]], axis=1)  # (G, L + 1)
+        sums = np.concatenate([u_sums, groups.sum(u_event)[:, None]], axis=1)
         u_bar = np.where(n_t > 0, sums / n_t, 0.0)
         days = (n_t > 0).sum(axis=1)  # |D| = T + 1
         s_u = np.sqrt((n_t / n[:, None] * u_bar**2).sum(axis=1) / days)

@@ -156,12 +156,13 @@ def test_shared_ranks_equal_scipy_on_rows_with_and_without_ties():
     sigma2 = np.asarray(fit.sigma2, dtype=float).copy()
     sigma2[10] = 0.0
     fit = dataclasses.replace(fit, sigma2=sigma2)
-    combined, ranks, own, sar = _shared_ranks(Inputs(fit, (0, 0)))
+    combined, centred, own, sar = _shared_ranks(Inputs(fit, (0, 0)))
     est = fit.estimation_mask
     for i in range(fit.n):
         ar = fit.ar[i]
-        np.testing.assert_array_equal(ranks[i][combined[i]], stats.rankdata(ar[combined[i]]))
-        assert np.isnan(ranks[i][~combined[i]]).all()
+        expected = stats.rankdata(ar[combined[i]]) / (combined[i].sum() + 1) - 0.5  # the rank test's U - 1/2
+        np.testing.assert_array_equal(centred[i][combined[i]], expected)
+        assert (centred[i][~combined[i]] == 0).all()
         with np.errstate(divide="ignore"):
             expected_sar = ar[est[i]] / np.sqrt(sigma2[i])
         np.testing.assert_array_equal(sar[i][est[i]], expected_sar)
