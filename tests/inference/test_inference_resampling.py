@@ -28,6 +28,22 @@ def test_grank_against_the_loop(study, window):
     assert result_t.distribution == f"t({t_days - 2})" and result_z.distribution == "N(0,1)"
 
 
+@pytest.mark.parametrize("window", [(0, 0), (-1, 1)])
+def test_grank_and_rank_per_group_against_the_loop(study, window):
+    # every firm-event in group 0 of two (group 1 empty): the per-group sums, not the one group's blocks
+    from eventstudy.inference.nonparametric import _grank, _rank
+
+    fit, records = study
+    inp = Inputs(fit, window, groups=np.zeros(fit.n), n_groups=2)
+    t, p_t, z, p_z, t_days = loops.grank(records, window)
+    grank = _grank(inp, "t")
+    assert grank.stat[0] == pytest.approx(t, rel=RTOL) and grank.pvalue[0] == pytest.approx(p_t, rel=RTOL)
+    assert grank.distribution[0] == f"t({t_days - 2})" and not grank.valid[1]
+    rank = _rank(inp)
+    expected = loops.rank(records, window, loops.EVENT)
+    np.testing.assert_allclose([rank.stat[0], rank.pvalue[0]], expected, rtol=RTOL)
+
+
 def test_grank_holds_size_under_event_induced_volatility():
     """Day-0 abnormal returns three times as volatile as the estimation window's, no mean effect: Corrado's
     rank test over-rejects (its variance comes from the estimation window), the restandardized grank does
