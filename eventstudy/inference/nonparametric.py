@@ -65,19 +65,17 @@ def _estimation_cars(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
         n, width = res.shape
         length = inp.length
         if width < length:
-            cars = np.full((n, 0), np.nan)
-        elif length == 1:
-            cars = res  # a one-day "CAR" is the residual itself, sign included
-        else:
-            cars = np.empty((n, width - length + 1))
+            return np.full((n, 0), np.nan), np.zeros((n, 0), dtype=bool)
+        if length == 1:
+            return res, np.isfinite(res)  # a one-day "CAR" is the residual itself, sign included
+        cars, full = np.empty((n, width - length + 1)), np.empty((n, width - length + 1), dtype=bool)
+        total, count = _running_sums(inp)
 
-            total, count = _running_sums(inp)
+        def block(rows: slice) -> None:  # row by row, in cache: blocks of rows on threads
+            _run_sums(total[rows], count[rows], length, out=(cars[rows], full[rows]))
 
-            def block(rows: slice) -> None:  # row by row: blocks of rows on threads
-                cars[rows] = _run_sums(total[rows], count[rows], length)
-
-            thread_map(block, row_blocks(n, width))
-        return cars, np.isfinite(cars)
+        thread_map(block, row_blocks(n, width, _CACHE_CELLS))
+        return cars, full
 
     return inp.once("estimation_cars", compute)
 
@@ -104,15 +102,17 @@ def _running_sums(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
     return inp.once_per_fit("running_sums", compute, inp.null_residuals)
 
 
-def _run_sums(total: np.ndarray, count: np.ndarray, length: int) -> np.ndarray:
-    """Sums of each row over every run of ``length`` consecutive columns, NaN where one is missing, from its
-    running sums and counts (:func:`_running_sums`).
+def _run_sums(total: np.ndarray, count: np.ndarray, length: int, out) -> None:
+    """Sums of each row over every run of ``length`` consecutive columns, NaN where one is missing, and
+    whether none is, from its running sums and counts (:func:`_running_sums`), into ``out`` (sums, whole).
 
     Differences of cumulative sums (two passes over the grid whatever the length) instead of summing every
     run; they agree with the direct sums to about 1e-16 of the cumulated residuals.
     """
-    whole = (count[:, length:] - count[:, :-length]) == length
-    return np.where(whole, total[:, length:] - total[:, :-length], np.nan)
+    sums, whole = out
+    np.equal(count[:, length:] - count[:, :-length], length, out=whole)
+    np.subtract(total[:, length:], total[:, :-length], out=sums)
+    np.copyto(sums, np.nan, where=~whole)
 
 
 def _run_moments(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -121,10 +121,20 @@ def _run_moments(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     def compute():
         cars, full = _estimation_cars(inp)
-        windows = full.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(full, cars, 0.0).sum(axis=1) / windows
-            sd = np.sqrt(np.where(full, (cars - mean[:, None]) ** 2, 0.0).sum(axis=1) / (windows - 1))
+        windows = _count(full).astype(np.int64)
+        mean, sd = np.empty(len(cars)), np.empty(len(cars))
+
+        def block(rows: slice) -> None:  # row by row, in cache: blocks of rows on threads
+            runs, ok = cars[rows], full[rows]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                x = np.where(ok, runs, 0.0)
+                mean[rows] = x.sum(axis=1) / windows[rows]
+                np.subtract(runs, mean[rows, None], out=x)
+                x *= x
+                np.copyto(x, 0.0, where=~ok)
+                sd[rows] = np.sqrt(x.sum(axis=1) / (windows[rows] - 1))
+
+        thread_map(block, row_blocks(len(cars), cars.shape[1], _CACHE_CELLS))
         return windows, mean, sd
 
     return inp.once("run_moments", compute)
@@ -147,7 +157,7 @@ def own_runs_test(inp: Inputs, test: str, pvalue) -> Batch:
     with np.errstate(invalid="ignore", divide="ignore"):
         batch.stat = car / sd
         batch.pvalue = pvalue(car, cars, full, windows)
-    batch.distribution = np.array([f"empirical ({k} windows)" for k in windows], dtype=object)
+    batch.distribution = labels("empirical ({} windows)", windows)
     batch.draws = lambda k: cars[k][full[k]] / sd[k]
     batch.fail(~np.isfinite(car), "no abnormal return on some day of the window, so no CAR")
     batch.fail_each(
@@ -162,9 +172,28 @@ def own_runs_test(inp: Inputs, test: str, pvalue) -> Batch:
     return batch.finish()
 
 
+def labels(template: str, values: np.ndarray) -> np.ndarray:
+    """``template.format(v)`` for each of ``values`` (counts), each distinct value formatted once."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return np.array([template.format(v) for v in distinct], dtype=object)[inverse.ravel()]
+
+
+def count_runs(cars: np.ndarray, counted) -> np.ndarray:
+    """For each row of ``cars`` (N, M), how many of its runs ``counted(rows)`` (a boolean block of rows)
+    marks, block by block of rows in cache (missing runs are NaN: they compare false)."""
+    out = np.empty(len(cars), dtype=np.int64)
+
+    def block(rows: slice) -> None:
+        out[rows] = _count(counted(rows))
+
+    thread_map(block, row_blocks(len(cars), cars.shape[1], _CACHE_CELLS))
+    return out
+
+
 def _permutation(inp: Inputs) -> Batch:
     def pvalue(car, cars, full, windows):
-        exceed = (full & (np.abs(cars) >= np.abs(car)[:, None])).sum(axis=1)
+        size = np.abs(car)[:, None]
+        exceed = count_runs(cars, lambda rows: np.abs(cars[rows]) >= size[rows])
         return (1.0 + exceed) / (1.0 + windows)
 
     return own_runs_test(inp, "the permutation test", pvalue)
@@ -324,7 +353,7 @@ def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
         def block(rows: slice) -> None:  # every row is ranked alone: blocks of rows on threads
             _rank_rows(ar[rows], est[rows], event, sigma2[rows], tuple(whole[rows] for whole in out))
 
-        thread_map(block, row_blocks(*ar.shape, _CACHE_CELLS))
+        thread_map(block, row_blocks(len(ar), ar.shape[1], _CACHE_CELLS))
         return out
 
     return _fit_ranks(inp, "shared", compute)
@@ -660,10 +689,10 @@ grank_z.__doc__ = (
 def _generalized_sign(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
     cars, full = _estimation_cars(inp)
-    windows = full.sum(axis=1)
+    windows = _count(full).astype(np.int64)
     counted = used & (windows > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = (full & (cars > 0)).sum(axis=1) / windows
+        share = count_runs(cars, lambda rows: cars[rows] > 0) / windows
         p_hat = groups.sum(np.where(counted, share, 0.0)) / groups.sum(counted)
         n = inp.n_used.astype(float)
         w = groups.sum(used & (inp.car > 0))

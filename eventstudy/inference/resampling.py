@@ -44,6 +44,8 @@ from eventstudy.inference.nonparametric import (
     MIN_PERMUTATION_WINDOWS,
     _estimation_cars,
     _running_sums,
+    count_runs,
+    labels,
     own_runs_test,
     tail_notes,
 )
@@ -187,7 +189,7 @@ def _pseudo_event(inp: Inputs, statistic: str = "bmp", name: str = "pseudo_event
     batch.stat = stat
     batch.pvalue = equal_tailed_pvalue(stat, draws, runs)
     m = runs.sum(axis=1)
-    batch.distribution = np.array([f"empirical ({k} pseudo-events)" for k in m], dtype=object)
+    batch.distribution = labels("empirical ({} pseudo-events)", m)
     batch.draws = lambda k: draws[k][runs[k]]
     cross_section_checks(batch, inp, name)
     batch.fail_each(
@@ -260,7 +262,14 @@ def pseudo_event(fit, window: tuple[int, int], *, statistic: str = "bmp", exclud
 
 
 def _sq(inp: Inputs) -> Batch:
-    return own_runs_test(inp, "sq", lambda car, cars, full, windows: equal_tailed_pvalue(car, cars, full))
+    def pvalue(car, cars, full, windows):
+        # equal_tailed_pvalue of the runs, counted block by block (a missing run is NaN: never counted)
+        event = car[:, None]
+        below = count_runs(cars, lambda rows: cars[rows] <= event[rows])
+        above = count_runs(cars, lambda rows: cars[rows] >= event[rows])
+        return np.minimum(2.0 * np.minimum(1.0 + below, 1.0 + above) / (1.0 + windows), 1.0)
+
+    return own_runs_test(inp, "sq", pvalue)
 
 
 def sq(fit, window: tuple[int, int], *, exclude=None) -> list[TestResult]:
