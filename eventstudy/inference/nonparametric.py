@@ -336,10 +336,11 @@ def _fit_ranks(inp: Inputs, name: str, compute):
     return entry[1]
 
 
-def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, ...]:
     r"""The rank test's combined window and its centred ranks :math:`U_{it}-\tfrac12` (0 off the window),
     and the generalized rank test's estimation-day SARs (NaN elsewhere) and their ranks (float32), from one
-    sort per row (cached on the fit by :func:`_fit_ranks`).
+    sort per row (cached on the fit by :func:`_fit_ranks`); then, of each column, the firm-events ranked on
+    it in the combined window and in the estimation window.
 
     Dividing a row by its :math:`\hat\sigma_i>0` keeps its order (correctly rounded division is monotone),
     so the combined window's sort order, restricted to the estimation days, also sorts the SARs; ties are
@@ -359,7 +360,7 @@ def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
             _rank_rows(ar[rows], est[rows], event, sigma2[rows], tuple(whole[rows] for whole in out))
 
         thread_map(block, row_blocks(len(ar), ar.shape[1], _CACHE_CELLS))
-        return out
+        return (*out, out[0].sum(axis=0), est.sum(axis=0))
 
     return _fit_ranks(inp, "shared", compute)
 
@@ -421,6 +422,14 @@ def _rank_rows_with_ties(ar, est, combined, sar, sigma2) -> tuple[np.ndarray, np
     return ranks, own
 
 
+def _count_rows(groups, mask: np.ndarray, columns: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``groups.sum`` of the boolean ``mask`` (N, L) over the rows ``rows``, given ``columns``, its column
+    counts over every row: for one group, those less the few rows left out (counts are exact)."""
+    if groups.n == 1:
+        return (columns - mask[~rows].sum(axis=0))[None]
+    return _sum_rows(groups, mask, rows)
+
+
 def _sum_rows(groups, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """``groups.sum`` of ``values`` (N, L) over the rows ``rows`` only (the others count as 0).
 
@@ -462,9 +471,9 @@ def _sum_blocks(groups, rows: int, width: int, fill) -> np.ndarray:
 
 def _rank(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
-    combined, centred = _shared_ranks(inp)[:2]  # centred: the window's own, whichever rows are used
+    combined, centred, _, _, combined_columns, _ = _shared_ranks(inp)  # centred: whichever rows are used
     with np.errstate(invalid="ignore", divide="ignore"):
-        n_t = _sum_rows(groups, combined, used)  # firm-events ranked on each day, (G, L)
+        n_t = _count_rows(groups, combined, combined_columns, used)  # firm-events ranked on each day, (G, L)
         a_t = np.where(n_t > 0, _sum_rows(groups, centred, used) / np.sqrt(n_t), 0.0)
         days = (n_t > 0).sum(axis=1)
         s = np.sqrt((a_t**2).sum(axis=1) / days)
@@ -561,7 +570,7 @@ def _grank_z(inp: Inputs):
     """Kolari & Pynnonen's Z and T (estimation days with a rank) of each group."""
     groups, used = inp.groups, inp.used
     # the ranks first: another thread may be computing the pair correlations rbar needs meanwhile
-    _, _, own, sar = _shared_ranks(inp)
+    _, _, own, sar, _, est_columns = _shared_ranks(inp)
     with np.errstate(invalid="ignore", divide="ignore"):
         _, sd, n = _group_mean_sd(inp, inp.scar)
         # the cross-sectional SD of correlated SCARs estimates sqrt(1 - rbar) times their SD (Kolari &
@@ -576,19 +585,18 @@ def _grank_z(inp: Inputs):
     mask = inp.estimation_mask
     rows_n, width = sar.shape
     below, ties, ranked = np.empty(rows_n), np.empty(rows_n), np.empty(rows_n)
-
-    days = _count(mask) + used  # T_i + 1 (unused rows: only U of used rows is summed)
+    values = _count(mask) + used  # T_i + 1 ranked values (unused rows: only U of used rows is summed)
 
     def fill(rows: slice, u: np.ndarray) -> None:  # U of some rows into u, in cache
         s, e = sar[rows], gscar[rows, None]
-        tied = s == e
+        above, tied = s > e, s == e
         any_tied = bool(tied.any())
+        ties[rows] = _count(tied) if any_tied else 0
         below[rows] = _count(s < e)
-        ties[rows] = _count(tied) if any_tied else 0.0
-        ranked[rows] = 1.0 + days[rows]
+        ranked[rows] = 1.0 + values[rows]
         # (own + above + tied / 2) / scale - 1/2 on the estimation days, 0 elsewhere, in one array: the same
         # operations in the same order as the expression, without its five temporaries
-        np.add(own[rows], s > e, out=u, dtype=np.float64)
+        np.add(own[rows], above, out=u, dtype=np.float64)
         if any_tied:
             np.add(u, 0.5, out=u, where=tied)
         u /= ranked[rows, None]
@@ -600,7 +608,8 @@ def _grank_z(inp: Inputs):
     with np.errstate(invalid="ignore", divide="ignore"):
         u_event = np.where(used, (1.0 + below + 0.5 * ties) / ranked - 0.5, 0.0)
         # the estimation days' columns, then the event observation's
-        n_t = np.concatenate([_sum_rows(groups, mask, used), groups.sum(used)[:, None]], axis=1)  # (G, L + 1)
+        days_t = _count_rows(groups, mask, est_columns, used)
+        n_t = np.concatenate([days_t, groups.sum(used)[:, None]], axis=1)  # (G, L + 1)
         sums = np.concatenate([u_sums, groups.sum(u_event)[:, None]], axis=1)
         u_bar = np.where(n_t > 0, sums / n_t, 0.0)
         days = (n_t > 0).sum(axis=1)  # |D| = T + 1

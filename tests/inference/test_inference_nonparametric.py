@@ -156,7 +156,7 @@ def test_shared_ranks_equal_scipy_on_rows_with_and_without_ties():
     sigma2 = np.asarray(fit.sigma2, dtype=float).copy()
     sigma2[10] = 0.0
     fit = dataclasses.replace(fit, sigma2=sigma2)
-    combined, centred, own, sar = _shared_ranks(Inputs(fit, (0, 0)))
+    combined, centred, own, sar, combined_columns, est_columns = _shared_ranks(Inputs(fit, (0, 0)))
     est = fit.estimation_mask
     for i in range(fit.n):
         ar = fit.ar[i]
@@ -169,6 +169,8 @@ def test_shared_ranks_equal_scipy_on_rows_with_and_without_ties():
         np.testing.assert_array_equal(own[i][est[i]], stats.rankdata(expected_sar))
         assert np.isnan(own[i][~est[i]]).all() and np.isnan(sar[i][~est[i]]).all()
     assert combined[:, 37:].all() and not combined[:, 35:37].any()  # the gap days -5, -4 are not ranked
+    np.testing.assert_array_equal(combined_columns, [column.sum() for column in combined.T])
+    np.testing.assert_array_equal(est_columns, [column.sum() for column in est.T])
     assert est.sum(axis=1)[3] == 34  # the missing day is left out
 
 
