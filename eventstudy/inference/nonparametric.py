@@ -65,18 +65,17 @@ def _estimation_cars(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
         n, width = res.shape
         length = inp.length
         if width < length:
-            cars = np.full((n, 0), np.nan)
-        elif length == 1:
-            cars = res  # a one-day "CAR" is the residual itself, sign included
-        else:
-            total, count = _running_sums(inp)
-            cars = np.empty((n, width - length + 1))
+            return np.full((n, 0), np.nan), np.zeros((n, 0), dtype=bool)
+        if length == 1:
+            return res, np.isfinite(res)  # a one-day "CAR" is the residual itself, sign included
+        cars, full = np.empty((n, width - length + 1)), np.empty((n, width - length + 1), dtype=bool)
+        total, count = _running_sums(inp)
 
-            def block(rows: slice) -> None:  # row by row: blocks of rows on threads
-                cars[rows] = _run_sums(total[rows], count[rows], length)
+        def block(rows: slice) -> None:  # row by row, in cache: blocks of rows on threads
+            _run_sums(total[rows], count[rows], length, out=(cars[rows], full[rows]))
 
-            thread_map(block, row_blocks(n, width))
-        return cars, np.isfinite(cars)
+        thread_map(block, row_blocks(n, width, _CACHE_CELLS))
+        return cars, full
 
     return inp.once("estimation_cars", compute)
 
@@ -89,29 +88,33 @@ def _running_sums(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
     def compute():
         res = inp.null_residuals
         n, width = res.shape
-        # counts of at most the grid width: int32 halves the cached array
-        total, count = np.zeros((n, width + 1)), np.zeros((n, width + 1), dtype=np.int32)
+        # counts of at most the grid width: int16 (int32 beyond 32,767 days) quarters the cached array, and
+        # numpy accumulates and subtracts it several times faster than int64
+        count_type = np.int16 if width < 1 << 15 else np.int32
+        total, count = np.zeros((n, width + 1)), np.zeros((n, width + 1), dtype=count_type)
 
-        def block(rows: slice) -> None:
+        def block(rows: slice) -> None:  # in cache: blocks of rows on threads
             ok = np.isfinite(res[rows])
             np.cumsum(np.where(ok, res[rows], 0.0), axis=1, out=total[rows, 1:])
             np.cumsum(ok, axis=1, out=count[rows, 1:])
 
-        thread_map(block, row_blocks(n, width))
+        thread_map(block, row_blocks(n, width, _CACHE_CELLS))
         return total, count
 
     return inp.once_per_fit("running_sums", compute, inp.null_residuals)
 
 
-def _run_sums(total: np.ndarray, count: np.ndarray, length: int) -> np.ndarray:
-    """Sums of each row over every run of ``length`` consecutive columns, NaN where one is missing, from its
-    running sums and counts (:func:`_running_sums`).
+def _run_sums(total: np.ndarray, count: np.ndarray, length: int, out) -> None:
+    """Sums of each row over every run of ``length`` consecutive columns, NaN where one is missing, and
+    whether none is, from its running sums and counts (:func:`_running_sums`), into ``out`` (sums, whole).
 
     Differences of cumulative sums (two passes over the grid whatever the length) instead of summing every
     run; they agree with the direct sums to about 1e-16 of the cumulated residuals.
     """
-    whole = (count[:, length:] - count[:, :-length]) == length
-    return np.where(whole, total[:, length:] - total[:, :-length], np.nan)
+    sums, whole = out
+    np.equal(count[:, length:] - count[:, :-length], length, out=whole)
+    np.subtract(total[:, length:], total[:, :-length], out=sums)
+    np.copyto(sums, np.nan, where=~whole)
 
 
 def _run_moments(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -120,10 +123,20 @@ def _run_moments(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     def compute():
         cars, full = _estimation_cars(inp)
-        windows = full.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(full, cars, 0.0).sum(axis=1) / windows
-            sd = np.sqrt(np.where(full, (cars - mean[:, None]) ** 2, 0.0).sum(axis=1) / (windows - 1))
+        windows = _count(full).astype(np.int64)
+        mean, sd = np.empty(len(cars)), np.empty(len(cars))
+
+        def block(rows: slice) -> None:  # row by row, in cache: blocks of rows on threads
+            runs, ok = cars[rows], full[rows]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                x = np.where(ok, runs, 0.0)
+                mean[rows] = x.sum(axis=1) / windows[rows]
+                np.subtract(runs, mean[rows, None], out=x)
+                x *= x
+                np.copyto(x, 0.0, where=~ok)
+                sd[rows] = np.sqrt(x.sum(axis=1) / (windows[rows] - 1))
+
+        thread_map(block, row_blocks(len(cars), cars.shape[1], _CACHE_CELLS))
         return windows, mean, sd
 
     return inp.once("run_moments", compute)
@@ -146,7 +159,7 @@ def own_runs_test(inp: Inputs, test: str, pvalue) -> Batch:
     with np.errstate(invalid="ignore", divide="ignore"):
         batch.stat = car / sd
         batch.pvalue = pvalue(car, cars, full, windows)
-    batch.distribution = np.array([f"empirical ({k} windows)" for k in windows], dtype=object)
+    batch.distribution = labels("empirical ({} windows)", windows)
     batch.draws = lambda k: cars[k][full[k]] / sd[k]
     batch.fail(~np.isfinite(car), "no abnormal return on some day of the window, so no CAR")
     batch.fail_each(
@@ -161,9 +174,28 @@ def own_runs_test(inp: Inputs, test: str, pvalue) -> Batch:
     return batch.finish()
 
 
+def labels(template: str, values: np.ndarray) -> np.ndarray:
+    """``template.format(v)`` for each of ``values`` (counts), each distinct value formatted once."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return np.array([template.format(v) for v in distinct], dtype=object)[inverse.ravel()]
+
+
+def count_runs(cars: np.ndarray, counted) -> np.ndarray:
+    """For each row of ``cars`` (N, M), how many of its runs ``counted(rows)`` (a boolean block of rows)
+    marks, block by block of rows in cache (missing runs are NaN: they compare false)."""
+    out = np.empty(len(cars), dtype=np.int64)
+
+    def block(rows: slice) -> None:
+        out[rows] = _count(counted(rows))
+
+    thread_map(block, row_blocks(len(cars), cars.shape[1], _CACHE_CELLS))
+    return out
+
+
 def _permutation(inp: Inputs) -> Batch:
     def pvalue(car, cars, full, windows):
-        exceed = (full & (np.abs(cars) >= np.abs(car)[:, None])).sum(axis=1)
+        size = np.abs(car)[:, None]
+        exceed = count_runs(cars, lambda rows: np.abs(cars[rows]) >= size[rows])
         return (1.0 + exceed) / (1.0 + windows)
 
     return own_runs_test(inp, "the permutation test", pvalue)
@@ -244,9 +276,12 @@ def _sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return flat, values.ravel()[flat]
     raw = values.view(np.int64)
     column = np.int64((1 << bits) - 1)
-    key = raw ^ ((raw >> 63) & np.int64(0x7FFFFFFFFFFFFFFF))  # negative floats: all bits but the sign flipped
+    key = raw >> 63  # negative floats: all bits but the sign flipped
+    key &= np.int64(0x7FFFFFFFFFFFFFFF)
+    key ^= raw
     key &= ~column
-    key[np.isnan(values)] = np.iinfo(np.int64).max & ~column  # any NaN (whatever its sign bit) last
+    last = np.iinfo(np.int64).max & ~column  # any NaN (whatever its sign bit) last
+    np.copyto(key, last, where=np.isnan(values))
     key |= np.arange(width, dtype=np.int64)
     key.sort(axis=1)
     flat = _flat(key & column)
@@ -301,9 +336,11 @@ def _fit_ranks(inp: Inputs, name: str, compute):
     return entry[1]
 
 
-def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    r"""The rank test's combined window and its ranks, and the generalized rank test's estimation-day SARs
-    (NaN elsewhere) and their ranks, from one sort per row (cached on the fit by :func:`_fit_ranks`).
+def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, ...]:
+    r"""The rank test's combined window and its centred ranks :math:`U_{it}-\tfrac12` (0 off the window),
+    and the generalized rank test's estimation-day SARs (NaN elsewhere) and their ranks (float32), from one
+    sort per row (cached on the fit by :func:`_fit_ranks`); then, of each column, the firm-events ranked on
+    it in the combined window and in the estimation window.
 
     Dividing a row by its :math:`\hat\sigma_i>0` keeps its order (correctly rounded division is monotone),
     so the combined window's sort order, restricted to the estimation days, also sorts the SARs; ties are
@@ -314,76 +351,130 @@ def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
         ar, est = inp.ar, inp.estimation_mask
         event = inp.event_grid_positions
         sigma2 = np.asarray(inp.fit.sigma2, dtype=float)
-        few = len(event) <= _FEW_EVENT_DAYS and not est[:, event].any()
-        out = (np.empty(est.shape, dtype=bool), np.empty(ar.shape), np.empty(ar.shape), np.empty(ar.shape))
+        # the SARs' own ranks are whole or half numbers up to the grid's width: float32 holds them exactly in
+        # half the memory each window's grank reads
+        own = np.empty(ar.shape, dtype=np.float32)
+        out = (np.empty(est.shape, dtype=bool), np.empty(ar.shape), own, np.empty(ar.shape))
 
         def block(rows: slice) -> None:  # every row is ranked alone: blocks of rows on threads
-            for whole, part in zip(out, _rank_rows(ar[rows], est[rows], event, sigma2[rows], few)):
-                whole[rows] = part
+            _rank_rows(ar[rows], est[rows], event, sigma2[rows], tuple(whole[rows] for whole in out))
 
-        thread_map(block, row_blocks(*ar.shape))
-        return out
+        thread_map(block, row_blocks(len(ar), ar.shape[1], _CACHE_CELLS))
+        return (*out, out[0].sum(axis=0), est.sum(axis=0))
 
     return _fit_ranks(inp, "shared", compute)
 
 
-def _rank_rows(ar, est, event, sigma2, few: bool):
-    """:func:`_shared_ranks` of some rows: ``few`` when no event day is an estimation day and there are at
-    most :data:`_FEW_EVENT_DAYS` of them."""
-    combined = est.copy()
+#: cells of the blocks of rows worked on at a time where a pass would otherwise stream (N, L) arrays
+#: through memory: a few hundred kB, so that a block's temporaries stay in cache between operations
+_CACHE_CELLS = 1 << 16
+
+
+def _rank_rows(ar, est, event, sigma2, out) -> None:
+    r""":func:`_shared_ranks` of some rows, written into ``out`` (combined, centred, own, sar; views of rows).
+
+    Where a row's SARs are all distinct (and so are its abnormal returns: equal returns give equal SARs), a
+    value's rank is its position in the sorted row and an estimation day's own rank the number of
+    estimation days up to it in that order: one sort and one running count, no second sort.  Rows with a
+    tie or without a positive :math:`\hat\sigma^2_i` are ranked by :func:`_rank_rows_with_ties`.
+    """
+    combined, centred, own, sar = out
+    n, width = ar.shape
+    np.copyto(combined, est)
     combined[:, event] |= np.isfinite(ar[:, event])
     values = np.where(combined, ar, np.nan)
     flat, ordered = _sort_order(values)
-    ranks = _ranks_in_order(values, flat, ordered)
+    sigma = np.sqrt(sigma2)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):  # SARs: over the residual SD, estimation days only
-        sar = np.where(est, ar / np.sqrt(sigma2)[:, None], np.nan)
+        np.divide(ar, sigma, out=sar)
+        scaled = np.divide(ordered, sigma, out=values)  # the SARs in sorted order (values is free again)
+    np.copyto(sar, np.nan, where=~est)
+    missing = np.isnan(ordered)  # last in each row
+    total = _count(combined)  # M_i, the rank test's ranked days
+    # NaN != NaN: missing days never tie; a ranked day without a return (not expected) takes the other path
+    redo = (scaled[:, 1:] == scaled[:, :-1]).any(axis=1) | ~(np.isfinite(sigma2) & (sigma2 > 0))
+    redo |= width - _count(missing) != total
+    # U - 1/2 = K / (M + 1) - 1/2, K the position in the sorted row (0 from position M on, the missing days):
+    # the same row for every row with the same M, so one row per distinct M, gathered
+    counts, which = np.unique(total, return_inverse=True)
+    position = np.arange(1.0, width + 1.0)
+    table = np.where(position <= counts[:, None], position / (1.0 + counts[:, None]) - 0.5, 0.0)
+    centred.reshape(-1)[flat] = table[which.ravel()]
+    in_estimation = est.reshape(-1)[flat] & ~missing
+    running = np.cumsum(in_estimation, axis=1, dtype=np.int16 if width < 1 << 15 else np.int64)  # int16: faster
+    own.reshape(-1)[flat] = np.where(in_estimation, running, np.float32(np.nan))
+    if redo.any():
+        ranks, own[redo] = _rank_rows_with_ties(ar[redo], est[redo], combined[redo], sar[redo], sigma2[redo])
+        centred[redo] = np.where(combined[redo], ranks / (1.0 + total[redo, None]) - 0.5, 0.0)
+
+
+def _rank_rows_with_ties(ar, est, combined, sar, sigma2) -> tuple[np.ndarray, np.ndarray]:
+    """The combined ranks and the SARs' own ranks of rows with ties (:func:`_rank_rows`), mid-ranks."""
+    values = np.where(combined, ar, np.nan)
+    flat, ordered = _sort_order(values)
+    ranks = _ranks_in_order(values, flat, ordered)
+    # the estimation days first, in the combined order (a stable radix sort of a boolean key per row)
+    est_first = np.argsort(~np.ascontiguousarray(est).ravel()[flat], axis=1, kind="stable")
+    own = _ranks_in_order(sar, flat.ravel()[_flat(est_first)])
     odd = ~(np.isfinite(sigma2) & (sigma2 > 0))  # SARs of 0 or inf do not keep the order: sort them
-    if few:
-        own, redo = _without_event_days(values, ranks, est, event, ordered, np.sqrt(sigma2))
-        odd |= redo
-    else:
-        # the estimation days first, in the combined order (a stable radix sort of a boolean key per row)
-        est_first = np.argsort(~np.ascontiguousarray(est).ravel()[flat], axis=1, kind="stable")
-        own = _ranks_in_order(sar, flat.ravel()[_flat(est_first)])
     if odd.any():
         own[odd] = row_ranks(sar[odd])
-    return combined, ranks, own, sar
+    return ranks, own
 
 
-#: up to this many event-window days, the estimation days' own ranks come from the combined ranks by counting
-_FEW_EVENT_DAYS = 2
+def _count_rows(groups, mask: np.ndarray, columns: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``groups.sum`` of the boolean ``mask`` (N, L) over the rows ``rows``, given ``columns``, its column
+    counts over every row: for one group, those less the few rows left out (counts are exact)."""
+    if groups.n == 1:
+        return (columns - mask[~rows].sum(axis=0))[None]
+    return _sum_rows(groups, mask, rows)
 
 
-def _without_event_days(values, ranks, est, event, ordered, sigma) -> tuple[np.ndarray, np.ndarray]:
-    r"""The estimation days' ranks among themselves, from their ranks in the combined window, and the rows
-    where they are not the ranks of the SARs.
+def _sum_rows(groups, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``groups.sum`` of ``values`` (N, L) over the rows ``rows`` only (the others count as 0).
 
-    An estimation day's combined rank counts the event days below it (and half of those tied with it): take
-    them off, one comparison per event day.  Those are ranks of the abnormal returns; they are the SARs'
-    ranks unless dividing by :math:`\hat\sigma_i` makes two different returns equal, which shows as a pair,
-    adjacent in the sorted row, whose returns differ and whose SARs do not; such rows are returned to be
-    ranked directly.
+    One group: a reduction that skips the other rows, the same additions in the same order as summing
+    the array with those rows zeroed, without that (N, L) copy."""
+    if groups.n == 1:
+        dtype = np.int64 if values.dtype == bool else None
+        return np.asarray(np.sum(values, axis=0, where=rows[:, None], dtype=dtype))[None]
+    return groups.sum(values & rows[:, None] if values.dtype == bool else np.where(rows[:, None], values, 0.0))
+
+
+def _count(mask: np.ndarray) -> np.ndarray:
+    """``mask.sum(axis=1)`` of a boolean (N, L) array, in uint16 while a row cannot hold more (3x faster)."""
+    if mask.shape[1] >= 1 << 16:  # pragma: no cover - rows of 65,536 days
+        return mask.sum(axis=1)
+    return np.ascontiguousarray(mask).view(np.uint8).sum(axis=1, dtype=np.uint16)
+
+
+def _sum_blocks(groups, rows: int, width: int, fill) -> np.ndarray:
+    """``groups.sum`` of the (rows, width) array that ``fill(rows, out)`` writes block of rows by block.
+
+    One group: each block, in cache, is added to the totals so far as one more row on top of them, without
+    the whole array; ``sum(axis=0)`` adds the rows of a C-ordered array one after the other, so the totals
+    are those of the whole array bit for bit.  Several groups: the array, filled by blocks on threads.
     """
-    own = ranks.copy()
-    for day in event:
-        other = values[:, day : day + 1]  # NaN where the day has no abnormal return: never below, never tied
-        own -= (other < values) + 0.5 * (other == values)
-    own = np.where(est, own, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scaled = ordered / sigma[:, None]
-    redo = ((scaled[:, 1:] == scaled[:, :-1]) & (ordered[:, 1:] != ordered[:, :-1])).any(axis=1)
-    return own, redo
+    blocks = row_blocks(rows, width, _CACHE_CELLS)
+    if groups.n != 1:
+        whole = np.empty((rows, width))
+        thread_map(lambda part: fill(part, whole[part]), blocks)
+        return groups.sum(whole)
+    totals = np.zeros(width)
+    for part in blocks:
+        block = np.empty((part.stop - part.start + 1, width))
+        fill(part, block[1:])
+        block[0] = totals
+        totals = block.sum(axis=0)
+    return totals[None]
 
 
 def _rank(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
-    combined, ranks = _shared_ranks(inp)[:2]
-    combined = combined & used[:, None]
-    total = combined.sum(axis=1)
+    combined, centred, _, _, combined_columns, _ = _shared_ranks(inp)  # centred: whichever rows are used
     with np.errstate(invalid="ignore", divide="ignore"):
-        centred = np.where(combined, ranks / (1.0 + total[:, None]) - 0.5, 0.0)
-        n_t = groups.sum(combined)  # firm-events ranked on each day, (G, L)
-        a_t = np.where(n_t > 0, groups.sum(centred) / np.sqrt(n_t), 0.0)
+        n_t = _count_rows(groups, combined, combined_columns, used)  # firm-events ranked on each day, (G, L)
+        a_t = np.where(n_t > 0, _sum_rows(groups, centred, used) / np.sqrt(n_t), 0.0)
         days = (n_t > 0).sum(axis=1)
         s = np.sqrt((a_t**2).sum(axis=1) / days)
         z = a_t[:, inp.grid_positions].sum(axis=1) / (np.sqrt(inp.length) * s)
@@ -478,9 +569,8 @@ def _grank(inp: Inputs, kind: str) -> Batch:
 def _grank_z(inp: Inputs):
     """Kolari & Pynnonen's Z and T (estimation days with a rank) of each group."""
     groups, used = inp.groups, inp.used
-    est = inp.estimation_mask & used[:, None]
     # the ranks first: another thread may be computing the pair correlations rbar needs meanwhile
-    _, _, own, sar = _shared_ranks(inp)
+    _, _, own, sar, _, est_columns = _shared_ranks(inp)
     with np.errstate(invalid="ignore", divide="ignore"):
         _, sd, n = _group_mean_sd(inp, inp.scar)
         # the cross-sectional SD of correlated SCARs estimates sqrt(1 - rbar) times their SD (Kolari &
@@ -492,23 +582,35 @@ def _grank_z(inp: Inputs):
     # among themselves do not depend on the window (cached), and the event observation moves each SAR's
     # rank up by one where it is smaller (by a half where it ties).  The SARs of unused rows meet a NaN
     # event observation, so they compare false and are not counted.
-    e = gscar[:, None]
-    tied = sar == e
-    below = (sar < e).sum(axis=1)
-    total = est.sum(axis=1) + used  # T_i + 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = 1.0 + total
-        # (own + above + tied / 2) / scale - 1/2 on the estimation days, 0 elsewhere, in one (N, L) array:
-        # the same operations in the same order as the expression, without its five temporaries
-        u = np.add(own, sar > e)
-        np.add(u, 0.5, out=u, where=tied)
-        u /= scale[:, None]
+    mask = inp.estimation_mask
+    rows_n, width = sar.shape
+    below, ties, ranked = np.empty(rows_n), np.empty(rows_n), np.empty(rows_n)
+    values = _count(mask) + used  # T_i + 1 ranked values (unused rows: only U of used rows is summed)
+
+    def fill(rows: slice, u: np.ndarray) -> None:  # U of some rows into u, in cache
+        s, e = sar[rows], gscar[rows, None]
+        above, tied = s > e, s == e
+        any_tied = bool(tied.any())
+        ties[rows] = _count(tied) if any_tied else 0
+        below[rows] = _count(s < e)
+        ranked[rows] = 1.0 + values[rows]
+        # (own + above + tied / 2) / scale - 1/2 on the estimation days, 0 elsewhere, in one array: the same
+        # operations in the same order as the expression, without its five temporaries
+        np.add(own[rows], above, out=u, dtype=np.float64)
+        if any_tied:
+            np.add(u, 0.5, out=u, where=tied)
+        u /= ranked[rows, None]
         u -= 0.5
-        np.copyto(u, 0.0, where=~est)
-        u_event = np.where(used, (1.0 + below + 0.5 * tied.sum(axis=1)) / scale - 0.5, 0.0)
+        off = mask[rows] & used[rows, None]
+        np.copyto(u, 0.0, where=np.logical_not(off, out=off))
+
+    u_sums = _sum_blocks(groups, rows_n, width, fill)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        u_event = np.where(used, (1.0 + below + 0.5 * ties) / ranked - 0.5, 0.0)
         # the estimation days' columns, then the event observation's
-        n_t = np.concatenate([groups.sum(est), groups.sum(used)[:, None]], axis=1)  # (G, L + 1)
-        sums = np.concatenate([groups.sum(u), groups.sum(u_event)[:, None]], axis=1)
+        days_t = _count_rows(groups, mask, est_columns, used)
+        n_t = np.concatenate([days_t, groups.sum(used)[:, None]], axis=1)  # (G, L + 1)
+        sums = np.concatenate([u_sums, groups.sum(u_event)[:, None]], axis=1)
         u_bar = np.where(n_t > 0, sums / n_t, 0.0)
         days = (n_t > 0).sum(axis=1)  # |D| = T + 1
         s_u = np.sqrt((n_t / n[:, None] * u_bar**2).sum(axis=1) / days)
@@ -601,10 +703,10 @@ grank_z.__doc__ = (
 def _generalized_sign(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
     cars, full = _estimation_cars(inp)
-    windows = full.sum(axis=1)
+    windows = _count(full).astype(np.int64)
     counted = used & (windows > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = (full & (cars > 0)).sum(axis=1) / windows
+        share = count_runs(cars, lambda rows: cars[rows] > 0) / windows
         p_hat = groups.sum(np.where(counted, share, 0.0)) / groups.sum(counted)
         n = inp.n_used.astype(float)
         w = groups.sum(used & (inp.car > 0))

@@ -40,7 +40,15 @@ from eventstudy.inference.base import (
     single,
     state_nulls,
 )
-from eventstudy.inference.nonparametric import MIN_PERMUTATION_WINDOWS, _estimation_cars, own_runs_test, tail_notes
+from eventstudy.inference.nonparametric import (
+    MIN_PERMUTATION_WINDOWS,
+    _estimation_cars,
+    _running_sums,
+    count_runs,
+    labels,
+    own_runs_test,
+    tail_notes,
+)
 from eventstudy.inference.parametric import p_t
 
 __all__ = [
@@ -85,12 +93,12 @@ def _pseudo_draws(inp: Inputs, statistic: str):
     def sums():
         # the sums over firm-events of each run, shared by the statistics that pool the same values
         # (``csect_t`` and ``mean`` both pool the raw CARs)
+        scale = np.sqrt(inp.fit.sigma2 * inp.length) if scaled else None
+        if inp.groups.n == 1:
+            return _study_run_sums(inp, scale)
         cars, full = _estimation_cars(inp)
-        if scaled:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                pseudo = cars / np.sqrt(inp.fit.sigma2 * inp.length)[:, None]
-        else:
-            pseudo = cars
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pseudo = cars if scale is None else cars / scale[:, None]
         ok = inp.used[:, None] & full & np.isfinite(pseudo)
         return _pooled_sums(pseudo, ok, inp.groups)
 
@@ -108,6 +116,49 @@ def _pooled_sums(values: np.ndarray, ok: np.ndarray, groups) -> tuple[np.ndarray
         squares = np.einsum("ij,ij->j", x, x)[None]
         return np.count_nonzero(ok, axis=0)[None].astype(float), x.sum(axis=0)[None], squares
     return groups.sum(ok).astype(float), groups.sum(x), groups.sum(x * x)
+
+
+#: cells of the blocks of rows :func:`_study_run_sums` adds up at a time (a few hundred kB: they stay in cache)
+_RUN_BLOCK_CELLS = 1 << 16
+
+
+def _study_run_sums(inp: Inputs, scale: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_pooled_sums` of one group's runs, ``CAR_ij / scale_i`` over the used firm-events with a CAR
+    on run ``j``, in blocks of rows made from the running sums, without the (N, M) arrays of CARs.
+
+    Each block is added to the totals so far as one more row on top of it: ``sum(axis=0)`` adds the rows of
+    a C-ordered array one after the other, so the sums are those of the whole array, bit for bit (the rows
+    left out add zeros).
+    """
+    res, length, used = inp.null_residuals, inp.length, inp.used
+    n, width = res.shape
+    runs = max(width - length + 1, 0)
+    count, s1, s2 = np.zeros(runs, dtype=np.int64), np.zeros(runs), np.zeros(runs)
+    if length > 1 and runs:
+        total, days = _running_sums(inp)
+    for rows in row_blocks(n if runs else 0, runs, _RUN_BLOCK_CELLS):
+        x = np.empty((rows.stop - rows.start + 1, runs))  # row 0: the totals so far
+        body = x[1:]
+        if length == 1:
+            body[...] = res[rows]
+            ok = np.isfinite(body)
+        else:  # the runs' sums, and whether all their days have a residual (_run_sums)
+            np.subtract(total[rows, length:], total[rows, :-length], out=body)
+            ok = (days[rows, length:] - days[rows, :-length]) == length
+        if scale is not None:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                np.divide(body, scale[rows, None], out=body)
+            ok &= np.isfinite(body)
+        ok &= used[rows, None]
+        count += ok.sum(axis=0)
+        np.logical_not(ok, out=ok)
+        np.copyto(body, 0.0, where=ok)
+        x[0] = s1
+        new_s1 = x.sum(axis=0)
+        np.multiply(body, body, out=body)
+        x[0] = s2
+        s1, s2 = new_s1, x.sum(axis=0)
+    return count[None].astype(float), s1[None], s2[None]
 
 
 def _pooled_stat(n: np.ndarray, s1: np.ndarray, s2: np.ndarray, statistic: str):
@@ -138,7 +189,7 @@ def _pseudo_event(inp: Inputs, statistic: str = "bmp", name: str = "pseudo_event
     batch.stat = stat
     batch.pvalue = equal_tailed_pvalue(stat, draws, runs)
     m = runs.sum(axis=1)
-    batch.distribution = np.array([f"empirical ({k} pseudo-events)" for k in m], dtype=object)
+    batch.distribution = labels("empirical ({} pseudo-events)", m)
     batch.draws = lambda k: draws[k][runs[k]]
     cross_section_checks(batch, inp, name)
     batch.fail_each(
@@ -211,7 +262,14 @@ def pseudo_event(fit, window: tuple[int, int], *, statistic: str = "bmp", exclud
 
 
 def _sq(inp: Inputs) -> Batch:
-    return own_runs_test(inp, "sq", lambda car, cars, full, windows: equal_tailed_pvalue(car, cars, full))
+    def pvalue(car, cars, full, windows):
+        # equal_tailed_pvalue of the runs, counted block by block (a missing run is NaN: never counted)
+        event = car[:, None]
+        below = count_runs(cars, lambda rows: cars[rows] <= event[rows])
+        above = count_runs(cars, lambda rows: cars[rows] >= event[rows])
+        return np.minimum(2.0 * np.minimum(1.0 + below, 1.0 + above) / (1.0 + windows), 1.0)
+
+    return own_runs_test(inp, "sq", pvalue)
 
 
 def sq(fit, window: tuple[int, int], *, exclude=None) -> list[TestResult]:

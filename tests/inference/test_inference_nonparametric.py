@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import inference_loops as loops
@@ -15,7 +16,8 @@ import eventstudy as es
 from eventstudy.estimation.models import StackedFit
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.inference import brown_warner, generalized_sign, permutation, rank, sign, wilcoxon
-from eventstudy.inference.nonparametric import MIN_PERMUTATION_WINDOWS, row_ranks
+from eventstudy.inference.base import Inputs
+from eventstudy.inference.nonparametric import MIN_PERMUTATION_WINDOWS, _shared_ranks, row_ranks
 
 WINDOWS = [(0, 0), (-1, 1), (-3, 3), (0, 2)]
 RTOL = 1e-10
@@ -140,6 +142,36 @@ def test_row_ranks_equal_scipy_on_values_that_differ_in_their_last_bits():
         finite = ~np.isnan(row)
         np.testing.assert_array_equal(ranks[finite], stats.rankdata(row[finite]))
         assert np.isnan(ranks[~finite]).all()
+
+
+def test_shared_ranks_equal_scipy_on_rows_with_and_without_ties():
+    # rows of distinct values take the sorted positions and a running count of estimation days; rows with
+    # ties (rounded returns), a row with a missing estimation day and a row whose residual variance is 0
+    # (its SARs are infinite) take the tie-aware path: both must give scipy's mid-ranks
+    rng = np.random.default_rng(11)
+    y = rng.normal(0.0, 0.02, (60, 12))
+    y[:, 6:10] = np.round(y[:, 6:10], 2)
+    y[20, 3] = np.nan
+    fit = raw_fit(y, (-40, -6), (-3, 3), day0=50)
+    sigma2 = np.asarray(fit.sigma2, dtype=float).copy()
+    sigma2[10] = 0.0
+    fit = dataclasses.replace(fit, sigma2=sigma2)
+    combined, centred, own, sar, combined_columns, est_columns = _shared_ranks(Inputs(fit, (0, 0)))
+    est = fit.estimation_mask
+    for i in range(fit.n):
+        ar = fit.ar[i]
+        expected = stats.rankdata(ar[combined[i]]) / (combined[i].sum() + 1) - 0.5  # the rank test's U - 1/2
+        np.testing.assert_array_equal(centred[i][combined[i]], expected)
+        assert (centred[i][~combined[i]] == 0).all()
+        with np.errstate(divide="ignore"):
+            expected_sar = ar[est[i]] / np.sqrt(sigma2[i])
+        np.testing.assert_array_equal(sar[i][est[i]], expected_sar)
+        np.testing.assert_array_equal(own[i][est[i]], stats.rankdata(expected_sar))
+        assert np.isnan(own[i][~est[i]]).all() and np.isnan(sar[i][~est[i]]).all()
+    assert combined[:, 37:].all() and not combined[:, 35:37].any()  # the gap days -5, -4 are not ranked
+    np.testing.assert_array_equal(combined_columns, [column.sum() for column in combined.T])
+    np.testing.assert_array_equal(est_columns, [column.sum() for column in est.T])
+    assert est.sum(axis=1)[3] == 34  # the missing day is left out
 
 
 # --------------------------------------------------------------------------------------------------------

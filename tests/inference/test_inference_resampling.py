@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from eventstudy.inference import boot_skew_t, grank_t, grank_z, im_t, pseudo_event, run_tests, skew_t, sq
+from eventstudy.inference import boot_skew_t, grank_t, grank_z, im_t, pseudo_event, resampling, run_tests, skew_t, sq
+from eventstudy.inference.base import Inputs
 from eventstudy.inference.resampling import BOOTSTRAP_DRAWS, _skew_t_stat
 from eventstudy.inference.statistic import test_statistics
 
@@ -25,6 +26,22 @@ def test_grank_against_the_loop(study, window):
     assert result_t.stat == pytest.approx(t, rel=RTOL) and result_t.pvalue == pytest.approx(p_t, rel=RTOL)
     assert result_z.stat == pytest.approx(z, rel=RTOL) and result_z.pvalue == pytest.approx(p_z, rel=RTOL)
     assert result_t.distribution == f"t({t_days - 2})" and result_z.distribution == "N(0,1)"
+
+
+@pytest.mark.parametrize("window", [(0, 0), (-1, 1)])
+def test_grank_and_rank_per_group_against_the_loop(study, window):
+    # every firm-event in group 0 of two (group 1 empty): the per-group sums, not the one group's blocks
+    from eventstudy.inference.nonparametric import _grank, _rank
+
+    fit, records = study
+    inp = Inputs(fit, window, groups=np.zeros(fit.n), n_groups=2)
+    t, p_t, z, p_z, t_days = loops.grank(records, window)
+    grank = _grank(inp, "t")
+    assert grank.stat[0] == pytest.approx(t, rel=RTOL) and grank.pvalue[0] == pytest.approx(p_t, rel=RTOL)
+    assert grank.distribution[0] == f"t({t_days - 2})" and not grank.valid[1]
+    rank = _rank(inp)
+    expected = loops.rank(records, window, loops.EVENT)
+    np.testing.assert_allclose([rank.stat[0], rank.pvalue[0]], expected, rtol=RTOL)
 
 
 def test_grank_holds_size_under_event_induced_volatility():
@@ -70,6 +87,23 @@ def test_pseudo_event_against_the_loop(study, window, statistic):
     result = pseudo_event(fit, window, statistic=statistic)
     assert result.stat == pytest.approx(stat, rel=RTOL) and result.pvalue == pytest.approx(p, rel=RTOL)
     assert result.distribution == f"empirical ({m} pseudo-events)"
+
+
+@pytest.mark.parametrize("statistic", ["bmp", "csect_t", "mean"])
+@pytest.mark.parametrize("window", [(0, 0), (-1, 1)])
+def test_pseudo_event_in_small_blocks_and_per_group_against_the_loop(study, window, statistic, monkeypatch):
+    # a study's run sums are added up in blocks of rows (here two rows a block, so the totals are carried
+    # across blocks); several groups (a simulation's samples) sum the (N, M) runs: both must be the loop's
+    fit, records = study
+    monkeypatch.setattr(resampling, "_RUN_BLOCK_CELLS", 2 * (fit.ar.shape[1] - window[1] + window[0]))
+    stat, p, m = loops.pseudo_event(records, window, statistic)
+    result = pseudo_event(fit, window, statistic=statistic)
+    assert result.stat == pytest.approx(stat, rel=RTOL) and result.pvalue == pytest.approx(p, rel=RTOL)
+    assert result.distribution == f"empirical ({m} pseudo-events)"
+    # every firm-event in group 0 of two (group 1 empty): the per-group sums
+    batch = resampling._pseudo_event(Inputs(fit, window, groups=np.zeros(fit.n), n_groups=2), statistic)
+    assert batch.stat[0] == pytest.approx(stat, rel=RTOL) and batch.pvalue[0] == pytest.approx(p, rel=RTOL)
+    assert batch.distribution[0] == f"empirical ({m} pseudo-events)" and not batch.valid[1]
 
 
 def test_pseudo_event_keeps_same_day_correlation():
