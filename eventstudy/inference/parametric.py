@@ -490,6 +490,128 @@ def _same_mask_correlations(x: np.ndarray) -> np.ndarray:
 
 #: firm-events per chunk of :func:`_near_pairs`
 PAIR_CHUNK = 96
+#: a chunk whose rows miss more than this share of the days inside their windows takes six dense products
+DENSE_MISSING = 0.1
+
+
+class _Rows(NamedTuple):
+    """The firm-events of :func:`_near_pairs` sorted by group and date, on the estimation days' columns."""
+
+    order: np.ndarray  # sorted position -> row of the fit
+    group: np.ndarray
+    day: np.ndarray  # day-0 session
+    later: np.ndarray  # first position on a later day
+    reach_end: np.ndarray  # past the last position within reach
+    has: np.ndarray  # the position has a pair
+    finite: np.ndarray  # (N, L)
+    x: np.ndarray  # residuals, 0 where missing (N, L)
+    totals: np.ndarray  # per row: days, sum and sum of squares (3, N)
+    start: np.ndarray  # each row's window: first and last finite column
+    end: np.ndarray
+    missing: np.ndarray  # columns of the missing days inside the windows, by row
+    pointer: np.ndarray  # row i's missing days are missing[pointer[i]:pointer[i + 1]]
+
+
+def _lay(arrays, offset: np.ndarray, width: int, k: int) -> np.ndarray:
+    """Rows of ``arrays`` (each (n, L)) laid on a calendar of ``width`` days, row i from column ``offset[i]``,
+    zero elsewhere, into the first of ``k`` slots: (k, n, width).  The rows come by date: a slice a day."""
+    n, length = arrays[0].shape
+    out = np.zeros((k, n, width))
+    cut = np.flatnonzero(np.diff(offset)) + 1
+    for start, stop in zip(np.append(0, cut).tolist(), np.append(cut, n).tolist()):
+        at = slice(int(offset[start]), int(offset[start]) + length)
+        for slot, array in enumerate(arrays):
+            out[slot, start:stop, at] = array[start:stop]
+    return out
+
+
+def _outside(q: np.ndarray, nonzero: tuple[int, int], below: np.ndarray, above: np.ndarray) -> np.ndarray:
+    """Sums of each row of ``q`` (n, W), nonzero only in the columns ``nonzero`` (first, past the last), over
+    the columns before ``below[j]`` and after ``above[j]``, for every j: (n, m).  Products over the columns
+    where some row of ``q`` can be nonzero and some bound cuts: for windows of one length, the days between
+    the two rows' dates."""
+    total = np.zeros((len(q), len(below)))
+    lo, hi = nonzero
+    stop = max(lo, min(hi, int(below.max())))
+    if stop > lo:
+        total += q[:, lo:stop] @ (np.arange(lo, stop)[:, None] < below).astype(float)
+    start = min(hi, max(lo, int(above.min()) + 1))
+    if hi > start:
+        total += q[:, start:hi] @ (np.arange(start, hi)[:, None] > above).astype(float)
+    return total
+
+
+def _on_missing(q: np.ndarray, cols: np.ndarray, pointer: np.ndarray) -> np.ndarray:
+    """``q @ m.T`` for the 0/1 matrix m (m rows, W) of a few missing days, given by their columns and a row
+    pointer: (n, m), as a sparse product (a dense one costs W multiplications a pair)."""
+    from scipy.sparse import csr_matrix  # here: only the pairs need it (and a fit has loaded it)
+
+    m = csr_matrix((np.ones(len(cols)), cols, pointer - pointer[0]), shape=(len(pointer) - 1, q.shape[1]))
+    return (m @ q.T).T
+
+
+def _sorted_rows(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: int) -> _Rows:
+    order = np.lexsort((day0, group))
+    g, d = group[order], day0[order]
+    stride = int(d.max() - d.min()) + 2 * reach + 1 if len(d) else 1
+    key = g.astype(np.int64) * stride + (d - (d.min() if len(d) else 0))  # sorted; a gap < reach is one group
+    later = np.searchsorted(key, key, side="right")
+    reach_end = np.searchsorted(key, key + reach - 1, side="right")
+    # the grid days on which some row has a residual (the estimation window): the products skip the others
+    span = np.flatnonzero(np.isfinite(res).any(axis=0))
+    days = slice(int(span[0]), int(span[-1]) + 1) if len(span) else slice(0, 0)
+    x = res[order, days]  # a copy, by group and date: a chunk's rows are a slice
+    finite = np.isfinite(x)
+    x[~finite] = 0.0
+    totals = np.stack([finite.sum(axis=1), x.sum(axis=1), np.einsum("ij,ij->i", x, x)]).astype(float)
+    n, length = x.shape
+    any_day = finite.any(axis=1)
+    start = np.where(any_day, finite.argmax(axis=1), length)
+    end = np.where(any_day, length - 1 - finite[:, ::-1].argmax(axis=1), length - 1)
+    rows, cols = np.nonzero(~finite)
+    inside = (cols >= start[rows]) & (cols <= end[rows])
+    pointer = np.searchsorted(rows[inside], np.arange(n + 1))
+    return _Rows(order, g, d, later, reach_end, reach_end > later, finite, x, totals, start, end, cols[inside], pointer)
+
+
+def _chunk_pairs(rows: _Rows, bounds: tuple[int, int]):
+    """The pairs of the sorted positions ``bounds`` with the later positions in reach (see :func:`_near_pairs`)."""
+    a, b = bounds
+    d, x, finite, pointer = rows.day, rows.x, rows.finite, rows.pointer
+    lo, hi = int(rows.later[a:b][rows.has[a:b]].min()), int(rows.reach_end[b - 1])
+    length = x.shape[1]
+    width = int(d[hi - 1] - d[a]) + length
+    off_a, off_b = d[a:b] - d[a], d[lo:hi] - d[a]
+    missing_a, missing_b = pointer[b] - pointer[a], pointer[hi] - pointer[lo]
+    if missing_a + missing_b > DENSE_MISSING * (hi - lo + b - a) * length:  # many missing days
+        fa, xa, _ = qa = _lay([finite[a:b], x[a:b]], off_a, width, 3)
+        fb, xb, _ = qb = _lay([finite[lo:hi], x[lo:hi]], off_b, width, 3)
+        np.multiply(xa, xa, out=qa[2])
+        np.multiply(xb, xb, out=qb[2])
+        r = _pearson(fa @ fb.T, xa @ fb.T, fa @ xb.T, xa @ xb.T, qa[2] @ fb.T, fa @ qb[2].T)
+    else:
+        # f = w - m, the window indicator less the few missing days in it: a row's sum over the days it shares
+        # with another is its total, less its sums outside the other's window and on the other's missing days
+        qa = _lay([finite[a:b], x[a:b]], off_a, width, 3)  # f, x, x^2 of the earlier rows on the calendar
+        xb, _ = qb = _lay([x[lo:hi]], off_b, width, 2)  # x, x^2 of the later ones
+        np.multiply(qa[1], qa[1], out=qa[2])
+        np.multiply(xb, xb, out=qb[1])
+        start_a, end_a = off_a + rows.start[a:b], off_a + rows.end[a:b]
+        start_b, end_b = off_b + rows.start[lo:hi], off_b + rows.end[lo:hi]
+        cols_a = rows.missing[pointer[a] : pointer[b]] + np.repeat(off_a, np.diff(pointer[a : b + 1]))
+        cols_b = rows.missing[pointer[lo] : pointer[hi]] + np.repeat(off_b, np.diff(pointer[lo : hi + 1]))
+        na, nb = b - a, hi - lo
+        flat_a, flat_b = qa.reshape(3 * na, width), qb.reshape(2 * nb, width)
+        on_b = _outside(flat_a, (int(start_a.min()), int(end_a.max()) + 1), start_b, end_b)
+        on_b += _on_missing(flat_a, cols_b, pointer[lo : hi + 1])
+        on_b = rows.totals[:, a:b, None] - on_b.reshape(3, na, nb)
+        on_a = _outside(flat_b, (int(start_b.min()), int(end_b.max()) + 1), start_a, end_a)
+        on_a += _on_missing(flat_b, cols_a, pointer[a : b + 1])
+        on_a = rows.totals[1:, lo:hi, None] - on_a.reshape(2, nb, na)
+        r = _pearson(on_b[0], on_b[1], on_a[0].T, qa[1] @ xb.T, on_b[2], on_a[1].T)
+    j = np.arange(lo, hi)
+    ia, jb = np.nonzero((j >= rows.later[a:b, None]) & (j < rows.reach_end[a:b, None]))
+    return rows.order[a + ia], rows.order[lo + jb], rows.group[a + ia], d[lo + jb] - d[a + ia], r[ia, jb]
 
 
 def _near_pairs(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: int):
@@ -502,51 +624,15 @@ def _near_pairs(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: int
     days, the two sums, the cross product, the two sums of squares) are six matrix products of the chunk: a
     loop over chunks, never over firm-events or pairs.
     """
-    order = np.lexsort((day0, group))
-    g, d = group[order], day0[order]
-    stride = int(d.max() - d.min()) + 2 * reach + 1 if len(d) else 1
-    key = g.astype(np.int64) * stride + (d - (d.min() if len(d) else 0))  # sorted; a gap < reach is one group
-    later = np.searchsorted(key, key, side="right")  # first position on a later day
-    reach_end = np.searchsorted(key, key + reach - 1, side="right")  # past the last position within reach
-    has = reach_end > later
-    if not has.any():
+    if not len(day0):
         return tuple(np.empty(0, np.int64) for _ in range(4)) + (np.empty(0),)
-    finite = np.isfinite(res)
-    # the grid days on which some row has a residual (the estimation window): the products skip the others
-    span = np.flatnonzero(finite.any(axis=0))
-    days = slice(int(span[0]), int(span[-1]) + 1) if len(span) else slice(0, 0)
-    finite = finite[:, days]
-    values = np.where(finite, res[:, days], 0.0)
-    length = values.shape[1]
-    starts = np.union1d(np.arange(0, len(order), PAIR_CHUNK), np.flatnonzero(np.diff(g)) + 1)
-
-    def pairs(bounds: tuple[int, int]):
-        a, b = bounds
-        lo, hi = int(later[a:b][has[a:b]].min()), int(reach_end[b - 1])
-        first = d[a]
-        width = int(d[hi - 1] - first) + length
-
-        def lay(positions):
-            rows, offset = order[positions], d[positions] - first
-            x, f = np.zeros((len(rows), width)), np.zeros((len(rows), width))
-            # the rows come by date: a block of rows per day, one slice assignment each
-            bounds = np.append(np.flatnonzero(np.diff(offset)) + 1, len(rows))
-            for start, stop in zip(np.append(0, bounds[:-1]), bounds):
-                at, block = slice(offset[start], offset[start] + length), rows[start:stop]
-                x[start:stop, at], f[start:stop, at] = values[block], finite[block]
-            return x, f
-
-        xa, fa = lay(np.arange(a, b))
-        xb, fb = lay(np.arange(lo, hi))
-        r = _pearson(fa @ fb.T, xa @ fb.T, fa @ xb.T, xa @ xb.T, (xa * xa) @ fb.T, fa @ (xb * xb).T)
-        j = np.arange(lo, hi)
-        take = (j >= later[a:b, None]) & (j < reach_end[a:b, None])
-        ia, jb = np.nonzero(take)
-        return order[a + ia], order[lo + jb], g[a + ia], d[lo + jb] - d[a + ia], r[ia, jb]
-
+    rows = _sorted_rows(res, group, day0, reach)
+    starts = np.union1d(np.arange(0, len(day0), PAIR_CHUNK), np.flatnonzero(np.diff(rows.group)) + 1)
+    chunks = [(a, b) for a, b in zip(starts, np.append(starts[1:], len(day0))) if rows.has[a:b].any()]
+    if not chunks:
+        return tuple(np.empty(0, np.int64) for _ in range(4)) + (np.empty(0),)
     # the chunks are independent: on threads (numpy releases the GIL in the products), parts in chunk order
-    chunks = [(a, b) for a, b in zip(starts, np.append(starts[1:], len(order))) if has[a:b].any()]
-    parts = thread_map(pairs, chunks)
+    parts = thread_map(lambda bounds: _chunk_pairs(rows, bounds), chunks)
     return tuple(np.concatenate(column) for column in zip(*parts))
 
 
