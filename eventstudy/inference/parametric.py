@@ -712,34 +712,28 @@ def _all_pair_correlations(inp: Inputs, reach: int) -> _PairCorrelations:
 def _estimate_correlation(inp: Inputs):
     groups, used, length = inp.groups, inp.used, inp.length
     pairs = _pair_correlations(inp)
-    # per group: sum of w*rho over estimated pairs, sum of w over all overlapping pairs and over estimated
-    # pairs, sum and count of the estimated rho
-    weighted, weight_all, weight_est = np.zeros(groups.n), np.zeros(groups.n), np.zeros(groups.n)
-    rho_sum, rho_count = np.zeros(groups.n), np.zeros(groups.n)
+    # per group and gap in sessions (0: same date): pairs, estimated pairs and the sum of their rho
+    counts, estimated, rho_by_gap = (np.zeros(groups.n * length) for _ in range(3))
 
-    def add(group: np.ndarray, r: np.ndarray, w, take: np.ndarray) -> None:
-        # r and take (B, K): the pairs of B clusters (or B single pairs) and which of them count; w their weight
-        ok = take & np.isfinite(r)
-        rho = np.where(ok, r, 0.0)
-        for total, values in (
-            (weighted, w * rho),
-            (weight_all, np.where(take, w, 0.0)),
-            (weight_est, np.where(ok, w, 0.0)),
-            (rho_sum, rho),
-            (rho_count, ok),
-        ):
-            total += np.bincount(group, values.sum(axis=1), minlength=groups.n)
+    def add(key: np.ndarray, rho: np.ndarray, take: np.ndarray) -> None:
+        ok = take & np.isfinite(rho)
+        size = groups.n * length
+        counts[:] += np.bincount(key, take, minlength=size)
+        estimated[:] += np.bincount(key, ok, minlength=size)
+        rho_by_gap[:] += np.bincount(key, np.where(ok, rho, 0.0), minlength=size)
 
-    # pairs on the same date: weight 1
-    for group, rows, r in pairs.same_day:
-        u = used[rows]  # (B, s)
-        upper = np.triu(np.ones(r.shape[1:], dtype=bool), k=1)
-        add(group, r.reshape(len(r), -1), 1.0, (u[:, :, None] & u[:, None, :] & upper).reshape(len(r), -1))
-    # pairs on dates closer than the window: weight (L - gap) / L
-    take = used[pairs.first] & used[pairs.second] & (pairs.gap < length)
-    if take.any():
-        w = (length - pairs.gap[take]) / length
-        add(pairs.group[take], pairs.rho[take][:, None], w[:, None], np.ones((len(w), 1), dtype=bool))
+    for group, rows, r in pairs.same_day:  # pairs on the same date: (B, s, s) a cluster size
+        u = used[rows]
+        take = u[:, :, None] & u[:, None, :] & np.triu(np.ones(r.shape[1:], dtype=bool), k=1)
+        add(np.repeat(group * length, r[0].size), r.ravel(), take.ravel())
+    near = np.flatnonzero(pairs.gap < length)  # pairs on dates closer than the window
+    take = used[pairs.first[near]] & used[pairs.second[near]]
+    add(pairs.group[near] * length + pairs.gap[near], pairs.rho[near], take)
+    # weight (L - gap) / L: the share of the tested window the two have in common
+    weight = (length - np.arange(length)) / length
+    by_group = [v.reshape(groups.n, length) for v in (counts, estimated, rho_by_gap)]
+    weight_all, weight_est, weighted = (v @ weight for v in by_group)
+    rho_count, rho_sum = by_group[1].sum(axis=1), by_group[2].sum(axis=1)
     n = inp.n_used.astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         imputed = (weight_all - weight_est) * rho_sum / np.maximum(rho_count, 1)
