@@ -58,7 +58,7 @@ def loop(res, group, day0):
 
 
 def check(res, group, day0):
-    first, second, groups, gaps, rho = parametric._near_pairs(res, group, day0, REACH)
+    first, second, groups, gaps, rho = parametric._near_pairs(parametric._sorted_rows(res, group, day0, REACH))
     expected = loop(res, group, day0)
     got = {(int(i), int(j)): (g, gap, r) for i, j, g, gap, r in zip(first, second, groups, gaps, rho)}
     assert len(got) == len(first)  # each pair once
@@ -121,3 +121,44 @@ def test_the_same_calendar_day_missing_for_every_row(monkeypatch):
         if 0 <= column < ESTIMATION_DAYS:
             res[i, column] = np.nan
     check(res, group, day0)
+
+
+def same_day_loop(res, group, day0):
+    """Every same-group pair on the same date -> correlation on their common finite days."""
+    out = {}
+    for i in range(len(day0)):
+        for j in range(i + 1, len(day0)):
+            if group[i] != group[j] or day0[i] != day0[j]:
+                continue
+            common = np.isfinite(res[i]) & np.isfinite(res[j])
+            rho = math.nan
+            if common.sum() >= MIN_OVERLAP:
+                rho = float(np.corrcoef(res[i][common], res[j][common])[0, 1])
+            out[(i, j)] = rho
+    return out
+
+
+@pytest.mark.parametrize("big", [2, 5, 10_000])
+def test_same_day_clusters_match_the_loop(monkeypatch, big):
+    """Clusters of 2 to 12 firm-events on one date: in batches of four products, or one at a time (big) with
+    the sparse corrections or, for the cluster whose rows miss many days, the six products."""
+    monkeypatch.setattr(parametric, "BIG_CLUSTER", big)
+    res, group, day0 = rows_with_gaps(seed=13, n=80)
+    day0 = day0 // 4  # dates in common
+    res[day0 == day0[0]] = (
+        np.where(np.random.default_rng(2).random(res[day0 == day0[0]].shape) < 0.3, np.nan, 1.0) * res[day0 == day0[0]]
+    )
+    res[day0 == day0[-1], 40] = np.nan  # a cluster that shares its missing days
+    rows = parametric._sorted_rows(res, group, day0, REACH)
+    got = {}
+    for groups, members, r in parametric._same_day_pairs(rows):
+        assert (group[members] == groups[:, None]).all() and (day0[members] == day0[members[:, :1]]).all()
+        for k in range(len(members)):
+            for a in range(members.shape[1]):
+                for b in range(a + 1, members.shape[1]):
+                    got[tuple(sorted((int(members[k, a]), int(members[k, b]))))] = r[k, a, b]
+    expected = same_day_loop(res, group, day0)
+    assert got.keys() == expected.keys() and len(expected) > 100
+    pairs = sorted(expected)
+    np.testing.assert_allclose([got[p] for p in pairs], [expected[p] for p in pairs], rtol=1e-10, atol=1e-13)
+    assert any(math.isnan(expected[p]) for p in pairs)
