@@ -515,9 +515,7 @@ class _Rows(NamedTuple):
     clusters: np.ndarray  # first position of each same-day cluster (group and date alike)
     # the rest is empty when there are no near pairs and no big same-day clusters
     totals: np.ndarray  # per row: days, sum and sum of squares (3, N)
-    start: np.ndarray  # each row's window: first and last finite column
-    end: np.ndarray
-    missing: np.ndarray  # columns of the missing days inside the windows, by row
+    missing: np.ndarray  # columns of the missing days, by row
     pointer: np.ndarray  # row i's missing days are missing[pointer[i]:pointer[i + 1]]
 
 
@@ -532,22 +530,6 @@ def _lay(arrays, offset: np.ndarray, width: int, k: int) -> np.ndarray:
         for slot, array in enumerate(arrays):
             out[slot, start:stop, at] = array[start:stop]
     return out
-
-
-def _outside(q: np.ndarray, nonzero: tuple[int, int], below: np.ndarray, above: np.ndarray) -> np.ndarray:
-    """Sums of each row of ``q`` (n, W), nonzero only in the columns ``nonzero`` (first, past the last), over
-    the columns before ``below[j]`` and after ``above[j]``, for every j: (n, m).  Products over the columns
-    where some row of ``q`` can be nonzero and some bound cuts: for windows of one length, the days between
-    the two rows' dates."""
-    total = np.zeros((len(q), len(below)))
-    lo, hi = nonzero
-    stop = max(lo, min(hi, int(below.max())))
-    if stop > lo:
-        total += q[:, lo:stop] @ (np.arange(lo, stop)[:, None] < below).astype(float)
-    start = min(hi, max(lo, int(above.min()) + 1))
-    if hi > start:
-        total += q[:, start:hi] @ (np.arange(start, hi)[:, None] > above).astype(float)
-    return total
 
 
 def _on_missing(q: np.ndarray, cols: np.ndarray, pointer: np.ndarray) -> np.ndarray:
@@ -577,21 +559,13 @@ def _sorted_rows(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: in
     n, length = x.shape
     clusters = np.flatnonzero(np.append(True, (g[1:] != g[:-1]) | (d[1:] != d[:-1])))  # same-day starts
     has = reach_end > later
-    if not has.any() and not (np.diff(np.append(clusters, n)) >= BIG_CLUSTER).any():  # no use for windows
+    if not has.any() and not (np.diff(np.append(clusters, n)) >= BIG_CLUSTER).any():  # no use for the sums
         empty = np.empty(0, dtype=np.int64)
-        return _Rows(
-            order, g, d, later, reach_end, has, finite, x, clusters, np.empty((3, 0)), empty, empty, empty, empty
-        )
+        return _Rows(order, g, d, later, reach_end, has, finite, x, clusters, np.empty((3, 0)), empty, empty)
     totals = np.stack([finite.sum(axis=1), x.sum(axis=1), np.einsum("ij,ij->i", x, x)]).astype(float)
-    start, end = np.full(n, length), np.full(n, length - 1)  # an empty window for a row without residuals
-    if length:
-        some = finite.any(axis=1)
-        start[some] = finite[some].argmax(axis=1)
-        end[some] = length - 1 - finite[some, ::-1].argmax(axis=1)
-    rows, cols = np.nonzero(~finite)
-    inside = (cols >= start[rows]) & (cols <= end[rows])
-    pointer = np.searchsorted(rows[inside], np.arange(n + 1))
-    return _Rows(order, g, d, later, reach_end, has, finite, x, clusters, totals, start, end, cols[inside], pointer)
+    missing_rows, missing_cols = np.nonzero(~finite)
+    pointer = np.searchsorted(missing_rows, np.arange(n + 1))
+    return _Rows(order, g, d, later, reach_end, has, finite, x, clusters, totals, missing_cols, pointer)
 
 
 def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int]) -> np.ndarray:
@@ -608,25 +582,45 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int]) -> np.nda
         np.multiply(xa, xa, out=qa[2])
         np.multiply(xb, xb, out=qb[2])
         return _pearson(fa @ fb.T, xa @ fb.T, fa @ xb.T, xa @ xb.T, qa[2] @ fb.T, fa @ qb[2].T)
-    # f = w - m, the window indicator less the few missing days in it: a row's sum over the days it shares
-    # with another is its total, less its sums outside the other's window and on the other's missing days
+    # f = w - m, the window indicator (all the columns, on the row's dates) less the few missing days: a row's
+    # sum over the days it shares with another is its total, less its sums outside the other's window (the
+    # first or last days, as many as the gap between their dates) and on the other's missing days
     qa = _lay([finite[a0:a1], x[a0:a1]], off_a, width, 3)  # f, x, x^2 of the rows of a on the calendar
     xb, _ = qb = _lay([x[b0:b1]], off_b, width, 2)  # x, x^2 of those of b
     np.multiply(qa[1], qa[1], out=qa[2])
     np.multiply(xb, xb, out=qb[1])
-    start_a, end_a = off_a + rows.start[a0:a1], off_a + rows.end[a0:a1]
-    start_b, end_b = off_b + rows.start[b0:b1], off_b + rows.end[b0:b1]
     cols_a = rows.missing[pointer[a0] : pointer[a1]] + np.repeat(off_a, np.diff(pointer[a0 : a1 + 1]))
     cols_b = rows.missing[pointer[b0] : pointer[b1]] + np.repeat(off_b, np.diff(pointer[b0 : b1 + 1]))
     na, nb = a1 - a0, b1 - b0
     flat_a, flat_b = qa.reshape(3 * na, width), qb.reshape(2 * nb, width)
-    on_b = _outside(flat_a, (int(start_a.min()), int(end_a.max()) + 1), start_b, end_b)
-    on_b += _on_missing(flat_a, cols_b, pointer[b0 : b1 + 1])
-    on_b = rows.totals[:, a0:a1, None] - on_b.reshape(3, na, nb)
-    on_a = _outside(flat_b, (int(start_b.min()), int(end_b.max()) + 1), start_a, end_a)
-    on_a += _on_missing(flat_b, cols_a, pointer[a0 : a1 + 1])
-    on_a = rows.totals[1:, b0:b1, None] - on_a.reshape(2, nb, na)
+    on_b, on_a = _window_ends(rows, a, b, off_b[None, :] - off_a[:, None])
+    on_b += _on_missing(flat_a, cols_b, pointer[b0 : b1 + 1]).reshape(3, na, nb)
+    on_a += _on_missing(flat_b, cols_a, pointer[a0 : a1 + 1]).reshape(2, nb, na)
+    on_b = rows.totals[:, a0:a1, None] - on_b
+    on_a = rows.totals[1:, b0:b1, None] - on_a
     return _pearson(on_b[0], on_b[1], on_a[0].T, qa[1] @ xb.T, on_b[2], on_a[1].T)
+
+
+def _window_ends(rows: _Rows, a: tuple[int, int], b: tuple[int, int], gap: np.ndarray):
+    """Sums of f, x, x^2 of the rows of ``a`` outside the window of each row of ``b`` (3, len a, len b), and of
+    x, x^2 of ``b`` outside the windows of ``a`` (2, len b, len a): every row's window is all the columns, so
+    these are a's first ``gap`` days and b's last ``gap`` (``gap`` (len a, len b): b's date less a's; pairs
+    with a negative gap, never used, get 0), from running sums over the few days the gaps reach."""
+    (a0, a1), (b0, b1) = a, b
+    first, last = 0, rows.x.shape[1] - 1
+    days = max(0, min(int(gap.max()), last - first + 1))
+    gap = np.clip(gap, 0, days)
+
+    def running(q: np.ndarray, gaps: np.ndarray) -> np.ndarray:
+        # q (k, n, days): sums of each row's first 0..days columns, at the gaps (n, m) -> (k, n, m)
+        k, n, _ = q.shape
+        sums = np.zeros((k, n, days + 1))
+        np.cumsum(q, axis=2, out=sums[:, :, 1:])
+        return np.take(sums, (np.arange(k * n) * (days + 1)).reshape(k, n, 1) + gaps)
+
+    x_a, x_b = rows.x[a0:a1, first : first + days], rows.x[b0:b1, last - days + 1 : last + 1][:, ::-1]
+    head = running(np.stack([rows.finite[a0:a1, first : first + days], x_a, x_a * x_a]), gap)
+    return head, running(np.stack([x_b, x_b * x_b]), gap.T)
 
 
 def _chunk_pairs(rows: _Rows, bounds: tuple[int, int]):

@@ -1,8 +1,8 @@
 """The Kolari-Pynnonen pair correlations of firm-events on nearby dates against a plain loop over pairs.
 
 The chunked computation takes each pair's sums over the days the two share as the row's total less its sums
-outside the other's window and on the other's missing days (a sparse correction), or, for a chunk with many
-missing days, as six dense products.  Both are checked here against ``np.corrcoef`` on the common finite
+outside the other's window (its first or last days, as many as the gap between the dates) and on the other's
+missing days (a sparse correction), or, for a chunk with many missing days, as six dense products.  Both are checked here against ``np.corrcoef`` on the common finite
 calendar days of every pair, with missing days scattered, windows cut short at the start, a run of missing
 days inside a window, an empty row, gaps from 1 to reach - 1, and two groups whose dates interleave.
 """
@@ -80,7 +80,7 @@ def count_calls(monkeypatch, name):
 def test_sparse_path_matches_the_loop(monkeypatch, chunk):
     monkeypatch.setattr(parametric, "PAIR_CHUNK", chunk)
     monkeypatch.setattr(parametric, "DENSE_MISSING", 1.0)  # never the dense products
-    calls = count_calls(monkeypatch, "_outside")
+    calls = count_calls(monkeypatch, "_on_missing")
     expected = check(*rows_with_gaps())
     assert calls
     gaps = {gap for _, gap, _ in expected.values()}
@@ -93,7 +93,7 @@ def test_sparse_path_matches_the_loop(monkeypatch, chunk):
 def test_dense_path_matches_the_loop(monkeypatch, chunk):
     monkeypatch.setattr(parametric, "PAIR_CHUNK", chunk)
     monkeypatch.setattr(parametric, "DENSE_MISSING", 0.0)  # always the six products
-    calls = count_calls(monkeypatch, "_outside")
+    calls = count_calls(monkeypatch, "_on_missing")
     check(*rows_with_gaps())
     assert not calls
 
@@ -105,10 +105,10 @@ def test_chunks_with_many_missing_days_take_the_dense_path(monkeypatch):
     rng = np.random.default_rng(9)
     heavy = (group == 0)[:, None] & (rng.random(res.shape) < 0.3)
     res[heavy] = np.nan
-    sparse = count_calls(monkeypatch, "_outside")
+    sparse = count_calls(monkeypatch, "_on_missing")
     check(res, group, day0)
     chunks = math.ceil((group == 0).sum() / 8) + math.ceil((group == 1).sum() / 8)
-    assert 0 < len(sparse) / 2 < chunks  # some chunks each way (two calls of _outside a sparse chunk)
+    assert 0 < len(sparse) / 2 < chunks  # some chunks each way (two calls of _on_missing a sparse chunk)
 
 
 def test_the_same_calendar_day_missing_for_every_row(monkeypatch):
