@@ -533,12 +533,12 @@ def _lay(arrays, offset: np.ndarray, width: int, k: int) -> np.ndarray:
 
 
 def _on_missing(q: np.ndarray, cols: np.ndarray, pointer: np.ndarray) -> np.ndarray:
-    """``q @ m.T`` for the 0/1 matrix m (m rows, W) of a few missing days, given by their columns and a row
-    pointer: (n, m), as a sparse product (a dense one costs W multiplications a pair)."""
+    """``m @ q.T`` for the 0/1 matrix m (m rows, W) of a few missing days, given by their columns and a row
+    pointer: (m, n), as a sparse product (a dense one costs W multiplications a pair)."""
     from scipy.sparse import csr_matrix  # here: only the pairs need it (and a fit has loaded it)
 
     m = csr_matrix((np.ones(len(cols)), cols, pointer - pointer[0]), shape=(len(pointer) - 1, q.shape[1]))
-    return (m @ q.T).T
+    return m @ q.T
 
 
 def _sorted_rows(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: int) -> _Rows:
@@ -593,17 +593,18 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int]) -> np.nda
     cols_b = rows.missing[pointer[b0] : pointer[b1]] + np.repeat(off_b, np.diff(pointer[b0 : b1 + 1]))
     na, nb = a1 - a0, b1 - b0
     flat_a, flat_b = qa.reshape(3 * na, width), qb.reshape(2 * nb, width)
+    # sums of a's f, x, x^2 and of b's x, x^2 over the days each pair shares: (3 or 2, len a, len b)
     on_b, on_a = _window_ends(rows, a, b, off_b[None, :] - off_a[:, None])
-    on_b += _on_missing(flat_a, cols_b, pointer[b0 : b1 + 1]).reshape(3, na, nb)
-    on_a += _on_missing(flat_b, cols_a, pointer[a0 : a1 + 1]).reshape(2, nb, na)
-    on_b = rows.totals[:, a0:a1, None] - on_b
-    on_a = rows.totals[1:, b0:b1, None] - on_a
-    return _pearson(on_b[0], on_b[1], on_a[0].T, qa[1] @ xb.T, on_b[2], on_a[1].T)
+    on_b += _on_missing(flat_a, cols_b, pointer[b0 : b1 + 1]).reshape(nb, 3, na).transpose(1, 2, 0)
+    on_a += _on_missing(flat_b, cols_a, pointer[a0 : a1 + 1]).reshape(na, 2, nb).transpose(1, 0, 2)
+    np.subtract(rows.totals[:, a0:a1, None], on_b, out=on_b)
+    np.subtract(rows.totals[1:, None, b0:b1], on_a, out=on_a)
+    return _pearson(on_b[0], on_b[1], on_a[0], qa[1] @ xb.T, on_b[2], on_a[1])
 
 
 def _window_ends(rows: _Rows, a: tuple[int, int], b: tuple[int, int], gap: np.ndarray):
     """Sums of f, x, x^2 of the rows of ``a`` outside the window of each row of ``b`` (3, len a, len b), and of
-    x, x^2 of ``b`` outside the windows of ``a`` (2, len b, len a): every row's window is all the columns, so
+    x, x^2 of ``b`` outside the windows of ``a`` (2, len a, len b): every row's window is all the columns, so
     these are a's first ``gap`` days and b's last ``gap`` (``gap`` (len a, len b): b's date less a's; pairs
     with a negative gap, never used, get 0), from running sums over the few days the gaps reach."""
     (a0, a1), (b0, b1) = a, b
@@ -611,16 +612,21 @@ def _window_ends(rows: _Rows, a: tuple[int, int], b: tuple[int, int], gap: np.nd
     days = max(0, min(int(gap.max()), last - first + 1))
     gap = np.clip(gap, 0, days)
 
-    def running(q: np.ndarray, gaps: np.ndarray) -> np.ndarray:
-        # q (k, n, days): sums of each row's first 0..days columns, at the gaps (n, m) -> (k, n, m)
+    def running(q: np.ndarray, at: np.ndarray) -> np.ndarray:
+        # q (k, n, days): sums of each row's first 0..days columns, gathered at ``at`` (flat (k, n) indices)
         k, n, _ = q.shape
         sums = np.zeros((k, n, days + 1))
         np.cumsum(q, axis=2, out=sums[:, :, 1:])
-        return np.take(sums, (np.arange(k * n) * (days + 1)).reshape(k, n, 1) + gaps)
+        return np.take(sums, at)
 
     x_a, x_b = rows.x[a0:a1, first : first + days], rows.x[b0:b1, last - days + 1 : last + 1][:, ::-1]
-    head = running(np.stack([rows.finite[a0:a1, first : first + days], x_a, x_a * x_a]), gap)
-    return head, running(np.stack([x_b, x_b * x_b]), gap.T)
+    (na, nb), step = gap.shape, days + 1
+    head = running(
+        np.stack([rows.finite[a0:a1, first : first + days], x_a, x_a * x_a]),
+        (np.arange(3 * na) * step).reshape(3, na, 1) + gap,
+    )
+    tail = running(np.stack([x_b, x_b * x_b]), (np.arange(2 * nb) * step).reshape(2, 1, nb) + gap)
+    return head, tail
 
 
 def _chunk_pairs(rows: _Rows, bounds: tuple[int, int]):
