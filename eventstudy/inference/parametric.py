@@ -516,6 +516,8 @@ class _Rows(NamedTuple):
     clusters: np.ndarray  # first position of each same-day cluster (group and date alike)
     # the rest is empty when there are no near pairs and no big same-day clusters
     totals: np.ndarray  # per row: days, sum and sum of squares (3, N)
+    head: np.ndarray  # the same over each row's first 0, 1, ... reach - 1 days (3, N, reach)
+    tail: np.ndarray  # sum and sum of squares over its last 0, 1, ... reach - 1 days (2, N, reach)
     missing: np.ndarray  # columns of the missing days, by row
     pointer: np.ndarray  # row i's missing days are missing[pointer[i]:pointer[i + 1]]
 
@@ -562,11 +564,17 @@ def _sorted_rows(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: in
     has = reach_end > later
     if not has.any() and not (np.diff(np.append(clusters, n)) >= BIG_CLUSTER).any():  # no use for the sums
         empty = np.empty(0, dtype=np.int64)
-        return _Rows(order, g, d, later, reach_end, has, finite, x, clusters, np.empty((3, 0)), empty, empty)
+        none = (np.empty((3, 0)), np.empty((3, 0, 0)), np.empty((2, 0, 0)), empty, empty)
+        return _Rows(order, g, d, later, reach_end, has, finite, x, clusters, *none)
     totals = np.stack([finite.sum(axis=1), x.sum(axis=1), np.einsum("ij,ij->i", x, x)]).astype(float)
+    days = min(reach - 1, length)  # a used pair is at most reach - 1 sessions apart
+    head, tail = np.zeros((3, n, days + 1)), np.zeros((2, n, days + 1))
+    first, last = x[:, :days], x[:, length - days :][:, ::-1]
+    np.cumsum(np.stack([finite[:, :days], first, first * first]), axis=2, out=head[:, :, 1:])
+    np.cumsum(np.stack([last, last * last]), axis=2, out=tail[:, :, 1:])
     missing_rows, missing_cols = np.nonzero(~finite)
     pointer = np.searchsorted(missing_rows, np.arange(n + 1))
-    return _Rows(order, g, d, later, reach_end, has, finite, x, clusters, totals, missing_cols, pointer)
+    return _Rows(order, g, d, later, reach_end, has, finite, x, clusters, totals, head, tail, missing_cols, pointer)
 
 
 def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int]) -> np.ndarray:
@@ -606,28 +614,15 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int]) -> np.nda
 def _window_ends(rows: _Rows, a: tuple[int, int], b: tuple[int, int], gap: np.ndarray):
     """Sums of f, x, x^2 of the rows of ``a`` outside the window of each row of ``b`` (3, len a, len b), and of
     x, x^2 of ``b`` outside the windows of ``a`` (2, len a, len b): every row's window is all the columns, so
-    these are a's first ``gap`` days and b's last ``gap`` (``gap`` (len a, len b): b's date less a's; pairs
-    with a negative gap, never used, get 0), from running sums over the few days the gaps reach."""
+    these are a's first ``gap`` days and b's last ``gap`` (``gap`` (len a, len b): b's date less a's), taken
+    from the running sums of :class:`_Rows`.  Pairs with a negative gap or one past reach - 1 get sums that
+    mean nothing: they are never used."""
     (a0, a1), (b0, b1) = a, b
-    first, last = 0, rows.x.shape[1] - 1
-    days = max(0, min(int(gap.max()), last - first + 1))
-    gap = np.clip(gap, 0, days)
-
-    def running(q: np.ndarray, at: np.ndarray) -> np.ndarray:
-        # q (k, n, days): sums of each row's first 0..days columns, gathered at ``at`` (flat (k, n) indices)
-        k, n, _ = q.shape
-        sums = np.zeros((k, n, days + 1))
-        np.cumsum(q, axis=2, out=sums[:, :, 1:])
-        return np.take(sums, at)
-
-    x_a, x_b = rows.x[a0:a1, first : first + days], rows.x[b0:b1, last - days + 1 : last + 1][:, ::-1]
-    (na, nb), step = gap.shape, days + 1
-    head = running(
-        np.stack([rows.finite[a0:a1, first : first + days], x_a, x_a * x_a]),
-        (np.arange(3 * na) * step).reshape(3, na, 1) + gap,
-    )
-    tail = running(np.stack([x_b, x_b * x_b]), (np.arange(2 * nb) * step).reshape(2, 1, nb) + gap)
-    return head, tail
+    n, step = rows.head.shape[1:]
+    gap = np.clip(gap, 0, step - 1)
+    at_a = (np.arange(3)[:, None, None] * n + np.arange(a0, a1)[:, None]) * step + gap
+    at_b = (np.arange(2)[:, None, None] * n + np.arange(b0, b1)) * step + gap
+    return np.take(rows.head, at_a), np.take(rows.tail, at_b)
 
 
 def _chunk_pairs(rows: _Rows, bounds: tuple[int, int]):
