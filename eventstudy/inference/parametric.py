@@ -594,21 +594,21 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int]) -> np.nda
     # f = w - m, the window indicator (all the columns, on the row's dates) less the few missing days: a row's
     # sum over the days it shares with another is its total, less its sums outside the other's window (the
     # first or last days, as many as the gap between their dates) and on the other's missing days
-    qa = _lay([finite[a0:a1], x[a0:a1]], off_a, width, 3)  # f, x, x^2 of the rows of a on the calendar
-    xb, _ = qb = _lay([x[b0:b1]], off_b, width, 2)  # x, x^2 of those of b
-    np.multiply(qa[1], qa[1], out=qa[2])
-    np.multiply(xb, xb, out=qb[1])
-    cols_a = rows.missing[pointer[a0] : pointer[a1]] + np.repeat(off_a, np.diff(pointer[a0 : a1 + 1]))
-    cols_b = rows.missing[pointer[b0] : pointer[b1]] + np.repeat(off_b, np.diff(pointer[b0 : b1 + 1]))
-    na, nb = a1 - a0, b1 - b0
-    flat_a, flat_b = qa.reshape(3 * na, width), qb.reshape(2 * nb, width)
+    u0, u1 = min(a0, b0), max(a1, b1)  # the rows of a and b, laid once
+    q = _lay([finite[u0:u1], x[u0:u1]], d[u0:u1] - d[a0], width, 3)  # f, x, x^2 on the calendar
+    np.multiply(q[1], q[1], out=q[2])
+    nu = u1 - u0
+    cols = rows.missing[pointer[u0] : pointer[u1]] + np.repeat(d[u0:u1] - d[a0], np.diff(pointer[u0 : u1 + 1]))
+    # sums of f, x, x^2 of every row on the missing days of every row: (row missing, quantity, row summed)
+    on_missing = _on_missing(q.reshape(3 * nu, width), cols, pointer[u0 : u1 + 1]).reshape(nu, 3, nu)
+    in_a, in_b = slice(a0 - u0, a1 - u0), slice(b0 - u0, b1 - u0)
     # sums of a's f, x, x^2 and of b's x, x^2 over the days each pair shares: (3 or 2, len a, len b)
     on_b, on_a = _window_ends(rows, a, b, off_b[None, :] - off_a[:, None])
-    on_b += _on_missing(flat_a, cols_b, pointer[b0 : b1 + 1]).reshape(nb, 3, na).transpose(1, 2, 0)
-    on_a += _on_missing(flat_b, cols_a, pointer[a0 : a1 + 1]).reshape(na, 2, nb).transpose(1, 0, 2)
+    on_b += on_missing[in_b, :, in_a].transpose(1, 2, 0)
+    on_a += on_missing[in_a, 1:, in_b].transpose(1, 0, 2)
     np.subtract(rows.totals[:, a0:a1, None], on_b, out=on_b)
     np.subtract(rows.totals[1:, None, b0:b1], on_a, out=on_a)
-    return _pearson(on_b[0], on_b[1], on_a[0], qa[1] @ xb.T, on_b[2], on_a[1])
+    return _pearson(on_b[0], on_b[1], on_a[0], q[1, in_a] @ q[1, in_b].T, on_b[2], on_a[1])
 
 
 def _window_ends(rows: _Rows, a: tuple[int, int], b: tuple[int, int], gap: np.ndarray):
