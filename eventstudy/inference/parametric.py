@@ -516,8 +516,8 @@ class _Rows(NamedTuple):
     clusters: np.ndarray  # first position of each same-day cluster (group and date alike)
     # the rest is empty when there are no near pairs and no big same-day clusters
     totals: np.ndarray  # per row: days, sum and sum of squares (3, N)
-    head: np.ndarray  # the same over each row's first 0, 1, ... reach - 1 days (3, N, reach)
-    tail: np.ndarray  # sum and sum of squares over its last 0, 1, ... reach - 1 days (2, N, reach)
+    head: np.ndarray  # the same over each row's first 0, 1, ... reach - 1 days (3, reach, N)
+    tail: np.ndarray  # sum and sum of squares over its last 0, 1, ... reach - 1 days (2, reach, N)
     missing: np.ndarray  # columns of the missing days, by row
     pointer: np.ndarray  # row i's missing days are missing[pointer[i]:pointer[i + 1]]
 
@@ -568,10 +568,11 @@ def _sorted_rows(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: in
         return _Rows(order, g, d, later, reach_end, has, finite, x, clusters, *none)
     totals = np.stack([finite.sum(axis=1), x.sum(axis=1), np.einsum("ij,ij->i", x, x)]).astype(float)
     days = min(reach - 1, length)  # a used pair is at most reach - 1 sessions apart
-    head, tail = np.zeros((3, n, days + 1)), np.zeros((2, n, days + 1))
-    first, last = x[:, :days], x[:, length - days :][:, ::-1]
-    np.cumsum(np.stack([finite[:, :days], first, first * first]), axis=2, out=head[:, :, 1:])
-    np.cumsum(np.stack([last, last * last]), axis=2, out=tail[:, :, 1:])
+    head, tail = np.zeros((3, days + 1, n)), np.zeros((2, days + 1, n))  # by day, then row
+    for t in range(days):  # running sums day by day, each over all rows at once
+        first, last = x[:, t], x[:, length - 1 - t]
+        head[:, t + 1] = head[:, t] + (finite[:, t], first, first * first)
+        tail[:, t + 1] = tail[:, t] + (last, last * last)
     missing_rows, missing_cols = np.nonzero(~finite)
     pointer = np.searchsorted(missing_rows, np.arange(n + 1))
     return _Rows(order, g, d, later, reach_end, has, finite, x, clusters, totals, head, tail, missing_cols, pointer)
@@ -618,10 +619,10 @@ def _window_ends(rows: _Rows, a: tuple[int, int], b: tuple[int, int], gap: np.nd
     from the running sums of :class:`_Rows`.  Pairs with a negative gap or one past reach - 1 get sums that
     mean nothing: they are never used."""
     (a0, a1), (b0, b1) = a, b
-    n, step = rows.head.shape[1:]
+    step, n = rows.head.shape[1:]
     gap = np.clip(gap, 0, step - 1)
-    at_a = (np.arange(3)[:, None, None] * n + np.arange(a0, a1)[:, None]) * step + gap
-    at_b = (np.arange(2)[:, None, None] * n + np.arange(b0, b1)) * step + gap
+    at_a = (np.arange(3)[:, None, None] * step + gap) * n + np.arange(a0, a1)[:, None]
+    at_b = (np.arange(2)[:, None, None] * step + gap) * n + np.arange(b0, b1)
     return np.take(rows.head, at_a), np.take(rows.tail, at_b)
 
 
