@@ -686,11 +686,13 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
         else:
             v, mask = rows.x[positions], rows.finite[positions]
             same = (mask == mask[:, :1, :]).all(axis=(1, 2))
-            r = np.empty((len(positions), size, size))
-            if same.any():
+            if not same.any():  # the usual case: no copies of the batch
+                r = _masked_correlations(v, mask)
+            else:
+                r = np.empty((len(positions), size, size))
                 r[same] = _same_mask_correlations(v[same], mask[same][:, :1])
-            if (~same).any():
-                r[~same] = _masked_correlations(v[~same], mask[~same])
+                if (~same).any():
+                    r[~same] = _masked_correlations(v[~same], mask[~same])
         batches.append((g[positions[:, 0]], rows.order[positions], r))
     return batches
 

@@ -148,7 +148,10 @@ def test_same_day_clusters_match_the_loop(monkeypatch, big):
     res[day0 == day0[0]] = (
         np.where(np.random.default_rng(2).random(res[day0 == day0[0]].shape) < 0.3, np.nan, 1.0) * res[day0 == day0[0]]
     )
-    res[day0 == day0[-1], 40] = np.nan  # a cluster that shares its missing days
+    last = day0 == day0[-1]
+    res[last, :ESTIMATION_DAYS] = np.random.default_rng(4).normal(size=(last.sum(), ESTIMATION_DAYS))
+    res[last, 40] = np.nan  # a cluster whose rows share their missing days
+    same_mask = count_calls(monkeypatch, "_same_mask_correlations")
     rows = parametric._sorted_rows(res, group, day0, REACH)
     got = {}
     for groups, members, r in parametric._same_day_pairs(rows):
@@ -162,3 +165,4 @@ def test_same_day_clusters_match_the_loop(monkeypatch, big):
     pairs = sorted(expected)
     np.testing.assert_allclose([got[p] for p in pairs], [expected[p] for p in pairs], rtol=1e-10, atol=1e-13)
     assert any(math.isnan(expected[p]) for p in pairs)
+    assert same_mask or big < 10_000  # the batched path met a cluster sharing its missing days
