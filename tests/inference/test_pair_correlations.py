@@ -1,0 +1,168 @@
+"""The Kolari-Pynnonen pair correlations of firm-events on nearby dates against a plain loop over pairs.
+
+The chunked computation takes each pair's sums over the days the two share as the row's total less its sums
+outside the other's window (its first or last days, as many as the gap between the dates) and on the other's
+missing days (a sparse correction), or, for a chunk with many missing days, as six dense products.  Both are checked here against ``np.corrcoef`` on the common finite
+calendar days of every pair, with missing days scattered, windows cut short at the start, a run of missing
+days inside a window, an empty row, gaps from 1 to reach - 1, and two groups whose dates interleave.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import eventstudy.inference.parametric as parametric
+from eventstudy.inference.parametric import MIN_OVERLAP
+
+REACH = 7  # pairs 1 to 6 sessions apart
+ESTIMATION_DAYS = 50  # grid columns 0-49 hold residuals, 50-56 are the event window (NaN)
+
+
+def rows_with_gaps(seed: int = 3, n: int = 60, missing: float = 0.02):
+    """Residual rows (N, 57) on the relative-day grid, their groups and day-0 sessions."""
+    rng = np.random.default_rng(seed)
+    common = rng.normal(size=400)  # calendar shocks, so that pairs are correlated
+    day0 = np.sort(rng.integers(100, 130, n))
+    group = rng.integers(0, 2, n)
+    res = np.full((n, ESTIMATION_DAYS + REACH), np.nan)
+    for i in range(n):
+        calendar = day0[i] - ESTIMATION_DAYS + np.arange(ESTIMATION_DAYS)
+        res[i, :ESTIMATION_DAYS] = 0.5 * common[calendar] + rng.normal(size=ESTIMATION_DAYS)
+    res[:, :ESTIMATION_DAYS][rng.random((n, ESTIMATION_DAYS)) < missing] = np.nan
+    res[3, :12] = np.nan  # a window cut short at the start
+    res[7, 20:31] = np.nan  # a run of missing days inside the window
+    res[11, 30:] = np.nan  # cut short at the end: fewer than MIN_OVERLAP days with most rows
+    res[15] = np.nan  # no residual at all
+    return res, group, day0
+
+
+def loop(res, group, day0):
+    """Every same-group pair 1 to REACH - 1 sessions apart -> correlation on their common calendar days."""
+    out = {}
+    for i in range(len(day0)):
+        for j in range(len(day0)):
+            gap = day0[j] - day0[i]
+            if group[i] != group[j] or not 1 <= gap < REACH:
+                continue
+            a = {day0[i] + t: v for t, v in enumerate(res[i]) if np.isfinite(v)}
+            b = {day0[j] + t: v for t, v in enumerate(res[j]) if np.isfinite(v)}
+            common = sorted(set(a) & set(b))
+            rho = math.nan
+            if len(common) >= MIN_OVERLAP:
+                rho = float(np.corrcoef([a[s] for s in common], [b[s] for s in common])[0, 1])
+            out[(i, j)] = (group[i], gap, rho)
+    return out
+
+
+def check(res, group, day0):
+    first, second, groups, gaps, rho = parametric._near_pairs(parametric._sorted_rows(res, group, day0, REACH))
+    expected = loop(res, group, day0)
+    got = {(int(i), int(j)): (g, gap, r) for i, j, g, gap, r in zip(first, second, groups, gaps, rho)}
+    assert len(got) == len(first)  # each pair once
+    assert got.keys() == expected.keys()
+    pairs = sorted(expected)
+    assert [got[p][:2] for p in pairs] == [expected[p][:2] for p in pairs]
+    np.testing.assert_allclose([got[p][2] for p in pairs], [expected[p][2] for p in pairs], rtol=1e-10, atol=1e-13)
+    return expected
+
+
+def count_calls(monkeypatch, name):
+    calls = []
+    function = getattr(parametric, name)
+    monkeypatch.setattr(parametric, name, lambda *args: calls.append(1) or function(*args))
+    return calls
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 16, 96])
+def test_sparse_path_matches_the_loop(monkeypatch, chunk):
+    monkeypatch.setattr(parametric, "PAIR_CHUNK", chunk)
+    monkeypatch.setattr(parametric, "DENSE_MISSING", 1.0)  # never the dense products
+    calls = count_calls(monkeypatch, "_on_missing")
+    expected = check(*rows_with_gaps())
+    assert calls
+    gaps = {gap for _, gap, _ in expected.values()}
+    assert gaps == set(range(1, REACH))  # gaps 1 and reach - 1 included
+    rho = [r for _, _, r in expected.values()]
+    assert any(math.isnan(r) for r in rho) and sum(not math.isnan(r) for r in rho) > 100
+
+
+@pytest.mark.parametrize("chunk", [1, 16])
+def test_dense_path_matches_the_loop(monkeypatch, chunk):
+    monkeypatch.setattr(parametric, "PAIR_CHUNK", chunk)
+    monkeypatch.setattr(parametric, "DENSE_MISSING", 0.0)  # always the six products
+    calls = count_calls(monkeypatch, "_on_missing")
+    check(*rows_with_gaps())
+    assert not calls
+
+
+def test_chunks_with_many_missing_days_take_the_dense_path(monkeypatch):
+    """Group 0 misses 30 % of its days, group 1 1 %: the default threshold sends them different ways."""
+    monkeypatch.setattr(parametric, "PAIR_CHUNK", 8)
+    res, group, day0 = rows_with_gaps(seed=5, n=70, missing=0.01)
+    rng = np.random.default_rng(9)
+    heavy = (group == 0)[:, None] & (rng.random(res.shape) < 0.3)
+    res[heavy] = np.nan
+    sparse = count_calls(monkeypatch, "_on_missing")
+    check(res, group, day0)
+    chunks = math.ceil((group == 0).sum() / 8) + math.ceil((group == 1).sum() / 8)
+    assert 0 < len(sparse) / 2 < chunks  # some chunks each way (two calls of _on_missing a sparse chunk)
+
+
+def test_the_same_calendar_day_missing_for_every_row(monkeypatch):
+    """A market holiday in the data: the same calendar day missing from every row, at a different column."""
+    monkeypatch.setattr(parametric, "PAIR_CHUNK", 16)
+    res, group, day0 = rows_with_gaps(seed=11)
+    holiday = 110
+    for i in range(len(day0)):
+        column = holiday - (day0[i] - ESTIMATION_DAYS)
+        if 0 <= column < ESTIMATION_DAYS:
+            res[i, column] = np.nan
+    check(res, group, day0)
+
+
+def same_day_loop(res, group, day0):
+    """Every same-group pair on the same date -> correlation on their common finite days."""
+    out = {}
+    for i in range(len(day0)):
+        for j in range(i + 1, len(day0)):
+            if group[i] != group[j] or day0[i] != day0[j]:
+                continue
+            common = np.isfinite(res[i]) & np.isfinite(res[j])
+            rho = math.nan
+            if common.sum() >= MIN_OVERLAP:
+                rho = float(np.corrcoef(res[i][common], res[j][common])[0, 1])
+            out[(i, j)] = rho
+    return out
+
+
+@pytest.mark.parametrize("big", [2, 5, 10_000])
+def test_same_day_clusters_match_the_loop(monkeypatch, big):
+    """Clusters of 2 to 12 firm-events on one date: in batches of four products, or one at a time (big) with
+    the sparse corrections or, for the cluster whose rows miss many days, the six products."""
+    monkeypatch.setattr(parametric, "BIG_CLUSTER", big)
+    res, group, day0 = rows_with_gaps(seed=13, n=80)
+    day0 = day0 // 4  # dates in common
+    res[day0 == day0[0]] = (
+        np.where(np.random.default_rng(2).random(res[day0 == day0[0]].shape) < 0.3, np.nan, 1.0) * res[day0 == day0[0]]
+    )
+    last = day0 == day0[-1]
+    res[last, :ESTIMATION_DAYS] = np.random.default_rng(4).normal(size=(last.sum(), ESTIMATION_DAYS))
+    res[last, 40] = np.nan  # a cluster whose rows share their missing days
+    same_mask = count_calls(monkeypatch, "_same_mask_correlations")
+    rows = parametric._sorted_rows(res, group, day0, REACH)
+    got = {}
+    for groups, members, r in parametric._same_day_pairs(rows):
+        assert (group[members] == groups[:, None]).all() and (day0[members] == day0[members[:, :1]]).all()
+        for k in range(len(members)):
+            for a in range(members.shape[1]):
+                for b in range(a + 1, members.shape[1]):
+                    got[tuple(sorted((int(members[k, a]), int(members[k, b]))))] = r[k, a, b]
+    expected = same_day_loop(res, group, day0)
+    assert got.keys() == expected.keys() and len(expected) > 100
+    pairs = sorted(expected)
+    np.testing.assert_allclose([got[p] for p in pairs], [expected[p] for p in pairs], rtol=1e-10, atol=1e-13)
+    assert any(math.isnan(expected[p]) for p in pairs)
+    assert same_mask or big < 10_000  # the batched path met a cluster sharing its missing days
