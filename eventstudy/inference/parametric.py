@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from eventstudy.foundation.tails import norm_sf, t_sf
 from eventstudy.foundation.threads import thread_map
@@ -525,14 +526,14 @@ class _Rows(NamedTuple):
 
 def _lay(arrays, offset: np.ndarray, width: int, k: int) -> np.ndarray:
     """Rows of ``arrays`` (each (n, L)) laid on a calendar of ``width`` days, row i from column ``offset[i]``,
-    zero elsewhere, into the first of ``k`` slots: (k, n, width).  The rows come by date: a slice a day."""
+    zero elsewhere, into the first of ``k`` slots: (k, n, width).  One assignment per array, into the windows
+    of numpy's sliding view of the slot (a slice per day held the interpreter's lock on every small copy,
+    and the chunks of pairs run on threads)."""
     n, length = arrays[0].shape
     out = np.zeros((k, n, width))
-    cut = np.flatnonzero(np.diff(offset)) + 1
-    for start, stop in zip(np.append(0, cut).tolist(), np.append(cut, n).tolist()):
-        at = slice(int(offset[start]), int(offset[start]) + length)
-        for slot, array in enumerate(arrays):
-            out[slot, start:stop, at] = array[start:stop]
+    rows, offset = np.arange(n), np.asarray(offset, dtype=np.intp)
+    for slot, array in enumerate(arrays):
+        sliding_window_view(out[slot], length, axis=1, writeable=True)[rows, offset] = array
     return out
 
 
