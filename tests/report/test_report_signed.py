@@ -1,8 +1,9 @@
 """The report pools signed abnormal returns when its events mix directions, and says so.
 
-The numbers in the sentence are checked against a separate fit of the same study through the library, signed
-by hand (easing +1, tightening -1) for the average, and with ``align="direction"`` for the tests (which
-tests/results/test_signed_pooling.py checks against hand-negated returns).
+The numbers in the sentence are checked against a plain study with no signing option, in which each
+tightening firm-event is a column ``<ticker>NEG`` holding minus the firm's returns: OLS is linear in the
+dependent variable, so the market model fitted to -R gives the abnormal returns -AR with the same variance
+(tests/results/test_signed_pooling.py), and every pooled test of that study is the signed test.
 """
 
 from __future__ import annotations
@@ -35,25 +36,38 @@ def _report(tmp_path, prices_dir, events):
 def test_mixed_directions_pool_signed_and_say_so(tmp_path, prices_dir, catalog):
     text = _report(tmp_path, prices_dir, (EASING, TIGHTENING))
     sentence = next(line for line in text.splitlines() if "differ in direction" in line)
-    events = catalog[catalog["id"].isin([EASING, TIGHTENING])]
+    # by hand: the tightening event's firms as columns of minus their returns, in a study with no signing
+    prices = es.CsvSource(prices_dir).get_prices([*TICKERS, "SPY"], "2023-01-03", "2025-06-30")
+    returns = es.returns(prices)
+    negated = -returns[list(TICKERS)]
+    negated.columns = [f"{t}NEG" for t in TICKERS]
+    day0 = catalog.set_index("id")["day0"]
+    firm_events = pd.DataFrame(
+        [(EASING, t, day0[EASING]) for t in TICKERS] + [(TIGHTENING, f"{t}NEG", day0[TIGHTENING]) for t in TICKERS],
+        columns=["event_id", "ticker", "day0"],
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", es.EventStudyWarning)
-        res = es.EventStudy(
-            events, tickers=list(TICKERS), source=es.CsvSource(prices_dir), market="SPY", event_window=(-3, 3)
+        by_hand = es.EventStudy(
+            firm_events, returns=pd.concat([returns, negated], axis=1), market="SPY", event_window=(-3, 3)
         ).fit()
-    car = res.car((0, 0))
-    by_hand = np.where(car["event_id"] == EASING, 1.0, -1.0) * car["car"].to_numpy()
-    assert f"average signed day-0 abnormal return was {by_hand.mean():+.2%}" in sentence
-    # the tests the report pools are those suited to the design (the advice of the measured size), on signed ARs
-    suited = [name for name, _ in recommend(res.fit)]
-    signed = res.tests([(0, 0)], tests=suited, align="direction")
-    plain = res.tests([(0, 0)], tests=suited)
-    signed, plain = signed[signed["scope"] != "single"], plain[plain["scope"] != "single"]
-    assert len(signed)
-    for test, event_id, stat in zip(signed["test"], signed["event_id"], signed["stat"]):
+        plain = es.EventStudy(
+            firm_events.assign(ticker=firm_events["ticker"].str.removesuffix("NEG")), returns=returns, market="SPY",
+            event_window=(-3, 3),
+        ).fit()  # fmt: skip
+    car = by_hand.car((0, 0))["car"].to_numpy()
+    assert f"average signed day-0 abnormal return was {car.mean():+.2%}" in sentence
+    np.testing.assert_allclose(car, np.r_[1, 1, 1, 1, -1, -1, -1, -1] * plain.car((0, 0))["car"].to_numpy(), rtol=1e-12)
+    # the tests the report pools are those suited to the design (the advice of the measured size)
+    suited = [name for name, _ in recommend(by_hand.fit)]
+    tests = by_hand.tests([(0, 0)], tests=suited)
+    tests = tests[tests["scope"] != "single"]
+    assert len(tests)
+    for test, event_id, stat in zip(tests["test"], tests["event_id"], tests["stat"]):
         where = f" [{event_id}]" if isinstance(event_id, str) else ""
         assert f"{test}{where}: stat {stat:.2f}, p " in sentence
-    assert not np.allclose(signed["stat"].to_numpy(), plain["stat"].to_numpy())
+    unsigned = plain.tests([(0, 0)], tests=suited)
+    assert not np.allclose(unsigned[unsigned["scope"] != "single"]["stat"].to_numpy(), tests["stat"].to_numpy())
 
 
 def test_one_direction_pools_as_before(tmp_path, prices_dir):
