@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from eventstudy.exceptions import EventStudyWarning
+from eventstudy.foundation.validation import check_positive_int
 
 T = TypeVar("T")
 
@@ -63,6 +64,21 @@ def threads_from_environment() -> int:
         stacklevel=2,
     )
     return default
+
+
+def check_workers(workers: Any, *, stacklevel: int = 3) -> int:
+    """``workers`` threads (default :data:`THREADS` for None), a positive integer capped at the CPUs: more
+    threads than CPUs only add switching and memory, as for ``EVENTSTUDY_THREADS`` (a warning says so)."""
+    workers = check_positive_int("workers", THREADS if workers is None else workers)
+    cpus = os.cpu_count() or 1
+    if workers > cpus:
+        warnings.warn(
+            f"workers={workers} is more than the {cpus} CPU(s) of this machine; using {cpus} threads.",
+            EventStudyWarning,
+            stacklevel=stacklevel,
+        )
+        return cpus
+    return workers
 
 
 #: threads for the statistics (the tests of several windows, blocks of rows of the sorts and ranks, chunks

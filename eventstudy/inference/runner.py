@@ -18,7 +18,7 @@ from threadpoolctl import ThreadpoolController
 
 from eventstudy.estimation.fit import StackedFit
 from eventstudy.foundation import threads as _threads
-from eventstudy.foundation.validation import check_positive_int, check_window
+from eventstudy.foundation.validation import check_window
 from eventstudy.inference.base import TESTS, Batch, Inputs, TestSpec
 
 __all__ = ["run_tests", "entry_labels", "single_threaded_blas"]
@@ -152,7 +152,7 @@ def run_tests(
         ``generalized_sign``'s expected share): flagged market shocks, say.  The fit is unchanged.
     workers : int, optional
         Threads running the tests (default ``EVENTSTUDY_THREADS``, else the CPUs up to 4; 1 runs them in
-        turn).  The table does not depend on it.
+        turn; more than the CPUs are capped at them, with a warning).  The table does not depend on it.
 
     Returns
     -------
@@ -164,7 +164,7 @@ def run_tests(
         not ``"single"`` (:func:`tests_in_scope` names them, to run only those).
     """
     names = _test_names(tests)
-    workers = check_positive_int("workers", _threads.THREADS if workers is None else workers)
+    workers = _threads.check_workers(workers)
     event_id, ticker = _labels(labels, fit.n)
     parts: dict[str, list] = {name: [] for name in RESULT_COLUMNS}
     with single_threaded_blas():

@@ -241,7 +241,8 @@ def simulate(
         ``"market-adjusted"`` or ``"multi-index"``.
     workers : int, optional
         Threads that compute the statistics of separate chunks of samples (default ``EVENTSTUDY_THREADS``,
-        else the CPUs up to 4; 1 runs them in turn).  The table does not depend on it.
+        else the CPUs up to 4; 1 runs them in turn; more than the CPUs are capped at them, with a warning).
+        The table does not depend on it.
 
     Returns
     -------
@@ -268,7 +269,7 @@ def simulate(
     )
     n_samples = check_positive_int("n_samples", n_samples)
     n_firms = check_positive_int("n_firms", n_firms)
-    workers = check_positive_int("workers", _threads.THREADS if workers is None else workers)
+    workers = _threads.check_workers(workers)
     if abnormal != 0 and not event_window[0] <= 0 <= event_window[1]:
         raise ValueError(
             f"The 'abnormal' return is added on day 0, which must lie in the 'event_window' {event_window}."

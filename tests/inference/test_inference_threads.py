@@ -96,6 +96,21 @@ def test_more_threads_than_cpus_are_capped_with_a_warning(monkeypatch, cpus, val
         assert threads.threads_from_environment() == (cpus or 1)
 
 
+def test_more_workers_than_cpus_are_capped_with_a_warning(monkeypatch):
+    # an explicit workers= beyond the CPUs is capped as EVENTSTUDY_THREADS is, and the table is the same
+    y, market, day0, firm = loops.synthetic()
+    fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert threads.check_workers(2) == 2 and threads.check_workers(1) == 1
+    with pytest.warns(EventStudyWarning, match=r"workers=64 is more than the 2 CPU\(s\)"):
+        assert threads.check_workers(64) == 2
+    with pytest.raises(ValueError, match="workers"):
+        threads.check_workers(0)
+    with pytest.warns(EventStudyWarning, match="workers=16"):
+        capped = run_tests(fit, [(0, 0), (-1, 1)], ["car_t", "rank", "kp_bmp"], workers=16)
+    assert capped.equals(run_tests(fit, [(0, 0), (-1, 1)], ["car_t", "rank", "kp_bmp"], workers=1))
+
+
 @pytest.mark.parametrize("value", ["0", "-2", "two", "1.5", "²"])
 def test_a_bad_thread_count_warns_and_keeps_the_default(monkeypatch, value):
     monkeypatch.setenv("EVENTSTUDY_THREADS", value)
