@@ -606,9 +606,13 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int]) -> np.nda
     on_missing = _on_missing(q.reshape(3 * nu, width), cols, pointer[u0 : u1 + 1]).reshape(nu, 3, nu)
     in_a, in_b = slice(a0 - u0, a1 - u0), slice(b0 - u0, b1 - u0)
     # sums of a's f, x, x^2 and of b's x, x^2 over the days each pair shares: (3 or 2, len a, len b)
-    on_b, on_a = _window_ends(rows, a, b, off_b[None, :] - off_a[:, None])
-    on_b += on_missing[in_b, :, in_a].transpose(1, 2, 0)
-    on_a += on_missing[in_a, 1:, in_b].transpose(1, 0, 2)
+    if a == b:  # a same-day cluster: no day of one lies outside the other's window (no (3, s, s) look-ups)
+        on_b = np.ascontiguousarray(on_missing[in_b, :, in_a].transpose(1, 2, 0))
+        on_a = np.ascontiguousarray(on_missing[in_a, 1:, in_b].transpose(1, 0, 2))
+    else:
+        on_b, on_a = _window_ends(rows, a, b, off_b[None, :] - off_a[:, None])
+        on_b += on_missing[in_b, :, in_a].transpose(1, 2, 0)
+        on_a += on_missing[in_a, 1:, in_b].transpose(1, 0, 2)
     np.subtract(rows.totals[:, a0:a1, None], on_b, out=on_b)
     np.subtract(rows.totals[1:, None, b0:b1], on_a, out=on_a)
     return _pearson(on_b[0], on_b[1], on_a[0], q[1, in_a] @ q[1, in_b].T, on_b[2], on_a[1])
@@ -679,7 +683,14 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
     g, starts = rows.group, rows.clusters
     sizes = np.diff(np.append(starts, len(g)))
     big = [(int(p), int(p + s)) for p, s in zip(starts, sizes) if s >= BIG_CLUSTER]
-    big_r = dict(zip(big, thread_map(lambda c: _correlations(rows, c, c), big)))
+
+    def big_cluster(bounds: tuple[int, int]) -> np.ndarray:
+        mask = rows.finite[bounds[0] : bounds[1]]
+        if (mask == mask[:1]).all():  # the same missing days (or none): centred products, no sums per pair
+            return _same_mask_correlations(rows.x[None, bounds[0] : bounds[1]], mask[None, :1])[0]
+        return _correlations(rows, bounds, bounds)
+
+    big_r = dict(zip(big, thread_map(big_cluster, big)))
     batches = []
     for size in np.unique(sizes[sizes >= 2]).tolist():
         positions = starts[sizes == size, None] + np.arange(size)  # (B, s)
