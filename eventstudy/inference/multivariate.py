@@ -458,10 +458,16 @@ _JOINT_NAMES = ("sigma_inv", "ok", "joint")
 
 
 def _row_keys(rows: np.ndarray) -> np.ndarray:
-    """A hash (uint64) of each row of ``rows`` (B, N): a sum of the members' rows times odd constants,
-    modulo 2**64 (a sort of int keys, several times faster than one of the rows' bytes)."""
-    weights = np.arange(1, 2 * rows.shape[1], 2, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    return (rows.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+    """A hash (uint64) of each row of ``rows`` (B, N): each member's row and position mixed by splitmix64's
+    finalizer, summed modulo 2**64 (a sort of int keys, several times faster than one of the rows' bytes).
+
+    The mixing matters: a plain weighted sum is linear, so clusters such as (10, 20) and (7, 21) shared a key
+    and the second was never found, recomputed and appended on every call.
+    """
+    z = rows.astype(np.uint64) + np.arange(1, rows.shape[1] + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return (z ^ (z >> np.uint64(31))).sum(axis=1, dtype=np.uint64)
 
 
 def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, joint: bool) -> dict:

@@ -13,6 +13,7 @@ from scipy import stats
 from eventstudy.estimation.models import estimate
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.inference import mvrm_average, mvrm_joint
+from eventstudy.inference.multivariate import _row_keys
 
 CLUSTER = [0, 1, 2, 3]  # the four firm-events on session 180 (securities 0-3)
 WINDOWS = [(0, 0), (-1, 1), (-3, 3)]
@@ -441,3 +442,13 @@ def test_groupings_that_share_firm_events_share_one_fit(monkeypatch):
             np.testing.assert_array_equal(stats, expected[labels.tobytes()])
     ref = loops.mvrm(y, market, 250, [0, 8], est, (0, 0))  # the second split's pair (securities 0 and 8)
     assert expected[second.tobytes()][0] == pytest.approx(ref["wald"], rel=RTOL)  # label "a" first
+
+
+def test_cluster_keys_differ_for_different_clusters():
+    # a linear key gave (10, 20) and (7, 21) one value: the second cluster was never found in the cache and was
+    # recomputed and appended on every call
+    assert len(set(_row_keys(np.array([[10, 20], [7, 21], [20, 10], [0, 30]])).tolist())) == 4
+    rng = np.random.default_rng(5)
+    for size in (2, 3, 7):
+        clusters = np.unique(np.sort(rng.integers(0, 20_000, (50_000, size)), axis=1), axis=0)
+        assert len(np.unique(_row_keys(clusters))) == len(clusters)
