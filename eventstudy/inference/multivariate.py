@@ -464,10 +464,13 @@ def _row_keys(rows: np.ndarray) -> np.ndarray:
     The mixing matters: a plain weighted sum is linear, so clusters such as (10, 20) and (7, 21) shared a key
     and the second was never found, recomputed and appended on every call.
     """
-    z = rows.astype(np.uint64) + np.arange(1, rows.shape[1] + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return (z ^ (z >> np.uint64(31))).sum(axis=1, dtype=np.uint64)
+    z = rows.astype(np.uint64)
+    z += np.arange(1, rows.shape[1] + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+        z ^= z >> np.uint64(shift)
+        z *= np.uint64(factor)
+    z ^= z >> np.uint64(31)
+    return z.sum(axis=1, dtype=np.uint64)
 
 
 def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, joint: bool) -> dict:
