@@ -69,6 +69,16 @@ def us_returns(prices_dir):
     return es.returns(prices)
 
 
+@pytest.fixture(scope="module")
+def us_tokyo_returns(prices_dir, global_prices_dir):
+    """NVDA, AMD and SPY beside two Tokyo listings and ^N225, on the union of the two calendars."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.DataQualityWarning)
+        us = es.CsvSource(prices_dir).get_prices(["NVDA", "AMD", "SPY"], "2021-06-01", "2023-06-30")
+        tokyo = es.CsvSource(global_prices_dir).get_prices(["8035.T", "6857.T", "^N225"], "2021-06-01", "2023-06-30")
+    return es.returns(pd.concat([us, tokyo], axis=1, sort=True))
+
+
 def fit(study, **kwargs):
     """The results and the warnings of one fit, every warning recorded (class name and text)."""
     with warnings.catch_warnings(record=True) as caught:
@@ -173,12 +183,8 @@ def test_abnormal_volume_from_a_source(client, prices_dir):
     assert remote_warnings == local_warnings
 
 
-def test_listings_on_two_exchanges_with_their_own_benchmarks(client, prices_dir, global_prices_dir):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", es.DataQualityWarning)
-        us = es.CsvSource(prices_dir).get_prices(["NVDA", "AMD", "SPY"], "2021-06-01", "2023-06-30")
-        tokyo = es.CsvSource(global_prices_dir).get_prices(["8035.T", "6857.T", "^N225"], "2021-06-01", "2023-06-30")
-    rets = es.returns(pd.concat([us, tokyo], axis=1, sort=True))
+def test_listings_on_two_exchanges_with_their_own_benchmarks(client, us_tokyo_returns):
+    rets = us_tokyo_returns
     # a US close is the next Tokyo session: one announcement, two day 0s, one cluster across partitions
     events = pd.DataFrame({"id": ["oct7", "dec2"], "date": ["2022-10-07T16:30:00-04:00", "2022-12-02T16:30:00-05:00"]})
     study = es.EventStudy(
@@ -376,15 +382,11 @@ def test_a_partition_whose_prices_end_earlier_is_laid_out_on_the_study_range(
     assert not any("partition" in m for _, m in remote_warnings)
 
 
-def test_benchmark_names_in_drop_reasons_are_the_study_s(client, prices_dir, global_prices_dir):
+def test_benchmark_names_in_drop_reasons_are_the_study_s(client, us_tokyo_returns):
     # a benchmark per exchange, and one partition per exchange: each partition's blocks have one benchmark,
     # so on its own it would name the regressor "SPY" or "^N225"; the local fit names it by its role,
     # "market", and so do the partitions. SPY and ^N225 lack a return on the day 0 of one event each.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", es.DataQualityWarning)
-        us = es.CsvSource(prices_dir).get_prices(["NVDA", "AMD", "SPY"], "2021-06-01", "2023-06-30")
-        tokyo = es.CsvSource(global_prices_dir).get_prices(["8035.T", "6857.T", "^N225"], "2021-06-01", "2023-06-30")
-    rets = es.returns(pd.concat([us, tokyo], axis=1, sort=True))
+    rets = us_tokyo_returns.copy()
     rets.loc["2022-10-10", "SPY"] = np.nan
     rets.loc["2022-12-05", "^N225"] = np.nan
     events = pd.DataFrame(
@@ -445,14 +447,10 @@ def test_partitions_on_threads_of_one_worker_record_their_own_warnings(threaded_
     assert_same(local, remote)
 
 
-def test_implausible_returns_are_measured_against_the_study_s_first_benchmark(client, prices_dir, global_prices_dir):
+def test_implausible_returns_are_measured_against_the_study_s_first_benchmark(client, us_tokyo_returns):
     # one partition holds only the Tokyo listing: its loader checks the returns against the study's first
     # benchmark (SPY), as the local fit's does, not against its own (^N225)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", es.DataQualityWarning)
-        us = es.CsvSource(prices_dir).get_prices(["NVDA", "SPY"], "2021-06-01", "2023-06-30")
-        tokyo = es.CsvSource(global_prices_dir).get_prices(["8035.T", "^N225"], "2021-06-01", "2023-06-30")
-    rets = es.returns(pd.concat([us, tokyo], axis=1, sort=True))
+    rets = us_tokyo_returns[["NVDA", "SPY", "8035.T", "^N225"]].copy()
     rets.loc["2022-06-15", "8035.T"] = -0.5
     events = pd.DataFrame({"ticker": ["NVDA", "8035.T"], "date": ["2022-10-10", "2022-10-11"]})
     study = es.EventStudy(events, rets, market={"XNYS": "SPY", "XTKS": "^N225"})
