@@ -2,7 +2,7 @@
 
 Run::
 
-    python benchmarks/targets.py                 # all targets, about 6 minutes on 2 cores
+    python benchmarks/targets.py                 # all targets, about a minute on 2 cores
     python benchmarks/targets.py --write         # also keep the run in benchmarks/targets.json and rewrite
                                                  # the tables generated from it (benchmarks/README.md, README.md)
     python benchmarks/targets.py --only engine,startup
@@ -14,7 +14,7 @@ collects those lines.  A ratio is always against a baseline the same script meas
 ``--write`` keeps the run in ``benchmarks/targets.json`` (the figures, the machine's load before and after,
 the versions) and rewrites the blocks between ``<!-- targets:begin -->`` and ``<!-- targets:end -->`` in
 ``benchmarks/README.md`` and ``README.md`` from it, so every speed figure the READMEs state is the recorded
-one (``tests/test_docs.py`` checks the blocks against the record).
+one (``tests/test_benchmark_record.py`` checks the blocks against the record).
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ RUNS: list[tuple[str, list[str]]] = [
 ]
 
 
-def run_script(name: str, args: list[str]) -> tuple[list[dict], str]:
-    """The ``TARGET`` records one script printed, and its last lines of error output when it printed none."""
+def run_script(args: list[str]) -> tuple[list[dict], str]:
+    """The ``TARGET`` records one script printed, and its last line of error output when it printed none or
+    failed (a script that prints its figures and then fails is no measurement)."""
     script = HERE / args[0]
     if not script.exists():
         return [], f"{args[0]} is not in benchmarks/"
@@ -55,7 +56,7 @@ def run_script(name: str, args: list[str]) -> tuple[list[dict], str]:
     records = [json.loads(line[len("TARGET ") :]) for line in proc.stdout.splitlines() if line.startswith("TARGET ")]
     for record in records:
         record["script"] = args[0]
-    error = "" if records else (proc.stderr.strip().splitlines() or ["no TARGET line"])[-1]
+    error = "" if records and proc.returncode == 0 else (proc.stderr.strip().splitlines() or ["no TARGET line"])[-1]
     return records, error
 
 
@@ -120,12 +121,14 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated run names: " + ", ".join(n for n, _ in RUNS))
     parser.add_argument("--write", action="store_true", help="keep the run in targets.json and rewrite the tables")
     args = parser.parse_args(argv)
+    if args.write and args.only:
+        raise SystemExit("--write keeps a whole run: leave out --only")
     chosen = [r for r in RUNS if not args.only or r[0] in args.only.split(",")]
     record: dict = {"machine": machine(), "load_before": os.getloadavg()[0], "targets": [], "errors": {}}
     started = time.perf_counter()
     for name, script_args in chosen:
         print(f"{name}: python benchmarks/{' '.join(script_args)}", flush=True)
-        records, error = run_script(name, script_args)
+        records, error = run_script(script_args)
         record["targets"] += records
         if error:
             record["errors"][name] = error
@@ -139,8 +142,6 @@ def main(argv=None) -> int:
     print()
     print(table(record))
     if args.write:
-        if args.only:
-            raise SystemExit("--write keeps a whole run: leave out --only")
         RECORD.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         write_docs(record)
         print(f"\nwrote {RECORD.relative_to(ROOT)}, benchmarks/README.md and README.md")

@@ -53,9 +53,24 @@ def test_the_readmes_speed_table_is_the_recorded_run(record, path):
     text = (ROOT / path).read_text(encoding="utf-8")
     begin, end = "<!-- targets:begin -->\n", "\n<!-- targets:end -->"
     assert begin in text and end in text, f"{path} has no targets block"
-    assert text.split(begin, 1)[1].split(end, 1)[0] == table
-    for t in record["targets"]:  # each figure printed as recorded, e.g. "2.42x" for 2.4213
-        assert f"| {t['what']} |" in table
+    block = text.split(begin, 1)[1].split(end, 1)[0]
+    assert block == table
+    for t in record["targets"]:  # each figure printed as recorded, e.g. "2.42x" for 2.4213, with its verdict
+        row = next(line for line in block.splitlines() if line.startswith(f"| {t['what']} |"))
+        number = f"{t['value']:.2f}" if t["unit"] in ("x", "s") else f"{t['value']:,.0f}"
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[1].startswith(number) and cells[4] == ("yes" if t["met"] else "**no**"), row
+
+
+def test_the_benchmarks_readme_says_what_the_record_says_is_not_met(record):
+    unmet = [t for t in record["targets"] if not t["met"]]
+    text = (BENCHMARKS / "README.md").read_text(encoding="utf-8")
+    if not unmet:
+        assert "Every target of issue 23 is met in the recorded run" in text
+    else:
+        count = {1: "One", 2: "Two", 3: "Three", 4: "Four"}[len(unmet)]
+        verb = "is" if len(unmet) == 1 else "are"
+        assert f"{count} of issue 23's ratios {verb} not met in the recorded run" in text
 
 
 def test_a_target_is_met_at_its_bound_and_not_above_or_when_nan(capsys):

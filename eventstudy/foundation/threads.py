@@ -88,6 +88,9 @@ def check_workers(workers: Any, *, stacklevel: int = 3) -> int:
 THREADS = threads_from_environment()
 #: cells (rows x columns) per block of rows
 BLOCK_CELLS = 1 << 18
+#: cells of the blocks of rows worked on at a time where a pass would otherwise stream (N, L) arrays
+#: through memory: a few hundred kB, so that a block's temporaries stay in cache between operations
+CACHE_CELLS = 1 << 16
 
 
 def row_blocks(rows: int, width: int, cells: int | None = None) -> list[slice]:

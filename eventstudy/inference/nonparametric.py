@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eventstudy.foundation.threads import row_blocks, thread_map
+from eventstudy.foundation.threads import CACHE_CELLS, row_blocks, thread_map
 from eventstudy.inference.base import (
     Batch,
     Inputs,
@@ -74,7 +74,7 @@ def _estimation_cars(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
         def block(rows: slice) -> None:  # row by row, in cache: blocks of rows on threads
             _run_sums(total[rows], count[rows], length, out=(cars[rows], full[rows]))
 
-        thread_map(block, row_blocks(n, width, _CACHE_CELLS))
+        thread_map(block, row_blocks(n, width, CACHE_CELLS))
         return cars, full
 
     return inp.once("estimation_cars", compute)
@@ -98,7 +98,7 @@ def _running_sums(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
             np.cumsum(np.where(ok, res[rows], 0.0), axis=1, out=total[rows, 1:])
             np.cumsum(ok, axis=1, out=count[rows, 1:])
 
-        thread_map(block, row_blocks(n, width, _CACHE_CELLS))
+        thread_map(block, row_blocks(n, width, CACHE_CELLS))
         return total, count
 
     return inp.once_per_fit("running_sums", compute, inp.null_residuals)
@@ -136,7 +136,7 @@ def _run_moments(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 np.copyto(x, 0.0, where=~ok)
                 sd[rows] = np.sqrt(x.sum(axis=1) / (windows[rows] - 1))
 
-        thread_map(block, row_blocks(len(cars), cars.shape[1], _CACHE_CELLS))
+        thread_map(block, row_blocks(len(cars), cars.shape[1], CACHE_CELLS))
         return windows, mean, sd
 
     return inp.once("run_moments", compute)
@@ -188,7 +188,7 @@ def count_runs(cars: np.ndarray, counted) -> np.ndarray:
     def block(rows: slice) -> None:
         out[rows] = _count(counted(rows))
 
-    thread_map(block, row_blocks(len(cars), cars.shape[1], _CACHE_CELLS))
+    thread_map(block, row_blocks(len(cars), cars.shape[1], CACHE_CELLS))
     return out
 
 
@@ -359,15 +359,10 @@ def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, ...]:
         def block(rows: slice) -> None:  # every row is ranked alone: blocks of rows on threads
             _rank_rows(ar[rows], est[rows], event, sigma2[rows], tuple(whole[rows] for whole in out))
 
-        thread_map(block, row_blocks(len(ar), ar.shape[1], _CACHE_CELLS))
+        thread_map(block, row_blocks(len(ar), ar.shape[1], CACHE_CELLS))
         return (*out, out[0].sum(axis=0), est.sum(axis=0))
 
     return _fit_ranks(inp, "shared", compute)
-
-
-#: cells of the blocks of rows worked on at a time where a pass would otherwise stream (N, L) arrays
-#: through memory: a few hundred kB, so that a block's temporaries stay in cache between operations
-_CACHE_CELLS = 1 << 16
 
 
 def _rank_rows(ar, est, event, sigma2, out) -> None:
@@ -455,7 +450,7 @@ def _sum_blocks(groups, rows: int, width: int, fill) -> np.ndarray:
     the whole array; ``sum(axis=0)`` adds the rows of a C-ordered array one after the other, so the totals
     are those of the whole array bit for bit.  Several groups: the array, filled by blocks on threads.
     """
-    blocks = row_blocks(rows, width, _CACHE_CELLS)
+    blocks = row_blocks(rows, width, CACHE_CELLS)
     if groups.n != 1:
         whole = np.empty((rows, width))
         thread_map(lambda part: fill(part, whole[part]), blocks)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eventstudy.foundation.threads import row_blocks, thread_map
+from eventstudy.foundation.threads import CACHE_CELLS, row_blocks, thread_map
 from eventstudy.foundation.validation import check_choice
 from eventstudy.inference.base import (
     Batch,
@@ -78,12 +78,17 @@ BOOTSTRAP_SEED = 20250513
 def equal_tailed_pvalue(stat: np.ndarray, draws: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Equal-tailed resampling p-value of each row's ``stat`` among its ``valid`` ``draws`` (rows, M)."""
     stat = np.asarray(stat, dtype=float)[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m = valid.sum(axis=1)
+    with np.errstate(invalid="ignore"):
         below = (valid & (draws <= stat)).sum(axis=1)
         above = (valid & (draws >= stat)).sum(axis=1)
-        p = 2.0 * np.minimum(1.0 + below, 1.0 + above) / (1.0 + m)
-    return np.minimum(p, 1.0)
+    return _equal_tailed(below, above, valid.sum(axis=1))
+
+
+def _equal_tailed(below: np.ndarray, above: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``2 min(1 + below, 1 + above) / (1 + m)``, at most 1: the equal-tailed p-value from the counts of the
+    ``m`` draws at or below and at or above the statistic."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.minimum(2.0 * np.minimum(1.0 + below, 1.0 + above) / (1.0 + m), 1.0)
 
 
 def _pseudo_draws(inp: Inputs, statistic: str):
@@ -112,14 +117,7 @@ def _pseudo_draws(inp: Inputs, statistic: str):
 def _pooled_sums(values: np.ndarray, ok: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Count, sum and sum of squares of ``values`` over the rows ``ok`` of each group."""
     x = np.where(ok, values, 0.0)
-    if groups.n == 1 and x.ndim == 2:  # a study's runs (N, M): no (N, M) array of squares
-        squares = np.einsum("ij,ij->j", x, x)[None]
-        return np.count_nonzero(ok, axis=0)[None].astype(float), x.sum(axis=0)[None], squares
     return groups.sum(ok).astype(float), groups.sum(x), groups.sum(x * x)
-
-
-#: cells of the blocks of rows :func:`_study_run_sums` adds up at a time (a few hundred kB: they stay in cache)
-_RUN_BLOCK_CELLS = 1 << 16
 
 
 def _study_run_sums(inp: Inputs, scale: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -136,7 +134,7 @@ def _study_run_sums(inp: Inputs, scale: np.ndarray | None) -> tuple[np.ndarray, 
     count, s1, s2 = np.zeros(runs, dtype=np.int64), np.zeros(runs), np.zeros(runs)
     if length > 1 and runs:
         total, days = _running_sums(inp)
-    for rows in row_blocks(n if runs else 0, runs, _RUN_BLOCK_CELLS):
+    for rows in row_blocks(n if runs else 0, runs, CACHE_CELLS):
         x = np.empty((rows.stop - rows.start + 1, runs))  # row 0: the totals so far
         body = x[1:]
         if length == 1:
@@ -267,7 +265,7 @@ def _sq(inp: Inputs) -> Batch:
         event = car[:, None]
         below = count_runs(cars, lambda rows: cars[rows] <= event[rows])
         above = count_runs(cars, lambda rows: cars[rows] >= event[rows])
-        return np.minimum(2.0 * np.minimum(1.0 + below, 1.0 + above) / (1.0 + windows), 1.0)
+        return _equal_tailed(below, above, windows)
 
     return own_runs_test(inp, "sq", pvalue)
 

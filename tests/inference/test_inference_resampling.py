@@ -95,7 +95,7 @@ def test_pseudo_event_in_small_blocks_and_per_group_against_the_loop(study, wind
     # a study's run sums are added up in blocks of rows (here two rows a block, so the totals are carried
     # across blocks); several groups (a simulation's samples) sum the (N, M) runs: both must be the loop's
     fit, records = study
-    monkeypatch.setattr(resampling, "_RUN_BLOCK_CELLS", 2 * (fit.ar.shape[1] - window[1] + window[0]))
+    monkeypatch.setattr(resampling, "CACHE_CELLS", 2 * (fit.ar.shape[1] - window[1] + window[0]))
     stat, p, m = loops.pseudo_event(records, window, statistic)
     result = pseudo_event(fit, window, statistic=statistic)
     assert result.stat == pytest.approx(stat, rel=RTOL) and result.pvalue == pytest.approx(p, rel=RTOL)

@@ -45,11 +45,9 @@ def local_client(**options):
     distributed.nanny.pre-spawn-environ), and processes started later by other tests (GARCH's workers) would
     inherit one BLAS thread (arch's optimizer follows the BLAS summation order)."""
     environ = dict(os.environ)
-    cluster = distributed.LocalCluster(silence_logs=40, **options)
     try:
-        with distributed.Client(cluster) as client:
+        with distributed.LocalCluster(silence_logs=40, **options) as cluster, distributed.Client(cluster) as client:
             yield client
-        cluster.close()
     finally:
         os.environ.clear()
         os.environ.update(environ)
@@ -432,7 +430,7 @@ def test_a_fit_that_estimates_nothing_issues_the_workers_warnings_first(client, 
 @pytest.fixture(scope="module")
 def threaded_client():
     # one worker process (this one) running two partitions at once on two threads
-    with local_client(n_workers=1, processes=False, threads_per_worker=2, dashboard_address=":0") as client:
+    with local_client(n_workers=1, processes=False, threads_per_worker=2, dashboard_address=None) as client:
         yield client
 
 
