@@ -20,6 +20,7 @@ from eventstudy.estimation.base import RISK_FREE, FactorSet
 from eventstudy.estimation.firmevents import first_rows
 from eventstudy.estimation.panel import relative_days
 from eventstudy.estimation.spec import FitSpec
+from eventstudy.foundation.misread import column_positions
 from eventstudy.foundation.validation import check_instance
 from eventstudy.time.layout import Layout, same_sessions
 
@@ -154,12 +155,11 @@ def build_frames(
 
     shape = (len(layout.rows), len(columns))
     values = returns.to_numpy(dtype=float)  # the loaders' returns are one float block: a view, no copy
-    where = {name: k for k, name in enumerate(returns.columns)}
     parts = []
     for block in layout.blocks:
         cols = columns.get_indexer(list(block.tickers))  # type: ignore[arg-type]  # stubs: any list-like works
         rows = returns.index.get_indexer(block.sessions)  # -1: a session the returns lack
-        part = _read(values, rows, np.array([where[t] for t in block.tickers], dtype=np.intp))
+        part = _read(values, rows, column_positions(returns.columns, block.tickers))
         shift = np.zeros(len(block.sessions))
         benchmark = model.offset(block.benchmarks)
         if benchmark is not None:

@@ -185,7 +185,7 @@ class StackedFit:
         if not self.estimated:
             return np.zeros((len(day0), 0))
         if p + self.intercept == 1 and p:
-            return self.take(np.arange(self.n)[rows]).design(offsets).sum(axis=1)
+            return self.design(offsets, rows=np.arange(self.n)[rows]).sum(axis=1)
         positions = offsets[:, None] + day0[None, :]  # (L, N)
         t = len(self.data.z)
         within = not len(day0) or not len(offsets) or (positions.min() >= 0 and positions.max() < t)

@@ -89,7 +89,7 @@ def check_return_values(returns: pd.DataFrame, *, name: str = "returns", columns
     )
 
 
-def column_positions(names: Sequence, columns: Sequence) -> np.ndarray:
+def column_positions(names: Sequence | pd.Index, columns: Sequence) -> np.ndarray:
     """Position in ``names`` of each of ``columns`` (all present); a name given twice in ``names`` is
     found at its last position (the columns a study reads are unique: :func:`given_returns` says so)."""
     where = {name: k for k, name in enumerate(names)}

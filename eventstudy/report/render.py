@@ -634,7 +634,7 @@ def _provenance_text(report: Report) -> list[str]:
     lines.append("- Software: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v))
     dropped = _dropped(report)
     if len(dropped):
-        other = int(dropped["reason"].str.startswith(_OTHER_DAY0).sum())
+        other = len(report.alternate_dropped)  # the last rows of _dropped
         first = (
             f"{len(dropped) - other} firm-event(s) could not be estimated"
             if len(dropped) > other

@@ -395,6 +395,22 @@ class _Listing:
         return head + self.separator.join(items) + found.group(3)
 
 
+#: eventstudy.estimation.loading.given_returns: values on days the security's exchange was closed (the
+#: provenance's notes merge it alone)
+_CLOSED_DAYS = _Listing(
+    re.compile(
+        # the warning ends with the advice; the provenance note, the same list, without it
+        r"^(returns on days the security's exchange was closed were left out: )(.*?)((?:\. Check the data source\.)?)$",
+        re.S,
+    ),
+    "; ",
+    re.compile(r"; "),
+    re.compile(r"^(.*?): \d+ \("),
+    counted=False,
+    order="columns",
+)
+
+
 _LISTINGS = (
     # eventstudy.data.base: securities whose prices start late or end early
     _Listing(
@@ -423,20 +439,7 @@ _LISTINGS = (
         re.compile(r"^(.*?): no '[^']+' values in the data; "),
         counted=False,
     ),
-    # eventstudy.estimation.loading.given_returns: values on days the security's exchange was closed (last:
-    # the provenance's notes merge it alone)
-    _Listing(
-        re.compile(
-            # the warning ends with the advice; the provenance note, the same list, without it
-            r"^(returns on days the security's exchange was closed were left out: )(.*?)((?:\. Check the data source\.)?)$",
-            re.S,
-        ),
-        "; ",
-        re.compile(r"; "),
-        re.compile(r"^(.*?): \d+ \("),
-        counted=False,
-        order="columns",
-    ),
+    _CLOSED_DAYS,
 )
 
 
@@ -630,7 +633,7 @@ def merged_provenance(
         "returns_sha256_partitions": [prov["returns_sha256"] for prov in provenances],
         "return_ranges": ranges,
         # the loaders' notes once each; the closed-days note (a list of columns) as one
-        "notes": [note for _, note in merge_warnings(notes, orders or {}, _LISTINGS[-1:])],
+        "notes": [note for _, note in merge_warnings(notes, orders or {}, (_CLOSED_DAYS,))],
         "factors": provenances[0]["factors"],
         "versions": provenances[0]["versions"],
     }

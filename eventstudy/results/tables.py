@@ -88,9 +88,11 @@ class EventTable:
             return ""
         return format_value(value, f"{{:.{digits}f}}")  # the summary's numbers: no "-0.00"
 
-    def _cells(self, top, under, stars) -> tuple[list[str], list[str]]:
-        """A row's CAR cells (``stars`` renders the stars) and the cells beneath: blank where the column has no
-        such firm-event, :data:`NOT_AVAILABLE` over a blank where its CAR could not be computed (NaN)."""
+    def _cells(self, top, under, stars, number=None) -> tuple[list[str], list[str]]:
+        """A row's CAR cells (``stars`` renders the stars, ``number`` the numbers; default :meth:`_num`) and the
+        cells beneath: blank where the column has no such firm-event, :data:`NOT_AVAILABLE` over a blank where
+        its CAR could not be computed (NaN)."""
+        number = self._num if number is None else number
         cars, below = [], []
         for c, u in zip(top, under):
             if c is None:
@@ -100,8 +102,8 @@ class EventTable:
                 cars.append(NOT_AVAILABLE)
                 below.append("")
             else:
-                cars.append(self._num(c[0]) + stars(c[1]))
-                below.append("" if u is None or not math.isfinite(u) else f"({self._num(u)})")
+                cars.append(number(c[0]) + stars(c[1]))
+                below.append("" if u is None or not math.isfinite(u) else f"({number(u)})")
         return cars, below
 
     @property
@@ -202,9 +204,10 @@ class EventTable:
         grouped = any(group for group, *_ in rows)
         for group, window, top, under in rows:
             name = f"{group} {window}" if grouped and group else window
-            cars, below = self._cells(top, under, lambda n: f"$^{{{'*' * n}}}$" if n else "")
-            lines.append(" & ".join([latex_escape(name), *map(latex_minus, cars)]) + r" \\")
-            lines.append(" & ".join(["", *(b.replace("(-", "($-$") for b in below)]) + r" \\")
+            stars = lambda n: f"$^{{{'*' * n}}}$" if n else ""  # noqa: E731
+            cars, below = self._cells(top, under, stars, lambda v: latex_minus(self._num(v)))
+            lines.append(" & ".join([latex_escape(name), *cars]) + r" \\")
+            lines.append(" & ".join(["", *below]) + r" \\")
         lines += [r"\bottomrule", r"\end{tabular}"]
         if self.shown_notes:
             lines += [r"\par\smallskip", r"\footnotesize " + " ".join(latex_escape(n) for n in self.shown_notes)]

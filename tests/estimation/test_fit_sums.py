@@ -40,6 +40,7 @@ def panel(seed: int = 11, days: int = 700, firms: int = 30):
         ("market-adjusted", "MKT"),
         ("multi-index", ["MKT", "IDX"]),
         (es.Dimson(lags=1), "MKT"),
+        ("capm", "MKT"),  # one regressor and no constant: the design summed as it is
     ],
     ids=str,
 )
@@ -48,7 +49,10 @@ def test_window_sums_are_the_design_summed_over_the_window(model, market):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", es.DroppedFirmEventsWarning)  # the market's gaps on some day 0s
         warnings.simplefilter("ignore", es.DataQualityWarning)  # ... and inside some event windows
-        res = es.EventStudy(events, returns=returns, market=market, model=model, event_window=(-5, 10)).fit()
+        risk_free = pd.Series(0.0001, index=returns.index) if model == "capm" else None
+        res = es.EventStudy(
+            events, returns=returns, market=market, model=model, event_window=(-5, 10), risk_free=risk_free
+        ).fit()
     assert res.n > 150
     fit = res.fit
     for lo, hi in [(-5, 10), (-1, 1), (0, 0), (3, 10)]:
