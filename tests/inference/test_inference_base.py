@@ -15,7 +15,8 @@ from eventstudy.estimation.models import estimate
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.exceptions import EventWindowError
 from eventstudy.inference import TESTS, TestResult, csect_t, design, recommend, run_tests, tests_in_scope
-from eventstudy.inference.base import Groups, dist_labels
+from eventstudy.inference.base import Batch, Groups, dist_labels
+from eventstudy.inference.runner import entry_labels
 
 COLUMNS = [
     "test", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note", "scope", "event_id", "ticker"
@@ -145,6 +146,32 @@ def test_run_tests_gives_one_tidy_table(fit):
     assert single["ticker"].tolist() == labels["ticker"].tolist()
     cluster = table[(table["test"] == "mvrm_joint") & (table["window_start"] == 0)].iloc[0]
     assert cluster["event_id"] == "E1" and cluster["ticker"] == "A, B, C, D" and cluster["n"] == 4
+
+
+def test_cluster_labels_join_each_clusters_distinct_labels_in_order():
+    """Per-cluster rows get their members' distinct labels (None left out) in order of first appearance,
+    joined by ", ", as a plain loop over the clusters gives them; an empty or absent cluster gets None."""
+    rng = np.random.default_rng(7)
+    n = 400
+    event_id = np.array([None if k == 0 else f"E{k}" for k in rng.integers(0, 6, n)], dtype=object)
+    ticker = np.array([f"T{k}" for k in rng.integers(0, 50, n)], dtype=object)
+    rows = [rng.choice(n, rng.integers(1, 9), replace=False) for _ in range(300)]
+    rows += [np.array([3, 3, 3]), np.array([], dtype=np.int64), None, np.flatnonzero(event_id == None)[:4]]  # noqa: E711
+    batch = Batch(len(rows), rows=rows)
+
+    def plain(labels):
+        out = []
+        for members in rows:
+            seen = [] if members is None else [v for v in dict.fromkeys(labels[members].tolist()) if v is not None]
+            out.append(", ".join(seen) if seen else None)
+        return out
+
+    coded: dict = {}
+    for _ in range(2):  # the second call reads the coded labels kept in ``coded``
+        got_event, got_ticker = entry_labels(TESTS["mvrm_joint"], batch, event_id, ticker, joined=coded)
+        assert got_event.tolist() == plain(event_id) and got_ticker.tolist() == plain(ticker)
+    assert got_event[-3] is None and got_event[-2] is None and got_event[-1] is None  # empty, absent, all None
+    assert any("," in label for label in got_ticker.tolist() if label)
 
 
 def test_run_tests_options(fit):
