@@ -91,8 +91,8 @@ class _Systems:
 def _estimation_part(ar: np.ndarray, days: np.ndarray, x: np.ndarray) -> dict:
     r"""What B same-size clusters' statistics need from the estimation days alone (the same for every window).
 
-    ``ar`` (B, N, T) abnormal returns on the estimation days of the grid, ``days`` (B, T) the common ones
-    (where every member has a residual), ``x`` (B, T, K) regressors.  Returns ``delta`` (B, K, N),
+    ``ar`` (B, N, T) abnormal returns on the estimation days of the grid, zero off ``days`` (B, T), the
+    common ones (where every member has a residual), ``x`` (B, T, K) regressors.  Returns ``delta`` (B, K, N),
     :math:`\hat\delta=(X'X)^{-1}X'A`, ``xtx`` (B, K, K), ``bad_x`` (the regressors do not identify the
     model on the common days), ``nu`` and ``portfolio_ss``, the residual sum of squares of the equally
     weighted portfolio :math:`p=A\iota/N` (:math:`\iota'\hat\Sigma\iota/N^2=` ``portfolio_ss`` :math:`/\nu`):
@@ -106,9 +106,12 @@ def _estimation_part(ar: np.ndarray, days: np.ndarray, x: np.ndarray) -> dict:
     residuals of each firm's own fit on (nearly) these days, so :math:`p'X(X'X)^{-1}X'p\ll p'p`.
     """
     k = x.shape[2]
-    common = days[:, None, :]
-    a = np.where(common, ar, 0.0)
-    w = np.concatenate([np.where(common, np.swapaxes(x, 1, 2).copy(), 0.0), a.mean(axis=1)[:, None]], axis=1)
+    a = ar  # zero off the common days already (:func:`_gather`)
+    # W = [X p]' built in place: a concatenation of masked copies cost three (B, K + 1, T) arrays
+    w = np.empty((len(ar), k + 1, ar.shape[2]))
+    np.copyto(w[:, :k], np.swapaxes(x, 1, 2))
+    np.copyto(w[:, :k], 0.0, where=~days[:, None, :])
+    np.mean(a, axis=1, out=w[:, k])
     wa = w @ np.swapaxes(a, 1, 2)  # X'A and p'A, (B, K + 1, N)
     ww = np.einsum("bkt,bjt->bkj", w, w)  # X'X, X'p and p'p: faster than matmul's path for w @ w'
     portfolio_ss = ww[:, k, k]
@@ -173,9 +176,10 @@ def _joint_part(inp: Inputs, rows: np.ndarray, nu: np.ndarray, gathered=None) ->
 
 def _residual_covariance(ar: np.ndarray, days: np.ndarray, x: np.ndarray) -> np.ndarray:
     """:math:`\\hat\\Sigma` of B clusters from their residuals on the common estimation days: ``ar`` (B, N, L)
-    abnormal returns on the grid, ``days`` (B, L) the common estimation days, ``x`` (B, L, K) regressors."""
+    abnormal returns on the grid, zero off ``days`` (B, L), the common estimation days (:func:`_gather`),
+    ``x`` (B, L, K) regressors."""
     k = x.shape[2]
-    a_est = np.where(days[:, None, :], ar, 0.0)
+    a_est = ar
     if k:
         x_est = np.where(days[:, :, None], x, 0.0)
         # stacked products, not einsum: einsum's own loops ran 10-50x slower on these (B, L, K) shapes
@@ -256,12 +260,9 @@ def _systems(inp: Inputs, joint: bool):
 def _solve_clusters(inp: Inputs, joint: bool):
     """The systems of every reported cluster, solved in one batch per cluster size: no Python step per
     cluster or firm-event but the list of each entry's rows that :class:`Batch` keeps."""
-    fit, groups, used = inp.fit, inp.groups, inp.used
-    day0 = np.asarray(fit.day0, dtype=np.int64)
-    codes = np.zeros(fit.n, dtype=np.int64) if inp.clusters is None else np.unique(inp.clusters, return_inverse=True)[1]
-    uniq, inverse, n_all = unique_rows(np.stack([groups.ids, codes.ravel(), day0], axis=1))
+    groups, used = inp.groups, inp.used
+    uniq, inverse, n_all, order = _clusters(inp)
     # the firm-events cluster by cluster, ascending within each; ``kept`` those with a CAR over the window
-    order = np.argsort(inverse, kind="stable")
     kept = order[used[order]]
     n_used = np.bincount(inverse[kept], minlength=len(uniq))
     used_start = np.cumsum(n_used) - n_used
@@ -290,15 +291,58 @@ def _solve_clusters(inp: Inputs, joint: bool):
         )
     # the tested days' abnormal returns (N, Lw), read for the joint test's residuals
     window_ar = inp.ar[:, inp.grid_positions] if joint else None
-    for n in np.unique(firms[firms >= 2]):
-        at = firms == n
-        rows = kept[used_start[clusters[at]][:, None] + np.arange(n)]  # (B, N)
-        _solve_batch(inp, out, reasons, entries[at], rows, window_ar)
+    systems = np.flatnonzero(firms >= 2)
+    k = inp.fit.n_params  # 0 for market-adjusted returns
+    # the regressors on the window of every system (S, Lw, K); NaN where a regressor misses
+    x_win = inp.fit.design(inp.grid[inp.grid_positions], rows=kept[used_start[clusters[systems]]]) if k else None
+    pieces = _Pieces(len(systems), k)
+    for n in np.unique(firms[systems]):
+        at = np.flatnonzero(firms[systems] == n)
+        rows = kept[used_start[clusters[systems[at]]][:, None] + np.arange(n)]  # (B, N)
+        est = _solve_batch(
+            inp, out, reasons, entries[systems[at]], rows, window_ar, None if x_win is None else x_win[at]
+        )
+        pieces.put(at, inp.car[rows].sum(axis=1), est)
+    average, average_var = _average(firms[systems], len(inp.grid_positions), x_win, pieces)
+    solved = entries[systems][pieces.nu >= 1]
+    out.average[solved] = average[pieces.nu >= 1]
+    out.average_var[solved] = average_var[pieces.nu >= 1]
     # a reason that stops the whole system stops both tests
     stop = reasons != ""
     out.joint_note[stop] = reasons[stop]
     out.average_note[stop] = reasons[stop]
     return out, entry_group, _entry_rows(entry_cluster, order, kept, n_all, n_used, used_start)
+
+
+def _clusters(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The same-day clusters of the firm-events, whichever their window: the distinct (group, cluster label,
+    day 0) rows, each firm-event's cluster, the clusters' sizes and the firm-events cluster by cluster
+    (ascending within each).
+
+    Cached on the fit with the groups and labels they were found for (compared by value, a pass over N
+    items against the sorts of finding them), so the windows of one study find them once.
+    """
+    fit, ids, labels = inp.fit, inp.groups.ids, inp.clusters
+    with fit.lock("inference:mvrm-clusters"):
+        known = fit._cache.get("inference:mvrm-clusters")
+        if known is not None and np.array_equal(known[0], ids) and _same_labels(known[1], labels):
+            return known[2]
+        day0 = np.asarray(fit.day0, dtype=np.int64)
+        codes = np.zeros(fit.n, dtype=np.int64) if labels is None else np.unique(labels, return_inverse=True)[1]
+        uniq, inverse, n_all = unique_rows(np.stack([ids, codes.ravel(), day0], axis=1))
+        found = (uniq, inverse, n_all, np.argsort(inverse, kind="stable"))
+        for values in found:
+            values.flags.writeable = False
+        # copies: a caller may change its arrays in place between two windows
+        fit._cache["inference:mvrm-clusters"] = (ids.copy(), None if labels is None else labels.copy(), found)
+        return found
+
+
+def _same_labels(known: np.ndarray | None, labels: np.ndarray | None) -> bool:
+    """Whether two cluster labellings (None: one cluster per date) are the same."""
+    if known is None or labels is None:
+        return known is None and labels is None
+    return known.shape == labels.shape and known.dtype == labels.dtype and bool(np.array_equal(known, labels))
 
 
 def _entry_rows(entry_cluster, order, kept, n_all, n_used, used_start) -> list:
@@ -314,9 +358,12 @@ def _entry_rows(entry_cluster, order, kept, n_all, n_used, used_start) -> list:
     return [None if a < 0 else pool[a:b] for a, b in zip(starts, stops)]
 
 
-def _solve_batch(inp: Inputs, out: _Systems, reasons: np.ndarray, idx: np.ndarray, rows: np.ndarray, window_ar):
-    """Solve the B clusters of N firm-events ``rows`` (B, N), entries ``idx`` of ``out``; the joint test's
-    statistic too unless ``window_ar``, the window's abnormal returns (N, Lw), is None."""
+def _solve_batch(
+    inp: Inputs, out: _Systems, reasons: np.ndarray, idx: np.ndarray, rows: np.ndarray, window_ar, x_win
+) -> dict:
+    """The estimation parts of the B clusters of N firm-events ``rows`` (B, N), entries ``idx`` of ``out``,
+    with their notes; the joint test's statistic too unless ``window_ar``, the window's abnormal returns
+    (N, Lw), is None (``x_win`` (B, Lw, K) the clusters' regressors on the window)."""
     joint = window_ar is not None
     k = inp.fit.n_params  # 0 for market-adjusted returns
     n = rows.shape[1]
@@ -330,11 +377,10 @@ def _solve_batch(inp: Inputs, out: _Systems, reasons: np.ndarray, idx: np.ndarra
             f"the cluster has only {days} common estimation days for {k} coefficients (T - K = {days - k}); "
             "mvrm needs T - K >= 1"
         )
-    solved = _solve_window(inp, rows, est, window_ar)
     ok = ~none
+    if joint:
+        out.wald[idx[ok]] = _joint_wald(rows, est, window_ar, x_win)[ok]
     idx = idx[ok]
-    for name in ("wald", "average", "average_var"):
-        getattr(out, name)[idx] = solved[name][ok]
     # Sigma-hat has rank at most T - K: the joint test needs T - K >= N; the average test does not
     short = out.nu[idx] < n
     for days in np.unique(out.days[idx[short]]):
@@ -348,45 +394,71 @@ def _solve_batch(inp: Inputs, out: _Systems, reasons: np.ndarray, idx: np.ndarra
         "needs its inverse (mvrm_average does not)"
     )
     reasons[idx[est["bad_x"][ok]]] = "the model's regressors do not vary over the cluster's common estimation days"
+    return est
 
 
-def _solve_window(inp: Inputs, rows: np.ndarray, est: dict, window_ar: np.ndarray | None) -> dict:
-    r"""The statistics of the clusters ``rows`` (B, N) on the tested window, from their estimation parts.
+class _Pieces:
+    """What the average test reads of each system's estimation part, one row per system, gathered from the
+    batches of each size so that the window's statistics are computed in one pass."""
 
-    The average test needs no (B, N, Lw) array: the members' abnormal returns summed over the window are
-    their CARs, and with :math:`s=X_W'\iota_L` the regressors summed over the window,
+    def __init__(self, size: int, k: int):
+        self.car = np.zeros(size)  # sum_i CAR_i
+        self.delta_sum = np.zeros((size, k))  # sum_i delta_i
+        self.xtx = np.zeros((size, k, k))
+        self.portfolio_ss = np.zeros(size)
+        self.nu = np.zeros(size)
+
+    def put(self, at: np.ndarray, car: np.ndarray, est: dict) -> None:
+        """The systems at positions ``at``: their members' CARs summed and their estimation parts."""
+        self.car[at] = car
+        if est["xtx"] is not None:
+            self.delta_sum[at] = est["delta"].sum(axis=2)
+            self.xtx[at] = est["xtx"]
+        self.portfolio_ss[at] = est["portfolio_ss"]
+        self.nu[at] = est["nu"]
+
+
+def _average(firms: np.ndarray, length: int, x_win: np.ndarray | None, pieces: _Pieces) -> tuple[np.ndarray, ...]:
+    r"""The average test's :math:`\hat{\bar\gamma}` and its variance for every system, from the systems'
+    ``firms``, the window's ``length``, the regressors on the window ``x_win`` (S, Lw, K) (None for
+    market-adjusted returns) and the estimation parts.
+
+    No (S, N, Lw) array is needed: the members' abnormal returns summed over the window are their CARs,
+    and with :math:`s=X_W'\iota_L` the regressors summed over the window,
 
     .. math::
 
         \hat{\bar\gamma} = \frac1N\Bigl(\sum_i CAR_i - s'\sum_i\hat\delta_i\Bigr),\qquad
         \iota_L'C\iota_L = L + s'(X_E'X_E)^{-1}s .
-
-    The joint test's :math:`H=\hat\Gamma'C^{-1}\hat\Gamma` is formed for the clusters whose
-    :math:`\hat\Sigma` is invertible (``est["ok"]``) alone, from ``window_ar`` (N, Lw) (None: no joint test).
     """
-    fit = inp.fit
-    k = fit.n_params
-    b, n = rows.shape
-    window = inp.grid_positions
-    car = inp.car[rows].sum(axis=1)
+    n = firms.astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if k:
-            x_win = fit.design(inp.grid[window], rows=rows[:, 0])  # (B, Lw, K); NaN where a regressor misses
+        if x_win is not None:
             s = x_win.sum(axis=1)
-            average = (car - (s * est["delta"].sum(axis=2)).sum(axis=1)) / n
-            spread = len(window) + (s * np.linalg.solve(est["xtx"], s[:, :, None])[:, :, 0]).sum(axis=1)
+            average = (pieces.car - (s * pieces.delta_sum).sum(axis=1)) / n
+            spread = length + (s * np.linalg.solve(pieces.xtx, s[:, :, None])[:, :, 0]).sum(axis=1)
         else:
-            average = car / n
-            spread = float(len(window))
-        average_var = est["portfolio_ss"] / est["nu"] * spread
-    wald = np.full(b, np.nan)
-    solvable = np.flatnonzero(est["ok"]) if window_ar is not None else np.zeros(0, dtype=np.int64)
-    if window_ar is not None and len(solvable):
-        # Gamma-hat (B, N, Lw): the tested days' abnormal returns less what the common estimation days'
-        # regression predicts; C^-1 = I - X_W (X_E'X_E + X_W'X_W)^-1 X_W' (Woodbury), so that
-        # H = G C^-1 G' needs K x K systems, not the inverse of each Lw x Lw C
-        g = window_ar[rows[solvable]]
-        if k:
+            average = pieces.car / n
+            spread = float(length)
+        return average, pieces.portfolio_ss / pieces.nu * spread
+
+
+def _joint_wald(rows: np.ndarray, est: dict, window_ar: np.ndarray, x_win: np.ndarray | None) -> np.ndarray:
+    r"""The joint test's Wald statistic of the clusters ``rows`` (B, N) whose :math:`\hat\Sigma` is
+    invertible (``est["ok"]``; NaN for the others), from ``window_ar`` (N, Lw), the window's abnormal
+    returns, and ``x_win`` (B, Lw, K), the clusters' regressors on the window (None: none).
+
+    :math:`\hat\Gamma` (B, N, Lw) is the tested days' abnormal returns less what the common estimation
+    days' regression predicts; :math:`C^{-1}=I-X_W(X_E'X_E+X_W'X_W)^{-1}X_W'` (Woodbury), so that
+    :math:`H=\hat\Gamma C^{-1}\hat\Gamma'` needs K x K systems, not the inverse of each Lw x Lw C.
+    """
+    wald = np.full(len(rows), np.nan)
+    solvable = np.flatnonzero(est["ok"])
+    if not len(solvable):
+        return wald
+    g = window_ar[rows[solvable]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if x_win is not None:
             x = x_win[solvable]
             g = g - np.swapaxes(x @ est["delta"][solvable], 1, 2)
             gx = g @ x
@@ -395,7 +467,7 @@ def _solve_window(inp: Inputs, rows: np.ndarray, est: dict, window_ar: np.ndarra
         else:
             h = g @ np.swapaxes(g, 1, 2)
         wald[solvable] = np.einsum("bij,bji->b", est["sigma_inv"][solvable], h)
-    return dict(wald=wald, average=average, average_var=average_var)
+    return wald
 
 
 class _Parts:
@@ -511,11 +583,16 @@ def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, joint: bool) -> dict
 
 
 def _gather(inp: Inputs, rows: np.ndarray, columns: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The abnormal returns (B, N, L), common estimation days (B, L) and regressors (B, L, K) of the clusters
-    ``rows`` (B, N) on the grid's ``columns``.  The regressors are NaN where missing, which changes nothing:
-    only common estimation days are read."""
-    days = inp.estimation_mask[:, columns][rows].all(axis=1)
-    return inp.ar[:, columns][rows], days, inp.fit.design(inp.grid[columns], rows=rows[:, 0])
+    """The abnormal returns (B, N, L), zero off the common estimation days, the common estimation days
+    (B, L) and the regressors (B, L, K) of the clusters ``rows`` (B, N) on the grid's ``columns``.  The
+    regressors are NaN where missing, which changes nothing: only common estimation days are read.
+
+    The rows are read with the columns in one indexing step, and masked in place: the (N, L) copy of the
+    columns first, and a masked copy of the gathered returns, were each as large as the result."""
+    days: np.ndarray = np.all(inp.estimation_mask[rows, columns], axis=1)
+    ar = inp.ar[rows, columns]
+    np.copyto(ar, 0.0, where=~days[:, None, :])
+    return ar, days, inp.fit.design(inp.grid[columns], rows=rows[:, 0])
 
 
 def _estimation_part_of(inp: Inputs, gathered: tuple) -> dict:

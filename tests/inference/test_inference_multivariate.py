@@ -444,6 +444,25 @@ def test_groupings_that_share_firm_events_share_one_fit(monkeypatch):
     assert expected[second.tobytes()][0] == pytest.approx(ref["wald"], rel=RTOL)  # label "a" first
 
 
+def test_cluster_labels_changed_in_place_between_windows():
+    """The clusters found for one window are reused by the next only for the same labels: an array of labels
+    that its owner rewrites between two calls gives the new systems, as on a fresh fit, and the plain loop's."""
+    y, market, day0, firm, dates = mixed_panel()
+    data, est, event = AlignedData.build(y, market), (-100, -11), (-2, 2)
+    labels = np.full(len(day0), "x")
+    fit = estimate(data, day0, firm, est, event)
+    together = mvrm_average(fit, (0, 0), clusters=labels, form="wald")
+    labels[day0 == 250] = ["a", "b", "a", "b", "b"]  # session 250's five firm-events as two systems
+    apart = mvrm_average(fit, (-1, 1), clusters=labels, form="wald")
+    expected = mvrm_average(estimate(data, day0, firm, est, event), (-1, 1), clusters=labels, form="wald")
+    assert len(apart) == len(together) + 1
+    np.testing.assert_array_equal([r.stat for r in apart], [r.stat for r in expected])
+    # label "a" first: securities 0 and 8 of session 250; then "b": 9 and 10 (security 2 lacks day +1)
+    for result, members in zip(apart[:2], ([0, 8], [9, 10])):
+        ref = loops.mvrm(y, market, 250, members, est, (-1, 1))
+        assert result.n == 2 and result.stat == pytest.approx(ref["average"] / math.sqrt(ref["average_var"]), rel=RTOL)
+
+
 def test_cluster_keys_differ_for_different_clusters():
     # a linear key gave (10, 20) and (7, 21) one value: the second cluster was never found in the cache and was
     # recomputed and appended on every call
