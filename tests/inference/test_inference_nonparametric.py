@@ -156,21 +156,33 @@ def test_shared_ranks_equal_scipy_on_rows_with_and_without_ties():
     sigma2 = np.asarray(fit.sigma2, dtype=float).copy()
     sigma2[10] = 0.0
     fit = dataclasses.replace(fit, sigma2=sigma2)
-    combined, centred, own, sar, combined_columns, est_columns = _shared_ranks(Inputs(fit, (0, 0)))
+    ranks = _shared_ranks(Inputs(fit, (0, 0)))
+    combined, centred, own = ranks.combined, ranks.centred, ranks.own
     est = fit.estimation_mask
     for i in range(fit.n):
         ar = fit.ar[i]
         expected = stats.rankdata(ar[combined[i]]) / (combined[i].sum() + 1) - 0.5  # the rank test's U - 1/2
         np.testing.assert_array_equal(centred[i][combined[i]], expected)
         assert (centred[i][~combined[i]] == 0).all()
-        with np.errstate(divide="ignore"):
-            expected_sar = ar[est[i]] / np.sqrt(sigma2[i])
-        np.testing.assert_array_equal(sar[i][est[i]], expected_sar)
-        np.testing.assert_array_equal(own[i][est[i]], stats.rankdata(expected_sar))
-        assert np.isnan(own[i][~est[i]]).all() and np.isnan(sar[i][~est[i]]).all()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sar = ar / np.sqrt(sigma2[i])
+        np.testing.assert_array_equal(own[i][est[i]], stats.rankdata(sar[est[i]]))
+        assert np.isnan(own[i][~est[i]]).all()
+        # the SARs in order and the estimation days among the first c of them: at and between every SAR (and
+        # beyond both ends), the count of estimation SARs below and at or below it, as grank searches them
+        ordered = ranks.sorted_sar[i]
+        finite = ~np.isnan(ordered)
+        np.testing.assert_array_equal(ordered[finite], np.sort(sar[combined[i]]))
+        estimation_sars = sar[est[i]]
+        points = np.unique(np.concatenate([sar[combined[i]], [-np.inf, np.inf, 0.0]]))
+        points = np.concatenate([points, (points[1:] + points[:-1]) / 2])
+        for value in points:
+            below = ranks.est_before[i][(ordered < value).sum()]
+            at_or_below = ranks.est_before[i][(ordered <= value).sum()]
+            assert below == (estimation_sars < value).sum() and at_or_below == (estimation_sars <= value).sum()
     assert combined[:, 37:].all() and not combined[:, 35:37].any()  # the gap days -5, -4 are not ranked
-    np.testing.assert_array_equal(combined_columns, [column.sum() for column in combined.T])
-    np.testing.assert_array_equal(est_columns, [column.sum() for column in est.T])
+    np.testing.assert_array_equal(ranks.combined_columns, [column.sum() for column in combined.T])
+    np.testing.assert_array_equal(ranks.est_columns, [column.sum() for column in est.T])
     assert est.sum(axis=1)[3] == 34  # the missing day is left out
 
 
