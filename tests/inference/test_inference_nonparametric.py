@@ -17,7 +17,7 @@ from eventstudy.estimation.models import StackedFit
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.inference import brown_warner, generalized_sign, permutation, rank, sign, wilcoxon
 from eventstudy.inference.base import Inputs
-from eventstudy.inference.nonparametric import MIN_PERMUTATION_WINDOWS, _shared_ranks, row_ranks
+from eventstudy.inference.nonparametric import MIN_PERMUTATION_WINDOWS, _shared_ranks, _sorted_counts, row_ranks
 
 WINDOWS = [(0, 0), (-1, 1), (-3, 3), (0, 2)]
 RTOL = 1e-10
@@ -184,6 +184,30 @@ def test_shared_ranks_equal_scipy_on_rows_with_and_without_ties():
     np.testing.assert_array_equal(ranks.combined_columns, [column.sum() for column in combined.T])
     np.testing.assert_array_equal(ranks.est_columns, [column.sum() for column in est.T])
     assert est.sum(axis=1)[3] == 34  # the missing day is left out
+
+
+def test_sorted_counts_equal_plain_counts_with_ties_missing_values_and_infinities():
+    # grank's counts of estimation SARs below and at the event observation, searched in the sorted SARs,
+    # against counting them one by one; values equal to entries (ties), NaN, infinities and between entries
+    rng = np.random.default_rng(2)
+    rows, width = 50, 37
+    entries = np.round(rng.normal(size=(rows, width)), 1)
+    entries[:, 0], entries[1, :5] = -np.inf, np.inf
+    entries[rng.random(entries.shape) < 0.1] = np.nan
+    entries.sort(axis=1)  # NaN last
+    counted = rng.random(entries.shape) < 0.8
+    before = np.concatenate([np.zeros((rows, 1), int), np.cumsum(counted & ~np.isnan(entries), axis=1)], axis=1)
+    for value_of in (
+        lambda row: row[rng.integers(width)],
+        lambda row: rng.normal(),
+        lambda row: np.nan,
+        lambda row: -np.inf,
+    ):
+        value = np.array([value_of(row) for row in entries])
+        below, at_or_below = _sorted_counts(entries, before.astype(np.int16), value)
+        for i in range(rows):
+            mine = entries[i][counted[i] & ~np.isnan(entries[i])]
+            assert below[i] == (mine < value[i]).sum() and at_or_below[i] == (mine <= value[i]).sum()
 
 
 # --------------------------------------------------------------------------------------------------------
