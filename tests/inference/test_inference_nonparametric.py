@@ -126,8 +126,9 @@ def test_row_ranks_average_ties_and_skip_missing_values():
 
 
 def test_row_ranks_equal_scipy_on_values_that_differ_in_their_last_bits():
-    # row_ranks sorts integer keys whose lowest bits hold the column; values equal but for those bits, signed
-    # zeros, infinities and NaN of either sign must still rank as scipy ranks them
+    # row_ranks sorts integer keys: a value's level within its row's span, its column in the lowest bits; values
+    # on one level, signed zeros, infinities, spans that overflow and NaN of either sign must still rank as
+    # scipy ranks them
     rng = np.random.default_rng(5)
     values = rng.normal(0.0, 0.02, (40, 300))
     values[:, 7] = values[:, 3]
@@ -135,6 +136,7 @@ def test_row_ranks_equal_scipy_on_values_that_differ_in_their_last_bits():
     values[:, 9] = np.nextafter(values[:, 3], -np.inf)
     values[:5, 10], values[:5, 11] = -0.0, 0.0
     values[5, 12], values[6, 12] = -np.inf, np.inf
+    values[8, 14], values[8, 15], values[9, :] = 1e308, -1e308, 0.5  # a span beyond the floats, a row of one value
     values[rng.random(values.shape) < 0.05] = np.nan
     values[7, 13] = -np.nan
     got = row_ranks(values)
