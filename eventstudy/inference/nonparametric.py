@@ -98,7 +98,7 @@ def _running_sums(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
         def block(rows: slice) -> None:  # in cache: blocks of rows on threads
             ok = np.isfinite(res[rows])
             np.cumsum(np.where(ok, res[rows], 0.0), axis=1, out=total[rows, 1:])
-            np.cumsum(ok, axis=1, out=count[rows, 1:])
+            _running_count(ok, out=count[rows, 1:])
 
         thread_map(block, row_blocks(n, width, CACHE_CELLS))
         return total, count

@@ -17,7 +17,13 @@ from eventstudy.estimation.models import StackedFit
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.inference import brown_warner, generalized_sign, permutation, rank, sign, wilcoxon
 from eventstudy.inference.base import Inputs
-from eventstudy.inference.nonparametric import MIN_PERMUTATION_WINDOWS, _shared_ranks, _sorted_counts, row_ranks
+from eventstudy.inference.nonparametric import (
+    MIN_PERMUTATION_WINDOWS,
+    _running_count,
+    _shared_ranks,
+    _sorted_counts,
+    row_ranks,
+)
 
 WINDOWS = [(0, 0), (-1, 1), (-3, 3), (0, 2)]
 RTOL = 1e-10
@@ -186,6 +192,15 @@ def test_shared_ranks_equal_scipy_on_rows_with_and_without_ties():
     np.testing.assert_array_equal(ranks.combined_columns, [column.sum() for column in combined.T])
     np.testing.assert_array_equal(ranks.est_columns, [column.sum() for column in est.T])
     assert est.sum(axis=1)[3] == 34  # the missing day is left out
+
+
+def test_running_count_is_the_count_along_each_row():
+    # one running count along the raveled rows less each row's start, against counting row by row
+    mask = np.random.default_rng(4).random((30, 17)) < 0.6
+    out = np.full((30, 17), -1, dtype=np.int16)
+    _running_count(mask, out=out)
+    for row, counts in zip(mask, out):
+        assert counts.tolist() == [int(row[: j + 1].sum()) for j in range(len(row))]
 
 
 def test_sorted_counts_equal_plain_counts_with_ties_missing_values_and_infinities():
