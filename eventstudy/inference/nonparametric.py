@@ -453,8 +453,8 @@ def _rank_rows(ar, est, event, sigma2, out) -> None:
 
 def _running_count(mask: np.ndarray, out: np.ndarray) -> None:
     """``np.cumsum(mask, axis=1)`` of a C-ordered boolean (n, w) array into ``out``: one running count along
-    the raveled rows less each row's start, a single pass that releases the GIL (the count along each
-    row holds it, and runs three times slower)."""
+    the raveled rows less each row's start: one int32 pass, two to three times faster than numpy's count
+    along each row in int16 (which works row by row).  Like it, it holds the GIL (numpy's accumulate does)."""
     n, width = mask.shape
     running = np.cumsum(mask.reshape(-1), dtype=np.int32 if n * width < 1 << 31 else np.int64).reshape(n, width)
     start = np.zeros(n, dtype=running.dtype)
