@@ -265,19 +265,39 @@ def _sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_flat` of an order sorting each row of ``values`` ascending, NaN last (ties in any order), and
     the values in that order.
 
-    numpy sorts 32-bit integers about four times faster than 64-bit ones, and those several times faster
-    than it argsorts floats, so each value becomes a 32-bit key: its level between the row's smallest and
-    largest value (a monotone map, so a larger level means a larger value) in the high bits, its column in
-    the low bits; one ``sort`` gives the columns in order.  Values that share a level (in about one row in
-    250 on the benchmarks' daily returns) may come out of order, as may the values of a row with an
-    infinity; the rows where the sorted values are not ascending are argsorted instead.
+    numpy sorts integers several times faster than it argsorts floats, so each value becomes an integer
+    key that orders as the float does, its column in the lowest bits: one ``sort`` gives the columns in
+    order.  Keys that tie in the other bits may put their values out of order; the rows where the sorted
+    values are not ascending are argsorted instead.  Rows of up to 512 days get 32-bit keys
+    (:func:`_level_keys`, sorted about four times faster than 64-bit ones), longer rows, whose values would
+    share levels too often, 64-bit keys (:func:`_bit_keys`).
     """
     values = np.ascontiguousarray(values, dtype=float)
     n, width = values.shape
     bits = max(1, int(width - 1).bit_length())
-    if bits > 16:  # pragma: no cover - rows of 65,536 days
+    if bits > 32:  # pragma: no cover - rows of billions of days
         flat = _flat(np.argsort(values, axis=1, kind="stable"))
         return flat, values.ravel()[flat]
+    key = _level_keys(values, bits) if bits <= 9 else _bit_keys(values, bits)
+    key.sort(axis=1)
+    key &= key.dtype.type((1 << bits) - 1)
+    flat = _flat(key)
+    ordered = values.ravel()[flat]
+    unsorted = np.flatnonzero((ordered[:, 1:] < ordered[:, :-1]).any(axis=1))
+    if len(unsorted):
+        flat[unsorted] = np.argsort(values[unsorted], axis=1, kind="stable") + (unsorted * width)[:, None]
+        ordered[unsorted] = values.ravel()[flat[unsorted]]
+    return flat, ordered
+
+
+def _level_keys(values: np.ndarray, bits: int) -> np.ndarray:
+    """32-bit sort keys of :func:`_sort_order`: each value's level between its row's smallest and largest
+    value (a monotone map: a larger level means a value at least as large) above ``bits`` bits of column.
+
+    Values that share a level (in about one row in 250 on the benchmarks' 271-day rows of daily returns)
+    may come out of order, as may the values of a row with an infinity (all on level 0); NaN come last.
+    """
+    width = values.shape[1]
     top = float((1 << (32 - bits)) - 2)  # the values' highest level; NaN one above
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         low = np.fmin.reduce(values, axis=1)  # fmin, fmax: NaN left out
@@ -290,15 +310,23 @@ def _sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     np.copyto(key, np.uint32(top + 1.0), where=np.isnan(values))  # any NaN, whatever its sign bit, last
     key <<= np.uint32(bits)
     key |= np.arange(width, dtype=np.uint32)
-    key.sort(axis=1)
-    key &= np.uint32((1 << bits) - 1)
-    flat = _flat(key)
-    ordered = values.ravel()[flat]
-    unsorted = np.flatnonzero((ordered[:, 1:] < ordered[:, :-1]).any(axis=1))
-    if len(unsorted):
-        flat[unsorted] = np.argsort(values[unsorted], axis=1, kind="stable") + (unsorted * width)[:, None]
-        ordered[unsorted] = values.ravel()[flat[unsorted]]
-    return flat, ordered
+    return key
+
+
+def _bit_keys(values: np.ndarray, bits: int) -> np.ndarray:
+    """64-bit sort keys of :func:`_sort_order`: the float's bits, the negative ones flipped, so that they
+    order as the floats do, the lowest ``bits`` replaced by the column (values that differ only there may
+    come out of order); NaN last."""
+    raw = values.view(np.int64)
+    column = np.int64((1 << bits) - 1)
+    key = raw >> 63  # negative floats: all bits but the sign flipped
+    key &= np.int64(0x7FFFFFFFFFFFFFFF)
+    key ^= raw
+    key &= ~column
+    last = np.iinfo(np.int64).max & ~column  # any NaN (whatever its sign bit) last
+    np.copyto(key, last, where=np.isnan(values))
+    key |= np.arange(values.shape[1], dtype=np.int64)
+    return key
 
 
 def _flat(order: np.ndarray) -> np.ndarray:
@@ -486,6 +514,8 @@ def _sorted_counts(sorted_rows: np.ndarray, before: np.ndarray, value: np.ndarra
     rows are searched again.  A NaN ``value`` has no entry below it.
     """
     n, width = sorted_rows.shape
+    if width == 0:  # pragma: no cover - a grid without days
+        return np.zeros(n, dtype=before.dtype), np.zeros(n, dtype=before.dtype)
     flat = sorted_rows.reshape(-1)
     last = np.arange(n) * width - 1  # before each row's first entry
 

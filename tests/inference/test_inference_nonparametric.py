@@ -131,12 +131,13 @@ def test_row_ranks_average_ties_and_skip_missing_values():
     np.testing.assert_array_equal(row_ranks(values), expected)
 
 
-def test_row_ranks_equal_scipy_on_values_that_differ_in_their_last_bits():
-    # row_ranks sorts integer keys: a value's level within its row's span, its column in the lowest bits; values
-    # on one level, signed zeros, infinities, spans that overflow and NaN of either sign must still rank as
-    # scipy ranks them
+@pytest.mark.parametrize("width", [300, 700])  # 32-bit keys of levels up to 512 days, 64-bit keys of bits beyond
+def test_row_ranks_equal_scipy_on_values_that_differ_in_their_last_bits(width):
+    # row_ranks sorts integer keys whose lowest bits hold the column (above them, a value's level within its
+    # row's span, or its own bits): values on one level or equal but for those bits, signed zeros, infinities,
+    # spans that overflow and NaN of either sign must still rank as scipy ranks them
     rng = np.random.default_rng(5)
-    values = rng.normal(0.0, 0.02, (40, 300))
+    values = rng.normal(0.0, 0.02, (40, width))
     values[:, 7] = values[:, 3]
     values[:, 8] = np.nextafter(values[:, 3], np.inf)
     values[:, 9] = np.nextafter(values[:, 3], -np.inf)
