@@ -9,6 +9,8 @@ them.  P-values are two-sided.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from eventstudy.foundation.threads import CACHE_CELLS, row_blocks, thread_map
@@ -96,7 +98,7 @@ def _running_sums(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
         def block(rows: slice) -> None:  # in cache: blocks of rows on threads
             ok = np.isfinite(res[rows])
             np.cumsum(np.where(ok, res[rows], 0.0), axis=1, out=total[rows, 1:])
-            np.cumsum(ok, axis=1, out=count[rows, 1:])
+            _running_count(ok, out=count[rows, 1:])
 
         thread_map(block, row_blocks(n, width, CACHE_CELLS))
         return total, count
@@ -264,9 +266,11 @@ def _sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     the values in that order.
 
     numpy sorts integers several times faster than it argsorts floats, so each value becomes an integer
-    key that orders as the float does (the bits, the negative ones flipped), its lowest bits replaced by
-    the column: one ``sort`` gives the columns in order.  Values that differ only in those low bits may
-    come out of order; the rows where the sorted values are not ascending are argsorted instead.
+    key that orders as the float does, its column in the lowest bits: one ``sort`` gives the columns in
+    order.  Keys that tie in the other bits may put their values out of order; the rows where the sorted
+    values are not ascending are argsorted instead.  Rows of up to 512 days get 32-bit keys
+    (:func:`_level_keys`, sorted about four times faster than 64-bit ones), longer rows, whose values would
+    share levels too often, 64-bit keys (:func:`_bit_keys`).
     """
     values = np.ascontiguousarray(values, dtype=float)
     n, width = values.shape
@@ -274,6 +278,45 @@ def _sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if bits > 32:  # pragma: no cover - rows of billions of days
         flat = _flat(np.argsort(values, axis=1, kind="stable"))
         return flat, values.ravel()[flat]
+    key = _level_keys(values, bits) if bits <= 9 else _bit_keys(values, bits)
+    key.sort(axis=1)
+    key &= key.dtype.type((1 << bits) - 1)
+    flat = _flat(key)
+    ordered = values.ravel()[flat]
+    unsorted = np.flatnonzero((ordered[:, 1:] < ordered[:, :-1]).any(axis=1))
+    if len(unsorted):
+        flat[unsorted] = np.argsort(values[unsorted], axis=1, kind="stable") + (unsorted * width)[:, None]
+        ordered[unsorted] = values.ravel()[flat[unsorted]]
+    return flat, ordered
+
+
+def _level_keys(values: np.ndarray, bits: int) -> np.ndarray:
+    """32-bit sort keys of :func:`_sort_order`: each value's level between its row's smallest and largest
+    value (a monotone map: a larger level means a value at least as large) above ``bits`` bits of column.
+
+    Values that share a level (in about one row in 250 on the benchmarks' 271-day rows of daily returns)
+    may come out of order, as may the values of a row with an infinity (all on level 0); NaN come last.
+    """
+    width = values.shape[1]
+    top = float((1 << (32 - bits)) - 2)  # the values' highest level; NaN one above
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        low = np.fmin.reduce(values, axis=1)  # fmin, fmax: NaN left out
+        scale = top / (np.fmax.reduce(values, axis=1) - low)
+        scale[~np.isfinite(scale)] = 0.0  # one value, none, or an infinity in the row: every value on level 0
+        level = values - low[:, None]  # at least 0 (a rounded difference keeps its sign)
+        level *= scale[:, None]
+    np.fmin(level, top, out=level)  # rounding above the top, and inf - inf or inf * 0 (NaN), to the top
+    key = level.astype(np.uint32)
+    np.copyto(key, np.uint32(top + 1.0), where=np.isnan(values))  # any NaN, whatever its sign bit, last
+    key <<= np.uint32(bits)
+    key |= np.arange(width, dtype=np.uint32)
+    return key
+
+
+def _bit_keys(values: np.ndarray, bits: int) -> np.ndarray:
+    """64-bit sort keys of :func:`_sort_order`: the float's bits, the negative ones flipped, so that they
+    order as the floats do, the lowest ``bits`` replaced by the column (values that differ only there may
+    come out of order); NaN last."""
     raw = values.view(np.int64)
     column = np.int64((1 << bits) - 1)
     key = raw >> 63  # negative floats: all bits but the sign flipped
@@ -282,15 +325,8 @@ def _sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     key &= ~column
     last = np.iinfo(np.int64).max & ~column  # any NaN (whatever its sign bit) last
     np.copyto(key, last, where=np.isnan(values))
-    key |= np.arange(width, dtype=np.int64)
-    key.sort(axis=1)
-    flat = _flat(key & column)
-    ordered = values.ravel()[flat]
-    unsorted = np.flatnonzero((ordered[:, 1:] < ordered[:, :-1]).any(axis=1))
-    if len(unsorted):
-        flat[unsorted] = np.argsort(values[unsorted], axis=1, kind="stable") + (unsorted * width)[:, None]
-        ordered[unsorted] = values.ravel()[flat[unsorted]]
-    return flat, ordered
+    key |= np.arange(values.shape[1], dtype=np.int64)
+    return key
 
 
 def _flat(order: np.ndarray) -> np.ndarray:
@@ -336,11 +372,31 @@ def _fit_ranks(inp: Inputs, name: str, compute):
     return entry[1]
 
 
-def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, ...]:
-    r"""The rank test's combined window and its centred ranks :math:`U_{it}-\tfrac12` (0 off the window),
-    and the generalized rank test's estimation-day SARs (NaN elsewhere) and their ranks (float32), from one
-    sort per row (cached on the fit by :func:`_fit_ranks`); then, of each column, the firm-events ranked on
-    it in the combined window and in the estimation window.
+class SharedRanks(NamedTuple):
+    """What the rank tests read of every window, from one sort per row (:func:`_shared_ranks`)."""
+
+    #: (N, W) the rank test's combined window: the estimation days plus the event days with an abnormal return
+    combined: np.ndarray
+    #: (N, W) its centred ranks :math:`U_{it}-\tfrac12`, 0 off the combined window
+    centred: np.ndarray
+    #: (N, W) float32, each estimation day's rank among the firm-event's SARs (NaN elsewhere)
+    own: np.ndarray
+    #: (N, W) the combined days' SARs of each row in ascending order, NaN last
+    sorted_sar: np.ndarray
+    #: (N, W + 1) how many of the first ``c`` of ``sorted_sar`` are estimation days, for each ``c``
+    est_before: np.ndarray
+    #: (W,) firm-events ranked on each column in the combined window, and in the estimation window
+    combined_columns: np.ndarray
+    est_columns: np.ndarray
+    #: (N,) estimation days of each row, :math:`T_i`
+    est_rows: np.ndarray
+
+
+def _shared_ranks(inp: Inputs) -> SharedRanks:
+    r"""The rank test's combined window and its centred ranks, and the generalized rank test's ranks of the
+    estimation-day SARs and the SARs in sorted order, from one sort per row (cached on the fit by
+    :func:`_fit_ranks`); then, of each column, the firm-events ranked on it in the combined window and in the
+    estimation window (see :class:`SharedRanks`).
 
     Dividing a row by its :math:`\hat\sigma_i>0` keeps its order (correctly rounded division is monotone),
     so the combined window's sort order, restricted to the estimation days, also sorts the SARs; ties are
@@ -351,56 +407,87 @@ def _shared_ranks(inp: Inputs) -> tuple[np.ndarray, ...]:
         ar, est = inp.ar, inp.estimation_mask
         event = inp.event_grid_positions
         sigma2 = np.asarray(inp.fit.sigma2, dtype=float)
+        n, width = ar.shape
         # the SARs' own ranks are whole or half numbers up to the grid's width: float32 holds them exactly in
-        # half the memory each window's grank reads
-        own = np.empty(ar.shape, dtype=np.float32)
-        out = (np.empty(est.shape, dtype=bool), np.empty(ar.shape), own, np.empty(ar.shape))
+        # half the memory each window's grank reads; counts of at most the width: int16 (int32 beyond)
+        count_type = np.int16 if width < 1 << 15 else np.int32
+        own, before = np.empty(ar.shape, dtype=np.float32), np.empty((n, width + 1), dtype=count_type)
+        out = (np.empty(est.shape, dtype=bool), np.empty(ar.shape), own, np.empty(ar.shape), before)
 
         def block(rows: slice) -> None:  # every row is ranked alone: blocks of rows on threads
             _rank_rows(ar[rows], est[rows], event, sigma2[rows], tuple(whole[rows] for whole in out))
 
-        thread_map(block, row_blocks(len(ar), ar.shape[1], CACHE_CELLS))
-        return (*out, out[0].sum(axis=0), est.sum(axis=0))
+        thread_map(block, row_blocks(n, width, CACHE_CELLS))
+        return SharedRanks(*out, out[0].sum(axis=0), est.sum(axis=0), _count(est))
 
     return _fit_ranks(inp, "shared", compute)
 
 
 def _rank_rows(ar, est, event, sigma2, out) -> None:
-    r""":func:`_shared_ranks` of some rows, written into ``out`` (combined, centred, own, sar; views of rows).
+    r""":func:`_shared_ranks` of some rows, written into ``out`` (combined, centred, own, sorted_sar,
+    est_before; views of rows).
 
     Where a row's SARs are all distinct (and so are its abnormal returns: equal returns give equal SARs), a
     value's rank is its position in the sorted row and an estimation day's own rank the number of
     estimation days up to it in that order: one sort and one running count, no second sort.  Rows with a
     tie or without a positive :math:`\hat\sigma^2_i` are ranked by :func:`_rank_rows_with_ties`.
     """
-    combined, centred, own, sar = out
+    combined, centred, own, scaled, before = out
     n, width = ar.shape
     np.copyto(combined, est)
     combined[:, event] |= np.isfinite(ar[:, event])
     values = np.where(combined, ar, np.nan)
     flat, ordered = _sort_order(values)
     sigma = np.sqrt(sigma2)[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):  # SARs: over the residual SD, estimation days only
-        np.divide(ar, sigma, out=sar)
-        scaled = np.divide(ordered, sigma, out=values)  # the SARs in sorted order (values is free again)
-    np.copyto(sar, np.nan, where=~est)
+    with np.errstate(invalid="ignore", divide="ignore"):  # the SARs in sorted order
+        np.divide(ordered, sigma, out=scaled)
     missing = np.isnan(ordered)  # last in each row
     total = _count(combined)  # M_i, the rank test's ranked days
     # NaN != NaN: missing days never tie; a ranked day without a return (not expected) takes the other path
     redo = (scaled[:, 1:] == scaled[:, :-1]).any(axis=1) | ~(np.isfinite(sigma2) & (sigma2 > 0))
     redo |= width - _count(missing) != total
-    # U - 1/2 = K / (M + 1) - 1/2, K the position in the sorted row (0 from position M on, the missing days):
-    # the same row for every row with the same M, so one row per distinct M, gathered
-    counts, which = np.unique(total, return_inverse=True)
-    position = np.arange(1.0, width + 1.0)
-    table = np.where(position <= counts[:, None], position / (1.0 + counts[:, None]) - 0.5, 0.0)
-    centred.reshape(-1)[flat] = table[which.ravel()]
-    in_estimation = est.reshape(-1)[flat] & ~missing
-    running = np.cumsum(in_estimation, axis=1, dtype=np.int16 if width < 1 << 15 else np.int64)  # int16: faster
-    own.reshape(-1)[flat] = np.where(in_estimation, running, np.float32(np.nan))
+    in_estimation = est.reshape(-1)[flat]
+    in_estimation &= ~missing
+    before[:, 0] = 0
+    _running_count(in_estimation, out=before[:, 1:])
+    # one scatter takes each value's sorted position K (low bits) and its own rank (high bits) to its column
+    wide = np.int32 if width < 1 << 15 else np.int64
+    shift = 16 if wide is np.int32 else 32
+    packed = before[:, 1:].astype(wide)
+    packed <<= shift
+    packed |= np.arange(1, width + 1, dtype=wide)
+    column = np.empty(n * width, dtype=wide)
+    column[flat] = packed
+    column = column.reshape(n, width)
+    # U - 1/2 = K / (M + 1) - 1/2 on the combined days, 0 elsewhere (the missing days, last in the order)
+    np.bitwise_and(column, (1 << shift) - 1, out=packed)
+    np.divide(packed, 1.0 + total[:, None], out=centred)
+    centred -= 0.5
+    np.copyto(centred, 0.0, where=~combined)
+    column >>= shift
+    np.copyto(own, column, casting="unsafe")
+    np.copyto(own, np.float32(np.nan), where=~est)
     if redo.any():
-        ranks, own[redo] = _rank_rows_with_ties(ar[redo], est[redo], combined[redo], sar[redo], sigma2[redo])
-        centred[redo] = np.where(combined[redo], ranks / (1.0 + total[redo, None]) - 0.5, 0.0)
+        ar, est, combined, sigma = ar[redo], est[redo], combined[redo], sigma[redo]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sar = np.where(combined, ar / sigma, np.nan)
+        ranks, own[redo] = _rank_rows_with_ties(ar, est, combined, np.where(est, sar, np.nan), sigma2[redo])
+        centred[redo] = np.where(combined, ranks / (1.0 + total[redo, None]) - 0.5, 0.0)
+        order = np.argsort(sar, axis=1, kind="stable")  # SARs of 0 or inf do not keep the order: sort them
+        scaled[redo] = np.take_along_axis(sar, order, axis=1)
+        counted = np.take_along_axis(est & ~np.isnan(sar), order, axis=1)
+        before[redo, 1:] = np.cumsum(counted, axis=1)
+
+
+def _running_count(mask: np.ndarray, out: np.ndarray) -> None:
+    """``np.cumsum(mask, axis=1)`` of a C-ordered boolean (n, w) array into ``out``: one running count along
+    the raveled rows less each row's start: one int32 pass, two to three times faster than numpy's count
+    along each row in int16 (which works row by row).  Like it, it holds the GIL (numpy's accumulate does)."""
+    n, width = mask.shape
+    running = np.cumsum(mask.reshape(-1), dtype=np.int32 if n * width < 1 << 31 else np.int64).reshape(n, width)
+    start = np.zeros(n, dtype=running.dtype)
+    start[1:] = running[:-1, -1]
+    np.subtract(running, start[:, None], out=out, casting="unsafe")
 
 
 def _rank_rows_with_ties(ar, est, combined, sar, sigma2) -> tuple[np.ndarray, np.ndarray]:
@@ -415,6 +502,43 @@ def _rank_rows_with_ties(ar, est, combined, sar, sigma2) -> tuple[np.ndarray, np
     if odd.any():
         own[odd] = row_ranks(sar[odd])
     return ranks, own
+
+
+def _sorted_counts(sorted_rows: np.ndarray, before: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, ...]:
+    r"""How many of each row's counted entries are below ``value`` (one per row) and how many at or below it,
+    given the row's entries in ascending order, NaN last (``sorted_rows``, (n, w)), and how many of its
+    first ``c`` entries count (``before``, (n, w + 1)).
+
+    A binary search on all rows at once, :math:`\lceil\log_2(w+1)\rceil` steps of (n,) operations, for the
+    entries at or below; those below are the same unless the last of them equals ``value``, and those few
+    rows are searched again.  A NaN ``value`` has no entry below it.
+    """
+    n, width = sorted_rows.shape
+    if width == 0:  # pragma: no cover - a grid without days
+        return np.zeros(n, dtype=before.dtype), np.zeros(n, dtype=before.dtype)
+    flat = sorted_rows.reshape(-1)
+    last = np.arange(n) * width - 1  # before each row's first entry
+
+    def search(rows: np.ndarray, strict: bool) -> np.ndarray:
+        count, edge, limit = np.zeros(len(rows), dtype=np.intp), last[rows], value[rows]
+        step = 1 << (width.bit_length() - 1)
+        while step:  # the largest count whose last entry lies below: binary digits from the top
+            more = np.minimum(count + step, width)
+            entry = flat[edge + more]
+            np.copyto(count, more, where=(entry < limit) if strict else (entry <= limit))
+            step >>= 1
+        return count
+
+    every = np.arange(n)
+    at_or_below = search(every, False)
+    below = at_or_below.copy()
+    with np.errstate(invalid="ignore"):
+        equal = np.flatnonzero((at_or_below > 0) & (flat[last + np.maximum(at_or_below, 1)] == value))
+    if len(equal):
+        below[equal] = search(equal, True)
+    counted = before.reshape(-1)
+    starts = every * (width + 1)
+    return counted[starts + below], counted[starts + at_or_below]
 
 
 def _count_rows(groups, mask: np.ndarray, columns: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -466,7 +590,8 @@ def _sum_blocks(groups, rows: int, width: int, fill) -> np.ndarray:
 
 def _rank(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
-    combined, centred, _, _, combined_columns, _ = _shared_ranks(inp)  # centred: whichever rows are used
+    ranks = _shared_ranks(inp)  # centred: whichever rows are used
+    combined, centred, combined_columns = ranks.combined, ranks.centred, ranks.combined_columns
     with np.errstate(invalid="ignore", divide="ignore"):
         n_t = _count_rows(groups, combined, combined_columns, used)  # firm-events ranked on each day, (G, L)
         a_t = np.where(n_t > 0, _sum_rows(groups, centred, used) / np.sqrt(n_t), 0.0)
@@ -565,7 +690,8 @@ def _grank_z(inp: Inputs):
     """Kolari & Pynnonen's Z and T (estimation days with a rank) of each group."""
     groups, used = inp.groups, inp.used
     # the ranks first: another thread may be computing the pair correlations rbar needs meanwhile
-    _, _, own, sar, _, est_columns = _shared_ranks(inp)
+    ranks = _shared_ranks(inp)
+    own, est_columns = ranks.own, ranks.est_columns
     with np.errstate(invalid="ignore", divide="ignore"):
         _, sd, n = _group_mean_sd(inp, inp.scar)
         # the cross-sectional SD of correlated SCARs estimates sqrt(1 - rbar) times their SD (Kolari &
@@ -575,29 +701,33 @@ def _grank_z(inp: Inputs):
         gscar = np.where(used, inp.scar / groups.expand(scale), np.nan)  # restandardized cumulative SCAR
     # rank the T_i estimation-day SARs and the one cumulated event observation together: the SARs' ranks
     # among themselves do not depend on the window (cached), and the event observation moves each SAR's
-    # rank up by one where it is smaller (by a half where it ties).  The SARs of unused rows meet a NaN
-    # event observation, so they compare false and are not counted.
+    # rank up by one where it is smaller (by a half where it ties).  How many SARs lie below it and at it
+    # comes from a search in the sorted SARs; an SAR is above it exactly when its own rank exceeds the
+    # count at or below it (ties share their mean rank, which stays inside their run of positions).  The
+    # SARs of unused rows meet a NaN event observation, none lies below it, and their U are zeroed.
     mask = inp.estimation_mask
-    rows_n, width = sar.shape
-    below, ties, ranked = np.empty(rows_n), np.empty(rows_n), np.empty(rows_n)
-    values = _count(mask) + used  # T_i + 1 ranked values (unused rows: only U of used rows is summed)
+    rows_n, width = own.shape
+    below, at_or_below = _sorted_counts(ranks.sorted_sar, ranks.est_before, gscar)
+    ties = at_or_below - below
+    ranked = 1.0 + (ranks.est_rows + used)  # T_i + 1 ranked values, plus one (unused rows: U is not summed)
+    # the counts as float32, as the ranks are: comparisons without a cast
+    below_32, at_or_below_32 = below.astype(np.float32), at_or_below.astype(np.float32)
 
     def fill(rows: slice, u: np.ndarray) -> None:  # U of some rows into u, in cache
-        s, e = sar[rows], gscar[rows, None]
-        above, tied = s > e, s == e
-        any_tied = bool(tied.any())
-        ties[rows] = _count(tied) if any_tied else 0
-        below[rows] = _count(s < e)
-        ranked[rows] = 1.0 + values[rows]
-        # (own + above + tied / 2) / scale - 1/2 on the estimation days, 0 elsewhere, in one array: the same
-        # operations in the same order as the expression, without its five temporaries
-        np.add(own[rows], above, out=u, dtype=np.float64)
-        if any_tied:
-            np.add(u, 0.5, out=u, where=tied)
-        u /= ranked[rows, None]
+        mine = own[rows]
+        # (own + above + tied / 2) / (T_i + 2) - 1/2 on the estimation days of used rows, 0 elsewhere: the
+        # numerator is a whole or half number, exact in float32 (the ranks' type) as in float64
+        numerator = np.greater(mine, at_or_below_32[rows, None])
+        numerator = np.add(mine, numerator, dtype=np.float32)
+        if ties[rows].any():
+            tied = (mine > below_32[rows, None]) & (mine <= at_or_below_32[rows, None])
+            np.add(numerator, np.float32(0.5), out=numerator, where=tied)
+        np.divide(numerator, ranked[rows, None], out=u)
         u -= 0.5
-        off = mask[rows] & used[rows, None]
-        np.copyto(u, 0.0, where=np.logical_not(off, out=off))
+        np.copyto(u, 0.0, where=np.logical_not(mask[rows]))
+        unused = ~used[rows]
+        if unused.any():
+            u[unused] = 0.0
 
     u_sums = _sum_blocks(groups, rows_n, width, fill)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -17,7 +17,13 @@ from eventstudy.estimation.models import StackedFit
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.inference import brown_warner, generalized_sign, permutation, rank, sign, wilcoxon
 from eventstudy.inference.base import Inputs
-from eventstudy.inference.nonparametric import MIN_PERMUTATION_WINDOWS, _shared_ranks, row_ranks
+from eventstudy.inference.nonparametric import (
+    MIN_PERMUTATION_WINDOWS,
+    _running_count,
+    _shared_ranks,
+    _sorted_counts,
+    row_ranks,
+)
 
 WINDOWS = [(0, 0), (-1, 1), (-3, 3), (0, 2)]
 RTOL = 1e-10
@@ -125,16 +131,19 @@ def test_row_ranks_average_ties_and_skip_missing_values():
     np.testing.assert_array_equal(row_ranks(values), expected)
 
 
-def test_row_ranks_equal_scipy_on_values_that_differ_in_their_last_bits():
-    # row_ranks sorts integer keys whose lowest bits hold the column; values equal but for those bits, signed
-    # zeros, infinities and NaN of either sign must still rank as scipy ranks them
+@pytest.mark.parametrize("width", [300, 700])  # 32-bit keys of levels up to 512 days, 64-bit keys of bits beyond
+def test_row_ranks_equal_scipy_on_values_that_differ_in_their_last_bits(width):
+    # row_ranks sorts integer keys whose lowest bits hold the column (above them, a value's level within its
+    # row's span, or its own bits): values on one level or equal but for those bits, signed zeros, infinities,
+    # spans that overflow and NaN of either sign must still rank as scipy ranks them
     rng = np.random.default_rng(5)
-    values = rng.normal(0.0, 0.02, (40, 300))
+    values = rng.normal(0.0, 0.02, (40, width))
     values[:, 7] = values[:, 3]
     values[:, 8] = np.nextafter(values[:, 3], np.inf)
     values[:, 9] = np.nextafter(values[:, 3], -np.inf)
     values[:5, 10], values[:5, 11] = -0.0, 0.0
     values[5, 12], values[6, 12] = -np.inf, np.inf
+    values[8, 14], values[8, 15], values[9, :] = 1e308, -1e308, 0.5  # a span beyond the floats, a row of one value
     values[rng.random(values.shape) < 0.05] = np.nan
     values[7, 13] = -np.nan
     got = row_ranks(values)
@@ -156,22 +165,67 @@ def test_shared_ranks_equal_scipy_on_rows_with_and_without_ties():
     sigma2 = np.asarray(fit.sigma2, dtype=float).copy()
     sigma2[10] = 0.0
     fit = dataclasses.replace(fit, sigma2=sigma2)
-    combined, centred, own, sar, combined_columns, est_columns = _shared_ranks(Inputs(fit, (0, 0)))
+    ranks = _shared_ranks(Inputs(fit, (0, 0)))
+    combined, centred, own = ranks.combined, ranks.centred, ranks.own
     est = fit.estimation_mask
     for i in range(fit.n):
         ar = fit.ar[i]
         expected = stats.rankdata(ar[combined[i]]) / (combined[i].sum() + 1) - 0.5  # the rank test's U - 1/2
         np.testing.assert_array_equal(centred[i][combined[i]], expected)
         assert (centred[i][~combined[i]] == 0).all()
-        with np.errstate(divide="ignore"):
-            expected_sar = ar[est[i]] / np.sqrt(sigma2[i])
-        np.testing.assert_array_equal(sar[i][est[i]], expected_sar)
-        np.testing.assert_array_equal(own[i][est[i]], stats.rankdata(expected_sar))
-        assert np.isnan(own[i][~est[i]]).all() and np.isnan(sar[i][~est[i]]).all()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sar = ar / np.sqrt(sigma2[i])
+        np.testing.assert_array_equal(own[i][est[i]], stats.rankdata(sar[est[i]]))
+        assert np.isnan(own[i][~est[i]]).all()
+        # the SARs in order and the estimation days among the first c of them: at and between every SAR (and
+        # beyond both ends), the count of estimation SARs below and at or below it, as grank searches them
+        ordered = ranks.sorted_sar[i]
+        finite = ~np.isnan(ordered)
+        np.testing.assert_array_equal(ordered[finite], np.sort(sar[combined[i]]))
+        estimation_sars = sar[est[i]]
+        points = np.unique(np.concatenate([sar[combined[i]], [-np.inf, np.inf, 0.0]]))
+        points = np.concatenate([points, (points[1:] + points[:-1]) / 2])
+        for value in points:
+            below = ranks.est_before[i][(ordered < value).sum()]
+            at_or_below = ranks.est_before[i][(ordered <= value).sum()]
+            assert below == (estimation_sars < value).sum() and at_or_below == (estimation_sars <= value).sum()
     assert combined[:, 37:].all() and not combined[:, 35:37].any()  # the gap days -5, -4 are not ranked
-    np.testing.assert_array_equal(combined_columns, [column.sum() for column in combined.T])
-    np.testing.assert_array_equal(est_columns, [column.sum() for column in est.T])
+    np.testing.assert_array_equal(ranks.combined_columns, [column.sum() for column in combined.T])
+    np.testing.assert_array_equal(ranks.est_columns, [column.sum() for column in est.T])
     assert est.sum(axis=1)[3] == 34  # the missing day is left out
+
+
+def test_running_count_is_the_count_along_each_row():
+    # one running count along the raveled rows less each row's start, against counting row by row
+    mask = np.random.default_rng(4).random((30, 17)) < 0.6
+    out = np.full((30, 17), -1, dtype=np.int16)
+    _running_count(mask, out=out)
+    for row, counts in zip(mask, out):
+        assert counts.tolist() == [int(row[: j + 1].sum()) for j in range(len(row))]
+
+
+def test_sorted_counts_equal_plain_counts_with_ties_missing_values_and_infinities():
+    # grank's counts of estimation SARs below and at the event observation, searched in the sorted SARs,
+    # against counting them one by one; values equal to entries (ties), NaN, infinities and between entries
+    rng = np.random.default_rng(2)
+    rows, width = 50, 37
+    entries = np.round(rng.normal(size=(rows, width)), 1)
+    entries[:, 0], entries[1, :5] = -np.inf, np.inf
+    entries[rng.random(entries.shape) < 0.1] = np.nan
+    entries.sort(axis=1)  # NaN last
+    counted = rng.random(entries.shape) < 0.8
+    before = np.concatenate([np.zeros((rows, 1), int), np.cumsum(counted & ~np.isnan(entries), axis=1)], axis=1)
+    for value_of in (
+        lambda row: row[rng.integers(width)],
+        lambda row: rng.normal(),
+        lambda row: np.nan,
+        lambda row: -np.inf,
+    ):
+        value = np.array([value_of(row) for row in entries])
+        below, at_or_below = _sorted_counts(entries, before.astype(np.int16), value)
+        for i in range(rows):
+            mine = entries[i][counted[i] & ~np.isnan(entries[i])]
+            assert below[i] == (mine < value[i]).sum() and at_or_below[i] == (mine <= value[i]).sum()
 
 
 # --------------------------------------------------------------------------------------------------------

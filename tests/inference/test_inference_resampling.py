@@ -9,7 +9,20 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from eventstudy.inference import boot_skew_t, grank_t, grank_z, im_t, pseudo_event, resampling, run_tests, skew_t, sq
+from eventstudy.estimation.models import estimate
+from eventstudy.estimation.panel import AlignedData
+from eventstudy.inference import (
+    boot_skew_t,
+    grank_t,
+    grank_z,
+    im_t,
+    pseudo_event,
+    rank,
+    resampling,
+    run_tests,
+    skew_t,
+    sq,
+)
 from eventstudy.inference.base import Inputs
 from eventstudy.inference.resampling import BOOTSTRAP_DRAWS, _skew_t_stat
 from eventstudy.inference.statistic import test_statistics
@@ -26,6 +39,23 @@ def test_grank_against_the_loop(study, window):
     assert result_t.stat == pytest.approx(t, rel=RTOL) and result_t.pvalue == pytest.approx(p_t, rel=RTOL)
     assert result_z.stat == pytest.approx(z, rel=RTOL) and result_z.pvalue == pytest.approx(p_z, rel=RTOL)
     assert result_t.distribution == f"t({t_days - 2})" and result_z.distribution == "N(0,1)"
+
+
+@pytest.mark.parametrize("window", [(0, 0), (-1, 1)])
+def test_grank_and_rank_with_tied_residuals_against_the_loop(window):
+    # two estimation days with the same market and firm returns give every firm-event using both two equal
+    # residuals, so tied SARs: their rows take the tie-aware path (mid-ranks) that grank's counts must agree with
+    y, market, day0, firm = loops.synthetic()
+    y[120], market[120] = y[110], market[110]
+    fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
+    records = loops.firm_events(y, market, day0, firm, loops.ESTIMATION, loops.EVENT)
+    assert any(len(set(r["resid"].values())) < len(r["resid"]) for r in records)
+    t, p_t, z, p_z, t_days = loops.grank(records, window)
+    assert grank_t(fit, window).stat == pytest.approx(t, rel=RTOL) and grank_z(fit, window).stat == pytest.approx(
+        z, rel=RTOL
+    )
+    result = rank(fit, window)
+    np.testing.assert_allclose([result.stat, result.pvalue], loops.rank(records, window, loops.EVENT), rtol=RTOL)
 
 
 @pytest.mark.parametrize("window", [(0, 0), (-1, 1)])
