@@ -106,6 +106,31 @@ def test_pseudo_event_in_small_blocks_and_per_group_against_the_loop(study, wind
     assert batch.distribution[0] == f"empirical ({m} pseudo-events)" and not batch.valid[1]
 
 
+@pytest.mark.parametrize("window", [(0, 0), (-1, 1)])
+def test_pseudo_event_run_sums_leave_out_scaled_cars_that_are_not_finite(study, window):
+    # a used firm-event with a scale of 0 or NaN has CAR_ij / c_i infinite or NaN: its runs are left out (the
+    # sums are taken a second time, checking each); a scale of inf makes them 0, which are counted
+    fit, records = study
+    inp = Inputs(fit, window)
+    length = window[1] - window[0] + 1
+    assert int(inp.used.sum()) == len(loops.usable(records, window))
+    scale = np.sqrt(fit.sigma2 * length)
+    scale[np.flatnonzero(inp.used)[:3]] = [0.0, np.nan, np.inf]
+    count, s1, s2 = (a[0] for a in resampling._study_run_sums(inp, scale))
+    starts = fit.event_time[: len(fit.event_time) - length + 1]
+    expected = {start: [0, 0.0, 0.0] for start in starts}
+    for rec, used, c in zip(records, inp.used, scale):
+        for start, car in loops.runs(rec, length).items():
+            v = car / c if c != 0 else math.copysign(math.inf, car) if car else math.nan
+            if used and math.isfinite(v):
+                expected[start] = [expected[start][0] + 1, expected[start][1] + v, expected[start][2] + v * v]
+    loop = np.array([expected[start] for start in starts])
+    np.testing.assert_array_equal(count, loop[:, 0])
+    np.testing.assert_allclose(s1, loop[:, 1], rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(s2, loop[:, 2], rtol=RTOL)
+    assert (loop[:, 0] < inp.used.sum() - 1).any()  # some run lacks a residual or a firm-event was left out
+
+
 def test_pseudo_event_keeps_same_day_correlation():
     """A common shock on every day moves all firms together: the pseudo-event null widens with it, csect_t's
     does not, so on a null day the pseudo-event p-value is larger."""
