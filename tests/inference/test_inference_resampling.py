@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from eventstudy.inference import boot_skew_t, grank_t, grank_z, im_t, pseudo_event, resampling, run_tests, skew_t, sq
-from eventstudy.inference.base import Inputs
+from eventstudy.inference.base import Groups, Inputs
 from eventstudy.inference.resampling import BOOTSTRAP_DRAWS, _skew_t_stat
 from eventstudy.inference.statistic import test_statistics
 
@@ -159,17 +159,9 @@ def test_skew_t_against_the_loop(study):
         assert result.stat == pytest.approx(t, rel=RTOL) and result.pvalue == pytest.approx(p, rel=RTOL)
 
 
-def test_boot_skew_t_loop_over_resamples(study):
-    """Lyon, Barber & Tsai (1999): the same resample rows, one loop per resample, centred at the sample mean."""
-    fit, records = study
-    window = (-1, 1)
-    values = [loops.car(r, window) for r in loops.usable(records, window)]
-    result = boot_skew_t(fit, window)
-    t, _ = loops.skew_t(values)
-    assert result.stat == pytest.approx(t, rel=RTOL)
-    rng = np.random.default_rng(20250513)
-    n_b = max(3, len(values) // 4)
-    pick = rng.integers(0, len(values), (BOOTSTRAP_DRAWS, n_b))
+def _loop_boot_draws(values, pick):
+    """LBT's resampled t of ``values`` on the rows ``pick``, one loop per resample, centred at the sample mean."""
+    n_b = pick.shape[1]
     mean = sum(values) / len(values)
     s_full = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
     draws = []
@@ -182,8 +174,38 @@ def test_boot_skew_t_loop_over_resamples(study):
         g = sum((v - m) ** 3 for v in x) / (n_b * s**3)
         r = (m - mean) / s
         draws.append(math.sqrt(n_b) * (r + g * r * r / 3 + g / (6 * n_b)))
+    return draws
+
+
+def test_boot_skew_t_loop_over_resamples(study):
+    """Lyon, Barber & Tsai (1999): the same resample rows, one loop per resample, centred at the sample mean."""
+    fit, records = study
+    window = (-1, 1)
+    values = [loops.car(r, window) for r in loops.usable(records, window)]
+    result = boot_skew_t(fit, window)
+    t, _ = loops.skew_t(values)
+    assert result.stat == pytest.approx(t, rel=RTOL)
+    rng = np.random.default_rng(20250513)
+    pick = rng.integers(0, len(values), (BOOTSTRAP_DRAWS, max(3, len(values) // 4)))
+    draws = _loop_boot_draws(values, pick)
     assert result.pvalue == pytest.approx(loops.equal_tailed(t, draws), rel=RTOL)
     assert result.distribution == f"bootstrap ({len(draws)} resamples)"
+
+
+def test_boot_skew_t_of_groups_of_one_size_loop_over_resamples():
+    # three groups of 40 values, out of row order, take one pass (the resamples of all three gathered at once)
+    rng = np.random.default_rng(3)
+    values = rng.standard_t(4, 120) * 0.02 + 0.001
+    ids = rng.permutation(np.repeat(np.arange(3), 40))
+    batch = resampling.skew_batch(values, np.ones(120, bool), Groups(ids, 120), bootstrap=True)
+    pick = np.random.default_rng(resampling.BOOTSTRAP_SEED).integers(0, 40, (BOOTSTRAP_DRAWS, 10))
+    for g in range(3):
+        group = [float(v) for v in values[ids == g]]
+        t, _ = loops.skew_t(group)
+        draws = _loop_boot_draws(group, pick)
+        assert batch.stat[g] == pytest.approx(t, rel=RTOL)
+        np.testing.assert_allclose(batch.draws(g), draws, rtol=RTOL)
+        assert batch.pvalue[g] == pytest.approx(loops.equal_tailed(t, draws), rel=RTOL)
 
 
 def test_skew_t_stat_matches_scipy_moments():
