@@ -42,9 +42,9 @@ from eventstudy.inference.base import (
 )
 from eventstudy.inference.nonparametric import (
     MIN_PERMUTATION_WINDOWS,
+    _count,
     _estimation_cars,
     _running_sums,
-    count_runs,
     labels,
     own_runs_test,
     tail_notes,
@@ -287,10 +287,17 @@ def pseudo_event(fit, window: tuple[int, int], *, statistic: str = "bmp", exclud
 
 def _sq(inp: Inputs) -> Batch:
     def pvalue(car, cars, full, windows):
-        # equal_tailed_pvalue of the runs, counted block by block (a missing run is NaN: never counted)
+        # equal_tailed_pvalue of the runs, both tails counted on each block of rows while it is in cache (a
+        # missing run is NaN: never counted)
         event = car[:, None]
-        below = count_runs(cars, lambda rows: cars[rows] <= event[rows])
-        above = count_runs(cars, lambda rows: cars[rows] >= event[rows])
+        below, above = np.empty(len(cars), dtype=np.int64), np.empty(len(cars), dtype=np.int64)
+
+        def block(rows: slice) -> None:
+            runs, at = cars[rows], event[rows]
+            below[rows] = _count(runs <= at)
+            above[rows] = _count(runs >= at)
+
+        thread_map(block, row_blocks(len(cars), cars.shape[1], CACHE_CELLS))
         return _equal_tailed(below, above, windows)
 
     return own_runs_test(inp, "sq", pvalue)
