@@ -137,34 +137,57 @@ def _study_run_sums(inp: Inputs, scale: np.ndarray | None) -> tuple[np.ndarray, 
     return sums
 
 
+#: what :attr:`Inputs.null_residuals` is made of: an Inputs that overrides none has NaN off the estimation window
+_RESIDUAL_SOURCES = ("residuals", "null_residuals", "estimation_mask")
+
+
+def _whole_runs(inp: Inputs, runs: int) -> slice:
+    """The runs that may have a residual on each of their days: those inside the estimation window when the
+    residuals are the fit's own (NaN on every other day), else all ``runs``."""
+    if any(getattr(type(inp), name) is not getattr(Inputs, name) for name in _RESIDUAL_SOURCES):
+        return slice(0, runs)
+    lo, hi = inp.fit.estimation_window
+    days = np.flatnonzero((inp.grid >= lo) & (inp.grid <= hi))  # consecutive grid days
+    if not len(days) or days[-1] - days[0] + 1 < inp.length:
+        return slice(0, 0)
+    return slice(int(days[0]), int(days[-1]) - inp.length + 2)
+
+
 def _run_sums_in_blocks(inp: Inputs, scale: np.ndarray | None, *, checked: bool):
-    """:func:`_study_run_sums`, leaving out the runs whose ``CAR_ij / scale_i`` is not finite when ``checked``."""
+    """:func:`_study_run_sums`, leaving out the runs whose ``CAR_ij / scale_i`` is not finite when ``checked``.
+
+    Only the runs of :func:`_whole_runs` are summed: the others have no CAR on any row (count and sums 0).
+    """
     res, length, used = inp.null_residuals, inp.length, inp.used
     n, width = res.shape
     runs = max(width - length + 1, 0)
     count, s1, s2 = np.zeros(runs, dtype=np.int64), np.zeros(runs), np.zeros(runs)
-    blocks = row_blocks(n if runs else 0, runs, CACHE_CELLS)
+    whole = _whole_runs(inp, runs)
+    first, stop = whole.start, whole.stop
+    m = stop - first
+    blocks = row_blocks(n if m > 0 else 0, m, CACHE_CELLS)
     if not blocks:
         return count[None].astype(float), s1[None], s2[None]
     # one set of buffers for every block (fresh arrays per block cost more than the arithmetic in them)
     step = blocks[0].stop
-    x = np.empty((step + 1, runs))  # row 0: the totals so far
-    ok = np.empty((step, runs), dtype=bool)
+    x = np.empty((step + 1, m))  # row 0: the totals so far
+    ok = np.empty((step, m), dtype=bool)
     total = days = gaps = np.empty((0, 0))
     if length > 1:
         total, days = _running_sums(inp)
-        gaps = np.empty((step, runs), dtype=days.dtype)
+        gaps = np.empty((step, m), dtype=days.dtype)
     # a block's counts in 16 bits when they fit: numpy adds bytes into 16 bits ~3x faster than into 64
     small = np.uint16 if step < 1 << 16 else np.int64
+    sum1, sum2, counted = s1[whole], s2[whole], count[whole]
     for rows in blocks:
         k = rows.stop - rows.start
         block, body, good = x[: k + 1], x[1 : k + 1], ok[:k]
         if length == 1:
-            np.copyto(body, res[rows])
+            np.copyto(body, res[rows, whole])
             np.isfinite(body, out=good)
         else:  # the runs' sums, and whether all their days have a residual (_run_sums)
-            np.subtract(total[rows, length:], total[rows, :-length], out=body)
-            np.subtract(days[rows, length:], days[rows, :-length], out=gaps[:k])
+            np.subtract(total[rows, first + length : stop + length], total[rows, whole], out=body)
+            np.subtract(days[rows, first + length : stop + length], days[rows, whole], out=gaps[:k])
             np.equal(gaps[:k], length, out=good)
         if scale is not None:
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -174,14 +197,15 @@ def _run_sums_in_blocks(inp: Inputs, scale: np.ndarray | None, *, checked: bool)
         skip = ~used[rows]
         if skip.any():
             good[skip] = False
-        count += np.add.reduce(good.view(np.uint8), axis=0, dtype=small)
+        counted += np.add.reduce(good.view(np.uint8), axis=0, dtype=small)
         np.logical_not(good, out=good)
         np.copyto(body, 0.0, where=good)
-        block[0] = s1
-        new_s1 = block.sum(axis=0)
+        block[0] = sum1
+        new_sum1 = block.sum(axis=0)
         np.multiply(body, body, out=body)
-        block[0] = s2
-        s1, s2 = new_s1, block.sum(axis=0)
+        block[0] = sum2
+        sum1, sum2 = new_sum1, block.sum(axis=0)
+    s1[whole], s2[whole] = sum1, sum2
     return count[None].astype(float), s1[None], s2[None]
 
 

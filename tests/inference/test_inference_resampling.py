@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from functools import cached_property
 
 import inference_loops as loops
 import numpy as np
 import pytest
 from scipy import stats
 
+from eventstudy.estimation.models import estimate
+from eventstudy.estimation.panel import AlignedData
 from eventstudy.inference import boot_skew_t, grank_t, grank_z, im_t, pseudo_event, resampling, run_tests, skew_t, sq
 from eventstudy.inference.base import Groups, Inputs
 from eventstudy.inference.resampling import BOOTSTRAP_DRAWS, _skew_t_stat
@@ -129,6 +132,34 @@ def test_pseudo_event_run_sums_leave_out_scaled_cars_that_are_not_finite(study, 
     np.testing.assert_allclose(s1, loop[:, 1], rtol=RTOL, atol=1e-12)
     np.testing.assert_allclose(s2, loop[:, 2], rtol=RTOL)
     assert (loop[:, 0] < inp.used.sum() - 1).any()  # some run lacks a residual or a firm-event was left out
+
+
+def test_pseudo_event_run_sums_over_days_past_the_estimation_window():
+    # only the runs inside the estimation window are summed when the residuals are the fit's own; an Inputs
+    # whose residuals reach past it (here every day with an abnormal return) has runs there too
+    y, market, day0, firm = loops.synthetic()
+    fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
+
+    class EveryDay(Inputs):
+        @cached_property
+        def estimation_mask(self) -> np.ndarray:
+            return np.isfinite(self.fit.ar)
+
+    length = 3
+    for inp in (Inputs(fit, (-1, 1)), EveryDay(fit, (-1, 1))):
+        count, s1, s2 = (a[0] for a in resampling._study_run_sums(inp, None))
+        res = inp.null_residuals
+        loop = np.zeros((3, res.shape[1] - length + 1))
+        for i in np.flatnonzero(inp.used):
+            for j in range(loop.shape[1]):
+                run = res[i, j : j + length]
+                if np.isfinite(run).all():
+                    total = float(sum(run))
+                    loop[:, j] += (1, total, total * total)
+        np.testing.assert_array_equal(count, loop[0])
+        np.testing.assert_allclose(s1, loop[1], rtol=RTOL, atol=1e-15)
+        np.testing.assert_allclose(s2, loop[2], rtol=RTOL, atol=1e-15)
+    assert loop[0, -1] == inp.used.sum() - 1  # the last run, days +1 .. +3: all but firm-event 5 (no day +2)
 
 
 def test_pseudo_event_keeps_same_day_correlation():
