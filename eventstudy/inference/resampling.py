@@ -182,14 +182,18 @@ def _run_sums_in_blocks(inp: Inputs, scale: np.ndarray | None, *, checked: bool)
     for rows in blocks:
         k = rows.stop - rows.start
         block, body, good = x[: k + 1], x[1 : k + 1], ok[:k]
-        if length == 1:
-            np.copyto(body, res[rows, whole])
+        if length == 1:  # the residual (over its scale, finite where both are: no second pass needed)
+            if scale is None:
+                np.copyto(body, res[rows, whole])
+            else:
+                with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                    np.divide(res[rows, whole], scale[rows, None], out=body)
             np.isfinite(body, out=good)
         else:  # the runs' sums, and whether all their days have a residual (_run_sums)
             np.subtract(total[rows, first + length : stop + length], total[rows, whole], out=body)
             np.subtract(days[rows, first + length : stop + length], days[rows, whole], out=gaps[:k])
             np.equal(gaps[:k], length, out=good)
-        if scale is not None:
+        if scale is not None and length > 1:
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                 np.divide(body, scale[rows, None], out=body)
             if checked:
