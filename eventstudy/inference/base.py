@@ -452,7 +452,11 @@ class Batch:
             return
         extra = text[mask] if isinstance(text, np.ndarray) else np.full(mask.sum(), text, dtype=object)
         current = self.note[mask]
-        self.note[mask] = np.where(current == "", extra, current + "; " + extra)
+        noted = current != ""
+        if noted.any():  # joined only where a note is already there (object additions cost ~1 ms per 5,000)
+            extra = np.array(extra, dtype=object)
+            extra[noted] = current[noted] + "; " + extra[noted]
+        self.note[mask] = extra
 
     def finish(self) -> Batch:
         """Set NaN where failed or where the statistic is not finite."""

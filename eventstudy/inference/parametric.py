@@ -27,7 +27,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from eventstudy.foundation.tails import norm_sf, t_sf
-from eventstudy.foundation.threads import thread_map
+from eventstudy.foundation.threads import CACHE_CELLS, row_blocks, thread_map
 from eventstudy.inference.base import (
     Batch,
     Inputs,
@@ -249,24 +249,55 @@ def csect_t(fit, window: tuple[int, int]) -> TestResult:
 
 def _estimation_days(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
     """The estimation-window residuals with 0 on the days they lack, and the days they have, (N, T): the
-    same for every window (cached on the fit while the residuals are the fit's own)."""
+    same for every window (cached on the fit while the residuals are the fit's own).
+
+    Made in blocks of rows on threads, each block of residuals read once from memory and then worked on in
+    cache (``np.isfinite`` and ``np.where`` over the whole array read it twice and build a third array).
+    """
 
     def compute():
         lo, hi = inp.fit.estimation_window
         days = np.flatnonzero((inp.grid >= lo) & (inp.grid <= hi))  # consecutive grid days: a slice, not a gather
         res = inp.residuals[:, days[0] : days[-1] + 1] if len(days) else inp.residuals[:, :0]
-        finite = np.isfinite(res)
-        return np.where(finite, res, 0.0), finite
+        values, finite = np.empty(res.shape), np.empty(res.shape, dtype=bool)
+
+        def block(rows: slice) -> None:
+            np.isfinite(res[rows], out=finite[rows])
+            np.copyto(values[rows], res[rows])
+            np.copyto(values[rows], 0.0, where=~finite[rows])
+
+        thread_map(block, row_blocks(*res.shape, CACHE_CELLS))
+        return values, finite
 
     return inp.once_per_fit("estimation_days", compute, inp.residuals)
+
+
+def _day_totals(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
+    """How many firm-events have a residual on each estimation day of :func:`_estimation_days`, and the sum
+    of those residuals, over every firm-event, (T,) each: a window's are then these less those of the few
+    firm-events it does not use (once per fit)."""
+    values, finite = _estimation_days(inp)
+
+    def compute():
+        # bytes added into 32 bits: twice as fast as counting booleans into 64
+        wide = np.int64 if len(finite) >= 1 << 31 else np.int32
+        return np.add.reduce(finite.view(np.uint8), axis=0, dtype=wide), values.sum(axis=0)
+
+    return inp.once_per_fit("estimation_day_totals", compute, inp.residuals)
 
 
 def _brown_warner(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
     values, finite = _estimation_days(inp)
-    if groups.n == 1:  # the sums as one product with the firm-events used as weights: no (N, T) mask per window
-        count = np.count_nonzero(finite[used], axis=0)[None, :]
-        total = (used.astype(float) @ values)[None, :]
+    if groups.n == 1:
+        left_out = ~used
+        if np.count_nonzero(left_out) < len(used) // 2:  # every firm-event's count and sum less those left out
+            every_count, every_total = _day_totals(inp)
+            count = (every_count - np.count_nonzero(finite[left_out], axis=0))[None, :]
+            total = (every_total - values[left_out].sum(axis=0))[None, :]
+        else:  # the sums as one product with the firm-events used as weights
+            count = np.count_nonzero(finite[used], axis=0)[None, :]
+            total = (used.astype(float) @ values)[None, :]
     else:
         ok = used[:, None] & finite
         count, total = groups.sum(ok), groups.sum(np.where(ok, values, 0.0))

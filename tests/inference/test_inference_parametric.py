@@ -126,6 +126,27 @@ def test_brown_warner_matches_the_loop(study, window):
     np.testing.assert_allclose([result.stat, result.pvalue], expected, rtol=RTOL)
 
 
+@pytest.mark.parametrize("window", [(0, 0), (1, 1), (-1, 1)])
+def test_brown_warner_day_sums_with_many_or_few_firm_events_left_out_match_the_loop(window):
+    # each estimation day's count of firm-events and sum of their residuals are every firm-event's less those
+    # of the firm-events a window leaves out when they are fewer than half (day +1: none; days -1..+1: seven
+    # of twelve have no return on day -1, so both are taken over the five used)
+    rng = np.random.default_rng(8)
+    t, m = 300, 12
+    market = rng.normal(0.0004, 0.01, t)
+    y = 0.0002 + market[:, None] + rng.normal(0.0, 0.015, (t, m))
+    y[rng.integers(150, 240, 30), rng.integers(0, m, 30)] = np.nan  # missing estimation days
+    y[259, :7] = np.nan  # day -1 of the firm-events on session 260
+    day0, firm = np.full(m, 260), np.arange(m)
+    fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
+    records = loops.firm_events(y, market, day0, firm, loops.ESTIMATION, loops.EVENT)
+    result = brown_warner(fit, window)
+    np.testing.assert_allclose(
+        [result.stat, result.pvalue], loops.brown_warner(records, window, loops.ESTIMATION), rtol=RTOL
+    )
+    assert result.n == len(loops.usable(records, window)) == (5 if window == (-1, 1) else 12)
+
+
 def test_patell_bmp_csect_hand_worked():
     fit = hand_fit(HAND_CAR, HAND_SIGMA2, [11] * 5)
     # Patell: sum SCAR = 2 - 0.5 + 2 + 1 + 0.5 = 5; sum (T-K)/(T-K-2) = 5 * 10/8 = 6.25; Z = 5 / 2.5 = 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import cached_property
 
 import inference_loops as loops
 import numpy as np
@@ -23,7 +24,7 @@ from eventstudy.inference import (
     skew_t,
     sq,
 )
-from eventstudy.inference.base import Inputs
+from eventstudy.inference.base import Groups, Inputs
 from eventstudy.inference.resampling import BOOTSTRAP_DRAWS, _skew_t_stat
 from eventstudy.inference.statistic import test_statistics
 
@@ -136,6 +137,59 @@ def test_pseudo_event_in_small_blocks_and_per_group_against_the_loop(study, wind
     assert batch.distribution[0] == f"empirical ({m} pseudo-events)" and not batch.valid[1]
 
 
+@pytest.mark.parametrize("window", [(0, 0), (-1, 1)])
+def test_pseudo_event_run_sums_leave_out_scaled_cars_that_are_not_finite(study, window):
+    # a used firm-event with a scale of 0 or NaN has CAR_ij / c_i infinite or NaN: its runs are left out (the
+    # sums are taken a second time, checking each); a scale of inf makes them 0, which are counted
+    fit, records = study
+    inp = Inputs(fit, window)
+    length = window[1] - window[0] + 1
+    assert int(inp.used.sum()) == len(loops.usable(records, window))
+    scale = np.sqrt(fit.sigma2 * length)
+    scale[np.flatnonzero(inp.used)[:3]] = [0.0, np.nan, np.inf]
+    count, s1, s2 = (a[0] for a in resampling._study_run_sums(inp, scale))
+    starts = fit.event_time[: len(fit.event_time) - length + 1]
+    expected = {start: [0, 0.0, 0.0] for start in starts}
+    for rec, used, c in zip(records, inp.used, scale):
+        for start, car in loops.runs(rec, length).items():
+            v = car / c if c != 0 else math.copysign(math.inf, car) if car else math.nan
+            if used and math.isfinite(v):
+                expected[start] = [expected[start][0] + 1, expected[start][1] + v, expected[start][2] + v * v]
+    loop = np.array([expected[start] for start in starts])
+    np.testing.assert_array_equal(count, loop[:, 0])
+    np.testing.assert_allclose(s1, loop[:, 1], rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(s2, loop[:, 2], rtol=RTOL)
+    assert (loop[:, 0] < inp.used.sum() - 1).any()  # some run lacks a residual or a firm-event was left out
+
+
+def test_pseudo_event_run_sums_over_days_past_the_estimation_window():
+    # only the runs inside the estimation window are summed when the residuals are the fit's own; an Inputs
+    # whose residuals reach past it (here every day with an abnormal return) has runs there too
+    y, market, day0, firm = loops.synthetic()
+    fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
+
+    class EveryDay(Inputs):
+        @cached_property
+        def estimation_mask(self) -> np.ndarray:
+            return np.isfinite(self.fit.ar)
+
+    length = 3
+    for inp in (Inputs(fit, (-1, 1)), EveryDay(fit, (-1, 1))):
+        count, s1, s2 = (a[0] for a in resampling._study_run_sums(inp, None))
+        res = inp.null_residuals
+        loop = np.zeros((3, res.shape[1] - length + 1))
+        for i in np.flatnonzero(inp.used):
+            for j in range(loop.shape[1]):
+                run = res[i, j : j + length]
+                if np.isfinite(run).all():
+                    total = float(sum(run))
+                    loop[:, j] += (1, total, total * total)
+        np.testing.assert_array_equal(count, loop[0])
+        np.testing.assert_allclose(s1, loop[1], rtol=RTOL, atol=1e-15)
+        np.testing.assert_allclose(s2, loop[2], rtol=RTOL, atol=1e-15)
+    assert loop[0, -1] == inp.used.sum() - 1  # the last run, days +1 .. +3: all but firm-event 5 (no day +2)
+
+
 def test_pseudo_event_keeps_same_day_correlation():
     """A common shock on every day moves all firms together: the pseudo-event null widens with it, csect_t's
     does not, so on a null day the pseudo-event p-value is larger."""
@@ -164,17 +218,9 @@ def test_skew_t_against_the_loop(study):
         assert result.stat == pytest.approx(t, rel=RTOL) and result.pvalue == pytest.approx(p, rel=RTOL)
 
 
-def test_boot_skew_t_loop_over_resamples(study):
-    """Lyon, Barber & Tsai (1999): the same resample rows, one loop per resample, centred at the sample mean."""
-    fit, records = study
-    window = (-1, 1)
-    values = [loops.car(r, window) for r in loops.usable(records, window)]
-    result = boot_skew_t(fit, window)
-    t, _ = loops.skew_t(values)
-    assert result.stat == pytest.approx(t, rel=RTOL)
-    rng = np.random.default_rng(20250513)
-    n_b = max(3, len(values) // 4)
-    pick = rng.integers(0, len(values), (BOOTSTRAP_DRAWS, n_b))
+def _loop_boot_draws(values, pick):
+    """LBT's resampled t of ``values`` on the rows ``pick``, one loop per resample, centred at the sample mean."""
+    n_b = pick.shape[1]
     mean = sum(values) / len(values)
     s_full = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
     draws = []
@@ -187,8 +233,38 @@ def test_boot_skew_t_loop_over_resamples(study):
         g = sum((v - m) ** 3 for v in x) / (n_b * s**3)
         r = (m - mean) / s
         draws.append(math.sqrt(n_b) * (r + g * r * r / 3 + g / (6 * n_b)))
+    return draws
+
+
+def test_boot_skew_t_loop_over_resamples(study):
+    """Lyon, Barber & Tsai (1999): the same resample rows, one loop per resample, centred at the sample mean."""
+    fit, records = study
+    window = (-1, 1)
+    values = [loops.car(r, window) for r in loops.usable(records, window)]
+    result = boot_skew_t(fit, window)
+    t, _ = loops.skew_t(values)
+    assert result.stat == pytest.approx(t, rel=RTOL)
+    rng = np.random.default_rng(20250513)
+    pick = rng.integers(0, len(values), (BOOTSTRAP_DRAWS, max(3, len(values) // 4)))
+    draws = _loop_boot_draws(values, pick)
     assert result.pvalue == pytest.approx(loops.equal_tailed(t, draws), rel=RTOL)
     assert result.distribution == f"bootstrap ({len(draws)} resamples)"
+
+
+def test_boot_skew_t_of_groups_of_one_size_loop_over_resamples():
+    # three groups of 40 values, out of row order, take one pass (the resamples of all three gathered at once)
+    rng = np.random.default_rng(3)
+    values = rng.standard_t(4, 120) * 0.02 + 0.001
+    ids = rng.permutation(np.repeat(np.arange(3), 40))
+    batch = resampling.skew_batch(values, np.ones(120, bool), Groups(ids, 120), bootstrap=True)
+    pick = np.random.default_rng(resampling.BOOTSTRAP_SEED).integers(0, 40, (BOOTSTRAP_DRAWS, 10))
+    for g in range(3):
+        group = [float(v) for v in values[ids == g]]
+        t, _ = loops.skew_t(group)
+        draws = _loop_boot_draws(group, pick)
+        assert batch.stat[g] == pytest.approx(t, rel=RTOL)
+        np.testing.assert_allclose(batch.draws(g), draws, rtol=RTOL)
+        assert batch.pvalue[g] == pytest.approx(loops.equal_tailed(t, draws), rel=RTOL)
 
 
 def test_skew_t_stat_matches_scipy_moments():
