@@ -57,8 +57,14 @@ def loop(res, group, day0):
     return out
 
 
+def sorted_rows(res, group, day0):
+    """The rows of the pairs from residuals with NaN on missing days (the residuals 0 there and the mask)."""
+    finite = np.isfinite(res)
+    return parametric._sorted_rows(np.where(finite, res, 0.0), finite, group, day0, REACH)
+
+
 def check(res, group, day0):
-    first, second, groups, gaps, rho = parametric._near_pairs(parametric._sorted_rows(res, group, day0, REACH))
+    first, second, groups, gaps, rho = parametric._near_pairs(sorted_rows(res, group, day0))
     expected = loop(res, group, day0)
     got = {(int(i), int(j)): (g, gap, r) for i, j, g, gap, r in zip(first, second, groups, gaps, rho)}
     assert len(got) == len(first)  # each pair once
@@ -153,7 +159,7 @@ def test_same_day_clusters_match_the_loop(monkeypatch, big):
     res[last, :ESTIMATION_DAYS] = np.random.default_rng(4).normal(size=(last.sum(), ESTIMATION_DAYS))
     res[last, 40] = np.nan  # a cluster whose rows share their missing days
     same_mask = count_calls(monkeypatch, "_same_mask_correlations")
-    rows = parametric._sorted_rows(res, group, day0, REACH)
+    rows = sorted_rows(res, group, day0)
     got = {}
     for groups, members, r in parametric._same_day_pairs(rows):
         assert (group[members] == groups[:, None]).all() and (day0[members] == day0[members[:, :1]]).all()
