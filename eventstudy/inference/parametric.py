@@ -812,17 +812,22 @@ def _estimate_correlation(inp: Inputs):
     def add(key: np.ndarray, rho: np.ndarray, take: np.ndarray) -> None:
         ok = take & np.isfinite(rho)
         size = groups.n * length
-        counts[:] += np.bincount(key, take, minlength=size)
-        estimated[:] += np.bincount(key, ok, minlength=size)
+        # the two counts from one count of (key, estimated) over the pairs taken (the others on a spare slot)
+        both = np.bincount(np.where(take, 2 * key + ok, 2 * size), minlength=2 * size + 1)[:-1].reshape(size, 2)
+        counts[:] += both.sum(axis=1)
+        estimated[:] += both[:, 1]
         rho_by_gap[:] += np.bincount(key, np.where(ok, rho, 0.0), minlength=size)
 
     for group, rows, r in pairs.same_day:  # pairs on the same date: (B, s, s) a cluster size
         u = used[rows]
         take = u[:, :, None] & u[:, None, :] & np.triu(np.ones(r.shape[1:], dtype=bool), k=1)
         add(np.repeat(group * length, r[0].size), r.ravel(), take.ravel())
-    near = np.flatnonzero(pairs.gap < length)  # pairs on dates closer than the window
-    take = used[pairs.first[near]] & used[pairs.second[near]]
-    add(pairs.group[near] * length + pairs.gap[near], pairs.rho[near], take)
+    if length > 1:  # pairs on dates closer than the window (1 to reach - 1 sessions apart): all of them when
+        # the window is as long as the event window, else a gather
+        near = slice(None) if length >= pairs.reach else np.flatnonzero(pairs.gap < length)
+        take = used[pairs.first[near]] & used[pairs.second[near]]
+        gap = pairs.gap[near]
+        add(gap if groups.n == 1 else pairs.group[near] * length + gap, pairs.rho[near], take)
     # weight (L - gap) / L: the share of the tested window the two have in common
     weight = (length - np.arange(length)) / length
     by_group = [v.reshape(groups.n, length) for v in (counts, estimated, rho_by_gap)]
