@@ -173,3 +173,34 @@ def test_same_day_clusters_match_the_loop(monkeypatch, big):
     np.testing.assert_allclose([got[p] for p in pairs], [expected[p] for p in pairs], rtol=1e-10, atol=1e-13)
     assert any(math.isnan(expected[p]) for p in pairs)
     assert same_mask  # a cluster sharing its missing days takes the centred products, batched or big
+
+
+@pytest.mark.parametrize("cross_rows", [1, 3])
+def test_cross_products_in_row_blocks_match_the_loop(monkeypatch, cross_rows):
+    """The cross products of a chunk, one dense product per few rows over the band they pair with."""
+    monkeypatch.setattr(parametric, "PAIR_CHUNK", 16)
+    monkeypatch.setattr(parametric, "CROSS_ROWS", cross_rows)
+    monkeypatch.setattr(parametric, "DENSE_MISSING", 1.0)
+    check(*rows_with_gaps(seed=17))
+
+
+@pytest.mark.parametrize("window", [(0, 0), (-1, 1), (-3, 3)])
+def test_rbar_per_group_matches_the_loop_on_each_group(window):
+    """rbar of each of two groups (the per-group keys of a simulation's samples) equals the loop over that
+    group's firm-events alone; (-3, 3) is the whole event window (every near pair), (0, 0) has none."""
+    from inference_loops import ESTIMATION, EVENT, firm_events, rbar, synthetic
+
+    from eventstudy.estimation.models import estimate
+    from eventstudy.estimation.panel import AlignedData
+    from eventstudy.inference.base import Inputs
+
+    y, market, day0, firm = synthetic()
+    fit = estimate(AlignedData.build(y, market), day0, firm, ESTIMATION, EVENT)
+    records = firm_events(y, market, day0, firm, ESTIMATION, EVENT)
+    assert fit.n == len(records) == 8
+    groups = np.array([0, 1, 0, 1, 0, 0, 1, 1])  # group 1 with same-day and near pairs (230, 232)
+    got = parametric._average_correlation(Inputs(fit, window, groups=groups))[0]
+    expected = [rbar([r for r, g in zip(records, groups) if g == k], window) for k in (0, 1)]
+
+    assert np.isfinite(expected).all()
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
