@@ -523,9 +523,8 @@ class _Rows(NamedTuple):
     missing: np.ndarray  # missing days of the positions before each position (N + 1)
     # the rest is empty when there are no near pairs and no big same-day clusters
     totals: np.ndarray  # per position: days, sum and sum of squares (3, N)
-    ends: (
-        np.ndarray
-    )  # the same five over the first (days, sum, squares) or last (sum, squares) 0 .. reach - 1 days (5, reach, N)
+    # running sums over its first 0 .. reach - 1 days (days, sum, squares), then its last (sum, squares)
+    ends: np.ndarray  # (5, reach, N)
 
 
 def _lay(arrays, offset: np.ndarray, width: int, k: int) -> np.ndarray:
