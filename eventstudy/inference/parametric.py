@@ -623,12 +623,7 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, g
     # f = w - m, the window indicator (all the columns, on the row's dates) less the few missing days: a row's
     # sum over the days it shares with another is its total, less its sums outside the other's window (the
     # first or last days, as many as the gap between their dates) and on the other's missing days
-    q = _lay_by_day([f, x], offset, width)  # f, x, x^2 on the calendar
-    np.multiply(q[:, 1], q[:, 1], out=q[:, 2])
-    missing_rows, missing_cols = np.divmod(np.flatnonzero(~f), length)
-    pointer = np.searchsorted(missing_rows, np.arange(nu + 1))
-    # sums of f, x, x^2 of every row on the missing days of every row: (row missing, quantity, row summed)
-    on_missing = _on_missing(q.reshape(width, 3 * nu), missing_cols + offset[missing_rows], pointer)
+    q, on_missing = _laid_block(f, x, offset)
     # per pair: a's f, x, x^2 and b's x, x^2 over the days the two share, each the total less the sums
     # outside the other's window (running sums at the gap) and on the other's missing days; each a look-up
     # at one index per pair into a flat view that starts at the quantity
@@ -643,6 +638,39 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, g
         sums[k] += np.take(on_missing[quantity * nu :], at_missing)
         np.subtract(np.take(totals[quantity * n :], at), sums[k], out=sums[k])
     return _pearson(sums[0], sums[1], sums[3], _cross_at(q[:, 1], sb, ia, jb), sums[2], sums[4])
+
+
+def _laid_block(f: np.ndarray, x: np.ndarray, offset: np.ndarray):
+    """Rows (their days ``f`` and residuals ``x``, (n, L)) laid on the calendar from day ``offset``: f, x,
+    x^2 (W, 3, n), and the sums of f, x, x^2 of every row on the missing days of every row (row missing,
+    quantity, row summed), (n, 3 n)."""
+    nu, length = x.shape
+    width = int(offset[-1]) + length
+    q = _lay_by_day([f, x], offset, width)
+    np.multiply(q[:, 1], q[:, 1], out=q[:, 2])
+    missing_rows, missing_cols = np.divmod(np.flatnonzero(~f), length)
+    pointer = np.searchsorted(missing_rows, np.arange(nu + 1))
+    return q, _on_missing(q.reshape(width, 3 * nu), missing_cols + offset[missing_rows], pointer)
+
+
+def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
+    """:func:`_correlations` of every pair of a same-day cluster, the sorted positions ``bounds``: (s, s).
+    No day of one lies outside the other's window, so each sum is the total less the sum on the other's
+    missing days, taken as (s, s) blocks rather than pair by pair."""
+    a0, a1 = bounds
+    s = a1 - a0
+    members = rows.order[a0:a1]
+    f, x = rows.finite[members], rows.values[members]
+    m = rows.missing
+    if 2 * (m[a1] - m[a0]) > DENSE_MISSING * 2 * s * x.shape[1]:
+        ia, jb = np.repeat(np.arange(s), s), np.tile(np.arange(s), s)
+        return _correlations(rows, bounds, bounds, ia, jb, np.zeros(s * s, dtype=np.int64)).reshape(s, s)
+    q, on_missing = _laid_block(f, x, np.zeros(s, dtype=np.int64))
+    on_missing = on_missing.reshape(s, 3, s)
+    totals = rows.totals[:, a0:a1]
+    a_side = totals[:, :, None] - on_missing.transpose(1, 2, 0)  # a's sums on b's missing days (3, s, s)
+    b_side = totals[1:, None, :] - on_missing[:, 1:].transpose(1, 0, 2)
+    return _pearson(a_side[0], a_side[1], b_side[0], q[:, 1].T @ q[:, 1], a_side[2], b_side[1])
 
 
 def _cross_at(x: np.ndarray, sb: int, ia: np.ndarray, jb: np.ndarray) -> np.ndarray:
@@ -728,9 +756,7 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
         mask = rows.finite[members]
         if (mask == mask[:1]).all():  # the same missing days (or none): centred products, no sums per pair
             return _same_mask_correlations(rows.values[members][None], mask[None, :1])[0]
-        s = len(members)
-        ia, jb = np.repeat(np.arange(s), s), np.tile(np.arange(s), s)
-        return _correlations(rows, bounds, bounds, ia, jb, np.zeros(s * s, dtype=np.int64)).reshape(s, s)
+        return _cluster_correlations(rows, bounds)
 
     big_r = dict(zip(big, thread_map(big_cluster, big)))
     batches = []
