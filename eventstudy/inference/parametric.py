@@ -494,8 +494,6 @@ def _same_mask_correlations(v: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 #: firm-events per chunk of :func:`_near_pairs`
 PAIR_CHUNK = 96
-#: rows of a chunk per dense product of the cross products (:func:`_cross_at`)
-CROSS_ROWS = 32
 #: a chunk whose rows miss more than this share of their days takes six dense products: on 10,000 random-date
 #: firm-events the sparse corrections cost less up to about 7 % of the days missing (1 %: 1.2x less)
 DENSE_MISSING = 0.07
@@ -637,7 +635,12 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, g
         np.take(ends[k * steps * n :], at_ends, out=sums[k])
         sums[k] += np.take(on_missing[quantity * nu :], at_missing)
         np.subtract(np.take(totals[quantity * n :], at), sums[k], out=sums[k])
-    return _pearson(sums[0], sums[1], sums[3], _cross_at(q[:, 1], sb, ia, jb), sums[2], sums[4])
+    # the cross products as one product of the rows laid row-major, as a @ b.T: BLAS's small-matrix kernels
+    # round differently for the transposed operands of the calendar-first layout (a committed report moved
+    # in its last digit), and for row blocks of other sizes
+    xs = _lay([x], offset, width, 1)[0]
+    cross = np.take(xs[:la] @ xs[sb:].T, ia * (nu - sb) + jb)
+    return _pearson(sums[0], sums[1], sums[3], cross, sums[2], sums[4])
 
 
 def _laid_block(f: np.ndarray, x: np.ndarray, offset: np.ndarray):
@@ -670,21 +673,8 @@ def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
     totals = rows.totals[:, a0:a1]
     a_side = totals[:, :, None] - on_missing.transpose(1, 2, 0)  # a's sums on b's missing days (3, s, s)
     b_side = totals[1:, None, :] - on_missing[:, 1:].transpose(1, 0, 2)
-    return _pearson(a_side[0], a_side[1], b_side[0], q[:, 1].T @ q[:, 1], a_side[2], b_side[1])
-
-
-def _cross_at(x: np.ndarray, sb: int, ia: np.ndarray, jb: np.ndarray) -> np.ndarray:
-    """Cross products of the rows (columns of ``x``, (W, n), on the calendar) ``ia`` with ``sb + jb``: one
-    dense product per :data:`CROSS_ROWS` rows of a, over the columns of b they pair with (the pairs, sorted
-    by ``ia`` then ``jb``, are a band: a block's later rows pair with later rows of b)."""
-    out = np.empty(len(ia))
-    cuts = np.searchsorted(ia, np.arange(0, int(ia[-1]) + 1 + CROSS_ROWS, CROSS_ROWS)) if len(ia) else [0]
-    for p0, p1 in zip(cuts[:-1], cuts[1:]):
-        if p0 < p1:
-            r0, r1, c0, c1 = int(ia[p0]), int(ia[p1 - 1]) + 1, int(jb[p0]), int(jb[p1 - 1]) + 1
-            block = x[:, r0:r1].T @ x[:, sb + c0 : sb + c1]
-            np.take(block, (ia[p0:p1] - r0) * (c1 - c0) + (jb[p0:p1] - c0), out=out[p0:p1])
-    return out
+    cross = x @ x.T  # the rows as they are (one date), row-major: see _correlations
+    return _pearson(a_side[0], a_side[1], b_side[0], cross, a_side[2], b_side[1])
 
 
 def _chunk_pairs(rows: _Rows, bounds: tuple[int, int], start: np.ndarray, out: tuple[np.ndarray, ...]) -> None:

@@ -175,15 +175,6 @@ def test_same_day_clusters_match_the_loop(monkeypatch, big):
     assert same_mask  # a cluster sharing its missing days takes the centred products, batched or big
 
 
-@pytest.mark.parametrize("cross_rows", [1, 3])
-def test_cross_products_in_row_blocks_match_the_loop(monkeypatch, cross_rows):
-    """The cross products of a chunk, one dense product per few rows over the band they pair with."""
-    monkeypatch.setattr(parametric, "PAIR_CHUNK", 16)
-    monkeypatch.setattr(parametric, "CROSS_ROWS", cross_rows)
-    monkeypatch.setattr(parametric, "DENSE_MISSING", 1.0)
-    check(*rows_with_gaps(seed=17))
-
-
 @pytest.mark.parametrize("window", [(0, 0), (-1, 1), (-3, 3)])
 def test_rbar_per_group_matches_the_loop_on_each_group(window):
     """rbar of each of two groups (the per-group keys of a simulation's samples) equals the loop over that
