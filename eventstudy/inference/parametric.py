@@ -536,7 +536,9 @@ BIG_CLUSTER = 80
 
 
 class _Rows(NamedTuple):
-    """The firm-events of :func:`_near_pairs` sorted by group and date, on the estimation days' columns."""
+    """The firm-events of :func:`_near_pairs` sorted by group and date.  Their residuals stay in the fit's row
+    order (the estimation days' columns): a chunk or a cluster gathers its rows through ``order``, so no
+    sorted copy of the (N, L) residuals is made."""
 
     order: np.ndarray  # sorted position -> row of the fit
     group: np.ndarray
@@ -544,15 +546,14 @@ class _Rows(NamedTuple):
     later: np.ndarray  # first position on a later day
     reach_end: np.ndarray  # past the last position within reach
     has: np.ndarray  # the position has a pair
-    finite: np.ndarray  # (N, L)
-    x: np.ndarray  # residuals, 0 where missing (N, L)
+    values: np.ndarray  # residuals, 0 where missing, by row of the fit (N, L)
+    finite: np.ndarray  # the days each row of the fit has (N, L)
     clusters: np.ndarray  # first position of each same-day cluster (group and date alike)
+    missing: np.ndarray  # missing days of the positions before each position (N + 1)
     # the rest is empty when there are no near pairs and no big same-day clusters
-    totals: np.ndarray  # per row: days, sum and sum of squares (3, N)
-    head: np.ndarray  # the same over each row's first 0, 1, ... reach - 1 days (3, reach, N)
-    tail: np.ndarray  # sum and sum of squares over its last 0, 1, ... reach - 1 days (2, reach, N)
-    missing: np.ndarray  # columns of the missing days, by row
-    pointer: np.ndarray  # row i's missing days are missing[pointer[i]:pointer[i + 1]]
+    totals: np.ndarray  # per position: days, sum and sum of squares (3, N)
+    # running sums over its first 0 .. reach - 1 days (days, sum, squares), then its last (sum, squares)
+    ends: np.ndarray  # (5, reach, N)
 
 
 def _lay(arrays, offset: np.ndarray, width: int, k: int) -> np.ndarray:
@@ -568,18 +569,31 @@ def _lay(arrays, offset: np.ndarray, width: int, k: int) -> np.ndarray:
     return out
 
 
+def _lay_by_day(arrays, offset: np.ndarray, width: int) -> np.ndarray:
+    """:func:`_lay` with the calendar first: (width, 3, n), row i's days in column i of each slot from day
+    ``offset[i]``, the third slot left for the squares.  Rows of one calendar day are contiguous, so the sums
+    over a few missing days are a sparse product without a transposed copy (:func:`_on_missing`)."""
+    n, length = arrays[0].shape
+    out = np.zeros((width, 3, n))
+    rows, offset = np.arange(n), np.asarray(offset, dtype=np.intp)
+    for slot, array in enumerate(arrays):
+        sliding_window_view(out[:, slot], length, axis=0, writeable=True)[offset, rows] = array
+    return out
+
+
 def _on_missing(q: np.ndarray, cols: np.ndarray, pointer: np.ndarray) -> np.ndarray:
-    """``m @ q.T`` for the 0/1 matrix m (m rows, W) of a few missing days, given by their columns and a row
-    pointer: (m, n), as a sparse product (a dense one costs W multiplications a pair)."""
+    """``m @ q`` for the 0/1 matrix m (rows, W) of a few missing days, given by their columns and a row
+    pointer, and q (W, k) C-contiguous: (rows, k), as a sparse product (a dense one costs W multiplications a
+    pair)."""
     from scipy.sparse import csr_matrix  # here: only the pairs need it (and a fit has loaded it)
 
-    m = csr_matrix((np.ones(len(cols)), cols, pointer - pointer[0]), shape=(len(pointer) - 1, q.shape[1]))
-    return m @ q.T
+    m = csr_matrix((np.ones(len(cols)), cols, pointer - pointer[0]), shape=(len(pointer) - 1, q.shape[0]))
+    return m @ q
 
 
-def _sorted_rows(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: int) -> _Rows:
-    """:class:`_Rows` of the residuals ``res`` (N, L) on the relative-day grid, for pairs up to ``reach`` - 1
-    sessions apart."""
+def _sorted_rows(values: np.ndarray, finite: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: int) -> _Rows:
+    """:class:`_Rows` of the residuals ``values`` (N, L; 0 where missing) with their days ``finite`` on the
+    relative-day grid, for pairs up to ``reach`` - 1 sessions apart."""
     order = np.lexsort((day0, group))
     g, d = group[order], day0[order]
     stride = int(d.max() - d.min()) + 2 * reach + 1 if len(d) else 1
@@ -587,91 +601,130 @@ def _sorted_rows(res: np.ndarray, group: np.ndarray, day0: np.ndarray, reach: in
     later = np.searchsorted(key, key, side="right")
     reach_end = np.searchsorted(key, key + reach - 1, side="right")
     # the grid days on which some row has a residual (the estimation window): the products skip the others
-    span = np.flatnonzero(np.isfinite(res).any(axis=0))
+    span = np.flatnonzero(finite.any(axis=0))
     days = slice(int(span[0]), int(span[-1]) + 1) if len(span) else slice(0, 0)
-    x = res[order, days]  # a copy, by group and date: a chunk's rows and a same-day cluster are slices
-    finite = np.isfinite(x)
-    x[~finite] = 0.0
-    n, length = x.shape
+    values, finite = values[:, days], finite[:, days]
+    n, length = len(order), values.shape[1]
     clusters = np.flatnonzero(np.append(True, (g[1:] != g[:-1]) | (d[1:] != d[:-1])))  # same-day starts
     has = reach_end > later
+    count = finite.sum(axis=1)[order]
+    missing = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(length - count, out=missing[1:])
     if not has.any() and not (np.diff(np.append(clusters, n)) >= BIG_CLUSTER).any():  # no use for the sums
-        empty = np.empty(0, dtype=np.int64)
-        none = (np.empty((3, 0)), np.empty((3, 0, 0)), np.empty((2, 0, 0)), empty, empty)
-        return _Rows(order, g, d, later, reach_end, has, finite, x, clusters, *none)
-    totals = np.stack([finite.sum(axis=1), x.sum(axis=1), np.einsum("ij,ij->i", x, x)]).astype(float)
-    days = min(reach - 1, length)  # a used pair is at most reach - 1 sessions apart
-    head, tail = np.zeros((3, days + 1, n)), np.zeros((2, days + 1, n))  # by day, then row
-    for t in range(days):  # running sums day by day, each over all rows at once
-        first, last = x[:, t], x[:, length - 1 - t]
-        head[:, t + 1] = head[:, t] + (finite[:, t], first, first * first)
-        tail[:, t + 1] = tail[:, t] + (last, last * last)
-    missing_rows, missing_cols = np.nonzero(~finite)
-    pointer = np.searchsorted(missing_rows, np.arange(n + 1))
-    return _Rows(order, g, d, later, reach_end, has, finite, x, clusters, totals, head, tail, missing_cols, pointer)
+        return _Rows(
+            order, g, d, later, reach_end, has, values, finite, clusters, missing, np.empty((3, 0)), np.empty((5, 1, 0))
+        )
+    totals = np.empty((3, n))
+    totals[0], totals[1], totals[2] = count, values.sum(axis=1)[order], np.einsum("ij,ij->i", values, values)[order]
+    steps = min(reach - 1, length)  # a used pair is at most reach - 1 sessions apart
+    # each position's first and last days, day by day (the last from the end), then the running sums over
+    # them, each step over all positions at once
+    day = np.empty((5, steps, n))
+    day[0], day[1], day[3] = finite.T[:steps, order], values.T[:steps, order], values.T[::-1][:steps, order]
+    np.multiply(day[1], day[1], out=day[2])
+    np.multiply(day[3], day[3], out=day[4])
+    ends = np.zeros((5, steps + 1, n))
+    for t in range(steps):
+        np.add(ends[:, t], day[:, t], out=ends[:, t + 1])
+    return _Rows(order, g, d, later, reach_end, has, values, finite, clusters, missing, totals, ends)
 
 
-def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int]) -> np.ndarray:
-    """Correlations of the sorted positions ``a`` (first, past the last) with those of ``b``, none of ``b``
-    on a date before the first of ``a``, on their common calendar days: (len a, len b)."""
+def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, gap) -> np.ndarray:
+    """Correlations of the pairs (``a[0] + ia``, ``b[0] + jb``) of sorted positions, ``gap`` sessions apart
+    (b's date less a's, 0 to reach - 1), on their common calendar days: (P,).  ``a`` and ``b`` are
+    (first, past the last) with ``a[0] <= b[0]`` and ``a[1] <= b[1]``; the rows from ``a[0]`` to ``b[1]`` are
+    laid on the calendar they span, and only the cross products are a dense product."""
     (a0, a1), (b0, b1) = a, b
-    d, x, finite, pointer = rows.day, rows.x, rows.finite, rows.pointer
-    length = x.shape[1]
-    width = int(max(d[a1 - 1], d[b1 - 1]) - d[a0]) + length
-    off_a, off_b = d[a0:a1] - d[a0], d[b0:b1] - d[a0]
-    if pointer[a1] - pointer[a0] + pointer[b1] - pointer[b0] > DENSE_MISSING * (a1 - a0 + b1 - b0) * length:
-        fa, xa, _ = qa = _lay([finite[a0:a1], x[a0:a1]], off_a, width, 3)
-        fb, xb, _ = qb = _lay([finite[b0:b1], x[b0:b1]], off_b, width, 3)
-        np.multiply(xa, xa, out=qa[2])
-        np.multiply(xb, xb, out=qb[2])
-        return _pearson(fa @ fb.T, xa @ fb.T, fa @ xb.T, xa @ xb.T, qa[2] @ fb.T, fa @ qb[2].T)
+    block = rows.order[a0:b1]
+    f, x = rows.finite[block], rows.values[block]
+    nu, length = x.shape
+    offset = rows.day[a0:b1] - rows.day[a0]
+    width = int(offset[-1]) + length
+    la, sb, m = a1 - a0, b0 - a0, rows.missing
+    pb = sb + jb  # b's rows in the block
+    if m[a1] - m[a0] + m[b1] - m[b0] > DENSE_MISSING * (a1 - a0 + b1 - b0) * length:
+        fq, xq, sq = _lay([f, x], offset, width, 3)
+        np.multiply(xq, xq, out=sq)
+        fa, xa, qa, fb, xb, qb = fq[:la], xq[:la], sq[:la], fq[sb:], xq[sb:], sq[sb:]
+        at = ia * (nu - sb) + jb
+        products = (fa @ fb.T, xa @ fb.T, fa @ xb.T, xa @ xb.T, qa @ fb.T, fa @ qb.T)
+        return _pearson(*(np.take(p, at) for p in products))
     # f = w - m, the window indicator (all the columns, on the row's dates) less the few missing days: a row's
     # sum over the days it shares with another is its total, less its sums outside the other's window (the
     # first or last days, as many as the gap between their dates) and on the other's missing days
-    u0, u1 = min(a0, b0), max(a1, b1)  # the rows of a and b, laid once
-    q = _lay([finite[u0:u1], x[u0:u1]], d[u0:u1] - d[a0], width, 3)  # f, x, x^2 on the calendar
-    np.multiply(q[1], q[1], out=q[2])
-    nu = u1 - u0
-    cols = rows.missing[pointer[u0] : pointer[u1]] + np.repeat(d[u0:u1] - d[a0], np.diff(pointer[u0 : u1 + 1]))
-    # sums of f, x, x^2 of every row on the missing days of every row: (row missing, quantity, row summed)
-    on_missing = _on_missing(q.reshape(3 * nu, width), cols, pointer[u0 : u1 + 1]).reshape(nu, 3, nu)
-    in_a, in_b = slice(a0 - u0, a1 - u0), slice(b0 - u0, b1 - u0)
-    # sums of a's f, x, x^2 and of b's x, x^2 over the days each pair shares: (3 or 2, len a, len b)
-    if a == b:  # a same-day cluster: no day of one lies outside the other's window (no (3, s, s) look-ups)
-        on_b = np.ascontiguousarray(on_missing[in_b, :, in_a].transpose(1, 2, 0))
-        on_a = np.ascontiguousarray(on_missing[in_a, 1:, in_b].transpose(1, 0, 2))
-    else:
-        on_b, on_a = _window_ends(rows, a, b, off_b[None, :] - off_a[:, None])
-        on_b += on_missing[in_b, :, in_a].transpose(1, 2, 0)
-        on_a += on_missing[in_a, 1:, in_b].transpose(1, 0, 2)
-    np.subtract(rows.totals[:, a0:a1, None], on_b, out=on_b)
-    np.subtract(rows.totals[1:, None, b0:b1], on_a, out=on_a)
-    return _pearson(on_b[0], on_b[1], on_a[0], q[1, in_a] @ q[1, in_b].T, on_b[2], on_a[1])
+    q, on_missing = _laid_block(f, x, offset)
+    # per pair: a's f, x, x^2 and b's x, x^2 over the days the two share, each the total less the sums
+    # outside the other's window (running sums at the gap) and on the other's missing days; each a look-up
+    # at one index per pair into a flat view that starts at the quantity
+    n, steps = len(rows.order), rows.ends.shape[1]
+    at_a, at_b = a0 + ia, a0 + pb
+    a_side = (at_a, at_a + gap * n, pb * (3 * nu) + ia)  # a's sums: on b's missing days
+    b_side = (at_b, at_b + gap * n, ia * (3 * nu) + pb)
+    totals, ends, on_missing = rows.totals.ravel(), rows.ends.ravel(), on_missing.ravel()
+    sums = np.empty((5, len(ia)))
+    for k, (quantity, (at, at_ends, at_missing)) in enumerate(zip([0, 1, 2, 1, 2], [a_side] * 3 + [b_side] * 2)):
+        np.take(ends[k * steps * n :], at_ends, out=sums[k])
+        sums[k] += np.take(on_missing[quantity * nu :], at_missing)
+        np.subtract(np.take(totals[quantity * n :], at), sums[k], out=sums[k])
+    # the cross products as one product of the rows laid row-major, as a @ b.T: BLAS's small-matrix kernels
+    # round differently for the transposed operands of the calendar-first layout (a committed report moved
+    # in its last digit), and for row blocks of other sizes
+    xs = _lay([x], offset, width, 1)[0]
+    cross = np.take(xs[:la] @ xs[sb:].T, ia * (nu - sb) + jb)
+    return _pearson(sums[0], sums[1], sums[3], cross, sums[2], sums[4])
 
 
-def _window_ends(rows: _Rows, a: tuple[int, int], b: tuple[int, int], gap: np.ndarray):
-    """Sums of f, x, x^2 of the rows of ``a`` outside the window of each row of ``b`` (3, len a, len b), and of
-    x, x^2 of ``b`` outside the windows of ``a`` (2, len a, len b): every row's window is all the columns, so
-    these are a's first ``gap`` days and b's last ``gap`` (``gap`` (len a, len b): b's date less a's), taken
-    from the running sums of :class:`_Rows`.  Pairs with a negative gap or one past reach - 1 get sums that
-    mean nothing: they are never used."""
-    (a0, a1), (b0, b1) = a, b
-    step, n = rows.head.shape[1:]
-    gap = np.clip(gap, 0, step - 1)
-    at_a = (np.arange(3)[:, None, None] * step + gap) * n + np.arange(a0, a1)[:, None]
-    at_b = (np.arange(2)[:, None, None] * step + gap) * n + np.arange(b0, b1)
-    return np.take(rows.head, at_a), np.take(rows.tail, at_b)
+def _laid_block(f: np.ndarray, x: np.ndarray, offset: np.ndarray):
+    """Rows (their days ``f`` and residuals ``x``, (n, L)) laid on the calendar from day ``offset``: f, x,
+    x^2 (W, 3, n), and the sums of f, x, x^2 of every row on the missing days of every row (row missing,
+    quantity, row summed), (n, 3 n)."""
+    nu, length = x.shape
+    width = int(offset[-1]) + length
+    q = _lay_by_day([f, x], offset, width)
+    np.multiply(q[:, 1], q[:, 1], out=q[:, 2])
+    missing_rows, missing_cols = np.divmod(np.flatnonzero(~f), length)
+    pointer = np.searchsorted(missing_rows, np.arange(nu + 1))
+    return q, _on_missing(q.reshape(width, 3 * nu), missing_cols + offset[missing_rows], pointer)
 
 
-def _chunk_pairs(rows: _Rows, bounds: tuple[int, int]):
-    """The pairs of the sorted positions ``bounds`` with the later positions in reach (see :func:`_near_pairs`)."""
-    a, b = bounds
-    lo, hi = int(rows.later[a:b][rows.has[a:b]].min()), int(rows.reach_end[b - 1])
-    r = _correlations(rows, (a, b), (lo, hi))
-    j = np.arange(lo, hi)
-    ia, jb = np.nonzero((j >= rows.later[a:b, None]) & (j < rows.reach_end[a:b, None]))
-    gap = rows.day[lo + jb] - rows.day[a + ia]
-    return rows.order[a + ia], rows.order[lo + jb], np.full(len(ia), rows.group[a]), gap, r[ia, jb]
+def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
+    """:func:`_correlations` of every pair of a same-day cluster, the sorted positions ``bounds``: (s, s).
+    No day of one lies outside the other's window, so each sum is the total less the sum on the other's
+    missing days, taken as (s, s) blocks rather than pair by pair."""
+    a0, a1 = bounds
+    s = a1 - a0
+    members = rows.order[a0:a1]
+    f, x = rows.finite[members], rows.values[members]
+    m = rows.missing
+    if 2 * (m[a1] - m[a0]) > DENSE_MISSING * 2 * s * x.shape[1]:
+        ia, jb = np.repeat(np.arange(s), s), np.tile(np.arange(s), s)
+        return _correlations(rows, bounds, bounds, ia, jb, np.zeros(s * s, dtype=np.int64)).reshape(s, s)
+    q, on_missing = _laid_block(f, x, np.zeros(s, dtype=np.int64))
+    on_missing = on_missing.reshape(s, 3, s)
+    totals = rows.totals[:, a0:a1]
+    a_side = totals[:, :, None] - on_missing.transpose(1, 2, 0)  # a's sums on b's missing days (3, s, s)
+    b_side = totals[1:, None, :] - on_missing[:, 1:].transpose(1, 0, 2)
+    cross = x @ x.T  # the rows as they are (one date), row-major: see _correlations
+    return _pearson(a_side[0], a_side[1], b_side[0], cross, a_side[2], b_side[1])
+
+
+def _chunk_pairs(rows: _Rows, bounds: tuple[int, int], start: np.ndarray, out: tuple[np.ndarray, ...]) -> None:
+    """The pairs of the sorted positions ``bounds`` with the later positions in reach (see :func:`_near_pairs`),
+    in the order of the earlier position, then the later, written into their part of ``out``: pairs
+    ``start[i]`` to ``start[i + 1]`` are those of position i."""
+    a0, a1 = bounds
+    later = rows.later[a0:a1]
+    b0, b1 = int(later[rows.has[a0:a1]].min()), int(rows.reach_end[a1 - 1])
+    count = np.diff(start[a0 : a1 + 1])
+    ia = np.repeat(np.arange(a1 - a0), count)
+    jb = np.arange(len(ia)) + np.repeat(later - b0 - (start[a0:a1] - start[a0]), count)
+    i, j = a0 + ia, b0 + jb
+    first, second, group, gap, rho = (column[start[a0] : start[a1]] for column in out)
+    np.take(rows.order, i, out=first)
+    np.take(rows.order, j, out=second)
+    group[:] = rows.group[a0]
+    np.subtract(rows.day[j], rows.day[i], out=gap)
+    rho[:] = _correlations(rows, (a0, a1), (b0, b1), ia, jb, gap)
 
 
 def _near_pairs(rows: _Rows):
@@ -697,15 +750,19 @@ def _near_pairs(rows: _Rows):
 
     the row's total, less its first (or last) :math:`d_b - d_a` days (running sums) and a sparse product
     with the other's missing days; only the cross product :math:`\sum_t x_{at} x_{bt}` is a dense product.
-    A chunk whose rows miss more than :data:`DENSE_MISSING` of their days takes the six dense products.
+    These sums are taken at the pairs used only (about half of a chunk's block).  A chunk whose rows miss
+    more than :data:`DENSE_MISSING` of their days takes the six dense products.
     """
     starts = np.union1d(np.arange(0, len(rows.day), PAIR_CHUNK), np.flatnonzero(np.diff(rows.group)) + 1)
     chunks = [(a, b) for a, b in zip(starts, np.append(starts[1:], len(rows.day))) if rows.has[a:b].any()]
-    if not chunks:
-        return tuple(np.empty(0, np.int64) for _ in range(4)) + (np.empty(0),)
-    # the chunks are independent: on threads (numpy releases the GIL in the products), parts in chunk order
-    parts = thread_map(lambda bounds: _chunk_pairs(rows, bounds), chunks)
-    return tuple(np.concatenate(column) for column in zip(*parts))
+    start = np.zeros(len(rows.day) + 1, dtype=np.int64)  # the pairs of each position, in position order
+    np.cumsum(rows.reach_end - rows.later, out=start[1:])
+    out = tuple(
+        np.empty(start[-1], dtype=dtype) for dtype in [rows.order.dtype] * 2 + [rows.group.dtype, rows.day.dtype, float]
+    )
+    # the chunks are independent: on threads (numpy releases the GIL in the products), each writing its part
+    thread_map(lambda bounds: _chunk_pairs(rows, bounds, start, out), chunks)
+    return out
 
 
 def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -716,28 +773,29 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
     big = [(int(p), int(p + s)) for p, s in zip(starts, sizes) if s >= BIG_CLUSTER]
 
     def big_cluster(bounds: tuple[int, int]) -> np.ndarray:
-        mask = rows.finite[bounds[0] : bounds[1]]
+        members = rows.order[bounds[0] : bounds[1]]
+        mask = rows.finite[members]
         if (mask == mask[:1]).all():  # the same missing days (or none): centred products, no sums per pair
-            return _same_mask_correlations(rows.x[None, bounds[0] : bounds[1]], mask[None, :1])[0]
-        return _correlations(rows, bounds, bounds)
+            return _same_mask_correlations(rows.values[members][None], mask[None, :1])[0]
+        return _cluster_correlations(rows, bounds)
 
     big_r = dict(zip(big, thread_map(big_cluster, big)))
     batches = []
     for size in np.unique(sizes[sizes >= 2]).tolist():
-        positions = starts[sizes == size, None] + np.arange(size)  # (B, s)
+        members = rows.order[starts[sizes == size, None] + np.arange(size)]  # (B, s)
         if size >= BIG_CLUSTER:
-            r = np.stack([big_r[(int(p[0]), int(p[0]) + size)] for p in positions])
+            r = np.stack([big_r[(int(p), int(p) + size)] for p in starts[sizes == size]])
         else:
-            v, mask = rows.x[positions], rows.finite[positions]
+            v, mask = rows.values[members], rows.finite[members]
             same = (mask == mask[:, :1, :]).all(axis=(1, 2))
             if not same.any():  # the usual case: no copies of the batch
                 r = _masked_correlations(v, mask)
             else:
-                r = np.empty((len(positions), size, size))
+                r = np.empty((len(members), size, size))
                 r[same] = _same_mask_correlations(v[same], mask[same][:, :1])
                 if (~same).any():
                     r[~same] = _masked_correlations(v[~same], mask[~same])
-        batches.append((g[positions[:, 0]], rows.order[positions], r))
+        batches.append((g[starts[sizes == size]], members, r))
     return batches
 
 
@@ -786,7 +844,8 @@ def _pair_correlations(inp: Inputs) -> _PairCorrelations:
 
 
 def _all_pair_correlations(inp: Inputs, reach: int) -> _PairCorrelations:
-    rows = _sorted_rows(inp.residuals, inp.groups.ids, np.asarray(inp.fit.day0, dtype=np.int64), reach)
+    values, finite = _estimation_days(inp)  # shared with brown_warner: no second (N, L) copy
+    rows = _sorted_rows(values, finite, inp.groups.ids, np.asarray(inp.fit.day0, dtype=np.int64), reach)
     return _PairCorrelations(reach, _same_day_pairs(rows), *_near_pairs(rows))
 
 
@@ -799,17 +858,22 @@ def _estimate_correlation(inp: Inputs):
     def add(key: np.ndarray, rho: np.ndarray, take: np.ndarray) -> None:
         ok = take & np.isfinite(rho)
         size = groups.n * length
-        counts[:] += np.bincount(key, take, minlength=size)
-        estimated[:] += np.bincount(key, ok, minlength=size)
+        # the two counts from one count of (key, estimated) over the pairs taken (the others on a spare slot)
+        both = np.bincount(np.where(take, 2 * key + ok, 2 * size), minlength=2 * size + 1)[:-1].reshape(size, 2)
+        counts[:] += both.sum(axis=1)
+        estimated[:] += both[:, 1]
         rho_by_gap[:] += np.bincount(key, np.where(ok, rho, 0.0), minlength=size)
 
     for group, rows, r in pairs.same_day:  # pairs on the same date: (B, s, s) a cluster size
         u = used[rows]
         take = u[:, :, None] & u[:, None, :] & np.triu(np.ones(r.shape[1:], dtype=bool), k=1)
         add(np.repeat(group * length, r[0].size), r.ravel(), take.ravel())
-    near = np.flatnonzero(pairs.gap < length)  # pairs on dates closer than the window
-    take = used[pairs.first[near]] & used[pairs.second[near]]
-    add(pairs.group[near] * length + pairs.gap[near], pairs.rho[near], take)
+    if length > 1:  # pairs on dates closer than the window (1 to reach - 1 sessions apart): all of them when
+        # the window is as long as the event window, else a gather
+        near = slice(None) if length >= pairs.reach else np.flatnonzero(pairs.gap < length)
+        take = used[pairs.first[near]] & used[pairs.second[near]]
+        gap = pairs.gap[near]
+        add(gap if groups.n == 1 else pairs.group[near] * length + gap, pairs.rho[near], take)
     # weight (L - gap) / L: the share of the tested window the two have in common
     weight = (length - np.arange(length)) / length
     by_group = [v.reshape(groups.n, length) for v in (counts, estimated, rho_by_gap)]

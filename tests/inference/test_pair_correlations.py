@@ -57,8 +57,14 @@ def loop(res, group, day0):
     return out
 
 
+def sorted_rows(res, group, day0):
+    """The rows of the pairs from residuals with NaN on missing days (the residuals 0 there and the mask)."""
+    finite = np.isfinite(res)
+    return parametric._sorted_rows(np.where(finite, res, 0.0), finite, group, day0, REACH)
+
+
 def check(res, group, day0):
-    first, second, groups, gaps, rho = parametric._near_pairs(parametric._sorted_rows(res, group, day0, REACH))
+    first, second, groups, gaps, rho = parametric._near_pairs(sorted_rows(res, group, day0))
     expected = loop(res, group, day0)
     got = {(int(i), int(j)): (g, gap, r) for i, j, g, gap, r in zip(first, second, groups, gaps, rho)}
     assert len(got) == len(first)  # each pair once
@@ -153,7 +159,7 @@ def test_same_day_clusters_match_the_loop(monkeypatch, big):
     res[last, :ESTIMATION_DAYS] = np.random.default_rng(4).normal(size=(last.sum(), ESTIMATION_DAYS))
     res[last, 40] = np.nan  # a cluster whose rows share their missing days
     same_mask = count_calls(monkeypatch, "_same_mask_correlations")
-    rows = parametric._sorted_rows(res, group, day0, REACH)
+    rows = sorted_rows(res, group, day0)
     got = {}
     for groups, members, r in parametric._same_day_pairs(rows):
         assert (group[members] == groups[:, None]).all() and (day0[members] == day0[members[:, :1]]).all()
@@ -167,3 +173,25 @@ def test_same_day_clusters_match_the_loop(monkeypatch, big):
     np.testing.assert_allclose([got[p] for p in pairs], [expected[p] for p in pairs], rtol=1e-10, atol=1e-13)
     assert any(math.isnan(expected[p]) for p in pairs)
     assert same_mask  # a cluster sharing its missing days takes the centred products, batched or big
+
+
+@pytest.mark.parametrize("window", [(0, 0), (-1, 1), (-3, 3)])
+def test_rbar_per_group_matches_the_loop_on_each_group(window):
+    """rbar of each of two groups (the per-group keys of a simulation's samples) equals the loop over that
+    group's firm-events alone; (-3, 3) is the whole event window (every near pair), (0, 0) has none."""
+    from inference_loops import ESTIMATION, EVENT, firm_events, rbar, synthetic
+
+    from eventstudy.estimation.models import estimate
+    from eventstudy.estimation.panel import AlignedData
+    from eventstudy.inference.base import Inputs
+
+    y, market, day0, firm = synthetic()
+    fit = estimate(AlignedData.build(y, market), day0, firm, ESTIMATION, EVENT)
+    records = firm_events(y, market, day0, firm, ESTIMATION, EVENT)
+    assert fit.n == len(records) == 8
+    groups = np.array([0, 1, 0, 1, 0, 0, 1, 1])  # group 1 with same-day and near pairs (230, 232)
+    got = parametric._average_correlation(Inputs(fit, window, groups=groups))[0]
+    expected = [rbar([r for r, g in zip(records, groups) if g == k], window) for k in (0, 1)]
+
+    assert np.isfinite(expected).all()
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
