@@ -272,32 +272,28 @@ def _estimation_days(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
     return inp.once_per_fit("estimation_days", compute, inp.residuals)
 
 
-def _day_totals(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
-    """How many firm-events have a residual on each estimation day of :func:`_estimation_days`, and the sum
-    of those residuals, over every firm-event, (T,) each: a window's are then these less those of the few
-    firm-events it does not use (once per fit)."""
-    values, finite = _estimation_days(inp)
-
-    def compute():
-        # bytes added into 32 bits: twice as fast as counting booleans into 64
-        wide = np.int64 if len(finite) >= 1 << 31 else np.int32
-        return np.add.reduce(finite.view(np.uint8), axis=0, dtype=wide), values.sum(axis=0)
-
-    return inp.once_per_fit("estimation_day_totals", compute, inp.residuals)
+def _day_counts(inp: Inputs) -> np.ndarray:
+    """How many firm-events have a residual on each estimation day of :func:`_estimation_days`, (T,): a
+    window's counts are then these less those of the few firm-events it does not use (once per fit)."""
+    _, finite = _estimation_days(inp)
+    # bytes added into 32 bits: twice as fast as counting booleans into 64
+    return inp.once_per_fit(
+        "estimation_day_counts",
+        lambda: np.add.reduce(finite.view(np.uint8), axis=0, dtype=np.int64 if len(finite) >= 1 << 31 else np.int32),
+        inp.residuals,
+    )
 
 
 def _brown_warner(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
     values, finite = _estimation_days(inp)
-    if groups.n == 1:
+    if groups.n == 1:  # the sums as one product with the firm-events used as weights: no (N, T) mask per window
         left_out = ~used
-        if np.count_nonzero(left_out) < len(used) // 2:  # every firm-event's count and sum less those left out
-            every_count, every_total = _day_totals(inp)
-            count = (every_count - np.count_nonzero(finite[left_out], axis=0))[None, :]
-            total = (every_total - values[left_out].sum(axis=0))[None, :]
-        else:  # the sums as one product with the firm-events used as weights
+        if np.count_nonzero(left_out) < len(used) // 2:  # every firm-event's days less those left out
+            count = (_day_counts(inp) - np.count_nonzero(finite[left_out], axis=0))[None, :]
+        else:
             count = np.count_nonzero(finite[used], axis=0)[None, :]
-            total = (used.astype(float) @ values)[None, :]
+        total = (used.astype(float) @ values)[None, :]
     else:
         ok = used[:, None] & finite
         count, total = groups.sum(ok), groups.sum(np.where(ok, values, 0.0))

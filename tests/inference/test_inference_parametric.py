@@ -127,10 +127,10 @@ def test_brown_warner_matches_the_loop(study, window):
 
 
 @pytest.mark.parametrize("window", [(0, 0), (1, 1), (-1, 1)])
-def test_brown_warner_day_sums_with_many_or_few_firm_events_left_out_match_the_loop(window):
-    # each estimation day's count of firm-events and sum of their residuals are every firm-event's less those
-    # of the firm-events a window leaves out when they are fewer than half (day +1: none; days -1..+1: seven
-    # of twelve have no return on day -1, so both are taken over the five used)
+def test_brown_warner_counts_with_many_or_few_firm_events_left_out_match_the_loop(window):
+    # each estimation day's count of firm-events is every firm-event's count less those of the firm-events a
+    # window leaves out when they are fewer than half (day +1: none; days -1..+1: seven of twelve have no
+    # return on day -1, so the count is over the five used)
     rng = np.random.default_rng(8)
     t, m = 300, 12
     market = rng.normal(0.0004, 0.01, t)
