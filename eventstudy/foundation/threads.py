@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from eventstudy.exceptions import EventStudyWarning
@@ -108,38 +107,10 @@ def _mark_worker() -> None:
     _local.worker = True
 
 
-@contextmanager
-def pool(workers: int) -> Iterator[ThreadPoolExecutor]:
-    """A thread pool of ``workers`` threads whose threads run any :func:`thread_map` inside them in turn: the
-    outer pool already keeps the CPUs busy, and threads within threads only contend (a simulation ran 7-9 %
-    slower).
-
-    The pool is kept for the next call of the same size rather than shut down on leaving the ``with`` block:
-    starting and joining two threads cost about 2 ms a pool (0.05 ms to reuse one), and a first summary
-    opened several.  Callers on several threads at once share its threads, their tasks queued in turn; a
-    forked child starts pools of its own.
-    """
-    with _POOLS_LOCK:
-        executor = _POOLS.get(workers)
-        if executor is None:
-            executor = _POOLS[workers] = ThreadPoolExecutor(
-                max_workers=workers, initializer=_mark_worker, thread_name_prefix="eventstudy"
-            )
-    yield executor
-
-
-#: the pools of :func:`pool`, by size
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def _forget_pools() -> None:  # a forked child has none of the parent's threads
-    global _POOLS_LOCK
-    _POOLS.clear()
-    _POOLS_LOCK = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_pools)
+def pool(workers: int) -> ThreadPoolExecutor:
+    """A thread pool whose threads run any :func:`thread_map` inside them in turn: the outer pool already
+    keeps the CPUs busy, and threads within threads only contend (a simulation ran 7-9 % slower)."""
+    return ThreadPoolExecutor(max_workers=workers, initializer=_mark_worker)
 
 
 def thread_map(func: Callable[[Any], T], items: Sequence[Any], threads: int | None = None) -> list[T]:

@@ -150,27 +150,6 @@ def test_thread_map_inside_a_pool_runs_in_turn(monkeypatch):
     assert set(idents) == {worker}
 
 
-def _doubled_on_two_threads(items):
-    return threads.thread_map(lambda x: 2 * x, items, threads=2)
-
-
-def test_pools_are_kept_and_a_forked_child_starts_its_own():
-    """A pool of a size is started once and kept (starting and joining threads cost ~2 ms a pool); a child
-    forked after the pool ran has none of its threads, so it starts pools of its own instead of queueing work
-    for threads that do not exist (it would wait forever)."""
-    import multiprocessing
-    import threading
-
-    both = threading.Barrier(2, timeout=30)  # two tasks that wait for each other: the pool starts both threads
-    with threads.pool(2) as first:
-        assert list(first.map(lambda x: both.wait() * 0 + abs(x), [-1, -2])) == [1, 2]
-    with threads.pool(2) as second:
-        pass
-    assert second is first
-    with multiprocessing.get_context("fork").Pool(1) as child:
-        assert child.apply_async(_doubled_on_two_threads, ([1, 2, 3],)).get(timeout=60) == [2, 4, 6]
-
-
 def test_what_tests_share_is_computed_before_the_tests(small_blocks, monkeypatch):
     """The pair correlations and the ranks (computed in chunks on threads) are ready when the first test
     that needs them starts, so that no test waits for them computed on one thread."""
