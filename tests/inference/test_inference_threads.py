@@ -150,6 +150,39 @@ def test_thread_map_inside_a_pool_runs_in_turn(monkeypatch):
     assert set(idents) == {worker}
 
 
+def test_a_value_computed_on_threads_while_another_callers_tasks_wait_for_it(monkeypatch):
+    """Thread A holds a cached value's lock and computes it with thread_map, while both threads of another
+    caller's pool wait for that value: A's blocks must not queue behind them (pools shared between callers
+    deadlocked here, as two threads calling run_tests on one fit did)."""
+    import threading
+    import time
+
+    monkeypatch.setattr(threads, "THREADS", 2)
+    store: dict = {}
+    locks: dict = {}
+    started = threading.Semaphore(0)
+
+    def compute() -> int:  # A, holding the key's lock: wait until both of B's tasks wait for the value
+        for _ in range(2):
+            assert started.acquire(timeout=10)
+        time.sleep(0.05)
+        return sum(threads.thread_map(lambda x: 2 * x, [1, 2, 3]))
+
+    def b_task(_) -> int:
+        started.release()
+        return threads.once(store, locks, "value", lambda: -1)
+
+    a = threading.Thread(target=threads.once, args=(store, locks, "value", compute), daemon=True)
+    a.start()
+    while "value" not in locks:  # A holds the lock before B's tasks ask for the value
+        time.sleep(0.001)
+    with threads.pool(2) as pool:
+        waiting = [pool.submit(b_task, i) for i in range(2)]
+        a.join(timeout=20)
+        assert not a.is_alive(), "the value's computation waited for the threads waiting on it"
+        assert [task.result(timeout=20) for task in waiting] == [12, 12]
+
+
 def test_what_tests_share_is_computed_before_the_tests(small_blocks, monkeypatch):
     """The pair correlations and the ranks (computed in chunks on threads) are ready when the first test
     that needs them starts, so that no test waits for them computed on one thread."""
