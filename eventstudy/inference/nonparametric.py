@@ -295,14 +295,16 @@ def _level_keys(values: np.ndarray, bits: int) -> np.ndarray:
     value (a monotone map: a larger level means a value at least as large) above ``bits`` bits of column.
 
     Values that share a level (in about one row in 250 on the benchmarks' 271-day rows of daily returns)
-    may come out of order, as may the values of a row with an infinity (all on level 0); NaN come last.
+    may come out of order, as may those of a row with an infinity (its scale is 0: with +inf the finite values
+    are on level 0 and +inf on the top level, with -inf every value is on the top level); :func:`_sort_order`
+    finds such rows out of order and sorts them again.  NaN come last.
     """
     width = values.shape[1]
     top = float((1 << (32 - bits)) - 2)  # the values' highest level; NaN one above
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         low = np.fmin.reduce(values, axis=1)  # fmin, fmax: NaN left out
         scale = top / (np.fmax.reduce(values, axis=1) - low)
-        scale[~np.isfinite(scale)] = 0.0  # one value, none, or an infinity in the row: every value on level 0
+        scale[~np.isfinite(scale)] = 0.0  # one value, none, or an infinity in the row (see above)
         level = values - low[:, None]  # at least 0 (a rounded difference keeps its sign)
         level *= scale[:, None]
     np.fmin(level, top, out=level)  # rounding above the top, and inf - inf or inf * 0 (NaN), to the top
@@ -481,8 +483,9 @@ def _rank_rows(ar, est, event, sigma2, out) -> None:
 
 def _running_count(mask: np.ndarray, out: np.ndarray) -> None:
     """``np.cumsum(mask, axis=1)`` of a C-ordered boolean (n, w) array into ``out``: one running count along
-    the raveled rows less each row's start: one int32 pass, two to three times faster than numpy's count
-    along each row in int16 (which works row by row).  Like it, it holds the GIL (numpy's accumulate does)."""
+    the raveled rows less each row's start: one int32 pass (int64 from 2**31 cells), two to three times
+    faster than numpy's count along each row in int16 (which works row by row).  Like it, it holds the GIL
+    (numpy's accumulate does)."""
     n, width = mask.shape
     running = np.cumsum(mask.reshape(-1), dtype=np.int32 if n * width < 1 << 31 else np.int64).reshape(n, width)
     start = np.zeros(n, dtype=running.dtype)
