@@ -129,14 +129,17 @@ def test_brown_warner_matches_the_loop(study, window):
 @pytest.mark.parametrize("window", [(0, 0), (1, 1), (-1, 1)])
 def test_brown_warner_counts_with_many_or_few_firm_events_left_out_match_the_loop(window):
     # each estimation day's count of firm-events is every firm-event's count less those of the firm-events a
-    # window leaves out when they are fewer than half (day +1: none; days -1..+1: seven of twelve have no
-    # return on day -1, so the count is over the five used)
+    # window leaves out when they are fewer than half (day 0: none; day +1: two of twelve, whose missing
+    # estimation days must come off the counts; days -1..+1: seven of twelve have no return on day -1, so the
+    # count is over the five used)
     rng = np.random.default_rng(8)
     t, m = 300, 12
     market = rng.normal(0.0004, 0.01, t)
     y = 0.0002 + market[:, None] + rng.normal(0.0, 0.015, (t, m))
     y[rng.integers(150, 240, 30), rng.integers(0, m, 30)] = np.nan  # missing estimation days
     y[259, :7] = np.nan  # day -1 of the firm-events on session 260
+    y[261, :2] = np.nan  # and day +1 of two of them
+    y[[160, 170, 200], 0] = np.nan  # which miss estimation days of their own
     day0, firm = np.full(m, 260), np.arange(m)
     fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
     records = loops.firm_events(y, market, day0, firm, loops.ESTIMATION, loops.EVENT)
@@ -144,7 +147,7 @@ def test_brown_warner_counts_with_many_or_few_firm_events_left_out_match_the_loo
     np.testing.assert_allclose(
         [result.stat, result.pvalue], loops.brown_warner(records, window, loops.ESTIMATION), rtol=RTOL
     )
-    assert result.n == len(loops.usable(records, window)) == (5 if window == (-1, 1) else 12)
+    assert result.n == len(loops.usable(records, window)) == {(0, 0): 12, (1, 1): 10, (-1, 1): 5}[window]
 
 
 def test_patell_bmp_csect_hand_worked():
