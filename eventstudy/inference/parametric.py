@@ -653,9 +653,12 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, g
     # outside the other's window (running sums at the gap) and on the other's missing days; each a look-up
     # at one index per pair into a flat view that starts at the quantity
     n, steps = len(rows.order), rows.ends.shape[1]
+    # a gap of the whole estimation window or more leaves none of a row's days in the other's window: its
+    # running sums stop there (at the row's total)
+    outside = np.minimum(gap, steps - 1) * n
     at_a, at_b = a0 + ia, a0 + pb
-    a_side = (at_a, at_a + gap * n, pb * (3 * nu) + ia)  # a's sums: on b's missing days
-    b_side = (at_b, at_b + gap * n, ia * (3 * nu) + pb)
+    a_side = (at_a, at_a + outside, pb * (3 * nu) + ia)  # a's sums: on b's missing days
+    b_side = (at_b, at_b + outside, ia * (3 * nu) + pb)
     totals, ends, on_missing = rows.totals.ravel(), rows.ends.ravel(), on_missing.ravel()
     sums = np.empty((5, len(ia)))
     for k, (quantity, (at, at_ends, at_missing)) in enumerate(zip([0, 1, 2, 1, 2], [a_side] * 3 + [b_side] * 2)):

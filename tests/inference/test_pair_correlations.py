@@ -10,6 +10,7 @@ days inside a window, an empty row, gaps from 1 to reach - 1, and two groups who
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -195,3 +196,22 @@ def test_rbar_per_group_matches_the_loop_on_each_group(window):
 
     assert np.isfinite(expected).all()
     np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+def test_pairs_further_apart_than_the_estimation_window_is_long(monkeypatch):
+    """An estimation window of 32 days and an event window of 41: pairs 32 to 40 sessions apart share no
+    estimation day (NaN, as the loop says), and the running sums stop at the window's length (reading them at
+    such a gap once raised an IndexError)."""
+    monkeypatch.setattr(sys.modules[__name__], "REACH", 41)  # the loop's and the rows' reach
+    rng = np.random.default_rng(0)
+    n, days = 60, 32
+    common = rng.normal(size=400)
+    day0 = np.sort(rng.integers(100, 160, n))
+    res = np.full((n, days + 41), np.nan)
+    for i in range(n):
+        res[i, :days] = 0.5 * common[day0[i] - days + np.arange(days)] + rng.normal(size=days)
+    res[:, :days][rng.random((n, days)) < 0.02] = np.nan
+    expected = check(res, np.zeros(n, dtype=np.int64), day0)
+    gaps = {gap for _, gap, _ in expected.values()}
+    assert min(gaps) < days <= max(gaps)  # pairs on both sides of the window's length
+    assert all(math.isnan(rho) for _, gap, rho in expected.values() if gap >= days)
