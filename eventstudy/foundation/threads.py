@@ -50,14 +50,7 @@ def threads_from_environment() -> int:
     if not raw:
         return default
     if raw.isascii() and raw.isdigit() and int(raw) > 0:  # isdigit alone takes "²", which int() refuses
-        if int(raw) > cpus:  # more threads than CPUs only add switching and memory
-            warnings.warn(
-                f"EVENTSTUDY_THREADS={raw} is more than the {cpus} CPU(s) of this machine; using {cpus} threads.",
-                EventStudyWarning,
-                stacklevel=2,
-            )
-            return cpus
-        return int(raw)
+        return _capped(int(raw), "EVENTSTUDY_THREADS", stacklevel=3)
     warnings.warn(
         f"EVENTSTUDY_THREADS={raw!r} is not a positive whole number; using {default} threads.",
         EventStudyWarning,
@@ -66,19 +59,24 @@ def threads_from_environment() -> int:
     return default
 
 
-def check_workers(workers: Any, *, stacklevel: int = 3) -> int:
-    """``workers`` threads (default :data:`THREADS` for None), a positive integer capped at the CPUs: more
-    threads than CPUs only add switching and memory, as for ``EVENTSTUDY_THREADS`` (a warning says so)."""
-    workers = check_positive_int("workers", THREADS if workers is None else workers)
+def check_workers(workers: Any) -> int:
+    """``workers`` threads (default :data:`THREADS` for None), a positive integer capped at the CPUs, as
+    ``EVENTSTUDY_THREADS`` is (a warning says so); the warning points at the caller's caller."""
+    return _capped(check_positive_int("workers", THREADS if workers is None else workers), "workers", stacklevel=4)
+
+
+def _capped(threads: int, name: str, *, stacklevel: int) -> int:
+    """``threads`` capped at the CPUs, with a warning naming ``name`` when above: more threads than CPUs only
+    add switching and memory."""
     cpus = os.cpu_count() or 1
-    if workers > cpus:
+    if threads > cpus:
         warnings.warn(
-            f"workers={workers} is more than the {cpus} CPU(s) of this machine; using {cpus} threads.",
+            f"{name}={threads} is more than the {cpus} CPU(s) of this machine; using {cpus} threads.",
             EventStudyWarning,
             stacklevel=stacklevel,
         )
         return cpus
-    return workers
+    return threads
 
 
 #: threads for the statistics (the tests of several windows, blocks of rows of the sorts and ranks, chunks

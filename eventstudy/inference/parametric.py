@@ -648,7 +648,7 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, g
     # f = w - m, the window indicator (all the columns, on the row's dates) less the few missing days: a row's
     # sum over the days it shares with another is its total, less its sums outside the other's window (the
     # first or last days, as many as the gap between their dates) and on the other's missing days
-    q, on_missing = _laid_block(f, x, offset)
+    on_missing = _laid_block(f, x, offset)
     # per pair: a's f, x, x^2 and b's x, x^2 over the days the two share, each the total less the sums
     # outside the other's window (running sums at the gap) and on the other's missing days; each a look-up
     # at one index per pair into a flat view that starts at the quantity
@@ -673,17 +673,17 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, g
     return _pearson(sums[0], sums[1], sums[3], cross, sums[2], sums[4])
 
 
-def _laid_block(f: np.ndarray, x: np.ndarray, offset: np.ndarray):
-    """Rows (their days ``f`` and residuals ``x``, (n, L)) laid on the calendar from day ``offset``: f, x,
-    x^2 (W, 3, n), and the sums of f, x, x^2 of every row on the missing days of every row (row missing,
-    quantity, row summed), (n, 3 n)."""
+def _laid_block(f: np.ndarray, x: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """The sums of f, x, x^2 of every row on the missing days of every row (row missing, quantity, row summed),
+    (n, 3 n), for rows (their days ``f`` and residuals ``x``, (n, L)) laid on the calendar from day
+    ``offset`` (f, x, x^2 as (W, 3, n))."""
     nu, length = x.shape
     width = int(offset[-1]) + length
     q = _lay_by_day([f, x], offset, width)
     np.multiply(q[:, 1], q[:, 1], out=q[:, 2])
     missing_rows, missing_cols = np.divmod(np.flatnonzero(~f), length)
     pointer = np.searchsorted(missing_rows, np.arange(nu + 1))
-    return q, _on_missing(q.reshape(width, 3 * nu), missing_cols + offset[missing_rows], pointer)
+    return _on_missing(q.reshape(width, 3 * nu), missing_cols + offset[missing_rows], pointer)
 
 
 def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
@@ -698,7 +698,7 @@ def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
     if 2 * (m[a1] - m[a0]) > DENSE_MISSING * 2 * s * x.shape[1]:
         ia, jb = np.repeat(np.arange(s), s), np.tile(np.arange(s), s)
         return _correlations(rows, bounds, bounds, ia, jb, np.zeros(s * s, dtype=np.int64)).reshape(s, s)
-    q, on_missing = _laid_block(f, x, np.zeros(s, dtype=np.int64))
+    on_missing = _laid_block(f, x, np.zeros(s, dtype=np.int64))
     on_missing = on_missing.reshape(s, 3, s)
     totals = rows.totals[:, a0:a1]
     a_side = totals[:, :, None] - on_missing.transpose(1, 2, 0)  # a's sums on b's missing days (3, s, s)
@@ -769,7 +769,8 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
     members (B, s) as rows of the fit, correlations (B, s, s))."""
     g, starts = rows.group, rows.clusters
     sizes = np.diff(np.append(starts, len(g)))
-    big = [(int(p), int(p + s)) for p, s in zip(starts, sizes) if s >= BIG_CLUSTER]
+    at = np.flatnonzero(sizes >= BIG_CLUSTER)  # the few big clusters, found without a loop over all
+    big = list(zip(starts[at].tolist(), (starts[at] + sizes[at]).tolist()))
 
     def big_cluster(bounds: tuple[int, int]) -> np.ndarray:
         members = rows.order[bounds[0] : bounds[1]]

@@ -202,9 +202,9 @@ class EventTable:
         ]
         rows = self._rows()
         grouped = any(group for group, *_ in rows)
+        stars = lambda n: f"$^{{{'*' * n}}}$" if n else ""  # noqa: E731
         for group, window, top, under in rows:
             name = f"{group} {window}" if grouped and group else window
-            stars = lambda n: f"$^{{{'*' * n}}}$" if n else ""  # noqa: E731
             cars, below = self._cells(top, under, stars, lambda v: latex_minus(self._num(v)))
             lines.append(" & ".join([latex_escape(name), *cars]) + r" \\")
             lines.append(" & ".join(["", *below]) + r" \\")

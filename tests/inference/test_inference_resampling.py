@@ -99,7 +99,8 @@ def test_grank_holds_size_under_event_induced_volatility():
 
 
 @pytest.mark.parametrize("window", WINDOWS)
-def test_sq_against_the_loop(study, window):
+def test_sq_against_the_loop(study, window, monkeypatch):
+    monkeypatch.setattr(resampling, "CACHE_CELLS", 500)  # blocks of a row or two: the blocked counts' seams too
     fit, records = study
     for result, rec in zip(sq(fit, window), records):
         if not math.isfinite(loops.car(rec, window)):
@@ -237,7 +238,8 @@ def _loop_boot_draws(values, pick):
 
 
 def test_boot_skew_t_loop_over_resamples(study):
-    """Lyon, Barber & Tsai (1999): the same resample rows, one loop per resample, centred at the sample mean."""
+    """Lyon, Barber & Tsai (1999): the same resample rows, one loop per resample, centred at the sample mean
+    (in blocks of a few dozen resamples in tests/inference/test_inference_threads.py)."""
     fit, records = study
     window = (-1, 1)
     values = [loops.car(r, window) for r in loops.usable(records, window)]
@@ -251,7 +253,8 @@ def test_boot_skew_t_loop_over_resamples(study):
     assert result.distribution == f"bootstrap ({len(draws)} resamples)"
 
 
-def test_boot_skew_t_of_groups_of_one_size_loop_over_resamples():
+def test_boot_skew_t_of_groups_of_one_size_loop_over_resamples(monkeypatch):
+    monkeypatch.setattr(resampling, "CACHE_CELLS", 30 * 7)  # many blocks of resamples, gathered and joined
     # three groups of 40 values, out of row order, take one pass (the resamples of all three gathered at once)
     rng = np.random.default_rng(3)
     values = rng.standard_t(4, 120) * 0.02 + 0.001

@@ -213,7 +213,17 @@ def test_statistics_run_with_one_blas_thread_and_give_the_threads_back():
 
     before = blas_threads()
     assert before  # numpy's BLAS at least
+    from eventstudy.inference import runner
+
+    controllers = []
     for _ in range(2):  # the second call reuses the controller of the first
         with single_threaded_blas():
             assert blas_threads() == [1] * len(before)
         assert blas_threads() == before
+        controllers.append(runner._CONTROLLER[1])
+    assert controllers[1] is controllers[0]
+    import xml.dom.minidom  # noqa: F401  # a module imported since: the loaded libraries are looked up again
+
+    with single_threaded_blas():
+        assert blas_threads() == [1] * len(before)
+    assert runner._CONTROLLER[1] is not controllers[0]
