@@ -291,11 +291,7 @@ class EventStudyResults:
             check_choice("align", align, ("direction",))
         window = self._window(window)
         fit = self._fit
-        car = fit.car(window)
-        se = np.sqrt(fit.car_variance(window))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = car / se
-        df = fit.df
+        car, se, t, df, pvalue = self._car_columns(window, slice(None))
         labels = self._firm_events
         # one constructor, not a column inserted at a time (each insertion rebuilt the table's blocks)
         table = pd.DataFrame(
@@ -308,7 +304,7 @@ class EventStudyResults:
                 "se": se,
                 "t": t,
                 "df": df,
-                "pvalue": 2 * t_sf(np.abs(t), df),
+                "pvalue": pvalue,
             }
         )
         if align == "direction":
@@ -316,6 +312,17 @@ class EventStudyResults:
             table["sign"] = sign
             table["signed_car"], table["signed_t"] = sign * car, sign * t
         return table
+
+    def _car_columns(self, window: tuple[int, int], rows: slice) -> tuple[np.ndarray, ...]:
+        """CAR, se, t, df and p-value of the firm-events ``rows`` over ``window`` (see :meth:`car`): the
+        p-values, the costly part, only for those rows."""
+        fit = self._fit
+        car = fit.car(window)[rows]
+        se = np.sqrt(fit.car_variance(window)[rows])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = car / se
+        df = fit.df[rows]
+        return car, se, t, df, 2 * t_sf(np.abs(t), df)
 
     def signs(self) -> np.ndarray:
         """The sign of each firm-event for signed pooling (``align="direction"``), in the order of ``res.car()``.
@@ -811,18 +818,18 @@ class EventStudyResults:
             if self._settings.get("outcome", "returns") != "volume"
             else ("Outcome", f"log(volume + 1), {self._settings.get('calendar', '')} calendar"),
         ]
-        by_firm = self._car_table(windows)
+        by_firm = self._car_table(windows, max_rows)
         suited = recommend(self._fit)
         pooled, clusters = self._suited_tests(windows, [name for name, _ in suited])
         test_columns = ["test", "event_id", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note"]
         tables = [
             Table(
                 "Abnormal returns by firm-event",
-                by_firm.head(max_rows),
+                by_firm,
                 {c: "pct" for c in by_firm.columns if c.startswith("CAR")}
                 | {c: "{:.2f}" for c in by_firm.columns if c.startswith("t ")}
                 | {c: "p" for c in by_firm.columns if c.startswith("p ")},
-                caption=_cut(len(by_firm), max_rows, "res.car()") + self._model.t_note,
+                caption=_cut(self.n, max_rows, "res.car()") + self._model.t_note,
             ),
             Table(
                 "Tests across firm-events",
@@ -864,12 +871,10 @@ class EventStudyResults:
                 )
             )
         notes = [f"Suited to this design: {name} ({why})" for name, why in suited]
-        contamination = self.contamination_notes()
-        notes += contamination[:max_rows]
-        if len(contamination) > max_rows:  # thousands of overlapping firm-events would bury the table
-            notes.append(
-                f"First {max_rows} of {len(contamination)} contamination notes; res.contamination_notes() has all."
-            )
+        contamination, total = self._contamination_notes(True, max_rows)
+        notes += contamination
+        if total > max_rows:  # thousands of overlapping firm-events would bury the table
+            notes.append(f"First {max_rows} of {total} contamination notes; res.contamination_notes() has all.")
         return Summary(title=f"Event study: {self.name}", facts=facts, tables=tables, notes=notes)
 
     def _suited_tests(self, windows, suited: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -889,16 +894,16 @@ class EventStudyResults:
         systems = per_cluster & (table["n"] >= 2).to_numpy()
         return table[~per_cluster].reset_index(drop=True), table[systems].reset_index(drop=True)
 
-    def _car_table(self, windows) -> pd.DataFrame:
-        table = self._labels()
-        table["day0"] = self._firm_events["day0"].dt.strftime("%Y-%m-%d").to_numpy()
+    def _car_table(self, windows, rows: int) -> pd.DataFrame:
+        """The summary's table of CARs: the first ``rows`` firm-events (the summary shows no more), their
+        labels, day 0 and, per window, CAR, t and p-value as :meth:`car` gives them."""
+        head = slice(0, rows)
+        columns: dict[str, Any] = {"day0": self._firm_events["day0"].iloc[head].dt.strftime("%Y-%m-%d").to_numpy()}
         for window in windows:
-            car = self.car(window)
+            car, _, t, _, pvalue = self._car_columns(window, head)
             label = window_label(window)
-            table[f"CAR {label}"] = car["car"].to_numpy()
-            table[f"t {label}"] = car["t"].to_numpy()
-            table[f"p {label}"] = car["pvalue"].to_numpy()
-        return table
+            columns |= {f"CAR {label}": car, f"t {label}": t, f"p {label}": pvalue}
+        return self._labels().iloc[head].assign(**columns)
 
     def contamination_notes(self, *, confounders: bool = True) -> list[str]:
         """Catalog events inside estimation windows, overlapping event windows and (optionally) the
@@ -907,6 +912,12 @@ class EventStudyResults:
         The hits are gathered per event from their offsets at once (:meth:`Hits.by_group`), with no tuple per
         firm-event: the notes cost in proportion to what they report.
         """
+        return self._contamination_notes(confounders, None)[0]
+
+    def _contamination_notes(self, confounders: bool, limit: int | None) -> tuple[list[str], int]:
+        """The first ``limit`` (None: all) of :meth:`contamination_notes` and how many there are: the notes
+        past the limit are counted, not written (thousands of firm-events with their own event ids make
+        thousands of notes, of which the summary shows the first)."""
         fe = self._firm_events
         codes, events = pd.factorize(fe["event_id"])  # events in the order of their first firm-event
         n = len(events)
@@ -918,21 +929,26 @@ class EventStudyResults:
             )
         texts = fe["confounders"].tolist() if confounders and "confounders" in fe.columns else None
         first = np.unique(codes, return_index=True)[1]
-        notes = []
+        notes: list[str] = []
+        total = 0
         for code, event_id in enumerate(events.tolist()):
             others = [c for c in contaminated[code] if c != event_id]
+            overlaps = overlapping[code]
+            text = texts[first[code]] if texts is not None else ""
+            text = text.strip() if isinstance(text, str) else ""
+            total += bool(others) + bool(overlaps) + bool(text)
+            if limit is not None and len(notes) >= limit:
+                continue
             if others:
                 notes.append(
                     f"{event_id}: the estimation window contains other catalog events ({', '.join(others[:5])}"
                     f"{', ...' if len(others) > 5 else ''}); consider exclude_events=True."
                 )
-            overlaps = overlapping[code]
             if overlaps:
                 notes.append(f"{event_id}: its event window overlaps {', '.join(overlaps[:5])} for the same tickers.")
-            text = texts[first[code]] if texts is not None else ""
-            if isinstance(text, str) and text.strip():
-                notes.append(f"{event_id}: other news near the event: {text.strip()}")
-        return notes
+            if text:
+                notes.append(f"{event_id}: other news near the event: {text}")
+        return notes[:limit], total
 
     def __str__(self) -> str:
         return self.summary().as_text()
