@@ -182,6 +182,19 @@ class Hits:
     def any_contamination(self) -> np.ndarray:
         return (self.market_hi > self.market_lo) | (self.own_hi > self.own_lo)
 
+    def groups_hit(self, groups: np.ndarray, n_groups: int, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per group of firm-events (``groups`` as in :meth:`by_group`): whether a catalog event other than
+        the group's own (``own[g]``) lies in a window of its firm-events, and whether one of its firm-events
+        overlaps another; :meth:`by_group`'s lists are non-empty exactly there, without building them."""
+        ranges = [(self.market_lo, self.market_hi), (self.own_lo, self.own_hi)]
+        rows = np.concatenate([_rows(lo, hi) for lo, hi in ranges])
+        ids = self.ids[np.concatenate([_positions(lo, hi) for lo, hi in ranges])]
+        hit = groups[rows]
+        contaminated = np.bincount(hit[ids != own[hit]], minlength=n_groups) > 0
+        itself = (self.position >= self.near_lo) & (self.position < self.near_hi)
+        near = self.near_hi - self.near_lo - itself > 0
+        return contaminated, np.bincount(groups[near], minlength=n_groups) > 0
+
     def by_group(self, groups: np.ndarray, n_groups: int) -> tuple[list[list], list[list]]:
         """Per group of firm-events (``groups``, codes ``0 .. n_groups - 1`` per firm-event): the distinct
         catalog ids in their windows and the distinct ids of their overlapping firm-events, each sorted.

@@ -915,40 +915,44 @@ class EventStudyResults:
         return self._contamination_notes(confounders, None)[0]
 
     def _contamination_notes(self, confounders: bool, limit: int | None) -> tuple[list[str], int]:
-        """The first ``limit`` (None: all) of :meth:`contamination_notes` and how many there are: the notes
-        past the limit are counted, not written (thousands of firm-events with their own event ids make
-        thousands of notes, of which the summary shows the first)."""
+        """The first ``limit`` (None: all) of :meth:`contamination_notes` and how many there are.  With a
+        limit, the notes are counted per event from the hits (:meth:`Hits.groups_hit`) and written only for
+        the events shown: thousands of firm-events with their own event ids make thousands of notes, of
+        which the summary shows the first."""
         fe = self._firm_events
         codes, events = pd.factorize(fe["event_id"])  # events in the order of their first firm-event
-        n = len(events)
-        if self._hits is not None:
-            contaminated, overlapping = self._hits.by_group(codes, n)
+        first = np.unique(codes, return_index=True)[1]
+        texts = fe["confounders"].to_numpy(dtype=object)[first] if confounders and "confounders" in fe.columns else None
+        text = [t.strip() if isinstance(t, str) else "" for t in texts] if texts is not None else [""] * len(events)
+        shown, total = len(events), None
+        if limit is not None and self._hits is not None:
+            has_others, has_overlaps = self._hits.groups_hit(codes, len(events), np.asarray(events, dtype=object))
+            per_event = has_others.astype(np.int64) + has_overlaps + np.array([bool(t) for t in text], dtype=bool)
+            reached = np.cumsum(per_event)
+            total = int(reached[-1]) if len(reached) else 0
+            shown = min(len(events), int(np.searchsorted(reached, limit)) + 1)  # up to the event reaching it
+        keep = codes < shown
+        hits = self._hits if shown == len(events) or self._hits is None else self._hits.take(keep)
+        if hits is not None:
+            contaminated, overlapping = hits.by_group(codes[keep], shown)
         else:  # saved and loaded: the table holds the tuples
             contaminated, overlapping = (
-                _tuples_by_group(fe, column, codes, n) for column in ("contaminated_by", "overlaps")
+                _tuples_by_group(fe, column, codes, shown) for column in ("contaminated_by", "overlaps")
             )
-        texts = fe["confounders"].tolist() if confounders and "confounders" in fe.columns else None
-        first = np.unique(codes, return_index=True)[1]
         notes: list[str] = []
-        total = 0
-        for code, event_id in enumerate(events.tolist()):
+        for code, event_id in enumerate(events[:shown].tolist()):
             others = [c for c in contaminated[code] if c != event_id]
-            overlaps = overlapping[code]
-            text = texts[first[code]] if texts is not None else ""
-            text = text.strip() if isinstance(text, str) else ""
-            total += bool(others) + bool(overlaps) + bool(text)
-            if limit is not None and len(notes) >= limit:
-                continue
             if others:
                 notes.append(
                     f"{event_id}: the estimation window contains other catalog events ({', '.join(others[:5])}"
                     f"{', ...' if len(others) > 5 else ''}); consider exclude_events=True."
                 )
+            overlaps = overlapping[code]
             if overlaps:
                 notes.append(f"{event_id}: its event window overlaps {', '.join(overlaps[:5])} for the same tickers.")
-            if text:
-                notes.append(f"{event_id}: other news near the event: {text}")
-        return notes[:limit], total
+            if text[code]:
+                notes.append(f"{event_id}: other news near the event: {text[code]}")
+        return notes[:limit], len(notes) if total is None else total
 
     def __str__(self) -> str:
         return self.summary().as_text()

@@ -116,3 +116,12 @@ def test_contamination_notes_say_per_event_what_the_firm_event_table_holds(catal
     assert res.contamination_notes(confounders=False) == [n for n in expected if ": other news near" not in n]
     res.save(tmp_path / "study")  # a loaded study reads the tuples from its table
     assert es.load(tmp_path / "study").contamination_notes() == expected
+    # the summary writes only the notes it shows and counts the rest from the hits: every cut, including
+    # cuts inside an event's notes and past the last, gives the first notes and the count of all
+    for limit in range(len(expected) + 2):
+        assert res._contamination_notes(True, limit) == (expected[:limit], len(expected))
+    shown = [line[2:] for line in res.summary(max_rows=3).as_text().splitlines() if line.startswith("- ")]
+    assert [n for n in shown if n in expected] == expected[:3]
+    assert f"- First 3 of {len(expected)} contamination notes; res.contamination_notes() has all." in str(
+        res.summary(max_rows=3)
+    )
