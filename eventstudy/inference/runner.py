@@ -79,9 +79,40 @@ def _labels(labels, n: int) -> tuple[np.ndarray, np.ndarray]:
     return event_id, ticker
 
 
-def _join(values: np.ndarray) -> str | None:
-    seen = [v for v in dict.fromkeys(values.tolist()) if v is not None]
-    return ", ".join(seen) if seen else None
+def _joined(coded: tuple[np.ndarray, np.ndarray], members: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Per cluster, its members' distinct labels (None left out) in order of first appearance, joined by
+    ``", "``; None for a cluster with none or absent (size -1).  ``coded`` is the labels' codes (-1 for
+    None) and distinct values (``pandas.factorize``), ``members`` the clusters' rows one cluster after
+    another, ``sizes`` their counts.  The distinct (cluster, label) pairs are found at once (one unique);
+    only the joining is per cluster."""
+    out = np.full(len(sizes), None, dtype=object)
+    codes, names = coded
+    present = np.flatnonzero(sizes >= 0)
+    cluster = np.repeat(present, sizes[present])
+    code = codes[members]
+    labelled = code >= 0
+    cluster, code = cluster[labelled], code[labelled]
+    if not len(cluster):
+        return out
+    _, first = np.unique(cluster * max(len(names), 1) + code, return_index=True)
+    first.sort()  # members run cluster after cluster, so their first positions order clusters, then labels
+    cluster, text = cluster[first], np.asarray(names, dtype=object)[code[first]]
+    starts = np.flatnonzero(np.append(True, cluster[1:] != cluster[:-1]))
+    stops = np.append(starts[1:], len(cluster)).tolist()
+    text = text.tolist()
+    for k, a, b in zip(cluster[starts].tolist(), starts.tolist(), stops):
+        out[k] = ", ".join(text[a:b])
+    return out
+
+
+def _codes(joined: dict, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pandas.factorize(labels)``, kept in ``joined`` with the array it codes (so a later array at the
+    same address is never taken for it): once per call of :func:`run_tests`, not once per batch."""
+    key = ("codes", id(labels))
+    kept = joined.get(key)
+    if kept is None or kept[0] is not labels:
+        kept = joined[key] = (labels, pd.factorize(labels))
+    return kept[1]
 
 
 _UNSET = object()
@@ -92,23 +123,23 @@ def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.
     tests, the members' distinct labels joined by ``", "`` for per-cluster tests, and for a cross-sectional
     test the event when all firm-events belong to one (None when the test pools several events;
     ``one_event``, when given, is that answer computed once by the caller).  ``joined``, a dict, keeps the
-    labels of each cluster's rows for the next batch (the same clusters come back in every window and in
+    labels of each batch's clusters for the next batch (the same clusters come back in every window and in
     both MVRM tests)."""
     n = len(batch)
     if spec.scope == "single":
         return event_id[:n], ticker[:n]
     if batch.rows is not None:
         joined = {} if joined is None else joined
-
-        def labels(rows):
-            key = rows.tobytes()
-            found = joined.get(key)
-            if found is None:
-                found = joined.setdefault(key, (_join(event_id[rows]), _join(ticker[rows])))
-            return found
-
-        pairs = [labels(rows) if rows is not None else (None, None) for rows in batch.rows]
-        return np.array([p[0] for p in pairs], dtype=object), np.array([p[1] for p in pairs], dtype=object)
+        sizes = np.array([-1 if rows is None else len(rows) for rows in batch.rows], dtype=np.int64)
+        present = [rows for rows in batch.rows if rows is not None]
+        members = np.concatenate(present).astype(np.intp, copy=False) if present else np.empty(0, dtype=np.intp)
+        key = (sizes.tobytes(), members.tobytes())
+        found = joined.get(key)
+        if found is None:
+            found = joined.setdefault(
+                key, tuple(_joined(_codes(joined, v), members, sizes) for v in (event_id, ticker))
+            )
+        return found
     one = _one_event(event_id) if one_event is _UNSET else one_event
     return np.full(n, one, dtype=object), np.full(n, None, dtype=object)
 
