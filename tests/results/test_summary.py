@@ -447,3 +447,57 @@ def test_the_tests_table_holds_the_suited_tests_on_every_window(res):
     assert set(clusters["test"]) == {n for n in suited if es.inference.TESTS[n].scope == "clustered"}
     assert (clusters["n"] >= 2).all()  # a date with one firm-event is no system: res.tests() says so, not this
     assert any(note.startswith("Suited to this design: kp_bmp") for note in summary.notes)
+
+
+def test_text_tables_print_as_pandas_to_string_prints_them(res):
+    """The summary's text tables are written by hand for speed; pandas' ``to_string(index=False)`` is the
+    reference, on every table of the real summary and on random tables of strings (empty cells, spaces,
+    headers wider and narrower than their cells)."""
+    from eventstudy.foundation.summary import text_table
+
+    summary = res.summary()
+    for table in summary.tables:
+        assert text_table(table.display) == table.display.to_string(index=False)
+    rng = np.random.default_rng(5)
+    alphabet = list("abcXYZ +-.,%<>()0123456789")
+    for _ in range(200):
+        columns = {
+            "".join(rng.choice(alphabet, rng.integers(1, 10))) + f"{j}": [
+                "".join(rng.choice(alphabet, rng.integers(0, 14))) for _ in range(rows)
+            ]
+            for j, rows in enumerate([rng.integers(1, 7)] * rng.integers(1, 6))
+        }
+        frame = pd.DataFrame(columns).astype(str)
+        assert text_table(frame) == frame.to_string(index=False)
+
+
+def test_format_table_formats_as_column_assignments_into_a_copy_do():
+    """format_table builds its table in one constructor; the reference is the plain pandas way it replaced:
+    a copy, each formatted column mapped, dates as strings, missing values blank, every cell a string."""
+    from eventstudy.foundation.summary import NOT_AVAILABLE, format_table, format_value
+
+    frame = pd.DataFrame(
+        {
+            "event_id": ["a", None, "c", "d"],
+            "day0": pd.to_datetime(["2025-05-13", None, "2024-12-02", "2023-10-17"]),
+            "car": [0.031, np.nan, -0.000001, np.inf],
+            "t": [1.234, -0.5, np.nan, 2.0],
+            "p": [0.0004, 0.2, np.nan, 0.05],
+            "n": [3, 12, 7, 1],
+            "x": [0.1, np.nan, 2.5, 1e-9],
+            "flag": [True, False, True, False],
+            "label": pd.array(["x", None, "z", "w"], dtype=str),
+        }
+    )
+    formats = {"car": "pct", "t": "{:.2f}", "p": "p", "n": "{:d}", "missing": "pct"}
+    expected = frame.copy()
+    for column, spec in formats.items():
+        if column in expected.columns:
+            expected[column] = (
+                expected[column].map(lambda v, s=spec: format_value(v, s) or NOT_AVAILABLE).astype(object)
+            )
+    expected["day0"] = expected["day0"].dt.strftime("%Y-%m-%d")
+    expected = expected.fillna("").astype(str)
+    got = format_table(frame, formats)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got.loc[1, "car"] == NOT_AVAILABLE and got.loc[1, "day0"] == "" and got.loc[1, "event_id"] == ""
