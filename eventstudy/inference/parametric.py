@@ -85,25 +85,25 @@ def _group_mean_sd(inp: Inputs, values: np.ndarray):
 # --------------------------------------------------------------------------------------------------------
 
 
-def _car_t(inp: Inputs) -> Batch:
+def _car_t(inp: Inputs, one_day_only: bool = False) -> Batch:
     batch = Batch(inp.fit.n, group=inp.groups.ids)
-    var, df = inp.car_variance, inp.df
-    with np.errstate(invalid="ignore", divide="ignore"):
-        batch.stat = inp.car / np.sqrt(var)
-    batch.pvalue = p_t(batch.stat, df)
+    var = inp.car_variance
     batch.n[:] = 1
-    batch.distribution = dist_labels("t", df)
+    if not one_day_only or inp.length == 1:
+        df = inp.df
+        with np.errstate(invalid="ignore", divide="ignore"):
+            batch.stat = inp.car / np.sqrt(var)
+        batch.pvalue = p_t(batch.stat, df)
+        batch.distribution = dist_labels("t", df)
     batch.fail(~np.isfinite(var), "the normal-return model could not be estimated for this firm-event")
     batch.fail(~np.isfinite(inp.car), "no abnormal return on some day of the window, so no CAR")
+    if one_day_only and inp.length != 1:  # every row fails (those above keep their reason): no statistic made
+        batch.fail(np.ones(len(batch), bool), "ar_t takes a one-day window; use car_t")
     return batch.finish()
 
 
 def _ar_t(inp: Inputs) -> Batch:
-    batch = _car_t(inp)
-    if inp.length != 1:
-        batch.fail(np.ones(len(batch), bool), "ar_t takes a one-day window; use car_t")
-        batch.finish()
-    return batch
+    return _car_t(inp, one_day_only=True)
 
 
 def car_t(fit, window: tuple[int, int]) -> list[TestResult]:

@@ -90,6 +90,16 @@ def test_ar_t_is_car_t_on_one_day_and_refuses_longer_windows(study):
     np.testing.assert_allclose([r.stat for r in one], [r.stat for r in same], rtol=RTOL)
     longer = ar_t(fit, (-1, 1))
     assert all(not r.valid and r.note == "ar_t takes a one-day window; use car_t" for r in longer)
+    # a firm-event without a CAR keeps car_t's reason (the first given), with no statistic computed for any
+    gappy = fit.signed(np.ones(fit.n))
+    ar = np.array(gappy.ar_event)
+    ar[0, 0] = np.nan
+    gappy._cache["ar_event"] = ar
+    notes = [r.note for r in ar_t(gappy, (-3, 3))]
+    plain = car_t(gappy, (-3, 3))
+    assert notes[0] == "no abnormal return on some day of the window, so no CAR" == plain[0].note
+    assert notes == [r.note if not r.valid else "ar_t takes a one-day window; use car_t" for r in plain]
+    assert all(np.isnan(r.stat) and r.distribution == "" for r in ar_t(gappy, (-3, 3)))
 
 
 def test_car_t_hand_worked():
