@@ -887,8 +887,7 @@ class EventStudyResults:
         names = [name for name in suited if TESTS[name].scope != "single"]
         names = names or tests_in_scope("cross-section", "clustered")
         table = self.tests(windows, tests=names)
-        position = {name: i for i, name in enumerate(names)}
-        table = table.iloc[np.argsort(table["test"].map(position).to_numpy(), kind="stable")]
+        table = table.iloc[np.argsort(pd.Index(names).get_indexer(pd.Index(table["test"])), kind="stable")]
         per_cluster = (table["scope"] == "clustered").to_numpy()
         # a date with one firm-event (or none with a CAR) is no system: its row only says so, once per date
         systems = per_cluster & (table["n"] >= 2).to_numpy()
@@ -898,12 +897,17 @@ class EventStudyResults:
         """The summary's table of CARs: the first ``rows`` firm-events (the summary shows no more), their
         labels, day 0 and, per window, CAR, t and p-value as :meth:`car` gives them."""
         head = slice(0, rows)
-        columns: dict[str, Any] = {"day0": self._firm_events["day0"].iloc[head].dt.strftime("%Y-%m-%d").to_numpy()}
+        shown = self._firm_events.iloc[head]
+        columns: dict[str, Any] = {
+            "event_id": shown["event_id"].array,
+            "ticker": shown["ticker"].array,
+            "day0": shown["day0"].dt.strftime("%Y-%m-%d").to_numpy(),
+        }
         for window in windows:
             car, _, t, _, pvalue = self._car_columns(window, head)
             label = window_label(window)
             columns |= {f"CAR {label}": car, f"t {label}": t, f"p {label}": pvalue}
-        return self._labels().iloc[head].assign(**columns)
+        return pd.DataFrame(columns)
 
     def contamination_notes(self, *, confounders: bool = True) -> list[str]:
         """Catalog events inside estimation windows, overlapping event windows and (optionally) the
