@@ -61,12 +61,7 @@ def _labels(labels, n: int) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(f"The 'labels' parameter must have one row per firm-event ({n}). Got {len(labels)}.")
         if not {"event_id", "ticker"} & set(labels.columns):
             raise KeyError("The 'labels' parameter must have an 'event_id' or a 'ticker' column.")
-        pick = lambda col: (  # noqa: E731
-            np.array([None if v is None else str(v) for v in labels[col].tolist()], dtype=object)
-            if col in labels.columns
-            else none.copy()
-        )
-        return pick("event_id"), pick("ticker")
+        return _label_column(labels, "event_id", none), _label_column(labels, "ticker", none)
     items = list(labels)
     if len(items) != n:
         raise ValueError(f"The 'labels' parameter must have one entry per firm-event ({n}). Got {len(items)}.")
@@ -77,6 +72,17 @@ def _labels(labels, n: int) -> tuple[np.ndarray, np.ndarray]:
         else:
             event_id[i] = None if item is None else str(item)
     return event_id, ticker
+
+
+def _label_column(labels: pd.DataFrame, column: str, none: np.ndarray) -> np.ndarray:
+    """``labels[column]`` as an object array of ``str`` (None stays None), all None when absent.  A column of
+    pandas strings with none missing is taken as it is (its values are ``str`` already), not value by value."""
+    if column not in labels.columns:
+        return none.copy()
+    values = labels[column]
+    if isinstance(values.dtype, pd.StringDtype) and not values.isna().any():
+        return values.to_numpy(dtype=object)
+    return np.array([None if v is None else str(v) for v in values.tolist()], dtype=object)
 
 
 def _joined(coded: tuple[np.ndarray, np.ndarray], members: np.ndarray, sizes: np.ndarray) -> np.ndarray:
