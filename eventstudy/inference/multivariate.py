@@ -833,3 +833,20 @@ register(
 
 state_nulls({"mvrm_joint": "every firm's abnormal return on every day of the window is zero"}, alternative="upper")
 state_nulls({"mvrm_average": "the cluster's average CAR (equally weighted portfolio) is zero"})
+
+
+def systems_of(fit, window: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The same-day clusters that form a system over ``window`` (at least two firm-events with a CAR), in the
+    order of the MVRM tests' rows (one group, one system per date): ``(members, start, size)``, cluster k's
+    firm-events (rows of ``fit``, ascending) ``members[start[k]:start[k] + size[k]]``.
+
+    A system's statistics read its members' rows only, so the tests of the first few systems are the tests run
+    on a fit of their members (:meth:`StackedFit.take`): what a display that shows the first rows needs,
+    without solving every system.
+    """
+    inp = Inputs(fit, window)
+    _, inverse, n_all, order = _clusters(inp)
+    n_used = np.bincount(inverse[inp.used], minlength=len(n_all))
+    systems = np.flatnonzero(n_used >= 2)
+    start = np.cumsum(n_all) - n_all
+    return order, start[systems], n_all[systems]

@@ -820,7 +820,7 @@ class EventStudyResults:
         ]
         by_firm = self._car_table(windows, max_rows)
         suited = recommend(self._fit)
-        pooled, clusters = self._suited_tests(windows, [name for name, _ in suited])
+        pooled, clusters, n_clusters = self._suited_tests(windows, [name for name, _ in suited], max_rows)
         test_columns = ["test", "event_id", "window_start", "window_end", "stat", "pvalue", "n", "distribution", "note"]
         tables = [
             Table(
@@ -838,13 +838,13 @@ class EventStudyResults:
                 caption=_cut(len(pooled), max_rows, "res.tests()") + _TESTS_CAPTION,
             ),
         ]
-        if len(clusters):
+        if n_clusters:
             tables.append(
                 Table(
                     "Tests of same-day clusters",
-                    clusters[test_columns].head(max_rows),
+                    clusters[test_columns],
                     {"stat": "{:.3f}", "pvalue": "p"},
-                    caption=_cut(len(clusters), max_rows, "res.tests()")
+                    caption=_cut(n_clusters, max_rows, "res.tests()")
                     + "Dates with two firm-events or more with a CAR; res.tests() also lists the others.",
                 )
             )
@@ -877,21 +877,39 @@ class EventStudyResults:
             notes.append(f"First {max_rows} of {total} contamination notes; res.contamination_notes() has all.")
         return Summary(title=f"Event study: {self.name}", facts=facts, tables=tables, notes=notes)
 
-    def _suited_tests(self, windows, suited: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _suited_tests(self, windows, suited: list[str], rows: int) -> tuple[pd.DataFrame, pd.DataFrame, int]:
         """The pooled tests among ``suited`` (every pooled test when none is: too few firm-events, and the
-        table says why each cannot run), test by test in ``suited``'s order, then window by window; and the
-        per-cluster rows of the same-day tests apart, since there is one per cluster (dates with fewer than
-        two firm-events with a CAR left out: they form no system, and ``res.tests()`` says so for each)."""
-        from eventstudy.inference import TESTS, tests_in_scope
+        table says why each cannot run), test by test in ``suited``'s order, then window by window; the
+        first ``rows`` per-cluster rows of the same-day tests, in the same order, and how many there are
+        (dates with fewer than two firm-events with a CAR left out: they form no system, and ``res.tests()``
+        says so for each).
+
+        A system's statistics read its own firm-events only, so the shown ones are the tests run on a fit of
+        their members (:func:`~eventstudy.inference.multivariate.systems_of` finds and counts the systems):
+        a summary of thousands of same-day clusters solves the few it shows, and ``res.tests()`` gives the
+        same rows for all of them."""
+        from eventstudy.inference import TESTS, run_tests, tests_in_scope
+        from eventstudy.inference.multivariate import systems_of
 
         names = [name for name in suited if TESTS[name].scope != "single"]
         names = names or tests_in_scope("cross-section", "clustered")
-        table = self.tests(windows, tests=names)
-        table = table.iloc[np.argsort(pd.Index(names).get_indexer(pd.Index(table["test"])), kind="stable")]
-        per_cluster = (table["scope"] == "clustered").to_numpy()
-        # a date with one firm-event (or none with a CAR) is no system: its row only says so, once per date
-        systems = per_cluster & (table["n"] >= 2).to_numpy()
-        return table[~per_cluster].reset_index(drop=True), table[systems].reset_index(drop=True)
+        pooled = [name for name in names if TESTS[name].scope != "clustered"]
+        table = self.tests(windows, tests=pooled)
+        table = table.iloc[np.argsort(pd.Index(pooled).get_indexer(pd.Index(table["test"])), kind="stable")]
+        shown: list[pd.DataFrame] = []
+        total = 0
+        for name in [name for name in names if TESTS[name].scope == "clustered"]:
+            for window in windows:
+                members, start, size = systems_of(self._fit, window)
+                total += len(size)
+                take = min(len(size), rows - sum(map(len, shown)))
+                if take > 0:  # the members of the first systems, in the fit's order (theirs within each)
+                    keep = np.sort(np.concatenate([members[a : a + k] for a, k in zip(start[:take], size[:take])]))
+                    part = run_tests(self._fit.take(keep), window, name, labels=self._labels().iloc[keep])
+                    shown.append(part[(part["n"] >= 2).to_numpy()])
+        columns = table.columns
+        systems = pd.concat(shown, ignore_index=True) if shown else pd.DataFrame(columns=columns)
+        return table.reset_index(drop=True), systems, total
 
     def _car_table(self, windows, rows: int) -> pd.DataFrame:
         """The summary's table of CARs: the first ``rows`` firm-events (the summary shows no more), their
