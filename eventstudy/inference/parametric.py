@@ -548,8 +548,9 @@ class _Rows(NamedTuple):
     missing: np.ndarray  # missing days of the positions before each position (N + 1)
     # the rest is empty when there are no near pairs and no big same-day clusters
     totals: np.ndarray  # per position: days, sum and sum of squares (3, N)
-    # running sums over its first 0 .. reach - 1 days (days, sum, squares), then its last (sum, squares)
-    ends: np.ndarray  # (5, reach, N)
+    # per position: the totals less the sums over its first 0 .. reach - 1 days (days, sum, squares), then
+    # less those over its last (sum, squares)
+    rest: np.ndarray  # (5, reach, N)
 
 
 def _lay(arrays, offset: np.ndarray, width: int, k: int) -> np.ndarray:
@@ -613,16 +614,17 @@ def _sorted_rows(values: np.ndarray, finite: np.ndarray, group: np.ndarray, day0
     totals = np.empty((3, n))
     totals[0], totals[1], totals[2] = count, values.sum(axis=1)[order], np.einsum("ij,ij->i", values, values)[order]
     steps = min(reach - 1, length)  # a used pair is at most reach - 1 sessions apart
-    # each position's first and last days, day by day (the last from the end), then the running sums over
-    # them, each step over all positions at once
+    # each position's first and last days, day by day (the last from the end), taken off its totals one
+    # step at a time, each step over all positions at once
     day = np.empty((5, steps, n))
     day[0], day[1], day[3] = finite.T[:steps, order], values.T[:steps, order], values.T[::-1][:steps, order]
     np.multiply(day[1], day[1], out=day[2])
     np.multiply(day[3], day[3], out=day[4])
-    ends = np.zeros((5, steps + 1, n))
+    rest = np.empty((5, steps + 1, n))
+    rest[:3, 0], rest[3:, 0] = totals, totals[1:]
     for t in range(steps):
-        np.add(ends[:, t], day[:, t], out=ends[:, t + 1])
-    return _Rows(order, g, d, later, reach_end, has, values, finite, clusters, missing, totals, ends)
+        np.subtract(rest[:, t], day[:, t], out=rest[:, t + 1])
+    return _Rows(order, g, d, later, reach_end, has, values, finite, clusters, missing, totals, rest)
 
 
 def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, gap) -> np.ndarray:
@@ -648,42 +650,59 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, g
     # f = w - m, the window indicator (all the columns, on the row's dates) less the few missing days: a row's
     # sum over the days it shares with another is its total, less its sums outside the other's window (the
     # first or last days, as many as the gap between their dates) and on the other's missing days
-    on_missing = _laid_block(f, x, offset)
-    # per pair: a's f, x, x^2 and b's x, x^2 over the days the two share, each the total less the sums
-    # outside the other's window (running sums at the gap) and on the other's missing days; each a look-up
-    # at one index per pair into a flat view that starts at the quantity
-    n, steps = len(rows.order), rows.ends.shape[1]
+    laid, on_missing = _laid_block(f, x, offset)
+    # per pair: a's f, x, x^2 and b's x, x^2 over the days the two share, each the rest of the total outside
+    # the other's window (at the gap) less the sums on the other's missing days; each a look-up at one index
+    # per pair into a flat view that starts at the quantity
+    n, steps = len(rows.order), rows.rest.shape[1]
     # a gap of the whole estimation window or more leaves none of a row's days in the other's window: its
-    # running sums stop there (at the row's total)
+    # rest stops there (at nothing)
     outside = np.minimum(gap, steps - 1) * n
-    at_a, at_b = a0 + ia, a0 + pb
-    a_side = (at_a, at_a + outside, pb * (3 * nu) + ia)  # a's sums: on b's missing days
-    b_side = (at_b, at_b + outside, ia * (3 * nu) + pb)
-    totals, ends, on_missing = rows.totals.ravel(), rows.ends.ravel(), on_missing.ravel()
+    a_side = (a0 + ia + outside, pb * (3 * nu) + ia)  # a's sums: on b's missing days
+    b_side = (a0 + pb + outside, ia * (3 * nu) + pb)
+    rest, on_missing = rows.rest.ravel(), on_missing.ravel()
     sums = np.empty((5, len(ia)))
-    for k, (quantity, (at, at_ends, at_missing)) in enumerate(zip([0, 1, 2, 1, 2], [a_side] * 3 + [b_side] * 2)):
-        np.take(ends[k * steps * n :], at_ends, out=sums[k])
-        sums[k] += np.take(on_missing[quantity * nu :], at_missing)
-        np.subtract(np.take(totals[quantity * n :], at), sums[k], out=sums[k])
-    # the cross products as one product of the rows laid row-major, as a @ b.T: BLAS's small-matrix kernels
-    # round differently for the transposed operands of the calendar-first layout (a committed report moved
-    # in its last digit), and for row blocks of other sizes
-    xs = _lay([x], offset, width, 1)[0]
-    cross = np.take(xs[:la] @ xs[sb:].T, ia * (nu - sb) + jb)
-    return _pearson(sums[0], sums[1], sums[3], cross, sums[2], sums[4])
+    for k, (quantity, (at_rest, at_missing)) in enumerate(zip([0, 1, 2, 1, 2], [a_side] * 3 + [b_side] * 2)):
+        np.take(rest[k * steps * n :], at_rest, out=sums[k])
+        sums[k] -= np.take(on_missing[quantity * nu :], at_missing)
+    return _pearson(sums[0], sums[1], sums[3], _banded_cross(laid[:, 1], offset, length, ia, pb), sums[2], sums[4])
 
 
-def _laid_block(f: np.ndarray, x: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """The sums of f, x, x^2 of every row on the missing days of every row (row missing, quantity, row summed),
-    (n, 3 n), for rows (their days ``f`` and residuals ``x``, (n, L)) laid on the calendar from day
-    ``offset`` (f, x, x^2 as (W, 3, n))."""
+#: rows of a chunk per product of :func:`_banded_cross`
+CROSS_BAND = 24
+
+
+def _banded_cross(xs: np.ndarray, offset: np.ndarray, length: int, ia: np.ndarray, pb: np.ndarray) -> np.ndarray:
+    """The cross products of the pairs (rows ``ia``, ``pb``) of rows laid on a calendar (W, n) from day
+    ``offset``, pairs sorted by ``ia`` with ``pb`` rising in each row: (P,).  One product per band of
+    :data:`CROSS_BAND` earlier rows, with the rows they pair with, on the days the pairs can share (from the
+    first partner's date to the band's last window end): the block of every earlier row against every
+    later one spends about half its products on pairs further apart than the reach."""
+    cross = np.empty(len(ia))
+    if not len(ia):
+        return cross
+    cuts = np.append(np.searchsorted(ia, np.arange(0, int(ia[-1]) + 1, CROSS_BAND)), len(ia))
+    for p0, p1 in zip(cuts[:-1], cuts[1:]):
+        if p0 == p1:
+            continue
+        i0, i1, j0, j1 = int(ia[p0]), int(ia[p1 - 1]) + 1, int(pb[p0]), int(pb[p1 - 1]) + 1
+        days = slice(int(offset[j0]), int(offset[i1 - 1]) + length)
+        block = xs[days, i0:i1].T @ xs[days, j0:j1]
+        np.take(block, (ia[p0:p1] - i0) * (j1 - j0) + pb[p0:p1] - j0, out=cross[p0:p1])
+    return cross
+
+
+def _laid_block(f: np.ndarray, x: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (their days ``f`` and residuals ``x``, (n, L)) laid on the calendar from day ``offset``, f, x,
+    x^2 as (W, 3, n), and the sums of f, x, x^2 of every row on the missing days of every row (row missing,
+    quantity, row summed), (n, 3 n)."""
     nu, length = x.shape
     width = int(offset[-1]) + length
     q = _lay_by_day([f, x], offset, width)
     np.multiply(q[:, 1], q[:, 1], out=q[:, 2])
     missing_rows, missing_cols = np.divmod(np.flatnonzero(~f), length)
     pointer = np.searchsorted(missing_rows, np.arange(nu + 1))
-    return _on_missing(q.reshape(width, 3 * nu), missing_cols + offset[missing_rows], pointer)
+    return q, _on_missing(q.reshape(width, 3 * nu), missing_cols + offset[missing_rows], pointer)
 
 
 def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
@@ -698,7 +717,7 @@ def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
     if 2 * (m[a1] - m[a0]) > DENSE_MISSING * 2 * s * x.shape[1]:
         ia, jb = np.repeat(np.arange(s), s), np.tile(np.arange(s), s)
         return _correlations(rows, bounds, bounds, ia, jb, np.zeros(s * s, dtype=np.int64)).reshape(s, s)
-    on_missing = _laid_block(f, x, np.zeros(s, dtype=np.int64))
+    _, on_missing = _laid_block(f, x, np.zeros(s, dtype=np.int64))
     on_missing = on_missing.reshape(s, 3, s)
     totals = rows.totals[:, a0:a1]
     a_side = totals[:, :, None] - on_missing.transpose(1, 2, 0)  # a's sums on b's missing days (3, s, s)
@@ -748,7 +767,8 @@ def _near_pairs(rows: _Rows):
         \qquad q \in \{f, x, x^2\},
 
     the row's total, less its first (or last) :math:`d_b - d_a` days (running sums) and a sparse product
-    with the other's missing days; only the cross product :math:`\sum_t x_{at} x_{bt}` is a dense product.
+    with the other's missing days; only the cross product :math:`\sum_t x_{at} x_{bt}` is a dense product,
+    taken in bands of :data:`CROSS_BAND` earlier rows against the rows they pair with (:func:`_banded_cross`).
     These sums are taken at the pairs used only (about half of a chunk's block).  A chunk whose rows miss
     more than :data:`DENSE_MISSING` of their days takes the six dense products.
     """

@@ -83,9 +83,11 @@ def count_calls(monkeypatch, name):
     return calls
 
 
-@pytest.mark.parametrize("chunk", [1, 5, 16, 96])
-def test_sparse_path_matches_the_loop(monkeypatch, chunk):
+@pytest.mark.parametrize(("chunk", "band"), [(1, 24), (5, 2), (16, 3), (96, 1), (96, 7), (96, 24)])
+def test_sparse_path_matches_the_loop(monkeypatch, chunk, band):
+    """Chunks of 1 to 96 rows, their cross products in bands of 1 to 24 earlier rows."""
     monkeypatch.setattr(parametric, "PAIR_CHUNK", chunk)
+    monkeypatch.setattr(parametric, "CROSS_BAND", band)
     monkeypatch.setattr(parametric, "DENSE_MISSING", 1.0)  # never the dense products
     calls = count_calls(monkeypatch, "_on_missing")
     expected = check(*rows_with_gaps())
@@ -202,11 +204,14 @@ def test_rbar_per_group_matches_the_loop_on_each_group(window):
     np.testing.assert_allclose(got, expected, rtol=1e-10)
 
 
-def test_pairs_further_apart_than_the_estimation_window_is_long(monkeypatch):
+@pytest.mark.parametrize("band", [1, 24])
+def test_pairs_further_apart_than_the_estimation_window_is_long(monkeypatch, band):
     """An estimation window of 32 days and an event window of 41: pairs 32 to 40 sessions apart share no
     estimation day (NaN, as the loop says), and the running sums stop at the window's length (reading them at
-    such a gap once raised an IndexError)."""
+    such a gap once raised an IndexError); a band of one row whose pairs are all that far apart has no day to
+    multiply over."""
     monkeypatch.setattr(sys.modules[__name__], "REACH", 41)  # the loop's and the rows' reach
+    monkeypatch.setattr(parametric, "CROSS_BAND", band)
     rng = np.random.default_rng(0)
     n, days = 60, 32
     common = rng.normal(size=400)
