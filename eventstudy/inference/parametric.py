@@ -524,11 +524,12 @@ PAIR_CHUNK = 96
 #: a chunk whose rows miss more than this share of their days takes six dense products: on 10,000 random-date
 #: firm-events the sparse corrections cost less up to about 7 % of the days missing (1 %: 1.2x less)
 DENSE_MISSING = 0.07
-#: same-day clusters of this many firm-events or more take :func:`_correlations` one at a time (one dense
-#: product and the sparse corrections); smaller ones take four products of a batch of clusters of one size,
-#: which costs less below about this size (measured: clusters of 64, 0.23 ms a cluster against 0.28 ms;
-#: of 100, 0.64 ms against 0.52 ms)
-BIG_CLUSTER = 80
+#: same-day clusters of this many firm-events or more are taken one at a time (:func:`_same_day_pairs`: one
+#: dense product and the sparse corrections); the pairs of smaller ones are near pairs 0 sessions apart, in
+#: the chunks of :func:`_near_pairs`, which costs less below about this size (measured, 50 clusters, per
+#: cluster: of 20, 0.15 ms against 0.22 ms; of 40, 0.27 against 0.29; of 60, 0.41 against 0.37; of 100,
+#: 0.79 against 0.59)
+BIG_CLUSTER = 48
 
 
 class _Rows(NamedTuple):
@@ -539,7 +540,7 @@ class _Rows(NamedTuple):
     order: np.ndarray  # sorted position -> row of the fit
     group: np.ndarray
     day: np.ndarray  # day-0 session
-    later: np.ndarray  # first position on a later day
+    partner: np.ndarray  # first position it pairs with: the next in a small same-day cluster, else on a later day
     reach_end: np.ndarray  # past the last position within reach
     has: np.ndarray  # the position has a pair
     values: np.ndarray  # residuals, 0 where missing, by row of the fit (N, L)
@@ -595,7 +596,6 @@ def _sorted_rows(values: np.ndarray, finite: np.ndarray, group: np.ndarray, day0
     g, d = group[order], day0[order]
     stride = int(d.max() - d.min()) + 2 * reach + 1 if len(d) else 1
     key = g.astype(np.int64) * stride + (d - (d.min() if len(d) else 0))  # sorted; a gap < reach is one group
-    later = np.searchsorted(key, key, side="right")
     reach_end = np.searchsorted(key, key + reach - 1, side="right")
     # the grid days on which some row has a residual (the estimation window): the products skip the others
     span = np.flatnonzero(finite.any(axis=0))
@@ -603,13 +603,27 @@ def _sorted_rows(values: np.ndarray, finite: np.ndarray, group: np.ndarray, day0
     values, finite = values[:, days], finite[:, days]
     n, length = len(order), values.shape[1]
     clusters = np.flatnonzero(np.append(True, (g[1:] != g[:-1]) | (d[1:] != d[:-1])))  # same-day starts
-    has = reach_end > later
+    sizes = np.diff(np.append(clusters, n))
+    # a small same-day cluster's pairs are near pairs 0 sessions apart (a big one's, see _same_day_pairs)
+    partner = np.where(np.repeat(sizes < BIG_CLUSTER, sizes), np.arange(1, n + 1), np.repeat(clusters + sizes, sizes))
+    has = reach_end > partner
     count = finite.sum(axis=1)[order]
     missing = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(length - count, out=missing[1:])
-    if not has.any() and not (np.diff(np.append(clusters, n)) >= BIG_CLUSTER).any():  # no use for the sums
+    if not has.any() and not (sizes >= BIG_CLUSTER).any():  # no use for the sums
         return _Rows(
-            order, g, d, later, reach_end, has, values, finite, clusters, missing, np.empty((3, 0)), np.empty((5, 1, 0))
+            order,
+            g,
+            d,
+            partner,
+            reach_end,
+            has,
+            values,
+            finite,
+            clusters,
+            missing,
+            np.empty((3, 0)),
+            np.empty((5, 1, 0)),
         )
     totals = np.empty((3, n))
     totals[0], totals[1], totals[2] = count, values.sum(axis=1)[order], np.einsum("ij,ij->i", values, values)[order]
@@ -624,7 +638,7 @@ def _sorted_rows(values: np.ndarray, finite: np.ndarray, group: np.ndarray, day0
     rest[:3, 0], rest[3:, 0] = totals, totals[1:]
     for t in range(steps):
         np.subtract(rest[:, t], day[:, t], out=rest[:, t + 1])
-    return _Rows(order, g, d, later, reach_end, has, values, finite, clusters, missing, totals, rest)
+    return _Rows(order, g, d, partner, reach_end, has, values, finite, clusters, missing, totals, rest)
 
 
 def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, gap) -> np.ndarray:
@@ -731,11 +745,11 @@ def _chunk_pairs(rows: _Rows, bounds: tuple[int, int], start: np.ndarray, out: t
     in the order of the earlier position, then the later, written into their part of ``out``: pairs
     ``start[i]`` to ``start[i + 1]`` are those of position i."""
     a0, a1 = bounds
-    later = rows.later[a0:a1]
-    b0, b1 = int(later[rows.has[a0:a1]].min()), int(rows.reach_end[a1 - 1])
+    partner = rows.partner[a0:a1]
+    b0, b1 = int(partner[rows.has[a0:a1]].min()), int(rows.reach_end[a1 - 1])
     count = np.diff(start[a0 : a1 + 1])
     ia = np.repeat(np.arange(a1 - a0), count)
-    jb = np.arange(len(ia)) + np.repeat(later - b0 - (start[a0:a1] - start[a0]), count)
+    jb = np.arange(len(ia)) + np.repeat(partner - b0 - (start[a0:a1] - start[a0]), count)
     i, j = a0 + ia, b0 + jb
     first, second, group, gap, rho = (column[start[a0] : start[a1]] for column in out)
     np.take(rows.order, i, out=first)
@@ -746,11 +760,12 @@ def _chunk_pairs(rows: _Rows, bounds: tuple[int, int], start: np.ndarray, out: t
 
 
 def _near_pairs(rows: _Rows):
-    r"""Every pair of firm-events of one group whose day-0 sessions are 1 to ``reach`` - 1 apart, with the
-    correlation of their residuals (:class:`_Rows`) on common calendar days.
+    r"""Every pair of firm-events of one group whose day-0 sessions are 1 to ``reach`` - 1 apart, or on one
+    date in a same-day cluster of fewer than :data:`BIG_CLUSTER`, with the correlation of their residuals
+    (:class:`_Rows`) on common calendar days.
 
-    Returns the earlier and later rows (of the fit), the group, the gap in sessions and the correlation, flat
-    (P,).  Firm-events sorted by group and date are taken :data:`PAIR_CHUNK` at a time with the later ones
+    Returns the earlier and later rows (of the fit; on one date, the first and second in the sort), the group,
+    the gap in sessions and the correlation, flat (P,).  Firm-events sorted by group and date are taken :data:`PAIR_CHUNK` at a time with the later ones
     they pair with, laid on the calendar span they cover (:func:`_correlations`): a loop over chunks, never
     over firm-events or pairs.
 
@@ -775,7 +790,7 @@ def _near_pairs(rows: _Rows):
     starts = np.union1d(np.arange(0, len(rows.day), PAIR_CHUNK), np.flatnonzero(np.diff(rows.group)) + 1)
     chunks = [(a, b) for a, b in zip(starts, np.append(starts[1:], len(rows.day))) if rows.has[a:b].any()]
     start = np.zeros(len(rows.day) + 1, dtype=np.int64)  # the pairs of each position, in position order
-    np.cumsum(rows.reach_end - rows.later, out=start[1:])
+    np.cumsum(rows.reach_end - rows.partner, out=start[1:])
     out = tuple(
         np.empty(start[-1], dtype=dtype) for dtype in [rows.order.dtype] * 2 + [rows.group.dtype, rows.day.dtype, float]
     )
@@ -785,12 +800,13 @@ def _near_pairs(rows: _Rows):
 
 
 def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Same-day clusters of :class:`_Rows` (group and date alike), one batch per cluster size: (group (B,),
-    members (B, s) as rows of the fit, correlations (B, s, s))."""
-    g, starts = rows.group, rows.clusters
-    sizes = np.diff(np.append(starts, len(g)))
+    """Same-day clusters of :data:`BIG_CLUSTER` or more firm-events of :class:`_Rows` (group and date alike;
+    the smaller ones are near pairs 0 sessions apart), one batch per cluster size: (group (B,), members (B, s)
+    as rows of the fit, correlations (B, s, s))."""
+    starts = rows.clusters
+    sizes = np.diff(np.append(starts, len(rows.group)))
     at = np.flatnonzero(sizes >= BIG_CLUSTER)  # the few big clusters, found without a loop over all
-    big = list(zip(starts[at].tolist(), (starts[at] + sizes[at]).tolist()))
+    starts, sizes = starts[at], sizes[at]
 
     def big_cluster(bounds: tuple[int, int]) -> np.ndarray:
         members = rows.order[bounds[0] : bounds[1]]
@@ -799,23 +815,12 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
             return _same_mask_correlations(rows.values[members][None], mask[None, :1])[0]
         return _cluster_correlations(rows, bounds)
 
-    big_r = dict(zip(big, thread_map(big_cluster, big)))
+    r = thread_map(big_cluster, list(zip(starts.tolist(), (starts + sizes).tolist())))
     batches = []
-    for size in np.unique(sizes[sizes >= 2]).tolist():
-        members = rows.order[starts[sizes == size, None] + np.arange(size)]  # (B, s)
-        if size >= BIG_CLUSTER:
-            r = np.stack([big_r[(int(p), int(p) + size)] for p in starts[sizes == size]])
-        else:
-            v, mask = rows.values[members], rows.finite[members]
-            same = (mask == mask[:, :1, :]).all(axis=(1, 2))
-            if not same.any():  # the usual case: no copies of the batch
-                r = _masked_correlations(v, mask)
-            else:
-                r = np.empty((len(members), size, size))
-                r[same] = _same_mask_correlations(v[same], mask[same][:, :1])
-                if (~same).any():
-                    r[~same] = _masked_correlations(v[~same], mask[~same])
-        batches.append((g[starts[sizes == size]], members, r))
+    for size in np.unique(sizes).tolist():
+        these = np.flatnonzero(sizes == size)
+        members = rows.order[starts[these, None] + np.arange(size)]  # (B, s)
+        batches.append((rows.group[starts[these]], members, np.stack([r[k] for k in these.tolist()])))
     return batches
 
 
@@ -833,9 +838,10 @@ def _average_correlation(inp: Inputs):
 class _PairCorrelations(NamedTuple):
     """Every pair of firm-events whose event windows can share calendar days, with its correlation.
 
-    ``same_day`` holds one batch per cluster size of same-day clusters: (group (B,), members (B, s),
-    correlations (B, s, s)); the near pairs (day-0 sessions 1 to ``reach`` - 1 apart, same group) are flat:
-    group, gap in sessions and correlation (P,).  A pair's correlation does not depend on the tested window
+    ``same_day`` holds one batch per cluster size of the same-day clusters of :data:`BIG_CLUSTER` or more
+    firm-events: (group (B,), members (B, s), correlations (B, s, s)); the near pairs (same group, day-0
+    sessions 1 to ``reach`` - 1 apart, or 0 in a smaller same-day cluster) are flat: rows of the fit, group,
+    gap in sessions and correlation (P,).  A pair's correlation does not depend on the tested window
     or on which other firm-events it uses, so this is computed once per fit and grouping, over all
     firm-events, and each window takes the pairs it uses.
     """
@@ -884,16 +890,16 @@ def _estimate_correlation(inp: Inputs):
         estimated[:] += both[:, 1]
         rho_by_gap[:] += np.bincount(key, np.where(ok, rho, 0.0), minlength=size)
 
-    for group, rows, r in pairs.same_day:  # pairs on the same date: (B, s, s) a cluster size
+    for group, rows, r in pairs.same_day:  # pairs in big clusters on one date: (B, s, s) a cluster size
         u = used[rows]
         take = u[:, :, None] & u[:, None, :] & np.triu(np.ones(r.shape[1:], dtype=bool), k=1)
         add(np.repeat(group * length, r[0].size), r.ravel(), take.ravel())
-    if length > 1:  # pairs on dates closer than the window (1 to reach - 1 sessions apart): all of them when
-        # the window is as long as the event window, else a gather
-        near = slice(None) if length >= pairs.reach else np.flatnonzero(pairs.gap < length)
-        take = used[pairs.first[near]] & used[pairs.second[near]]
-        gap = pairs.gap[near]
-        add(gap if groups.n == 1 else pairs.group[near] * length + gap, pairs.rho[near], take)
+    # the other pairs on dates closer than the window (0 to reach - 1 sessions apart): all of them when the
+    # window is as long as the event window, else a gather
+    near = slice(None) if length >= pairs.reach else np.flatnonzero(pairs.gap < length)
+    take = used[pairs.first[near]] & used[pairs.second[near]]
+    gap = pairs.gap[near]
+    add(gap if groups.n == 1 else pairs.group[near] * length + gap, pairs.rho[near], take)
     # weight (L - gap) / L: the share of the tested window the two have in common
     weight = (length - np.arange(length)) / length
     by_group = [v.reshape(groups.n, length) for v in (counts, estimated, rho_by_gap)]
