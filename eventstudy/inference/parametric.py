@@ -573,6 +573,12 @@ def _lay_by_day(arrays, offset: np.ndarray, width: int) -> np.ndarray:
     ``offset[i]``, the third slot left for the squares.  Rows of one calendar day are contiguous, so the sums
     over a few missing days are a sparse product without a transposed copy (:func:`_on_missing`)."""
     n, length = arrays[0].shape
+    if width == length:  # one date (a same-day cluster): transposed copies, 4-5x faster than the windows
+        out = np.empty((width, 3, n))
+        for slot, array in enumerate(arrays):
+            out[:, slot] = array.T
+        out[:, len(arrays) :] = 0.0
+        return out
     out = np.zeros((width, 3, n))
     rows, offset = np.arange(n), np.asarray(offset, dtype=np.intp)
     for slot, array in enumerate(arrays):
