@@ -843,18 +843,14 @@ def _average_correlation(inp: Inputs):
 
 
 class _PairCorrelations(NamedTuple):
-    """Every pair of firm-events whose event windows can share calendar days, with its correlation.
-
-    ``same_day`` holds one batch per cluster size of the same-day clusters of :data:`BIG_CLUSTER` or more
-    firm-events: (group (B,), members (B, s), correlations (B, s, s)); the near pairs (same group, day-0
-    sessions 1 to ``reach`` - 1 apart, or 0 in a smaller same-day cluster) are flat: rows of the fit, group,
-    gap in sessions and correlation (P,).  A pair's correlation does not depend on the tested window
-    or on which other firm-events it uses, so this is computed once per fit and grouping, over all
-    firm-events, and each window takes the pairs it uses.
+    """Every pair of firm-events whose event windows can share calendar days (same group, day-0 sessions 0 to
+    ``reach`` - 1 apart), with its correlation, flat (P,): rows of the fit, group, gap in sessions and
+    correlation.  A pair's correlation does not depend on the tested window or on which other firm-events
+    it uses, so this is computed once per fit and grouping, over all firm-events, and each window takes the
+    pairs it uses.
     """
 
     reach: int
-    same_day: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
     first: np.ndarray
     second: np.ndarray
     group: np.ndarray
@@ -879,34 +875,35 @@ def _pair_correlations(inp: Inputs) -> _PairCorrelations:
 def _all_pair_correlations(inp: Inputs, reach: int) -> _PairCorrelations:
     values, finite = _estimation_days(inp)  # shared with brown_warner: no second (N, L) copy
     rows = _sorted_rows(values, finite, inp.groups.ids, np.asarray(inp.fit.day0, dtype=np.int64), reach)
-    return _PairCorrelations(reach, _same_day_pairs(rows), *_near_pairs(rows))
+    near, batches = _near_pairs(rows), _same_day_pairs(rows)
+    if not batches:
+        return _PairCorrelations(reach, *near)
+    # the pairs of the big same-day clusters (the upper triangle of each) join the near pairs, 0 sessions
+    # apart: each window then takes all pairs in one pass, not one per cluster size
+    parts = [near]
+    for group, members, r in batches:
+        a, b = np.triu_indices(members.shape[1], 1)
+        gap = np.zeros(len(members) * len(a), dtype=near[3].dtype)
+        parts.append((members[:, a].ravel(), members[:, b].ravel(), np.repeat(group, len(a)), gap, r[:, a, b].ravel()))
+    return _PairCorrelations(reach, *(np.concatenate(column) for column in zip(*parts)))
 
 
 def _estimate_correlation(inp: Inputs):
     groups, used, length = inp.groups, inp.used, inp.length
     pairs = _pair_correlations(inp)
-    # per group and gap in sessions (0: same date): pairs, estimated pairs and the sum of their rho
-    counts, estimated, rho_by_gap = (np.zeros(groups.n * length) for _ in range(3))
-
-    def add(key: np.ndarray, rho: np.ndarray, take: np.ndarray) -> None:
-        ok = take & np.isfinite(rho)
-        size = groups.n * length
-        # the two counts from one count of (key, estimated) over the pairs taken (the others on a spare slot)
-        both = np.bincount(np.where(take, 2 * key + ok, 2 * size), minlength=2 * size + 1)[:-1].reshape(size, 2)
-        counts[:] += both.sum(axis=1)
-        estimated[:] += both[:, 1]
-        rho_by_gap[:] += np.bincount(key, np.where(ok, rho, 0.0), minlength=size)
-
-    for group, rows, r in pairs.same_day:  # pairs in big clusters on one date: (B, s, s) a cluster size
-        u = used[rows]
-        take = u[:, :, None] & u[:, None, :] & np.triu(np.ones(r.shape[1:], dtype=bool), k=1)
-        add(np.repeat(group * length, r[0].size), r.ravel(), take.ravel())
-    # the other pairs on dates closer than the window (0 to reach - 1 sessions apart): all of them when the
-    # window is as long as the event window, else a gather
+    # per group and gap in sessions (0: same date): pairs, estimated pairs and the sum of their rho, over the
+    # pairs on dates closer than the window: all of them when the window is as long as the event window, else
+    # a gather
     near = slice(None) if length >= pairs.reach else np.flatnonzero(pairs.gap < length)
     take = used[pairs.first[near]] & used[pairs.second[near]]
-    gap = pairs.gap[near]
-    add(gap if groups.n == 1 else pairs.group[near] * length + gap, pairs.rho[near], take)
+    gap, rho = pairs.gap[near], pairs.rho[near]
+    key = gap if groups.n == 1 else pairs.group[near] * length + gap
+    ok = take & np.isfinite(rho)
+    size = groups.n * length
+    # the two counts from one count of (key, estimated) over the pairs taken (the others on a spare slot)
+    both = np.bincount(np.where(take, 2 * key + ok, 2 * size), minlength=2 * size + 1)[:-1].reshape(size, 2)
+    counts, estimated = both.sum(axis=1, dtype=float), both[:, 1].astype(float)
+    rho_by_gap = np.bincount(key, np.where(ok, rho, 0.0), minlength=size)
     # weight (L - gap) / L: the share of the tested window the two have in common
     weight = (length - np.arange(length)) / length
     by_group = [v.reshape(groups.n, length) for v in (counts, estimated, rho_by_gap)]

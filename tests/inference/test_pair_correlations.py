@@ -80,9 +80,10 @@ def check(res, group, day0):
 
 
 def count_calls(monkeypatch, name):
+    """The calls of a function of the module, each its result (from then on)."""
     calls = []
     function = getattr(parametric, name)
-    monkeypatch.setattr(parametric, name, lambda *args: calls.append(1) or function(*args))
+    monkeypatch.setattr(parametric, name, lambda *args: calls.append(function(*args)) or calls[-1])
     return calls
 
 
@@ -193,10 +194,13 @@ def test_same_day_clusters_match_the_loop(monkeypatch, big):
         assert all(ran)
 
 
+@pytest.mark.parametrize("big", [2, 48])
 @pytest.mark.parametrize("window", [(0, 0), (-1, 1), (-3, 3)])
-def test_rbar_per_group_matches_the_loop_on_each_group(window):
+def test_rbar_per_group_matches_the_loop_on_each_group(monkeypatch, window, big):
     """rbar of each of two groups (the per-group keys of a simulation's samples) equals the loop over that
-    group's firm-events alone; (-3, 3) is the whole event window (every near pair), (0, 0) has none."""
+    group's firm-events alone; (-3, 3) is the whole event window (every near pair), (0, 0) has none.  The
+    same-day pairs are big clusters' (at 2, joined to the near pairs) or near pairs 0 sessions apart."""
+    monkeypatch.setattr(parametric, "BIG_CLUSTER", big)
     from inference_loops import ESTIMATION, EVENT, firm_events, rbar, synthetic
 
     from eventstudy.estimation.models import estimate
@@ -208,11 +212,13 @@ def test_rbar_per_group_matches_the_loop_on_each_group(window):
     records = firm_events(y, market, day0, firm, ESTIMATION, EVENT)
     assert fit.n == len(records) == 8
     groups = np.array([0, 1, 0, 1, 0, 0, 1, 1])  # group 1 with same-day and near pairs (230, 232)
+    clusters = count_calls(monkeypatch, "_same_day_pairs")
     got = parametric._average_correlation(Inputs(fit, window, groups=groups))[0]
     expected = [rbar([r for r, g in zip(records, groups) if g == k], window) for k in (0, 1)]
 
     assert np.isfinite(expected).all()
     np.testing.assert_allclose(got, expected, rtol=1e-10)
+    assert len(clusters[0]) == (big == 2)  # the same-day pairs taken one cluster at a time, or none
 
 
 @pytest.mark.parametrize("band", [1, 24])
