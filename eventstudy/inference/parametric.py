@@ -638,7 +638,12 @@ def _sorted_rows(values: np.ndarray, finite: np.ndarray, group: np.ndarray, day0
     # each position's first and last days, day by day (the last from the end), taken off its totals one
     # step at a time, each step over all positions at once
     day = np.empty((5, steps, n))
-    day[0], day[1], day[3] = finite.T[:steps, order], values.T[:steps, order], values.T[::-1][:steps, order]
+    # (gathered as rows, then transposed: a gather down the columns reads one value per row of the residuals)
+    day[0], day[1], day[3] = (
+        finite[order, :steps].T,
+        values[order, :steps].T,
+        values[order, length - steps :][:, ::-1].T,
+    )
     np.multiply(day[1], day[1], out=day[2])
     np.multiply(day[3], day[3], out=day[4])
     rest = np.empty((5, steps + 1, n))
