@@ -523,8 +523,10 @@ def _same_mask_correlations(v: np.ndarray, mask: np.ndarray) -> np.ndarray:
 #: fewer times (10,000 random-date firm-events, one thread: 96, 102-110 ms; 160, 93-100 ms; 256, 93-107 ms)
 PAIR_CHUNK = 160
 #: a chunk whose rows miss more than this share of their days takes six dense products: on 10,000 random-date
-#: firm-events the sparse corrections cost less up to about 7 % of the days missing (1 %: 1.2x less)
-DENSE_MISSING = 0.07
+#: firm-events with more days missing at random, the sparse corrections (and the cross products in bands)
+#: cost less up to 15-20 % (_near_pairs, one thread: 1 %, 93 ms against 256 ms; 10 %, 199 against 265; 15 %,
+#: 212-256 against 251-275; 20 %, 334 against 288)
+DENSE_MISSING = 0.15
 #: same-day clusters of this many firm-events or more are taken one at a time (:func:`_same_day_pairs`: one
 #: dense product and the sparse corrections); the pairs of smaller ones are near pairs 0 sessions apart, in
 #: the chunks of :func:`_near_pairs`, which costs less below about this size (measured, 50 clusters, per
