@@ -779,9 +779,9 @@ def _near_pairs(rows: _Rows):
     (:class:`_Rows`) on common calendar days.
 
     Returns the earlier and later rows (of the fit; on one date, the first and second in the sort), the group,
-    the gap in sessions and the correlation, flat (P,).  Firm-events sorted by group and date are taken :data:`PAIR_CHUNK` at a time with the later ones
-    they pair with, laid on the calendar span they cover (:func:`_correlations`): a loop over chunks, never
-    over firm-events or pairs.
+    the gap in sessions and the correlation, flat (P,).  Firm-events sorted by group and date are taken
+    :data:`PAIR_CHUNK` at a time with the later ones they pair with, laid on the calendar span they cover
+    (:func:`_correlations`): a loop over chunks, never over firm-events or pairs.
 
     Notes
     -----
