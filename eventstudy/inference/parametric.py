@@ -519,16 +519,20 @@ def _same_mask_correlations(v: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(ok, r, np.nan)
 
 
-#: firm-events per chunk of :func:`_near_pairs`
-PAIR_CHUNK = 96
+#: firm-events per chunk of :func:`_near_pairs`: with the cross products in bands, a bigger chunk lays each row
+#: fewer times (10,000 random-date firm-events, one thread: 96, 102-110 ms; 160, 93-100 ms; 256, 93-107 ms)
+PAIR_CHUNK = 160
 #: a chunk whose rows miss more than this share of their days takes six dense products: on 10,000 random-date
-#: firm-events the sparse corrections cost less up to about 7 % of the days missing (1 %: 1.2x less)
-DENSE_MISSING = 0.07
-#: same-day clusters of this many firm-events or more take :func:`_correlations` one at a time (one dense
-#: product and the sparse corrections); smaller ones take four products of a batch of clusters of one size,
-#: which costs less below about this size (measured: clusters of 64, 0.23 ms a cluster against 0.28 ms;
-#: of 100, 0.64 ms against 0.52 ms)
-BIG_CLUSTER = 80
+#: firm-events with more days missing at random, the sparse corrections (and the cross products in bands)
+#: cost less up to 15-20 % (_near_pairs, one thread: 1 %, 93 ms against 256 ms; 10 %, 199 against 265; 15 %,
+#: 212-256 against 251-275; 20 %, 334 against 288)
+DENSE_MISSING = 0.15
+#: same-day clusters of this many firm-events or more are taken one at a time (:func:`_same_day_pairs`: one
+#: dense product and the sparse corrections); the pairs of smaller ones are near pairs 0 sessions apart, in
+#: the chunks of :func:`_near_pairs`, which costs less below about this size (measured, 50 clusters, per
+#: cluster: of 20, 0.15 ms against 0.22 ms; of 40, 0.27 against 0.29; of 60, 0.41 against 0.37; of 100,
+#: 0.79 against 0.59)
+BIG_CLUSTER = 48
 
 
 class _Rows(NamedTuple):
@@ -539,7 +543,7 @@ class _Rows(NamedTuple):
     order: np.ndarray  # sorted position -> row of the fit
     group: np.ndarray
     day: np.ndarray  # day-0 session
-    later: np.ndarray  # first position on a later day
+    partner: np.ndarray  # first position it pairs with: the next in a small same-day cluster, else on a later day
     reach_end: np.ndarray  # past the last position within reach
     has: np.ndarray  # the position has a pair
     values: np.ndarray  # residuals, 0 where missing, by row of the fit (N, L)
@@ -548,8 +552,9 @@ class _Rows(NamedTuple):
     missing: np.ndarray  # missing days of the positions before each position (N + 1)
     # the rest is empty when there are no near pairs and no big same-day clusters
     totals: np.ndarray  # per position: days, sum and sum of squares (3, N)
-    # running sums over its first 0 .. reach - 1 days (days, sum, squares), then its last (sum, squares)
-    ends: np.ndarray  # (5, reach, N)
+    # per position: the totals less the sums over its first 0 .. reach - 1 days (days, sum, squares), then
+    # less those over its last (sum, squares)
+    rest: np.ndarray  # (5, reach, N)
 
 
 def _lay(arrays, offset: np.ndarray, width: int, k: int) -> np.ndarray:
@@ -570,6 +575,12 @@ def _lay_by_day(arrays, offset: np.ndarray, width: int) -> np.ndarray:
     ``offset[i]``, the third slot left for the squares.  Rows of one calendar day are contiguous, so the sums
     over a few missing days are a sparse product without a transposed copy (:func:`_on_missing`)."""
     n, length = arrays[0].shape
+    if width == length:  # one date (a same-day cluster): transposed copies, 4-5x faster than the windows
+        out = np.empty((width, 3, n))
+        for slot, array in enumerate(arrays):
+            out[:, slot] = array.T
+        out[:, len(arrays) :] = 0.0
+        return out
     out = np.zeros((width, 3, n))
     rows, offset = np.arange(n), np.asarray(offset, dtype=np.intp)
     for slot, array in enumerate(arrays):
@@ -594,7 +605,6 @@ def _sorted_rows(values: np.ndarray, finite: np.ndarray, group: np.ndarray, day0
     g, d = group[order], day0[order]
     stride = int(d.max() - d.min()) + 2 * reach + 1 if len(d) else 1
     key = g.astype(np.int64) * stride + (d - (d.min() if len(d) else 0))  # sorted; a gap < reach is one group
-    later = np.searchsorted(key, key, side="right")
     reach_end = np.searchsorted(key, key + reach - 1, side="right")
     # the grid days on which some row has a residual (the estimation window): the products skip the others
     span = np.flatnonzero(finite.any(axis=0))
@@ -602,27 +612,47 @@ def _sorted_rows(values: np.ndarray, finite: np.ndarray, group: np.ndarray, day0
     values, finite = values[:, days], finite[:, days]
     n, length = len(order), values.shape[1]
     clusters = np.flatnonzero(np.append(True, (g[1:] != g[:-1]) | (d[1:] != d[:-1])))  # same-day starts
-    has = reach_end > later
+    sizes = np.diff(np.append(clusters, n))
+    # a small same-day cluster's pairs are near pairs 0 sessions apart (a big one's, see _same_day_pairs)
+    partner = np.where(np.repeat(sizes < BIG_CLUSTER, sizes), np.arange(1, n + 1), np.repeat(clusters + sizes, sizes))
+    has = reach_end > partner
     count = finite.sum(axis=1)[order]
     missing = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(length - count, out=missing[1:])
-    if not has.any() and not (np.diff(np.append(clusters, n)) >= BIG_CLUSTER).any():  # no use for the sums
+    if not has.any() and not (sizes >= BIG_CLUSTER).any():  # no use for the sums
         return _Rows(
-            order, g, d, later, reach_end, has, values, finite, clusters, missing, np.empty((3, 0)), np.empty((5, 1, 0))
+            order,
+            g,
+            d,
+            partner,
+            reach_end,
+            has,
+            values,
+            finite,
+            clusters,
+            missing,
+            np.empty((3, 0)),
+            np.empty((5, 1, 0)),
         )
     totals = np.empty((3, n))
     totals[0], totals[1], totals[2] = count, values.sum(axis=1)[order], np.einsum("ij,ij->i", values, values)[order]
     steps = min(reach - 1, length)  # a used pair is at most reach - 1 sessions apart
-    # each position's first and last days, day by day (the last from the end), then the running sums over
-    # them, each step over all positions at once
+    # each position's first and last days, day by day (the last from the end), taken off its totals one
+    # step at a time, each step over all positions at once
     day = np.empty((5, steps, n))
-    day[0], day[1], day[3] = finite.T[:steps, order], values.T[:steps, order], values.T[::-1][:steps, order]
+    # (gathered as rows, then transposed: a gather down the columns reads one value per row of the residuals)
+    day[0], day[1], day[3] = (
+        finite[order, :steps].T,
+        values[order, :steps].T,
+        values[order, length - steps :][:, ::-1].T,
+    )
     np.multiply(day[1], day[1], out=day[2])
     np.multiply(day[3], day[3], out=day[4])
-    ends = np.zeros((5, steps + 1, n))
+    rest = np.empty((5, steps + 1, n))
+    rest[:3, 0], rest[3:, 0] = totals, totals[1:]
     for t in range(steps):
-        np.add(ends[:, t], day[:, t], out=ends[:, t + 1])
-    return _Rows(order, g, d, later, reach_end, has, values, finite, clusters, missing, totals, ends)
+        np.subtract(rest[:, t], day[:, t], out=rest[:, t + 1])
+    return _Rows(order, g, d, partner, reach_end, has, values, finite, clusters, missing, totals, rest)
 
 
 def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, gap) -> np.ndarray:
@@ -648,42 +678,59 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, g
     # f = w - m, the window indicator (all the columns, on the row's dates) less the few missing days: a row's
     # sum over the days it shares with another is its total, less its sums outside the other's window (the
     # first or last days, as many as the gap between their dates) and on the other's missing days
-    on_missing = _laid_block(f, x, offset)
-    # per pair: a's f, x, x^2 and b's x, x^2 over the days the two share, each the total less the sums
-    # outside the other's window (running sums at the gap) and on the other's missing days; each a look-up
-    # at one index per pair into a flat view that starts at the quantity
-    n, steps = len(rows.order), rows.ends.shape[1]
+    laid, on_missing = _laid_block(f, x, offset)
+    # per pair: a's f, x, x^2 and b's x, x^2 over the days the two share, each the rest of the total outside
+    # the other's window (at the gap) less the sums on the other's missing days; each a look-up at one index
+    # per pair into a flat view that starts at the quantity
+    n, steps = len(rows.order), rows.rest.shape[1]
     # a gap of the whole estimation window or more leaves none of a row's days in the other's window: its
-    # running sums stop there (at the row's total)
+    # rest stops there (at nothing)
     outside = np.minimum(gap, steps - 1) * n
-    at_a, at_b = a0 + ia, a0 + pb
-    a_side = (at_a, at_a + outside, pb * (3 * nu) + ia)  # a's sums: on b's missing days
-    b_side = (at_b, at_b + outside, ia * (3 * nu) + pb)
-    totals, ends, on_missing = rows.totals.ravel(), rows.ends.ravel(), on_missing.ravel()
+    a_side = (a0 + ia + outside, pb * (3 * nu) + ia)  # a's sums: on b's missing days
+    b_side = (a0 + pb + outside, ia * (3 * nu) + pb)
+    rest, on_missing = rows.rest.ravel(), on_missing.ravel()
     sums = np.empty((5, len(ia)))
-    for k, (quantity, (at, at_ends, at_missing)) in enumerate(zip([0, 1, 2, 1, 2], [a_side] * 3 + [b_side] * 2)):
-        np.take(ends[k * steps * n :], at_ends, out=sums[k])
-        sums[k] += np.take(on_missing[quantity * nu :], at_missing)
-        np.subtract(np.take(totals[quantity * n :], at), sums[k], out=sums[k])
-    # the cross products as one product of the rows laid row-major, as a @ b.T: BLAS's small-matrix kernels
-    # round differently for the transposed operands of the calendar-first layout (a committed report moved
-    # in its last digit), and for row blocks of other sizes
-    xs = _lay([x], offset, width, 1)[0]
-    cross = np.take(xs[:la] @ xs[sb:].T, ia * (nu - sb) + jb)
-    return _pearson(sums[0], sums[1], sums[3], cross, sums[2], sums[4])
+    for k, (quantity, (at_rest, at_missing)) in enumerate(zip([0, 1, 2, 1, 2], [a_side] * 3 + [b_side] * 2)):
+        np.take(rest[k * steps * n :], at_rest, out=sums[k])
+        sums[k] -= np.take(on_missing[quantity * nu :], at_missing)
+    return _pearson(sums[0], sums[1], sums[3], _banded_cross(laid[:, 1], offset, length, ia, pb), sums[2], sums[4])
 
 
-def _laid_block(f: np.ndarray, x: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """The sums of f, x, x^2 of every row on the missing days of every row (row missing, quantity, row summed),
-    (n, 3 n), for rows (their days ``f`` and residuals ``x``, (n, L)) laid on the calendar from day
-    ``offset`` (f, x, x^2 as (W, 3, n))."""
+#: rows of a chunk per product of :func:`_banded_cross`
+CROSS_BAND = 24
+
+
+def _banded_cross(xs: np.ndarray, offset: np.ndarray, length: int, ia: np.ndarray, pb: np.ndarray) -> np.ndarray:
+    """The cross products of the pairs (rows ``ia``, ``pb``) of rows laid on a calendar (W, n) from day
+    ``offset``, pairs sorted by ``ia`` with ``pb`` rising in each row: (P,).  One product per band of
+    :data:`CROSS_BAND` earlier rows, with the rows they pair with, on the days the pairs can share (from the
+    first partner's date to the band's last window end): the block of every earlier row against every
+    later one spends about half its products on pairs further apart than the reach."""
+    cross = np.empty(len(ia))
+    if not len(ia):
+        return cross
+    cuts = np.append(np.searchsorted(ia, np.arange(0, int(ia[-1]) + 1, CROSS_BAND)), len(ia))
+    for p0, p1 in zip(cuts[:-1], cuts[1:]):
+        if p0 == p1:
+            continue
+        i0, i1, j0, j1 = int(ia[p0]), int(ia[p1 - 1]) + 1, int(pb[p0]), int(pb[p1 - 1]) + 1
+        days = slice(int(offset[j0]), int(offset[i1 - 1]) + length)
+        block = xs[days, i0:i1].T @ xs[days, j0:j1]
+        np.take(block, (ia[p0:p1] - i0) * (j1 - j0) + pb[p0:p1] - j0, out=cross[p0:p1])
+    return cross
+
+
+def _laid_block(f: np.ndarray, x: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (their days ``f`` and residuals ``x``, (n, L)) laid on the calendar from day ``offset``, f, x,
+    x^2 as (W, 3, n), and the sums of f, x, x^2 of every row on the missing days of every row (row missing,
+    quantity, row summed), (n, 3 n)."""
     nu, length = x.shape
     width = int(offset[-1]) + length
     q = _lay_by_day([f, x], offset, width)
     np.multiply(q[:, 1], q[:, 1], out=q[:, 2])
     missing_rows, missing_cols = np.divmod(np.flatnonzero(~f), length)
     pointer = np.searchsorted(missing_rows, np.arange(nu + 1))
-    return _on_missing(q.reshape(width, 3 * nu), missing_cols + offset[missing_rows], pointer)
+    return q, _on_missing(q.reshape(width, 3 * nu), missing_cols + offset[missing_rows], pointer)
 
 
 def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
@@ -698,7 +745,7 @@ def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
     if 2 * (m[a1] - m[a0]) > DENSE_MISSING * 2 * s * x.shape[1]:
         ia, jb = np.repeat(np.arange(s), s), np.tile(np.arange(s), s)
         return _correlations(rows, bounds, bounds, ia, jb, np.zeros(s * s, dtype=np.int64)).reshape(s, s)
-    on_missing = _laid_block(f, x, np.zeros(s, dtype=np.int64))
+    _, on_missing = _laid_block(f, x, np.zeros(s, dtype=np.int64))
     on_missing = on_missing.reshape(s, 3, s)
     totals = rows.totals[:, a0:a1]
     a_side = totals[:, :, None] - on_missing.transpose(1, 2, 0)  # a's sums on b's missing days (3, s, s)
@@ -712,11 +759,11 @@ def _chunk_pairs(rows: _Rows, bounds: tuple[int, int], start: np.ndarray, out: t
     in the order of the earlier position, then the later, written into their part of ``out``: pairs
     ``start[i]`` to ``start[i + 1]`` are those of position i."""
     a0, a1 = bounds
-    later = rows.later[a0:a1]
-    b0, b1 = int(later[rows.has[a0:a1]].min()), int(rows.reach_end[a1 - 1])
+    partner = rows.partner[a0:a1]
+    b0, b1 = int(partner[rows.has[a0:a1]].min()), int(rows.reach_end[a1 - 1])
     count = np.diff(start[a0 : a1 + 1])
     ia = np.repeat(np.arange(a1 - a0), count)
-    jb = np.arange(len(ia)) + np.repeat(later - b0 - (start[a0:a1] - start[a0]), count)
+    jb = np.arange(len(ia)) + np.repeat(partner - b0 - (start[a0:a1] - start[a0]), count)
     i, j = a0 + ia, b0 + jb
     first, second, group, gap, rho = (column[start[a0] : start[a1]] for column in out)
     np.take(rows.order, i, out=first)
@@ -727,13 +774,14 @@ def _chunk_pairs(rows: _Rows, bounds: tuple[int, int], start: np.ndarray, out: t
 
 
 def _near_pairs(rows: _Rows):
-    r"""Every pair of firm-events of one group whose day-0 sessions are 1 to ``reach`` - 1 apart, with the
-    correlation of their residuals (:class:`_Rows`) on common calendar days.
+    r"""Every pair of firm-events of one group whose day-0 sessions are 1 to ``reach`` - 1 apart, or on one
+    date in a same-day cluster of fewer than :data:`BIG_CLUSTER`, with the correlation of their residuals
+    (:class:`_Rows`) on common calendar days.
 
-    Returns the earlier and later rows (of the fit), the group, the gap in sessions and the correlation, flat
-    (P,).  Firm-events sorted by group and date are taken :data:`PAIR_CHUNK` at a time with the later ones
-    they pair with, laid on the calendar span they cover (:func:`_correlations`): a loop over chunks, never
-    over firm-events or pairs.
+    Returns the earlier and later rows (of the fit; on one date, the first and second in the sort), the group,
+    the gap in sessions and the correlation, flat (P,).  Firm-events sorted by group and date are taken
+    :data:`PAIR_CHUNK` at a time with the later ones they pair with, laid on the calendar span they cover
+    (:func:`_correlations`): a loop over chunks, never over firm-events or pairs.
 
     Notes
     -----
@@ -748,14 +796,15 @@ def _near_pairs(rows: _Rows):
         \qquad q \in \{f, x, x^2\},
 
     the row's total, less its first (or last) :math:`d_b - d_a` days (running sums) and a sparse product
-    with the other's missing days; only the cross product :math:`\sum_t x_{at} x_{bt}` is a dense product.
+    with the other's missing days; only the cross product :math:`\sum_t x_{at} x_{bt}` is a dense product,
+    taken in bands of :data:`CROSS_BAND` earlier rows against the rows they pair with (:func:`_banded_cross`).
     These sums are taken at the pairs used only (about half of a chunk's block).  A chunk whose rows miss
     more than :data:`DENSE_MISSING` of their days takes the six dense products.
     """
     starts = np.union1d(np.arange(0, len(rows.day), PAIR_CHUNK), np.flatnonzero(np.diff(rows.group)) + 1)
     chunks = [(a, b) for a, b in zip(starts, np.append(starts[1:], len(rows.day))) if rows.has[a:b].any()]
     start = np.zeros(len(rows.day) + 1, dtype=np.int64)  # the pairs of each position, in position order
-    np.cumsum(rows.reach_end - rows.later, out=start[1:])
+    np.cumsum(rows.reach_end - rows.partner, out=start[1:])
     out = tuple(
         np.empty(start[-1], dtype=dtype) for dtype in [rows.order.dtype] * 2 + [rows.group.dtype, rows.day.dtype, float]
     )
@@ -765,12 +814,13 @@ def _near_pairs(rows: _Rows):
 
 
 def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Same-day clusters of :class:`_Rows` (group and date alike), one batch per cluster size: (group (B,),
-    members (B, s) as rows of the fit, correlations (B, s, s))."""
-    g, starts = rows.group, rows.clusters
-    sizes = np.diff(np.append(starts, len(g)))
+    """Same-day clusters of :data:`BIG_CLUSTER` or more firm-events of :class:`_Rows` (group and date alike;
+    the smaller ones are near pairs 0 sessions apart), one batch per cluster size: (group (B,), members (B, s)
+    as rows of the fit, correlations (B, s, s))."""
+    starts = rows.clusters
+    sizes = np.diff(np.append(starts, len(rows.group)))
     at = np.flatnonzero(sizes >= BIG_CLUSTER)  # the few big clusters, found without a loop over all
-    big = list(zip(starts[at].tolist(), (starts[at] + sizes[at]).tolist()))
+    starts, sizes = starts[at], sizes[at]
 
     def big_cluster(bounds: tuple[int, int]) -> np.ndarray:
         members = rows.order[bounds[0] : bounds[1]]
@@ -779,23 +829,12 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
             return _same_mask_correlations(rows.values[members][None], mask[None, :1])[0]
         return _cluster_correlations(rows, bounds)
 
-    big_r = dict(zip(big, thread_map(big_cluster, big)))
+    r = thread_map(big_cluster, list(zip(starts.tolist(), (starts + sizes).tolist())))
     batches = []
-    for size in np.unique(sizes[sizes >= 2]).tolist():
-        members = rows.order[starts[sizes == size, None] + np.arange(size)]  # (B, s)
-        if size >= BIG_CLUSTER:
-            r = np.stack([big_r[(int(p), int(p) + size)] for p in starts[sizes == size]])
-        else:
-            v, mask = rows.values[members], rows.finite[members]
-            same = (mask == mask[:, :1, :]).all(axis=(1, 2))
-            if not same.any():  # the usual case: no copies of the batch
-                r = _masked_correlations(v, mask)
-            else:
-                r = np.empty((len(members), size, size))
-                r[same] = _same_mask_correlations(v[same], mask[same][:, :1])
-                if (~same).any():
-                    r[~same] = _masked_correlations(v[~same], mask[~same])
-        batches.append((g[starts[sizes == size]], members, r))
+    for size in np.unique(sizes).tolist():
+        these = np.flatnonzero(sizes == size)
+        members = rows.order[starts[these, None] + np.arange(size)]  # (B, s)
+        batches.append((rows.group[starts[these]], members, np.stack([r[k] for k in these.tolist()])))
     return batches
 
 
@@ -811,17 +850,14 @@ def _average_correlation(inp: Inputs):
 
 
 class _PairCorrelations(NamedTuple):
-    """Every pair of firm-events whose event windows can share calendar days, with its correlation.
-
-    ``same_day`` holds one batch per cluster size of same-day clusters: (group (B,), members (B, s),
-    correlations (B, s, s)); the near pairs (day-0 sessions 1 to ``reach`` - 1 apart, same group) are flat:
-    group, gap in sessions and correlation (P,).  A pair's correlation does not depend on the tested window
-    or on which other firm-events it uses, so this is computed once per fit and grouping, over all
-    firm-events, and each window takes the pairs it uses.
+    """Every pair of firm-events whose event windows can share calendar days (same group, day-0 sessions 0 to
+    ``reach`` - 1 apart), with its correlation, flat (P,): rows of the fit, group, gap in sessions and
+    correlation.  A pair's correlation does not depend on the tested window or on which other firm-events
+    it uses, so this is computed once per fit and grouping, over all firm-events, and each window takes the
+    pairs it uses.
     """
 
     reach: int
-    same_day: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
     first: np.ndarray
     second: np.ndarray
     group: np.ndarray
@@ -846,34 +882,35 @@ def _pair_correlations(inp: Inputs) -> _PairCorrelations:
 def _all_pair_correlations(inp: Inputs, reach: int) -> _PairCorrelations:
     values, finite = _estimation_days(inp)  # shared with brown_warner: no second (N, L) copy
     rows = _sorted_rows(values, finite, inp.groups.ids, np.asarray(inp.fit.day0, dtype=np.int64), reach)
-    return _PairCorrelations(reach, _same_day_pairs(rows), *_near_pairs(rows))
+    near, batches = _near_pairs(rows), _same_day_pairs(rows)
+    if not batches:
+        return _PairCorrelations(reach, *near)
+    # the pairs of the big same-day clusters (the upper triangle of each) join the near pairs, 0 sessions
+    # apart: each window then takes all pairs in one pass, not one per cluster size
+    parts = [near]
+    for group, members, r in batches:
+        a, b = np.triu_indices(members.shape[1], 1)
+        gap = np.zeros(len(members) * len(a), dtype=near[3].dtype)
+        parts.append((members[:, a].ravel(), members[:, b].ravel(), np.repeat(group, len(a)), gap, r[:, a, b].ravel()))
+    return _PairCorrelations(reach, *(np.concatenate(column) for column in zip(*parts)))
 
 
 def _estimate_correlation(inp: Inputs):
     groups, used, length = inp.groups, inp.used, inp.length
     pairs = _pair_correlations(inp)
-    # per group and gap in sessions (0: same date): pairs, estimated pairs and the sum of their rho
-    counts, estimated, rho_by_gap = (np.zeros(groups.n * length) for _ in range(3))
-
-    def add(key: np.ndarray, rho: np.ndarray, take: np.ndarray) -> None:
-        ok = take & np.isfinite(rho)
-        size = groups.n * length
-        # the two counts from one count of (key, estimated) over the pairs taken (the others on a spare slot)
-        both = np.bincount(np.where(take, 2 * key + ok, 2 * size), minlength=2 * size + 1)[:-1].reshape(size, 2)
-        counts[:] += both.sum(axis=1)
-        estimated[:] += both[:, 1]
-        rho_by_gap[:] += np.bincount(key, np.where(ok, rho, 0.0), minlength=size)
-
-    for group, rows, r in pairs.same_day:  # pairs on the same date: (B, s, s) a cluster size
-        u = used[rows]
-        take = u[:, :, None] & u[:, None, :] & np.triu(np.ones(r.shape[1:], dtype=bool), k=1)
-        add(np.repeat(group * length, r[0].size), r.ravel(), take.ravel())
-    if length > 1:  # pairs on dates closer than the window (1 to reach - 1 sessions apart): all of them when
-        # the window is as long as the event window, else a gather
-        near = slice(None) if length >= pairs.reach else np.flatnonzero(pairs.gap < length)
-        take = used[pairs.first[near]] & used[pairs.second[near]]
-        gap = pairs.gap[near]
-        add(gap if groups.n == 1 else pairs.group[near] * length + gap, pairs.rho[near], take)
+    # per group and gap in sessions (0: same date): pairs, estimated pairs and the sum of their rho, over the
+    # pairs on dates closer than the window: all of them when the window is as long as the event window, else
+    # a gather
+    near = slice(None) if length >= pairs.reach else np.flatnonzero(pairs.gap < length)
+    take = used[pairs.first[near]] & used[pairs.second[near]]
+    gap, rho = pairs.gap[near], pairs.rho[near]
+    key = gap if groups.n == 1 else pairs.group[near] * length + gap
+    ok = take & np.isfinite(rho)
+    size = groups.n * length
+    # the two counts from one count of (key, estimated) over the pairs taken (the others on a spare slot)
+    both = np.bincount(np.where(take, 2 * key + ok, 2 * size), minlength=2 * size + 1)[:-1].reshape(size, 2)
+    counts, estimated = both.sum(axis=1, dtype=float), both[:, 1].astype(float)
+    rho_by_gap = np.bincount(key, np.where(ok, rho, 0.0), minlength=size)
     # weight (L - gap) / L: the share of the tested window the two have in common
     weight = (length - np.arange(length)) / length
     by_group = [v.reshape(groups.n, length) for v in (counts, estimated, rho_by_gap)]

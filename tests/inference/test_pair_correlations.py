@@ -2,9 +2,11 @@
 
 The chunked computation takes each pair's sums over the days the two share as the row's total less its sums
 outside the other's window (its first or last days, as many as the gap between the dates) and on the other's
-missing days (a sparse correction), or, for a chunk with many missing days, as six dense products.  Both are checked here against ``np.corrcoef`` on the common finite
+missing days (a sparse correction), or, for a chunk with many missing days, as six dense products; the cross
+products in bands of earlier rows.  Both are checked here against ``np.corrcoef`` on the common finite
 calendar days of every pair, with missing days scattered, windows cut short at the start, a run of missing
-days inside a window, an empty row, gaps from 1 to reach - 1, and two groups whose dates interleave.
+days inside a window, an empty row, gaps from 0 (small same-day clusters) to reach - 1, and two groups whose
+dates interleave.
 """
 
 from __future__ import annotations
@@ -41,12 +43,13 @@ def rows_with_gaps(seed: int = 3, n: int = 60, missing: float = 0.02):
 
 
 def loop(res, group, day0):
-    """Every same-group pair 1 to REACH - 1 sessions apart -> correlation on their common calendar days."""
+    """Every same-group pair 0 to REACH - 1 sessions apart (clusters on one date are small here: every pair on
+    one date once, the earlier row first) -> correlation on their common calendar days."""
     out = {}
     for i in range(len(day0)):
         for j in range(len(day0)):
             gap = day0[j] - day0[i]
-            if group[i] != group[j] or not 1 <= gap < REACH:
+            if group[i] != group[j] or not 0 <= gap < REACH or (gap == 0 and j <= i):
                 continue
             a = {day0[i] + t: v for t, v in enumerate(res[i]) if np.isfinite(v)}
             b = {day0[j] + t: v for t, v in enumerate(res[j]) if np.isfinite(v)}
@@ -77,21 +80,24 @@ def check(res, group, day0):
 
 
 def count_calls(monkeypatch, name):
+    """The calls of a function of the module, each its result (from then on)."""
     calls = []
     function = getattr(parametric, name)
-    monkeypatch.setattr(parametric, name, lambda *args: calls.append(1) or function(*args))
+    monkeypatch.setattr(parametric, name, lambda *args: calls.append(function(*args)) or calls[-1])
     return calls
 
 
-@pytest.mark.parametrize("chunk", [1, 5, 16, 96])
-def test_sparse_path_matches_the_loop(monkeypatch, chunk):
+@pytest.mark.parametrize(("chunk", "band"), [(1, 24), (5, 2), (16, 3), (96, 1), (96, 7), (96, 24)])
+def test_sparse_path_matches_the_loop(monkeypatch, chunk, band):
+    """Chunks of 1 to 96 rows, their cross products in bands of 1 to 24 earlier rows."""
     monkeypatch.setattr(parametric, "PAIR_CHUNK", chunk)
+    monkeypatch.setattr(parametric, "CROSS_BAND", band)
     monkeypatch.setattr(parametric, "DENSE_MISSING", 1.0)  # never the dense products
     calls = count_calls(monkeypatch, "_on_missing")
     expected = check(*rows_with_gaps())
     assert calls
     gaps = {gap for _, gap, _ in expected.values()}
-    assert gaps == set(range(1, REACH))  # gaps 1 and reach - 1 included
+    assert gaps == set(range(REACH))  # gaps 0 (one date), 1 and reach - 1 included
     rho = [r for _, _, r in expected.values()]
     assert any(math.isnan(r) for r in rho) and sum(not math.isnan(r) for r in rho) > 100
 
@@ -148,9 +154,9 @@ def same_day_loop(res, group, day0):
 
 @pytest.mark.parametrize("big", [2, 5, 10_000])
 def test_same_day_clusters_match_the_loop(monkeypatch, big):
-    """Clusters of 2 to 12 firm-events on one date: in batches of four products, or one at a time (big) with
-    the sparse corrections or, for the cluster whose rows miss many days, the six products; a cluster whose
-    rows share their missing days takes the centred products either way."""
+    """Clusters of 2 to 12 firm-events on one date: those of ``big`` or more one at a time, with the sparse
+    corrections or, for the cluster whose rows miss many days, the six products, or the centred products for
+    the cluster whose rows share their missing days; the smaller ones as near pairs 0 sessions apart."""
     monkeypatch.setattr(parametric, "BIG_CLUSTER", big)
     res, group, day0 = rows_with_gaps(seed=13, n=80)
     day0 = day0 // 4  # dates in common
@@ -163,27 +169,38 @@ def test_same_day_clusters_match_the_loop(monkeypatch, big):
     same_mask = count_calls(monkeypatch, "_same_mask_correlations")
     sparse, six = count_calls(monkeypatch, "_on_missing"), count_calls(monkeypatch, "_correlations")
     rows = sorted_rows(res, group, day0)
-    got = {}
+    got, sizes = {}, []
     for groups, members, r in parametric._same_day_pairs(rows):
         assert (group[members] == groups[:, None]).all() and (day0[members] == day0[members[:, :1]]).all()
+        sizes.append(members.shape[1])
         for k in range(len(members)):
             for a in range(members.shape[1]):
                 for b in range(a + 1, members.shape[1]):
                     got[tuple(sorted((int(members[k, a]), int(members[k, b]))))] = r[k, a, b]
+    in_clusters, ran = len(got), (len(same_mask), len(sparse), len(six))  # before the near pairs call them
+    first, second, _, gaps, rho = parametric._near_pairs(rows)
+    for i, j, r in zip(first[gaps == 0], second[gaps == 0], rho[gaps == 0]):
+        assert group[i] == group[j] and day0[i] == day0[j]
+        got[tuple(sorted((int(i), int(j))))] = r
+    assert len(got) == in_clusters + (gaps == 0).sum()  # no pair twice
     expected = same_day_loop(res, group, day0)
     assert got.keys() == expected.keys() and len(expected) > 100
     pairs = sorted(expected)
     np.testing.assert_allclose([got[p] for p in pairs], [expected[p] for p in pairs], rtol=1e-10, atol=1e-13)
     assert any(math.isnan(expected[p]) for p in pairs)
-    assert same_mask  # a cluster sharing its missing days takes the centred products, batched or big
-    if big == 2:  # one at a time: both the sparse corrections and the six products ran
-        assert sparse and six
+    assert min(sizes, default=big) >= big and (big < 10_000) == bool(sizes)
+    assert ((gaps == 0).sum() > 0) == (big > 2)  # clusters of 2 or more are all big at 2
+    if big == 2:  # one at a time: the centred products, the sparse corrections and the six products all ran
+        assert all(ran)
 
 
+@pytest.mark.parametrize("big", [2, 48])
 @pytest.mark.parametrize("window", [(0, 0), (-1, 1), (-3, 3)])
-def test_rbar_per_group_matches_the_loop_on_each_group(window):
+def test_rbar_per_group_matches_the_loop_on_each_group(monkeypatch, window, big):
     """rbar of each of two groups (the per-group keys of a simulation's samples) equals the loop over that
-    group's firm-events alone; (-3, 3) is the whole event window (every near pair), (0, 0) has none."""
+    group's firm-events alone; (-3, 3) is the whole event window (every near pair), (0, 0) has none.  The
+    same-day pairs are big clusters' (at 2, joined to the near pairs) or near pairs 0 sessions apart."""
+    monkeypatch.setattr(parametric, "BIG_CLUSTER", big)
     from inference_loops import ESTIMATION, EVENT, firm_events, rbar, synthetic
 
     from eventstudy.estimation.models import estimate
@@ -195,18 +212,23 @@ def test_rbar_per_group_matches_the_loop_on_each_group(window):
     records = firm_events(y, market, day0, firm, ESTIMATION, EVENT)
     assert fit.n == len(records) == 8
     groups = np.array([0, 1, 0, 1, 0, 0, 1, 1])  # group 1 with same-day and near pairs (230, 232)
+    clusters = count_calls(monkeypatch, "_same_day_pairs")
     got = parametric._average_correlation(Inputs(fit, window, groups=groups))[0]
     expected = [rbar([r for r, g in zip(records, groups) if g == k], window) for k in (0, 1)]
 
     assert np.isfinite(expected).all()
     np.testing.assert_allclose(got, expected, rtol=1e-10)
+    assert len(clusters[0]) == (big == 2)  # the same-day pairs taken one cluster at a time, or none
 
 
-def test_pairs_further_apart_than_the_estimation_window_is_long(monkeypatch):
+@pytest.mark.parametrize("band", [1, 24])
+def test_pairs_further_apart_than_the_estimation_window_is_long(monkeypatch, band):
     """An estimation window of 32 days and an event window of 41: pairs 32 to 40 sessions apart share no
     estimation day (NaN, as the loop says), and the running sums stop at the window's length (reading them at
-    such a gap once raised an IndexError)."""
+    such a gap once raised an IndexError); a band of one row whose pairs are all that far apart has no day to
+    multiply over."""
     monkeypatch.setattr(sys.modules[__name__], "REACH", 41)  # the loop's and the rows' reach
+    monkeypatch.setattr(parametric, "CROSS_BAND", band)
     rng = np.random.default_rng(0)
     n, days = 60, 32
     common = rng.normal(size=400)
