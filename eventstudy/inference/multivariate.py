@@ -188,14 +188,20 @@ def _joint_part(a: np.ndarray, x_t: np.ndarray, delta: np.ndarray | None, nu: np
 
 def _with_joint_part(sigma: np.ndarray, nu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The inverse of each :math:`\\hat\\Sigma` of a stack (identity where it is singular) and whether it is
-    not: :math:`\\nu\\ge N`, positive variances and a positive definite correlation matrix."""
+    not: :math:`\\nu\\ge N`, positive variances and a positive definite correlation matrix.  ``sigma`` is
+    scaled to the correlations in place (the caller's own array: a (B, N, N) copy less each way)."""
     n = sigma.shape[1]
     scale = np.sqrt(np.diagonal(sigma, axis1=1, axis2=2))
     ok = (nu >= n) & (scale > 0).all(axis=1)
     unit = np.where(scale > 0, scale, 1.0)
-    corr = np.where(ok[:, None, None], sigma / unit[:, :, None] / unit[:, None, :], np.eye(n))
-    definite, corr_inv = _positive_definite(corr)
-    return corr_inv / unit[:, :, None] / unit[:, None, :], ok & definite
+    corr = sigma
+    corr /= unit[:, :, None]
+    corr /= unit[:, None, :]
+    corr[~ok] = np.eye(n)
+    definite, inverse = _positive_definite(corr)
+    inverse /= unit[:, :, None]
+    inverse /= unit[:, None, :]
+    return inverse, ok & definite
 
 
 def _positive_definite(corr: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
@@ -373,7 +379,7 @@ def _solve_batch(
     out.nu[idx] = out.days[idx] - k
     # no residual degrees of freedom: neither test can run
     none = out.nu[idx] < 1
-    for days in np.unique(out.days[idx[none]]):
+    for days in np.unique(out.days[idx[none]]) if none.any() else ():
         reasons[idx[none & (out.days[idx] == days)]] = (
             f"the cluster has only {days} common estimation days for {k} coefficients (T - K = {days - k}); "
             "mvrm needs T - K >= 1"
@@ -384,7 +390,7 @@ def _solve_batch(
     idx = idx[ok]
     # Sigma-hat has rank at most T - K: the joint test needs T - K >= N; the average test does not
     short = out.nu[idx] < n
-    for days in np.unique(out.days[idx[short]]):
+    for days in np.unique(out.days[idx[short]]) if short.any() else ():
         out.joint_note[idx[short & (out.days[idx] == days)]] = (
             f"the cluster has {n} firm-events but only {days} common estimation days (T - K = {days - k}); "
             "the joint test needs T - K >= N (mvrm_average does not)"
@@ -571,16 +577,27 @@ def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, joint: bool) -> dict
     return table.take(at)
 
 
+#: smallest cluster whose returns :func:`_gather` zeroes off the common days by index
+_INDEXED_MASK = 16
+
+
 def _gather(inp: Inputs, rows: np.ndarray, columns: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The abnormal returns (B, N, T), zero off the common estimation days, the common estimation days
     (B, T) and the regressors (B, T, K) of the clusters ``rows`` (B, N) on the grid's ``columns``.  The
     regressors are NaN where missing, which changes nothing: only common estimation days are read.
 
     The rows are read with the columns in one indexing step, and masked in place: the (N, T) copy of the
-    columns first, and a masked copy of the gathered returns, were each as large as the result."""
+    columns first, and a masked copy of the gathered returns, were each as large as the result.  Large
+    clusters zero the (cluster, day) columns off the common days by index (0.08 ms against 0.33 ms for
+    20 clusters of 50 with 40 % of the days off); small ones with one masked copy, faster below about ten
+    members."""
     days: np.ndarray = np.all(inp.estimation_mask[rows, columns], axis=1)
     ar = inp.ar[rows, columns]
-    np.copyto(ar, 0.0, where=~days[:, None, :])
+    if rows.shape[1] >= _INDEXED_MASK:
+        cluster, day = np.nonzero(~days)
+        ar[cluster, :, day] = 0.0
+    else:
+        np.copyto(ar, 0.0, where=~days[:, None, :])
     return ar, days, inp.fit.design(inp.grid[columns], rows=rows[:, 0])
 
 
