@@ -111,7 +111,8 @@ def _estimation_part(a: np.ndarray, days: np.ndarray, x: np.ndarray) -> tuple[di
     k = x.shape[2]
     # W = [X p]' built in place: a concatenation of masked copies cost three (B, K + 1, T) arrays
     w = _masked_regressors(x, days)
-    np.mean(a, axis=1, out=w[:, k])
+    np.add.reduce(a, axis=1, out=w[:, k])  # np.mean's sum and division, without its Python steps
+    w[:, k] /= a.shape[1]
     wa = w @ np.swapaxes(a, 1, 2)  # X'A and p'A, (B, K + 1, N)
     ww = np.einsum("bkt,bjt->bkj", w, w)  # X'X, X'p and p'p: faster than matmul's path for w @ w'
     portfolio_ss = ww[:, k, k]
@@ -577,7 +578,8 @@ def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, joint: bool) -> dict
     return table.take(at)
 
 
-#: smallest cluster whose returns :func:`_gather` zeroes off the common days by index
+#: smallest cluster whose returns :func:`_gather` zeroes off the common days by index (and whose common
+#: days it finds in one reduction, not member after member)
 _INDEXED_MASK = 16
 
 
@@ -590,13 +592,19 @@ def _gather(inp: Inputs, rows: np.ndarray, columns: slice) -> tuple[np.ndarray, 
     columns first, and a masked copy of the gathered returns, were each as large as the result.  Large
     clusters zero the (cluster, day) columns off the common days by index (0.08 ms against 0.33 ms for
     20 clusters of 50 with 40 % of the days off); small ones with one masked copy, faster below about ten
-    members."""
-    days: np.ndarray = np.all(inp.estimation_mask[rows, columns], axis=1)
+    members, and find their common days member after member (0.10 ms against 0.18 ms for 700 clusters of
+    4, and slower for 50 members).
+    """
+    mask = inp.estimation_mask
     ar = inp.ar[rows, columns]
     if rows.shape[1] >= _INDEXED_MASK:
+        days: np.ndarray = np.all(mask[rows, columns], axis=1)
         cluster, day = np.nonzero(~days)
         ar[cluster, :, day] = 0.0
     else:
+        days = mask[rows[:, 0], columns]
+        for member in rows.T[1:]:
+            days &= mask[member, columns]
         np.copyto(ar, 0.0, where=~days[:, None, :])
     return ar, days, inp.fit.design(inp.grid[columns], rows=rows[:, 0])
 
