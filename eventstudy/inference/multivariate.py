@@ -493,7 +493,7 @@ class _Parts:
         joined = {}
         for name, values in self.arrays.items():
             new = arrays.get(name)
-            if name in _JOINT_NAMES and values is not None:
+            if name in _JOINT_NAMES:
                 new = np.zeros((len(rows),) + values.shape[1:], dtype=values.dtype)
             joined[name] = None if values is None else np.concatenate([values, new])
         return _Parts(self.source, np.concatenate([self.rows, rows]), joined)
