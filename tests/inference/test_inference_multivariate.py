@@ -471,3 +471,49 @@ def test_cluster_keys_differ_for_different_clusters():
     for size in (2, 3, 7):
         clusters = np.unique(np.sort(rng.integers(0, 20_000, (50_000, size)), axis=1), axis=0)
         assert len(np.unique(_row_keys(clusters))) == len(clusters)
+
+
+def large_clusters_panel(seed: int = 21):
+    """70 securities, 400 sessions; clusters of 52, 52 and 60 firm-events (more than the 48 whose Sigma-hat
+    inverses are taken in one stacked call) and one of 50 with security 0 twice (its Sigma-hat singular)."""
+    rng = np.random.default_rng(seed)
+    t, m = 400, 70
+    market = rng.normal(0.0004, 0.01, t)
+    common = rng.normal(0.0, 0.01, t)
+    y = 0.0002 + rng.uniform(0.6, 1.5, m) * market[:, None] + 0.4 * common[:, None] + rng.normal(0, 0.015, (t, m))
+    y[rng.random((t, m)) < 0.002] = np.nan
+    dates = {
+        150: list(range(49)) + [0],
+        200: list(range(52)),
+        260: list(range(10, 62)),
+        330: list(range(60)),
+    }
+    day0 = np.concatenate([[d] * len(f) for d, f in dates.items()])
+    firm = np.concatenate(list(dates.values()))
+    for d, members in dates.items():
+        y[d - 2 : d + 3, members] = np.where(np.isnan(y[d - 2 : d + 3, members]), 0.001, y[d - 2 : d + 3, members])
+    return y, market, day0, firm, dates
+
+
+@pytest.mark.parametrize("first", ["average", "joint"])
+def test_clusters_larger_than_a_stacked_inverse_against_the_dummy_regression(first):
+    """Sigma-hat of more than 48 firm-events is inverted matrix by matrix from its Cholesky factor (two
+    clusters of one size share a batch): every cluster's Wald statistic and average t against the explicit
+    system; the cluster with a security twice is singular for the joint test, not for the average test."""
+    y, market, day0, firm, dates = large_clusters_panel()
+    est, event = (-120, -11), (-2, 2)
+    fit = estimate(AlignedData.build(y, market), day0, firm, est, event)
+    for window in [(0, 0), (-1, 1)]:
+        order = [mvrm_average, mvrm_joint] if first == "average" else [mvrm_joint, mvrm_average]
+        found = {function: function(fit, window, form="wald") for function in order}
+        joint, average = found[mvrm_joint], found[mvrm_average]
+        assert len(joint) == len(average) == len(dates)
+        for k, (d, members) in enumerate(dates.items()):
+            twice = len(set(members)) < len(members)
+            ref = loops.mvrm(y, market, d, members, est, window, wald=not twice)
+            assert ref["nu"] >= len(members) and joint[k].n == len(members)
+            assert average[k].stat == pytest.approx(ref["average"] / math.sqrt(ref["average_var"]), rel=RTOL)
+            if twice:
+                assert not joint[k].valid and "singular" in joint[k].note
+            else:
+                assert joint[k].stat == pytest.approx(ref["wald"], rel=RTOL)
