@@ -75,6 +75,36 @@ def test_grank_and_rank_per_group_against_the_loop(study, window):
     np.testing.assert_allclose([rank.stat[0], rank.pvalue[0]], expected, rtol=RTOL)
 
 
+def test_grank_of_one_group_takes_the_weighted_sums_not_the_blocks(study, monkeypatch):
+    # one group: the sums of U come from the weighted rank sums; the blocks of U are the other groups' path
+    from eventstudy.inference import nonparametric
+
+    def refuse(*args):
+        raise AssertionError("the blocks of U were formed")
+
+    monkeypatch.setattr(nonparametric, "_sum_blocks", refuse)
+    fit, records = study
+    t, p_t, z, p_z, t_days = loops.grank(records, (-1, 1))
+    assert grank_t(fit, (-1, 1)).stat == pytest.approx(t, rel=RTOL)
+
+
+@pytest.mark.parametrize("window", [(0, 2), (-3, 3)])
+def test_grank_with_an_unused_firm_event_without_ranks_against_the_loop(window):
+    # firm-event 5 (alone on its day 0, no return on day +2: unused in these windows) has returns of exactly 0,
+    # so zero residuals, a residual variance of 0 and SARs 0/0 without a rank: the one group's weighted sums
+    # would carry its NaN (times a weight of 0), so that group's sums come from the blocks that zero it
+    y, market, day0, firm = loops.synthetic()
+    y[:, 5] = np.where(np.isnan(y[:, 5]), np.nan, 0.0)
+    fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
+    assert fit.sigma2[5] == 0
+    records = loops.firm_events(y, market, day0, firm, loops.ESTIMATION, loops.EVENT)
+    t, p_t, z, p_z, t_days = loops.grank(records, window)
+    assert math.isfinite(t)
+    result_t, result_z = grank_t(fit, window), grank_z(fit, window)
+    assert result_t.stat == pytest.approx(t, rel=RTOL) and result_t.pvalue == pytest.approx(p_t, rel=RTOL)
+    assert result_z.stat == pytest.approx(z, rel=RTOL)
+
+
 def test_grank_holds_size_under_event_induced_volatility():
     """Day-0 abnormal returns three times as volatile as the estimation window's, no mean effect: Corrado's
     rank test over-rejects (its variance comes from the estimation window), the restandardized grank does
