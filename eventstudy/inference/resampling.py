@@ -124,12 +124,13 @@ def _study_run_sums(inp: Inputs, scale: np.ndarray | None) -> tuple[np.ndarray, 
     """:func:`_pooled_sums` of one group's runs, ``CAR_ij / scale_i`` over the used firm-events with a CAR
     on run ``j``, in blocks of rows made from the running sums, without the (N, M) arrays of CARs.
 
-    Each block is added to the totals so far as one more row on top of it: ``sum(axis=0)`` adds the rows of
-    a C-ordered array one after the other, so the sums are those of the whole array, bit for bit (the rows
-    left out add zeros).  The first pass takes a run as a CAR when all its days have a residual, without
-    asking whether ``CAR_ij / scale_i`` is finite: it is for a used firm-event unless the division
-    overflows, and a CAR that is not finite makes its run's sum not finite, so only then are the sums
-    taken again with that check.
+    Each block's CARs, zeroed where a run is not whole or the firm-event not used, are summed over the rows
+    by a matrix-vector product with the weights :math:`1/c_i` (for the squares :math:`1/c_i^2`), so no
+    pass divides them; the sums differ from those of the divided CARs in the last bits only.  The first
+    pass takes a run as a CAR when all its days have a residual, without asking whether ``CAR_ij / scale_i``
+    is finite: it is for a used firm-event unless the division overflows (or ``scale_i`` is 0), and a CAR
+    that is not finite makes its run's sum not finite, so only then are the sums taken again with that
+    check, on the divided CARs.
     """
     sums = _run_sums_in_blocks(inp, scale, checked=False)
     if scale is not None and not np.isfinite(sums[1]).all():
@@ -168,9 +169,15 @@ def _run_sums_in_blocks(inp: Inputs, scale: np.ndarray | None, *, checked: bool)
     blocks = row_blocks(n if m > 0 else 0, m, CACHE_CELLS)
     if not blocks:
         return count[None].astype(float), s1[None], s2[None]
+    # the rows' weights in the sums: 1 / scale_i, or 1 where the CARs are divided first (checked); the rows
+    # left out are zeroed, so their weights do not matter (0 keeps an unused scale of 0 out)
+    divide = scale is not None and checked
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        weight = np.ones(n) if scale is None or divide else np.where(used, 1.0 / scale, 0.0)
+        square = weight * weight
     # one set of buffers for every block (fresh arrays per block cost more than the arithmetic in them)
     step = blocks[0].stop
-    x = np.empty((step + 1, m))  # row 0: the totals so far
+    x = np.empty((step, m))
     ok = np.empty((step, m), dtype=bool)
     total = days = gaps = np.empty((0, 0))
     if length > 1:
@@ -181,22 +188,21 @@ def _run_sums_in_blocks(inp: Inputs, scale: np.ndarray | None, *, checked: bool)
     sum1, sum2, counted = s1[whole], s2[whole], count[whole]
     for rows in blocks:
         k = rows.stop - rows.start
-        block, body, good = x[: k + 1], x[1 : k + 1], ok[:k]
-        if length == 1:  # the residual (over its scale, finite where both are: no second pass needed)
-            if scale is None:
-                np.copyto(body, res[rows, whole])
-            else:
+        body, good = x[:k], ok[:k]
+        if length == 1:  # the residual (divided: finite where both are, no second pass needed)
+            if divide:
                 with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                     np.divide(res[rows, whole], scale[rows, None], out=body)
+            else:
+                np.copyto(body, res[rows, whole])
             np.isfinite(body, out=good)
         else:  # the runs' sums, and whether all their days have a residual (_run_sums)
             np.subtract(total[rows, first + length : stop + length], total[rows, whole], out=body)
             np.subtract(days[rows, first + length : stop + length], days[rows, whole], out=gaps[:k])
             np.equal(gaps[:k], length, out=good)
-        if scale is not None and length > 1:
-            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                np.divide(body, scale[rows, None], out=body)
-            if checked:
+            if divide:
+                with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                    np.divide(body, scale[rows, None], out=body)
                 good &= np.isfinite(body)
         skip = ~used[rows]
         if skip.any():
@@ -204,12 +210,10 @@ def _run_sums_in_blocks(inp: Inputs, scale: np.ndarray | None, *, checked: bool)
         counted += np.add.reduce(good.view(np.uint8), axis=0, dtype=small)
         np.logical_not(good, out=good)
         np.copyto(body, 0.0, where=good)
-        block[0] = sum1
-        new_sum1 = block.sum(axis=0)
-        np.multiply(body, body, out=body)
-        block[0] = sum2
-        sum1, sum2 = new_sum1, block.sum(axis=0)
-    s1[whole], s2[whole] = sum1, sum2
+        with np.errstate(invalid="ignore", over="ignore"):
+            sum1 += weight[rows] @ body
+            np.multiply(body, body, out=body)
+            sum2 += square[rows] @ body
     return count[None].astype(float), s1[None], s2[None]
 
 
