@@ -171,9 +171,9 @@ def _run_sums_in_blocks(inp: Inputs, scale: np.ndarray | None, *, checked: bool)
         return count[None].astype(float), s1[None], s2[None]
     # the rows' weights in the sums: 1 / scale_i, or 1 where the CARs are divided first (checked); the rows
     # left out are zeroed, so their weights do not matter (0 keeps an unused scale of 0 out)
-    divide = scale is not None and checked
+    divisor = scale if checked else None  # the CARs are divided only on the checked pass
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        weight = np.ones(n) if scale is None or divide else np.where(used, 1.0 / scale, 0.0)
+        weight = np.ones(n) if scale is None or divisor is not None else np.where(used, 1.0 / scale, 0.0)
         square = weight * weight
     # one set of buffers for every block (fresh arrays per block cost more than the arithmetic in them)
     step = blocks[0].stop
@@ -190,9 +190,9 @@ def _run_sums_in_blocks(inp: Inputs, scale: np.ndarray | None, *, checked: bool)
         k = rows.stop - rows.start
         body, good = x[:k], ok[:k]
         if length == 1:  # the residual (divided: finite where both are, no second pass needed)
-            if divide:
+            if divisor is not None:
                 with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                    np.divide(res[rows, whole], scale[rows, None], out=body)
+                    np.divide(res[rows, whole], divisor[rows, None], out=body)
             else:
                 np.copyto(body, res[rows, whole])
             np.isfinite(body, out=good)
@@ -200,9 +200,9 @@ def _run_sums_in_blocks(inp: Inputs, scale: np.ndarray | None, *, checked: bool)
             np.subtract(total[rows, first + length : stop + length], total[rows, whole], out=body)
             np.subtract(days[rows, first + length : stop + length], days[rows, whole], out=gaps[:k])
             np.equal(gaps[:k], length, out=good)
-            if divide:
+            if divisor is not None:
                 with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                    np.divide(body, scale[rows, None], out=body)
+                    np.divide(body, divisor[rows, None], out=body)
                 good &= np.isfinite(body)
         skip = ~used[rows]
         if skip.any():
