@@ -263,14 +263,27 @@ def row_ranks(values: np.ndarray) -> np.ndarray:
 
 def _sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_flat` of an order sorting each row of ``values`` ascending, NaN last (ties in any order), and
-    the values in that order.
+    the values in that order: :func:`_key_order`, whose rows that are not ascending are argsorted instead."""
+    values = np.ascontiguousarray(values, dtype=float)
+    width = values.shape[1]
+    flat, ordered = _key_order(values)
+    unsorted = np.flatnonzero((ordered[:, 1:] < ordered[:, :-1]).any(axis=1))
+    if len(unsorted):
+        flat[unsorted] = np.argsort(values[unsorted], axis=1, kind="stable") + (unsorted * width)[:, None]
+        ordered[unsorted] = values.ravel()[flat[unsorted]]
+    return flat, ordered
+
+
+def _key_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_flat` of an order of each row of ``values`` from one sort of integer keys, and the values in
+    that order: ascending with NaN last, except in the rows where keys tie in their upper bits (the caller
+    checks: such a row's values are not ascending).
 
     numpy sorts integers several times faster than it argsorts floats, so each value becomes an integer
     key that orders as the float does, its column in the lowest bits: one ``sort`` gives the columns in
-    order.  Keys that tie in the other bits may put their values out of order; the rows where the sorted
-    values are not ascending are argsorted instead.  Rows of up to 512 days get 32-bit keys
-    (:func:`_level_keys`, sorted about four times faster than 64-bit ones), longer rows, whose values would
-    share levels too often, 64-bit keys (:func:`_bit_keys`).
+    order.  Keys that tie in the other bits may put their values out of order.  Rows of up to 512 days
+    get 32-bit keys (:func:`_level_keys`, sorted about four times faster than 64-bit ones), longer rows,
+    whose values would share levels too often, 64-bit keys (:func:`_bit_keys`).
     """
     values = np.ascontiguousarray(values, dtype=float)
     n, width = values.shape
@@ -282,12 +295,7 @@ def _sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     key.sort(axis=1)
     key &= key.dtype.type((1 << bits) - 1)
     flat = _flat(key)
-    ordered = values.ravel()[flat]
-    unsorted = np.flatnonzero((ordered[:, 1:] < ordered[:, :-1]).any(axis=1))
-    if len(unsorted):
-        flat[unsorted] = np.argsort(values[unsorted], axis=1, kind="stable") + (unsorted * width)[:, None]
-        ordered[unsorted] = values.ravel()[flat[unsorted]]
-    return flat, ordered
+    return flat, values.ravel()[flat]
 
 
 def _level_keys(values: np.ndarray, bits: int) -> np.ndarray:
@@ -432,21 +440,24 @@ def _rank_rows(ar, est, event, sigma2, out) -> None:
     Where a row's SARs are all distinct (and so are its abnormal returns: equal returns give equal SARs), a
     value's rank is its position in the sorted row and an estimation day's own rank the number of
     estimation days up to it in that order: one sort and one running count, no second sort.  Rows with a
-    tie or without a positive :math:`\hat\sigma^2_i` are ranked by :func:`_rank_rows_with_ties`.
+    tie, without a positive :math:`\hat\sigma^2_i` or that the key sort left out of order
+    (:func:`_key_order`) are ranked by :func:`_rank_rows_with_ties`.
     """
     combined, centred, own, scaled, before = out
     n, width = ar.shape
     np.copyto(combined, est)
     combined[:, event] |= np.isfinite(ar[:, event])
     values = np.where(combined, ar, np.nan)
-    flat, ordered = _sort_order(values)
+    flat, ordered = _key_order(values)  # rows out of order (keys that tie) are redone below
     sigma = np.sqrt(sigma2)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):  # the SARs in sorted order
         np.divide(ordered, sigma, out=scaled)
     missing = np.isnan(ordered)  # last in each row
     total = _count(combined)  # M_i, the rank test's ranked days
-    # NaN != NaN: missing days never tie; a ranked day without a return (not expected) takes the other path
-    redo = (scaled[:, 1:] == scaled[:, :-1]).any(axis=1) | ~(np.isfinite(sigma2) & (sigma2 > 0))
+    # a row whose SARs are not strictly ascending has ties or came out of the key sort out of order (dividing
+    # by sigma_i > 0 keeps the order): one check for both.  NaN compare false: missing days never tie; a
+    # ranked day without a return (not expected) takes the other path too
+    redo = (scaled[:, 1:] <= scaled[:, :-1]).any(axis=1) | ~(np.isfinite(sigma2) & (sigma2 > 0))
     redo |= width - _count(missing) != total
     in_estimation = est.reshape(-1)[flat]
     in_estimation &= ~missing

@@ -195,6 +195,24 @@ def test_shared_ranks_equal_scipy_on_rows_with_and_without_ties():
     assert est.sum(axis=1)[3] == 34  # the missing day is left out
 
 
+def test_shared_ranks_equal_scipy_where_the_key_sort_leaves_values_out_of_order():
+    # an earlier estimation day one float step above a later one: both share their 32-bit sort key's level,
+    # so the key sort puts them in column order, the larger first; such rows must be ranked again
+    rng = np.random.default_rng(12)
+    y = rng.normal(0.0, 0.02, (60, 12))
+    y[20] = np.nextafter(y[30], np.inf)
+    fit = raw_fit(y, (-40, -6), (-3, 3), day0=50)
+    ranks = _shared_ranks(Inputs(fit, (0, 0)))
+    est = fit.estimation_mask
+    for i in range(fit.n):
+        combined, ar = ranks.combined[i], fit.ar[i]
+        expected = stats.rankdata(ar[combined]) / (combined.sum() + 1) - 0.5
+        np.testing.assert_array_equal(ranks.centred[i][combined], expected)
+        sar = ar / np.sqrt(fit.sigma2[i])
+        np.testing.assert_array_equal(ranks.own[i][est[i]], stats.rankdata(sar[est[i]]))
+        np.testing.assert_array_equal(ranks.sorted_sar[i][: combined.sum()], np.sort(sar[combined]))
+
+
 def test_running_count_is_the_count_along_each_row():
     # one running count along the raveled rows less each row's start, against counting row by row
     mask = np.random.default_rng(4).random((30, 17)) < 0.6
