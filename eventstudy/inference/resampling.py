@@ -391,12 +391,12 @@ def _skew_t_stat(x: np.ndarray, centre=0.0, floor=0.0, *, overwrite: bool = Fals
     """
     n = float(x.shape[-1])  # callers pass finite values only
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = x.mean(axis=-1)
+        # the sums as row products (BLAS; one pass each, no elementwise square or cube to sum)
+        mean = (x @ np.ones(x.shape[-1])) / n
         dev = np.subtract(x, mean[..., None], out=x if overwrite else None)
-        dev2 = dev * dev
-        s = np.sqrt(dev2.sum(axis=-1) / (n - 1.0))
+        s = np.sqrt(np.vecdot(dev, dev) / (n - 1.0))
         s = np.where(s > floor, s, np.nan)
-        gamma = np.multiply(dev2, dev, out=dev2).sum(axis=-1) / (n * s**3)
+        gamma = np.vecdot(dev * dev, dev) / (n * s**3)
         ratio = (mean - centre) / s
         return np.sqrt(n) * (ratio + gamma * ratio**2 / 3.0 + gamma / (6.0 * n))
 
