@@ -445,25 +445,30 @@ def _rank_rows(ar, est, event, sigma2, out) -> None:
     Where a row's SARs are all distinct (and so are its abnormal returns: equal returns give equal SARs), a
     value's rank is its position in the sorted row and an estimation day's own rank the number of
     estimation days up to it in that order: one sort and one running count, no second sort.  Rows with a
-    tie, without a positive :math:`\hat\sigma^2_i` or that the key sort left out of order
-    (:func:`_key_order`) are ranked by :func:`_rank_rows_with_ties`.
+    tie or without a positive :math:`\hat\sigma^2_i` are ranked by :func:`_rank_rows_with_ties`.
     """
     combined, centred, own, scaled, before = out
     n, width = ar.shape
     np.copyto(combined, est)
     combined[:, event] |= np.isfinite(ar[:, event])
     values = np.where(combined, ar, np.nan)
-    flat, ordered = _key_order(values)  # rows out of order (keys that tie) are redone below
+    flat, ordered = _key_order(values)  # rows out of order (keys that tie) are sorted below
     sigma = np.sqrt(sigma2)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):  # the SARs in sorted order
         np.divide(ordered, sigma, out=scaled)
+        # a row whose SARs do not strictly ascend came out of the key sort out of order or has ties (dividing
+        # by sigma_i > 0 keeps the order): one check finds both; those few rows are argsorted, then looked at
+        # for ties.  NaN compare false: missing days never tie
+        suspect = np.flatnonzero((scaled[:, 1:] <= scaled[:, :-1]).any(axis=1))
+        redo = ~(np.isfinite(sigma2) & (sigma2 > 0))
+        if len(suspect):
+            flat[suspect] = np.argsort(values[suspect], axis=1, kind="stable") + (suspect * width)[:, None]
+            ordered[suspect] = values.ravel()[flat[suspect]]
+            scaled[suspect] = again = ordered[suspect] / sigma[suspect]
+            redo[suspect] |= (again[:, 1:] == again[:, :-1]).any(axis=1)
     missing = np.isnan(ordered)  # last in each row
     total = _count(combined)  # M_i, the rank test's ranked days
-    # a row whose SARs are not strictly ascending has ties or came out of the key sort out of order (dividing
-    # by sigma_i > 0 keeps the order): one check for both.  NaN compare false: missing days never tie; a
-    # ranked day without a return (not expected) takes the other path too
-    redo = (scaled[:, 1:] <= scaled[:, :-1]).any(axis=1) | ~(np.isfinite(sigma2) & (sigma2 > 0))
-    redo |= width - _count(missing) != total
+    redo |= width - _count(missing) != total  # a ranked day without a return (not expected)
     in_estimation = est.reshape(-1)[flat]
     in_estimation &= ~missing
     before[:, 0] = 0
