@@ -119,6 +119,12 @@ def _run_sums(total: np.ndarray, count: np.ndarray, length: int, out) -> None:
     np.copyto(sums, np.nan, where=~whole)
 
 
+def _run_counts(inp: Inputs) -> np.ndarray:
+    """How many comparison CARs each firm-event has, :math:`M_i` (``full`` of :func:`_estimation_cars` counted),
+    shared by :func:`_run_moments` and :func:`generalized_sign` (once per :class:`Inputs`)."""
+    return inp.once("run_counts", lambda: _count(_estimation_cars(inp)[1]).astype(np.int64))
+
+
 def _run_moments(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Number, mean and standard deviation (ddof=1) of each firm-event's comparison CARs, shared by
     :func:`permutation` and :func:`~eventstudy.inference.sq` (once per :class:`Inputs`).
@@ -131,7 +137,7 @@ def _run_moments(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     def compute():
         cars, full = _estimation_cars(inp)
-        windows = _count(full).astype(np.int64)
+        windows = _run_counts(inp)
         mean, sd = np.empty(len(cars)), np.empty(len(cars))
         ones = np.ones(cars.shape[1])
 
@@ -182,7 +188,17 @@ def own_runs_test(inp: Inputs, test: str, pvalue) -> Batch:
 
 
 def labels(template: str, values: np.ndarray) -> np.ndarray:
-    """``template.format(v)`` for each of ``values`` (counts), each distinct value formatted once."""
+    """``template.format(v)`` for each of ``values`` (counts), each distinct value formatted once.
+
+    Counts of at most a few times as many as there are values index a table of the texts (a count of each
+    value instead of a sort); others go through ``np.unique``.
+    """
+    values = np.asarray(values).ravel()
+    if values.dtype.kind in "iu" and len(values) and 0 <= values.min() and values.max() < 4 * len(values) + 1024:
+        distinct = np.flatnonzero(np.bincount(values))
+        table = np.empty(int(distinct[-1]) + 1, dtype=object)
+        table[distinct] = [template.format(v) for v in distinct]
+        return table[values]
     distinct, inverse = np.unique(values, return_inverse=True)
     return np.array([template.format(v) for v in distinct], dtype=object)[inverse.ravel()]
 
@@ -890,8 +906,8 @@ grank_z.__doc__ = (
 
 def _generalized_sign(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
-    cars, full = _estimation_cars(inp)
-    windows = _count(full).astype(np.int64)
+    cars, _ = _estimation_cars(inp)
+    windows = _run_counts(inp)
     counted = used & (windows > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = count_runs(cars, lambda rows: cars[rows] > 0) / windows

@@ -22,6 +22,7 @@ from eventstudy.inference.nonparametric import (
     _running_count,
     _shared_ranks,
     _sorted_counts,
+    labels,
     row_ranks,
 )
 
@@ -211,6 +212,15 @@ def test_shared_ranks_equal_scipy_where_the_key_sort_leaves_values_out_of_order(
         sar = ar / np.sqrt(fit.sigma2[i])
         np.testing.assert_array_equal(ranks.own[i][est[i]], stats.rankdata(sar[est[i]]))
         np.testing.assert_array_equal(ranks.sorted_sar[i][: combined.sum()], np.sort(sar[combined]))
+
+
+@pytest.mark.parametrize(
+    "values", [[3, 0, 3, 7, 250], [5], [0, 0], np.array([2, 10**9, 2]), np.array([-1, 4, 4]), np.zeros(0, int)]
+)
+def test_labels_format_each_count(values):
+    # small counts index a table of texts, others (huge, negative) take np.unique: both as the plain loop
+    got = labels("empirical ({} windows)", np.asarray(values))
+    assert got.tolist() == [f"empirical ({v} windows)" for v in values]
 
 
 def test_running_count_is_the_count_along_each_row():
