@@ -324,21 +324,25 @@ def _level_keys(values: np.ndarray, bits: int) -> np.ndarray:
     value (a monotone map: a larger level means a value at least as large) above ``bits`` bits of column.
 
     Values that share a level (in about one row in 250 on the benchmarks' 271-day rows of daily returns)
-    may come out of order, as may those of a row with an infinity (its scale is 0: with +inf the finite values
-    are on level 0 and +inf on the top level, with -inf every value is on the top level); :func:`_sort_order`
-    finds such rows out of order and sorts them again.  NaN come last.
+    may come out of order, as do the values of a row with an infinity or a span beyond the floats (all on
+    level 0); :func:`_sort_order` finds such rows out of order and sorts them again.  NaN come last: the
+    values' levels stop one below the highest, to which one ``fmin`` takes every NaN (it passes over them).
     """
     width = values.shape[1]
-    top = float((1 << (32 - bits)) - 2)  # the values' highest level; NaN one above
+    last = float((1 << (32 - bits)) - 1)  # NaN's level; the values' highest is one below
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         low = np.fmin.reduce(values, axis=1)  # fmin, fmax: NaN left out
-        scale = top / (np.fmax.reduce(values, axis=1) - low)
-        scale[~np.isfinite(scale)] = 0.0  # one value, none, or an infinity in the row (see above)
+        high = np.fmax.reduce(values, axis=1)
+        span = high - low
+        scale = (last - 1.0) / span
+        scale[~np.isfinite(scale)] = 0.0  # one value or none in the row: level 0
         level = values - low[:, None]  # at least 0 (a rounded difference keeps its sign)
-        level *= scale[:, None]
-    np.fmin(level, top, out=level)  # rounding above the top, and inf - inf or inf * 0 (NaN), to the top
+        level *= scale[:, None]  # at most the top level, rounded up by less than one
+        odd = np.flatnonzero(np.isinf(low) | np.isinf(high) | np.isinf(span))  # inf - inf, inf * 0: NaN
+        if len(odd):
+            level[odd] = np.where(np.isnan(values[odd]), np.nan, 0.0)
+    np.fmin(level, last, out=level)  # any NaN, whatever its sign bit, to the last level
     key = level.astype(np.uint32)
-    np.copyto(key, np.uint32(top + 1.0), where=np.isnan(values))  # any NaN, whatever its sign bit, last
     key <<= np.uint32(bits)
     key |= np.arange(width, dtype=np.uint32)
     return key

@@ -147,6 +147,10 @@ def test_row_ranks_equal_scipy_on_values_that_differ_in_their_last_bits(width):
     values[8, 14], values[8, 15], values[9, :] = 1e308, -1e308, 0.5  # a span beyond the floats, a row of one value
     values[rng.random(values.shape) < 0.05] = np.nan
     values[7, 13] = -np.nan
+    # rows in column order but for a missing value before an infinity or a span beyond the floats (their
+    # values all share a level): NaN must still come last, after the infinity
+    values[10:13] = np.linspace(-0.05, 0.05, width)
+    values[10:13, 2], values[10, 20], values[11, 0], values[12, [0, -1]] = np.nan, np.inf, -np.inf, [-1e308, 1e308]
     got = row_ranks(values)
     for row, ranks in zip(values, got):
         finite = ~np.isnan(row)
