@@ -748,7 +748,8 @@ def _grank_z(inp: Inputs):
     # rank up by one where it is smaller (by a half where it ties).  How many SARs lie below it and at it
     # comes from a search in the sorted SARs; an SAR is above it exactly when its own rank exceeds the
     # count at or below it (ties share their mean rank, which stays inside their run of positions).  The
-    # SARs of unused rows meet a NaN event observation, none lies below it, and their U are zeroed.
+    # SARs of unused rows meet a NaN event observation, none lies below it, and their U are left out (zeroed
+    # in the blocks of U, weighted 0 in one group's sums).
     mask = inp.estimation_mask
     rows_n, width = own.shape
     below, at_or_below = _sorted_counts(ranks.sorted_sar, ranks.est_before, gscar)
@@ -779,7 +780,9 @@ def _grank_z(inp: Inputs):
         with np.errstate(invalid="ignore", divide="ignore"):
             weight = np.where(used, 1.0 / ranked, 0.0)
         numerators = _rank_numerator_sums(own, weight, below_32, at_or_below_32, ties)
-        if np.isfinite(numerators).all():  # else an estimation day without a rank: the blocks say where
+        # an unused firm-event with an estimation day without a rank (SARs 0/0) carries its NaN into the
+        # weighted sums (NaN * 0): then the blocks of U, which zero it
+        if np.isfinite(numerators).all():
             u_sums = numerators[None] - 0.5 * days_t
     if u_sums is None:
         u_sums = _sum_blocks(groups, rows_n, width, fill)
