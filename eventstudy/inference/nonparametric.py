@@ -145,7 +145,7 @@ def _run_moments(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             with np.errstate(invalid="ignore", divide="ignore"):
                 x = np.where(full[rows], cars[rows], 0.0)
                 m = windows[rows]
-                mean[rows] = s1 = (x @ ones) / m
+                mean[rows] = s1 = np.vecdot(x, ones) / m  # each row alone: bits independent of the block
                 variance = (np.vecdot(x, x) - m * s1 * s1) / (m - 1)
                 sd[rows] = np.sqrt(np.maximum(variance, 0.0))
 
@@ -748,8 +748,7 @@ def _grank_z(inp: Inputs):
     # rank up by one where it is smaller (by a half where it ties).  How many SARs lie below it and at it
     # comes from a search in the sorted SARs; an SAR is above it exactly when its own rank exceeds the
     # count at or below it (ties share their mean rank, which stays inside their run of positions).  The
-    # SARs of unused rows meet a NaN event observation, none lies below it, and their U are left out (zeroed
-    # in the blocks of U, weighted 0 in one group's sums).
+    # SARs of unused rows meet a NaN event observation, none lies below it, and their U are left out.
     mask = inp.estimation_mask
     rows_n, width = own.shape
     below, at_or_below = _sorted_counts(ranks.sorted_sar, ranks.est_before, gscar)
@@ -758,34 +757,26 @@ def _grank_z(inp: Inputs):
     # the counts as float32, as the ranks are: comparisons without a cast
     below_32, at_or_below_32 = below.astype(np.float32), at_or_below.astype(np.float32)
 
-    def fill(rows: slice, u: np.ndarray) -> None:  # U of some rows into u, in cache
+    with np.errstate(divide="ignore"):
+        weight = np.where(used, 1.0 / ranked, 0.0)  # 1 / (T_i + 2) on used rows
+
+    def fill(rows: slice, terms: np.ndarray) -> None:  # U + 1/2 of some rows' estimation days, in cache
+        # (own + above + tied / 2) / (T_i + 2) on the estimation days of used rows, 0 elsewhere (own ranks are
+        # 0 off the estimation days, never above a count): the numerator is a whole or half number, exact
         mine = own[rows]
-        # (own + above + tied / 2) / (T_i + 2) - 1/2 on the estimation days of used rows, 0 elsewhere: the
-        # numerator is a whole or half number, exact in float32 (the ranks' type) as in float64
-        numerator = np.greater(mine, at_or_below_32[rows, None])
-        numerator = np.add(mine, numerator, dtype=np.float32)
+        np.add(mine, np.greater(mine, at_or_below_32[rows, None]), out=terms)
         if ties[rows].any():
             tied = (mine > below_32[rows, None]) & (mine <= at_or_below_32[rows, None])
-            np.add(numerator, np.float32(0.5), out=numerator, where=tied)
-        np.divide(numerator, ranked[rows, None], out=u)
-        u -= 0.5
-        np.copyto(u, 0.0, where=np.logical_not(mask[rows]))
+            np.add(terms, 0.5, out=terms, where=tied)
+        terms *= weight[rows, None]
         unused = ~used[rows]
-        if unused.any():
-            u[unused] = 0.0
+        if unused.any():  # weighted 0, but an estimation day without a rank (SARs 0/0) would be NaN * 0
+            terms[unused] = 0.0
 
+    # sum_i U_it = sum_i (U_it + 1/2) - n_t / 2: the 1/2 of each ranked day taken out once per day, not per
+    # firm-event; in row order for one group as for several, so a sample's bits do not depend on the others
     days_t = _count_rows(groups, mask, est_columns, used)  # used firm-events ranked on each estimation day
-    u_sums = None
-    if groups.n == 1:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            weight = np.where(used, 1.0 / ranked, 0.0)
-        numerators = _rank_numerator_sums(own, weight, below_32, at_or_below_32, ties)
-        # an unused firm-event with an estimation day without a rank (SARs 0/0) carries its NaN into the
-        # weighted sums (NaN * 0): then the blocks of U, which zero it
-        if np.isfinite(numerators).all():
-            u_sums = numerators[None] - 0.5 * days_t
-    if u_sums is None:
-        u_sums = _sum_blocks(groups, rows_n, width, fill)
+    u_sums = _sum_blocks(groups, rows_n, width, fill) - 0.5 * days_t
     with np.errstate(invalid="ignore", divide="ignore"):
         u_event = np.where(used, (1.0 + below + 0.5 * ties) / ranked - 0.5, 0.0)
         # the estimation days' columns, then the event observation's
@@ -796,37 +787,6 @@ def _grank_z(inp: Inputs):
         s_u = np.sqrt((n_t / n[:, None] * u_bar**2).sum(axis=1) / days)
         z = u_bar[:, -1] / s_u
     return z, days - 1.0
-
-
-def _rank_numerator_sums(own, weight, below, at_or_below, ties) -> np.ndarray:
-    r""":math:`\sum_i w_i\,(K_{it} + \mathbf 1\{K_{it} > a_i\} + \tfrac12\mathbf 1\{b_i < K_{it} \le a_i\})` for
-    each column :math:`t`, with :math:`K_{it}` the estimation days' own ranks (``own``, 0 on other days),
-    :math:`b_i \le a_i` the counts of SARs below and at or below the event observation (float32, as the
-    ranks) and :math:`w_i` the ``weight`` of each row.
-
-    With :math:`w_i = 1/(T_i+2)` on used rows and 0 on the others, this less :math:`\tfrac12` times the used
-    rows ranked on each day is :math:`\sum_i U_{it}` of :func:`_grank_z`: per block of rows in cache, one
-    comparison, one addition and one matrix-vector product (BLAS) instead of forming each :math:`U_{it}`.
-    The terms are whole or half numbers times :math:`w_i`; their sum differs from that of the
-    :math:`U_{it}` in the last bits only.
-    """
-    rows_n, width = own.shape
-    totals = np.zeros(width)
-    blocks = row_blocks(rows_n, width, CACHE_CELLS)
-    if not blocks:
-        return totals
-    step = blocks[0].stop
-    above, numerator = np.empty((step, width), dtype=bool), np.empty((step, width))
-    for rows in blocks:
-        k = rows.stop - rows.start
-        mine, up, values = own[rows], above[:k], numerator[:k]
-        np.greater(mine, at_or_below[rows, None], out=up)  # 0 off the estimation days: never above a count
-        np.add(mine, up, out=values)
-        if ties[rows].any():
-            tied = (mine > below[rows, None]) & (mine <= at_or_below[rows, None])
-            np.add(values, 0.5, out=values, where=tied)
-        totals += weight[rows] @ values
-    return totals
 
 
 _GRANK_NOTES = r"""

@@ -124,13 +124,12 @@ def _study_run_sums(inp: Inputs, scale: np.ndarray | None) -> tuple[np.ndarray, 
     """:func:`_pooled_sums` of one group's runs, ``CAR_ij / scale_i`` over the used firm-events with a CAR
     on run ``j``, in blocks of rows made from the running sums, without the (N, M) arrays of CARs.
 
-    Each block's CARs, zeroed where a run is not whole or the firm-event not used, are summed over the rows
-    by a matrix-vector product with the weights :math:`1/c_i` (for the squares :math:`1/c_i^2`), so no
-    pass divides them; the sums differ from those of the divided CARs in the last bits only.  The first
-    pass takes a run as a CAR when all its days have a residual, without asking whether ``CAR_ij / scale_i``
-    is finite: it is for a used firm-event unless the division overflows (or ``scale_i`` is 0), and a CAR
-    that is not finite makes its run's sum not finite, so only then are the sums taken again with that
-    check, on the divided CARs.
+    Each block is added to the totals so far as one more row on top of it: ``sum(axis=0)`` adds the rows of
+    a C-ordered array one after the other, so the sums are those of the whole array, bit for bit (the rows
+    left out add zeros).  The first pass takes a run as a CAR when all its days have a residual, without
+    asking whether ``CAR_ij / scale_i`` is finite: it is for a used firm-event unless the division
+    overflows, and a CAR that is not finite makes its run's sum not finite, so only then are the sums
+    taken again with that check.
     """
     sums = _run_sums_in_blocks(inp, scale, checked=False)
     if scale is not None and not np.isfinite(sums[1]).all():
@@ -169,15 +168,9 @@ def _run_sums_in_blocks(inp: Inputs, scale: np.ndarray | None, *, checked: bool)
     blocks = row_blocks(n if m > 0 else 0, m, CACHE_CELLS)
     if not blocks:
         return count[None].astype(float), s1[None], s2[None]
-    # the rows' weights in the sums: 1 / scale_i, or 1 where the CARs are divided first (checked); the rows
-    # left out are zeroed, so their weights do not matter (0 keeps an unused scale of 0 out)
-    divisor = scale if checked else None  # the CARs are divided only on the checked pass
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        weight = np.ones(n) if scale is None or divisor is not None else np.where(used, 1.0 / scale, 0.0)
-        square = weight * weight
     # one set of buffers for every block (fresh arrays per block cost more than the arithmetic in them)
     step = blocks[0].stop
-    x = np.empty((step, m))
+    x = np.empty((step + 1, m))  # row 0: the totals so far
     ok = np.empty((step, m), dtype=bool)
     total = days = gaps = np.empty((0, 0))
     if length > 1:
@@ -188,21 +181,22 @@ def _run_sums_in_blocks(inp: Inputs, scale: np.ndarray | None, *, checked: bool)
     sum1, sum2, counted = s1[whole], s2[whole], count[whole]
     for rows in blocks:
         k = rows.stop - rows.start
-        body, good = x[:k], ok[:k]
-        if length == 1:  # the residual (divided: finite where both are, no second pass needed)
-            if divisor is not None:
-                with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                    np.divide(res[rows, whole], divisor[rows, None], out=body)
-            else:
+        block, body, good = x[: k + 1], x[1 : k + 1], ok[:k]
+        if length == 1:  # the residual (over its scale, finite where both are: no second pass needed)
+            if scale is None:
                 np.copyto(body, res[rows, whole])
+            else:
+                with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                    np.divide(res[rows, whole], scale[rows, None], out=body)
             np.isfinite(body, out=good)
         else:  # the runs' sums, and whether all their days have a residual (_run_sums)
             np.subtract(total[rows, first + length : stop + length], total[rows, whole], out=body)
             np.subtract(days[rows, first + length : stop + length], days[rows, whole], out=gaps[:k])
             np.equal(gaps[:k], length, out=good)
-            if divisor is not None:
-                with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                    np.divide(body, divisor[rows, None], out=body)
+        if scale is not None and length > 1:
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                np.divide(body, scale[rows, None], out=body)
+            if checked:
                 good &= np.isfinite(body)
         skip = ~used[rows]
         if skip.any():
@@ -210,10 +204,12 @@ def _run_sums_in_blocks(inp: Inputs, scale: np.ndarray | None, *, checked: bool)
         counted += np.add.reduce(good.view(np.uint8), axis=0, dtype=small)
         np.logical_not(good, out=good)
         np.copyto(body, 0.0, where=good)
-        with np.errstate(invalid="ignore", over="ignore"):
-            sum1 += weight[rows] @ body
-            np.multiply(body, body, out=body)
-            sum2 += square[rows] @ body
+        block[0] = sum1
+        new_sum1 = block.sum(axis=0)
+        np.multiply(body, body, out=body)
+        block[0] = sum2
+        sum1, sum2 = new_sum1, block.sum(axis=0)
+    s1[whole], s2[whole] = sum1, sum2
     return count[None].astype(float), s1[None], s2[None]
 
 
@@ -391,8 +387,9 @@ def _skew_t_stat(x: np.ndarray, centre=0.0, floor=0.0, *, overwrite: bool = Fals
     """
     n = float(x.shape[-1])  # callers pass finite values only
     with np.errstate(invalid="ignore", divide="ignore"):
-        # the sums as row products (BLAS; one pass each, no elementwise square or cube to sum)
-        mean = (x @ np.ones(x.shape[-1])) / n
+        # the sums as row products (one pass each, no elementwise square or cube to sum); each row alone, so
+        # a row's bits do not depend on the rows beside it
+        mean = np.vecdot(x, np.ones(x.shape[-1])) / n
         dev = np.subtract(x, mean[..., None], out=x if overwrite else None)
         s = np.sqrt(np.vecdot(dev, dev) / (n - 1.0))
         s = np.where(s > floor, s, np.nan)
@@ -406,15 +403,15 @@ def _resampled_skew_t(sample: np.ndarray, pick: np.ndarray, floor: np.ndarray) -
     resample alone, so blocks of them run on threads, each block gathered by ``np.take`` (half the time of
     fancy indexing) into a scratch array that stays in cache.
 
-    The gathered block is laid out (resample, draw, group) in memory, as ``sample[:, pick[b]]`` lays it, so
-    that the sums along each resample add in the same order (the same bits) for any number of groups.
+    The gathered block is laid out (group, resample, draw) in memory, each resample's draws side by side, so
+    that the row products along each resample (:func:`_skew_t_stat`) add in the same order (the same bits)
+    for any number of groups.
     """
     centre = sample.mean(axis=1)[:, None]
     blocks = row_blocks(len(pick), sample.shape[0] * pick.shape[1], CACHE_CELLS)
-    columns = sample.T
 
     def block(b: slice) -> np.ndarray:
-        x = np.take(columns, pick[b], axis=0).transpose(2, 0, 1)  # (G, resamples, n_b)
+        x = np.take(sample, pick[b], axis=1)  # (G, resamples, n_b)
         return _skew_t_stat(x, centre=centre, floor=floor, overwrite=True)
 
     return np.concatenate(thread_map(block, blocks), axis=1)
