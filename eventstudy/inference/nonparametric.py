@@ -119,24 +119,35 @@ def _run_sums(total: np.ndarray, count: np.ndarray, length: int, out) -> None:
     np.copyto(sums, np.nan, where=~whole)
 
 
+def _run_counts(inp: Inputs) -> np.ndarray:
+    """How many comparison CARs each firm-event has, :math:`M_i` (``full`` of :func:`_estimation_cars` counted),
+    shared by :func:`_run_moments` and :func:`generalized_sign` (once per :class:`Inputs`)."""
+    return inp.once("run_counts", lambda: _count(_estimation_cars(inp)[1]).astype(np.int64))
+
+
 def _run_moments(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Number, mean and standard deviation (ddof=1) of each firm-event's comparison CARs, shared by
-    :func:`permutation` and :func:`~eventstudy.inference.sq` (once per :class:`Inputs`)."""
+    r"""Number, mean and standard deviation (ddof=1) of each firm-event's comparison CARs, shared by
+    :func:`permutation` and :func:`~eventstudy.inference.sq` (once per :class:`Inputs`).
+
+    One pass over the runs for their sums of :math:`x` and :math:`x^2` (row products, not an elementwise
+    square and a sum), :math:`s^2=(\sum x^2-M\bar x^2)/(M-1)`: the runs are sums of in-sample residuals,
+    whose mean is near 0 against their spread, so the cancellation costs no precision that matters (the
+    loop in tests/reference agrees to 1e-10).
+    """
 
     def compute():
         cars, full = _estimation_cars(inp)
-        windows = _count(full).astype(np.int64)
+        windows = _run_counts(inp)
         mean, sd = np.empty(len(cars)), np.empty(len(cars))
+        ones = np.ones(cars.shape[1])
 
         def block(rows: slice) -> None:  # row by row, in cache: blocks of rows on threads
-            runs, ok = cars[rows], full[rows]
             with np.errstate(invalid="ignore", divide="ignore"):
-                x = np.where(ok, runs, 0.0)
-                mean[rows] = x.sum(axis=1) / windows[rows]
-                np.subtract(runs, mean[rows, None], out=x)
-                x *= x
-                np.copyto(x, 0.0, where=~ok)
-                sd[rows] = np.sqrt(x.sum(axis=1) / (windows[rows] - 1))
+                x = np.where(full[rows], cars[rows], 0.0)
+                m = windows[rows]
+                mean[rows] = s1 = np.vecdot(x, ones) / m  # each row alone: bits independent of the block
+                variance = (np.vecdot(x, x) - m * s1 * s1) / (m - 1)
+                sd[rows] = np.sqrt(np.maximum(variance, 0.0))
 
         thread_map(block, row_blocks(len(cars), cars.shape[1], CACHE_CELLS))
         return windows, mean, sd
@@ -177,7 +188,17 @@ def own_runs_test(inp: Inputs, test: str, pvalue) -> Batch:
 
 
 def labels(template: str, values: np.ndarray) -> np.ndarray:
-    """``template.format(v)`` for each of ``values`` (counts), each distinct value formatted once."""
+    """``template.format(v)`` for each of ``values`` (counts), each distinct value formatted once.
+
+    Counts of at most a few times as many as there are values index a table of the texts (a count of each
+    value instead of a sort); others go through ``np.unique``.
+    """
+    values = np.asarray(values).ravel()
+    if values.dtype.kind in "iu" and len(values) and 0 <= values.min() and values.max() < 4 * len(values) + 1024:
+        distinct = np.flatnonzero(np.bincount(values))
+        table = np.empty(int(distinct[-1]) + 1, dtype=object)
+        table[distinct] = [template.format(v) for v in distinct]
+        return table[values]
     distinct, inverse = np.unique(values, return_inverse=True)
     return np.array([template.format(v) for v in distinct], dtype=object)[inverse.ravel()]
 
@@ -263,14 +284,27 @@ def row_ranks(values: np.ndarray) -> np.ndarray:
 
 def _sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_flat` of an order sorting each row of ``values`` ascending, NaN last (ties in any order), and
-    the values in that order.
+    the values in that order: :func:`_key_order`, whose rows that are not ascending are argsorted instead."""
+    values = np.ascontiguousarray(values, dtype=float)
+    width = values.shape[1]
+    flat, ordered = _key_order(values)
+    unsorted = np.flatnonzero((ordered[:, 1:] < ordered[:, :-1]).any(axis=1))
+    if len(unsorted):
+        flat[unsorted] = np.argsort(values[unsorted], axis=1, kind="stable") + (unsorted * width)[:, None]
+        ordered[unsorted] = values.ravel()[flat[unsorted]]
+    return flat, ordered
+
+
+def _key_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_flat` of an order of each row of ``values`` from one sort of integer keys, and the values in
+    that order: ascending with NaN last, except in the rows where keys tie in their upper bits (the caller
+    checks: such a row's values are not ascending).
 
     numpy sorts integers several times faster than it argsorts floats, so each value becomes an integer
     key that orders as the float does, its column in the lowest bits: one ``sort`` gives the columns in
-    order.  Keys that tie in the other bits may put their values out of order; the rows where the sorted
-    values are not ascending are argsorted instead.  Rows of up to 512 days get 32-bit keys
-    (:func:`_level_keys`, sorted about four times faster than 64-bit ones), longer rows, whose values would
-    share levels too often, 64-bit keys (:func:`_bit_keys`).
+    order.  Keys that tie in the other bits may put their values out of order.  Rows of up to 512 days
+    get 32-bit keys (:func:`_level_keys`, sorted about four times faster than 64-bit ones), longer rows,
+    whose values would share levels too often, 64-bit keys (:func:`_bit_keys`).
     """
     values = np.ascontiguousarray(values, dtype=float)
     n, width = values.shape
@@ -282,12 +316,7 @@ def _sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     key.sort(axis=1)
     key &= key.dtype.type((1 << bits) - 1)
     flat = _flat(key)
-    ordered = values.ravel()[flat]
-    unsorted = np.flatnonzero((ordered[:, 1:] < ordered[:, :-1]).any(axis=1))
-    if len(unsorted):
-        flat[unsorted] = np.argsort(values[unsorted], axis=1, kind="stable") + (unsorted * width)[:, None]
-        ordered[unsorted] = values.ravel()[flat[unsorted]]
-    return flat, ordered
+    return flat, values.ravel()[flat]
 
 
 def _level_keys(values: np.ndarray, bits: int) -> np.ndarray:
@@ -295,21 +324,25 @@ def _level_keys(values: np.ndarray, bits: int) -> np.ndarray:
     value (a monotone map: a larger level means a value at least as large) above ``bits`` bits of column.
 
     Values that share a level (in about one row in 250 on the benchmarks' 271-day rows of daily returns)
-    may come out of order, as may those of a row with an infinity (its scale is 0: with +inf the finite values
-    are on level 0 and +inf on the top level, with -inf every value is on the top level); :func:`_sort_order`
-    finds such rows out of order and sorts them again.  NaN come last.
+    may come out of order, as do the values of a row with an infinity or a span beyond the floats (all on
+    level 0); :func:`_sort_order` finds such rows out of order and sorts them again.  NaN come last: the
+    values' levels stop one below the highest, to which one ``fmin`` takes every NaN (it passes over them).
     """
     width = values.shape[1]
-    top = float((1 << (32 - bits)) - 2)  # the values' highest level; NaN one above
+    last = float((1 << (32 - bits)) - 1)  # NaN's level; the values' highest is one below
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         low = np.fmin.reduce(values, axis=1)  # fmin, fmax: NaN left out
-        scale = top / (np.fmax.reduce(values, axis=1) - low)
-        scale[~np.isfinite(scale)] = 0.0  # one value, none, or an infinity in the row (see above)
+        high = np.fmax.reduce(values, axis=1)
+        span = high - low
+        scale = (last - 1.0) / span
+        scale[~np.isfinite(scale)] = 0.0  # one value or none in the row: level 0
         level = values - low[:, None]  # at least 0 (a rounded difference keeps its sign)
-        level *= scale[:, None]
-    np.fmin(level, top, out=level)  # rounding above the top, and inf - inf or inf * 0 (NaN), to the top
+        level *= scale[:, None]  # at most the top level, rounded up by less than one
+        odd = np.flatnonzero(np.isinf(low) | np.isinf(high) | np.isinf(span))  # inf - inf, inf * 0: NaN
+        if len(odd):
+            level[odd] = np.where(np.isnan(values[odd]), np.nan, 0.0)
+    np.fmin(level, last, out=level)  # any NaN, whatever its sign bit, to the last level
     key = level.astype(np.uint32)
-    np.copyto(key, np.uint32(top + 1.0), where=np.isnan(values))  # any NaN, whatever its sign bit, last
     key <<= np.uint32(bits)
     key |= np.arange(width, dtype=np.uint32)
     return key
@@ -381,7 +414,7 @@ class SharedRanks(NamedTuple):
     combined: np.ndarray
     #: (N, W) its centred ranks :math:`U_{it}-\tfrac12`, 0 off the combined window
     centred: np.ndarray
-    #: (N, W) float32, each estimation day's rank among the firm-event's SARs (NaN elsewhere)
+    #: (N, W) float32, each estimation day's rank among the firm-event's SARs (0 on the other days)
     own: np.ndarray
     #: (N, W) the combined days' SARs of each row in ascending order, NaN last
     sorted_sar: np.ndarray
@@ -439,15 +472,23 @@ def _rank_rows(ar, est, event, sigma2, out) -> None:
     np.copyto(combined, est)
     combined[:, event] |= np.isfinite(ar[:, event])
     values = np.where(combined, ar, np.nan)
-    flat, ordered = _sort_order(values)
+    flat, ordered = _key_order(values)  # rows out of order (keys that tie) are sorted below
     sigma = np.sqrt(sigma2)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):  # the SARs in sorted order
         np.divide(ordered, sigma, out=scaled)
+        # a row whose SARs do not strictly ascend came out of the key sort out of order or has ties (dividing
+        # by sigma_i > 0 keeps the order): one check finds both; those few rows are argsorted, then looked at
+        # for ties.  NaN compare false: missing days never tie
+        suspect = np.flatnonzero((scaled[:, 1:] <= scaled[:, :-1]).any(axis=1))
+        redo = ~(np.isfinite(sigma2) & (sigma2 > 0))
+        if len(suspect):
+            flat[suspect] = np.argsort(values[suspect], axis=1, kind="stable") + (suspect * width)[:, None]
+            ordered[suspect] = values.ravel()[flat[suspect]]
+            scaled[suspect] = again = ordered[suspect] / sigma[suspect]
+            redo[suspect] |= (again[:, 1:] == again[:, :-1]).any(axis=1)
     missing = np.isnan(ordered)  # last in each row
     total = _count(combined)  # M_i, the rank test's ranked days
-    # NaN != NaN: missing days never tie; a ranked day without a return (not expected) takes the other path
-    redo = (scaled[:, 1:] == scaled[:, :-1]).any(axis=1) | ~(np.isfinite(sigma2) & (sigma2 > 0))
-    redo |= width - _count(missing) != total
+    redo |= width - _count(missing) != total  # a ranked day without a return (not expected)
     in_estimation = est.reshape(-1)[flat]
     in_estimation &= ~missing
     before[:, 0] = 0
@@ -467,13 +508,13 @@ def _rank_rows(ar, est, event, sigma2, out) -> None:
     centred -= 0.5
     np.copyto(centred, 0.0, where=~combined)
     column >>= shift
-    np.copyto(own, column, casting="unsafe")
-    np.copyto(own, np.float32(np.nan), where=~est)
+    np.multiply(column, est, out=own, casting="unsafe")  # 0 off the estimation days
     if redo.any():
         ar, est, combined, sigma = ar[redo], est[redo], combined[redo], sigma[redo]
         with np.errstate(invalid="ignore", divide="ignore"):
             sar = np.where(combined, ar / sigma, np.nan)
-        ranks, own[redo] = _rank_rows_with_ties(ar, est, combined, np.where(est, sar, np.nan), sigma2[redo])
+        ranks, own_ranks = _rank_rows_with_ties(ar, est, combined, np.where(est, sar, np.nan), sigma2[redo])
+        own[redo] = np.where(est, own_ranks, 0.0)
         centred[redo] = np.where(combined, ranks / (1.0 + total[redo, None]) - 0.5, 0.0)
         order = np.argsort(sar, axis=1, kind="stable")  # SARs of 0 or inf do not keep the order: sort them
         scaled[redo] = np.take_along_axis(sar, order, axis=1)
@@ -707,7 +748,7 @@ def _grank_z(inp: Inputs):
     # rank up by one where it is smaller (by a half where it ties).  How many SARs lie below it and at it
     # comes from a search in the sorted SARs; an SAR is above it exactly when its own rank exceeds the
     # count at or below it (ties share their mean rank, which stays inside their run of positions).  The
-    # SARs of unused rows meet a NaN event observation, none lies below it, and their U are zeroed.
+    # SARs of unused rows meet a NaN event observation, none lies below it, and their U are left out.
     mask = inp.estimation_mask
     rows_n, width = own.shape
     below, at_or_below = _sorted_counts(ranks.sorted_sar, ranks.est_before, gscar)
@@ -716,27 +757,29 @@ def _grank_z(inp: Inputs):
     # the counts as float32, as the ranks are: comparisons without a cast
     below_32, at_or_below_32 = below.astype(np.float32), at_or_below.astype(np.float32)
 
-    def fill(rows: slice, u: np.ndarray) -> None:  # U of some rows into u, in cache
+    with np.errstate(divide="ignore"):
+        weight = np.where(used, 1.0 / ranked, 0.0)  # 1 / (T_i + 2) on used rows
+
+    def fill(rows: slice, terms: np.ndarray) -> None:  # U + 1/2 of some rows' estimation days, in cache
+        # (own + above + tied / 2) / (T_i + 2) on the estimation days of used rows, 0 elsewhere (own ranks are
+        # 0 off the estimation days, never above a count): the numerator is a whole or half number, exact
         mine = own[rows]
-        # (own + above + tied / 2) / (T_i + 2) - 1/2 on the estimation days of used rows, 0 elsewhere: the
-        # numerator is a whole or half number, exact in float32 (the ranks' type) as in float64
-        numerator = np.greater(mine, at_or_below_32[rows, None])
-        numerator = np.add(mine, numerator, dtype=np.float32)
+        np.add(mine, np.greater(mine, at_or_below_32[rows, None]), out=terms)
         if ties[rows].any():
             tied = (mine > below_32[rows, None]) & (mine <= at_or_below_32[rows, None])
-            np.add(numerator, np.float32(0.5), out=numerator, where=tied)
-        np.divide(numerator, ranked[rows, None], out=u)
-        u -= 0.5
-        np.copyto(u, 0.0, where=np.logical_not(mask[rows]))
+            np.add(terms, 0.5, out=terms, where=tied)
+        terms *= weight[rows, None]
         unused = ~used[rows]
-        if unused.any():
-            u[unused] = 0.0
+        if unused.any():  # weighted 0, but an estimation day without a rank (SARs 0/0) would be NaN * 0
+            terms[unused] = 0.0
 
-    u_sums = _sum_blocks(groups, rows_n, width, fill)
+    # sum_i U_it = sum_i (U_it + 1/2) - n_t / 2: the 1/2 of each ranked day taken out once per day, not per
+    # firm-event; in row order for one group as for several, so a sample's bits do not depend on the others
+    days_t = _count_rows(groups, mask, est_columns, used)  # used firm-events ranked on each estimation day
+    u_sums = _sum_blocks(groups, rows_n, width, fill) - 0.5 * days_t
     with np.errstate(invalid="ignore", divide="ignore"):
         u_event = np.where(used, (1.0 + below + 0.5 * ties) / ranked - 0.5, 0.0)
         # the estimation days' columns, then the event observation's
-        days_t = _count_rows(groups, mask, est_columns, used)
         n_t = np.concatenate([days_t, groups.sum(used)[:, None]], axis=1)  # (G, L + 1)
         sums = np.concatenate([u_sums, groups.sum(u_event)[:, None]], axis=1)
         u_bar = np.where(n_t > 0, sums / n_t, 0.0)
@@ -830,8 +873,8 @@ grank_z.__doc__ = (
 
 def _generalized_sign(inp: Inputs) -> Batch:
     groups, used = inp.groups, inp.used
-    cars, full = _estimation_cars(inp)
-    windows = _count(full).astype(np.int64)
+    cars, _ = _estimation_cars(inp)
+    windows = _run_counts(inp)
     counted = used & (windows > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = count_runs(cars, lambda rows: cars[rows] > 0) / windows

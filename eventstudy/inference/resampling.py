@@ -387,12 +387,13 @@ def _skew_t_stat(x: np.ndarray, centre=0.0, floor=0.0, *, overwrite: bool = Fals
     """
     n = float(x.shape[-1])  # callers pass finite values only
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = x.mean(axis=-1)
+        # the sums as row products (one pass each, no elementwise square or cube to sum); each row alone, so
+        # a row's bits do not depend on the rows beside it
+        mean = np.vecdot(x, np.ones(x.shape[-1])) / n
         dev = np.subtract(x, mean[..., None], out=x if overwrite else None)
-        dev2 = dev * dev
-        s = np.sqrt(dev2.sum(axis=-1) / (n - 1.0))
+        s = np.sqrt(np.vecdot(dev, dev) / (n - 1.0))
         s = np.where(s > floor, s, np.nan)
-        gamma = np.multiply(dev2, dev, out=dev2).sum(axis=-1) / (n * s**3)
+        gamma = np.vecdot(dev * dev, dev) / (n * s**3)
         ratio = (mean - centre) / s
         return np.sqrt(n) * (ratio + gamma * ratio**2 / 3.0 + gamma / (6.0 * n))
 
@@ -402,15 +403,15 @@ def _resampled_skew_t(sample: np.ndarray, pick: np.ndarray, floor: np.ndarray) -
     resample alone, so blocks of them run on threads, each block gathered by ``np.take`` (half the time of
     fancy indexing) into a scratch array that stays in cache.
 
-    The gathered block is laid out (resample, draw, group) in memory, as ``sample[:, pick[b]]`` lays it, so
-    that the sums along each resample add in the same order (the same bits) for any number of groups.
+    The gathered block is laid out (group, resample, draw) in memory, each resample's draws side by side, so
+    that the row products along each resample (:func:`_skew_t_stat`) add in the same order (the same bits)
+    for any number of groups.
     """
     centre = sample.mean(axis=1)[:, None]
     blocks = row_blocks(len(pick), sample.shape[0] * pick.shape[1], CACHE_CELLS)
-    columns = sample.T
 
     def block(b: slice) -> np.ndarray:
-        x = np.take(columns, pick[b], axis=0).transpose(2, 0, 1)  # (G, resamples, n_b)
+        x = np.take(sample, pick[b], axis=1)  # (G, resamples, n_b)
         return _skew_t_stat(x, centre=centre, floor=floor, overwrite=True)
 
     return np.concatenate(thread_map(block, blocks), axis=1)

@@ -22,6 +22,7 @@ from eventstudy.inference.nonparametric import (
     _running_count,
     _shared_ranks,
     _sorted_counts,
+    labels,
     row_ranks,
 )
 
@@ -146,6 +147,10 @@ def test_row_ranks_equal_scipy_on_values_that_differ_in_their_last_bits(width):
     values[8, 14], values[8, 15], values[9, :] = 1e308, -1e308, 0.5  # a span beyond the floats, a row of one value
     values[rng.random(values.shape) < 0.05] = np.nan
     values[7, 13] = -np.nan
+    # rows in column order but for a missing value before an infinity or a span beyond the floats (their
+    # values all share a level): NaN must still come last, after the infinity
+    values[10:13] = np.linspace(-0.05, 0.05, width)
+    values[10:13, 2], values[10, 20], values[11, 0], values[12, [0, -1]] = np.nan, np.inf, -np.inf, [-1e308, 1e308]
     got = row_ranks(values)
     for row, ranks in zip(values, got):
         finite = ~np.isnan(row)
@@ -176,7 +181,7 @@ def test_shared_ranks_equal_scipy_on_rows_with_and_without_ties():
         with np.errstate(divide="ignore", invalid="ignore"):
             sar = ar / np.sqrt(sigma2[i])
         np.testing.assert_array_equal(own[i][est[i]], stats.rankdata(sar[est[i]]))
-        assert np.isnan(own[i][~est[i]]).all()
+        assert (own[i][~est[i]] == 0).all()
         # the SARs in order and the estimation days among the first c of them: at and between every SAR (and
         # beyond both ends), the count of estimation SARs below and at or below it, as grank searches them
         ordered = ranks.sorted_sar[i]
@@ -193,6 +198,33 @@ def test_shared_ranks_equal_scipy_on_rows_with_and_without_ties():
     np.testing.assert_array_equal(ranks.combined_columns, [column.sum() for column in combined.T])
     np.testing.assert_array_equal(ranks.est_columns, [column.sum() for column in est.T])
     assert est.sum(axis=1)[3] == 34  # the missing day is left out
+
+
+def test_shared_ranks_equal_scipy_where_the_key_sort_leaves_values_out_of_order():
+    # an earlier estimation day one float step above a later one: both share their 32-bit sort key's level,
+    # so the key sort puts them in column order, the larger first; such rows must be ranked again
+    rng = np.random.default_rng(12)
+    y = rng.normal(0.0, 0.02, (60, 12))
+    y[20] = np.nextafter(y[30], np.inf)
+    fit = raw_fit(y, (-40, -6), (-3, 3), day0=50)
+    ranks = _shared_ranks(Inputs(fit, (0, 0)))
+    est = fit.estimation_mask
+    for i in range(fit.n):
+        combined, ar = ranks.combined[i], fit.ar[i]
+        expected = stats.rankdata(ar[combined]) / (combined.sum() + 1) - 0.5
+        np.testing.assert_array_equal(ranks.centred[i][combined], expected)
+        sar = ar / np.sqrt(fit.sigma2[i])
+        np.testing.assert_array_equal(ranks.own[i][est[i]], stats.rankdata(sar[est[i]]))
+        np.testing.assert_array_equal(ranks.sorted_sar[i][: combined.sum()], np.sort(sar[combined]))
+
+
+@pytest.mark.parametrize(
+    "values", [[3, 0, 3, 7, 250], [5], [0, 0], np.array([2, 10**9, 2]), np.array([-1, 4, 4]), np.zeros(0, int)]
+)
+def test_labels_format_each_count(values):
+    # small counts index a table of texts, others (huge, negative) take np.unique: both as the plain loop
+    got = labels("empirical ({} windows)", np.asarray(values))
+    assert got.tolist() == [f"empirical ({v} windows)" for v in values]
 
 
 def test_running_count_is_the_count_along_each_row():

@@ -75,6 +75,40 @@ def test_grank_and_rank_per_group_against_the_loop(study, window):
     np.testing.assert_allclose([rank.stat[0], rank.pvalue[0]], expected, rtol=RTOL)
 
 
+@pytest.mark.parametrize("name", ["grank_t", "pseudo_event", "rank"])
+def test_a_group_has_the_same_bits_alone_and_beside_a_copy(study, name):
+    # a simulation's chunk of one sample is one group, a larger chunk several: each sample's statistic must
+    # not depend on which (the simulated tables are equal to the last bit whatever the chunks and threads)
+    from eventstudy.inference import TESTS
+
+    fit, _ = study
+    rows = np.tile(np.arange(fit.n), 40)  # 320 firm-events: sums over many rows, in several blocks
+    one, twice = fit.take(rows), fit.take(np.concatenate([rows, rows]))
+    alone = TESTS[name].kernel(Inputs(one, (-1, 1)))
+    pair = TESTS[name].kernel(Inputs(twice, (-1, 1), groups=np.repeat([0, 1], len(rows)), n_groups=2))
+    assert np.isfinite(alone.stat[0])
+    assert pair.stat[0] == pair.stat[1] == alone.stat[0] and pair.pvalue[0] == alone.pvalue[0]
+    if name == "pseudo_event":  # and its null distribution: the sums over every run
+        np.testing.assert_array_equal(pair.draws(0), alone.draws(0))
+
+
+@pytest.mark.parametrize("window", [(0, 2), (-3, 3)])
+def test_grank_with_an_unused_firm_event_without_ranks_against_the_loop(window):
+    # firm-event 5 (alone on its day 0, no return on day +2: unused in these windows) has returns of exactly 0,
+    # so zero residuals, a residual variance of 0 and SARs 0/0 without a rank: its weight of 0 would carry
+    # that NaN into the sums (NaN * 0), so its terms are zeroed
+    y, market, day0, firm = loops.synthetic()
+    y[:, 5] = np.where(np.isnan(y[:, 5]), np.nan, 0.0)
+    fit = estimate(AlignedData.build(y, market), day0, firm, loops.ESTIMATION, loops.EVENT)
+    assert fit.sigma2[5] == 0
+    records = loops.firm_events(y, market, day0, firm, loops.ESTIMATION, loops.EVENT)
+    t, p_t, z, p_z, t_days = loops.grank(records, window)
+    assert math.isfinite(t)
+    result_t, result_z = grank_t(fit, window), grank_z(fit, window)
+    assert result_t.stat == pytest.approx(t, rel=RTOL) and result_t.pvalue == pytest.approx(p_t, rel=RTOL)
+    assert result_z.stat == pytest.approx(z, rel=RTOL)
+
+
 def test_grank_holds_size_under_event_induced_volatility():
     """Day-0 abnormal returns three times as volatile as the estimation window's, no mean effect: Corrado's
     rank test over-rejects (its variance comes from the estimation window), the restandardized grank does
@@ -268,6 +302,19 @@ def test_boot_skew_t_of_groups_of_one_size_loop_over_resamples(monkeypatch):
         assert batch.stat[g] == pytest.approx(t, rel=RTOL)
         np.testing.assert_allclose(batch.draws(g), draws, rtol=RTOL)
         assert batch.pvalue[g] == pytest.approx(loops.equal_tailed(t, draws), rel=RTOL)
+
+
+def test_boot_skew_t_of_a_group_has_the_same_bits_alone_and_beside_others():
+    # each resample's sums are row products of its own draws, laid side by side whatever the number of
+    # groups: a sample of a simulation gives the same statistic and draws as the same values studied alone
+    rng = np.random.default_rng(8)
+    values = rng.standard_t(4, 150) * 0.02 + 0.001
+    ids = np.repeat(np.arange(3), 50)
+    together = resampling.skew_batch(values, np.ones(150, bool), Groups(ids, 150), bootstrap=True)
+    for g in range(3):
+        alone = resampling.skew_batch(values[ids == g], np.ones(50, bool), Groups(None, 50), bootstrap=True)
+        assert together.stat[g] == alone.stat[0]
+        np.testing.assert_array_equal(together.draws(g), alone.draws(0))
 
 
 def test_skew_t_stat_matches_scipy_moments():
