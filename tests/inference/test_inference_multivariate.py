@@ -361,21 +361,33 @@ def mixed_panel(seed: int = 11):
     security 7 appears twice on session 290, so that cluster's Sigma-hat is singular.
     """
     rng = np.random.default_rng(seed)
-    t, m = 320, 12
-    market = rng.normal(0.0004, 0.01, t)
-    common = rng.normal(0.0, 0.01, t)
-    y = 0.0002 + rng.uniform(0.6, 1.5, m) * market[:, None] + 0.5 * common[:, None] + rng.normal(0, 0.015, (t, m))
-    y[rng.random((t, m)) < 0.01] = np.nan
+    market, y = _market_panel(rng, 320, 12, common=0.5, missing=0.01)
     y[200:240, [5, 9]] = np.where(rng.random((40, 2)) < 0.2, np.nan, y[200:240, [5, 9]])
     dates = {150: [0, 1], 170: [2, 3, 4], 190: [5, 6, 7], 250: [0, 2, 8, 9, 10], 270: [1, 3, 5, 11], 290: [7, 7, 4]}
     dates[300] = [6]
+    day0, firm = _with_event_days(y, dates)
+    y[251, 2] = np.nan  # the one gap the test is about
+    return y, market, day0, firm, dates
+
+
+def _market_panel(rng, t: int, m: int, *, common: float, missing: float):
+    """A market return and ``m`` securities' returns on it with a common shock and ``missing`` of the days
+    missing at random."""
+    market = rng.normal(0.0004, 0.01, t)
+    shock = rng.normal(0.0, 0.01, t)
+    y = 0.0002 + rng.uniform(0.6, 1.5, m) * market[:, None] + common * shock[:, None] + rng.normal(0, 0.015, (t, m))
+    y[rng.random((t, m)) < missing] = np.nan
+    return market, y
+
+
+def _with_event_days(y: np.ndarray, dates: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Day 0 and security of each firm-event of ``dates`` (day 0: securities), with their event window's days
+    (-2 to +2) filled in ``y`` where missing."""
     day0 = np.concatenate([[d] * len(f) for d, f in dates.items()])
     firm = np.concatenate(list(dates.values()))
-    # the event window's days must be there, except the one gap the test is about
     for d, members in dates.items():
         y[d - 2 : d + 3, members] = np.where(np.isnan(y[d - 2 : d + 3, members]), 0.001, y[d - 2 : d + 3, members])
-    y[251, 2] = np.nan
-    return y, market, day0, firm, dates
+    return day0, firm
 
 
 @pytest.mark.parametrize("adjusted", [False, True])
@@ -477,21 +489,14 @@ def large_clusters_panel(seed: int = 21):
     """70 securities, 400 sessions; clusters of 52, 52 and 60 firm-events (more than the 48 whose Sigma-hat
     inverses are taken in one stacked call) and one of 50 with security 0 twice (its Sigma-hat singular)."""
     rng = np.random.default_rng(seed)
-    t, m = 400, 70
-    market = rng.normal(0.0004, 0.01, t)
-    common = rng.normal(0.0, 0.01, t)
-    y = 0.0002 + rng.uniform(0.6, 1.5, m) * market[:, None] + 0.4 * common[:, None] + rng.normal(0, 0.015, (t, m))
-    y[rng.random((t, m)) < 0.002] = np.nan
+    market, y = _market_panel(rng, 400, 70, common=0.4, missing=0.002)
     dates = {
         150: list(range(49)) + [0],
         200: list(range(52)),
         260: list(range(10, 62)),
         330: list(range(60)),
     }
-    day0 = np.concatenate([[d] * len(f) for d, f in dates.items()])
-    firm = np.concatenate(list(dates.values()))
-    for d, members in dates.items():
-        y[d - 2 : d + 3, members] = np.where(np.isnan(y[d - 2 : d + 3, members]), 0.001, y[d - 2 : d + 3, members])
+    day0, firm = _with_event_days(y, dates)
     return y, market, day0, firm, dates
 
 
