@@ -185,12 +185,16 @@ class Hits:
     def groups_hit(self, groups: np.ndarray, n_groups: int, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per group of firm-events (``groups`` as in :meth:`by_group`): whether a catalog event other than
         the group's own (``own[g]``) lies in a window of its firm-events, and whether one of its firm-events
-        overlaps another; :meth:`by_group`'s lists are non-empty exactly there, without building them."""
+        overlaps another, without building :meth:`by_group`'s lists: the first is True exactly where the
+        group's list of catalog events holds an id other than its own, the second where its list of
+        overlapping firm-events is not empty.  Catalog rows without an id count for neither, as in
+        :meth:`by_group`."""
         ranges = [(self.market_lo, self.market_hi), (self.own_lo, self.own_hi)]
         rows = np.concatenate([_rows(lo, hi) for lo, hi in ranges])
         ids = self.ids[np.concatenate([_positions(lo, hi) for lo, hi in ranges])]
         hit = groups[rows]
-        contaminated = np.bincount(hit[ids != own[hit]], minlength=n_groups) > 0
+        other = (ids != own[hit]) & ~pd.isna(ids)
+        contaminated = np.bincount(hit[other], minlength=n_groups) > 0
         itself = (self.position >= self.near_lo) & (self.position < self.near_hi)
         near = self.near_hi - self.near_lo - itself > 0
         return contaminated, np.bincount(groups[near], minlength=n_groups) > 0
@@ -232,9 +236,10 @@ def _positions(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 def _distinct(groups: np.ndarray, values: np.ndarray, n_groups: int) -> list[list]:
     """Per group code, the distinct ``values`` paired with it, sorted."""
     out: list[list] = [[] for _ in range(n_groups)]
-    if not len(values):
+    codes, names = pd.factorize(values, sort=True)  # a missing value: -1, left out (it names no event)
+    groups, codes = groups[codes >= 0], codes[codes >= 0]
+    if not len(codes):
         return out
-    codes, names = pd.factorize(values, sort=True)
     pairs = np.unique(groups.astype(np.int64) * len(names) + codes)
     owner, which = np.divmod(pairs, len(names))
     starts = np.append(0, np.flatnonzero(np.diff(owner)) + 1)

@@ -849,6 +849,10 @@ state_nulls({"mvrm_joint": "every firm's abnormal return on every day of the win
 state_nulls({"mvrm_average": "the cluster's average CAR (equally weighted portfolio) is zero"})
 
 
+#: the tests whose per-cluster rows are the same-day systems of :func:`systems_of`
+MVRM_TESTS = ("mvrm_joint", "mvrm_average")
+
+
 def systems_of(fit, window: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The same-day clusters that form a system over ``window`` (at least two firm-events with a CAR), in the
     order of the MVRM tests' rows (one group, one system per date): ``(members, start, size)``, cluster k's

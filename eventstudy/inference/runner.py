@@ -257,7 +257,7 @@ def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude, w
     last test has run.
     """
     one_event = _one_event(event_id)  # the same for every cross-sectional test and window
-    joined: dict = {}  # the labels of each cluster's rows, for every window and per-cluster test
+    joined: dict = {}  # each batch's cluster labels and the labels' codes, for every window and per-cluster test
     first_window, *others = (Inputs(fit, window, clusters=clusters, exclude=exclude) for window in windows)
     inputs: list[Inputs | None] = [first_window, *others]
     # what tests share for every window and compute in blocks (the pair correlations, the ranks) first, on

@@ -20,7 +20,7 @@ from eventstudy.estimation.quality import comparison_labels
 from eventstudy.exceptions import SavedResultsError
 from eventstudy.foundation.summary import Summary, Table, window_label
 from eventstudy.foundation.tails import t_sf
-from eventstudy.foundation.validation import check_choice, check_window
+from eventstudy.foundation.validation import check_choice, check_positive_int, check_window
 from eventstudy.results import storage
 from eventstudy.results.state import record_from_state, record_state
 
@@ -804,6 +804,7 @@ class EventStudyResults:
         """
         from eventstudy.inference import design, recommend
 
+        max_rows = check_positive_int("max_rows", max_rows, minimum=0)
         windows = self.default_windows() if windows is None else [check_window("windows", w) for w in windows]
         facts = [
             ("Model", self._settings.get("model_label") or self._model.describe(self._market)),
@@ -884,32 +885,35 @@ class EventStudyResults:
         (dates with fewer than two firm-events with a CAR left out: they form no system, and ``res.tests()``
         says so for each).
 
-        A system's statistics read its own firm-events only, so the shown ones are the tests run on a fit of
-        their members (:func:`~eventstudy.inference.multivariate.systems_of` finds and counts the systems):
-        a summary of thousands of same-day clusters solves the few it shows, and ``res.tests()`` gives the
-        same rows for all of them."""
+        An MVRM system's statistics read its own firm-events only, so the shown ones are the tests run on a
+        fit of their members (:func:`~eventstudy.inference.multivariate.systems_of` finds and counts the
+        systems): a summary of thousands of same-day clusters solves the few it shows, and ``res.tests()``
+        gives the same rows for all of them.  Any other per-cluster test runs on the whole fit."""
         from eventstudy.inference import TESTS, run_tests, tests_in_scope
-        from eventstudy.inference.multivariate import systems_of
+        from eventstudy.inference.multivariate import MVRM_TESTS, systems_of
 
         names = [name for name in suited if TESTS[name].scope != "single"]
         names = names or tests_in_scope("cross-section", "clustered")
-        pooled = [name for name in names if TESTS[name].scope != "clustered"]
-        table = self.tests(windows, tests=pooled)
-        table = table.iloc[np.argsort(pd.Index(pooled).get_indexer(pd.Index(table["test"])), kind="stable")]
-        shown: list[pd.DataFrame] = []
-        total = 0
-        for name in [name for name in names if TESTS[name].scope == "clustered"]:
+        by_system = [name for name in names if name in MVRM_TESTS]
+        whole = [name for name in names if name not in MVRM_TESTS]
+        table = self.tests(windows, tests=whole)
+        table = table.iloc[np.argsort(pd.Index(names).get_indexer(pd.Index(table["test"])), kind="stable")]
+        per_cluster = (table["scope"] == "clustered").to_numpy()
+        # a date with one firm-event (or none with a CAR) is no system: its row only says so, once per date
+        systems = table[per_cluster & (table["n"] >= 2).to_numpy()]
+        shown: list[pd.DataFrame] = [systems] if len(systems) else []
+        total, labels = len(systems), self._labels()
+        for name in by_system:
             for window in windows:
                 members, start, size = systems_of(self._fit, window)
                 total += len(size)
                 take = min(len(size), rows - sum(map(len, shown)))
                 if take > 0:  # the members of the first systems, in the fit's order (theirs within each)
                     keep = np.sort(np.concatenate([members[a : a + k] for a, k in zip(start[:take], size[:take])]))
-                    part = run_tests(self._fit.take(keep), window, name, labels=self._labels().iloc[keep])
+                    part = run_tests(self._fit.take(keep), window, name, labels=labels.iloc[keep])
                     shown.append(part[(part["n"] >= 2).to_numpy()])
-        columns = table.columns
-        systems = pd.concat(shown, ignore_index=True) if shown else pd.DataFrame(columns=columns)
-        return table.reset_index(drop=True), systems, total
+        clusters = pd.concat(shown, ignore_index=True).head(rows) if shown else table.iloc[:0].reset_index(drop=True)
+        return table[~per_cluster].reset_index(drop=True), clusters, total
 
     def _car_table(self, windows, rows: int) -> pd.DataFrame:
         """The summary's table of CARs: the first ``rows`` firm-events (the summary shows no more), their
@@ -938,8 +942,9 @@ class EventStudyResults:
 
     def _contamination_notes(self, confounders: bool, limit: int | None) -> tuple[list[str], int]:
         """The first ``limit`` (None: all) of :meth:`contamination_notes` and how many there are.  With a
-        limit, the notes are counted per event from the hits (:meth:`Hits.groups_hit`) and written only for
-        the events shown: thousands of firm-events with their own event ids make thousands of notes, of
+        limit and the fit's hits (a loaded study has its table's tuples instead, and writes every note), the
+        notes are counted per event from the hits (:meth:`Hits.groups_hit`) and written only for the events
+        shown: thousands of firm-events with their own event ids make thousands of notes, of
         which the summary shows the first."""
         fe = self._firm_events
         codes, events = pd.factorize(fe["event_id"])  # events in the order of their first firm-event

@@ -125,3 +125,23 @@ def test_contamination_notes_say_per_event_what_the_firm_event_table_holds(catal
     assert f"- First 3 of {len(expected)} contamination notes; res.contamination_notes() has all." in str(
         res.summary(max_rows=3)
     )
+
+
+def test_a_catalog_row_without_an_id_names_no_event_in_the_notes(rets):
+    """A catalog row whose id is missing contaminates no window in the notes: the notes and their count (the
+    summary cuts them) are those of the catalog without it, at every cut (the cut notes crashed on it, and the
+    full notes named the next event's id in its place)."""
+    sessions = rets.index
+    dates = sessions[[300, 380, 460]]
+    events = pd.DataFrame({"event_id": ["A", "B", "C"], "ticker": ["NVDA"] * 3, "date": dates})
+    named = pd.DataFrame({"id": ["A", "B", "C"], "date": dates})
+    nameless = pd.concat([named, pd.DataFrame({"id": [None], "date": [sessions[280]]})], ignore_index=True)
+    res, plain = (
+        es.EventStudy(events, rets, market="SPY", estimation_window=(-120, -11), catalog=cat).fit()
+        for cat in (nameless, named)
+    )
+    notes = plain.contamination_notes()
+    assert notes and not any(note.startswith("A:") for note in notes)  # nothing but the nameless row before A
+    assert res.contamination_notes() == notes
+    for limit in range(len(notes) + 2):
+        assert res._contamination_notes(True, limit) == (notes[:limit], len(notes))

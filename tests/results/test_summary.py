@@ -459,7 +459,7 @@ def test_text_tables_print_as_pandas_to_string_prints_them(res):
     for table in summary.tables:
         assert text_table(table.display) == table.display.to_string(index=False)
     rng = np.random.default_rng(5)
-    alphabet = list("abcXYZ +-.,%<>()0123456789")
+    alphabet = list("abcXYZ +-.,%<>()0123456789\t\n\r")  # pandas prints the last three escaped
     for _ in range(200):
         columns = {
             "".join(rng.choice(alphabet, rng.integers(1, 10))) + f"{j}": [
@@ -503,7 +503,7 @@ def test_format_table_formats_as_column_assignments_into_a_copy_do():
     assert got.loc[1, "car"] == NOT_AVAILABLE and got.loc[1, "day0"] == "" and got.loc[1, "event_id"] == ""
 
 
-@pytest.mark.parametrize("max_rows", [1, 2, 4, 7, 60])
+@pytest.mark.parametrize("max_rows", [0, 1, 2, 4, 7, 10, 13, 60])
 def test_the_cluster_table_is_the_head_of_res_tests(res, max_rows):
     """The summary solves only the systems it shows (on a fit of their members); its rows and their count
     are those of the full table from res.tests(), to the last bit, whichever window the cut falls in."""
@@ -515,11 +515,17 @@ def test_the_cluster_table_is_the_head_of_res_tests(res, max_rows):
     assert full["window_start"].nunique() == len(windows) and len(full) > 7  # the cuts fall inside the table
     pooled, shown, total = res._suited_tests(windows, ["kp_bmp", *clustered], max_rows)
     assert total == len(full)
-    pd.testing.assert_frame_equal(shown, full.head(max_rows), check_exact=True)
+    pd.testing.assert_frame_equal(shown, full.head(max_rows), check_exact=True)  # dtypes too, when empty
     assert pooled["test"].unique().tolist() == ["kp_bmp"]
     # the summary shows the suited ones (mvrm_average here) and counts them
     suited = [name for name, _ in es.inference.recommend(res.fit) if name in clustered]
     counted = int(full["test"].isin(suited).sum())
     table = next(t for t in res.summary(max_rows=max_rows).tables if t.title == "Tests of same-day clusters")
     assert table.caption.startswith(f"First {max_rows} of {counted} rows" if counted > max_rows else "Dates with")
+
     assert table.data.equals(full[full["test"].isin(suited)].head(max_rows)[table.data.columns].reset_index(drop=True))
+
+
+def test_a_negative_max_rows_is_refused(res):
+    with pytest.raises(ValueError, match="'max_rows' parameter must be an integer >= 0"):
+        res.summary(max_rows=-2)
