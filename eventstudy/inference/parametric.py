@@ -613,13 +613,20 @@ def _sorted_rows(values: np.ndarray, finite: np.ndarray, group: np.ndarray, day0
     n, length = len(order), values.shape[1]
     clusters = np.flatnonzero(np.append(True, (g[1:] != g[:-1]) | (d[1:] != d[:-1])))  # same-day starts
     sizes = np.diff(np.append(clusters, n))
-    # a small same-day cluster's pairs are near pairs 0 sessions apart (a big one's, see _same_day_pairs)
-    partner = np.where(np.repeat(sizes < BIG_CLUSTER, sizes), np.arange(1, n + 1), np.repeat(clusters + sizes, sizes))
+    later = np.repeat(clusters + sizes, sizes)  # the first position on a later date
+    # a small same-day cluster's pairs are near pairs 0 sessions apart in the chunks, where its group has pairs
+    # on different dates; in a group without any (a simulation's spread-out sample), its clusters are batched
+    # by size instead (_same_day_pairs), not a chunk for a pair or two; a big cluster's, see _same_day_pairs
+    starts = np.flatnonzero(np.append(True, g[1:] != g[:-1]))
+    near = (
+        np.repeat(np.logical_or.reduceat(reach_end > later, starts), np.diff(np.append(starts, n))) if n else later > 0
+    )
+    partner = np.where(np.repeat(sizes < BIG_CLUSTER, sizes) & near, np.arange(1, n + 1), later)
     has = reach_end > partner
     count = finite.sum(axis=1)[order]
     missing = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(length - count, out=missing[1:])
-    if not has.any() and not (sizes >= BIG_CLUSTER).any():  # no use for the sums
+    if not has.any() and not (sizes >= BIG_CLUSTER).any():  # no use for the sums (nor for batched clusters)
         return _Rows(
             order,
             g,
@@ -814,11 +821,22 @@ def _near_pairs(rows: _Rows):
 
 
 def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Same-day clusters of :data:`BIG_CLUSTER` or more firm-events of :class:`_Rows` (group and date alike;
-    the smaller ones are near pairs 0 sessions apart), one batch per cluster size: (group (B,), members (B, s)
-    as rows of the fit, correlations (B, s, s))."""
+    """Same-day clusters of :class:`_Rows` (group and date alike) that are not near pairs 0 sessions apart:
+    those of :data:`BIG_CLUSTER` or more firm-events, one at a time, and the smaller ones of groups without
+    pairs on different dates, four products per batch of clusters of one size (:func:`_masked_correlations`);
+    one batch per cluster size and kind: (group (B,), members (B, s) as rows of the fit, correlations (B, s,
+    s))."""
     starts = rows.clusters
     sizes = np.diff(np.append(starts, len(rows.group)))
+    # a small cluster of two or more whose first position pairs with no later one in its own cluster
+    small = np.flatnonzero((sizes >= 2) & (sizes < BIG_CLUSTER) & (rows.partner[starts] != starts + 1))
+    batches = []
+    for size in np.unique(sizes[small]).tolist():
+        these = small[sizes[small] == size]
+        members = rows.order[starts[these, None] + np.arange(size)]  # (B, s)
+        batches.append(
+            (rows.group[starts[these]], members, _masked_correlations(rows.values[members], rows.finite[members]))
+        )
     at = np.flatnonzero(sizes >= BIG_CLUSTER)  # the few big clusters, found without a loop over all
     starts, sizes = starts[at], sizes[at]
 
@@ -830,7 +848,6 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
         return _cluster_correlations(rows, bounds)
 
     r = thread_map(big_cluster, list(zip(starts.tolist(), (starts + sizes).tolist())))
-    batches = []
     for size in np.unique(sizes).tolist():
         these = np.flatnonzero(sizes == size)
         members = rows.order[starts[these, None] + np.arange(size)]  # (B, s)

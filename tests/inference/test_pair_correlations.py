@@ -199,7 +199,8 @@ def test_same_day_clusters_match_the_loop(monkeypatch, big):
 def test_rbar_per_group_matches_the_loop_on_each_group(monkeypatch, window, big):
     """rbar of each of two groups (the per-group keys of a simulation's samples) equals the loop over that
     group's firm-events alone; (-3, 3) is the whole event window (every near pair), (0, 0) has none.  The
-    same-day pairs are big clusters' (at 2, joined to the near pairs) or near pairs 0 sessions apart."""
+    same-day pairs are big clusters' (at 2, joined to the near pairs), near pairs 0 sessions apart in group 1,
+    or, in group 0 (no pairs on different dates), a batch of small clusters."""
     monkeypatch.setattr(parametric, "BIG_CLUSTER", big)
     from inference_loops import ESTIMATION, EVENT, firm_events, rbar, synthetic
 
@@ -218,7 +219,8 @@ def test_rbar_per_group_matches_the_loop_on_each_group(monkeypatch, window, big)
 
     assert np.isfinite(expected).all()
     np.testing.assert_allclose(got, expected, rtol=1e-10)
-    assert len(clusters[0]) == (big == 2)  # the same-day pairs taken one cluster at a time, or none
+    batches = clusters[0]  # one batch of clusters of 2: group 0's (batched small), and group 1's when big
+    assert [sorted(set(b[0].tolist())) for b in batches] == [[0, 1] if big == 2 else [0]]
 
 
 @pytest.mark.parametrize("band", [1, 24])
@@ -241,3 +243,29 @@ def test_pairs_further_apart_than_the_estimation_window_is_long(monkeypatch, ban
     gaps = {gap for _, gap, _ in expected.values()}
     assert min(gaps) < days <= max(gaps)  # pairs on both sides of the window's length
     assert all(math.isnan(rho) for _, gap, rho in expected.values() if gap >= days)
+
+
+def test_small_clusters_of_groups_without_near_pairs_are_batched(monkeypatch):
+    """A simulation's spread-out samples: each group (sample) has its firm-events on dates further apart than
+    the reach, but a few share a date.  Their pairs are batched by cluster size (four products per batch),
+    not one chunk of near pairs per group (a chunk's fixed cost for a pair or two made es.simulate's kp tests
+    twice as slow); the correlations equal the loop's."""
+    res, _, day0 = rows_with_gaps(seed=17, n=90)
+    group = day0 % 13  # dates of one group are 13 sessions apart or more: beyond the reach of 7
+    assert REACH < 13
+    chunks = count_calls(monkeypatch, "_correlations")
+    rows = sorted_rows(res, group, day0)
+    first, *_ = parametric._near_pairs(rows)
+    assert len(first) == 0 and not chunks
+    got, sizes = {}, set()
+    for groups, members, r in parametric._same_day_pairs(rows):
+        assert (group[members] == groups[:, None]).all() and (day0[members] == day0[members[:, :1]]).all()
+        sizes.add(members.shape[1])
+        for k in range(len(members)):
+            for a in range(members.shape[1]):
+                for b in range(a + 1, members.shape[1]):
+                    got[tuple(sorted((int(members[k, a]), int(members[k, b]))))] = r[k, a, b]
+    expected = same_day_loop(res, group, day0)
+    assert got.keys() == expected.keys() and len(expected) > 50 and len(sizes) > 1
+    pairs = sorted(expected)
+    np.testing.assert_allclose([got[p] for p in pairs], [expected[p] for p in pairs], rtol=1e-10, atol=1e-13)
