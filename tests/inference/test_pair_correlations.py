@@ -152,6 +152,20 @@ def same_day_loop(res, group, day0):
     return out
 
 
+def clustered_pairs(rows, group, day0):
+    """The pairs of _same_day_pairs' batches -> correlation, each checked to be of one group and date, and the
+    batches' cluster sizes."""
+    got, sizes = {}, []
+    for groups, members, r in parametric._same_day_pairs(rows):
+        assert (group[members] == groups[:, None]).all() and (day0[members] == day0[members[:, :1]]).all()
+        sizes.append(members.shape[1])
+        for k in range(len(members)):
+            for a in range(members.shape[1]):
+                for b in range(a + 1, members.shape[1]):
+                    got[tuple(sorted((int(members[k, a]), int(members[k, b]))))] = r[k, a, b]
+    return got, sizes
+
+
 @pytest.mark.parametrize("big", [2, 5, 10_000])
 def test_same_day_clusters_match_the_loop(monkeypatch, big):
     """Clusters of 2 to 12 firm-events on one date: those of ``big`` or more one at a time, with the sparse
@@ -169,14 +183,7 @@ def test_same_day_clusters_match_the_loop(monkeypatch, big):
     same_mask = count_calls(monkeypatch, "_same_mask_correlations")
     sparse, six = count_calls(monkeypatch, "_on_missing"), count_calls(monkeypatch, "_correlations")
     rows = sorted_rows(res, group, day0)
-    got, sizes = {}, []
-    for groups, members, r in parametric._same_day_pairs(rows):
-        assert (group[members] == groups[:, None]).all() and (day0[members] == day0[members[:, :1]]).all()
-        sizes.append(members.shape[1])
-        for k in range(len(members)):
-            for a in range(members.shape[1]):
-                for b in range(a + 1, members.shape[1]):
-                    got[tuple(sorted((int(members[k, a]), int(members[k, b]))))] = r[k, a, b]
+    got, sizes = clustered_pairs(rows, group, day0)
     in_clusters, ran = len(got), (len(same_mask), len(sparse), len(six))  # before the near pairs call them
     first, second, _, gaps, rho = parametric._near_pairs(rows)
     for i, j, r in zip(first[gaps == 0], second[gaps == 0], rho[gaps == 0]):
@@ -257,15 +264,8 @@ def test_small_clusters_of_groups_without_near_pairs_are_batched(monkeypatch):
     rows = sorted_rows(res, group, day0)
     first, *_ = parametric._near_pairs(rows)
     assert len(first) == 0 and not chunks
-    got, sizes = {}, set()
-    for groups, members, r in parametric._same_day_pairs(rows):
-        assert (group[members] == groups[:, None]).all() and (day0[members] == day0[members[:, :1]]).all()
-        sizes.add(members.shape[1])
-        for k in range(len(members)):
-            for a in range(members.shape[1]):
-                for b in range(a + 1, members.shape[1]):
-                    got[tuple(sorted((int(members[k, a]), int(members[k, b]))))] = r[k, a, b]
+    got, sizes = clustered_pairs(rows, group, day0)
     expected = same_day_loop(res, group, day0)
-    assert got.keys() == expected.keys() and len(expected) > 50 and len(sizes) > 1
+    assert got.keys() == expected.keys() and len(expected) > 50 and len(set(sizes)) > 1
     pairs = sorted(expected)
     np.testing.assert_allclose([got[p] for p in pairs], [expected[p] for p in pairs], rtol=1e-10, atol=1e-13)
