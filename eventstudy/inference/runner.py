@@ -111,16 +111,6 @@ def _joined(coded: tuple[np.ndarray, np.ndarray], members: np.ndarray, sizes: np
     return out
 
 
-def _codes(joined: dict, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``pandas.factorize(labels)``, kept in ``joined`` with the array it codes (so a later array at the
-    same address is never taken for it): once per call of :func:`run_tests`, not once per batch."""
-    key = ("codes", id(labels))
-    kept = joined.get(key)
-    if kept is None or kept[0] is not labels:
-        kept = joined[key] = (labels, pd.factorize(labels))
-    return kept[1]
-
-
 _UNSET = object()
 
 
@@ -128,9 +118,9 @@ def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.
     """``(event_id, ticker)`` arrays, one entry per entry of ``batch``: the firm-event's for single-firm
     tests, the members' distinct labels joined by ``", "`` for per-cluster tests, and for a cross-sectional
     test the event when all firm-events belong to one (None when the test pools several events;
-    ``one_event``, when given, is that answer computed once by the caller).  ``joined``, a dict, keeps the
-    labels of each batch's clusters for the next batch (the same clusters come back in every window and in
-    both MVRM tests)."""
+    ``one_event``, when given, is that answer computed once by the caller).  ``joined``, a dict kept for one
+    pair of label arrays, keeps their codes and the labels of each batch's clusters for the next batch (the
+    same clusters come back in every window and in both MVRM tests)."""
     n = len(batch)
     if spec.scope == "single":
         return event_id[:n], ticker[:n]
@@ -141,10 +131,9 @@ def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.
         members = np.concatenate(present).astype(np.intp, copy=False) if present else np.empty(0, dtype=np.intp)
         key = (sizes.tobytes(), members.tobytes())
         found = joined.get(key)
-        if found is None:
-            found = joined.setdefault(
-                key, tuple(_joined(_codes(joined, v), members, sizes) for v in (event_id, ticker))
-            )
+        if found is None:  # the labels' codes once per dict (per run_tests call), not once per batch
+            coded = joined.setdefault("codes", (pd.factorize(event_id), pd.factorize(ticker)))
+            found = joined.setdefault(key, tuple(_joined(c, members, sizes) for c in coded))
         return found
     one = _one_event(event_id) if one_event is _UNSET else one_event
     return np.full(n, one, dtype=object), np.full(n, None, dtype=object)
