@@ -94,16 +94,30 @@ def _running_sums(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
         # numpy accumulates and subtracts it several times faster than int64
         count_type = np.int16 if width < 1 << 15 else np.int32
         total, count = np.zeros((n, width + 1)), np.zeros((n, width + 1), dtype=count_type)
-
-        def block(rows: slice) -> None:  # in cache: blocks of rows on threads
-            ok = np.isfinite(res[rows])
-            np.cumsum(np.where(ok, res[rows], 0.0), axis=1, out=total[rows, 1:])
-            _running_count(ok, out=count[rows, 1:])
-
-        thread_map(block, row_blocks(n, width, CACHE_CELLS))
+        ok = np.isfinite(res)
+        _running_count(ok, out=count[:, 1:])
+        _cumulate_rows(res, ok, out=total[:, 1:])
         return total, count
 
     return inp.once_per_fit("running_sums", compute, inp.null_residuals)
+
+
+def _cumulate_rows(values: np.ndarray, ok: np.ndarray, out: np.ndarray) -> None:
+    """``np.cumsum(np.where(ok, values, 0.0), axis=1)`` of (n, w) arrays into ``out``, bit for bit, and its
+    cumulation ~5x faster: numpy cumulates each row alone, one addition waiting for the one before; here a
+    transposed copy is cumulated a column at a time, each a vector addition across all the rows (the same
+    additions, in the same order, for each row), then copied back.  The transposes go by blocks of rows
+    whose columns stay in cache.
+    """
+    n, width = values.shape
+    columns = np.empty((width, n))
+    blocks = row_blocks(n, width, CACHE_CELLS)
+    for rows in blocks:
+        columns[:, rows] = np.where(ok[rows], values[rows], 0.0).T
+    for day in range(1, width):
+        np.add(columns[day - 1], columns[day], out=columns[day])
+    for rows in blocks:
+        out[rows] = columns[:, rows].T
 
 
 def _run_sums(total: np.ndarray, count: np.ndarray, length: int, out, fill: float = np.nan) -> None:
