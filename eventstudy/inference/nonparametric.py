@@ -59,7 +59,9 @@ def _estimation_cars(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
     Returns ``(cars, full)``, both (N, width - L + 1): ``cars[i, j]`` sums grid days ``j .. j+L-1`` and
     ``full[i, j]`` is True when all of them are estimation days with a residual (elsewhere ``cars`` is NaN).
     These are the comparison CARs of :func:`permutation` and the L-day CARs whose share of positives
-    :func:`generalized_sign` expects.  Computed once per :class:`Inputs`.
+    :func:`generalized_sign` expects; the tests count them block by block without these arrays
+    (:func:`_run_tallies`), which are made, once per :class:`Inputs`, only when asked for (a firm-event's
+    draws, the pseudo-event test of several groups).
     """
 
     def compute():
