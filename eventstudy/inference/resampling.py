@@ -42,7 +42,7 @@ from eventstudy.inference.base import (
 )
 from eventstudy.inference.nonparametric import (
     MIN_PERMUTATION_WINDOWS,
-    _count,
+    RunTallies,
     _estimation_cars,
     _running_sums,
     labels,
@@ -314,19 +314,8 @@ def pseudo_event(fit, window: tuple[int, int], *, statistic: str = "bmp", exclud
 
 
 def _sq(inp: Inputs) -> Batch:
-    def pvalue(car, cars, full, windows):
-        # equal_tailed_pvalue of the runs, both tails counted on each block of rows while it is in cache (a
-        # missing run is NaN: never counted)
-        event = car[:, None]
-        below, above = np.empty(len(cars), dtype=np.int64), np.empty(len(cars), dtype=np.int64)
-
-        def block(rows: slice) -> None:
-            runs, at = cars[rows], event[rows]
-            below[rows] = _count(runs <= at)
-            above[rows] = _count(runs >= at)
-
-        thread_map(block, row_blocks(len(cars), cars.shape[1], CACHE_CELLS))
-        return _equal_tailed(below, above, windows)
+    def pvalue(tallies: RunTallies) -> np.ndarray:
+        return _equal_tailed(tallies.below, tallies.above, tallies.windows)
 
     return own_runs_test(inp, "sq", pvalue)
 

@@ -19,6 +19,8 @@ from eventstudy.inference import brown_warner, generalized_sign, permutation, ra
 from eventstudy.inference.base import Inputs
 from eventstudy.inference.nonparametric import (
     MIN_PERMUTATION_WINDOWS,
+    _cumulate_rows,
+    _run_tallies,
     _running_count,
     _shared_ranks,
     _sorted_counts,
@@ -87,6 +89,29 @@ def test_permutation_hand_worked():
     assert result.pvalue == pytest.approx(2 / 25, rel=1e-12)
     assert result.stat == pytest.approx(0.0115 / (0.001 * math.sqrt(50)), rel=1e-12)
     assert result.distribution == "empirical (24 windows)"
+
+
+@pytest.mark.parametrize("window", [(0, 0), (0, 2)])
+def test_run_tallies_with_missing_days_zero_cars_and_ties_match_the_loop(window, monkeypatch):
+    """The tallies count the missing runs as zeros and take them off again: rows with missing days, event
+    CARs of exactly 0 (which a zero compares equal to), a NaN CAR, and runs tying with the CAR.  Residuals
+    in 1/1024ths keep every sum exact, so the loop's direct sums tie exactly where the code's do."""
+    monkeypatch.setattr("eventstudy.inference.nonparametric.CACHE_CELLS", 100)  # a few rows a block
+    rng = np.random.default_rng(3)
+    y = rng.integers(-4, 5, (33, 30)) / 1024
+    y[:30][rng.random((30, 30)) < 0.15] = np.nan
+    y[30:, :8] = 0.0  # CAR exactly 0
+    y[30, 8] = np.nan  # no CAR
+    length = window[1] - window[0] + 1
+    tallies = _run_tallies(Inputs(raw_fit(y, (-30, -1), window, day0=30), window))
+    for i in range(30):
+        sums = np.array([y[j : j + length, i].sum() for j in range(30 - length + 1)])
+        runs, car = sums[np.isfinite(sums)], y[30 : 30 + length, i].sum()
+        counts = [len(runs), np.sum(np.abs(runs) >= abs(car)), np.sum(runs <= car), np.sum(runs >= car)]
+        assert [tallies.windows[i], tallies.beyond[i], tallies.below[i], tallies.above[i]] == counts
+        assert tallies.positive[i] == np.sum(runs > 0)
+        assert tallies.sd[i] == pytest.approx(np.std(runs, ddof=1), rel=1e-12)
+    assert tallies.beyond[0] == tallies.windows[0] > 0 and tallies.beyond[8] == 0
 
 
 def test_permutation_needs_enough_comparison_windows():
@@ -225,6 +250,20 @@ def test_labels_format_each_count(values):
     # small counts index a table of texts, others (huge, negative) take np.unique: both as the plain loop
     got = labels("empirical ({} windows)", np.asarray(values))
     assert got.tolist() == [f"empirical ({v} windows)" for v in values]
+
+
+def test_cumulate_rows_is_each_rows_cumsum_bit_for_bit(monkeypatch):
+    """Transposed by blocks of a few rows (the last one short), cumulated day by day across the rows: each
+    row's own cumulative sum of its values, 0 where missing, to the bit."""
+    monkeypatch.setattr("eventstudy.inference.nonparametric.CACHE_CELLS", 3 * 17)
+    rng = np.random.default_rng(4)
+    values = rng.normal(0, 0.02, (23, 17))
+    values[rng.random(values.shape) < 0.2] = np.nan
+    ok = np.isfinite(values)
+    out = np.full((23, 18), 7.0)
+    _cumulate_rows(values, ok, out=out[:, 1:])
+    for row, got in zip(values, out):
+        assert np.array_equal(got[1:], np.cumsum(np.where(np.isfinite(row), row, 0.0))) and got[0] == 7.0
 
 
 def test_running_count_is_the_count_along_each_row():

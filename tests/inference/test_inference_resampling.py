@@ -17,6 +17,7 @@ from eventstudy.inference import (
     grank_t,
     grank_z,
     im_t,
+    nonparametric,
     pseudo_event,
     rank,
     resampling,
@@ -134,7 +135,7 @@ def test_grank_holds_size_under_event_induced_volatility():
 
 @pytest.mark.parametrize("window", WINDOWS)
 def test_sq_against_the_loop(study, window, monkeypatch):
-    monkeypatch.setattr(resampling, "CACHE_CELLS", 500)  # blocks of a row or two: the blocked counts' seams too
+    monkeypatch.setattr(nonparametric, "CACHE_CELLS", 500)  # blocks of a row or two: the blocked tallies' seams too
     fit, records = study
     for result, rec in zip(sq(fit, window), records):
         if not math.isfinite(loops.car(rec, window)):
