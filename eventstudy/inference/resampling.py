@@ -97,10 +97,10 @@ def _pseudo_draws(inp: Inputs, statistic: str):
 
     def sums():
         # the sums over firm-events of each run, shared by the statistics that pool the same values
-        # (``csect_t`` and ``mean`` both pool the raw CARs)
-        scale = np.sqrt(inp.fit.sigma2 * inp.length) if scaled else None
+        # (``csect_t`` and ``mean`` both pool the raw CARs; one group's both kinds come from one pass)
         if inp.groups.n == 1:
-            return _study_run_sums(inp, scale)
+            return inp.once("pseudo_event_study_sums", lambda: _study_run_sums(inp, _pseudo_scale(inp)))[scaled]
+        scale = _pseudo_scale(inp) if scaled else None
         cars, full = _estimation_cars(inp)
         with np.errstate(invalid="ignore", divide="ignore"):
             pseudo = cars if scale is None else cars / scale[:, None]
@@ -114,27 +114,38 @@ def _pseudo_draws(inp: Inputs, statistic: str):
     return inp.once(("pseudo_event", statistic), stat)
 
 
-def _pooled_sums(values: np.ndarray, ok: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pseudo_scale(inp: Inputs) -> np.ndarray:
+    """:math:`c_i=\\hat\\sigma_i\\sqrt L`, what BMP's pseudo-event CARs are divided by."""
+    return np.sqrt(inp.fit.sigma2 * inp.length)
+
+
+#: per group, or per run of one group: the count, sum and sum of squares of the values pooled
+Sums = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _pooled_sums(values: np.ndarray, ok: np.ndarray, groups) -> Sums:
     """Count, sum and sum of squares of ``values`` over the rows ``ok`` of each group."""
     x = np.where(ok, values, 0.0)
     return groups.sum(ok).astype(float), groups.sum(x), groups.sum(x * x)
 
 
-def _study_run_sums(inp: Inputs, scale: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_pooled_sums` of one group's runs, ``CAR_ij / scale_i`` over the used firm-events with a CAR
-    on run ``j``, in blocks of rows made from the running sums, without the (N, M) arrays of CARs.
+def _study_run_sums(inp: Inputs, scale: np.ndarray) -> tuple[Sums, Sums]:
+    """:func:`_pooled_sums` of one group's runs over the used firm-events with a CAR on run ``j``: of the CARs
+    ``CAR_ij`` and of ``CAR_ij / scale_i``, in blocks of rows made from the running sums, without the (N, M)
+    arrays of CARs.
 
+    Both come from one pass: the runs' sums, which runs count and their counts are made once per block.
     Each block is added to the totals so far as one more row on top of it: ``sum(axis=0)`` adds the rows of
     a C-ordered array one after the other, so the sums are those of the whole array, bit for bit (the rows
-    left out add zeros).  The first pass takes a run as a CAR when all its days have a residual, without
-    asking whether ``CAR_ij / scale_i`` is finite: it is for a used firm-event unless the division
-    overflows, and a CAR that is not finite makes its run's sum not finite, so only then are the sums
-    taken again with that check.
+    left out add zeros).  That pass takes a run as a CAR when all its days have a residual, without asking
+    whether ``CAR_ij / scale_i`` is finite: it is for a used firm-event unless its scale is 0 or NaN or the
+    division overflows, and a quotient that is not finite makes its run's sum not finite, so only then are
+    the divided sums taken again, checking each quotient.
     """
-    sums = _run_sums_in_blocks(inp, scale, checked=False)
-    if scale is not None and not np.isfinite(sums[1]).all():
-        sums = _run_sums_in_blocks(inp, scale, checked=True)
-    return sums
+    plain, divided = _run_sums_in_blocks(inp, (None, np.where(inp.used, scale, 1.0)), checked=False)
+    if not np.isfinite(divided[1]).all():
+        (divided,) = _run_sums_in_blocks(inp, (scale,), checked=True)
+    return plain, divided
 
 
 #: what :attr:`Inputs.null_residuals` is made of: an Inputs that overrides none has NaN off the estimation window
@@ -153,64 +164,74 @@ def _whole_runs(inp: Inputs, runs: int) -> slice:
     return slice(int(days[0]), int(days[-1]) - inp.length + 2)
 
 
-def _run_sums_in_blocks(inp: Inputs, scale: np.ndarray | None, *, checked: bool):
-    """:func:`_study_run_sums`, leaving out the runs whose ``CAR_ij / scale_i`` is not finite when ``checked``.
+def _run_sums_in_blocks(inp: Inputs, scales: tuple, *, checked: bool) -> list[Sums]:
+    """:func:`_pooled_sums` of each run's ``CAR_ij / scale_i`` over the firm-events, for each of ``scales``
+    (None: the CARs themselves); with ``checked`` (one scale) leaving out the runs whose quotient is not
+    finite.  Unchecked, each quotient is taken of the CAR zeroed where its run does not count, so a scale
+    must be finite and not 0 on the firm-events that are not used (:func:`_study_run_sums` puts 1 there).
 
     Only the runs of :func:`_whole_runs` are summed: the others have no CAR on any row (count and sums 0).
     """
-    res, length, used = inp.null_residuals, inp.length, inp.used
-    n, width = res.shape
-    runs = max(width - length + 1, 0)
-    count, s1, s2 = np.zeros(runs, dtype=np.int64), np.zeros(runs), np.zeros(runs)
+    n, width = inp.null_residuals.shape
+    runs = max(width - inp.length + 1, 0)
+    count = np.zeros(runs, dtype=np.int64)
+    s1, s2 = np.zeros((len(scales), runs)), np.zeros((len(scales), runs))
     whole = _whole_runs(inp, runs)
-    first, stop = whole.start, whole.stop
-    m = stop - first
+    m = whole.stop - whole.start
     blocks = row_blocks(n if m > 0 else 0, m, CACHE_CELLS)
-    if not blocks:
-        return count[None].astype(float), s1[None], s2[None]
+    if blocks:
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            _add_run_sums(inp, scales, checked, blocks, whole, (count[whole], s1[:, whole], s2[:, whole]))
+    counts = count[None].astype(float)
+    return [(counts, s1[at, None], s2[at, None]) for at in range(len(scales))]
+
+
+def _add_run_sums(inp: Inputs, scales: tuple, checked: bool, blocks: list[slice], whole: slice, out) -> None:
+    """The block loop of :func:`_run_sums_in_blocks`: adds each block's counts and sums into ``out``
+    (counts (M,), sums (scales, M), sums of squares (scales, M)), the totals of the runs ``whole``."""
+    res, length, used = inp.null_residuals, inp.length, inp.used
+    first, stop = whole.start, whole.stop
+    counted, sum1, sum2 = out
     # one set of buffers for every block (fresh arrays per block cost more than the arithmetic in them)
-    step = blocks[0].stop
-    x = np.empty((step + 1, m))  # row 0: the totals so far
-    ok = np.empty((step, m), dtype=bool)
+    step, m = blocks[0].stop, stop - first
+    xs = np.empty((len(scales), step + 1, m))  # per scale, row 0: the totals so far
+    ok, bad = np.empty((step, m), dtype=bool), np.empty((step, m), dtype=bool)
     total = days = gaps = np.empty((0, 0))
     if length > 1:
         total, days = _running_sums(inp)
         gaps = np.empty((step, m), dtype=days.dtype)
     # a block's counts in 16 bits when they fit: numpy adds bytes into 16 bits ~3x faster than into 64
     small = np.uint16 if step < 1 << 16 else np.int64
-    sum1, sum2, counted = s1[whole], s2[whole], count[whole]
     for rows in blocks:
         k = rows.stop - rows.start
-        block, body, good = x[: k + 1], x[1 : k + 1], ok[:k]
-        if length == 1:  # the residual (over its scale, finite where both are: no second pass needed)
-            if scale is None:
-                np.copyto(body, res[rows, whole])
-            else:
-                with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                    np.divide(res[rows, whole], scale[rows, None], out=body)
-            np.isfinite(body, out=good)
+        body, good = xs[0, 1 : k + 1], ok[:k]
+        if length == 1:  # a one-day run is the residual
+            np.copyto(body, res[rows, whole])
         else:  # the runs' sums, and whether all their days have a residual (_run_sums)
             np.subtract(total[rows, first + length : stop + length], total[rows, whole], out=body)
             np.subtract(days[rows, first + length : stop + length], days[rows, whole], out=gaps[:k])
             np.equal(gaps[:k], length, out=good)
-        if scale is not None and length > 1:
-            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                np.divide(body, scale[rows, None], out=body)
-            if checked:
-                good &= np.isfinite(body)
+        if checked:
+            np.divide(body, scales[0][rows, None], out=body)
+        if length == 1:
+            np.isfinite(body, out=good)
+        elif checked:
+            good &= np.isfinite(body)
         skip = ~used[rows]
         if skip.any():
             good[skip] = False
         counted += np.add.reduce(good.view(np.uint8), axis=0, dtype=small)
-        np.logical_not(good, out=good)
-        np.copyto(body, 0.0, where=good)
-        block[0] = sum1
-        new_sum1 = block.sum(axis=0)
-        np.multiply(body, body, out=body)
-        block[0] = sum2
-        sum1, sum2 = new_sum1, block.sum(axis=0)
-    s1[whole], s2[whole] = sum1, sum2
-    return count[None].astype(float), s1[None], s2[None]
+        np.copyto(body, 0.0, where=np.logical_not(good, out=bad[:k]))
+        # the first scale last: the others divide its block before it is squared
+        for at in reversed(range(len(scales))):
+            block, scale = xs[at, : k + 1], scales[at]
+            if scale is not None and not checked:
+                np.divide(body, scale[rows, None], out=block[1:])
+            block[0] = sum1[at]
+            sum1[at] = block.sum(axis=0)
+            np.multiply(block[1:], block[1:], out=block[1:])
+            block[0] = sum2[at]
+            sum2[at] = block.sum(axis=0)
 
 
 def _pooled_stat(n: np.ndarray, s1: np.ndarray, s2: np.ndarray, statistic: str):

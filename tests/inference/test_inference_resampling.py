@@ -183,19 +183,21 @@ def test_pseudo_event_run_sums_leave_out_scaled_cars_that_are_not_finite(study, 
     assert int(inp.used.sum()) == len(loops.usable(records, window))
     scale = np.sqrt(fit.sigma2 * length)
     scale[np.flatnonzero(inp.used)[:3]] = [0.0, np.nan, np.inf]
-    count, s1, s2 = (a[0] for a in resampling._study_run_sums(inp, scale))
-    starts = fit.event_time[: len(fit.event_time) - length + 1]
-    expected = {start: [0, 0.0, 0.0] for start in starts}
-    for rec, used, c in zip(records, inp.used, scale):
-        for start, car in loops.runs(rec, length).items():
-            v = car / c if c != 0 else math.copysign(math.inf, car) if car else math.nan
-            if used and math.isfinite(v):
-                expected[start] = [expected[start][0] + 1, expected[start][1] + v, expected[start][2] + v * v]
-    loop = np.array([expected[start] for start in starts])
-    np.testing.assert_array_equal(count, loop[:, 0])
-    np.testing.assert_allclose(s1, loop[:, 1], rtol=RTOL, atol=1e-12)
-    np.testing.assert_allclose(s2, loop[:, 2], rtol=RTOL)
-    assert (loop[:, 0] < inp.used.sum() - 1).any()  # some run lacks a residual or a firm-event was left out
+    # the plain CARs' sums come from the same pass and keep those firm-events' runs
+    for divided, sums in enumerate(resampling._study_run_sums(inp, scale)):
+        count, s1, s2 = (a[0] for a in sums)
+        starts = fit.event_time[: len(fit.event_time) - length + 1]
+        expected = {start: [0, 0.0, 0.0] for start in starts}
+        for rec, used, c in zip(records, inp.used, scale if divided else np.ones(fit.n)):
+            for start, car in loops.runs(rec, length).items():
+                v = car / c if c != 0 else math.copysign(math.inf, car) if car else math.nan
+                if used and math.isfinite(v):
+                    expected[start] = [expected[start][0] + 1, expected[start][1] + v, expected[start][2] + v * v]
+        loop = np.array([expected[start] for start in starts])
+        np.testing.assert_array_equal(count, loop[:, 0])
+        np.testing.assert_allclose(s1, loop[:, 1], rtol=RTOL, atol=1e-12)
+        np.testing.assert_allclose(s2, loop[:, 2], rtol=RTOL)
+        assert (loop[:, 0] < inp.used.sum() - 1).any()  # some run lacks a residual or a firm-event was left out
 
 
 def test_pseudo_event_run_sums_over_days_past_the_estimation_window():
@@ -211,7 +213,6 @@ def test_pseudo_event_run_sums_over_days_past_the_estimation_window():
 
     length = 3
     for inp in (Inputs(fit, (-1, 1)), EveryDay(fit, (-1, 1))):
-        count, s1, s2 = (a[0] for a in resampling._study_run_sums(inp, None))
         res = inp.null_residuals
         loop = np.zeros((3, res.shape[1] - length + 1))
         for i in np.flatnonzero(inp.used):
@@ -220,9 +221,11 @@ def test_pseudo_event_run_sums_over_days_past_the_estimation_window():
                 if np.isfinite(run).all():
                     total = float(sum(run))
                     loop[:, j] += (1, total, total * total)
-        np.testing.assert_array_equal(count, loop[0])
-        np.testing.assert_allclose(s1, loop[1], rtol=RTOL, atol=1e-15)
-        np.testing.assert_allclose(s2, loop[2], rtol=RTOL, atol=1e-15)
+        for sums in resampling._study_run_sums(inp, np.ones(fit.n)):  # the CARs, and the CARs over 1
+            count, s1, s2 = (a[0] for a in sums)
+            np.testing.assert_array_equal(count, loop[0])
+            np.testing.assert_allclose(s1, loop[1], rtol=RTOL, atol=1e-15)
+            np.testing.assert_allclose(s2, loop[2], rtol=RTOL, atol=1e-15)
     assert loop[0, -1] == inp.used.sum() - 1  # the last run, days +1 .. +3: all but firm-event 5 (no day +2)
 
 
