@@ -19,6 +19,7 @@ from eventstudy.inference import brown_warner, generalized_sign, permutation, ra
 from eventstudy.inference.base import Inputs
 from eventstudy.inference.nonparametric import (
     MIN_PERMUTATION_WINDOWS,
+    _rows_where_adjacent,
     _running_count,
     _shared_ranks,
     _sorted_counts,
@@ -122,6 +123,21 @@ def test_brown_warner_hand_worked(ranked):
     result = brown_warner(ranked, (0, 0))
     assert result.stat == pytest.approx(0.041 / math.sqrt(1e-3 / 3), rel=1e-12)
     assert result.distribution == "t(3)"
+
+
+@pytest.mark.parametrize("width", [0, 1, 2, 7])
+def test_rows_where_adjacent_compare_within_rows_only(width):
+    # one comparison along the raveled rows: a row's last entry must not meet the next row's first
+    rng = np.random.default_rng(11)
+    rows = np.sort(rng.normal(size=(30, width)), axis=1)
+    rows[rng.random(rows.shape) < 0.1] = np.nan
+    if width > 1:
+        rows[3, 1] = rows[3, 0]  # a tie
+        rows[5, -1] = rows[5, 0] - 1.0  # out of order at the end of a row
+        rows[6, 0] = 1e9  # out of order at the start of a row (the row before ends below it)
+    for compare in (np.less, np.less_equal):
+        expected = [i for i, row in enumerate(rows) if any(compare(row[j + 1], row[j]) for j in range(width - 1))]
+        np.testing.assert_array_equal(_rows_where_adjacent(compare, rows), expected)
 
 
 def test_row_ranks_average_ties_and_skip_missing_values():
