@@ -330,11 +330,27 @@ def _sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     values = np.ascontiguousarray(values, dtype=float)
     width = values.shape[1]
     flat, ordered = _key_order(values)
-    unsorted = np.flatnonzero((ordered[:, 1:] < ordered[:, :-1]).any(axis=1))
+    unsorted = _rows_where_adjacent(np.less, ordered)
     if len(unsorted):
         flat[unsorted] = np.argsort(values[unsorted], axis=1, kind="stable") + (unsorted * width)[:, None]
         ordered[unsorted] = values.ravel()[flat[unsorted]]
     return flat, ordered
+
+
+def _rows_where_adjacent(compare, rows: np.ndarray) -> np.ndarray:
+    """Which rows of ``rows`` (n, w) have an entry for which ``compare(entry, the one before it)`` holds.
+
+    One comparison along the raveled rows (contiguous operands, about twice as fast as comparing the two
+    offset views of each row), the pairs that straddle two rows left out."""
+    n, width = rows.shape
+    if width < 2:
+        return np.empty(0, dtype=np.intp)
+    flat = np.ascontiguousarray(rows).reshape(-1)
+    hit = np.empty(n * width, dtype=bool)
+    compare(flat[1:], flat[:-1], out=hit[:-1])
+    hit = hit.reshape(n, width)
+    hit[:, -1] = False  # a row's last entry against the next row's first, and the very last (not written)
+    return np.flatnonzero(hit.any(axis=1))
 
 
 def _key_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -365,21 +381,28 @@ def _level_keys(values: np.ndarray, bits: int) -> np.ndarray:
     """32-bit sort keys of :func:`_sort_order`: each value's level between its row's smallest and largest
     value (a monotone map: a larger level means a value at least as large) above ``bits`` bits of column.
 
-    Values that share a level (in about one row in 250 on the benchmarks' 271-day rows of daily returns)
-    may come out of order, as do the values of a row with an infinity or a span beyond the floats (all on
-    level 0); :func:`_sort_order` finds such rows out of order and sorts them again.  NaN come last: the
-    values' levels stop one below the highest, to which one ``fmin`` takes every NaN (it passes over them).
+    The levels are worked out in float32, half the memory traffic of float64 (it holds the whole numbers up
+    to :math:`2^{24}` exactly, so rows of fewer than 256 days get :math:`2^{24}` levels, not more): rounding
+    to float32, subtracting the row's smallest value and scaling are each monotone, so the levels still
+    order as the values do.  Values that share a level (in about one row in 250 on the benchmarks' 271-day
+    rows of daily returns) may come out of order, as do the values of a row with an infinity or a span
+    beyond float32 (all on level 0); :func:`_sort_order` finds such rows out of order and sorts them again.
+    NaN come last: the values' levels stay below the highest (the scale leaves a margin of 16 levels for
+    the roundings), to which one ``fmin`` takes every NaN (it passes over them).
     """
     width = values.shape[1]
-    last = float((1 << (32 - bits)) - 1)  # NaN's level; the values' highest is one below
+    # NaN's level, the values' stay below it: at most 2**24 - 1, whole numbers that float32 holds exactly
+    last = np.float32((1 << min(32 - bits, 24)) - 1)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        low = np.fmin.reduce(values, axis=1)  # fmin, fmax: NaN left out
-        high = np.fmax.reduce(values, axis=1)
+        level = values.astype(np.float32)
+        low = np.fmin.reduce(level, axis=1)  # fmin, fmax: NaN left out
+        high = np.fmax.reduce(level, axis=1)
         span = high - low
-        scale = (last - 1.0) / span
+        # (high - low) * scale is at most last - 16 to within a few roundings of relative 2**-24: below last
+        scale = (last - np.float32(16.0)) / span
         scale[~np.isfinite(scale)] = 0.0  # one value or none in the row: level 0
-        level = values - low[:, None]  # at least 0 (a rounded difference keeps its sign)
-        level *= scale[:, None]  # at most the top level, rounded up by less than one
+        level -= low[:, None]  # at least 0 (a rounded difference keeps its sign)
+        level *= scale[:, None]
         odd = np.flatnonzero(np.isinf(low) | np.isinf(high) | np.isinf(span))  # inf - inf, inf * 0: NaN
         if len(odd):
             level[odd] = np.where(np.isnan(values[odd]), np.nan, 0.0)
@@ -521,7 +544,7 @@ def _rank_rows(ar, est, event, sigma2, out) -> None:
         # a row whose SARs do not strictly ascend came out of the key sort out of order or has ties (dividing
         # by sigma_i > 0 keeps the order): one check finds both; those few rows are argsorted, then looked at
         # for ties.  NaN compare false: missing days never tie
-        suspect = np.flatnonzero((scaled[:, 1:] <= scaled[:, :-1]).any(axis=1))
+        suspect = _rows_where_adjacent(np.less_equal, scaled)
         redo = ~(np.isfinite(sigma2) & (sigma2 > 0))
         if len(suspect):
             flat[suspect] = np.argsort(values[suspect], axis=1, kind="stable") + (suspect * width)[:, None]

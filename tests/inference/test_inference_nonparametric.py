@@ -20,6 +20,7 @@ from eventstudy.inference.base import Inputs
 from eventstudy.inference.nonparametric import (
     MIN_PERMUTATION_WINDOWS,
     _cumulate_rows,
+    _rows_where_adjacent,
     _run_tallies,
     _running_count,
     _shared_ranks,
@@ -149,6 +150,21 @@ def test_brown_warner_hand_worked(ranked):
     assert result.distribution == "t(3)"
 
 
+@pytest.mark.parametrize("width", [0, 1, 2, 7])
+def test_rows_where_adjacent_compare_within_rows_only(width):
+    # one comparison along the raveled rows: a row's last entry must not meet the next row's first
+    rng = np.random.default_rng(11)
+    rows = np.sort(rng.normal(size=(30, width)), axis=1)
+    rows[rng.random(rows.shape) < 0.1] = np.nan
+    if width > 1:
+        rows[3, 1] = rows[3, 0]  # a tie
+        rows[5, -1] = rows[5, 0] - 1.0  # out of order at the end of a row
+        rows[6, 0] = 1e9  # out of order at the start of a row (the row before ends below it)
+    for compare in (np.less, np.less_equal):
+        expected = [i for i, row in enumerate(rows) if any(compare(row[j + 1], row[j]) for j in range(width - 1))]
+        np.testing.assert_array_equal(_rows_where_adjacent(compare, rows), expected)
+
+
 def test_row_ranks_average_ties_and_skip_missing_values():
     rng = np.random.default_rng(3)
     values = np.round(rng.normal(size=(40, 25)), 1)  # many ties
@@ -157,7 +173,8 @@ def test_row_ranks_average_ties_and_skip_missing_values():
     np.testing.assert_array_equal(row_ranks(values), expected)
 
 
-@pytest.mark.parametrize("width", [300, 700])  # 32-bit keys of levels up to 512 days, 64-bit keys of bits beyond
+# 32-bit keys of levels (at most 2**24 of them, in float32) up to 512 days, 64-bit keys of bits beyond
+@pytest.mark.parametrize("width", [100, 300, 700])
 def test_row_ranks_equal_scipy_on_values_that_differ_in_their_last_bits(width):
     # row_ranks sorts integer keys whose lowest bits hold the column (above them, a value's level within its
     # row's span, or its own bits): values on one level or equal but for those bits, signed zeros, infinities,
@@ -176,6 +193,11 @@ def test_row_ranks_equal_scipy_on_values_that_differ_in_their_last_bits(width):
     # values all share a level): NaN must still come last, after the infinity
     values[10:13] = np.linspace(-0.05, 0.05, width)
     values[10:13, 2], values[10, 20], values[11, 0], values[12, [0, -1]] = np.nan, np.inf, -np.inf, [-1e308, 1e308]
+    # the levels are worked out in float32: a span beyond it (finite doubles that round to infinity) and values
+    # below its smallest (they round to zero) must still rank as the doubles do
+    values[13:16] = np.linspace(-0.05, 0.05, width)
+    values[13, [0, 4]], values[14] = [np.nan, 1e39], np.linspace(1e-50, 2e-50, width)
+    values[15, :3], values[15, 3:] = [np.nan, 1e-50, -1e-50], np.linspace(-1e-46, 1e-46, width - 3)
     got = row_ranks(values)
     for row, ranks in zip(values, got):
         finite = ~np.isnan(row)
