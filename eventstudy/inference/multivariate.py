@@ -172,18 +172,22 @@ def _joint_part(a: np.ndarray, x_t: np.ndarray, delta: np.ndarray | None, nu: np
     statistic by :math:`10^{-12}`, and the cancellation of the cross-products would move it by far more.
     """
     b, n, _ = a.shape
-    sigma_inv, ok = np.zeros((b, n, n)), np.zeros(b, dtype=bool)
     full = np.flatnonzero(nu >= n)
+    every = len(full) == b  # no copy of the (B, N, T) returns, nor of the inverses, when every cluster is solved
     if not len(full):
-        return dict(sigma_inv=sigma_inv, ok=ok)
-    every = len(full) == b  # no copy of the (B, N, T) returns when every cluster is solved
+        return dict(sigma_inv=np.zeros((b, n, n)), ok=np.zeros(b, dtype=bool))
     resid = a if every else a[full]
     if delta is not None:
         fitted = np.swapaxes(delta if every else delta[full], 1, 2) @ (x_t if every else x_t[full])
-        resid = resid - fitted  # (B, N, T), not X delta's (B, T, N) transposed
+        resid -= fitted  # (B, N, T), not X delta's (B, T, N) transposed; in place (``a`` is read no more)
+    sigma = resid @ np.swapaxes(resid, 1, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sigma = (resid @ np.swapaxes(resid, 1, 2)) / nu[full][:, None, None]
-    sigma_inv[full], ok[full] = _with_joint_part(sigma, nu[full])
+        sigma /= nu[full][:, None, None]
+    inverse, solved = _with_joint_part(sigma, nu[full])
+    if every:
+        return dict(sigma_inv=inverse, ok=solved)
+    sigma_inv, ok = np.zeros((b, n, n)), np.zeros(b, dtype=bool)
+    sigma_inv[full], ok[full] = inverse, solved
     return dict(sigma_inv=sigma_inv, ok=ok)
 
 
@@ -228,7 +232,8 @@ def _positive_definite(corr: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray
     unsure = ~ok & (pivots.min(axis=1) > tol)
     if unsure.any():
         ok[unsure] = np.linalg.eigvalsh(corr[unsure])[:, 0] > tol
-    return ok, np.where(ok[:, None, None], inverse, eye)
+    inverse[~ok] = eye
+    return ok, inverse
 
 
 #: largest matrix side inverted as one stacked call in :func:`_inverses`
@@ -254,10 +259,11 @@ def _inverses(matrices: np.ndarray, factors: np.ndarray | None = None) -> np.nda
     out = np.empty_like(matrices)
     for m, factor in enumerate(factors):
         # the inverse's lower triangle; above the diagonal potri leaves numpy's factor as it was, zero
-        out[m], info = dpotri(factor, lower=1)
+        lower, info = dpotri(factor, lower=1)
         if info:  # a zero pivot (a factorization that succeeded has none): the LU decides
-            out[m] = np.tril(np.linalg.inv(matrices[m]))
-    out += np.swapaxes(np.tril(out, -1), 1, 2)  # the upper triangle, once for the stack
+            lower = np.tril(np.linalg.inv(matrices[m]))
+        np.add(lower, lower.T, out=out[m])  # the upper triangle (plus zero), written once; the diagonal doubled
+    out.reshape(len(out), -1)[:, :: out.shape[1] + 1] *= 0.5  # exactly halved again
     return out
 
 
@@ -489,13 +495,20 @@ class _Parts:
         return np.where((self.rows[at] == rows).all(axis=1), at, -1)
 
     def added(self, rows: np.ndarray, arrays: dict) -> _Parts:
-        """These clusters and the clusters ``rows`` with their parts ``arrays``, without the joint part."""
+        """These clusters and the clusters ``rows`` with their parts ``arrays``; the joint part (zero, and
+        ``joint`` false) only where one side has it."""
         joined = {}
-        for name, values in self.arrays.items():
-            new = arrays.get(name)
-            if name in _JOINT_NAMES:
-                new = np.zeros((len(rows),) + values.shape[1:], dtype=values.dtype)
-            joined[name] = None if values is None else np.concatenate([values, new])
+        for name in dict.fromkeys([*self.arrays, *arrays]):
+            old, new = self.arrays.get(name), arrays.get(name)
+            if old is None and new is None:  # no regressors
+                joined[name] = None
+                continue
+            like = new if old is None else old
+            if old is None:
+                old = np.zeros((len(self.rows),) + like.shape[1:], dtype=like.dtype)
+            if new is None:
+                new = np.zeros((len(rows),) + like.shape[1:], dtype=like.dtype)
+            joined[name] = np.concatenate([old, new])
         return _Parts(self.source, np.concatenate([self.rows, rows]), joined)
 
     def with_joint(self, at: np.ndarray, parts: dict) -> _Parts:
@@ -513,9 +526,6 @@ class _Parts:
         if len(at) == len(self.rows) and (at == np.arange(len(at))).all():
             return self.arrays
         return {name: None if values is None else values[at] for name, values in self.arrays.items()}
-
-
-_JOINT_NAMES = ("sigma_inv", "ok", "joint")
 
 
 def _row_keys(rows: np.ndarray) -> np.ndarray:
@@ -555,24 +565,26 @@ def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, joint: bool) -> dict
         at = np.full(len(rows), -1) if table is None else table.find(rows)
         missing = np.flatnonzero(at < 0)
         start = 0 if table is None else len(table.rows)
-        gathered = None
         if len(missing):
             a, days, x = _gather(inp, rows[missing], columns)
             fresh, x_t = _estimation_part(a, days, x)
             fresh["days"] = days.sum(axis=1)
-            gathered = (a, x_t)
+            if joint:  # into the table with the rest: no table without it, nor copy of one, on the way
+                fresh.update(_joint_part(a, x_t, fresh["delta"], fresh["nu"]), joint=np.ones(len(missing), dtype=bool))
             table = _Parts(inp.ar, rows[missing], fresh) if table is None else table.added(rows[missing], fresh)
             at[missing] = start + np.arange(len(missing))
         if joint:
             lacking = at if "joint" not in table.arrays else at[~table.arrays["joint"][at]]
-            if len(lacking):
+            if len(lacking):  # cached by the average test, of this window or of another
                 lacking = np.unique(lacking)
-                if gathered is None or not np.array_equal(lacking, start + np.arange(len(missing))):
-                    # not just the clusters gathered above: cached by the average test, or by another window
-                    a, days, x = _gather(inp, table.rows[lacking], columns)
-                    gathered = (a, _masked_regressors(x, days)[:, :-1])
+                a, days, x = _gather(inp, table.rows[lacking], columns)
                 delta = table.arrays["delta"]
-                part = _joint_part(*gathered, None if delta is None else delta[lacking], table.arrays["nu"][lacking])
+                part = _joint_part(
+                    a,
+                    _masked_regressors(x, days)[:, :-1],
+                    None if delta is None else delta[lacking],
+                    table.arrays["nu"][lacking],
+                )
                 table = table.with_joint(lacking, part)
         tables[n] = table
     return table.take(at)
