@@ -468,7 +468,8 @@ def _joint_wald(rows: np.ndarray, est: dict, window_ar: np.ndarray, x_win: np.nd
             h = g @ np.swapaxes(g, 1, 2) - gx @ np.linalg.solve(m, np.swapaxes(gx, 1, 2))
         else:
             h = g @ np.swapaxes(g, 1, 2)
-        wald[solvable] = np.einsum("bij,bji->b", est["sigma_inv"][solvable], h)
+        sigma_inv = est["sigma_inv"] if len(solvable) == len(rows) else est["sigma_inv"][solvable]
+        wald[solvable] = np.einsum("bij,bji->b", sigma_inv, h)
     return wald
 
 
@@ -528,9 +529,10 @@ class _Parts:
         return _Parts(self.source, self.rows, arrays)
 
     def take(self, at: np.ndarray) -> dict:
-        """The parts of the clusters at positions ``at``."""
-        if len(at) == len(self.rows) and (at == np.arange(len(at))).all():
-            return self.arrays
+        """The parts of the clusters at positions ``at``: views when they are a run of consecutive positions (the
+        clusters just added, say), not copies of their (B, N, N) inverses."""
+        if len(at) and (np.diff(at) == 1).all():
+            at = slice(at[0], at[-1] + 1)
         return {name: None if values is None else values[at] for name, values in self.arrays.items()}
 
 
