@@ -164,8 +164,10 @@ def _joint_part(a: np.ndarray, x_t: np.ndarray, delta: np.ndarray | None, nu: np
     ``x_t`` (B, K, T), the regressors, zero there too, and :func:`_estimation_part`'s ``delta`` (B, K, N)
     (None without regressors).
 
-    Returns ``sigma_inv``, the inverse of :math:`\hat\Sigma=(A-X\hat\delta)'(A-X\hat\delta)/\nu` (identity
-    where it is singular), and ``ok`` (it is not).  Only clusters with :math:`\nu\ge N` can have an
+    Returns ``ok``, whether :math:`\hat\Sigma=(A-X\hat\delta)'(A-X\hat\delta)/\nu` is invertible, and
+    ``sigma_inv`` (B,), an object array of the (N, N) inverses where it is (None elsewhere): a cache that
+    grows by a few clusters, or hands a few, moves pointers instead of copying (B, N, N) arrays, most of
+    them of clusters that have no inverse.  Only clusters with :math:`\nu\ge N` can have an
     invertible :math:`\hat\Sigma`: the others cost nothing.  :math:`\hat\Sigma` is formed from the
     residuals, not from the cross-products :math:`A'A-\hat\delta'X'X\hat\delta`: with :math:`\nu` near
     :math:`N` its inverse is ill conditioned (condition numbers of :math:`10^5` when :math:`\nu=N+1`), so
@@ -173,10 +175,11 @@ def _joint_part(a: np.ndarray, x_t: np.ndarray, delta: np.ndarray | None, nu: np
     statistic by :math:`10^{-12}`, and the cancellation of the cross-products would move it by far more.
     """
     b, n, _ = a.shape
+    sigma_inv, ok = np.full(b, None, dtype=object), np.zeros(b, dtype=bool)
     full = np.flatnonzero(nu >= n)
-    every = len(full) == b  # no copy of the (B, N, T) returns, nor of the inverses, when every cluster is solved
     if not len(full):
-        return dict(sigma_inv=np.zeros((b, n, n)), ok=np.zeros(b, dtype=bool))
+        return dict(sigma_inv=sigma_inv, ok=ok)
+    every = len(full) == b  # no copy of the (B, N, T) returns when every cluster is solved
     resid = a if every else a[full]
     if delta is not None:
         fitted = np.swapaxes(delta if every else delta[full], 1, 2) @ (x_t if every else x_t[full])
@@ -184,11 +187,10 @@ def _joint_part(a: np.ndarray, x_t: np.ndarray, delta: np.ndarray | None, nu: np
     sigma = resid @ np.swapaxes(resid, 1, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma /= nu[full][:, None, None]
-    inverse, solved = _with_joint_part(sigma, nu[full])
-    if every:
-        return dict(sigma_inv=inverse, ok=solved)
-    sigma_inv, ok = np.zeros((b, n, n)), np.zeros(b, dtype=bool)
-    sigma_inv[full], ok[full] = inverse, solved
+    inverse, ok[full] = _with_joint_part(sigma, nu[full])
+    inverse.flags.writeable = False  # the cache's: other threads read its views
+    for solved in np.flatnonzero(ok[full]):  # a step per cluster, not per firm-event
+        sigma_inv[full[solved]] = inverse[solved]
     return dict(sigma_inv=sigma_inv, ok=ok)
 
 
@@ -468,8 +470,7 @@ def _joint_wald(rows: np.ndarray, est: dict, window_ar: np.ndarray, x_win: np.nd
             h = g @ np.swapaxes(g, 1, 2) - gx @ np.linalg.solve(m, np.swapaxes(gx, 1, 2))
         else:
             h = g @ np.swapaxes(g, 1, 2)
-        sigma_inv = est["sigma_inv"] if len(solvable) == len(rows) else est["sigma_inv"][solvable]
-        wald[solvable] = np.einsum("bij,bji->b", sigma_inv, h)
+        wald[solvable] = np.einsum("bij,bji->b", np.stack(est["sigma_inv"][solvable]), h)
     return wald
 
 
@@ -479,7 +480,8 @@ class _Parts:
     Never changed once built: a cluster added, or the joint test's part computed, makes a new one, so other
     threads may read an old one outside the cache's lock.  ``source`` is the abnormal returns they come
     from; ``arrays`` holds :func:`_estimation_part`'s and ``days``, and once the joint test asked,
-    ``sigma_inv`` and ``ok`` (:func:`_joint_part`) with ``joint`` marking the clusters that have them.
+    ``sigma_inv`` (an object array of matrices) and ``ok`` (:func:`_joint_part`) with ``joint`` marking the
+    clusters that have them.
     """
 
     def __init__(self, source, rows: np.ndarray, arrays: dict):
@@ -530,7 +532,7 @@ class _Parts:
 
     def take(self, at: np.ndarray) -> dict:
         """The parts of the clusters at positions ``at``: views when they are a run of consecutive positions (the
-        clusters just added, say), not copies of their (B, N, N) inverses."""
+        clusters just added, say)."""
         if len(at) and (np.diff(at) == 1).all():
             at = slice(at[0], at[-1] + 1)
         return {name: None if values is None else values[at] for name, values in self.arrays.items()}
