@@ -310,8 +310,10 @@ def _solve_clusters(inp: Inputs, joint: bool):
         reasons[entries[firms == count]] = (
             f"a same-day cluster needs at least 2 firm-events with a CAR; this date has {count}"
         )
-    # the tested days' abnormal returns (N, Lw), read for the joint test's residuals
-    window_ar = inp.ar[:, inp.grid_positions] if joint else None
+    # the tested days' abnormal returns (N, Lw), read for the joint test's residuals: a view (the window's days
+    # are consecutive columns of the grid), not a copy of every firm-event's
+    first = int(inp.grid_positions[0])
+    window_ar = inp.ar[:, first : first + len(inp.grid_positions)] if joint else None
     systems = np.flatnonzero(firms >= 2)
     k = inp.fit.n_params  # 0 for market-adjusted returns
     # the regressors of every system (its members share day 0) on the estimation window, then on the tested
