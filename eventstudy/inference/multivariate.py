@@ -93,8 +93,7 @@ def _estimation_part(a: np.ndarray, days: np.ndarray, x: np.ndarray) -> tuple[di
     r"""What B same-size clusters' statistics need from the estimation days alone (the same for every window).
 
     ``a`` (B, N, T) abnormal returns on the estimation window, zero off ``days`` (B, T), the common
-    estimation days (where every member has a residual), ``x`` (B, T, K) regressors (NaN where missing,
-    which changes nothing: only the common days are read).  Returns ``delta``
+    estimation days (where every member has a residual), ``x`` (B, T, K) regressors.  Returns ``delta``
     (B, K, N), :math:`\hat\delta=(X'X)^{-1}X'A`, and ``delta_sum`` (B, K), :math:`\sum_i\hat\delta_i`,
     ``xtx`` (B, K, K), ``bad_x`` (the regressors do not identify the model on the common days), ``nu`` and
     ``portfolio_ss``, the residual sum of squares of the equally weighted portfolio :math:`p=A\iota/N`
@@ -316,18 +315,14 @@ def _solve_clusters(inp: Inputs, joint: bool):
     window_ar = inp.ar[:, first : first + len(inp.grid_positions)] if joint else None
     systems = np.flatnonzero(firms >= 2)
     k = inp.fit.n_params  # 0 for market-adjusted returns
-    # the regressors of every system (its members share day 0) on the estimation window, then on the tested
-    # window, in one call for all sizes: (S, T, K) and (S, Lw, K); NaN where a regressor misses
-    columns = _estimation_columns(inp)
-    offsets = np.concatenate([inp.grid[columns], inp.grid[inp.grid_positions]])
-    x = inp.fit.design(offsets, rows=kept[used_start[clusters[systems]]])
-    x_est, x_win = x[:, : columns.stop - columns.start], (x[:, columns.stop - columns.start :] if k else None)
+    # the regressors on the window of every system (S, Lw, K); NaN where a regressor misses
+    x_win = inp.fit.design(inp.grid[inp.grid_positions], rows=kept[used_start[clusters[systems]]]) if k else None
     s_win = None if x_win is None else x_win.sum(axis=1)  # (S, K)
     for n in np.unique(firms[systems]):
         at = np.flatnonzero(firms[systems] == n)
         idx = entries[systems[at]]
         rows = kept[used_start[clusters[systems[at]]][:, None] + np.arange(n)]  # (B, N)
-        est = _solve_batch(inp, out, reasons, idx, rows, x_est[at], window_ar, None if x_win is None else x_win[at])
+        est = _solve_batch(inp, out, reasons, idx, rows, window_ar, None if x_win is None else x_win[at])
         car = inp.car[rows].sum(axis=1)
         _average(out, idx, n, car, len(inp.grid_positions), None if s_win is None else s_win[at], est)
     # a reason that stops the whole system stops both tests
@@ -382,16 +377,15 @@ def _entry_rows(entry_cluster, order, kept, n_all, n_used, used_start) -> list:
 
 
 def _solve_batch(
-    inp: Inputs, out: _Systems, reasons: np.ndarray, idx: np.ndarray, rows: np.ndarray, x_est, window_ar, x_win
+    inp: Inputs, out: _Systems, reasons: np.ndarray, idx: np.ndarray, rows: np.ndarray, window_ar, x_win
 ) -> dict:
     """The estimation parts of the B clusters of N firm-events ``rows`` (B, N), entries ``idx`` of ``out``,
-    with their notes (``x_est`` (B, T, K) their regressors on the estimation window); the joint test's
-    statistic too unless ``window_ar``, the window's abnormal returns (N, Lw), is None (``x_win`` (B, Lw, K)
-    the clusters' regressors on the window)."""
+    with their notes; the joint test's statistic too unless ``window_ar``, the window's abnormal returns
+    (N, Lw), is None (``x_win`` (B, Lw, K) the clusters' regressors on the window)."""
     joint = window_ar is not None
     k = inp.fit.n_params  # 0 for market-adjusted returns
     n = rows.shape[1]
-    est = _cached_estimation_parts(inp, rows, x_est, joint)
+    est = _cached_estimation_parts(inp, rows, joint)
     out.days[idx] = est["days"]
     out.nu[idx] = out.days[idx] - k
     # no residual degrees of freedom: neither test can run
@@ -556,9 +550,8 @@ def _row_keys(rows: np.ndarray) -> np.ndarray:
     return z.sum(axis=1, dtype=np.uint64)
 
 
-def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, x: np.ndarray, joint: bool) -> dict:
-    """The estimation parts of the clusters ``rows`` (B, N), with regressors ``x`` (B, T, K) on the estimation
-    window: :func:`_estimation_part`'s, ``days``, their
+def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, joint: bool) -> dict:
+    """The estimation parts of the clusters ``rows`` (B, N): :func:`_estimation_part`'s, ``days``, their
     number of common estimation days, and when ``joint``, :func:`_joint_part`'s; cached on the fit cluster
     by cluster.
 
@@ -579,22 +572,22 @@ def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, x: np.ndarray, joint
         missing = np.flatnonzero(at < 0)
         start = 0 if table is None else len(table.rows)
         if len(missing):
-            a, days = _gather(inp, rows[missing], columns)
-            fresh, x_t = _estimation_part(a, days, x[missing])
+            a, days, x = _gather(inp, rows[missing], columns)
+            fresh, x_t = _estimation_part(a, days, x)
             fresh["days"] = days.sum(axis=1)
             if joint:  # into the table with the rest: no table without it, nor copy of one, on the way
                 fresh.update(_joint_part(a, x_t, fresh["delta"], fresh["nu"]), joint=np.ones(len(missing), dtype=bool))
             table = _Parts(inp.ar, rows[missing], fresh) if table is None else table.added(rows[missing], fresh)
             at[missing] = start + np.arange(len(missing))
         if joint:
-            need = np.arange(len(at)) if "joint" not in table.arrays else np.flatnonzero(~table.arrays["joint"][at])
-            if len(need):  # cached by the average test, of this window or of another
-                lacking, first = np.unique(at[need], return_index=True)
-                a, days = _gather(inp, table.rows[lacking], columns)
+            lacking = at if "joint" not in table.arrays else at[~table.arrays["joint"][at]]
+            if len(lacking):  # cached by the average test, of this window or of another
+                lacking = np.unique(lacking)
+                a, days, x = _gather(inp, table.rows[lacking], columns)
                 delta = table.arrays["delta"]
                 part = _joint_part(
                     a,
-                    _masked_regressors(x[need[first]], days)[:, :-1],
+                    _masked_regressors(x, days)[:, :-1],
                     None if delta is None else delta[lacking],
                     table.arrays["nu"][lacking],
                 )
@@ -608,9 +601,10 @@ def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, x: np.ndarray, joint
 _INDEXED_MASK = 16
 
 
-def _gather(inp: Inputs, rows: np.ndarray, columns: slice) -> tuple[np.ndarray, np.ndarray]:
-    """The abnormal returns (B, N, T), zero off the common estimation days, and the common estimation days
-    (B, T) of the clusters ``rows`` (B, N) on the grid's ``columns``.
+def _gather(inp: Inputs, rows: np.ndarray, columns: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The abnormal returns (B, N, T), zero off the common estimation days, the common estimation days
+    (B, T) and the regressors (B, T, K) of the clusters ``rows`` (B, N) on the grid's ``columns``.  The
+    regressors are NaN where missing, which changes nothing: only common estimation days are read.
 
     The rows are read with the columns in one indexing step, and masked in place: the (N, T) copy of the
     columns first, and a masked copy of the gathered returns, were each as large as the result.  Large
@@ -630,7 +624,7 @@ def _gather(inp: Inputs, rows: np.ndarray, columns: slice) -> tuple[np.ndarray, 
         for member in rows.T[1:]:
             days &= mask[member, columns]
         np.copyto(ar, 0.0, where=~days[:, None, :])
-    return ar, days
+    return ar, days, inp.fit.design(inp.grid[columns], rows=rows[:, 0])
 
 
 def _masked_regressors(x: np.ndarray, days: np.ndarray) -> np.ndarray:
