@@ -161,7 +161,8 @@ def _joint_part(a: np.ndarray, x_t: np.ndarray, delta: np.ndarray | None, nu: np
     r"""The joint test's part of B clusters of N firm-events with ``nu`` residual degrees of freedom, from
     ``a`` (B, N, T), their abnormal returns on the estimation window, zero off the common estimation days,
     ``x_t`` (B, K, T), the regressors, zero there too, and :func:`_estimation_part`'s ``delta`` (B, K, N)
-    (None without regressors).
+    (None without regressors).  ``a`` is overwritten: the residuals are formed in it when every cluster is
+    solved.
 
     Returns ``ok``, whether :math:`\hat\Sigma=(A-X\hat\delta)'(A-X\hat\delta)/\nu` is invertible, and
     ``sigma_inv`` (B,), an object array of the (N, N) inverses where it is (None elsewhere): a cache that
@@ -502,17 +503,15 @@ class _Parts:
     def added(self, rows: np.ndarray, arrays: dict) -> _Parts:
         """These clusters and the clusters ``rows`` with their parts ``arrays``; the joint part (zero, and
         ``joint`` false) only where one side has it."""
-        joined = {}
+        joined: dict = {}
         for name in dict.fromkeys([*self.arrays, *arrays]):
             old, new = self.arrays.get(name), arrays.get(name)
-            if old is None and new is None:  # no regressors
+            like = new if old is None else old
+            if like is None:  # no regressors
                 joined[name] = None
                 continue
-            like = new if old is None else old
-            if old is None:
-                old = np.zeros((len(self.rows),) + like.shape[1:], dtype=like.dtype)
-            if new is None:
-                new = np.zeros((len(rows),) + like.shape[1:], dtype=like.dtype)
+            old = np.zeros((len(self.rows),) + like.shape[1:], like.dtype) if old is None else old
+            new = np.zeros((len(rows),) + like.shape[1:], like.dtype) if new is None else new
             joined[name] = np.concatenate([old, new])
         return _Parts(self.source, np.concatenate([self.rows, rows]), joined)
 
@@ -529,9 +528,10 @@ class _Parts:
     def take(self, at: np.ndarray) -> dict:
         """The parts of the clusters at positions ``at``: views when they are a run of consecutive positions (the
         clusters just added, say)."""
+        index: np.ndarray | slice = at
         if len(at) and (np.diff(at) == 1).all():
-            at = slice(at[0], at[-1] + 1)
-        return {name: None if values is None else values[at] for name, values in self.arrays.items()}
+            index = slice(at[0], at[-1] + 1)
+        return {name: None if values is None else values[index] for name, values in self.arrays.items()}
 
 
 def _row_keys(rows: np.ndarray) -> np.ndarray:
