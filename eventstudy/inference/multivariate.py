@@ -161,10 +161,13 @@ def _joint_part(a: np.ndarray, x_t: np.ndarray, delta: np.ndarray | None, nu: np
     r"""The joint test's part of B clusters of N firm-events with ``nu`` residual degrees of freedom, from
     ``a`` (B, N, T), their abnormal returns on the estimation window, zero off the common estimation days,
     ``x_t`` (B, K, T), the regressors, zero there too, and :func:`_estimation_part`'s ``delta`` (B, K, N)
-    (None without regressors).
+    (None without regressors).  ``a`` is overwritten: the residuals are formed in it when every cluster is
+    solved.
 
-    Returns ``sigma_inv``, the inverse of :math:`\hat\Sigma=(A-X\hat\delta)'(A-X\hat\delta)/\nu` (identity
-    where it is singular), and ``ok`` (it is not).  Only clusters with :math:`\nu\ge N` can have an
+    Returns ``ok``, whether :math:`\hat\Sigma=(A-X\hat\delta)'(A-X\hat\delta)/\nu` is invertible, and
+    ``sigma_inv`` (B,), an object array of the (N, N) inverses where it is (None elsewhere): a cache that
+    grows by a few clusters, or hands a few, moves pointers instead of copying (B, N, N) arrays, most of
+    them of clusters that have no inverse.  Only clusters with :math:`\nu\ge N` can have an
     invertible :math:`\hat\Sigma`: the others cost nothing.  :math:`\hat\Sigma` is formed from the
     residuals, not from the cross-products :math:`A'A-\hat\delta'X'X\hat\delta`: with :math:`\nu` near
     :math:`N` its inverse is ill conditioned (condition numbers of :math:`10^5` when :math:`\nu=N+1`), so
@@ -172,7 +175,7 @@ def _joint_part(a: np.ndarray, x_t: np.ndarray, delta: np.ndarray | None, nu: np
     statistic by :math:`10^{-12}`, and the cancellation of the cross-products would move it by far more.
     """
     b, n, _ = a.shape
-    sigma_inv, ok = np.zeros((b, n, n)), np.zeros(b, dtype=bool)
+    sigma_inv, ok = np.full(b, None, dtype=object), np.zeros(b, dtype=bool)
     full = np.flatnonzero(nu >= n)
     if not len(full):
         return dict(sigma_inv=sigma_inv, ok=ok)
@@ -180,10 +183,14 @@ def _joint_part(a: np.ndarray, x_t: np.ndarray, delta: np.ndarray | None, nu: np
     resid = a if every else a[full]
     if delta is not None:
         fitted = np.swapaxes(delta if every else delta[full], 1, 2) @ (x_t if every else x_t[full])
-        resid = resid - fitted  # (B, N, T), not X delta's (B, T, N) transposed
+        resid -= fitted  # (B, N, T), not X delta's (B, T, N) transposed; in place (``a`` is read no more)
+    sigma = resid @ np.swapaxes(resid, 1, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sigma = (resid @ np.swapaxes(resid, 1, 2)) / nu[full][:, None, None]
-    sigma_inv[full], ok[full] = _with_joint_part(sigma, nu[full])
+        sigma /= nu[full][:, None, None]
+    inverse, ok[full] = _with_joint_part(sigma, nu[full])
+    inverse.flags.writeable = False  # the cache's: other threads read its views
+    for solved in np.flatnonzero(ok[full]):  # a step per cluster, not per firm-event
+        sigma_inv[full[solved]] = inverse[solved]
     return dict(sigma_inv=sigma_inv, ok=ok)
 
 
@@ -228,7 +235,8 @@ def _positive_definite(corr: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray
     unsure = ~ok & (pivots.min(axis=1) > tol)
     if unsure.any():
         ok[unsure] = np.linalg.eigvalsh(corr[unsure])[:, 0] > tol
-    return ok, np.where(ok[:, None, None], inverse, eye)
+    inverse[~ok] = eye
+    return ok, inverse
 
 
 #: largest matrix side inverted as one stacked call in :func:`_inverses`
@@ -254,10 +262,11 @@ def _inverses(matrices: np.ndarray, factors: np.ndarray | None = None) -> np.nda
     out = np.empty_like(matrices)
     for m, factor in enumerate(factors):
         # the inverse's lower triangle; above the diagonal potri leaves numpy's factor as it was, zero
-        out[m], info = dpotri(factor, lower=1)
+        lower, info = dpotri(factor, lower=1)
         if info:  # a zero pivot (a factorization that succeeded has none): the LU decides
-            out[m] = np.tril(np.linalg.inv(matrices[m]))
-    out += np.swapaxes(np.tril(out, -1), 1, 2)  # the upper triangle, once for the stack
+            lower = np.tril(np.linalg.inv(matrices[m]))
+        np.add(lower, lower.T, out=out[m])  # the upper triangle (plus zero), written once; the diagonal doubled
+    out.reshape(len(out), -1)[:, :: out.shape[1] + 1] *= 0.5  # exactly halved again
     return out
 
 
@@ -301,8 +310,10 @@ def _solve_clusters(inp: Inputs, joint: bool):
         reasons[entries[firms == count]] = (
             f"a same-day cluster needs at least 2 firm-events with a CAR; this date has {count}"
         )
-    # the tested days' abnormal returns (N, Lw), read for the joint test's residuals
-    window_ar = inp.ar[:, inp.grid_positions] if joint else None
+    # the tested days' abnormal returns (N, Lw), read for the joint test's residuals: a view (the window's days
+    # are consecutive columns of the grid), not a copy of every firm-event's
+    first = int(inp.grid_positions[0])
+    window_ar = inp.ar[:, first : first + len(inp.grid_positions)] if joint else None
     systems = np.flatnonzero(firms >= 2)
     k = inp.fit.n_params  # 0 for market-adjusted returns
     # the regressors on the window of every system (S, Lw, K); NaN where a regressor misses
@@ -456,7 +467,7 @@ def _joint_wald(rows: np.ndarray, est: dict, window_ar: np.ndarray, x_win: np.nd
             h = g @ np.swapaxes(g, 1, 2) - gx @ np.linalg.solve(m, np.swapaxes(gx, 1, 2))
         else:
             h = g @ np.swapaxes(g, 1, 2)
-        wald[solvable] = np.einsum("bij,bji->b", est["sigma_inv"][solvable], h)
+        wald[solvable] = np.einsum("bij,bji->b", np.stack(est["sigma_inv"][solvable]), h)
     return wald
 
 
@@ -466,7 +477,8 @@ class _Parts:
     Never changed once built: a cluster added, or the joint test's part computed, makes a new one, so other
     threads may read an old one outside the cache's lock.  ``source`` is the abnormal returns they come
     from; ``arrays`` holds :func:`_estimation_part`'s and ``days``, and once the joint test asked,
-    ``sigma_inv`` and ``ok`` (:func:`_joint_part`) with ``joint`` marking the clusters that have them.
+    ``sigma_inv`` (an object array of matrices) and ``ok`` (:func:`_joint_part`) with ``joint`` marking the
+    clusters that have them.
     """
 
     def __init__(self, source, rows: np.ndarray, arrays: dict):
@@ -489,13 +501,18 @@ class _Parts:
         return np.where((self.rows[at] == rows).all(axis=1), at, -1)
 
     def added(self, rows: np.ndarray, arrays: dict) -> _Parts:
-        """These clusters and the clusters ``rows`` with their parts ``arrays``, without the joint part."""
-        joined = {}
-        for name, values in self.arrays.items():
-            new = arrays.get(name)
-            if name in _JOINT_NAMES:
-                new = np.zeros((len(rows),) + values.shape[1:], dtype=values.dtype)
-            joined[name] = None if values is None else np.concatenate([values, new])
+        """These clusters and the clusters ``rows`` with their parts ``arrays``; the joint part (zero, and
+        ``joint`` false) only where one side has it."""
+        joined: dict = {}
+        for name in dict.fromkeys([*self.arrays, *arrays]):
+            old, new = self.arrays.get(name), arrays.get(name)
+            like = new if old is None else old
+            if like is None:  # no regressors
+                joined[name] = None
+                continue
+            old = np.zeros((len(self.rows),) + like.shape[1:], like.dtype) if old is None else old
+            new = np.zeros((len(rows),) + like.shape[1:], like.dtype) if new is None else new
+            joined[name] = np.concatenate([old, new])
         return _Parts(self.source, np.concatenate([self.rows, rows]), joined)
 
     def with_joint(self, at: np.ndarray, parts: dict) -> _Parts:
@@ -509,13 +526,12 @@ class _Parts:
         return _Parts(self.source, self.rows, arrays)
 
     def take(self, at: np.ndarray) -> dict:
-        """The parts of the clusters at positions ``at``."""
-        if len(at) == len(self.rows) and (at == np.arange(len(at))).all():
-            return self.arrays
-        return {name: None if values is None else values[at] for name, values in self.arrays.items()}
-
-
-_JOINT_NAMES = ("sigma_inv", "ok", "joint")
+        """The parts of the clusters at positions ``at``: views when they are a run of consecutive positions (the
+        clusters just added, say)."""
+        index: np.ndarray | slice = at
+        if len(at) and (np.diff(at) == 1).all():
+            index = slice(at[0], at[-1] + 1)
+        return {name: None if values is None else values[index] for name, values in self.arrays.items()}
 
 
 def _row_keys(rows: np.ndarray) -> np.ndarray:
@@ -555,24 +571,26 @@ def _cached_estimation_parts(inp: Inputs, rows: np.ndarray, joint: bool) -> dict
         at = np.full(len(rows), -1) if table is None else table.find(rows)
         missing = np.flatnonzero(at < 0)
         start = 0 if table is None else len(table.rows)
-        gathered = None
         if len(missing):
             a, days, x = _gather(inp, rows[missing], columns)
             fresh, x_t = _estimation_part(a, days, x)
             fresh["days"] = days.sum(axis=1)
-            gathered = (a, x_t)
+            if joint:  # into the table with the rest: no table without it, nor copy of one, on the way
+                fresh.update(_joint_part(a, x_t, fresh["delta"], fresh["nu"]), joint=np.ones(len(missing), dtype=bool))
             table = _Parts(inp.ar, rows[missing], fresh) if table is None else table.added(rows[missing], fresh)
             at[missing] = start + np.arange(len(missing))
         if joint:
             lacking = at if "joint" not in table.arrays else at[~table.arrays["joint"][at]]
-            if len(lacking):
+            if len(lacking):  # cached by the average test, of this window or of another
                 lacking = np.unique(lacking)
-                if gathered is None or not np.array_equal(lacking, start + np.arange(len(missing))):
-                    # not just the clusters gathered above: cached by the average test, or by another window
-                    a, days, x = _gather(inp, table.rows[lacking], columns)
-                    gathered = (a, _masked_regressors(x, days)[:, :-1])
+                a, days, x = _gather(inp, table.rows[lacking], columns)
                 delta = table.arrays["delta"]
-                part = _joint_part(*gathered, None if delta is None else delta[lacking], table.arrays["nu"][lacking])
+                part = _joint_part(
+                    a,
+                    _masked_regressors(x, days)[:, :-1],
+                    None if delta is None else delta[lacking],
+                    table.arrays["nu"][lacking],
+                )
                 table = table.with_joint(lacking, part)
         tables[n] = table
     return table.take(at)

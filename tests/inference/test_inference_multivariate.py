@@ -522,3 +522,26 @@ def test_clusters_larger_than_a_stacked_inverse_against_the_dummy_regression(fir
                 assert not joint[k].valid and "singular" in joint[k].note
             else:
                 assert joint[k].stat == pytest.approx(ref["wald"], rel=RTOL)
+
+
+@pytest.mark.parametrize("window", [(0, 0), (-1, 1)])
+def test_a_batch_of_clusters_with_and_without_enough_common_days(window):
+    """Three clusters of ten share a batch; the first has fewer common estimation days than firms (no inverse
+    of Sigma-hat), so the inverses of the other two are those of the second and third of the batch: each
+    cluster against the explicit system, the first invalid for the joint test only."""
+    rng = np.random.default_rng(5)
+    market, y = _market_panel(rng, 400, 30, common=0.4, missing=0.002)
+    dates = {150: list(range(10)), 250: list(range(10, 20)), 330: list(range(20, 30))}
+    day0, firm = _with_event_days(y, dates)
+    y[30:132, 0] = np.nan  # security 0 on date 150's estimation days (-120, -11): 8 left, nu = 6 < 10
+    est = (-120, -11)
+    fit = estimate(AlignedData.build(y, market), day0, firm, est, (-2, 2))
+    joint, average = mvrm_joint(fit, window, form="wald"), mvrm_average(fit, window, form="wald")
+    for k, (d, members) in enumerate(dates.items()):
+        ref = loops.mvrm(y, market, d, members, est, window, wald=k > 0)
+        assert joint[k].n == average[k].n == 10
+        assert average[k].stat == pytest.approx(ref["average"] / math.sqrt(ref["average_var"]), rel=RTOL)
+        if k == 0:
+            assert ref["nu"] < 10 and not joint[k].valid and "T - K >= N" in joint[k].note
+        else:
+            assert ref["nu"] >= 10 and joint[k].stat == pytest.approx(ref["wald"], rel=RTOL)
