@@ -594,7 +594,10 @@ def _on_missing(q: np.ndarray, cols: np.ndarray, pointer: np.ndarray) -> np.ndar
     pair)."""
     from scipy.sparse import csr_matrix  # here: only the pairs need it (and a fit has loaded it)
 
-    m = csr_matrix((np.ones(len(cols)), cols, pointer - pointer[0]), shape=(len(pointer) - 1, q.shape[0]))
+    # 32-bit indices when they fit: scipy checks the values of 64-bit ones (10 of 25 us a matrix of a cluster)
+    index = np.int32 if max(q.shape[0], len(cols)) < 1 << 31 else np.int64
+    pointer = (pointer - pointer[0]).astype(index)
+    m = csr_matrix((np.ones(len(cols)), cols.astype(index), pointer), shape=(len(pointer) - 1, q.shape[0]))
     return m @ q
 
 
@@ -743,22 +746,42 @@ def _laid_block(f: np.ndarray, x: np.ndarray, offset: np.ndarray) -> tuple[np.nd
 def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
     """:func:`_correlations` of every pair of a same-day cluster, the sorted positions ``bounds``: (s, s).
     No day of one lies outside the other's window, so each sum is the total less the sum on the other's
-    missing days, taken as (s, s) blocks rather than pair by pair."""
+    missing days, taken as (s, s) blocks rather than pair by pair (:func:`_symmetric_pearson`)."""
     a0, a1 = bounds
     s = a1 - a0
     members = rows.order[a0:a1]
     f, x = rows.finite[members], rows.values[members]
-    m = rows.missing
-    if 2 * (m[a1] - m[a0]) > DENSE_MISSING * 2 * s * x.shape[1]:
+    m, length = rows.missing, x.shape[1]
+    if 2 * (m[a1] - m[a0]) > DENSE_MISSING * 2 * s * length:
         ia, jb = np.repeat(np.arange(s), s), np.tile(np.arange(s), s)
         return _correlations(rows, bounds, bounds, ia, jb, np.zeros(s * s, dtype=np.int64)).reshape(s, s)
-    _, on_missing = _laid_block(f, x, np.zeros(s, dtype=np.int64))
-    on_missing = on_missing.reshape(s, 3, s)
-    totals = rows.totals[:, a0:a1]
-    a_side = totals[:, :, None] - on_missing.transpose(1, 2, 0)  # a's sums on b's missing days (3, s, s)
-    b_side = totals[1:, None, :] - on_missing[:, 1:].transpose(1, 0, 2)
-    cross = x @ x.T  # the rows as they are (one date), row-major: see _correlations
-    return _pearson(a_side[0], a_side[1], b_side[0], cross, a_side[2], b_side[1])
+    # f, x and x^2 by day (L, 3, s), for the sparse product (:func:`_laid_block` without the calendar: one
+    # date); the squares taken on the rows, then laid (twice as fast as on the laid view)
+    q = np.empty((length, 3, s))
+    for k, array in enumerate((f, x, x * x)):
+        q[:, k] = array.T
+    # every row's (a) sums of f, x, x^2 on each row's (b) missing days, [b, quantity, a]; rows.missing, the
+    # missing days before each position, is their row pointer
+    cols = np.flatnonzero(~f) % length
+    on_missing = _on_missing(q.reshape(length, 3 * s), cols, m[a0 : a1 + 1]).reshape(s, 3, s)
+    np.subtract(rows.totals[:, a0:a1], on_missing, out=on_missing)  # a's on the days it shares with b
+    n, sums, squares = on_missing.transpose(1, 0, 2)
+    return _symmetric_pearson(n, sums, squares, x @ x.T).T
+
+
+def _symmetric_pearson(n: np.ndarray, sums: np.ndarray, squares: np.ndarray, cross: np.ndarray) -> np.ndarray:
+    """:func:`_pearson` of every pair of a block of rows, (s, s), from ``sums`` and ``squares`` of row a on the
+    days it shares with row b at [b, a], ``n`` those days (the same both ways round) and the ``cross``
+    products at [a, b]: b's sums for the pair are at [a, b], so each variance is taken once, for both pairs
+    it is in (the same operations on the same numbers as :func:`_pearson`'s).  The pair (a, b)'s correlation
+    is at [b, a]."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = squares - sums * sums / n
+        cov = cross.T - sums * sums.T / n
+        # a pair with too few days or a variance not above 0 is NaN (through the product of the variances)
+        np.copyto(var, np.nan, where=(n < MIN_OVERLAP) | ~(var > 0))
+        both = var * var.T
+        return cov / np.sqrt(both, out=both)
 
 
 def _chunk_pairs(rows: _Rows, bounds: tuple[int, int], start: np.ndarray, out: tuple[np.ndarray, ...]) -> None:
