@@ -903,6 +903,18 @@ class _PairCorrelations(NamedTuple):
     group: np.ndarray
     gap: np.ndarray
     rho: np.ndarray
+    # what every window's rbar takes from the pairs (:func:`_estimate_correlation`), made once: the pair's slot
+    # by group and gap (stride ``reach``), twice and plus 1 if its rho is estimated; rho with 0 for NaN; and
+    # the largest gap (-1 without pairs)
+    slot: np.ndarray
+    estimated_rho: np.ndarray
+    widest: int
+
+    @classmethod
+    def of(cls, reach: int, first, second, group, gap, rho) -> _PairCorrelations:
+        finite = np.isfinite(rho)
+        slot = 2 * (group * reach + gap) + finite
+        return cls(reach, first, second, group, gap, rho, slot, np.where(finite, rho, 0.0), int(gap.max(initial=-1)))
 
 
 def _pair_correlations(inp: Inputs) -> _PairCorrelations:
@@ -924,7 +936,7 @@ def _all_pair_correlations(inp: Inputs, reach: int) -> _PairCorrelations:
     rows = _sorted_rows(values, finite, inp.groups.ids, np.asarray(inp.fit.day0, dtype=np.int64), reach)
     near, batches = _near_pairs(rows), _same_day_pairs(rows)
     if not batches:
-        return _PairCorrelations(reach, *near)
+        return _PairCorrelations.of(reach, *near)
     # the pairs of the big same-day clusters (the upper triangle of each) join the near pairs, 0 sessions
     # apart: each window then takes all pairs in one pass, not one per cluster size
     parts = [near]
@@ -932,28 +944,29 @@ def _all_pair_correlations(inp: Inputs, reach: int) -> _PairCorrelations:
         a, b = np.triu_indices(members.shape[1], 1)
         gap = np.zeros(len(members) * len(a), dtype=near[3].dtype)
         parts.append((members[:, a].ravel(), members[:, b].ravel(), np.repeat(group, len(a)), gap, r[:, a, b].ravel()))
-    return _PairCorrelations(reach, *(np.concatenate(column) for column in zip(*parts)))
+    return _PairCorrelations.of(reach, *(np.concatenate(column) for column in zip(*parts)))
 
 
 def _estimate_correlation(inp: Inputs):
     groups, used, length = inp.groups, inp.used, inp.length
     pairs = _pair_correlations(inp)
     # per group and gap in sessions (0: same date): pairs, estimated pairs and the sum of their rho, over the
-    # pairs on dates closer than the window: all of them when the window is as long as the event window, else
+    # pairs on dates closer than the window: all of them when none is as far apart as the window is long, else
     # a gather
-    near = slice(None) if length >= pairs.reach else np.flatnonzero(pairs.gap < length)
+    near = slice(None) if length > pairs.widest else np.flatnonzero(pairs.gap < length)
     take = used[pairs.first[near]] & used[pairs.second[near]]
-    gap, rho = pairs.gap[near], pairs.rho[near]
-    key = gap if groups.n == 1 else pairs.group[near] * length + gap
-    ok = take & np.isfinite(rho)
-    size = groups.n * length
-    # the two counts from one count of (key, estimated) over the pairs taken (the others on a spare slot)
-    both = np.bincount(np.where(take, 2 * key + ok, 2 * size), minlength=2 * size + 1)[:-1].reshape(size, 2)
-    counts, estimated = both.sum(axis=1, dtype=float), both[:, 1].astype(float)
-    rho_by_gap = np.bincount(key, np.where(ok, rho, 0.0), minlength=size)
+    # the counts and sums of the pairs taken by slot (the others on a spare one), then by group and gap; the
+    # rho of a slot summed in the pairs' order, as one sum over the group and gap with 0 for the others was
+    size = groups.n * pairs.reach
+    slot = np.where(take, pairs.slot[near], 2 * size)
+    by_slot = [
+        np.bincount(slot, w, minlength=2 * size + 1)[:-1].reshape(groups.n, pairs.reach, 2)[:, :length]
+        for w in (None, pairs.estimated_rho[near])
+    ]
+    counts, estimated = by_slot[0].sum(axis=2, dtype=float), by_slot[0][..., 1].astype(float)
     # weight (L - gap) / L: the share of the tested window the two have in common
     weight = (length - np.arange(length)) / length
-    by_group = [v.reshape(groups.n, length) for v in (counts, estimated, rho_by_gap)]
+    by_group = [np.ascontiguousarray(v) for v in (counts, estimated, by_slot[1][..., 1])]
     weight_all, weight_est, weighted = (v @ weight for v in by_group)
     rho_count, rho_sum = by_group[1].sum(axis=1), by_group[2].sum(axis=1)
     n = inp.n_used.astype(float)
