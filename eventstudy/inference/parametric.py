@@ -848,8 +848,9 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
     """Same-day clusters of :class:`_Rows` (group and date alike) that are not near pairs 0 sessions apart:
     those of :data:`BIG_CLUSTER` or more firm-events, one at a time, and the smaller ones of groups without
     pairs on different dates, four products per batch of clusters of one size (:func:`_masked_correlations`);
-    one batch per cluster size and kind: (group (B,), members (B, s) as rows of the fit, correlations (B, s,
-    s))."""
+    one batch per cluster size and kind: (group (B,), members (B, s) as rows of the fit, correlations of the
+    pairs (B, s (s - 1) / 2) in the order of ``np.triu_indices(s, 1)``: only those are kept, not the (B, s, s)
+    blocks)."""
     starts = rows.clusters
     sizes = np.diff(np.append(starts, len(rows.group)))
     # a small cluster of two or more whose first position pairs with no later one in its own cluster
@@ -858,24 +859,27 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
     for size in np.unique(sizes[small]).tolist():
         these = small[sizes[small] == size]
         members = rows.order[starts[these, None] + np.arange(size)]  # (B, s)
-        batches.append(
-            (rows.group[starts[these]], members, _masked_correlations(rows.values[members], rows.finite[members]))
-        )
+        a, b = np.triu_indices(size, 1)
+        r = _masked_correlations(rows.values[members], rows.finite[members])
+        batches.append((rows.group[starts[these]], members, r[:, a, b]))
     at = np.flatnonzero(sizes >= BIG_CLUSTER)  # the few big clusters, found without a loop over all
     starts, sizes = starts[at], sizes[at]
+    pairs = {size: np.triu_indices(size, 1) for size in np.unique(sizes).tolist()}
 
     def big_cluster(bounds: tuple[int, int]) -> np.ndarray:
         members = rows.order[bounds[0] : bounds[1]]
         mask = rows.finite[members]
         if (mask == mask[:1]).all():  # the same missing days (or none): centred products, no sums per pair
-            return _same_mask_correlations(rows.values[members][None], mask[None, :1])[0]
-        return _cluster_correlations(rows, bounds)
+            r = _same_mask_correlations(rows.values[members][None], mask[None, :1])[0]
+        else:
+            r = _cluster_correlations(rows, bounds)
+        return r[pairs[len(members)]]
 
-    r = thread_map(big_cluster, list(zip(starts.tolist(), (starts + sizes).tolist())))
-    for size in np.unique(sizes).tolist():
+    rho = thread_map(big_cluster, list(zip(starts.tolist(), (starts + sizes).tolist())))
+    for size in pairs:
         these = np.flatnonzero(sizes == size)
         members = rows.order[starts[these, None] + np.arange(size)]  # (B, s)
-        batches.append((rows.group[starts[these]], members, np.stack([r[k] for k in these.tolist()])))
+        batches.append((rows.group[starts[these]], members, np.stack([rho[k] for k in these.tolist()])))
     return batches
 
 
@@ -943,8 +947,8 @@ def _all_pair_correlations(inp: Inputs, reach: int) -> _PairCorrelations:
     parts = [near]
     for group, members, r in batches:
         a, b = np.triu_indices(members.shape[1], 1)
-        gap = np.zeros(len(members) * len(a), dtype=near[3].dtype)
-        parts.append((members[:, a].ravel(), members[:, b].ravel(), np.repeat(group, len(a)), gap, r[:, a, b].ravel()))
+        gap = np.zeros(r.size, dtype=near[3].dtype)
+        parts.append((members[:, a].ravel(), members[:, b].ravel(), np.repeat(group, len(a)), gap, r.ravel()))
     return _PairCorrelations.of(reach, *(np.concatenate(column) for column in zip(*parts)))
 
 

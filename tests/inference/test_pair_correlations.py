@@ -159,10 +159,14 @@ def clustered_pairs(rows, group, day0):
     for groups, members, r in parametric._same_day_pairs(rows):
         assert (group[members] == groups[:, None]).all() and (day0[members] == day0[members[:, :1]]).all()
         sizes.append(members.shape[1])
+        size = members.shape[1]
+        assert r.shape == (len(members), size * (size - 1) // 2)
         for k in range(len(members)):
-            for a in range(members.shape[1]):
-                for b in range(a + 1, members.shape[1]):
-                    got[tuple(sorted((int(members[k, a]), int(members[k, b]))))] = r[k, a, b]
+            pair = 0  # the pairs in the order of np.triu_indices
+            for a in range(size):
+                for b in range(a + 1, size):
+                    got[tuple(sorted((int(members[k, a]), int(members[k, b]))))] = r[k, pair]
+                    pair += 1
     return got, sizes
 
 
