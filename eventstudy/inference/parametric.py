@@ -960,8 +960,8 @@ def _estimate_correlation(inp: Inputs):
     # a gather
     near = slice(None) if length > pairs.widest else np.flatnonzero(pairs.gap < length)
     take = used[pairs.first[near]] & used[pairs.second[near]]
-    # the counts and sums of the pairs taken by slot (the others on a spare one), then by group and gap; the
-    # rho of a slot summed in the pairs' order, as one sum over the group and gap with 0 for the others was
+    # the counts and sums of the pairs taken by slot (the others on a spare one), then by group and gap; a
+    # slot's rho summed in the pairs' order: the same sum as one over its group and gap with 0 for the others
     size = groups.n * pairs.reach
     slot = np.where(take, pairs.slot[near], 2 * size)
     by_slot = [
