@@ -594,7 +594,10 @@ def _on_missing(q: np.ndarray, cols: np.ndarray, pointer: np.ndarray) -> np.ndar
     pair)."""
     from scipy.sparse import csr_matrix  # here: only the pairs need it (and a fit has loaded it)
 
-    m = csr_matrix((np.ones(len(cols)), cols, pointer - pointer[0]), shape=(len(pointer) - 1, q.shape[0]))
+    # 32-bit indices when they fit: scipy checks the values of 64-bit ones (10 of 25 us a matrix of a cluster)
+    index = np.int32 if max(q.shape[0], len(cols)) < 1 << 31 else np.int64
+    pointer = (pointer - pointer[0]).astype(index)
+    m = csr_matrix((np.ones(len(cols)), cols.astype(index), pointer), shape=(len(pointer) - 1, q.shape[0]))
     return m @ q
 
 
@@ -623,7 +626,7 @@ def _sorted_rows(values: np.ndarray, finite: np.ndarray, group: np.ndarray, day0
     )
     partner = np.where(np.repeat(sizes < BIG_CLUSTER, sizes) & near, np.arange(1, n + 1), later)
     has = reach_end > partner
-    count = finite.sum(axis=1)[order]
+    count = np.add.reduce(finite.view(np.uint8), axis=1, dtype=np.int32)[order]  # bytes: 2x faster than booleans
     missing = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(length - count, out=missing[1:])
     if not has.any() and not (sizes >= BIG_CLUSTER).any():  # no use for the sums (nor for batched clusters)
@@ -643,7 +646,8 @@ def _sorted_rows(values: np.ndarray, finite: np.ndarray, group: np.ndarray, day0
         )
     totals = np.empty((3, n))
     totals[0], totals[1], totals[2] = count, values.sum(axis=1)[order], np.einsum("ij,ij->i", values, values)[order]
-    steps = min(reach - 1, length)  # a used pair is at most reach - 1 sessions apart
+    # a used pair is at most reach - 1 sessions apart; pairs of big same-day clusters alone read no first days
+    steps = min(reach - 1, length) if has.any() else 0
     # each position's first and last days, day by day (the last from the end), taken off its totals one
     # step at a time, each step over all positions at once
     day = np.empty((5, steps, n))
@@ -743,22 +747,42 @@ def _laid_block(f: np.ndarray, x: np.ndarray, offset: np.ndarray) -> tuple[np.nd
 def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
     """:func:`_correlations` of every pair of a same-day cluster, the sorted positions ``bounds``: (s, s).
     No day of one lies outside the other's window, so each sum is the total less the sum on the other's
-    missing days, taken as (s, s) blocks rather than pair by pair."""
+    missing days, taken as (s, s) blocks rather than pair by pair (:func:`_symmetric_pearson`)."""
     a0, a1 = bounds
     s = a1 - a0
     members = rows.order[a0:a1]
     f, x = rows.finite[members], rows.values[members]
-    m = rows.missing
-    if 2 * (m[a1] - m[a0]) > DENSE_MISSING * 2 * s * x.shape[1]:
+    m, length = rows.missing, x.shape[1]
+    if 2 * (m[a1] - m[a0]) > DENSE_MISSING * 2 * s * length:
         ia, jb = np.repeat(np.arange(s), s), np.tile(np.arange(s), s)
         return _correlations(rows, bounds, bounds, ia, jb, np.zeros(s * s, dtype=np.int64)).reshape(s, s)
-    _, on_missing = _laid_block(f, x, np.zeros(s, dtype=np.int64))
-    on_missing = on_missing.reshape(s, 3, s)
-    totals = rows.totals[:, a0:a1]
-    a_side = totals[:, :, None] - on_missing.transpose(1, 2, 0)  # a's sums on b's missing days (3, s, s)
-    b_side = totals[1:, None, :] - on_missing[:, 1:].transpose(1, 0, 2)
-    cross = x @ x.T  # the rows as they are (one date), row-major: see _correlations
-    return _pearson(a_side[0], a_side[1], b_side[0], cross, a_side[2], b_side[1])
+    # f, x and x^2 by day (L, 3, s), for the sparse product (:func:`_laid_block` without the calendar: one
+    # date); the squares taken on the rows, then laid (twice as fast as on the laid view)
+    q = np.empty((length, 3, s))
+    for k, array in enumerate((f, x, x * x)):
+        q[:, k] = array.T
+    # every row's (a) sums of f, x, x^2 on each row's (b) missing days, [b, quantity, a]; rows.missing, the
+    # missing days before each position, is their row pointer
+    cols = np.flatnonzero(~f) % length
+    on_missing = _on_missing(q.reshape(length, 3 * s), cols, m[a0 : a1 + 1]).reshape(s, 3, s)
+    np.subtract(rows.totals[:, a0:a1], on_missing, out=on_missing)  # a's on the days it shares with b
+    n, sums, squares = on_missing.transpose(1, 0, 2)
+    return _symmetric_pearson(n, sums, squares, x @ x.T).T
+
+
+def _symmetric_pearson(n: np.ndarray, sums: np.ndarray, squares: np.ndarray, cross: np.ndarray) -> np.ndarray:
+    """:func:`_pearson` of every pair of a block of rows, (s, s), from ``sums`` and ``squares`` of row a on the
+    days it shares with row b at [b, a], ``n`` those days (the same both ways round) and the ``cross``
+    products at [a, b]: b's sums for the pair are at [a, b], so each variance is taken once, for both pairs
+    it is in (the same operations on the same numbers as :func:`_pearson`'s).  The pair (a, b)'s correlation
+    is at [b, a]."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = squares - sums * sums / n
+        cov = cross.T - sums * sums.T / n
+        # a pair with too few days or a variance not above 0 is NaN (through the product of the variances)
+        np.copyto(var, np.nan, where=(n < MIN_OVERLAP) | ~(var > 0))
+        both = var * var.T
+        return cov / np.sqrt(both, out=both)
 
 
 def _chunk_pairs(rows: _Rows, bounds: tuple[int, int], start: np.ndarray, out: tuple[np.ndarray, ...]) -> None:
@@ -824,8 +848,9 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
     """Same-day clusters of :class:`_Rows` (group and date alike) that are not near pairs 0 sessions apart:
     those of :data:`BIG_CLUSTER` or more firm-events, one at a time, and the smaller ones of groups without
     pairs on different dates, four products per batch of clusters of one size (:func:`_masked_correlations`);
-    one batch per cluster size and kind: (group (B,), members (B, s) as rows of the fit, correlations (B, s,
-    s))."""
+    one batch per cluster size and kind: (group (B,), members (B, s) as rows of the fit, correlations of the
+    pairs (B, s (s - 1) / 2) in the order of ``np.triu_indices(s, 1)``: only those are kept, not the (B, s, s)
+    blocks)."""
     starts = rows.clusters
     sizes = np.diff(np.append(starts, len(rows.group)))
     # a small cluster of two or more whose first position pairs with no later one in its own cluster
@@ -834,24 +859,27 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
     for size in np.unique(sizes[small]).tolist():
         these = small[sizes[small] == size]
         members = rows.order[starts[these, None] + np.arange(size)]  # (B, s)
-        batches.append(
-            (rows.group[starts[these]], members, _masked_correlations(rows.values[members], rows.finite[members]))
-        )
+        a, b = np.triu_indices(size, 1)
+        r = _masked_correlations(rows.values[members], rows.finite[members])
+        batches.append((rows.group[starts[these]], members, r[:, a, b]))
     at = np.flatnonzero(sizes >= BIG_CLUSTER)  # the few big clusters, found without a loop over all
     starts, sizes = starts[at], sizes[at]
+    pairs = {size: np.triu_indices(size, 1) for size in np.unique(sizes).tolist()}
 
     def big_cluster(bounds: tuple[int, int]) -> np.ndarray:
         members = rows.order[bounds[0] : bounds[1]]
         mask = rows.finite[members]
         if (mask == mask[:1]).all():  # the same missing days (or none): centred products, no sums per pair
-            return _same_mask_correlations(rows.values[members][None], mask[None, :1])[0]
-        return _cluster_correlations(rows, bounds)
+            r = _same_mask_correlations(rows.values[members][None], mask[None, :1])[0]
+        else:
+            r = _cluster_correlations(rows, bounds)
+        return r[pairs[len(members)]]
 
-    r = thread_map(big_cluster, list(zip(starts.tolist(), (starts + sizes).tolist())))
-    for size in np.unique(sizes).tolist():
+    rho = thread_map(big_cluster, list(zip(starts.tolist(), (starts + sizes).tolist())))
+    for size in pairs:
         these = np.flatnonzero(sizes == size)
         members = rows.order[starts[these, None] + np.arange(size)]  # (B, s)
-        batches.append((rows.group[starts[these]], members, np.stack([r[k] for k in these.tolist()])))
+        batches.append((rows.group[starts[these]], members, np.stack([rho[k] for k in these.tolist()])))
     return batches
 
 
@@ -880,6 +908,18 @@ class _PairCorrelations(NamedTuple):
     group: np.ndarray
     gap: np.ndarray
     rho: np.ndarray
+    # what every window's rbar takes from the pairs (:func:`_estimate_correlation`), made once: the pair's slot
+    # by group and gap (stride ``reach``), twice and plus 1 if its rho is estimated; rho with 0 for NaN; and
+    # the largest gap (-1 without pairs)
+    slot: np.ndarray
+    estimated_rho: np.ndarray
+    widest: int
+
+    @classmethod
+    def of(cls, reach: int, first, second, group, gap, rho) -> _PairCorrelations:
+        finite = np.isfinite(rho)
+        slot = 2 * (group * reach + gap) + finite
+        return cls(reach, first, second, group, gap, rho, slot, np.where(finite, rho, 0.0), int(gap.max(initial=-1)))
 
 
 def _pair_correlations(inp: Inputs) -> _PairCorrelations:
@@ -901,36 +941,37 @@ def _all_pair_correlations(inp: Inputs, reach: int) -> _PairCorrelations:
     rows = _sorted_rows(values, finite, inp.groups.ids, np.asarray(inp.fit.day0, dtype=np.int64), reach)
     near, batches = _near_pairs(rows), _same_day_pairs(rows)
     if not batches:
-        return _PairCorrelations(reach, *near)
+        return _PairCorrelations.of(reach, *near)
     # the pairs of the big same-day clusters (the upper triangle of each) join the near pairs, 0 sessions
     # apart: each window then takes all pairs in one pass, not one per cluster size
     parts = [near]
     for group, members, r in batches:
         a, b = np.triu_indices(members.shape[1], 1)
-        gap = np.zeros(len(members) * len(a), dtype=near[3].dtype)
-        parts.append((members[:, a].ravel(), members[:, b].ravel(), np.repeat(group, len(a)), gap, r[:, a, b].ravel()))
-    return _PairCorrelations(reach, *(np.concatenate(column) for column in zip(*parts)))
+        gap = np.zeros(r.size, dtype=near[3].dtype)
+        parts.append((members[:, a].ravel(), members[:, b].ravel(), np.repeat(group, len(a)), gap, r.ravel()))
+    return _PairCorrelations.of(reach, *(np.concatenate(column) for column in zip(*parts)))
 
 
 def _estimate_correlation(inp: Inputs):
     groups, used, length = inp.groups, inp.used, inp.length
     pairs = _pair_correlations(inp)
     # per group and gap in sessions (0: same date): pairs, estimated pairs and the sum of their rho, over the
-    # pairs on dates closer than the window: all of them when the window is as long as the event window, else
+    # pairs on dates closer than the window: all of them when none is as far apart as the window is long, else
     # a gather
-    near = slice(None) if length >= pairs.reach else np.flatnonzero(pairs.gap < length)
+    near = slice(None) if length > pairs.widest else np.flatnonzero(pairs.gap < length)
     take = used[pairs.first[near]] & used[pairs.second[near]]
-    gap, rho = pairs.gap[near], pairs.rho[near]
-    key = gap if groups.n == 1 else pairs.group[near] * length + gap
-    ok = take & np.isfinite(rho)
-    size = groups.n * length
-    # the two counts from one count of (key, estimated) over the pairs taken (the others on a spare slot)
-    both = np.bincount(np.where(take, 2 * key + ok, 2 * size), minlength=2 * size + 1)[:-1].reshape(size, 2)
-    counts, estimated = both.sum(axis=1, dtype=float), both[:, 1].astype(float)
-    rho_by_gap = np.bincount(key, np.where(ok, rho, 0.0), minlength=size)
+    # the counts and sums of the pairs taken by slot (the others on a spare one), then by group and gap; a
+    # slot's rho summed in the pairs' order: the same sum as one over its group and gap with 0 for the others
+    size = groups.n * pairs.reach
+    slot = np.where(take, pairs.slot[near], 2 * size)
+    by_slot = [
+        np.bincount(slot, w, minlength=2 * size + 1)[:-1].reshape(groups.n, pairs.reach, 2)[:, :length]
+        for w in (None, pairs.estimated_rho[near])
+    ]
+    counts, estimated = by_slot[0].sum(axis=2, dtype=float), by_slot[0][..., 1].astype(float)
     # weight (L - gap) / L: the share of the tested window the two have in common
     weight = (length - np.arange(length)) / length
-    by_group = [v.reshape(groups.n, length) for v in (counts, estimated, rho_by_gap)]
+    by_group = [np.ascontiguousarray(v) for v in (counts, estimated, by_slot[1][..., 1])]
     weight_all, weight_est, weighted = (v @ weight for v in by_group)
     rho_count, rho_sum = by_group[1].sum(axis=1), by_group[2].sum(axis=1)
     n = inp.n_used.astype(float)

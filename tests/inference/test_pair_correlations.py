@@ -159,10 +159,14 @@ def clustered_pairs(rows, group, day0):
     for groups, members, r in parametric._same_day_pairs(rows):
         assert (group[members] == groups[:, None]).all() and (day0[members] == day0[members[:, :1]]).all()
         sizes.append(members.shape[1])
+        size = members.shape[1]
+        assert r.shape == (len(members), size * (size - 1) // 2)
         for k in range(len(members)):
-            for a in range(members.shape[1]):
-                for b in range(a + 1, members.shape[1]):
-                    got[tuple(sorted((int(members[k, a]), int(members[k, b]))))] = r[k, a, b]
+            pair = 0  # the pairs in the order of np.triu_indices
+            for a in range(size):
+                for b in range(a + 1, size):
+                    got[tuple(sorted((int(members[k, a]), int(members[k, b]))))] = r[k, pair]
+                    pair += 1
     return got, sizes
 
 
@@ -269,3 +273,26 @@ def test_small_clusters_of_groups_without_near_pairs_are_batched(monkeypatch):
     assert got.keys() == expected.keys() and len(expected) > 50 and len(set(sizes)) > 1
     pairs = sorted(expected)
     np.testing.assert_allclose([got[p] for p in pairs], [expected[p] for p in pairs], rtol=1e-10, atol=1e-13)
+
+
+def test_big_clusters_without_near_pairs(monkeypatch):
+    """Same-day clusters only, on dates further apart than the reach: no near pair reads the running sums of
+    first and last days, so they are not made (one step, the totals); the big clusters still match the loop,
+    with the sparse corrections and, for the cluster whose rows miss 30 % of their days, the six products
+    (which read the running sums at gap 0)."""
+    monkeypatch.setattr(parametric, "BIG_CLUSTER", 3)
+    res, _, day0 = rows_with_gaps(seed=19, n=90)
+    day0 = day0 // 4 * 2 * REACH  # about 11 firm-events a date, dates 14 sessions apart
+    heavy = day0 == day0[0]
+    res[heavy] = np.where(np.random.default_rng(6).random(res[heavy].shape) < 0.3, np.nan, 1.0) * res[heavy]
+    group = np.zeros(len(day0), dtype=np.int64)
+    sparse, six = count_calls(monkeypatch, "_on_missing"), count_calls(monkeypatch, "_correlations")
+    rows = sorted_rows(res, group, day0)
+    assert not rows.has.any() and rows.rest.shape[1] == 1
+    got, sizes = clustered_pairs(rows, group, day0)
+    assert sparse and six and min(sizes) >= 3
+    expected = same_day_loop(res, group, day0)
+    assert got.keys() == expected.keys() and len(expected) > 300
+    pairs = sorted(expected)
+    np.testing.assert_allclose([got[p] for p in pairs], [expected[p] for p in pairs], rtol=1e-10, atol=1e-13)
+    assert any(math.isnan(expected[p]) for p in pairs)
