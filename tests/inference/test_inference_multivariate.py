@@ -13,7 +13,7 @@ from scipy import stats
 from eventstudy.estimation.models import estimate
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.inference import mvrm_average, mvrm_joint
-from eventstudy.inference.multivariate import _row_keys
+from eventstudy.inference.multivariate import _inverses, _row_keys
 
 CLUSTER = [0, 1, 2, 3]  # the four firm-events on session 180 (securities 0-3)
 WINDOWS = [(0, 0), (-1, 1), (-3, 3)]
@@ -545,3 +545,18 @@ def test_a_batch_of_clusters_with_and_without_enough_common_days(window):
             assert ref["nu"] < 10 and not joint[k].valid and "T - K >= N" in joint[k].note
         else:
             assert ref["nu"] >= 10 and joint[k].stat == pytest.approx(ref["wald"], rel=RTOL)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_inverses_from_cholesky_factors_whatever_the_stack_layout(order):
+    """Large covariances are inverted from their Cholesky factors (potri) with the diagonal halved through a
+    flat view: each must equal numpy's inverse, also for a stack that is not in C order (a transposed view),
+    where a view taken by reshape would be a copy and leave the diagonal doubled."""
+    rng = np.random.default_rng(7)
+    n = 60  # above the size inverted in one stacked call
+    a = rng.normal(size=(3, n, 2 * n))
+    stack = a @ np.swapaxes(a, 1, 2) / (2 * n) + np.eye(n)
+    stack = np.asarray(stack, order=order) if order == "C" else np.asfortranarray(stack)
+    factors = np.linalg.cholesky(stack)
+    expected = np.stack([np.linalg.inv(m) for m in stack])
+    np.testing.assert_allclose(_inverses(stack, factors), expected, rtol=1e-10, atol=1e-12)
