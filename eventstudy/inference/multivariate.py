@@ -161,11 +161,12 @@ def _joint_part(a: np.ndarray, x_t: np.ndarray, delta: np.ndarray | None, nu: np
     r"""The joint test's part of B clusters of N firm-events with ``nu`` residual degrees of freedom, from
     ``a`` (B, N, T), their abnormal returns on the estimation window, zero off the common estimation days,
     ``x_t`` (B, K, T), the regressors, zero there too, and :func:`_estimation_part`'s ``delta`` (B, K, N)
-    (None without regressors).  ``a`` is overwritten: the residuals are formed in it when every cluster is
-    solved.
+    (None without regressors).  ``a`` is overwritten: the residuals are formed in it when every cluster has
+    :math:`\nu\ge N` and there are regressors.
 
     Returns ``ok``, whether :math:`\hat\Sigma=(A-X\hat\delta)'(A-X\hat\delta)/\nu` is invertible, and
-    ``sigma_inv`` (B,), an object array of the (N, N) inverses where it is (None elsewhere): a cache that
+    ``sigma_inv`` (B,), an object array of the (N, N) inverses where it is (None elsewhere here, 0 where a
+    cached table pads it: read only where ``ok``): a cache that
     grows by a few clusters, or hands a few, moves pointers instead of copying (B, N, N) arrays, most of
     them of clusters that have no inverse.  Only clusters with :math:`\nu\ge N` can have an
     invertible :math:`\hat\Sigma`: the others cost nothing.  :math:`\hat\Sigma` is formed from the
