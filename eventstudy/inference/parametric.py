@@ -588,6 +588,13 @@ def _lay_by_day(arrays, offset: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
+def _take(a: np.ndarray, index: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``np.take(a, index, out=out)`` for indices known to be in range (the pairs' look-ups), in numpy's mode
+    'wrap': the same values, without the copy through a buffer that mode 'raise' makes of ``out`` (14,000
+    look-ups: 14 against 23 us)."""
+    return np.take(a, index, out=out, mode="wrap")
+
+
 def _on_missing(q: np.ndarray, cols: np.ndarray, pointer: np.ndarray) -> np.ndarray:
     """``m @ q`` for the 0/1 matrix m (rows, W) of a few missing days, given by their columns and a row
     pointer, and q (W, k) C-contiguous: (rows, k), as a sparse product (a dense one costs W multiplications a
@@ -700,10 +707,10 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, g
     a_side = (a0 + ia + outside, pb * (3 * nu) + ia)  # a's sums: on b's missing days
     b_side = (a0 + pb + outside, ia * (3 * nu) + pb)
     rest, on_missing = rows.rest.ravel(), on_missing.ravel()
-    sums = np.empty((5, len(ia)))
+    sums, taken = np.empty((5, len(ia))), np.empty(len(ia))
     for k, (quantity, (at_rest, at_missing)) in enumerate(zip([0, 1, 2, 1, 2], [a_side] * 3 + [b_side] * 2)):
-        np.take(rest[k * steps * n :], at_rest, out=sums[k])
-        sums[k] -= np.take(on_missing[quantity * nu :], at_missing)
+        _take(rest[k * steps * n :], at_rest, sums[k])
+        sums[k] -= _take(on_missing[quantity * nu :], at_missing, taken)
     return _pearson(sums[0], sums[1], sums[3], _banded_cross(laid[:, 1], offset, length, ia, pb), sums[2], sums[4])
 
 
@@ -727,7 +734,7 @@ def _banded_cross(xs: np.ndarray, offset: np.ndarray, length: int, ia: np.ndarra
         i0, i1, j0, j1 = int(ia[p0]), int(ia[p1 - 1]) + 1, int(pb[p0]), int(pb[p1 - 1]) + 1
         days = slice(int(offset[j0]), int(offset[i1 - 1]) + length)
         block = xs[days, i0:i1].T @ xs[days, j0:j1]
-        np.take(block, (ia[p0:p1] - i0) * (j1 - j0) + pb[p0:p1] - j0, out=cross[p0:p1])
+        _take(block, (ia[p0:p1] - i0) * (j1 - j0) + pb[p0:p1] - j0, cross[p0:p1])
     return cross
 
 
@@ -797,8 +804,8 @@ def _chunk_pairs(rows: _Rows, bounds: tuple[int, int], start: np.ndarray, out: t
     jb = np.arange(len(ia)) + np.repeat(partner - b0 - (start[a0:a1] - start[a0]), count)
     i, j = a0 + ia, b0 + jb
     first, second, group, gap, rho = (column[start[a0] : start[a1]] for column in out)
-    np.take(rows.order, i, out=first)
-    np.take(rows.order, j, out=second)
+    _take(rows.order, i, first)
+    _take(rows.order, j, second)
     group[:] = rows.group[a0]
     np.subtract(rows.day[j], rows.day[i], out=gap)
     rho[:] = _correlations(rows, (a0, a1), (b0, b1), ia, jb, gap)
