@@ -588,6 +588,13 @@ def _lay_by_day(arrays, offset: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
+def _take(a: np.ndarray, index: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``np.take(a, index, out=out)`` for indices known to be in range (the pairs' look-ups), in numpy's mode
+    'wrap': the same values, without the copy through a buffer that mode 'raise' makes of ``out`` (14,000
+    look-ups: 14 against 23 us)."""
+    return np.take(a, index, out=out, mode="wrap")
+
+
 def _on_missing(q: np.ndarray, cols: np.ndarray, pointer: np.ndarray) -> np.ndarray:
     """``m @ q`` for the 0/1 matrix m (rows, W) of a few missing days, given by their columns and a row
     pointer, and q (W, k) C-contiguous: (rows, k), as a sparse product (a dense one costs W multiplications a
@@ -673,7 +680,7 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, g
     laid on the calendar they span, and only the cross products are a dense product."""
     (a0, a1), (b0, b1) = a, b
     block = rows.order[a0:b1]
-    f, x = rows.finite[block], rows.values[block]
+    f, x = np.take(rows.finite, block, axis=0), np.take(rows.values, block, axis=0)  # 1.2-1.8x faster than [block]
     nu, length = x.shape
     offset = rows.day[a0:b1] - rows.day[a0]
     width = int(offset[-1]) + length
@@ -700,10 +707,10 @@ def _correlations(rows: _Rows, a: tuple[int, int], b: tuple[int, int], ia, jb, g
     a_side = (a0 + ia + outside, pb * (3 * nu) + ia)  # a's sums: on b's missing days
     b_side = (a0 + pb + outside, ia * (3 * nu) + pb)
     rest, on_missing = rows.rest.ravel(), on_missing.ravel()
-    sums = np.empty((5, len(ia)))
+    sums, taken = np.empty((5, len(ia))), np.empty(len(ia))
     for k, (quantity, (at_rest, at_missing)) in enumerate(zip([0, 1, 2, 1, 2], [a_side] * 3 + [b_side] * 2)):
-        np.take(rest[k * steps * n :], at_rest, out=sums[k])
-        sums[k] -= np.take(on_missing[quantity * nu :], at_missing)
+        _take(rest[k * steps * n :], at_rest, sums[k])
+        sums[k] -= _take(on_missing[quantity * nu :], at_missing, taken)
     return _pearson(sums[0], sums[1], sums[3], _banded_cross(laid[:, 1], offset, length, ia, pb), sums[2], sums[4])
 
 
@@ -727,7 +734,7 @@ def _banded_cross(xs: np.ndarray, offset: np.ndarray, length: int, ia: np.ndarra
         i0, i1, j0, j1 = int(ia[p0]), int(ia[p1 - 1]) + 1, int(pb[p0]), int(pb[p1 - 1]) + 1
         days = slice(int(offset[j0]), int(offset[i1 - 1]) + length)
         block = xs[days, i0:i1].T @ xs[days, j0:j1]
-        np.take(block, (ia[p0:p1] - i0) * (j1 - j0) + pb[p0:p1] - j0, out=cross[p0:p1])
+        _take(block, (ia[p0:p1] - i0) * (j1 - j0) + pb[p0:p1] - j0, cross[p0:p1])
     return cross
 
 
@@ -738,7 +745,7 @@ def _laid_block(f: np.ndarray, x: np.ndarray, offset: np.ndarray) -> tuple[np.nd
     nu, length = x.shape
     width = int(offset[-1]) + length
     q = _lay_by_day([f, x], offset, width)
-    np.multiply(q[:, 1], q[:, 1], out=q[:, 2])
+    np.square(q[:, 1], out=q[:, 2])  # x x: 1.5x faster than np.multiply on this strided view (numpy 2.4)
     missing_rows, missing_cols = np.divmod(np.flatnonzero(~f), length)
     pointer = np.searchsorted(missing_rows, np.arange(nu + 1))
     return q, _on_missing(q.reshape(width, 3 * nu), missing_cols + offset[missing_rows], pointer)
@@ -795,12 +802,14 @@ def _chunk_pairs(rows: _Rows, bounds: tuple[int, int], start: np.ndarray, out: t
     count = np.diff(start[a0 : a1 + 1])
     ia = np.repeat(np.arange(a1 - a0), count)
     jb = np.arange(len(ia)) + np.repeat(partner - b0 - (start[a0:a1] - start[a0]), count)
-    i, j = a0 + ia, b0 + jb
+    j = b0 + jb
     first, second, group, gap, rho = (column[start[a0] : start[a1]] for column in out)
-    np.take(rows.order, i, out=first)
-    np.take(rows.order, j, out=second)
+    # the earlier position's row and date repeated over its pairs (a copy, not a look-up per pair)
+    first[:] = np.repeat(rows.order[a0:a1], count)
+    _take(rows.order, j, second)
     group[:] = rows.group[a0]
-    np.subtract(rows.day[j], rows.day[i], out=gap)
+    _take(rows.day, j, gap)
+    gap -= np.repeat(rows.day[a0:a1], count)
     rho[:] = _correlations(rows, (a0, a1), (b0, b1), ia, jb, gap)
 
 
@@ -896,18 +905,16 @@ def _average_correlation(inp: Inputs):
 
 class _PairCorrelations(NamedTuple):
     """Every pair of firm-events whose event windows can share calendar days (same group, day-0 sessions 0 to
-    ``reach`` - 1 apart), with its correlation, flat (P,): rows of the fit, group, gap in sessions and
-    correlation.  A pair's correlation does not depend on the tested window or on which other firm-events
-    it uses, so this is computed once per fit and grouping, over all firm-events, and each window takes the
-    pairs it uses.
+    ``reach`` - 1 apart), with what every window's rbar takes from its correlation, flat (P,): rows of the
+    fit, gap in sessions, slot and estimated rho (below).  A pair's correlation does not depend on the
+    tested window or on which other firm-events it uses, so this is computed once per fit and grouping, over
+    all firm-events, and each window takes the pairs it uses.
     """
 
     reach: int
     first: np.ndarray
     second: np.ndarray
-    group: np.ndarray
     gap: np.ndarray
-    rho: np.ndarray
     # what every window's rbar takes from the pairs (:func:`_estimate_correlation`), made once: the pair's slot
     # by group and gap (stride ``reach``), twice and plus 1 if its rho is estimated; rho with 0 for NaN; and
     # the largest gap (-1 without pairs)
@@ -917,9 +924,17 @@ class _PairCorrelations(NamedTuple):
 
     @classmethod
     def of(cls, reach: int, first, second, group, gap, rho) -> _PairCorrelations:
+        """From the columns of :func:`_near_pairs`, consuming ``group`` and ``rho``: the slots are made in the
+        group's array and the estimated rho in rho's, in place (two fewer (P,) arrays of fresh memory, which
+        the first summary pays for page by page: about 4 ms at 900,000 pairs)."""
         finite = np.isfinite(rho)
-        slot = 2 * (group * reach + gap) + finite
-        return cls(reach, first, second, group, gap, rho, slot, np.where(finite, rho, 0.0), int(gap.max(initial=-1)))
+        slot = group  # 2 (group reach + gap) + finite, int64 as the group ids
+        slot *= reach
+        slot += gap
+        slot *= 2
+        slot += finite
+        np.copyto(rho, 0.0, where=~finite)
+        return cls(reach, first, second, gap, slot, rho, int(gap.max(initial=-1)))
 
 
 def _pair_correlations(inp: Inputs) -> _PairCorrelations:
