@@ -382,7 +382,8 @@ def _level_keys(values: np.ndarray, bits: int) -> np.ndarray:
     value (a monotone map: a larger level means a value at least as large) above ``bits`` bits of column.
 
     The levels are worked out in float32, half the memory traffic of float64 (it holds the whole numbers up
-    to :math:`2^{24}` exactly, so rows of fewer than 256 days get :math:`2^{24}` levels, not more): rounding
+    to :math:`2^{24}` exactly, so rows of up to 256 days, whose columns take at most 8 bits, get levels 0 to
+    :math:`2^{24}-1`, not more, the values all but the top 16 of them: the margin below): rounding
     to float32, subtracting the row's smallest value and scaling are each monotone, so the levels still
     order as the values do.  Values that share a level (in about one row in 250 on the benchmarks' 271-day
     rows of daily returns) may come out of order, as do the values of a row with an infinity or a span
