@@ -151,9 +151,11 @@ def _run_tallies(inp: Inputs) -> RunTallies:
     r"""The :class:`RunTallies` of :func:`permutation`, :func:`~eventstudy.inference.sq` and
     :func:`generalized_sign`, in one pass over the runs (once per :class:`Inputs`).
 
-    Block of rows by block of rows, in cache, the runs are made from the running sums (:func:`_run_sums`,
-    as :func:`_estimation_cars` makes them, but 0 where missing) and tallied at once, so the (N, M) arrays
-    of runs are never materialised nor read again by each test.  A row's missing runs, :math:`G_i` zeros,
+    Block of rows by block of rows, the runs are made from the running sums (:func:`_run_sums`, as
+    :func:`_estimation_cars` makes them, but 0 where missing) and tallied at once, so the (N, M) arrays of
+    runs are never materialised nor read again by each test.  The blocks are large (``BLOCK_CELLS``, a few
+    MB): each of the dozen numpy calls a block makes costs per call and per row, and blocks a quarter that
+    size, which stay in L2, took ~10% longer.  A row's missing runs, :math:`G_i` zeros,
     all compare alike with the event CAR, so each count over the whole row less :math:`G_i` times that
     comparison for 0 is the count over the runs (a NaN CAR compares false with both).  The spread is from
     the sums of :math:`x` and :math:`x^2` (row products, not an elementwise square and a sum),
@@ -175,7 +177,7 @@ def _run_tallies(inp: Inputs) -> RunTallies:
         size = np.abs(car)
         ones = np.ones(runs)
 
-        def block(rows: slice) -> None:  # row by row, in cache: blocks of rows on threads
+        def block(rows: slice) -> None:  # row by row: blocks of rows on threads
             if length == 1:  # a one-day "CAR" is the residual itself, sign included
                 full = np.isfinite(res[rows])
                 x = np.where(full, res[rows], 0.0)
@@ -195,7 +197,7 @@ def _run_tallies(inp: Inputs) -> RunTallies:
             beyond[:] = _count(np.greater_equal(np.abs(x, out=x), size[rows], out=hit)) - gaps * (at == 0.0)
 
         if runs:
-            thread_map(block, row_blocks(n, runs, CACHE_CELLS))
+            thread_map(block, row_blocks(n, runs))
         return RunTallies(counts[0], sd, *counts[1:])
 
     return inp.once("run_tallies", compute)
