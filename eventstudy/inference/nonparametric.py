@@ -105,21 +105,23 @@ def _running_sums(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _cumulate_rows(values: np.ndarray, ok: np.ndarray, out: np.ndarray) -> None:
-    """``np.cumsum(np.where(ok, values, 0.0), axis=1)`` of (n, w) arrays into ``out``, bit for bit, and its
-    cumulation ~5x faster: numpy cumulates each row alone, one addition waiting for the one before; here a
-    transposed copy is cumulated a column at a time, each a vector addition across all the rows (the same
-    additions, in the same order, for each row), then copied back.  The transposes go by blocks of rows
-    whose columns stay in cache.
+    """``np.cumsum(np.where(ok, values, 0.0), axis=1)`` of (n, w) arrays into ``out``, bit for bit, and ~1.5x
+    faster: numpy cumulates each row alone, one addition waiting for the one before; here each column is
+    added to the next across all the rows at once (vector additions, the same additions in the same order
+    for each row), in place.  The column additions stride across the rows, one cache line a row; by blocks
+    of :data:`_CUMULATE_ROWS` rows those lines stay in L2 from one column to the next, so a transposed copy
+    (and the two transposes, which cost more than the additions) is not needed.
     """
-    n, width = values.shape
-    columns = np.empty((width, n))
-    blocks = row_blocks(n, width, CACHE_CELLS)
-    for rows in blocks:
-        columns[:, rows] = np.where(ok[rows], values[rows], 0.0).T
-    for day in range(1, width):
-        np.add(columns[day - 1], columns[day], out=columns[day])
-    for rows in blocks:
-        out[rows] = columns[:, rows].T
+    np.copyto(out, values)
+    np.copyto(out, 0.0, where=~ok)
+    for rows in row_blocks(len(out), 1, _CUMULATE_ROWS):
+        block = out[rows]
+        for day in range(1, out.shape[1]):
+            np.add(block[:, day - 1], block[:, day], out=block[:, day])
+
+
+#: rows cumulated together by :func:`_cumulate_rows`: a 64-byte line each, 512 kB, within L2
+_CUMULATE_ROWS = 1 << 13
 
 
 def _run_sums(total: np.ndarray, count: np.ndarray, length: int, out, fill: float = np.nan) -> None:
