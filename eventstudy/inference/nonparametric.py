@@ -95,6 +95,7 @@ def _running_sums(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
         # counts of at most the grid width: int16 (int32 beyond 32,767 days) quarters the cached array, and
         # numpy accumulates and subtracts it several times faster than int64
         count_type = np.int16 if width < 1 << 15 else np.int32
+        # zeros: column 0 of both, and _cumulate_rows copies the residuals over the rest
         total, count = np.zeros((n, width + 1)), np.zeros((n, width + 1), dtype=count_type)
         ok = np.isfinite(res)
         _running_count(ok, out=count[:, 1:])
@@ -105,15 +106,15 @@ def _running_sums(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _cumulate_rows(values: np.ndarray, ok: np.ndarray, out: np.ndarray) -> None:
-    """``np.cumsum(np.where(ok, values, 0.0), axis=1)`` of (n, w) arrays into ``out``, bit for bit, and ~1.5x
-    faster: numpy cumulates each row alone, one addition waiting for the one before; here each column is
-    added to the next across all the rows at once (vector additions, the same additions in the same order
-    for each row), in place.  The column additions stride across the rows, one cache line a row; by blocks
-    of :data:`_CUMULATE_ROWS` rows those lines stay in L2 from one column to the next, so a transposed copy
-    (and the two transposes, which cost more than the additions) is not needed.
+    """``np.cumsum(np.where(ok, values, 0.0), axis=1)`` of (n, w) arrays into ``out``, which holds zeros, bit
+    for bit, and faster: numpy cumulates each row alone, one addition waiting for the one before; here each
+    column is added to the next across all the rows at once (vector additions, the same additions in the
+    same order for each row), in place.  The column additions stride across the rows, one cache line a row;
+    by blocks of :data:`_CUMULATE_ROWS` rows those lines stay in L2 from one column to the next, so a
+    transposed copy (and the two transposes, which cost more than the additions) is not needed.  Copying
+    the values over the zeros where ``ok`` (one masked pass) beats a copy then zeros where not.
     """
-    np.copyto(out, values)
-    np.copyto(out, 0.0, where=~ok)
+    np.copyto(out, values, where=ok)
     for rows in row_blocks(len(out), 1, _CUMULATE_ROWS):
         block = out[rows]
         for day in range(1, out.shape[1]):
