@@ -275,14 +275,17 @@ def test_labels_format_each_count(values):
 
 
 def test_cumulate_rows_is_each_rows_cumsum_bit_for_bit(monkeypatch):
-    """Transposed by blocks of a few rows (the last one short), cumulated day by day across the rows: each
-    row's own cumulative sum of its values, 0 where missing, to the bit."""
-    monkeypatch.setattr("eventstudy.inference.nonparametric.CACHE_CELLS", 3 * 17)
+    """Cumulated day by day across blocks of a few rows (the last one short), in place over zeros: each
+    row's own cumulative sum of its values, 0 where missing (NaN or infinite), to the bit; the column before
+    is left alone."""
+    monkeypatch.setattr("eventstudy.inference.nonparametric._CUMULATE_ROWS", 3)
     rng = np.random.default_rng(4)
     values = rng.normal(0, 0.02, (23, 17))
     values[rng.random(values.shape) < 0.2] = np.nan
+    values[rng.random(values.shape) < 0.05] = np.inf
     ok = np.isfinite(values)
-    out = np.full((23, 18), 7.0)
+    out = np.zeros((23, 18))
+    out[:, 0] = 7.0
     _cumulate_rows(values, ok, out=out[:, 1:])
     for row, got in zip(values, out):
         assert np.array_equal(got[1:], np.cumsum(np.where(np.isfinite(row), row, 0.0))) and got[0] == 7.0
