@@ -260,7 +260,7 @@ def _inverses(matrices: np.ndarray, factors: np.ndarray | None = None) -> np.nda
         return np.linalg.inv(matrices)
     if factors is None:
         return np.stack([np.linalg.inv(m) for m in matrices])
-    out = np.empty(matrices.shape)  # C order whatever the stack's, so the diagonal below is a view
+    out = np.empty_like(matrices, order="C")  # whatever the stack's order, so the diagonal below is a view
     for m, factor in enumerate(factors):
         # the inverse's lower triangle; above the diagonal potri leaves numpy's factor as it was, zero
         lower, info = dpotri(factor, lower=1)
