@@ -167,8 +167,9 @@ def _whole_runs(inp: Inputs, runs: int) -> slice:
 def _run_sums_in_blocks(inp: Inputs, scales: tuple, *, checked: bool) -> list[Sums]:
     """:func:`_pooled_sums` of each run's ``CAR_ij / scale_i`` over the firm-events, for each of ``scales``
     (None: the CARs themselves); with ``checked`` (one scale) leaving out the runs whose quotient is not
-    finite.  Unchecked, each quotient is taken of the CAR zeroed where its run does not count, so a scale
-    must be finite and not 0 on the firm-events that are not used (:func:`_study_run_sums` puts 1 there).
+    finite.  Unchecked, each quotient is taken of the CAR zeroed where its run does not count, so a scale of
+    0 or NaN on a firm-event that is not used would only make a sum not finite and send the caller to the
+    checked pass, with the same result (:func:`_study_run_sums` puts 1 there).
 
     Only the runs of :func:`_whole_runs` are summed: the others have no CAR on any row (count and sums 0).
     """
