@@ -95,34 +95,17 @@ def _running_sums(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
         # counts of at most the grid width: int16 (int32 beyond 32,767 days) quarters the cached array, and
         # numpy accumulates and subtracts it several times faster than int64
         count_type = np.int16 if width < 1 << 15 else np.int32
-        # zeros: column 0 of both, and _cumulate_rows copies the residuals over the rest
         total, count = np.zeros((n, width + 1)), np.zeros((n, width + 1), dtype=count_type)
-        ok = np.isfinite(res)
-        _running_count(ok, out=count[:, 1:])
-        _cumulate_rows(res, ok, out=total[:, 1:])
+
+        def block(rows: slice) -> None:  # in cache: blocks of rows on threads
+            ok = np.isfinite(res[rows])
+            np.cumsum(np.where(ok, res[rows], 0.0), axis=1, out=total[rows, 1:])
+            _running_count(ok, out=count[rows, 1:])
+
+        thread_map(block, row_blocks(n, width, CACHE_CELLS))
         return total, count
 
     return inp.once_per_fit("running_sums", compute, inp.null_residuals)
-
-
-def _cumulate_rows(values: np.ndarray, ok: np.ndarray, out: np.ndarray) -> None:
-    """``np.cumsum(np.where(ok, values, 0.0), axis=1)`` of (n, w) arrays into ``out``, which holds zeros, bit
-    for bit, and faster: numpy cumulates each row alone, one addition waiting for the one before; here each
-    column is added to the next across all the rows at once (vector additions, the same additions in the
-    same order for each row), in place.  The column additions stride across the rows, one cache line a row;
-    by blocks of :data:`_CUMULATE_ROWS` rows those lines stay in L2 from one column to the next, so a
-    transposed copy (and the two transposes, which cost more than the additions) is not needed.  Copying
-    the values over the zeros where ``ok`` (one masked pass) beats a copy then zeros where not.
-    """
-    np.copyto(out, values, where=ok)
-    for rows in row_blocks(len(out), 1, _CUMULATE_ROWS):
-        block = out[rows]
-        for day in range(1, out.shape[1]):
-            np.add(block[:, day - 1], block[:, day], out=block[:, day])
-
-
-#: rows cumulated together by :func:`_cumulate_rows`: a 64-byte line each, 512 kB, within L2
-_CUMULATE_ROWS = 1 << 13
 
 
 def _run_sums(total: np.ndarray, count: np.ndarray, length: int, out, fill: float = np.nan) -> None:

@@ -19,7 +19,6 @@ from eventstudy.inference import brown_warner, generalized_sign, permutation, ra
 from eventstudy.inference.base import Inputs
 from eventstudy.inference.nonparametric import (
     MIN_PERMUTATION_WINDOWS,
-    _cumulate_rows,
     _rows_where_adjacent,
     _run_tallies,
     _running_count,
@@ -272,23 +271,6 @@ def test_labels_format_each_count(values):
     # small counts index a table of texts, others (huge, negative) take np.unique: both as the plain loop
     got = labels("empirical ({} windows)", np.asarray(values))
     assert got.tolist() == [f"empirical ({v} windows)" for v in values]
-
-
-def test_cumulate_rows_is_each_rows_cumsum_bit_for_bit(monkeypatch):
-    """Cumulated day by day across blocks of a few rows (the last one short), in place over zeros: each
-    row's own cumulative sum of its values, 0 where missing (NaN or infinite), to the bit; the column before
-    is left alone."""
-    monkeypatch.setattr("eventstudy.inference.nonparametric._CUMULATE_ROWS", 3)
-    rng = np.random.default_rng(4)
-    values = rng.normal(0, 0.02, (23, 17))
-    values[rng.random(values.shape) < 0.2] = np.nan
-    values[rng.random(values.shape) < 0.05] = np.inf
-    ok = np.isfinite(values)
-    out = np.zeros((23, 18))
-    out[:, 0] = 7.0
-    _cumulate_rows(values, ok, out=out[:, 1:])
-    for row, got in zip(values, out):
-        assert np.array_equal(got[1:], np.cumsum(np.where(np.isfinite(row), row, 0.0))) and got[0] == 7.0
 
 
 def test_running_count_is_the_count_along_each_row():
