@@ -271,10 +271,23 @@ class Inputs:
         entry; by default one more than the largest id.
     clusters : array_like, shape (N,), optional
         Labels that split same-day firm-events into separate systems for the MVRM tests.
+    exclude : optional
+        Sessions left out of the resampling tests' nulls (:func:`~eventstudy.inference.run_tests`).
+    tests : collection of str, optional
+        The registered tests that will run on these inputs (default: any), so that what two of them could
+        make in one pass is made in one only when both run (:meth:`runs_any`).
     """
 
     def __init__(
-        self, fit: StackedFit, window: tuple[int, int], *, groups=None, n_groups=None, clusters=None, exclude=None
+        self,
+        fit: StackedFit,
+        window: tuple[int, int],
+        *,
+        groups=None,
+        n_groups=None,
+        clusters=None,
+        exclude=None,
+        tests=None,
     ):
         self.positions = fit.event_positions(window)  # EventWindowError outside the event window
         lo, hi = fit.event_window
@@ -290,12 +303,17 @@ class Inputs:
         self.memo: dict = {}  # results shared by several tests (the MVRM systems, the KP correlation, ...)
         self._locks: dict = {}
         self.exclude = _session_mask(exclude, fit)
+        self.tests = None if tests is None else frozenset(tests)
         self.clusters = None if clusters is None else np.asarray(clusters)
         if self.clusters is not None and len(self.clusters) != fit.n:
             raise ValueError(
                 f"The 'clusters' parameter must give one label per firm-event ({fit.n}). "
                 f"Got {len(self.clusters)} labels instead."
             )
+
+    def runs_any(self, names) -> bool:
+        """Whether any of the registered tests ``names`` runs on these inputs (True when they were not named)."""
+        return self.tests is None or not self.tests.isdisjoint(names)
 
     def once(self, key, compute):
         """``memo[key]``, set to ``compute()`` by the first test that asks; tests of this window running on

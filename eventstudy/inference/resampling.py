@@ -97,9 +97,14 @@ def _pseudo_draws(inp: Inputs, statistic: str):
 
     def sums():
         # the sums over firm-events of each run, shared by the statistics that pool the same values
-        # (``csect_t`` and ``mean`` both pool the raw CARs; one group's both kinds come from one pass)
+        # (``csect_t`` and ``mean`` both pool the raw CARs; one group's both kinds come from one pass when
+        # tests of both kinds run)
         if inp.groups.n == 1:
-            return inp.once("pseudo_event_study_sums", lambda: _study_run_sums(inp, _pseudo_scale(inp)))[scaled]
+            both = inp.runs_any(("pseudo_event",)) and inp.runs_any(("pseudo_event_t", "pseudo_event_mean"))
+            kinds = (False, True) if both else (scaled,)
+            return inp.once(
+                ("pseudo_event_study_sums", kinds), lambda: _study_run_sums(inp, _pseudo_scale(inp), kinds)
+            )[scaled]
         scale = _pseudo_scale(inp) if scaled else None
         cars, full = _estimation_cars(inp)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -129,23 +134,23 @@ def _pooled_sums(values: np.ndarray, ok: np.ndarray, groups) -> Sums:
     return groups.sum(ok).astype(float), groups.sum(x), groups.sum(x * x)
 
 
-def _study_run_sums(inp: Inputs, scale: np.ndarray) -> tuple[Sums, Sums]:
-    """:func:`_pooled_sums` of one group's runs over the used firm-events with a CAR on run ``j``: of the CARs
-    ``CAR_ij`` and of ``CAR_ij / scale_i``, in blocks of rows made from the running sums, without the (N, M)
-    arrays of CARs.
+def _study_run_sums(inp: Inputs, scale: np.ndarray, kinds: tuple[bool, ...] = (False, True)) -> dict[bool, Sums]:
+    """:func:`_pooled_sums` of one group's runs over the used firm-events with a CAR on run ``j``, for each of
+    ``kinds``: of the CARs ``CAR_ij`` (False) and of ``CAR_ij / scale_i`` (True), in blocks of rows made from the running sums, without the (N, M) arrays of CARs.
 
-    Both come from one pass: the runs' sums, which runs count and their counts are made once per block.
-    Each block is added to the totals so far as one more row on top of it: ``sum(axis=0)`` adds the rows of
-    a C-ordered array one after the other, so the sums are those of the whole array, bit for bit (the rows
-    left out add zeros).  That pass takes a run as a CAR when all its days have a residual, without asking
-    whether ``CAR_ij / scale_i`` is finite: it is for a used firm-event unless its scale is 0 or NaN or the
-    division overflows, and a quotient that is not finite makes its run's sum not finite, so only then are
-    the divided sums taken again, checking each quotient.
+    Both kinds come from one pass: the runs' sums, which runs count and their counts are made once per
+    block.  Each block is added to the totals so far as one more row on top of it: ``sum(axis=0)`` adds the
+    rows of a C-ordered array one after the other, so the sums are those of the whole array, bit for bit
+    (the rows left out add zeros).  That pass takes a run as a CAR when all its days have a residual,
+    without asking whether ``CAR_ij / scale_i`` is finite: it is for a used firm-event unless its scale is 0
+    or NaN or the division overflows, and a quotient that is not finite makes its run's sum not finite, so
+    only then are the divided sums taken again, checking each quotient.
     """
-    plain, divided = _run_sums_in_blocks(inp, (None, np.where(inp.used, scale, 1.0)), checked=False)
-    if not np.isfinite(divided[1]).all():
-        (divided,) = _run_sums_in_blocks(inp, (scale,), checked=True)
-    return plain, divided
+    scales = tuple(np.where(inp.used, scale, 1.0) if divided else None for divided in kinds)
+    sums = dict(zip(kinds, _run_sums_in_blocks(inp, scales, checked=False)))
+    if True in sums and not np.isfinite(sums[True][1]).all():
+        (sums[True],) = _run_sums_in_blocks(inp, (scale,), checked=True)
+    return sums
 
 
 #: what :attr:`Inputs.null_residuals` is made of: an Inputs that overrides none has NaN off the estimation window

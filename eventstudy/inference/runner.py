@@ -247,7 +247,7 @@ def _run_into(parts, fit, names, windows, event_id, ticker, clusters, exclude, w
     """
     one_event = _one_event(event_id)  # the same for every cross-sectional test and window
     joined: dict = {}  # each batch's cluster labels and the labels' codes, for every window and per-cluster test
-    first_window, *others = (Inputs(fit, window, clusters=clusters, exclude=exclude) for window in windows)
+    first_window, *others = (Inputs(fit, window, clusters=clusters, exclude=exclude, tests=names) for window in windows)
     inputs: list[Inputs | None] = [first_window, *others]
     # what tests share for every window and compute in blocks (the pair correlations, the ranks) first, on
     # every thread: inside a task its blocks would run in turn while the tests that need it wait

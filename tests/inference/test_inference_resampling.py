@@ -7,6 +7,7 @@ from functools import cached_property
 
 import inference_loops as loops
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -173,8 +174,9 @@ def test_pseudo_event_in_small_blocks_and_per_group_against_the_loop(study, wind
     assert batch.distribution[0] == f"empirical ({m} pseudo-events)" and not batch.valid[1]
 
 
+@pytest.mark.parametrize("kinds", [(False, True), (False,), (True,)])
 @pytest.mark.parametrize("window", [(0, 0), (-1, 1)])
-def test_pseudo_event_run_sums_leave_out_scaled_cars_that_are_not_finite(study, window):
+def test_pseudo_event_run_sums_leave_out_scaled_cars_that_are_not_finite(study, window, kinds):
     # a used firm-event with a scale of 0 or NaN has CAR_ij / c_i infinite or NaN: its runs are left out (the
     # sums are taken a second time, checking each); a scale of inf makes them 0, which are counted
     fit, records = study
@@ -183,8 +185,10 @@ def test_pseudo_event_run_sums_leave_out_scaled_cars_that_are_not_finite(study, 
     assert int(inp.used.sum()) == len(loops.usable(records, window))
     scale = np.sqrt(fit.sigma2 * length)
     scale[np.flatnonzero(inp.used)[:3]] = [0.0, np.nan, np.inf]
-    # the plain CARs' sums come from the same pass and keep those firm-events' runs
-    for divided, sums in enumerate(resampling._study_run_sums(inp, scale)):
+    # the plain CARs' sums come from the same pass (or one of their own) and keep those firm-events' runs
+    found = resampling._study_run_sums(inp, scale, kinds)
+    assert tuple(found) == kinds
+    for divided, sums in found.items():
         count, s1, s2 = (a[0] for a in sums)
         starts = fit.event_time[: len(fit.event_time) - length + 1]
         expected = {start: [0, 0.0, 0.0] for start in starts}
@@ -198,6 +202,18 @@ def test_pseudo_event_run_sums_leave_out_scaled_cars_that_are_not_finite(study, 
         np.testing.assert_allclose(s1, loop[:, 1], rtol=RTOL, atol=1e-12)
         np.testing.assert_allclose(s2, loop[:, 2], rtol=RTOL)
         assert (loop[:, 0] < inp.used.sum() - 1).any()  # some run lacks a residual or a firm-event was left out
+
+
+def test_pseudo_event_tests_alone_as_with_the_others(study):
+    # run_tests makes both kinds of run sums in one pass when tests of both kinds run, each kind alone when
+    # only one does (the summary runs pseudo_event alone): the rows are the same to the bit either way
+    fit, _ = study
+    windows = [(0, 0), (-1, 1)]
+    names = ["pseudo_event", "pseudo_event_t", "pseudo_event_mean"]
+    together = run_tests(fit, windows, names)
+    for name in names:
+        alone = run_tests(fit, windows, [name])
+        pd.testing.assert_frame_equal(alone, together[together["test"] == name].reset_index(drop=True))
 
 
 def test_pseudo_event_run_sums_over_days_past_the_estimation_window():
@@ -221,7 +237,7 @@ def test_pseudo_event_run_sums_over_days_past_the_estimation_window():
                 if np.isfinite(run).all():
                     total = float(sum(run))
                     loop[:, j] += (1, total, total * total)
-        for sums in resampling._study_run_sums(inp, np.ones(fit.n)):  # the CARs, and the CARs over 1
+        for sums in resampling._study_run_sums(inp, np.ones(fit.n)).values():  # the CARs, and the CARs over 1
             count, s1, s2 = (a[0] for a in sums)
             np.testing.assert_array_equal(count, loop[0])
             np.testing.assert_allclose(s1, loop[1], rtol=RTOL, atol=1e-15)
