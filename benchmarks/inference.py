@@ -90,8 +90,8 @@ def main(argv=None) -> int:
     res = fit(returns, events)  # warm-up: imports, calendar
     res.tests(WINDOWS)
     # the statistics cache what does not depend on the window on the fit (correlations, ranks, the MVRM
-    # covariances): time them on a fresh fit each time, as a user's first call pays.  The fit and its tests
-    # are timed in turn, so a slow minute of the shared machine falls on both sides of the ratio, not on one
+    # covariances): time them on a fresh fit each time, as a user's first call pays; the fit and its tests in
+    # turn (the docstring says why)
     fit_seconds, test_seconds, table = math.inf, math.inf, None
     for _ in range(args.repeat):
         seconds, _, res = best_of(1, fit, returns, events)

@@ -67,7 +67,6 @@ def main(argv=None) -> None:
         seconds, _, text = engine.best_of(1, lambda fresh=res: fresh.summary().as_text())
         cold.append(seconds)
     fit_s, summary_s = min(fits), min(cold)
-    res = fit(returns, events)  # a fit whose summary has not been asked yet, for the repeated summary below
     warm_s, _, _ = engine.best_of(args.repeat, lambda: res.summary().as_text())
     windows = res.default_windows()
     suited = [name for name, _ in es.inference.recommend(res.fit) if es.inference.TESTS[name].scope != "single"]

@@ -337,7 +337,7 @@ def pseudo_event(fit, window: tuple[int, int], *, statistic: str = "bmp", exclud
     """
     check_choice("statistic", statistic, PSEUDO_STATISTICS)
     name = {"bmp": "pseudo_event", "csect_t": "pseudo_event_t", "mean": "pseudo_event_mean"}[statistic]
-    return single(_pseudo_event(Inputs(fit, window, exclude=exclude), statistic, name), name, window)
+    return single(_pseudo_event(Inputs(fit, window, exclude=exclude, tests=(name,)), statistic, name), name, window)
 
 
 def _sq(inp: Inputs) -> Batch:

@@ -318,6 +318,7 @@ def simulate(
             abnormal=abnormal,
             groups=np.repeat(np.arange(last - first), per_sample),
             n_groups=last - first,
+            tests=names,
         )
         batches = [TESTS[name].kernel(inp) for name in names]
         return [(batch.pvalue[batch.valid], batch.stat[batch.valid]) for batch in batches]

@@ -307,7 +307,7 @@ def test_statistics(
     """
     (name,) = _test_names([name])
     spec = TESTS[name]
-    inp = Inputs(fit, window, clusters=clusters, exclude=exclude)
+    inp = Inputs(fit, window, clusters=clusters, exclude=exclude, tests=(name,))
     with single_threaded_blas():
         batch = spec.kernel(inp)
     event_id, ticker = _labels(labels, fit.n)

@@ -903,9 +903,10 @@ class EventStudyResults:
         systems = table[per_cluster & (table["n"] >= 2).to_numpy()]
         shown: list[pd.DataFrame] = [systems] if len(systems) else []
         total, labels = len(systems), self._labels()
+        found = {window: systems_of(self._fit, window) for window in windows} if by_system else {}
         for name in by_system:
             for window in windows:
-                members, start, size = systems_of(self._fit, window)
+                members, start, size = found[window]
                 total += len(size)
                 take = min(len(size), rows - sum(map(len, shown)))
                 if take > 0:  # the members of the first systems, in the fit's order (theirs within each)

@@ -136,7 +136,8 @@ def test_grank_holds_size_under_event_induced_volatility():
 
 @pytest.mark.parametrize("window", WINDOWS)
 def test_sq_against_the_loop(study, window, monkeypatch):
-    monkeypatch.setattr(nonparametric, "CACHE_CELLS", 500)  # blocks of a row or two: the blocked tallies' seams too
+    monkeypatch.setattr(nonparametric, "CACHE_CELLS", 500)  # blocks of a row or two: the running sums' seams
+    monkeypatch.setattr("eventstudy.foundation.threads.BLOCK_CELLS", 500)  # and the blocked tallies' seams
     fit, records = study
     for result, rec in zip(sq(fit, window), records):
         if not math.isfinite(loops.car(rec, window)):
