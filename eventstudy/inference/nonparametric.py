@@ -316,13 +316,17 @@ def _sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_flat` of an order sorting each row of ``values`` ascending, NaN last (ties in any order), and
     the values in that order: :func:`_key_order`, whose rows that are not ascending are argsorted instead."""
     values = np.ascontiguousarray(values, dtype=float)
-    width = values.shape[1]
     flat, ordered = _key_order(values)
-    unsorted = _rows_where_adjacent(np.less, ordered)
-    if len(unsorted):
-        flat[unsorted] = np.argsort(values[unsorted], axis=1, kind="stable") + (unsorted * width)[:, None]
-        ordered[unsorted] = values.ravel()[flat[unsorted]]
+    _sort_rows_again(values, _rows_where_adjacent(np.less, ordered), flat, ordered)
     return flat, ordered
+
+
+def _sort_rows_again(values: np.ndarray, rows: np.ndarray, flat: np.ndarray, ordered: np.ndarray) -> None:
+    """Argsort the rows ``rows`` of C-ordered ``values`` (stable, NaN last) into their :func:`_flat` order
+    ``flat`` and their values in that order ``ordered``: the few rows :func:`_key_order` left out of order."""
+    if len(rows):
+        flat[rows] = np.argsort(values[rows], axis=1, kind="stable") + (rows * values.shape[1])[:, None]
+        ordered[rows] = values.ravel()[flat[rows]]
 
 
 def _rows_where_adjacent(compare, rows: np.ndarray) -> np.ndarray:
@@ -536,8 +540,7 @@ def _rank_rows(ar, est, event, sigma2, out) -> None:
         suspect = _rows_where_adjacent(np.less_equal, scaled)
         redo = ~(np.isfinite(sigma2) & (sigma2 > 0))
         if len(suspect):
-            flat[suspect] = np.argsort(values[suspect], axis=1, kind="stable") + (suspect * width)[:, None]
-            ordered[suspect] = values.ravel()[flat[suspect]]
+            _sort_rows_again(values, suspect, flat, ordered)
             scaled[suspect] = again = ordered[suspect] / sigma[suspect]
             redo[suspect] |= (again[:, 1:] == again[:, :-1]).any(axis=1)
     missing = np.isnan(ordered)  # last in each row
