@@ -189,15 +189,19 @@ class Hits:
         group's list of catalog events holds an id other than its own, the second where its list of
         overlapping firm-events is not empty.  Catalog rows without an id count for neither, as in
         :meth:`by_group`."""
-        ranges = [(self.market_lo, self.market_hi), (self.own_lo, self.own_hi)]
-        rows = np.concatenate([_rows(lo, hi) for lo, hi in ranges])
-        ids = self.ids[np.concatenate([_positions(lo, hi) for lo, hi in ranges])]
-        hit = groups[rows]
+        hit, ids = self._catalog_hits(groups)
         other = (ids != own[hit]) & ~pd.isna(ids)
         contaminated = np.bincount(hit[other], minlength=n_groups) > 0
         itself = (self.position >= self.near_lo) & (self.position < self.near_hi)
         near = self.near_hi - self.near_lo - itself > 0
         return contaminated, np.bincount(groups[near], minlength=n_groups) > 0
+
+    def _catalog_hits(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every (group, catalog id) pair of a catalog event in a window of the group's firm-events (the
+        market's and the own ranges), as two arrays, one entry per hit."""
+        ranges = [(self.market_lo, self.market_hi), (self.own_lo, self.own_hi)]
+        rows = np.concatenate([_rows(lo, hi) for lo, hi in ranges])
+        return groups[rows], self.ids[np.concatenate([_positions(lo, hi) for lo, hi in ranges])]
 
     def by_group(self, groups: np.ndarray, n_groups: int) -> tuple[list[list], list[list]]:
         """Per group of firm-events (``groups``, codes ``0 .. n_groups - 1`` per firm-event): the distinct
@@ -206,15 +210,7 @@ class Hits:
         The offsets are expanded into one array of (group, id) pairs and made unique at once, so the cost is
         that of the hits, with no tuple per firm-event.
         """
-        contaminated = _distinct(
-            np.concatenate(
-                [groups[rows] for rows in (_rows(self.market_lo, self.market_hi), _rows(self.own_lo, self.own_hi))]
-            ),
-            self.ids[
-                np.concatenate([_positions(self.market_lo, self.market_hi), _positions(self.own_lo, self.own_hi)])
-            ],
-            n_groups,
-        )
+        contaminated = _distinct(*self._catalog_hits(groups), n_groups)
         near = _positions(self.near_lo, self.near_hi)
         owner = _rows(self.near_lo, self.near_hi)
         other = near != self.position[owner]
