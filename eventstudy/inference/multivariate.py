@@ -260,14 +260,13 @@ def _inverses(matrices: np.ndarray, factors: np.ndarray | None = None) -> np.nda
         return np.linalg.inv(matrices)
     if factors is None:
         return np.stack([np.linalg.inv(m) for m in matrices])
-    out = np.empty_like(matrices, order="C")  # whatever the stack's order, so the diagonal below is a view
+    out = np.empty_like(matrices)
     for m, factor in enumerate(factors):
         # the inverse's lower triangle; above the diagonal potri leaves numpy's factor as it was, zero
         lower, info = dpotri(factor, lower=1)
         if info:  # a zero pivot (a factorization that succeeded has none): the LU decides
             lower = np.tril(np.linalg.inv(matrices[m]))
-        np.add(lower, lower.T, out=out[m])  # the upper triangle (plus zero), written once; the diagonal doubled
-    out.reshape(len(out), -1)[:, :: out.shape[1] + 1] *= 0.5  # exactly halved again
+        np.add(lower, np.tril(lower, -1).T, out=out[m])  # the upper triangle mirrored (plus zero), written once
     return out
 
 
