@@ -624,24 +624,27 @@ def _gather(inp: Inputs, rows: np.ndarray, columns: slice) -> tuple[np.ndarray, 
         for member in rows.T[1:]:
             days &= mask[member, columns]
         np.copyto(ar, 0.0, where=~days[:, None, :])
-    return ar, days, _estimation_regressors(inp, rows[:, 0], columns)
+    return ar, days, _estimation_regressors(inp, rows[:, 0])
 
 
-def _estimation_regressors(inp: Inputs, rows: np.ndarray, columns: slice) -> np.ndarray:
-    """The regressors (B, T, K) of the firm-events ``rows`` on the grid's estimation ``columns``.
+def _estimation_regressors(inp: Inputs, rows: np.ndarray) -> np.ndarray:
+    """The regressors (B, T, K) of the same-day firm-events ``rows`` on the grid's estimation window.
 
     They are their day 0's (a same-day cluster's are its date's, whichever its members), so they are built
-    once per fit for every date and read from there: the windows' clusters, which differ by a member or two,
-    each built their own (one design call per cluster size and window, 0.1 ms each).  Called under the
-    lock of the MVRM cache.
+    once per fit for every date with two firm-events or more and read from there: the windows' clusters,
+    which differ by a member or two, each built their own (one design call per cluster size and window,
+    0.1 ms each).
     """
     fit = inp.fit
-    known = fit._cache.get("inference:mvrm-design")
-    if known is None:
-        dates, first = np.unique(fit.day0, return_index=True)
-        known = fit._cache["inference:mvrm-design"] = (dates, fit.design(inp.grid[columns], rows=first))
-        known[1].flags.writeable = False
-    dates, x = known
+
+    def compute():
+        dates, first, counts = np.unique(fit.day0, return_index=True, return_counts=True)
+        shared = counts >= 2  # a date of one firm-event forms no system
+        x = fit.design(inp.grid[_estimation_columns(inp)], rows=first[shared])
+        x.flags.writeable = False
+        return dates[shared], x
+
+    dates, x = fit.cached("inference:mvrm-design", compute)
     return x[np.searchsorted(dates, fit.day0[rows])]
 
 
