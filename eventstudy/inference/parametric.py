@@ -529,7 +529,8 @@ PAIR_CHUNK = 160
 DENSE_MISSING = 0.15
 #: same-day clusters of this many firm-events or more are taken one at a time (:func:`_same_day_pairs`: one
 #: dense product and the sparse corrections); the pairs of smaller ones are near pairs 0 sessions apart, in
-#: the chunks of :func:`_near_pairs`, which costs less below about this size (measured, 50 clusters, per
+#: the chunks of :func:`_near_pairs`, when their group has pairs on different dates (else they are batched
+#: by size in :func:`_same_day_pairs`), which costs less below about this size (measured, 50 clusters, per
 #: cluster: of 20, 0.15 ms against 0.22 ms; of 40, 0.27 against 0.29; of 60, 0.41 against 0.37; of 100,
 #: 0.79 against 0.59)
 BIG_CLUSTER = 48
@@ -815,7 +816,8 @@ def _chunk_pairs(rows: _Rows, bounds: tuple[int, int], start: np.ndarray, out: t
 
 def _near_pairs(rows: _Rows):
     r"""Every pair of firm-events of one group whose day-0 sessions are 1 to ``reach`` - 1 apart, or on one
-    date in a same-day cluster of fewer than :data:`BIG_CLUSTER`, with the correlation of their residuals
+    date in a same-day cluster of fewer than :data:`BIG_CLUSTER` in a group with such pairs (the small
+    clusters of a group without are :func:`_same_day_pairs`'), with the correlation of their residuals
     (:class:`_Rows`) on common calendar days.
 
     Returns the earlier and later rows (of the fit; on one date, the first and second in the sort), the group,
