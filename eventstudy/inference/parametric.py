@@ -573,10 +573,11 @@ def _lay(arrays, offset: np.ndarray, width: int, k: int) -> np.ndarray:
 
 def _lay_by_day(arrays, offset: np.ndarray, width: int) -> np.ndarray:
     """:func:`_lay` with the calendar first: (width, 3, n), row i's days in column i of each slot from day
-    ``offset[i]``, the third slot left for the squares.  Rows of one calendar day are contiguous, so the sums
-    over a few missing days are a sparse product without a transposed copy (:func:`_on_missing`)."""
+    ``offset[i]``, a third slot left (zero) for the squares when two arrays are given.  Rows of one calendar
+    day are contiguous, so the sums over a few missing days are a sparse product without a transposed copy
+    (:func:`_on_missing`)."""
     n, length = arrays[0].shape
-    if width == length:  # one date (a same-day cluster): transposed copies, 4-5x faster than the windows
+    if width == length:  # one date (a cluster, or a chunk on one date): transposed copies, 4-5x faster
         out = np.empty((width, 3, n))
         for slot, array in enumerate(arrays):
             out[:, slot] = array.T
@@ -766,9 +767,7 @@ def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
         return _correlations(rows, bounds, bounds, ia, jb, np.zeros(s * s, dtype=np.int64)).reshape(s, s)
     # f, x and x^2 by day (L, 3, s), for the sparse product (:func:`_laid_block` without the calendar: one
     # date); the squares taken on the rows, then laid (twice as fast as on the laid view)
-    q = np.empty((length, 3, s))
-    for k, array in enumerate((f, x, x * x)):
-        q[:, k] = array.T
+    q = _lay_by_day((f, x, x * x), np.zeros(s, dtype=np.intp), length)
     # every row's (a) sums of f, x, x^2 on each row's (b) missing days, [b, quantity, a]; rows.missing, the
     # missing days before each position, is their row pointer
     cols = np.flatnonzero(~f) % length
