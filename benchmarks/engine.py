@@ -21,7 +21,9 @@ Measured, in one process:
 * the array core: ``AlignedData.build`` + ``estimate`` + CAR, its variance, AR and their variances;
 * the floor (issue 23's baseline, ``run_floor``): the same market model as a plain numpy kernel over prefix
   sums of the panel, vectorized over firm-events, no checks; its CARs and SEs must equal the package's to
-  1e-10 (relative) with the same NaNs, or the script stops.  Headline: fit + ``car()`` / floor, target <= 3x;
+  1e-10 (relative) with the same NaNs, or the script stops.  Headline: fit + ``car()`` / floor, target <= 3x,
+  each best of ``--repeat`` with fit + ``car()``, the core and the floor timed in turn (fit, core, floor, fit,
+  ...: the machine is shared, and a slow minute then falls on both sides of the ratio);
 * a per-firm-event loop (``statsmodels.OLS`` on the estimation rows, prediction over the event window, AR and
   SE, CAR and ``Var(CAR) = s^2 (L + 1'X*(X'X)^-1X*'1)``) on ``--loop`` firm-events, scaled to N; its CARs
   and SEs are checked against the engine's;
@@ -245,6 +247,21 @@ def best_of(repeat, func, *args, **kwargs):
     return min(times), float(np.median(times)), result
 
 
+def alternating(repeat, *calls):
+    """Best and median time of each of ``calls`` (``(func, args)`` pairs), run in turn ``repeat`` times
+    (a, b, a, b, ...) with the result of each one's last run: a slow minute on a shared machine then falls on
+    every side of a ratio between them, not on one side only."""
+    times: list[list[float]] = [[] for _ in calls]
+    results: list = [None] * len(calls)
+    for _ in range(repeat):
+        for k, (func, args) in enumerate(calls):
+            gc.collect()
+            start = time.perf_counter()
+            results[k] = func(*args)
+            times[k].append(time.perf_counter() - start)
+    return [(min(t), float(np.median(t)), result) for t, result in zip(times, results)]
+
+
 def traced_peak(func, *args, **kwargs):
     """Peak bytes allocated (tracemalloc, numpy included) while running ``func``; the result is dropped."""
     gc.collect()
@@ -299,14 +316,15 @@ def main_run(args) -> dict:
     run_engine(returns, events.iloc[:200])  # warm-up: first imports (scipy.stats), calendar build
     e2e_best, e2e_med, (res, car, ar) = best_of(args.repeat, run_engine, returns, events)
     nocat_best, nocat_med, _ = best_of(args.repeat, run_engine, returns, events, empty_catalog())
-    fitcar_best, fitcar_med, _ = best_of(args.repeat, run_fit_car, returns, events)
-
     y = returns.drop(columns="MKT").to_numpy()
     z = returns[["MKT"]].to_numpy()
-    core_best, core_med, _ = best_of(args.repeat, run_core, y, z, day0, firm)
     x = returns["MKT"].to_numpy()
     run_floor(y, x, day0[:200], firm[:200])  # warm-up too: the first panel-sized allocation pays page faults
-    floor_best, floor_med, (floor_car, floor_se, _) = best_of(args.repeat, run_floor, y, x, day0, firm)
+    # the headline ratio's two sides, and the core, in turn (alternating says why)
+    (fitcar_best, fitcar_med, _), (core_best, core_med, _), (floor_best, floor_med, floor_out) = alternating(
+        args.repeat, (run_fit_car, (returns, events)), (run_core, (y, z, day0, firm)), (run_floor, (y, x, day0, firm))
+    )
+    floor_car, floor_se, _ = floor_out
 
     # the floor and the package agree on every firm-event: the same CARs and SEs, NaN for the same ones
     engine_all = car.set_index(["event_id", "ticker"])[["car", "se"]]
