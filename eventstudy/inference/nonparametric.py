@@ -177,8 +177,12 @@ def _run_tallies(inp: Inputs) -> RunTallies:
                 variance = (np.vecdot(x, x) - m * s1 * s1) / (m - 1)
             sd[rows] = np.sqrt(np.maximum(variance, 0.0))
             gaps, at, hit = runs - m, car[rows, 0], full  # full: a buffer from here on
-            below[:] = _count(np.less_equal(x, car[rows], out=hit)) - gaps * (0.0 <= at)
-            above[:] = _count(np.greater_equal(x, car[rows], out=hit)) - gaps * (0.0 >= at)
+            # the event CAR spread along each row: numpy compares two arrays about twice as fast as an array
+            # with a column it broadcasts, which more than pays for the copy that two comparisons share
+            level = np.empty_like(x)
+            np.copyto(level, car[rows])
+            below[:] = _count(np.less_equal(x, level, out=hit)) - gaps * (0.0 <= at)
+            above[:] = _count(np.greater_equal(x, level, out=hit)) - gaps * (0.0 >= at)
             positive[:] = _count(np.greater(x, 0.0, out=hit))
             beyond[:] = _count(np.greater_equal(np.abs(x, out=x), size[rows], out=hit)) - gaps * (at == 0.0)
 
