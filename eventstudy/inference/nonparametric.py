@@ -177,8 +177,12 @@ def _run_tallies(inp: Inputs) -> RunTallies:
                 variance = (np.vecdot(x, x) - m * s1 * s1) / (m - 1)
             sd[rows] = np.sqrt(np.maximum(variance, 0.0))
             gaps, at, hit = runs - m, car[rows, 0], full  # full: a buffer from here on
-            below[:] = _count(np.less_equal(x, car[rows], out=hit)) - gaps * (0.0 <= at)
-            above[:] = _count(np.greater_equal(x, car[rows], out=hit)) - gaps * (0.0 >= at)
+            # the event CAR spread along each row: numpy compares two arrays about twice as fast as an array
+            # with a column it broadcasts, which more than pays for the copy that two comparisons share
+            level = np.empty_like(x)
+            np.copyto(level, car[rows])
+            below[:] = _count(np.less_equal(x, level, out=hit)) - gaps * (0.0 <= at)
+            above[:] = _count(np.greater_equal(x, level, out=hit)) - gaps * (0.0 >= at)
             positive[:] = _count(np.greater(x, 0.0, out=hit))
             beyond[:] = _count(np.greater_equal(np.abs(x, out=x), size[rows], out=hit)) - gaps * (at == 0.0)
 
@@ -511,7 +515,7 @@ def _shared_ranks(inp: Inputs) -> SharedRanks:
             _rank_rows(ar[rows], est[rows], event, sigma2[rows], tuple(whole[rows] for whole in out))
 
         thread_map(block, row_blocks(n, width, CACHE_CELLS))
-        return SharedRanks(*out, out[0].sum(axis=0), est.sum(axis=0), _count(est))
+        return SharedRanks(*out, _count(out[0], axis=0), _count(est, axis=0), _count(est))
 
     return _fit_ranks(inp, "shared", compute)
 
@@ -661,11 +665,12 @@ def _sum_rows(groups, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return groups.sum(values & rows[:, None] if values.dtype == bool else np.where(rows[:, None], values, 0.0))
 
 
-def _count(mask: np.ndarray) -> np.ndarray:
-    """``mask.sum(axis=1)`` of a boolean (N, L) array, in uint16 while a row cannot hold more (3x faster)."""
-    if mask.shape[1] >= 1 << 16:  # pragma: no cover - rows of 65,536 days
-        return mask.sum(axis=1)
-    return np.ascontiguousarray(mask).view(np.uint8).sum(axis=1, dtype=np.uint16)
+def _count(mask: np.ndarray, axis: int = 1) -> np.ndarray:
+    """``mask.sum(axis=axis)`` of a boolean (N, L) array, in uint16 while a row (column) cannot hold more
+    (about 3x faster along either axis)."""
+    if mask.shape[axis] >= 1 << 16:  # 65,536 firm-events or days
+        return mask.sum(axis=axis)
+    return np.ascontiguousarray(mask).view(np.uint8).sum(axis=axis, dtype=np.uint16)
 
 
 def _sum_blocks(groups, rows: int, width: int, fill) -> np.ndarray:

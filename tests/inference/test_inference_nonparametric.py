@@ -19,6 +19,7 @@ from eventstudy.inference import brown_warner, generalized_sign, permutation, ra
 from eventstudy.inference.base import Inputs
 from eventstudy.inference.nonparametric import (
     MIN_PERMUTATION_WINDOWS,
+    _count,
     _rows_where_adjacent,
     _run_tallies,
     _running_count,
@@ -281,6 +282,17 @@ def test_running_count_is_the_count_along_each_row():
     _running_count(mask, out=out)
     for row, counts in zip(mask, out):
         assert counts.tolist() == [int(row[: j + 1].sum()) for j in range(len(row))]
+
+
+@pytest.mark.parametrize("shape", [(30, 17), (1 << 16, 3), (3, 1 << 16)])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_count_along_either_axis_is_the_plain_count(shape, axis):
+    # in uint16 while a row or column holds fewer than 65,536 entries, else numpy's own count: against a loop
+    mask = np.random.default_rng(5).random(shape) < 0.6
+    lines = mask.T if axis == 0 else mask
+    lines[0] = True  # a full line of 65,536 would wrap around to 0 in uint16
+    got = _count(mask, axis=axis)
+    assert got.tolist() == [sum(bool(v) for v in line) for line in lines]
 
 
 def test_sorted_counts_equal_plain_counts_with_ties_missing_values_and_infinities():
