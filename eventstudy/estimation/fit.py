@@ -204,16 +204,21 @@ class StackedFit:
         out = np.empty((self.n, len(offsets)))
 
         def block(rows: slice) -> None:
+            # the returns' copy into the output is the intercept's subtraction, and each regressor's product is
+            # taken in its own gathered array: the same operations on each cell, fewer passes and temporaries
             ar = out[rows]
-            ar[:] = gather(self.data.y, self.day0[rows], offsets, self.firm[rows])
+            returns = gather(self.data.y, self.day0[rows], offsets, self.firm[rows])
+            params = self.params[rows]
+            if self.intercept:
+                np.subtract(returns, params[:, :1], out=ar)
+            else:
+                ar[:] = returns
             if not self.estimated:
                 return
-            params = self.params[rows]
             slopes = params[:, 1:] if self.intercept else params
-            if self.intercept:
-                ar -= params[:, :1]
             for k in range(slopes.shape[1]):
-                ar -= slopes[:, k : k + 1] * gather(self.data.z[:, k], self.day0[rows], offsets)
+                z = gather(self.data.z[:, k], self.day0[rows], offsets)
+                ar -= np.multiply(z, slopes[:, k : k + 1], out=z)
 
         thread_map(block, row_blocks(self.n, len(offsets)))
         if self.sign is not None:

@@ -455,7 +455,10 @@ def skew_batch(values: np.ndarray, used: np.ndarray, groups, *, bootstrap: bool)
             batch.pvalue[which] = p_t(t, size - 1)
             continue
         size_b = max(3, int(size) // 4)
-        pick = rng.integers(0, size, (BOOTSTRAP_DRAWS, size_b))  # the same resample rows for every group
+        # the same resample rows for every group; in 32 bits (the draws of 64, numpy drawing both from the
+        # same 32-bit bounded generator below 2**32), half the memory to write and gather from
+        small = np.int32 if size < 1 << 31 else np.int64
+        pick = rng.integers(0, size, (BOOTSTRAP_DRAWS, size_b), dtype=small)
         # resamples whose spread is below 1e-8 of the sample's repeat one value: no t, dropped
         floor = 1e-8 * sample.std(axis=1, ddof=1)[:, None]
         draws = _resampled_skew_t(sample, pick, floor)  # (G_s, B)

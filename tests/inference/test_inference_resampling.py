@@ -325,6 +325,20 @@ def test_boot_skew_t_of_groups_of_one_size_loop_over_resamples(monkeypatch):
         assert batch.pvalue[g] == pytest.approx(loops.equal_tailed(t, draws), rel=RTOL)
 
 
+def test_boot_skew_t_of_groups_of_two_sizes_draws_each_size_in_turn():
+    # the resample rows of each size drawn one after the other from the seeded generator, as 64-bit integers
+    # (skew_batch draws them in 32 bits: numpy's same bounded generator, so the same rows and the same stream)
+    rng = np.random.default_rng(5)
+    values = rng.standard_t(4, 100) * 0.02 + 0.001
+    ids = np.repeat([0, 1], [40, 60])
+    batch = resampling.skew_batch(values, np.ones(100, bool), Groups(ids, 2), bootstrap=True)
+    draw = np.random.default_rng(resampling.BOOTSTRAP_SEED)
+    picks = [draw.integers(0, 40, (BOOTSTRAP_DRAWS, 10)), draw.integers(0, 60, (BOOTSTRAP_DRAWS, 15))]
+    for g, pick in enumerate(picks):
+        group = [float(v) for v in values[ids == g]]
+        np.testing.assert_allclose(batch.draws(g), _loop_boot_draws(group, pick), rtol=RTOL)
+
+
 def test_boot_skew_t_of_a_group_has_the_same_bits_alone_and_beside_others():
     # each resample's sums are row products of its own draws, laid side by side whatever the number of
     # groups: a sample of a simulation gives the same statistic and draws as the same values studied alone
