@@ -13,7 +13,7 @@ from scipy import stats
 from eventstudy.estimation.models import estimate
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.inference import mvrm_average, mvrm_joint
-from eventstudy.inference.multivariate import _inverses, _row_keys
+from eventstudy.inference.multivariate import _STACKED_INV, _row_keys, _triangular_inverses
 
 CLUSTER = [0, 1, 2, 3]  # the four firm-events on session 180 (securities 0-3)
 WINDOWS = [(0, 0), (-1, 1), (-3, 3)]
@@ -349,7 +349,7 @@ def test_the_joint_test_leaves_the_cached_systems_of_the_average_test_unchanged(
         assert sorted(table.arrays) == sorted(before[size])
         for name, values in table.arrays.items():
             np.testing.assert_array_equal(values, before[size][name])
-    assert all("sigma_inv" in table.arrays for table in fit._cache["inference:mvrm"].values())
+    assert all("sigma_root" in table.arrays for table in fit._cache["inference:mvrm"].values())
     assert all(table is not cached[size] for size, table in fit._cache["inference:mvrm"].items())
 
 
@@ -548,15 +548,16 @@ def test_a_batch_of_clusters_with_and_without_enough_common_days(window):
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_inverses_from_cholesky_factors_whatever_the_stack_layout(order):
-    """Large covariances are inverted from their Cholesky factors (potri) with the diagonal halved through a
-    flat view: each must equal numpy's inverse, also for a stack that is not in C order (a transposed view),
-    where a view taken by reshape would be a copy and leave the diagonal doubled."""
+@pytest.mark.parametrize("n", [5, _STACKED_INV + 12])
+def test_inverses_of_cholesky_factors_whatever_the_stack_layout(order, n):
+    """Cholesky factors are inverted in one stacked call when small, else one at a time by trtri over each
+    factor's transpose in place: each must equal the inverse of a plain loop, lower triangular (zero above
+    the diagonal), also for a stack that is not in C order, whose transposes are not in Fortran order."""
     rng = np.random.default_rng(7)
-    n = 60  # above the size inverted in one stacked call
     a = rng.normal(size=(3, n, 2 * n))
-    stack = a @ np.swapaxes(a, 1, 2) / (2 * n) + np.eye(n)
-    stack = np.asarray(stack, order=order) if order == "C" else np.asfortranarray(stack)
-    factors = np.linalg.cholesky(stack)
-    expected = np.stack([np.linalg.inv(m) for m in stack])
-    np.testing.assert_allclose(_inverses(stack, factors), expected, rtol=1e-10, atol=1e-12)
+    factors = np.linalg.cholesky(a @ np.swapaxes(a, 1, 2) / (2 * n) + np.eye(n))
+    expected = np.stack([np.linalg.inv(m) for m in factors])
+    stack = factors.copy() if order == "C" else np.asfortranarray(factors)
+    inverses = _triangular_inverses(stack)
+    np.testing.assert_allclose(inverses, expected, rtol=1e-10, atol=1e-12)
+    assert not np.triu(inverses, 1).any()
