@@ -318,13 +318,25 @@ def _solve_clusters(inp: Inputs, joint: bool):
     # the regressors on the window of every system (S, Lw, K); NaN where a regressor misses
     x_win = inp.fit.design(inp.grid[inp.grid_positions], rows=kept[used_start[clusters[systems]]]) if k else None
     s_win = None if x_win is None else x_win.sum(axis=1)  # (S, K)
-    for n in np.unique(firms[systems]):
-        at = np.flatnonzero(firms[systems] == n)
-        idx = entries[systems[at]]
+    # the arrays are (B, N, T): one batch per cluster size, whose K x K pieces are collected for what needs no
+    # more (the notes, the average test, the joint test's last step), done once for the window
+    idx, sizes = entries[systems], firms[systems]
+    est = _collected(len(systems), k, joint)
+    car = np.zeros(len(systems))
+    squares, cross = np.full(len(systems), np.nan), np.zeros((len(systems), k, k))
+    for n in np.unique(sizes):
+        at = np.flatnonzero(sizes == n)
         rows = kept[used_start[clusters[systems[at]]][:, None] + np.arange(n)]  # (B, N)
-        est = _solve_batch(inp, out, reasons, idx, rows, window_ar, None if x_win is None else x_win[at])
-        car = inp.car[rows].sum(axis=1)
-        _average(out, idx, n, car, len(inp.grid_positions), None if s_win is None else s_win[at], est)
+        part = _cached_estimation_parts(inp, rows, joint)
+        for name, whole in est.items():
+            whole[at] = part[name]
+        car[at] = inp.car[rows].sum(axis=1)
+        if window_ar is not None:  # the joint test's
+            squares[at], cross[at] = _joint_squares(rows, part, window_ar, None if x_win is None else x_win[at])
+    _notes(out, reasons, idx, sizes, est, k)
+    _average(out, idx, sizes, car, len(inp.grid_positions), s_win, est)
+    if joint:
+        out.wald[idx] = _joint_wald(squares, cross, est, x_win)
     # a reason that stops the whole system stops both tests
     stop = reasons != ""
     out.joint_note[stop] = reasons[stop]
@@ -376,49 +388,57 @@ def _entry_rows(entry_cluster, order, kept, n_all, n_used, used_start) -> list:
     return [None if a < 0 else pool[a:b] for a, b in zip(starts, stops)]
 
 
-def _solve_batch(
-    inp: Inputs, out: _Systems, reasons: np.ndarray, idx: np.ndarray, rows: np.ndarray, window_ar, x_win
-) -> dict:
-    """The estimation parts of the B clusters of N firm-events ``rows`` (B, N), entries ``idx`` of ``out``,
-    with their notes; the joint test's statistic too unless ``window_ar``, the window's abnormal returns
-    (N, Lw), is None (``x_win`` (B, Lw, K) the clusters' regressors on the window)."""
-    joint = window_ar is not None
-    k = inp.fit.n_params  # 0 for market-adjusted returns
-    n = rows.shape[1]
-    est = _cached_estimation_parts(inp, rows, joint)
-    out.days[idx] = est["days"]
-    out.nu[idx] = out.days[idx] - k
-    # no residual degrees of freedom: neither test can run
-    none = out.nu[idx] < 1
-    for days in np.unique(out.days[idx[none]]) if none.any() else ():
-        reasons[idx[none & (out.days[idx] == days)]] = (
-            f"the cluster has only {days} common estimation days for {k} coefficients (T - K = {days - k}); "
-            "mvrm needs T - K >= 1"
-        )
-    ok = ~none
+def _collected(size: int, k: int, joint: bool) -> dict:
+    """Room for the K x K estimation parts (:func:`_cached_estimation_parts`) of ``size`` systems, ``delta_sum``
+    and ``xtx`` only with regressors and ``ok`` only for the joint test."""
+    est = dict(days=np.zeros(size, dtype=np.int64), nu=np.zeros(size), portfolio_ss=np.zeros(size))
+    est["bad_x"] = np.zeros(size, dtype=bool)
+    if k:
+        est.update(delta_sum=np.zeros((size, k)), xtx=np.zeros((size, k, k)))
     if joint:
-        out.wald[idx[ok]] = _joint_wald(rows, est, window_ar, x_win)[ok]
-    idx = idx[ok]
-    # Sigma-hat has rank at most T - K: the joint test needs T - K >= N; the average test does not
-    short = out.nu[idx] < n
-    for days in np.unique(out.days[idx[short]]) if short.any() else ():
-        out.joint_note[idx[short & (out.days[idx] == days)]] = (
-            f"the cluster has {n} firm-events but only {days} common estimation days (T - K = {days - k}); "
-            "the joint test needs T - K >= N (mvrm_average does not)"
-        )
-    singular = ~est["ok"][ok] & ~short if joint else np.zeros(len(idx), dtype=bool)
-    out.joint_note[idx[singular]] = (
-        "the residual covariance of the cluster is singular (the same security twice?); the joint test "
-        "needs its inverse (mvrm_average does not)"
-    )
-    reasons[idx[est["bad_x"][ok]]] = "the model's regressors do not vary over the cluster's common estimation days"
+        est["ok"] = np.zeros(size, dtype=bool)
     return est
 
 
+def _notes(out: _Systems, reasons: np.ndarray, idx: np.ndarray, n: np.ndarray, est: dict, k: int) -> None:
+    """The common estimation days of the systems, entries ``idx`` of ``out`` with ``n`` firm-events each, and
+    their notes: ``reasons`` where neither test can run, the joint test's own where only it cannot (``est``
+    has ``ok`` when the joint test was asked for)."""
+    days = est["days"]
+    out.days[idx] = days
+    out.nu[idx] = days - k
+    # no residual degrees of freedom: neither test can run
+    none = out.nu[idx] < 1
+    for count in np.unique(days[none]) if none.any() else ():
+        reasons[idx[none & (days == count)]] = (
+            f"the cluster has only {count} common estimation days for {k} coefficients (T - K = {count - k}); "
+            "mvrm needs T - K >= 1"
+        )
+    # Sigma-hat has rank at most T - K: the joint test needs T - K >= N; the average test does not
+    short = ~none & (out.nu[idx] < n)
+    if short.any():  # a text per distinct (N, T)
+        pairs, inverse, _ = unique_rows(np.stack([n[short], days[short]], axis=1))
+        texts = np.array(
+            [
+                f"the cluster has {firms} firm-events but only {count} common estimation days "
+                f"(T - K = {count - k}); the joint test needs T - K >= N (mvrm_average does not)"
+                for firms, count in pairs.tolist()
+            ],
+            dtype=object,
+        )
+        out.joint_note[idx[short]] = texts[inverse]
+    if "ok" in est:
+        out.joint_note[idx[~none & ~est["ok"] & ~short]] = (
+            "the residual covariance of the cluster is singular (the same security twice?); the joint test "
+            "needs its inverse (mvrm_average does not)"
+        )
+    reasons[idx[~none & est["bad_x"]]] = "the model's regressors do not vary over the cluster's common estimation days"
+
+
 def _average(
-    out: _Systems, idx: np.ndarray, n: int, car: np.ndarray, length: int, s: np.ndarray | None, est: dict
+    out: _Systems, idx: np.ndarray, n: np.ndarray, car: np.ndarray, length: int, s: np.ndarray | None, est: dict
 ) -> None:
-    r"""The average test's :math:`\hat{\bar\gamma}` and its variance for B systems of ``n`` firm-events,
+    r"""The average test's :math:`\hat{\bar\gamma}` and its variance for B systems of ``n`` (B,) firm-events,
     entries ``idx`` of ``out``, from ``car`` (B,), their members' CARs summed, the window's ``length``, ``s`` (B, K),
     :math:`s=X_W'\iota_L`, the regressors summed over the window (None for market-adjusted returns), and
     their estimation parts (:func:`_estimation_part`); left NaN where :math:`\nu<1`.
@@ -443,40 +463,59 @@ def _average(
     out.average_var[idx[solved]] = variance[solved]
 
 
-def _joint_wald(rows: np.ndarray, est: dict, window_ar: np.ndarray, x_win: np.ndarray | None) -> np.ndarray:
-    r"""The joint test's Wald statistic of the clusters ``rows`` (B, N) whose :math:`\hat\Sigma` is
-    invertible (``est["ok"]``; NaN for the others), from ``window_ar`` (N, Lw), the window's abnormal
+def _joint_squares(
+    rows: np.ndarray, est: dict, window_ar: np.ndarray, x_win: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""The parts of the joint test's Wald statistic (:func:`_joint_wald`) that need the clusters' members:
+    :math:`\|Y\|_F^2` (B,) and :math:`V'V` (B, K, K) of the clusters ``rows`` (B, N) whose :math:`\hat\Sigma` is
+    invertible (``est["ok"]``; NaN and 0 for the others), from ``window_ar`` (N, Lw), the window's abnormal
     returns, and ``x_win`` (B, Lw, K), the clusters' regressors on the window (None: none).
+    """
+    b, k = len(rows), 0 if x_win is None else x_win.shape[2]
+    squares, cross = np.full(b, np.nan), np.zeros((b, k, k))
+    solvable = np.flatnonzero(est["ok"])
+    if not len(solvable):
+        return squares, cross
+    g = window_ar[rows[solvable]]
+    with np.errstate(invalid="ignore"):
+        if x_win is not None:
+            x = x_win[solvable]
+            g = g - np.swapaxes(x @ est["delta"][solvable], 1, 2)
+        y = np.stack(est["sigma_root"][solvable]) @ g
+        squares[solvable] = np.einsum("bnl,bnl->b", y, y)
+        if x_win is not None:
+            v = y @ x
+            cross[solvable] = np.swapaxes(v, 1, 2) @ v
+    return squares, cross
 
-    :math:`\hat\Gamma` (B, N, Lw) is the tested days' abnormal returns less what the common estimation
-    days' regression predicts; :math:`C^{-1}=I-X_W(X_E'X_E+X_W'X_W)^{-1}X_W'` (Woodbury) and
+
+def _joint_wald(squares: np.ndarray, cross: np.ndarray, est: dict, x_win: np.ndarray | None) -> np.ndarray:
+    r"""The joint test's Wald statistic of every system, NaN where :math:`\hat\Sigma` is singular, from
+    :func:`_joint_squares`' ``squares`` and ``cross``, the estimation parts ``est`` and ``x_win`` (S, Lw, K),
+    the systems' regressors on the window (None: none).
+
+    :math:`\hat\Gamma` (N, Lw) is the tested days' abnormal returns less what the common estimation days'
+    regression predicts; :math:`C^{-1}=I-X_W(X_E'X_E+X_W'X_W)^{-1}X_W'` (Woodbury) and
     :math:`\hat\Sigma^{-1}=U'U` (:func:`_with_joint_part`), so that with :math:`Y=U\hat\Gamma` and
     :math:`V=YX_W`
 
     .. math::
 
         W=\operatorname{tr}\bigl(\hat\Sigma^{-1}\hat\Gamma C^{-1}\hat\Gamma'\bigr)
-         =\|Y\|_F^2-\operatorname{tr}\bigl(V(X_E'X_E+X_W'X_W)^{-1}V'\bigr):
+         =\|Y\|_F^2-\operatorname{tr}\bigl((X_E'X_E+X_W'X_W)^{-1}V'V\bigr):
 
     K x K systems, neither the inverse of each Lw x Lw C nor the N x N :math:`\hat\Sigma^{-1}` and
     :math:`H`.
     """
-    wald = np.full(len(rows), np.nan)
+    if x_win is None:
+        return squares
+    wald = squares.copy()
     solvable = np.flatnonzero(est["ok"])
-    if not len(solvable):
-        return wald
-    g = window_ar[rows[solvable]]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if x_win is not None:
-            x = x_win[solvable]
-            g = g - np.swapaxes(x @ est["delta"][solvable], 1, 2)
-        y = np.stack(est["sigma_root"][solvable]) @ g
-        stat = np.einsum("bnl,bnl->b", y, y)
-        if x_win is not None:
-            v = y @ x
+    if len(solvable):
+        x = x_win[solvable]
+        with np.errstate(invalid="ignore"):
             m = est["xtx"][solvable] + np.swapaxes(x, 1, 2) @ x
-            stat -= np.einsum("bnk,bkn->b", v, np.linalg.solve(m, np.swapaxes(v, 1, 2)))
-        wald[solvable] = stat
+            wald[solvable] -= np.trace(np.linalg.solve(m, cross[solvable]), axis1=1, axis2=2)
     return wald
 
 
