@@ -45,7 +45,7 @@ average test (:func:`mvrm_average`) needs only the variance of the equally weigh
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg.lapack import dpotri
+from scipy.linalg.lapack import dtrtri
 
 from eventstudy.foundation.tails import chi2_sf, f_sf
 from eventstudy.foundation.validation import check_choice
@@ -165,8 +165,9 @@ def _joint_part(a: np.ndarray, x_t: np.ndarray, delta: np.ndarray | None, nu: np
     :math:`\nu\ge N` and there are regressors.
 
     Returns ``ok``, whether :math:`\hat\Sigma=(A-X\hat\delta)'(A-X\hat\delta)/\nu` is invertible, and
-    ``sigma_inv`` (B,), an object array of the (N, N) inverses where it is (None elsewhere here, 0 where a
-    cached table pads it: read only where ``ok``): a cache that
+    ``sigma_root`` (B,), an object array of the (N, N) lower triangular :math:`U` with
+    :math:`\hat\Sigma^{-1}=U'U` where it is (:func:`_with_joint_part`; None elsewhere here, 0 where a cached
+    table pads it: read only where ``ok``): a cache that
     grows by a few clusters, or hands a few, moves pointers instead of copying (B, N, N) arrays, most of
     them of clusters that have no inverse.  Only clusters with :math:`\nu\ge N` can have an
     invertible :math:`\hat\Sigma`: the others cost nothing.  :math:`\hat\Sigma` is formed from the
@@ -176,10 +177,10 @@ def _joint_part(a: np.ndarray, x_t: np.ndarray, delta: np.ndarray | None, nu: np
     statistic by :math:`10^{-12}`, and the cancellation of the cross-products would move it by far more.
     """
     b, n, _ = a.shape
-    sigma_inv, ok = np.full(b, None, dtype=object), np.zeros(b, dtype=bool)
+    sigma_root, ok = np.full(b, None, dtype=object), np.zeros(b, dtype=bool)
     full = np.flatnonzero(nu >= n)
     if not len(full):
-        return dict(sigma_inv=sigma_inv, ok=ok)
+        return dict(sigma_root=sigma_root, ok=ok)
     every = len(full) == b  # no copy of the (B, N, T) returns when every cluster is solved
     resid = a if every else a[full]
     if delta is not None:
@@ -188,16 +189,18 @@ def _joint_part(a: np.ndarray, x_t: np.ndarray, delta: np.ndarray | None, nu: np
     sigma = resid @ np.swapaxes(resid, 1, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma /= nu[full][:, None, None]
-    inverse, ok[full] = _with_joint_part(sigma, nu[full])
-    inverse.flags.writeable = False  # the cache's: other threads read its views
+    root, ok[full] = _with_joint_part(sigma, nu[full])
+    root.flags.writeable = False  # the cache's: other threads read its views
     for solved in np.flatnonzero(ok[full]):  # a step per cluster, not per firm-event
-        sigma_inv[full[solved]] = inverse[solved]
-    return dict(sigma_inv=sigma_inv, ok=ok)
+        sigma_root[full[solved]] = root[solved]
+    return dict(sigma_root=sigma_root, ok=ok)
 
 
 def _with_joint_part(sigma: np.ndarray, nu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The inverse of each :math:`\\hat\\Sigma` of a stack (identity where it is singular) and whether it is
-    not: :math:`\\nu\\ge N`, positive variances and a positive definite correlation matrix.  ``sigma`` is
+    r"""The inverse factor of each :math:`\hat\Sigma` of a stack, :math:`U=L^{-1}D^{-1}` with :math:`LL'` the
+    Cholesky factorization of the correlation matrix :math:`D^{-1}\hat\Sigma D^{-1}` and :math:`D` the standard
+    deviations, so that :math:`\hat\Sigma^{-1}=U'U` (anything where :math:`\hat\Sigma` is singular), and whether
+    it is not: :math:`\nu\ge N`, positive variances and a positive definite correlation matrix.  ``sigma`` is
     scaled to the correlations in place (the caller's own array: a (B, N, N) copy less each way)."""
     n = sigma.shape[1]
     scale = np.sqrt(np.diagonal(sigma, axis1=1, axis2=2))
@@ -207,66 +210,62 @@ def _with_joint_part(sigma: np.ndarray, nu: np.ndarray) -> tuple[np.ndarray, np.
     corr /= unit[:, :, None]
     corr /= unit[:, None, :]
     corr[~ok] = np.eye(n)
-    definite, inverse = _positive_definite(corr)
-    inverse /= unit[:, :, None]
-    inverse /= unit[:, None, :]
-    return inverse, ok & definite
+    definite, root = _positive_definite(corr)
+    root /= unit[:, None, :]
+    return root, ok & definite
 
 
 def _positive_definite(corr: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
-    r"""Whether the smallest eigenvalue of each correlation matrix exceeds ``tol``, and the inverses.
+    r"""Whether the smallest eigenvalue of each correlation matrix exceeds ``tol``, and the inverses
+    :math:`L^{-1}` of their lower Cholesky factors (:math:`R^{-1}=L^{-\prime}L^{-1}`).
 
     Cheap bounds settle most matrices without an eigendecomposition: with the Cholesky pivots
-    :math:`\ell_{ii}^2` (each a Schur complement, so :math:`\lambda_{min}\le\min_i\ell_{ii}^2`) and the
-    inverse, :math:`1/\operatorname{tr}(R^{-1})\le\lambda_{min}`; ``eigvalsh`` decides the rest, and every
-    matrix when one of the batch is not positive definite at all.  Where a matrix fails, its inverse is that
-    of the identity.
+    :math:`\ell_{ii}^2` (each a Schur complement, so :math:`\lambda_{min}\le\min_i\ell_{ii}^2`) and
+    :math:`\operatorname{tr}(R^{-1})=\|L^{-1}\|_F^2`, :math:`1/\operatorname{tr}(R^{-1})\le\lambda_{min}`;
+    ``eigvalsh`` decides the rest, and every matrix when one of the batch is not positive definite at all.
+    Where a matrix fails, its factor's inverse is that of the identity.
     """
     eye = np.eye(corr.shape[1])
     try:
         factors = np.linalg.cholesky(corr)
-        inverse = _inverses(corr, factors)  # a factor with a pivot near zero can leave an LU singular
+        pivots = np.diagonal(factors, axis1=1, axis2=2) ** 2
+        roots = _triangular_inverses(factors)  # an LU of a factor with a pivot near zero can be singular
     except np.linalg.LinAlgError:
         ok = np.linalg.eigvalsh(corr)[:, 0] > tol
-        return ok, _inverses(np.where(ok[:, None, None], corr, eye))
-    pivots = np.diagonal(factors, axis1=1, axis2=2) ** 2
+        return ok, _triangular_inverses(np.linalg.cholesky(np.where(ok[:, None, None], corr, eye)))
     with np.errstate(invalid="ignore", divide="ignore"):
-        lower = 1.0 / np.trace(inverse, axis1=1, axis2=2)
+        lower = 1.0 / np.einsum("bij,bij->b", roots, roots)
     ok = lower > tol
     unsure = ~ok & (pivots.min(axis=1) > tol)
     if unsure.any():
         ok[unsure] = np.linalg.eigvalsh(corr[unsure])[:, 0] > tol
-    inverse[~ok] = eye
-    return ok, inverse
+    roots[~ok] = eye
+    return ok, roots
 
 
-#: largest matrix side inverted as one stacked call in :func:`_inverses`
+#: largest matrix side inverted as one stacked call in :func:`_triangular_inverses`
 _STACKED_INV = 48
 
 
-def _inverses(matrices: np.ndarray, factors: np.ndarray | None = None) -> np.ndarray:
-    r"""The inverse of each matrix of a stack (B, n, n), with ``factors`` their lower Cholesky factors
-    :math:`L` when the caller has them.
+def _triangular_inverses(factors: np.ndarray) -> np.ndarray:
+    r"""The inverse of each lower triangular matrix of a stack (B, n, n) with a positive diagonal (Cholesky
+    factors :math:`L`), in place of ``factors`` when they are large.
 
     Small matrices (a few firm-events a date) are inverted in one stacked call, where a loop's Python
-    overhead would dominate.  Large ones are taken one at a time: numpy's stacked ``inv`` and ``solve`` ran
-    10-40x slower than a loop on 100 x 100 matrices here; and from the factor when there is one,
-    :math:`R^{-1}=L^{-\prime}L^{-1}` (LAPACK's ``potri``: a third of the work of ``inv``'s LU and
-    inverse, 4 ms against 13 ms for 50 matrices of 100 x 100).
+    overhead would dominate.  Large ones are taken one at a time, with LAPACK's ``trtri`` (numpy's stacked
+    ``inv`` ran 10-40x slower than a loop on 100 x 100 matrices here, and an LU ignores the triangle): each
+    C-ordered factor is handed as its transpose, the upper triangular :math:`L'` in Fortran order, whose
+    inverse :math:`L^{-\prime}` ``trtri`` writes over it, which read in C order is :math:`L^{-1}`; the zeros
+    above the diagonal stay.  A successful Cholesky factorization leaves no zero on the diagonal, so
+    ``trtri`` cannot fail.
     """
-    if not len(matrices):
-        return matrices.copy()
-    if matrices.shape[1] <= _STACKED_INV:
-        return np.linalg.inv(matrices)
-    if factors is None:
-        return np.stack([np.linalg.inv(m) for m in matrices])
-    out = np.empty_like(matrices)
-    for m, factor in enumerate(factors):
-        # the inverse's lower triangle; above the diagonal potri leaves numpy's factor as it was, zero
-        lower, info = dpotri(factor, lower=1)
-        if info:  # a zero pivot (a factorization that succeeded has none): the LU decides
-            lower = np.tril(np.linalg.inv(matrices[m]))
-        np.add(lower, np.tril(lower, -1).T, out=out[m])  # the upper triangle mirrored (plus zero), written once
+    if not len(factors):
+        return factors.copy()
+    if factors.shape[1] <= _STACKED_INV:
+        return np.linalg.inv(factors)
+    out = np.ascontiguousarray(factors)
+    for factor in out:
+        dtrtri(factor.T, lower=0, overwrite_c=1)
     return out
 
 
@@ -319,13 +318,25 @@ def _solve_clusters(inp: Inputs, joint: bool):
     # the regressors on the window of every system (S, Lw, K); NaN where a regressor misses
     x_win = inp.fit.design(inp.grid[inp.grid_positions], rows=kept[used_start[clusters[systems]]]) if k else None
     s_win = None if x_win is None else x_win.sum(axis=1)  # (S, K)
-    for n in np.unique(firms[systems]):
-        at = np.flatnonzero(firms[systems] == n)
-        idx = entries[systems[at]]
+    # the arrays are (B, N, T): one batch per cluster size, whose K x K pieces are collected for what needs no
+    # more (the notes, the average test, the joint test's last step), done once for the window
+    idx, sizes = entries[systems], firms[systems]
+    est = _collected(len(systems), k, joint)
+    car = np.zeros(len(systems))
+    squares, cross = np.full(len(systems), np.nan), np.zeros((len(systems), k, k))
+    for n in np.unique(sizes):
+        at = np.flatnonzero(sizes == n)
         rows = kept[used_start[clusters[systems[at]]][:, None] + np.arange(n)]  # (B, N)
-        est = _solve_batch(inp, out, reasons, idx, rows, window_ar, None if x_win is None else x_win[at])
-        car = inp.car[rows].sum(axis=1)
-        _average(out, idx, n, car, len(inp.grid_positions), None if s_win is None else s_win[at], est)
+        part = _cached_estimation_parts(inp, rows, joint)
+        for name, whole in est.items():
+            whole[at] = part[name]
+        car[at] = inp.car[rows].sum(axis=1)
+        if window_ar is not None:  # the joint test's
+            squares[at], cross[at] = _joint_squares(rows, part, window_ar, None if x_win is None else x_win[at])
+    _notes(out, reasons, idx, sizes, est, k)
+    _average(out, idx, sizes, car, len(inp.grid_positions), s_win, est)
+    if joint:
+        out.wald[idx] = _joint_wald(squares, cross, est, x_win)
     # a reason that stops the whole system stops both tests
     stop = reasons != ""
     out.joint_note[stop] = reasons[stop]
@@ -377,49 +388,57 @@ def _entry_rows(entry_cluster, order, kept, n_all, n_used, used_start) -> list:
     return [None if a < 0 else pool[a:b] for a, b in zip(starts, stops)]
 
 
-def _solve_batch(
-    inp: Inputs, out: _Systems, reasons: np.ndarray, idx: np.ndarray, rows: np.ndarray, window_ar, x_win
-) -> dict:
-    """The estimation parts of the B clusters of N firm-events ``rows`` (B, N), entries ``idx`` of ``out``,
-    with their notes; the joint test's statistic too unless ``window_ar``, the window's abnormal returns
-    (N, Lw), is None (``x_win`` (B, Lw, K) the clusters' regressors on the window)."""
-    joint = window_ar is not None
-    k = inp.fit.n_params  # 0 for market-adjusted returns
-    n = rows.shape[1]
-    est = _cached_estimation_parts(inp, rows, joint)
-    out.days[idx] = est["days"]
-    out.nu[idx] = out.days[idx] - k
-    # no residual degrees of freedom: neither test can run
-    none = out.nu[idx] < 1
-    for days in np.unique(out.days[idx[none]]) if none.any() else ():
-        reasons[idx[none & (out.days[idx] == days)]] = (
-            f"the cluster has only {days} common estimation days for {k} coefficients (T - K = {days - k}); "
-            "mvrm needs T - K >= 1"
-        )
-    ok = ~none
+def _collected(size: int, k: int, joint: bool) -> dict:
+    """Room for the K x K estimation parts (:func:`_cached_estimation_parts`) of ``size`` systems, ``delta_sum``
+    and ``xtx`` only with regressors and ``ok`` only for the joint test."""
+    est = dict(days=np.zeros(size, dtype=np.int64), nu=np.zeros(size), portfolio_ss=np.zeros(size))
+    est["bad_x"] = np.zeros(size, dtype=bool)
+    if k:
+        est.update(delta_sum=np.zeros((size, k)), xtx=np.zeros((size, k, k)))
     if joint:
-        out.wald[idx[ok]] = _joint_wald(rows, est, window_ar, x_win)[ok]
-    idx = idx[ok]
-    # Sigma-hat has rank at most T - K: the joint test needs T - K >= N; the average test does not
-    short = out.nu[idx] < n
-    for days in np.unique(out.days[idx[short]]) if short.any() else ():
-        out.joint_note[idx[short & (out.days[idx] == days)]] = (
-            f"the cluster has {n} firm-events but only {days} common estimation days (T - K = {days - k}); "
-            "the joint test needs T - K >= N (mvrm_average does not)"
-        )
-    singular = ~est["ok"][ok] & ~short if joint else np.zeros(len(idx), dtype=bool)
-    out.joint_note[idx[singular]] = (
-        "the residual covariance of the cluster is singular (the same security twice?); the joint test "
-        "needs its inverse (mvrm_average does not)"
-    )
-    reasons[idx[est["bad_x"][ok]]] = "the model's regressors do not vary over the cluster's common estimation days"
+        est["ok"] = np.zeros(size, dtype=bool)
     return est
 
 
+def _notes(out: _Systems, reasons: np.ndarray, idx: np.ndarray, n: np.ndarray, est: dict, k: int) -> None:
+    """The common estimation days of the systems, entries ``idx`` of ``out`` with ``n`` firm-events each, and
+    their notes: ``reasons`` where neither test can run, the joint test's own where only it cannot (``est``
+    has ``ok`` when the joint test was asked for)."""
+    days = est["days"]
+    out.days[idx] = days
+    out.nu[idx] = days - k
+    # no residual degrees of freedom: neither test can run
+    none = out.nu[idx] < 1
+    for count in np.unique(days[none]) if none.any() else ():
+        reasons[idx[none & (days == count)]] = (
+            f"the cluster has only {count} common estimation days for {k} coefficients (T - K = {count - k}); "
+            "mvrm needs T - K >= 1"
+        )
+    # Sigma-hat has rank at most T - K: the joint test needs T - K >= N; the average test does not
+    short = ~none & (out.nu[idx] < n)
+    if short.any():  # a text per distinct (N, T)
+        pairs, inverse, _ = unique_rows(np.stack([n[short], days[short]], axis=1))
+        texts = np.array(
+            [
+                f"the cluster has {firms} firm-events but only {count} common estimation days "
+                f"(T - K = {count - k}); the joint test needs T - K >= N (mvrm_average does not)"
+                for firms, count in pairs.tolist()
+            ],
+            dtype=object,
+        )
+        out.joint_note[idx[short]] = texts[inverse]
+    if "ok" in est:
+        out.joint_note[idx[~none & ~est["ok"] & ~short]] = (
+            "the residual covariance of the cluster is singular (the same security twice?); the joint test "
+            "needs its inverse (mvrm_average does not)"
+        )
+    reasons[idx[~none & est["bad_x"]]] = "the model's regressors do not vary over the cluster's common estimation days"
+
+
 def _average(
-    out: _Systems, idx: np.ndarray, n: int, car: np.ndarray, length: int, s: np.ndarray | None, est: dict
+    out: _Systems, idx: np.ndarray, n: np.ndarray, car: np.ndarray, length: int, s: np.ndarray | None, est: dict
 ) -> None:
-    r"""The average test's :math:`\hat{\bar\gamma}` and its variance for B systems of ``n`` firm-events,
+    r"""The average test's :math:`\hat{\bar\gamma}` and its variance for B systems of ``n`` (B,) firm-events,
     entries ``idx`` of ``out``, from ``car`` (B,), their members' CARs summed, the window's ``length``, ``s`` (B, K),
     :math:`s=X_W'\iota_L`, the regressors summed over the window (None for market-adjusted returns), and
     their estimation parts (:func:`_estimation_part`); left NaN where :math:`\nu<1`.
@@ -444,30 +463,59 @@ def _average(
     out.average_var[idx[solved]] = variance[solved]
 
 
-def _joint_wald(rows: np.ndarray, est: dict, window_ar: np.ndarray, x_win: np.ndarray | None) -> np.ndarray:
-    r"""The joint test's Wald statistic of the clusters ``rows`` (B, N) whose :math:`\hat\Sigma` is
-    invertible (``est["ok"]``; NaN for the others), from ``window_ar`` (N, Lw), the window's abnormal
+def _joint_squares(
+    rows: np.ndarray, est: dict, window_ar: np.ndarray, x_win: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""The parts of the joint test's Wald statistic (:func:`_joint_wald`) that need the clusters' members:
+    :math:`\|Y\|_F^2` (B,) and :math:`V'V` (B, K, K) of the clusters ``rows`` (B, N) whose :math:`\hat\Sigma` is
+    invertible (``est["ok"]``; NaN and 0 for the others), from ``window_ar`` (N, Lw), the window's abnormal
     returns, and ``x_win`` (B, Lw, K), the clusters' regressors on the window (None: none).
-
-    :math:`\hat\Gamma` (B, N, Lw) is the tested days' abnormal returns less what the common estimation
-    days' regression predicts; :math:`C^{-1}=I-X_W(X_E'X_E+X_W'X_W)^{-1}X_W'` (Woodbury), so that
-    :math:`H=\hat\Gamma C^{-1}\hat\Gamma'` needs K x K systems, not the inverse of each Lw x Lw C.
     """
-    wald = np.full(len(rows), np.nan)
+    b, k = len(rows), 0 if x_win is None else x_win.shape[2]
+    squares, cross = np.full(b, np.nan), np.zeros((b, k, k))
     solvable = np.flatnonzero(est["ok"])
     if not len(solvable):
-        return wald
+        return squares, cross
     g = window_ar[rows[solvable]]
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore"):
         if x_win is not None:
             x = x_win[solvable]
             g = g - np.swapaxes(x @ est["delta"][solvable], 1, 2)
-            gx = g @ x
+        y = np.stack(est["sigma_root"][solvable]) @ g
+        squares[solvable] = np.einsum("bnl,bnl->b", y, y)
+        if x_win is not None:
+            v = y @ x
+            cross[solvable] = np.swapaxes(v, 1, 2) @ v
+    return squares, cross
+
+
+def _joint_wald(squares: np.ndarray, cross: np.ndarray, est: dict, x_win: np.ndarray | None) -> np.ndarray:
+    r"""The joint test's Wald statistic of every system, NaN where :math:`\hat\Sigma` is singular, from
+    :func:`_joint_squares`' ``squares`` and ``cross``, the estimation parts ``est`` and ``x_win`` (S, Lw, K),
+    the systems' regressors on the window (None: none).
+
+    :math:`\hat\Gamma` (N, Lw) is the tested days' abnormal returns less what the common estimation days'
+    regression predicts; :math:`C^{-1}=I-X_W(X_E'X_E+X_W'X_W)^{-1}X_W'` (Woodbury) and
+    :math:`\hat\Sigma^{-1}=U'U` (:func:`_with_joint_part`), so that with :math:`Y=U\hat\Gamma` and
+    :math:`V=YX_W`
+
+    .. math::
+
+        W=\operatorname{tr}\bigl(\hat\Sigma^{-1}\hat\Gamma C^{-1}\hat\Gamma'\bigr)
+         =\|Y\|_F^2-\operatorname{tr}\bigl((X_E'X_E+X_W'X_W)^{-1}V'V\bigr):
+
+    K x K systems, neither the inverse of each Lw x Lw C nor the N x N :math:`\hat\Sigma^{-1}` and
+    :math:`H`.
+    """
+    if x_win is None:
+        return squares
+    wald = squares.copy()
+    solvable = np.flatnonzero(est["ok"])
+    if len(solvable):
+        x = x_win[solvable]
+        with np.errstate(invalid="ignore"):
             m = est["xtx"][solvable] + np.swapaxes(x, 1, 2) @ x
-            h = g @ np.swapaxes(g, 1, 2) - gx @ np.linalg.solve(m, np.swapaxes(gx, 1, 2))
-        else:
-            h = g @ np.swapaxes(g, 1, 2)
-        wald[solvable] = np.einsum("bij,bji->b", np.stack(est["sigma_inv"][solvable]), h)
+            wald[solvable] -= np.trace(np.linalg.solve(m, cross[solvable]), axis1=1, axis2=2)
     return wald
 
 
@@ -477,7 +525,7 @@ class _Parts:
     Never changed once built: a cluster added, or the joint test's part computed, makes a new one, so other
     threads may read an old one outside the cache's lock.  ``source`` is the abnormal returns they come
     from; ``arrays`` holds :func:`_estimation_part`'s and ``days``, and once the joint test asked,
-    ``sigma_inv`` (an object array of matrices) and ``ok`` (:func:`_joint_part`) with ``joint`` marking the
+    ``sigma_root`` (an object array of matrices) and ``ok`` (:func:`_joint_part`) with ``joint`` marking the
     clusters that have them.
     """
 

@@ -13,7 +13,7 @@ from scipy import stats
 from eventstudy.estimation.models import estimate
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.inference import mvrm_average, mvrm_joint
-from eventstudy.inference.multivariate import _inverses, _row_keys
+from eventstudy.inference.multivariate import _STACKED_INV, _positive_definite, _row_keys, _triangular_inverses
 
 CLUSTER = [0, 1, 2, 3]  # the four firm-events on session 180 (securities 0-3)
 WINDOWS = [(0, 0), (-1, 1), (-3, 3)]
@@ -349,7 +349,7 @@ def test_the_joint_test_leaves_the_cached_systems_of_the_average_test_unchanged(
         assert sorted(table.arrays) == sorted(before[size])
         for name, values in table.arrays.items():
             np.testing.assert_array_equal(values, before[size][name])
-    assert all("sigma_inv" in table.arrays for table in fit._cache["inference:mvrm"].values())
+    assert all("sigma_root" in table.arrays for table in fit._cache["inference:mvrm"].values())
     assert all(table is not cached[size] for size, table in fit._cache["inference:mvrm"].items())
 
 
@@ -548,15 +548,61 @@ def test_a_batch_of_clusters_with_and_without_enough_common_days(window):
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_inverses_from_cholesky_factors_whatever_the_stack_layout(order):
-    """Large covariances are inverted from their Cholesky factors (potri) with the diagonal halved through a
-    flat view: each must equal numpy's inverse, also for a stack that is not in C order (a transposed view),
-    where a view taken by reshape would be a copy and leave the diagonal doubled."""
+@pytest.mark.parametrize("n", [5, _STACKED_INV + 12])
+def test_inverses_of_cholesky_factors_whatever_the_stack_layout(order, n):
+    """Cholesky factors are inverted in one stacked call when small, else one at a time by trtri over each
+    factor's transpose in place: each must equal the inverse of a plain loop, lower triangular (zero above
+    the diagonal), also for a stack that is not in C order, whose transposes are not in Fortran order."""
     rng = np.random.default_rng(7)
-    n = 60  # above the size inverted in one stacked call
     a = rng.normal(size=(3, n, 2 * n))
-    stack = a @ np.swapaxes(a, 1, 2) / (2 * n) + np.eye(n)
-    stack = np.asarray(stack, order=order) if order == "C" else np.asfortranarray(stack)
-    factors = np.linalg.cholesky(stack)
-    expected = np.stack([np.linalg.inv(m) for m in stack])
-    np.testing.assert_allclose(_inverses(stack, factors), expected, rtol=1e-10, atol=1e-12)
+    factors = np.linalg.cholesky(a @ np.swapaxes(a, 1, 2) / (2 * n) + np.eye(n))
+    expected = np.stack([np.linalg.inv(m) for m in factors])
+    stack = factors.copy() if order == "C" else np.asfortranarray(factors)
+    inverses = _triangular_inverses(stack)
+    np.testing.assert_allclose(inverses, expected, rtol=1e-10, atol=1e-12)
+    assert not np.triu(inverses, 1).any()
+
+
+@pytest.mark.parametrize("n", [4, _STACKED_INV + 6])
+def test_a_stack_with_an_indefinite_correlation_matrix(n):
+    """One matrix of the stack not positive definite fails the stacked Cholesky factorization: each is then
+    decided by its smallest eigenvalue, and the positive definite ones still get the inverse of their Cholesky
+    factor (U'U the matrix's inverse), as a plain loop finds them; the failing one gets the identity."""
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(3, n, 3 * n))
+    cov = a @ np.swapaxes(a, 1, 2)
+    scale = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+    corr = cov / scale[:, :, None] / scale[:, None, :]
+    corr[1, 0, 1] = corr[1, 1, 0] = 1.2  # a correlation above one: not positive definite
+    ok, roots = _positive_definite(corr.copy())
+    assert ok.tolist() == [True, False, True]
+    for m in (0, 2):
+        expected = np.linalg.inv(np.linalg.cholesky(corr[m]))
+        np.testing.assert_allclose(roots[m], expected, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(roots[m].T @ roots[m], np.linalg.inv(corr[m]), rtol=1e-8, atol=1e-10)
+    np.testing.assert_array_equal(roots[1], np.eye(n))
+
+
+def test_each_cluster_too_short_for_the_joint_test_names_its_own_firms_and_days():
+    """Clusters of 10, 12 and 10 firm-events with 8, 7 and 10 common estimation days (counted here, day by day),
+    in one window: each note of the joint test names its own N and T (one text per distinct pair, mapped back
+    to its clusters); the average test runs on all three."""
+    rng = np.random.default_rng(5)
+    market, y = _market_panel(rng, 400, 32, common=0.4, missing=0.0)
+    dates = {150: list(range(10)), 250: list(range(10, 22)), 330: list(range(22, 32))}
+    day0, firm = _with_event_days(y, dates)
+    est = (-120, -11)
+    y[30:132, 0] = np.nan  # date 150's estimation days are sessions 30-139: 8 left
+    y[130:233, 10] = np.nan  # date 250's are 130-239: 7 left
+    y[210:310, 22] = np.nan  # date 330's are 210-319: 10 left
+    fit = estimate(AlignedData.build(y, market), day0, firm, est, (-2, 2))
+    joint, average = mvrm_joint(fit, (0, 0)), mvrm_average(fit, (0, 0))
+    for k, (d, members) in enumerate(dates.items()):
+        sessions = range(d + est[0], d + est[1] + 1)
+        common = sum(all(np.isfinite(y[t, f]) for f in members) for t in sessions)
+        assert common == [8, 7, 10][k]
+        assert average[k].valid and not joint[k].valid
+        assert joint[k].note == (
+            f"the cluster has {len(members)} firm-events but only {common} common estimation days "
+            f"(T - K = {common - 2}); the joint test needs T - K >= N (mvrm_average does not)"
+        )
