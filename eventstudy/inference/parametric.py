@@ -858,9 +858,9 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
     """Same-day clusters of :class:`_Rows` (group and date alike) that are not near pairs 0 sessions apart:
     those of :data:`BIG_CLUSTER` or more firm-events, one at a time, and the smaller ones of groups without
     pairs on different dates, four products per batch of clusters of one size (:func:`_masked_correlations`);
-    one batch per cluster size and kind: (group (B,), members (B, s) as rows of the fit, correlations of the
-    pairs (B, s (s - 1) / 2) in the order of ``np.triu_indices(s, 1)``: only those are kept, not the (B, s, s)
-    blocks)."""
+    one batch per cluster size and kind: (group (B,), members (B, s) as rows of the fit, correlations of every
+    two members (B, s, s), NaN where not estimated, the diagonal unspecified).  The blocks stay whole: a
+    window sums them with two products per block (:func:`_same_day_sums`), not a look-up per pair."""
     starts = rows.clusters
     sizes = np.diff(np.append(starts, len(rows.group)))
     # a small cluster of two or more whose first position pairs with no later one in its own cluster
@@ -869,28 +869,22 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
     for size in np.unique(sizes[small]).tolist():
         these = small[sizes[small] == size]
         members = rows.order[starts[these, None] + np.arange(size)]  # (B, s)
-        a, b = np.triu_indices(size, 1)
         r = _masked_correlations(rows.values[members], rows.finite[members])
-        batches.append((rows.group[starts[these]], members, r[:, a, b]))
+        batches.append((rows.group[starts[these]], members, r))
     at = np.flatnonzero(sizes >= BIG_CLUSTER)  # the few big clusters, found without a loop over all
-    starts, sizes = starts[at], sizes[at]
-    pairs = {size: np.triu_indices(size, 1) for size in np.unique(sizes).tolist()}
 
-    def big_cluster(bounds: tuple[int, int]) -> np.ndarray:
+    def big_cluster(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         members = rows.order[bounds[0] : bounds[1]]
         mask = rows.finite[members]
         if (mask == mask[:1]).all():  # the same missing days (or none): centred products, no sums per pair
-            r = _same_mask_correlations(rows.values[members][None], mask[None, :1])[0]
+            r = _same_mask_correlations(rows.values[members][None], mask[None, :1])
         else:
-            r = _cluster_correlations(rows, bounds)
-        return r[pairs[len(members)]]
+            r = _cluster_correlations(rows, bounds)[None]
+        return rows.group[bounds[0] : bounds[0] + 1], members[None], r
 
-    rho = thread_map(big_cluster, list(zip(starts.tolist(), (starts + sizes).tolist())))
-    for size in pairs:
-        these = np.flatnonzero(sizes == size)
-        members = rows.order[starts[these, None] + np.arange(size)]  # (B, s)
-        batches.append((rows.group[starts[these]], members, np.stack([rho[k] for k in these.tolist()])))
-    return batches
+    # each its own batch: a window's sums then cost a product per cluster, less than stacking them by size
+    bounds = zip(starts[at].tolist(), (starts[at] + sizes[at]).tolist())
+    return batches + thread_map(big_cluster, list(bounds))
 
 
 _SPREAD_OUT = (
@@ -906,10 +900,11 @@ def _average_correlation(inp: Inputs):
 
 class _PairCorrelations(NamedTuple):
     """Every pair of firm-events whose event windows can share calendar days (same group, day-0 sessions 0 to
-    ``reach`` - 1 apart), with what every window's rbar takes from its correlation, flat (P,): rows of the
-    fit, gap in sessions, slot and estimated rho (below).  A pair's correlation does not depend on the
-    tested window or on which other firm-events it uses, so this is computed once per fit and grouping, over
-    all firm-events, and each window takes the pairs it uses.
+    ``reach`` - 1 apart), with what every window's rbar takes from its correlation.  The near pairs flat (P,):
+    rows of the fit, gap in sessions, slot and estimated rho (below); the pairs of the same-day clusters of
+    :func:`_same_day_pairs` as their blocks (:func:`_same_day_blocks`).  A pair's correlation does not depend
+    on the tested window or on which other firm-events it uses, so this is computed once per fit and grouping,
+    over all firm-events, and each window takes the pairs it uses.
     """
 
     reach: int
@@ -922,12 +917,14 @@ class _PairCorrelations(NamedTuple):
     slot: np.ndarray
     estimated_rho: np.ndarray
     widest: int
+    clusters: list  # (group (B,), members (B, s), rho (B, s, s), estimated (B, s, s) or None): _same_day_blocks
 
     @classmethod
-    def of(cls, reach: int, first, second, group, gap, rho) -> _PairCorrelations:
-        """From the columns of :func:`_near_pairs`, consuming ``group`` and ``rho``: the slots are made in the
-        group's array and the estimated rho in rho's, in place (two fewer (P,) arrays of fresh memory, which
-        the first summary pays for page by page: about 4 ms at 900,000 pairs)."""
+    def of(cls, reach: int, first, second, group, gap, rho, clusters=()) -> _PairCorrelations:
+        """From the columns of :func:`_near_pairs` and the batches of :func:`_same_day_pairs`, consuming
+        ``group``, ``rho`` and the batches' correlations: the slots are made in the group's array and the
+        estimated rho in rho's, in place (two fewer (P,) arrays of fresh memory, which the first summary pays
+        for page by page: about 4 ms at 900,000 pairs)."""
         finite = np.isfinite(rho)
         slot = group  # 2 (group reach + gap) + finite, int64 as the group ids
         slot *= reach
@@ -935,7 +932,43 @@ class _PairCorrelations(NamedTuple):
         slot *= 2
         slot += finite
         np.copyto(rho, 0.0, where=~finite)
-        return cls(reach, first, second, gap, slot, rho, int(gap.max(initial=-1)))
+        return cls(
+            reach, first, second, gap, slot, rho, int(gap.max(initial=-1)), [_same_day_blocks(*c) for c in clusters]
+        )
+
+
+def _same_day_blocks(group: np.ndarray, members: np.ndarray, r: np.ndarray):
+    """A batch of :func:`_same_day_pairs` as a window sums it (:func:`_same_day_sums`), consuming ``r``: the
+    group and members, rho with 0 for NaN and on the diagonal (B, s, s), and 1 where rho is estimated off the
+    diagonal (B, s, s), None when it is everywhere (rho is estimated for every pair of real data)."""
+    estimated = np.isfinite(r)
+    diagonal = np.arange(r.shape[1])
+    estimated[:, diagonal, diagonal] = False
+    np.copyto(r, 0.0, where=~estimated)
+    everywhere = np.count_nonzero(estimated) == r.size - r.shape[0] * r.shape[1]
+    return group, members, r, None if everywhere else estimated.astype(float)
+
+
+def _same_day_sums(clusters: list, used: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per group, over the pairs of same-day clusters (:func:`_same_day_blocks`) whose two firm-events are
+    ``used``: the pairs, those with an estimated rho and the sum of their rho, (3, n_groups).  With u the
+    cluster's used members (0/1), the sum over its pairs i < j of a symmetric block with a zero diagonal is
+    u' A u / 2: two products per block."""
+    out = np.zeros((3, n_groups))
+    for group, members, rho, estimated in clusters:
+        u = used[members].astype(float)  # (B, s)
+        k = u.sum(axis=1)
+        pairs = k * (k - 1) / 2
+        for row, sums in enumerate(
+            (pairs, pairs if estimated is None else _half_form(estimated, u), _half_form(rho, u))
+        ):
+            out[row] += np.bincount(group, sums, minlength=n_groups)
+    return out
+
+
+def _half_form(a: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """u' A u / 2 for each block of a stack (B, s, s) and its vector (B, s): (B,)."""
+    return np.einsum("bi,bi->b", u, (a @ u[:, :, None])[:, :, 0]) / 2
 
 
 def _pair_correlations(inp: Inputs) -> _PairCorrelations:
@@ -955,17 +988,8 @@ def _pair_correlations(inp: Inputs) -> _PairCorrelations:
 def _all_pair_correlations(inp: Inputs, reach: int) -> _PairCorrelations:
     values, finite = _estimation_days(inp)  # shared with brown_warner: no second (N, L) copy
     rows = _sorted_rows(values, finite, inp.groups.ids, np.asarray(inp.fit.day0, dtype=np.int64), reach)
-    near, batches = _near_pairs(rows), _same_day_pairs(rows)
-    if not batches:
-        return _PairCorrelations.of(reach, *near)
-    # the pairs of the big same-day clusters (the upper triangle of each) join the near pairs, 0 sessions
-    # apart: each window then takes all pairs in one pass, not one per cluster size
-    parts = [near]
-    for group, members, r in batches:
-        a, b = np.triu_indices(members.shape[1], 1)
-        gap = np.zeros(r.size, dtype=near[3].dtype)
-        parts.append((members[:, a].ravel(), members[:, b].ravel(), np.repeat(group, len(a)), gap, r.ravel()))
-    return _PairCorrelations.of(reach, *(np.concatenate(column) for column in zip(*parts)))
+    first, second, group, gap, rho = _near_pairs(rows)
+    return _PairCorrelations.of(reach, first, second, group, gap, rho, _same_day_pairs(rows))
 
 
 def _estimate_correlation(inp: Inputs):
@@ -987,7 +1011,10 @@ def _estimate_correlation(inp: Inputs):
     counts, estimated = by_slot[0].sum(axis=2, dtype=float), by_slot[0][..., 1].astype(float)
     # weight (L - gap) / L: the share of the tested window the two have in common
     weight = (length - np.arange(length)) / length
-    by_group = [np.ascontiguousarray(v) for v in (counts, estimated, by_slot[1][..., 1])]
+    by_group = [np.ascontiguousarray(v, dtype=float) for v in (counts, estimated, by_slot[1][..., 1])]
+    if pairs.clusters:  # the same-day clusters' pairs, 0 sessions apart
+        for v, sums in zip(by_group, _same_day_sums(pairs.clusters, used, groups.n)):
+            v[:, 0] += sums
     weight_all, weight_est, weighted = (v @ weight for v in by_group)
     rho_count, rho_sum = by_group[1].sum(axis=1), by_group[2].sum(axis=1)
     n = inp.n_used.astype(float)
