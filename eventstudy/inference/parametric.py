@@ -753,8 +753,9 @@ def _laid_block(f: np.ndarray, x: np.ndarray, offset: np.ndarray) -> tuple[np.nd
     return q, _on_missing(q.reshape(width, 3 * nu), missing_cols + offset[missing_rows], pointer)
 
 
-def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
-    """:func:`_correlations` of every pair of a same-day cluster, the sorted positions ``bounds``: (s, s).
+def _cluster_correlations(rows: _Rows, bounds: tuple[int, int], out: np.ndarray) -> np.ndarray:
+    """:func:`_correlations` of every pair of a same-day cluster, the sorted positions ``bounds``, into ``out``
+    (s, s), symmetric: a pair's at [a, b] and [b, a] (the same up to the rounding of the cross products).
     No day of one lies outside the other's window, so each sum is the total less the sum on the other's
     missing days, taken as (s, s) blocks rather than pair by pair (:func:`_symmetric_pearson`)."""
     a0, a1 = bounds
@@ -764,7 +765,8 @@ def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
     m, length = rows.missing, x.shape[1]
     if 2 * (m[a1] - m[a0]) > DENSE_MISSING * 2 * s * length:
         ia, jb = np.repeat(np.arange(s), s), np.tile(np.arange(s), s)
-        return _correlations(rows, bounds, bounds, ia, jb, np.zeros(s * s, dtype=np.int64)).reshape(s, s)
+        out[...] = _correlations(rows, bounds, bounds, ia, jb, np.zeros(s * s, dtype=np.int64)).reshape(s, s)
+        return out
     # f, x and x^2 by day (L, 3, s), for the sparse product (:func:`_laid_block` without the calendar: one
     # date); the squares taken on the rows, then laid (twice as fast as on the laid view)
     q = _lay_by_day((f, x, x * x), np.zeros(s, dtype=np.intp), length)
@@ -774,22 +776,24 @@ def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
     on_missing = _on_missing(q.reshape(length, 3 * s), cols, m[a0 : a1 + 1]).reshape(s, 3, s)
     np.subtract(rows.totals[:, a0:a1], on_missing, out=on_missing)  # a's on the days it shares with b
     n, sums, squares = on_missing.transpose(1, 0, 2)
-    return _symmetric_pearson(n, sums, squares, x @ x.T).T
+    return _symmetric_pearson(n, sums, squares, x @ x.T, out)
 
 
-def _symmetric_pearson(n: np.ndarray, sums: np.ndarray, squares: np.ndarray, cross: np.ndarray) -> np.ndarray:
+def _symmetric_pearson(
+    n: np.ndarray, sums: np.ndarray, squares: np.ndarray, cross: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
     """:func:`_pearson` of every pair of a block of rows, (s, s), from ``sums`` and ``squares`` of row a on the
     days it shares with row b at [b, a], ``n`` those days (the same both ways round) and the ``cross``
     products at [a, b]: b's sums for the pair are at [a, b], so each variance is taken once, for both pairs
     it is in (the same operations on the same numbers as :func:`_pearson`'s).  The pair (a, b)'s correlation
-    is at [b, a]."""
+    is at [b, a] (of ``out`` when given)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         var = squares - sums * sums / n
         cov = cross.T - sums * sums.T / n
         # a pair with too few days or a variance not above 0 is NaN (through the product of the variances)
         np.copyto(var, np.nan, where=(n < MIN_OVERLAP) | ~(var > 0))
         both = var * var.T
-        return cov / np.sqrt(both, out=both)
+        return np.divide(cov, np.sqrt(both, out=both), out=out)
 
 
 def _chunk_pairs(rows: _Rows, bounds: tuple[int, int], start: np.ndarray, out: tuple[np.ndarray, ...]) -> None:
@@ -854,13 +858,14 @@ def _near_pairs(rows: _Rows):
     return out
 
 
-def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
     """Same-day clusters of :class:`_Rows` (group and date alike) that are not near pairs 0 sessions apart:
     those of :data:`BIG_CLUSTER` or more firm-events, one at a time, and the smaller ones of groups without
-    pairs on different dates, four products per batch of clusters of one size (:func:`_masked_correlations`);
-    one batch per cluster size and kind: (group (B,), members (B, s) as rows of the fit, correlations of every
-    two members (B, s, s), NaN where not estimated, the diagonal unspecified).  The blocks stay whole: a
-    window sums them with two products per block (:func:`_same_day_sums`), not a look-up per pair."""
+    pairs on different dates, four products per batch of clusters of one size (:func:`_masked_correlations`).
+    One batch per cluster size and kind, its blocks whole as a window sums them (:func:`_same_day_sums`: two
+    products per batch, not a look-up per pair): group (B,), members (B, s) as rows of the fit, the
+    correlations of every two members (B, s, s), symmetric, 0 where not estimated and on the diagonal, and
+    where they are estimated (:func:`_zero_unestimated`)."""
     starts = rows.clusters
     sizes = np.diff(np.append(starts, len(rows.group)))
     # a small cluster of two or more whose first position pairs with no later one in its own cluster
@@ -870,21 +875,49 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
         these = small[sizes[small] == size]
         members = rows.order[starts[these, None] + np.arange(size)]  # (B, s)
         r = _masked_correlations(rows.values[members], rows.finite[members])
-        batches.append((rows.group[starts[these]], members, r))
-    at = np.flatnonzero(sizes >= BIG_CLUSTER)  # the few big clusters, found without a loop over all
+        batches.append((rows.group[starts[these]], members, r, _zero_unestimated(r)))
 
-    def big_cluster(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        members = rows.order[bounds[0] : bounds[1]]
+    def big_cluster(task: tuple[int, np.ndarray]) -> np.ndarray | None:
+        start, out = task
+        members = rows.order[start : start + len(out)]
         mask = rows.finite[members]
         if (mask == mask[:1]).all():  # the same missing days (or none): centred products, no sums per pair
-            r = _same_mask_correlations(rows.values[members][None], mask[None, :1])
+            out[...] = _same_mask_correlations(rows.values[members][None], mask[None, :1])[0]
         else:
-            r = _cluster_correlations(rows, bounds)[None]
-        return rows.group[bounds[0] : bounds[0] + 1], members[None], r
+            _cluster_correlations(rows, (start, start + len(out)), out)
+        return _zero_unestimated(out)  # in cache, just written
 
-    # each its own batch: a window's sums then cost a product per cluster, less than stacking them by size
-    bounds = zip(starts[at].tolist(), (starts[at] + sizes[at]).tolist())
-    return batches + thread_map(big_cluster, list(bounds))
+    # the big clusters one at a time, each into its block of the batch of its size
+    at = np.flatnonzero(sizes >= BIG_CLUSTER)  # the few big clusters, found without a loop over all
+    tasks: list[tuple[int, np.ndarray]] = []
+    big = []
+    for size in np.unique(sizes[at]).tolist():
+        these = at[sizes[at] == size]
+        r = np.empty((len(these), size, size))
+        tasks += zip(starts[these].tolist(), r)
+        big.append((rows.group[starts[these]], rows.order[starts[these, None] + np.arange(size)], r))
+    estimated = iter(thread_map(big_cluster, tasks))
+    for group, members, r in big:
+        masks = [next(estimated) for _ in range(len(r))]
+        if all(m is None for m in masks):
+            batches.append((group, members, r, None))
+        else:
+            everywhere = 1.0 - np.eye(r.shape[1])
+            batches.append((group, members, r, np.stack([everywhere if m is None else m[0] for m in masks])))
+    return batches
+
+
+def _zero_unestimated(r: np.ndarray) -> np.ndarray | None:
+    """In place on correlation blocks (..., s, s) with NaN where not estimated: 0 there and on the diagonal
+    (the blocks' sums then run over the estimated pairs alone).  Returns where rho is estimated off the
+    diagonal, 1 or 0 (B, s, s), or None when it is everywhere (rho is estimated for every pair of real data)."""
+    size = r.shape[-1]
+    r = r.reshape(-1, size, size)
+    estimated = np.isfinite(r)
+    diagonal = np.arange(size)
+    estimated[:, diagonal, diagonal] = False
+    np.copyto(r, 0.0, where=~estimated)
+    return None if np.count_nonzero(estimated) == r.size - r.shape[0] * size else estimated.astype(float)
 
 
 _SPREAD_OUT = (
@@ -902,7 +935,7 @@ class _PairCorrelations(NamedTuple):
     """Every pair of firm-events whose event windows can share calendar days (same group, day-0 sessions 0 to
     ``reach`` - 1 apart), with what every window's rbar takes from its correlation.  The near pairs flat (P,):
     rows of the fit, gap in sessions, slot and estimated rho (below); the pairs of the same-day clusters of
-    :func:`_same_day_pairs` as their blocks (:func:`_same_day_blocks`).  A pair's correlation does not depend
+    :func:`_same_day_pairs` as their blocks.  A pair's correlation does not depend
     on the tested window or on which other firm-events it uses, so this is computed once per fit and grouping,
     over all firm-events, and each window takes the pairs it uses.
     """
@@ -917,14 +950,14 @@ class _PairCorrelations(NamedTuple):
     slot: np.ndarray
     estimated_rho: np.ndarray
     widest: int
-    clusters: list  # (group (B,), members (B, s), rho (B, s, s), estimated (B, s, s) or None): _same_day_blocks
+    clusters: list  # (group (B,), members (B, s), rho (B, s, s), estimated (B, s, s) or None): _same_day_pairs
 
     @classmethod
     def of(cls, reach: int, first, second, group, gap, rho, clusters=()) -> _PairCorrelations:
         """From the columns of :func:`_near_pairs` and the batches of :func:`_same_day_pairs`, consuming
-        ``group``, ``rho`` and the batches' correlations: the slots are made in the group's array and the
-        estimated rho in rho's, in place (two fewer (P,) arrays of fresh memory, which the first summary pays
-        for page by page: about 4 ms at 900,000 pairs)."""
+        ``group`` and ``rho``: the slots are made in the group's array and the estimated rho in rho's, in
+        place (two fewer (P,) arrays of fresh memory, which the first summary pays for page by page: about
+        4 ms at 900,000 pairs)."""
         finite = np.isfinite(rho)
         slot = group  # 2 (group reach + gap) + finite, int64 as the group ids
         slot *= reach
@@ -932,25 +965,11 @@ class _PairCorrelations(NamedTuple):
         slot *= 2
         slot += finite
         np.copyto(rho, 0.0, where=~finite)
-        return cls(
-            reach, first, second, gap, slot, rho, int(gap.max(initial=-1)), [_same_day_blocks(*c) for c in clusters]
-        )
-
-
-def _same_day_blocks(group: np.ndarray, members: np.ndarray, r: np.ndarray):
-    """A batch of :func:`_same_day_pairs` as a window sums it (:func:`_same_day_sums`), consuming ``r``: the
-    group and members, rho with 0 for NaN and on the diagonal (B, s, s), and 1 where rho is estimated off the
-    diagonal (B, s, s), None when it is everywhere (rho is estimated for every pair of real data)."""
-    estimated = np.isfinite(r)
-    diagonal = np.arange(r.shape[1])
-    estimated[:, diagonal, diagonal] = False
-    np.copyto(r, 0.0, where=~estimated)
-    everywhere = np.count_nonzero(estimated) == r.size - r.shape[0] * r.shape[1]
-    return group, members, r, None if everywhere else estimated.astype(float)
+        return cls(reach, first, second, gap, slot, rho, int(gap.max(initial=-1)), list(clusters))
 
 
 def _same_day_sums(clusters: list, used: np.ndarray, n_groups: int) -> np.ndarray:
-    """Per group, over the pairs of same-day clusters (:func:`_same_day_blocks`) whose two firm-events are
+    """Per group, over the pairs of same-day clusters (:func:`_same_day_pairs`) whose two firm-events are
     ``used``: the pairs, those with an estimated rho and the sum of their rho, (3, n_groups).  With u the
     cluster's used members (0/1), the sum over its pairs i < j of a symmetric block with a zero diagonal is
     u' A u / 2: two products per block."""
