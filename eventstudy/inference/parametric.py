@@ -908,11 +908,12 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def _zero_unestimated(r: np.ndarray) -> np.ndarray | None:
-    """In place on correlation blocks (..., s, s) with NaN where not estimated: 0 there and on the diagonal
-    (the blocks' sums then run over the estimated pairs alone).  Returns where rho is estimated off the
-    diagonal, 1 or 0 (B, s, s), or None when it is everywhere (rho is estimated for every pair of real data)."""
+    """In place on C-contiguous correlation blocks (..., s, s) with NaN where not estimated: 0 there and on the
+    diagonal (the blocks' sums then run over the estimated pairs alone).  Returns where rho is estimated off
+    the diagonal, 1 or 0 (B, s, s), or None when it is everywhere (rho is estimated for every pair of real
+    data)."""
     size = r.shape[-1]
-    r = r.reshape(-1, size, size)
+    r = r.reshape(-1, size, size)  # a view: contiguous
     estimated = np.isfinite(r)
     diagonal = np.arange(size)
     estimated[:, diagonal, diagonal] = False
@@ -935,9 +936,11 @@ class _PairCorrelations(NamedTuple):
     """Every pair of firm-events whose event windows can share calendar days (same group, day-0 sessions 0 to
     ``reach`` - 1 apart), with what every window's rbar takes from its correlation.  The near pairs flat (P,):
     rows of the fit, gap in sessions, slot and estimated rho (below); the pairs of the same-day clusters of
-    :func:`_same_day_pairs` as their blocks.  A pair's correlation does not depend
-    on the tested window or on which other firm-events it uses, so this is computed once per fit and grouping,
-    over all firm-events, and each window takes the pairs it uses.
+    :func:`_same_day_pairs` as their (s, s) blocks, which a window sums whole (:func:`_same_day_sums`): not
+    flattened into their s (s - 1) / 2 pairs with a group and gap each, and gathered pair by pair in every
+    window.  A pair's correlation does not depend on the tested window or on which other firm-events it uses,
+    so this is computed once per fit and grouping, over all firm-events, and each window takes the pairs it
+    uses.
     """
 
     reach: int
@@ -953,7 +956,7 @@ class _PairCorrelations(NamedTuple):
     clusters: list  # (group (B,), members (B, s), rho (B, s, s), estimated (B, s, s) or None): _same_day_pairs
 
     @classmethod
-    def of(cls, reach: int, first, second, group, gap, rho, clusters=()) -> _PairCorrelations:
+    def of(cls, reach: int, first, second, group, gap, rho, clusters: list) -> _PairCorrelations:
         """From the columns of :func:`_near_pairs` and the batches of :func:`_same_day_pairs`, consuming
         ``group`` and ``rho``: the slots are made in the group's array and the estimated rho in rho's, in
         place (two fewer (P,) arrays of fresh memory, which the first summary pays for page by page: about
@@ -965,7 +968,7 @@ class _PairCorrelations(NamedTuple):
         slot *= 2
         slot += finite
         np.copyto(rho, 0.0, where=~finite)
-        return cls(reach, first, second, gap, slot, rho, int(gap.max(initial=-1)), list(clusters))
+        return cls(reach, first, second, gap, slot, rho, int(gap.max(initial=-1)), clusters)
 
 
 def _same_day_sums(clusters: list, used: np.ndarray, n_groups: int) -> np.ndarray:
