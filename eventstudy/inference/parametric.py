@@ -753,8 +753,9 @@ def _laid_block(f: np.ndarray, x: np.ndarray, offset: np.ndarray) -> tuple[np.nd
     return q, _on_missing(q.reshape(width, 3 * nu), missing_cols + offset[missing_rows], pointer)
 
 
-def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
-    """:func:`_correlations` of every pair of a same-day cluster, the sorted positions ``bounds``: (s, s).
+def _cluster_correlations(rows: _Rows, bounds: tuple[int, int], out: np.ndarray) -> np.ndarray:
+    """:func:`_correlations` of every pair of a same-day cluster, the sorted positions ``bounds``, into ``out``
+    (s, s), symmetric: a pair's at [a, b] and [b, a] (the same up to the rounding of the cross products).
     No day of one lies outside the other's window, so each sum is the total less the sum on the other's
     missing days, taken as (s, s) blocks rather than pair by pair (:func:`_symmetric_pearson`)."""
     a0, a1 = bounds
@@ -764,7 +765,8 @@ def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
     m, length = rows.missing, x.shape[1]
     if 2 * (m[a1] - m[a0]) > DENSE_MISSING * 2 * s * length:
         ia, jb = np.repeat(np.arange(s), s), np.tile(np.arange(s), s)
-        return _correlations(rows, bounds, bounds, ia, jb, np.zeros(s * s, dtype=np.int64)).reshape(s, s)
+        out[...] = _correlations(rows, bounds, bounds, ia, jb, np.zeros(s * s, dtype=np.int64)).reshape(s, s)
+        return out
     # f, x and x^2 by day (L, 3, s), for the sparse product (:func:`_laid_block` without the calendar: one
     # date); the squares taken on the rows, then laid (twice as fast as on the laid view)
     q = _lay_by_day((f, x, x * x), np.zeros(s, dtype=np.intp), length)
@@ -774,22 +776,24 @@ def _cluster_correlations(rows: _Rows, bounds: tuple[int, int]) -> np.ndarray:
     on_missing = _on_missing(q.reshape(length, 3 * s), cols, m[a0 : a1 + 1]).reshape(s, 3, s)
     np.subtract(rows.totals[:, a0:a1], on_missing, out=on_missing)  # a's on the days it shares with b
     n, sums, squares = on_missing.transpose(1, 0, 2)
-    return _symmetric_pearson(n, sums, squares, x @ x.T).T
+    return _symmetric_pearson(n, sums, squares, x @ x.T, out)
 
 
-def _symmetric_pearson(n: np.ndarray, sums: np.ndarray, squares: np.ndarray, cross: np.ndarray) -> np.ndarray:
+def _symmetric_pearson(
+    n: np.ndarray, sums: np.ndarray, squares: np.ndarray, cross: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
     """:func:`_pearson` of every pair of a block of rows, (s, s), from ``sums`` and ``squares`` of row a on the
     days it shares with row b at [b, a], ``n`` those days (the same both ways round) and the ``cross``
     products at [a, b]: b's sums for the pair are at [a, b], so each variance is taken once, for both pairs
     it is in (the same operations on the same numbers as :func:`_pearson`'s).  The pair (a, b)'s correlation
-    is at [b, a]."""
+    is at [b, a] (of ``out`` when given)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         var = squares - sums * sums / n
         cov = cross.T - sums * sums.T / n
         # a pair with too few days or a variance not above 0 is NaN (through the product of the variances)
         np.copyto(var, np.nan, where=(n < MIN_OVERLAP) | ~(var > 0))
         both = var * var.T
-        return cov / np.sqrt(both, out=both)
+        return np.divide(cov, np.sqrt(both, out=both), out=out)
 
 
 def _chunk_pairs(rows: _Rows, bounds: tuple[int, int], start: np.ndarray, out: tuple[np.ndarray, ...]) -> None:
@@ -854,13 +858,14 @@ def _near_pairs(rows: _Rows):
     return out
 
 
-def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
     """Same-day clusters of :class:`_Rows` (group and date alike) that are not near pairs 0 sessions apart:
     those of :data:`BIG_CLUSTER` or more firm-events, one at a time, and the smaller ones of groups without
-    pairs on different dates, four products per batch of clusters of one size (:func:`_masked_correlations`);
-    one batch per cluster size and kind: (group (B,), members (B, s) as rows of the fit, correlations of the
-    pairs (B, s (s - 1) / 2) in the order of ``np.triu_indices(s, 1)``: only those are kept, not the (B, s, s)
-    blocks)."""
+    pairs on different dates, four products per batch of clusters of one size (:func:`_masked_correlations`).
+    One batch per cluster size and kind, its blocks whole as a window sums them (:func:`_same_day_sums`: two
+    products per batch, not a look-up per pair): group (B,), members (B, s) as rows of the fit, the
+    correlations of every two members (B, s, s), symmetric, 0 where not estimated and on the diagonal, and
+    where they are estimated (:func:`_zero_unestimated`)."""
     starts = rows.clusters
     sizes = np.diff(np.append(starts, len(rows.group)))
     # a small cluster of two or more whose first position pairs with no later one in its own cluster
@@ -869,28 +874,51 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
     for size in np.unique(sizes[small]).tolist():
         these = small[sizes[small] == size]
         members = rows.order[starts[these, None] + np.arange(size)]  # (B, s)
-        a, b = np.triu_indices(size, 1)
         r = _masked_correlations(rows.values[members], rows.finite[members])
-        batches.append((rows.group[starts[these]], members, r[:, a, b]))
-    at = np.flatnonzero(sizes >= BIG_CLUSTER)  # the few big clusters, found without a loop over all
-    starts, sizes = starts[at], sizes[at]
-    pairs = {size: np.triu_indices(size, 1) for size in np.unique(sizes).tolist()}
+        batches.append((rows.group[starts[these]], members, r, _zero_unestimated(r)))
 
-    def big_cluster(bounds: tuple[int, int]) -> np.ndarray:
-        members = rows.order[bounds[0] : bounds[1]]
+    def big_cluster(task: tuple[int, np.ndarray]) -> np.ndarray | None:
+        start, out = task
+        members = rows.order[start : start + len(out)]
         mask = rows.finite[members]
         if (mask == mask[:1]).all():  # the same missing days (or none): centred products, no sums per pair
-            r = _same_mask_correlations(rows.values[members][None], mask[None, :1])[0]
+            out[...] = _same_mask_correlations(rows.values[members][None], mask[None, :1])[0]
         else:
-            r = _cluster_correlations(rows, bounds)
-        return r[pairs[len(members)]]
+            _cluster_correlations(rows, (start, start + len(out)), out)
+        return _zero_unestimated(out)  # in cache, just written
 
-    rho = thread_map(big_cluster, list(zip(starts.tolist(), (starts + sizes).tolist())))
-    for size in pairs:
-        these = np.flatnonzero(sizes == size)
-        members = rows.order[starts[these, None] + np.arange(size)]  # (B, s)
-        batches.append((rows.group[starts[these]], members, np.stack([rho[k] for k in these.tolist()])))
+    # the big clusters one at a time, each into its block of the batch of its size
+    at = np.flatnonzero(sizes >= BIG_CLUSTER)  # the few big clusters, found without a loop over all
+    tasks: list[tuple[int, np.ndarray]] = []
+    big = []
+    for size in np.unique(sizes[at]).tolist():
+        these = at[sizes[at] == size]
+        r = np.empty((len(these), size, size))
+        tasks += zip(starts[these].tolist(), r)
+        big.append((rows.group[starts[these]], rows.order[starts[these, None] + np.arange(size)], r))
+    estimated = iter(thread_map(big_cluster, tasks))
+    for group, members, r in big:
+        masks = [next(estimated) for _ in range(len(r))]
+        if all(m is None for m in masks):
+            batches.append((group, members, r, None))
+        else:
+            everywhere = 1.0 - np.eye(r.shape[1])
+            batches.append((group, members, r, np.stack([everywhere if m is None else m[0] for m in masks])))
     return batches
+
+
+def _zero_unestimated(r: np.ndarray) -> np.ndarray | None:
+    """In place on C-contiguous correlation blocks (..., s, s) with NaN where not estimated: 0 there and on the
+    diagonal (the blocks' sums then run over the estimated pairs alone).  Returns where rho is estimated off
+    the diagonal, 1 or 0 (B, s, s), or None when it is everywhere (rho is estimated for every pair of real
+    data)."""
+    size = r.shape[-1]
+    r = r.reshape(-1, size, size)  # a view: contiguous
+    estimated = np.isfinite(r)
+    diagonal = np.arange(size)
+    estimated[:, diagonal, diagonal] = False
+    np.copyto(r, 0.0, where=~estimated)
+    return None if np.count_nonzero(estimated) == r.size - r.shape[0] * size else estimated.astype(float)
 
 
 _SPREAD_OUT = (
@@ -906,10 +934,13 @@ def _average_correlation(inp: Inputs):
 
 class _PairCorrelations(NamedTuple):
     """Every pair of firm-events whose event windows can share calendar days (same group, day-0 sessions 0 to
-    ``reach`` - 1 apart), with what every window's rbar takes from its correlation, flat (P,): rows of the
-    fit, gap in sessions, slot and estimated rho (below).  A pair's correlation does not depend on the
-    tested window or on which other firm-events it uses, so this is computed once per fit and grouping, over
-    all firm-events, and each window takes the pairs it uses.
+    ``reach`` - 1 apart), with what every window's rbar takes from its correlation.  The near pairs flat (P,):
+    rows of the fit, gap in sessions, slot and estimated rho (below); the pairs of the same-day clusters of
+    :func:`_same_day_pairs` as their (s, s) blocks, which a window sums whole (:func:`_same_day_sums`): not
+    flattened into their s (s - 1) / 2 pairs with a group and gap each, and gathered pair by pair in every
+    window.  A pair's correlation does not depend on the tested window or on which other firm-events it uses,
+    so this is computed once per fit and grouping, over all firm-events, and each window takes the pairs it
+    uses.
     """
 
     reach: int
@@ -922,12 +953,14 @@ class _PairCorrelations(NamedTuple):
     slot: np.ndarray
     estimated_rho: np.ndarray
     widest: int
+    clusters: list  # (group (B,), members (B, s), rho (B, s, s), estimated (B, s, s) or None): _same_day_pairs
 
     @classmethod
-    def of(cls, reach: int, first, second, group, gap, rho) -> _PairCorrelations:
-        """From the columns of :func:`_near_pairs`, consuming ``group`` and ``rho``: the slots are made in the
-        group's array and the estimated rho in rho's, in place (two fewer (P,) arrays of fresh memory, which
-        the first summary pays for page by page: about 4 ms at 900,000 pairs)."""
+    def of(cls, reach: int, first, second, group, gap, rho, clusters: list) -> _PairCorrelations:
+        """From the columns of :func:`_near_pairs` and the batches of :func:`_same_day_pairs`, consuming
+        ``group`` and ``rho``: the slots are made in the group's array and the estimated rho in rho's, in
+        place (two fewer (P,) arrays of fresh memory, which the first summary pays for page by page: about
+        4 ms at 900,000 pairs)."""
         finite = np.isfinite(rho)
         slot = group  # 2 (group reach + gap) + finite, int64 as the group ids
         slot *= reach
@@ -935,7 +968,29 @@ class _PairCorrelations(NamedTuple):
         slot *= 2
         slot += finite
         np.copyto(rho, 0.0, where=~finite)
-        return cls(reach, first, second, gap, slot, rho, int(gap.max(initial=-1)))
+        return cls(reach, first, second, gap, slot, rho, int(gap.max(initial=-1)), clusters)
+
+
+def _same_day_sums(clusters: list, used: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per group, over the pairs of same-day clusters (:func:`_same_day_pairs`) whose two firm-events are
+    ``used``: the pairs, those with an estimated rho and the sum of their rho, (3, n_groups).  With u the
+    cluster's used members (0/1), the sum over its pairs i < j of a symmetric block with a zero diagonal is
+    u' A u / 2: two products per block."""
+    out = np.zeros((3, n_groups))
+    for group, members, rho, estimated in clusters:
+        u = used[members].astype(float)  # (B, s)
+        k = u.sum(axis=1)
+        pairs = k * (k - 1) / 2
+        for row, sums in enumerate(
+            (pairs, pairs if estimated is None else _half_form(estimated, u), _half_form(rho, u))
+        ):
+            out[row] += np.bincount(group, sums, minlength=n_groups)
+    return out
+
+
+def _half_form(a: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """u' A u / 2 for each block of a stack (B, s, s) and its vector (B, s): (B,)."""
+    return np.einsum("bi,bi->b", u, (a @ u[:, :, None])[:, :, 0]) / 2
 
 
 def _pair_correlations(inp: Inputs) -> _PairCorrelations:
@@ -955,17 +1010,8 @@ def _pair_correlations(inp: Inputs) -> _PairCorrelations:
 def _all_pair_correlations(inp: Inputs, reach: int) -> _PairCorrelations:
     values, finite = _estimation_days(inp)  # shared with brown_warner: no second (N, L) copy
     rows = _sorted_rows(values, finite, inp.groups.ids, np.asarray(inp.fit.day0, dtype=np.int64), reach)
-    near, batches = _near_pairs(rows), _same_day_pairs(rows)
-    if not batches:
-        return _PairCorrelations.of(reach, *near)
-    # the pairs of the big same-day clusters (the upper triangle of each) join the near pairs, 0 sessions
-    # apart: each window then takes all pairs in one pass, not one per cluster size
-    parts = [near]
-    for group, members, r in batches:
-        a, b = np.triu_indices(members.shape[1], 1)
-        gap = np.zeros(r.size, dtype=near[3].dtype)
-        parts.append((members[:, a].ravel(), members[:, b].ravel(), np.repeat(group, len(a)), gap, r.ravel()))
-    return _PairCorrelations.of(reach, *(np.concatenate(column) for column in zip(*parts)))
+    first, second, group, gap, rho = _near_pairs(rows)
+    return _PairCorrelations.of(reach, first, second, group, gap, rho, _same_day_pairs(rows))
 
 
 def _estimate_correlation(inp: Inputs):
@@ -987,7 +1033,10 @@ def _estimate_correlation(inp: Inputs):
     counts, estimated = by_slot[0].sum(axis=2, dtype=float), by_slot[0][..., 1].astype(float)
     # weight (L - gap) / L: the share of the tested window the two have in common
     weight = (length - np.arange(length)) / length
-    by_group = [np.ascontiguousarray(v) for v in (counts, estimated, by_slot[1][..., 1])]
+    by_group = [np.ascontiguousarray(v, dtype=float) for v in (counts, estimated, by_slot[1][..., 1])]
+    if pairs.clusters:  # the same-day clusters' pairs, 0 sessions apart
+        for v, sums in zip(by_group, _same_day_sums(pairs.clusters, used, groups.n)):
+            v[:, 0] += sums
     weight_all, weight_est, weighted = (v @ weight for v in by_group)
     rho_count, rho_sum = by_group[1].sum(axis=1), by_group[2].sum(axis=1)
     n = inp.n_used.astype(float)

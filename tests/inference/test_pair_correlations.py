@@ -156,17 +156,20 @@ def clustered_pairs(rows, group, day0):
     """The pairs of _same_day_pairs' batches -> correlation, each checked to be of one group and date, and the
     batches' cluster sizes."""
     got, sizes = {}, []
-    for groups, members, r in parametric._same_day_pairs(rows):
+    for groups, members, r, estimated in parametric._same_day_pairs(rows):
         assert (group[members] == groups[:, None]).all() and (day0[members] == day0[members[:, :1]]).all()
         sizes.append(members.shape[1])
         size = members.shape[1]
-        assert r.shape == (len(members), size * (size - 1) // 2)
+        assert r.shape == (len(members), size, size)
+        assert estimated is None or estimated.shape == r.shape
+        assert (np.diagonal(r, axis1=1, axis2=2) == 0).all()
         for k in range(len(members)):
-            pair = 0  # the pairs in the order of np.triu_indices
             for a in range(size):
                 for b in range(a + 1, size):
-                    got[tuple(sorted((int(members[k, a]), int(members[k, b]))))] = r[k, pair]
-                    pair += 1
+                    rho = r[k, a, b] if estimated is None or estimated[k, a, b] else math.nan
+                    assert rho != 0 and (estimated is None or estimated[k, a, b] == estimated[k, b, a])
+                    got[tuple(sorted((int(members[k, a]), int(members[k, b]))))] = rho
+                    np.testing.assert_allclose(r[k, b, a], r[k, a, b], rtol=1e-14)  # both ways round
     return got, sizes
 
 
@@ -296,3 +299,37 @@ def test_big_clusters_without_near_pairs(monkeypatch):
     pairs = sorted(expected)
     np.testing.assert_allclose([got[p] for p in pairs], [expected[p] for p in pairs], rtol=1e-10, atol=1e-13)
     assert any(math.isnan(expected[p]) for p in pairs)
+
+
+@pytest.mark.parametrize("with_nan", [False, True])
+def test_same_day_sums_match_the_loop_over_pairs(with_nan):
+    """A window's sums over the blocks of same-day clusters (u' A u / 2 per block) equal a loop over the pairs
+    whose two firm-events are used: pairs, estimated pairs and the sum of their rho, per group; batches of
+    several clusters and of one, NaN correlations off the diagonal (not estimated) or none."""
+    rng = np.random.default_rng(21)
+    n, used = 200, rng.random(200) < 0.8
+    rows = rng.permutation(n)
+    batches, taken = [], 0
+    for count, size, group in [(3, 4, 1), (1, 9, 0), (2, 2, 2), (1, 12, 1)]:
+        members = rows[taken : taken + count * size].reshape(count, size)
+        taken += members.size
+        r = rng.uniform(-1, 1, (count, size, size))
+        r = (r + np.swapaxes(r, 1, 2)) / 2
+        r[:, np.arange(size), np.arange(size)] = np.nan if with_nan else 1.0  # the diagonal is not read
+        if with_nan:
+            a, b = 0, 1 + rng.integers(size - 1)  # off the diagonal
+            r[0, a, b] = r[0, b, a] = np.nan
+        batches.append((np.full(count, group), members, r))
+    expected = np.zeros((3, 4))
+    for group, members, r in batches:
+        for k in range(len(members)):
+            for a in range(members.shape[1]):
+                for b in range(a + 1, members.shape[1]):
+                    if used[members[k, a]] and used[members[k, b]]:
+                        rho = r[k, a, b]
+                        expected[:, group[k]] += (1, np.isfinite(rho), np.nan_to_num(rho))
+    blocks = [(g, m, r, parametric._zero_unestimated(r)) for g, m, r in batches]
+    assert all((block[3] is None) != with_nan for block in blocks)
+    got = parametric._same_day_sums(blocks, used, 4)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-13)
+    assert expected[0, 3] == 0 and (expected[1] < expected[0]).any() == with_nan
