@@ -319,4 +319,5 @@ def _table(column, names: list[str]) -> pd.DataFrame:
             "ticker": pd.Series(column("ticker"), dtype=object),
         },
         columns=RESULT_COLUMNS,
+        copy=False,  # the columns are new (concatenated parts): copying them again cost ~0.4 ms a table
     )
