@@ -132,8 +132,9 @@ def entry_labels(spec: TestSpec, batch: Batch, event_id: np.ndarray, ticker: np.
         key = (sizes.tobytes(), members.tobytes())
         found = joined.get(key)
         if found is None:  # the labels' codes once per dict (per run_tests call), not once per batch
-            coded = joined.setdefault("codes", (pd.factorize(event_id), pd.factorize(ticker)))
-            found = joined.setdefault(key, tuple(_joined(c, members, sizes) for c in coded))
+            if "codes" not in joined:  # (setdefault would factorize again for every new key)
+                joined["codes"] = (pd.factorize(event_id), pd.factorize(ticker))
+            found = joined[key] = tuple(_joined(c, members, sizes) for c in joined["codes"])
         return found
     one = _one_event(event_id) if one_event is _UNSET else one_event
     return np.full(n, one, dtype=object), np.full(n, None, dtype=object)
@@ -319,4 +320,5 @@ def _table(column, names: list[str]) -> pd.DataFrame:
             "ticker": pd.Series(column("ticker"), dtype=object),
         },
         columns=RESULT_COLUMNS,
+        copy=False,  # the columns are new (concatenated parts): copying them again cost ~0.4 ms a table
     )

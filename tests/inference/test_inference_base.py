@@ -15,7 +15,7 @@ from eventstudy.estimation.models import estimate
 from eventstudy.estimation.panel import AlignedData
 from eventstudy.exceptions import EventWindowError
 from eventstudy.inference import TESTS, TestResult, csect_t, design, recommend, run_tests, tests_in_scope
-from eventstudy.inference.base import Batch, Groups, dist_labels
+from eventstudy.inference.base import _FORMAT_EACH, Batch, Groups, dist_labels
 from eventstudy.inference.runner import entry_labels
 
 COLUMNS = [
@@ -286,3 +286,7 @@ def test_distribution_labels_match_a_label_written_row_by_row():
     assert dist_labels("F", 3, df2).tolist() == by_row(np.full(2000, 3.0), df2)
     assert dist_labels("t", df2[:1]).tolist() == [by_row(df2[:1])[0].replace("F(", "t(")]
     assert dist_labels("t", np.array([])).tolist() == []
+    # a few rows are formatted one by one, more are coded first (_FORMAT_EACH): both, either side of it
+    for size in (1, 2, _FORMAT_EACH, _FORMAT_EACH + 1):
+        assert dist_labels("F", df1[:size], df2[:size]).tolist() == by_row(df1[:size], df2[:size])
+        assert dist_labels("F", 3, df2[-size:]).tolist() == by_row(np.full(size, 3.0), df2[-size:])
