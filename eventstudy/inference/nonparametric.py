@@ -192,11 +192,7 @@ def _run_tallies(inp: Inputs) -> RunTallies:
     the sums of :math:`x` and :math:`x^2` (row products, not an elementwise square and a sum),
     :math:`s^2=(\sum x^2-M\bar x^2)/(M-1)`: the runs are sums of in-sample residuals, whose mean is near 0
     against their spread, so the cancellation costs no precision that matters (the loop in
-    tests/reference agrees to 1e-10).  When pseudo-event tests of one group run too (:func:`_shares_runs`),
-    their sums' pass (:func:`~eventstudy.inference.resampling._study_run_sums`) makes the same runs, block
-    by block in order on one thread, and hands them to the tallies: the runs and which are whole are then
-    made once, not twice, in that pass's smaller blocks (which cost the tallies less than the runs cost);
-    every row's tallies are its own, so the same whatever the blocks.
+    tests/reference agrees to 1e-10).
     """
 
     def compute():
@@ -206,16 +202,13 @@ def _run_tallies(inp: Inputs) -> RunTallies:
         runs = max(width - length + 1, 0)
         whole = _whole_runs(inp, runs)  # the others are missing on every row and count nowhere
         first, stop = whole.start, whole.stop
-        if stop > first and _shares_runs(inp):  # the pseudo-event sums' pass makes the runs: tallied there
-            from eventstudy.inference.resampling import _pseudo_study_sums  # (that module imports this one)
-
-            tallies = _Tallies(inp)
-            _pseudo_study_sums(inp, tallies.add)
-            if tallies.added:  # else the sums were made already (on another thread): tallied below
-                return tallies.finish()
-        tallies = _Tallies(inp)
+        counts = np.zeros((5, n), dtype=np.int64)
+        sd = np.full(n, np.nan)
         if stop > first and length > 1:
             total, days = _running_sums(inp)
+        car = inp.car[:, None]
+        size = np.abs(car)
+        ones = np.ones(stop - first)
 
         def block(rows: slice) -> None:  # row by row: blocks of rows on threads
             if length == 1:  # a one-day "CAR" is the residual itself, sign included
@@ -226,63 +219,27 @@ def _run_tallies(inp: Inputs) -> RunTallies:
                 x, full = np.empty(shape), np.empty(shape, bool)
                 ends = slice(first, stop + length)
                 _run_sums(total[rows, ends], days[rows, ends], length, out=(x, full), fill=0.0)
-            tallies.add(rows, x, full)
+            m, beyond, below, above, positive = counts[:, rows]
+            m[:] = _count(full)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                s1 = np.vecdot(x, ones) / m  # each row alone: bits independent of the block
+                variance = (np.vecdot(x, x) - m * s1 * s1) / (m - 1)
+            sd[rows] = np.sqrt(np.maximum(variance, 0.0))
+            gaps, at, hit = x.shape[1] - m, car[rows, 0], full  # full: a buffer from here on
+            # the event CAR spread along each row: numpy compares two arrays about twice as fast as an array
+            # with a column it broadcasts, which more than pays for the copy that two comparisons share
+            level = np.empty_like(x)
+            np.copyto(level, car[rows])
+            below[:] = _count(np.less_equal(x, level, out=hit)) - gaps * (0.0 <= at)
+            above[:] = _count(np.greater_equal(x, level, out=hit)) - gaps * (0.0 >= at)
+            positive[:] = _count(np.greater(x, 0.0, out=hit))
+            beyond[:] = _count(np.greater_equal(np.abs(x, out=x), size[rows], out=hit)) - gaps * (at == 0.0)
 
         if stop > first:
             thread_map(block, row_blocks(n, stop - first))
-        return tallies.finish()
+        return RunTallies(counts[0], sd, *counts[1:])
 
     return inp.once("run_tallies", compute)
-
-
-#: the tests that tally each firm-event's runs (:func:`_run_tallies`), and those that pool them across
-#: firm-events (the pseudo-event tests' sums of one group)
-_TALLY_TESTS = ("permutation", "sq", "generalized_sign")
-_PSEUDO_TESTS = ("pseudo_event", "pseudo_event_t", "pseudo_event_mean")
-
-
-def _shares_runs(inp: Inputs) -> bool:
-    """Whether the run tallies and the pseudo-event tests' sums of one group are both asked for by name, so
-    that one pass over the runs makes both (each would otherwise make the same runs and their finiteness)."""
-    tests = inp.tests
-    if tests is None or inp.groups.n != 1:
-        return False
-    return not tests.isdisjoint(_PSEUDO_TESTS) and not tests.isdisjoint(_TALLY_TESTS)
-
-
-class _Tallies:
-    """The :class:`RunTallies` of :func:`_run_tallies`, filled block of rows by block of rows (:meth:`add`)."""
-
-    def __init__(self, inp: Inputs):
-        n = inp.null_residuals.shape[0]
-        self.counts = np.zeros((5, n), dtype=np.int64)
-        self.sd = np.full(n, np.nan)
-        self.car = inp.car[:, None]
-        self.size = np.abs(self.car)
-        self.added = False
-
-    def add(self, rows: slice, x: np.ndarray, full: np.ndarray) -> None:
-        """Tallies of the runs ``x`` of the firm-events ``rows`` (0 where not ``full``), which it only reads."""
-        self.added = True
-        m, beyond, below, above, positive = self.counts[:, rows]
-        car = self.car[rows]
-        m[:] = _count(full)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            s1 = np.vecdot(x, np.ones(x.shape[1])) / m  # each row alone: bits independent of the block
-            variance = (np.vecdot(x, x) - m * s1 * s1) / (m - 1)
-        self.sd[rows] = np.sqrt(np.maximum(variance, 0.0))
-        gaps, at, hit = x.shape[1] - m, car[:, 0], np.empty_like(full)
-        # the event CAR spread along each row: numpy compares two arrays about twice as fast as an array
-        # with a column it broadcasts, which more than pays for the copy that two comparisons share
-        level = np.empty_like(x)
-        np.copyto(level, car)
-        below[:] = _count(np.less_equal(x, level, out=hit)) - gaps * (0.0 <= at)
-        above[:] = _count(np.greater_equal(x, level, out=hit)) - gaps * (0.0 >= at)
-        positive[:] = _count(np.greater(x, 0.0, out=hit))
-        beyond[:] = _count(np.greater_equal(np.abs(x, out=level), self.size[rows], out=hit)) - gaps * (at == 0.0)
-
-    def finish(self) -> RunTallies:
-        return RunTallies(self.counts[0], self.sd, *self.counts[1:])
 
 
 def own_runs_test(inp: Inputs, test: str, pvalue) -> Batch:

@@ -101,7 +101,11 @@ def _pseudo_draws(inp: Inputs, statistic: str):
         # (``csect_t`` and ``mean`` both pool the raw CARs; one group's both kinds come from one pass when
         # tests of both kinds run)
         if inp.groups.n == 1:
-            return _pseudo_study_sums(inp, scaled=scaled)[scaled]
+            both = inp.runs_any(("pseudo_event",)) and inp.runs_any(("pseudo_event_t", "pseudo_event_mean"))
+            kinds = (False, True) if both else (scaled,)
+            return inp.once(
+                ("pseudo_event_study_sums", kinds), lambda: _study_run_sums(inp, _pseudo_scale(inp), kinds)
+            )[scaled]
         scale = _pseudo_scale(inp) if scaled else None
         cars, full = _estimation_cars(inp)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -114,16 +118,6 @@ def _pseudo_draws(inp: Inputs, statistic: str):
         return _pooled_stat(n, s1, s2, statistic)
 
     return inp.once(("pseudo_event", statistic), stat)
-
-
-def _pseudo_study_sums(inp: Inputs, tally=None, *, scaled: bool | None = None) -> dict[bool, Sums]:
-    """:func:`_study_run_sums` of one group's runs, memoized: of both kinds when tests of both kinds run,
-    else of the ``scaled`` kind (by default the kind of the pseudo-event test run).  A ``tally`` (the run
-    tallies' :meth:`~eventstudy.inference.nonparametric._Tallies.add`) is handed every block's runs when
-    this call makes them."""
-    both = inp.runs_any(("pseudo_event",)) and inp.runs_any(("pseudo_event_t", "pseudo_event_mean"))
-    kinds = (False, True) if both else (inp.runs_any(("pseudo_event",)) if scaled is None else scaled,)
-    return inp.once(("pseudo_event_study_sums", kinds), lambda: _study_run_sums(inp, _pseudo_scale(inp), kinds, tally))
 
 
 def _pseudo_scale(inp: Inputs) -> np.ndarray:
@@ -141,9 +135,7 @@ def _pooled_sums(values: np.ndarray, ok: np.ndarray, groups) -> Sums:
     return groups.sum(ok).astype(float), groups.sum(x), groups.sum(x * x)
 
 
-def _study_run_sums(
-    inp: Inputs, scale: np.ndarray, kinds: tuple[bool, ...] = (False, True), tally=None
-) -> dict[bool, Sums]:
+def _study_run_sums(inp: Inputs, scale: np.ndarray, kinds: tuple[bool, ...] = (False, True)) -> dict[bool, Sums]:
     """:func:`_pooled_sums` of one group's runs over the used firm-events with a CAR on run ``j``, for each of
     ``kinds``: of the CARs ``CAR_ij`` (False) and of ``CAR_ij / scale_i`` (True), in blocks of rows made from the running sums, without the (N, M) arrays of CARs.
 
@@ -153,17 +145,16 @@ def _study_run_sums(
     (the rows left out add zeros).  That pass takes a run as a CAR when all its days have a residual,
     without asking whether ``CAR_ij / scale_i`` is finite: it is for a used firm-event unless its scale is 0
     or NaN or the division overflows, and a quotient that is not finite makes its run's sum not finite, so
-    only then are the divided sums taken again, checking each quotient.  ``tally(rows, x, full)`` is handed
-    each block's CARs (0 where missing) and which are whole, of every firm-event, on the first pass.
+    only then are the divided sums taken again, checking each quotient.
     """
     scales = tuple(np.where(inp.used, scale, 1.0) if divided else None for divided in kinds)
-    sums = dict(zip(kinds, _run_sums_in_blocks(inp, scales, checked=False, tally=tally)))
+    sums = dict(zip(kinds, _run_sums_in_blocks(inp, scales, checked=False)))
     if True in sums and not np.isfinite(sums[True][1]).all():
         (sums[True],) = _run_sums_in_blocks(inp, (scale,), checked=True)
     return sums
 
 
-def _run_sums_in_blocks(inp: Inputs, scales: tuple, *, checked: bool, tally=None) -> list[Sums]:
+def _run_sums_in_blocks(inp: Inputs, scales: tuple, *, checked: bool) -> list[Sums]:
     """:func:`_pooled_sums` of each run's ``CAR_ij / scale_i`` over the firm-events, for each of ``scales``
     (None: the CARs themselves); with ``checked`` (one scale) leaving out the runs whose quotient is not
     finite.  Unchecked, each quotient is taken of the CAR zeroed where its run does not count, so a scale of
@@ -181,17 +172,14 @@ def _run_sums_in_blocks(inp: Inputs, scales: tuple, *, checked: bool, tally=None
     blocks = row_blocks(n if m > 0 else 0, m, CACHE_CELLS)
     if blocks:
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            _add_run_sums(inp, scales, checked, blocks, whole, (count[whole], s1[:, whole], s2[:, whole]), tally)
+            _add_run_sums(inp, scales, checked, blocks, whole, (count[whole], s1[:, whole], s2[:, whole]))
     counts = count[None].astype(float)
     return [(counts, s1[at, None], s2[at, None]) for at in range(len(scales))]
 
 
-def _add_run_sums(
-    inp: Inputs, scales: tuple, checked: bool, blocks: list[slice], whole: slice, out, tally=None
-) -> None:
+def _add_run_sums(inp: Inputs, scales: tuple, checked: bool, blocks: list[slice], whole: slice, out) -> None:
     """The block loop of :func:`_run_sums_in_blocks`: adds each block's counts and sums into ``out``
-    (counts (M,), sums (scales, M), sums of squares (scales, M)), the totals of the runs ``whole``; hands
-    ``tally`` each block's runs before the firm-events not used are left out."""
+    (counts (M,), sums (scales, M), sums of squares (scales, M)), the totals of the runs ``whole``."""
     res, length, used = inp.null_residuals, inp.length, inp.used
     first, stop = whole.start, whole.stop
     counted, sum1, sum2 = out
@@ -220,14 +208,11 @@ def _add_run_sums(
             np.isfinite(body, out=good)
         elif checked:
             good &= np.isfinite(body)
-        np.copyto(body, 0.0, where=np.logical_not(good, out=bad[:k]))
-        if tally is not None:
-            tally(rows, body, good)
         skip = ~used[rows]
         if skip.any():
             good[skip] = False
-            body[skip] = 0.0
         counted += np.add.reduce(good.view(np.uint8), axis=0, dtype=small)
+        np.copyto(body, 0.0, where=np.logical_not(good, out=bad[:k]))
         # the first scale last: the others divide its block before it is squared
         for at in reversed(range(len(scales))):
             block, scale = xs[at, : k + 1], scales[at]

@@ -93,16 +93,13 @@ def test_permutation_hand_worked():
     assert result.distribution == "empirical (24 windows)"
 
 
-@pytest.mark.parametrize("tests", [None, ("permutation", "pseudo_event")])
 @pytest.mark.parametrize("after", [False, True])
 @pytest.mark.parametrize("window", [(0, 0), (0, 2)])
-def test_run_tallies_with_missing_days_zero_cars_and_ties_match_the_loop(window, after, tests, monkeypatch):
+def test_run_tallies_with_missing_days_zero_cars_and_ties_match_the_loop(window, after, monkeypatch):
     """The tallies count the missing runs as zeros and take them off again: rows with missing days, event
     CARs of exactly 0 (which a zero compares equal to), a NaN CAR, and runs tying with the CAR.  Residuals
     in 1/1024ths keep every sum exact, so the loop's direct sums tie exactly where the code's do.  With the
-    estimation window ``after`` the event, the grid's first runs are off it (the tallies skip them).  With
-    a pseudo-event test run too, the tallies are made in the pseudo-event sums' pass, which leaves out the
-    firm-events not used (row 8, no CAR) only after tallying them."""
+    estimation window ``after`` the event, the grid's first runs are off it (the tallies skip them)."""
     monkeypatch.setattr("eventstudy.inference.nonparametric.CACHE_CELLS", 100)  # a few rows a block: the sums
     monkeypatch.setattr("eventstudy.foundation.threads.BLOCK_CELLS", 100)  # and the tallies, carried across blocks
     rng = np.random.default_rng(3)
@@ -115,7 +112,7 @@ def test_run_tallies_with_missing_days_zero_cars_and_ties_match_the_loop(window,
         fit = raw_fit(np.vstack([y[30:], y[:30]]), (3, 32), window, day0=0)
     else:
         fit = raw_fit(y, (-30, -1), window, day0=30)
-    tallies = _run_tallies(Inputs(fit, window, tests=tests))
+    tallies = _run_tallies(Inputs(fit, window))
     for i in range(30):
         sums = np.array([y[j : j + length, i].sum() for j in range(30 - length + 1)])
         runs, car = sums[np.isfinite(sums)], y[30 : 30 + length, i].sum()
