@@ -184,9 +184,7 @@ def _run_tallies(inp: Inputs) -> RunTallies:
     :func:`_estimation_cars` makes them, but 0 where missing) and tallied at once, so the (N, M) arrays of
     runs are never materialised nor read again by each test.  The blocks are large (``BLOCK_CELLS``, a few
     MB): each of the dozen numpy calls a block makes costs per call and per row, and blocks a quarter that
-    size, which stay in L2, took ~10% longer.  Only the runs of :func:`_whole_runs` are made (those off the
-    estimation window are missing on every row: ~8% of the grid's runs in a study of 250 estimation
-    days and 21 event days).  A row's missing runs, :math:`G_i` zeros,
+    size, which stay in L2, took ~10% longer.  A row's missing runs, :math:`G_i` zeros,
     all compare alike with the event CAR, so each count over the whole row less :math:`G_i` times that
     comparison for 0 is the count over the runs (a NaN CAR compares false with both).  The spread is from
     the sums of :math:`x` and :math:`x^2` (row products, not an elementwise square and a sum),
@@ -200,32 +198,28 @@ def _run_tallies(inp: Inputs) -> RunTallies:
         n, width = res.shape
         length = inp.length
         runs = max(width - length + 1, 0)
-        whole = _whole_runs(inp, runs)  # the others are missing on every row and count nowhere
-        first, stop = whole.start, whole.stop
         counts = np.zeros((5, n), dtype=np.int64)
         sd = np.full(n, np.nan)
-        if stop > first and length > 1:
+        if runs and length > 1:
             total, days = _running_sums(inp)
         car = inp.car[:, None]
         size = np.abs(car)
-        ones = np.ones(stop - first)
+        ones = np.ones(runs)
 
         def block(rows: slice) -> None:  # row by row: blocks of rows on threads
             if length == 1:  # a one-day "CAR" is the residual itself, sign included
-                full = np.isfinite(res[rows, whole])
-                x = np.where(full, res[rows, whole], 0.0)
+                full = np.isfinite(res[rows])
+                x = np.where(full, res[rows], 0.0)
             else:
-                shape = (rows.stop - rows.start, stop - first)
-                x, full = np.empty(shape), np.empty(shape, bool)
-                ends = slice(first, stop + length)
-                _run_sums(total[rows, ends], days[rows, ends], length, out=(x, full), fill=0.0)
+                x, full = np.empty((rows.stop - rows.start, runs)), np.empty((rows.stop - rows.start, runs), bool)
+                _run_sums(total[rows], days[rows], length, out=(x, full), fill=0.0)
             m, beyond, below, above, positive = counts[:, rows]
             m[:] = _count(full)
             with np.errstate(invalid="ignore", divide="ignore"):
                 s1 = np.vecdot(x, ones) / m  # each row alone: bits independent of the block
                 variance = (np.vecdot(x, x) - m * s1 * s1) / (m - 1)
             sd[rows] = np.sqrt(np.maximum(variance, 0.0))
-            gaps, at, hit = x.shape[1] - m, car[rows, 0], full  # full: a buffer from here on
+            gaps, at, hit = runs - m, car[rows, 0], full  # full: a buffer from here on
             # the event CAR spread along each row: numpy compares two arrays about twice as fast as an array
             # with a column it broadcasts, which more than pays for the copy that two comparisons share
             level = np.empty_like(x)
@@ -235,8 +229,8 @@ def _run_tallies(inp: Inputs) -> RunTallies:
             positive[:] = _count(np.greater(x, 0.0, out=hit))
             beyond[:] = _count(np.greater_equal(np.abs(x, out=x), size[rows], out=hit)) - gaps * (at == 0.0)
 
-        if stop > first:
-            thread_map(block, row_blocks(n, stop - first))
+        if runs:
+            thread_map(block, row_blocks(n, runs))
         return RunTallies(counts[0], sd, *counts[1:])
 
     return inp.once("run_tallies", compute)
