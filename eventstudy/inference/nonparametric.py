@@ -26,7 +26,14 @@ from eventstudy.inference.base import (
     single,
     state_nulls,
 )
-from eventstudy.inference.parametric import _average_correlation, _group_mean_sd, _pair_correlations, p_norm, p_t
+from eventstudy.inference.parametric import (
+    _average_correlation,
+    _estimation_days,
+    _group_mean_sd,
+    _pair_correlations,
+    p_norm,
+    p_t,
+)
 from eventstudy.inference.statistic import ABSOLUTE
 
 __all__ = [
@@ -87,7 +94,10 @@ def _estimation_cars(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
 def _running_sums(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
     """Running sums along each row of :attr:`Inputs.null_residuals` (0 where missing) and running counts of
     the days with one, (N, L + 1) each: the same for every window, so cached on the fit while the residuals
-    are the fit's own."""
+    are the fit's own.  Residuals made as :class:`Inputs` makes them are cumulated from the zero-filled
+    estimation-window residuals of :func:`~eventstudy.inference.parametric._estimation_days` (made anyway
+    for the pair correlations and Brown-Warner): no second ``isfinite`` and zero-filled copy (~1.7 of
+    ~8.3 ms on 4,948 firm-events)."""
 
     def compute():
         res = inp.null_residuals
@@ -96,11 +106,23 @@ def _running_sums(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
         # numpy accumulates and subtracts it several times faster than int64
         count_type = np.int16 if width < 1 << 15 else np.int32
         total, count = np.zeros((n, width + 1)), np.zeros((n, width + 1), dtype=count_type)
+        if res is inp.residuals and _own_residuals(inp):
+            # NaN off the estimation window, whose residuals zero-filled and where they are finite the
+            # pair correlations and Brown-Warner have made (the same sums: adding the zeros before is exact)
+            values, finite = _estimation_days(inp)
+            first = int(np.searchsorted(inp.grid, inp.fit.estimation_window[0]))
+            on, after = slice(first + 1, first + 1 + values.shape[1]), slice(first + 1 + values.shape[1], None)
 
-        def block(rows: slice) -> None:  # in cache: blocks of rows on threads
-            ok = np.isfinite(res[rows])
-            np.cumsum(np.where(ok, res[rows], 0.0), axis=1, out=total[rows, 1:])
-            _running_count(ok, out=count[rows, 1:])
+            def block(rows: slice) -> None:
+                np.cumsum(values[rows], axis=1, out=total[rows, on])
+                _running_count(finite[rows], out=count[rows, on])
+                total[rows, after], count[rows, after] = total[rows, on.stop - 1, None], count[rows, on.stop - 1, None]
+        else:
+
+            def block(rows: slice) -> None:  # in cache: blocks of rows on threads
+                ok = np.isfinite(res[rows])
+                np.cumsum(np.where(ok, res[rows], 0.0), axis=1, out=total[rows, 1:])
+                _running_count(ok, out=count[rows, 1:])
 
         thread_map(block, row_blocks(n, width, CACHE_CELLS))
         return total, count
@@ -119,6 +141,27 @@ def _run_sums(total: np.ndarray, count: np.ndarray, length: int, out, fill: floa
     np.equal(count[:, length:] - count[:, :-length], length, out=whole)
     np.subtract(total[:, length:], total[:, :-length], out=sums)
     np.copyto(sums, fill, where=~whole)
+
+
+#: what :attr:`Inputs.null_residuals` is made of: an Inputs that overrides none has NaN off the estimation window
+_RESIDUAL_SOURCES = ("residuals", "null_residuals", "estimation_mask")
+
+
+def _own_residuals(inp: Inputs) -> bool:
+    """Whether the residuals are made as :class:`Inputs` makes them, NaN off the estimation window."""
+    return all(getattr(type(inp), name) is getattr(Inputs, name) for name in _RESIDUAL_SOURCES)
+
+
+def _whole_runs(inp: Inputs, runs: int) -> slice:
+    """The runs that may have a residual on each of their days: those inside the estimation window when the
+    residuals are the fit's own (NaN on every other day), else all ``runs``."""
+    if not _own_residuals(inp):
+        return slice(0, runs)
+    lo, hi = inp.fit.estimation_window
+    days = np.flatnonzero((inp.grid >= lo) & (inp.grid <= hi))  # consecutive grid days
+    if not len(days) or days[-1] - days[0] + 1 < inp.length:
+        return slice(0, 0)
+    return slice(int(days[0]), int(days[-1]) - inp.length + 2)
 
 
 class RunTallies(NamedTuple):

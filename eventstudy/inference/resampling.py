@@ -45,6 +45,7 @@ from eventstudy.inference.nonparametric import (
     RunTallies,
     _estimation_cars,
     _running_sums,
+    _whole_runs,
     labels,
     own_runs_test,
     tail_notes,
@@ -151,22 +152,6 @@ def _study_run_sums(inp: Inputs, scale: np.ndarray, kinds: tuple[bool, ...] = (F
     if True in sums and not np.isfinite(sums[True][1]).all():
         (sums[True],) = _run_sums_in_blocks(inp, (scale,), checked=True)
     return sums
-
-
-#: what :attr:`Inputs.null_residuals` is made of: an Inputs that overrides none has NaN off the estimation window
-_RESIDUAL_SOURCES = ("residuals", "null_residuals", "estimation_mask")
-
-
-def _whole_runs(inp: Inputs, runs: int) -> slice:
-    """The runs that may have a residual on each of their days: those inside the estimation window when the
-    residuals are the fit's own (NaN on every other day), else all ``runs``."""
-    if any(getattr(type(inp), name) is not getattr(Inputs, name) for name in _RESIDUAL_SOURCES):
-        return slice(0, runs)
-    lo, hi = inp.fit.estimation_window
-    days = np.flatnonzero((inp.grid >= lo) & (inp.grid <= hi))  # consecutive grid days
-    if not len(days) or days[-1] - days[0] + 1 < inp.length:
-        return slice(0, 0)
-    return slice(int(days[0]), int(days[-1]) - inp.length + 2)
 
 
 def _run_sums_in_blocks(inp: Inputs, scales: tuple, *, checked: bool) -> list[Sums]:

@@ -23,6 +23,7 @@ from eventstudy.inference.nonparametric import (
     _rows_where_adjacent,
     _run_tallies,
     _running_count,
+    _running_sums,
     _shared_ranks,
     _sorted_counts,
     labels,
@@ -92,11 +93,13 @@ def test_permutation_hand_worked():
     assert result.distribution == "empirical (24 windows)"
 
 
+@pytest.mark.parametrize("after", [False, True])
 @pytest.mark.parametrize("window", [(0, 0), (0, 2)])
-def test_run_tallies_with_missing_days_zero_cars_and_ties_match_the_loop(window, monkeypatch):
+def test_run_tallies_with_missing_days_zero_cars_and_ties_match_the_loop(window, after, monkeypatch):
     """The tallies count the missing runs as zeros and take them off again: rows with missing days, event
     CARs of exactly 0 (which a zero compares equal to), a NaN CAR, and runs tying with the CAR.  Residuals
-    in 1/1024ths keep every sum exact, so the loop's direct sums tie exactly where the code's do."""
+    in 1/1024ths keep every sum exact, so the loop's direct sums tie exactly where the code's do.  With the
+    estimation window ``after`` the event, the grid's first runs are off it (the tallies skip them)."""
     monkeypatch.setattr("eventstudy.inference.nonparametric.CACHE_CELLS", 100)  # a few rows a block: the sums
     monkeypatch.setattr("eventstudy.foundation.threads.BLOCK_CELLS", 100)  # and the tallies, carried across blocks
     rng = np.random.default_rng(3)
@@ -105,7 +108,11 @@ def test_run_tallies_with_missing_days_zero_cars_and_ties_match_the_loop(window,
     y[30:, :8] = 0.0  # CAR exactly 0
     y[30, 8] = np.nan  # no CAR
     length = window[1] - window[0] + 1
-    tallies = _run_tallies(Inputs(raw_fit(y, (-30, -1), window, day0=30), window))
+    if after:  # the same sessions, the event's three first: estimation window on grid days 3..32
+        fit = raw_fit(np.vstack([y[30:], y[:30]]), (3, 32), window, day0=0)
+    else:
+        fit = raw_fit(y, (-30, -1), window, day0=30)
+    tallies = _run_tallies(Inputs(fit, window))
     for i in range(30):
         sums = np.array([y[j : j + length, i].sum() for j in range(30 - length + 1)])
         runs, car = sums[np.isfinite(sums)], y[30 : 30 + length, i].sum()
@@ -114,6 +121,31 @@ def test_run_tallies_with_missing_days_zero_cars_and_ties_match_the_loop(window,
         assert tallies.positive[i] == np.sum(runs > 0)
         assert tallies.sd[i] == pytest.approx(np.std(runs, ddof=1), rel=1e-12)
     assert tallies.beyond[0] == tallies.windows[0] > 0 and tallies.beyond[8] == 0
+
+
+@pytest.mark.parametrize("after", [False, True])
+def test_running_sums_of_the_fit_residuals_match_the_loop(after):
+    """The fit's own residuals are cumulated from the estimation window's zero-filled ones (shared with
+    the pair correlations): the running sums and counts must still run over the whole grid, 0 before the
+    window and flat after it, as a loop over every day of each row makes them."""
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=(33, 6))
+    y[:30][rng.random((30, 6)) < 0.2] = np.nan
+    if after:  # the event's three days first, then the estimation window
+        fit = raw_fit(np.vstack([y[30:], y[:30]]), (3, 32), (0, 2), day0=0)
+    else:
+        fit = raw_fit(y, (-30, -4), (0, 2), day0=30)  # grid days -3..-1 and 0..2 are off the window
+    inp = Inputs(fit, (0, 2))
+    total, count = _running_sums(inp)
+    res = inp.residuals
+    assert np.isnan(res[:, 27 if not after else 0]).all()  # a day off the estimation window
+    for i in range(fit.n):
+        sums, days = [0.0], [0]
+        for value in res[i]:
+            sums.append(sums[-1] + (value if math.isfinite(value) else 0.0))
+            days.append(days[-1] + math.isfinite(value))
+        np.testing.assert_allclose(total[i], sums, rtol=1e-12, atol=1e-15)
+        np.testing.assert_array_equal(count[i], days)
 
 
 def test_permutation_needs_enough_comparison_windows():
