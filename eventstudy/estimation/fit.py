@@ -209,7 +209,7 @@ class StackedFit:
             ar = out[rows]
             returns = gather(self.data.y, self.day0[rows], offsets, self.firm[rows])
             params = self.params[rows]
-            if self.intercept:
+            if self.estimated and self.intercept:
                 np.subtract(returns, params[:, :1], out=ar)
             else:
                 ar[:] = returns

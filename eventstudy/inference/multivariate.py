@@ -166,7 +166,8 @@ def _joint_part(a: np.ndarray, x_t: np.ndarray, delta: np.ndarray | None, nu: np
 
     Returns ``ok``, whether :math:`\hat\Sigma=(A-X\hat\delta)'(A-X\hat\delta)/\nu` is invertible, and
     ``sigma_root`` (B,), an object array of the (N, N) lower triangular :math:`U` with
-    :math:`\hat\Sigma^{-1}=U'U` where it is (:func:`_with_joint_part`; None elsewhere here, 0 where a cached
+    :math:`\hat\Sigma^{-1}=U'U` where it is (:func:`_with_joint_part`; up to rounding above the diagonal for
+    small clusters, :func:`_triangular_inverses`; None elsewhere here, 0 where a cached
     table pads it: read only where ``ok``): a cache that
     grows by a few clusters, or hands a few, moves pointers instead of copying (B, N, N) arrays, most of
     them of clusters that have no inverse.  Only clusters with :math:`\nu\ge N` can have an
@@ -252,7 +253,8 @@ def _triangular_inverses(factors: np.ndarray) -> np.ndarray:
     factors :math:`L`), in place of ``factors`` when they are large.
 
     Small matrices (a few firm-events a date) are inverted in one stacked call, where a loop's Python
-    overhead would dominate.  Large ones are taken one at a time, with LAPACK's ``trtri`` (numpy's stacked
+    overhead would dominate: numpy's general inverse, an LU that may pivot, so that rounding (about
+    :math:`10^{-14}` relative) can be left above the diagonal; :math:`U'U` is :math:`R^{-1}` all the same.  Large ones are taken one at a time, with LAPACK's ``trtri`` (numpy's stacked
     ``inv`` ran 10-40x slower than a loop on 100 x 100 matrices here, and an LU ignores the triangle): each
     C-ordered factor is handed as its transpose, the upper triangular :math:`L'` in Fortran order, whose
     inverse :math:`L^{-\prime}` ``trtri`` writes over it, which read in C order is :math:`L^{-1}`; the zeros
@@ -279,7 +281,8 @@ def _systems(inp: Inputs, joint: bool):
 
 def _solve_clusters(inp: Inputs, joint: bool):
     """The systems of every reported cluster, solved in one batch per cluster size: no Python step per
-    cluster or firm-event but the list of each entry's rows that :class:`Batch` keeps."""
+    firm-event; per cluster only the list of each entry's rows that :class:`Batch` keeps and a pointer to
+    each solved cluster's inverse factor (:func:`_joint_part`)."""
     groups, used = inp.groups, inp.used
     uniq, inverse, n_all, order = _clusters(inp)
     # the firm-events cluster by cluster, ascending within each; ``kept`` those with a CAR over the window

@@ -753,7 +753,7 @@ def _laid_block(f: np.ndarray, x: np.ndarray, offset: np.ndarray) -> tuple[np.nd
     return q, _on_missing(q.reshape(width, 3 * nu), missing_cols + offset[missing_rows], pointer)
 
 
-def _cluster_correlations(rows: _Rows, bounds: tuple[int, int], out: np.ndarray) -> np.ndarray:
+def _cluster_correlations(rows: _Rows, bounds: tuple[int, int], out: np.ndarray) -> None:
     """:func:`_correlations` of every pair of a same-day cluster, the sorted positions ``bounds``, into ``out``
     (s, s), symmetric: a pair's at [a, b] and [b, a] (the same up to the rounding of the cross products).
     No day of one lies outside the other's window, so each sum is the total less the sum on the other's
@@ -766,7 +766,7 @@ def _cluster_correlations(rows: _Rows, bounds: tuple[int, int], out: np.ndarray)
     if 2 * (m[a1] - m[a0]) > DENSE_MISSING * 2 * s * length:
         ia, jb = np.repeat(np.arange(s), s), np.tile(np.arange(s), s)
         out[...] = _correlations(rows, bounds, bounds, ia, jb, np.zeros(s * s, dtype=np.int64)).reshape(s, s)
-        return out
+        return
     # f, x and x^2 by day (L, 3, s), for the sparse product (:func:`_laid_block` without the calendar: one
     # date); the squares taken on the rows, then laid (twice as fast as on the laid view)
     q = _lay_by_day((f, x, x * x), np.zeros(s, dtype=np.intp), length)
@@ -776,24 +776,24 @@ def _cluster_correlations(rows: _Rows, bounds: tuple[int, int], out: np.ndarray)
     on_missing = _on_missing(q.reshape(length, 3 * s), cols, m[a0 : a1 + 1]).reshape(s, 3, s)
     np.subtract(rows.totals[:, a0:a1], on_missing, out=on_missing)  # a's on the days it shares with b
     n, sums, squares = on_missing.transpose(1, 0, 2)
-    return _symmetric_pearson(n, sums, squares, x @ x.T, out)
+    _symmetric_pearson(n, sums, squares, x @ x.T, out)
 
 
 def _symmetric_pearson(
-    n: np.ndarray, sums: np.ndarray, squares: np.ndarray, cross: np.ndarray, out: np.ndarray | None = None
-) -> np.ndarray:
+    n: np.ndarray, sums: np.ndarray, squares: np.ndarray, cross: np.ndarray, out: np.ndarray
+) -> None:
     """:func:`_pearson` of every pair of a block of rows, (s, s), from ``sums`` and ``squares`` of row a on the
     days it shares with row b at [b, a], ``n`` those days (the same both ways round) and the ``cross``
     products at [a, b]: b's sums for the pair are at [a, b], so each variance is taken once, for both pairs
     it is in (the same operations on the same numbers as :func:`_pearson`'s).  The pair (a, b)'s correlation
-    is at [b, a] (of ``out`` when given)."""
+    is written at [b, a] of ``out``."""
     with np.errstate(invalid="ignore", divide="ignore"):
         var = squares - sums * sums / n
         cov = cross.T - sums * sums.T / n
         # a pair with too few days or a variance not above 0 is NaN (through the product of the variances)
         np.copyto(var, np.nan, where=(n < MIN_OVERLAP) | ~(var > 0))
         both = var * var.T
-        return np.divide(cov, np.sqrt(both, out=both), out=out)
+        np.divide(cov, np.sqrt(both, out=both), out=out)
 
 
 def _chunk_pairs(rows: _Rows, bounds: tuple[int, int], start: np.ndarray, out: tuple[np.ndarray, ...]) -> None:
@@ -908,13 +908,16 @@ def _same_day_pairs(rows: _Rows) -> list[tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def _zero_unestimated(r: np.ndarray) -> np.ndarray | None:
-    """In place on C-contiguous correlation blocks (..., s, s) with NaN where not estimated: 0 there and on the
+    """In place on correlation blocks (s, s) or (B, s, s) with NaN where not estimated: 0 there and on the
     diagonal (the blocks' sums then run over the estimated pairs alone).  Returns where rho is estimated off
     the diagonal, 1 or 0 (B, s, s), or None when it is everywhere (rho is estimated for every pair of real
-    data)."""
+    data).  A pair counts as estimated only when both its entries are: the dense path (:func:`_correlations`
+    over every ordered pair) takes a pair's variances from other products at [a, b] than at [b, a], so a
+    variance at the edge of zero could pass on one side alone, and u'Eu / 2 would count half a pair."""
     size = r.shape[-1]
-    r = r.reshape(-1, size, size)  # a view: contiguous
+    r = r.reshape(-1, size, size)  # a view: the same shape, or one axis added
     estimated = np.isfinite(r)
+    estimated &= np.swapaxes(estimated, 1, 2)
     diagonal = np.arange(size)
     estimated[:, diagonal, diagonal] = False
     np.copyto(r, 0.0, where=~estimated)

@@ -8,6 +8,7 @@ import inference_loops as loops
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.linalg
 from scipy import stats
 
 from eventstudy.estimation.models import estimate
@@ -551,16 +552,23 @@ def test_a_batch_of_clusters_with_and_without_enough_common_days(window):
 @pytest.mark.parametrize("n", [5, _STACKED_INV + 12])
 def test_inverses_of_cholesky_factors_whatever_the_stack_layout(order, n):
     """Cholesky factors are inverted in one stacked call when small, else one at a time by trtri over each
-    factor's transpose in place: each must equal the inverse of a plain loop, lower triangular (zero above
-    the diagonal), also for a stack that is not in C order, whose transposes are not in Fortran order."""
+    factor's transpose in place: each must equal the inverse a triangular solve finds (scipy's, another
+    route than numpy's LU), also for a stack that is not in C order, whose transposes are not in Fortran
+    order, and for a factor of nearly collinear members (where an LU pivots).  trtri leaves exact zeros above
+    the diagonal; the stacked LU, rounding there (U'U is Sigma^-1 either way)."""
     rng = np.random.default_rng(7)
     a = rng.normal(size=(3, n, 2 * n))
-    factors = np.linalg.cholesky(a @ np.swapaxes(a, 1, 2) / (2 * n) + np.eye(n))
-    expected = np.stack([np.linalg.inv(m) for m in factors])
+    a[2, 1] = a[2, 0] + 1e-4 * rng.normal(size=2 * n)  # two members nearly the same: a pivoting LU
+    cov = a @ np.swapaxes(a, 1, 2) / (2 * n)
+    scale = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+    factors = np.linalg.cholesky(cov / scale[:, :, None] / scale[:, None, :])
+    expected = np.stack([scipy.linalg.solve_triangular(m, np.eye(n), lower=True) for m in factors])
     stack = factors.copy() if order == "C" else np.asfortranarray(factors)
     inverses = _triangular_inverses(stack)
-    np.testing.assert_allclose(inverses, expected, rtol=1e-10, atol=1e-12)
-    assert not np.triu(inverses, 1).any()
+    np.testing.assert_allclose(inverses, expected, rtol=1e-8, atol=1e-8 * np.abs(expected).max())
+    np.testing.assert_allclose(factors @ inverses, np.broadcast_to(np.eye(n), factors.shape), atol=1e-9)
+    above = np.abs(np.triu(inverses, 1)).max()
+    assert above == 0.0 if n > _STACKED_INV else above <= 1e-12 * np.abs(inverses).max()
 
 
 @pytest.mark.parametrize("n", [4, _STACKED_INV + 6])

@@ -333,3 +333,16 @@ def test_same_day_sums_match_the_loop_over_pairs(with_nan):
     got = parametric._same_day_sums(blocks, used, 4)
     np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-13)
     assert expected[0, 3] == 0 and (expected[1] < expected[0]).any() == with_nan
+
+
+def test_a_pair_estimated_on_one_side_of_its_block_only_counts_as_not_estimated():
+    """A same-day block whose rho is NaN at [a, b] but finite at [b, a] (the dense path takes a pair's
+    variances from different products each way round) holds that pair as not estimated on both sides: 0 in
+    both entries, and the estimated pairs u'Eu / 2 a whole number, as counting the pairs i < j by hand."""
+    r = np.array([[[1.0, 0.3, 0.2], [np.nan, 1.0, 0.5], [0.2, 0.5, 1.0]]])
+    estimated = parametric._zero_unestimated(r)
+    assert estimated is not None
+    np.testing.assert_array_equal(estimated[0], [[0, 0, 1], [0, 0, 1], [1, 1, 0]])
+    assert r[0, 0, 1] == r[0, 1, 0] == 0.0 and r[0, 0, 2] == 0.2 and r[0, 1, 2] == 0.5
+    sums = parametric._same_day_sums([(np.array([0]), np.array([[0, 1, 2]]), r, estimated)], np.ones(3, bool), 1)
+    assert sums[:, 0].tolist() == [3.0, 2.0, 0.2 + 0.5]  # pairs, estimated pairs (0-2 and 1-2), their rho
