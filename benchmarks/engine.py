@@ -237,14 +237,9 @@ def run_loop(returns, day0, firm):
 # ---------------------------------------------------------------------------------------------------------
 
 
-def best_of(repeat, func, *args, **kwargs):
-    times, result = [], None
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        result = func(*args, **kwargs)
-        times.append(time.perf_counter() - start)
-    return min(times), float(np.median(times)), result
+def best_of(repeat, func, *args):
+    """Best and median time of ``repeat`` runs of ``func(*args)``, with the last run's result."""
+    return alternating(repeat, (func, args))[0]
 
 
 def alternating(repeat, *calls):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,12 @@ def test_the_benchmarks_readme_says_what_the_record_says_is_not_met(record):
     for key in ("fit_vs_floor", "summary_vs_fit", "tests_vs_fit"):
         value = next(t["value"] for t in record["targets"] if t["key"] == key)
         assert f"{value:.2f}x" in paragraph, (key, paragraph)
+    # and any time or load average it states is the record's, as the scripts printed it
+    seconds = {f"{v:.3f} s" for t in record["targets"] for k, v in t["figures"].items() if k.endswith("seconds")}
+    for stated in re.findall(r"\b\d+\.\d{3} s\b", paragraph):
+        assert stated in seconds, (stated, sorted(seconds))
+    for stated in re.findall(r"load average (\d+\.\d)", paragraph):
+        assert stated in {f"{record['load_before']:.1f}", f"{record['load_after']:.1f}"}, stated
 
 
 def test_a_target_is_met_at_its_bound_and_not_above_or_when_nan(capsys):
