@@ -167,10 +167,9 @@ def _joint_part(a: np.ndarray, x_t: np.ndarray, delta: np.ndarray | None, nu: np
     Returns ``ok``, whether :math:`\hat\Sigma=(A-X\hat\delta)'(A-X\hat\delta)/\nu` is invertible, and
     ``sigma_root`` (B,), an object array of the (N, N) lower triangular :math:`U` with
     :math:`\hat\Sigma^{-1}=U'U` where it is (:func:`_with_joint_part`; up to rounding above the diagonal for
-    small clusters, :func:`_triangular_inverses`; None elsewhere here, 0 where a cached
-    table pads it: read only where ``ok``): a cache that
-    grows by a few clusters, or hands a few, moves pointers instead of copying (B, N, N) arrays, most of
-    them of clusters that have no inverse.  Only clusters with :math:`\nu\ge N` can have an
+    small clusters, :func:`_triangular_inverses`; None elsewhere here, 0 where a cached table pads it: read
+    only where ``ok``): a cache that grows by a few clusters, or hands a few, moves pointers instead of
+    copying (B, N, N) arrays.  Only clusters with :math:`\nu\ge N` can have an
     invertible :math:`\hat\Sigma`: the others cost nothing.  :math:`\hat\Sigma` is formed from the
     residuals, not from the cross-products :math:`A'A-\hat\delta'X'X\hat\delta`: with :math:`\nu` near
     :math:`N` its inverse is ill conditioned (condition numbers of :math:`10^5` when :math:`\nu=N+1`), so
@@ -229,7 +228,7 @@ def _positive_definite(corr: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray
     eye = np.eye(corr.shape[1])
     try:
         factors = np.linalg.cholesky(corr)
-        pivots = np.diagonal(factors, axis1=1, axis2=2) ** 2
+        pivots = np.diagonal(factors, axis1=1, axis2=2) ** 2  # before the inverses: large ones overwrite factors
         roots = _triangular_inverses(factors)  # an LU of a factor with a pivot near zero can be singular
     except np.linalg.LinAlgError:
         ok = np.linalg.eigvalsh(corr)[:, 0] > tol
@@ -250,19 +249,17 @@ _STACKED_INV = 48
 
 def _triangular_inverses(factors: np.ndarray) -> np.ndarray:
     r"""The inverse of each lower triangular matrix of a stack (B, n, n) with a positive diagonal (Cholesky
-    factors :math:`L`), in place of ``factors`` when they are large.
+    factors :math:`L`), in place of ``factors`` when they are large and in C order.
 
     Small matrices (a few firm-events a date) are inverted in one stacked call, where a loop's Python
     overhead would dominate: numpy's general inverse, an LU that may pivot, so that rounding (about
-    :math:`10^{-14}` relative) can be left above the diagonal; :math:`U'U` is :math:`R^{-1}` all the same.  Large ones are taken one at a time, with LAPACK's ``trtri`` (numpy's stacked
-    ``inv`` ran 10-40x slower than a loop on 100 x 100 matrices here, and an LU ignores the triangle): each
+    :math:`10^{-14}` relative) can be left above the diagonal; :math:`U'U` is :math:`R^{-1}` all the same.
+    Large ones are taken one at a time, with LAPACK's ``trtri`` (numpy's stacked ``inv`` ran 10-40x slower than a loop on 100 x 100 matrices here, and an LU ignores the triangle): each
     C-ordered factor is handed as its transpose, the upper triangular :math:`L'` in Fortran order, whose
     inverse :math:`L^{-\prime}` ``trtri`` writes over it, which read in C order is :math:`L^{-1}`; the zeros
     above the diagonal stay.  A successful Cholesky factorization leaves no zero on the diagonal, so
     ``trtri`` cannot fail.
     """
-    if not len(factors):
-        return factors.copy()
     if factors.shape[1] <= _STACKED_INV:
         return np.linalg.inv(factors)
     out = np.ascontiguousarray(factors)
@@ -326,7 +323,8 @@ def _solve_clusters(inp: Inputs, joint: bool):
     idx, sizes = entries[systems], firms[systems]
     est = _collected(len(systems), k, joint)
     car = np.zeros(len(systems))
-    squares, cross = np.full(len(systems), np.nan), np.zeros((len(systems), k, k))
+    if joint:
+        squares, cross = np.full(len(systems), np.nan), np.zeros((len(systems), k, k))
     for n in np.unique(sizes):
         at = np.flatnonzero(sizes == n)
         rows = kept[used_start[clusters[systems[at]]][:, None] + np.arange(n)]  # (B, N)
@@ -334,7 +332,7 @@ def _solve_clusters(inp: Inputs, joint: bool):
         for name, whole in est.items():
             whole[at] = part[name]
         car[at] = inp.car[rows].sum(axis=1)
-        if window_ar is not None:  # the joint test's
+        if window_ar is not None:  # the joint test's (set when joint)
             squares[at], cross[at] = _joint_squares(rows, part, window_ar, None if x_win is None else x_win[at])
     _notes(out, reasons, idx, sizes, est, k)
     _average(out, idx, sizes, car, len(inp.grid_positions), s_win, est)

@@ -93,11 +93,11 @@ def _estimation_cars(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
 
 def _running_sums(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
     """Running sums along each row of :attr:`Inputs.null_residuals` (0 where missing) and running counts of
-    the days with one, (N, L + 1) each: the same for every window, so cached on the fit while the residuals
-    are the fit's own.  Residuals made as :class:`Inputs` makes them are cumulated from the zero-filled
-    estimation-window residuals of :func:`~eventstudy.inference.parametric._estimation_days` (made anyway
-    for the pair correlations and Brown-Warner): no second ``isfinite`` and zero-filled copy (~1.7 of
-    ~8.3 ms on 4,948 firm-events)."""
+    the days with one, (N, G + 1) each for a grid of G days: the same for every window, so cached on the fit
+    while the residuals are the fit's own.  Residuals made as :class:`Inputs` makes them are cumulated from
+    the zero-filled estimation-window residuals of :func:`~eventstudy.inference.parametric._estimation_days`
+    (which the pair correlations and Brown-Warner share when they run): no second ``isfinite`` and
+    zero-filled copy (~1.7 of ~8.3 ms on 4,948 firm-events)."""
 
     def compute():
         res = inp.null_residuals

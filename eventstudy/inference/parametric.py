@@ -757,15 +757,16 @@ def _cluster_correlations(rows: _Rows, bounds: tuple[int, int], out: np.ndarray)
     """:func:`_correlations` of every pair of a same-day cluster, the sorted positions ``bounds``, into ``out``
     (s, s), symmetric: a pair's at [a, b] and [b, a] (the same up to the rounding of the cross products).
     No day of one lies outside the other's window, so each sum is the total less the sum on the other's
-    missing days, taken as (s, s) blocks rather than pair by pair (:func:`_symmetric_pearson`)."""
+    missing days, taken as (s, s) blocks rather than pair by pair (:func:`_symmetric_pearson`); a cluster
+    missing more than :data:`DENSE_MISSING` of its days takes the four dense products of
+    :func:`_masked_correlations` instead."""
     a0, a1 = bounds
     s = a1 - a0
     members = rows.order[a0:a1]
     f, x = rows.finite[members], rows.values[members]
     m, length = rows.missing, x.shape[1]
-    if 2 * (m[a1] - m[a0]) > DENSE_MISSING * 2 * s * length:
-        ia, jb = np.repeat(np.arange(s), s), np.tile(np.arange(s), s)
-        out[...] = _correlations(rows, bounds, bounds, ia, jb, np.zeros(s * s, dtype=np.int64)).reshape(s, s)
+    if m[a1] - m[a0] > DENSE_MISSING * s * length:  # the four dense products of the small clusters' batches
+        out[...] = _masked_correlations(x[None], f[None])[0]
         return
     # f, x and x^2 by day (L, 3, s), for the sparse product (:func:`_laid_block` without the calendar: one
     # date); the squares taken on the rows, then laid (twice as fast as on the laid view)
@@ -911,9 +912,8 @@ def _zero_unestimated(r: np.ndarray) -> np.ndarray | None:
     """In place on correlation blocks (s, s) or (B, s, s) with NaN where not estimated: 0 there and on the
     diagonal (the blocks' sums then run over the estimated pairs alone).  Returns where rho is estimated off
     the diagonal, 1 or 0 (B, s, s), or None when it is everywhere (rho is estimated for every pair of real
-    data).  A pair counts as estimated only when both its entries are: the dense path (:func:`_correlations`
-    over every ordered pair) takes a pair's variances from other products at [a, b] than at [b, a], so a
-    variance at the edge of zero could pass on one side alone, and u'Eu / 2 would count half a pair."""
+    data).  A pair counts as estimated only when both its entries are, so that u'Eu / 2 counts whole pairs
+    whatever wrote the block (the paths of :func:`_same_day_pairs` write NaN symmetrically)."""
     size = r.shape[-1]
     r = r.reshape(-1, size, size)  # a view: the same shape, or one axis added
     estimated = np.isfinite(r)

@@ -186,7 +186,7 @@ def _add_run_sums(inp: Inputs, scales: tuple, checked: bool, blocks: list[slice]
     # one set of buffers for every block (fresh arrays per block cost more than the arithmetic in them)
     step, m = blocks[0].stop, stop - first
     xs = np.empty((len(scales), step + 1, m))  # per scale, row 0: the totals so far
-    ok, bad = np.empty((step, m), dtype=bool), np.empty((step, m), dtype=bool)
+    ok = np.empty((step, m), dtype=bool)
     total = days = gaps = np.empty((0, 0))
     if length > 1:
         total, days = _running_sums(inp)
@@ -212,7 +212,7 @@ def _add_run_sums(inp: Inputs, scales: tuple, checked: bool, blocks: list[slice]
         if skip.any():
             good[skip] = False
         counted += np.add.reduce(good.view(np.uint8), axis=0, dtype=small)
-        np.copyto(body, 0.0, where=np.logical_not(good, out=bad[:k]))
+        np.copyto(body, 0.0, where=np.logical_not(good, out=good))  # good is read no more in this block
         # the first scale last: the others divide its block before it is squared
         for at in reversed(range(len(scales))):
             block, scale = xs[at, : k + 1], scales[at]

@@ -99,7 +99,7 @@ def test_run_tallies_with_missing_days_zero_cars_and_ties_match_the_loop(window,
     """The tallies count the missing runs as zeros and take them off again: rows with missing days, event
     CARs of exactly 0 (which a zero compares equal to), a NaN CAR, and runs tying with the CAR.  Residuals
     in 1/1024ths keep every sum exact, so the loop's direct sums tie exactly where the code's do.  With the
-    estimation window ``after`` the event, the grid's first runs are off it (the tallies skip them)."""
+    estimation window ``after`` the event, the grid's first runs are off it (counted as gaps and taken off)."""
     monkeypatch.setattr("eventstudy.inference.nonparametric.CACHE_CELLS", 100)  # a few rows a block: the sums
     monkeypatch.setattr("eventstudy.foundation.threads.BLOCK_CELLS", 100)  # and the tallies, carried across blocks
     rng = np.random.default_rng(3)

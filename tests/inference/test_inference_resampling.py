@@ -146,6 +146,7 @@ def test_sq_against_the_loop(study, window, monkeypatch):
         p, m = loops.sq(rec, window)
         assert result.pvalue == pytest.approx(p, rel=RTOL) and result.distribution == f"empirical ({m} windows)"
         assert ("upper" in result.note) == (loops.car(rec, window) > 0)
+        assert ("lower" in result.note) == (loops.car(rec, window) < 0)
 
 
 @pytest.mark.parametrize("statistic", ["bmp", "csect_t", "mean"])

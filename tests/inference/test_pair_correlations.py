@@ -188,10 +188,10 @@ def test_same_day_clusters_match_the_loop(monkeypatch, big):
     res[last, :ESTIMATION_DAYS] = np.random.default_rng(4).normal(size=(last.sum(), ESTIMATION_DAYS))
     res[last, 40] = np.nan  # a cluster whose rows share their missing days
     same_mask = count_calls(monkeypatch, "_same_mask_correlations")
-    sparse, six = count_calls(monkeypatch, "_on_missing"), count_calls(monkeypatch, "_correlations")
+    sparse, dense = count_calls(monkeypatch, "_on_missing"), count_calls(monkeypatch, "_masked_correlations")
     rows = sorted_rows(res, group, day0)
     got, sizes = clustered_pairs(rows, group, day0)
-    in_clusters, ran = len(got), (len(same_mask), len(sparse), len(six))  # before the near pairs call them
+    in_clusters, ran = len(got), (len(same_mask), len(sparse), len(dense))  # before the near pairs call them
     first, second, _, gaps, rho = parametric._near_pairs(rows)
     for i, j, r in zip(first[gaps == 0], second[gaps == 0], rho[gaps == 0]):
         assert group[i] == group[j] and day0[i] == day0[j]
@@ -204,7 +204,7 @@ def test_same_day_clusters_match_the_loop(monkeypatch, big):
     assert any(math.isnan(expected[p]) for p in pairs)
     assert min(sizes, default=big) >= big and (big < 10_000) == bool(sizes)
     assert ((gaps == 0).sum() > 0) == (big > 2)  # clusters of 2 or more are all big at 2
-    if big == 2:  # one at a time: the centred products, the sparse corrections and the six products all ran
+    if big == 2:  # one at a time: the centred products, the sparse corrections and the dense products all ran
         assert all(ran)
 
 
@@ -213,7 +213,7 @@ def test_same_day_clusters_match_the_loop(monkeypatch, big):
 def test_rbar_per_group_matches_the_loop_on_each_group(monkeypatch, window, big):
     """rbar of each of two groups (the per-group keys of a simulation's samples) equals the loop over that
     group's firm-events alone; (-3, 3) is the whole event window (every near pair), (0, 0) has none.  The
-    same-day pairs are big clusters' (at 2, joined to the near pairs), near pairs 0 sessions apart in group 1,
+    same-day pairs are big clusters' (at 2, each cluster's (s, s) block), near pairs 0 sessions apart in group 1,
     or, in group 0 (no pairs on different dates), a batch of small clusters."""
     monkeypatch.setattr(parametric, "BIG_CLUSTER", big)
     from inference_loops import ESTIMATION, EVENT, firm_events, rbar, synthetic
@@ -241,7 +241,8 @@ def test_rbar_per_group_matches_the_loop_on_each_group(monkeypatch, window, big)
 def test_pairs_further_apart_than_the_estimation_window_is_long(monkeypatch, band):
     """An estimation window of 32 days and an event window of 41: pairs 32 to 40 sessions apart share no
     estimation day (NaN, as the loop says), and the running sums stop at the window's length (reading them at
-    such a gap once raised an IndexError); a band of one row whose pairs are all that far apart has no day to
+    such a gap once read past their end, which look-ups in numpy's mode 'wrap' would not raise: the loop
+    catches it); a band of one row whose pairs are all that far apart has no day to
     multiply over."""
     monkeypatch.setattr(sys.modules[__name__], "REACH", 41)  # the loop's and the rows' reach
     monkeypatch.setattr(parametric, "CROSS_BAND", band)
@@ -281,19 +282,21 @@ def test_small_clusters_of_groups_without_near_pairs_are_batched(monkeypatch):
 def test_big_clusters_without_near_pairs(monkeypatch):
     """Same-day clusters only, on dates further apart than the reach: no near pair reads the running sums of
     first and last days, so they are not made (one step, the totals); the big clusters still match the loop,
-    with the sparse corrections and, for the cluster whose rows miss 30 % of their days, the six products
-    (which read the running sums at gap 0)."""
+    with the sparse corrections and, for the cluster whose rows miss 30 % of their days, the four dense
+    products of the small clusters' batches (a block symmetric to the bit, NaN included)."""
     monkeypatch.setattr(parametric, "BIG_CLUSTER", 3)
     res, _, day0 = rows_with_gaps(seed=19, n=90)
     day0 = day0 // 4 * 2 * REACH  # about 11 firm-events a date, dates 14 sessions apart
     heavy = day0 == day0[0]
     res[heavy] = np.where(np.random.default_rng(6).random(res[heavy].shape) < 0.3, np.nan, 1.0) * res[heavy]
     group = np.zeros(len(day0), dtype=np.int64)
-    sparse, six = count_calls(monkeypatch, "_on_missing"), count_calls(monkeypatch, "_correlations")
+    sparse, dense = count_calls(monkeypatch, "_on_missing"), count_calls(monkeypatch, "_masked_correlations")
     rows = sorted_rows(res, group, day0)
     assert not rows.has.any() and rows.rest.shape[1] == 1
     got, sizes = clustered_pairs(rows, group, day0)
-    assert sparse and six and min(sizes) >= 3
+    big_dense = [r for r in dense if r.shape[-1] >= 3]  # not a small batch's (clusters under BIG_CLUSTER)
+    assert sparse and big_dense and min(sizes) >= 3
+    assert all(np.array_equal(r, np.swapaxes(r, 1, 2), equal_nan=True) for r in big_dense)
     expected = same_day_loop(res, group, day0)
     assert got.keys() == expected.keys() and len(expected) > 300
     pairs = sorted(expected)
